@@ -1,0 +1,21 @@
+/* The punchlab subcommands; each returns the process exit code. */
+#ifndef PL_CMD_H
+#define PL_CMD_H
+
+int cmd_topo(int argc, char **argv);
+int cmd_nat(int argc, char **argv);
+int cmd_nat_check(int argc, char **argv);
+int cmd_stun_server(int argc, char **argv);
+int cmd_stun_probe(int argc, char **argv);
+
+/* Exit codes shared by every command. */
+#define EXIT_MISMATCH 1   /* what was checked does not hold */
+#define EXIT_USAGE 2      /* bad arguments or input */
+#define EXIT_FAIL 3       /* the lab could not be built or run */
+
+/* Is arg one of -h/--help? */
+int cmd_is_help(const char *arg);
+/* Refuse to go on without root; returns 0 when root. */
+int cmd_need_root(const char *what);
+
+#endif

@@ -1,0 +1,172 @@
+/* punchlab stun-server, punchlab stun-probe */
+#include "cmd.h"
+#include "../stun/probe.h"
+#include "../stun/server.h"
+#include "../util/log.h"
+#include "../util/text.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char server_usage[] =
+	"usage: punchlab stun-server ADDR [ALT_ADDR] [--port P] [--alt-port P] [--ready-fd FD] [-v]\n"
+	"\n"
+	"An RFC 5389 STUN server with RFC 5780 behaviour discovery: it answers\n"
+	"binding requests on ADDR and ALT_ADDR, ports P (3478) and the alternate\n"
+	"port (3479), honours CHANGE-REQUEST and RESPONSE-PORT, and reports\n"
+	"OTHER-ADDRESS and RESPONSE-ORIGIN. Without ALT_ADDR it cannot change\n"
+	"address (CHANGE-REQUEST gets 420). Runs until SIGINT/SIGTERM.\n";
+
+static const char probe_usage[] =
+	"usage: punchlab stun-probe SERVER[:PORT] [--json] [--timeouts[=MAX_S]] [--wait MS]\n"
+	"\n"
+	"RFC 5780 NAT behaviour discovery against a STUN server that has two\n"
+	"addresses (punchlab stun-server, or any RFC 5780 server): mapping,\n"
+	"filtering, port allocation, hairpinning and whether an unsolicited inbound\n"
+	"packet changes the next mapping. --timeouts also measures the mapping\n"
+	"lifetime, checking every 15 s up to MAX_S (default 180): it takes that long.\n"
+	"--wait is the time to wait for each answer (default 250 ms, 3 tries).\n";
+
+static volatile int server_stop;
+
+static void on_server_signal(int sig)
+{
+	(void)sig;
+	server_stop = 1;
+}
+
+static bool parse_port(const char *s, uint16_t *port)
+{
+	unsigned long v;
+
+	if (!text_parse_uint(s, 1, 65535, &v))
+		return false;
+	*port = (uint16_t)v;
+	return true;
+}
+
+int cmd_stun_server(int argc, char **argv)
+{
+	struct stun_server_cfg cfg = { .port = 3478, .alt_port = 3479, .ready_fd = -1 };
+	struct stun_server_stats st;
+	struct sigaction sa;
+	int addrs = 0, ret;
+	char err[256];
+
+	for (int i = 1; i < argc; i++) {
+		unsigned long v;
+		if (cmd_is_help(argv[i])) {
+			fputs(server_usage, stdout);
+			return 0;
+		} else if (strcmp(argv[i], "--port") == 0 && i + 1 < argc) {
+			if (!parse_port(argv[++i], &cfg.port))
+				goto bad;
+		} else if (strcmp(argv[i], "--alt-port") == 0 && i + 1 < argc) {
+			if (!parse_port(argv[++i], &cfg.alt_port))
+				goto bad;
+		} else if (strcmp(argv[i], "--ready-fd") == 0 && i + 1 < argc) {
+			if (!text_parse_uint(argv[++i], 0, 1024, &v))
+				goto bad;
+			cfg.ready_fd = (int)v;
+		} else if (strcmp(argv[i], "-v") == 0) {
+			cfg.verbose = true;
+		} else if (addrs < 2 && text_parse_ipv4(argv[i], addrs ? &cfg.alternate : &cfg.primary)) {
+			addrs++;
+		} else {
+			goto bad;
+		}
+		continue;
+bad:
+		pl_err("stun-server: bad argument \"%s\"", argv[i]);
+		fputs(server_usage, stderr);
+		return EXIT_USAGE;
+	}
+	if (!addrs) {
+		fputs(server_usage, stderr);
+		return EXIT_USAGE;
+	}
+	if (cfg.alt_port == cfg.port) {
+		pl_err("stun-server: --alt-port must differ from --port");
+		return EXIT_USAGE;
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_server_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	ret = stun_server_run(&cfg, &server_stop, &st, err, sizeof(err));
+	if (ret) {
+		pl_err("stun-server: %s", err);
+		return EXIT_FAIL;
+	}
+	if (cfg.verbose)
+		fprintf(stderr, "stun-server: %lu requests, %lu responses, %lu dropped\n", st.requests, st.responses,
+			st.dropped);
+	return 0;
+}
+
+int cmd_stun_probe(int argc, char **argv)
+{
+	struct stun_probe_cfg cfg = { .port = 3478, .timeout_ms = 250, .tries = 3 };
+	struct nat_measured m;
+	const char *server = NULL;
+	bool json = false;
+	int ret;
+
+	for (int i = 1; i < argc; i++) {
+		unsigned long v;
+		if (cmd_is_help(argv[i])) {
+			fputs(probe_usage, stdout);
+			return 0;
+		} else if (strcmp(argv[i], "--json") == 0) {
+			json = true;
+		} else if (strncmp(argv[i], "--timeouts", 10) == 0) {
+			unsigned long max = 180;
+			if (argv[i][10] == '=' && !text_parse_uint(argv[i] + 11, 15, 3600, &max)) {
+				pl_err("stun-probe: --timeouts=MAX takes 15 to 3600 seconds");
+				return EXIT_USAGE;
+			}
+			for (unsigned t = 15; t <= max && cfg.n_points < PROBE_MAX_POINTS; t += 15)
+				cfg.points[cfg.n_points++] = t;
+		} else if (strcmp(argv[i], "--wait") == 0 && i + 1 < argc) {
+			if (!text_parse_uint(argv[++i], 10, 10000, &v)) {
+				pl_err("stun-probe: --wait takes 10 to 10000 ms");
+				return EXIT_USAGE;
+			}
+			cfg.timeout_ms = (int)v;
+		} else if (!server && argv[i][0] != '-') {
+			server = argv[i];
+		} else {
+			pl_err("stun-probe: bad argument \"%s\"", argv[i]);
+			fputs(probe_usage, stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (!server) {
+		fputs(probe_usage, stderr);
+		return EXIT_USAGE;
+	}
+	{
+		char host[32];
+		const char *colon = strchr(server, ':');
+		size_t n = colon ? (size_t)(colon - server) : strlen(server);
+		if (n >= sizeof(host) || (snprintf(host, sizeof(host), "%.*s", (int)n, server), !text_parse_ipv4(host, &cfg.server)) ||
+		    (colon && !parse_port(colon + 1, &cfg.port))) {
+			pl_err("stun-probe: \"%s\" is not IPV4[:PORT]", server);
+			return EXIT_USAGE;
+		}
+	}
+	ret = stun_probe_run(&cfg, &m);
+	if (ret) {
+		pl_err("stun-probe: %s", strerror(-ret));
+		return EXIT_FAIL;
+	}
+	if (json) {
+		stun_probe_print_json(&m, stdout);
+		putchar('\n');
+	} else {
+		stun_probe_print(&m, stdout);
+	}
+	return m.udp ? 0 : EXIT_MISMATCH;
+}

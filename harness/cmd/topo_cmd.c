@@ -1,0 +1,371 @@
+/* punchlab topo up|exec|list|down|show */
+#include "cmd.h"
+#include "../topo/build.h"
+#include "../topo/run.h"
+#include "../topo/topo.h"
+#include "../util/cleanup.h"
+#include "../util/log.h"
+#include "../util/proc.h"
+#include "../util/text.h"
+#include "../util/timeutil.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char topo_usage[] =
+	"usage: punchlab topo up TOPOLOGY [PARAM=MODEL...] [--foreground]\n"
+	"       punchlab topo exec [--run ID] HOST [-- CMD [ARG...]]\n"
+	"       punchlab topo list [--available] [--json]\n"
+	"       punchlab topo down [--run ID | --all]\n"
+	"       punchlab topo show TOPOLOGY [PARAM=MODEL...]\n"
+	"\n"
+	"Build a topology of network namespaces with real kernel NAT, work inside it,\n"
+	"and remove it. Every `up` is a run with an id; its state lives under\n"
+	"/run/punchlab/ID/ and its namespaces are named pl-ID-HOST.\n"
+	"\n"
+	"  up      build it and leave it running (a small keeper process owns it);\n"
+	"          --foreground stays attached and removes it on Ctrl-C\n"
+	"  exec    run CMD (default: $SHELL) inside HOST's namespace\n"
+	"  list    the runs that are up; --available: the shipped topologies\n"
+	"  down    remove a run (or --all of punchlab's runs); nothing else is touched\n"
+	"  show    print addresses and routes a topology would get, without building\n"
+	"\n"
+	"example: punchlab topo up two-sites A=symmetric B=full-cone\n";
+
+static int resolve_args(int argc, char **argv, struct topo_net *net)
+{
+	struct topo t;
+	char err[512];
+
+	if (argc < 1) {
+		fputs(topo_usage, stderr);
+		return EXIT_USAGE;
+	}
+	if (topo_load(argv[0], &t, err, sizeof(err)) || topo_resolve(&t, argc - 1, argv + 1, net, err, sizeof(err))) {
+		pl_err("%s", err);
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
+static void print_run(const struct run *r, const struct topo_net *net, FILE *out)
+{
+	char a[16];
+
+	fprintf(out, "run %s: topology %s%s%s\n", r->id, r->topology, r->params[0] ? " " : "", r->params);
+	for (int i = 0; i < net->topo.n_nodes; i++) {
+		const struct topo_net_node *n = &net->nodes[i];
+		fprintf(out, "  %-12s %-6s", n->name, n->router ? "router" : "host");
+		for (int f = 0; f < n->n_ifaces; f++)
+			for (int k = 0; k < n->ifaces[f].n_addrs; k++)
+				fprintf(out, " %s", text_ipv4(n->ifaces[f].addrs[k], a));
+		if (n->has_model)
+			fprintf(out, "  (nat %s)", n->model.name);
+		fputc('\n', out);
+	}
+	fprintf(out, "enter a host:  punchlab topo exec --run %s HOST -- CMD   (or: ip netns exec pl-%s-HOST CMD)\n",
+		r->id, r->id);
+	fprintf(out, "remove it:     punchlab topo down --run %s\n", r->id);
+}
+
+static volatile sig_atomic_t stop_keeper;
+
+static void on_stop(int sig)
+{
+	(void)sig;
+	stop_keeper = 1;
+}
+
+/* The keeper owns a run left up: it waits to be told to go, then removes it. */
+static void keeper_main(const char *id)
+{
+	struct sigaction sa;
+	sigset_t none;
+	int devnull = open("/dev/null", O_RDWR);
+
+	setsid();
+	if (devnull >= 0) {
+		dup2(devnull, 0);
+		dup2(devnull, 1);
+		dup2(devnull, 2);
+		close(devnull);
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGHUP, SIG_IGN);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	while (!stop_keeper)
+		pause();
+	run_destroy(id);
+	_exit(0);
+}
+
+static int topo_up(int argc, char **argv)
+{
+	struct topo_net *net = calloc(1, sizeof(*net));
+	char params[160] = "", err[512];
+	bool foreground = false;
+	int n = 0, ret;
+	char *args[16];
+	struct run r;
+	pid_t keeper;
+
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--foreground") == 0)
+			foreground = true;
+		else if (n < 16)
+			args[n++] = argv[i];
+	}
+	if (!net)
+		return EXIT_FAIL;
+	if ((ret = resolve_args(n, args, net)))
+		goto out;
+	if ((ret = cmd_need_root("topo up")))
+		goto out;
+	for (int i = 1; i < n; i++) {
+		size_t l = strlen(params);
+		snprintf(params + l, sizeof(params) - l, "%s%s", l ? " " : "", args[i]);
+	}
+	if ((ret = run_create(&r, net->topo.name, params))) {
+		pl_err("cannot create run state under /run/punchlab: %s", strerror(-ret));
+		ret = EXIT_FAIL;
+		goto out;
+	}
+	cleanup_watch_run(r.id);
+	if ((ret = topo_build(net, &r, err, sizeof(err)))) {
+		pl_err("run %s: %s; removing what was built", r.id, err);
+		run_destroy(r.id);
+		cleanup_forget_run(r.id);
+		ret = EXIT_FAIL;
+		goto out;
+	}
+	if (foreground) {
+		print_run(&r, net, stdout);
+		printf("running in the foreground; Ctrl-C removes it\n");
+		fflush(stdout);
+		for (;;)
+			pause(); /* the cleanup handler removes the run and exits */
+	}
+	fflush(NULL);
+	keeper = fork();
+	if (keeper < 0) {
+		pl_err("cannot start the keeper process: %s", strerror(errno));
+		run_destroy(r.id);
+		ret = EXIT_FAIL;
+		goto out;
+	}
+	if (keeper == 0)
+		keeper_main(r.id);
+	run_set_owner(&r, keeper);
+	cleanup_forget_run(r.id);
+	print_run(&r, net, stdout);
+	ret = 0;
+out:
+	free(net);
+	return ret;
+}
+
+static int topo_down(int argc, char **argv)
+{
+	const char *id = NULL;
+	bool all = false;
+	char ids[64][RUN_ID_LEN + 1], err[512];
+	int n;
+
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--run") == 0 && i + 1 < argc)
+			id = argv[++i];
+		else if (strcmp(argv[i], "--all") == 0)
+			all = true;
+		else {
+			pl_err("topo down: unexpected \"%s\"", argv[i]);
+			fputs(topo_usage, stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (cmd_need_root("topo down"))
+		return EXIT_USAGE;
+	if (all) {
+		n = run_list(ids, 64);
+	} else {
+		struct run r;
+		if (run_pick(id, &r, err, sizeof(err))) {
+			pl_err("%s", err);
+			return EXIT_USAGE;
+		}
+		snprintf(ids[0], sizeof(ids[0]), "%s", r.id);
+		n = 1;
+	}
+	for (int i = 0; i < n; i++) {
+		struct run r;
+		char dir[96];
+		struct stat st;
+
+		if (run_load(ids[i], &r))
+			continue;
+		snprintf(dir, sizeof(dir), "%s", r.dir);
+		/* Ask a keeper to finish its own run; its parent asking means the
+		 * owner itself is on its way out. */
+		if (run_owner_alive(&r) && r.owner != getpid() && r.owner != getppid()) {
+			kill(r.owner, SIGTERM);
+			for (int w = 0; w < 300 && stat(dir, &st) == 0; w++)
+				time_sleep_ms(10);
+		}
+		run_destroy(ids[i]);
+		printf("run %s removed\n", ids[i]);
+	}
+	return 0;
+}
+
+static int cmd_topo_list(int argc, char **argv)
+{
+	bool json = false, available = false;
+	char ids[64][RUN_ID_LEN + 1];
+	int n;
+
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0)
+			json = true;
+		else if (strcmp(argv[i], "--available") == 0)
+			available = true;
+		else {
+			pl_err("topo list: unexpected \"%s\"", argv[i]);
+			return EXIT_USAGE;
+		}
+	}
+	if (available) {
+		char names[64][32];
+		n = topo_list(names, 64);
+		for (int i = 0; i < n; i++)
+			printf(json ? "%s\"%s\"" : "%s%s\n", json ? (i ? "," : "[") : "", names[i]);
+		if (json)
+			printf(n ? "]\n" : "[]\n");
+		return 0;
+	}
+	n = run_list(ids, 64);
+	if (json)
+		printf("[");
+	else if (n == 0)
+		printf("no runs are up\n");
+	else
+		printf("%-7s %-16s %-8s %-6s %s\n", "RUN", "TOPOLOGY", "OWNER", "AGE", "PARAMS");
+	for (int i = 0; i < n; i++) {
+		struct run r;
+		long age;
+
+		if (run_load(ids[i], &r))
+			continue;
+		age = (long)time(NULL) - r.created;
+		if (json) {
+			printf("%s{\"run\":\"%s\",\"topology\":\"%s\",\"params\":\"%s\",\"owner\":%d,\"owner_alive\":%s,"
+			       "\"age_s\":%ld,\"namespaces\":[",
+			       i ? "," : "", r.id, r.topology, r.params, (int)r.owner,
+			       run_owner_alive(&r) ? "true" : "false", age);
+			for (int k = 0; k < r.n_netns; k++)
+				printf("%s\"%s\"", k ? "," : "", r.netns[k]);
+			printf("]}");
+		} else {
+			printf("%-7s %-16s %-8d %-6ld %s\n", r.id, r.topology, (int)r.owner, age, r.params);
+		}
+	}
+	if (json)
+		printf("]\n");
+	return 0;
+}
+
+static int topo_exec(int argc, char **argv)
+{
+	const char *id = NULL, *host = NULL;
+	char err[512], ns[64];
+	char *shell[] = { getenv("SHELL") ? getenv("SHELL") : "/bin/sh", NULL };
+	char **cmd = shell;
+	struct run r;
+	int i, ret;
+
+	for (i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--run") == 0 && i + 1 < argc) {
+			id = argv[++i];
+		} else if (strcmp(argv[i], "--") == 0) {
+			if (i + 1 < argc)
+				cmd = argv + i + 1;
+			break;
+		} else if (!host) {
+			host = argv[i];
+		} else {
+			cmd = argv + i;
+			break;
+		}
+	}
+	if (!host) {
+		fputs(topo_usage, stderr);
+		return EXIT_USAGE;
+	}
+	if (cmd_need_root("topo exec"))
+		return EXIT_USAGE;
+	if (run_pick(id, &r, err, sizeof(err))) {
+		pl_err("%s", err);
+		return EXIT_USAGE;
+	}
+	run_netns_name(r.id, host, ns, sizeof(ns));
+	if (topo_node_netns(&r, host, ns, sizeof(ns))) {
+		size_t off = (size_t)snprintf(err, sizeof(err), "run %s has no host \"%s\"; its hosts:", r.id, host);
+		for (int k = 0; k < r.n_netns && off < sizeof(err); k++)
+			off += (size_t)snprintf(err + off, sizeof(err) - off, " %s", r.netns[k] + 4 + RUN_ID_LEN);
+		pl_err("%s", err);
+		return EXIT_USAGE;
+	}
+	ret = proc_run(ns, cmd, -1, -1);
+	return ret < 0 ? EXIT_FAIL : ret;
+}
+
+static int topo_show(int argc, char **argv)
+{
+	struct topo_net *net = calloc(1, sizeof(*net));
+	int ret;
+
+	if (!net)
+		return EXIT_FAIL;
+	ret = resolve_args(argc, argv, net);
+	if (ret == 0)
+		topo_net_print(net, stdout);
+	free(net);
+	return ret;
+}
+
+int cmd_topo(int argc, char **argv)
+{
+	if (argc < 2 || cmd_is_help(argv[1])) {
+		fputs(topo_usage, argc < 2 ? stderr : stdout);
+		return argc < 2 ? EXIT_USAGE : 0;
+	}
+	for (int i = 2; i < argc && strcmp(argv[i], "--"); i++)
+		if (cmd_is_help(argv[i])) {
+			fputs(topo_usage, stdout);
+			return 0;
+		}
+	if (geteuid() == 0)
+		run_reap_dead();
+	if (strcmp(argv[1], "up") == 0)
+		return topo_up(argc - 2, argv + 2);
+	if (strcmp(argv[1], "down") == 0)
+		return topo_down(argc - 2, argv + 2);
+	if (strcmp(argv[1], "list") == 0)
+		return cmd_topo_list(argc - 2, argv + 2);
+	if (strcmp(argv[1], "exec") == 0)
+		return topo_exec(argc - 2, argv + 2);
+	if (strcmp(argv[1], "show") == 0)
+		return topo_show(argc - 2, argv + 2);
+	pl_err("unknown topo command \"%s\"", argv[1]);
+	fputs(topo_usage, stderr);
+	return EXIT_USAGE;
+}

@@ -1,0 +1,328 @@
+#include "model.h"
+#include "../util/paths.h"
+#include "../util/text.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const dependence_words[] = {
+	"endpoint-independent", "address-dependent", "address-and-port-dependent",
+};
+static const char *const ports_words[] = { "preserve", "sequential", "random" };
+static const char *const unsolicited_words[] = { "drop-before-confirm", "conntrack" };
+
+const char *nat_dependence_name(enum nat_dependence d) { return dependence_words[d]; }
+const char *nat_ports_name(enum nat_ports p) { return ports_words[p]; }
+const char *nat_unsolicited_name(enum nat_unsolicited u) { return unsolicited_words[u]; }
+
+enum key {
+	K_NAT, K_UDP, K_MAPPING, K_FILTERING, K_PORTS, K_HAIRPIN, K_UDP_TIMEOUT,
+	K_UNSOLICITED, K_PORT_RANGE, K_PORT_BLOCK, K_INSIDE, K_COUNT
+};
+static const char *const key_words[K_COUNT] = {
+	"nat", "udp", "mapping", "filtering", "ports", "hairpin", "udp-timeout",
+	"unsolicited", "port-range", "port-block", "inside",
+};
+
+static int fail(char *err, size_t errlen, const char *origin, unsigned line, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+
+static int fail(char *err, size_t errlen, const char *origin, unsigned line, const char *fmt, ...)
+{
+	char msg[384];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (line)
+		snprintf(err, errlen, "%s:%u: %s", origin, line, msg);
+	else
+		snprintf(err, errlen, "%s: %s", origin, msg);
+	return -EINVAL;
+}
+
+/* Index of value in words, or -1; expected gets the "a, b or c" list. */
+static int pick(const char *value, const char *const *words, int n, char *expected, size_t len)
+{
+	size_t off = 0;
+
+	for (int i = 0; i < n; i++)
+		if (strcmp(value, words[i]) == 0)
+			return i;
+	expected[0] = '\0';
+	for (int i = 0; i < n && off < len; i++)
+		off += (size_t)snprintf(expected + off, len - off, "%s%s",
+				       i == 0 ? "" : (i == n - 1 ? " or " : ", "), words[i]);
+	return -1;
+}
+
+static bool parse_range(const char *s, uint16_t *lo, uint16_t *hi)
+{
+	char buf[16];
+	const char *dash = strchr(s, '-');
+	unsigned long a, b;
+
+	if (!dash || (size_t)(dash - s) >= sizeof(buf))
+		return false;
+	memcpy(buf, s, (size_t)(dash - s));
+	buf[dash - s] = '\0';
+	if (!text_parse_uint(buf, 1, 65535, &a) || !text_parse_uint(dash + 1, 1, 65535, &b) || a > b)
+		return false;
+	*lo = (uint16_t)a;
+	*hi = (uint16_t)b;
+	return true;
+}
+
+static int check_model(const struct nat_model *m, const bool *seen, const char *origin,
+		       char *err, size_t errlen)
+{
+	static const enum key napt_only[] = { K_MAPPING, K_FILTERING, K_PORTS, K_HAIRPIN,
+		K_UNSOLICITED, K_PORT_RANGE, K_PORT_BLOCK, K_INSIDE, K_UDP_TIMEOUT };
+
+	if (!m->translate) {
+		for (size_t i = 0; i < sizeof(napt_only) / sizeof(napt_only[0]); i++)
+			if (seen[napt_only[i]])
+				return fail(err, errlen, origin, 0,
+					    "\"%s\" has no meaning with nat = none; remove it",
+					    key_words[napt_only[i]]);
+		return 0;
+	}
+	for (enum key k = K_MAPPING; k <= K_PORTS; k++)
+		if (!seen[k])
+			return fail(err, errlen, origin, 0,
+				    "missing \"%s\"; a translating model must say its %s", key_words[k],
+				    key_words[k]);
+	if (m->ports == NAT_PORTS_PRESERVE && m->mapping != NAT_ENDPOINT_INDEPENDENT)
+		return fail(err, errlen, origin, 0,
+			    "ports = preserve keeps one external port per internal port, which is "
+			    "endpoint-independent mapping; use ports = sequential or random with mapping = %s",
+			    nat_dependence_name(m->mapping));
+	if (m->port_block && !m->has_inside)
+		return fail(err, errlen, origin, 0,
+			    "port-block needs \"inside\" (the subscriber prefix the blocks are for)");
+	if (m->port_block && m->ports == NAT_PORTS_PRESERVE)
+		return fail(err, errlen, origin, 0,
+			    "port-block allocates from per-subscriber blocks; ports = preserve cannot hold; use random or sequential");
+	if (m->port_block > (unsigned)(m->port_max - m->port_min + 1))
+		return fail(err, errlen, origin, 0, "port-block %u is larger than port-range %u-%u",
+			    m->port_block, m->port_min, m->port_max);
+	return 0;
+}
+
+int nat_model_parse(const char *name, const char *text, size_t len, const char *origin,
+		    struct nat_model *m, char *err, size_t errlen)
+{
+	bool seen[K_COUNT] = { false };
+	char line[256], expected[160];
+	unsigned lineno = 0;
+	size_t off = 0;
+	long used;
+
+	memset(m, 0, sizeof(*m));
+	if (strlen(name) >= sizeof(m->name) || !name[0])
+		return fail(err, errlen, origin, 0, "model name must be 1-%zu characters",
+			    sizeof(m->name) - 1);
+	snprintf(m->name, sizeof(m->name), "%s", name);
+	m->translate = true;
+	m->udp_timeout = 120;
+	m->port_min = 1024;
+	m->port_max = 65535;
+	if (len > NAT_MODEL_MAX_BYTES)
+		return fail(err, errlen, origin, 0, "file larger than %d bytes", NAT_MODEL_MAX_BYTES);
+
+	while ((used = text_next_line(text + off, len - off, line, sizeof(line))) != 0) {
+		char *eq, *key, *value, *kend;
+		unsigned long num;
+		int k, v;
+
+		lineno++;
+		if (used < 0)
+			return fail(err, errlen, origin, lineno,
+				    "line too long or holds a NUL byte (at most %zu characters)",
+				    sizeof(line) - 1);
+		off += (size_t)used;
+		if (!line[0])
+			continue;
+		eq = strchr(line, '=');
+		if (!eq)
+			return fail(err, errlen, origin, lineno, "expected \"key = value\", got \"%s\"", line);
+		*eq = '\0';
+		key = line;
+		kend = eq;
+		while (kend > key && (kend[-1] == ' ' || kend[-1] == '\t'))
+			*--kend = '\0';
+		value = eq + 1;
+		while (*value == ' ' || *value == '\t')
+			value++;
+		k = pick(key, key_words, K_COUNT, expected, sizeof(expected));
+		if (k < 0)
+			return fail(err, errlen, origin, lineno, "unknown key \"%s\"; expected %s", key, expected);
+		if (seen[k])
+			return fail(err, errlen, origin, lineno, "\"%s\" given twice", key);
+		seen[k] = true;
+		if (!value[0] || strpbrk(value, " \t"))
+			return fail(err, errlen, origin, lineno, "\"%s\" needs one value, got \"%s\"", key, value);
+
+		switch ((enum key)k) {
+		case K_NAT: {
+			static const char *const w[] = { "napt", "none" };
+			if ((v = pick(value, w, 2, expected, sizeof(expected))) < 0)
+				goto bad_value;
+			m->translate = v == 0;
+			break;
+		}
+		case K_UDP: {
+			static const char *const w[] = { "allow", "block" };
+			if ((v = pick(value, w, 2, expected, sizeof(expected))) < 0)
+				goto bad_value;
+			m->udp_blocked = v == 1;
+			break;
+		}
+		case K_MAPPING:
+		case K_FILTERING:
+			if ((v = pick(value, dependence_words, 3, expected, sizeof(expected))) < 0)
+				goto bad_value;
+			if (k == K_MAPPING)
+				m->mapping = (enum nat_dependence)v;
+			else
+				m->filtering = (enum nat_dependence)v;
+			break;
+		case K_PORTS:
+			if ((v = pick(value, ports_words, 3, expected, sizeof(expected))) < 0)
+				goto bad_value;
+			m->ports = (enum nat_ports)v;
+			break;
+		case K_HAIRPIN: {
+			static const char *const w[] = { "no", "yes" };
+			if ((v = pick(value, w, 2, expected, sizeof(expected))) < 0)
+				goto bad_value;
+			m->hairpin = v == 1;
+			break;
+		}
+		case K_UNSOLICITED:
+			if ((v = pick(value, unsolicited_words, 2, expected, sizeof(expected))) < 0)
+				goto bad_value;
+			m->unsolicited = (enum nat_unsolicited)v;
+			break;
+		case K_UDP_TIMEOUT:
+			if (!text_parse_uint(value, 1, 86400, &num))
+				return fail(err, errlen, origin, lineno,
+					    "udp-timeout \"%s\" is not a number of seconds from 1 to 86400", value);
+			m->udp_timeout = (unsigned)num;
+			break;
+		case K_PORT_RANGE:
+			if (!parse_range(value, &m->port_min, &m->port_max))
+				return fail(err, errlen, origin, lineno,
+					    "port-range \"%s\" is not LOW-HIGH with 1 <= LOW <= HIGH <= 65535", value);
+			break;
+		case K_PORT_BLOCK:
+			if (!text_parse_uint(value, 1, 65535, &num))
+				return fail(err, errlen, origin, lineno,
+					    "port-block \"%s\" is not a number of ports from 1 to 65535", value);
+			m->port_block = (unsigned)num;
+			break;
+		case K_INSIDE:
+			if (!text_parse_prefix(value, &m->inside_addr, &m->inside_len))
+				return fail(err, errlen, origin, lineno,
+					    "inside \"%s\" is not an IPv4 prefix such as 100.64.0.0/16", value);
+			m->has_inside = true;
+			break;
+		case K_COUNT:
+			break;
+		}
+		continue;
+bad_value:
+		return fail(err, errlen, origin, lineno, "unknown %s \"%s\"; expected %s", key, value, expected);
+	}
+	return check_model(m, seen, origin, err, errlen);
+}
+
+static bool valid_model_name(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n >= NAT_MODEL_NAME_MAX)
+		return false;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '-' || *s == '_'))
+			return false;
+	return true;
+}
+
+int nat_model_load(const char *model, struct nat_model *m, char *err, size_t errlen)
+{
+	char path[PATH_MAX], name[NAT_MODEL_NAME_MAX], dir[PATH_MAX];
+	char *text;
+	size_t len;
+	int ret;
+
+	if (strchr(model, '/') || strstr(model, ".nat")) {
+		const char *base = strrchr(model, '/');
+		size_t n;
+
+		base = base ? base + 1 : model;
+		n = strcspn(base, ".");
+		if (n == 0 || n >= sizeof(name))
+			n = sizeof(name) - 1;
+		snprintf(name, sizeof(name), "%.*s", (int)n, base);
+		snprintf(path, sizeof(path), "%s", model);
+	} else {
+		if (!valid_model_name(model)) {
+			snprintf(err, errlen,
+				 "\"%s\" is not a model name (letters, digits, '-' and '_'); see `punchlab nat list`",
+				 model);
+			return -EINVAL;
+		}
+		if ((ret = paths_data_dir("nat-models", dir, sizeof(dir)))) {
+			snprintf(err, errlen, "cannot find the nat-models directory; set PUNCHLAB_HOME to the punchlab checkout");
+			return ret;
+		}
+		snprintf(name, sizeof(name), "%s", model);
+		snprintf(path, sizeof(path), "%s/%s.nat", dir, model);
+	}
+	ret = text_read_file(path, NAT_MODEL_MAX_BYTES, &text, &len);
+	if (ret == -ENOENT) {
+		snprintf(err, errlen, "no NAT model \"%s\" (%s not found); `punchlab nat list` shows the shipped ones",
+			 model, path);
+		return ret;
+	}
+	if (ret) {
+		snprintf(err, errlen, "%s: %s", path, ret == -EFBIG ? "file too large" : strerror(-ret));
+		return ret;
+	}
+	ret = nat_model_parse(name, text, len, path, m, err, errlen);
+	free(text);
+	return ret;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp((const char *)a, (const char *)b);
+}
+
+int nat_model_list(char names[][NAT_MODEL_NAME_MAX], int max)
+{
+	char dir[PATH_MAX];
+	struct dirent *de;
+	DIR *d;
+	int n = 0;
+
+	if (paths_data_dir("nat-models", dir, sizeof(dir)) || !(d = opendir(dir)))
+		return 0;
+	while ((de = readdir(d)) && n < max) {
+		size_t l = strlen(de->d_name);
+		if (l > 4 && l - 4 < NAT_MODEL_NAME_MAX && strcmp(de->d_name + l - 4, ".nat") == 0) {
+			snprintf(names[n], NAT_MODEL_NAME_MAX, "%.*s", (int)(l - 4), de->d_name);
+			n++;
+		}
+	}
+	closedir(d);
+	qsort(names, (size_t)n, NAT_MODEL_NAME_MAX, cmp_names);
+	return n;
+}

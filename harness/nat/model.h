@@ -1,0 +1,64 @@
+/* NAT models: one RFC 4787 behaviour a line, parsed into a plain struct. */
+#ifndef PL_NAT_MODEL_H
+#define PL_NAT_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define NAT_MODEL_NAME_MAX 48
+#define NAT_MODEL_MAX_BYTES 16384
+
+/* RFC 4787 §4.1 (mapping) and §5 (filtering) share one vocabulary. */
+enum nat_dependence {
+	NAT_ENDPOINT_INDEPENDENT,
+	NAT_ADDRESS_DEPENDENT,
+	NAT_ADDRESS_AND_PORT_DEPENDENT,
+};
+
+/* RFC 4787 §4.2.1: port assignment. */
+enum nat_ports {
+	NAT_PORTS_PRESERVE,
+	NAT_PORTS_SEQUENTIAL,
+	NAT_PORTS_RANDOM,
+};
+
+/* What an unsolicited inbound packet leaves behind (no RFC word for it). */
+enum nat_unsolicited {
+	NAT_UNSOLICITED_DROP_BEFORE_CONFIRM,
+	NAT_UNSOLICITED_CONNTRACK,
+};
+
+struct nat_model {
+	char name[NAT_MODEL_NAME_MAX];
+	bool translate;             /* nat = napt (true) | none */
+	bool udp_blocked;           /* udp = block */
+	enum nat_dependence mapping;
+	enum nat_dependence filtering;
+	enum nat_ports ports;
+	bool hairpin;
+	unsigned udp_timeout;       /* seconds without outbound traffic */
+	enum nat_unsolicited unsolicited;
+	uint16_t port_min, port_max; /* port-range for allocated ports */
+	unsigned port_block;        /* ports per subscriber, 0 = none */
+	bool has_inside;            /* inside = PREFIX: only it is translated */
+	uint32_t inside_addr;       /* network byte order */
+	uint8_t inside_len;
+};
+
+/* Parse a model from text. origin names it in errors ("nat-models/x.nat").
+ * On error returns -EINVAL with "origin:line: what; expected ..." in err. */
+int nat_model_parse(const char *name, const char *text, size_t len, const char *origin,
+		    struct nat_model *m, char *err, size_t errlen);
+/* Find MODEL (a name in the models directory, or a path to a .nat file) and parse it. */
+int nat_model_load(const char *model, struct nat_model *m, char *err, size_t errlen);
+/* Names of the shipped models, sorted; returns the count (at most max), names
+ * copied into names[i] (NAT_MODEL_NAME_MAX each). */
+int nat_model_list(char names[][NAT_MODEL_NAME_MAX], int max);
+
+/* Words used in files and reports. */
+const char *nat_dependence_name(enum nat_dependence d);
+const char *nat_ports_name(enum nat_ports p);
+const char *nat_unsolicited_name(enum nat_unsolicited u);
+
+#endif

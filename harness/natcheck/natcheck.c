@@ -1,0 +1,411 @@
+#include "natcheck.h"
+#include "../stun/server.h"
+#include "../topo/build.h"
+#include "../topo/run.h"
+#include "../topo/topo.h"
+#include "../util/cleanup.h"
+#include "../util/log.h"
+#include "../util/netns.h"
+#include "../util/proc.h"
+#include "../util/text.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static void add_detail(char *detail, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void add_detail(char *detail, size_t len, const char *fmt, ...)
+{
+	size_t off = strlen(detail);
+	va_list ap;
+
+	if (off && off + 2 < len) {
+		memcpy(detail + off, "; ", 3);
+		off += 2;
+	}
+	va_start(ap, fmt);
+	vsnprintf(detail + off, len - off, fmt, ap);
+	va_end(ap);
+}
+
+bool natcheck_compare(const struct nat_model *d, const struct nat_measured *m, bool timeouts, char *detail,
+		      size_t len)
+{
+	detail[0] = '\0';
+	if (d->udp_blocked) {
+		if (m->udp)
+			add_detail(detail, len, "udp: declared block, but UDP got through");
+		return !detail[0];
+	}
+	if (!m->udp) {
+		add_detail(detail, len, "udp: no answer over UDP");
+		return false;
+	}
+	if (!d->translate) {
+		if (m->translated)
+			add_detail(detail, len, "nat: declared none, but the address was translated");
+		if (m->filtering != NAT_ENDPOINT_INDEPENDENT)
+			add_detail(detail, len, "filtering: a host without NAT should be reachable from anyone");
+		return !detail[0];
+	}
+	if (!m->translated)
+		add_detail(detail, len, "nat: declared napt, but the address was not translated");
+	if (m->mapping != (int)d->mapping)
+		add_detail(detail, len, "mapping: declared %s, measured %s", nat_dependence_name(d->mapping),
+			   m->mapping < 0 ? "unknown" : nat_dependence_name((enum nat_dependence)m->mapping));
+	if (m->filtering != (int)d->filtering)
+		add_detail(detail, len, "filtering: declared %s, measured %s", nat_dependence_name(d->filtering),
+			   m->filtering < 0 ? "unknown" : nat_dependence_name((enum nat_dependence)m->filtering));
+	if (m->ports != (int)d->ports)
+		add_detail(detail, len, "ports: declared %s, measured %s", nat_ports_name(d->ports),
+			   m->ports < 0 ? "unknown" : nat_ports_name((enum nat_ports)m->ports));
+	else if (d->ports == NAT_PORTS_SEQUENTIAL && m->port_step != 1)
+		add_detail(detail, len, "ports: sequential with step %+d, expected +1", m->port_step);
+	if (m->hairpin != (int)d->hairpin)
+		add_detail(detail, len, "hairpin: declared %s, measured %s", d->hairpin ? "yes" : "no",
+			   m->hairpin < 0 ? "unknown" : m->hairpin ? "yes" : "no");
+	else if (d->hairpin && !m->hairpin_external)
+		add_detail(detail, len, "hairpin: packets arrive from the internal address, not the mapping (RFC 4787 REQ-9)");
+	/* Only an endpoint-independent mapping can show it; elsewhere n/a. */
+	if (m->unsolicited != PROBE_UNKNOWN && m->unsolicited != (int)d->unsolicited)
+		add_detail(detail, len, "unsolicited: declared %s, measured %s", nat_unsolicited_name(d->unsolicited),
+			   nat_unsolicited_name((enum nat_unsolicited)m->unsolicited));
+	if (timeouts) {
+		int t = (int)d->udp_timeout;
+		if (m->lifetime_alive >= t || m->lifetime_alive < 0 || (m->lifetime_dead >= 0 && m->lifetime_dead < t) ||
+		    m->lifetime_dead < 0)
+			add_detail(detail, len, "udp-timeout: declared %d s, mapping alive at %d s, gone at %d s", t,
+				   m->lifetime_alive, m->lifetime_dead);
+	}
+	return !detail[0];
+}
+
+struct server_arg {
+	uint32_t a1, a2;
+	int ready_fd;
+};
+
+static volatile int server_stop;
+
+static void server_on_term(int sig)
+{
+	(void)sig;
+	server_stop = 1;
+}
+
+static int server_main(void *p)
+{
+	struct server_arg *a = p;
+	struct stun_server_cfg cfg = { a->a1, a->a2, 3478, 3479, a->ready_fd, false };
+	struct stun_server_stats st;
+	struct sigaction sa;
+	char err[256];
+	int ret;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = server_on_term;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	ret = stun_server_run(&cfg, &server_stop, &st, err, sizeof(err));
+	if (ret)
+		pl_err("stun server: %s", err);
+	return ret;
+}
+
+int natcheck_start_stun_server(const char *netns, uint32_t a1, uint32_t a2, pid_t *pid)
+{
+	struct server_arg a = { a1, a2, -1 };
+	int fds[2], ret;
+	char buf[8];
+	struct pollfd p;
+
+	if (pipe2(fds, O_CLOEXEC))
+		return -errno;
+	a.ready_fd = fds[1];
+	ret = proc_fork_call(netns, server_main, &a, pid);
+	close(fds[1]);
+	if (ret) {
+		close(fds[0]);
+		return ret;
+	}
+	p = (struct pollfd){ .fd = fds[0], .events = POLLIN };
+	ret = poll(&p, 1, 5000) == 1 && read(fds[0], buf, sizeof(buf)) > 0 ? 0 : -ETIMEDOUT;
+	close(fds[0]);
+	return ret;
+}
+
+struct probe_arg {
+	struct stun_probe_cfg cfg;
+	int out_fd;
+};
+
+static int probe_main(void *p)
+{
+	struct probe_arg *a = p;
+	struct nat_measured m;
+	int ret = stun_probe_run(&a->cfg, &m);
+
+	if (ret == 0 && write(a->out_fd, &m, sizeof(m)) != (ssize_t)sizeof(m))
+		ret = -EIO;
+	return ret;
+}
+
+/* Fork into the client's namespace, probe, bring the result back. */
+static int probe_in(const char *netns, const struct stun_probe_cfg *cfg, struct nat_measured *m)
+{
+	struct probe_arg a = { *cfg, -1 };
+	int fds[2], ret, code;
+	ssize_t got;
+	pid_t pid;
+
+	if (pipe2(fds, O_CLOEXEC))
+		return -errno;
+	a.out_fd = fds[1];
+	ret = proc_fork_call(netns, probe_main, &a, &pid);
+	close(fds[1]);
+	if (ret) {
+		close(fds[0]);
+		return ret;
+	}
+	got = read(fds[0], m, sizeof(*m));
+	close(fds[0]);
+	proc_wait(pid, &code);
+	return got == (ssize_t)sizeof(*m) && code == 0 ? 0 : -EIO;
+}
+
+void natcheck_model(const char *model, bool timeouts, struct natcheck_result *res)
+{
+	struct topo t;
+	struct topo_net *net = calloc(1, sizeof(*net));
+	char assign[80], *assigns[1] = { assign }, ns[64];
+	struct stun_probe_cfg cfg = { .port = 3478, .timeout_ms = 250, .tries = 3 };
+	struct run r;
+	pid_t server = -1;
+	int ret;
+
+	memset(res, 0, sizeof(*res));
+	snprintf(res->model, sizeof(res->model), "%s", model);
+	res->timeouts = timeouts;
+	snprintf(assign, sizeof(assign), "M=%s", model);
+	if (!net) {
+		res->error = -ENOMEM;
+		return;
+	}
+	if ((ret = topo_load("nat-probe", &t, res->detail, sizeof(res->detail))) ||
+	    (ret = topo_resolve(&t, 1, assigns, net, res->detail, sizeof(res->detail)))) {
+		res->error = ret;
+		free(net);
+		return;
+	}
+	res->declared = net->nodes[topo_find_node(&t, "nat")].model;
+	if ((ret = run_create(&r, "nat-probe", assign))) {
+		res->error = ret;
+		snprintf(res->detail, sizeof(res->detail), "cannot create a run: %s", strerror(-ret));
+		free(net);
+		return;
+	}
+	cleanup_watch_run(r.id);
+	if ((ret = topo_build(net, &r, res->detail, sizeof(res->detail))))
+		goto out;
+	run_netns_name(r.id, "stun", ns, sizeof(ns));
+	if ((ret = natcheck_start_stun_server(ns, topo_net_addr(net, "stun", 0), topo_net_addr(net, "stun", 1), &server))) {
+		snprintf(res->detail, sizeof(res->detail), "the STUN server did not start in %s", ns);
+		goto out;
+	}
+	run_note_pid(&r, server);
+	cfg.server = topo_net_addr(net, "stun", 0);
+	if (timeouts) {
+		unsigned tmo = res->declared.udp_timeout;
+		cfg.points[cfg.n_points++] = tmo * 9 / 10;
+		cfg.points[cfg.n_points++] = tmo + 10;
+	}
+	run_netns_name(r.id, "client", ns, sizeof(ns));
+	if ((ret = probe_in(ns, &cfg, &res->measured))) {
+		snprintf(res->detail, sizeof(res->detail), "the probe failed in %s", ns);
+		goto out;
+	}
+	res->match = natcheck_compare(&res->declared, &res->measured, timeouts, res->detail, sizeof(res->detail));
+out:
+	res->error = ret;
+	if (server > 0)
+		proc_stop(server, 1000);
+	run_destroy(r.id);
+	cleanup_forget_run(r.id);
+	free(net);
+}
+
+void natcheck_all(char *const models[], int n, int jobs, bool timeouts, struct natcheck_result *res)
+{
+	pid_t pids[64];
+	int fds[64], next = 0, running = 0;
+
+	if (jobs < 1)
+		jobs = 1;
+	for (int i = 0; i < n && i < 64; i++)
+		pids[i] = -1;
+	while (next < n || running > 0) {
+		while (next < n && next < 64 && running < jobs) {
+			int p[2];
+			if (pipe2(p, O_CLOEXEC)) {
+				res[next].error = -errno;
+				next++;
+				continue;
+			}
+			fflush(NULL);
+			pids[next] = fork();
+			if (pids[next] == 0) {
+				struct natcheck_result one;
+				close(p[0]);
+				natcheck_model(models[next], timeouts, &one);
+				if (write(p[1], &one, sizeof(one)) != (ssize_t)sizeof(one))
+					_exit(1);
+				_exit(0);
+			}
+			close(p[1]);
+			fds[next] = p[0];
+			if (pids[next] < 0) {
+				res[next].error = -errno;
+				close(fds[next]);
+				fds[next] = -1;
+			} else {
+				running++;
+			}
+			next++;
+		}
+		/* Results are read as they come, so a full pipe never blocks a worker. */
+		for (int i = 0; i < next; i++) {
+			int code;
+			if (pids[i] <= 0)
+				continue;
+			struct pollfd pf = { .fd = fds[i], .events = POLLIN };
+			if (poll(&pf, 1, 0) != 1)
+				continue;
+			if (read(fds[i], &res[i], sizeof(res[i])) != (ssize_t)sizeof(res[i])) {
+				memset(&res[i], 0, sizeof(res[i]));
+				snprintf(res[i].model, sizeof(res[i].model), "%s", models[i]);
+				res[i].error = -EIO;
+				snprintf(res[i].detail, sizeof(res[i].detail), "the worker checking %s died", models[i]);
+			}
+			close(fds[i]);
+			proc_wait(pids[i], &code);
+			pids[i] = -1;
+			running--;
+		}
+		if (running > 0)
+			usleep(20000);
+	}
+}
+
+static const char *short_dep(int v)
+{
+	static const char *const s[] = { "EI", "AD", "APD" };
+
+	return v < 0 ? "-" : s[v];
+}
+
+static void row(const char *model, const char *what, const char *nat, const char *udp, const char *mapping,
+		const char *filtering, const char *ports, const char *hairpin, const char *unsol, const char *life,
+		const char *result, FILE *out, bool timeouts)
+{
+	fprintf(out, "%-27s %-8s %-4s %-5s %-7s %-9s %-12s %-7s %-19s", model, what, nat, udp, mapping, filtering,
+		ports, hairpin, unsol);
+	if (timeouts)
+		fprintf(out, " %-10s", life);
+	fprintf(out, " %s\n", result);
+}
+
+void natcheck_print(const struct natcheck_result *res, int n, bool timeouts, FILE *out)
+{
+	int bad = 0;
+
+	row("MODEL", "", "NAT", "UDP", "MAP", "FILTER", "PORTS", "HAIRPIN", "UNSOLICITED", "LIFETIME", "RESULT", out,
+	    timeouts);
+	for (int i = 0; i < n; i++) {
+		const struct natcheck_result *r = &res[i];
+		const struct nat_model *d = &r->declared;
+		const struct nat_measured *m = &r->measured;
+		char ports[32], life[24];
+		bool napt = d->translate && !d->udp_blocked;
+
+		if (r->error) {
+			row(r->model, "", "", "", "", "", "", "", "", "", "ERROR", out, timeouts);
+			fprintf(out, "    %s\n", r->detail);
+			bad++;
+			continue;
+		}
+		snprintf(life, sizeof(life), "%us", d->udp_timeout);
+		row(r->model, "declared", d->translate ? "napt" : "none", d->udp_blocked ? "block" : "allow",
+		    napt ? short_dep((int)d->mapping) : "-", napt ? short_dep((int)d->filtering) : (d->translate ? "-" : "EI"),
+		    napt ? nat_ports_name(d->ports) : "-", napt ? (d->hairpin ? "yes" : "no") : "-",
+		    napt ? nat_unsolicited_name(d->unsolicited) : "-", napt ? life : "-", "", out, timeouts);
+		if (m->ports == NAT_PORTS_SEQUENTIAL)
+			snprintf(ports, sizeof(ports), "sequential%+d", m->port_step);
+		else
+			snprintf(ports, sizeof(ports), "%s", m->ports < 0 ? "-" : nat_ports_name((enum nat_ports)m->ports));
+		if (m->lifetime_dead >= 0 || m->lifetime_alive >= 0)
+			snprintf(life, sizeof(life), "%d-%ds", m->lifetime_alive, m->lifetime_dead);
+		else
+			snprintf(life, sizeof(life), "-");
+		row("", "measured", !m->udp ? "-" : m->translated ? "napt" : "none", m->udp ? "allow" : "block",
+		    short_dep(m->mapping), short_dep(m->filtering), ports,
+		    m->hairpin < 0 ? "-" : m->hairpin ? "yes" : "no",
+		    m->unsolicited < 0 ? "n/a" : nat_unsolicited_name((enum nat_unsolicited)m->unsolicited), life,
+		    r->match ? "match" : "MISMATCH", out, timeouts);
+		if (!r->match) {
+			fprintf(out, "    %s\n", r->detail);
+			bad++;
+		}
+	}
+	fprintf(out, "\nEI endpoint-independent, AD address-dependent, APD address-and-port-dependent; "
+		     "n/a: only an endpoint-independent mapping behind a filter can show it\n");
+	fprintf(out, "%d of %d models match their declarations\n", n - bad, n);
+}
+
+static void json_str(FILE *out, const char *s)
+{
+	fputc('"', out);
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			fprintf(out, "\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			fprintf(out, "\\u%04x", *s);
+		else
+			fputc(*s, out);
+	}
+	fputc('"', out);
+}
+
+void natcheck_print_json(const struct natcheck_result *res, int n, FILE *out)
+{
+	fprintf(out, "[");
+	for (int i = 0; i < n; i++) {
+		const struct natcheck_result *r = &res[i];
+		const struct nat_model *d = &r->declared;
+
+		fprintf(out, "%s\n  {\"model\":", i ? "," : "");
+		json_str(out, r->model);
+		fprintf(out, ",\"declared\":{\"nat\":\"%s\",\"udp\":\"%s\"", d->translate ? "napt" : "none",
+			d->udp_blocked ? "block" : "allow");
+		if (d->translate)
+			fprintf(out, ",\"mapping\":\"%s\",\"filtering\":\"%s\",\"ports\":\"%s\",\"hairpin\":%s,"
+				     "\"udp_timeout\":%u,\"unsolicited\":\"%s\"",
+				nat_dependence_name(d->mapping), nat_dependence_name(d->filtering), nat_ports_name(d->ports),
+				d->hairpin ? "true" : "false", d->udp_timeout, nat_unsolicited_name(d->unsolicited));
+		fprintf(out, "},\"measured\":");
+		if (r->error)
+			fprintf(out, "null");
+		else
+			stun_probe_print_json(&r->measured, out);
+		fprintf(out, ",\"match\":%s,\"detail\":", !r->error && r->match ? "true" : "false");
+		json_str(out, r->detail);
+		fprintf(out, "}");
+	}
+	fprintf(out, "\n]\n");
+}

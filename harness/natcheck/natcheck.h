@@ -1,0 +1,39 @@
+/* nat-check: build each model in the nat-probe topology, discover its
+ * behaviour with the lab's own STUN server and probe, and hold what was
+ * measured against what the model declares. */
+#ifndef PL_NATCHECK_H
+#define PL_NATCHECK_H
+
+#include "../nat/model.h"
+#include "../stun/probe.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+struct natcheck_result {
+	char model[NAT_MODEL_NAME_MAX];
+	struct nat_model declared;
+	struct nat_measured measured;
+	bool timeouts;               /* lifetime was measured */
+	bool match;
+	int error;                   /* the lab could not be built or run */
+	char detail[320];            /* mismatches, or the error */
+};
+
+/* Hold m against the declaration d; mismatches are listed in detail. */
+bool natcheck_compare(const struct nat_model *d, const struct nat_measured *m, bool timeouts, char *detail,
+		      size_t len);
+/* Check one model in its own run (built and removed here). */
+void natcheck_model(const char *model, bool timeouts, struct natcheck_result *res);
+/* Check n models, up to jobs at a time (each in a child process and run). */
+void natcheck_all(char *const models[], int n, int jobs, bool timeouts, struct natcheck_result *res);
+/* Table for people, and JSON. */
+void natcheck_print(const struct natcheck_result *res, int n, bool timeouts, FILE *out);
+void natcheck_print_json(const struct natcheck_result *res, int n, FILE *out);
+
+/* Start the lab STUN server in namespace NETNS on a1/a2 (ports 3478/3479);
+ * returns once it listens. The pid is recorded by the caller. */
+int natcheck_start_stun_server(const char *netns, uint32_t a1, uint32_t a2, pid_t *pid);
+
+#endif

@@ -1,0 +1,456 @@
+#include "nft.h"
+#include "../util/netns.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <libmnl/libmnl.h>
+#include <libnftnl/chain.h>
+#include <libnftnl/expr.h>
+#include <libnftnl/rule.h>
+#include <libnftnl/set.h>
+#include <libnftnl/table.h>
+#include <net/if.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_conntrack_common.h>
+#include <linux/netfilter/nf_nat.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* Register plan for one rule: keys from REG32_00, looked-up or computed
+ * values from REG32_04, dynset data and NAT addresses from REG32_08. */
+#define R_KEY NFT_REG32_00
+#define R_VAL NFT_REG32_04
+#define R_DATA NFT_REG32_08
+#define R_ADDR NFT_REG32_12
+
+static struct nftnl_expr *expr_add(struct nftnl_rule *r, const char *name)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc(name);
+
+	if (e)
+		nftnl_rule_add_expr(r, e);
+	return e;
+}
+
+static void emit_cmp(struct nftnl_rule *r, uint32_t reg, int op, const void *data, uint32_t len)
+{
+	struct nftnl_expr *e = expr_add(r, "cmp");
+
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, reg);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, (uint32_t)op);
+	nftnl_expr_set(e, NFTNL_EXPR_CMP_DATA, data, len);
+}
+
+static void emit_meta(struct nftnl_rule *r, uint32_t key, uint32_t dreg)
+{
+	struct nftnl_expr *e = expr_add(r, "meta");
+
+	nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, key);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_META_DREG, dreg);
+}
+
+static void emit_payload(struct nftnl_rule *r, uint32_t base, uint32_t off, uint32_t len, uint32_t dreg)
+{
+	struct nftnl_expr *e = expr_add(r, "payload");
+
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_BASE, base);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, off);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_LEN, len);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_DREG, dreg);
+}
+
+static void emit_ct(struct nftnl_rule *r, uint32_t key, int dir, uint32_t dreg)
+{
+	struct nftnl_expr *e = expr_add(r, "ct");
+
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, key);
+	if (dir >= 0)
+		nftnl_expr_set_u8(e, NFTNL_EXPR_CT_DIR, (uint8_t)dir);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_DREG, dreg);
+}
+
+static void emit_imm(struct nftnl_rule *r, uint32_t dreg, const void *data, uint32_t len)
+{
+	struct nftnl_expr *e = expr_add(r, "immediate");
+
+	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, dreg);
+	nftnl_expr_set(e, NFTNL_EXPR_IMM_DATA, data, len);
+}
+
+static void emit_field(struct nftnl_rule *r, enum nat_field f, uint32_t dreg)
+{
+	switch (f) {
+	case NF_UDP_SPORT: emit_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 2, dreg); break;
+	case NF_UDP_DPORT: emit_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, dreg); break;
+	case NF_IP_SADDR: emit_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 12, 4, dreg); break;
+	case NF_IP_DADDR: emit_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 16, 4, dreg); break;
+	case NF_CT_ORIG_SADDR: emit_ct(r, NFT_CT_SRC_IP, IP_CT_DIR_ORIGINAL, dreg); break;
+	case NF_CT_ORIG_SPORT: emit_ct(r, NFT_CT_PROTO_SRC, IP_CT_DIR_ORIGINAL, dreg); break;
+	}
+}
+
+/* A concatenation takes one 32-bit register per field, as nft lays it out. */
+static void emit_key(struct nftnl_rule *r, const struct nat_key *k, uint32_t reg)
+{
+	for (int i = 0; i < k->n; i++)
+		emit_field(r, k->f[i], reg + (uint32_t)i);
+}
+
+static uint32_t key_len(const struct nat_key *k)
+{
+	if (k->n == 1)
+		return nat_field_len(k->f[0]);
+	return 4u * (uint32_t)k->n;
+}
+
+static uint32_t key_type(const struct nat_key *k)
+{
+	uint32_t t = 0;
+
+	for (int i = 0; i < k->n; i++)
+		t = (t << 6) | nat_field_type(k->f[i]); /* nft's TYPE_BITS */
+	return t;
+}
+
+static void emit_set_ref(struct nftnl_expr *e, uint16_t name_attr, uint16_t id_attr,
+			 const struct nat_plan *p, int set)
+{
+	nftnl_expr_set_str(e, name_attr, p->sets[set].name);
+	nftnl_expr_set_u32(e, id_attr, (uint32_t)set + 1);
+}
+
+static void emit_nat(struct nftnl_rule *r, int type, uint32_t reg_addr, uint32_t reg_pmin,
+		     uint32_t reg_pmax, uint32_t flags)
+{
+	struct nftnl_expr *e = expr_add(r, "nat");
+
+	nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_TYPE, (uint32_t)type);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_FAMILY, NFPROTO_IPV4);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_ADDR_MIN, reg_addr);
+	if (reg_pmin) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_PROTO_MIN, reg_pmin);
+		flags |= NF_NAT_RANGE_PROTO_SPECIFIED;
+	}
+	if (reg_pmax)
+		nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_PROTO_MAX, reg_pmax);
+	if (flags)
+		nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_FLAGS, flags);
+}
+
+static void emit_stmt(struct nftnl_rule *r, const struct nat_plan *p, const struct nat_stmt *s)
+{
+	struct nftnl_expr *e;
+	uint32_t v;
+
+	switch (s->kind) {
+	case NS_IIF:
+	case NS_IIF_NOT:
+	case NS_OIF:
+	case NS_OIF_NOT: {
+		char name[IFNAMSIZ] = { 0 };
+		bool in = s->kind == NS_IIF || s->kind == NS_IIF_NOT;
+		bool neg = s->kind == NS_IIF_NOT || s->kind == NS_OIF_NOT;
+
+		snprintf(name, sizeof(name), "%s", s->ifname);
+		emit_meta(r, in ? NFT_META_IIFNAME : NFT_META_OIFNAME, NFT_REG_1);
+		emit_cmp(r, NFT_REG_1, neg ? NFT_CMP_NEQ : NFT_CMP_EQ, name, sizeof(name));
+		break;
+	}
+	case NS_UDP: {
+		uint8_t proto = IPPROTO_UDP;
+		emit_meta(r, NFT_META_L4PROTO, NFT_REG_1);
+		emit_cmp(r, NFT_REG_1, NFT_CMP_EQ, &proto, 1);
+		break;
+	}
+	case NS_SADDR:
+	case NS_DADDR:
+	case NS_CT_ORIG_SADDR:
+		if (s->kind == NS_CT_ORIG_SADDR)
+			emit_ct(r, NFT_CT_SRC_IP, IP_CT_DIR_ORIGINAL, NFT_REG_1);
+		else
+			emit_payload(r, NFT_PAYLOAD_NETWORK_HEADER, s->kind == NS_SADDR ? 12 : 16, 4, NFT_REG_1);
+		if (s->plen < 32) {
+			uint32_t mask = s->plen ? htonl(0xffffffffu << (32 - s->plen)) : 0, zero = 0;
+			e = expr_add(r, "bitwise");
+			nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
+			nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
+			nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, 4);
+			nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, &mask, 4);
+			nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, &zero, 4);
+		}
+		emit_cmp(r, NFT_REG_1, NFT_CMP_EQ, &s->addr, 4);
+		break;
+	case NS_CT_ORIG_DADDR:
+		emit_ct(r, NFT_CT_DST_IP, IP_CT_DIR_ORIGINAL, NFT_REG_1);
+		emit_cmp(r, NFT_REG_1, NFT_CMP_EQ, &s->addr, 4);
+		break;
+	case NS_CT_NEW: {
+		uint32_t mask = NF_CT_STATE_BIT(IP_CT_NEW), zero = 0;
+		emit_ct(r, NFT_CT_STATE, -1, NFT_REG_1);
+		e = expr_add(r, "bitwise");
+		nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, 4);
+		nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, &mask, 4);
+		nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, &zero, 4);
+		emit_cmp(r, NFT_REG_1, NFT_CMP_NEQ, &zero, 4);
+		break;
+	}
+	case NS_LOOKUP:
+		emit_key(r, &s->key, R_KEY);
+		e = expr_add(r, "lookup");
+		nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, R_KEY);
+		emit_set_ref(e, NFTNL_EXPR_LOOKUP_SET, NFTNL_EXPR_LOOKUP_SET_ID, p, s->set);
+		break;
+	case NS_DYNSET_UPDATE:
+		emit_key(r, &s->key, R_KEY);
+		emit_key(r, &s->data, R_DATA);
+		e = expr_add(r, "dynset");
+		nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_OP, NFT_DYNSET_OP_UPDATE);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_SREG_KEY, R_KEY);
+		if (s->data.n)
+			nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_SREG_DATA, R_DATA);
+		emit_set_ref(e, NFTNL_EXPR_DYNSET_SET_NAME, NFTNL_EXPR_DYNSET_SET_ID, p, s->set);
+		break;
+	case NS_COUNTER:
+		expr_add(r, "counter");
+		break;
+	case NS_DROP:
+		e = expr_add(r, "immediate");
+		nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, NF_DROP);
+		break;
+	case NS_MASQUERADE:
+		e = expr_add(r, "masq");
+		if (s->flags)
+			nftnl_expr_set_u32(e, NFTNL_EXPR_MASQ_FLAGS, s->flags);
+		break;
+	case NS_SNAT:
+		emit_imm(r, R_ADDR, &s->addr, 4);
+		if (s->port_min) {
+			uint16_t lo = htons(s->port_min), hi = htons(s->port_max);
+			emit_imm(r, R_VAL, &lo, 2);
+			emit_imm(r, R_VAL + 1, &hi, 2);
+			emit_nat(r, NFT_NAT_SNAT, R_ADDR, R_VAL, R_VAL + 1, s->flags);
+		} else {
+			emit_nat(r, NFT_NAT_SNAT, R_ADDR, 0, 0, s->flags);
+		}
+		break;
+	case NS_SNAT_MAP:
+		emit_key(r, &s->key, R_KEY);
+		e = expr_add(r, "lookup");
+		nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, R_KEY);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_DREG, R_VAL);
+		emit_set_ref(e, NFTNL_EXPR_LOOKUP_SET, NFTNL_EXPR_LOOKUP_SET_ID, p, s->set);
+		emit_imm(r, R_ADDR, &s->addr, 4);
+		emit_nat(r, NFT_NAT_SNAT, R_ADDR, R_VAL, 0, 0);
+		break;
+	case NS_SNAT_NUMGEN:
+		e = expr_add(r, "numgen");
+		nftnl_expr_set_u32(e, NFTNL_EXPR_NG_DREG, R_VAL);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_NG_TYPE, NFT_NG_INCREMENTAL);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_NG_MODULUS, s->modulus);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_NG_OFFSET, s->port_min);
+		/* nat-recipes.md: numgen's result is in host byte order; the NAT
+		 * expression reads a port in network byte order. */
+		e = expr_add(r, "byteorder");
+		nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_SREG, R_VAL);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_DREG, R_VAL);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_OP, NFT_BYTEORDER_HTON);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_LEN, 2);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_SIZE, 2);
+		v = s->addr;
+		emit_imm(r, R_ADDR, &v, 4);
+		emit_nat(r, NFT_NAT_SNAT, R_ADDR, R_VAL, 0, 0);
+		break;
+	case NS_DNAT_MAP:
+		emit_key(r, &s->key, R_KEY);
+		e = expr_add(r, "lookup");
+		nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, R_KEY);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_DREG, R_VAL);
+		emit_set_ref(e, NFTNL_EXPR_LOOKUP_SET, NFTNL_EXPR_LOOKUP_SET_ID, p, s->set);
+		/* The map's value is address . port: two consecutive registers. */
+		emit_nat(r, NFT_NAT_DNAT, R_VAL, R_VAL + 1, 0, 0);
+		break;
+	}
+}
+
+struct apply_ctx {
+	const struct nat_plan *plan;
+	char *err;
+	size_t errlen;
+};
+
+static void batch_put_table(struct mnl_nlmsg_batch *b, uint32_t *seq, uint16_t type, uint16_t flags)
+{
+	struct nftnl_table *t = nftnl_table_alloc();
+	struct nlmsghdr *nlh;
+
+	nftnl_table_set_str(t, NFTNL_TABLE_NAME, NAT_TABLE);
+	nlh = nftnl_table_nlmsg_build_hdr(mnl_nlmsg_batch_current(b), type, NFPROTO_IPV4, flags, (*seq)++);
+	nftnl_table_nlmsg_build_payload(nlh, t);
+	nftnl_table_free(t);
+	mnl_nlmsg_batch_next(b);
+}
+
+static int build_batch(const struct nat_plan *p, struct mnl_nlmsg_batch *b, uint32_t *seq)
+{
+	struct nlmsghdr *nlh;
+
+	nftnl_batch_begin(mnl_nlmsg_batch_current(b), (*seq)++);
+	mnl_nlmsg_batch_next(b);
+	/* Create-then-delete-then-create: replaces any earlier table whole. */
+	batch_put_table(b, seq, NFT_MSG_NEWTABLE, NLM_F_CREATE | NLM_F_ACK);
+	batch_put_table(b, seq, NFT_MSG_DELTABLE, NLM_F_ACK);
+	batch_put_table(b, seq, NFT_MSG_NEWTABLE, NLM_F_CREATE | NLM_F_ACK);
+
+	for (int c = 0; c < NC_COUNT; c++) {
+		struct nftnl_chain *ch = nftnl_chain_alloc();
+
+		nftnl_chain_set_str(ch, NFTNL_CHAIN_TABLE, NAT_TABLE);
+		nftnl_chain_set_str(ch, NFTNL_CHAIN_NAME, nat_chain_name(c));
+		nftnl_chain_set_str(ch, NFTNL_CHAIN_TYPE, nat_chain_type(c));
+		nftnl_chain_set_u32(ch, NFTNL_CHAIN_HOOKNUM, (uint32_t)nat_chain_hook(c));
+		nftnl_chain_set_s32(ch, NFTNL_CHAIN_PRIO, nat_chain_priority(c));
+		nftnl_chain_set_u32(ch, NFTNL_CHAIN_POLICY, NF_ACCEPT);
+		nlh = nftnl_chain_nlmsg_build_hdr(mnl_nlmsg_batch_current(b), NFT_MSG_NEWCHAIN,
+						  NFPROTO_IPV4, NLM_F_CREATE | NLM_F_ACK, (*seq)++);
+		nftnl_chain_nlmsg_build_payload(nlh, ch);
+		nftnl_chain_free(ch);
+		mnl_nlmsg_batch_next(b);
+	}
+	for (int i = 0; i < p->n_sets; i++) {
+		const struct nat_set *s = &p->sets[i];
+		struct nftnl_set *set = nftnl_set_alloc();
+		uint32_t flags = NFT_SET_TIMEOUT | NFT_SET_EVAL;
+
+		nftnl_set_set_str(set, NFTNL_SET_TABLE, NAT_TABLE);
+		nftnl_set_set_str(set, NFTNL_SET_NAME, s->name);
+		nftnl_set_set_u32(set, NFTNL_SET_FAMILY, NFPROTO_IPV4);
+		nftnl_set_set_u32(set, NFTNL_SET_ID, (uint32_t)i + 1);
+		nftnl_set_set_u32(set, NFTNL_SET_KEY_TYPE, key_type(&s->key));
+		nftnl_set_set_u32(set, NFTNL_SET_KEY_LEN, key_len(&s->key));
+		if (s->data.n) {
+			flags |= NFT_SET_MAP;
+			nftnl_set_set_u32(set, NFTNL_SET_DATA_TYPE, key_type(&s->data));
+			nftnl_set_set_u32(set, NFTNL_SET_DATA_LEN, key_len(&s->data));
+		}
+		nftnl_set_set_u32(set, NFTNL_SET_FLAGS, flags);
+		nftnl_set_set_u64(set, NFTNL_SET_TIMEOUT, (uint64_t)s->timeout_s * 1000u);
+		nftnl_set_set_u32(set, NFTNL_SET_DESC_SIZE, 65536);
+		nlh = nftnl_set_nlmsg_build_hdr(mnl_nlmsg_batch_current(b), NFT_MSG_NEWSET, NFPROTO_IPV4,
+						NLM_F_CREATE | NLM_F_ACK, (*seq)++);
+		nftnl_set_nlmsg_build_payload(nlh, set);
+		nftnl_set_free(set);
+		mnl_nlmsg_batch_next(b);
+	}
+	for (int i = 0; i < p->n_rules; i++) {
+		const struct nat_rule *pr = &p->rules[i];
+		struct nftnl_rule *r = nftnl_rule_alloc();
+
+		nftnl_rule_set_str(r, NFTNL_RULE_TABLE, NAT_TABLE);
+		nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, nat_chain_name(pr->chain));
+		nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, NFPROTO_IPV4);
+		for (int j = 0; j < pr->n; j++)
+			emit_stmt(r, p, &pr->s[j]);
+		nlh = nftnl_rule_nlmsg_build_hdr(mnl_nlmsg_batch_current(b), NFT_MSG_NEWRULE, NFPROTO_IPV4,
+						 NLM_F_APPEND | NLM_F_CREATE | NLM_F_ACK, (*seq)++);
+		nftnl_rule_nlmsg_build_payload(nlh, r);
+		nftnl_rule_free(r);
+		if (!mnl_nlmsg_batch_next(b))
+			return -ENOSPC;
+	}
+	nftnl_batch_end(mnl_nlmsg_batch_current(b), (*seq)++);
+	mnl_nlmsg_batch_next(b);
+	return 0;
+}
+
+static int apply_in_ns(void *arg)
+{
+	struct apply_ctx *a = arg;
+	char *buf = NULL, rbuf[8192];
+	size_t bufsz = 256 * 1024;
+	struct mnl_nlmsg_batch *b = NULL;
+	struct mnl_socket *nl;
+	uint32_t seq = (uint32_t)time(NULL);
+	int ret = 0, n, expected;
+
+	nl = mnl_socket_open(NETLINK_NETFILTER);
+	if (!nl || mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		ret = -errno;
+		snprintf(a->err, a->errlen, "cannot open nftables netlink socket: %s", strerror(errno));
+		goto out;
+	}
+	buf = malloc(bufsz);
+	if (!buf) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	b = mnl_nlmsg_batch_start(buf, bufsz);
+	if ((ret = build_batch(a->plan, b, &seq))) {
+		snprintf(a->err, a->errlen, "nftables batch too large");
+		goto out;
+	}
+	if (mnl_socket_sendto(nl, mnl_nlmsg_batch_head(b), mnl_nlmsg_batch_size(b)) < 0) {
+		ret = -errno;
+		snprintf(a->err, a->errlen, "sending nftables batch: %s", strerror(errno));
+		goto out;
+	}
+	/* Every message but the batch markers asks for an ack; the first error
+	 * is the answer. */
+	expected = 3 + NC_COUNT + a->plan->n_sets + a->plan->n_rules;
+	while (expected > 0) {
+		struct nlmsghdr *nlh;
+		n = (int)mnl_socket_recvfrom(nl, rbuf, sizeof(rbuf));
+		if (n <= 0) {
+			ret = n < 0 ? -errno : -EIO;
+			snprintf(a->err, a->errlen, "reading nftables acks: %s", strerror(-ret));
+			goto out;
+		}
+		for (nlh = (struct nlmsghdr *)rbuf; mnl_nlmsg_ok(nlh, n); nlh = mnl_nlmsg_next(nlh, &n)) {
+			const struct nlmsgerr *e;
+			if (nlh->nlmsg_type != NLMSG_ERROR)
+				continue;
+			if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*e)))
+				continue;
+			e = mnl_nlmsg_get_payload(nlh);
+			if (e->error) {
+				ret = e->error;
+				snprintf(a->err, a->errlen, "the kernel refused the ruleset for model %s: %s",
+					 a->plan->model, strerror(-e->error));
+				goto out;
+			}
+			expected--;
+		}
+	}
+out:
+	if (b)
+		mnl_nlmsg_batch_stop(b);
+	free(buf);
+	if (nl)
+		mnl_socket_close(nl);
+	return ret;
+}
+
+int nft_plan_apply(const char *netns, const struct nat_plan *plan, char *err, size_t errlen)
+{
+	struct apply_ctx a = { plan, err, errlen };
+	int ret;
+
+	ret = netns_call(netns, apply_in_ns, &a);
+	if (ret)
+		return ret;
+	for (int i = 0; i < plan->n_sysctls; i++) {
+		ret = netns_sysctl(netns, plan->sysctls[i].path, plan->sysctls[i].value);
+		if (ret) {
+			snprintf(err, errlen, "namespace %s: cannot set %s=%s: %s", netns, plan->sysctls[i].path,
+				 plan->sysctls[i].value, strerror(-ret));
+			return ret;
+		}
+	}
+	return 0;
+}

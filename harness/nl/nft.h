@@ -1,0 +1,12 @@
+/* Install a compiled NAT plan in a namespace: one nftables batch over
+ * netlink, so the ruleset is in place whole or not at all. */
+#ifndef PL_NL_NFT_H
+#define PL_NL_NFT_H
+
+#include "../nat/plan.h"
+
+/* Replace table ip punchlab in namespace NETNS with the plan's, then set its
+ * sysctls. err says what the kernel refused. */
+int nft_plan_apply(const char *netns, const struct nat_plan *plan, char *err, size_t errlen);
+
+#endif

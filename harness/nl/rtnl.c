@@ -1,0 +1,245 @@
+#include "rtnl.h"
+#include "../util/netns.h"
+
+#include <errno.h>
+#include <net/if.h>
+#include <libmnl/libmnl.h>
+#include <linux/if_link.h>
+#include <linux/rtnetlink.h>
+#include <linux/veth.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+struct rtnl_req {
+	char buf[8192];
+	struct nlmsghdr *nlh;
+};
+
+static struct nlmsghdr *req_start(struct rtnl_req *r, uint16_t type, uint16_t flags)
+{
+	memset(r->buf, 0, sizeof(struct nlmsghdr) + 64);
+	r->nlh = mnl_nlmsg_put_header(r->buf);
+	r->nlh->nlmsg_type = type;
+	r->nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | flags;
+	r->nlh->nlmsg_seq = (uint32_t)time(NULL);
+	return r->nlh;
+}
+
+/* Send the request on a socket of the current namespace, wait for its ack. */
+static int req_talk(struct rtnl_req *r)
+{
+	struct mnl_socket *nl = mnl_socket_open(NETLINK_ROUTE);
+	char rbuf[8192];
+	int ret;
+
+	if (!nl)
+		return -errno;
+	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0 ||
+	    mnl_socket_sendto(nl, r->nlh, r->nlh->nlmsg_len) < 0) {
+		ret = -errno;
+		goto out;
+	}
+	ret = (int)mnl_socket_recvfrom(nl, rbuf, sizeof(rbuf));
+	if (ret < 0) {
+		ret = -errno;
+		goto out;
+	}
+	ret = mnl_cb_run(rbuf, (size_t)ret, r->nlh->nlmsg_seq, mnl_socket_get_portid(nl), NULL, NULL);
+	ret = ret < 0 ? -errno : 0;
+out:
+	mnl_socket_close(nl);
+	return ret;
+}
+
+struct veth_arg {
+	const char *name_a, *name_b;
+	int fd_a, fd_b;
+};
+
+static int veth_do(void *p)
+{
+	struct veth_arg *a = p;
+	struct rtnl_req r;
+	struct ifinfomsg *ifm, *peer_ifm;
+	struct nlattr *linkinfo, *data, *peer;
+
+	req_start(&r, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
+	ifm = mnl_nlmsg_put_extra_header(r.nlh, sizeof(*ifm));
+	ifm->ifi_family = AF_UNSPEC;
+	mnl_attr_put_strz(r.nlh, IFLA_IFNAME, a->name_a);
+	mnl_attr_put_u32(r.nlh, IFLA_NET_NS_FD, (uint32_t)a->fd_a);
+	linkinfo = mnl_attr_nest_start(r.nlh, IFLA_LINKINFO);
+	mnl_attr_put_strz(r.nlh, IFLA_INFO_KIND, "veth");
+	data = mnl_attr_nest_start(r.nlh, IFLA_INFO_DATA);
+	peer = mnl_attr_nest_start(r.nlh, VETH_INFO_PEER);
+	/* The peer's attributes follow its own ifinfomsg. */
+	peer_ifm = (struct ifinfomsg *)((char *)r.nlh + r.nlh->nlmsg_len);
+	memset(peer_ifm, 0, sizeof(*peer_ifm));
+	r.nlh->nlmsg_len += (uint32_t)MNL_ALIGN(sizeof(*peer_ifm));
+	mnl_attr_put_strz(r.nlh, IFLA_IFNAME, a->name_b);
+	mnl_attr_put_u32(r.nlh, IFLA_NET_NS_FD, (uint32_t)a->fd_b);
+	mnl_attr_nest_end(r.nlh, peer);
+	mnl_attr_nest_end(r.nlh, data);
+	mnl_attr_nest_end(r.nlh, linkinfo);
+	return req_talk(&r);
+}
+
+int rtnl_veth_create(const char *ns_a, const char *name_a, const char *ns_b, const char *name_b)
+{
+	struct veth_arg a = { name_a, name_b, -1, -1 };
+	int ret;
+
+	a.fd_a = netns_open(ns_a);
+	if (a.fd_a < 0)
+		return a.fd_a;
+	a.fd_b = netns_open(ns_b);
+	if (a.fd_b < 0) {
+		close(a.fd_a);
+		return a.fd_b;
+	}
+	/* Made from namespace A; both ends land where IFLA_NET_NS_FD says. */
+	ret = netns_call(ns_a, veth_do, &a);
+	close(a.fd_a);
+	close(a.fd_b);
+	return ret;
+}
+
+static int bridge_do(void *p)
+{
+	struct rtnl_req r;
+	struct ifinfomsg *ifm;
+	struct nlattr *linkinfo;
+
+	req_start(&r, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
+	ifm = mnl_nlmsg_put_extra_header(r.nlh, sizeof(*ifm));
+	ifm->ifi_family = AF_UNSPEC;
+	mnl_attr_put_strz(r.nlh, IFLA_IFNAME, p);
+	linkinfo = mnl_attr_nest_start(r.nlh, IFLA_LINKINFO);
+	mnl_attr_put_strz(r.nlh, IFLA_INFO_KIND, "bridge");
+	mnl_attr_nest_end(r.nlh, linkinfo);
+	return req_talk(&r);
+}
+
+int rtnl_bridge_create(const char *ns, const char *name)
+{
+	return netns_call(ns, bridge_do, (void *)name);
+}
+
+struct link_arg {
+	const char *ifname, *master;
+	int up; /* 1 up, 0 down, -1 leave */
+};
+
+static int link_do(void *p)
+{
+	struct link_arg *a = p;
+	struct rtnl_req r;
+	struct ifinfomsg *ifm;
+	unsigned idx = if_nametoindex(a->ifname);
+
+	if (!idx)
+		return -ENODEV;
+	req_start(&r, RTM_NEWLINK, 0);
+	ifm = mnl_nlmsg_put_extra_header(r.nlh, sizeof(*ifm));
+	ifm->ifi_family = AF_UNSPEC;
+	ifm->ifi_index = (int)idx;
+	if (a->up >= 0) {
+		ifm->ifi_change = IFF_UP;
+		ifm->ifi_flags = a->up ? IFF_UP : 0;
+	}
+	if (a->master) {
+		unsigned m = if_nametoindex(a->master);
+		if (!m)
+			return -ENODEV;
+		mnl_attr_put_u32(r.nlh, IFLA_MASTER, m);
+	}
+	return req_talk(&r);
+}
+
+int rtnl_link_set_master(const char *ns, const char *ifname, const char *master)
+{
+	struct link_arg a = { ifname, master, -1 };
+
+	return netns_call(ns, link_do, &a);
+}
+
+int rtnl_link_up(const char *ns, const char *ifname)
+{
+	struct link_arg a = { ifname, NULL, 1 };
+
+	return netns_call(ns, link_do, &a);
+}
+
+int rtnl_link_down(const char *ns, const char *ifname)
+{
+	struct link_arg a = { ifname, NULL, 0 };
+
+	return netns_call(ns, link_do, &a);
+}
+
+struct addr_arg {
+	const char *ifname;
+	uint32_t addr;
+	uint8_t plen;
+};
+
+static int addr_do(void *p)
+{
+	struct addr_arg *a = p;
+	struct rtnl_req r;
+	struct ifaddrmsg *ifa;
+	unsigned idx = if_nametoindex(a->ifname);
+
+	if (!idx)
+		return -ENODEV;
+	req_start(&r, RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL);
+	ifa = mnl_nlmsg_put_extra_header(r.nlh, sizeof(*ifa));
+	ifa->ifa_family = AF_INET;
+	ifa->ifa_prefixlen = a->plen;
+	ifa->ifa_scope = RT_SCOPE_UNIVERSE;
+	ifa->ifa_index = idx;
+	mnl_attr_put_u32(r.nlh, IFA_LOCAL, a->addr);
+	mnl_attr_put_u32(r.nlh, IFA_ADDRESS, a->addr);
+	return req_talk(&r);
+}
+
+int rtnl_addr_add(const char *ns, const char *ifname, uint32_t addr, uint8_t plen)
+{
+	struct addr_arg a = { ifname, addr, plen };
+
+	return netns_call(ns, addr_do, &a);
+}
+
+struct route_arg {
+	uint32_t dst, gw;
+	uint8_t plen;
+};
+
+static int route_do(void *p)
+{
+	struct route_arg *a = p;
+	struct rtnl_req r;
+	struct rtmsg *rtm;
+
+	req_start(&r, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL);
+	rtm = mnl_nlmsg_put_extra_header(r.nlh, sizeof(*rtm));
+	rtm->rtm_family = AF_INET;
+	rtm->rtm_dst_len = a->plen;
+	rtm->rtm_table = RT_TABLE_MAIN;
+	rtm->rtm_protocol = RTPROT_STATIC;
+	rtm->rtm_scope = RT_SCOPE_UNIVERSE;
+	rtm->rtm_type = RTN_UNICAST;
+	if (a->plen)
+		mnl_attr_put_u32(r.nlh, RTA_DST, a->dst);
+	mnl_attr_put_u32(r.nlh, RTA_GATEWAY, a->gw);
+	return req_talk(&r);
+}
+
+int rtnl_route_add(const char *ns, uint32_t dst, uint8_t plen, uint32_t gw)
+{
+	struct route_arg a = { dst, gw, plen };
+
+	return netns_call(ns, route_do, &a);
+}

@@ -1,0 +1,23 @@
+/* rtnetlink through libmnl: links, addresses and routes inside our
+ * namespaces. Each call is one request and its ack. */
+#ifndef PL_NL_RTNL_H
+#define PL_NL_RTNL_H
+
+#include <stdint.h>
+
+/* A veth pair: end NAME_A in namespace NS_A, NAME_B in NS_B. */
+int rtnl_veth_create(const char *ns_a, const char *name_a, const char *ns_b, const char *name_b);
+/* A bridge NAME in NS. */
+int rtnl_bridge_create(const char *ns, const char *name);
+/* Enslave IFNAME to bridge MASTER (both in NS). */
+int rtnl_link_set_master(const char *ns, const char *ifname, const char *master);
+/* Set IFNAME up. */
+int rtnl_link_up(const char *ns, const char *ifname);
+/* Set IFNAME down. */
+int rtnl_link_down(const char *ns, const char *ifname);
+/* Add ADDR/PLEN (network order) to IFNAME. */
+int rtnl_addr_add(const char *ns, const char *ifname, uint32_t addr, uint8_t plen);
+/* Route DST/PLEN via GW (plen 0: the default route). */
+int rtnl_route_add(const char *ns, uint32_t dst, uint8_t plen, uint32_t gw);
+
+#endif

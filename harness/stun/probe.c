@@ -1,0 +1,390 @@
+#include "probe.h"
+#include "stun.h"
+#include "../util/text.h"
+#include "../util/timeutil.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define SEQ_SOCKETS 6
+
+struct endpoint {
+	uint32_t addr;
+	uint16_t port;
+};
+
+static int udp_socket(void)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -errno;
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		int ret = -errno;
+		close(fd);
+		return ret;
+	}
+	return fd;
+}
+
+static uint16_t local_port(int fd)
+{
+	struct sockaddr_in sa;
+	socklen_t l = sizeof(sa);
+
+	getsockname(fd, (struct sockaddr *)&sa, &l);
+	return ntohs(sa.sin_port);
+}
+
+/* The local address the kernel would use toward dst. */
+static uint32_t local_addr_toward(const struct endpoint *dst)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = dst->addr, .sin_port = htons(dst->port) };
+	socklen_t l = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	uint32_t a = 0;
+
+	if (fd < 0)
+		return 0;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 && getsockname(fd, (struct sockaddr *)&sa, &l) == 0)
+		a = sa.sin_addr.s_addr;
+	close(fd);
+	return a;
+}
+
+static int send_request(int fd, const struct endpoint *dst, uint8_t change, int response_port, uint8_t txid[12])
+{
+	struct stun_msg req;
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = dst->addr, .sin_port = htons(dst->port) };
+	uint8_t buf[STUN_MAX_MSG];
+	size_t n;
+
+	memset(&req, 0, sizeof(req));
+	req.type = STUN_BINDING_REQUEST;
+	memcpy(req.txid, txid, 12);
+	if (change) {
+		req.has_change = true;
+		req.change = change;
+	}
+	if (response_port >= 0) {
+		req.has_response_port = true;
+		req.response_port = (uint16_t)response_port;
+	}
+	n = stun_encode(&req, buf, sizeof(buf));
+	if (sendto(fd, buf, n, 0, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return -errno;
+	return 0;
+}
+
+/* Wait up to timeout_ms for a STUN message with txid (NULL: any) on fd. */
+static int wait_message(int fd, const uint8_t *txid, int timeout_ms, struct stun_msg *msg, struct endpoint *from)
+{
+	uint64_t end = time_now_ms() + (uint64_t)timeout_ms;
+
+	for (;;) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		uint64_t now = time_now_ms();
+		uint8_t buf[1500];
+		struct sockaddr_in sa;
+		socklen_t l = sizeof(sa);
+		const char *why;
+		ssize_t n;
+
+		if (now >= end)
+			return -ETIMEDOUT;
+		if (poll(&p, 1, (int)(end - now)) <= 0)
+			continue;
+		n = recvfrom(fd, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&sa, &l);
+		if (n < 0 || stun_decode(buf, (size_t)n, msg, &why))
+			continue;
+		if (txid && memcmp(msg->txid, txid, 12))
+			continue;
+		if (from) {
+			from->addr = sa.sin_addr.s_addr;
+			from->port = ntohs(sa.sin_port);
+		}
+		return 0;
+	}
+}
+
+/* One binding transaction with retransmission. */
+static int transact(const struct stun_probe_cfg *cfg, int fd, const struct endpoint *dst, uint8_t change,
+		    int response_port, struct stun_msg *resp)
+{
+	uint8_t txid[12];
+
+	if (getrandom(txid, sizeof(txid), 0) != sizeof(txid))
+		return -EIO;
+	for (int t = 0; t < cfg->tries; t++) {
+		int ret = send_request(fd, dst, change, response_port, txid);
+		if (ret)
+			return ret;
+		if (wait_message(fd, txid, cfg->timeout_ms, resp, NULL) == 0)
+			return resp->type == STUN_BINDING_RESPONSE && stun_reflexive(resp)->set ? 0 : -EPROTO;
+	}
+	return -ETIMEDOUT;
+}
+
+static bool same(const struct stun_addr *a, const struct stun_addr *b)
+{
+	return a->addr == b->addr && a->port == b->port;
+}
+
+static void test_ports(const struct stun_probe_cfg *cfg, const struct endpoint *primary, struct nat_measured *m)
+{
+	int ports[SEQ_SOCKETS], n = 0;
+
+	if (!m->translated) {
+		m->ports = NAT_PORTS_PRESERVE;
+		return;
+	}
+	if (m->mapped_port == m->local_port) {
+		m->ports = NAT_PORTS_PRESERVE;
+		return;
+	}
+	/* New sockets one after another: each is a new mapping. */
+	for (int i = 0; i < SEQ_SOCKETS; i++) {
+		struct stun_msg r;
+		int fd = udp_socket();
+		if (fd < 0)
+			break;
+		if (transact(cfg, fd, primary, 0, -1, &r) == 0)
+			ports[n++] = stun_reflexive(&r)->port;
+		close(fd);
+	}
+	m->ports = NAT_PORTS_RANDOM;
+	if (n >= 3) {
+		int step = ports[1] - ports[0];
+		bool constant = step != 0 && step >= -16 && step <= 16;
+		for (int i = 2; i < n && constant; i++)
+			constant = ports[i] - ports[i - 1] == step;
+		if (constant) {
+			m->ports = NAT_PORTS_SEQUENTIAL;
+			m->port_step = step;
+		}
+	}
+}
+
+static void test_hairpin(const struct stun_probe_cfg *cfg, int fd, struct nat_measured *m)
+{
+	struct endpoint mapped = { m->mapped_addr, m->mapped_port }, from;
+	struct stun_msg msg;
+	uint8_t txid[12];
+	int h = udp_socket();
+
+	if (h < 0)
+		return;
+	if (getrandom(txid, sizeof(txid), 0) != sizeof(txid)) {
+		close(h);
+		return;
+	}
+	m->hairpin = 0;
+	/* RFC 5780 §4.5: send to our own mapping from another socket; it is
+	 * hairpinned if the first socket receives it. */
+	for (int t = 0; t < cfg->tries && m->hairpin == 0; t++) {
+		send_request(h, &mapped, 0, -1, txid);
+		if (wait_message(fd, txid, cfg->timeout_ms, &msg, &from) == 0) {
+			m->hairpin = 1;
+			m->hairpin_external = from.addr == m->mapped_addr;
+		}
+	}
+	close(h);
+}
+
+static void test_lifetime(const struct stun_probe_cfg *cfg, const struct endpoint *primary, struct nat_measured *m)
+{
+	int fds[PROBE_MAX_POINTS];
+	uint16_t mapped[PROBE_MAX_POINTS];
+	uint64_t t0;
+
+	m->lifetime_alive = m->lifetime_dead = -1;
+	/* One mapping per checkpoint, all made now, each looked at once only
+	 * (an inbound packet may refresh what it reaches). */
+	for (int i = 0; i < cfg->n_points; i++) {
+		struct stun_msg r;
+		fds[i] = udp_socket();
+		mapped[i] = 0;
+		if (fds[i] >= 0 && transact(cfg, fds[i], primary, 0, -1, &r) == 0)
+			mapped[i] = stun_reflexive(&r)->port;
+	}
+	t0 = time_now_ms();
+	for (int i = 0; i < cfg->n_points; i++) {
+		uint64_t at = t0 + (uint64_t)cfg->points[i] * 1000u;
+		struct stun_msg r;
+		int y;
+		bool alive = false;
+
+		while (time_now_ms() < at)
+			time_sleep_ms((unsigned)(at - time_now_ms() > 1000 ? 1000 : at - time_now_ms()));
+		if (fds[i] < 0 || !mapped[i])
+			continue;
+		/* RFC 5780 §4.6: from a new socket, ask the server to answer to
+		 * the old mapping's port (RESPONSE-PORT). */
+		y = udp_socket();
+		if (y >= 0) {
+			uint8_t txid[12];
+			if (getrandom(txid, sizeof(txid), 0) == sizeof(txid)) {
+				for (int t = 0; t < cfg->tries && !alive; t++) {
+					send_request(y, primary, 0, mapped[i], txid);
+					alive = wait_message(fds[i], txid, cfg->timeout_ms, &r, NULL) == 0;
+				}
+			}
+			close(y);
+		}
+		if (alive)
+			m->lifetime_alive = (int)cfg->points[i];
+		else if (m->lifetime_dead < 0)
+			m->lifetime_dead = (int)cfg->points[i];
+	}
+	for (int i = 0; i < cfg->n_points; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+}
+
+int stun_probe_run(const struct stun_probe_cfg *cfg, struct nat_measured *m)
+{
+	struct endpoint primary = { cfg->server, cfg->port }, alt_ip, alt_both;
+	struct stun_msg r1, r2, r3;
+	const struct stun_addr *m1;
+	int s, f, ret = 0;
+
+	memset(m, 0, sizeof(*m));
+	m->mapping = m->filtering = m->ports = m->hairpin = m->unsolicited = PROBE_UNKNOWN;
+	m->lifetime_alive = m->lifetime_dead = -1;
+	if ((s = udp_socket()) < 0)
+		return s;
+	m->local_addr = local_addr_toward(&primary);
+	m->local_port = local_port(s);
+
+	/* Test I: do we get an answer at all, and from where are we seen? */
+	if (transact(cfg, s, &primary, 0, -1, &r1)) {
+		snprintf(m->note, sizeof(m->note), "no answer from the server over UDP");
+		goto out;
+	}
+	m->udp = true;
+	m1 = stun_reflexive(&r1);
+	m->mapped_addr = m1->addr;
+	m->mapped_port = m1->port;
+	m->translated = m1->addr != m->local_addr || m1->port != m->local_port;
+	m->rfc5780 = r1.other_address.set && r1.other_address.addr != cfg->server &&
+		     r1.other_address.port != cfg->port;
+	if (!m->rfc5780) {
+		snprintf(m->note, sizeof(m->note), "the server gives no OTHER-ADDRESS: only the mapped address is known");
+		test_ports(cfg, &primary, m);
+		goto out;
+	}
+	alt_ip = (struct endpoint){ r1.other_address.addr, cfg->port };
+	alt_both = (struct endpoint){ r1.other_address.addr, r1.other_address.port };
+
+	/* Mapping, RFC 5780 §4.3: the same socket to the other address, then to
+	 * the other address and port. */
+	if (!m->translated) {
+		m->mapping = NAT_ENDPOINT_INDEPENDENT;
+	} else if (transact(cfg, s, &alt_ip, 0, -1, &r2) == 0) {
+		if (same(stun_reflexive(&r2), m1)) {
+			m->mapping = NAT_ENDPOINT_INDEPENDENT;
+		} else if (transact(cfg, s, &alt_both, 0, -1, &r3) == 0) {
+			m->mapping = same(stun_reflexive(&r3), stun_reflexive(&r2)) ? NAT_ADDRESS_DEPENDENT
+										  : NAT_ADDRESS_AND_PORT_DEPENDENT;
+		}
+	}
+
+	/* Filtering, RFC 5780 §4.4, on a fresh socket that has only talked to
+	 * the primary endpoint. */
+	if ((f = udp_socket()) < 0) {
+		ret = f;
+		goto out;
+	}
+	if (transact(cfg, f, &primary, 0, -1, &r2) == 0) {
+		struct stun_addr mf = *stun_reflexive(&r2);
+		if (transact(cfg, f, &primary, STUN_CHANGE_IP | STUN_CHANGE_PORT, -1, &r3) == 0)
+			m->filtering = NAT_ENDPOINT_INDEPENDENT;
+		else if (transact(cfg, f, &primary, STUN_CHANGE_PORT, -1, &r3) == 0)
+			m->filtering = NAT_ADDRESS_DEPENDENT;
+		else
+			m->filtering = NAT_ADDRESS_AND_PORT_DEPENDENT;
+		/* Unsolicited packets: the "change" answers above reached the NAT
+		 * before we ever sent to the other address. If the mapping is
+		 * endpoint-independent, our first packet there must keep the port;
+		 * a new port means the NAT kept an entry for the unsolicited packet. */
+		if (m->mapping == NAT_ENDPOINT_INDEPENDENT && m->translated &&
+		    m->filtering != NAT_ENDPOINT_INDEPENDENT && transact(cfg, f, &alt_both, 0, -1, &r3) == 0)
+			m->unsolicited = stun_reflexive(&r3)->port == mf.port ? NAT_UNSOLICITED_DROP_BEFORE_CONFIRM
+									      : NAT_UNSOLICITED_CONNTRACK;
+	}
+	close(f);
+
+	test_ports(cfg, &primary, m);
+	if (m->translated)
+		test_hairpin(cfg, s, m);
+	if (cfg->n_points)
+		test_lifetime(cfg, &primary, m);
+out:
+	close(s);
+	return ret;
+}
+
+static const char *dep_or(int v, const char *unknown)
+{
+	return v == PROBE_UNKNOWN ? unknown : nat_dependence_name((enum nat_dependence)v);
+}
+
+void stun_probe_print(const struct nat_measured *m, FILE *out)
+{
+	char a[16], b[16];
+
+	if (!m->udp) {
+		fprintf(out, "udp:          blocked (%s)\n", m->note);
+		return;
+	}
+	fprintf(out, "local:        %s:%u\n", text_ipv4(m->local_addr, a), m->local_port);
+	fprintf(out, "mapped:       %s:%u%s\n", text_ipv4(m->mapped_addr, b), m->mapped_port,
+		m->translated ? "" : " (no NAT)");
+	fprintf(out, "mapping:      %s\n", dep_or(m->mapping, "unknown"));
+	fprintf(out, "filtering:    %s\n", dep_or(m->filtering, "unknown"));
+	if (m->ports == NAT_PORTS_SEQUENTIAL)
+		fprintf(out, "ports:        sequential (step %+d)\n", m->port_step);
+	else
+		fprintf(out, "ports:        %s\n", m->ports == PROBE_UNKNOWN ? "unknown" : nat_ports_name((enum nat_ports)m->ports));
+	fprintf(out, "hairpin:      %s\n", m->hairpin == PROBE_UNKNOWN ? "n/a" : m->hairpin ? (m->hairpin_external ? "yes" : "yes (internal source address)") : "no");
+	fprintf(out, "unsolicited:  %s\n", m->unsolicited == PROBE_UNKNOWN ? "n/a" : nat_unsolicited_name((enum nat_unsolicited)m->unsolicited));
+	if (m->lifetime_alive >= 0 || m->lifetime_dead >= 0) {
+		fprintf(out, "lifetime:     ");
+		if (m->lifetime_dead < 0)
+			fprintf(out, "more than %d s\n", m->lifetime_alive);
+		else
+			fprintf(out, "between %d and %d s\n", m->lifetime_alive < 0 ? 0 : m->lifetime_alive, m->lifetime_dead);
+	}
+	if (m->note[0])
+		fprintf(out, "note:         %s\n", m->note);
+}
+
+void stun_probe_print_json(const struct nat_measured *m, FILE *out)
+{
+	char a[16], b[16];
+
+	fprintf(out, "{\"udp\":%s", m->udp ? "true" : "false");
+	if (m->udp) {
+		fprintf(out, ",\"local\":\"%s:%u\",\"mapped\":\"%s:%u\",\"nat\":\"%s\"", text_ipv4(m->local_addr, a),
+			m->local_port, text_ipv4(m->mapped_addr, b), m->mapped_port, m->translated ? "napt" : "none");
+		fprintf(out, ",\"mapping\":\"%s\",\"filtering\":\"%s\"", dep_or(m->mapping, "unknown"),
+			dep_or(m->filtering, "unknown"));
+		fprintf(out, ",\"ports\":\"%s\"", m->ports == PROBE_UNKNOWN ? "unknown" : nat_ports_name((enum nat_ports)m->ports));
+		if (m->ports == NAT_PORTS_SEQUENTIAL)
+			fprintf(out, ",\"port_step\":%d", m->port_step);
+		fprintf(out, ",\"hairpin\":%s", m->hairpin == PROBE_UNKNOWN ? "null" : m->hairpin ? "true" : "false");
+		fprintf(out, ",\"unsolicited\":%s%s%s", m->unsolicited == PROBE_UNKNOWN ? "" : "\"",
+			m->unsolicited == PROBE_UNKNOWN ? "null" : nat_unsolicited_name((enum nat_unsolicited)m->unsolicited),
+			m->unsolicited == PROBE_UNKNOWN ? "" : "\"");
+		if (m->lifetime_alive >= 0 || m->lifetime_dead >= 0)
+			fprintf(out, ",\"lifetime_alive_s\":%d,\"lifetime_dead_s\":%d", m->lifetime_alive, m->lifetime_dead);
+	}
+	fprintf(out, ",\"note\":\"%s\"}", m->note);
+}

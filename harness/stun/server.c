@@ -1,0 +1,165 @@
+#include "server.h"
+#include "stun.h"
+#include "../util/log.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+bool stun_server_answer(const struct stun_server_cfg *cfg, int addr_idx, int port_idx, const uint8_t *in,
+			size_t in_len, uint32_t src_addr, uint16_t src_port, uint8_t *out, size_t *out_len,
+			int *send_addr_idx, int *send_port_idx, uint16_t *dst_port)
+{
+	struct stun_msg req, resp;
+	const char *why;
+	const uint32_t addrs[2] = { cfg->primary, cfg->alternate };
+	const uint16_t ports[2] = { cfg->port, cfg->alt_port };
+	size_t n;
+
+	if (stun_decode(in, in_len, &req, &why) || req.type != STUN_BINDING_REQUEST)
+		return false;
+	memset(&resp, 0, sizeof(resp));
+	memcpy(resp.txid, req.txid, sizeof(resp.txid));
+	snprintf(resp.software, sizeof(resp.software), "punchlab");
+	*send_addr_idx = addr_idx;
+	*send_port_idx = port_idx;
+	*dst_port = src_port;
+
+	if (req.n_unknown) {
+		/* RFC 5389 §7.3.1: 420 with the attributes we do not understand. */
+		resp.type = STUN_BINDING_ERROR;
+		resp.has_error = true;
+		resp.error_code = 420;
+		resp.n_unknown = req.n_unknown;
+		memcpy(resp.unknown, req.unknown, sizeof(resp.unknown));
+	} else if (req.has_change && (((req.change & STUN_CHANGE_IP) && !cfg->alternate) ||
+				      ((req.change & STUN_CHANGE_PORT) && !cfg->alt_port))) {
+		/* RFC 5780 §6.1: a server without the alternate cannot change. */
+		resp.type = STUN_BINDING_ERROR;
+		resp.has_error = true;
+		resp.error_code = 420;
+		resp.n_unknown = 1;
+		resp.unknown[0] = STUN_A_CHANGE_REQUEST;
+	} else {
+		resp.type = STUN_BINDING_RESPONSE;
+		if (req.has_change) {
+			if (req.change & STUN_CHANGE_IP)
+				*send_addr_idx = !addr_idx;
+			if (req.change & STUN_CHANGE_PORT)
+				*send_port_idx = !port_idx;
+		}
+		if (req.has_response_port)
+			*dst_port = req.response_port;
+		resp.xor_mapped = (struct stun_addr){ true, src_addr, src_port };
+		resp.mapped = resp.xor_mapped;
+		resp.response_origin = (struct stun_addr){ true, addrs[*send_addr_idx], ports[*send_port_idx] };
+		if (cfg->alternate && cfg->alt_port)
+			resp.other_address = (struct stun_addr){ true, addrs[!addr_idx], ports[!port_idx] };
+	}
+	n = stun_encode(&resp, out, STUN_MAX_MSG);
+	if (!n)
+		return false;
+	*out_len = n;
+	return true;
+}
+
+static int open_socket(uint32_t addr, uint16_t port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = addr, .sin_port = htons(port) };
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), one = 1;
+
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		int ret = -errno;
+		close(fd);
+		return ret;
+	}
+	return fd;
+}
+
+int stun_server_run(const struct stun_server_cfg *cfg, volatile int *stop, struct stun_server_stats *st,
+		    char *err, size_t errlen)
+{
+	const uint32_t addrs[2] = { cfg->primary, cfg->alternate };
+	const uint16_t ports[2] = { cfg->port, cfg->alt_port };
+	int fds[2][2] = { { -1, -1 }, { -1, -1 } }, ret = 0;
+	struct pollfd pfd[4];
+	int idx[4][2], n = 0;
+
+	memset(st, 0, sizeof(*st));
+	for (int a = 0; a < 2; a++)
+		for (int p = 0; p < 2; p++) {
+			char ab[16];
+			if ((a && !addrs[1]) || (p && !ports[1]))
+				continue;
+			fds[a][p] = open_socket(addrs[a], ports[p]);
+			if (fds[a][p] < 0) {
+				ret = fds[a][p];
+				inet_ntop(AF_INET, &addrs[a], ab, sizeof(ab));
+				snprintf(err, errlen, "cannot listen on %s:%u: %s", ab, ports[p], strerror(-ret));
+				goto out;
+			}
+			pfd[n] = (struct pollfd){ .fd = fds[a][p], .events = POLLIN };
+			idx[n][0] = a;
+			idx[n][1] = p;
+			n++;
+		}
+	if (cfg->ready_fd >= 0) {
+		if (write(cfg->ready_fd, "ready\n", 6) != 6)
+			pl_info("stun-server: could not signal readiness");
+		close(cfg->ready_fd);
+	}
+	while (!*stop) {
+		int r = poll(pfd, (nfds_t)n, 500);
+		if (r < 0 && errno != EINTR) {
+			ret = -errno;
+			snprintf(err, errlen, "poll: %s", strerror(errno));
+			break;
+		}
+		for (int i = 0; r > 0 && i < n; i++) {
+			uint8_t in[1500], out[STUN_MAX_MSG];
+			struct sockaddr_in src;
+			socklen_t sl = sizeof(src);
+			ssize_t len;
+			size_t out_len;
+			int sa, sp;
+			uint16_t dport;
+
+			if (!(pfd[i].revents & POLLIN))
+				continue;
+			len = recvfrom(pfd[i].fd, in, sizeof(in), MSG_DONTWAIT, (struct sockaddr *)&src, &sl);
+			if (len < 0)
+				continue;
+			st->requests++;
+			if (!stun_server_answer(cfg, idx[i][0], idx[i][1], in, (size_t)len, src.sin_addr.s_addr,
+						ntohs(src.sin_port), out, &out_len, &sa, &sp, &dport)) {
+				st->dropped++;
+				continue;
+			}
+			src.sin_port = htons(dport);
+			if (sendto(fds[sa][sp], out, out_len, 0, (struct sockaddr *)&src, sizeof(src)) < 0)
+				st->errors++;
+			else
+				st->responses++;
+			if (cfg->verbose) {
+				char ab[16];
+				inet_ntop(AF_INET, &src.sin_addr, ab, sizeof(ab));
+				fprintf(stderr, "stun-server: %s:%u answered from socket %d/%d\n", ab, dport, sa, sp);
+			}
+		}
+	}
+out:
+	for (int a = 0; a < 2; a++)
+		for (int p = 0; p < 2; p++)
+			if (fds[a][p] >= 0)
+				close(fds[a][p]);
+	return ret;
+}

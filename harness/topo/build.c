@@ -1,0 +1,160 @@
+#include "build.h"
+#include "../nat/plan.h"
+#include "../nl/nft.h"
+#include "../nl/rtnl.h"
+#include "../util/log.h"
+#include "../util/netns.h"
+#include "../util/text.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TRY(expr, ...)                                                   \
+	do {                                                             \
+		int ret_ = (expr);                                       \
+		if (ret_) {                                              \
+			char what_[256];                                 \
+			snprintf(what_, sizeof(what_), __VA_ARGS__);     \
+			snprintf(err, errlen, "%s: %s", what_, strerror(-ret_)); \
+			return ret_;                                     \
+		}                                                        \
+	} while (0)
+
+static int make_node(const struct topo_net_node *n, struct run *r, const char *ns, char *err,
+		     size_t errlen)
+{
+	TRY(run_note_netns(r, ns), "recording namespace %s", ns);
+	TRY(netns_create(ns), "creating namespace %s", ns);
+	/* IPv6 off before any link exists: no router solicitations, no DAD, no
+	 * traffic of its own in the lab. */
+	TRY(netns_sysctl(ns, "net.ipv6.conf.all.disable_ipv6", "1"), "%s: disabling IPv6", ns);
+	TRY(netns_sysctl(ns, "net.ipv6.conf.default.disable_ipv6", "1"), "%s: disabling IPv6", ns);
+	if (n->router)
+		TRY(netns_sysctl(ns, "net.ipv4.ip_forward", "1"), "%s: enabling forwarding", ns);
+	/* Where br_netfilter is loaded, bridged frames would go through the
+	 * IP hooks too: the router's NAT would see LAN-internal traffic and a
+	 * hairpinned packet would be bridged back out its own port and lost.
+	 * Our bridges are plain switches. (Absent module: nothing to do.) */
+	for (size_t i = 0; i < 3; i++) {
+		static const char *const keys[] = { "net.bridge.bridge-nf-call-iptables",
+			"net.bridge.bridge-nf-call-ip6tables", "net.bridge.bridge-nf-call-arptables" };
+		int ret = netns_sysctl(ns, keys[i], "0");
+		if (ret && ret != -ENOENT)
+			TRY(ret, "%s: setting %s=0", ns, keys[i]);
+	}
+	TRY(rtnl_link_up(ns, "lo"), "%s: setting lo up", ns);
+	return 0;
+}
+
+int topo_node_netns(const struct run *r, const char *node, char *buf, size_t len)
+{
+	char want[64];
+
+	run_netns_name(r->id, node, want, sizeof(want));
+	for (int i = 0; i < r->n_netns; i++)
+		if (strcmp(r->netns[i], want) == 0) {
+			snprintf(buf, len, "%s", want);
+			return 0;
+		}
+	return -ENOENT;
+}
+
+static void nat_context_for(const struct topo_net *net, int router, struct nat_context *ctx)
+{
+	const struct topo *t = &net->topo;
+
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->public_addr = net->nodes[router].public_addr;
+	/* Subscribers: everyone on the segments this router is the gateway of. */
+	for (int i = 0; i < t->n_nodes; i++) {
+		int s = t->nodes[i].segment;
+		if (s < 0 || t->segments[s].gateway != router)
+			continue;
+		for (int f = 0; f < net->nodes[i].n_ifaces; f++) {
+			const struct topo_iface *ifc = &net->nodes[i].ifaces[f];
+			if (ifc->bridge || ifc->segment != s)
+				continue;
+			for (int a = 0; a < ifc->n_addrs && ctx->n_subscribers < NAT_MAX_SUBSCRIBERS; a++)
+				ctx->subscribers[ctx->n_subscribers++] = ifc->addrs[a];
+		}
+	}
+}
+
+int topo_build(const struct topo_net *net, struct run *r, char *err, size_t errlen)
+{
+	const struct topo *t = &net->topo;
+	char ns[TOPO_MAX_NODES][40], a[16];
+
+	for (int i = 0; i < t->n_nodes; i++) {
+		int ret;
+		run_netns_name(r->id, t->nodes[i].name, ns[i], sizeof(ns[i]));
+		if ((ret = make_node(&net->nodes[i], r, ns[i], err, errlen)))
+			return ret;
+	}
+	/* Bridges first: each segment is a bridge in its gateway. */
+	for (int i = 0; i < t->n_nodes; i++) {
+		const struct topo_net_node *n = &net->nodes[i];
+		for (int f = 0; f < n->n_ifaces; f++) {
+			const struct topo_iface *ifc = &n->ifaces[f];
+			if (!ifc->bridge)
+				continue;
+			TRY(rtnl_bridge_create(ns[i], ifc->ifname), "%s: creating bridge %s", ns[i], ifc->ifname);
+			for (int k = 0; k < ifc->n_addrs; k++)
+				TRY(rtnl_addr_add(ns[i], ifc->ifname, ifc->addrs[k], ifc->plen), "%s: adding %s to %s",
+				    ns[i], text_ipv4(ifc->addrs[k], a), ifc->ifname);
+			TRY(rtnl_link_up(ns[i], ifc->ifname), "%s: setting %s up", ns[i], ifc->ifname);
+		}
+	}
+	/* Each attachment: a veth from the node to a port on the gateway's bridge. */
+	for (int i = 0; i < t->n_nodes; i++) {
+		const struct topo_net_node *n = &net->nodes[i];
+		for (int f = 0; f < n->n_ifaces; f++) {
+			const struct topo_iface *ifc = &n->ifaces[f];
+			int gw;
+			char port[16];
+
+			if (ifc->bridge)
+				continue;
+			gw = t->segments[ifc->segment].gateway;
+			snprintf(port, sizeof(port), "p-%s", n->name);
+			TRY(rtnl_veth_create(ns[i], ifc->ifname, ns[gw], port), "linking %s to segment %s",
+			    n->name, t->segments[ifc->segment].name);
+			TRY(rtnl_link_set_master(ns[gw], port, t->segments[ifc->segment].name),
+			    "%s: adding %s to bridge %s", ns[gw], port, t->segments[ifc->segment].name);
+			TRY(rtnl_link_up(ns[gw], port), "%s: setting %s up", ns[gw], port);
+			for (int k = 0; k < ifc->n_addrs; k++)
+				TRY(rtnl_addr_add(ns[i], ifc->ifname, ifc->addrs[k], ifc->plen), "%s: adding %s",
+				    ns[i], text_ipv4(ifc->addrs[k], a));
+			TRY(rtnl_link_up(ns[i], ifc->ifname), "%s: setting %s up", ns[i], ifc->ifname);
+		}
+	}
+	for (int i = 0; i < t->n_nodes; i++) {
+		const struct topo_net_node *n = &net->nodes[i];
+		for (int k = 0; k < n->n_routes; k++)
+			TRY(rtnl_route_add(ns[i], n->routes[k].dst, n->routes[k].plen, n->routes[k].gw),
+			    "%s: adding a route via %s", ns[i], text_ipv4(n->routes[k].gw, a));
+	}
+	for (int i = 0; i < t->n_nodes; i++) {
+		const struct topo_net_node *n = &net->nodes[i];
+		struct nat_context ctx;
+		struct nat_plan *plan;
+		int ret;
+
+		if (!n->has_model)
+			continue;
+		nat_context_for(net, i, &ctx);
+		plan = calloc(1, sizeof(*plan));
+		if (!plan)
+			return -ENOMEM;
+		ret = nat_plan_compile(&n->model, &ctx, plan, err, errlen);
+		if (ret == 0 && plan->n_rules > 0)
+			ret = nft_plan_apply(ns[i], plan, err, errlen);
+		free(plan);
+		if (ret)
+			return ret;
+		pl_info("%s: NAT model %s installed", n->name, n->model.name);
+	}
+	return 0;
+}

@@ -1,0 +1,15 @@
+/* Make a resolved topology real inside a run: namespaces, bridges, veth
+ * pairs, addresses, routes, sysctls and each router's NAT. */
+#ifndef PL_TOPO_BUILD_H
+#define PL_TOPO_BUILD_H
+
+#include "run.h"
+#include "topo.h"
+
+/* Build net in run r. On failure err says what and where; the caller
+ * removes the run (run_destroy), which removes whatever was made. */
+int topo_build(const struct topo_net *net, struct run *r, char *err, size_t errlen);
+/* The namespace of node NAME in run r (buf of 40). -ENOENT if no such node. */
+int topo_node_netns(const struct run *r, const char *node, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,236 @@
+/* Topology + parameters -> interfaces, addresses and routes. */
+#include "topo.h"
+#include "../util/text.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <string.h>
+
+static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+static int bind_params(const struct topo *t, int n, char *const assigns[], struct topo_net *net,
+		       char *err, size_t errlen)
+{
+	bool bound[TOPO_MAX_PARAMS] = { false };
+
+	for (int i = 0; i < n; i++) {
+		const char *eq = strchr(assigns[i], '=');
+		int p = -1;
+
+		if (eq)
+			for (int j = 0; j < t->n_params; j++)
+				if (strlen(t->params[j]) == (size_t)(eq - assigns[i]) &&
+				    strncmp(t->params[j], assigns[i], (size_t)(eq - assigns[i])) == 0)
+					p = j;
+		if (!eq || p < 0 || !eq[1] || strlen(eq + 1) >= NAT_MODEL_NAME_MAX)
+			return fail(err, errlen, "topology %s: \"%s\" does not bind a parameter; it takes %s%s%s%s",
+				    t->name, assigns[i], t->n_params ? "" : "none",
+				    t->n_params > 0 ? t->params[0] : "", t->n_params > 1 ? ", " : "",
+				    t->n_params > 1 ? "... (see the file)" : "=MODEL");
+		snprintf(net->models[p], NAT_MODEL_NAME_MAX, "%s", eq + 1);
+		bound[p] = true;
+	}
+	for (int j = 0; j < t->n_params; j++)
+		if (!bound[j])
+			return fail(err, errlen, "topology %s needs %s=MODEL (e.g. %s=full-cone)", t->name,
+				    t->params[j], t->params[j]);
+	return 0;
+}
+
+static bool translates(const struct topo_net_node *n)
+{
+	return n->has_model && n->model.translate;
+}
+
+static uint32_t host_addr(uint32_t prefix, uint32_t i)
+{
+	return htonl(ntohl(prefix) + i);
+}
+
+static int lay_out_segment(const struct topo *t, struct topo_net *net, int s, char *err, size_t errlen)
+{
+	const struct topo_segment *seg = &t->segments[s];
+	const uint32_t prefix = net->seg_prefix[s];
+	const uint8_t plen = net->seg_plen[s];
+	const uint32_t size = 1u << (32 - plen);
+	uint32_t next = 2;
+	struct topo_net_node *gw = &net->nodes[seg->gateway];
+	struct topo_iface *gif = &gw->ifaces[gw->n_ifaces++];
+
+	snprintf(gif->ifname, sizeof(gif->ifname), "%s", seg->name);
+	gif->segment = s;
+	gif->bridge = true;
+	gif->plen = plen;
+	gif->addrs[gif->n_addrs++] = host_addr(prefix, 1);
+
+	for (int i = 0; i < t->n_nodes; i++) {
+		const struct topo_node *tn = &t->nodes[i];
+		struct topo_net_node *nn = &net->nodes[i];
+		struct topo_iface *ifc;
+
+		if (tn->segment != s)
+			continue;
+		ifc = &nn->ifaces[nn->n_ifaces++];
+		snprintf(ifc->ifname, sizeof(ifc->ifname), "%s", tn->router ? "wan" : "eth0");
+		ifc->segment = s;
+		ifc->plen = plen;
+		if (tn->n_addrs) {
+			for (int a = 0; a < tn->n_addrs; a++) {
+				if ((tn->addrs[a] & text_mask(plen)) != prefix)
+					return fail(err, errlen, "topology %s: address of %s is outside segment %s as built "
+						    "(its gateway's model changes the segment's prefix)", t->name, tn->name, seg->name);
+				ifc->addrs[ifc->n_addrs++] = tn->addrs[a];
+			}
+		} else {
+			/* Next address not given to anyone explicitly. */
+			for (;; next++) {
+				bool taken = false;
+				if (next >= size - 1)
+					return fail(err, errlen, "topology %s: segment %s is full", t->name, seg->name);
+				for (int j = 0; j < t->n_nodes; j++)
+					for (int a = 0; a < t->nodes[j].n_addrs; a++)
+						taken |= t->nodes[j].segment == s && t->nodes[j].addrs[a] == host_addr(prefix, next);
+				if (!taken)
+					break;
+			}
+			ifc->addrs[ifc->n_addrs++] = host_addr(prefix, next++);
+		}
+		if (tn->router)
+			nn->public_addr = ifc->addrs[0];
+		/* Default route via the segment's gateway. */
+		nn->routes[nn->n_routes++] = (struct topo_route){ 0, host_addr(prefix, 1), 0 };
+	}
+	return 0;
+}
+
+int topo_resolve(const struct topo *t, int n, char *const assigns[], struct topo_net *net, char *err,
+		 size_t errlen)
+{
+	int ret;
+
+	memset(net, 0, sizeof(*net));
+	net->topo = *t;
+	if ((ret = bind_params(t, n, assigns, net, err, errlen)))
+		return ret;
+	for (int i = 0; i < t->n_nodes; i++) {
+		const struct topo_node *tn = &t->nodes[i];
+		struct topo_net_node *nn = &net->nodes[i];
+
+		snprintf(nn->name, sizeof(nn->name), "%s", tn->name);
+		nn->router = tn->router;
+		if (tn->nat[0]) {
+			const char *model = tn->nat;
+			char merr[512];
+			if (model[0] == '$') {
+				for (int p = 0; p < t->n_params; p++)
+					if (strcmp(t->params[p], model + 1) == 0)
+						model = net->models[p];
+			}
+			if ((ret = nat_model_load(model, &nn->model, merr, sizeof(merr))))
+				return fail(err, errlen, "%s", merr);
+			nn->has_model = true;
+		}
+	}
+	/* Effective prefixes: a non-translating gateway puts its segment on
+	 * public addresses; a carrier NAT's segment takes its inside prefix. */
+	for (int s = 0; s < t->n_segments; s++) {
+		const struct topo_segment *seg = &t->segments[s];
+		const struct topo_net_node *gw = &net->nodes[seg->gateway];
+
+		net->seg_prefix[s] = seg->prefix;
+		net->seg_plen[s] = seg->plen;
+		if (gw->has_model && !gw->model.translate) {
+			if (!seg->has_public)
+				return fail(err, errlen,
+					    "topology %s: segment %s needs \"public PREFIX\" when %s's model (%s) does not translate",
+					    t->name, seg->name, gw->name, gw->model.name);
+			net->seg_prefix[s] = seg->public_prefix;
+			net->seg_plen[s] = seg->public_plen;
+		} else if (gw->has_model && gw->model.has_inside &&
+			   (seg->plen < gw->model.inside_len ||
+			    (seg->prefix & text_mask(gw->model.inside_len)) != gw->model.inside_addr)) {
+			net->seg_prefix[s] = gw->model.inside_addr;
+			net->seg_plen[s] = gw->model.inside_len < 8 ? 8 : gw->model.inside_len;
+		}
+	}
+	for (int s = 0; s < t->n_segments; s++)
+		if ((ret = lay_out_segment(t, net, s, err, errlen)))
+			return ret;
+	/* A segment behind a router that does not translate is reachable from
+	 * above: each router up the chain routes it, up to and including the
+	 * first one that translates (beyond it, the NAT hides it). */
+	for (int s = 0; s < t->n_segments; s++) {
+		int child = t->segments[s].gateway;
+
+		if (translates(&net->nodes[child]))
+			continue;
+		while (t->nodes[child].segment >= 0) {
+			int up_seg = t->nodes[child].segment;
+			int parent = t->segments[up_seg].gateway;
+			struct topo_net_node *pn = &net->nodes[parent];
+
+			if (pn->n_routes < TOPO_MAX_ROUTES)
+				pn->routes[pn->n_routes++] = (struct topo_route){
+					net->seg_prefix[s], net->nodes[child].public_addr, net->seg_plen[s] };
+			if (translates(pn))
+				break;
+			child = parent;
+		}
+	}
+	return 0;
+}
+
+uint32_t topo_net_addr(const struct topo_net *net, const char *name, int which)
+{
+	int i = topo_find_node(&net->topo, name);
+
+	if (i < 0)
+		return 0;
+	for (int f = 0; f < net->nodes[i].n_ifaces; f++) {
+		const struct topo_iface *ifc = &net->nodes[i].ifaces[f];
+		if (!ifc->bridge && which < ifc->n_addrs)
+			return ifc->addrs[which];
+	}
+	if (net->nodes[i].n_ifaces && which < net->nodes[i].ifaces[0].n_addrs)
+		return net->nodes[i].ifaces[0].addrs[which];
+	return 0;
+}
+
+void topo_net_print(const struct topo_net *net, FILE *out)
+{
+	char a[16], b[16];
+
+	for (int i = 0; i < net->topo.n_nodes; i++) {
+		const struct topo_net_node *n = &net->nodes[i];
+
+		fprintf(out, "%-12s %-6s", n->name, n->router ? "router" : "host");
+		if (n->has_model)
+			fprintf(out, " nat %s", n->model.name);
+		fputc('\n', out);
+		for (int f = 0; f < n->n_ifaces; f++) {
+			const struct topo_iface *ifc = &n->ifaces[f];
+			fprintf(out, "    %-12s %-8s", ifc->ifname, net->topo.segments[ifc->segment].name);
+			for (int k = 0; k < ifc->n_addrs; k++)
+				fprintf(out, " %s/%u", text_ipv4(ifc->addrs[k], a), ifc->plen);
+			fputc('\n', out);
+		}
+		for (int r = 0; r < n->n_routes; r++) {
+			const struct topo_route *rt = &n->routes[r];
+			if (rt->plen)
+				fprintf(out, "    route %s/%u via %s\n", text_ipv4(rt->dst, a), rt->plen, text_ipv4(rt->gw, b));
+			else
+				fprintf(out, "    route default via %s\n", text_ipv4(rt->gw, b));
+		}
+	}
+}

@@ -1,0 +1,352 @@
+#include "run.h"
+#include "../util/log.h"
+#include "../util/netns.h"
+#include "../util/paths.h"
+#include "../util/proc.h"
+#include "../util/timeutil.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+unsigned long long run_proc_start(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long start = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if (!(f = fopen(path, "r")))
+		return 0;
+	if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')'))) {
+		/* Field 22 (starttime); p points at the end of field 2. */
+		int field = 2;
+		for (; *p && field < 22; p++)
+			if (*p == ' ')
+				field++;
+		start = strtoull(p, NULL, 10);
+		if (p[-1] != ' ')
+			start = 0;
+	}
+	fclose(f);
+	return start;
+}
+
+static bool same_process(pid_t pid, unsigned long long start)
+{
+	return pid > 0 && proc_alive(pid) && run_proc_start(pid) == start;
+}
+
+void run_netns_name(const char *id, const char *node, char *buf, size_t len)
+{
+	snprintf(buf, len, "pl-%s-%s", id, node);
+}
+
+static int state_append(struct run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int state_append(struct run *r, const char *fmt, ...)
+{
+	char path[160], line[256];
+	va_list ap;
+	int fd, n, ret = 0;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	snprintf(path, sizeof(path), "%s/state", r->dir);
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, line, (size_t)n) != n)
+		ret = -EIO;
+	fsync(fd);
+	close(fd);
+	return ret;
+}
+
+int run_create(struct run *r, const char *topology, const char *params)
+{
+	uint8_t rnd[3];
+	int ret;
+
+	memset(r, 0, sizeof(*r));
+	if (mkdir("/run/punchlab", 0755) && errno != EEXIST)
+		return -errno;
+	for (int tries = 0; tries < 16; tries++) {
+		if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd))
+			return -EIO;
+		snprintf(r->id, sizeof(r->id), "%02x%02x%02x", rnd[0], rnd[1], rnd[2]);
+		snprintf(r->dir, sizeof(r->dir), "%s/%s", PL_RUN_DIR, r->id);
+		if (mkdir(r->dir, 0755) == 0)
+			break;
+		if (errno != EEXIST)
+			return -errno;
+		r->id[0] = '\0';
+	}
+	if (!r->id[0])
+		return -EEXIST;
+	r->owner = getpid();
+	r->owner_start = run_proc_start(r->owner);
+	r->created = (long)time(NULL);
+	snprintf(r->topology, sizeof(r->topology), "%s", topology);
+	snprintf(r->params, sizeof(r->params), "%s", params);
+	ret = state_append(r, "owner %d %llu\ntopology %s\nparams %s\ncreated %ld\n", (int)r->owner,
+			   r->owner_start, topology, params[0] ? params : "-", r->created);
+	return ret;
+}
+
+int run_set_owner(struct run *r, pid_t owner)
+{
+	r->owner = owner;
+	r->owner_start = run_proc_start(owner);
+	return state_append(r, "owner %d %llu\n", (int)owner, r->owner_start);
+}
+
+int run_note_netns(struct run *r, const char *ns)
+{
+	if (r->n_netns < RUN_MAX_NETNS)
+		snprintf(r->netns[r->n_netns++], sizeof(r->netns[0]), "%s", ns);
+	return state_append(r, "netns %s\n", ns);
+}
+
+int run_note_pid(struct run *r, pid_t pid)
+{
+	unsigned long long start = run_proc_start(pid);
+
+	if (r->n_pids < RUN_MAX_PIDS) {
+		r->pids[r->n_pids] = pid;
+		r->pid_start[r->n_pids++] = start;
+	}
+	return state_append(r, "pid %d %llu\n", (int)pid, start);
+}
+
+static bool valid_id(const char *id)
+{
+	if (strlen(id) != RUN_ID_LEN)
+		return false;
+	for (; *id; id++)
+		if (!((*id >= '0' && *id <= '9') || (*id >= 'a' && *id <= 'f')))
+			return false;
+	return true;
+}
+
+int run_load(const char *id, struct run *r)
+{
+	char path[160], line[256], prefix[16];
+	FILE *f;
+
+	memset(r, 0, sizeof(*r));
+	if (!valid_id(id))
+		return -ENOENT;
+	snprintf(r->id, sizeof(r->id), "%s", id);
+	snprintf(r->dir, sizeof(r->dir), "%s/%s", PL_RUN_DIR, id);
+	snprintf(path, sizeof(path), "%s/state", r->dir);
+	if (!(f = fopen(path, "r"))) {
+		struct stat st;
+		/* A run dir whose state never got written: ownerless. */
+		return stat(r->dir, &st) == 0 ? 0 : -ENOENT;
+	}
+	snprintf(prefix, sizeof(prefix), "pl-%s-", id);
+	while (fgets(line, sizeof(line), f)) {
+		int pid;
+		unsigned long long start;
+		char word[64];
+
+		line[strcspn(line, "\n")] = '\0';
+		if (sscanf(line, "owner %d %llu", &pid, &start) == 2) {
+			r->owner = pid;
+			r->owner_start = start;
+		} else if (strncmp(line, "topology ", 9) == 0) {
+			snprintf(r->topology, sizeof(r->topology), "%s", line + 9);
+		} else if (strncmp(line, "params ", 7) == 0) {
+			snprintf(r->params, sizeof(r->params), "%s", strcmp(line + 7, "-") ? line + 7 : "");
+		} else if (strncmp(line, "created ", 8) == 0) {
+			r->created = strtol(line + 8, NULL, 10);
+		} else if (sscanf(line, "netns %63s", word) == 1) {
+			/* Only names of this run's own form are ever removed. */
+			if (strncmp(word, prefix, strlen(prefix)) == 0 && r->n_netns < RUN_MAX_NETNS)
+				snprintf(r->netns[r->n_netns++], sizeof(r->netns[0]), "%s", word);
+		} else if (sscanf(line, "pid %d %llu", &pid, &start) == 2 && r->n_pids < RUN_MAX_PIDS) {
+			r->pids[r->n_pids] = pid;
+			r->pid_start[r->n_pids++] = start;
+		}
+	}
+	fclose(f);
+	return 0;
+}
+
+bool run_owner_alive(const struct run *r)
+{
+	return same_process(r->owner, r->owner_start);
+}
+
+/* Processes whose network namespace is one of ours: what was started in
+ * them (daemons, `topo exec` shells) would keep the namespace alive. */
+static void kill_in_netns(const struct run *r)
+{
+	struct stat ours[RUN_MAX_NETNS];
+	int n = 0;
+	DIR *d;
+	struct dirent *de;
+
+	for (int i = 0; i < r->n_netns; i++) {
+		char path[96];
+		snprintf(path, sizeof(path), "%s/%s", NETNS_DIR, r->netns[i]);
+		if (stat(path, &ours[n]) == 0)
+			n++;
+	}
+	if (!n || !(d = opendir("/proc")))
+		return;
+	while ((de = readdir(d))) {
+		char path[64];
+		struct stat st;
+		pid_t pid = (pid_t)atoi(de->d_name);
+
+		if (pid <= 0 || pid == getpid())
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)pid);
+		if (stat(path, &st))
+			continue;
+		for (int i = 0; i < n; i++)
+			if (st.st_ino == ours[i].st_ino && st.st_dev == ours[i].st_dev) {
+				kill(pid, SIGKILL);
+				break;
+			}
+	}
+	closedir(d);
+}
+
+int run_destroy(const char *id)
+{
+	struct run r;
+	char path[160];
+	int ret, lock;
+
+	if ((ret = run_load(id, &r)))
+		return ret;
+	snprintf(path, sizeof(path), "%s/lock", r.dir);
+	lock = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (lock >= 0)
+		flock(lock, LOCK_EX);
+	for (int i = 0; i < r.n_pids; i++)
+		if (same_process(r.pids[i], r.pid_start[i]))
+			proc_stop(r.pids[i], 500);
+	kill_in_netns(&r);
+	for (int i = 0; i < r.n_netns; i++) {
+		ret = netns_delete(r.netns[i]);
+		if (ret && ret != -ENOENT)
+			pl_err("run %s: cannot remove namespace %s: %s", id, r.netns[i], strerror(-ret));
+	}
+	snprintf(path, sizeof(path), "%s/state", r.dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/lock", r.dir);
+	unlink(path);
+	if (lock >= 0)
+		close(lock);
+	/* Anything else a run keeps in its directory (logs) goes with it. */
+	{
+		DIR *d = opendir(r.dir);
+		struct dirent *de;
+		if (d) {
+			while ((de = readdir(d)))
+				if (de->d_name[0] != '.') {
+					snprintf(path, sizeof(path), "%s/%s", r.dir, de->d_name);
+					unlink(path);
+				}
+			closedir(d);
+		}
+	}
+	rmdir(r.dir);
+	return 0;
+}
+
+struct run_sort {
+	char id[RUN_ID_LEN + 1];
+	long created;
+};
+
+static int cmp_created(const void *a, const void *b)
+{
+	const struct run_sort *x = a, *y = b;
+
+	return x->created < y->created ? -1 : x->created > y->created ? 1 : strcmp(x->id, y->id);
+}
+
+int run_list(char ids[][RUN_ID_LEN + 1], int max)
+{
+	struct run_sort found[64];
+	struct dirent *de;
+	DIR *d = opendir(PL_RUN_DIR);
+	int n = 0;
+
+	if (!d)
+		return 0;
+	while ((de = readdir(d)) && n < 64) {
+		struct run r;
+		if (!valid_id(de->d_name) || run_load(de->d_name, &r))
+			continue;
+		snprintf(found[n].id, sizeof(found[n].id), "%s", de->d_name);
+		found[n++].created = r.created;
+	}
+	closedir(d);
+	qsort(found, (size_t)n, sizeof(found[0]), cmp_created);
+	for (int i = 0; i < n && i < max; i++)
+		snprintf(ids[i], RUN_ID_LEN + 1, "%s", found[i].id);
+	return n < max ? n : max;
+}
+
+int run_reap_dead(void)
+{
+	char ids[64][RUN_ID_LEN + 1];
+	int n = run_list(ids, 64), reaped = 0;
+
+	for (int i = 0; i < n; i++) {
+		struct run r;
+		if (run_load(ids[i], &r) || run_owner_alive(&r))
+			continue;
+		/* Give a run being created a moment: its owner line comes first. */
+		if (r.owner == 0 && time(NULL) - r.created < 5)
+			continue;
+		pl_info("removing run %s: its owner (pid %d) is gone", ids[i], (int)r.owner);
+		run_destroy(ids[i]);
+		reaped++;
+	}
+	return reaped;
+}
+
+int run_pick(const char *id, struct run *r, char *err, size_t errlen)
+{
+	char ids[64][RUN_ID_LEN + 1];
+	int n;
+
+	if (id) {
+		if (run_load(id, r)) {
+			snprintf(err, errlen, "no run \"%s\"; `punchlab topo list` shows the runs", id);
+			return -ENOENT;
+		}
+		return 0;
+	}
+	n = run_list(ids, 64);
+	if (n == 0) {
+		snprintf(err, errlen, "no run is up; start one with `punchlab topo up TOPOLOGY ...`");
+		return -ENOENT;
+	}
+	if (n > 1) {
+		size_t off = (size_t)snprintf(err, errlen, "%d runs are up; say which with --run ID:", n);
+		for (int i = 0; i < n && off < errlen; i++)
+			off += (size_t)snprintf(err + off, errlen - off, " %s", ids[i]);
+		return -EINVAL;
+	}
+	return run_load(ids[0], r);
+}

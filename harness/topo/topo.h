@@ -1,0 +1,106 @@
+/* Topologies: hosts, routers and segments, with NAT models as parameters.
+ * topo_parse reads the file; topo_resolve binds parameters and lays out
+ * addresses and routes into a plain plan that topo/build.c applies. */
+#ifndef PL_TOPO_H
+#define PL_TOPO_H
+
+#include "../nat/model.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define TOPO_NAME_MAX 13      /* node and segment names: 12 characters */
+#define TOPO_MAX_NODES 16
+#define TOPO_MAX_SEGMENTS 8
+#define TOPO_MAX_PARAMS 4
+#define TOPO_MAX_ADDRS 4
+#define TOPO_MAX_BYTES 16384
+
+struct topo_node {
+	char name[TOPO_NAME_MAX];
+	bool router;
+	char nat[NAT_MODEL_NAME_MAX]; /* router: model name or "$P"; "" = plain router */
+	int segment;                  /* host: its segment; router: its uplink (-1 none) */
+	int n_addrs;                  /* explicit addresses on that segment */
+	uint32_t addrs[TOPO_MAX_ADDRS];
+	unsigned line;
+};
+
+struct topo_segment {
+	char name[TOPO_NAME_MAX];
+	uint32_t prefix;              /* network order */
+	uint8_t plen;
+	int gateway;                  /* node index, a router */
+	bool has_public;              /* prefix to use when the gateway does not translate */
+	uint32_t public_prefix;
+	uint8_t public_plen;
+	unsigned line;
+};
+
+struct topo {
+	char name[32];
+	int n_params, n_nodes, n_segments;
+	char params[TOPO_MAX_PARAMS][TOPO_NAME_MAX];
+	struct topo_node nodes[TOPO_MAX_NODES];
+	struct topo_segment segments[TOPO_MAX_SEGMENTS];
+};
+
+/* Parse topology text; origin names it in errors. */
+int topo_parse(const char *name, const char *text, size_t len, const char *origin, struct topo *t,
+	       char *err, size_t errlen);
+/* Find TOPOLOGY (a name in topologies/, or a path) and parse it. */
+int topo_load(const char *topology, struct topo *t, char *err, size_t errlen);
+/* Names of the shipped topologies, sorted; returns the count. */
+int topo_list(char names[][32], int max);
+int topo_find_node(const struct topo *t, const char *name);
+
+/* ---- resolved: what will be built ---- */
+
+#define TOPO_MAX_IFACES 6
+#define TOPO_MAX_ROUTES 8
+
+struct topo_iface {
+	char ifname[16];
+	int segment;
+	bool bridge;                  /* a router's segment: a bridge it owns */
+	int n_addrs;
+	uint32_t addrs[TOPO_MAX_ADDRS];
+	uint8_t plen;
+};
+
+struct topo_route {
+	uint32_t dst, gw;
+	uint8_t plen;
+};
+
+struct topo_net_node {
+	char name[TOPO_NAME_MAX];
+	bool router;
+	bool has_model;
+	struct nat_model model;
+	int n_ifaces, n_routes;
+	struct topo_iface ifaces[TOPO_MAX_IFACES];
+	struct topo_route routes[TOPO_MAX_ROUTES];
+	uint32_t public_addr;         /* a router's uplink address (its NAT's outside) */
+};
+
+struct topo_net {
+	struct topo topo;
+	char models[TOPO_MAX_PARAMS][NAT_MODEL_NAME_MAX];  /* bound parameters */
+	uint32_t seg_prefix[TOPO_MAX_SEGMENTS];             /* effective prefixes */
+	uint8_t seg_plen[TOPO_MAX_SEGMENTS];
+	struct topo_net_node nodes[TOPO_MAX_NODES];
+};
+
+/* Bind parameters (n "P=MODEL" strings) and lay out interfaces, addresses and
+ * routes. Models are loaded by name. */
+int topo_resolve(const struct topo *t, int n, char *const assigns[], struct topo_net *net, char *err,
+		 size_t errlen);
+/* First address of node NAME (network order), 0 if none. */
+uint32_t topo_net_addr(const struct topo_net *net, const char *name, int which);
+/* Print the resolved plan for people. */
+void topo_net_print(const struct topo_net *net, FILE *out);
+
+#endif

@@ -1,0 +1,24 @@
+/* Child processes: started inside a namespace, waited for, stopped. */
+#ifndef PL_PROC_H
+#define PL_PROC_H
+
+#include <sys/types.h>
+
+/* fork; the child enters namespace NETNS (NULL: stay), points stdout/stderr
+ * at out_fd/err_fd (-1: inherit) and execs argv (PATH searched). */
+int proc_spawn(const char *netns, char *const argv[], int out_fd, int err_fd, pid_t *pid);
+/* fork; the child enters NETNS, runs fn(arg) and exits with its result
+ * (0 -> 0, negative errno -> 1). */
+int proc_fork_call(const char *netns, int (*fn)(void *), void *arg, pid_t *pid);
+/* Wait for pid; *code gets the exit code, or 128+signal. */
+int proc_wait(pid_t pid, int *code);
+/* Wait at most timeout_ms; -ETIMEDOUT if still running. */
+int proc_wait_timeout(pid_t pid, int timeout_ms, int *code);
+/* SIGTERM, up to grace_ms to exit, then SIGKILL; reaps it when it is our child. */
+void proc_stop(pid_t pid, int grace_ms);
+/* Is a process with this pid alive (and not a zombie)? */
+int proc_alive(pid_t pid);
+/* Spawn argv in NETNS, wait, return its exit code (or negative errno). */
+int proc_run(const char *netns, char *const argv[], int out_fd, int err_fd);
+
+#endif

@@ -1,0 +1,139 @@
+#include "text.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+long text_next_line(const char *buf, size_t len, char *line, size_t linelen)
+{
+	size_t i = 0, n = 0;
+	bool too_long = false, nul = false;
+	char *hash, *start, *end;
+
+	if (len == 0)
+		return 0;
+	while (i < len && buf[i] != '\n') {
+		if (buf[i] == '\0')
+			nul = true;
+		if (n + 1 < linelen)
+			line[n++] = buf[i];
+		else
+			too_long = true;
+		i++;
+	}
+	if (i < len)
+		i++;
+	line[n] = '\0';
+	if (too_long || nul)
+		return -1;
+	if ((hash = strchr(line, '#')))
+		*hash = '\0';
+	start = line;
+	while (*start == ' ' || *start == '\t' || *start == '\r')
+		start++;
+	end = start + strlen(start);
+	while (end > start && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'))
+		*--end = '\0';
+	memmove(line, start, (size_t)(end - start) + 1);
+	return (long)i;
+}
+
+int text_split(char *s, char **words, int max)
+{
+	int n = 0;
+
+	for (;;) {
+		while (*s == ' ' || *s == '\t')
+			*s++ = '\0';
+		if (!*s)
+			return n;
+		if (n == max)
+			return -1;
+		words[n++] = s;
+		while (*s && *s != ' ' && *s != '\t')
+			s++;
+	}
+}
+
+bool text_parse_uint(const char *s, unsigned long min, unsigned long max, unsigned long *out)
+{
+	unsigned long v = 0;
+
+	if (!*s || strlen(s) > 10)
+		return false;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return false;
+		v = v * 10 + (unsigned long)(*s - '0');
+	}
+	if (v < min || v > max)
+		return false;
+	*out = v;
+	return true;
+}
+
+bool text_parse_ipv4(const char *s, uint32_t *addr_be)
+{
+	struct in_addr a;
+
+	if (strlen(s) > 15 || inet_pton(AF_INET, s, &a) != 1)
+		return false;
+	*addr_be = a.s_addr;
+	return true;
+}
+
+uint32_t text_mask(uint8_t len)
+{
+	return len == 0 ? 0 : htonl(0xffffffffu << (32 - len));
+}
+
+bool text_parse_prefix(const char *s, uint32_t *addr_be, uint8_t *len)
+{
+	char buf[32];
+	const char *slash = strchr(s, '/');
+	unsigned long l;
+
+	if (!slash || (size_t)(slash - s) >= sizeof(buf))
+		return false;
+	memcpy(buf, s, (size_t)(slash - s));
+	buf[slash - s] = '\0';
+	if (!text_parse_ipv4(buf, addr_be) || !text_parse_uint(slash + 1, 0, 32, &l))
+		return false;
+	*len = (uint8_t)l;
+	return (*addr_be & ~text_mask(*len)) == 0;
+}
+
+const char *text_ipv4(uint32_t addr_be, char *buf)
+{
+	struct in_addr a = { addr_be };
+
+	inet_ntop(AF_INET, &a, buf, 16);
+	return buf;
+}
+
+int text_read_file(const char *path, size_t max, char **out, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf;
+	size_t n;
+
+	if (!f)
+		return -errno;
+	buf = malloc(max + 1);
+	if (!buf) {
+		fclose(f);
+		return -ENOMEM;
+	}
+	n = fread(buf, 1, max + 1, f);
+	fclose(f);
+	if (n > max) {
+		free(buf);
+		return -EFBIG;
+	}
+	buf[n] = '\0';
+	*out = buf;
+	*len = n;
+	return 0;
+}
