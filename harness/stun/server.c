@@ -36,16 +36,16 @@ bool stun_server_answer(const struct stun_server_cfg *cfg, int addr_idx, int por
 		resp.type = STUN_BINDING_ERROR;
 		resp.has_error = true;
 		resp.error_code = 420;
-		resp.n_unknown = req.n_unknown;
-		memcpy(resp.unknown, req.unknown, sizeof(resp.unknown));
+		resp.n_listed = req.n_unknown;
+		memcpy(resp.listed, req.unknown, sizeof(resp.listed));
 	} else if (req.has_change && (((req.change & STUN_CHANGE_IP) && !cfg->alternate) ||
 				      ((req.change & STUN_CHANGE_PORT) && !cfg->alt_port))) {
 		/* RFC 5780 §6.1: a server without the alternate cannot change. */
 		resp.type = STUN_BINDING_ERROR;
 		resp.has_error = true;
 		resp.error_code = 420;
-		resp.n_unknown = 1;
-		resp.unknown[0] = STUN_A_CHANGE_REQUEST;
+		resp.n_listed = 1;
+		resp.listed[0] = STUN_A_CHANGE_REQUEST;
 	} else {
 		resp.type = STUN_BINDING_RESPONSE;
 		if (req.has_change) {

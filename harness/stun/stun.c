@@ -168,6 +168,14 @@ int stun_decode(const uint8_t *buf, size_t len, struct stun_msg *m, const char *
 			m->has_error = true;
 			m->error_code = (uint16_t)((v[2] & 0x07) * 100 + v[3] % 100);
 			break;
+		case STUN_A_UNKNOWN_ATTRIBUTES:
+			if (alen % 2) {
+				*why = "UNKNOWN-ATTRIBUTES has an odd length";
+				return -EINVAL;
+			}
+			for (uint16_t i = 0; i < alen && m->n_listed < STUN_MAX_UNKNOWN; i += 2)
+				m->listed[m->n_listed++] = get16(v + i);
+			break;
 		case STUN_A_SOFTWARE: {
 			size_t n = alen < sizeof(m->software) - 1 ? alen : sizeof(m->software) - 1;
 			memcpy(m->software, v, n);
@@ -263,9 +271,10 @@ size_t stun_encode(const struct stun_msg *m, uint8_t *buf, size_t cap)
 		v[2] = (uint8_t)(m->error_code / 100);
 		v[3] = (uint8_t)(m->error_code % 100);
 	}
-	if (m->n_unknown > 0 && (v = attr_put(&w, STUN_A_UNKNOWN_ATTRIBUTES, (uint16_t)(2 * m->n_unknown))))
-		for (int i = 0; i < m->n_unknown && i < STUN_MAX_UNKNOWN; i++)
-			put16(v + 2 * i, m->unknown[i]);
+	if (m->n_listed > 0 && m->n_listed <= STUN_MAX_UNKNOWN &&
+	    (v = attr_put(&w, STUN_A_UNKNOWN_ATTRIBUTES, (uint16_t)(2 * m->n_listed))))
+		for (int i = 0; i < m->n_listed; i++)
+			put16(v + 2 * i, m->listed[i]);
 	if (m->software[0]) {
 		size_t n = strnlen(m->software, sizeof(m->software));
 		if ((v = attr_put(&w, STUN_A_SOFTWARE, (uint16_t)n)))

@@ -52,6 +52,8 @@ struct stun_msg {
 	char software[64];
 	int n_unknown;                 /* comprehension-required attributes we do not know */
 	uint16_t unknown[STUN_MAX_UNKNOWN];
+	int n_listed;                  /* UNKNOWN-ATTRIBUTES (in a 420 answer) */
+	uint16_t listed[STUN_MAX_UNKNOWN];
 };
 
 /* Does buf look like STUN (top bits zero, magic cookie)? */

@@ -1,0 +1,191 @@
+/* Helpers for lab tests: bring up a topology in a run of its own, open
+ * sockets inside its namespaces, and always remove it afterwards. */
+#ifndef PL_LAB_H
+#define PL_LAB_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "topo/build.h"
+#include "topo/run.h"
+#include "topo/topo.h"
+#include "util/cleanup.h"
+#include "util/netns.h"
+#include "util/text.h"
+
+struct lab {
+	struct run run;
+	struct topo_net net;
+	bool up;
+};
+
+/* Every lab that is up, so a test's teardown removes them even when an
+ * assertion ended the test early. */
+static struct lab *lab_live[8];
+
+static inline void lab_track(struct lab *l, bool on)
+{
+	for (int i = 0; i < 8; i++)
+		if (on ? !lab_live[i] : lab_live[i] == l) {
+			lab_live[i] = on ? l : NULL;
+			return;
+		}
+}
+
+/* Build TOPOLOGY with parameters in a fresh run; fails the test on error. */
+static inline void lab_up(struct lab *l, const char *topology, int n, char *assigns[])
+{
+	struct topo t;
+	char err[512], params[160] = "";
+
+	memset(l, 0, sizeof(*l));
+	if (topo_load(topology, &t, err, sizeof(err)) || topo_resolve(&t, n, assigns, &l->net, err, sizeof(err)))
+		fail_msg("%s", err);
+	for (int i = 0; i < n; i++)
+		snprintf(params + strlen(params), sizeof(params) - strlen(params), "%s%s", i ? " " : "", assigns[i]);
+	assert_int_equal(run_create(&l->run, topology, params), 0);
+	cleanup_watch_run(l->run.id);
+	l->up = true;
+	lab_track(l, true);
+	if (topo_build(&l->net, &l->run, err, sizeof(err)))
+		fail_msg("building %s: %s", topology, err);
+}
+
+static inline void lab_down(struct lab *l)
+{
+	if (!l->up)
+		return;
+	run_destroy(l->run.id);
+	cleanup_forget_run(l->run.id);
+	l->up = false;
+	lab_track(l, false);
+}
+
+/* cmocka teardown: remove whatever the test left up. */
+static inline int lab_teardown(void **state)
+{
+	(void)state;
+	for (int i = 0; i < 8; i++)
+		if (lab_live[i])
+			lab_down(lab_live[i]);
+	return 0;
+}
+
+static inline const char *lab_ns(const struct lab *l, const char *node)
+{
+	static char buf[4][64];
+	static int k;
+
+	k = (k + 1) % 4;
+	run_netns_name(l->run.id, node, buf[k], sizeof(buf[k]));
+	return buf[k];
+}
+
+static inline uint32_t lab_addr(const struct lab *l, const char *node, int which)
+{
+	return topo_net_addr(&l->net, node, which);
+}
+
+struct lab_sock_arg {
+	uint32_t addr;
+	uint16_t port;
+	int fd;
+};
+
+static inline int lab_sock_open(void *p)
+{
+	struct lab_sock_arg *a = p;
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = a->addr, .sin_port = htons(a->port) };
+
+	a->fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (a->fd < 0)
+		return -errno;
+	if (bind(a->fd, (struct sockaddr *)&sa, sizeof(sa)))
+		return -errno;
+	return 0;
+}
+
+/* A UDP socket that lives in NODE's namespace (bound to addr:port, 0 = any). */
+static inline int lab_udp(const struct lab *l, const char *node, uint32_t addr, uint16_t port)
+{
+	struct lab_sock_arg a = { addr, port, -1 };
+
+	assert_int_equal(netns_call(lab_ns(l, node), lab_sock_open, &a), 0);
+	return a.fd;
+}
+
+static inline void lab_send(int fd, uint32_t addr, uint16_t port, const void *buf, size_t len)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = addr, .sin_port = htons(port) };
+
+	assert_int_equal(sendto(fd, buf, len, 0, (struct sockaddr *)&sa, sizeof(sa)), (ssize_t)len);
+}
+
+/* Receive one datagram within timeout_ms; returns its length or -1. */
+static inline ssize_t lab_recv(int fd, void *buf, size_t len, int timeout_ms, uint32_t *from, uint16_t *port)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	struct sockaddr_in sa;
+	socklen_t sl = sizeof(sa);
+	ssize_t n;
+
+	if (poll(&p, 1, timeout_ms) != 1)
+		return -1;
+	n = recvfrom(fd, buf, len, 0, (struct sockaddr *)&sa, &sl);
+	if (n >= 0) {
+		if (from)
+			*from = sa.sin_addr.s_addr;
+		if (port)
+			*port = ntohs(sa.sin_port);
+	}
+	return n;
+}
+
+/* Send from fd to addr:port and return the source port the far side (the
+ * socket sink, in another namespace) saw the packet come from. */
+static inline uint16_t lab_seen_port(int fd, int sink, uint32_t addr, uint16_t port)
+{
+	char buf[64];
+	uint16_t seen = 0;
+	uint32_t from;
+
+	for (int tries = 0; tries < 3 && !seen; tries++) {
+		lab_send(fd, addr, port, "probe", 5);
+		if (lab_recv(sink, buf, sizeof(buf), 500, &from, &seen) < 0)
+			seen = 0;
+	}
+	assert_int_not_equal(seen, 0);
+	return seen;
+}
+
+/* The punchlab binary beside this test (build/asan/punchlab). */
+static inline const char *lab_punchlab(void)
+{
+	static char path[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 1);
+	char *slash;
+
+	assert_true(n > 0);
+	path[n] = '\0';
+	slash = strrchr(path, '/');
+	*slash = '\0';
+	slash = strrchr(path, '/');
+	snprintf(slash, sizeof(path) - (size_t)(slash - path), "/punchlab");
+	return path;
+}
+
+#endif

@@ -1,0 +1,44 @@
+/* nat-check agrees with every shipped model's declaration. */
+#include "lab.h"
+
+#include "natcheck/natcheck.h"
+
+static struct natcheck_result results[64];
+static char names[64][NAT_MODEL_NAME_MAX];
+static int n_models;
+
+static int check_all(void **state)
+{
+	char *models[64];
+
+	(void)state;
+	n_models = nat_model_list(names, 64);
+	for (int i = 0; i < n_models; i++)
+		models[i] = names[i];
+	natcheck_all(models, n_models, 3, false, results);
+	return n_models >= 10 ? 0 : -1;
+}
+
+static void nat_check_matches(void **state)
+{
+	const struct natcheck_result *r = *state;
+
+	if (r->error)
+		fail_msg("%s: the lab failed: %s", r->model, r->detail);
+	if (!r->match)
+		fail_msg("%s: %s", r->model, r->detail);
+	assert_true(r->measured.udp == !r->declared.udp_blocked);
+}
+
+int main(void)
+{
+	static struct CMUnitTest tests[64];
+	static char test_names[64][96];
+	int n = nat_model_list(names, 64);
+
+	for (int i = 0; i < n; i++) {
+		snprintf(test_names[i], sizeof(test_names[i]), "nat_check_measures_%s_as_declared", names[i]);
+		tests[i] = (struct CMUnitTest){ test_names[i], nat_check_matches, NULL, NULL, &results[i] };
+	}
+	return _cmocka_run_group_tests("lab_natcheck", tests, (size_t)n, check_all, NULL);
+}

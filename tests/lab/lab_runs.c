@@ -1,0 +1,248 @@
+/* Runs through the command line, as a person uses them: topo up gives a
+ * network, topo exec works inside it, topo down leaves nothing; two runs do
+ * not collide; a run whose owner died is removed; nothing else is touched. */
+#include "lab.h"
+
+#include "util/proc.h"
+#include "util/timeutil.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+static char ids_up[4][RUN_ID_LEN + 1];
+
+/* Run punchlab with args; stdout into out (if given); returns the exit code. */
+static int punchlab(char *out, size_t outlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static int punchlab(char *out, size_t outlen, const char *fmt, ...)
+{
+	char cmd[1024], tmp[4096];
+	va_list ap;
+	FILE *p;
+	size_t n;
+	int status;
+
+	va_start(ap, fmt);
+	n = (size_t)snprintf(cmd, sizeof(cmd), "%s ", lab_punchlab());
+	vsnprintf(cmd + n, sizeof(cmd) - n, fmt, ap);
+	va_end(ap);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	n = fread(tmp, 1, sizeof(tmp) - 1, p);
+	tmp[n] = '\0';
+	status = pclose(p);
+	if (out)
+		snprintf(out, outlen, "%s", tmp);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+}
+
+static void remember(const char *id)
+{
+	for (int i = 0; i < 4; i++)
+		if (!ids_up[i][0]) {
+			snprintf(ids_up[i], sizeof(ids_up[i]), "%s", id);
+			return;
+		}
+}
+
+/* Teardown: whatever a failed test left up goes. */
+static int down_all(void **state)
+{
+	(void)state;
+	for (int i = 0; i < 4; i++)
+		if (ids_up[i][0]) {
+			punchlab(NULL, 0, "topo down --run %s >/dev/null 2>&1", ids_up[i]);
+			ids_up[i][0] = '\0';
+		}
+	return 0;
+}
+
+static void up(const char *args, char id[RUN_ID_LEN + 1])
+{
+	char out[4096];
+
+	assert_int_equal(punchlab(out, sizeof(out), "topo up %s", args), 0);
+	assert_int_equal(strncmp(out, "run ", 4), 0);
+	snprintf(id, RUN_ID_LEN + 1, "%.6s", out + 4);
+	remember(id);
+}
+
+static int count_netns(const char *id)
+{
+	char prefix[16];
+	struct dirent *de;
+	DIR *d = opendir(NETNS_DIR);
+	int n = 0;
+
+	snprintf(prefix, sizeof(prefix), "pl-%s-", id);
+	if (!d)
+		return 0;
+	while ((de = readdir(d)))
+		n += strncmp(de->d_name, prefix, strlen(prefix)) == 0;
+	closedir(d);
+	return n;
+}
+
+static bool run_dir_exists(const char *id)
+{
+	char path[96];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/run/punchlab/%s", id);
+	return stat(path, &st) == 0;
+}
+
+static void topo_up_gives_a_network_and_topo_down_leaves_nothing(void **state)
+{
+	char id[RUN_ID_LEN + 1], out[4096], cmd[512];
+	pid_t server;
+
+	(void)state;
+	up("two-sites A=full-cone B=symmetric", id);
+	assert_int_equal(count_netns(id), 6);
+	assert_int_equal(punchlab(out, sizeof(out), "topo list --json"), 0);
+	assert_non_null(strstr(out, id));
+	assert_int_equal(punchlab(out, sizeof(out), "topo exec --run %s a -- ip -o -4 addr show eth0", id), 0);
+	assert_non_null(strstr(out, "10.0.1.2/24"));
+	/* A STUN server on the introducer, a probe from a: a's traffic leaves
+	 * translated to nat-a's address. The server is left running on purpose:
+	 * topo down must stop what runs in the run's namespaces. */
+	snprintf(cmd, sizeof(cmd), "%s topo exec --run %s introducer -- %s stun-server 203.0.113.10 203.0.113.11",
+		 lab_punchlab(), id, lab_punchlab());
+	{
+		char *argv[] = { "/bin/sh", "-c", cmd, NULL };
+		int devnull = open("/dev/null", O_WRONLY);
+		assert_int_equal(proc_spawn(NULL, argv, devnull, devnull, &server), 0);
+		close(devnull);
+	}
+	time_sleep_ms(300);
+	assert_int_equal(punchlab(out, sizeof(out), "topo exec --run %s a -- %s stun-probe 203.0.113.10 --json", id,
+				  lab_punchlab()),
+			 0);
+	assert_non_null(strstr(out, "\"mapped\":\"203.0.113.2:"));
+	assert_non_null(strstr(out, "\"filtering\":\"endpoint-independent\""));
+	assert_int_equal(punchlab(out, sizeof(out), "topo down --run %s", id), 0);
+	assert_int_equal(count_netns(id), 0);
+	assert_false(run_dir_exists(id));
+	/* The server inside the run was stopped with it. */
+	assert_int_equal(proc_wait_timeout(server, 3000, NULL), 0);
+	down_all(NULL);
+}
+
+static void two_runs_at_once_do_not_collide(void **state)
+{
+	char id1[RUN_ID_LEN + 1], id2[RUN_ID_LEN + 1], out[4096];
+
+	(void)state;
+	up("nat-probe M=port-restricted-cone", id1);
+	up("nat-probe M=port-restricted-cone", id2);
+	assert_string_not_equal(id1, id2);
+	assert_int_equal(count_netns(id1), 4);
+	assert_int_equal(count_netns(id2), 4);
+	/* Same addresses inside, separate networks: each has its own NAT state. */
+	assert_int_equal(punchlab(out, sizeof(out), "topo exec --run %s nat -- nft list table ip punchlab", id1), 0);
+	assert_int_equal(punchlab(out, sizeof(out), "topo exec --run %s client -- ip -o -4 addr show eth0", id2), 0);
+	assert_non_null(strstr(out, "10.0.1.2/24"));
+	/* With two runs up, a command without --run refuses and lists them. */
+	assert_int_equal(punchlab(out, sizeof(out), "topo exec client -- true 2>&1"), 2);
+	assert_non_null(strstr(out, id1));
+	assert_non_null(strstr(out, id2));
+	assert_int_equal(punchlab(NULL, 0, "topo down --run %s", id1), 0);
+	assert_int_equal(count_netns(id1), 0);
+	assert_int_equal(count_netns(id2), 4);
+	down_all(NULL);
+	assert_int_equal(count_netns(id2), 0);
+}
+
+static void a_run_whose_owner_died_is_removed_by_the_next_command(void **state)
+{
+	char id[RUN_ID_LEN + 1];
+	struct run r;
+
+	(void)state;
+	up("nat-probe M=symmetric", id);
+	assert_int_equal(run_load(id, &r), 0);
+	assert_true(run_owner_alive(&r));
+	kill(r.owner, SIGKILL);
+	for (int i = 0; i < 100 && proc_alive(r.owner); i++)
+		time_sleep_ms(10);
+	assert_int_equal(punchlab(NULL, 0, "topo list >/dev/null"), 0);
+	assert_false(run_dir_exists(id));
+	assert_int_equal(count_netns(id), 0);
+}
+
+static void a_foreground_run_is_removed_on_sigterm(void **state)
+{
+	char *argv[] = { (char *)lab_punchlab(), "topo", "up", "nat-probe", "M=full-cone", "--foreground", NULL };
+	char buf[4096] = "", id[RUN_ID_LEN + 1];
+	int fds[2], code;
+	size_t got = 0;
+	pid_t pid;
+
+	(void)state;
+	assert_int_equal(pipe(fds), 0);
+	assert_int_equal(proc_spawn(NULL, argv, fds[1], -1, &pid), 0);
+	close(fds[1]);
+	while (!strstr(buf, "foreground") && got < sizeof(buf) - 1) {
+		ssize_t n = read(fds[0], buf + got, sizeof(buf) - 1 - got);
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+		buf[got] = '\0';
+	}
+	close(fds[0]);
+	assert_non_null(strstr(buf, "foreground"));
+	snprintf(id, sizeof(id), "%.6s", buf + 4);
+	remember(id);
+	assert_int_equal(count_netns(id), 4);
+	kill(pid, SIGTERM);
+	assert_int_equal(proc_wait_timeout(pid, 5000, &code), 0);
+	assert_int_equal(count_netns(id), 0);
+	assert_false(run_dir_exists(id));
+}
+
+static void topo_down_all_never_touches_a_namespace_it_did_not_make(void **state)
+{
+	char name[64], path[96];
+	struct stat st;
+
+	(void)state;
+	/* Looks like ours, but no run of ours recorded it. */
+	snprintf(name, sizeof(name), "pl-ffffff-x%d", (int)getpid() % 100000);
+	assert_int_equal(netns_create(name), 0);
+	assert_int_equal(punchlab(NULL, 0, "topo down --all >/dev/null"), 0);
+	snprintf(path, sizeof(path), "%s/%s", NETNS_DIR, name);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(netns_delete(name), 0);
+}
+
+static void mistakes_get_clear_errors(void **state)
+{
+	char out[4096];
+
+	(void)state;
+	assert_int_equal(punchlab(out, sizeof(out), "topo up two-sites A=full-cone 2>&1"), 2);
+	assert_non_null(strstr(out, "needs B=MODEL"));
+	assert_int_equal(punchlab(out, sizeof(out), "topo up two-sites A=full-cone B=cone 2>&1"), 2);
+	assert_non_null(strstr(out, "no NAT model \"cone\""));
+	assert_int_equal(punchlab(out, sizeof(out), "topo exec --run 000000 a -- true 2>&1"), 2);
+	assert_non_null(strstr(out, "no run \"000000\""));
+	assert_int_equal(punchlab(out, sizeof(out), "topo --help"), 0);
+	assert_non_null(strstr(out, "usage: punchlab topo up"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_teardown(topo_up_gives_a_network_and_topo_down_leaves_nothing, down_all),
+		cmocka_unit_test_teardown(two_runs_at_once_do_not_collide, down_all),
+		cmocka_unit_test_teardown(a_run_whose_owner_died_is_removed_by_the_next_command, down_all),
+		cmocka_unit_test_teardown(a_foreground_run_is_removed_on_sigterm, down_all),
+		cmocka_unit_test_teardown(topo_down_all_never_touches_a_namespace_it_did_not_make, down_all),
+		cmocka_unit_test(mistakes_get_clear_errors),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,152 @@
+/* NAT model parser: every shipped model parses; bad files fail with the
+ * file, the line and the allowed values. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <string.h>
+#include <errno.h>
+#include <arpa/inet.h>
+
+#include "nat/model.h"
+
+static int parse(const char *text, struct nat_model *m, char *err)
+{
+	return nat_model_parse("t", text, strlen(text), "nat-models/t.nat", m, err, 512);
+}
+
+static void every_shipped_model_parses(void **state)
+{
+	char names[64][NAT_MODEL_NAME_MAX], err[512];
+	struct nat_model m;
+	int n = nat_model_list(names, 64);
+
+	(void)state;
+	assert_true(n >= 10);
+	for (int i = 0; i < n; i++) {
+		int ret = nat_model_load(names[i], &m, err, sizeof(err));
+		if (ret)
+			fail_msg("%s: %s", names[i], err);
+		assert_string_equal(m.name, names[i]);
+	}
+}
+
+static void port_restricted_cone_reads_as_declared(void **state)
+{
+	struct nat_model m;
+	char err[512];
+
+	(void)state;
+	assert_int_equal(nat_model_load("port-restricted-cone", &m, err, sizeof(err)), 0);
+	assert_true(m.translate);
+	assert_int_equal(m.mapping, NAT_ENDPOINT_INDEPENDENT);
+	assert_int_equal(m.filtering, NAT_ADDRESS_AND_PORT_DEPENDENT);
+	assert_int_equal(m.ports, NAT_PORTS_PRESERVE);
+	assert_false(m.hairpin);
+	assert_int_equal(m.udp_timeout, 120);
+	assert_int_equal(m.unsolicited, NAT_UNSOLICITED_DROP_BEFORE_CONFIRM);
+}
+
+static void models_that_behave_differently_differ_in_their_files(void **state)
+{
+	struct nat_model a, b;
+	char err[512];
+
+	(void)state;
+	assert_int_equal(nat_model_load("port-restricted-cone", &a, err, sizeof(err)), 0);
+	assert_int_equal(nat_model_load("linux-masquerade", &b, err, sizeof(err)), 0);
+	assert_int_equal(a.unsolicited, NAT_UNSOLICITED_DROP_BEFORE_CONFIRM);
+	assert_int_equal(b.unsolicited, NAT_UNSOLICITED_CONNTRACK);
+}
+
+static void cgnat_has_inside_prefix_and_port_blocks(void **state)
+{
+	struct nat_model m;
+	char err[512];
+
+	(void)state;
+	assert_int_equal(nat_model_load("cgnat", &m, err, sizeof(err)), 0);
+	assert_true(m.has_inside);
+	assert_int_equal(m.inside_len, 16);
+	assert_int_equal(m.inside_addr, htonl(0x64400000));
+	assert_int_equal(m.port_block, 1000);
+	assert_true(m.hairpin);
+}
+
+static void unknown_filtering_names_file_line_and_allowed_values(void **state)
+{
+	struct nat_model m;
+	char err[512];
+
+	(void)state;
+	assert_int_equal(parse("mapping = endpoint-independent\n# c\nfiltering = cone\n", &m, err), -EINVAL);
+	assert_string_equal(err, "nat-models/t.nat:3: unknown filtering \"cone\"; expected endpoint-independent, "
+				 "address-dependent or address-and-port-dependent");
+}
+
+static void bad_files_are_rejected_with_reasons(void **state)
+{
+	static const struct {
+		const char *text, *want;
+	} cases[] = {
+		{ "mapping endpoint-independent\n", ":1: expected \"key = value\"" },
+		{ "colour = blue\n", ":1: unknown key \"colour\"; expected nat, udp, mapping" },
+		{ "ports = preserve\nports = random\n", ":2: \"ports\" given twice" },
+		{ "udp-timeout = 0\n", "udp-timeout \"0\" is not a number" },
+		{ "udp-timeout = 12x\n", "udp-timeout \"12x\"" },
+		{ "port-range = 9-3\n", "port-range \"9-3\"" },
+		{ "inside = 100.64.0.1/16\n", "inside \"100.64.0.1/16\"" },
+		{ "hairpin = maybe\n", "unknown hairpin \"maybe\"; expected no or yes" },
+		{ "mapping = a b\n", "needs one value" },
+		{ "mapping = endpoint-independent\nfiltering = endpoint-independent\n", "missing \"ports\"" },
+		{ "nat = none\nmapping = endpoint-independent\n", "\"mapping\" has no meaning with nat = none" },
+		{ "mapping = address-dependent\nfiltering = endpoint-independent\nports = preserve\n",
+		  "ports = preserve keeps one external port" },
+		{ "mapping = endpoint-independent\nfiltering = endpoint-independent\nports = random\nport-block = 10\n",
+		  "port-block needs \"inside\"" },
+		{ "mapping = endpoint-independent\0\n", "NUL byte" },
+	};
+	struct nat_model m;
+	char err[512];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		size_t len = strlen(cases[i].text);
+		if (strstr(cases[i].want, "NUL"))
+			len += 2;
+		assert_int_equal(nat_model_parse("t", cases[i].text, len, "nat-models/t.nat", &m, err, sizeof(err)),
+				 -EINVAL);
+		if (!strstr(err, cases[i].want))
+			fail_msg("case %zu: \"%s\" does not contain \"%s\"", i, err, cases[i].want);
+		assert_true(strncmp(err, "nat-models/t.nat:", 17) == 0);
+	}
+}
+
+static void missing_model_says_how_to_list_them(void **state)
+{
+	struct nat_model m;
+	char err[512];
+
+	(void)state;
+	assert_int_equal(nat_model_load("no-such-model", &m, err, sizeof(err)), -ENOENT);
+	assert_non_null(strstr(err, "punchlab nat list"));
+	assert_int_equal(nat_model_load("/nonexistent/x.nat", &m, err, sizeof(err)), -ENOENT);
+	assert_int_equal(nat_model_load("Bad Name", &m, err, sizeof(err)), -EINVAL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(every_shipped_model_parses),
+		cmocka_unit_test(port_restricted_cone_reads_as_declared),
+		cmocka_unit_test(models_that_behave_differently_differ_in_their_files),
+		cmocka_unit_test(cgnat_has_inside_prefix_and_port_blocks),
+		cmocka_unit_test(unknown_filtering_names_file_line_and_allowed_values),
+		cmocka_unit_test(bad_files_are_rejected_with_reasons),
+		cmocka_unit_test(missing_model_says_how_to_list_them),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,164 @@
+/* Topology parser and resolver: shipped topologies parse, bad ones are
+ * refused with the line, and addresses and routes come out as designed. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "topo/topo.h"
+#include "util/text.h"
+
+static struct topo_net net;
+
+static void resolve(const char *topology, int n, char *assigns[])
+{
+	struct topo t;
+	char err[512];
+
+	if (topo_load(topology, &t, err, sizeof(err)) || topo_resolve(&t, n, assigns, &net, err, sizeof(err)))
+		fail_msg("%s: %s", topology, err);
+}
+
+static const char *addr_of(const char *node, int which)
+{
+	static char buf[4][16];
+	static int k;
+
+	k = (k + 1) % 4;
+	return text_ipv4(topo_net_addr(&net, node, which), buf[k]);
+}
+
+static void every_shipped_topology_parses(void **state)
+{
+	char names[32][32], err[512];
+	struct topo t;
+	int n = topo_list(names, 32);
+
+	(void)state;
+	assert_true(n >= 6);
+	for (int i = 0; i < n; i++)
+		if (topo_load(names[i], &t, err, sizeof(err)))
+			fail_msg("%s", err);
+}
+
+static void two_sites_has_the_promised_hosts_and_addresses(void **state)
+{
+	char *a[] = { "A=symmetric", "B=full-cone" };
+
+	(void)state;
+	resolve("two-sites", 2, a);
+	assert_true(topo_find_node(&net.topo, "a") >= 0);
+	assert_true(topo_find_node(&net.topo, "b") >= 0);
+	assert_true(topo_find_node(&net.topo, "nat-a") >= 0);
+	assert_true(topo_find_node(&net.topo, "nat-b") >= 0);
+	assert_true(topo_find_node(&net.topo, "internet") >= 0);
+	assert_string_equal(addr_of("introducer", 0), "203.0.113.10");
+	assert_string_equal(addr_of("introducer", 1), "203.0.113.11");
+	assert_string_equal(addr_of("nat-a", 0), "203.0.113.2");
+	assert_string_equal(addr_of("a", 0), "10.0.1.2");
+	assert_string_equal(addr_of("b", 0), "10.0.2.2");
+	assert_string_equal(net.nodes[topo_find_node(&net.topo, "nat-a")].model.name, "symmetric");
+	/* Private sites are not routed on the internet. */
+	assert_int_equal(net.nodes[topo_find_node(&net.topo, "internet")].n_routes, 0);
+}
+
+static void open_site_gets_public_addresses_routed_from_the_internet(void **state)
+{
+	char *a[] = { "A=open", "B=full-cone" };
+	const struct topo_net_node *inet;
+
+	(void)state;
+	resolve("two-sites", 2, a);
+	assert_string_equal(addr_of("a", 0), "198.51.100.2");
+	inet = &net.nodes[topo_find_node(&net.topo, "internet")];
+	assert_int_equal(inet->n_routes, 1);
+	assert_int_equal(inet->routes[0].dst, htonl(0xc6336400)); /* 198.51.100.0 */
+	assert_int_equal(inet->routes[0].plen, 28);
+}
+
+static void carrier_segment_takes_the_inside_prefix(void **state)
+{
+	char *a[] = { "M=cgnat" };
+
+	(void)state;
+	resolve("nat-probe", 1, a);
+	assert_string_equal(addr_of("client", 0), "100.64.0.2");
+}
+
+static void same_carrier_homes_are_carrier_subscribers(void **state)
+{
+	char *a[] = { "A=full-cone", "B=symmetric" };
+
+	(void)state;
+	resolve("same-carrier", 2, a);
+	assert_string_equal(addr_of("nat-a", 0), "100.64.0.2");
+	assert_string_equal(addr_of("nat-b", 0), "100.64.0.3");
+	assert_string_equal(addr_of("carrier", 0), "203.0.113.2");
+}
+
+static void parameters_must_all_be_bound(void **state)
+{
+	struct topo t;
+	char err[512], *one[] = { "A=full-cone" }, *bad[] = { "A=full-cone", "B=full-cone", "C=x" },
+		       *nomodel[] = { "A=no-such", "B=full-cone" };
+
+	(void)state;
+	assert_int_equal(topo_load("two-sites", &t, err, sizeof(err)), 0);
+	assert_int_equal(topo_resolve(&t, 1, one, &net, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "needs B=MODEL"));
+	assert_int_equal(topo_resolve(&t, 3, bad, &net, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "\"C=x\" does not bind a parameter"));
+	assert_int_not_equal(topo_resolve(&t, 2, nomodel, &net, err, sizeof(err)), 0);
+	assert_non_null(strstr(err, "no NAT model \"no-such\""));
+}
+
+static void bad_topologies_are_refused_with_the_line(void **state)
+{
+	static const struct {
+		const char *text, *want;
+	} cases[] = {
+		{ "router r\nsegment s 10.0.0.0/24 gateway r\nhost h s\nwidget w\n", ":4: unknown statement \"widget\"" },
+		{ "router r\nrouter r\n", ":2: name \"r\" is used twice" },
+		{ "router r\nsegment s 10.0.0.1/24 gateway r\n", ":2: \"10.0.0.1/24\" is not a network prefix" },
+		{ "router r\nsegment s 10.0.0.0/24 gateway h\nhost h s\n", ":2: gateway \"h\" of segment s is not a router" },
+		{ "router r\nsegment s 10.0.0.0/24 gateway r\nhost h nowhere\n", ":3: no segment \"nowhere\"" },
+		{ "router r nat $X\n", ":1: parameter $X is not declared" },
+		{ "router r\nsegment s 10.0.0.0/24 gateway r\nhost h s address 10.9.0.1\n", ":3: an address of h is outside its segment" },
+		{ "router r\nrouter q\nsegment s 10.0.0.0/24 gateway r\nsegment t 10.0.1.0/24 gateway q\n", "exactly one router without an uplink" },
+		{ "router r\n", ":1: router r is the gateway of no segment" },
+		{ "router UPPER\n", ":1: bad name \"UPPER\"" },
+		{ "router averyveryverylongname\n", "bad name" },
+		{ "", "no hosts or routers" },
+	};
+	struct topo t;
+	char err[512];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(topo_parse("t", cases[i].text, strlen(cases[i].text), "topologies/t.topo", &t, err,
+					    sizeof(err)),
+				 -EINVAL);
+		if (!strstr(err, cases[i].want))
+			fail_msg("case %zu: \"%s\" does not contain \"%s\"", i, err, cases[i].want);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(every_shipped_topology_parses),
+		cmocka_unit_test(two_sites_has_the_promised_hosts_and_addresses),
+		cmocka_unit_test(open_site_gets_public_addresses_routed_from_the_internet),
+		cmocka_unit_test(carrier_segment_takes_the_inside_prefix),
+		cmocka_unit_test(same_carrier_homes_are_carrier_subscribers),
+		cmocka_unit_test(parameters_must_all_be_bound),
+		cmocka_unit_test(bad_topologies_are_refused_with_the_line),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
