@@ -7,6 +7,14 @@ LIBS      = -lnftnl -lmnl
 SANFLAGS  = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 FUZZ_SECONDS ?= 20
 LAB_JOBS ?= 2
+V ?= 0
+ifeq ($(V),0)
+Q = @
+SAY = @echo
+else
+Q =
+SAY = @true
+endif
 
 LIB_SRC   = $(filter-out harness/main.c,$(wildcard harness/*.c harness/*/*.c))
 HDRS      = $(wildcard harness/*.h harness/*/*.h)
@@ -23,42 +31,53 @@ LAB       = $(LAB_SRC:tests/lab/%.c=build/asan/tests/%)
 FUZZ      = $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
 
 .PHONY: all deps check unit lab run fuzz bench clean
-all: build/punchlab build/asan/punchlab
+all: deps build/punchlab build/asan/punchlab
 
 deps:
 	@ci/deps.sh
 
 build/obj/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c $< -o $@
+	$(SAY) "  CC    $@"
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 build/asan/obj/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(SANFLAGS) -c $< -o $@
+	$(SAY) "  CC    $@"
+	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) -c $< -o $@
 
 build/libpunchlab.a: $(OBJ)
-	rm -f $@ && ar rcs $@ $^
+	$(SAY) "  AR    $@"
+	$(Q)rm -f $@ && ar rcs $@ $^
 build/asan/libpunchlab.a: $(ASAN_OBJ)
-	rm -f $@ && ar rcs $@ $^
+	$(SAY) "  AR    $@"
+	$(Q)rm -f $@ && ar rcs $@ $^
 
 build/punchlab: harness/main.c build/libpunchlab.a
-	$(CC) $(CFLAGS) $^ -o $@ $(LIBS)
+	$(SAY) "  CC    $@"
+	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LIBS)
 build/asan/punchlab: harness/main.c build/asan/libpunchlab.a
-	$(CC) $(CFLAGS) $(SANFLAGS) $^ -o $@ $(LIBS)
+	$(SAY) "  CC    $@"
+	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) $^ -o $@ $(LIBS)
 
 build/tests/%: tests/unit/%.c build/libpunchlab.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Iharness $^ -o $@ $(LIBS) -lcmocka
+	$(SAY) "  CC    $@"
+	$(Q)$(CC) $(CFLAGS) -Iharness $^ -o $@ $(LIBS) -lcmocka
 build/asan/tests/test_%: tests/unit/test_%.c build/asan/libpunchlab.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(SANFLAGS) -Iharness $^ -o $@ $(LIBS) -lcmocka
+	$(SAY) "  CC    $@"
+	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) -Iharness $^ -o $@ $(LIBS) -lcmocka
 build/asan/tests/lab_%: tests/lab/lab_%.c tests/lab/lab.h build/asan/libpunchlab.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(SANFLAGS) -Iharness $(filter %.c %.a,$^) -o $@ $(LIBS) -lcmocka
+	$(SAY) "  CC    $@"
+	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) -Iharness $(filter %.c %.a,$^) -o $@ $(LIBS) -lcmocka
 
-build/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(HDRS)
+FUZZ_LIB  = $(filter-out harness/cmd/%,$(LIB_SRC))
+build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB) $(HDRS)
 	@mkdir -p $(dir $@)
-	clang $(filter-out -Wstrict-prototypes,$(CFLAGS)) -O1 -g -fsanitize=fuzzer,address,undefined -Iharness \
-		$< $(LIB_SRC) -o $@ $(LIBS)
+	$(SAY) "  FUZZ  $@"
+	$(Q)clang $(filter-out -Wno-format-truncation,$(CFLAGS)) -O1 -g -fsanitize=fuzzer,address,undefined -Iharness \
+		$< $(FUZZ_LIB) -o $@ $(LIBS)
 
 # Unit tests run plain and sanitized; lab tests (root: namespaces, nftables)
 # run sanitized, $(LAB_JOBS) at a time, each in its own uniquely named runs.

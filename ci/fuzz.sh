@@ -1,6 +1,6 @@
 #!/bin/bash
 # Run each libFuzzer target for a bounded time on its seed corpus.
-set -eu
+set -euo pipefail
 secs="$1"; shift
 for f in "$@"; do
 	name=$(basename "$f")

@@ -184,7 +184,7 @@ void natcheck_model(const char *model, bool timeouts, struct natcheck_result *re
 {
 	struct topo t;
 	struct topo_net *net = calloc(1, sizeof(*net));
-	char assign[80], *assigns[1] = { assign }, ns[64];
+	char assign[TOPO_MODEL_REF_MAX + 4], *assigns[1] = { assign }, ns[64];
 	struct stun_probe_cfg cfg = { .port = 3478, .timeout_ms = 250, .tries = 3 };
 	struct run r;
 	pid_t server = -1;
@@ -205,6 +205,7 @@ void natcheck_model(const char *model, bool timeouts, struct natcheck_result *re
 		return;
 	}
 	res->declared = net->nodes[topo_find_node(&t, "nat")].model;
+	snprintf(res->model, sizeof(res->model), "%s", res->declared.name);
 	if ((ret = run_create(&r, "nat-probe", assign))) {
 		res->error = ret;
 		snprintf(res->detail, sizeof(res->detail), "cannot create a run: %s", strerror(-ret));

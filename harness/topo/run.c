@@ -154,8 +154,13 @@ int run_load(const char *id, struct run *r)
 	snprintf(path, sizeof(path), "%s/state", r->dir);
 	if (!(f = fopen(path, "r"))) {
 		struct stat st;
-		/* A run dir whose state never got written: ownerless. */
-		return stat(r->dir, &st) == 0 ? 0 : -ENOENT;
+		/* A run being created has its directory before its state: it
+		 * counts as created when its directory was, so a concurrent
+		 * reaper leaves it alone for a while. */
+		if (stat(r->dir, &st))
+			return -ENOENT;
+		r->created = (long)st.st_mtime;
+		return 0;
 	}
 	snprintf(prefix, sizeof(prefix), "pl-%s-", id);
 	while (fgets(line, sizeof(line), f)) {

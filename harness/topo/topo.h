@@ -17,6 +17,7 @@
 #define TOPO_MAX_PARAMS 4
 #define TOPO_MAX_ADDRS 4
 #define TOPO_MAX_BYTES 16384
+#define TOPO_MODEL_REF_MAX 256 /* a parameter's model: a name or a path */
 
 struct topo_node {
 	char name[TOPO_NAME_MAX];
@@ -88,7 +89,7 @@ struct topo_net_node {
 
 struct topo_net {
 	struct topo topo;
-	char models[TOPO_MAX_PARAMS][NAT_MODEL_NAME_MAX];  /* bound parameters */
+	char models[TOPO_MAX_PARAMS][TOPO_MODEL_REF_MAX];  /* bound parameters */
 	uint32_t seg_prefix[TOPO_MAX_SEGMENTS];             /* effective prefixes */
 	uint8_t seg_plen[TOPO_MAX_SEGMENTS];
 	struct topo_net_node nodes[TOPO_MAX_NODES];

@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 
 static char ids_up[4][RUN_ID_LEN + 1];
+static char made_by_hand[2][64]; /* namespaces a test made itself */
 
 /* Run punchlab with args; stdout into out (if given); returns the exit code. */
 static int punchlab(char *out, size_t outlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -56,6 +57,11 @@ static int down_all(void **state)
 		if (ids_up[i][0]) {
 			punchlab(NULL, 0, "topo down --run %s >/dev/null 2>&1", ids_up[i]);
 			ids_up[i][0] = '\0';
+		}
+	for (int i = 0; i < 2; i++)
+		if (made_by_hand[i][0]) {
+			netns_delete(made_by_hand[i]);
+			made_by_hand[i][0] = '\0';
 		}
 	return 0;
 }
@@ -204,19 +210,36 @@ static void a_foreground_run_is_removed_on_sigterm(void **state)
 	assert_false(run_dir_exists(id));
 }
 
-static void topo_down_all_never_touches_a_namespace_it_did_not_make(void **state)
+static void topo_down_removes_only_what_its_run_made(void **state)
 {
-	char name[64], path[96];
+	char id[RUN_ID_LEN + 1], path[160], *unrecorded = made_by_hand[0], *foreign = made_by_hand[1];
 	struct stat st;
+	FILE *f;
 
 	(void)state;
-	/* Looks like ours, but no run of ours recorded it. */
-	snprintf(name, sizeof(name), "pl-ffffff-x%d", (int)getpid() % 100000);
-	assert_int_equal(netns_create(name), 0);
-	assert_int_equal(punchlab(NULL, 0, "topo down --all >/dev/null"), 0);
-	snprintf(path, sizeof(path), "%s/%s", NETNS_DIR, name);
+	/* `topo down --all` is not used here: other lab tests run at the same
+	 * time, and their runs are theirs. */
+	up("nat-probe M=full-cone", id);
+	/* A namespace with the run's own prefix that the run never recorded,
+	 * and a foreign one that a forged state line names. */
+	snprintf(unrecorded, sizeof(made_by_hand[0]), "pl-%s-extra", id);
+	snprintf(foreign, sizeof(made_by_hand[1]), "plx-%d-foreign", (int)getpid());
+	assert_int_equal(netns_create(unrecorded), 0);
+	assert_int_equal(netns_create(foreign), 0);
+	snprintf(path, sizeof(path), "/run/punchlab/%s/state", id);
+	f = fopen(path, "a");
+	assert_non_null(f);
+	fprintf(f, "netns %s\n", foreign);
+	fclose(f);
+	assert_int_equal(punchlab(NULL, 0, "topo down --run %s >/dev/null", id), 0);
+	assert_false(run_dir_exists(id));
+	snprintf(path, sizeof(path), "%s/%s", NETNS_DIR, unrecorded);
 	assert_int_equal(stat(path, &st), 0);
-	assert_int_equal(netns_delete(name), 0);
+	snprintf(path, sizeof(path), "%s/%s", NETNS_DIR, foreign);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(netns_delete(unrecorded), 0);
+	assert_int_equal(netns_delete(foreign), 0);
+	unrecorded[0] = foreign[0] = '\0';
 }
 
 static void mistakes_get_clear_errors(void **state)
@@ -241,7 +264,7 @@ int main(void)
 		cmocka_unit_test_teardown(two_runs_at_once_do_not_collide, down_all),
 		cmocka_unit_test_teardown(a_run_whose_owner_died_is_removed_by_the_next_command, down_all),
 		cmocka_unit_test_teardown(a_foreground_run_is_removed_on_sigterm, down_all),
-		cmocka_unit_test_teardown(topo_down_all_never_touches_a_namespace_it_did_not_make, down_all),
+		cmocka_unit_test_teardown(topo_down_removes_only_what_its_run_made, down_all),
 		cmocka_unit_test(mistakes_get_clear_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

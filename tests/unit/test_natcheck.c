@@ -1,0 +1,114 @@
+/* nat-check's comparison of measured behaviour with a declaration. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <string.h>
+
+#include "natcheck/natcheck.h"
+
+static struct nat_model declared(const char *name)
+{
+	struct nat_model m;
+	char err[512];
+
+	assert_int_equal(nat_model_load(name, &m, err, sizeof(err)), 0);
+	return m;
+}
+
+static struct nat_measured as_declared(const struct nat_model *d)
+{
+	struct nat_measured m;
+
+	memset(&m, 0, sizeof(m));
+	m.udp = !d->udp_blocked;
+	m.translated = d->translate;
+	m.mapping = d->translate ? (int)d->mapping : NAT_ENDPOINT_INDEPENDENT;
+	m.filtering = d->translate ? (int)d->filtering : NAT_ENDPOINT_INDEPENDENT;
+	m.ports = (int)d->ports;
+	m.port_step = 1;
+	m.hairpin = d->hairpin;
+	m.hairpin_external = true;
+	m.unsolicited = PROBE_UNKNOWN;
+	m.lifetime_alive = m.lifetime_dead = -1;
+	return m;
+}
+
+static void a_measurement_equal_to_the_declaration_matches(void **state)
+{
+	char names[64][NAT_MODEL_NAME_MAX], detail[320];
+	int n = nat_model_list(names, 64);
+
+	(void)state;
+	for (int i = 0; i < n; i++) {
+		struct nat_model d = declared(names[i]);
+		struct nat_measured m = as_declared(&d);
+		if (!natcheck_compare(&d, &m, false, detail, sizeof(detail)))
+			fail_msg("%s: %s", names[i], detail);
+	}
+}
+
+static void each_difference_is_named(void **state)
+{
+	struct nat_model d = declared("symmetric-sequential");
+	struct nat_measured m = as_declared(&d);
+	char detail[320];
+
+	(void)state;
+	m.mapping = NAT_ENDPOINT_INDEPENDENT;
+	m.port_step = 256; /* the byte-order pitfall */
+	assert_false(natcheck_compare(&d, &m, false, detail, sizeof(detail)));
+	assert_non_null(strstr(detail, "mapping: declared address-and-port-dependent, measured endpoint-independent"));
+	assert_non_null(strstr(detail, "ports: sequential with step +256, expected +1"));
+}
+
+static void unsolicited_counts_only_when_measurable(void **state)
+{
+	struct nat_model d = declared("linux-masquerade");
+	struct nat_measured m = as_declared(&d);
+	char detail[320];
+
+	(void)state;
+	assert_true(natcheck_compare(&d, &m, false, detail, sizeof(detail))); /* n/a */
+	m.unsolicited = NAT_UNSOLICITED_DROP_BEFORE_CONFIRM;
+	assert_false(natcheck_compare(&d, &m, false, detail, sizeof(detail)));
+	assert_non_null(strstr(detail, "unsolicited: declared conntrack, measured drop-before-confirm"));
+}
+
+static void hairpin_must_carry_the_external_address(void **state)
+{
+	struct nat_model d = declared("cgnat");
+	struct nat_measured m = as_declared(&d);
+	char detail[320];
+
+	(void)state;
+	m.hairpin_external = false;
+	assert_false(natcheck_compare(&d, &m, false, detail, sizeof(detail)));
+	assert_non_null(strstr(detail, "REQ-9"));
+}
+
+static void udp_getting_through_a_udp_block_is_a_mismatch(void **state)
+{
+	struct nat_model d = declared("udp-blocked");
+	struct nat_measured m = as_declared(&d);
+	char detail[320];
+
+	(void)state;
+	m.udp = true;
+	assert_false(natcheck_compare(&d, &m, false, detail, sizeof(detail)));
+	assert_non_null(strstr(detail, "UDP got through"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(a_measurement_equal_to_the_declaration_matches),
+		cmocka_unit_test(each_difference_is_named),
+		cmocka_unit_test(unsolicited_counts_only_when_measurable),
+		cmocka_unit_test(hairpin_must_carry_the_external_address),
+		cmocka_unit_test(udp_getting_through_a_udp_block_is_a_mismatch),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
