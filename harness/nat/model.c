@@ -29,23 +29,6 @@ static const char *const key_words[K_COUNT] = {
 	"unsolicited", "port-range", "port-block", "inside",
 };
 
-static int fail(char *err, size_t errlen, const char *origin, unsigned line, const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
-
-static int fail(char *err, size_t errlen, const char *origin, unsigned line, const char *fmt, ...)
-{
-	char msg[384];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (line)
-		snprintf(err, errlen, "%s:%u: %s", origin, line, msg);
-	else
-		snprintf(err, errlen, "%s: %s", origin, msg);
-	return -EINVAL;
-}
 
 /* Index of value in words, or -1; expected gets the "a, b or c" list. */
 static int pick(const char *value, const char *const *words, int n, char *expected, size_t len)
@@ -88,29 +71,29 @@ static int check_model(const struct nat_model *m, const bool *seen, const char *
 	if (!m->translate) {
 		for (size_t i = 0; i < sizeof(napt_only) / sizeof(napt_only[0]); i++)
 			if (seen[napt_only[i]])
-				return fail(err, errlen, origin, 0,
+				return text_fail(err, errlen, origin, 0,
 					    "\"%s\" has no meaning with nat = none; remove it",
 					    key_words[napt_only[i]]);
 		return 0;
 	}
 	for (enum key k = K_MAPPING; k <= K_PORTS; k++)
 		if (!seen[k])
-			return fail(err, errlen, origin, 0,
+			return text_fail(err, errlen, origin, 0,
 				    "missing \"%s\"; a translating model must say its %s", key_words[k],
 				    key_words[k]);
 	if (m->ports == NAT_PORTS_PRESERVE && m->mapping != NAT_ENDPOINT_INDEPENDENT)
-		return fail(err, errlen, origin, 0,
+		return text_fail(err, errlen, origin, 0,
 			    "ports = preserve keeps one external port per internal port, which is "
 			    "endpoint-independent mapping; use ports = sequential or random with mapping = %s",
 			    nat_dependence_name(m->mapping));
 	if (m->port_block && !m->has_inside)
-		return fail(err, errlen, origin, 0,
+		return text_fail(err, errlen, origin, 0,
 			    "port-block needs \"inside\" (the subscriber prefix the blocks are for)");
 	if (m->port_block && m->ports == NAT_PORTS_PRESERVE)
-		return fail(err, errlen, origin, 0,
+		return text_fail(err, errlen, origin, 0,
 			    "port-block allocates from per-subscriber blocks; ports = preserve cannot hold; use random or sequential");
 	if (m->port_block > (unsigned)(m->port_max - m->port_min + 1))
-		return fail(err, errlen, origin, 0, "port-block %u is larger than port-range %u-%u",
+		return text_fail(err, errlen, origin, 0, "port-block %u is larger than port-range %u-%u",
 			    m->port_block, m->port_min, m->port_max);
 	return 0;
 }
@@ -126,7 +109,7 @@ int nat_model_parse(const char *name, const char *text, size_t len, const char *
 
 	memset(m, 0, sizeof(*m));
 	if (strlen(name) >= sizeof(m->name) || !name[0])
-		return fail(err, errlen, origin, 0, "model name must be 1-%zu characters",
+		return text_fail(err, errlen, origin, 0, "model name must be 1-%zu characters",
 			    sizeof(m->name) - 1);
 	snprintf(m->name, sizeof(m->name), "%s", name);
 	m->translate = true;
@@ -134,7 +117,7 @@ int nat_model_parse(const char *name, const char *text, size_t len, const char *
 	m->port_min = 1024;
 	m->port_max = 65535;
 	if (len > NAT_MODEL_MAX_BYTES)
-		return fail(err, errlen, origin, 0, "file larger than %d bytes", NAT_MODEL_MAX_BYTES);
+		return text_fail(err, errlen, origin, 0, "file larger than %d bytes", NAT_MODEL_MAX_BYTES);
 
 	while ((used = text_next_line(text + off, len - off, line, sizeof(line))) != 0) {
 		char *eq, *key, *value, *kend;
@@ -143,7 +126,7 @@ int nat_model_parse(const char *name, const char *text, size_t len, const char *
 
 		lineno++;
 		if (used < 0)
-			return fail(err, errlen, origin, lineno,
+			return text_fail(err, errlen, origin, lineno,
 				    "line too long or holds a NUL byte (at most %zu characters)",
 				    sizeof(line) - 1);
 		off += (size_t)used;
@@ -151,7 +134,7 @@ int nat_model_parse(const char *name, const char *text, size_t len, const char *
 			continue;
 		eq = strchr(line, '=');
 		if (!eq)
-			return fail(err, errlen, origin, lineno, "expected \"key = value\", got \"%s\"", line);
+			return text_fail(err, errlen, origin, lineno, "expected \"key = value\", got \"%s\"", line);
 		*eq = '\0';
 		key = line;
 		kend = eq;
@@ -162,12 +145,12 @@ int nat_model_parse(const char *name, const char *text, size_t len, const char *
 			value++;
 		k = pick(key, key_words, K_COUNT, expected, sizeof(expected));
 		if (k < 0)
-			return fail(err, errlen, origin, lineno, "unknown key \"%s\"; expected %s", key, expected);
+			return text_fail(err, errlen, origin, lineno, "unknown key \"%s\"; expected %s", key, expected);
 		if (seen[k])
-			return fail(err, errlen, origin, lineno, "\"%s\" given twice", key);
+			return text_fail(err, errlen, origin, lineno, "\"%s\" given twice", key);
 		seen[k] = true;
 		if (!value[0] || strpbrk(value, " \t"))
-			return fail(err, errlen, origin, lineno, "\"%s\" needs one value, got \"%s\"", key, value);
+			return text_fail(err, errlen, origin, lineno, "\"%s\" needs one value, got \"%s\"", key, value);
 
 		switch ((enum key)k) {
 		case K_NAT: {
@@ -212,24 +195,24 @@ int nat_model_parse(const char *name, const char *text, size_t len, const char *
 			break;
 		case K_UDP_TIMEOUT:
 			if (!text_parse_uint(value, 1, 86400, &num))
-				return fail(err, errlen, origin, lineno,
+				return text_fail(err, errlen, origin, lineno,
 					    "udp-timeout \"%s\" is not a number of seconds from 1 to 86400", value);
 			m->udp_timeout = (unsigned)num;
 			break;
 		case K_PORT_RANGE:
 			if (!parse_range(value, &m->port_min, &m->port_max))
-				return fail(err, errlen, origin, lineno,
+				return text_fail(err, errlen, origin, lineno,
 					    "port-range \"%s\" is not LOW-HIGH with 1 <= LOW <= HIGH <= 65535", value);
 			break;
 		case K_PORT_BLOCK:
 			if (!text_parse_uint(value, 1, 65535, &num))
-				return fail(err, errlen, origin, lineno,
+				return text_fail(err, errlen, origin, lineno,
 					    "port-block \"%s\" is not a number of ports from 1 to 65535", value);
 			m->port_block = (unsigned)num;
 			break;
 		case K_INSIDE:
 			if (!text_parse_prefix(value, &m->inside_addr, &m->inside_len))
-				return fail(err, errlen, origin, lineno,
+				return text_fail(err, errlen, origin, lineno,
 					    "inside \"%s\" is not an IPv4 prefix such as 100.64.0.0/16", value);
 			m->has_inside = true;
 			break;
@@ -238,7 +221,7 @@ int nat_model_parse(const char *name, const char *text, size_t len, const char *
 		}
 		continue;
 bad_value:
-		return fail(err, errlen, origin, lineno, "unknown %s \"%s\"; expected %s", key, value, expected);
+		return text_fail(err, errlen, origin, lineno, "unknown %s \"%s\"; expected %s", key, value, expected);
 	}
 	return check_model(m, seen, origin, err, errlen);
 }

@@ -45,6 +45,36 @@ static void emit_cmp(struct nftnl_rule *r, uint32_t reg, int op, const void *dat
 	nftnl_expr_set(e, NFTNL_EXPR_CMP_DATA, data, len);
 }
 
+static void emit_key(struct nftnl_rule *r, const struct nat_key *k, uint32_t reg);
+static void emit_set_ref(struct nftnl_expr *e, uint16_t name_attr, uint16_t id_attr, const struct nat_plan *p,
+			 int set);
+
+/* reg1 = reg1 & mask (the xor part is zero). */
+static void emit_mask(struct nftnl_rule *r, uint32_t mask)
+{
+	struct nftnl_expr *e = expr_add(r, "bitwise");
+	uint32_t zero = 0;
+
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, 4);
+	nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, &mask, 4);
+	nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, &zero, 4);
+}
+
+/* lookup KEY (loaded at R_KEY) in set; dreg != 0 takes the map's value. */
+static void emit_lookup(struct nftnl_rule *r, const struct nat_plan *p, const struct nat_stmt *s, uint32_t dreg)
+{
+	struct nftnl_expr *e;
+
+	emit_key(r, &s->key, R_KEY);
+	e = expr_add(r, "lookup");
+	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, R_KEY);
+	if (dreg)
+		nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_DREG, dreg);
+	emit_set_ref(e, NFTNL_EXPR_LOOKUP_SET, NFTNL_EXPR_LOOKUP_SET_ID, p, s->set);
+}
+
 static void emit_meta(struct nftnl_rule *r, uint32_t key, uint32_t dreg)
 {
 	struct nftnl_expr *e = expr_add(r, "meta");
@@ -173,15 +203,8 @@ static void emit_stmt(struct nftnl_rule *r, const struct nat_plan *p, const stru
 			emit_ct(r, NFT_CT_SRC_IP, IP_CT_DIR_ORIGINAL, NFT_REG_1);
 		else
 			emit_payload(r, NFT_PAYLOAD_NETWORK_HEADER, s->kind == NS_SADDR ? 12 : 16, 4, NFT_REG_1);
-		if (s->plen < 32) {
-			uint32_t mask = s->plen ? htonl(0xffffffffu << (32 - s->plen)) : 0, zero = 0;
-			e = expr_add(r, "bitwise");
-			nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
-			nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
-			nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, 4);
-			nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, &mask, 4);
-			nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, &zero, 4);
-		}
+		if (s->plen < 32)
+			emit_mask(r, s->plen ? htonl(0xffffffffu << (32 - s->plen)) : 0);
 		emit_cmp(r, NFT_REG_1, NFT_CMP_EQ, &s->addr, 4);
 		break;
 	case NS_CT_ORIG_DADDR:
@@ -189,22 +212,14 @@ static void emit_stmt(struct nftnl_rule *r, const struct nat_plan *p, const stru
 		emit_cmp(r, NFT_REG_1, NFT_CMP_EQ, &s->addr, 4);
 		break;
 	case NS_CT_NEW: {
-		uint32_t mask = NF_CT_STATE_BIT(IP_CT_NEW), zero = 0;
+		uint32_t zero = 0;
 		emit_ct(r, NFT_CT_STATE, -1, NFT_REG_1);
-		e = expr_add(r, "bitwise");
-		nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, 4);
-		nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, &mask, 4);
-		nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, &zero, 4);
+		emit_mask(r, NF_CT_STATE_BIT(IP_CT_NEW));
 		emit_cmp(r, NFT_REG_1, NFT_CMP_NEQ, &zero, 4);
 		break;
 	}
 	case NS_LOOKUP:
-		emit_key(r, &s->key, R_KEY);
-		e = expr_add(r, "lookup");
-		nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, R_KEY);
-		emit_set_ref(e, NFTNL_EXPR_LOOKUP_SET, NFTNL_EXPR_LOOKUP_SET_ID, p, s->set);
+		emit_lookup(r, p, s, 0);
 		break;
 	case NS_DYNSET_UPDATE:
 		emit_key(r, &s->key, R_KEY);
@@ -241,11 +256,7 @@ static void emit_stmt(struct nftnl_rule *r, const struct nat_plan *p, const stru
 		}
 		break;
 	case NS_SNAT_MAP:
-		emit_key(r, &s->key, R_KEY);
-		e = expr_add(r, "lookup");
-		nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, R_KEY);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_DREG, R_VAL);
-		emit_set_ref(e, NFTNL_EXPR_LOOKUP_SET, NFTNL_EXPR_LOOKUP_SET_ID, p, s->set);
+		emit_lookup(r, p, s, R_VAL);
 		emit_imm(r, R_ADDR, &s->addr, 4);
 		emit_nat(r, NFT_NAT_SNAT, R_ADDR, R_VAL, 0, 0);
 		break;
@@ -268,11 +279,7 @@ static void emit_stmt(struct nftnl_rule *r, const struct nat_plan *p, const stru
 		emit_nat(r, NFT_NAT_SNAT, R_ADDR, R_VAL, 0, 0);
 		break;
 	case NS_DNAT_MAP:
-		emit_key(r, &s->key, R_KEY);
-		e = expr_add(r, "lookup");
-		nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, R_KEY);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_DREG, R_VAL);
-		emit_set_ref(e, NFTNL_EXPR_LOOKUP_SET, NFTNL_EXPR_LOOKUP_SET_ID, p, s->set);
+		emit_lookup(r, p, s, R_VAL);
 		/* The map's value is address . port: two consecutive registers. */
 		emit_nat(r, NFT_NAT_DNAT, R_VAL, R_VAL + 1, 0, 0);
 		break;

@@ -10,23 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int fail(char *err, size_t errlen, const char *origin, unsigned line, const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
-
-static int fail(char *err, size_t errlen, const char *origin, unsigned line, const char *fmt, ...)
-{
-	char msg[384];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (line)
-		snprintf(err, errlen, "%s:%u: %s", origin, line, msg);
-	else
-		snprintf(err, errlen, "%s: %s", origin, msg);
-	return -EINVAL;
-}
 
 static bool valid_name(const char *s)
 {
@@ -83,15 +66,15 @@ static int parse_node(struct topo *t, struct pending *pend, char **w, int n, boo
 	int i;
 
 	if (n < 2)
-		return fail(err, errlen, origin, line, router ? "expected \"router NAME [nat MODEL|$PARAM] [uplink SEGMENT [address ADDR]]\""
+		return text_fail(err, errlen, origin, line, router ? "expected \"router NAME [nat MODEL|$PARAM] [uplink SEGMENT [address ADDR]]\""
 							     : "expected \"host NAME SEGMENT [address ADDR...]\"");
 	if (!valid_name(w[1]))
-		return fail(err, errlen, origin, line,
+		return text_fail(err, errlen, origin, line,
 			    "bad name \"%s\": 1-%d characters of a-z, 0-9 and '-'", w[1], TOPO_NAME_MAX - 1);
 	if (name_taken(t, w[1]))
-		return fail(err, errlen, origin, line, "name \"%s\" is used twice", w[1]);
+		return text_fail(err, errlen, origin, line, "name \"%s\" is used twice", w[1]);
 	if (t->n_nodes == TOPO_MAX_NODES)
-		return fail(err, errlen, origin, line, "more than %d hosts and routers", TOPO_MAX_NODES);
+		return text_fail(err, errlen, origin, line, "more than %d hosts and routers", TOPO_MAX_NODES);
 	node = &t->nodes[t->n_nodes];
 	memset(node, 0, sizeof(*node));
 	snprintf(node->name, sizeof(node->name), "%s", w[1]);
@@ -102,10 +85,10 @@ static int parse_node(struct topo *t, struct pending *pend, char **w, int n, boo
 	i = 2;
 	if (!router) {
 		if (n < 3)
-			return fail(err, errlen, origin, line, "host %s needs its segment: \"host NAME SEGMENT\"", w[1]);
+			return text_fail(err, errlen, origin, line, "host %s needs its segment: \"host NAME SEGMENT\"", w[1]);
 		snprintf(pend->uplink[t->n_nodes], TOPO_NAME_MAX, "%.12s", w[2]);
 		if (strlen(w[2]) >= TOPO_NAME_MAX)
-			return fail(err, errlen, origin, line, "no segment \"%s\"", w[2]);
+			return text_fail(err, errlen, origin, line, "no segment \"%s\"", w[2]);
 		i = 3;
 	}
 	while (i < n) {
@@ -113,29 +96,29 @@ static int parse_node(struct topo *t, struct pending *pend, char **w, int n, boo
 			const char *m = w[i + 1];
 			if (m[0] == '$') {
 				if (find_param(t, m + 1) < 0)
-					return fail(err, errlen, origin, line,
+					return text_fail(err, errlen, origin, line,
 						    "parameter %s is not declared; add \"param %s\" first", m, m + 1);
 			} else if (strlen(m) >= NAT_MODEL_NAME_MAX) {
-				return fail(err, errlen, origin, line, "model name \"%s\" too long", m);
+				return text_fail(err, errlen, origin, line, "model name \"%s\" too long", m);
 			}
 			snprintf(node->nat, sizeof(node->nat), "%s", m);
 			i += 2;
 		} else if (router && strcmp(w[i], "uplink") == 0 && i + 1 < n) {
 			if (strlen(w[i + 1]) >= TOPO_NAME_MAX)
-				return fail(err, errlen, origin, line, "no segment \"%s\"", w[i + 1]);
+				return text_fail(err, errlen, origin, line, "no segment \"%s\"", w[i + 1]);
 			snprintf(pend->uplink[t->n_nodes], TOPO_NAME_MAX, "%s", w[i + 1]);
 			i += 2;
 		} else if (strcmp(w[i], "address") == 0 && i + 1 < n) {
 			for (i++; i < n; i++) {
 				if (node->n_addrs == TOPO_MAX_ADDRS || (router && node->n_addrs == 1))
-					return fail(err, errlen, origin, line, "too many addresses for %s (at most %d)",
+					return text_fail(err, errlen, origin, line, "too many addresses for %s (at most %d)",
 						    node->name, router ? 1 : TOPO_MAX_ADDRS);
 				if (!text_parse_ipv4(w[i], &node->addrs[node->n_addrs]))
-					return fail(err, errlen, origin, line, "\"%s\" is not an IPv4 address", w[i]);
+					return text_fail(err, errlen, origin, line, "\"%s\" is not an IPv4 address", w[i]);
 				node->n_addrs++;
 			}
 		} else {
-			return fail(err, errlen, origin, line, "unexpected \"%s\"; expected %s", w[i],
+			return text_fail(err, errlen, origin, line, "unexpected \"%s\"; expected %s", w[i],
 				    router ? "nat MODEL, uplink SEGMENT or address ADDR" : "address ADDR...");
 		}
 	}
@@ -150,33 +133,33 @@ static int parse_segment(struct topo *t, struct pending *pend, char **w, int n, 
 	int i;
 
 	if (n < 5 || strcmp(w[3], "gateway") != 0)
-		return fail(err, errlen, origin, line, "expected \"segment NAME PREFIX gateway ROUTER [public PREFIX]\"");
+		return text_fail(err, errlen, origin, line, "expected \"segment NAME PREFIX gateway ROUTER [public PREFIX]\"");
 	if (!valid_name(w[1]))
-		return fail(err, errlen, origin, line,
+		return text_fail(err, errlen, origin, line,
 			    "bad name \"%s\": 1-%d characters of a-z, 0-9 and '-'", w[1], TOPO_NAME_MAX - 1);
 	if (name_taken(t, w[1]))
-		return fail(err, errlen, origin, line, "name \"%s\" is used twice", w[1]);
+		return text_fail(err, errlen, origin, line, "name \"%s\" is used twice", w[1]);
 	if (t->n_segments == TOPO_MAX_SEGMENTS)
-		return fail(err, errlen, origin, line, "more than %d segments", TOPO_MAX_SEGMENTS);
+		return text_fail(err, errlen, origin, line, "more than %d segments", TOPO_MAX_SEGMENTS);
 	s = &t->segments[t->n_segments];
 	memset(s, 0, sizeof(*s));
 	snprintf(s->name, sizeof(s->name), "%s", w[1]);
 	s->line = line;
 	if (!text_parse_prefix(w[2], &s->prefix, &s->plen) || s->plen > 30 || s->plen < 8)
-		return fail(err, errlen, origin, line,
+		return text_fail(err, errlen, origin, line,
 			    "\"%s\" is not a network prefix from /8 to /30 such as 10.0.1.0/24", w[2]);
 	if (strlen(w[4]) >= TOPO_NAME_MAX)
-		return fail(err, errlen, origin, line, "no router \"%s\"", w[4]);
+		return text_fail(err, errlen, origin, line, "no router \"%s\"", w[4]);
 	snprintf(pend->gateway[t->n_segments], TOPO_NAME_MAX, "%s", w[4]);
 	for (i = 5; i < n; i += 2) {
 		if (strcmp(w[i], "public") == 0 && i + 1 < n) {
 			if (!text_parse_prefix(w[i + 1], &s->public_prefix, &s->public_plen) ||
 			    s->public_plen > 30 || s->public_plen < 8)
-				return fail(err, errlen, origin, line, "\"%s\" is not a network prefix such as 198.51.100.0/28",
+				return text_fail(err, errlen, origin, line, "\"%s\" is not a network prefix such as 198.51.100.0/28",
 					    w[i + 1]);
 			s->has_public = true;
 		} else {
-			return fail(err, errlen, origin, line, "unexpected \"%s\"; expected public PREFIX", w[i]);
+			return text_fail(err, errlen, origin, line, "unexpected \"%s\"; expected public PREFIX", w[i]);
 		}
 	}
 	t->n_segments++;
@@ -196,7 +179,7 @@ static int check_topo(struct topo *t, struct pending *pend, const char *origin, 
 		struct topo_segment *s = &t->segments[i];
 		s->gateway = topo_find_node(t, pend->gateway[i]);
 		if (s->gateway < 0 || !t->nodes[s->gateway].router)
-			return fail(err, errlen, origin, s->line, "gateway \"%s\" of segment %s is not a router",
+			return text_fail(err, errlen, origin, s->line, "gateway \"%s\" of segment %s is not a router",
 				    pend->gateway[i], s->name);
 	}
 	for (int i = 0; i < t->n_nodes; i++) {
@@ -206,30 +189,30 @@ static int check_topo(struct topo *t, struct pending *pend, const char *origin, 
 		if (pend->uplink[i][0]) {
 			n->segment = find_segment(t, pend->uplink[i]);
 			if (n->segment < 0)
-				return fail(err, errlen, origin, n->line, "no segment \"%s\"", pend->uplink[i]);
+				return text_fail(err, errlen, origin, n->line, "no segment \"%s\"", pend->uplink[i]);
 			if (t->segments[n->segment].gateway == i)
-				return fail(err, errlen, origin, n->line, "router %s cannot uplink to its own segment",
+				return text_fail(err, errlen, origin, n->line, "router %s cannot uplink to its own segment",
 					    n->name);
 		}
 		for (int a = 0; a < n->n_addrs; a++) {
 			const struct topo_segment *s = n->segment >= 0 ? &t->segments[n->segment] : NULL;
 			if (!s || !(in_prefix(n->addrs[a], s->prefix, s->plen) ||
 				    (s->has_public && in_prefix(n->addrs[a], s->public_prefix, s->public_plen))))
-				return fail(err, errlen, origin, n->line, "an address of %s is outside its segment", n->name);
+				return text_fail(err, errlen, origin, n->line, "an address of %s is outside its segment", n->name);
 		}
 		for (int s = 0; s < t->n_segments; s++)
 			owns |= t->segments[s].gateway == i;
 		if (n->router && !owns)
-			return fail(err, errlen, origin, n->line, "router %s is the gateway of no segment", n->name);
+			return text_fail(err, errlen, origin, n->line, "router %s is the gateway of no segment", n->name);
 		if (n->router && n->segment < 0) {
 			roots++;
 			if (n->nat[0])
-				return fail(err, errlen, origin, n->line,
+				return text_fail(err, errlen, origin, n->line,
 					    "router %s translates (nat) but has no uplink to translate onto", n->name);
 		}
 	}
 	if (roots != 1)
-		return fail(err, errlen, origin, 0, "there must be exactly one router without an uplink (the top), found %d",
+		return text_fail(err, errlen, origin, 0, "there must be exactly one router without an uplink (the top), found %d",
 			    roots);
 	/* Uplinks must form a tree: walking up from any router ends at the top. */
 	for (int i = 0; i < t->n_nodes; i++) {
@@ -237,7 +220,7 @@ static int check_topo(struct topo *t, struct pending *pend, const char *origin, 
 		while (t->nodes[cur].segment >= 0 && steps++ <= TOPO_MAX_NODES)
 			cur = t->segments[t->nodes[cur].segment].gateway;
 		if (steps > TOPO_MAX_NODES)
-			return fail(err, errlen, origin, t->nodes[i].line, "uplinks of %s go round in a loop",
+			return text_fail(err, errlen, origin, t->nodes[i].line, "uplinks of %s go round in a loop",
 				    t->nodes[i].name);
 	}
 	return 0;
@@ -256,25 +239,25 @@ int topo_parse(const char *name, const char *text, size_t len, const char *origi
 	memset(t, 0, sizeof(*t));
 	snprintf(t->name, sizeof(t->name), "%s", name);
 	if (len > TOPO_MAX_BYTES)
-		return fail(err, errlen, origin, 0, "file larger than %d bytes", TOPO_MAX_BYTES);
+		return text_fail(err, errlen, origin, 0, "file larger than %d bytes", TOPO_MAX_BYTES);
 	while ((used = text_next_line(text + off, len - off, line, sizeof(line))) != 0) {
 		lineno++;
 		if (used < 0)
-			return fail(err, errlen, origin, lineno, "line too long or holds a NUL byte");
+			return text_fail(err, errlen, origin, lineno, "line too long or holds a NUL byte");
 		off += (size_t)used;
 		n = text_split(line, w, 24);
 		if (n < 0)
-			return fail(err, errlen, origin, lineno, "too many words on one line");
+			return text_fail(err, errlen, origin, lineno, "too many words on one line");
 		if (n == 0)
 			continue;
 		if (strcmp(w[0], "param") == 0) {
 			if (n < 2)
-				return fail(err, errlen, origin, lineno, "expected \"param NAME...\"");
+				return text_fail(err, errlen, origin, lineno, "expected \"param NAME...\"");
 			for (int i = 1; i < n; i++) {
 				if (t->n_params == TOPO_MAX_PARAMS)
-					return fail(err, errlen, origin, lineno, "more than %d parameters", TOPO_MAX_PARAMS);
+					return text_fail(err, errlen, origin, lineno, "more than %d parameters", TOPO_MAX_PARAMS);
 				if (strlen(w[i]) >= TOPO_NAME_MAX || find_param(t, w[i]) >= 0)
-					return fail(err, errlen, origin, lineno, "bad or repeated parameter \"%s\"", w[i]);
+					return text_fail(err, errlen, origin, lineno, "bad or repeated parameter \"%s\"", w[i]);
 				snprintf(t->params[t->n_params++], TOPO_NAME_MAX, "%s", w[i]);
 			}
 			ret = 0;
@@ -283,14 +266,14 @@ int topo_parse(const char *name, const char *text, size_t len, const char *origi
 		} else if (strcmp(w[0], "segment") == 0) {
 			ret = parse_segment(t, &pend, w, n, origin, lineno, err, errlen);
 		} else {
-			ret = fail(err, errlen, origin, lineno, "unknown statement \"%s\"; expected param, router, segment or host",
+			ret = text_fail(err, errlen, origin, lineno, "unknown statement \"%s\"; expected param, router, segment or host",
 				   w[0]);
 		}
 		if (ret)
 			return ret;
 	}
 	if (t->n_nodes == 0)
-		return fail(err, errlen, origin, 0, "no hosts or routers");
+		return text_fail(err, errlen, origin, 0, "no hosts or routers");
 	return check_topo(t, &pend, origin, err, errlen);
 }
 

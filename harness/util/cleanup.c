@@ -29,15 +29,23 @@ static void on_signal(int sig)
 	_exit(128 + sig);
 }
 
-void cleanup_watch_run(const char *id)
+/* The watched list is changed with the signals that read it held off. */
+static void block_signals(sigset_t *old)
 {
-	sigset_t block, old;
+	sigset_t block;
 
 	sigemptyset(&block);
 	sigaddset(&block, SIGINT);
 	sigaddset(&block, SIGTERM);
 	sigaddset(&block, SIGHUP);
-	sigprocmask(SIG_BLOCK, &block, &old);
+	sigprocmask(SIG_BLOCK, &block, old);
+}
+
+void cleanup_watch_run(const char *id)
+{
+	sigset_t old;
+
+	block_signals(&old);
 	for (int i = 0; i < MAX_WATCHED; i++)
 		if (!watched[i][0]) {
 			strncpy(watched[i], id, sizeof(watched[i]) - 1);
@@ -58,13 +66,9 @@ void cleanup_watch_run(const char *id)
 
 void cleanup_forget_run(const char *id)
 {
-	sigset_t block, old;
+	sigset_t old;
 
-	sigemptyset(&block);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGTERM);
-	sigaddset(&block, SIGHUP);
-	sigprocmask(SIG_BLOCK, &block, &old);
+	block_signals(&old);
 	for (int i = 0; i < MAX_WATCHED; i++)
 		if (strcmp(watched[i], id) == 0)
 			watched[i][0] = '\0';

@@ -31,16 +31,25 @@ static void child_setup(const char *netns, int out_fd, int err_fd)
 		dup2(err_fd, 2);
 }
 
-int proc_spawn(const char *netns, char *const argv[], int out_fd, int err_fd, pid_t *pid)
+/* fork with the child set up; returns 0 in the child, the pid in the parent. */
+static pid_t fork_into(const char *netns, int out_fd, int err_fd)
 {
 	pid_t p;
 
 	fflush(NULL);
 	p = fork();
+	if (p == 0)
+		child_setup(netns, out_fd, err_fd);
+	return p;
+}
+
+int proc_spawn(const char *netns, char *const argv[], int out_fd, int err_fd, pid_t *pid)
+{
+	pid_t p = fork_into(netns, out_fd, err_fd);
+
 	if (p < 0)
 		return -errno;
 	if (p == 0) {
-		child_setup(netns, out_fd, err_fd);
 		execvp(argv[0], argv);
 		fprintf(stderr, "punchlab: cannot run %s: %s\n", argv[0], strerror(errno));
 		_exit(127);
@@ -51,14 +60,11 @@ int proc_spawn(const char *netns, char *const argv[], int out_fd, int err_fd, pi
 
 int proc_fork_call(const char *netns, int (*fn)(void *), void *arg, pid_t *pid)
 {
-	pid_t p;
+	pid_t p = fork_into(netns, -1, -1);
 
-	fflush(NULL);
-	p = fork();
 	if (p < 0)
 		return -errno;
 	if (p == 0) {
-		child_setup(netns, -1, -1);
 		int ret = fn(arg);
 		fflush(NULL);
 		_exit(ret == 0 ? 0 : 1);
