@@ -242,6 +242,20 @@ static void topo_down_removes_only_what_its_run_made(void **state)
 	unrecorded[0] = foreign[0] = '\0';
 }
 
+static void nat_check_reports_json_and_exit_status(void **state)
+{
+	char out[4096];
+
+	(void)state;
+	assert_int_equal(punchlab(out, sizeof(out), "nat-check full-cone symmetric --json 2>/dev/null"), 0);
+	assert_int_equal(out[0], '[');
+	assert_non_null(strstr(out, "{\"model\":\"full-cone\",\"declared\":{\"nat\":\"napt\""));
+	assert_non_null(strstr(out, "\"measured\":{\"udp\":true"));
+	assert_null(strstr(out, "\"match\":false"));
+	assert_int_equal(punchlab(out, sizeof(out), "nat-check nonesuch 2>&1"), 2);
+	assert_non_null(strstr(out, "no NAT model \"nonesuch\""));
+}
+
 static void mistakes_get_clear_errors(void **state)
 {
 	char out[4096];
@@ -265,6 +279,7 @@ int main(void)
 		cmocka_unit_test_teardown(a_run_whose_owner_died_is_removed_by_the_next_command, down_all),
 		cmocka_unit_test_teardown(a_foreground_run_is_removed_on_sigterm, down_all),
 		cmocka_unit_test_teardown(topo_down_removes_only_what_its_run_made, down_all),
+		cmocka_unit_test(nat_check_reports_json_and_exit_status),
 		cmocka_unit_test(mistakes_get_clear_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
