@@ -124,10 +124,13 @@ static void topo_up_gives_a_network_and_topo_down_leaves_nothing(void **state)
 		assert_int_equal(proc_spawn(NULL, argv, devnull, devnull, &server), 0);
 		close(devnull);
 	}
-	time_sleep_ms(300);
-	assert_int_equal(punchlab(out, sizeof(out), "topo exec --run %s a -- %s stun-probe 203.0.113.10 --json", id,
-				  lab_punchlab()),
-			 0);
+	/* The server may take a moment to listen: a few tries. */
+	for (int tries = 0; tries < 10; tries++) {
+		time_sleep_ms(200);
+		if (punchlab(out, sizeof(out), "topo exec --run %s a -- %s stun-probe 203.0.113.10 --json", id,
+			     lab_punchlab()) == 0)
+			break;
+	}
 	assert_non_null(strstr(out, "\"mapped\":\"203.0.113.2:"));
 	assert_non_null(strstr(out, "\"filtering\":\"endpoint-independent\""));
 	assert_int_equal(punchlab(out, sizeof(out), "topo down --run %s", id), 0);

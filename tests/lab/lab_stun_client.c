@@ -29,6 +29,29 @@ static const struct expect {
 	{ "udp-blocked", 0x0C, ANY, ANY, NULL },
 };
 
+static int port_taken(void *p)
+{
+	struct lab_sock_arg *a = p;
+	int ret = lab_sock_open(a);
+
+	if (a->fd >= 0)
+		close(a->fd);
+	return ret == -EADDRINUSE;
+}
+
+/* stund is up once its port is taken in its namespace. */
+static void wait_for_stund(const struct lab *l)
+{
+	struct lab_sock_arg a = { lab_addr(l, "stun", 1), 3479, -1 };
+
+	for (int i = 0; i < 500; i++) {
+		if (netns_call(lab_ns(l, "stun"), port_taken, &a) == 1)
+			return;
+		usleep(10000);
+	}
+	fail_msg("stund did not start listening within 5 s");
+}
+
 static void stun_client_agrees(void **state)
 {
 	const struct expect *e = *state;
@@ -45,7 +68,7 @@ static void stun_client_agrees(void **state)
 	*state = (void *)e;
 	assert_int_equal(proc_spawn(lab_ns(l, "stun"), stund, devnull, devnull, &server), 0);
 	run_note_pid(&l->run, server);
-	usleep(300000);
+	wait_for_stund(l);
 	code = proc_run(lab_ns(l, "client"), stun, devnull, devnull);
 	lab_down(l);
 	close(devnull);
