@@ -3,7 +3,7 @@
 CC       ?= cc
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-format-truncation
-LIBS      = -lnftnl -lmnl
+LIBS      = -lnftnl -lmnl -lsodium
 SANFLAGS  = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 FUZZ_SECONDS ?= 20
 LAB_JOBS ?= 2
@@ -16,8 +16,8 @@ Q =
 SAY = @true
 endif
 
-LIB_SRC   = $(filter-out harness/main.c,$(wildcard harness/*.c harness/*/*.c))
-HDRS      = $(wildcard harness/*.h harness/*/*.h)
+LIB_SRC   = $(filter-out harness/main.c,$(wildcard harness/*.c harness/*/*.c)) $(wildcard ref/wg/*.c)
+HDRS      = $(wildcard harness/*.h harness/*/*.h ref/*/*.h tests/data/wg/*.h)
 UNIT_SRC  = $(wildcard tests/unit/test_*.c)
 LAB_SRC   = $(wildcard tests/lab/lab_*.c)
 FUZZ_SRC  = $(wildcard tests/fuzz/fuzz_*.c)
@@ -62,21 +62,21 @@ build/asan/punchlab: harness/main.c build/asan/libpunchlab.a
 build/tests/%: tests/unit/%.c build/libpunchlab.a
 	@mkdir -p $(dir $@)
 	$(SAY) "  CC    $@"
-	$(Q)$(CC) $(CFLAGS) -Iharness $^ -o $@ $(LIBS) -lcmocka
+	$(Q)$(CC) $(CFLAGS) -Iharness -Iref -I. $^ -o $@ $(LIBS) -lcmocka
 build/asan/tests/test_%: tests/unit/test_%.c build/asan/libpunchlab.a
 	@mkdir -p $(dir $@)
 	$(SAY) "  CC    $@"
-	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) -Iharness $^ -o $@ $(LIBS) -lcmocka
+	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) -Iharness -Iref -I. $^ -o $@ $(LIBS) -lcmocka
 build/asan/tests/lab_%: tests/lab/lab_%.c tests/lab/lab.h build/asan/libpunchlab.a
 	@mkdir -p $(dir $@)
 	$(SAY) "  CC    $@"
-	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) -Iharness $(filter %.c %.a,$^) -o $@ $(LIBS) -lcmocka
+	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) -Iharness -Iref -I. $(filter %.c %.a,$^) -o $@ $(LIBS) -lcmocka
 
 FUZZ_LIB  = $(filter-out harness/cmd/%,$(LIB_SRC))
 build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB) $(HDRS)
 	@mkdir -p $(dir $@)
 	$(SAY) "  FUZZ  $@"
-	$(Q)clang $(filter-out -Wno-format-truncation,$(CFLAGS)) -O1 -g -fsanitize=fuzzer,address,undefined -Iharness \
+	$(Q)clang $(filter-out -Wno-format-truncation,$(CFLAGS)) -O1 -g -fsanitize=fuzzer,address,undefined -Iharness -Iref -I. \
 		$< $(FUZZ_LIB) -o $@ $(LIBS)
 
 # Unit tests run plain and sanitized; lab tests (root: namespaces, nftables)
