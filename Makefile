@@ -31,7 +31,7 @@ LAB       = $(LAB_SRC:tests/lab/%.c=build/asan/tests/%)
 FUZZ      = $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
 
 .PHONY: all deps check unit lab run fuzz bench clean
-all: deps build/punchlab build/asan/punchlab
+all: deps build/punchlab build/asan/punchlab build/punchlab-wg build/asan/punchlab-wg
 
 deps:
 	@ci/deps.sh
@@ -58,6 +58,13 @@ build/punchlab: harness/main.c build/libpunchlab.a
 build/asan/punchlab: harness/main.c build/asan/libpunchlab.a
 	$(SAY) "  CC    $@"
 	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) $^ -o $@ $(LIBS)
+
+build/punchlab-wg: ref/wg/tool/main.c build/libpunchlab.a
+	$(SAY) "  CC    $@"
+	$(Q)$(CC) $(CFLAGS) -Iref $^ -o $@ $(LIBS)
+build/asan/punchlab-wg: ref/wg/tool/main.c build/asan/libpunchlab.a
+	$(SAY) "  CC    $@"
+	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) -Iref $^ -o $@ $(LIBS)
 
 build/tests/%: tests/unit/%.c build/libpunchlab.a
 	@mkdir -p $(dir $@)

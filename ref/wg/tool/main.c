@@ -1,0 +1,243 @@
+/* punchlab-wg IFNAME: a WireGuard interface in userspace, configured with
+ * `wg set` / `wg show` like wireguard-go. Runs in the foreground. */
+#include "wg/tun.h"
+#include "wg/uapi.h"
+#include "wg/wg.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char usage[] =
+	"usage: punchlab-wg [--mtu N] [--rekey-after-ms N] IFNAME\n"
+	"\n"
+	"A userspace WireGuard interface: creates the TUN device IFNAME and the\n"
+	"UAPI socket " WG_UAPI_DIR "/IFNAME.sock, then runs in the foreground until\n"
+	"SIGINT/SIGTERM. Configure it with wireguard-tools, as wireguard-go:\n"
+	"  wg set IFNAME private-key FILE listen-port P peer PUB endpoint IP:PORT allowed-ips ...\n"
+	"  ip addr add 10.0.0.1/24 dev IFNAME && ip link set IFNAME up\n"
+	"--rekey-after-ms shortens REKEY_AFTER_TIME (tests only).\n";
+
+struct state {
+	struct wg_device *dev;
+	int tun, udp, uapi;
+	char sock_path[108];
+};
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static int send_cb(void *ctx, struct wg_peer *peer, const struct wg_endpoint *ep, const uint8_t *buf, size_t len)
+{
+	struct state *s = ctx;
+
+	(void)peer;
+	if (!ep)
+		return -EDESTADDRREQ;
+	if (sendto(s->udp, buf, len, 0, (const struct sockaddr *)&ep->addr, wg_endpoint_len(ep)) < 0)
+		return -errno;
+	return 0;
+}
+
+static void deliver_cb(void *ctx, struct wg_peer *peer, const uint8_t *pkt, size_t len)
+{
+	struct state *s = ctx;
+
+	(void)peer;
+	if (write(s->tun, pkt, len) < 0 && errno != EAGAIN)
+		perror("punchlab-wg: tun write");
+}
+
+static int bind_udp(uint16_t port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0), size = 4 << 20;
+
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		int ret = -errno;
+		close(fd);
+		return ret;
+	}
+	return fd;
+}
+
+static int rebind(void *ctx, uint16_t port)
+{
+	struct state *s = ctx;
+	int fd = bind_udp(port);
+
+	if (fd < 0)
+		return fd;
+	if (s->udp >= 0)
+		close(s->udp);
+	s->udp = fd;
+	return 0;
+}
+
+static int uapi_listen(struct state *s, const char *ifname)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd;
+
+	mkdir(WG_UAPI_DIR, 0755);
+	snprintf(s->sock_path, sizeof(s->sock_path), "%s/%s.sock", WG_UAPI_DIR, ifname);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", s->sock_path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	unlink(s->sock_path);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || listen(fd, 8)) {
+		int ret = -errno;
+		close(fd);
+		return ret;
+	}
+	chmod(s->sock_path, 0600);
+	return fd;
+}
+
+/* One UAPI conversation: read until the blank line, answer, close. */
+static void uapi_serve(struct state *s)
+{
+	static char req[65536], out[1 << 20];
+	struct wg_uapi_hooks hooks = { rebind, s };
+	size_t len = 0;
+	int c = accept4(s->uapi, NULL, NULL, SOCK_CLOEXEC);
+
+	if (c < 0)
+		return;
+	struct timeval tv = { 1, 0 };
+	setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	while (len < sizeof(req) - 1) {
+		ssize_t n = read(c, req + len, sizeof(req) - 1 - len);
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+		if (len >= 2 && req[len - 1] == '\n' && req[len - 2] == '\n')
+			break;
+	}
+	if (len) {
+		size_t n = wg_uapi_handle(s->dev, req, len, out, sizeof(out), &hooks);
+		if (write(c, out, n) < 0)
+			perror("punchlab-wg: uapi write");
+	}
+	close(c);
+}
+
+int main(int argc, char **argv)
+{
+	struct state s = { .tun = -1, .udp = -1, .uapi = -1 };
+	struct wg_timers timers = { WG_REKEY_AFTER_TIME_MS, WG_REJECT_AFTER_TIME_MS, WG_REKEY_TIMEOUT_MS,
+				    WG_KEEPALIVE_TIMEOUT_MS };
+	const char *ifname = NULL;
+	static uint8_t buf[WG_MAX_PACKET + 64];
+	struct sigaction sa;
+	int mtu = 1420, ret = 1;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			fputs(usage, stdout);
+			return 0;
+		} else if (!strcmp(argv[i], "--mtu") && i + 1 < argc) {
+			mtu = atoi(argv[++i]);
+		} else if (!strcmp(argv[i], "--rekey-after-ms") && i + 1 < argc) {
+			timers.rekey_after_time_ms = strtoull(argv[++i], NULL, 10);
+		} else if (!strcmp(argv[i], "-f") || !strcmp(argv[i], "--foreground")) {
+			continue;
+		} else if (!ifname && argv[i][0] != '-') {
+			ifname = argv[i];
+		} else {
+			fprintf(stderr, "punchlab-wg: bad argument \"%s\"\n%s", argv[i], usage);
+			return 2;
+		}
+	}
+	if (!ifname || mtu < 576 || mtu > 65535 || timers.rekey_after_time_ms == 0) {
+		fputs(usage, stderr);
+		return 2;
+	}
+	if (sodium_init() < 0)
+		return 1;
+	s.dev = wg_device_new(send_cb, deliver_cb, &s);
+	if (!s.dev)
+		return 1;
+	wg_device_set_timers(s.dev, &timers);
+	if ((s.tun = wg_tun_open(ifname, mtu)) < 0) {
+		fprintf(stderr, "punchlab-wg: cannot create TUN device %s: %s\n", ifname, strerror(-s.tun));
+		goto out;
+	}
+	fcntl(s.tun, F_SETFL, O_NONBLOCK);
+	if ((s.udp = bind_udp(0)) < 0 || (s.uapi = uapi_listen(&s, ifname)) < 0) {
+		fprintf(stderr, "punchlab-wg: cannot open sockets: %s\n", strerror(errno));
+		goto out;
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	while (!stop) {
+		struct pollfd p[3] = { { s.tun, POLLIN, 0 }, { s.udp, POLLIN, 0 }, { s.uapi, POLLIN, 0 } };
+
+		if (poll(p, 3, 100) < 0 && errno != EINTR)
+			break;
+		uint64_t now = now_ms();
+		if (p[0].revents & POLLIN)
+			for (int i = 0; i < 64; i++) {
+				ssize_t n = read(s.tun, buf, sizeof(buf));
+				if (n <= 0)
+					break;
+				wg_device_send(s.dev, buf, (size_t)n, now);
+			}
+		if (p[1].revents & POLLIN)
+			for (int i = 0; i < 64; i++) {
+				struct wg_endpoint from;
+				socklen_t sl = sizeof(from.addr);
+				ssize_t n = recvfrom(s.udp, buf, sizeof(buf), 0, (struct sockaddr *)&from.addr, &sl);
+				if (n <= 0)
+					break;
+				wg_device_receive(s.dev, buf, (size_t)n, &from, false, now);
+			}
+		if (p[2].revents & POLLIN)
+			uapi_serve(&s);
+		wg_device_tick(s.dev, now);
+	}
+	ret = 0;
+out:
+	if (s.sock_path[0])
+		unlink(s.sock_path);
+	if (s.uapi >= 0)
+		close(s.uapi);
+	if (s.udp >= 0)
+		close(s.udp);
+	if (s.tun >= 0)
+		close(s.tun);
+	wg_device_free(s.dev);
+	return ret;
+}
