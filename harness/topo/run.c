@@ -197,11 +197,13 @@ bool run_owner_alive(const struct run *r)
 }
 
 /* Processes whose network namespace is one of ours: what was started in
- * them (daemons, `topo exec` shells) would keep the namespace alive. */
-static void kill_in_netns(const struct run *r)
+ * them (daemons, `topo exec` shells) would keep the namespace alive. They
+ * get SIGTERM first (to clean up after themselves, e.g. a UAPI socket),
+ * then SIGKILL. Returns how many were found. */
+static int signal_in_netns(const struct run *r, int sig)
 {
 	struct stat ours[RUN_MAX_NETNS];
-	int n = 0;
+	int n = 0, found = 0;
 	DIR *d;
 	struct dirent *de;
 
@@ -212,24 +214,38 @@ static void kill_in_netns(const struct run *r)
 			n++;
 	}
 	if (!n || !(d = opendir("/proc")))
-		return;
+		return 0;
 	while ((de = readdir(d))) {
 		char path[64];
 		struct stat st;
 		pid_t pid = (pid_t)atoi(de->d_name);
 
-		if (pid <= 0 || pid == getpid())
+		if (pid <= 0 || pid == getpid() || !proc_alive(pid))
 			continue;
 		snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)pid);
 		if (stat(path, &st))
 			continue;
 		for (int i = 0; i < n; i++)
 			if (st.st_ino == ours[i].st_ino && st.st_dev == ours[i].st_dev) {
-				kill(pid, SIGKILL);
+				kill(pid, sig);
+				found++;
 				break;
 			}
 	}
 	closedir(d);
+	return found;
+}
+
+static void kill_in_netns(const struct run *r)
+{
+	if (!signal_in_netns(r, SIGTERM))
+		return;
+	for (int waited = 0; waited < 1000; waited += 20) {
+		time_sleep_ms(20);
+		if (!signal_in_netns(r, 0))
+			return;
+	}
+	signal_in_netns(r, SIGKILL);
 }
 
 int run_destroy(const char *id)

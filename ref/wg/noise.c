@@ -315,7 +315,7 @@ size_t wg_data_seal(const struct wg_keys *keys, uint64_t counter, const uint8_t 
 	put_le32(out + 4, keys->remote_index);
 	for (int i = 0; i < 8; i++)
 		out[8 + i] = (uint8_t)(counter >> (8 * i));
-	if (plain != out + WG_DATA_HEADER_LEN)
+	if (len && plain != out + WG_DATA_HEADER_LEN)
 		memmove(out + WG_DATA_HEADER_LEN, plain, len);
 	memset(out + WG_DATA_HEADER_LEN + len, 0, padded - len);
 	aead_seal(out + WG_DATA_HEADER_LEN, keys->send, counter, out + WG_DATA_HEADER_LEN, padded, NULL, 0);
