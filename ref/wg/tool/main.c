@@ -20,14 +20,15 @@
 #include <unistd.h>
 
 static const char usage[] =
-	"usage: punchlab-wg [--mtu N] [--rekey-after-ms N] IFNAME\n"
+	"usage: punchlab-wg [--mtu N] [--rekey-after-ms N] [--under-load] IFNAME\n"
 	"\n"
 	"A userspace WireGuard interface: creates the TUN device IFNAME and the\n"
 	"UAPI socket " WG_UAPI_DIR "/IFNAME.sock, then runs in the foreground until\n"
 	"SIGINT/SIGTERM. Configure it with wireguard-tools, as wireguard-go:\n"
 	"  wg set IFNAME private-key FILE listen-port P peer PUB endpoint IP:PORT allowed-ips ...\n"
 	"  ip addr add 10.0.0.1/24 dev IFNAME && ip link set IFNAME up\n"
-	"--rekey-after-ms shortens REKEY_AFTER_TIME (tests only).\n";
+	"--rekey-after-ms shortens REKEY_AFTER_TIME and --under-load makes every\n"
+	"handshake need a cookie (tests only).\n";
 
 struct state {
 	struct wg_device *dev;
@@ -160,6 +161,7 @@ int main(int argc, char **argv)
 	static uint8_t buf[WG_MAX_PACKET + 64];
 	struct sigaction sa;
 	int mtu = 1420, ret = 1;
+	bool under_load = false;
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
@@ -169,6 +171,10 @@ int main(int argc, char **argv)
 			mtu = atoi(argv[++i]);
 		} else if (!strcmp(argv[i], "--rekey-after-ms") && i + 1 < argc) {
 			timers.rekey_after_time_ms = strtoull(argv[++i], NULL, 10);
+		} else if (!strncmp(argv[i], "--rekey-after-ms=", 17)) {
+			timers.rekey_after_time_ms = strtoull(argv[i] + 17, NULL, 10);
+		} else if (!strcmp(argv[i], "--under-load")) {
+			under_load = true;
 		} else if (!strcmp(argv[i], "-f") || !strcmp(argv[i], "--foreground")) {
 			continue;
 		} else if (!ifname && argv[i][0] != '-') {
@@ -188,6 +194,7 @@ int main(int argc, char **argv)
 	if (!s.dev)
 		return 1;
 	wg_device_set_timers(s.dev, &timers);
+	wg_device_force_under_load(s.dev, under_load);
 	if ((s.tun = wg_tun_open(ifname, mtu)) < 0) {
 		fprintf(stderr, "punchlab-wg: cannot create TUN device %s: %s\n", ifname, strerror(-s.tun));
 		goto out;
