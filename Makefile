@@ -105,8 +105,8 @@ run: deps build/punchlab
 fuzz: $(FUZZ)
 	@ci/fuzz.sh $(FUZZ_SECONDS) $(FUZZ)
 
-bench: build/punchlab
-	@echo "make bench: nothing is benchmarked yet (the WireGuard data plane brings the first figures)"
+bench: deps build/punchlab build/punchlab-wg
+	@ci/bench-wg.sh
 
 clean:
 	rm -rf build
