@@ -16,6 +16,10 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <netinet/udp.h>
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103 /* linux/udp.h, which clashes with netinet/udp.h */
+#endif
 #include <time.h>
 #include <unistd.h>
 
@@ -30,10 +34,24 @@ static const char usage[] =
 	"--rekey-after-ms shortens REKEY_AFTER_TIME and --under-load makes every\n"
 	"handshake need a cookie (tests only).\n";
 
+#define BATCH 64
+#define SLOT 2048   /* one datagram: MTU + WireGuard overhead, with room */
+
+/* Datagrams sealed while draining the TUN device leave together: grouped
+ * into UDP GSO sends where the kernel has it, else one sendmmsg. */
+struct batch {
+	int n;
+	size_t len[BATCH];
+	struct wg_endpoint to[BATCH];
+	uint8_t buf[BATCH][SLOT];
+};
+
 struct state {
 	struct wg_device *dev;
 	int tun, udp, uapi;
 	char sock_path[108];
+	bool batching, gso;
+	struct batch out;
 };
 
 static volatile sig_atomic_t stop;
@@ -52,6 +70,8 @@ static uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+static void flush(struct state *s);
+
 static int send_cb(void *ctx, struct wg_peer *peer, const struct wg_endpoint *ep, const uint8_t *buf, size_t len)
 {
 	struct state *s = ctx;
@@ -59,9 +79,75 @@ static int send_cb(void *ctx, struct wg_peer *peer, const struct wg_endpoint *ep
 	(void)peer;
 	if (!ep)
 		return -EDESTADDRREQ;
+	if (s->batching && len <= SLOT) {
+		struct batch *b = &s->out;
+		memcpy(b->buf[b->n], buf, len);
+		b->len[b->n] = len;
+		b->to[b->n] = *ep;
+		if (++b->n == BATCH)
+			flush(s);
+		return 0;
+	}
 	if (sendto(s->udp, buf, len, 0, (const struct sockaddr *)&ep->addr, wg_endpoint_len(ep)) < 0)
 		return -errno;
 	return 0;
+}
+
+/* Send what was batched. A run of datagrams to one endpoint, all of one
+ * size but the last, goes as one UDP GSO send (UDP_SEGMENT). */
+static void flush(struct state *s)
+{
+	struct batch *b = &s->out;
+	struct mmsghdr msgs[BATCH];
+	struct iovec iov[BATCH];
+	char ctrl[BATCH][CMSG_SPACE(sizeof(uint16_t))];
+	int n = 0;
+
+	for (int i = 0; i < b->n;) {
+		int j = i + 1;
+		size_t run = b->len[i];
+		if (s->gso)
+			while (j < b->n && j - i < 64 && b->len[j] <= b->len[i] && wg_endpoint_equal(&b->to[j], &b->to[i]) &&
+			       b->len[j - 1] == b->len[i] && run + b->len[j] <= 65000)
+				run += b->len[j++];
+		memset(&msgs[n], 0, sizeof(msgs[n]));
+		if (j - i > 1) {
+			/* The slots are contiguous only per datagram: copy the run behind the first. */
+			size_t total = b->len[i];
+			for (int k = i + 1; k < j; k++) {
+				memmove(b->buf[i] + total, b->buf[k], b->len[k]);
+				total += b->len[k];
+			}
+			struct cmsghdr *cm;
+			msgs[n].msg_hdr.msg_control = ctrl[n];
+			msgs[n].msg_hdr.msg_controllen = sizeof(ctrl[n]);
+			cm = CMSG_FIRSTHDR(&msgs[n].msg_hdr);
+			cm->cmsg_level = SOL_UDP;
+			cm->cmsg_type = UDP_SEGMENT;
+			cm->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+			*(uint16_t *)CMSG_DATA(cm) = (uint16_t)b->len[i];
+			iov[n] = (struct iovec){ b->buf[i], total };
+		} else {
+			iov[n] = (struct iovec){ b->buf[i], b->len[i] };
+		}
+		msgs[n].msg_hdr.msg_iov = &iov[n];
+		msgs[n].msg_hdr.msg_iovlen = 1;
+		msgs[n].msg_hdr.msg_name = &b->to[i].addr;
+		msgs[n].msg_hdr.msg_namelen = wg_endpoint_len(&b->to[i]);
+		n++;
+		i = j;
+	}
+	for (int sent = 0; sent < n;) {
+		int r = sendmmsg(s->udp, msgs + sent, (unsigned)(n - sent), 0);
+		if (r <= 0) {
+			if (r < 0 && errno == EIO && s->gso) {
+				s->gso = false; /* no GSO on this path: plain datagrams from now on */
+			}
+			break;
+		}
+		sent += r;
+	}
+	b->n = 0;
 }
 
 static void deliver_cb(void *ctx, struct wg_peer *peer, const uint8_t *pkt, size_t len)
@@ -71,6 +157,35 @@ static void deliver_cb(void *ctx, struct wg_peer *peer, const uint8_t *pkt, size
 	(void)peer;
 	if (write(s->tun, pkt, len) < 0 && errno != EAGAIN)
 		perror("punchlab-wg: tun write");
+}
+
+/* Drain the UDP socket a batch at a time (recvmmsg). */
+static void receive_batch(struct state *s, uint64_t now)
+{
+	static uint8_t bufs[BATCH][WG_MAX_PACKET / 16];
+	static struct wg_endpoint from[BATCH];
+	struct mmsghdr msgs[BATCH];
+	struct iovec iov[BATCH];
+
+	for (int round = 0; round < 4; round++) {
+		int n;
+		for (int i = 0; i < BATCH; i++) {
+			iov[i] = (struct iovec){ bufs[i], sizeof(bufs[i]) };
+			memset(&msgs[i], 0, sizeof(msgs[i]));
+			msgs[i].msg_hdr.msg_iov = &iov[i];
+			msgs[i].msg_hdr.msg_iovlen = 1;
+			msgs[i].msg_hdr.msg_name = &from[i].addr;
+			msgs[i].msg_hdr.msg_namelen = sizeof(from[i].addr);
+		}
+		n = recvmmsg(s->udp, msgs, BATCH, MSG_DONTWAIT, NULL);
+		if (n <= 0)
+			return;
+		for (int i = 0; i < n; i++)
+			if (!(msgs[i].msg_hdr.msg_flags & MSG_TRUNC))
+				wg_device_receive(s->dev, bufs[i], msgs[i].msg_len, &from[i], false, now);
+		if (n < BATCH)
+			return;
+	}
 }
 
 static int bind_udp(uint16_t port)
@@ -93,13 +208,15 @@ static int bind_udp(uint16_t port)
 static int rebind(void *ctx, uint16_t port)
 {
 	struct state *s = ctx;
-	int fd = bind_udp(port);
+	int fd = bind_udp(port), zero = 0;
 
 	if (fd < 0)
 		return fd;
 	if (s->udp >= 0)
 		close(s->udp);
 	s->udp = fd;
+	/* UDP GSO where the kernel has it (setting 0 asks without changing). */
+	s->gso = setsockopt(fd, SOL_UDP, UDP_SEGMENT, &zero, sizeof(zero)) == 0;
 	return 0;
 }
 
@@ -200,7 +317,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	fcntl(s.tun, F_SETFL, O_NONBLOCK);
-	if ((s.udp = bind_udp(0)) < 0 || (s.uapi = uapi_listen(&s, ifname)) < 0) {
+	if (rebind(&s, 0) < 0 || (s.uapi = uapi_listen(&s, ifname)) < 0) {
 		fprintf(stderr, "punchlab-wg: cannot open sockets: %s\n", strerror(errno));
 		goto out;
 	}
@@ -215,22 +332,18 @@ int main(int argc, char **argv)
 		if (poll(p, 3, 100) < 0 && errno != EINTR)
 			break;
 		uint64_t now = now_ms();
+		s.batching = true;
 		if (p[0].revents & POLLIN)
-			for (int i = 0; i < 64; i++) {
+			for (int i = 0; i < BATCH; i++) {
 				ssize_t n = read(s.tun, buf, sizeof(buf));
 				if (n <= 0)
 					break;
 				wg_device_send(s.dev, buf, (size_t)n, now);
 			}
 		if (p[1].revents & POLLIN)
-			for (int i = 0; i < 64; i++) {
-				struct wg_endpoint from;
-				socklen_t sl = sizeof(from.addr);
-				ssize_t n = recvfrom(s.udp, buf, sizeof(buf), 0, (struct sockaddr *)&from.addr, &sl);
-				if (n <= 0)
-					break;
-				wg_device_receive(s.dev, buf, (size_t)n, &from, false, now);
-			}
+			receive_batch(&s, now);
+		flush(&s);
+		s.batching = false;
 		if (p[2].revents & POLLIN)
 			uapi_serve(&s);
 		wg_device_tick(s.dev, now);
