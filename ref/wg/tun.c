@@ -10,7 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-int wg_tun_open(const char *name, int mtu)
+static int tun_open(const char *name, int mtu, bool vnet)
 {
 	struct ifreq ifr;
 	int fd, sock, ret;
@@ -21,9 +21,14 @@ int wg_tun_open(const char *name, int mtu)
 	if (fd < 0)
 		return -errno;
 	memset(&ifr, 0, sizeof(ifr));
-	ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+	ifr.ifr_flags = IFF_TUN | IFF_NO_PI | (vnet ? IFF_VNET_HDR : 0);
 	snprintf(ifr.ifr_name, IFNAMSIZ, "%s", name);
 	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+		ret = -errno;
+		close(fd);
+		return ret;
+	}
+	if (vnet && ioctl(fd, TUNSETOFFLOAD, TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6) < 0) {
 		ret = -errno;
 		close(fd);
 		return ret;
@@ -35,4 +40,17 @@ int wg_tun_open(const char *name, int mtu)
 		close(sock);
 	}
 	return fd;
+}
+
+int wg_tun_open(const char *name, int mtu)
+{
+	return tun_open(name, mtu, false);
+}
+
+int wg_tun_open_offload(const char *name, int mtu, bool *offload)
+{
+	int fd = tun_open(name, mtu, true);
+
+	*offload = fd >= 0;
+	return fd >= 0 ? fd : tun_open(name, mtu, false);
 }

@@ -1,5 +1,6 @@
 /* punchlab-wg IFNAME: a WireGuard interface in userspace, configured with
  * `wg set` / `wg show` like wireguard-go. Runs in the foreground. */
+#include "wg/offload.h"
 #include "wg/tun.h"
 #include "wg/uapi.h"
 #include "wg/wg.h"
@@ -16,6 +17,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/uio.h>
 #include <netinet/udp.h>
 #ifndef UDP_SEGMENT
 #define UDP_SEGMENT 103 /* linux/udp.h, which clashes with netinet/udp.h */
@@ -50,7 +52,8 @@ struct state {
 	struct wg_device *dev;
 	int tun, udp, uapi;
 	char sock_path[108];
-	bool batching, gso;
+	bool batching, gso, offload;
+	uint64_t now;
 	struct batch out;
 };
 
@@ -152,11 +155,20 @@ static void flush(struct state *s)
 
 static void deliver_cb(void *ctx, struct wg_peer *peer, const uint8_t *pkt, size_t len)
 {
+	static const uint8_t no_offload[WG_VNET_HDR_LEN];
 	struct state *s = ctx;
+	struct iovec iov[2] = { { (void *)no_offload, WG_VNET_HDR_LEN }, { (void *)pkt, len } };
 
 	(void)peer;
-	if (write(s->tun, pkt, len) < 0 && errno != EAGAIN)
+	if (writev(s->tun, s->offload ? iov : iov + 1, s->offload ? 2 : 1) < 0 && errno != EAGAIN)
 		perror("punchlab-wg: tun write");
+}
+
+static void segment_cb(void *ctx, uint8_t *pkt, size_t len)
+{
+	struct state *s = ctx;
+
+	wg_device_send(s->dev, pkt, len, s->now);
 }
 
 /* Drain the UDP socket a batch at a time (recvmmsg). */
@@ -312,7 +324,7 @@ int main(int argc, char **argv)
 		return 1;
 	wg_device_set_timers(s.dev, &timers);
 	wg_device_force_under_load(s.dev, under_load);
-	if ((s.tun = wg_tun_open(ifname, mtu)) < 0) {
+	if ((s.tun = wg_tun_open_offload(ifname, mtu, &s.offload)) < 0) {
 		fprintf(stderr, "punchlab-wg: cannot create TUN device %s: %s\n", ifname, strerror(-s.tun));
 		goto out;
 	}
@@ -333,12 +345,17 @@ int main(int argc, char **argv)
 			break;
 		uint64_t now = now_ms();
 		s.batching = true;
+		s.now = now;
 		if (p[0].revents & POLLIN)
 			for (int i = 0; i < BATCH; i++) {
+				static uint8_t seg[65536];
 				ssize_t n = read(s.tun, buf, sizeof(buf));
 				if (n <= 0)
 					break;
-				wg_device_send(s.dev, buf, (size_t)n, now);
+				if (s.offload)
+					wg_offload_segment(buf, (size_t)n, seg, segment_cb, &s);
+				else
+					wg_device_send(s.dev, buf, (size_t)n, now);
 			}
 		if (p[1].revents & POLLIN)
 			receive_batch(&s, now);

@@ -1,0 +1,162 @@
+/* TUN offloads: a TSO super-packet is cut into valid TCP segments, and a
+ * partial checksum is finished. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <linux/virtio_net.h>
+#include <string.h>
+
+#include <errno.h>
+
+#include "wg/offload.h"
+
+struct seen {
+	int n;
+	size_t len[64];
+	uint8_t pkt[64][1600];
+};
+
+static void collect(void *ctx, uint8_t *pkt, size_t len)
+{
+	struct seen *s = ctx;
+
+	memcpy(s->pkt[s->n], pkt, len);
+	s->len[s->n++] = len;
+}
+
+/* Verify a TCP/IPv4 packet's two checksums: both sums must fold to zero. */
+static void assert_checksums_valid(const uint8_t *p, size_t len)
+{
+	uint32_t pseudo = 0;
+
+	assert_int_equal(wg_csum(p, 20, 0), 0);
+	for (int i = 12; i < 20; i += 2)
+		pseudo += (uint32_t)(p[i] << 8 | p[i + 1]);
+	pseudo += 6 + (uint32_t)(len - 20);
+	assert_int_equal(wg_csum(p + 20, len - 20, pseudo), 0);
+}
+
+static size_t tso_packet(uint8_t *buf, size_t payload, uint16_t mss, uint8_t flags)
+{
+	struct virtio_net_hdr h = { 0 };
+	uint8_t *p = buf + WG_VNET_HDR_LEN;
+
+	h.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+	h.gso_type = VIRTIO_NET_HDR_GSO_TCPV4;
+	h.gso_size = mss;
+	h.hdr_len = 40;
+	h.csum_start = 20;
+	h.csum_offset = 16;
+	memcpy(buf, &h, sizeof(h));
+	memset(p, 0, 40);
+	p[0] = 0x45;
+	p[2] = (uint8_t)((40 + payload) >> 8);
+	p[3] = (uint8_t)(40 + payload);
+	p[4] = 0x12, p[5] = 0x34;
+	p[8] = 64;
+	p[9] = 6;
+	inet_pton(AF_INET, "10.9.0.1", p + 12);
+	inet_pton(AF_INET, "10.9.0.2", p + 16);
+	p[20] = 0x1f, p[21] = 0x90, p[22] = 0x1b, p[23] = 0x58;
+	p[24] = 0xff, p[25] = 0xff, p[26] = 0xff, p[27] = 0x00; /* sequence near the wrap */
+	p[32] = 5 << 4;
+	p[33] = flags;
+	for (size_t i = 0; i < payload; i++)
+		p[40 + i] = (uint8_t)(i * 7);
+	return WG_VNET_HDR_LEN + 40 + payload;
+}
+
+static void a_tso_packet_becomes_mss_sized_segments(void **state)
+{
+	static uint8_t buf[70000], scratch[65536];
+	static struct seen s;
+	size_t len = tso_packet(buf, 10000, 1380, 0x18 /* PSH|ACK */);
+	uint32_t seq = 0xffffff00u;
+
+	(void)state;
+	s.n = 0;
+	assert_int_equal(wg_offload_segment(buf, len, scratch, collect, &s), 8);
+	assert_int_equal(s.n, 8);
+	for (int i = 0; i < 8; i++) {
+		const uint8_t *p = s.pkt[i];
+		size_t chunk = i < 7 ? 1380 : 10000 - 7 * 1380;
+		uint32_t got = (uint32_t)p[24] << 24 | (uint32_t)p[25] << 16 | (uint32_t)p[26] << 8 | p[27];
+
+		assert_int_equal(s.len[i], 40 + chunk);
+		assert_int_equal(p[2] << 8 | p[3], 40 + chunk);
+		assert_int_equal(p[4] << 8 | p[5], 0x1234 + i);
+		assert_int_equal(got, seq + (uint32_t)(i * 1380));
+		assert_int_equal(p[33] & 0x08, i == 7 ? 0x08 : 0); /* PSH only on the last */
+		assert_int_equal(p[40], (uint8_t)(i * 1380 * 7));
+		assert_checksums_valid(p, s.len[i]);
+	}
+}
+
+static void a_partial_checksum_is_finished(void **state)
+{
+	static uint8_t buf[2000], scratch[65536];
+	static struct seen s;
+	size_t len = tso_packet(buf, 500, 1380, 0x10);
+	struct virtio_net_hdr h;
+	uint8_t *p = buf + WG_VNET_HDR_LEN;
+	uint32_t pseudo = 0;
+
+	(void)state;
+	memcpy(&h, buf, sizeof(h));
+	h.gso_type = VIRTIO_NET_HDR_GSO_NONE;
+	memcpy(buf, &h, sizeof(h));
+	/* The kernel leaves the pseudo-header sum in the field. */
+	for (int i = 12; i < 20; i += 2)
+		pseudo += (uint32_t)(p[i] << 8 | p[i + 1]);
+	pseudo += 6 + 520;
+	while (pseudo >> 16)
+		pseudo = (pseudo & 0xffff) + (pseudo >> 16);
+	p[36] = (uint8_t)(pseudo >> 8);
+	p[37] = (uint8_t)pseudo;
+	p[10] = p[11] = 0;
+	{
+		uint16_t c = wg_csum(p, 20, 0);
+		p[10] = (uint8_t)(c >> 8);
+		p[11] = (uint8_t)c;
+	}
+	s.n = 0;
+	assert_int_equal(wg_offload_segment(buf, len, scratch, collect, &s), 1);
+	assert_checksums_valid(s.pkt[0], s.len[0]);
+}
+
+static void bad_headers_are_refused(void **state)
+{
+	static uint8_t buf[2000], scratch[65536];
+	static struct seen s;
+	struct virtio_net_hdr h;
+	size_t len = tso_packet(buf, 500, 1380, 0x10);
+
+	(void)state;
+	assert_int_equal(wg_offload_segment(buf, 20, scratch, collect, &s), -EINVAL);
+	memcpy(&h, buf, sizeof(h));
+	h.csum_start = 1990;
+	memcpy(buf, &h, sizeof(h));
+	assert_int_equal(wg_offload_segment(buf, len, scratch, collect, &s), -EINVAL);
+	h.csum_start = 20;
+	h.gso_type = VIRTIO_NET_HDR_GSO_UDP;
+	memcpy(buf, &h, sizeof(h));
+	assert_int_equal(wg_offload_segment(buf, len, scratch, collect, &s), -EINVAL);
+	h.gso_type = VIRTIO_NET_HDR_GSO_TCPV4;
+	h.gso_size = 0;
+	memcpy(buf, &h, sizeof(h));
+	assert_int_equal(wg_offload_segment(buf, len, scratch, collect, &s), -EINVAL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(a_tso_packet_becomes_mss_sized_segments),
+		cmocka_unit_test(a_partial_checksum_is_finished),
+		cmocka_unit_test(bad_headers_are_refused),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
