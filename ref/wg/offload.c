@@ -3,6 +3,10 @@
 #include <errno.h>
 #include <linux/virtio_net.h>
 #include <stdbool.h>
+
+#ifndef VIRTIO_NET_HDR_GSO_UDP_L4
+#define VIRTIO_NET_HDR_GSO_UDP_L4 5 /* Linux 6.2; older headers lack it */
+#endif
 #include <string.h>
 
 static uint32_t csum_add(const uint8_t *buf, size_t len, uint32_t sum)
@@ -61,7 +65,7 @@ int wg_offload_segment(uint8_t *buf, size_t len, uint8_t *out, wg_segment_fn fn,
 	uint32_t seq;
 	uint16_t id;
 	int n = 0;
-	bool v4;
+	bool v4, udp = false;
 
 	if (len < WG_VNET_HDR_LEN + 20)
 		return -EINVAL;
@@ -80,14 +84,16 @@ int wg_offload_segment(uint8_t *buf, size_t len, uint8_t *out, wg_segment_fn fn,
 		fn(ctx, pkt, plen);
 		return 1;
 	}
-	if ((h.gso_type & ~VIRTIO_NET_HDR_GSO_ECN) != VIRTIO_NET_HDR_GSO_TCPV4 &&
-	    (h.gso_type & ~VIRTIO_NET_HDR_GSO_ECN) != VIRTIO_NET_HDR_GSO_TCPV6)
+	if (h.gso_type == VIRTIO_NET_HDR_GSO_UDP_L4)
+		udp = true;
+	else if ((h.gso_type & ~VIRTIO_NET_HDR_GSO_ECN) != VIRTIO_NET_HDR_GSO_TCPV4 &&
+		 (h.gso_type & ~VIRTIO_NET_HDR_GSO_ECN) != VIRTIO_NET_HDR_GSO_TCPV6)
 		return -EINVAL;
 	v4 = (pkt[0] >> 4) == 4;
 	l4 = h.csum_start;
-	if (l4 + 20 > plen || h.gso_size == 0)
+	if (l4 + 20 > plen || h.gso_size == 0 || l4 < 20)
 		return -EINVAL;
-	hlen = l4 + (size_t)(pkt[l4 + 12] >> 4) * 4;
+	hlen = udp ? l4 + 8 : l4 + (size_t)(pkt[l4 + 12] >> 4) * 4;
 	if (hlen > plen || hlen > 256)
 		return -EINVAL;
 	mss = h.gso_size;
@@ -110,6 +116,15 @@ int wg_offload_segment(uint8_t *buf, size_t len, uint8_t *out, wg_segment_fn fn,
 			put16(out + 10, wg_csum(out, l4, 0));
 		} else {
 			put16(out + 4, (uint16_t)(slen - 40));
+		}
+		if (udp) {
+			/* USO: each datagram its own length and checksum (0 means none: use 0xffff). */
+			put16(out + l4 + 4, (uint16_t)(slen - l4));
+			l4_checksum(out, slen, l4, 6);
+			if (get16(out + l4 + 6) == 0)
+				put16(out + l4 + 6, 0xffff);
+			fn(ctx, out, slen);
+			continue;
 		}
 		out[l4 + 4] = (uint8_t)(s >> 24);
 		out[l4 + 5] = (uint8_t)(s >> 16);

@@ -10,6 +10,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#ifndef TUN_F_USO4
+#define TUN_F_USO4 0x20 /* Linux 6.2 */
+#define TUN_F_USO6 0x40
+#endif
+
 static int tun_open(const char *name, int mtu, bool vnet)
 {
 	struct ifreq ifr;
@@ -28,7 +33,9 @@ static int tun_open(const char *name, int mtu, bool vnet)
 		close(fd);
 		return ret;
 	}
-	if (vnet && ioctl(fd, TUNSETOFFLOAD, TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6) < 0) {
+	/* TCP and UDP segmentation offload; kernels before 6.2 know only TCP's. */
+	if (vnet && ioctl(fd, TUNSETOFFLOAD, TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_USO4 | TUN_F_USO6) < 0 &&
+	    ioctl(fd, TUNSETOFFLOAD, TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6) < 0) {
 		ret = -errno;
 		close(fd);
 		return ret;

@@ -128,6 +128,47 @@ static void a_partial_checksum_is_finished(void **state)
 	assert_checksums_valid(s.pkt[0], s.len[0]);
 }
 
+static void a_udp_gso_packet_becomes_datagrams(void **state)
+{
+	static uint8_t buf[8000], scratch[65536];
+	static struct seen s;
+	struct virtio_net_hdr h = { 0 };
+	uint8_t *p = buf + WG_VNET_HDR_LEN;
+	size_t payload = 3000;
+
+	(void)state;
+	h.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+	h.gso_type = 5; /* VIRTIO_NET_HDR_GSO_UDP_L4 */
+	h.gso_size = 1200;
+	h.csum_start = 20;
+	h.csum_offset = 6;
+	memcpy(buf, &h, sizeof(h));
+	memset(p, 0, 28);
+	p[0] = 0x45;
+	p[9] = 17;
+	inet_pton(AF_INET, "10.9.0.1", p + 12);
+	inet_pton(AF_INET, "10.9.0.2", p + 16);
+	p[20] = 0x13, p[21] = 0x88, p[22] = 0x17, p[23] = 0x70;
+	for (size_t i = 0; i < payload; i++)
+		p[28 + i] = (uint8_t)(i * 3);
+	s.n = 0;
+	assert_int_equal(wg_offload_segment(buf, WG_VNET_HDR_LEN + 28 + payload, scratch, collect, &s), 3);
+	for (int i = 0; i < 3; i++) {
+		const uint8_t *q = s.pkt[i];
+		size_t chunk = i < 2 ? 1200 : 600;
+		uint32_t pseudo = 0;
+
+		assert_int_equal(s.len[i], 28 + chunk);
+		assert_int_equal(q[24] << 8 | q[25], 8 + chunk); /* UDP length */
+		assert_int_equal(q[28], (uint8_t)(i * 1200 * 3));
+		assert_int_equal(wg_csum(q, 20, 0), 0);
+		for (int k = 12; k < 20; k += 2)
+			pseudo += (uint32_t)(q[k] << 8 | q[k + 1]);
+		pseudo += 17 + (uint32_t)(8 + chunk);
+		assert_int_equal(wg_csum(q + 20, 8 + chunk, pseudo), 0);
+	}
+}
+
 static void bad_headers_are_refused(void **state)
 {
 	static uint8_t buf[2000], scratch[65536];
@@ -156,6 +197,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(a_tso_packet_becomes_mss_sized_segments),
 		cmocka_unit_test(a_partial_checksum_is_finished),
+		cmocka_unit_test(a_udp_gso_packet_becomes_datagrams),
 		cmocka_unit_test(bad_headers_are_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -171,31 +171,54 @@ static void segment_cb(void *ctx, uint8_t *pkt, size_t len)
 	wg_device_send(s->dev, pkt, len, s->now);
 }
 
-/* Drain the UDP socket a batch at a time (recvmmsg). */
+#ifndef UDP_GRO
+#define UDP_GRO 104
+#endif
+#define RX_BATCH 16
+
+/* Drain the UDP socket a batch at a time (recvmmsg). With UDP GRO the
+ * kernel may join datagrams of one flow into one buffer; the cmsg says the
+ * size of each, and they are taken apart here. */
 static void receive_batch(struct state *s, uint64_t now)
 {
-	static uint8_t bufs[BATCH][WG_MAX_PACKET / 16];
-	static struct wg_endpoint from[BATCH];
-	struct mmsghdr msgs[BATCH];
-	struct iovec iov[BATCH];
+	static uint8_t bufs[RX_BATCH][65536];
+	static struct wg_endpoint from[RX_BATCH];
+	static char ctrl[RX_BATCH][CMSG_SPACE(sizeof(int))];
+	struct mmsghdr msgs[RX_BATCH];
+	struct iovec iov[RX_BATCH];
 
-	for (int round = 0; round < 4; round++) {
+	for (int round = 0; round < 8; round++) {
 		int n;
-		for (int i = 0; i < BATCH; i++) {
+		for (int i = 0; i < RX_BATCH; i++) {
 			iov[i] = (struct iovec){ bufs[i], sizeof(bufs[i]) };
 			memset(&msgs[i], 0, sizeof(msgs[i]));
 			msgs[i].msg_hdr.msg_iov = &iov[i];
 			msgs[i].msg_hdr.msg_iovlen = 1;
 			msgs[i].msg_hdr.msg_name = &from[i].addr;
 			msgs[i].msg_hdr.msg_namelen = sizeof(from[i].addr);
+			msgs[i].msg_hdr.msg_control = ctrl[i];
+			msgs[i].msg_hdr.msg_controllen = sizeof(ctrl[i]);
 		}
-		n = recvmmsg(s->udp, msgs, BATCH, MSG_DONTWAIT, NULL);
+		n = recvmmsg(s->udp, msgs, RX_BATCH, MSG_DONTWAIT, NULL);
 		if (n <= 0)
 			return;
-		for (int i = 0; i < n; i++)
-			if (!(msgs[i].msg_hdr.msg_flags & MSG_TRUNC))
-				wg_device_receive(s->dev, bufs[i], msgs[i].msg_len, &from[i], false, now);
-		if (n < BATCH)
+		for (int i = 0; i < n; i++) {
+			size_t len = msgs[i].msg_len, seg = len;
+			struct cmsghdr *cm;
+
+			if (msgs[i].msg_hdr.msg_flags & MSG_TRUNC)
+				continue;
+			for (cm = CMSG_FIRSTHDR(&msgs[i].msg_hdr); cm; cm = CMSG_NXTHDR(&msgs[i].msg_hdr, cm))
+				if (cm->cmsg_level == SOL_UDP && cm->cmsg_type == UDP_GRO) {
+					int size;
+					memcpy(&size, CMSG_DATA(cm), sizeof(size));
+					if (size > 0)
+						seg = (size_t)size;
+				}
+			for (size_t off = 0; off < len; off += seg)
+				wg_device_receive(s->dev, bufs[i] + off, len - off < seg ? len - off : seg, &from[i], false, now);
+		}
+		if (n < RX_BATCH)
 			return;
 	}
 }
@@ -227,8 +250,11 @@ static int rebind(void *ctx, uint16_t port)
 	if (s->udp >= 0)
 		close(s->udp);
 	s->udp = fd;
-	/* UDP GSO where the kernel has it (setting 0 asks without changing). */
+	/* UDP GSO where the kernel has it (setting 0 asks without changing),
+	 * and GRO. */
 	s->gso = setsockopt(fd, SOL_UDP, UDP_SEGMENT, &zero, sizeof(zero)) == 0;
+	zero = 1;
+	setsockopt(fd, SOL_UDP, UDP_GRO, &zero, sizeof(zero));
 	return 0;
 }
 
