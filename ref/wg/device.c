@@ -6,6 +6,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,6 +49,7 @@ struct wg_peer {
 };
 
 struct wg_device {
+	pthread_mutex_t lock;   /* recursive: callers may hold it (wg_device_lock) */
 	struct wg_identity id;
 	bool has_key;
 	struct wg_peer *peers;
@@ -64,8 +66,20 @@ struct wg_device {
 	uint64_t cookie_secret_birth_ms;
 	bool cookie_secret_set;
 	struct wg_counters counters;
-	uint8_t scratch[WG_MAX_PACKET + WG_DATA_MIN_LEN + 16];
 };
+
+/* Sealing happens outside the lock, so each thread has its own buffer. */
+static _Thread_local uint8_t scratch[WG_MAX_PACKET + WG_DATA_MIN_LEN + 16];
+
+void wg_device_lock(struct wg_device *dev)
+{
+	pthread_mutex_lock(&dev->lock);
+}
+
+void wg_device_unlock(struct wg_device *dev)
+{
+	pthread_mutex_unlock(&dev->lock);
+}
 
 static const size_t message_len[] = { 0, WG_INITIATION_LEN, WG_RESPONSE_LEN, WG_COOKIE_LEN, WG_DATA_MIN_LEN };
 
@@ -84,6 +98,11 @@ struct wg_device *wg_device_new(wg_send_fn send, wg_deliver_fn deliver, void *ct
 
 	if (!dev)
 		return NULL;
+	pthread_mutexattr_t attr;
+	pthread_mutexattr_init(&attr);
+	pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
+	pthread_mutex_init(&dev->lock, &attr);
+	pthread_mutexattr_destroy(&attr);
 	dev->send = send;
 	dev->deliver = deliver;
 	dev->ctx = ctx;
@@ -123,6 +142,7 @@ void wg_device_free(struct wg_device *dev)
 		return;
 	wg_device_remove_all_peers(dev);
 	wg_allowedips_free(&dev->ips);
+	pthread_mutex_destroy(&dev->lock);
 	sodium_memzero(dev, sizeof(*dev));
 	free(dev);
 }
@@ -388,11 +408,12 @@ void wg_peer_initiate(struct wg_device *dev, struct wg_peer *p, uint64_t now_ms)
 {
 	uint8_t msg[WG_INITIATION_LEN], eph[WG_KEY_LEN], ts[WG_TIMESTAMP_LEN];
 
-	if (!dev->has_key)
+	pthread_mutex_lock(&dev->lock);
+	if (!dev->has_key || (p->handshake_pending && now_ms - p->last_initiation_ms < dev->timers.rekey_timeout_ms)) {
+		/* Paper §6.2: at most one initiation per REKEY_TIMEOUT. */
+		pthread_mutex_unlock(&dev->lock);
 		return;
-	/* Paper §6.2: at most one initiation per REKEY_TIMEOUT. */
-	if (p->handshake_pending && now_ms - p->last_initiation_ms < dev->timers.rekey_timeout_ms)
-		return;
+	}
 	if (!p->handshake_pending)
 		p->handshake_started_ms = now_ms;
 	randombytes_buf(eph, sizeof(eph));
@@ -407,6 +428,7 @@ void wg_peer_initiate(struct wg_device *dev, struct wg_peer *p, uint64_t now_ms)
 		send_to_peer(p, msg, sizeof(msg), now_ms);
 	}
 	sodium_memzero(eph, sizeof(eph));
+	pthread_mutex_unlock(&dev->lock);
 }
 
 static bool keypair_usable(const struct wg_device *dev, const struct wg_keypair *kp, uint64_t now_ms)
@@ -415,19 +437,27 @@ static bool keypair_usable(const struct wg_device *dev, const struct wg_keypair 
 	       kp->send_counter < WG_REJECT_AFTER_MESSAGES;
 }
 
-/* Encrypt and send one inner packet (len 0: a keepalive) on the current session. */
-static int send_data(struct wg_peer *p, const uint8_t *pkt, size_t len, uint64_t now_ms)
+/* What sealing one packet needs, copied under the lock. */
+struct data_job {
+	struct wg_keys keys;
+	uint64_t counter;
+	struct wg_endpoint ep;
+};
+
+/* Under the lock: take a counter on the current session and do the
+ * bookkeeping of a send (len 0: a keepalive). -ENOKEY without a session. */
+static int data_prepare(struct wg_peer *p, size_t len, uint64_t now_ms, struct data_job *j)
 {
 	struct wg_device *dev = p->dev;
 	struct wg_keypair *kp = &p->current;
-	size_t n;
-	int ret;
 
 	if (!keypair_usable(dev, kp, now_ms))
 		return -ENOKEY;
-	n = wg_data_seal(&kp->keys, kp->send_counter++, pkt, len, dev->scratch);
-	ret = send_to_peer(p, dev->scratch, n, now_ms);
-	p->tx_bytes += n;
+	j->keys = kp->keys;
+	j->counter = kp->send_counter++;
+	j->ep = p->endpoint;
+	p->last_sent_ms = now_ms;
+	p->tx_bytes += WG_DATA_MIN_LEN + ((len + 15) & ~(size_t)15);
 	p->keepalive_due_ms = 0;
 	if (len && !p->unanswered_since_ms)
 		p->unanswered_since_ms = now_ms;
@@ -435,6 +465,27 @@ static int send_data(struct wg_peer *p, const uint8_t *pkt, size_t len, uint64_t
 	if ((kp->keys.initiator && now_ms - kp->birth_ms >= dev->timers.rekey_after_time_ms) ||
 	    kp->send_counter >= WG_REKEY_AFTER_MESSAGES)
 		wg_peer_initiate(dev, p, now_ms);
+	return 0;
+}
+
+/* Outside the lock: seal and hand to the send callback. */
+static int data_send(struct wg_device *dev, struct wg_peer *p, const struct data_job *j, const uint8_t *pkt,
+		     size_t len)
+{
+	size_t n = wg_data_seal(&j->keys, j->counter, pkt, len, scratch);
+
+	return dev->send(dev->ctx, p, j->ep.addr.ss_family ? &j->ep : NULL, scratch, n);
+}
+
+/* Both at once, for sends made while holding the lock anyway. */
+static int send_data(struct wg_peer *p, const uint8_t *pkt, size_t len, uint64_t now_ms)
+{
+	struct data_job j;
+	int ret = data_prepare(p, len, now_ms, &j);
+
+	if (ret == 0)
+		ret = data_send(p->dev, p, &j, pkt, len);
+	sodium_memzero(&j.keys, sizeof(j.keys));
 	return ret;
 }
 
@@ -454,34 +505,43 @@ static void flush_queue(struct wg_peer *p, uint64_t now_ms)
 int wg_device_send(struct wg_device *dev, const uint8_t *pkt, size_t len, uint64_t now_ms)
 {
 	struct wg_peer *p;
-	int family;
+	struct data_job j;
+	int family, ret = 0;
 
 	if (len < 20 || len > WG_MAX_PACKET)
 		return -EINVAL;
 	family = pkt[0] >> 4;
-	if (family == 4)
-		p = wg_allowedips_lookup(&dev->ips, 4, pkt + 16);
-	else if (family == 6 && len >= 40)
-		p = wg_allowedips_lookup(&dev->ips, 6, pkt + 24);
-	else
+	if (family != 4 && (family != 6 || len < 40))
 		return -EINVAL;
-	if (!p)
-		return -ENETUNREACH;
-	if (p->queue_len == 0 && send_data(p, pkt, len, now_ms) == 0)
-		return 0;
-	/* No session yet: queue (dropping the oldest when full) and handshake. */
-	if (p->queue_len == WG_QUEUE_LEN) {
-		free(p->queue[0].pkt);
-		memmove(p->queue, p->queue + 1, (WG_QUEUE_LEN - 1) * sizeof(p->queue[0]));
-		p->queue_len--;
+	pthread_mutex_lock(&dev->lock);
+	p = wg_allowedips_lookup(&dev->ips, family, pkt + (family == 4 ? 16 : 24));
+	if (!p) {
+		ret = -ENETUNREACH;
+	} else if (p->queue_len == 0 && data_prepare(p, len, now_ms, &j) == 0) {
+		/* The crypto runs outside the lock, so sending and receiving
+		 * threads seal and open in parallel. */
+		pthread_mutex_unlock(&dev->lock);
+		ret = data_send(dev, p, &j, pkt, len);
+		sodium_memzero(&j.keys, sizeof(j.keys));
+		return ret;
+	} else {
+		/* No session yet: queue (dropping the oldest when full) and handshake. */
+		if (p->queue_len == WG_QUEUE_LEN) {
+			free(p->queue[0].pkt);
+			memmove(p->queue, p->queue + 1, (WG_QUEUE_LEN - 1) * sizeof(p->queue[0]));
+			p->queue_len--;
+		}
+		p->queue[p->queue_len].pkt = malloc(len);
+		if (!p->queue[p->queue_len].pkt) {
+			ret = -ENOMEM;
+		} else {
+			memcpy(p->queue[p->queue_len].pkt, pkt, len);
+			p->queue[p->queue_len++].len = len;
+			wg_peer_initiate(dev, p, now_ms);
+		}
 	}
-	p->queue[p->queue_len].pkt = malloc(len);
-	if (!p->queue[p->queue_len].pkt)
-		return -ENOMEM;
-	memcpy(p->queue[p->queue_len].pkt, pkt, len);
-	p->queue[p->queue_len++].len = len;
-	wg_peer_initiate(dev, p, now_ms);
-	return 0;
+	pthread_mutex_unlock(&dev->lock);
+	return ret;
 }
 
 /* ---- cookies (paper §5.4.7) ---- */
@@ -677,30 +737,49 @@ static void receive_cookie(struct wg_device *dev, const uint8_t *msg)
 static void receive_data(struct wg_device *dev, uint8_t *msg, size_t len, const struct wg_endpoint *from, bool via_relay,
 			 uint64_t now_ms)
 {
-	struct wg_peer *p = NULL;
-	struct wg_keypair *kp = keypair_by_index(dev, get_le32(msg + 4), &p);
+	uint32_t idx = get_le32(msg + 4);
+	struct wg_peer *p = NULL, *owner = NULL;
+	struct wg_keypair *kp;
+	struct wg_keys keys;
 	uint8_t *plain = msg + WG_DATA_HEADER_LEN;
-	size_t plen = len - WG_DATA_MIN_LEN, ip_len;
+	size_t plen = len - WG_DATA_MIN_LEN, ip_len = 0;
 	uint64_t counter;
-	struct wg_peer *owner;
+	bool deliver = false;
 
+	pthread_mutex_lock(&dev->lock);
+	kp = keypair_by_index(dev, idx, &p);
 	if (!kp || now_ms - kp->birth_ms >= dev->timers.reject_after_time_ms) {
 		dev->counters.no_session++;
+		pthread_mutex_unlock(&dev->lock);
 		return;
 	}
-	if (wg_data_open(&kp->keys, msg, len, plain, &counter)) {
+	keys = kp->keys;
+	pthread_mutex_unlock(&dev->lock);
+
+	/* Opened outside the lock; what it changes is checked again after. */
+	int opened = wg_data_open(&keys, msg, len, plain, &counter);
+
+	pthread_mutex_lock(&dev->lock);
+	if (opened) {
 		dev->counters.bad_data++;
-		return;
+		goto out;
+	}
+	/* The session may have gone meanwhile: look it up again. */
+	kp = keypair_by_index(dev, idx, &p);
+	if (!kp || sodium_memcmp(kp->keys.recv, keys.recv, WG_KEY_LEN)) {
+		dev->counters.no_session++;
+		goto out;
 	}
 	if (!wg_replay_check(&kp->replay, counter)) {
 		dev->counters.replayed_data++;
-		return;
+		goto out;
 	}
 	if (kp == &p->next) {
 		/* The initiator's first packet confirms the responder's session. */
 		p->previous = p->current;
 		p->current = p->next;
 		p->next.valid = false;
+		kp = &p->current;
 		handshake_done(p);
 		flush_queue(p, now_ms);
 	}
@@ -716,7 +795,7 @@ static void receive_data(struct wg_device *dev, uint8_t *msg, size_t len, const 
 					      dev->timers.rekey_timeout_ms)
 		wg_peer_initiate(dev, p, now_ms);
 	if (plen == 0)
-		return; /* a keepalive */
+		goto out; /* a keepalive */
 	if (!p->keepalive_due_ms)
 		p->keepalive_due_ms = now_ms + dev->timers.keepalive_timeout_ms;
 	/* The inner packet: its real length, and a source this peer may use. */
@@ -728,17 +807,22 @@ static void receive_data(struct wg_device *dev, uint8_t *msg, size_t len, const 
 		owner = wg_allowedips_lookup(&dev->ips, 6, plain + 8);
 	} else {
 		dev->counters.bad_data++;
-		return;
+		goto out;
 	}
 	if (ip_len > plen || ip_len < 20) {
 		dev->counters.bad_data++;
-		return;
+		goto out;
 	}
 	if (owner != p) {
 		dev->counters.not_allowed++;
-		return;
+		goto out;
 	}
-	dev->deliver(dev->ctx, p, plain, ip_len);
+	deliver = true;
+out:
+	pthread_mutex_unlock(&dev->lock);
+	sodium_memzero(&keys, sizeof(keys));
+	if (deliver)
+		dev->deliver(dev->ctx, p, plain, ip_len);
 }
 
 int wg_device_receive(struct wg_device *dev, uint8_t *buf, size_t len, const struct wg_endpoint *from, bool via_relay,
@@ -746,8 +830,16 @@ int wg_device_receive(struct wg_device *dev, uint8_t *buf, size_t len, const str
 {
 	if (!wg_is_message(buf, len))
 		return -ENOTSUP;
-	if (!dev->has_key)
+	if (buf[0] == WG_MSG_DATA) {
+		if (dev->has_key)
+			receive_data(dev, buf, len, from, via_relay, now_ms);
 		return 0;
+	}
+	pthread_mutex_lock(&dev->lock);
+	if (!dev->has_key) {
+		pthread_mutex_unlock(&dev->lock);
+		return 0;
+	}
 	switch (buf[0]) {
 	case WG_MSG_INITIATION:
 		receive_initiation(dev, buf, from, via_relay, now_ms);
@@ -762,15 +854,14 @@ int wg_device_receive(struct wg_device *dev, uint8_t *buf, size_t len, const str
 			p->cookie_birth_ms = now_ms;
 		break;
 	}
-	case WG_MSG_DATA:
-		receive_data(dev, buf, len, from, via_relay, now_ms);
-		break;
 	}
+	pthread_mutex_unlock(&dev->lock);
 	return 0;
 }
 
 void wg_device_tick(struct wg_device *dev, uint64_t now_ms)
 {
+	pthread_mutex_lock(&dev->lock);
 	for (struct wg_peer *p = dev->peers; p; p = p->next_peer) {
 		/* Retransmit an unanswered initiation; give up after
 		 * REKEY_ATTEMPT_TIME (paper §6.4). */
@@ -806,4 +897,5 @@ void wg_device_tick(struct wg_device *dev, uint64_t now_ms)
 			sodium_memzero(&p->next, sizeof(p->next));
 		}
 	}
+	pthread_mutex_unlock(&dev->lock);
 }

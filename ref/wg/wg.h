@@ -52,6 +52,16 @@ struct wg_counters {
 		not_allowed, cookies_sent, handshakes;
 };
 
+/* Threads: wg_device_send, wg_device_receive, wg_device_tick and
+ * wg_peer_initiate lock the device themselves, and seal and open data
+ * outside the lock, so a sending and a receiving thread run in parallel.
+ * Everything else (configuration, the UAPI, peer info) must be called with
+ * the lock held when other threads use the device. The lock is recursive.
+ * A peer pointer handed to a callback is an identity: with several threads
+ * it may be compared, not dereferenced. */
+void wg_device_lock(struct wg_device *dev);
+void wg_device_unlock(struct wg_device *dev);
+
 /* A new device; the caller frees it with wg_device_free. */
 struct wg_device *wg_device_new(wg_send_fn send, wg_deliver_fn deliver, void *ctx);
 void wg_device_free(struct wg_device *dev);

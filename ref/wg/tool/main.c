@@ -18,6 +18,8 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/uio.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <netinet/udp.h>
 #ifndef UDP_SEGMENT
 #define UDP_SEGMENT 103 /* linux/udp.h, which clashes with netinet/udp.h */
@@ -50,14 +52,19 @@ struct batch {
 
 struct state {
 	struct wg_device *dev;
-	int tun, udp, uapi;
+	int tun, uapi;
+	_Atomic int udp;          /* replaced by a UAPI listen_port change */
 	char sock_path[108];
-	bool batching, gso, offload;
-	uint64_t now;
-	struct batch out;
+	_Atomic bool gso;
+	bool offload;
 };
 
-static volatile sig_atomic_t stop;
+/* Each data thread batches its own sends. */
+static _Thread_local struct batch out_batch;
+static _Thread_local bool batching;
+static _Thread_local uint64_t thread_now;
+
+static _Atomic int stop;
 
 static void on_signal(int sig)
 {
@@ -82,8 +89,8 @@ static int send_cb(void *ctx, struct wg_peer *peer, const struct wg_endpoint *ep
 	(void)peer;
 	if (!ep)
 		return -EDESTADDRREQ;
-	if (s->batching && len <= SLOT) {
-		struct batch *b = &s->out;
+	if (batching && len <= SLOT) {
+		struct batch *b = &out_batch;
 		memcpy(b->buf[b->n], buf, len);
 		b->len[b->n] = len;
 		b->to[b->n] = *ep;
@@ -100,7 +107,7 @@ static int send_cb(void *ctx, struct wg_peer *peer, const struct wg_endpoint *ep
  * size but the last, goes as one UDP GSO send (UDP_SEGMENT). */
 static void flush(struct state *s)
 {
-	struct batch *b = &s->out;
+	struct batch *b = &out_batch;
 	struct mmsghdr msgs[BATCH];
 	struct iovec iov[BATCH];
 	char ctrl[BATCH][CMSG_SPACE(sizeof(uint16_t))];
@@ -168,7 +175,7 @@ static void segment_cb(void *ctx, uint8_t *pkt, size_t len)
 {
 	struct state *s = ctx;
 
-	wg_device_send(s->dev, pkt, len, s->now);
+	wg_device_send(s->dev, pkt, len, thread_now);
 }
 
 #ifndef UDP_GRO
@@ -243,13 +250,13 @@ static int bind_udp(uint16_t port)
 static int rebind(void *ctx, uint16_t port)
 {
 	struct state *s = ctx;
-	int fd = bind_udp(port), zero = 0;
+	int fd = bind_udp(port), zero = 0, old;
 
 	if (fd < 0)
 		return fd;
-	if (s->udp >= 0)
-		close(s->udp);
-	s->udp = fd;
+	old = atomic_exchange(&s->udp, fd);
+	if (old >= 0)
+		close(old); /* the receiving thread's next call sees the new one */
 	/* UDP GSO where the kernel has it (setting 0 asks without changing),
 	 * and GRO. */
 	s->gso = setsockopt(fd, SOL_UDP, UDP_SEGMENT, &zero, sizeof(zero)) == 0;
@@ -300,11 +307,57 @@ static void uapi_serve(struct state *s)
 			break;
 	}
 	if (len) {
+		wg_device_lock(s->dev);
 		size_t n = wg_uapi_handle(s->dev, req, len, out, sizeof(out), &hooks);
+		wg_device_unlock(s->dev);
 		if (write(c, out, n) < 0)
 			perror("punchlab-wg: uapi write");
 	}
 	close(c);
+}
+
+/* The two data threads, one per direction: each seals or opens its own
+ * packets in parallel with the other (a worker per core on two cores). */
+static void *tx_main(void *arg)
+{
+	struct state *s = arg;
+	static _Thread_local uint8_t buf[WG_MAX_PACKET + 64], seg[65536];
+
+	while (!stop) {
+		struct pollfd p = { s->tun, POLLIN, 0 };
+		if (poll(&p, 1, 100) <= 0)
+			continue;
+		thread_now = now_ms();
+		batching = true;
+		for (int i = 0; i < BATCH; i++) {
+			ssize_t n = read(s->tun, buf, sizeof(buf));
+			if (n <= 0)
+				break;
+			if (s->offload)
+				wg_offload_segment(buf, (size_t)n, seg, segment_cb, s);
+			else
+				wg_device_send(s->dev, buf, (size_t)n, thread_now);
+		}
+		flush(s);
+		batching = false;
+	}
+	return NULL;
+}
+
+static void *rx_main(void *arg)
+{
+	struct state *s = arg;
+
+	while (!stop) {
+		struct pollfd p = { s->udp, POLLIN, 0 };
+		if (poll(&p, 1, 100) <= 0)
+			continue;
+		batching = true;
+		receive_batch(s, now_ms());
+		flush(s);
+		batching = false;
+	}
+	return NULL;
 }
 
 int main(int argc, char **argv)
@@ -313,9 +366,9 @@ int main(int argc, char **argv)
 	struct wg_timers timers = { WG_REKEY_AFTER_TIME_MS, WG_REJECT_AFTER_TIME_MS, WG_REKEY_TIMEOUT_MS,
 				    WG_KEEPALIVE_TIMEOUT_MS };
 	const char *ifname = NULL;
-	static uint8_t buf[WG_MAX_PACKET + 64];
 	struct sigaction sa;
 	int mtu = 1420, ret = 1;
+	pthread_t tx, rx;
 	bool under_load = false;
 
 	for (int i = 1; i < argc; i++) {
@@ -364,33 +417,24 @@ int main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	while (!stop) {
-		struct pollfd p[3] = { { s.tun, POLLIN, 0 }, { s.udp, POLLIN, 0 }, { s.uapi, POLLIN, 0 } };
-
-		if (poll(p, 3, 100) < 0 && errno != EINTR)
-			break;
-		uint64_t now = now_ms();
-		s.batching = true;
-		s.now = now;
-		if (p[0].revents & POLLIN)
-			for (int i = 0; i < BATCH; i++) {
-				static uint8_t seg[65536];
-				ssize_t n = read(s.tun, buf, sizeof(buf));
-				if (n <= 0)
-					break;
-				if (s.offload)
-					wg_offload_segment(buf, (size_t)n, seg, segment_cb, &s);
-				else
-					wg_device_send(s.dev, buf, (size_t)n, now);
-			}
-		if (p[1].revents & POLLIN)
-			receive_batch(&s, now);
-		flush(&s);
-		s.batching = false;
-		if (p[2].revents & POLLIN)
-			uapi_serve(&s);
-		wg_device_tick(s.dev, now);
+	if (pthread_create(&tx, NULL, tx_main, &s) || pthread_create(&rx, NULL, rx_main, &s)) {
+		fprintf(stderr, "punchlab-wg: cannot start worker threads\n");
+		stop = 1;
+		goto out;
 	}
+	/* This thread: the UAPI and the timers. */
+	while (!stop) {
+		struct pollfd p = { s.uapi, POLLIN, 0 };
+
+		if (poll(&p, 1, 100) < 0 && errno != EINTR)
+			break;
+		if (p.revents & POLLIN)
+			uapi_serve(&s);
+		wg_device_tick(s.dev, now_ms());
+	}
+	stop = 1;
+	pthread_join(tx, NULL);
+	pthread_join(rx, NULL);
 	ret = 0;
 out:
 	if (s.sock_path[0])
