@@ -1,0 +1,83 @@
+/* punchlab expect A B [--topology T] [--json] */
+#include "cmd.h"
+#include "../expect/expect.h"
+#include "../topo/topo.h"
+#include "../util/log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char usage[] =
+	"usage: punchlab expect MODEL_A [MODEL_B] [--topology T] [--json]\n"
+	"\n"
+	"Can hosts a and b go direct, by which technique (punching, prediction,\n"
+	"birthday, hairpin, same LAN, open), or why not: reasoned from the models'\n"
+	"declared behaviours and the topology (default two-sites). The models bind\n"
+	"the topology's parameters in order (or say A=MODEL). Exit status 0 when a\n"
+	"direct path is possible, 1 when only a relay will do.\n";
+
+int cmd_expect(int argc, char **argv)
+{
+	const char *topology = "two-sites";
+	char *models[8], *assigns[8], bufs[8][300], err[512];
+	struct topo t;
+	struct topo_net *net;
+	struct expect_result r;
+	bool json = false;
+	int n = 0;
+
+	for (int i = 1; i < argc; i++) {
+		if (cmd_is_help(argv[i])) {
+			fputs(usage, stdout);
+			return 0;
+		} else if (strcmp(argv[i], "--topology") == 0 && i + 1 < argc) {
+			topology = argv[++i];
+		} else if (strcmp(argv[i], "--json") == 0) {
+			json = true;
+		} else if (argv[i][0] != '-' && n < 8) {
+			models[n++] = argv[i];
+		} else {
+			pl_err("expect: bad argument \"%s\"", argv[i]);
+			fputs(usage, stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (topo_load(topology, &t, err, sizeof(err))) {
+		pl_err("%s", err);
+		return EXIT_USAGE;
+	}
+	if (n != t.n_params) {
+		pl_err("expect: topology %s takes %d model%s (%s%s%s), got %d", t.name, t.n_params, t.n_params == 1 ? "" : "s",
+		       t.n_params > 0 ? t.params[0] : "", t.n_params > 1 ? ", " : "", t.n_params > 1 ? t.params[1] : "", n);
+		return EXIT_USAGE;
+	}
+	for (int i = 0; i < n; i++) {
+		if (strchr(models[i], '='))
+			snprintf(bufs[i], sizeof(bufs[i]), "%s", models[i]);
+		else
+			snprintf(bufs[i], sizeof(bufs[i]), "%s=%s", t.params[i], models[i]);
+		assigns[i] = bufs[i];
+	}
+	net = calloc(1, sizeof(*net));
+	if (!net)
+		return EXIT_FAIL;
+	if (topo_resolve(&t, n, assigns, net, err, sizeof(err)) || expect_topology(net, "a", "b", &r)) {
+		pl_err("%s", err[0] ? err : r.why);
+		free(net);
+		return EXIT_USAGE;
+	}
+	free(net);
+	if (json) {
+		printf("{\"topology\":\"%s\",\"direct\":%s,\"technique\":\"%s\",\"why\":\"", t.name, r.direct ? "true" : "false",
+		       expect_technique_name(r.technique));
+		for (const char *c = r.why; *c; c++)
+			printf(*c == '"' || *c == '\\' ? "\\%c" : "%c", *c);
+		printf("\"}\n");
+	} else {
+		static const char *const how[] = { "", "local addresses on the LAN", "reaching the open host",
+			"hole punching", "port prediction", "birthday-paradox probing", "hairpinning through the shared NAT" };
+		printf("direct: %s%s\nwhy:    %s\n", r.direct ? "yes, by " : "no (relay)", r.direct ? how[r.technique] : "", r.why);
+	}
+	return r.direct ? 0 : EXIT_MISMATCH;
+}

@@ -1,0 +1,237 @@
+#include "expect.h"
+#include "../topo/topo.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <string.h>
+
+static const char *const technique_names[] = {
+	[EXPECT_NONE] = "none", [EXPECT_SAME_LAN] = "same-lan", [EXPECT_OPEN] = "open",
+	[EXPECT_PUNCH] = "punching", [EXPECT_PREDICTION] = "prediction", [EXPECT_BIRTHDAY] = "birthday",
+	[EXPECT_HAIRPIN] = "hairpin",
+};
+
+const char *expect_technique_name(enum expect_technique t)
+{
+	return technique_names[t];
+}
+
+int expect_shape_of(const char *topology)
+{
+	static const char *const names[] = { "two-sites", "same-lan", "same-carrier", "double-nat" };
+
+	for (int i = 0; i < 4; i++)
+		if (strcmp(topology, names[i]) == 0)
+			return i;
+	return -1;
+}
+
+static void verdict(struct expect_result *r, bool direct, enum expect_technique t, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void verdict(struct expect_result *r, bool direct, enum expect_technique t, const char *fmt, ...)
+{
+	va_list ap;
+
+	r->direct = direct;
+	r->technique = t;
+	va_start(ap, fmt);
+	vsnprintf(r->why, sizeof(r->why), fmt, ap);
+	va_end(ap);
+}
+
+struct nat_model expect_compose(const struct nat_model *inner, const struct nat_model *outer)
+{
+	struct nat_model m = *outer;
+
+	if (!outer->translate) {
+		m = *inner;
+		m.udp_blocked |= outer->udp_blocked;
+		return m;
+	}
+	if (!inner->translate) {
+		m.udp_blocked |= inner->udp_blocked;
+		return m;
+	}
+	snprintf(m.name, sizeof(m.name), "%.20s+%.20s", inner->name, outer->name);
+	m.udp_blocked = inner->udp_blocked || outer->udp_blocked;
+	/* A mapping depends on the destination if either layer's does; the
+	 * stricter filter of the two decides what gets in. */
+	m.mapping = inner->mapping > outer->mapping ? inner->mapping : outer->mapping;
+	m.filtering = inner->filtering > outer->filtering ? inner->filtering : outer->filtering;
+	/* The outside sees the outer layer's ports, unless it keeps the inner's. */
+	m.ports = outer->ports == NAT_PORTS_PRESERVE ? inner->ports : outer->ports;
+	m.unsolicited = inner->unsolicited == NAT_UNSOLICITED_CONNTRACK || outer->unsolicited == NAT_UNSOLICITED_CONNTRACK
+				? NAT_UNSOLICITED_CONNTRACK
+				: NAT_UNSOLICITED_DROP_BEFORE_CONFIRM;
+	m.hairpin = outer->hairpin;
+	return m;
+}
+
+/* Both sides behind translating NATs, each seen from the internet. */
+static void across_the_internet(const struct nat_model *a, const struct nat_model *b, struct expect_result *r)
+{
+	const bool a_eim = a->mapping == NAT_ENDPOINT_INDEPENDENT, b_eim = b->mapping == NAT_ENDPOINT_INDEPENDENT;
+	const char *quirk = (a->unsolicited == NAT_UNSOLICITED_CONNTRACK || b->unsolicited == NAT_UNSOLICITED_CONNTRACK)
+				    ? " (a NAT keeps unsolicited packets in conntrack: the first punches must not reach it "
+				      "before its own side has sent)"
+				    : "";
+
+	/* Endpoint-independent on both sides: the mappings the introducer saw
+	 * are the ones the peers will use, and each side's outbound punch opens
+	 * its own filter for the other's mapping, whatever the filtering. */
+	if (a_eim && b_eim) {
+		verdict(r, true, EXPECT_PUNCH,
+			"both NATs map endpoint-independently: each peer punches to the other's reflexive endpoint%s", quirk);
+		return;
+	}
+	/* One side (hard) makes a new mapping for the other; the easy side's
+	 * mapping is known. The hard side's packets reach the easy side's
+	 * mapping, and get in if the easy side filters by address only. */
+	if (a_eim != b_eim) {
+		const struct nat_model *easy = a_eim ? a : b, *hard = a_eim ? b : a;
+		const char *e = a_eim ? "a" : "b", *h = a_eim ? "b" : "a";
+
+		if (easy->filtering != NAT_ADDRESS_AND_PORT_DEPENDENT) {
+			verdict(r, true, EXPECT_PUNCH,
+				"%s's NAT maps per destination, but %s's NAT filters by %s: %s's packets reach %s's mapping "
+				"from whatever port %s's NAT picks%s",
+				h, e, easy->filtering == NAT_ENDPOINT_INDEPENDENT ? "nothing" : "address only", h, e, h, quirk);
+			return;
+		}
+		if (hard->ports == NAT_PORTS_SEQUENTIAL) {
+			verdict(r, true, EXPECT_PREDICTION,
+				"%s's NAT maps per destination with sequential ports and %s's filters by address and port: "
+				"%s punches to %s's predicted next port", h, e, e, h);
+			return;
+		}
+		verdict(r, true, EXPECT_BIRTHDAY,
+			"%s's NAT maps per destination with unpredictable ports and %s's filters by address and port: "
+			"only birthday-paradox probing (many ports at once, a bounded budget) can meet; it may fail", h, e);
+		return;
+	}
+	/* Both map per destination: neither side's port toward the other can be
+	 * learned from the introducer. Only two predictable allocators meet. */
+	if (a->ports == NAT_PORTS_SEQUENTIAL && b->ports == NAT_PORTS_SEQUENTIAL) {
+		verdict(r, true, EXPECT_PREDICTION,
+			"both NATs map per destination, both with sequential ports: each punches to the other's predicted port");
+		return;
+	}
+	verdict(r, false, EXPECT_NONE,
+		"both NATs map per destination and %s allocates ports unpredictably: no direct path is possible",
+		a->ports != NAT_PORTS_SEQUENTIAL && b->ports != NAT_PORTS_SEQUENTIAL ? "each" : "one");
+}
+
+void expect_path(const struct nat_model *a, const struct nat_model *b, enum expect_shape shape,
+		 const struct nat_model *carrier, struct expect_result *r)
+{
+	struct nat_model ca, cb;
+
+	memset(r, 0, sizeof(*r));
+	if (shape == SHAPE_SAME_LAN) {
+		/* On one LAN the NAT is not in the way: local candidates meet. */
+		verdict(r, true, EXPECT_SAME_LAN, "both peers are on one LAN: they reach each other's local addresses");
+		return;
+	}
+	if (shape == SHAPE_DOUBLE_NAT && carrier) {
+		ca = expect_compose(a, carrier);
+		a = &ca;
+	}
+	if (a->udp_blocked || b->udp_blocked) {
+		verdict(r, false, EXPECT_NONE, "%s's network drops outbound UDP: only a relay over TCP gets through",
+			a->udp_blocked ? "a" : "b");
+		return;
+	}
+	if (shape == SHAPE_SAME_CARRIER && carrier) {
+		/* Inside the carrier each home NAT is seen directly; the peers meet
+		 * either at each other's home NAT (if they learn its address) or at
+		 * the carrier's mappings, which needs the carrier to hairpin. */
+		if (!carrier->hairpin) {
+			verdict(r, false, EXPECT_NONE,
+				"both homes are behind one carrier NAT that does not hairpin, and the introducer sees only its "
+				"public address: no direct path");
+			return;
+		}
+		ca = expect_compose(a, carrier);
+		cb = expect_compose(b, carrier);
+		across_the_internet(&ca, &cb, r);
+		if (r->direct) {
+			char inner[sizeof(r->why)];
+			snprintf(inner, sizeof(inner), "%s", r->why);
+			verdict(r, true, EXPECT_HAIRPIN, "the carrier NAT hairpins, so the peers meet at its mappings; %s", inner);
+		}
+		return;
+	}
+	if (!a->translate && !b->translate) {
+		verdict(r, true, EXPECT_OPEN, "neither side is behind a NAT");
+		return;
+	}
+	if (!a->translate || !b->translate) {
+		/* A host with no NAT and no filter answers whatever reaches it. */
+		verdict(r, true, EXPECT_OPEN, "%s has a public address and no filter: %s reaches it directly",
+			!a->translate ? "a" : "b", !a->translate ? "b" : "a");
+		return;
+	}
+	across_the_internet(a, b, r);
+}
+
+/* Routers from a host's gateway up to the top. */
+static int chain_of(const struct topo *t, int host, int chain[TOPO_MAX_NODES])
+{
+	int n = 0, seg = t->nodes[host].segment;
+
+	while (seg >= 0 && n < TOPO_MAX_NODES) {
+		int g = t->segments[seg].gateway;
+		chain[n++] = g;
+		seg = t->nodes[g].segment;
+	}
+	return n;
+}
+
+static struct nat_model no_nat(void)
+{
+	struct nat_model m;
+
+	memset(&m, 0, sizeof(m));
+	snprintf(m.name, sizeof(m.name), "none");
+	return m;
+}
+
+int expect_topology(const struct topo_net *net, const char *host_a, const char *host_b, struct expect_result *out)
+{
+	const struct topo *t = &net->topo;
+	int ia = topo_find_node(t, host_a), ib = topo_find_node(t, host_b), ca[TOPO_MAX_NODES], cb[TOPO_MAX_NODES];
+	int na, nb, meet_a = -1, meet_b = -1;
+	struct nat_model a = no_nat(), b = no_nat();
+
+	memset(out, 0, sizeof(*out));
+	if (ia < 0 || ib < 0 || t->nodes[ia].router || t->nodes[ib].router) {
+		snprintf(out->why, sizeof(out->why), "topology %s has no host \"%s\"", t->name, ia < 0 || t->nodes[ia].router ? host_a : host_b);
+		return -EINVAL;
+	}
+	if (t->nodes[ia].segment == t->nodes[ib].segment) {
+		expect_path(&a, &b, SHAPE_SAME_LAN, NULL, out);
+		return 0;
+	}
+	na = chain_of(t, ia, ca);
+	nb = chain_of(t, ib, cb);
+	for (int i = 0; i < na && meet_a < 0; i++)
+		for (int j = 0; j < nb; j++)
+			if (ca[i] == cb[j]) {
+				meet_a = i;
+				meet_b = j;
+				break;
+			}
+	/* Each side's NATs below the meeting point, innermost first. */
+	for (int i = 0; i < (meet_a < 0 ? na : meet_a); i++)
+		if (net->nodes[ca[i]].has_model)
+			a = expect_compose(&a, &net->nodes[ca[i]].model);
+	for (int j = 0; j < (meet_b < 0 ? nb : meet_b); j++)
+		if (net->nodes[cb[j]].has_model)
+			b = expect_compose(&b, &net->nodes[cb[j]].model);
+	if (meet_a >= 0 && net->nodes[ca[meet_a]].has_model && net->nodes[ca[meet_a]].model.translate)
+		expect_path(&a, &b, SHAPE_SAME_CARRIER, &net->nodes[ca[meet_a]].model, out);
+	else
+		expect_path(&a, &b, SHAPE_TWO_SITES, NULL, out);
+	return 0;
+}

@@ -1,0 +1,55 @@
+/* Expected paths: from two NAT models' declared behaviours and the shape of
+ * the network, can the peers go direct, by which technique, or why not.
+ * One function, its reasoning written beside it; `punchlab expect`, the
+ * tests, the runner and the agent's "why relayed" all use it. */
+#ifndef PL_EXPECT_H
+#define PL_EXPECT_H
+
+#include "../nat/model.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stddef.h>
+
+enum expect_technique {
+	EXPECT_NONE,         /* no direct path: relay */
+	EXPECT_SAME_LAN,     /* local addresses, no NAT in between */
+	EXPECT_OPEN,         /* one side has no NAT and no filter: the other reaches it */
+	EXPECT_PUNCH,        /* simultaneous hole punching to reflexive endpoints */
+	EXPECT_PREDICTION,   /* punching to predicted ports of a sequential allocator */
+	EXPECT_BIRTHDAY,     /* birthday-paradox probing against a random allocator */
+	EXPECT_HAIRPIN,      /* both behind one NAT that hairpins: meet at its mappings */
+};
+
+/* Where the two peers sit (the shipped topologies' shapes). */
+enum expect_shape {
+	SHAPE_TWO_SITES,     /* each behind its own NAT on the internet */
+	SHAPE_SAME_LAN,      /* one LAN, behind one NAT */
+	SHAPE_SAME_CARRIER,  /* two homes behind one carrier NAT */
+	SHAPE_DOUBLE_NAT,    /* a's NAT behind a carrier NAT; b behind its own */
+};
+
+struct expect_result {
+	bool direct;
+	enum expect_technique technique;
+	char why[400];
+};
+
+/* The behaviour of inner behind outer, as seen from outside both. */
+struct nat_model expect_compose(const struct nat_model *inner, const struct nat_model *outer);
+/* The verdict for a (behind NAT a) and b (behind NAT b) in shape; carrier
+ * is the carrier NAT for the carrier shapes (NULL otherwise). */
+void expect_path(const struct nat_model *a, const struct nat_model *b, enum expect_shape shape,
+		 const struct nat_model *carrier, struct expect_result *out);
+const char *expect_technique_name(enum expect_technique t);
+/* The shape of a shipped topology, or -1. */
+int expect_shape_of(const char *topology);
+
+struct topo_net;
+/* The verdict for hosts host_a and host_b of a resolved topology: each
+ * host's NATs up to where their paths meet are composed; meeting on one
+ * segment is a LAN, meeting at a translating router is a shared (carrier)
+ * NAT. -EINVAL (with why set) for unknown hosts. */
+int expect_topology(const struct topo_net *net, const char *host_a, const char *host_b, struct expect_result *out);
+
+#endif

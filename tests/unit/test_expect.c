@@ -1,0 +1,142 @@
+/* Expected paths: the verdict for every kind of pair, and for the shipped
+ * topologies' shapes. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <string.h>
+
+#include "expect/expect.h"
+#include "topo/topo.h"
+
+static const struct {
+	const char *a, *b;
+	bool direct;
+	enum expect_technique how;
+} two_sites[] = {
+	{ "full-cone", "full-cone", true, EXPECT_PUNCH },
+	{ "port-restricted-cone", "port-restricted-cone", true, EXPECT_PUNCH },
+	{ "linux-masquerade", "restricted-cone", true, EXPECT_PUNCH },
+	{ "cgnat", "port-restricted-cone", true, EXPECT_PUNCH },
+	{ "symmetric", "full-cone", true, EXPECT_PUNCH },
+	{ "symmetric", "restricted-cone", true, EXPECT_PUNCH },
+	{ "address-restricted-mapping", "restricted-cone", true, EXPECT_PUNCH },
+	{ "symmetric", "port-restricted-cone", true, EXPECT_BIRTHDAY },
+	{ "port-restricted-cone", "address-restricted-mapping", true, EXPECT_BIRTHDAY },
+	{ "symmetric-sequential", "linux-masquerade", true, EXPECT_PREDICTION },
+	{ "symmetric-sequential", "symmetric-sequential", true, EXPECT_PREDICTION },
+	{ "symmetric", "symmetric", false, EXPECT_NONE },
+	{ "symmetric", "symmetric-sequential", false, EXPECT_NONE },
+	{ "address-restricted-mapping", "symmetric", false, EXPECT_NONE },
+	{ "open", "symmetric", true, EXPECT_OPEN },
+	{ "open", "open", true, EXPECT_OPEN },
+	{ "udp-blocked", "full-cone", false, EXPECT_NONE },
+	{ "open", "udp-blocked", false, EXPECT_NONE },
+};
+
+static bool verdict_for(const char *topology, int n, char *params[], struct expect_result *r)
+{
+	struct topo t;
+	static struct topo_net net;
+	char err[512];
+
+	if (topo_load(topology, &t, err, sizeof(err)) || topo_resolve(&t, n, params, &net, err, sizeof(err)))
+		fail_msg("%s", err);
+	assert_int_equal(expect_topology(&net, "a", "b", r), 0);
+	return r->direct;
+}
+
+static void every_pair_across_the_internet(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(two_sites) / sizeof(two_sites[0]); i++) {
+		char pa[80], pb[80], *params[] = { pa, pb };
+		struct expect_result r, swapped;
+
+		snprintf(pa, sizeof(pa), "A=%s", two_sites[i].a);
+		snprintf(pb, sizeof(pb), "B=%s", two_sites[i].b);
+		verdict_for("two-sites", 2, params, &r);
+		if (r.direct != two_sites[i].direct || r.technique != two_sites[i].how)
+			fail_msg("%s / %s: %s by %s (%s)", two_sites[i].a, two_sites[i].b, r.direct ? "direct" : "relay",
+				 expect_technique_name(r.technique), r.why);
+		assert_true(strlen(r.why) > 20);
+		/* The verdict does not depend on who is a. */
+		snprintf(pa, sizeof(pa), "A=%s", two_sites[i].b);
+		snprintf(pb, sizeof(pb), "B=%s", two_sites[i].a);
+		verdict_for("two-sites", 2, params, &swapped);
+		assert_int_equal(swapped.direct, r.direct);
+		assert_int_equal(swapped.technique, r.technique);
+	}
+}
+
+static void shapes_of_the_shipped_topologies(void **state)
+{
+	char sym[] = "A=symmetric", sym_b[] = "B=symmetric", fc[] = "A=full-cone", fc_b[] = "B=full-cone",
+	     prc_b[] = "B=port-restricted-cone";
+	struct expect_result r;
+
+	(void)state;
+	{
+		char *p[] = { sym };
+		verdict_for("same-lan", 1, p, &r);
+		assert_int_equal(r.technique, EXPECT_SAME_LAN);
+	}
+	{
+		/* Behind one carrier that hairpins: meet at its mappings. */
+		char *p[] = { fc, fc_b };
+		verdict_for("same-carrier", 2, p, &r);
+		assert_true(r.direct);
+		assert_int_equal(r.technique, EXPECT_HAIRPIN);
+	}
+	{
+		char *p[] = { sym, sym_b };
+		assert_false(verdict_for("same-carrier", 2, p, &r));
+	}
+	{
+		/* Full cone behind the carrier is the carrier's port-restricted
+		 * behaviour with random ports: against a symmetric NAT, birthday. */
+		char *p[] = { fc, sym_b };
+		verdict_for("double-nat", 2, p, &r);
+		assert_int_equal(r.technique, EXPECT_BIRTHDAY);
+	}
+	{
+		char *p[] = { fc, prc_b };
+		verdict_for("double-nat", 2, p, &r);
+		assert_int_equal(r.technique, EXPECT_PUNCH);
+	}
+	{
+		char *p[] = { fc_b };
+		assert_false(verdict_for("udp-blocked-site", 1, p, &r));
+		assert_non_null(strstr(r.why, "drops outbound UDP"));
+	}
+}
+
+static void composing_takes_the_stricter_layer(void **state)
+{
+	struct nat_model fc, cg, sym, c;
+	char err[512];
+
+	(void)state;
+	assert_int_equal(nat_model_load("full-cone", &fc, err, sizeof(err)), 0);
+	assert_int_equal(nat_model_load("cgnat", &cg, err, sizeof(err)), 0);
+	assert_int_equal(nat_model_load("symmetric", &sym, err, sizeof(err)), 0);
+	c = expect_compose(&fc, &cg);
+	assert_int_equal(c.mapping, NAT_ENDPOINT_INDEPENDENT);
+	assert_int_equal(c.filtering, NAT_ADDRESS_AND_PORT_DEPENDENT);
+	assert_int_equal(c.ports, NAT_PORTS_RANDOM);
+	c = expect_compose(&sym, &fc);
+	assert_int_equal(c.mapping, NAT_ADDRESS_AND_PORT_DEPENDENT);
+	assert_int_equal(c.ports, NAT_PORTS_RANDOM); /* full cone keeps the inner ports */
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(every_pair_across_the_internet),
+		cmocka_unit_test(shapes_of_the_shipped_topologies),
+		cmocka_unit_test(composing_takes_the_stricter_layer),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
