@@ -20,6 +20,7 @@ static const char usage[] =
 	"  stun-server                   the lab's RFC 5389/5780 STUN server\n"
 	"  stun-probe SERVER             RFC 5780 NAT behaviour discovery against a STUN server\n"
 	"  expect A [B] [--topology T]   can a and b go direct, by which technique, or why not\n"
+	"  fault KIND ROUTER             reboot a NAT, expire its mappings, cut its link\n"
 	"\n"
 	"`punchlab COMMAND --help` tells more. -v (or PUNCHLAB_VERBOSE=1) says what is being built.\n";
 
@@ -64,6 +65,8 @@ int main(int argc, char **argv)
 		return cmd_stun_probe(argc - 1, argv + 1);
 	if (strcmp(argv[1], "expect") == 0)
 		return cmd_expect(argc - 1, argv + 1);
+	if (strcmp(argv[1], "fault") == 0)
+		return cmd_fault(argc - 1, argv + 1);
 	pl_err("unknown command \"%s\"", argv[1]);
 	fputs(usage, stderr);
 	return EXIT_USAGE;

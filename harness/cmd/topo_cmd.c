@@ -10,6 +10,7 @@
 #include "../util/timeutil.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -136,7 +137,12 @@ static int topo_up(int argc, char **argv)
 		size_t l = strlen(params);
 		snprintf(params + l, sizeof(params) - l, "%s%s", l ? " " : "", args[i]);
 	}
-	if ((ret = run_create(&r, net->topo.name, params))) {
+	/* The run remembers the topology as given (a path made absolute), so
+	 * later commands (fault) can rebuild its plan. */
+	char topo_ref[PATH_MAX];
+	if (!strchr(args[0], '/') || !realpath(args[0], topo_ref))
+		snprintf(topo_ref, sizeof(topo_ref), "%s", args[0]);
+	if ((ret = run_create(&r, topo_ref, params))) {
 		pl_err("cannot create run state under /run/punchlab: %s", strerror(-ret));
 		ret = EXIT_FAIL;
 		goto out;

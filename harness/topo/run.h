@@ -17,7 +17,7 @@ struct run {
 	char dir[96];
 	pid_t owner;
 	unsigned long long owner_start;
-	char topology[32];
+	char topology[256];       /* as given: a shipped name or an absolute path */
 	char params[160];
 	long created;             /* unix time */
 	int n_netns, n_pids;

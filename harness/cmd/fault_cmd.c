@@ -1,0 +1,57 @@
+/* punchlab fault [--run ID] KIND TARGET [ARG] */
+#include "cmd.h"
+#include "../fault/fault.h"
+#include "../util/log.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const char usage[] =
+	"usage: punchlab fault [--run ID] nat-reboot ROUTER\n"
+	"       punchlab fault [--run ID] mapping-expire ROUTER\n"
+	"       punchlab fault [--run ID] link ROUTER down|up\n"
+	"\n"
+	"Break a running topology the way real networks break:\n"
+	"  nat-reboot      the router forgets every conntrack entry and its NAT maps\n"
+	"  mapping-expire  only its UDP mappings go, as after an idle timeout\n"
+	"  link            its uplink (wan) goes down, or comes back up\n";
+
+int cmd_fault(int argc, char **argv)
+{
+	const char *id = NULL, *words[3] = { NULL, NULL, NULL };
+	char err[512];
+	struct run r;
+	int n = 0;
+
+	for (int i = 1; i < argc; i++) {
+		if (cmd_is_help(argv[i])) {
+			fputs(usage, stdout);
+			return 0;
+		} else if (!strcmp(argv[i], "--run") && i + 1 < argc) {
+			id = argv[++i];
+		} else if (argv[i][0] != '-' && n < 3) {
+			words[n++] = argv[i];
+		} else {
+			pl_err("fault: bad argument \"%s\"", argv[i]);
+			fputs(usage, stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (n < 2) {
+		fputs(usage, stderr);
+		return EXIT_USAGE;
+	}
+	if (cmd_need_root("fault"))
+		return EXIT_USAGE;
+	run_reap_dead();
+	if (run_pick(id, &r, err, sizeof(err))) {
+		pl_err("%s", err);
+		return EXIT_USAGE;
+	}
+	if (fault_apply(&r, words[0], words[1], words[2], err, sizeof(err))) {
+		pl_err("fault: %s", err);
+		return EXIT_USAGE;
+	}
+	printf("run %s: %s %s%s%s done\n", r.id, words[0], words[1], words[2] ? " " : "", words[2] ? words[2] : "");
+	return 0;
+}

@@ -1,0 +1,12 @@
+/* Conntrack over ctnetlink (libmnl): forget NAT state in a namespace, as a
+ * rebooted NAT or an idle timeout would. */
+#ifndef PL_NL_CONNTRACK_H
+#define PL_NL_CONNTRACK_H
+
+/* Delete every IPv4 conntrack entry in NETNS. */
+int conntrack_flush(const char *netns);
+/* Delete the IPv4 entries of one protocol (IPPROTO_UDP...) in NETNS;
+ * *deleted counts them. */
+int conntrack_flush_proto(const char *netns, int proto, int *deleted);
+
+#endif

@@ -1,0 +1,134 @@
+/* Faults on a running topology, each shown by its effect on real packets. */
+#include "lab.h"
+
+#include "fault/fault.h"
+
+#define SINK 7000
+
+static struct lab lab;
+
+static void up(const char *model)
+{
+	char assign[80], *assigns[] = { assign };
+
+	snprintf(assign, sizeof(assign), "M=%s", model);
+	lab_up(&lab, "nat-probe", 1, assigns);
+}
+
+static void fault(const char *kind, const char *target, const char *arg)
+{
+	char err[512];
+
+	if (fault_apply(&lab.run, kind, target, arg, err, sizeof(err)))
+		fail_msg("fault %s %s: %s", kind, target, err);
+}
+
+static bool arrives(int from, int to, uint32_t addr, uint16_t port)
+{
+	char buf[16];
+
+	lab_send(from, addr, port, "x", 1);
+	return lab_recv(to, buf, sizeof(buf), 300, NULL, NULL) == 1;
+}
+
+static void after_nat_reboot_an_old_mapping_no_longer_forwards(void **state)
+{
+	uint32_t a1, a2, pub;
+	int sink, stranger, host;
+	uint16_t mapped;
+
+	(void)state;
+	up("full-cone");
+	a1 = lab_addr(&lab, "stun", 0);
+	a2 = lab_addr(&lab, "stun", 1);
+	pub = lab_addr(&lab, "nat", 0);
+	sink = lab_udp(&lab, "stun", a1, SINK);
+	stranger = lab_udp(&lab, "stun", a2, 9999);
+	host = lab_udp(&lab, "client", 0, 0);
+	mapped = lab_seen_port(host, sink, a1, SINK);
+	assert_true(arrives(stranger, host, pub, mapped)); /* full cone: anyone gets in */
+	fault("nat-reboot", "nat", NULL);
+	assert_false(arrives(stranger, host, pub, mapped));
+	assert_false(arrives(sink, host, pub, mapped)); /* not even the old peer */
+	close(sink);
+	close(stranger);
+	close(host);
+	lab_down(&lab);
+}
+
+static void after_mapping_expire_the_socket_gets_a_new_port(void **state)
+{
+	uint32_t a1, a2;
+	int s1, s2, host;
+	uint16_t p1, p2, p3;
+
+	(void)state;
+	up("cgnat"); /* endpoint-independent mapping with random ports */
+	a1 = lab_addr(&lab, "stun", 0);
+	a2 = lab_addr(&lab, "stun", 1);
+	s1 = lab_udp(&lab, "stun", a1, SINK);
+	s2 = lab_udp(&lab, "stun", a2, SINK);
+	host = lab_udp(&lab, "client", 0, 0);
+	p1 = lab_seen_port(host, s1, a1, SINK);
+	p2 = lab_seen_port(host, s2, a2, SINK);
+	assert_int_equal(p1, p2); /* one mapping for every destination */
+	fault("mapping-expire", "nat", NULL);
+	p3 = lab_seen_port(host, s2, a2, SINK);
+	print_message("mapping %u before, %u after the expiry\n", p1, p3);
+	assert_int_not_equal(p3, p1);
+	close(s1);
+	close(s2);
+	close(host);
+	lab_down(&lab);
+}
+
+static void a_link_down_cuts_and_up_restores(void **state)
+{
+	uint32_t a1;
+	int sink, host;
+
+	(void)state;
+	up("port-restricted-cone");
+	a1 = lab_addr(&lab, "stun", 0);
+	sink = lab_udp(&lab, "stun", a1, SINK);
+	host = lab_udp(&lab, "client", 0, 0);
+	assert_true(arrives(host, sink, a1, SINK));
+	fault("link", "nat", "down");
+	assert_false(arrives(host, sink, a1, SINK));
+	fault("link", "nat", "up");
+	/* The route via the uplink went with the link: it must come back too. */
+	bool ok = false;
+	for (int i = 0; i < 10 && !ok; i++)
+		ok = arrives(host, sink, a1, SINK);
+	assert_true(ok);
+	close(sink);
+	close(host);
+	lab_down(&lab);
+}
+
+static void faults_refuse_what_they_cannot_do(void **state)
+{
+	char err[512];
+
+	(void)state;
+	up("open");
+	assert_int_equal(fault_apply(&lab.run, "nat-reboot", "nat", NULL, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "does no NAT"));
+	assert_int_equal(fault_apply(&lab.run, "nat-reboot", "client", NULL, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "no router \"client\""));
+	assert_int_equal(fault_apply(&lab.run, "meteor", "nat", NULL, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "unknown fault"));
+	assert_int_equal(fault_apply(&lab.run, "link", "nat", "sideways", err, sizeof(err)), -EINVAL);
+	lab_down(&lab);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_teardown(after_nat_reboot_an_old_mapping_no_longer_forwards, lab_teardown),
+		cmocka_unit_test_teardown(after_mapping_expire_the_socket_gets_a_new_port, lab_teardown),
+		cmocka_unit_test_teardown(a_link_down_cuts_and_up_restores, lab_teardown),
+		cmocka_unit_test_teardown(faults_refuse_what_they_cannot_do, lab_teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
