@@ -69,15 +69,15 @@ build/asan/punchlab-wg: ref/wg/tool/main.c build/asan/libpunchlab.a
 build/tests/%: tests/unit/%.c build/libpunchlab.a
 	@mkdir -p $(dir $@)
 	$(SAY) "  CC    $@"
-	$(Q)$(CC) $(CFLAGS) -Iharness -Iref -I. $^ -o $@ $(LIBS) -lcmocka
+	$(Q)$(CC) $(CFLAGS) -Iharness -Iref -I. $^ -o $@ $(LIBS) -lcmocka -lm
 build/asan/tests/test_%: tests/unit/test_%.c build/asan/libpunchlab.a
 	@mkdir -p $(dir $@)
 	$(SAY) "  CC    $@"
-	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) -Iharness -Iref -I. $^ -o $@ $(LIBS) -lcmocka
+	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) -Iharness -Iref -I. $^ -o $@ $(LIBS) -lcmocka -lm
 build/asan/tests/lab_%: tests/lab/lab_%.c tests/lab/lab.h build/asan/libpunchlab.a
 	@mkdir -p $(dir $@)
 	$(SAY) "  CC    $@"
-	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) -Iharness -Iref -I. $(filter %.c %.a,$^) -o $@ $(LIBS) -lcmocka
+	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) -Iharness -Iref -I. $(filter %.c %.a,$^) -o $@ $(LIBS) -lcmocka -lm
 
 FUZZ_LIB  = $(filter-out harness/cmd/%,$(LIB_SRC))
 build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB) $(HDRS)

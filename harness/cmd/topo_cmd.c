@@ -21,7 +21,7 @@
 #include <unistd.h>
 
 static const char topo_usage[] =
-	"usage: punchlab topo up TOPOLOGY [PARAM=MODEL...] [--foreground]\n"
+	"usage: punchlab topo up TOPOLOGY [PARAM=MODEL...] [--link NODE:SPEC...] [--foreground]\n"
 	"       punchlab topo exec [--run ID] HOST [-- CMD [ARG...]]\n"
 	"       punchlab topo list [--available] [--json]\n"
 	"       punchlab topo down [--run ID | --all]\n"
@@ -32,7 +32,9 @@ static const char topo_usage[] =
 	"/run/punchlab/ID/ and its namespaces are named pl-ID-HOST.\n"
 	"\n"
 	"  up      build it and leave it running (a small keeper process owns it);\n"
-	"          --foreground stays attached and removes it on Ctrl-C\n"
+	"          --foreground stays attached and removes it on Ctrl-C; --link impairs\n"
+	"          NODE's link to its segment, SPEC as delay=40ms,jitter=5ms,loss=2%,\n"
+	"          reorder=1%,duplicate=1%,rate=10mbit,mtu=1400\n"
 	"  exec    run CMD (default: $SHELL) inside HOST's namespace\n"
 	"  list    the runs that are up; --available: the shipped topologies\n"
 	"  down    remove a run (or --all of punchlab's runs); nothing else is touched\n"
@@ -121,9 +123,14 @@ static int topo_up(int argc, char **argv)
 	struct run r;
 	pid_t keeper;
 
+	const char *links[8];
+	int n_links = 0;
+
 	for (int i = 0; i < argc; i++) {
 		if (strcmp(argv[i], "--foreground") == 0)
 			foreground = true;
+		else if (strcmp(argv[i], "--link") == 0 && i + 1 < argc && n_links < 8)
+			links[n_links++] = argv[++i];
 		else if (n < 16)
 			args[n++] = argv[i];
 	}
@@ -131,6 +138,30 @@ static int topo_up(int argc, char **argv)
 		return EXIT_FAIL;
 	if ((ret = resolve_args(n, args, net)))
 		goto out;
+	/* --link NODE:delay=40ms,loss=2%: impair the link of NODE to its segment. */
+	for (int i = 0; i < n_links; i++) {
+		const char *colon = strchr(links[i], ':');
+		char node[TOPO_NAME_MAX];
+		int k;
+
+		if (!colon || (size_t)(colon - links[i]) >= sizeof(node)) {
+			pl_err("--link \"%s\": expected NODE:delay=40ms,loss=2%%,...", links[i]);
+			ret = EXIT_USAGE;
+			goto out;
+		}
+		snprintf(node, sizeof(node), "%.*s", (int)(colon - links[i]), links[i]);
+		k = topo_find_node(&net->topo, node);
+		if (k < 0 || net->topo.nodes[k].segment < 0) {
+			pl_err("--link: topology %s has no node \"%s\" with a link", net->topo.name, node);
+			ret = EXIT_USAGE;
+			goto out;
+		}
+		if (impair_parse(colon + 1, &net->topo.nodes[k].impair, err, sizeof(err))) {
+			pl_err("--link %s: %s", node, err);
+			ret = EXIT_USAGE;
+			goto out;
+		}
+	}
 	if ((ret = cmd_need_root("topo up")))
 		goto out;
 	for (int i = 1; i < n; i++) {

@@ -1,4 +1,5 @@
 #include "build.h"
+#include "../impair/impair.h"
 #include "../nat/plan.h"
 #include "../nl/nft.h"
 #include "../nl/rtnl.h"
@@ -119,8 +120,32 @@ int topo_build(const struct topo_net *net, struct run *r, char *err, size_t errl
 				continue;
 			gw = t->segments[ifc->segment].gateway;
 			snprintf(port, sizeof(port), "p-%s", n->name);
-			TRY(rtnl_veth_create(ns[i], ifc->ifname, ns[gw], port), "linking %s to segment %s",
-			    n->name, t->segments[ifc->segment].name);
+			if (t->nodes[i].impair.on) {
+				/* An impaired link: node - in [forwarder] out - bridge. */
+				const struct impair *im = &t->nodes[i].impair;
+				char imp[64];
+				int pid;
+
+				snprintf(imp, sizeof(imp), "pl-%s-imp-%s", r->id, n->name);
+				TRY(run_note_netns(r, imp), "recording namespace %s", imp);
+				TRY(netns_create(imp), "creating namespace %s", imp);
+				TRY(netns_sysctl(imp, "net.ipv6.conf.all.disable_ipv6", "1"), "%s: disabling IPv6", imp);
+				TRY(netns_sysctl(imp, "net.ipv6.conf.default.disable_ipv6", "1"), "%s: disabling IPv6", imp);
+				TRY(rtnl_veth_create(ns[i], ifc->ifname, imp, "in"), "linking %s to its impairment", n->name);
+				TRY(rtnl_veth_create(imp, "out", ns[gw], port), "linking %s's impairment to segment %s",
+				    n->name, t->segments[ifc->segment].name);
+				TRY(impair_prepare_iface(ns[i], ifc->ifname, im->mtu), "%s: preparing %s", ns[i], ifc->ifname);
+				TRY(impair_prepare_iface(imp, "in", im->mtu), "%s: preparing in", imp);
+				TRY(impair_prepare_iface(imp, "out", im->mtu), "%s: preparing out", imp);
+				TRY(impair_prepare_iface(ns[gw], port, im->mtu), "%s: preparing %s", ns[gw], port);
+				TRY(rtnl_link_up(imp, "in"), "%s: setting in up", imp);
+				TRY(rtnl_link_up(imp, "out"), "%s: setting out up", imp);
+				TRY(impair_start(imp, im, &pid), "%s: starting the impairment forwarder", imp);
+				TRY(run_note_pid(r, pid), "recording pid %d", pid);
+			} else {
+				TRY(rtnl_veth_create(ns[i], ifc->ifname, ns[gw], port), "linking %s to segment %s",
+				    n->name, t->segments[ifc->segment].name);
+			}
 			TRY(rtnl_link_set_master(ns[gw], port, t->segments[ifc->segment].name),
 			    "%s: adding %s to bridge %s", ns[gw], port, t->segments[ifc->segment].name);
 			TRY(rtnl_link_up(ns[gw], port), "%s: setting %s up", ns[gw], port);

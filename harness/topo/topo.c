@@ -263,10 +263,21 @@ int topo_parse(const char *name, const char *text, size_t len, const char *origi
 			ret = 0;
 		} else if (strcmp(w[0], "router") == 0 || strcmp(w[0], "host") == 0) {
 			ret = parse_node(t, &pend, w, n, w[0][0] == 'r', origin, lineno, err, errlen);
+		} else if (strcmp(w[0], "link") == 0) {
+			char spec[400] = "", msg[256];
+			int node = n >= 3 ? topo_find_node(t, w[1]) : -1;
+			if (node < 0)
+				return text_fail(err, errlen, origin, lineno,
+						 "expected \"link NODE delay=40ms loss=2%% ...\" after NODE is declared");
+			for (int i = 2; i < n; i++)
+				snprintf(spec + strlen(spec), sizeof(spec) - strlen(spec), "%s ", w[i]);
+			if (impair_parse(spec, &t->nodes[node].impair, msg, sizeof(msg)))
+				return text_fail(err, errlen, origin, lineno, "%s", msg);
+			ret = 0;
 		} else if (strcmp(w[0], "segment") == 0) {
 			ret = parse_segment(t, &pend, w, n, origin, lineno, err, errlen);
 		} else {
-			ret = text_fail(err, errlen, origin, lineno, "unknown statement \"%s\"; expected param, router, segment or host",
+			ret = text_fail(err, errlen, origin, lineno, "unknown statement \"%s\"; expected param, router, segment, host or link",
 				   w[0]);
 		}
 		if (ret)

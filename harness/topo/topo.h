@@ -4,6 +4,7 @@
 #ifndef PL_TOPO_H
 #define PL_TOPO_H
 
+#include "../impair/impair.h"
 #include "../nat/model.h"
 
 #include <stdbool.h>
@@ -26,6 +27,7 @@ struct topo_node {
 	int segment;                  /* host: its segment; router: its uplink (-1 none) */
 	int n_addrs;                  /* explicit addresses on that segment */
 	uint32_t addrs[TOPO_MAX_ADDRS];
+	struct impair impair;         /* its link to its segment (link NODE ...) */
 	unsigned line;
 };
 

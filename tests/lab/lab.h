@@ -46,8 +46,10 @@ static inline void lab_track(struct lab *l, bool on)
 		}
 }
 
-/* Build TOPOLOGY with parameters in a fresh run; fails the test on error. */
-static inline void lab_up(struct lab *l, const char *topology, int n, char *assigns[])
+/* Build TOPOLOGY with parameters in a fresh run, NODE's link impaired by
+ * SPEC (node NULL: none); fails the test on error. */
+static inline void lab_up_impaired(struct lab *l, const char *topology, int n, char *assigns[], const char *node,
+				   const char *spec)
 {
 	struct topo t;
 	char err[512], params[160] = "";
@@ -55,6 +57,12 @@ static inline void lab_up(struct lab *l, const char *topology, int n, char *assi
 	memset(l, 0, sizeof(*l));
 	if (topo_load(topology, &t, err, sizeof(err)) || topo_resolve(&t, n, assigns, &l->net, err, sizeof(err)))
 		fail_msg("%s", err);
+	if (node) {
+		int k = topo_find_node(&l->net.topo, node);
+		assert_true(k >= 0);
+		if (impair_parse(spec, &l->net.topo.nodes[k].impair, err, sizeof(err)))
+			fail_msg("%s", err);
+	}
 	for (int i = 0; i < n; i++)
 		snprintf(params + strlen(params), sizeof(params) - strlen(params), "%s%s", i ? " " : "", assigns[i]);
 	assert_int_equal(run_create(&l->run, topology, params), 0);
@@ -63,6 +71,11 @@ static inline void lab_up(struct lab *l, const char *topology, int n, char *assi
 	lab_track(l, true);
 	if (topo_build(&l->net, &l->run, err, sizeof(err)))
 		fail_msg("building %s: %s", topology, err);
+}
+
+static inline void lab_up(struct lab *l, const char *topology, int n, char *assigns[])
+{
+	lab_up_impaired(l, topology, n, assigns, NULL, NULL);
 }
 
 static inline void lab_down(struct lab *l)

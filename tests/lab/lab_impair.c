@@ -1,0 +1,230 @@
+/* Link impairment without netem: 1000 probes across an impaired link, the
+ * delay, loss, reordering and duplication measured from the packets (both
+ * ends are sockets of this process, so one clock times them). */
+#include "lab.h"
+
+#include "util/paths.h"
+#include "util/timeutil.h"
+
+#include <math.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <time.h>
+
+#define PROBES 1000
+
+static struct lab lab;
+
+struct measured {
+	int received, reordered, duplicated;
+	double mean_ms;
+};
+
+static uint64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static void measure(const char *spec, struct measured *m)
+{
+	char dir[PATH_MAX], topo[PATH_MAX + 16], *none[] = { NULL };
+	static uint8_t seen[PROBES];
+	uint32_t a, b;
+	int sa, sb, max_seq = -1;
+	double total_ms = 0;
+	uint64_t end;
+
+	assert_int_equal(paths_data_dir("tests/data", dir, sizeof(dir)), 0);
+	snprintf(topo, sizeof(topo), "%s/wg-pair.topo", dir);
+	lab_up_impaired(&lab, topo, 0, none, "a", spec);
+	a = lab_addr(&lab, "a", 0);
+	b = lab_addr(&lab, "b", 0);
+	sa = lab_udp(&lab, "a", a, 5000);
+	sb = lab_udp(&lab, "b", b, 5001);
+	/* Warm up (ARP crosses the impaired link too), then drain. */
+	for (int i = 0; i < 20; i++) {
+		char buf[64];
+		lab_send(sa, b, 5001, "warm", 4);
+		lab_recv(sb, buf, sizeof(buf), 50, NULL, NULL);
+	}
+	time_sleep_ms(300);
+	{
+		char buf[64];
+		while (lab_recv(sb, buf, sizeof(buf), 10, NULL, NULL) >= 0)
+			;
+	}
+	memset(m, 0, sizeof(*m));
+	memset(seen, 0, sizeof(seen));
+	for (int i = 0; i < PROBES; i++) {
+		uint8_t pkt[12];
+		uint64_t t = now_us();
+		memcpy(pkt, &i, 4);
+		memcpy(pkt + 4, &t, 8);
+		lab_send(sa, b, 5001, pkt, sizeof(pkt));
+		/* Take whatever has arrived meanwhile. */
+		for (;;) {
+			uint8_t in[64];
+			int seq;
+			uint64_t sent;
+			if (lab_recv(sb, in, sizeof(in), i % 4 ? 0 : 1, NULL, NULL) != 12)
+				break;
+			memcpy(&seq, in, 4);
+			memcpy(&sent, in + 4, 8);
+			assert_true(seq >= 0 && seq < PROBES);
+			if (seen[seq]++) {
+				m->duplicated++;
+				continue;
+			}
+			m->received++;
+			total_ms += (double)(now_us() - sent) / 1000.0;
+			if (seq < max_seq)
+				m->reordered++;
+			else
+				max_seq = seq;
+		}
+	}
+	end = time_now_ms() + 1500;
+	while (time_now_ms() < end) {
+		uint8_t in[64];
+		int seq;
+		uint64_t sent;
+		if (lab_recv(sb, in, sizeof(in), 100, NULL, NULL) != 12)
+			continue;
+		memcpy(&seq, in, 4);
+		memcpy(&sent, in + 4, 8);
+		if (seen[seq]++) {
+			m->duplicated++;
+			continue;
+		}
+		m->received++;
+		total_ms += (double)(now_us() - sent) / 1000.0;
+		if (seq < max_seq)
+			m->reordered++;
+		else
+			max_seq = seq;
+	}
+	m->mean_ms = m->received ? total_ms / m->received : 0;
+	print_message("%s: %d of %d received, mean delay %.2f ms, %d reordered, %d duplicated\n", spec, m->received,
+		      PROBES, m->mean_ms, m->reordered, m->duplicated);
+	close(sa);
+	close(sb);
+	lab_down(&lab);
+}
+
+static void delay_and_loss_are_as_asked(void **state)
+{
+	struct measured m;
+	double loss;
+
+	(void)state;
+	measure("delay=20ms,jitter=2ms,loss=5%", &m);
+	loss = 1.0 - (double)m.received / PROBES;
+	/* Within 10% (or 2 ms) of the delay, 2 points of the loss. */
+	assert_true(fabs(m.mean_ms - 20.0) <= fmax(0.1 * 20.0, 2.0));
+	assert_true(fabs(loss - 0.05) <= 0.02);
+	assert_int_equal(m.duplicated, 0);
+}
+
+static void a_long_delay_is_kept_within_ten_percent(void **state)
+{
+	struct measured m;
+
+	(void)state;
+	measure("delay=50ms", &m);
+	assert_true(fabs(m.mean_ms - 50.0) <= fmax(0.1 * 50.0, 2.0));
+	assert_int_equal(m.received, PROBES);
+	assert_int_equal(m.reordered, 0);
+}
+
+static void reordering_and_duplication_are_seen_when_asked(void **state)
+{
+	struct measured m;
+
+	(void)state;
+	measure("delay=10ms,reorder=10%,duplicate=5%", &m);
+	assert_true(m.reordered > 20);
+	assert_true(m.duplicated > 20 && m.duplicated < 80);
+	assert_int_equal(m.received, PROBES);
+}
+
+static void no_impairment_leaves_the_link_alone(void **state)
+{
+	struct measured m;
+
+	(void)state;
+	measure("delay=0ms", &m);
+	assert_true(m.mean_ms < 2.0);
+	assert_int_equal(m.received, PROBES);
+}
+
+struct mtu_arg {
+	const char *ifname;
+	int mtu;
+};
+
+static int read_mtu(void *p)
+{
+	struct mtu_arg *a = p;
+	struct ifreq ifr;
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, IFNAMSIZ, "%s", a->ifname);
+	a->mtu = ioctl(fd, SIOCGIFMTU, &ifr) == 0 ? ifr.ifr_mtu : -1;
+	close(fd);
+	return 0;
+}
+
+static void rate_and_mtu_are_as_asked(void **state)
+{
+	char dir[PATH_MAX], topo[PATH_MAX + 16], *none[] = { NULL }, pkt[1200] = { 0 };
+	struct mtu_arg m = { "eth0", 0 };
+	uint64_t first = 0, last = 0, bytes = 0, start;
+	uint32_t b;
+	int sa, sb;
+	double mbit;
+
+	(void)state;
+	assert_int_equal(paths_data_dir("tests/data", dir, sizeof(dir)), 0);
+	snprintf(topo, sizeof(topo), "%s/wg-pair.topo", dir);
+	lab_up_impaired(&lab, topo, 0, none, "a", "rate=10mbit,mtu=1400");
+	assert_int_equal(netns_call(lab_ns(&lab, "a"), read_mtu, &m), 0);
+	assert_int_equal(m.mtu, 1400);
+	b = lab_addr(&lab, "b", 0);
+	sa = lab_udp(&lab, "a", 0, 0);
+	sb = lab_udp(&lab, "b", b, 5001);
+	/* Offer about 20 Mbit/s for a second; the link passes 10. */
+	start = now_us();
+	for (int i = 0; now_us() - start < 1000000; i++) {
+		char in[1500];
+		lab_send(sa, b, 5001, pkt, sizeof(pkt));
+		while (lab_recv(sb, in, sizeof(in), 0, NULL, NULL) > 0) {
+			last = now_us();
+			first = first ? first : last;
+			bytes += sizeof(pkt) + 42;
+		}
+		if (i % 2 == 0)
+			time_sleep_ms(1);
+	}
+	close(sa);
+	close(sb);
+	lab_down(&lab);
+	mbit = (double)bytes * 8.0 / (double)(last - first);
+	print_message("rate=10mbit: %.2f Mbit/s on the wire\n", mbit);
+	assert_true(fabs(mbit - 10.0) <= 1.0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_teardown(delay_and_loss_are_as_asked, lab_teardown),
+		cmocka_unit_test_teardown(a_long_delay_is_kept_within_ten_percent, lab_teardown),
+		cmocka_unit_test_teardown(reordering_and_duplication_are_seen_when_asked, lab_teardown),
+		cmocka_unit_test_teardown(no_impairment_leaves_the_link_alone, lab_teardown),
+		cmocka_unit_test_teardown(rate_and_mtu_are_as_asked, lab_teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
