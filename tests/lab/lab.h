@@ -78,6 +78,16 @@ static inline void lab_up(struct lab *l, const char *topology, int n, char *assi
 	lab_up_impaired(l, topology, n, assigns, NULL, NULL);
 }
 
+/* The nat-probe topology (client behind router nat, stun host outside)
+ * with MODEL on the router. */
+static inline void lab_up_probe(struct lab *l, const char *model)
+{
+	char assign[80], *assigns[] = { assign };
+
+	snprintf(assign, sizeof(assign), "M=%s", model);
+	lab_up(l, "nat-probe", 1, assigns);
+}
+
 static inline void lab_down(struct lab *l)
 {
 	if (!l->up)

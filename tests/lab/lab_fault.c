@@ -9,10 +9,7 @@ static struct lab lab;
 
 static void up(const char *model)
 {
-	char assign[80], *assigns[] = { assign };
-
-	snprintf(assign, sizeof(assign), "M=%s", model);
-	lab_up(&lab, "nat-probe", 1, assigns);
+	lab_up_probe(&lab, model);
 }
 
 static void fault(const char *kind, const char *target, const char *arg)

@@ -28,13 +28,44 @@ static uint64_t now_us(void)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
+struct tally {
+	struct measured *m;
+	uint8_t *seen;
+	int max_seq;
+	double total_ms;
+};
+
+/* Take one probe if one arrives within timeout_ms; false if none did. */
+static bool take(int sock, struct tally *t, int timeout_ms)
+{
+	uint8_t in[64];
+	uint64_t sent;
+	int seq;
+
+	if (lab_recv(sock, in, sizeof(in), timeout_ms, NULL, NULL) != 12)
+		return false;
+	memcpy(&seq, in, 4);
+	memcpy(&sent, in + 4, 8);
+	assert_true(seq >= 0 && seq < PROBES);
+	if (t->seen[seq]++) {
+		t->m->duplicated++;
+		return true;
+	}
+	t->m->received++;
+	t->total_ms += (double)(now_us() - sent) / 1000.0;
+	if (seq < t->max_seq)
+		t->m->reordered++;
+	else
+		t->max_seq = seq;
+	return true;
+}
+
 static void measure(const char *spec, struct measured *m)
 {
 	char dir[PATH_MAX], topo[PATH_MAX + 16], *none[] = { NULL };
 	static uint8_t seen[PROBES];
 	uint32_t a, b;
-	int sa, sb, max_seq = -1;
-	double total_ms = 0;
+	int sa, sb;
 	uint64_t end;
 
 	assert_int_equal(paths_data_dir("tests/data", dir, sizeof(dir)), 0);
@@ -58,55 +89,21 @@ static void measure(const char *spec, struct measured *m)
 	}
 	memset(m, 0, sizeof(*m));
 	memset(seen, 0, sizeof(seen));
+	struct tally t = { m, seen, -1, 0 };
 	for (int i = 0; i < PROBES; i++) {
 		uint8_t pkt[12];
-		uint64_t t = now_us();
+		uint64_t now = now_us();
 		memcpy(pkt, &i, 4);
-		memcpy(pkt + 4, &t, 8);
+		memcpy(pkt + 4, &now, 8);
 		lab_send(sa, b, 5001, pkt, sizeof(pkt));
 		/* Take whatever has arrived meanwhile. */
-		for (;;) {
-			uint8_t in[64];
-			int seq;
-			uint64_t sent;
-			if (lab_recv(sb, in, sizeof(in), i % 4 ? 0 : 1, NULL, NULL) != 12)
-				break;
-			memcpy(&seq, in, 4);
-			memcpy(&sent, in + 4, 8);
-			assert_true(seq >= 0 && seq < PROBES);
-			if (seen[seq]++) {
-				m->duplicated++;
-				continue;
-			}
-			m->received++;
-			total_ms += (double)(now_us() - sent) / 1000.0;
-			if (seq < max_seq)
-				m->reordered++;
-			else
-				max_seq = seq;
-		}
+		while (take(sb, &t, i % 4 ? 0 : 1))
+			;
 	}
 	end = time_now_ms() + 1500;
-	while (time_now_ms() < end) {
-		uint8_t in[64];
-		int seq;
-		uint64_t sent;
-		if (lab_recv(sb, in, sizeof(in), 100, NULL, NULL) != 12)
-			continue;
-		memcpy(&seq, in, 4);
-		memcpy(&sent, in + 4, 8);
-		if (seen[seq]++) {
-			m->duplicated++;
-			continue;
-		}
-		m->received++;
-		total_ms += (double)(now_us() - sent) / 1000.0;
-		if (seq < max_seq)
-			m->reordered++;
-		else
-			max_seq = seq;
-	}
-	m->mean_ms = m->received ? total_ms / m->received : 0;
+	while (time_now_ms() < end)
+		take(sb, &t, 100);
+	m->mean_ms = m->received ? t.total_ms / m->received : 0;
 	print_message("%s: %d of %d received, mean delay %.2f ms, %d reordered, %d duplicated\n", spec, m->received,
 		      PROBES, m->mean_ms, m->reordered, m->duplicated);
 	close(sa);

@@ -8,10 +8,7 @@ static struct lab lab;
 
 static void up(const char *model)
 {
-	char assign[80], *assigns[] = { assign };
-
-	snprintf(assign, sizeof(assign), "M=%s", model);
-	lab_up(&lab, "nat-probe", 1, assigns);
+	lab_up_probe(&lab, model);
 }
 
 static void symmetric_sequential_steps_external_ports_by_one_over_20_flows(void **state)
