@@ -5,8 +5,15 @@
 #include "../nl/rtnl.h"
 #include "../topo/build.h"
 #include "../topo/topo.h"
+#include "../util/netns.h"
+#include "../util/proc.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,7 +59,103 @@ static int reinstall_nat(const struct topo_net *net, int router, const char *ns,
 	return ret;
 }
 
-int fault_apply(const struct run *r, const char *kind, const char *target, const char *arg, char *err, size_t errlen)
+/* Processes named PROGRAM (their comm) inside namespace NS. */
+static int find_program(const char *ns, const char *program, pid_t *pids, int max)
+{
+	char path[128];
+	struct stat want, st;
+	struct dirent *de;
+	DIR *d;
+	int n = 0;
+
+	snprintf(path, sizeof(path), "%s/%s", NETNS_DIR, ns);
+	if (stat(path, &want) || !(d = opendir("/proc")))
+		return 0;
+	while ((de = readdir(d)) && n < max) {
+		pid_t pid = (pid_t)atoi(de->d_name);
+		char comm[64] = "";
+		FILE *f;
+
+		if (pid <= 0 || !proc_alive(pid))
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)pid);
+		if (stat(path, &st) || st.st_ino != want.st_ino || st.st_dev != want.st_dev)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+		if ((f = fopen(path, "r"))) {
+			if (fgets(comm, sizeof(comm), f))
+				comm[strcspn(comm, "\n")] = '\0';
+			fclose(f);
+		}
+		/* comm holds at most 15 characters of the name. */
+		if (comm[0] && strncmp(comm, program, 15) == 0)
+			pids[n++] = pid;
+	}
+	closedir(d);
+	return n;
+}
+
+/* kill: the program dies (SIGKILL, as a crash); restart: it stops and is
+ * started again with the same command line, in the same namespace. */
+static int fault_process(struct run *r, const char *kind, const char *host, const char *program, char *err,
+			 size_t errlen)
+{
+	char ns[64], cmdline[4096];
+	char *argv[64];
+	pid_t pids[16], pid;
+	int n, argc = 0, devnull;
+	ssize_t len = 0;
+
+	if (!program) {
+		snprintf(err, errlen, "%s takes HOST PROGRAM: punchlab fault %s %s PROGRAM", kind, kind, host);
+		return -EINVAL;
+	}
+	if (topo_node_netns(r, host, ns, sizeof(ns))) {
+		snprintf(err, errlen, "run %s has no host \"%s\"", r->id, host);
+		return -EINVAL;
+	}
+	n = find_program(ns, program, pids, 16);
+	if (n == 0) {
+		snprintf(err, errlen, "no %s runs on %s", program, host);
+		return -ESRCH;
+	}
+	if (!strcmp(kind, "restart")) {
+		char path[64];
+		int fd;
+		snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pids[0]);
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
+			len = read(fd, cmdline, sizeof(cmdline) - 1);
+			close(fd);
+		}
+		if (len <= 0) {
+			snprintf(err, errlen, "cannot read how %s was started", program);
+			return -EIO;
+		}
+		cmdline[len] = '\0';
+		for (char *p = cmdline; p < cmdline + len && argc < 63; p += strlen(p) + 1)
+			argv[argc++] = p;
+		argv[argc] = NULL;
+	}
+	for (int i = 0; i < n; i++) {
+		if (!strcmp(kind, "kill"))
+			kill(pids[i], SIGKILL); /* a crash: no chance to clean up */
+		else
+			proc_stop(pids[i], 1000);
+	}
+	if (strcmp(kind, "restart"))
+		return 0;
+	devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (proc_spawn(ns, argv, devnull, devnull, &pid)) {
+		snprintf(err, errlen, "cannot start %s again on %s", program, host);
+		close(devnull);
+		return -EIO;
+	}
+	close(devnull);
+	run_note_pid(r, pid);
+	return 0;
+}
+
+int fault_apply(struct run *r, const char *kind, const char *target, const char *arg, char *err, size_t errlen)
 {
 	struct topo_net *net = calloc(1, sizeof(*net));
 	char ns[64];
@@ -60,6 +163,10 @@ int fault_apply(const struct run *r, const char *kind, const char *target, const
 
 	if (!net)
 		return -ENOMEM;
+	if (!strcmp(kind, "kill") || !strcmp(kind, "restart")) {
+		ret = fault_process(r, kind, target, arg, err, errlen);
+		goto out;
+	}
 	if ((ret = run_net(r, net, err, errlen)))
 		goto out;
 	router = topo_find_node(&net->topo, target);
@@ -83,7 +190,7 @@ int fault_apply(const struct run *r, const char *kind, const char *target, const
 		goto out;
 	}
 	if (strcmp(kind, "nat-reboot") && strcmp(kind, "mapping-expire")) {
-		snprintf(err, errlen, "unknown fault \"%s\"; expected nat-reboot, mapping-expire or link", kind);
+		snprintf(err, errlen, "unknown fault \"%s\"; expected nat-reboot, mapping-expire, link, kill or restart", kind);
 		ret = -EINVAL;
 		goto out;
 	}

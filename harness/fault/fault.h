@@ -7,8 +7,9 @@
 
 #include <stddef.h>
 
-/* Apply fault KIND ("nat-reboot", "mapping-expire", "link") to TARGET (a
- * router) in run r; arg is "down"/"up" for link. err says what failed. */
-int fault_apply(const struct run *r, const char *kind, const char *target, const char *arg, char *err, size_t errlen);
+/* Apply fault KIND to TARGET in run r. err says what failed.
+ *   nat-reboot ROUTER, mapping-expire ROUTER, link ROUTER down|up,
+ *   kill HOST PROGRAM, restart HOST PROGRAM (arg: the program's name). */
+int fault_apply(struct run *r, const char *kind, const char *target, const char *arg, char *err, size_t errlen);
 
 #endif

@@ -2,6 +2,8 @@
 #include "lab.h"
 
 #include "fault/fault.h"
+#include "util/proc.h"
+#include "util/timeutil.h"
 
 #define SINK 7000
 
@@ -103,6 +105,42 @@ static void a_link_down_cuts_and_up_restores(void **state)
 	lab_down(&lab);
 }
 
+static void kill_and_restart_a_program_on_a_host(void **state)
+{
+	char *argv[] = { "sleep", "1000", NULL };
+	char err[512], path[64], cmdline[64] = "";
+	pid_t pid, again = -1;
+	FILE *f;
+
+	(void)state;
+	up("full-cone");
+	assert_int_equal(proc_spawn(lab_ns(&lab, "client"), argv, -1, -1, &pid), 0);
+	run_note_pid(&lab.run, pid);
+	time_sleep_ms(100);
+	/* restart: a new process, same command line, same namespace. */
+	assert_int_equal(fault_apply(&lab.run, "restart", "client", "sleep", err, sizeof(err)), 0);
+	assert_false(proc_alive(pid));
+	for (int i = 0; i < lab.run.n_pids; i++)
+		if (lab.run.pids[i] != pid)
+			again = lab.run.pids[i];
+	assert_true(again > 0 && proc_alive(again));
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)again);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	assert_true(fread(cmdline, 1, sizeof(cmdline) - 1, f) > 0);
+	fclose(f);
+	assert_string_equal(cmdline, "sleep");
+	assert_string_equal(cmdline + 6, "1000");
+	/* kill: gone, and nothing is left to kill. */
+	assert_int_equal(fault_apply(&lab.run, "kill", "client", "sleep", err, sizeof(err)), 0);
+	for (int i = 0; i < 100 && proc_alive(again); i++)
+		time_sleep_ms(10);
+	assert_false(proc_alive(again));
+	assert_int_equal(fault_apply(&lab.run, "kill", "client", "sleep", err, sizeof(err)), -ESRCH);
+	assert_non_null(strstr(err, "no sleep runs on client"));
+	lab_down(&lab);
+}
+
 static void faults_refuse_what_they_cannot_do(void **state)
 {
 	char err[512];
@@ -125,6 +163,7 @@ int main(void)
 		cmocka_unit_test_teardown(after_nat_reboot_an_old_mapping_no_longer_forwards, lab_teardown),
 		cmocka_unit_test_teardown(after_mapping_expire_the_socket_gets_a_new_port, lab_teardown),
 		cmocka_unit_test_teardown(a_link_down_cuts_and_up_restores, lab_teardown),
+		cmocka_unit_test_teardown(kill_and_restart_a_program_on_a_host, lab_teardown),
 		cmocka_unit_test_teardown(faults_refuse_what_they_cannot_do, lab_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
