@@ -98,7 +98,12 @@ static int packet_socket(const char *ifname)
 	if (fd < 0)
 		return -errno;
 	sll.sll_ifindex = (int)if_nametoindex(ifname);
+	int size = 4 << 20;
+
 	setsockopt(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof(one));
+	/* Room for bursts while frames wait their turn (SO_RCVBUFFORCE: root). */
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)))
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
 	if (!sll.sll_ifindex || bind(fd, (struct sockaddr *)&sll, sizeof(sll))) {
 		close(fd);
 		return -ENODEV;

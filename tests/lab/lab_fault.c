@@ -124,11 +124,17 @@ static void kill_and_restart_a_program_on_a_host(void **state)
 		if (lab.run.pids[i] != pid)
 			again = lab.run.pids[i];
 	assert_true(again > 0 && proc_alive(again));
+	/* Right after the fork the new process may not have exec'd yet. */
 	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)again);
-	f = fopen(path, "r");
-	assert_non_null(f);
-	assert_true(fread(cmdline, 1, sizeof(cmdline) - 1, f) > 0);
-	fclose(f);
+	for (int i = 0; i < 200 && strcmp(cmdline, "sleep"); i++) {
+		memset(cmdline, 0, sizeof(cmdline));
+		f = fopen(path, "r");
+		assert_non_null(f);
+		if (fread(cmdline, 1, sizeof(cmdline) - 1, f) == 0)
+			cmdline[0] = '\0';
+		fclose(f);
+		time_sleep_ms(10);
+	}
 	assert_string_equal(cmdline, "sleep");
 	assert_string_equal(cmdline + 6, "1000");
 	/* kill: gone, and nothing is left to kill. */
