@@ -7,13 +7,14 @@
 #include <string.h>
 
 static const char usage[] =
-	"usage: punchlab fault [--run ID] nat-reboot ROUTER\n"
+	"usage: punchlab fault [--run ID] nat-reboot ROUTER [renumber]\n"
 	"       punchlab fault [--run ID] mapping-expire ROUTER\n"
 	"       punchlab fault [--run ID] link ROUTER down|up\n"
 	"       punchlab fault [--run ID] kill|restart HOST PROGRAM\n"
 	"\n"
 	"Break a running topology the way real networks break:\n"
-	"  nat-reboot      the router forgets every conntrack entry and its NAT maps\n"
+	"  nat-reboot      the router forgets every conntrack entry and its NAT maps;\n"
+	"                  with renumber it comes back with a new public address\n"
 	"  mapping-expire  only its UDP mappings go, as after an idle timeout\n"
 	"  link            its uplink (wan) goes down, or comes back up\n"
 	"  kill            PROGRAM on HOST dies (SIGKILL, as a crash)\n"

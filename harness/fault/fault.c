@@ -9,7 +9,9 @@
 #include "../util/proc.h"
 
 #include <dirent.h>
+#include <arpa/inet.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -31,7 +33,60 @@ static int run_net(const struct run *r, struct topo_net *net, char *err, size_t 
 		assigns[n++] = w;
 	if (topo_load(r->topology, &t, err, errlen) || topo_resolve(&t, n, assigns, net, err, errlen))
 		return -EINVAL;
+	/* Routers renumbered by an earlier fault keep their new address. */
+	for (int i = 0; i < r->n_renumbered; i++) {
+		int k = topo_find_node(&net->topo, r->renumbered[i]);
+		if (k < 0)
+			continue;
+		for (int f = 0; f < net->nodes[k].n_ifaces; f++)
+			if (!net->nodes[k].ifaces[f].bridge && net->nodes[k].ifaces[f].addrs[0] == net->nodes[k].public_addr)
+				net->nodes[k].ifaces[f].addrs[0] = r->renumbered_addr[i];
+		net->nodes[k].public_addr = r->renumbered_addr[i];
+	}
 	return 0;
+}
+
+/* A carrier renumbering the router: a free address on its uplink segment
+ * (from the top of the prefix down), moved onto wan in place of the old. */
+static int renumber(struct run *r, struct topo_net *net, int router, const char *ns, char *err, size_t errlen)
+{
+	int s = net->topo.nodes[router].segment;
+	uint32_t prefix = ntohl(net->seg_prefix[s]), size = 1u << (32 - net->seg_plen[s]), fresh = 0;
+	uint32_t old = net->nodes[router].public_addr;
+	uint8_t plen = net->seg_plen[s];
+	int ret;
+
+	for (uint32_t host = size - 2; host >= 2 && !fresh; host--) {
+		uint32_t cand = htonl(prefix + host);
+		bool taken = false;
+		for (int i = 0; i < net->topo.n_nodes && !taken; i++)
+			for (int f = 0; f < net->nodes[i].n_ifaces; f++)
+				for (int k = 0; k < net->nodes[i].ifaces[f].n_addrs; k++)
+					taken |= net->nodes[i].ifaces[f].addrs[k] == cand;
+		if (!taken)
+			fresh = cand;
+	}
+	if (!fresh) {
+		snprintf(err, errlen, "no free address left on %s's uplink segment", net->topo.nodes[router].name);
+		return -ENOSPC;
+	}
+	/* The new address first, then the old one goes; promoting keeps the
+	 * new one (and the routes) when the primary is removed. */
+	if ((ret = netns_sysctl(ns, "net.ipv4.conf.wan.promote_secondaries", "1")) ||
+	    (ret = rtnl_addr_add(ns, "wan", fresh, plen)) || (ret = rtnl_addr_del(ns, "wan", old, plen))) {
+		snprintf(err, errlen, "%s: moving wan to its new address: %s", ns, strerror(-ret));
+		return ret;
+	}
+	for (int i = 0; i < net->nodes[router].n_routes; i++) {
+		const struct topo_route *rt = &net->nodes[router].routes[i];
+		ret = rtnl_route_add(ns, rt->dst, rt->plen, rt->gw);
+		if (ret && ret != -EEXIST) {
+			snprintf(err, errlen, "%s: restoring a route: %s", ns, strerror(-ret));
+			return ret;
+		}
+	}
+	net->nodes[router].public_addr = fresh;
+	return run_note_renumber(r, net->topo.nodes[router].name, fresh);
 }
 
 /* Install the router's NAT again: its dynamic maps and sets start empty. */
@@ -199,6 +254,13 @@ int fault_apply(struct run *r, const char *kind, const char *target, const char 
 		ret = -EINVAL;
 		goto out;
 	}
+	if (arg && (strcmp(kind, "nat-reboot") || strcmp(arg, "renumber"))) {
+		snprintf(err, errlen, "%s takes no \"%s\" (nat-reboot ROUTER [renumber])", kind, arg);
+		ret = -EINVAL;
+		goto out;
+	}
+	if (arg && (ret = renumber(r, net, router, ns, err, errlen)))
+		goto out;
 	/* A reboot forgets every flow; an idle timeout only the UDP ones. Both
 	 * empty the model's maps (they only ever hold UDP mappings). */
 	if (!strcmp(kind, "nat-reboot"))

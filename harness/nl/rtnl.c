@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <net/if.h>
+#include <stdbool.h>
 #include <libmnl/libmnl.h>
 #include <linux/if_link.h>
 #include <linux/rtnetlink.h>
@@ -183,6 +184,7 @@ struct addr_arg {
 	const char *ifname;
 	uint32_t addr;
 	uint8_t plen;
+	bool del;
 };
 
 static int addr_do(void *p)
@@ -194,7 +196,7 @@ static int addr_do(void *p)
 
 	if (!idx)
 		return -ENODEV;
-	req_start(&r, RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL);
+	req_start(&r, a->del ? RTM_DELADDR : RTM_NEWADDR, a->del ? 0 : NLM_F_CREATE | NLM_F_EXCL);
 	ifa = mnl_nlmsg_put_extra_header(r.nlh, sizeof(*ifa));
 	ifa->ifa_family = AF_INET;
 	ifa->ifa_prefixlen = a->plen;
@@ -207,7 +209,14 @@ static int addr_do(void *p)
 
 int rtnl_addr_add(const char *ns, const char *ifname, uint32_t addr, uint8_t plen)
 {
-	struct addr_arg a = { ifname, addr, plen };
+	struct addr_arg a = { ifname, addr, plen, false };
+
+	return netns_call(ns, addr_do, &a);
+}
+
+int rtnl_addr_del(const char *ns, const char *ifname, uint32_t addr, uint8_t plen)
+{
+	struct addr_arg a = { ifname, addr, plen, true };
 
 	return netns_call(ns, addr_do, &a);
 }

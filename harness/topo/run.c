@@ -131,6 +131,21 @@ int run_note_pid(struct run *r, pid_t pid)
 	return state_append(r, "pid %d %llu\n", (int)pid, start);
 }
 
+int run_note_renumber(struct run *r, const char *node, uint32_t addr)
+{
+	int i;
+
+	for (i = 0; i < r->n_renumbered && strcmp(r->renumbered[i], node); i++)
+		;
+	if (i == 4)
+		return -ENOSPC;
+	snprintf(r->renumbered[i], sizeof(r->renumbered[i]), "%s", node);
+	r->renumbered_addr[i] = addr;
+	if (i == r->n_renumbered)
+		r->n_renumbered++;
+	return state_append(r, "renumber %s %u\n", node, addr);
+}
+
 static bool valid_id(const char *id)
 {
 	if (strlen(id) != RUN_ID_LEN)
@@ -182,6 +197,16 @@ int run_load(const char *id, struct run *r)
 			/* Only names of this run's own form are ever removed. */
 			if (strncmp(word, prefix, strlen(prefix)) == 0 && r->n_netns < RUN_MAX_NETNS)
 				snprintf(r->netns[r->n_netns++], sizeof(r->netns[0]), "%s", word);
+		} else if (sscanf(line, "renumber %15s %llu", word, &start) == 2) {
+			int i;
+			for (i = 0; i < r->n_renumbered && strcmp(r->renumbered[i], word); i++)
+				;
+			if (i < 4) {
+				snprintf(r->renumbered[i], sizeof(r->renumbered[i]), "%s", word);
+				r->renumbered_addr[i] = (uint32_t)start;
+				if (i == r->n_renumbered)
+					r->n_renumbered++;
+			}
 		} else if (sscanf(line, "pid %d %llu", &pid, &start) == 2 && r->n_pids < RUN_MAX_PIDS) {
 			r->pids[r->n_pids] = pid;
 			r->pid_start[r->n_pids++] = start;

@@ -24,6 +24,9 @@ struct run {
 	char netns[RUN_MAX_NETNS][40];
 	pid_t pids[RUN_MAX_PIDS];
 	unsigned long long pid_start[RUN_MAX_PIDS];
+	int n_renumbered;              /* routers given a new public address */
+	char renumbered[4][16];
+	uint32_t renumbered_addr[4];   /* network order */
 };
 
 /* New run owned by this process; state written before anything is made. */
@@ -33,6 +36,8 @@ int run_set_owner(struct run *r, pid_t owner);
 /* Record a namespace (before it is made) or a process (after it starts). */
 int run_note_netns(struct run *r, const char *ns);
 int run_note_pid(struct run *r, pid_t pid);
+/* Record that router NODE now has public address ADDR (network order). */
+int run_note_renumber(struct run *r, const char *node, uint32_t addr);
 /* Namespace name for node NODE of run ID: "pl-ID-NODE". */
 void run_netns_name(const char *id, const char *node, char *buf, size_t len);
 /* Read a run's state. -ENOENT if there is no such run. */

@@ -55,6 +55,38 @@ static void after_nat_reboot_an_old_mapping_no_longer_forwards(void **state)
 	lab_down(&lab);
 }
 
+static void a_renumbered_nat_comes_back_on_a_new_address(void **state)
+{
+	uint32_t a1, old, seen_from;
+	int sink, host;
+	char buf[16], err[512];
+
+	(void)state;
+	up("port-restricted-cone");
+	a1 = lab_addr(&lab, "stun", 0);
+	old = lab_addr(&lab, "nat", 0);
+	sink = lab_udp(&lab, "stun", a1, SINK);
+	host = lab_udp(&lab, "client", 0, 0);
+	lab_send(host, a1, SINK, "x", 1);
+	assert_int_equal(lab_recv(sink, buf, sizeof(buf), 1000, &seen_from, NULL), 1);
+	assert_int_equal(seen_from, old);
+	fault("nat-reboot", "nat", "renumber");
+	lab_send(host, a1, SINK, "x", 1);
+	assert_int_equal(lab_recv(sink, buf, sizeof(buf), 1000, &seen_from, NULL), 1);
+	assert_int_not_equal(seen_from, old);
+	assert_int_equal(seen_from & htonl(0xffffff00), old & htonl(0xffffff00));
+	/* Later faults rebuild the NAT for the new address. */
+	fault("mapping-expire", "nat", NULL);
+	lab_send(host, a1, SINK, "x", 1);
+	uint32_t again;
+	assert_int_equal(lab_recv(sink, buf, sizeof(buf), 1000, &again, NULL), 1);
+	assert_int_equal(again, seen_from);
+	assert_int_equal(fault_apply(&lab.run, "mapping-expire", "nat", "renumber", err, sizeof(err)), -EINVAL);
+	close(sink);
+	close(host);
+	lab_down(&lab);
+}
+
 static void after_mapping_expire_the_socket_gets_a_new_port(void **state)
 {
 	uint32_t a1, a2;
@@ -167,6 +199,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(after_nat_reboot_an_old_mapping_no_longer_forwards, lab_teardown),
+		cmocka_unit_test_teardown(a_renumbered_nat_comes_back_on_a_new_address, lab_teardown),
 		cmocka_unit_test_teardown(after_mapping_expire_the_socket_gets_a_new_port, lab_teardown),
 		cmocka_unit_test_teardown(a_link_down_cuts_and_up_restores, lab_teardown),
 		cmocka_unit_test_teardown(kill_and_restart_a_program_on_a_host, lab_teardown),
