@@ -92,21 +92,13 @@ static int renumber(struct run *r, struct topo_net *net, int router, const char 
 /* Install the router's NAT again: its dynamic maps and sets start empty. */
 static int reinstall_nat(const struct topo_net *net, int router, const char *ns, char *err, size_t errlen)
 {
-	const struct topo *t = &net->topo;
-	struct nat_context ctx = { .public_addr = net->nodes[router].public_addr };
+	struct nat_context ctx;
 	struct nat_plan *plan = calloc(1, sizeof(*plan));
 	int ret;
 
 	if (!plan)
 		return -ENOMEM;
-	for (int i = 0; i < t->n_nodes; i++) {
-		int s = t->nodes[i].segment;
-		if (s < 0 || t->segments[s].gateway != router)
-			continue;
-		for (int f = 0; f < net->nodes[i].n_ifaces; f++)
-			if (!net->nodes[i].ifaces[f].bridge && ctx.n_subscribers < NAT_MAX_SUBSCRIBERS)
-				ctx.subscribers[ctx.n_subscribers++] = net->nodes[i].ifaces[f].addrs[0];
-	}
+	topo_nat_context(net, router, &ctx);
 	ret = nat_plan_compile(&net->nodes[router].model, &ctx, plan, err, errlen);
 	if (ret == 0 && plan->n_rules)
 		ret = nft_plan_apply(ns, plan, err, errlen);

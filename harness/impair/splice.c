@@ -63,41 +63,23 @@ static void on_term(int sig)
 	stop = 1;
 }
 
-struct fwd_arg {
-	const struct impair *im;
-	int ready_fd;
-};
-
-static int forwarder_main(void *p)
+static int forwarder_main(void *arg, int ready_fd)
 {
-	struct fwd_arg *a = p;
 	struct sigaction sa;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_term;
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
-	return impair_forward("in", "out", a->im, &stop, a->ready_fd);
+	return impair_forward("in", "out", arg, &stop, ready_fd);
 }
 
 int impair_start(const char *ns, const struct impair *im, int *pid)
 {
-	struct fwd_arg a = { im, -1 };
-	struct pollfd pf;
-	int fds[2], ret;
-	char c;
 	pid_t p = -1;
-
-	if (pipe2(fds, O_CLOEXEC))
-		return -errno;
-	a.ready_fd = fds[1];
-	ret = proc_fork_call(ns, forwarder_main, &a, &p);
-	close(fds[1]);
-	*pid = p;
 	/* Frames sent before the forwarder listens would be lost (ARP too). */
-	pf = (struct pollfd){ fds[0], POLLIN, 0 };
-	if (ret == 0 && !(poll(&pf, 1, 5000) == 1 && read(fds[0], &c, 1) == 1))
-		ret = -ETIMEDOUT;
-	close(fds[0]);
+	int ret = proc_fork_ready(ns, forwarder_main, (void *)im, &p, 5000);
+
+	*pid = p;
 	return ret;
 }

@@ -89,7 +89,6 @@ bool natcheck_compare(const struct nat_model *d, const struct nat_measured *m, b
 
 struct server_arg {
 	uint32_t a1, a2;
-	int ready_fd;
 };
 
 static volatile int server_stop;
@@ -100,10 +99,10 @@ static void server_on_term(int sig)
 	server_stop = 1;
 }
 
-static int server_main(void *p)
+static int server_main(void *p, int ready_fd)
 {
 	struct server_arg *a = p;
-	struct stun_server_cfg cfg = { a->a1, a->a2, 3478, 3479, a->ready_fd, false };
+	struct stun_server_cfg cfg = { a->a1, a->a2, 3478, 3479, ready_fd, false };
 	struct stun_server_stats st;
 	struct sigaction sa;
 	char err[256];
@@ -121,24 +120,9 @@ static int server_main(void *p)
 
 int natcheck_start_stun_server(const char *netns, uint32_t a1, uint32_t a2, pid_t *pid)
 {
-	struct server_arg a = { a1, a2, -1 };
-	int fds[2], ret;
-	char buf[8];
-	struct pollfd p;
+	struct server_arg a = { a1, a2 };
 
-	if (pipe2(fds, O_CLOEXEC))
-		return -errno;
-	a.ready_fd = fds[1];
-	ret = proc_fork_call(netns, server_main, &a, pid);
-	close(fds[1]);
-	if (ret) {
-		close(fds[0]);
-		return ret;
-	}
-	p = (struct pollfd){ .fd = fds[0], .events = POLLIN };
-	ret = poll(&p, 1, 5000) == 1 && read(fds[0], buf, sizeof(buf)) > 0 ? 0 : -ETIMEDOUT;
-	close(fds[0]);
-	return ret;
+	return proc_fork_ready(netns, server_main, &a, pid, 5000);
 }
 
 struct probe_arg {

@@ -62,7 +62,7 @@ int topo_node_netns(const struct run *r, const char *node, char *buf, size_t len
 	return -ENOENT;
 }
 
-static void nat_context_for(const struct topo_net *net, int router, struct nat_context *ctx)
+void topo_nat_context(const struct topo_net *net, int router, struct nat_context *ctx)
 {
 	const struct topo *t = &net->topo;
 
@@ -169,7 +169,7 @@ int topo_build(const struct topo_net *net, struct run *r, char *err, size_t errl
 
 		if (!n->has_model)
 			continue;
-		nat_context_for(net, i, &ctx);
+		topo_nat_context(net, i, &ctx);
 		plan = calloc(1, sizeof(*plan));
 		if (!plan)
 			return -ENOMEM;

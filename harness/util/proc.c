@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,6 +72,37 @@ int proc_fork_call(const char *netns, int (*fn)(void *), void *arg, pid_t *pid)
 	}
 	*pid = p;
 	return 0;
+}
+
+int proc_fork_ready(const char *netns, int (*fn)(void *arg, int ready_fd), void *arg, pid_t *pid, int timeout_ms)
+{
+	struct pollfd pf;
+	int fds[2], ret = 0;
+	pid_t p;
+	char c;
+
+	if (pipe2(fds, O_CLOEXEC))
+		return -errno;
+	p = fork_into(netns, -1, -1);
+	if (p < 0) {
+		ret = -errno;
+		close(fds[0]);
+		close(fds[1]);
+		return ret;
+	}
+	if (p == 0) {
+		close(fds[0]);
+		ret = fn(arg, fds[1]);
+		fflush(NULL);
+		_exit(ret == 0 ? 0 : 1);
+	}
+	close(fds[1]);
+	*pid = p;
+	pf = (struct pollfd){ fds[0], POLLIN, 0 };
+	if (!(poll(&pf, 1, timeout_ms) == 1 && read(fds[0], &c, 1) == 1))
+		ret = -ETIMEDOUT;
+	close(fds[0]);
+	return ret;
 }
 
 static int status_code(int status)

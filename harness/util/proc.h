@@ -10,6 +10,10 @@ int proc_spawn(const char *netns, char *const argv[], int out_fd, int err_fd, pi
 /* fork; the child enters NETNS, runs fn(arg) and exits with its result
  * (0 -> 0, negative errno -> 1). */
 int proc_fork_call(const char *netns, int (*fn)(void *), void *arg, pid_t *pid);
+/* As proc_fork_call, for a service: fn gets a ready_fd to write one byte to
+ * (and close) once it serves; this returns when it has, or -ETIMEDOUT after
+ * timeout_ms (the child is left for the caller to stop). */
+int proc_fork_ready(const char *netns, int (*fn)(void *arg, int ready_fd), void *arg, pid_t *pid, int timeout_ms);
 /* Wait for pid; *code gets the exit code, or 128+signal. */
 int proc_wait(pid_t pid, int *code);
 /* Wait at most timeout_ms; -ETIMEDOUT if still running. */
