@@ -16,16 +16,6 @@ const char *expect_technique_name(enum expect_technique t)
 	return technique_names[t];
 }
 
-int expect_shape_of(const char *topology)
-{
-	static const char *const names[] = { "two-sites", "same-lan", "same-carrier", "double-nat" };
-
-	for (int i = 0; i < 4; i++)
-		if (strcmp(topology, names[i]) == 0)
-			return i;
-	return -1;
-}
-
 static void verdict(struct expect_result *r, bool direct, enum expect_technique t, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
@@ -132,10 +122,6 @@ void expect_path(const struct nat_model *a, const struct nat_model *b, enum expe
 		/* On one LAN the NAT is not in the way: local candidates meet. */
 		verdict(r, true, EXPECT_SAME_LAN, "both peers are on one LAN: they reach each other's local addresses");
 		return;
-	}
-	if (shape == SHAPE_DOUBLE_NAT && carrier) {
-		ca = expect_compose(a, carrier);
-		a = &ca;
 	}
 	if (a->udp_blocked || b->udp_blocked) {
 		verdict(r, false, EXPECT_NONE, "%s's network drops outbound UDP: only a relay over TCP gets through",

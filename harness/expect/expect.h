@@ -21,12 +21,12 @@ enum expect_technique {
 	EXPECT_HAIRPIN,      /* both behind one NAT that hairpins: meet at its mappings */
 };
 
-/* Where the two peers sit (the shipped topologies' shapes). */
+/* Where the two peers meet (a double NAT is a two-sites pair whose NATs
+ * are composed first: expect_compose). */
 enum expect_shape {
-	SHAPE_TWO_SITES,     /* each behind its own NAT on the internet */
-	SHAPE_SAME_LAN,      /* one LAN, behind one NAT */
-	SHAPE_SAME_CARRIER,  /* two homes behind one carrier NAT */
-	SHAPE_DOUBLE_NAT,    /* a's NAT behind a carrier NAT; b behind its own */
+	SHAPE_TWO_SITES,     /* each behind its own NAT(s), meeting on the internet */
+	SHAPE_SAME_LAN,      /* one LAN */
+	SHAPE_SAME_CARRIER,  /* behind one translating router (a carrier NAT) */
 };
 
 struct expect_result {
@@ -38,13 +38,10 @@ struct expect_result {
 /* The behaviour of inner behind outer, as seen from outside both. */
 struct nat_model expect_compose(const struct nat_model *inner, const struct nat_model *outer);
 /* The verdict for a (behind NAT a) and b (behind NAT b) in shape; carrier
- * is the carrier NAT for the carrier shapes (NULL otherwise). */
+ * is the shared NAT for SHAPE_SAME_CARRIER (NULL otherwise). */
 void expect_path(const struct nat_model *a, const struct nat_model *b, enum expect_shape shape,
 		 const struct nat_model *carrier, struct expect_result *out);
 const char *expect_technique_name(enum expect_technique t);
-/* The shape of a shipped topology, or -1. */
-int expect_shape_of(const char *topology);
-
 struct topo_net;
 /* The verdict for hosts host_a and host_b of a resolved topology: each
  * host's NATs up to where their paths meet are composed; meeting on one
