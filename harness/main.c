@@ -21,6 +21,7 @@ static const char usage[] =
 	"  stun-probe SERVER             RFC 5780 NAT behaviour discovery against a STUN server\n"
 	"  expect A [B] [--topology T]   can a and b go direct, by which technique, or why not\n"
 	"  fault KIND ROUTER             reboot a NAT, expire its mappings, cut its link\n"
+	"  conform MODEL                 RFC 4787 requirements, each with its verdict and evidence\n"
 	"\n"
 	"`punchlab COMMAND --help` tells more. -v (or PUNCHLAB_VERBOSE=1) says what is being built.\n";
 
@@ -67,6 +68,8 @@ int main(int argc, char **argv)
 		return cmd_expect(argc - 1, argv + 1);
 	if (strcmp(argv[1], "fault") == 0)
 		return cmd_fault(argc - 1, argv + 1);
+	if (strcmp(argv[1], "conform") == 0)
+		return cmd_conform(argc - 1, argv + 1);
 	pl_err("unknown command \"%s\"", argv[1]);
 	fputs(usage, stderr);
 	return EXIT_USAGE;

@@ -164,7 +164,8 @@ static int probe_in(const char *netns, const struct stun_probe_cfg *cfg, struct 
 	return got == (ssize_t)sizeof(*m) && code == 0 ? 0 : -EIO;
 }
 
-void natcheck_model(const char *model, bool timeouts, struct natcheck_result *res)
+static void check_model(const char *model, bool timeouts, const unsigned *points, int n_points,
+			struct natcheck_result *res)
 {
 	struct topo t;
 	struct topo_net *net = calloc(1, sizeof(*net));
@@ -211,6 +212,8 @@ void natcheck_model(const char *model, bool timeouts, struct natcheck_result *re
 		cfg.points[cfg.n_points++] = tmo * 9 / 10;
 		cfg.points[cfg.n_points++] = tmo + 10;
 	}
+	for (int i = 0; i < n_points && cfg.n_points < PROBE_MAX_POINTS; i++)
+		cfg.points[cfg.n_points++] = points[i];
 	run_netns_name(r.id, "client", ns, sizeof(ns));
 	if ((ret = probe_in(ns, &cfg, &res->measured))) {
 		snprintf(res->detail, sizeof(res->detail), "the probe failed in %s", ns);
@@ -224,6 +227,16 @@ out:
 	run_destroy(r.id);
 	cleanup_forget_run(r.id);
 	free(net);
+}
+
+void natcheck_model(const char *model, bool timeouts, struct natcheck_result *res)
+{
+	check_model(model, timeouts, NULL, 0, res);
+}
+
+void natcheck_model_points(const char *model, const unsigned *points, int n, struct natcheck_result *res)
+{
+	check_model(model, false, points, n, res);
 }
 
 void natcheck_all(char *const models[], int n, int jobs, bool timeouts, struct natcheck_result *res)

@@ -26,6 +26,9 @@ bool natcheck_compare(const struct nat_model *d, const struct nat_measured *m, b
 		      size_t len);
 /* Check one model in its own run (built and removed here). */
 void natcheck_model(const char *model, bool timeouts, struct natcheck_result *res);
+/* The same, with the mapping lifetime probed at the given seconds (n 0:
+ * not at all) instead of around the declared timeout. */
+void natcheck_model_points(const char *model, const unsigned *points, int n, struct natcheck_result *res);
 /* Check n models, up to jobs at a time (each in a child process and run). */
 void natcheck_all(char *const models[], int n, int jobs, bool timeouts, struct natcheck_result *res);
 /* Table for people, and JSON. */
