@@ -109,26 +109,14 @@ static int reinstall_nat(const struct topo_net *net, int router, const char *ns,
 /* Processes named PROGRAM (their comm) inside namespace NS. */
 static int find_program(const char *ns, const char *program, pid_t *pids, int max)
 {
-	char path[128];
-	struct stat want, st;
-	struct dirent *de;
-	DIR *d;
-	int n = 0;
+	const char *names[] = { ns };
+	int all[1024], n = netns_pids(names, 1, all, 1024), found = 0;
 
-	snprintf(path, sizeof(path), "%s/%s", NETNS_DIR, ns);
-	if (stat(path, &want) || !(d = opendir("/proc")))
-		return 0;
-	while ((de = readdir(d)) && n < max) {
-		pid_t pid = (pid_t)atoi(de->d_name);
-		char comm[64] = "";
+	for (int i = 0; i < n && found < max; i++) {
+		char path[64], comm[64] = "";
 		FILE *f;
 
-		if (pid <= 0 || !proc_alive(pid))
-			continue;
-		snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)pid);
-		if (stat(path, &st) || st.st_ino != want.st_ino || st.st_dev != want.st_dev)
-			continue;
-		snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+		snprintf(path, sizeof(path), "/proc/%d/comm", all[i]);
 		if ((f = fopen(path, "r"))) {
 			if (fgets(comm, sizeof(comm), f))
 				comm[strcspn(comm, "\n")] = '\0';
@@ -136,10 +124,9 @@ static int find_program(const char *ns, const char *program, pid_t *pids, int ma
 		}
 		/* comm holds at most 15 characters of the name. */
 		if (comm[0] && strncmp(comm, program, 15) == 0)
-			pids[n++] = pid;
+			pids[found++] = all[i];
 	}
-	closedir(d);
-	return n;
+	return found;
 }
 
 /* kill: the program dies (SIGKILL, as a crash); restart: it stops and is

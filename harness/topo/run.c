@@ -227,38 +227,15 @@ bool run_owner_alive(const struct run *r)
  * then SIGKILL. Returns how many were found. */
 static int signal_in_netns(const struct run *r, int sig)
 {
-	struct stat ours[RUN_MAX_NETNS];
-	int n = 0, found = 0;
-	DIR *d;
-	struct dirent *de;
+	const char *names[RUN_MAX_NETNS];
+	int pids[1024], n;
 
-	for (int i = 0; i < r->n_netns; i++) {
-		char path[96];
-		snprintf(path, sizeof(path), "%s/%s", NETNS_DIR, r->netns[i]);
-		if (stat(path, &ours[n]) == 0)
-			n++;
-	}
-	if (!n || !(d = opendir("/proc")))
-		return 0;
-	while ((de = readdir(d))) {
-		char path[64];
-		struct stat st;
-		pid_t pid = (pid_t)atoi(de->d_name);
-
-		if (pid <= 0 || pid == getpid() || !proc_alive(pid))
-			continue;
-		snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)pid);
-		if (stat(path, &st))
-			continue;
-		for (int i = 0; i < n; i++)
-			if (st.st_ino == ours[i].st_ino && st.st_dev == ours[i].st_dev) {
-				kill(pid, sig);
-				found++;
-				break;
-			}
-	}
-	closedir(d);
-	return found;
+	for (int i = 0; i < r->n_netns; i++)
+		names[i] = r->netns[i];
+	n = netns_pids(names, r->n_netns, pids, 1024);
+	for (int i = 0; i < n; i++)
+		kill(pids[i], sig);
+	return n;
 }
 
 static void kill_in_netns(const struct run *r)

@@ -1,5 +1,8 @@
 #include "netns.h"
+#include "proc.h"
 
+#include <dirent.h>
+#include <stdlib.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -155,4 +158,37 @@ int netns_sysctl(const char *name, const char *path, const char *value)
 	struct sysctl_arg a = { path, value };
 
 	return netns_call(name, sysctl_write, &a);
+}
+
+int netns_pids(const char *const names[], int n, int *pids, int max)
+{
+	struct stat want[16], st;
+	struct dirent *de;
+	int k = 0, found = 0;
+	DIR *d;
+
+	for (int i = 0; i < n && k < 16; i++) {
+		char path[PATH_MAX];
+		if (netns_path(names[i], path, sizeof(path)) == 0 && stat(path, &want[k]) == 0)
+			k++;
+	}
+	if (!k || !(d = opendir("/proc")))
+		return 0;
+	while ((de = readdir(d)) && found < max) {
+		char path[64];
+		pid_t pid = (pid_t)atoi(de->d_name);
+
+		if (pid <= 0 || pid == getpid() || !proc_alive(pid))
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)pid);
+		if (stat(path, &st))
+			continue;
+		for (int i = 0; i < k; i++)
+			if (st.st_ino == want[i].st_ino && st.st_dev == want[i].st_dev) {
+				pids[found++] = pid;
+				break;
+			}
+	}
+	closedir(d);
+	return found;
 }

@@ -16,6 +16,9 @@ int netns_open(const char *name);
 int netns_enter(const char *name);
 /* Run fn(arg) with the calling thread inside NAME, then come back. */
 int netns_call(const char *name, int (*fn)(void *), void *arg);
+/* Live processes (other than the caller) inside any of the n namespaces
+ * NAMES; up to max pids, returns the count. */
+int netns_pids(const char *const names[], int n, int *pids, int max);
 /* Write VALUE to /proc/sys/PATH inside namespace NAME (net.* sysctls are per namespace). */
 int netns_sysctl(const char *name, const char *path, const char *value);
 

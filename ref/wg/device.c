@@ -719,7 +719,7 @@ static void receive_response(struct wg_device *dev, uint8_t *msg, const struct w
 		send_data(p, NULL, 0, now_ms);
 }
 
-static void receive_cookie(struct wg_device *dev, const uint8_t *msg)
+static void receive_cookie(struct wg_device *dev, const uint8_t *msg, uint64_t now_ms)
 {
 	struct wg_peer *p = peer_by_handshake_index(dev, get_le32(msg + 4));
 	uint8_t cookie[WG_MAC_LEN];
@@ -731,7 +731,7 @@ static void receive_cookie(struct wg_device *dev, const uint8_t *msg)
 	}
 	memcpy(p->cookie, cookie, WG_MAC_LEN);
 	p->have_cookie = true;
-	p->cookie_birth_ms = 0; /* set by the caller's clock below */
+	p->cookie_birth_ms = now_ms;
 }
 
 static void receive_data(struct wg_device *dev, uint8_t *msg, size_t len, const struct wg_endpoint *from, bool via_relay,
@@ -847,13 +847,9 @@ int wg_device_receive(struct wg_device *dev, uint8_t *buf, size_t len, const str
 	case WG_MSG_RESPONSE:
 		receive_response(dev, buf, from, via_relay, now_ms);
 		break;
-	case WG_MSG_COOKIE: {
-		struct wg_peer *p = peer_by_handshake_index(dev, get_le32(buf + 4));
-		receive_cookie(dev, buf);
-		if (p && p->have_cookie && p->cookie_birth_ms == 0)
-			p->cookie_birth_ms = now_ms;
+	case WG_MSG_COOKIE:
+		receive_cookie(dev, buf, now_ms);
 		break;
-	}
 	}
 	pthread_mutex_unlock(&dev->lock);
 	return 0;
