@@ -353,7 +353,6 @@ static int topo_exec(int argc, char **argv)
 		pl_err("%s", err);
 		return EXIT_USAGE;
 	}
-	run_netns_name(r.id, host, ns, sizeof(ns));
 	if (topo_node_netns(&r, host, ns, sizeof(ns))) {
 		size_t off = (size_t)snprintf(err, sizeof(err), "run %s has no host \"%s\"; its hosts:", r.id, host);
 		for (int k = 0; k < r.n_netns && off < sizeof(err); k++)
