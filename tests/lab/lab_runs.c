@@ -131,7 +131,7 @@ static void topo_up_gives_a_network_and_topo_down_leaves_nothing(void **state)
 			     lab_punchlab()) == 0)
 			break;
 	}
-	assert_non_null(strstr(out, "\"mapped\":\"203.0.113.2:"));
+	assert_non_null(strstr(out, "\"mapped\":\"192.0.2.2:"));
 	assert_non_null(strstr(out, "\"filtering\":\"endpoint-independent\""));
 	assert_int_equal(punchlab(out, sizeof(out), "topo down --run %s", id), 0);
 	assert_int_equal(count_netns(id), 0);

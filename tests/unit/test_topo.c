@@ -60,7 +60,8 @@ static void two_sites_has_the_promised_hosts_and_addresses(void **state)
 	assert_true(topo_find_node(&net.topo, "internet") >= 0);
 	assert_string_equal(addr_of("introducer", 0), "203.0.113.10");
 	assert_string_equal(addr_of("introducer", 1), "203.0.113.11");
-	assert_string_equal(addr_of("nat-a", 0), "203.0.113.2");
+	assert_string_equal(addr_of("nat-a", 0), "192.0.2.2");
+	assert_string_equal(addr_of("nat-b", 0), "192.0.2.10");
 	assert_string_equal(addr_of("a", 0), "10.0.1.2");
 	assert_string_equal(addr_of("b", 0), "10.0.2.2");
 	assert_string_equal(net.nodes[topo_find_node(&net.topo, "nat-a")].model.name, "symmetric");
@@ -99,7 +100,7 @@ static void same_carrier_homes_are_carrier_subscribers(void **state)
 	resolve("same-carrier", 2, a);
 	assert_string_equal(addr_of("nat-a", 0), "100.64.0.2");
 	assert_string_equal(addr_of("nat-b", 0), "100.64.0.3");
-	assert_string_equal(addr_of("carrier", 0), "203.0.113.2");
+	assert_string_equal(addr_of("carrier", 0), "192.0.2.2");
 }
 
 static void parameters_must_all_be_bound(void **state)
