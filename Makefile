@@ -16,7 +16,7 @@ Q =
 SAY = @true
 endif
 
-LIB_SRC   = $(filter-out harness/main.c,$(wildcard harness/*.c harness/*/*.c)) $(wildcard ref/wg/*.c)
+LIB_SRC   = $(filter-out harness/main.c,$(wildcard harness/*.c harness/*/*.c)) $(wildcard ref/wg/*.c ref/mesh/*.c)
 HDRS      = $(wildcard harness/*.h harness/*/*.h ref/*/*.h tests/data/wg/*.h)
 UNIT_SRC  = $(wildcard tests/unit/test_*.c)
 LAB_SRC   = $(wildcard tests/lab/lab_*.c)
@@ -31,7 +31,9 @@ LAB       = $(LAB_SRC:tests/lab/%.c=build/asan/tests/%)
 FUZZ      = $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
 
 .PHONY: all deps check unit lab run fuzz bench clean
-all: deps build/punchlab build/asan/punchlab build/punchlab-wg build/asan/punchlab-wg
+MESH_BIN  = punchlab-introducer punchlab-agent
+all: deps build/punchlab build/asan/punchlab build/punchlab-wg build/asan/punchlab-wg \
+	$(MESH_BIN:%=build/%) $(MESH_BIN:%=build/asan/%)
 
 deps:
 	@ci/deps.sh
@@ -65,6 +67,20 @@ build/punchlab-wg: ref/wg/tool/main.c build/libpunchlab.a
 build/asan/punchlab-wg: ref/wg/tool/main.c build/asan/libpunchlab.a
 	$(SAY) "  CC    $@"
 	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) -Iref $^ -o $@ $(LIBS)
+
+# The reference mesh: each program is its folder's files and the library.
+build/punchlab-introducer: $(wildcard ref/introducer/*.c) build/libpunchlab.a
+	$(SAY) "  CC    $@"
+	$(Q)$(CC) $(CFLAGS) -Iharness -Iref $^ -o $@ $(LIBS)
+build/asan/punchlab-introducer: $(wildcard ref/introducer/*.c) build/asan/libpunchlab.a
+	$(SAY) "  CC    $@"
+	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) -Iharness -Iref $^ -o $@ $(LIBS)
+build/punchlab-agent: $(wildcard ref/agent/*.c) build/libpunchlab.a
+	$(SAY) "  CC    $@"
+	$(Q)$(CC) $(CFLAGS) -Iharness -Iref $^ -o $@ $(LIBS)
+build/asan/punchlab-agent: $(wildcard ref/agent/*.c) build/asan/libpunchlab.a
+	$(SAY) "  CC    $@"
+	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) -Iharness -Iref $^ -o $@ $(LIBS)
 
 build/tests/%: tests/unit/%.c build/libpunchlab.a
 	@mkdir -p $(dir $@)

@@ -3,7 +3,7 @@
 # only those missing (nothing happens when all are present).
 set -eu
 PKGS="build-essential pkg-config clang libmnl-dev libnftnl-dev libcmocka-dev libsodium-dev libpcap-dev
-nftables iproute2 stun-client stun-server procps wireguard-go wireguard-tools"
+nftables iproute2 stun-client stun-server procps wireguard-go wireguard-tools iputils-ping"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -1,5 +1,5 @@
 /* rtnetlink through libmnl: links, addresses and routes inside our
- * namespaces. Each call is one request and its ack. */
+ * namespaces (NS NULL: the caller's own). Each call is one request and its ack. */
 #ifndef PL_NL_RTNL_H
 #define PL_NL_RTNL_H
 

@@ -14,7 +14,7 @@ int netns_delete(const char *name);
 int netns_open(const char *name);
 /* Move the calling thread into namespace NAME (for fork()ed children). */
 int netns_enter(const char *name);
-/* Run fn(arg) with the calling thread inside NAME, then come back. */
+/* Run fn(arg) with the calling thread inside NAME (NULL: where it is), then come back. */
 int netns_call(const char *name, int (*fn)(void *), void *arg);
 /* Live processes (other than the caller) inside any of the n namespaces
  * NAMES; up to max pids, returns the count. */

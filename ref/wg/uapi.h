@@ -24,4 +24,11 @@ struct wg_uapi_hooks {
 size_t wg_uapi_handle(struct wg_device *dev, const char *req, size_t len, char *out, size_t cap,
 		      const struct wg_uapi_hooks *hooks);
 
+/* The UAPI socket WG_UAPI_DIR/IFNAME.sock: listen on it (path gets its
+ * name, for unlinking at exit); returns the fd or a negative errno. */
+int wg_uapi_listen(const char *ifname, char *path, size_t pathlen);
+/* Accept one conversation on the listening fd: read until the blank line,
+ * answer (holding the device lock), close. */
+void wg_uapi_serve(int fd, struct wg_device *dev, const struct wg_uapi_hooks *hooks);
+
 #endif

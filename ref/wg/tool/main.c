@@ -265,57 +265,6 @@ static int rebind(void *ctx, uint16_t port)
 	return 0;
 }
 
-static int uapi_listen(struct state *s, const char *ifname)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd;
-
-	mkdir(WG_UAPI_DIR, 0755);
-	snprintf(s->sock_path, sizeof(s->sock_path), "%s/%s.sock", WG_UAPI_DIR, ifname);
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", s->sock_path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	unlink(s->sock_path);
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || listen(fd, 8)) {
-		int ret = -errno;
-		close(fd);
-		return ret;
-	}
-	chmod(s->sock_path, 0600);
-	return fd;
-}
-
-/* One UAPI conversation: read until the blank line, answer, close. */
-static void uapi_serve(struct state *s)
-{
-	static char req[65536], out[1 << 20];
-	struct wg_uapi_hooks hooks = { rebind, s };
-	size_t len = 0;
-	int c = accept4(s->uapi, NULL, NULL, SOCK_CLOEXEC);
-
-	if (c < 0)
-		return;
-	struct timeval tv = { 1, 0 };
-	setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	while (len < sizeof(req) - 1) {
-		ssize_t n = read(c, req + len, sizeof(req) - 1 - len);
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-		if (len >= 2 && req[len - 1] == '\n' && req[len - 2] == '\n')
-			break;
-	}
-	if (len) {
-		wg_device_lock(s->dev);
-		size_t n = wg_uapi_handle(s->dev, req, len, out, sizeof(out), &hooks);
-		wg_device_unlock(s->dev);
-		if (write(c, out, n) < 0)
-			perror("punchlab-wg: uapi write");
-	}
-	close(c);
-}
-
 /* The two data threads, one per direction: each seals or opens its own
  * packets in parallel with the other (a worker per core on two cores). */
 static void *tx_main(void *arg)
@@ -408,7 +357,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	fcntl(s.tun, F_SETFL, O_NONBLOCK);
-	if (rebind(&s, 0) < 0 || (s.uapi = uapi_listen(&s, ifname)) < 0) {
+	if (rebind(&s, 0) < 0 || (s.uapi = wg_uapi_listen(ifname, s.sock_path, sizeof(s.sock_path))) < 0) {
 		fprintf(stderr, "punchlab-wg: cannot open sockets: %s\n", strerror(errno));
 		goto out;
 	}
@@ -428,8 +377,10 @@ int main(int argc, char **argv)
 
 		if (poll(&p, 1, 100) < 0 && errno != EINTR)
 			break;
-		if (p.revents & POLLIN)
-			uapi_serve(&s);
+		if (p.revents & POLLIN) {
+			struct wg_uapi_hooks hooks = { rebind, &s };
+			wg_uapi_serve(s.uapi, s.dev, &hooks);
+		}
 		wg_device_tick(s.dev, now_ms());
 	}
 	stop = 1;

@@ -1,0 +1,166 @@
+/* punchlab-agent: a member of the reference mesh. */
+#include "agent.h"
+#include "../../harness/util/text.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char usage[] =
+	"usage: punchlab-agent up [--config FILE] [--KEY VALUE ...] [-v]\n"
+	"       punchlab-agent status [--interface NAME] [--json]\n"
+	"\n"
+	"up: join the mesh and run in the foreground until SIGINT/SIGTERM. WireGuard\n"
+	"(userspace, on a TUN device), discovery and punching share one UDP socket;\n"
+	"traffic goes over the introducer's relay from the first packet and moves to\n"
+	"a direct path when one is found. `wg show IFNAME` works too.\n"
+	"Every configuration key can be a flag (--interface m0 is interface = m0):\n"
+	"  private-key-file FILE   our key (`wg genkey > FILE`)\n"
+	"  introducer ADDR1[:PORT] ADDR2[:PORT]   the introducer's two addresses (port 3478)\n"
+	"  introducer-key KEY      the introducer's public key (pinned)\n"
+	"  interface NAME          the TUN device (default plmesh0)\n"
+	"  name NAME               how peers see us (an allowlist's name wins)\n"
+	"  join-secret SECRET      to join without being on the allowlist\n"
+	"  listen-port PORT        our UDP port (default: any)\n"
+	"  mtu N, keepalive SECONDS (default 10), ping-interval-ms N (default 1000)\n"
+	"\n"
+	"status: each peer's mesh address, path (direct endpoint or relay), RTT,\n"
+	"last handshake, bytes each way, and why it is relayed when it is.\n";
+
+static volatile int stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+/* The only agent's interface, when --interface is not given. */
+static int only_interface(char *out, size_t len)
+{
+	DIR *d = opendir(AGENT_STATUS_DIR);
+	struct dirent *e;
+	int n = 0;
+
+	if (!d)
+		return 0;
+	while ((e = readdir(d))) {
+		size_t l = strlen(e->d_name);
+		if (l > 5 && !strcmp(e->d_name + l - 5, ".sock")) {
+			snprintf(out, len, "%.*s", (int)(l - 5), e->d_name);
+			n++;
+		}
+	}
+	closedir(d);
+	return n;
+}
+
+static int cmd_status(int argc, char **argv)
+{
+	char ifname[64] = "";
+	bool json = false;
+
+	for (int i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "--json"))
+			json = true;
+		else if (!strcmp(argv[i], "--interface") && i + 1 < argc)
+			snprintf(ifname, sizeof(ifname), "%s", argv[++i]);
+		else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			fputs(usage, stdout);
+			return 0;
+		} else {
+			fprintf(stderr, "punchlab-agent status: unexpected \"%s\"\n%s", argv[i], usage);
+			return 2;
+		}
+	}
+	if (!ifname[0]) {
+		int n = only_interface(ifname, sizeof(ifname));
+		if (n != 1) {
+			fprintf(stderr, "punchlab-agent status: %s; name one with --interface NAME\n",
+				n ? "several agents run here" : "no agent runs here");
+			return 1;
+		}
+	}
+	return status_print(ifname, json) ? 1 : 0;
+}
+
+static int cmd_up(int argc, char **argv)
+{
+	static struct agent_conf conf;
+	static struct agent a;
+	struct sigaction sa;
+	char err[600];
+	bool verbose = false;
+	int ret;
+
+	agent_conf_defaults(&conf);
+	for (int i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			fputs(usage, stdout);
+			return 0;
+		} else if (!strcmp(argv[i], "-v")) {
+			verbose = true;
+		} else if (!strcmp(argv[i], "--config") && i + 1 < argc) {
+			char *text;
+			size_t len;
+			if (text_read_file(argv[++i], 1 << 20, &text, &len)) {
+				fprintf(stderr, "punchlab-agent: cannot read %s: %s\n", argv[i], strerror(errno));
+				return 2;
+			}
+			ret = agent_conf_parse(&conf, text, len, argv[i], err, sizeof(err));
+			free(text);
+			if (ret) {
+				fprintf(stderr, "punchlab-agent: %s\n", err);
+				return 2;
+			}
+		} else if (!strncmp(argv[i], "--", 2) && i + 1 < argc) {
+			if (agent_conf_set(&conf, argv[i] + 2, argv[i + 1], "command line", 0, err, sizeof(err))) {
+				fprintf(stderr, "punchlab-agent: %s\n", err);
+				return 2;
+			}
+			i++;
+		} else {
+			fprintf(stderr, "punchlab-agent up: unexpected \"%s\"\n%s", argv[i], usage);
+			return 2;
+		}
+	}
+	if (agent_conf_check(&conf, err, sizeof(err))) {
+		fprintf(stderr, "punchlab-agent: %s\n", err);
+		return 2;
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if ((ret = agent_start(&a, &conf, err, sizeof(err)))) {
+		fprintf(stderr, "punchlab-agent: %s\n", err);
+		agent_stop(&a);
+		return 1;
+	}
+	sodium_memzero(conf.private_key, sizeof(conf.private_key));
+	a.log_verbose = verbose;
+	ret = agent_run(&a, &stop);
+	agent_stop(&a);
+	return ret ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (sodium_init() < 0)
+		return 1;
+	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+		fputs(usage, argc < 2 ? stderr : stdout);
+		return argc < 2 ? 2 : 0;
+	}
+	if (!strcmp(argv[1], "up"))
+		return cmd_up(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "status"))
+		return cmd_status(argc - 2, argv + 2);
+	fprintf(stderr, "punchlab-agent: unknown command \"%s\"\n%s", argv[1], usage);
+	return 2;
+}

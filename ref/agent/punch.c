@@ -1,0 +1,355 @@
+/* Finding a direct path: candidates, coordinated punching, prediction,
+ * birthday probing, and keeping (or losing) the path found. */
+#include "agent.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define ROUND_PUNCH_MS 4000        /* plain punching and prediction */
+#define ROUND_END_MS 15000         /* birthday probing too, then give up for now */
+#define OPEN_WAIT_MS 300           /* after the low-TTL openers, before normal pings */
+#define SEND_EVERY_MS 200
+#define PREDICT_PORTS 16
+#define BDAY_PROBES_PER_TICK 48
+#define BACKOFF_MAX_MS 300000
+
+static uint16_t port_of(const struct wg_endpoint *e)
+{
+	return ntohs(((const struct sockaddr_in *)&e->addr)->sin_port);
+}
+
+static void set_port(struct wg_endpoint *e, uint16_t port)
+{
+	((struct sockaddr_in *)&e->addr)->sin_port = htons(port);
+}
+
+static bool same_ip(const struct wg_endpoint *x, const struct wg_endpoint *y)
+{
+	return x->addr.ss_family == AF_INET && y->addr.ss_family == AF_INET &&
+	       ((const struct sockaddr_in *)&x->addr)->sin_addr.s_addr ==
+		       ((const struct sockaddr_in *)&y->addr)->sin_addr.s_addr;
+}
+
+static void peer_class(const struct agent_peer *p, struct mesh_nat_class *c)
+{
+	mesh_nat_classify(p->rec.seen, p->rec.cands, p->rec.n_cands, p->rec.tcp_only, c);
+}
+
+/* The TTL that passes our own NAT(s) but dies before the peer's: one less
+ * than what it takes to reach the introducer, which sits beyond the first
+ * router past our NATs. A first punch that reached the peer's NAT before
+ * the peer had sent would be recorded there as an inbound flow, and Linux's
+ * masquerade would then give the peer's own packets another port. */
+static int opener_ttl(const struct agent *a)
+{
+	return a->min_ttl > 2 ? a->min_ttl - 1 : 0;
+}
+
+void punch_close_birthday(struct agent_peer *p, int keep)
+{
+	for (int k = 0; k < p->n_bday; k++)
+		if (p->bday_fds[k] >= 0 && p->bday_fds[k] != keep)
+			close(p->bday_fds[k]);
+	p->n_bday = 0;
+	p->bday_role = 0;
+	p->bday_probes = 0;
+}
+
+static void add_target(struct agent_peer *p, const struct wg_endpoint *ep, int fd, bool local)
+{
+	if (!ep->addr.ss_family || ep->addr.ss_family != AF_INET)
+		return;
+	for (int i = 0; i < p->n_targets; i++)
+		if (wg_endpoint_equal(&p->targets[i].ep, ep) && p->targets[i].fd == fd)
+			return;
+	if (p->n_targets < AGENT_MAX_TARGETS)
+		p->targets[p->n_targets++] = (struct agent_target){ *ep, fd, local };
+}
+
+static void ping(struct agent *a, struct agent_peer *p, int fd, const struct wg_endpoint *ep, int ttl)
+{
+	struct mesh_msg m = { .type = MESH_PING };
+
+	m.u.ping.txid = (uint64_t)a->txid_hi << 32 | (uint32_t)agent_now_ms();
+	m.u.ping.addr = *ep;
+	agent_send_control(a, p, &m, fd, ep, ttl);
+}
+
+static void set_why(struct agent_peer *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void set_why(struct agent_peer *p, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(p->why, sizeof(p->why), fmt, ap);
+	va_end(ap);
+}
+
+void punch_reassess(struct agent *a, struct agent_peer *p)
+{
+	struct mesh_nat_class peer;
+	bool same_site;
+
+	peer_class(p, &peer);
+	same_site = same_ip(&a->seen[0], &p->rec.seen[0]);
+	p->failures = 0;
+	if (!a->nat.known || !peer.known) {
+		p->impossible = false;
+		memset(&p->expect, 0, sizeof(p->expect));
+		p->expect.direct = true;
+		p->expect.technique = EXPECT_PUNCH;
+		if (!p->direct)
+			set_why(p, "waiting for the introducer's measurements");
+		return;
+	}
+	mesh_nat_expect(&a->nat, &peer, same_site, &p->expect);
+	p->impossible = !p->expect.direct;
+	if (p->impossible) {
+		if (!p->direct)
+			agent_log(a, "peer %s: relayed: %s", p->rec.name, p->expect.why);
+		set_why(p, "%s", p->expect.why);
+		p->punching = false;
+		punch_close_birthday(p, p->direct ? p->direct_fd : -1);
+	} else if (!p->direct) {
+		set_why(p, "trying %s", expect_technique_name(p->expect.technique));
+		if (p->next_connect_ms > agent_now_ms() + 200)
+			p->next_connect_ms = agent_now_ms() + 200;
+	}
+}
+
+void punch_start(struct agent *a, struct agent_peer *p, uint32_t round)
+{
+	struct mesh_nat_class peer;
+	uint64_t now = agent_now_ms();
+
+	if (p->impossible || p->direct)
+		return;
+	peer_class(p, &peer);
+	p->punching = true;
+	p->round = round;
+	p->round_ms = now;
+	p->next_send_ms = now;
+	p->n_targets = 0;
+	punch_close_birthday(p, -1);
+	/* Order matters for sequential allocators: each new destination takes
+	 * the next port, so predicted ports go first, in order (both sides do
+	 * the same, so their n-th new mappings meet), then reflexive, then
+	 * local addresses. */
+	if (peer.sequential) {
+		for (int k = 1; k <= PREDICT_PORTS; k++) {
+			struct wg_endpoint e = p->rec.seen[1];
+			int port = port_of(&p->rec.seen[1]) + k * peer.delta;
+			if (port > 65535)
+				break;
+			set_port(&e, (uint16_t)port);
+			add_target(p, &e, a->udp, false);
+		}
+	}
+	add_target(p, &p->rec.seen[0], a->udp, false);
+	add_target(p, &p->rec.seen[1], a->udp, false);
+	for (int i = 0; i < p->rec.n_cands; i++)
+		add_target(p, &p->rec.cands[i], a->udp, true);
+	set_why(p, "punching (%s), round %u", expect_technique_name(p->expect.technique), round);
+	if (a->log_verbose)
+		agent_log(a, "peer %s: round %u, %d candidates, expecting %s", p->rec.name, round, p->n_targets,
+			  expect_technique_name(p->expect.technique));
+}
+
+static void take_path(struct agent *a, struct agent_peer *p, int fd, const struct wg_endpoint *ep, double rtt)
+{
+	uint64_t now = agent_now_ms();
+	bool was = p->direct;
+
+	if (was && p->direct_fd != fd && p->direct_fd != a->udp)
+		close(p->direct_fd);
+	p->direct = true;
+	p->direct_ep = *ep;
+	p->direct_fd = fd;
+	p->rtt_ms = rtt;
+	p->direct_since_ms = now;
+	p->last_pong_ms = now;
+	p->next_ping_ms = now + a->conf.ping_ms;
+	p->punching = false;
+	p->failures = 0;
+	p->why[0] = '\0';
+	/* A birthday socket that won carries this peer from now on. */
+	punch_close_birthday(p, fd);
+	agent_log(a, "peer %s: %s path via %s (rtt %.2f ms%s)", p->rec.name, was ? "better direct" : "direct",
+		  agent_ep_str(ep), rtt, fd != a->udp ? ", birthday socket" : "");
+}
+
+static double rtt_of(const struct agent *a, uint64_t txid)
+{
+	uint32_t sent = (uint32_t)txid, now = (uint32_t)agent_now_ms();
+
+	if ((uint32_t)(txid >> 32) != a->txid_hi)
+		return -1;
+	return (double)(uint32_t)(now - sent);
+}
+
+void punch_on_ping(struct agent *a, struct agent_peer *p, const struct mesh_msg *m, int fd, const struct wg_endpoint *from)
+{
+	struct mesh_msg r = { .type = MESH_PONG };
+
+	/* Answer on the socket it came in on, to where it came from: that is
+	 * the peer's mapping toward us (peer-reflexive), whatever its NAT. */
+	r.u.ping.txid = m->u.ping.txid;
+	r.u.ping.addr = *from;
+	agent_send_control(a, p, &r, fd, from, 0);
+	if (p->direct)
+		return;
+	add_target(p, from, fd, false);
+	if (!p->punching) {
+		/* The peer is punching toward us: join in. */
+		p->punching = true;
+		p->round_ms = agent_now_ms();
+		p->next_send_ms = p->round_ms + OPEN_WAIT_MS;
+	} else if (p->next_send_ms > agent_now_ms() + 20) {
+		p->next_send_ms = agent_now_ms();
+	}
+}
+
+void punch_on_pong(struct agent *a, struct agent_peer *p, const struct mesh_msg *m, int fd, const struct wg_endpoint *from)
+{
+	double rtt = rtt_of(a, m->u.ping.txid);
+
+	if (rtt < 0)
+		return;
+	if (p->direct && p->direct_fd == fd && wg_endpoint_equal(&p->direct_ep, from)) {
+		p->last_pong_ms = agent_now_ms();
+		p->rtt_ms = p->rtt_ms * 0.7 + rtt * 0.3;
+		return;
+	}
+	/* A better path: a clearly shorter one (the LAN rather than a hairpin). */
+	if (!p->direct || (rtt + 0.5 < p->rtt_ms * 0.5 && fd == a->udp))
+		take_path(a, p, fd, from, rtt);
+}
+
+static int open_bday_socket(void)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+
+	if (fd < 0)
+		return -1;
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Birthday paradox (one side maps per destination with unpredictable
+ * ports, the other's mapping is known): the hard side opens many mappings
+ * toward the easy side's endpoint (low TTL, so they never reach its NAT),
+ * the easy side sends to random ports of the hard side's address; with
+ * 256 mappings among ~64k ports, 4096 probes meet with probability
+ * 1 - (1 - 256/64512)^4096 > 99.9%. */
+static void birthday_tick(struct agent *a, struct agent_peer *p, const struct mesh_nat_class *peer, uint64_t now)
+{
+	if (!p->bday_role) {
+		p->bday_role = a->nat.varies && !peer->varies ? 1 : 2;
+		p->bday_next_ms = now;
+		set_why(p, "birthday probing, round %u", p->round);
+		if (p->bday_role == 1)
+			for (int k = 0; k < AGENT_BDAY_SOCKETS; k++) {
+				int fd = open_bday_socket();
+				if (fd < 0)
+					break;
+				p->bday_fds[p->n_bday++] = fd;
+			}
+		agent_log(a, "peer %s: birthday probing, %s", p->rec.name,
+			  p->bday_role == 1 ? "opening mappings toward it" : "probing its ports");
+	}
+	if (now < p->bday_next_ms)
+		return;
+	if (p->bday_role == 1) {
+		for (int k = 0; k < p->n_bday; k++)
+			ping(a, p, p->bday_fds[k], &p->rec.seen[0], opener_ttl(a));
+		p->bday_next_ms = now + 1000;
+	} else {
+		for (int k = 0; k < BDAY_PROBES_PER_TICK && p->bday_probes < AGENT_BDAY_PROBES; k++, p->bday_probes++) {
+			struct wg_endpoint e = p->rec.seen[0];
+			set_port(&e, (uint16_t)(1024 + randombytes_uniform(65536 - 1024)));
+			ping(a, p, a->udp, &e, 0);
+		}
+		p->bday_next_ms = now + 10;
+	}
+}
+
+static void end_round(struct agent *a, struct agent_peer *p, uint64_t now)
+{
+	uint64_t backoff = 10000u << (p->failures < 5 ? p->failures : 5);
+
+	if (backoff > BACKOFF_MAX_MS)
+		backoff = BACKOFF_MAX_MS;
+	p->punching = false;
+	p->failures++;
+	punch_close_birthday(p, -1);
+	p->next_connect_ms = now + backoff;
+	set_why(p, "direct attempts failed (%u so far, expected %s); next try in %llu s", p->failures,
+		expect_technique_name(p->expect.technique), (unsigned long long)backoff / 1000);
+	agent_log(a, "peer %s: no direct path this round; relayed, next try in %llu s", p->rec.name,
+		  (unsigned long long)backoff / 1000);
+}
+
+void punch_tick(struct agent *a, struct agent_peer *p, uint64_t now)
+{
+	struct mesh_nat_class peer;
+
+	if (p->direct) {
+		if (now - p->last_pong_ms > 3u * a->conf.ping_ms + 1000u) {
+			agent_log(a, "peer %s: direct path via %s lost; back on the relay", p->rec.name, agent_ep_str(&p->direct_ep));
+			if (p->direct_fd != a->udp)
+				close(p->direct_fd);
+			p->direct = false;
+			p->direct_fd = -1;
+			p->failures = 0;
+			p->next_connect_ms = now + 500;
+			set_why(p, "direct path lost; punching again");
+		} else if (now >= p->next_ping_ms) {
+			ping(a, p, p->direct_fd, &p->direct_ep, 0);
+			p->next_ping_ms = now + a->conf.ping_ms;
+		}
+		return;
+	}
+	if (p->punching) {
+		uint64_t t = now - p->round_ms;
+		peer_class(p, &peer);
+		if (t > ROUND_END_MS) {
+			end_round(a, p, now);
+			return;
+		}
+		if (now >= p->next_send_ms) {
+			bool first = p->next_send_ms == p->round_ms;
+			for (int i = 0; i < p->n_targets; i++)
+				ping(a, p, p->targets[i].fd, &p->targets[i].ep,
+				     first && !p->targets[i].local ? opener_ttl(a) : 0);
+			p->next_send_ms = now + (first ? OPEN_WAIT_MS : t < ROUND_PUNCH_MS ? SEND_EVERY_MS : 1000);
+		}
+		if (t >= ROUND_PUNCH_MS && p->expect.technique == EXPECT_BIRTHDAY && peer.known && a->nat.known &&
+		    a->nat.varies != peer.varies)
+			birthday_tick(a, p, &peer, now);
+		return;
+	}
+	if (p->impossible || !a->registered || a->tcp_up || p->rec.tcp_only || now < p->next_connect_ms)
+		return;
+	/* Ask the introducer to start a round. The smaller key asks; the
+	 * other asks too if nothing happened for a while. */
+	{
+		struct mesh_msg m = { .type = MESH_CONNECT };
+		bool first = memcmp(a->pub, p->rec.key, WG_KEY_LEN) < 0;
+		m.u.connect.id = p->rec.id;
+		if (first || now - p->next_connect_ms > 6000) {
+			agent_send_to_introducer(a, &m);
+			p->next_connect_ms = now + 5000;
+		}
+	}
+}

@@ -1,0 +1,201 @@
+/* `punchlab-agent status`: the daemon answers on a UNIX socket with its
+ * state, as a table for people or JSON for programs. */
+#include "agent.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+int status_listen(struct agent *a)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd;
+
+	mkdir(AGENT_STATUS_DIR, 0755);
+	snprintf(a->status_path, sizeof(a->status_path), "%s/%s.sock", AGENT_STATUS_DIR, a->conf.interface);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", a->status_path);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		return -errno;
+	unlink(a->status_path);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || listen(fd, 8)) {
+		int ret = -errno;
+		close(fd);
+		return ret;
+	}
+	chmod(a->status_path, 0600);
+	return fd;
+}
+
+struct out {
+	char buf[1 << 16];
+	size_t len;
+};
+
+static void emit(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void emit(struct out *o, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (o->len >= sizeof(o->buf))
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(o->buf + o->len, sizeof(o->buf) - o->len, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		o->len = o->len + (size_t)n < sizeof(o->buf) ? o->len + (size_t)n : sizeof(o->buf) - 1;
+}
+
+/* Strings we emit come from our own formatting or checked names; escape
+ * quotes and backslashes anyway. */
+static const char *js(const char *s)
+{
+	static char buf[4][512];
+	static int k;
+	size_t j = 0;
+
+	k = (k + 1) % 4;
+	for (; *s && j < sizeof(buf[k]) - 2; s++) {
+		if (*s == '"' || *s == '\\')
+			buf[k][j++] = '\\';
+		buf[k][j++] = (unsigned char)*s < 0x20 ? ' ' : *s;
+	}
+	buf[k][j] = '\0';
+	return buf[k];
+}
+
+static const char *ip4(uint32_t a)
+{
+	static char buf[2][16];
+	static int k;
+
+	k ^= 1;
+	return inet_ntop(AF_INET, &a, buf[k], sizeof(buf[k]));
+}
+
+static const char *ip6(const uint8_t *a)
+{
+	static char buf[48];
+
+	return inet_ntop(AF_INET6, a, buf, sizeof(buf));
+}
+
+static void render(struct agent *a, struct out *o, bool json)
+{
+	char key[45], nat[80];
+	const char *intro = a->tcp_up ? "tcp" : a->registered ? "udp" : a->refused ? "refused" : "unreachable";
+	uint64_t now = agent_now_ms();
+
+	mesh_key_format(a->pub, key);
+	mesh_nat_describe(&a->nat, nat, sizeof(nat));
+	if (json) {
+		emit(o, "{\"interface\":\"%s\",\"name\":\"%s\",\"public_key\":\"%s\",\"listen_port\":%u,", js(a->conf.interface),
+		     js(a->conf.name), key, a->port);
+		emit(o, "\"mesh_ipv4\":\"%s\",\"mesh_ipv6\":\"%s\",\"introducer\":\"%s\",\"seen\":[\"%s\",\"%s\"],",
+		     a->registered || a->mesh4 ? ip4(a->mesh4) : "", a->mesh4 ? ip6(a->mesh6) : "", intro,
+		     agent_ep_str(&a->seen[0]), agent_ep_str(&a->seen[1]));
+		emit(o, "\"nat\":\"%s\",\"opener_ttl\":%d,\"relayed_out\":%llu,\"relayed_in\":%llu,\"dropped_control\":%llu,"
+			"\"peers\":[",
+		     js(nat), a->min_ttl > 2 ? a->min_ttl - 1 : 0, (unsigned long long)a->relayed_out,
+		     (unsigned long long)a->relayed_in, (unsigned long long)a->dropped_control);
+	} else {
+		emit(o, "interface %s (%s), key %s\n", a->conf.interface, a->conf.name[0] ? a->conf.name : "-", key);
+		emit(o, "  mesh address %s/%u, UDP port %u, introducer %s\n", ip4(a->mesh4), a->plen4, a->port, intro);
+		emit(o, "  seen as %s and %s: %s\n\n", agent_ep_str(&a->seen[0]), agent_ep_str(&a->seen[1]), nat);
+		emit(o, "%-12s %-15s %-26s %8s %10s %12s %12s  %s\n", "peer", "mesh address", "path", "rtt", "handshake",
+		     "received", "sent", "why relayed");
+	}
+	bool firstp = true;
+	for (int i = 0; i < AGENT_MAX_PEERS; i++) {
+		struct agent_peer *p = &a->peers[i];
+		struct wg_peer_info info;
+		char path[80], pkey[45];
+		long ago;
+
+		if (!p->used)
+			continue;
+		wg_peer_info(p->wg, &info);
+		mesh_key_format(p->rec.key, pkey);
+		ago = info.last_handshake_sec ? (long)(time(NULL) - info.last_handshake_sec) : -1;
+		if (p->direct)
+			snprintf(path, sizeof(path), "direct %s", agent_ep_str(&p->direct_ep));
+		else
+			snprintf(path, sizeof(path), "relay");
+		if (json) {
+			emit(o, "%s{\"name\":\"%s\",\"public_key\":\"%s\",\"id\":%u,\"mesh_ipv4\":\"%s\",\"path\":\"%s\",", firstp ? "" : ",",
+			     js(p->rec.name), pkey, p->rec.id, ip4(p->rec.mesh4), p->direct ? "direct" : "relay");
+			emit(o, "\"endpoint\":\"%s\",\"rtt_ms\":%.3f,\"last_handshake\":%lld,\"rx_bytes\":%llu,\"tx_bytes\":%llu,",
+			     p->direct ? agent_ep_str(&p->direct_ep) : "", p->direct ? p->rtt_ms : -1.0,
+			     (long long)info.last_handshake_sec, (unsigned long long)info.rx_bytes,
+			     (unsigned long long)info.tx_bytes);
+			emit(o, "\"expected\":\"%s\",\"technique\":\"%s\",\"why\":\"%s\",\"direct_for_ms\":%llu}",
+			     p->expect.direct ? "direct" : "relay", expect_technique_name(p->expect.technique),
+			     p->direct ? "" : js(p->why),
+			     (unsigned long long)(p->direct ? now - p->direct_since_ms : 0));
+		} else {
+			char rtt[16], hs[16];
+			snprintf(rtt, sizeof(rtt), p->direct ? "%.2fms" : "-", p->rtt_ms);
+			snprintf(hs, sizeof(hs), ago < 0 ? "never" : "%lds ago", ago);
+			emit(o, "%-12s %-15s %-26s %8s %10s %12llu %12llu  %s\n", p->rec.name, ip4(p->rec.mesh4), path, rtt, hs,
+			     (unsigned long long)info.rx_bytes, (unsigned long long)info.tx_bytes, p->direct ? "" : p->why);
+		}
+		firstp = false;
+	}
+	if (json)
+		emit(o, "]}\n");
+}
+
+void status_serve(struct agent *a)
+{
+	static struct out o;
+	char req[16] = "";
+	struct timeval tv = { 1, 0 };
+	int c = accept4(a->status, NULL, NULL, SOCK_CLOEXEC);
+	ssize_t n;
+
+	if (c < 0)
+		return;
+	setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	n = read(c, req, sizeof(req) - 1);
+	o.len = 0;
+	render(a, &o, n > 0 && !strncmp(req, "json", 4));
+	if (write(c, o.buf, o.len) < 0)
+		agent_log(a, "status: %s", strerror(errno));
+	close(c);
+}
+
+int status_print(const char *ifname, bool json)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char buf[4096];
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/%s.sock", AGENT_STATUS_DIR, ifname);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		int ret = -errno;
+		fprintf(stderr, "punchlab-agent: no agent answers on %s: %s (is `punchlab-agent up` running for %s?)\n",
+			sa.sun_path, strerror(errno), ifname);
+		close(fd);
+		return ret;
+	}
+	if (write(fd, json ? "json\n" : "text\n", 5) != 5) {
+		close(fd);
+		return -EIO;
+	}
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		fwrite(buf, 1, (size_t)n, stdout);
+	close(fd);
+	return 0;
+}

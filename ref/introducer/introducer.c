@@ -1,0 +1,654 @@
+#include "introducer.h"
+#include "../mesh/pool.h"
+#include "../mesh/stream.h"
+#include "../wg/replay.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_MEMBERS 1024
+#define MAX_CONNS 64
+#define MEMBER_EXPIRE_MS 60000
+#define COUNTER_SKEW_S 120
+#define LOG_EVERY_MS 10000
+
+struct member {
+	bool used;
+	struct mesh_peer_rec rec;
+	uint8_t shared[32];
+	uint8_t token[MESH_TOKEN_LEN];
+	struct wg_replay replay;
+	int conn;                  /* its TCP connection, or -1 */
+	uint64_t last_ms;
+	double bucket;             /* relay bytes it may still send now */
+	uint64_t bucket_ms;
+};
+
+struct conn {
+	int fd;
+	struct wg_endpoint from;
+	int member;
+	struct mesh_stream in;
+};
+
+/* Refusals are logged once per key per LOG_EVERY_MS. */
+struct refusal {
+	uint8_t key[WG_KEY_LEN];
+	uint64_t at_ms;
+};
+
+struct introducer {
+	struct introducer_conf conf;
+	uint8_t pub[WG_KEY_LEN];
+	int udp[2], tcp;
+	struct conn *conns[MAX_CONNS];
+	struct member members[MAX_MEMBERS];
+	uint32_t next_id, round;
+	uint64_t counter;
+	struct refusal refused[16];
+	uint64_t forged_log_ms;
+	/* Where the message being handled came from. */
+	int cur_via;               /* 0, 1: UDP address; 2: TCP */
+	int cur_conn;
+	struct wg_endpoint cur_from;
+};
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void say(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("punchlab-introducer: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static const char *keystr(const uint8_t key[static WG_KEY_LEN])
+{
+	static char buf[2][45];
+	static int k;
+
+	k ^= 1;
+	mesh_key_format(key, buf[k]);
+	return buf[k];
+}
+
+static const char *epstr(const struct wg_endpoint *ep)
+{
+	static char buf[2][64];
+	static int k;
+
+	k ^= 1;
+	wg_endpoint_format(ep, buf[k], sizeof(buf[k]));
+	return buf[k];
+}
+
+static int open_udp(const struct wg_endpoint *ep)
+{
+	int fd = socket(ep->addr.ss_family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0), size = 4 << 20;
+
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+	if (bind(fd, (const struct sockaddr *)&ep->addr, wg_endpoint_len(ep))) {
+		int ret = -errno;
+		close(fd);
+		return ret;
+	}
+	return fd;
+}
+
+static int open_tcp(const struct wg_endpoint *ep)
+{
+	int fd = socket(ep->addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0), one = 1;
+
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (const struct sockaddr *)&ep->addr, wg_endpoint_len(ep)) || listen(fd, 64)) {
+		int ret = -errno;
+		close(fd);
+		return ret;
+	}
+	return fd;
+}
+
+struct introducer *introducer_new(const struct introducer_conf *conf, char *err, size_t errlen)
+{
+	struct introducer *in = calloc(1, sizeof(*in));
+	int ret;
+
+	if (!in) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	in->conf = *conf;
+	in->udp[0] = in->udp[1] = in->tcp = -1;
+	in->next_id = 1;
+	in->counter = mesh_counter_base();
+	mesh_key_public(in->pub, conf->private_key);
+	for (int i = 0; i < conf->n_listen; i++) {
+		if ((ret = open_udp(&conf->listen[i])) < 0) {
+			snprintf(err, errlen, "cannot listen on UDP %s: %s", epstr(&conf->listen[i]), strerror(-ret));
+			goto fail;
+		}
+		in->udp[i] = ret;
+	}
+	if (conf->tcp) {
+		if ((ret = open_tcp(&conf->listen[0])) < 0) {
+			snprintf(err, errlen, "cannot listen on TCP %s: %s", epstr(&conf->listen[0]), strerror(-ret));
+			goto fail;
+		}
+		in->tcp = ret;
+	}
+	return in;
+fail:
+	introducer_free(in);
+	return NULL;
+}
+
+static void conn_close(struct introducer *in, int c)
+{
+	struct conn *k = in->conns[c];
+
+	if (!k)
+		return;
+	if (k->member >= 0 && in->members[k->member].conn == c)
+		in->members[k->member].conn = -1;
+	close(k->fd);
+	free(k);
+	in->conns[c] = NULL;
+}
+
+void introducer_free(struct introducer *in)
+{
+	if (!in)
+		return;
+	for (int c = 0; c < MAX_CONNS; c++)
+		conn_close(in, c);
+	for (int i = 0; i < 2; i++)
+		if (in->udp[i] >= 0)
+			close(in->udp[i]);
+	if (in->tcp >= 0)
+		close(in->tcp);
+	sodium_memzero(in->conf.private_key, sizeof(in->conf.private_key));
+	for (int i = 0; i < MAX_MEMBERS; i++)
+		sodium_memzero(in->members[i].shared, 32);
+	free(in);
+}
+
+/* Send a datagram to a member: over its TCP connection if it has one,
+ * else from the address it registered with. */
+static void send_to_member(struct introducer *in, struct member *m, const uint8_t *buf, size_t len)
+{
+	if (m->conn >= 0 && in->conns[m->conn]) {
+		if (mesh_stream_write(in->conns[m->conn]->fd, buf, len) == -EPIPE)
+			conn_close(in, m->conn);
+		return;
+	}
+	for (int v = 0; v < 2; v++)
+		if (m->rec.seen[v].addr.ss_family && in->udp[v] >= 0) {
+			sendto(in->udp[v], buf, len, 0, (const struct sockaddr *)&m->rec.seen[v].addr,
+			       wg_endpoint_len(&m->rec.seen[v]));
+			return;
+		}
+}
+
+/* Answer where the current message came from (same socket or connection). */
+static void reply(struct introducer *in, const uint8_t *buf, size_t len)
+{
+	if (in->cur_via == 2) {
+		if (in->conns[in->cur_conn] && mesh_stream_write(in->conns[in->cur_conn]->fd, buf, len) == -EPIPE)
+			conn_close(in, in->cur_conn);
+		return;
+	}
+	sendto(in->udp[in->cur_via], buf, len, 0, (const struct sockaddr *)&in->cur_from.addr, wg_endpoint_len(&in->cur_from));
+}
+
+static int seal_for(struct introducer *in, struct mesh_msg *m, const uint8_t shared[static 32], uint8_t *out, size_t cap)
+{
+	memcpy(m->sender, in->pub, WG_KEY_LEN);
+	m->counter = in->counter++;
+	return mesh_seal(m, shared, out, cap);
+}
+
+static void send_msg(struct introducer *in, struct member *to, struct mesh_msg *m)
+{
+	uint8_t out[MESH_MAX_MSG];
+	int n = seal_for(in, m, to->shared, out, sizeof(out));
+
+	if (n > 0)
+		send_to_member(in, to, out, (size_t)n);
+}
+
+static struct member *member_by_key(struct introducer *in, const uint8_t key[static WG_KEY_LEN])
+{
+	for (int i = 0; i < MAX_MEMBERS; i++)
+		if (in->members[i].used && !memcmp(in->members[i].rec.key, key, WG_KEY_LEN))
+			return &in->members[i];
+	return NULL;
+}
+
+static struct member *member_by_id(struct introducer *in, uint32_t id)
+{
+	for (int i = 0; i < MAX_MEMBERS; i++)
+		if (in->members[i].used && in->members[i].rec.id == id)
+			return &in->members[i];
+	return NULL;
+}
+
+static const struct mesh_member_conf *allowed(const struct introducer *in, const uint8_t key[static WG_KEY_LEN])
+{
+	for (int i = 0; i < in->conf.n_allow; i++)
+		if (!sodium_memcmp(in->conf.allow[i].key, key, WG_KEY_LEN))
+			return &in->conf.allow[i];
+	return NULL;
+}
+
+static bool pool_taken(const struct introducer *in, uint32_t a)
+{
+	for (int i = 0; i < MAX_MEMBERS; i++)
+		if (in->members[i].used && in->members[i].rec.mesh4 == a)
+			return true;
+	return false;
+}
+
+static bool refusal_logged(struct introducer *in, const uint8_t key[static WG_KEY_LEN], uint64_t now)
+{
+	int oldest = 0;
+
+	for (int i = 0; i < 16; i++) {
+		if (!memcmp(in->refused[i].key, key, WG_KEY_LEN)) {
+			if (now - in->refused[i].at_ms < LOG_EVERY_MS)
+				return true;
+			in->refused[i].at_ms = now;
+			return false;
+		}
+		if (in->refused[i].at_ms < in->refused[oldest].at_ms)
+			oldest = i;
+	}
+	memcpy(in->refused[oldest].key, key, WG_KEY_LEN);
+	in->refused[oldest].at_ms = now;
+	return false;
+}
+
+static void refuse(struct introducer *in, const struct mesh_msg *m, const uint8_t shared[static 32], uint8_t reason,
+		   const char *why, size_t request_len, uint64_t now)
+{
+	struct mesh_msg r = { .type = MESH_REFUSED };
+	uint8_t out[MESH_MAX_MSG];
+	int n;
+
+	if (!refusal_logged(in, m->sender, now))
+		say("refused %s from %s: %s", keystr(m->sender), in->cur_via == 2 ? "TCP" : epstr(&in->cur_from), why);
+	r.u.refused.reason = reason;
+	n = seal_for(in, &r, shared, out, sizeof(out));
+	/* Never an amplifier: the answer is smaller than what it answers. */
+	if (n > 0 && (size_t)n < request_len)
+		reply(in, out, (size_t)n);
+}
+
+static struct member *member_new(struct introducer *in, const uint8_t key[static WG_KEY_LEN], const uint8_t shared[static 32],
+				 const char *name)
+{
+	struct member *m = NULL;
+	uint32_t size = 1u << (32 - in->conf.plen4);
+
+	for (int i = 0; i < MAX_MEMBERS && !m; i++)
+		if (!in->members[i].used)
+			m = &in->members[i];
+	if (!m)
+		return NULL;
+	memset(m, 0, sizeof(*m));
+	m->rec.mesh4 = 0;
+	for (uint32_t a = 0; a < size; a++) {
+		uint32_t addr = mesh_pool_v4(in->conf.pool4, in->conf.plen4, key, a);
+		if (!pool_taken(in, addr)) {
+			m->rec.mesh4 = addr;
+			break;
+		}
+	}
+	if (!m->rec.mesh4)
+		return NULL;
+	m->used = true;
+	m->conn = -1;
+	m->rec.id = in->next_id++;
+	memcpy(m->rec.key, key, WG_KEY_LEN);
+	memcpy(m->shared, shared, 32);
+	snprintf(m->rec.name, sizeof(m->rec.name), "%s", name);
+	mesh_pool_v6(in->conf.pool6, in->conf.plen6, key, m->rec.mesh6);
+	randombytes_buf(m->token, sizeof(m->token));
+	wg_replay_init(&m->replay);
+	m->bucket = in->conf.relay_rate;
+	return m;
+}
+
+static void send_peer(struct introducer *in, struct member *to, const struct member *about)
+{
+	struct mesh_msg p = { .type = MESH_PEER };
+
+	p.u.peer = about->rec;
+	send_msg(in, to, &p);
+}
+
+static void on_register(struct introducer *in, const struct mesh_msg *msg, const uint8_t shared[static 32],
+			size_t request_len, uint64_t now)
+{
+	const struct mesh_member_conf *listed = allowed(in, msg->sender);
+	struct member *m = member_by_key(in, msg->sender);
+	struct mesh_msg r = { .type = MESH_REGISTERED };
+	uint8_t out[MESH_MAX_MSG];
+	bool changed = false;
+	int n;
+
+	if (!m) {
+		char name[MESH_NAME_LEN + 1];
+		if (!listed && !(in->conf.has_join && msg->u.reg.has_join && !sodium_memcmp(msg->u.reg.join, in->conf.join, 32))) {
+			refuse(in, msg, shared, MESH_REFUSED_NOT_MEMBER,
+			       in->conf.has_join ? "not in the allowlist, and no valid join secret" : "not in the allowlist",
+			       request_len, now);
+			return;
+		}
+		if (listed)
+			snprintf(name, sizeof(name), "%s", listed->name);
+		else if (msg->u.reg.name[0])
+			snprintf(name, sizeof(name), "%s", msg->u.reg.name);
+		else
+			snprintf(name, sizeof(name), "%.8s", keystr(msg->sender));
+		if (!(m = member_new(in, msg->sender, shared, name))) {
+			refuse(in, msg, shared, MESH_REFUSED_POOL_FULL, "no mesh address left in the pool", request_len, now);
+			return;
+		}
+		wg_replay_check(&m->replay, msg->counter);
+		changed = true;
+		say("member %s (%s) joined from %s as id %u", m->rec.name, keystr(m->rec.key),
+		    in->cur_via == 2 ? "TCP" : epstr(&in->cur_from), m->rec.id);
+	}
+	m->last_ms = now;
+	if (in->cur_via < 2) {
+		if (!wg_endpoint_equal(&m->rec.seen[in->cur_via], &in->cur_from))
+			changed = true;
+		m->rec.seen[in->cur_via] = in->cur_from;
+		if (m->rec.tcp_only) {
+			m->rec.tcp_only = false;
+			changed = true;
+		}
+	} else {
+		if (m->conn != in->cur_conn && m->conn >= 0 && in->conns[m->conn])
+			in->conns[m->conn]->member = -1;
+		m->conn = in->cur_conn;
+		in->conns[in->cur_conn]->member = (int)(m - in->members);
+		if (!m->rec.seen[0].addr.ss_family && !m->rec.tcp_only) {
+			m->rec.tcp_only = true;
+			changed = true;
+		}
+	}
+	if (m->rec.n_cands != msg->u.reg.n_cands ||
+	    memcmp(m->rec.cands, msg->u.reg.cands, sizeof(m->rec.cands[0]) * msg->u.reg.n_cands)) {
+		changed = true;
+		m->rec.n_cands = msg->u.reg.n_cands;
+		memcpy(m->rec.cands, msg->u.reg.cands, sizeof(m->rec.cands));
+	}
+	r.u.regd.seen = in->cur_via == 2 ? (struct wg_endpoint){ 0 } : in->cur_from;
+	r.u.regd.via = (uint8_t)in->cur_via;
+	r.u.regd.ttl = msg->u.reg.ttl;
+	r.u.regd.id = m->rec.id;
+	r.u.regd.mesh4 = m->rec.mesh4;
+	r.u.regd.plen4 = in->conf.plen4;
+	memcpy(r.u.regd.mesh6, m->rec.mesh6, 16);
+	r.u.regd.plen6 = in->conf.plen6;
+	memcpy(r.u.regd.token, m->token, MESH_TOKEN_LEN);
+	for (int i = 0; i < MAX_MEMBERS; i++)
+		r.u.regd.n_peers += in->members[i].used && &in->members[i] != m;
+	n = seal_for(in, &r, m->shared, out, sizeof(out));
+	if (n > 0)
+		reply(in, out, (size_t)n);
+	/* The peer list: all of it to this member on its main address, and
+	 * this member to everyone when something about it changed. */
+	for (int i = 0; i < MAX_MEMBERS; i++) {
+		struct member *o = &in->members[i];
+		if (!o->used || o == m)
+			continue;
+		if (in->cur_via != 1)
+			send_peer(in, m, o);
+		if (changed)
+			send_peer(in, o, m);
+	}
+}
+
+static void on_connect(struct introducer *in, struct member *m, const struct mesh_msg *msg)
+{
+	struct member *o = member_by_id(in, msg->u.connect.id);
+	struct mesh_msg p = { .type = MESH_PUNCH };
+
+	if (!o || o == m)
+		return;
+	/* Both at the same moment, each with the other's candidates. */
+	p.u.punch.round = ++in->round;
+	p.u.punch.peer = o->rec;
+	send_msg(in, m, &p);
+	p.u.punch.peer = m->rec;
+	send_msg(in, o, &p);
+}
+
+static void on_control(struct introducer *in, const uint8_t *buf, size_t len, uint64_t now)
+{
+	uint8_t type, shared[32];
+	const uint8_t *sender;
+	struct member *m;
+	struct mesh_msg msg;
+	char why[160];
+
+	if (mesh_peek(buf, len, &type, &sender))
+		return;
+	m = member_by_key(in, sender);
+	if (m)
+		memcpy(shared, m->shared, 32);
+	else if (type != MESH_REGISTER || mesh_shared_key(shared, sender, in->conf.private_key))
+		return;
+	if (mesh_open(buf, len, shared, &msg, why, sizeof(why))) {
+		if (now - in->forged_log_ms > LOG_EVERY_MS) {
+			in->forged_log_ms = now;
+			say("dropped a message from %s: %s", in->cur_via == 2 ? "TCP" : epstr(&in->cur_from), why);
+		}
+		goto out;
+	}
+	if (!mesh_counter_fresh(msg.counter, COUNTER_SKEW_S) || (m && !wg_replay_check(&m->replay, msg.counter)))
+		goto out; /* a replay, or a clock far off */
+	if (m && in->cur_via < 2 && type != MESH_REGISTER && !wg_endpoint_equal(&m->rec.seen[in->cur_via], &in->cur_from) &&
+	    !wg_endpoint_equal(&m->rec.seen[0], &in->cur_from))
+		goto out; /* from somewhere it has not registered: register first */
+	if (m && in->cur_via == 2 && type != MESH_REGISTER && m->conn != in->cur_conn)
+		goto out;
+	switch (type) {
+	case MESH_REGISTER:
+		on_register(in, &msg, shared, len, now);
+		break;
+	case MESH_CONNECT:
+		if (m)
+			on_connect(in, m, &msg);
+		break;
+	default:
+		break;
+	}
+out:
+	sodium_memzero(shared, sizeof(shared));
+}
+
+/* RELAY: only between registered members, from where they registered,
+ * within each member's rate; what goes out is smaller than what came in. */
+static void on_relay(struct introducer *in, const uint8_t *buf, size_t len, uint64_t now)
+{
+	const uint8_t *token, *pkt;
+	uint32_t to;
+	size_t pktlen;
+	struct member *src = NULL, *dst;
+	uint8_t out[MESH_RELAYED_HDR_LEN + 65536];
+	int n;
+
+	if (mesh_relay_parse(buf, len, &token, &to, &pkt, &pktlen))
+		return;
+	for (int i = 0; i < MAX_MEMBERS && !src; i++)
+		if (in->members[i].used && !memcmp(in->members[i].token, token, MESH_TOKEN_LEN))
+			src = &in->members[i];
+	if (!src)
+		return;
+	if (in->cur_via == 2 ? src->conn != in->cur_conn
+			     : !wg_endpoint_equal(&src->rec.seen[0], &in->cur_from) &&
+				       !wg_endpoint_equal(&src->rec.seen[1], &in->cur_from))
+		return;
+	if (!(dst = member_by_id(in, to)) || dst == src)
+		return;
+	src->bucket += (double)(now - src->bucket_ms) * in->conf.relay_rate / 1000.0;
+	if (src->bucket > in->conf.relay_rate)
+		src->bucket = in->conf.relay_rate;
+	src->bucket_ms = now;
+	if (src->bucket < (double)len)
+		return;
+	src->bucket -= (double)len;
+	src->last_ms = now;
+	if ((n = mesh_relayed_build(out, sizeof(out), src->rec.id, pkt, pktlen)) > 0)
+		send_to_member(in, dst, out, (size_t)n);
+}
+
+static void on_datagram(struct introducer *in, const uint8_t *buf, size_t len, uint64_t now)
+{
+	if (!mesh_is_message(buf, len))
+		return;
+	if (buf[3] == MESH_RELAY)
+		on_relay(in, buf, len, now);
+	else
+		on_control(in, buf, len, now);
+}
+
+static void on_frame(void *ctx, const uint8_t *msg, size_t len)
+{
+	struct introducer *in = ctx;
+
+	on_datagram(in, msg, len, now_ms());
+}
+
+static void accept_conn(struct introducer *in)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	int fd = accept4(in->tcp, (struct sockaddr *)&ss, &sl, SOCK_CLOEXEC | SOCK_NONBLOCK), one = 1, size = 1 << 20;
+
+	if (fd < 0)
+		return;
+	for (int c = 0; c < MAX_CONNS; c++)
+		if (!in->conns[c]) {
+			struct conn *k = calloc(1, sizeof(*k));
+			if (!k)
+				break;
+			k->fd = fd;
+			k->member = -1;
+			memcpy(&k->from.addr, &ss, sizeof(ss));
+			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+			setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+			in->conns[c] = k;
+			return;
+		}
+	close(fd); /* full: the agent retries later */
+}
+
+static void expire(struct introducer *in, uint64_t now)
+{
+	for (int i = 0; i < MAX_MEMBERS; i++) {
+		struct member *m = &in->members[i];
+		if (m->used && now - m->last_ms > MEMBER_EXPIRE_MS) {
+			say("member %s (%s) expired: not heard from for %d s", m->rec.name, keystr(m->rec.key),
+			    MEMBER_EXPIRE_MS / 1000);
+			if (m->conn >= 0)
+				conn_close(in, m->conn);
+			sodium_memzero(m->shared, sizeof(m->shared));
+			m->used = false;
+		}
+	}
+}
+
+int introducer_run(struct introducer *in, volatile int *stop)
+{
+	static uint8_t buf[65536];
+	uint64_t last_expire = now_ms();
+
+	say("serving as %s on %s%s%s%s", keystr(in->pub), epstr(&in->conf.listen[0]), in->conf.n_listen > 1 ? " and " : "",
+	    in->conf.n_listen > 1 ? epstr(&in->conf.listen[1]) : "", in->tcp >= 0 ? " (and TCP on the first)" : "");
+	while (!*stop) {
+		struct pollfd p[3 + MAX_CONNS];
+		int map[3 + MAX_CONNS], n = 0;
+		uint64_t now;
+
+		for (int v = 0; v < 2; v++)
+			if (in->udp[v] >= 0) {
+				map[n] = -1 - v;
+				p[n++] = (struct pollfd){ in->udp[v], POLLIN, 0 };
+			}
+		if (in->tcp >= 0) {
+			map[n] = -3;
+			p[n++] = (struct pollfd){ in->tcp, POLLIN, 0 };
+		}
+		for (int c = 0; c < MAX_CONNS; c++)
+			if (in->conns[c]) {
+				map[n] = c;
+				p[n++] = (struct pollfd){ in->conns[c]->fd, POLLIN, 0 };
+			}
+		if (poll(p, (nfds_t)n, 500) < 0 && errno != EINTR)
+			return -errno;
+		now = now_ms();
+		for (int i = 0; i < n; i++) {
+			if (!p[i].revents)
+				continue;
+			if (map[i] == -1 || map[i] == -2) {
+				int v = -1 - map[i];
+				for (int k = 0; k < 64; k++) {
+					socklen_t sl = sizeof(in->cur_from.addr);
+					ssize_t len = recvfrom(in->udp[v], buf, sizeof(buf), MSG_DONTWAIT,
+							       (struct sockaddr *)&in->cur_from.addr, &sl);
+					if (len < 0)
+						break;
+					in->cur_via = v;
+					on_datagram(in, buf, (size_t)len, now);
+				}
+			} else if (map[i] == -3) {
+				accept_conn(in);
+			} else if (in->conns[map[i]]) {
+				int c = map[i], ret;
+				in->cur_via = 2;
+				in->cur_conn = c;
+				in->cur_from = in->conns[c]->from;
+				ret = mesh_stream_read(in->conns[c]->fd, &in->conns[c]->in, on_frame, in);
+				if (ret < 0)
+					conn_close(in, c);
+			}
+		}
+		if (now - last_expire >= 1000) {
+			last_expire = now;
+			expire(in, now);
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,135 @@
+/* punchlab-introducer: the mesh's meeting point and relay. */
+#include "introducer.h"
+#include "../../harness/util/text.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char usage[] =
+	"usage: punchlab-introducer [--config FILE] [--KEY VALUE ...]\n"
+	"       punchlab-introducer --public-key --private-key-file FILE\n"
+	"\n"
+	"The reference mesh's introducer: tells each agent how it is seen from two\n"
+	"addresses, hands out mesh addresses, tells two agents to punch at the same\n"
+	"moment, and relays WireGuard packets (which it cannot read) between members\n"
+	"over UDP and TCP. Runs in the foreground until SIGINT/SIGTERM.\n"
+	"\n"
+	"Every configuration key can be a flag (--listen \"A B\" is listen = A B):\n"
+	"  private-key-file FILE   its key pair (`wg genkey > FILE`); agents pin the public key\n"
+	"  listen ADDR1[:PORT] ADDR2[:PORT]   two addresses (port 3478); TCP on the first\n"
+	"  allow KEY NAME          a member (repeat), or allowlist-file FILE (lines KEY NAME)\n"
+	"  join-secret SECRET      anyone who knows it may join (16 characters or more)\n"
+	"  pool4 PREFIX            mesh IPv4 addresses (default " MESH_DEFAULT_POOL4 ")\n"
+	"  pool6 PREFIX            mesh IPv6 addresses (default " MESH_DEFAULT_POOL6 ")\n"
+	"  user NAME               drop to this user after opening sockets (default nobody; root keeps)\n"
+	"  relay-rate BYTES        relayed bytes per second per member (default 52428800)\n"
+	"  tcp yes|no              also listen on TCP (default yes)\n";
+
+static volatile int stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+static int drop_privileges(const char *user)
+{
+	struct passwd *pw;
+
+	if (!user[0] || geteuid() != 0)
+		return 0;
+	if (!(pw = getpwnam(user))) {
+		fprintf(stderr, "punchlab-introducer: no user \"%s\" to drop to; set user = root to keep root\n", user);
+		return -ENOENT;
+	}
+	if (setgroups(0, NULL) || setgid(pw->pw_gid) || setuid(pw->pw_uid)) {
+		fprintf(stderr, "punchlab-introducer: cannot become %s: %s\n", user, strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static struct introducer_conf conf;
+	struct introducer *in;
+	struct sigaction sa;
+	char err[600];
+	bool print_public = false;
+	int ret;
+
+	introducer_conf_defaults(&conf);
+	if (sodium_init() < 0)
+		return 1;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			fputs(usage, stdout);
+			return 0;
+		} else if (!strcmp(argv[i], "--public-key")) {
+			print_public = true;
+		} else if (!strcmp(argv[i], "--config") && i + 1 < argc) {
+			char *text;
+			size_t len;
+			if (text_read_file(argv[++i], 1 << 20, &text, &len)) {
+				fprintf(stderr, "punchlab-introducer: cannot read %s: %s\n", argv[i], strerror(errno));
+				return 2;
+			}
+			ret = introducer_conf_parse(&conf, text, len, argv[i], err, sizeof(err));
+			free(text);
+			if (ret) {
+				fprintf(stderr, "punchlab-introducer: %s\n", err);
+				return 2;
+			}
+		} else if (!strncmp(argv[i], "--", 2) && i + 1 < argc) {
+			if (introducer_conf_set(&conf, argv[i] + 2, argv[i + 1], "command line", 0, err, sizeof(err))) {
+				fprintf(stderr, "punchlab-introducer: %s\n%s", err, usage);
+				return 2;
+			}
+			i++;
+		} else {
+			fprintf(stderr, "punchlab-introducer: unexpected \"%s\"\n%s", argv[i], usage);
+			return 2;
+		}
+	}
+	if (print_public) {
+		uint8_t pub[WG_KEY_LEN];
+		char b64[45];
+		if (!conf.has_key) {
+			fprintf(stderr, "punchlab-introducer: --public-key needs --private-key-file FILE\n");
+			return 2;
+		}
+		mesh_key_public(pub, conf.private_key);
+		mesh_key_format(pub, b64);
+		puts(b64);
+		return 0;
+	}
+	if (introducer_conf_check(&conf, err, sizeof(err))) {
+		fprintf(stderr, "punchlab-introducer: %s\n", err);
+		return 2;
+	}
+	if (!(in = introducer_new(&conf, err, sizeof(err)))) {
+		fprintf(stderr, "punchlab-introducer: %s\n", err);
+		return 1;
+	}
+	sodium_memzero(conf.private_key, sizeof(conf.private_key));
+	if (drop_privileges(conf.user)) {
+		introducer_free(in);
+		return 1;
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	ret = introducer_run(in, &stop);
+	introducer_free(in);
+	return ret ? 1 : 0;
+}

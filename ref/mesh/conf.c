@@ -1,0 +1,368 @@
+#include "conf.h"
+#include "../wg/blake2s.h"
+#include "../../harness/util/text.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void mesh_join_hash(const char *secret, uint8_t out[static 32])
+{
+	blake2s(out, 32, NULL, 0, (const uint8_t *)secret, strlen(secret));
+}
+
+/* "ADDR[:PORT]" (IPv4) or "[ADDR6]:PORT"; the port defaults to 3478. */
+static int parse_endpoint(const char *s, struct wg_endpoint *ep)
+{
+	char buf[80];
+	uint32_t a;
+
+	if (wg_endpoint_parse(s, ep) == 0)
+		return 0;
+	if (!text_parse_ipv4(s, &a))
+		return -EINVAL;
+	snprintf(buf, sizeof(buf), "%s:%d", s, MESH_DEFAULT_PORT);
+	return wg_endpoint_parse(buf, ep);
+}
+
+static int parse_endpoints(char *value, struct wg_endpoint *eps, int max, int *n)
+{
+	char *w[4];
+	int k = text_split(value, w, 4);
+
+	if (k < 1 || k > max)
+		return -EINVAL;
+	for (int i = 0; i < k; i++)
+		if (parse_endpoint(w[i], &eps[i]))
+			return -EINVAL;
+	*n = k;
+	return 0;
+}
+
+static int parse_name(const char *s, char out[static MESH_NAME_LEN + 1])
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > MESH_NAME_LEN)
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x21 || (unsigned char)s[i] > 0x7e)
+			return -EINVAL;
+	memcpy(out, s, n + 1);
+	return 0;
+}
+
+static int parse_key_value(const char *s, uint8_t key[static WG_KEY_LEN], const char *origin, unsigned line,
+			   const char *what, char *err, size_t errlen)
+{
+	if (mesh_key_parse(s, key))
+		return text_fail(err, errlen, origin, line, "%s \"%.60s\" is not a WireGuard key (44 characters of base64, "
+					    "as `wg genkey` or `wg pubkey` writes)", what, s);
+	return 0;
+}
+
+static int read_key_file(const char *path, uint8_t key[static WG_KEY_LEN], const char *origin, unsigned line, char *err,
+			 size_t errlen)
+{
+	char kerr[300];
+
+	if (mesh_key_read(path, key, kerr, sizeof(kerr)))
+		return text_fail(err, errlen, origin, line, "%s", kerr);
+	return 0;
+}
+
+void introducer_conf_defaults(struct introducer_conf *c)
+{
+	memset(c, 0, sizeof(*c));
+	text_parse_prefix(MESH_DEFAULT_POOL4, &c->pool4, &c->plen4);
+	inet_pton(AF_INET6, "fd70:6c6d:6573::", c->pool6);
+	c->plen6 = 48;
+	snprintf(c->user, sizeof(c->user), "nobody");
+	c->relay_rate = 50u << 20;
+	c->tcp = true;
+}
+
+void agent_conf_defaults(struct agent_conf *c)
+{
+	memset(c, 0, sizeof(*c));
+	snprintf(c->interface, sizeof(c->interface), "plmesh0");
+	c->mtu = 1280;
+	c->keepalive_s = 10;
+	c->ping_ms = 1000;
+}
+
+static int add_member(struct introducer_conf *c, const char *key, const char *name, const char *origin, unsigned line,
+		      char *err, size_t errlen)
+{
+	struct mesh_member_conf *m;
+
+	if (c->n_allow >= MESH_MAX_ALLOW)
+		return text_fail(err, errlen, origin, line, "more than %d members in the allowlist", MESH_MAX_ALLOW);
+	m = &c->allow[c->n_allow];
+	if (parse_key_value(key, m->key, origin, line, "member key", err, errlen))
+		return -EINVAL;
+	if (parse_name(name, m->name))
+		return text_fail(err, errlen, origin, line, "member name \"%.40s\": 1 to %d printable characters, no blanks",
+				 name, MESH_NAME_LEN);
+	for (int i = 0; i < c->n_allow; i++)
+		if (!memcmp(c->allow[i].key, m->key, WG_KEY_LEN))
+			return text_fail(err, errlen, origin, line, "key %s is listed twice", key);
+	c->n_allow++;
+	return 0;
+}
+
+int introducer_conf_set(struct introducer_conf *c, const char *key, const char *value, const char *origin,
+			unsigned line, char *err, size_t errlen)
+{
+	char v[512], *w[3];
+	unsigned long u;
+
+	snprintf(v, sizeof(v), "%s", value);
+	if (!strcmp(key, "private-key")) {
+		c->has_key = true;
+		return parse_key_value(value, c->private_key, origin, line, "private-key", err, errlen);
+	}
+	if (!strcmp(key, "private-key-file")) {
+		c->has_key = true;
+		return read_key_file(value, c->private_key, origin, line, err, errlen);
+	}
+	if (!strcmp(key, "listen")) {
+		if (parse_endpoints(v, c->listen, 2, &c->n_listen))
+			return text_fail(err, errlen, origin, line, "listen \"%s\": expected one or two ADDR[:PORT] (two "
+					 "addresses let agents tell mappings that depend on the destination)", value);
+		return 0;
+	}
+	if (!strcmp(key, "allow")) {
+		if (text_split(v, w, 3) != 2)
+			return text_fail(err, errlen, origin, line, "allow \"%s\": expected PUBLIC-KEY NAME", value);
+		return add_member(c, w[0], w[1], origin, line, err, errlen);
+	}
+	if (!strcmp(key, "allowlist-file")) {
+		char *text = NULL;
+		size_t len;
+		int ret;
+		if (text_read_file(value, 1 << 20, &text, &len))
+			return text_fail(err, errlen, origin, line, "allowlist-file %s: %s", value, strerror(errno));
+		ret = introducer_allowlist_parse(c, text, len, value, err, errlen);
+		free(text);
+		return ret;
+	}
+	if (!strcmp(key, "join-secret")) {
+		if (strlen(value) < 16)
+			return text_fail(err, errlen, origin, line, "join-secret is shorter than 16 characters: too easy to guess");
+		mesh_join_hash(value, c->join);
+		c->has_join = true;
+		return 0;
+	}
+	if (!strcmp(key, "pool4")) {
+		if (!text_parse_prefix(value, &c->pool4, &c->plen4) || c->plen4 < 8 || c->plen4 > 28)
+			return text_fail(err, errlen, origin, line, "pool4 \"%s\": expected A.B.C.D/N with N from 8 to 28", value);
+		return 0;
+	}
+	if (!strcmp(key, "pool6")) {
+		char *slash = strchr(v, '/');
+		if (!slash || !text_parse_uint(slash + 1, 16, 64, &u) || (*slash = '\0', inet_pton(AF_INET6, v, c->pool6) != 1))
+			return text_fail(err, errlen, origin, line, "pool6 \"%s\": expected an IPv6 prefix with length 16 to 64",
+					 value);
+		c->plen6 = (uint8_t)u;
+		return 0;
+	}
+	if (!strcmp(key, "user")) {
+		if (strlen(value) >= sizeof(c->user))
+			return text_fail(err, errlen, origin, line, "user name too long");
+		snprintf(c->user, sizeof(c->user), "%s", strcmp(value, "root") ? value : "");
+		return 0;
+	}
+	if (!strcmp(key, "relay-rate")) {
+		if (!text_parse_uint(value, 1000, 1ul << 31, &u))
+			return text_fail(err, errlen, origin, line, "relay-rate \"%s\": bytes per second, 1000 or more", value);
+		c->relay_rate = (uint32_t)u;
+		return 0;
+	}
+	if (!strcmp(key, "tcp")) {
+		if (strcmp(value, "yes") && strcmp(value, "no"))
+			return text_fail(err, errlen, origin, line, "tcp \"%s\": expected yes or no", value);
+		c->tcp = !strcmp(value, "yes");
+		return 0;
+	}
+	return text_fail(err, errlen, origin, line,
+			 "unknown key \"%s\"; expected private-key, private-key-file, listen, allow, allowlist-file, "
+			 "join-secret, pool4, pool6, user, relay-rate or tcp", key);
+}
+
+int agent_conf_set(struct agent_conf *c, const char *key, const char *value, const char *origin, unsigned line,
+		   char *err, size_t errlen)
+{
+	char v[512];
+	unsigned long u;
+
+	snprintf(v, sizeof(v), "%s", value);
+	if (!strcmp(key, "private-key")) {
+		c->has_key = true;
+		return parse_key_value(value, c->private_key, origin, line, "private-key", err, errlen);
+	}
+	if (!strcmp(key, "private-key-file")) {
+		c->has_key = true;
+		return read_key_file(value, c->private_key, origin, line, err, errlen);
+	}
+	if (!strcmp(key, "introducer-key")) {
+		c->has_introducer_key = true;
+		return parse_key_value(value, c->introducer_key, origin, line, "introducer-key", err, errlen);
+	}
+	if (!strcmp(key, "introducer")) {
+		if (parse_endpoints(v, c->introducer, 2, &c->n_introducer))
+			return text_fail(err, errlen, origin, line, "introducer \"%s\": expected one or two ADDR[:PORT]", value);
+		return 0;
+	}
+	if (!strcmp(key, "interface")) {
+		if (!*value || strlen(value) >= sizeof(c->interface) || strchr(value, '/') || strchr(value, ' '))
+			return text_fail(err, errlen, origin, line, "interface \"%s\": a Linux interface name, at most 15 characters",
+					 value);
+		snprintf(c->interface, sizeof(c->interface), "%s", value);
+		return 0;
+	}
+	if (!strcmp(key, "name")) {
+		if (parse_name(value, c->name))
+			return text_fail(err, errlen, origin, line, "name \"%.40s\": 1 to %d printable characters, no blanks", value,
+					 MESH_NAME_LEN);
+		return 0;
+	}
+	if (!strcmp(key, "listen-port")) {
+		if (!text_parse_uint(value, 0, 65535, &u))
+			return text_fail(err, errlen, origin, line, "listen-port \"%s\": 0 (any) to 65535", value);
+		c->listen_port = (uint16_t)u;
+		return 0;
+	}
+	if (!strcmp(key, "join-secret")) {
+		mesh_join_hash(value, c->join);
+		c->has_join = true;
+		return 0;
+	}
+	if (!strcmp(key, "mtu")) {
+		if (!text_parse_uint(value, 576, 9000, &u))
+			return text_fail(err, errlen, origin, line, "mtu \"%s\": 576 to 9000", value);
+		c->mtu = (int)u;
+		return 0;
+	}
+	if (!strcmp(key, "keepalive")) {
+		if (!text_parse_uint(value, 1, 3600, &u))
+			return text_fail(err, errlen, origin, line, "keepalive \"%s\": seconds, 1 to 3600", value);
+		c->keepalive_s = (unsigned)u;
+		return 0;
+	}
+	if (!strcmp(key, "ping-interval-ms")) {
+		if (!text_parse_uint(value, 100, 60000, &u))
+			return text_fail(err, errlen, origin, line, "ping-interval-ms \"%s\": 100 to 60000", value);
+		c->ping_ms = (unsigned)u;
+		return 0;
+	}
+	return text_fail(err, errlen, origin, line,
+			 "unknown key \"%s\"; expected private-key, private-key-file, introducer, introducer-key, interface, "
+			 "name, listen-port, join-secret, mtu, keepalive or ping-interval-ms", key);
+}
+
+/* The shared line loop: "key = value", '#' comments, blank lines. */
+static int parse_lines(const char *buf, size_t len, const char *origin, char *err, size_t errlen,
+		       int (*set)(void *c, const char *key, const char *value, const char *origin, unsigned line, char *err,
+				  size_t errlen),
+		       void *c)
+{
+	char line[600];
+	unsigned lineno = 0;
+	size_t off = 0;
+	long used;
+
+	while ((used = text_next_line(buf + off, len - off, line, sizeof(line))) != 0) {
+		char *eq, *k, *v, *e;
+		lineno++;
+		if (used < 0)
+			return text_fail(err, errlen, origin, lineno, "line too long or holds a NUL byte");
+		off += (size_t)used;
+		if (!line[0])
+			continue;
+		if (!(eq = strchr(line, '=')))
+			return text_fail(err, errlen, origin, lineno, "expected KEY = VALUE");
+		*eq = '\0';
+		for (k = line, e = eq; e > k && (e[-1] == ' ' || e[-1] == '\t'); e--)
+			;
+		*e = '\0';
+		for (v = eq + 1; *v == ' ' || *v == '\t'; v++)
+			;
+		if (!*k || !*v)
+			return text_fail(err, errlen, origin, lineno, "expected KEY = VALUE");
+		if (set(c, k, v, origin, lineno, err, errlen))
+			return -EINVAL;
+	}
+	return 0;
+}
+
+static int set_introducer(void *c, const char *k, const char *v, const char *o, unsigned l, char *e, size_t el)
+{
+	return introducer_conf_set(c, k, v, o, l, e, el);
+}
+
+static int set_agent(void *c, const char *k, const char *v, const char *o, unsigned l, char *e, size_t el)
+{
+	return agent_conf_set(c, k, v, o, l, e, el);
+}
+
+int introducer_conf_parse(struct introducer_conf *c, const char *buf, size_t len, const char *origin, char *err,
+			  size_t errlen)
+{
+	return parse_lines(buf, len, origin, err, errlen, set_introducer, c);
+}
+
+int agent_conf_parse(struct agent_conf *c, const char *buf, size_t len, const char *origin, char *err, size_t errlen)
+{
+	return parse_lines(buf, len, origin, err, errlen, set_agent, c);
+}
+
+int introducer_allowlist_parse(struct introducer_conf *c, const char *buf, size_t len, const char *origin, char *err,
+			       size_t errlen)
+{
+	char line[300], *w[3];
+	unsigned lineno = 0;
+	size_t off = 0;
+	long used;
+
+	while ((used = text_next_line(buf + off, len - off, line, sizeof(line))) != 0) {
+		lineno++;
+		if (used < 0)
+			return text_fail(err, errlen, origin, lineno, "line too long or holds a NUL byte");
+		off += (size_t)used;
+		if (!line[0])
+			continue;
+		if (text_split(line, w, 3) != 2)
+			return text_fail(err, errlen, origin, lineno, "expected PUBLIC-KEY NAME");
+		if (add_member(c, w[0], w[1], origin, lineno, err, errlen))
+			return -EINVAL;
+	}
+	return 0;
+}
+
+int introducer_conf_check(const struct introducer_conf *c, char *err, size_t errlen)
+{
+	if (!c->has_key)
+		return text_fail(err, errlen, "introducer", 0,
+				 "no private key: set private-key-file = FILE (make one with `wg genkey > FILE`)");
+	if (c->n_listen == 0)
+		return text_fail(err, errlen, "introducer", 0, "no address to listen on: set listen = ADDR1 ADDR2");
+	if (c->n_allow == 0 && !c->has_join)
+		return text_fail(err, errlen, "introducer", 0,
+				 "nobody may join: give an allowlist (allow = KEY NAME, allowlist-file = FILE) or a join-secret");
+	return 0;
+}
+
+int agent_conf_check(const struct agent_conf *c, char *err, size_t errlen)
+{
+	if (!c->has_key)
+		return text_fail(err, errlen, "agent", 0,
+				 "no private key: set private-key-file = FILE (make one with `wg genkey > FILE`)");
+	if (!c->has_introducer_key)
+		return text_fail(err, errlen, "agent", 0, "no introducer-key: the introducer's public key, to pin it");
+	if (c->n_introducer == 0)
+		return text_fail(err, errlen, "agent", 0, "no introducer: set introducer = ADDR1[:PORT] ADDR2[:PORT]");
+	return 0;
+}

@@ -1,0 +1,79 @@
+/* Configuration of the introducer and the agent: small "key = value"
+ * files (a '#' starts a comment), parsed into plain structs; flags on the
+ * command line set the same keys. Parsing never touches the network. */
+#ifndef PL_MESH_CONF_H
+#define PL_MESH_CONF_H
+
+#include "proto.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define MESH_MAX_ALLOW 256
+#define MESH_DEFAULT_PORT 3478
+#define MESH_DEFAULT_POOL4 "100.100.0.0/16"
+#define MESH_DEFAULT_POOL6 "fd70:6c6d:6573::/48"
+
+struct mesh_member_conf {
+	uint8_t key[WG_KEY_LEN];
+	char name[MESH_NAME_LEN + 1];
+};
+
+struct introducer_conf {
+	bool has_key;
+	uint8_t private_key[WG_KEY_LEN];
+	struct wg_endpoint listen[2];        /* two addresses, one port each; TCP on the first */
+	int n_listen;
+	struct mesh_member_conf allow[MESH_MAX_ALLOW];
+	int n_allow;
+	bool has_join;
+	uint8_t join[32];                    /* BLAKE2s of the join secret */
+	uint32_t pool4;                      /* network order */
+	uint8_t plen4;
+	uint8_t pool6[16];
+	uint8_t plen6;
+	char user[32];                       /* drop to this user after opening sockets ("" keeps root) */
+	uint32_t relay_rate;                 /* bytes per second per member */
+	bool tcp;
+};
+
+struct agent_conf {
+	bool has_key;
+	uint8_t private_key[WG_KEY_LEN];
+	bool has_introducer_key;
+	uint8_t introducer_key[WG_KEY_LEN];
+	struct wg_endpoint introducer[2];
+	int n_introducer;
+	char interface[16];
+	char name[MESH_NAME_LEN + 1];
+	uint16_t listen_port;
+	bool has_join;
+	uint8_t join[32];
+	int mtu;
+	unsigned keepalive_s;                /* registration refresh (mapping keepalive toward the introducer) */
+	unsigned ping_ms;                    /* direct path checks */
+};
+
+void introducer_conf_defaults(struct introducer_conf *c);
+void agent_conf_defaults(struct agent_conf *c);
+/* Set one key; origin/line name the place for the error message.
+ * -EINVAL (with err) for an unknown key or a bad value. */
+int introducer_conf_set(struct introducer_conf *c, const char *key, const char *value, const char *origin,
+			unsigned line, char *err, size_t errlen);
+int agent_conf_set(struct agent_conf *c, const char *key, const char *value, const char *origin, unsigned line,
+		   char *err, size_t errlen);
+/* Parse a whole file's text (buf, len) into c. */
+int introducer_conf_parse(struct introducer_conf *c, const char *buf, size_t len, const char *origin, char *err,
+			  size_t errlen);
+int agent_conf_parse(struct agent_conf *c, const char *buf, size_t len, const char *origin, char *err, size_t errlen);
+/* Lines "KEY NAME" of an allowlist file. */
+int introducer_allowlist_parse(struct introducer_conf *c, const char *buf, size_t len, const char *origin, char *err,
+			       size_t errlen);
+/* What is still missing for the daemon to start: -EINVAL with err. */
+int introducer_conf_check(const struct introducer_conf *c, char *err, size_t errlen);
+int agent_conf_check(const struct agent_conf *c, char *err, size_t errlen);
+/* The join proof both sides compare: BLAKE2s-256 of the secret. */
+void mesh_join_hash(const char *secret, uint8_t out[static 32]);
+
+#endif

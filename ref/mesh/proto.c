@@ -1,0 +1,515 @@
+#include "proto.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/* A bounded writer and reader: every length is checked before use. */
+struct wr {
+	uint8_t *p;
+	size_t len, cap;
+	bool over;
+};
+
+struct rd {
+	const uint8_t *p;
+	size_t len, off;
+	bool short_;
+};
+
+static void put(struct wr *w, const void *src, size_t n)
+{
+	if (w->over || n > w->cap - w->len) {
+		w->over = true;
+		return;
+	}
+	memcpy(w->p + w->len, src, n);
+	w->len += n;
+}
+
+static void put8(struct wr *w, uint8_t v)
+{
+	put(w, &v, 1);
+}
+
+static void put16(struct wr *w, uint16_t v)
+{
+	uint8_t b[2] = { (uint8_t)(v >> 8), (uint8_t)v };
+	put(w, b, 2);
+}
+
+static void put32(struct wr *w, uint32_t v)
+{
+	uint8_t b[4] = { (uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v };
+	put(w, b, 4);
+}
+
+static void put64(struct wr *w, uint64_t v)
+{
+	put32(w, (uint32_t)(v >> 32));
+	put32(w, (uint32_t)v);
+}
+
+static void get(struct rd *r, void *dst, size_t n)
+{
+	if (r->short_ || n > r->len - r->off) {
+		r->short_ = true;
+		memset(dst, 0, n);
+		return;
+	}
+	memcpy(dst, r->p + r->off, n);
+	r->off += n;
+}
+
+static uint8_t get8(struct rd *r)
+{
+	uint8_t v;
+	get(r, &v, 1);
+	return v;
+}
+
+static uint16_t get16(struct rd *r)
+{
+	uint8_t b[2];
+	get(r, b, 2);
+	return (uint16_t)(b[0] << 8 | b[1]);
+}
+
+static uint32_t get32(struct rd *r)
+{
+	uint8_t b[4];
+	get(r, b, 4);
+	return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+}
+
+static uint64_t get64(struct rd *r)
+{
+	uint64_t hi = get32(r);
+	return hi << 32 | get32(r);
+}
+
+static int bad(char *why, size_t whylen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static int bad(char *why, size_t whylen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (why && whylen) {
+		va_start(ap, fmt);
+		vsnprintf(why, whylen, fmt, ap);
+		va_end(ap);
+	}
+	return -EBADMSG;
+}
+
+/* An endpoint: family (0 none, 4, 6), address, port. */
+static void put_ep(struct wr *w, const struct wg_endpoint *ep)
+{
+	if (ep->addr.ss_family == AF_INET) {
+		const struct sockaddr_in *s = (const struct sockaddr_in *)&ep->addr;
+		put8(w, 4);
+		put(w, &s->sin_addr, 4);
+		put16(w, ntohs(s->sin_port));
+	} else if (ep->addr.ss_family == AF_INET6) {
+		const struct sockaddr_in6 *s = (const struct sockaddr_in6 *)&ep->addr;
+		put8(w, 6);
+		put(w, &s->sin6_addr, 16);
+		put16(w, ntohs(s->sin6_port));
+	} else {
+		put8(w, 0);
+	}
+}
+
+static int get_ep(struct rd *r, struct wg_endpoint *ep, char *why, size_t whylen)
+{
+	uint8_t fam = get8(r);
+
+	memset(ep, 0, sizeof(*ep));
+	if (fam == 4) {
+		struct sockaddr_in *s = (struct sockaddr_in *)&ep->addr;
+		s->sin_family = AF_INET;
+		get(r, &s->sin_addr, 4);
+		s->sin_port = htons(get16(r));
+	} else if (fam == 6) {
+		struct sockaddr_in6 *s = (struct sockaddr_in6 *)&ep->addr;
+		s->sin6_family = AF_INET6;
+		get(r, &s->sin6_addr, 16);
+		s->sin6_port = htons(get16(r));
+	} else if (fam != 0) {
+		return bad(why, whylen, "endpoint of unknown family %u", fam);
+	}
+	return 0;
+}
+
+static void put_name(struct wr *w, const char *name)
+{
+	size_t n = strnlen(name, MESH_NAME_LEN);
+	put8(w, (uint8_t)n);
+	put(w, name, n);
+}
+
+static int get_name(struct rd *r, char out[static MESH_NAME_LEN + 1], char *why, size_t whylen)
+{
+	uint8_t n = get8(r);
+
+	if (n > MESH_NAME_LEN)
+		return bad(why, whylen, "name of %u bytes (at most %d)", n, MESH_NAME_LEN);
+	get(r, out, n);
+	out[r->short_ ? 0 : n] = '\0';
+	for (size_t i = 0; i < n && !r->short_; i++)
+		if ((unsigned char)out[i] < 0x21 || (unsigned char)out[i] > 0x7e)
+			return bad(why, whylen, "name with a byte 0x%02x that is not printable", (unsigned char)out[i]);
+	return 0;
+}
+
+static void put_cands(struct wr *w, uint8_t n, const struct wg_endpoint *c)
+{
+	put8(w, n);
+	for (int i = 0; i < n && i < MESH_MAX_CANDS; i++)
+		put_ep(w, &c[i]);
+}
+
+static int get_cands(struct rd *r, uint8_t *n, struct wg_endpoint *c, char *why, size_t whylen)
+{
+	*n = get8(r);
+	if (*n > MESH_MAX_CANDS)
+		return bad(why, whylen, "%u candidates (at most %d)", *n, MESH_MAX_CANDS);
+	for (int i = 0; i < *n; i++)
+		if (get_ep(r, &c[i], why, whylen))
+			return -EBADMSG;
+	return 0;
+}
+
+static void put_peer(struct wr *w, const struct mesh_peer_rec *p)
+{
+	put32(w, p->id);
+	put(w, p->key, WG_KEY_LEN);
+	put_name(w, p->name);
+	put(w, &p->mesh4, 4);
+	put(w, p->mesh6, 16);
+	put_ep(w, &p->seen[0]);
+	put_ep(w, &p->seen[1]);
+	put_cands(w, p->n_cands, p->cands);
+	put8(w, p->tcp_only);
+}
+
+static int get_peer(struct rd *r, struct mesh_peer_rec *p, char *why, size_t whylen)
+{
+	uint8_t flags;
+
+	p->id = get32(r);
+	get(r, p->key, WG_KEY_LEN);
+	if (get_name(r, p->name, why, whylen))
+		return -EBADMSG;
+	get(r, &p->mesh4, 4);
+	get(r, p->mesh6, 16);
+	if (get_ep(r, &p->seen[0], why, whylen) || get_ep(r, &p->seen[1], why, whylen) ||
+	    get_cands(r, &p->n_cands, p->cands, why, whylen))
+		return -EBADMSG;
+	flags = get8(r);
+	if (flags > 1)
+		return bad(why, whylen, "peer flags 0x%02x unknown", flags);
+	p->tcp_only = flags;
+	return 0;
+}
+
+int mesh_msg_encode(const struct mesh_msg *m, uint8_t *out, size_t cap)
+{
+	struct wr w = { out, 0, cap, false };
+
+	put64(&w, m->counter);
+	switch (m->type) {
+	case MESH_REGISTER:
+		put8(&w, m->u.reg.has_join);
+		if (m->u.reg.has_join)
+			put(&w, m->u.reg.join, 32);
+		put_name(&w, m->u.reg.name);
+		put8(&w, m->u.reg.ttl);
+		put_cands(&w, m->u.reg.n_cands, m->u.reg.cands);
+		break;
+	case MESH_REGISTERED:
+		put_ep(&w, &m->u.regd.seen);
+		put8(&w, m->u.regd.via);
+		put8(&w, m->u.regd.ttl);
+		put32(&w, m->u.regd.id);
+		put(&w, &m->u.regd.mesh4, 4);
+		put8(&w, m->u.regd.plen4);
+		put(&w, m->u.regd.mesh6, 16);
+		put8(&w, m->u.regd.plen6);
+		put(&w, m->u.regd.token, MESH_TOKEN_LEN);
+		put16(&w, m->u.regd.n_peers);
+		break;
+	case MESH_PEER:
+		put_peer(&w, &m->u.peer);
+		break;
+	case MESH_CONNECT:
+		put32(&w, m->u.connect.id);
+		break;
+	case MESH_PUNCH:
+		put32(&w, m->u.punch.round);
+		put_peer(&w, &m->u.punch.peer);
+		break;
+	case MESH_PING:
+	case MESH_PONG:
+		put64(&w, m->u.ping.txid);
+		put_ep(&w, &m->u.ping.addr);
+		break;
+	case MESH_REFUSED:
+		put8(&w, m->u.refused.reason);
+		break;
+	default:
+		return -EINVAL;
+	}
+	return w.over ? -EMSGSIZE : (int)w.len;
+}
+
+int mesh_msg_decode(uint8_t type, const uint8_t *in, size_t len, struct mesh_msg *m, char *why, size_t whylen)
+{
+	struct rd r = { in, len, 0, false };
+	int ret = 0;
+
+	memset(&m->u, 0, sizeof(m->u));
+	m->type = type;
+	m->counter = get64(&r);
+	switch (type) {
+	case MESH_REGISTER: {
+		uint8_t j = get8(&r);
+		if (j > 1)
+			return bad(why, whylen, "register: join flag %u", j);
+		m->u.reg.has_join = j;
+		if (j)
+			get(&r, m->u.reg.join, 32);
+		if (get_name(&r, m->u.reg.name, why, whylen))
+			return -EBADMSG;
+		m->u.reg.ttl = get8(&r);
+		ret = get_cands(&r, &m->u.reg.n_cands, m->u.reg.cands, why, whylen);
+		break;
+	}
+	case MESH_REGISTERED:
+		if ((ret = get_ep(&r, &m->u.regd.seen, why, whylen)))
+			break;
+		m->u.regd.via = get8(&r);
+		m->u.regd.ttl = get8(&r);
+		m->u.regd.id = get32(&r);
+		get(&r, &m->u.regd.mesh4, 4);
+		m->u.regd.plen4 = get8(&r);
+		get(&r, m->u.regd.mesh6, 16);
+		m->u.regd.plen6 = get8(&r);
+		get(&r, m->u.regd.token, MESH_TOKEN_LEN);
+		m->u.regd.n_peers = get16(&r);
+		if (!r.short_ && (m->u.regd.via > 2 || m->u.regd.plen4 > 32 || m->u.regd.plen6 > 128))
+			return bad(why, whylen, "registered: via %u, prefix lengths /%u and /%u out of range", m->u.regd.via,
+				   m->u.regd.plen4, m->u.regd.plen6);
+		break;
+	case MESH_PEER:
+		ret = get_peer(&r, &m->u.peer, why, whylen);
+		break;
+	case MESH_CONNECT:
+		m->u.connect.id = get32(&r);
+		break;
+	case MESH_PUNCH:
+		m->u.punch.round = get32(&r);
+		ret = get_peer(&r, &m->u.punch.peer, why, whylen);
+		break;
+	case MESH_PING:
+	case MESH_PONG:
+		m->u.ping.txid = get64(&r);
+		ret = get_ep(&r, &m->u.ping.addr, why, whylen);
+		break;
+	case MESH_REFUSED:
+		m->u.refused.reason = get8(&r);
+		break;
+	default:
+		return bad(why, whylen, "unknown control message type %u", type);
+	}
+	if (ret)
+		return ret;
+	if (r.short_)
+		return bad(why, whylen, "message type %u cut short (%zu bytes)", type, len);
+	if (r.off != len)
+		return bad(why, whylen, "message type %u has %zu bytes too many", type, len - r.off);
+	return 0;
+}
+
+bool mesh_is_message(const uint8_t *buf, size_t len)
+{
+	return len >= MESH_HDR_LEN && buf[0] == 'P' && buf[1] == 'L' && buf[2] == MESH_VERSION;
+}
+
+int mesh_shared_key(uint8_t out[static 32], const uint8_t their_pub[static WG_KEY_LEN],
+		    const uint8_t my_priv[static WG_KEY_LEN])
+{
+	return crypto_box_beforenm(out, their_pub, my_priv) ? -EINVAL : 0;
+}
+
+int mesh_seal(const struct mesh_msg *m, const uint8_t shared[static 32], uint8_t *out, size_t cap)
+{
+	uint8_t plain[MESH_MAX_MSG];
+	int n = mesh_msg_encode(m, plain, sizeof(plain));
+
+	if (n < 0)
+		return n;
+	if (cap < MESH_CONTROL_OVERHEAD + (size_t)n)
+		return -EMSGSIZE;
+	out[0] = 'P';
+	out[1] = 'L';
+	out[2] = MESH_VERSION;
+	out[3] = m->type;
+	memcpy(out + MESH_HDR_LEN, m->sender, WG_KEY_LEN);
+	randombytes_buf(out + MESH_HDR_LEN + WG_KEY_LEN, MESH_NONCE_LEN);
+	crypto_box_easy_afternm(out + MESH_HDR_LEN + WG_KEY_LEN + MESH_NONCE_LEN, plain, (unsigned long long)n,
+				out + MESH_HDR_LEN + WG_KEY_LEN, shared);
+	sodium_memzero(plain, sizeof(plain));
+	return MESH_CONTROL_OVERHEAD + n;
+}
+
+int mesh_peek(const uint8_t *buf, size_t len, uint8_t *type, const uint8_t **sender)
+{
+	if (!mesh_is_message(buf, len) || len < MESH_CONTROL_OVERHEAD + 8 || len > MESH_MAX_MSG ||
+	    buf[3] == 0 || buf[3] >= MESH_RELAY)
+		return -EBADMSG;
+	*type = buf[3];
+	*sender = buf + MESH_HDR_LEN;
+	return 0;
+}
+
+int mesh_open(const uint8_t *buf, size_t len, const uint8_t shared[static 32], struct mesh_msg *m, char *why,
+	      size_t whylen)
+{
+	uint8_t plain[MESH_MAX_MSG], type;
+	const uint8_t *sender;
+	size_t n;
+	int ret;
+
+	if (mesh_peek(buf, len, &type, &sender))
+		return bad(why, whylen, "not a control message (%zu bytes)", len);
+	n = len - MESH_CONTROL_OVERHEAD;
+	if (crypto_box_open_easy_afternm(plain, buf + MESH_HDR_LEN + WG_KEY_LEN + MESH_NONCE_LEN, n + MESH_MAC_LEN,
+					 buf + MESH_HDR_LEN + WG_KEY_LEN, shared))
+		return bad(why, whylen, "control message type %u does not authenticate (forged or damaged)", type);
+	memcpy(m->sender, sender, WG_KEY_LEN);
+	ret = mesh_msg_decode(type, plain, n, m, why, whylen);
+	sodium_memzero(plain, sizeof(plain));
+	return ret;
+}
+
+int mesh_relay_build(uint8_t *out, size_t cap, const uint8_t token[static MESH_TOKEN_LEN], uint32_t to,
+		     const uint8_t *pkt, size_t len)
+{
+	struct wr w = { out, 0, cap, false };
+
+	put8(&w, 'P');
+	put8(&w, 'L');
+	put8(&w, MESH_VERSION);
+	put8(&w, MESH_RELAY);
+	put(&w, token, MESH_TOKEN_LEN);
+	put32(&w, to);
+	put(&w, pkt, len);
+	return w.over ? -EMSGSIZE : (int)w.len;
+}
+
+int mesh_relay_parse(const uint8_t *buf, size_t len, const uint8_t **token, uint32_t *to, const uint8_t **pkt,
+		     size_t *pktlen)
+{
+	if (!mesh_is_message(buf, len) || buf[3] != MESH_RELAY || len <= MESH_RELAY_HDR_LEN)
+		return -EBADMSG;
+	*token = buf + MESH_HDR_LEN;
+	*to = (uint32_t)buf[12] << 24 | (uint32_t)buf[13] << 16 | (uint32_t)buf[14] << 8 | buf[15];
+	*pkt = buf + MESH_RELAY_HDR_LEN;
+	*pktlen = len - MESH_RELAY_HDR_LEN;
+	return wg_is_message(*pkt, *pktlen) ? 0 : -EBADMSG;
+}
+
+int mesh_relayed_build(uint8_t *out, size_t cap, uint32_t from, const uint8_t *pkt, size_t len)
+{
+	struct wr w = { out, 0, cap, false };
+
+	put8(&w, 'P');
+	put8(&w, 'L');
+	put8(&w, MESH_VERSION);
+	put8(&w, MESH_RELAYED);
+	put32(&w, from);
+	put(&w, pkt, len);
+	return w.over ? -EMSGSIZE : (int)w.len;
+}
+
+int mesh_relayed_parse(const uint8_t *buf, size_t len, uint32_t *from, const uint8_t **pkt, size_t *pktlen)
+{
+	if (!mesh_is_message(buf, len) || buf[3] != MESH_RELAYED || len <= MESH_RELAYED_HDR_LEN)
+		return -EBADMSG;
+	*from = (uint32_t)buf[4] << 24 | (uint32_t)buf[5] << 16 | (uint32_t)buf[6] << 8 | buf[7];
+	*pkt = buf + MESH_RELAYED_HDR_LEN;
+	*pktlen = len - MESH_RELAYED_HDR_LEN;
+	return wg_is_message(*pkt, *pktlen) ? 0 : -EBADMSG;
+}
+
+uint64_t mesh_counter_base(void)
+{
+	return (uint64_t)time(NULL) << 32;
+}
+
+bool mesh_counter_fresh(uint64_t counter, unsigned max_skew_s)
+{
+	int64_t d = (int64_t)(counter >> 32) - (int64_t)time(NULL);
+
+	return d <= (int64_t)max_skew_s && d >= -(int64_t)max_skew_s;
+}
+
+int mesh_key_parse(const char *b64, uint8_t key[static WG_KEY_LEN])
+{
+	size_t n = 0;
+	uint8_t tmp[WG_KEY_LEN + 4];
+
+	if (strlen(b64) != 44 ||
+	    sodium_base642bin(tmp, sizeof(tmp), b64, 44, NULL, &n, NULL, sodium_base64_VARIANT_ORIGINAL) ||
+	    n != WG_KEY_LEN)
+		return -EINVAL;
+	memcpy(key, tmp, WG_KEY_LEN);
+	sodium_memzero(tmp, sizeof(tmp));
+	return 0;
+}
+
+void mesh_key_format(const uint8_t key[static WG_KEY_LEN], char out[static 45])
+{
+	sodium_bin2base64(out, 45, key, WG_KEY_LEN, sodium_base64_VARIANT_ORIGINAL);
+}
+
+int mesh_key_read(const char *path, uint8_t key[static WG_KEY_LEN], char *err, size_t errlen)
+{
+	char buf[128], *p, *e;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), ret = 0;
+	ssize_t n;
+
+	if (fd < 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -errno;
+	}
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n < 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -EIO;
+	}
+	buf[n] = '\0';
+	for (p = buf; *p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'; p++)
+		;
+	for (e = p + strlen(p); e > p && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r'); e--)
+		;
+	*e = '\0';
+	if (mesh_key_parse(p, key)) {
+		snprintf(err, errlen, "%s: not a WireGuard key (44 characters of base64, as `wg genkey` writes)", path);
+		ret = -EINVAL;
+	}
+	sodium_memzero(buf, sizeof(buf));
+	return ret;
+}
+
+void mesh_key_public(uint8_t pub[static WG_KEY_LEN], const uint8_t priv[static WG_KEY_LEN])
+{
+	crypto_scalarmult_base(pub, priv);
+}

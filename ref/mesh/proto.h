@@ -1,0 +1,158 @@
+/* The mesh's control protocol: what agents and the introducer say to each
+ * other, on the same UDP socket as WireGuard (and over TCP, framed, where
+ * UDP is blocked). Every control message is sealed with crypto_box between
+ * the sender's and the receiver's WireGuard keys, so it is authenticated
+ * both ways; relay frames carry WireGuard packets, which protect
+ * themselves, behind a session token.
+ *
+ * On the wire (all integers big-endian):
+ *   control: 'P' 'L' VERSION TYPE | sender key (32) | nonce (24) | box
+ *            box = MAC (16) + plaintext: counter (8) + the type's body
+ *   relay:   'P' 'L' VERSION RELAY | token (8) | to (4) | WireGuard packet
+ *   relayed: 'P' 'L' VERSION RELAYED | from (4) | WireGuard packet
+ * The first byte is never 1-4, so nothing here is mistaken for WireGuard. */
+#ifndef PL_MESH_PROTO_H
+#define PL_MESH_PROTO_H
+
+#include "../wg/wg.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define MESH_VERSION 1
+#define MESH_HDR_LEN 4
+#define MESH_NONCE_LEN 24
+#define MESH_MAC_LEN 16
+#define MESH_CONTROL_OVERHEAD (MESH_HDR_LEN + WG_KEY_LEN + MESH_NONCE_LEN + MESH_MAC_LEN)
+#define MESH_TOKEN_LEN 8
+#define MESH_RELAY_HDR_LEN (MESH_HDR_LEN + MESH_TOKEN_LEN + 4)
+#define MESH_RELAYED_HDR_LEN (MESH_HDR_LEN + 4)
+#define MESH_MAX_CANDS 8
+#define MESH_NAME_LEN 31
+#define MESH_MAX_MSG 1400      /* a sealed control message always fits one datagram */
+#define MESH_TCP_MAX 65535     /* a TCP frame: 2-byte length, then a message */
+
+enum mesh_type {
+	MESH_REGISTER = 1,   /* agent -> introducer: who I am, my local candidates */
+	MESH_REGISTERED,     /* introducer -> agent: where you are seen from, your mesh addresses */
+	MESH_PEER,           /* introducer -> agent: one member of the mesh */
+	MESH_CONNECT,        /* agent -> introducer: I want a direct path to peer ID */
+	MESH_PUNCH,          /* introducer -> both agents: punch now, toward this peer */
+	MESH_PING,           /* agent -> agent: a path check */
+	MESH_PONG,           /* agent -> agent: its answer */
+	MESH_REFUSED,        /* introducer -> agent: not a member (never larger than what it answers) */
+	MESH_RELAY = 16,     /* agent -> introducer: carry this WireGuard packet to peer ID */
+	MESH_RELAYED,        /* introducer -> agent: a WireGuard packet from peer ID */
+};
+
+enum mesh_refusal {
+	MESH_REFUSED_NOT_MEMBER = 1,   /* key not in the allowlist and no (valid) join secret */
+	MESH_REFUSED_POOL_FULL,        /* no mesh address left */
+};
+
+/* What a peer is, as the introducer tells it. */
+struct mesh_peer_rec {
+	uint32_t id;
+	uint8_t key[WG_KEY_LEN];
+	char name[MESH_NAME_LEN + 1];
+	uint32_t mesh4;                   /* network order */
+	uint8_t mesh6[16];
+	struct wg_endpoint seen[2];       /* as seen from introducer address 0 and 1 (family 0: not yet) */
+	uint8_t n_cands;
+	struct wg_endpoint cands[MESH_MAX_CANDS];   /* its local addresses */
+	bool tcp_only;                    /* reaches the introducer over TCP only */
+};
+
+struct mesh_msg {
+	uint8_t type;
+	uint8_t sender[WG_KEY_LEN];
+	uint64_t counter;     /* per sender, strictly new (replay window) */
+	union {
+		struct {
+			bool has_join;
+			uint8_t join[32];             /* BLAKE2s of the join secret */
+			char name[MESH_NAME_LEN + 1];
+			uint8_t ttl;                  /* the TTL this copy was sent with (echoed) */
+			uint8_t n_cands;
+			struct wg_endpoint cands[MESH_MAX_CANDS];
+		} reg;
+		struct {
+			struct wg_endpoint seen;      /* the sender's address as this introducer address saw it */
+			uint8_t via;                  /* which introducer address (0, 1; 2: TCP) */
+			uint8_t ttl;                  /* echo of reg.ttl */
+			uint32_t id;
+			uint32_t mesh4;
+			uint8_t plen4;
+			uint8_t mesh6[16];
+			uint8_t plen6;
+			uint8_t token[MESH_TOKEN_LEN];
+			uint16_t n_peers;             /* members besides you */
+		} regd;
+		struct mesh_peer_rec peer;        /* PEER */
+		struct {
+			uint32_t id;
+		} connect;
+		struct {
+			uint32_t round;
+			struct mesh_peer_rec peer;
+		} punch;
+		struct {
+			uint64_t txid;
+			struct wg_endpoint addr;      /* ping: where it was sent; pong: where the ping came from */
+		} ping;                           /* PING and PONG */
+		struct {
+			uint8_t reason;
+		} refused;
+	} u;
+};
+
+/* Is this datagram one of ours (control or relay)? */
+bool mesh_is_message(const uint8_t *buf, size_t len);
+/* The body of a control message, in plaintext (the part after the MAC).
+ * Returns its length, or a negative errno if cap is too small. */
+int mesh_msg_encode(const struct mesh_msg *m, uint8_t *out, size_t cap);
+/* Parse a plaintext body of the given type into m (type and counter set
+ * too). -EBADMSG (with why) on anything malformed. */
+int mesh_msg_decode(uint8_t type, const uint8_t *in, size_t len, struct mesh_msg *m, char *why, size_t whylen);
+
+/* The key two parties seal with: X25519 of one's private and the other's
+ * public key, hashed (crypto_box_beforenm). -EINVAL for a weak public key. */
+int mesh_shared_key(uint8_t out[static 32], const uint8_t their_pub[static WG_KEY_LEN],
+		    const uint8_t my_priv[static WG_KEY_LEN]);
+/* Seal m (type, sender and counter set by the caller) into out. Returns
+ * the datagram's length or a negative errno. */
+int mesh_seal(const struct mesh_msg *m, const uint8_t shared[static 32], uint8_t *out, size_t cap);
+/* The type and sender of a sealed control message, before opening it:
+ * -EBADMSG if it is not a well-formed control message. */
+int mesh_peek(const uint8_t *buf, size_t len, uint8_t *type, const uint8_t **sender);
+/* Open a sealed control message with the shared key; -EBADMSG (with why)
+ * when it is forged, damaged or malformed. */
+int mesh_open(const uint8_t *buf, size_t len, const uint8_t shared[static 32], struct mesh_msg *m, char *why,
+	      size_t whylen);
+
+/* Relay frames. _build returns the frame's length (header + packet) or
+ * -EMSGSIZE; _parse points *pkt into buf, -EBADMSG if malformed. */
+int mesh_relay_build(uint8_t *out, size_t cap, const uint8_t token[static MESH_TOKEN_LEN], uint32_t to,
+		     const uint8_t *pkt, size_t len);
+int mesh_relay_parse(const uint8_t *buf, size_t len, const uint8_t **token, uint32_t *to, const uint8_t **pkt,
+		     size_t *pktlen);
+int mesh_relayed_build(uint8_t *out, size_t cap, uint32_t from, const uint8_t *pkt, size_t len);
+int mesh_relayed_parse(const uint8_t *buf, size_t len, uint32_t *from, const uint8_t **pkt, size_t *pktlen);
+
+/* A counter base for a process: seconds since the epoch in the top 32
+ * bits, so a restarted sender's counters are newer than before. */
+uint64_t mesh_counter_base(void);
+/* Is counter's time within max_skew_s of now (and so not an old replay)? */
+bool mesh_counter_fresh(uint64_t counter, unsigned max_skew_s);
+
+/* WireGuard keys in base64 (`wg genkey` / `wg pubkey`): -EINVAL unless
+ * exactly 32 bytes. */
+int mesh_key_parse(const char *b64, uint8_t key[static WG_KEY_LEN]);
+void mesh_key_format(const uint8_t key[static WG_KEY_LEN], char out[static 45]);
+/* Read a key file (one base64 key, whitespace around it allowed). */
+int mesh_key_read(const char *path, uint8_t key[static WG_KEY_LEN], char *err, size_t errlen);
+/* The public key of a private key. */
+void mesh_key_public(uint8_t pub[static WG_KEY_LEN], const uint8_t priv[static WG_KEY_LEN]);
+
+#endif
