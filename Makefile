@@ -90,7 +90,7 @@ build/asan/tests/test_%: tests/unit/test_%.c build/asan/libpunchlab.a
 	@mkdir -p $(dir $@)
 	$(SAY) "  CC    $@"
 	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) -Iharness -Iref -I. $^ -o $@ $(LIBS) -lcmocka -lm
-build/asan/tests/lab_%: tests/lab/lab_%.c tests/lab/lab.h build/asan/libpunchlab.a
+build/asan/tests/lab_%: tests/lab/lab_%.c $(wildcard tests/lab/*.h) build/asan/libpunchlab.a
 	@mkdir -p $(dir $@)
 	$(SAY) "  CC    $@"
 	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) -Iharness -Iref -I. $(filter %.c %.a,$^) -o $@ $(LIBS) -lcmocka -lm

@@ -63,7 +63,7 @@ static void across_the_internet(const struct nat_model *a, const struct nat_mode
 {
 	const bool a_eim = a->mapping == NAT_ENDPOINT_INDEPENDENT, b_eim = b->mapping == NAT_ENDPOINT_INDEPENDENT;
 	const char *quirk = (a->unsolicited == NAT_UNSOLICITED_CONNTRACK || b->unsolicited == NAT_UNSOLICITED_CONNTRACK)
-				    ? " (a NAT keeps unsolicited packets in conntrack: the first punches must not reach it "
+				    ? " (one NAT keeps unsolicited packets in conntrack: the first punches must not reach it "
 				      "before its own side has sent)"
 				    : "";
 
@@ -97,7 +97,7 @@ static void across_the_internet(const struct nat_model *a, const struct nat_mode
 		}
 		verdict(r, true, EXPECT_BIRTHDAY,
 			"%s's NAT maps per destination with unpredictable ports and %s's filters by address and port: "
-			"only birthday-paradox probing (many ports at once, a bounded budget) can meet; it may fail", h, e);
+			"only birthday-paradox probing (many ports at once, within its packet budget) can meet; it may fail", h, e);
 		return;
 	}
 	/* Both map per destination: neither side's port toward the other can be
@@ -124,7 +124,7 @@ void expect_path(const struct nat_model *a, const struct nat_model *b, enum expe
 		return;
 	}
 	if (a->udp_blocked || b->udp_blocked) {
-		verdict(r, false, EXPECT_NONE, "%s's network drops outbound UDP: only a relay over TCP gets through",
+		verdict(r, false, EXPECT_NONE, "%s's network drops outbound UDP: only the relay over TCP gets through",
 			a->udp_blocked ? "a" : "b");
 		return;
 	}
@@ -149,12 +149,12 @@ void expect_path(const struct nat_model *a, const struct nat_model *b, enum expe
 		return;
 	}
 	if (!a->translate && !b->translate) {
-		verdict(r, true, EXPECT_OPEN, "neither side is behind a NAT");
+		verdict(r, true, EXPECT_OPEN, "neither side is behind any NAT");
 		return;
 	}
 	if (!a->translate || !b->translate) {
 		/* A host with no NAT and no filter answers whatever reaches it. */
-		verdict(r, true, EXPECT_OPEN, "%s has a public address and no filter: %s reaches it directly",
+		verdict(r, true, EXPECT_OPEN, "%s has public addresses and no filter: %s reaches it directly",
 			!a->translate ? "a" : "b", !a->translate ? "b" : "a");
 		return;
 	}

@@ -109,7 +109,7 @@ void punch_reassess(struct agent *a, struct agent_peer *p)
 			set_why(p, "waiting for the introducer's measurements");
 		return;
 	}
-	mesh_nat_expect(&a->nat, &peer, same_site, &p->expect);
+	mesh_nat_expect(&a->nat, &peer, same_site, p->rec.name, &p->expect);
 	p->impossible = !p->expect.direct;
 	if (p->impossible) {
 		if (!p->direct)

@@ -61,7 +61,7 @@ void mesh_nat_model(const struct mesh_nat_class *c, struct nat_model *m)
 }
 
 void mesh_nat_expect(const struct mesh_nat_class *me, const struct mesh_nat_class *peer, bool same_site,
-		     struct expect_result *r)
+		     const char *peer_name, struct expect_result *r)
 {
 	struct nat_model a, b;
 	char why[sizeof(r->why)];
@@ -79,8 +79,28 @@ void mesh_nat_expect(const struct mesh_nat_class *me, const struct mesh_nat_clas
 		return;
 	}
 	expect_path(&a, &b, SHAPE_TWO_SITES, NULL, r);
-	/* expect_path names the sides a and b: here a is this agent. */
-	snprintf(why, sizeof(why), "measured: %s", r->why);
+	/* expect_path names the sides a and b: here a is us, b the peer. */
+	snprintf(why, sizeof(why), "measured: ");
+	for (const char *s = r->why; *s;) {
+		size_t n = strcspn(s, " ,:()"), used = strlen(why);
+		/* expect_path's texts never use "a" as an article (keep it so). */
+		const char *word = n == 1 && *s == 'a' ? "we" : n == 3 && !strncmp(s, "a's", 3) ? "our" : NULL;
+		char pname[MESH_NAME_LEN + 8];
+		if (!word && ((n == 1 && *s == 'b') || (n == 3 && !strncmp(s, "b's", 3)))) {
+			snprintf(pname, sizeof(pname), "%s%s", peer_name, n == 3 ? "'s" : "");
+			word = pname;
+		}
+		if (word)
+			snprintf(why + used, sizeof(why) - used, "%s", word);
+		else
+			snprintf(why + used, sizeof(why) - used, "%.*s", (int)n, s);
+		s += n;
+		used = strlen(why);
+		if (*s) {
+			snprintf(why + used, sizeof(why) - used, "%c", *s);
+			s++;
+		}
+	}
 	snprintf(r->why, sizeof(r->why), "%s", why);
 }
 

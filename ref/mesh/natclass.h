@@ -28,9 +28,10 @@ void mesh_nat_classify(const struct wg_endpoint seen[2], const struct wg_endpoin
 void mesh_nat_model(const struct mesh_nat_class *c, struct nat_model *m);
 /* Can we go direct to peer? same_site: both were seen from one public
  * address (one LAN, or one carrier NAT): local addresses or hairpinning
- * may meet, so it is tried. why is prefixed with "measured: ". */
+ * may meet, so it is tried. why is prefixed with "measured: " and names
+ * the sides "we" and peer_name. */
 void mesh_nat_expect(const struct mesh_nat_class *me, const struct mesh_nat_class *peer, bool same_site,
-		     struct expect_result *r);
+		     const char *peer_name, struct expect_result *r);
 /* "endpoint-independent", "per destination, sequential (+1)", ... */
 const char *mesh_nat_describe(const struct mesh_nat_class *c, char *buf, size_t len);
 

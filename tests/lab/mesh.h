@@ -1,0 +1,410 @@
+/* Helpers for the reference mesh's lab tests: a topology with the real
+ * punchlab-introducer on `introducer` and real punchlab-agents on a and b
+ * (c: a key the introducer does not know), their status read from their
+ * status sockets, pings through the mesh, and nftables counters on the
+ * routers that say which way the tunnel's bytes went. */
+#ifndef PL_MESH_LAB_H
+#define PL_MESH_LAB_H
+
+#include "lab.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sodium.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+
+#include "expect/expect.h"
+#include "mesh/proto.h"
+#include "util/proc.h"
+#include "util/timeutil.h"
+
+#define MESH_HOSTS 3   /* a, b, c */
+
+struct mesh {
+	struct lab lab;
+	char dir[64];
+	char ifname[MESH_HOSTS][16];
+	char pub[MESH_HOSTS][45], intro_pub[45];
+	pid_t intro, agent[MESH_HOSTS];
+	const char *counter_ns;      /* where the "direct" counter lives */
+	const char *counter_family;  /* inet or bridge */
+};
+
+static inline const char *mesh_host(int i)
+{
+	static const char *const names[] = { "a", "b", "c" };
+	return names[i];
+}
+
+/* A sibling of the punchlab binary under test (build/asan/NAME). */
+static inline const char *mesh_bin(const char *name)
+{
+	static char path[2][PATH_MAX];
+	static int k;
+	char *slash;
+
+	k ^= 1;
+	snprintf(path[k], sizeof(path[k]), "%s", lab_punchlab());
+	slash = strrchr(path[k], '/');
+	snprintf(slash + 1, sizeof(path[k]) - (size_t)(slash + 1 - path[k]), "%s", name);
+	return path[k];
+}
+
+static inline void mesh_write(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+}
+
+/* A WireGuard key pair, as `wg genkey` would make it. */
+static inline void mesh_keypair(const char *path, char pub[45])
+{
+	uint8_t priv[32], p[32];
+	char b64[45], line[50];
+
+	randombytes_buf(priv, sizeof(priv));
+	priv[0] &= 248;
+	priv[31] = (priv[31] & 127) | 64;
+	mesh_key_format(priv, b64);
+	snprintf(line, sizeof(line), "%s\n", b64);
+	mesh_write(path, line);
+	mesh_key_public(p, priv);
+	mesh_key_format(p, pub);
+}
+
+static inline pid_t mesh_spawn(struct mesh *m, const char *node, char *const argv[], const char *log)
+{
+	char path[128];
+	int fd;
+	pid_t pid;
+
+	snprintf(path, sizeof(path), "%s/%s", m->dir, log);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(proc_spawn(lab_ns(&m->lab, node), argv, fd, fd, &pid), 0);
+	close(fd);
+	run_note_pid(&m->lab.run, pid);
+	return pid;
+}
+
+static inline void mesh_start_introducer(struct mesh *m, const char *extra)
+{
+	char conf[2048], path[128];
+	char *argv[] = { (char *)mesh_bin("punchlab-introducer"), "--config", path, NULL };
+
+	snprintf(conf, sizeof(conf),
+		 "private-key-file = %s/introducer.key\nlisten = 203.0.113.10 203.0.113.11\nallow = %s a\nallow = %s b\n%s",
+		 m->dir, m->pub[0], m->pub[1], extra ? extra : "");
+	snprintf(path, sizeof(path), "%s/introducer.conf", m->dir);
+	mesh_write(path, conf);
+	m->intro = mesh_spawn(m, "introducer", argv, "introducer.log");
+}
+
+static inline void mesh_start_agent(struct mesh *m, int i)
+{
+	char conf[1024], path[128], log[32];
+	char *argv[] = { (char *)mesh_bin("punchlab-agent"), "up", "--config", path, "-v", NULL };
+
+	snprintf(conf, sizeof(conf),
+		 "private-key-file = %s/%s.key\nintroducer = 203.0.113.10 203.0.113.11\nintroducer-key = %s\n"
+		 "interface = %s\nname = %s\n",
+		 m->dir, mesh_host(i), m->intro_pub, m->ifname[i], mesh_host(i));
+	snprintf(path, sizeof(path), "%s/%s.conf", m->dir, mesh_host(i));
+	mesh_write(path, conf);
+	snprintf(log, sizeof(log), "%s.log", mesh_host(i));
+	m->agent[i] = mesh_spawn(m, mesh_host(i), argv, log);
+}
+
+/* Bring up TOPOLOGY, the introducer, and agents on a and b. */
+static inline void mesh_up(struct mesh *m, const char *topology, int n, char *assigns[])
+{
+	char path[128];
+
+	memset(m, 0, sizeof(*m));
+	assert_true(sodium_init() >= 0);
+	lab_up(&m->lab, topology, n, assigns);
+	snprintf(m->dir, sizeof(m->dir), "/tmp/pl-mesh-XXXXXX");
+	assert_non_null(mkdtemp(m->dir));
+	for (int i = 0; i < MESH_HOSTS; i++) {
+		char id[RUN_ID_LEN + 1];
+		snprintf(id, sizeof(id), "%s", m->lab.run.id);
+		snprintf(m->ifname[i], sizeof(m->ifname[i]), "m%s%s", id, mesh_host(i));
+		snprintf(path, sizeof(path), "%s/%s.key", m->dir, mesh_host(i));
+		mesh_keypair(path, m->pub[i]);
+	}
+	snprintf(path, sizeof(path), "%s/introducer.key", m->dir);
+	mesh_keypair(path, m->intro_pub);
+	mesh_start_introducer(m, NULL);
+	time_sleep_ms(200);
+	mesh_start_agent(m, 0);
+	mesh_start_agent(m, 1);
+}
+
+/* Print the logs (for a failing test), stop everything, remove the run. */
+static inline void mesh_down(struct mesh *m, bool show_logs)
+{
+	char cmd[256];
+
+	if (show_logs) {
+		snprintf(cmd, sizeof(cmd), "tail -n 40 %s/*.log >&2", m->dir);
+		if (system(cmd) < 0)
+			perror("system");
+	}
+	lab_down(&m->lab);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", m->dir);
+	if (m->dir[0] && system(cmd) < 0)
+		perror("system");
+}
+
+/* The agent's status (JSON) from its status socket. */
+static inline bool mesh_status(const struct mesh *m, int i, char *buf, size_t len)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	size_t got = 0;
+	ssize_t n;
+
+	buf[0] = '\0';
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "/run/punchlab-agent/%s.sock", m->ifname[i]);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) || write(fd, "json\n", 5) != 5) {
+		if (fd >= 0)
+			close(fd);
+		return false;
+	}
+	while (got < len - 1 && (n = read(fd, buf + got, len - 1 - got)) > 0)
+		got += (size_t)n;
+	buf[got] = '\0';
+	close(fd);
+	return got > 0;
+}
+
+/* The string value of "key" in the first peer's object (or the top level
+ * when peer is false). */
+static inline bool mesh_json(const char *json, bool peer, const char *key, char *out, size_t len)
+{
+	char pat[64];
+	const char *p = peer ? strstr(json, "\"peers\":[{") : json, *e;
+
+	out[0] = '\0';
+	if (!p)
+		return false;
+	snprintf(pat, sizeof(pat), "\"%s\":", key);
+	if (!(p = strstr(p, pat)))
+		return false;
+	p += strlen(pat);
+	if (*p == '"') {
+		p++;
+		e = strchr(p, '"');
+	} else {
+		e = p + strcspn(p, ",}");
+	}
+	if (!e)
+		return false;
+	snprintf(out, len, "%.*s", (int)(e - p), p);
+	return true;
+}
+
+static inline bool mesh_peer_field(const struct mesh *m, int i, const char *key, char *out, size_t len)
+{
+	static char buf[8192];
+
+	return mesh_status(m, i, buf, sizeof(buf)) && mesh_json(buf, true, key, out, len);
+}
+
+/* Wait until agent i's first peer has path PATH ("direct"/"relay") and, for
+ * "relay", the pair is settled (expected relay, or TCP-only). */
+static inline bool mesh_wait_path(const struct mesh *m, int i, const char *path, int timeout_ms)
+{
+	char got[32], expected[32];
+
+	for (int t = 0; t < timeout_ms; t += 200) {
+		if (mesh_peer_field(m, i, "path", got, sizeof(got)) && !strcmp(got, path) &&
+		    (strcmp(path, "relay") || (mesh_peer_field(m, i, "expected", expected, sizeof(expected)) &&
+					       !strcmp(expected, "relay"))))
+			return true;
+		time_sleep_ms(200);
+	}
+	return false;
+}
+
+/* Ping from host i to ADDR: COUNT pings of SIZE bytes; returns how many
+ * were answered. */
+static inline int mesh_ping(const struct mesh *m, int i, const char *addr, int count, int size)
+{
+	char path[128], c[16], s[16], buf[4096];
+	char *argv[] = { "ping", "-n", "-q", "-c", c, "-s", s, "-i", "0.05", "-W", "2", (char *)addr, NULL };
+	int fd, received = 0;
+	ssize_t n;
+	const char *p;
+
+	snprintf(c, sizeof(c), "%d", count);
+	snprintf(s, sizeof(s), "%d", size);
+	snprintf(path, sizeof(path), "%s/ping.out", m->dir);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	assert_true(fd >= 0);
+	proc_run(lab_ns(&m->lab, mesh_host(i)), argv, fd, fd);
+	lseek(fd, 0, SEEK_SET);
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	if ((p = strstr(buf, " received")))
+		while (p > buf && p[-1] >= '0' && p[-1] <= '9')
+			p--;
+	if (p)
+		received = atoi(p);
+	return received;
+}
+
+/* Run nft in NODE's namespace on a script. */
+static inline void mesh_nft(const struct mesh *m, const char *node, const char *script)
+{
+	char path[128];
+	char *argv[] = { "nft", "-f", path, NULL };
+
+	snprintf(path, sizeof(path), "%s/counters.nft", m->dir);
+	mesh_write(path, script);
+	assert_int_equal(proc_run(lab_ns(&m->lab, node), argv, -1, -1), 0);
+}
+
+/* Counters: "direct" (the tunnel between the two sites, where they meet:
+ * between the sites' uplinks on the internet router, inside the carrier
+ * for two homes behind one, on the LAN's bridge for one LAN) and
+ * "introducer" (to and from the introducer, on the internet router). */
+static inline void mesh_counters(struct mesh *m, const char *topology)
+{
+	char rules[1024];
+
+	mesh_nft(m, "internet",
+		 "table inet plcount {\n counter introducer {}\n counter direct {}\n"
+		 " chain count { type filter hook forward priority -300; policy accept;\n"
+		 "  oifname \"inet\" meta l4proto { udp, tcp } counter name introducer\n"
+		 "  iifname \"inet\" meta l4proto { udp, tcp } counter name introducer\n"
+		 "  iifname { \"wan-a\", \"wan-c\" } oifname \"wan-b\" udp dport != 0 counter name direct\n"
+		 "  iifname \"wan-b\" oifname { \"wan-a\", \"wan-c\" } udp dport != 0 counter name direct\n }\n}\n");
+	m->counter_ns = "internet";
+	m->counter_family = "inet";
+	if (!strcmp(topology, "same-carrier")) {
+		snprintf(rules, sizeof(rules),
+			 "table inet plcount {\n counter direct {}\n"
+			 " chain count { type filter hook forward priority -300; policy accept;\n"
+			 "  iifname \"carrier-net\" oifname \"carrier-net\" udp dport != 0 counter name direct\n }\n}\n");
+		mesh_nft(m, "carrier", rules);
+		m->counter_ns = "carrier";
+	} else if (!strcmp(topology, "same-lan")) {
+		snprintf(rules, sizeof(rules),
+			 "table bridge plcount {\n counter direct {}\n"
+			 " chain count { type filter hook forward priority 0; policy accept;\n"
+			 "  ether type ip udp dport != 0 counter name direct\n }\n}\n");
+		mesh_nft(m, "nat-a", rules);
+		m->counter_ns = "nat-a";
+		m->counter_family = "bridge";
+	}
+}
+
+static inline long long mesh_counter_bytes(const struct mesh *m, const char *ns_node, const char *family,
+					   const char *name)
+{
+	char path[128], buf[2048];
+	char *argv[] = { "nft", "list", "counter", (char *)family, "plcount", (char *)name, NULL };
+	int fd;
+	ssize_t n;
+	const char *p;
+
+	snprintf(path, sizeof(path), "%s/counter.out", m->dir);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(proc_run(lab_ns(&m->lab, ns_node), argv, fd, -1), 0);
+	lseek(fd, 0, SEEK_SET);
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	p = strstr(buf, "bytes ");
+	assert_non_null(p);
+	return atoll(p + 6);
+}
+
+struct mesh_bytes {
+	long long direct, introducer;
+};
+
+static inline struct mesh_bytes mesh_read_counters(const struct mesh *m)
+{
+	struct mesh_bytes b;
+
+	b.direct = mesh_counter_bytes(m, m->counter_ns, m->counter_family, "direct");
+	b.introducer = mesh_counter_bytes(m, "internet", "inet", "introducer");
+	return b;
+}
+
+/* Pings both ways (20 of 1000 bytes each) through the mesh; returns the
+ * bytes each counter saw meanwhile. Fails the test if pings are lost. */
+static inline struct mesh_bytes mesh_traffic(const struct mesh *m)
+{
+	char addr_b[32], addr_a[32];
+	struct mesh_bytes before, after, d;
+
+	assert_true(mesh_peer_field(m, 0, "mesh_ipv4", addr_b, sizeof(addr_b)));
+	assert_true(mesh_peer_field(m, 1, "mesh_ipv4", addr_a, sizeof(addr_a)));
+	before = mesh_read_counters(m);
+	assert_in_range(mesh_ping(m, 0, addr_b, 20, 1000), 19, 20);
+	assert_in_range(mesh_ping(m, 1, addr_a, 20, 1000), 19, 20);
+	after = mesh_read_counters(m);
+	d.direct = after.direct - before.direct;
+	d.introducer = after.introducer - before.introducer;
+	return d;
+}
+
+/* The pair test: agents on a and b of TOPOLOGY; the path both agents
+ * report and the routers' counters must be what `punchlab expect` says
+ * (direct where it is possible, relayed otherwise), with pings flowing
+ * both ways. why_relayed: text the relayed agents' "why" must contain. */
+static inline void mesh_check_pair(const char *topology, const char *params, const char *why_relayed)
+{
+	struct mesh m;
+	struct expect_result r;
+	struct mesh_bytes d;
+	char buf[256], *assigns[4], why[400];
+	int n;
+	bool ok;
+
+	snprintf(buf, sizeof(buf), "%s", params);
+	n = text_split(buf, assigns, 4);
+	mesh_up(&m, topology, n, assigns);
+	mesh_counters(&m, topology);
+	assert_int_equal(expect_topology(&m.lab.net, "a", "b", &r), 0);
+	print_message("%s %s: expect %s (%s)\n", topology, params, r.direct ? "direct" : "relay", r.why);
+	ok = mesh_wait_path(&m, 0, r.direct ? "direct" : "relay", 30000) &&
+	     mesh_wait_path(&m, 1, r.direct ? "direct" : "relay", 30000);
+	if (!ok) {
+		mesh_down(&m, true);
+		fail_msg("%s %s: the agents did not settle on the %s path", topology, params, r.direct ? "direct" : "relayed");
+	}
+	d = mesh_traffic(&m);
+	print_message("  tunnel bytes: %lld direct, %lld through the introducer\n", d.direct, d.introducer);
+	/* 40 pings of ~1 KB each way: direct, the bytes cross where the sites
+	 * meet and (almost) none reach the introducer; relayed, each packet
+	 * goes to the introducer and back out of it. */
+	if (r.direct)
+		ok = d.direct >= 60000 && d.introducer < 10000;
+	else
+		ok = d.introducer >= 120000 && d.direct < 2000;
+	for (int i = 0; i < 2 && ok; i++) {
+		char path[32];
+		ok = mesh_peer_field(&m, i, "path", path, sizeof(path)) && !strcmp(path, r.direct ? "direct" : "relay");
+		if (ok && !r.direct && why_relayed)
+			ok = mesh_peer_field(&m, i, "why", why, sizeof(why)) && strstr(why, why_relayed);
+	}
+	if (!ok) {
+		mesh_down(&m, true);
+		fail_msg("%s %s: counters (direct %lld, introducer %lld) or status disagree with the %s path", topology, params,
+			 d.direct, d.introducer, r.direct ? "direct" : "relayed");
+	}
+	mesh_down(&m, false);
+}
+
+#endif
