@@ -350,6 +350,7 @@ static void on_control(struct agent *a, const uint8_t *buf, size_t len, int fd, 
 			a->dropped_control++;
 			return;
 		}
+		a->intro_heard_ms = now;
 	} else if ((p = peer_by_key(a, sender))) {
 		if (mesh_open(buf, len, p->shared, &m, why, sizeof(why)) || !mesh_counter_fresh(m.counter, COUNTER_SKEW_S) ||
 		    !wg_replay_check(&p->replay, m.counter)) {
@@ -561,7 +562,7 @@ int agent_start(struct agent *a, const struct agent_conf *conf, char *err, size_
 	a->udp = a->tun = a->uapi = a->status = a->tcp = -1;
 	a->counter = mesh_counter_base();
 	a->txid_hi = randombytes_random();
-	a->started_ms = agent_now_ms();
+	a->started_ms = a->now = agent_now_ms();
 	wg_replay_init(&a->intro_replay);
 	mesh_key_public(a->pub, conf->private_key);
 	if (mesh_shared_key(a->intro_shared, conf->introducer_key, conf->private_key)) {
@@ -633,7 +634,7 @@ static void expire_peers(struct agent *a, uint64_t now)
 		struct agent_peer *p = &a->peers[i];
 		/* Only while the introducer answers: when it is down, the peers
 		 * (and their direct paths) stay. */
-		if (p->used && a->registered && now - p->last_heard_ms > PEER_EXPIRE_MS) {
+		if (p->used && a->registered && now - a->intro_heard_ms < 3000 && now - p->last_heard_ms > PEER_EXPIRE_MS) {
 			agent_log(a, "peer %s left the mesh", p->rec.name);
 			punch_close_birthday(p, -1);
 			wg_peer_remove(a->dev, p->wg);
@@ -671,7 +672,7 @@ int agent_run(struct agent *a, volatile int *stop)
 		}
 		if (poll(p, (nfds_t)n, 20) < 0 && errno != EINTR)
 			return -errno;
-		now = agent_now_ms();
+		now = a->now = agent_now_ms();
 		if (p[0].revents & POLLIN)
 			agent_read_socket(a, a->udp, now);
 		if (p[1].revents & POLLIN)

@@ -80,7 +80,7 @@ struct agent {
 	uint8_t plen4, mesh6[16], plen6;
 	bool addr_set;
 	struct wg_endpoint seen[2];
-	uint64_t seen_ms[2], reg_next_ms, udp_reply_ms, started_ms, tcp_next_ms;
+	uint64_t seen_ms[2], reg_next_ms, udp_reply_ms, started_ms, tcp_next_ms, intro_heard_ms;
 	uint8_t min_ttl;            /* the smallest TTL that reached the introducer (0: unknown) */
 	struct mesh_nat_class nat;
 	struct wg_endpoint locals[MESH_MAX_CANDS];
@@ -88,6 +88,7 @@ struct agent {
 	struct agent_peer peers[AGENT_MAX_PEERS];
 	uint64_t relayed_out, relayed_in, dropped_control;
 	bool log_verbose;
+	uint64_t now;               /* the loop's clock for this turn: every timer compares with it */
 };
 
 uint64_t agent_now_ms(void);

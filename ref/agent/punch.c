@@ -76,7 +76,7 @@ static void ping(struct agent *a, struct agent_peer *p, int fd, const struct wg_
 {
 	struct mesh_msg m = { .type = MESH_PING };
 
-	m.u.ping.txid = (uint64_t)a->txid_hi << 32 | (uint32_t)agent_now_ms();
+	m.u.ping.txid = (uint64_t)a->txid_hi << 32 | (uint32_t)agent_now_ms(); /* real time, for the RTT */
 	m.u.ping.addr = *ep;
 	agent_send_control(a, p, &m, fd, ep, ttl);
 }
@@ -119,15 +119,15 @@ void punch_reassess(struct agent *a, struct agent_peer *p)
 		punch_close_birthday(p, p->direct ? p->direct_fd : -1);
 	} else if (!p->direct) {
 		set_why(p, "trying %s", expect_technique_name(p->expect.technique));
-		if (p->next_connect_ms > agent_now_ms() + 200)
-			p->next_connect_ms = agent_now_ms() + 200;
+		if (p->next_connect_ms > a->now + 200)
+			p->next_connect_ms = a->now + 200;
 	}
 }
 
 void punch_start(struct agent *a, struct agent_peer *p, uint32_t round)
 {
 	struct mesh_nat_class peer;
-	uint64_t now = agent_now_ms();
+	uint64_t now = a->now;
 
 	if (p->impossible || p->direct)
 		return;
@@ -164,7 +164,7 @@ void punch_start(struct agent *a, struct agent_peer *p, uint32_t round)
 
 static void take_path(struct agent *a, struct agent_peer *p, int fd, const struct wg_endpoint *ep, double rtt)
 {
-	uint64_t now = agent_now_ms();
+	uint64_t now = a->now;
 	bool was = p->direct;
 
 	if (was && p->direct_fd != fd && p->direct_fd != a->udp)
@@ -187,7 +187,7 @@ static void take_path(struct agent *a, struct agent_peer *p, int fd, const struc
 
 static double rtt_of(const struct agent *a, uint64_t txid)
 {
-	uint32_t sent = (uint32_t)txid, now = (uint32_t)agent_now_ms();
+	uint32_t sent = (uint32_t)txid, now = (uint32_t)agent_now_ms(); /* real time, for the RTT */
 
 	if ((uint32_t)(txid >> 32) != a->txid_hi)
 		return -1;
@@ -209,10 +209,10 @@ void punch_on_ping(struct agent *a, struct agent_peer *p, const struct mesh_msg 
 	if (!p->punching) {
 		/* The peer is punching toward us: join in. */
 		p->punching = true;
-		p->round_ms = agent_now_ms();
+		p->round_ms = a->now;
 		p->next_send_ms = p->round_ms + OPEN_WAIT_MS;
-	} else if (p->next_send_ms > agent_now_ms() + 20) {
-		p->next_send_ms = agent_now_ms();
+	} else if (p->next_send_ms > a->now + 20) {
+		p->next_send_ms = a->now;
 	}
 }
 
@@ -223,7 +223,7 @@ void punch_on_pong(struct agent *a, struct agent_peer *p, const struct mesh_msg 
 	if (rtt < 0)
 		return;
 	if (p->direct && p->direct_fd == fd && wg_endpoint_equal(&p->direct_ep, from)) {
-		p->last_pong_ms = agent_now_ms();
+		p->last_pong_ms = a->now;
 		p->rtt_ms = p->rtt_ms * 0.7 + rtt * 0.3;
 		return;
 	}

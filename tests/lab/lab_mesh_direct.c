@@ -43,12 +43,12 @@ static void symmetric_and_port_restricted_cone_meet_by_birthday_probing(void **s
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_teardown(symmetric_and_restricted_cone_go_direct, lab_teardown),
-		cmocka_unit_test_teardown(full_cones_go_direct, lab_teardown),
-		cmocka_unit_test_teardown(port_restricted_cones_go_direct, lab_teardown),
-		cmocka_unit_test_teardown(two_linux_masquerades_go_direct_despite_the_conntrack_trap, lab_teardown),
-		cmocka_unit_test_teardown(sequential_allocator_is_predicted, lab_teardown),
-		cmocka_unit_test_teardown(symmetric_and_port_restricted_cone_meet_by_birthday_probing, lab_teardown),
+		cmocka_unit_test_teardown(symmetric_and_restricted_cone_go_direct, mesh_teardown),
+		cmocka_unit_test_teardown(full_cones_go_direct, mesh_teardown),
+		cmocka_unit_test_teardown(port_restricted_cones_go_direct, mesh_teardown),
+		cmocka_unit_test_teardown(two_linux_masquerades_go_direct_despite_the_conntrack_trap, mesh_teardown),
+		cmocka_unit_test_teardown(sequential_allocator_is_predicted, mesh_teardown),
+		cmocka_unit_test_teardown(symmetric_and_port_restricted_cone_meet_by_birthday_probing, mesh_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

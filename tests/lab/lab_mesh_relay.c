@@ -30,10 +30,10 @@ static void udp_blocked_site_reaches_the_mesh_over_tcp(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_teardown(two_symmetric_nats_are_relayed_and_say_why, lab_teardown),
-		cmocka_unit_test_teardown(address_dependent_mapping_and_symmetric_are_relayed, lab_teardown),
-		cmocka_unit_test_teardown(random_and_sequential_per_destination_are_relayed, lab_teardown),
-		cmocka_unit_test_teardown(udp_blocked_site_reaches_the_mesh_over_tcp, lab_teardown),
+		cmocka_unit_test_teardown(two_symmetric_nats_are_relayed_and_say_why, mesh_teardown),
+		cmocka_unit_test_teardown(address_dependent_mapping_and_symmetric_are_relayed, mesh_teardown),
+		cmocka_unit_test_teardown(random_and_sequential_per_destination_are_relayed, mesh_teardown),
+		cmocka_unit_test_teardown(udp_blocked_site_reaches_the_mesh_over_tcp, mesh_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -36,11 +36,11 @@ static void two_sequential_allocators_predict_each_other(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_teardown(peers_on_one_lan_meet_on_the_lan, lab_teardown),
-		cmocka_unit_test_teardown(homes_behind_one_carrier_meet_through_its_hairpin, lab_teardown),
-		cmocka_unit_test_teardown(home_behind_a_carrier_nat_goes_direct, lab_teardown),
-		cmocka_unit_test_teardown(host_without_nat_is_reached_directly, lab_teardown),
-		cmocka_unit_test_teardown(two_sequential_allocators_predict_each_other, lab_teardown),
+		cmocka_unit_test_teardown(peers_on_one_lan_meet_on_the_lan, mesh_teardown),
+		cmocka_unit_test_teardown(homes_behind_one_carrier_meet_through_its_hairpin, mesh_teardown),
+		cmocka_unit_test_teardown(home_behind_a_carrier_nat_goes_direct, mesh_teardown),
+		cmocka_unit_test_teardown(host_without_nat_is_reached_directly, mesh_teardown),
+		cmocka_unit_test_teardown(two_sequential_allocators_predict_each_other, mesh_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -105,7 +105,8 @@ static inline void mesh_start_introducer(struct mesh *m, const char *extra)
 	m->intro = mesh_spawn(m, "introducer", argv, "introducer.log");
 }
 
-static inline void mesh_start_agent(struct mesh *m, int i)
+/* Agent i (0 a, 1 b, 2 c) on host NODE. */
+static inline void mesh_start_agent_on(struct mesh *m, int i, const char *node)
 {
 	char conf[1024], path[128], log[32];
 	char *argv[] = { (char *)mesh_bin("punchlab-agent"), "up", "--config", path, "-v", NULL };
@@ -117,8 +118,17 @@ static inline void mesh_start_agent(struct mesh *m, int i)
 	snprintf(path, sizeof(path), "%s/%s.conf", m->dir, mesh_host(i));
 	mesh_write(path, conf);
 	snprintf(log, sizeof(log), "%s.log", mesh_host(i));
-	m->agent[i] = mesh_spawn(m, mesh_host(i), argv, log);
+	m->agent[i] = mesh_spawn(m, node, argv, log);
 }
+
+static inline void mesh_start_agent(struct mesh *m, int i)
+{
+	mesh_start_agent_on(m, i, mesh_host(i));
+}
+
+/* The mesh a test has up, so a failed test's teardown can show its logs
+ * and remove its files. */
+static struct mesh *mesh_live;
 
 /* Bring up TOPOLOGY, the introducer, and agents on a and b. */
 static inline void mesh_up(struct mesh *m, const char *topology, int n, char *assigns[])
@@ -139,6 +149,7 @@ static inline void mesh_up(struct mesh *m, const char *topology, int n, char *as
 	}
 	snprintf(path, sizeof(path), "%s/introducer.key", m->dir);
 	mesh_keypair(path, m->intro_pub);
+	mesh_live = m;
 	mesh_start_introducer(m, NULL);
 	time_sleep_ms(200);
 	mesh_start_agent(m, 0);
@@ -159,6 +170,17 @@ static inline void mesh_down(struct mesh *m, bool show_logs)
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", m->dir);
 	if (m->dir[0] && system(cmd) < 0)
 		perror("system");
+	m->dir[0] = '\0';
+	mesh_live = NULL;
+}
+
+/* cmocka teardown: a test that failed midway shows its logs; then
+ * everything it made goes. */
+static inline int mesh_teardown(void **state)
+{
+	if (mesh_live && mesh_live->dir[0])
+		mesh_down(mesh_live, true);
+	return lab_teardown(state);
 }
 
 /* The agent's status (JSON) from its status socket. */
@@ -234,10 +256,10 @@ static inline bool mesh_wait_path(const struct mesh *m, int i, const char *path,
 
 /* Ping from host i to ADDR: COUNT pings of SIZE bytes; returns how many
  * were answered. */
-static inline int mesh_ping(const struct mesh *m, int i, const char *addr, int count, int size)
+static inline int mesh_ping_every(const struct mesh *m, int i, const char *addr, int count, int size, const char *every)
 {
 	char path[128], c[16], s[16], buf[4096];
-	char *argv[] = { "ping", "-n", "-q", "-c", c, "-s", s, "-i", "0.05", "-W", "2", (char *)addr, NULL };
+	char *argv[] = { "ping", "-n", "-q", "-c", c, "-s", s, "-i", (char *)every, "-W", "2", (char *)addr, NULL };
 	int fd, received = 0;
 	ssize_t n;
 	const char *p;
@@ -258,6 +280,26 @@ static inline int mesh_ping(const struct mesh *m, int i, const char *addr, int c
 	if (p)
 		received = atoi(p);
 	return received;
+}
+
+static inline int mesh_ping(const struct mesh *m, int i, const char *addr, int count, int size)
+{
+	return mesh_ping_every(m, i, addr, count, size, "0.05");
+}
+
+/* Does host's log (a.log, introducer.log, ...) hold TEXT? */
+static inline bool mesh_log_has(const struct mesh *m, const char *log, const char *text)
+{
+	char path[128], *buf = NULL;
+	size_t len;
+	bool found;
+
+	snprintf(path, sizeof(path), "%s/%s", m->dir, log);
+	if (text_read_file(path, 1 << 22, &buf, &len))
+		return false;
+	found = strstr(buf, text) != NULL;
+	free(buf);
+	return found;
 }
 
 /* Run nft in NODE's namespace on a script. */

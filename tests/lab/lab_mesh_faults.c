@@ -1,0 +1,240 @@
+/* The reference mesh when things go wrong: the introducer dies (and comes
+ * back), a NAT forgets its mappings, a stranger's key tries to join or
+ * relay, and hostile bytes arrive at the introducer and the agents. */
+#include "mesh.h"
+
+#include "fault/fault.h"
+
+static void up_direct(struct mesh *m, const char *params)
+{
+	char buf[128], *assigns[2];
+	int n;
+
+	snprintf(buf, sizeof(buf), "%s", params);
+	n = text_split(buf, assigns, 2);
+	mesh_up(m, "two-sites", n, assigns);
+	mesh_counters(m, "two-sites");
+	if (!mesh_wait_path(m, 0, "direct", 30000) || !mesh_wait_path(m, 1, "direct", 30000)) {
+		mesh_down(m, true);
+		fail_msg("two-sites %s: no direct path", params);
+	}
+}
+
+static void traffic_keeps_flowing_direct_while_the_introducer_is_down_and_it_comes_back(void **state)
+{
+	struct mesh m;
+	struct mesh_bytes d;
+	char intro[16];
+
+	(void)state;
+	up_direct(&m, "A=port-restricted-cone B=restricted-cone");
+	kill(m.intro, SIGKILL); /* a crash */
+	proc_wait(m.intro, NULL);
+	time_sleep_ms(2000);
+	d = mesh_traffic(&m);
+	assert_true(d.direct >= 60000);
+	assert_true(mesh_wait_path(&m, 0, "direct", 100) && mesh_wait_path(&m, 1, "direct", 100));
+	/* Restarted, it knows nothing; the agents register again. */
+	mesh_start_introducer(&m, NULL);
+	for (int t = 0; t < 25000; t += 250) {
+		char buf[4096];
+		if (mesh_status(&m, 0, buf, sizeof(buf)) && mesh_json(buf, false, "introducer", intro, sizeof(intro)) &&
+		    !strcmp(intro, "udp") && mesh_log_has(&m, "introducer.log", "member b"))
+			break;
+		time_sleep_ms(250);
+	}
+	assert_true(mesh_log_has(&m, "introducer.log", "member a") && mesh_log_has(&m, "introducer.log", "member b"));
+	d = mesh_traffic(&m);
+	assert_true(d.direct >= 60000);
+	mesh_down(&m, false);
+}
+
+static void flushed_mappings_fall_back_to_the_relay_then_go_direct_again(void **state)
+{
+	struct mesh m;
+	struct run r;
+	char err[256], addr_a[32];
+	int got;
+
+	(void)state;
+	up_direct(&m, "A=symmetric B=full-cone");
+	assert_true(mesh_peer_field(&m, 1, "mesh_ipv4", addr_a, sizeof(addr_a)));
+	assert_int_equal(run_load(m.lab.run.id, &r), 0);
+	/* nat-a forgets its UDP mappings: a's packets leave from new ports, and
+	 * b's path to a's old mapping dies. */
+	if (fault_apply(&r, "mapping-expire", "nat-a", NULL, err, sizeof(err)))
+		fail_msg("%s", err);
+	got = mesh_ping_every(&m, 1, addr_a, 50, 100, "0.2");
+	print_message("  %d of 50 pings through the change\n", got);
+	assert_true(got >= 25);
+	if (!mesh_wait_path(&m, 1, "direct", 30000) || !mesh_wait_path(&m, 0, "direct", 1000)) {
+		mesh_down(&m, true);
+		fail_msg("no direct path again after the mappings were flushed");
+	}
+	assert_true(mesh_log_has(&m, "b.log", "back on the relay"));
+	assert_true(mesh_traffic(&m).direct >= 60000);
+	mesh_down(&m, false);
+}
+
+static void unknown_key_is_refused_and_never_listed(void **state)
+{
+	struct mesh m;
+	char buf[8192], intro[16];
+	bool refused = false;
+
+	(void)state;
+	up_direct(&m, "A=full-cone B=full-cone");
+	mesh_start_agent_on(&m, 2, "a");
+	for (int t = 0; t < 15000 && !refused; t += 250) {
+		refused = mesh_status(&m, 2, buf, sizeof(buf)) && mesh_json(buf, false, "introducer", intro, sizeof(intro)) &&
+			  !strcmp(intro, "refused");
+		time_sleep_ms(250);
+	}
+	assert_true(refused);
+	assert_null(strstr(buf, "\"peers\":[{"));
+	assert_true(mesh_log_has(&m, "introducer.log", "refused"));
+	assert_true(mesh_log_has(&m, "introducer.log", "not in the allowlist"));
+	assert_true(mesh_log_has(&m, "c.log", "refused us"));
+	/* The members never hear of it. */
+	assert_true(mesh_status(&m, 0, buf, sizeof(buf)));
+	assert_null(strstr(buf, "\"name\":\"c\""));
+	mesh_down(&m, false);
+}
+
+/* Send buf from fd and collect what comes back within wait_ms: returns the
+ * largest answer's length (0: none). */
+static ssize_t answer_to(int fd, uint32_t addr, uint16_t port, const uint8_t *buf, size_t len, int wait_ms)
+{
+	uint8_t in[2048];
+	ssize_t n, largest = 0;
+
+	lab_send(fd, addr, port, buf, len);
+	while ((n = lab_recv(fd, in, sizeof(in), wait_ms, NULL, NULL)) >= 0)
+		largest = n > largest ? n : largest;
+	return largest;
+}
+
+static int seal_register(const uint8_t priv[32], const uint8_t intro_pub[32], uint64_t counter, uint8_t *out, size_t cap)
+{
+	struct mesh_msg msg = { .type = MESH_REGISTER };
+	uint8_t shared[32];
+
+	mesh_key_public(msg.sender, priv);
+	msg.counter = counter;
+	snprintf(msg.u.reg.name, sizeof(msg.u.reg.name), "x");
+	assert_int_equal(mesh_shared_key(shared, intro_pub, priv), 0);
+	return mesh_seal(&msg, shared, out, cap);
+}
+
+static void strangers_get_nothing_bigger_than_they_sent(void **state)
+{
+	struct mesh m;
+	uint8_t buf[1500], stranger[32], member[32], intro_pub[32], token[MESH_TOKEN_LEN];
+	uint32_t intro = htonl(0xcb00710a); /* 203.0.113.10 */
+	char path[128], before[32], after[32];
+	int fd, n;
+
+	(void)state;
+	up_direct(&m, "A=full-cone B=full-cone");
+	fd = lab_udp(&m.lab, "a", 0, 0);
+	assert_int_equal(mesh_key_parse(m.intro_pub, intro_pub), 0);
+	/* Garbage of every size, and our magic with nonsense behind it. */
+	for (size_t len = 1; len <= 1400; len += 97) {
+		randombytes_buf(buf, len);
+		assert_int_equal(answer_to(fd, intro, 3478, buf, len, 50), 0);
+		if (len >= 4) {
+			buf[0] = 'P', buf[1] = 'L', buf[2] = MESH_VERSION, buf[3] = (uint8_t)(len % 20);
+			assert_int_equal(answer_to(fd, intro, 3478, buf, len, 50), 0);
+		}
+	}
+	/* A relay frame with a made-up token carries nothing to anyone. */
+	assert_true(mesh_peer_field(&m, 1, "rx_bytes", before, sizeof(before)));
+	randombytes_buf(token, sizeof(token));
+	memset(buf + 200, 0, 148);
+	buf[200] = 4; /* a WireGuard data header, so only the token is wrong */
+	n = mesh_relay_build(buf, sizeof(buf), token, 2, buf + 200, 148);
+	assert_true(n > 0);
+	for (int i = 0; i < 20; i++)
+		assert_int_equal(answer_to(fd, intro, 3478, buf, (size_t)n, 20), 0);
+	/* A key the introducer does not know: it is told no, in fewer bytes. */
+	randombytes_buf(stranger, sizeof(stranger));
+	n = seal_register(stranger, intro_pub, mesh_counter_base() + 1, buf, sizeof(buf));
+	ssize_t answer = answer_to(fd, intro, 3478, buf, (size_t)n, 300);
+	print_message("  REGISTER from a stranger: %d bytes, answer %zd bytes\n", n, answer);
+	assert_true(answer > 0 && answer < n);
+	/* A member's REGISTER replayed from elsewhere is dropped. */
+	snprintf(path, sizeof(path), "%s/a.key", m.dir);
+	assert_int_equal(mesh_key_read(path, member, (char *)buf, sizeof(buf)), 0);
+	n = seal_register(member, intro_pub, mesh_counter_base() + 5, buf, sizeof(buf));
+	assert_true(answer_to(fd, intro, 3478, buf, (size_t)n, 300) > 0);
+	assert_int_equal(answer_to(fd, intro, 3478, buf, (size_t)n, 300), 0);
+	/* One byte changed: it no longer authenticates. */
+	buf[n - 3] ^= 0x40;
+	assert_int_equal(answer_to(fd, intro, 3478, buf, (size_t)n, 300), 0);
+	assert_true(mesh_peer_field(&m, 1, "rx_bytes", after, sizeof(after)));
+	assert_string_equal(before, after);
+	close(fd);
+	mesh_down(&m, false);
+}
+
+static void agents_drop_garbage_forged_and_replayed_pings(void **state)
+{
+	struct mesh m;
+	uint8_t buf[1500], b_priv[32], a_pub[32], shared[32], wrong[32];
+	uint32_t lo = htonl(INADDR_LOOPBACK);
+	char path[128], port_s[16], dropped_before[32], dropped_after[32], json[8192];
+	struct mesh_msg ping = { .type = MESH_PING };
+	uint16_t port;
+	int fd, n;
+
+	(void)state;
+	up_direct(&m, "A=full-cone B=full-cone");
+	assert_true(mesh_status(&m, 0, json, sizeof(json)));
+	assert_true(mesh_json(json, false, "listen_port", port_s, sizeof(port_s)));
+	assert_true(mesh_json(json, false, "dropped_control", dropped_before, sizeof(dropped_before)));
+	port = (uint16_t)atoi(port_s);
+	fd = lab_udp(&m.lab, "a", 0, 0);
+	for (size_t len = 1; len <= 1400; len += 61) {
+		randombytes_buf(buf, len);
+		if (len > 4 && len % 2)
+			buf[0] = 'P', buf[1] = 'L', buf[2] = MESH_VERSION, buf[3] = MESH_PING;
+		assert_int_equal(answer_to(fd, lo, port, buf, len, 20), 0);
+	}
+	/* A PING in b's name: answered once; the same bytes again are not. */
+	snprintf(path, sizeof(path), "%s/b.key", m.dir);
+	assert_int_equal(mesh_key_read(path, b_priv, (char *)buf, sizeof(buf)), 0);
+	assert_int_equal(mesh_key_parse(m.pub[0], a_pub), 0);
+	assert_int_equal(mesh_shared_key(shared, a_pub, b_priv), 0);
+	mesh_key_public(ping.sender, b_priv);
+	ping.counter = mesh_counter_base() + 77;
+	ping.u.ping.txid = 42;
+	n = mesh_seal(&ping, shared, buf, sizeof(buf));
+	assert_true(n > 0);
+	assert_true(answer_to(fd, lo, port, buf, (size_t)n, 300) > 0);
+	assert_int_equal(answer_to(fd, lo, port, buf, (size_t)n, 300), 0);
+	/* In b's name, sealed with another key: forged. */
+	randombytes_buf(wrong, sizeof(wrong));
+	ping.counter++;
+	n = mesh_seal(&ping, wrong, buf, sizeof(buf));
+	assert_int_equal(answer_to(fd, lo, port, buf, (size_t)n, 300), 0);
+	close(fd);
+	/* Counted, and the agent carries on. */
+	assert_true(mesh_status(&m, 0, json, sizeof(json)));
+	assert_true(mesh_json(json, false, "dropped_control", dropped_after, sizeof(dropped_after)));
+	assert_true(atoll(dropped_after) >= atoll(dropped_before) + 20);
+	assert_true(mesh_traffic(&m).direct >= 60000);
+	mesh_down(&m, false);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_teardown(traffic_keeps_flowing_direct_while_the_introducer_is_down_and_it_comes_back,
+					  mesh_teardown),
+		cmocka_unit_test_teardown(flushed_mappings_fall_back_to_the_relay_then_go_direct_again, mesh_teardown),
+		cmocka_unit_test_teardown(unknown_key_is_refused_and_never_listed, mesh_teardown),
+		cmocka_unit_test_teardown(strangers_get_nothing_bigger_than_they_sent, mesh_teardown),
+		cmocka_unit_test_teardown(agents_drop_garbage_forged_and_replayed_pings, mesh_teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
