@@ -1,0 +1,154 @@
+/* The mesh's configuration files and its address pool: good files parse,
+ * bad ones are refused with file:line and what to write instead. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <sodium.h>
+#include <string.h>
+
+#include "mesh/conf.h"
+#include "mesh/pool.h"
+
+#define KEY1 "yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk="
+#define KEY2 "HIgo9xNzJMWLKASShiTqIybxZ0U3wGLiUeJ1PKf8ykw="
+
+static struct introducer_conf ic;
+static struct agent_conf ac;
+static char err[600];
+
+static int intro(const char *text)
+{
+	introducer_conf_defaults(&ic);
+	err[0] = '\0';
+	return introducer_conf_parse(&ic, text, strlen(text), "intro.conf", err, sizeof(err));
+}
+
+static int agent(const char *text)
+{
+	agent_conf_defaults(&ac);
+	err[0] = '\0';
+	return agent_conf_parse(&ac, text, strlen(text), "agent.conf", err, sizeof(err));
+}
+
+static void introducer_file_with_two_addresses_and_members_parses(void **state)
+{
+	char ep[64];
+
+	(void)state;
+	assert_int_equal(intro("# the introducer\nprivate-key = " KEY1 "\nlisten = 203.0.113.10 203.0.113.11:4000\n"
+			       "allow = " KEY2 " alice\njoin-secret = correct horse battery staple\n"
+			       "pool4 = 100.101.0.0/16\nuser = root\nrelay-rate = 100000\ntcp = no\n"),
+			 0);
+	assert_int_equal(introducer_conf_check(&ic, err, sizeof(err)), 0);
+	assert_int_equal(ic.n_listen, 2);
+	wg_endpoint_format(&ic.listen[0], ep, sizeof(ep));
+	assert_string_equal(ep, "203.0.113.10:3478");
+	wg_endpoint_format(&ic.listen[1], ep, sizeof(ep));
+	assert_string_equal(ep, "203.0.113.11:4000");
+	assert_int_equal(ic.n_allow, 1);
+	assert_string_equal(ic.allow[0].name, "alice");
+	assert_true(ic.has_join);
+	assert_int_equal(ic.plen4, 16);
+	assert_string_equal(ic.user, "");
+	assert_false(ic.tcp);
+}
+
+static void introducer_mistakes_are_named_with_their_line(void **state)
+{
+	(void)state;
+	assert_int_equal(intro("listen = 203.0.113.10\nallow = " KEY2 "\n"), -EINVAL);
+	assert_non_null(strstr(err, "intro.conf:2: allow"));
+	assert_non_null(strstr(err, "expected PUBLIC-KEY NAME"));
+	assert_int_equal(intro("allow = notakey bob\n"), -EINVAL);
+	assert_non_null(strstr(err, "not a WireGuard key"));
+	assert_int_equal(intro("allow = " KEY2 " bob\nallow = " KEY2 " carol\n"), -EINVAL);
+	assert_non_null(strstr(err, "listed twice"));
+	assert_int_equal(intro("join-secret = short\n"), -EINVAL);
+	assert_non_null(strstr(err, "shorter than 16"));
+	assert_int_equal(intro("pool4 = 100.100.0.0/30\n"), -EINVAL);
+	assert_int_equal(intro("colour = blue\n"), -EINVAL);
+	assert_non_null(strstr(err, "unknown key \"colour\""));
+	assert_int_equal(intro("just words\n"), -EINVAL);
+	assert_non_null(strstr(err, "KEY = VALUE"));
+	/* Nobody may join: said so before starting. */
+	assert_int_equal(intro("private-key = " KEY1 "\nlisten = 203.0.113.10\n"), 0);
+	assert_int_equal(introducer_conf_check(&ic, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "nobody may join"));
+}
+
+static void agent_file_parses_and_flags_override_it(void **state)
+{
+	(void)state;
+	assert_int_equal(agent("private-key = " KEY1 "\nintroducer = 203.0.113.10 203.0.113.11\nintroducer-key = " KEY2
+			       "\ninterface = m0\nname = alice\nlisten-port = 51820\nkeepalive = 5\n"),
+			 0);
+	assert_int_equal(agent_conf_check(&ac, err, sizeof(err)), 0);
+	assert_int_equal(ac.n_introducer, 2);
+	assert_int_equal(ac.listen_port, 51820);
+	assert_int_equal(ac.keepalive_s, 5);
+	assert_int_equal(agent_conf_set(&ac, "interface", "m1", "command line", 0, err, sizeof(err)), 0);
+	assert_string_equal(ac.interface, "m1");
+	assert_int_equal(agent_conf_set(&ac, "interface", "a-name-far-too-long", "command line", 0, err, sizeof(err)),
+			 -EINVAL);
+	assert_non_null(strstr(err, "at most 15"));
+}
+
+static void agent_missing_introducer_key_is_explained(void **state)
+{
+	(void)state;
+	assert_int_equal(agent("private-key = " KEY1 "\nintroducer = 203.0.113.10\n"), 0);
+	assert_int_equal(agent_conf_check(&ac, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "introducer-key"));
+	assert_int_equal(agent("introducer = somewhere\n"), -EINVAL);
+	assert_non_null(strstr(err, "agent.conf:1: introducer"));
+}
+
+static void pool_addresses_are_stable_inside_the_pool_and_never_its_edges(void **state)
+{
+	uint32_t pool = htonl(0x64640000); /* 100.100.0.0 */
+	uint8_t key[32], pool6[16], a6[16];
+
+	(void)state;
+	inet_pton(AF_INET6, "fd70:6c6d:6573::", pool6);
+	for (int i = 0; i < 2000; i++) {
+		uint32_t a, b;
+		randombytes_buf(key, sizeof(key));
+		a = mesh_pool_v4(pool, 16, key, 0);
+		b = mesh_pool_v4(pool, 16, key, 0);
+		assert_int_equal(a, b);
+		assert_int_equal(ntohl(a) & 0xffff0000, 0x64640000);
+		assert_int_not_equal(ntohl(a) & 0xffff, 0);
+		assert_int_not_equal(ntohl(a) & 0xffff, 0xffff);
+		assert_int_not_equal(mesh_pool_v4(pool, 16, key, 1), a);
+		mesh_pool_v6(pool6, 48, key, a6);
+		assert_memory_equal(a6, pool6, 6);
+	}
+	/* A /30 has two usable addresses. */
+	for (uint32_t k = 0; k < 8; k++) {
+		uint32_t a = ntohl(mesh_pool_v4(htonl(0x0a000000), 30, key, k));
+		assert_true(a == 0x0a000001 || a == 0x0a000002);
+	}
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	return sodium_init() < 0;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(introducer_file_with_two_addresses_and_members_parses),
+		cmocka_unit_test(introducer_mistakes_are_named_with_their_line),
+		cmocka_unit_test(agent_file_parses_and_flags_override_it),
+		cmocka_unit_test(agent_missing_introducer_key_is_explained),
+		cmocka_unit_test(pool_addresses_are_stable_inside_the_pool_and_never_its_edges),
+	};
+	return cmocka_run_group_tests(tests, setup, NULL);
+}

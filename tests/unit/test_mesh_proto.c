@@ -1,0 +1,269 @@
+/* The mesh's wire protocol: every message sealed and opened, forgeries and
+ * damage refused, relay and TCP framing, keys as wireguard-tools writes
+ * them. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <sodium.h>
+#include <string.h>
+
+#include "mesh/proto.h"
+#include "mesh/stream.h"
+
+static uint8_t alice_priv[32], alice_pub[32], bob_priv[32], bob_pub[32], ab[32], ba[32];
+
+static int setup(void **state)
+{
+	(void)state;
+	assert_true(sodium_init() >= 0);
+	randombytes_buf(alice_priv, 32);
+	randombytes_buf(bob_priv, 32);
+	mesh_key_public(alice_pub, alice_priv);
+	mesh_key_public(bob_pub, bob_priv);
+	assert_int_equal(mesh_shared_key(ab, bob_pub, alice_priv), 0);
+	assert_int_equal(mesh_shared_key(ba, alice_pub, bob_priv), 0);
+	return 0;
+}
+
+static struct wg_endpoint ep(const char *s)
+{
+	struct wg_endpoint e;
+
+	assert_int_equal(wg_endpoint_parse(s, &e), 0);
+	return e;
+}
+
+static void roundtrip(const struct mesh_msg *in, struct mesh_msg *out)
+{
+	uint8_t wire[MESH_MAX_MSG];
+	char why[160];
+	int n = mesh_seal(in, ab, wire, sizeof(wire));
+
+	assert_true(n > MESH_CONTROL_OVERHEAD);
+	assert_true(mesh_is_message(wire, (size_t)n));
+	assert_false(wg_is_message(wire, (size_t)n));
+	assert_int_equal(mesh_open(wire, (size_t)n, ba, out, why, sizeof(why)), 0);
+	assert_int_equal(out->type, in->type);
+	assert_int_equal(out->counter, in->counter);
+	assert_memory_equal(out->sender, alice_pub, 32);
+}
+
+static void every_message_type_survives_seal_and_open(void **state)
+{
+	struct mesh_msg m = { 0 }, o;
+
+	(void)state;
+	memcpy(m.sender, alice_pub, 32);
+	m.counter = mesh_counter_base() + 9;
+	m.type = MESH_REGISTER;
+	m.u.reg.has_join = true;
+	memset(m.u.reg.join, 7, 32);
+	strcpy(m.u.reg.name, "alice");
+	m.u.reg.ttl = 3;
+	m.u.reg.n_cands = 2;
+	m.u.reg.cands[0] = ep("10.0.1.2:4000");
+	m.u.reg.cands[1] = ep("[fd00::1]:4000");
+	roundtrip(&m, &o);
+	assert_true(o.u.reg.has_join);
+	assert_string_equal(o.u.reg.name, "alice");
+	assert_int_equal(o.u.reg.ttl, 3);
+	assert_int_equal(o.u.reg.n_cands, 2);
+	assert_true(wg_endpoint_equal(&o.u.reg.cands[1], &m.u.reg.cands[1]));
+
+	memset(&m.u, 0, sizeof(m.u));
+	m.type = MESH_REGISTERED;
+	m.u.regd.seen = ep("192.0.2.2:1234");
+	m.u.regd.via = 1;
+	m.u.regd.id = 77;
+	m.u.regd.mesh4 = htonl(0x64640101);
+	m.u.regd.plen4 = 16;
+	m.u.regd.plen6 = 48;
+	memset(m.u.regd.token, 0xab, MESH_TOKEN_LEN);
+	roundtrip(&m, &o);
+	assert_true(wg_endpoint_equal(&o.u.regd.seen, &m.u.regd.seen));
+	assert_int_equal(o.u.regd.id, 77);
+	assert_memory_equal(o.u.regd.token, m.u.regd.token, MESH_TOKEN_LEN);
+
+	memset(&m.u, 0, sizeof(m.u));
+	m.type = MESH_PUNCH;
+	m.u.punch.round = 5;
+	m.u.punch.peer.id = 2;
+	memcpy(m.u.punch.peer.key, bob_pub, 32);
+	strcpy(m.u.punch.peer.name, "bob");
+	m.u.punch.peer.seen[0] = ep("192.0.2.10:5000");
+	m.u.punch.peer.seen[1] = ep("192.0.2.10:5001");
+	m.u.punch.peer.n_cands = 1;
+	m.u.punch.peer.cands[0] = ep("10.0.2.2:5000");
+	m.u.punch.peer.tcp_only = true;
+	roundtrip(&m, &o);
+	assert_int_equal(o.u.punch.round, 5);
+	assert_string_equal(o.u.punch.peer.name, "bob");
+	assert_true(wg_endpoint_equal(&o.u.punch.peer.seen[1], &m.u.punch.peer.seen[1]));
+	assert_true(o.u.punch.peer.tcp_only);
+
+	memset(&m.u, 0, sizeof(m.u));
+	m.type = MESH_PONG;
+	m.u.ping.txid = 0x1122334455667788ULL;
+	m.u.ping.addr = ep("198.51.100.2:9");
+	roundtrip(&m, &o);
+	assert_int_equal(o.u.ping.txid, m.u.ping.txid);
+
+	memset(&m.u, 0, sizeof(m.u));
+	m.type = MESH_REFUSED;
+	m.u.refused.reason = MESH_REFUSED_NOT_MEMBER;
+	roundtrip(&m, &o);
+	assert_int_equal(o.u.refused.reason, MESH_REFUSED_NOT_MEMBER);
+}
+
+static void forged_or_damaged_messages_do_not_open(void **state)
+{
+	struct mesh_msg m = { .type = MESH_CONNECT }, o;
+	uint8_t wire[MESH_MAX_MSG], other[32];
+	char why[160];
+	int n;
+
+	(void)state;
+	memcpy(m.sender, alice_pub, 32);
+	m.u.connect.id = 3;
+	n = mesh_seal(&m, ab, wire, sizeof(wire));
+	/* Every single flipped bit past the header is caught. */
+	for (int i = MESH_HDR_LEN + WG_KEY_LEN; i < n; i++) {
+		wire[i] ^= 1;
+		assert_int_equal(mesh_open(wire, (size_t)n, ba, &o, why, sizeof(why)), -EBADMSG);
+		assert_non_null(strstr(why, "does not authenticate"));
+		wire[i] ^= 1;
+	}
+	randombytes_buf(other, sizeof(other));
+	assert_int_equal(mesh_open(wire, (size_t)n, other, &o, why, sizeof(why)), -EBADMSG);
+	assert_int_equal(mesh_open(wire, (size_t)n - 1, ba, &o, why, sizeof(why)), -EBADMSG);
+	assert_int_equal(mesh_open(wire, 10, ba, &o, why, sizeof(why)), -EBADMSG);
+	assert_non_null(strstr(why, "not a control message"));
+}
+
+static void malformed_bodies_are_refused_with_a_reason(void **state)
+{
+	struct mesh_msg m;
+	uint8_t body[64] = { 0 };
+	char why[160];
+
+	(void)state;
+	/* CONNECT: counter + 4 bytes; one short, one long. */
+	assert_int_equal(mesh_msg_decode(MESH_CONNECT, body, 12, &m, why, sizeof(why)), 0);
+	assert_int_equal(mesh_msg_decode(MESH_CONNECT, body, 11, &m, why, sizeof(why)), -EBADMSG);
+	assert_non_null(strstr(why, "cut short"));
+	assert_int_equal(mesh_msg_decode(MESH_CONNECT, body, 13, &m, why, sizeof(why)), -EBADMSG);
+	assert_non_null(strstr(why, "too many"));
+	assert_int_equal(mesh_msg_decode(99, body, 12, &m, why, sizeof(why)), -EBADMSG);
+	assert_non_null(strstr(why, "unknown control message type 99"));
+	/* REGISTER with 200 candidates claimed. */
+	body[8] = 0;            /* no join */
+	body[9] = 1, body[10] = 'x';
+	body[11] = 64;          /* ttl */
+	body[12] = 200;
+	assert_int_equal(mesh_msg_decode(MESH_REGISTER, body, 13, &m, why, sizeof(why)), -EBADMSG);
+	assert_non_null(strstr(why, "200 candidates"));
+	/* A name with a control character. */
+	body[12] = 0;
+	body[10] = '\n';
+	assert_int_equal(mesh_msg_decode(MESH_REGISTER, body, 13, &m, why, sizeof(why)), -EBADMSG);
+	assert_non_null(strstr(why, "not printable"));
+}
+
+static void relay_carries_only_wireguard_and_shrinks_on_the_way_out(void **state)
+{
+	uint8_t pkt[148] = { 4 }, token[MESH_TOKEN_LEN] = { 9 }, frame[300], out[300];
+	const uint8_t *t, *p;
+	uint32_t to, from;
+	size_t len;
+	int n, m;
+
+	(void)state;
+	n = mesh_relay_build(frame, sizeof(frame), token, 7, pkt, sizeof(pkt));
+	assert_int_equal(n, MESH_RELAY_HDR_LEN + (int)sizeof(pkt));
+	assert_int_equal(mesh_relay_parse(frame, (size_t)n, &t, &to, &p, &len), 0);
+	assert_int_equal(to, 7);
+	assert_memory_equal(t, token, MESH_TOKEN_LEN);
+	m = mesh_relayed_build(out, sizeof(out), 3, p, len);
+	assert_true(m < n); /* never an amplifier */
+	assert_int_equal(mesh_relayed_parse(out, (size_t)m, &from, &p, &len), 0);
+	assert_int_equal(from, 3);
+	assert_memory_equal(p, pkt, sizeof(pkt));
+	pkt[0] = 9; /* not WireGuard */
+	n = mesh_relay_build(frame, sizeof(frame), token, 7, pkt, sizeof(pkt));
+	assert_int_equal(mesh_relay_parse(frame, (size_t)n, &t, &to, &p, &len), -EBADMSG);
+	assert_int_equal(mesh_relay_build(frame, 20, token, 7, pkt, sizeof(pkt)), -EMSGSIZE);
+}
+
+static int frames;
+static size_t frame_len[8];
+
+static void on_frame(void *ctx, const uint8_t *msg, size_t len)
+{
+	(void)ctx;
+	(void)msg;
+	frame_len[frames++ % 8] = len;
+}
+
+static void tcp_frames_arrive_whole_in_any_pieces(void **state)
+{
+	static struct mesh_stream s;
+	uint8_t bytes[] = { 0, 3, 'a', 'b', 'c', 0, 1, 'z', 1, 0 };
+
+	(void)state;
+	for (size_t piece = 1; piece <= sizeof(bytes); piece++) {
+		s.len = 0;
+		frames = 0;
+		for (size_t i = 0; i < 8; i += piece)
+			assert_int_equal(mesh_stream_feed(&s, bytes + i, (i + piece <= 8 ? piece : 8 - i), on_frame, NULL), 0);
+		assert_int_equal(frames, 2);
+		assert_int_equal(frame_len[0], 3);
+		assert_int_equal(frame_len[1], 1);
+	}
+	s.len = 0;
+	assert_int_equal(mesh_stream_feed(&s, (const uint8_t *)"\0\0", 2, on_frame, NULL), -EBADMSG);
+}
+
+static void keys_read_as_wireguard_tools_writes_them(void **state)
+{
+	/* RFC 7748 §6.1: Alice's private and public key. */
+	static const char priv_b64[] = "dwdtCnMYpX08FsFyUbJmRd9ML4frwJkqsXf7pR25LCo=";
+	static const char pub_b64[] = "hSDwCYkwp1R0i33ctD73Wg2/Og0mOBr066SpjqqbTmo=";
+	uint8_t priv[32], pub[32];
+	char out[45];
+
+	(void)state;
+	assert_int_equal(mesh_key_parse(priv_b64, priv), 0);
+	mesh_key_public(pub, priv);
+	mesh_key_format(pub, out);
+	assert_string_equal(out, pub_b64);
+	assert_int_equal(mesh_key_parse("dwdtCnMYpX08FsFyUbJmRd9ML4frwJkqsXf7pR25LC=", priv), -EINVAL);
+	assert_int_equal(mesh_key_parse("not a key", priv), -EINVAL);
+	assert_int_equal(mesh_key_parse("dwdtCnMYpX08FsFyUbJmRd9ML4frwJkqsXf7pR25LCo", priv), -EINVAL);
+}
+
+static void counters_from_far_away_in_time_are_stale(void **state)
+{
+	(void)state;
+	assert_true(mesh_counter_fresh(mesh_counter_base() + 5, 120));
+	assert_false(mesh_counter_fresh(mesh_counter_base() - (600ULL << 32), 120));
+	assert_false(mesh_counter_fresh(mesh_counter_base() + (600ULL << 32), 120));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(every_message_type_survives_seal_and_open),
+		cmocka_unit_test(forged_or_damaged_messages_do_not_open),
+		cmocka_unit_test(malformed_bodies_are_refused_with_a_reason),
+		cmocka_unit_test(relay_carries_only_wireguard_and_shrinks_on_the_way_out),
+		cmocka_unit_test(tcp_frames_arrive_whole_in_any_pieces),
+		cmocka_unit_test(keys_read_as_wireguard_tools_writes_them),
+		cmocka_unit_test(counters_from_far_away_in_time_are_stale),
+	};
+	return cmocka_run_group_tests(tests, setup, NULL);
+}
