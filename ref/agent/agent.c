@@ -276,6 +276,8 @@ static void on_registered(struct agent *a, const struct mesh_msg *m, bool via_tc
 	}
 	a->registered = true;
 	a->refused = false;
+	if (m->u.regd.name[0])
+		snprintf(a->conf.name, sizeof(a->conf.name), "%s", m->u.regd.name);
 	if (via_tcp || via > 1)
 		return;
 	a->udp_reply_ms = now;
@@ -482,10 +484,22 @@ static void registration_tick(struct agent *a, uint64_t now)
 	bool udp_ok = a->udp_reply_ms && now - a->udp_reply_ms < 3 * a->conf.keepalive_s * 1000u;
 
 	if (now >= a->reg_next_ms) {
+		struct wg_endpoint old[MESH_MAX_CANDS];
+		int n_old = a->n_locals;
+
+		memcpy(old, a->locals, sizeof(old));
+		gather_locals(a);
+		if (a->udp_reply_ms && (n_old != a->n_locals || memcmp(old, a->locals, sizeof(old[0]) * (size_t)n_old))) {
+			/* Roaming: a new local address; what we measured is stale. */
+			agent_log(a, "local addresses changed: measuring again");
+			memset(a->seen, 0, sizeof(a->seen));
+			a->udp_reply_ms = 0;
+			a->min_ttl = 0;
+			remeasure(a);
+		}
 		if (!a->udp_reply_ms) {
 			/* First contact: also learn how many hops reach the
 			 * introducer (the smallest TTL that gets an answer). */
-			gather_locals(a);
 			for (int ttl = 1; ttl <= TTL_SWEEP; ttl++)
 				send_register(a, 0, ttl);
 		}

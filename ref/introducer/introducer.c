@@ -421,6 +421,7 @@ static void on_register(struct introducer *in, const struct mesh_msg *msg, const
 	memcpy(r.u.regd.mesh6, m->rec.mesh6, 16);
 	r.u.regd.plen6 = in->conf.plen6;
 	memcpy(r.u.regd.token, m->token, MESH_TOKEN_LEN);
+	snprintf(r.u.regd.name, sizeof(r.u.regd.name), "%s", m->rec.name);
 	for (int i = 0; i < MAX_MEMBERS; i++)
 		r.u.regd.n_peers += in->members[i].used && &in->members[i] != m;
 	n = seal_for(in, &r, m->shared, out, sizeof(out));

@@ -243,6 +243,7 @@ int mesh_msg_encode(const struct mesh_msg *m, uint8_t *out, size_t cap)
 		put8(&w, m->u.regd.plen6);
 		put(&w, m->u.regd.token, MESH_TOKEN_LEN);
 		put16(&w, m->u.regd.n_peers);
+		put_name(&w, m->u.regd.name);
 		break;
 	case MESH_PEER:
 		put_peer(&w, &m->u.peer);
@@ -302,6 +303,8 @@ int mesh_msg_decode(uint8_t type, const uint8_t *in, size_t len, struct mesh_msg
 		m->u.regd.plen6 = get8(&r);
 		get(&r, m->u.regd.token, MESH_TOKEN_LEN);
 		m->u.regd.n_peers = get16(&r);
+		if (get_name(&r, m->u.regd.name, why, whylen))
+			return -EBADMSG;
 		if (!r.short_ && (m->u.regd.via > 2 || m->u.regd.plen4 > 32 || m->u.regd.plen6 > 128))
 			return bad(why, whylen, "registered: via %u, prefix lengths /%u and /%u out of range", m->u.regd.via,
 				   m->u.regd.plen4, m->u.regd.plen6);

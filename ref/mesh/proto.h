@@ -88,6 +88,7 @@ struct mesh_msg {
 			uint8_t plen6;
 			uint8_t token[MESH_TOKEN_LEN];
 			uint16_t n_peers;             /* members besides you */
+			char name[MESH_NAME_LEN + 1]; /* your name in the mesh (the allowlist's, or yours) */
 		} regd;
 		struct mesh_peer_rec peer;        /* PEER */
 		struct {

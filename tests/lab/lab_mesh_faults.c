@@ -76,6 +76,33 @@ static void flushed_mappings_fall_back_to_the_relay_then_go_direct_again(void **
 	mesh_down(&m, false);
 }
 
+static void introducer_runs_as_nobody_and_rate_limits_the_relay(void **state)
+{
+	struct mesh m;
+	char *assigns[] = { "A=symmetric", "B=symmetric" }, path[64], addr_b[32], *status = NULL;
+	size_t len;
+	int got;
+
+	(void)state;
+	/* 2 kB/s per member: 20 pings of 1 kB in one second mostly drop. */
+	mesh_up_with(&m, "two-sites", 2, assigns, "relay-rate = 2000\n");
+	if (!mesh_wait_path(&m, 0, "relay", 30000)) {
+		mesh_down(&m, true);
+		fail_msg("no relayed path");
+	}
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)m.intro);
+	assert_int_equal(text_read_file(path, 1 << 16, &status, &len), 0);
+	assert_null(strstr(status, "\nUid:\t0\t")); /* dropped root after opening its sockets */
+	free(status);
+	assert_true(mesh_peer_field(&m, 0, "mesh_ipv4", addr_b, sizeof(addr_b)));
+	got = mesh_ping(&m, 0, addr_b, 20, 1000);
+	print_message("  %d of 20 pings of 1 kB through a 2 kB/s relay\n", got);
+	assert_true(got <= 10);
+	/* Small packets within the rate still pass. */
+	assert_true(mesh_ping_every(&m, 0, addr_b, 5, 56, "0.3") >= 4);
+	mesh_down(&m, false);
+}
+
 static void unknown_key_is_refused_and_never_listed(void **state)
 {
 	struct mesh m;
@@ -232,6 +259,7 @@ int main(void)
 		cmocka_unit_test_teardown(traffic_keeps_flowing_direct_while_the_introducer_is_down_and_it_comes_back,
 					  mesh_teardown),
 		cmocka_unit_test_teardown(flushed_mappings_fall_back_to_the_relay_then_go_direct_again, mesh_teardown),
+		cmocka_unit_test_teardown(introducer_runs_as_nobody_and_rate_limits_the_relay, mesh_teardown),
 		cmocka_unit_test_teardown(unknown_key_is_refused_and_never_listed, mesh_teardown),
 		cmocka_unit_test_teardown(strangers_get_nothing_bigger_than_they_sent, mesh_teardown),
 		cmocka_unit_test_teardown(agents_drop_garbage_forged_and_replayed_pings, mesh_teardown),

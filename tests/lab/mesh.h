@@ -130,8 +130,9 @@ static inline void mesh_start_agent(struct mesh *m, int i)
  * and remove its files. */
 static struct mesh *mesh_live;
 
-/* Bring up TOPOLOGY, the introducer, and agents on a and b. */
-static inline void mesh_up(struct mesh *m, const char *topology, int n, char *assigns[])
+/* Bring up TOPOLOGY, the introducer (with more configuration lines
+ * intro_extra), and agents on a and b. */
+static inline void mesh_up_with(struct mesh *m, const char *topology, int n, char *assigns[], const char *intro_extra)
 {
 	char path[128];
 
@@ -150,10 +151,15 @@ static inline void mesh_up(struct mesh *m, const char *topology, int n, char *as
 	snprintf(path, sizeof(path), "%s/introducer.key", m->dir);
 	mesh_keypair(path, m->intro_pub);
 	mesh_live = m;
-	mesh_start_introducer(m, NULL);
+	mesh_start_introducer(m, intro_extra);
 	time_sleep_ms(200);
 	mesh_start_agent(m, 0);
 	mesh_start_agent(m, 1);
+}
+
+static inline void mesh_up(struct mesh *m, const char *topology, int n, char *assigns[])
+{
+	mesh_up_with(m, topology, n, assigns, NULL);
 }
 
 /* Print the logs (for a failing test), stop everything, remove the run. */

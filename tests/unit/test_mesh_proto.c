@@ -84,7 +84,9 @@ static void every_message_type_survives_seal_and_open(void **state)
 	m.u.regd.plen4 = 16;
 	m.u.regd.plen6 = 48;
 	memset(m.u.regd.token, 0xab, MESH_TOKEN_LEN);
+	strcpy(m.u.regd.name, "alice");
 	roundtrip(&m, &o);
+	assert_string_equal(o.u.regd.name, "alice");
 	assert_true(wg_endpoint_equal(&o.u.regd.seen, &m.u.regd.seen));
 	assert_int_equal(o.u.regd.id, 77);
 	assert_memory_equal(o.u.regd.token, m.u.regd.token, MESH_TOKEN_LEN);
