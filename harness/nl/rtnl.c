@@ -185,6 +185,7 @@ struct addr_arg {
 	uint32_t addr;
 	uint8_t plen;
 	bool del;
+	const uint8_t *addr6;   /* IPv6 instead of addr */
 };
 
 static int addr_do(void *p)
@@ -198,25 +199,38 @@ static int addr_do(void *p)
 		return -ENODEV;
 	req_start(&r, a->del ? RTM_DELADDR : RTM_NEWADDR, a->del ? 0 : NLM_F_CREATE | NLM_F_EXCL);
 	ifa = mnl_nlmsg_put_extra_header(r.nlh, sizeof(*ifa));
-	ifa->ifa_family = AF_INET;
+	ifa->ifa_family = a->addr6 ? AF_INET6 : AF_INET;
 	ifa->ifa_prefixlen = a->plen;
 	ifa->ifa_scope = RT_SCOPE_UNIVERSE;
 	ifa->ifa_index = idx;
-	mnl_attr_put_u32(r.nlh, IFA_LOCAL, a->addr);
-	mnl_attr_put_u32(r.nlh, IFA_ADDRESS, a->addr);
+	if (a->addr6) {
+		ifa->ifa_flags = IFA_F_NODAD; /* ours alone: no duplicate detection delay */
+		mnl_attr_put(r.nlh, IFA_LOCAL, 16, a->addr6);
+		mnl_attr_put(r.nlh, IFA_ADDRESS, 16, a->addr6);
+	} else {
+		mnl_attr_put_u32(r.nlh, IFA_LOCAL, a->addr);
+		mnl_attr_put_u32(r.nlh, IFA_ADDRESS, a->addr);
+	}
 	return req_talk(&r);
 }
 
 int rtnl_addr_add(const char *ns, const char *ifname, uint32_t addr, uint8_t plen)
 {
-	struct addr_arg a = { ifname, addr, plen, false };
+	struct addr_arg a = { ifname, addr, plen, false, NULL };
 
 	return netns_call(ns, addr_do, &a);
 }
 
 int rtnl_addr_del(const char *ns, const char *ifname, uint32_t addr, uint8_t plen)
 {
-	struct addr_arg a = { ifname, addr, plen, true };
+	struct addr_arg a = { ifname, addr, plen, true, NULL };
+
+	return netns_call(ns, addr_do, &a);
+}
+
+int rtnl_addr6_add(const char *ns, const char *ifname, const uint8_t addr[16], uint8_t plen)
+{
+	struct addr_arg a = { ifname, 0, plen, false, addr };
 
 	return netns_call(ns, addr_do, &a);
 }

@@ -17,6 +17,8 @@ int rtnl_link_up(const char *ns, const char *ifname);
 int rtnl_link_down(const char *ns, const char *ifname);
 /* Add ADDR/PLEN (network order) to IFNAME. */
 int rtnl_addr_add(const char *ns, const char *ifname, uint32_t addr, uint8_t plen);
+/* Add the IPv6 address ADDR/PLEN to IFNAME. */
+int rtnl_addr6_add(const char *ns, const char *ifname, const uint8_t addr[16], uint8_t plen);
 /* Remove ADDR/PLEN from IFNAME. */
 int rtnl_addr_del(const char *ns, const char *ifname, uint32_t addr, uint8_t plen);
 /* Route DST/PLEN via GW (plen 0: the default route). */

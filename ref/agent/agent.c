@@ -247,13 +247,24 @@ static void remeasure(struct agent *a)
 	}
 }
 
-static int set_address(void *arg)
+static int set_address(struct agent *a)
 {
-	struct agent *a = arg;
-	int ret = rtnl_addr_add(NULL, a->conf.interface, a->mesh4, a->plen4);
+	char path[96];
+	int ret = rtnl_addr_add(NULL, a->conf.interface, a->mesh4, a->plen4), fd;
 
 	if (ret && ret != -EEXIST)
 		return ret;
+	/* IPv6 on our own interface, even where the host turned it off by
+	 * default (the lab does); without IPv6 in the kernel, IPv4 only. */
+	snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/disable_ipv6", a->conf.interface);
+	if ((fd = open(path, O_WRONLY | O_CLOEXEC)) >= 0) {
+		if (write(fd, "0", 1) != 1)
+			agent_log(a, "cannot enable IPv6 on %s: %s", a->conf.interface, strerror(errno));
+		close(fd);
+		ret = rtnl_addr6_add(NULL, a->conf.interface, a->mesh6, a->plen6);
+		if (ret && ret != -EEXIST)
+			agent_log(a, "IPv6 mesh address not set: %s (IPv4 works)", strerror(-ret));
+	}
 	return rtnl_link_up(NULL, a->conf.interface);
 }
 
@@ -318,15 +329,17 @@ static void on_peer(struct agent *a, const struct mesh_peer_rec *r, uint64_t now
 		p->rec = *r;
 		wg_replay_init(&p->replay);
 		wg_peer_add_allowed_ip(a->dev, p->wg, 4, (const uint8_t *)&r->mesh4, 32);
+		wg_peer_add_allowed_ip(a->dev, p->wg, 6, r->mesh6, 128);
 		p->next_connect_ms = now + 200;
 		agent_log(a, "peer %s joined (id %u)", r->name, r->id);
 		punch_reassess(a, p);
 	}
 	p->last_heard_ms = now;
 	seen_changed = memcmp(p->rec.seen, r->seen, sizeof(r->seen)) || p->rec.tcp_only != r->tcp_only;
-	if (p->rec.mesh4 != r->mesh4) {
+	if (p->rec.mesh4 != r->mesh4 || memcmp(p->rec.mesh6, r->mesh6, 16)) {
 		wg_peer_clear_allowed_ips(a->dev, p->wg);
 		wg_peer_add_allowed_ip(a->dev, p->wg, 4, (const uint8_t *)&r->mesh4, 32);
+		wg_peer_add_allowed_ip(a->dev, p->wg, 6, r->mesh6, 128);
 	}
 	p->rec = *r;
 	if (seen_changed)

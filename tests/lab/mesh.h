@@ -393,7 +393,7 @@ static inline struct mesh_bytes mesh_read_counters(const struct mesh *m)
  * bytes each counter saw meanwhile. Fails the test if pings are lost. */
 static inline struct mesh_bytes mesh_traffic(const struct mesh *m)
 {
-	char addr_b[32], addr_a[32];
+	char addr_b[32], addr_a[32], addr6[64];
 	struct mesh_bytes before, after, d;
 
 	assert_true(mesh_peer_field(m, 0, "mesh_ipv4", addr_b, sizeof(addr_b)));
@@ -402,6 +402,9 @@ static inline struct mesh_bytes mesh_traffic(const struct mesh *m)
 	assert_in_range(mesh_ping(m, 0, addr_b, 20, 1000), 19, 20);
 	assert_in_range(mesh_ping(m, 1, addr_a, 20, 1000), 19, 20);
 	after = mesh_read_counters(m);
+	/* IPv6 inside the tunnel too (the lab's underlay is IPv4 only). */
+	assert_true(mesh_peer_field(m, 0, "mesh_ipv6", addr6, sizeof(addr6)));
+	assert_in_range(mesh_ping(m, 0, addr6, 3, 56), 2, 3);
 	d.direct = after.direct - before.direct;
 	d.introducer = after.introducer - before.introducer;
 	return d;
