@@ -22,6 +22,7 @@ static const char usage[] =
 	"  expect A [B] [--topology T]   can a and b go direct, by which technique, or why not\n"
 	"  fault KIND ROUTER             reboot a NAT, expire its mappings, cut its link\n"
 	"  conform MODEL                 RFC 4787 requirements, each with its verdict and evidence\n"
+	"  run                           the traversal matrix: a tool through every pair of NAT models\n"
 	"\n"
 	"`punchlab COMMAND --help` tells more. -v (or PUNCHLAB_VERBOSE=1) says what is being built.\n";
 
@@ -70,6 +71,8 @@ int main(int argc, char **argv)
 		return cmd_fault(argc - 1, argv + 1);
 	if (strcmp(argv[1], "conform") == 0)
 		return cmd_conform(argc - 1, argv + 1);
+	if (strcmp(argv[1], "run") == 0)
+		return cmd_run(argc - 1, argv + 1);
 	pl_err("unknown command \"%s\"", argv[1]);
 	fputs(usage, stderr);
 	return EXIT_USAGE;

@@ -78,41 +78,6 @@ static void print_run(const struct run *r, const struct topo_net *net, FILE *out
 	fprintf(out, "remove it:     punchlab topo down --run %s\n", r->id);
 }
 
-static volatile sig_atomic_t stop_keeper;
-
-static void on_stop(int sig)
-{
-	(void)sig;
-	stop_keeper = 1;
-}
-
-/* The keeper owns a run left up: it waits to be told to go, then removes it. */
-static void keeper_main(const char *id)
-{
-	struct sigaction sa;
-	sigset_t none;
-	int devnull = open("/dev/null", O_RDWR);
-
-	setsid();
-	if (devnull >= 0) {
-		dup2(devnull, 0);
-		dup2(devnull, 1);
-		dup2(devnull, 2);
-		close(devnull);
-	}
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_stop;
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	signal(SIGHUP, SIG_IGN);
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	while (!stop_keeper)
-		pause();
-	run_destroy(id);
-	_exit(0);
-}
-
 static int topo_up(int argc, char **argv)
 {
 	struct topo_net *net = calloc(1, sizeof(*net));
@@ -121,7 +86,6 @@ static int topo_up(int argc, char **argv)
 	int n = 0, ret;
 	char *args[16];
 	struct run r;
-	pid_t keeper;
 
 	const char *links[8];
 	int n_links = 0;
@@ -193,17 +157,12 @@ static int topo_up(int argc, char **argv)
 		for (;;)
 			pause(); /* the cleanup handler removes the run and exits */
 	}
-	fflush(NULL);
-	keeper = fork();
-	if (keeper < 0) {
+	if (run_detach(&r)) {
 		pl_err("cannot start the keeper process: %s", strerror(errno));
 		run_destroy(r.id);
 		ret = EXIT_FAIL;
 		goto out;
 	}
-	if (keeper == 0)
-		keeper_main(r.id);
-	run_set_owner(&r, keeper);
 	cleanup_forget_run(r.id);
 	print_run(&r, net, stdout);
 	ret = 0;

@@ -373,3 +373,51 @@ int run_pick(const char *id, struct run *r, char *err, size_t errlen)
 	}
 	return run_load(ids[0], r);
 }
+
+static volatile sig_atomic_t stop_keeper;
+
+static void on_stop(int sig)
+{
+	(void)sig;
+	stop_keeper = 1;
+}
+
+/* The keeper owns a run left up: it waits to be told to go, then removes it. */
+static void keeper_main(const char *id)
+{
+	struct sigaction sa;
+	sigset_t none;
+	int devnull = open("/dev/null", O_RDWR);
+
+	setsid();
+	if (devnull >= 0) {
+		dup2(devnull, 0);
+		dup2(devnull, 1);
+		dup2(devnull, 2);
+		close(devnull);
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGHUP, SIG_IGN);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	while (!stop_keeper)
+		pause();
+	run_destroy(id);
+	_exit(0);
+}
+
+int run_detach(struct run *r)
+{
+	pid_t keeper;
+
+	fflush(NULL);
+	keeper = fork();
+	if (keeper < 0)
+		return -errno;
+	if (keeper == 0)
+		keeper_main(r->id);
+	return run_set_owner(r, keeper);
+}

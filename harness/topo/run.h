@@ -36,6 +36,9 @@ int run_set_owner(struct run *r, pid_t owner);
 /* Record a namespace (before it is made) or a process (after it starts). */
 int run_note_netns(struct run *r, const char *ns);
 int run_note_pid(struct run *r, pid_t pid);
+/* Leave the run up after the caller exits: a small keeper process owns it
+ * until `topo down` (SIGTERM) removes it. */
+int run_detach(struct run *r);
 /* Record that router NODE now has public address ADDR (network order). */
 int run_note_renumber(struct run *r, const char *node, uint32_t addr);
 /* Namespace name for node NODE of run ID: "pl-ID-NODE". */

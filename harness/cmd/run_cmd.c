@@ -1,0 +1,223 @@
+/* punchlab run: the traversal matrix. */
+#include "cmd.h"
+#include "../nat/model.h"
+#include "../runner/runner.h"
+#include "../util/log.h"
+#include "../util/paths.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+static const char usage[] =
+	"usage: punchlab run [--tool NAME] [--models A,B,...] [--topology T] [--ordered]\n"
+	"                    [-j N] [--repeat N] [--timeout S] [--output DIR]\n"
+	"                    [--keep-failed] [--baseline FILE] [--list-tools]\n"
+	"\n"
+	"Drive a NAT-traversal tool (default: ref, the reference mesh) through every\n"
+	"unordered pair of NAT models in two-sites, plus same-lan, same-carrier,\n"
+	"double-nat and udp-blocked-site; or through the pairs of --models in\n"
+	"--topology. Each scenario gets its own namespaces; the harness probes through\n"
+	"the tunnel and reads nftables counters on the routers to decide whether the\n"
+	"pair connected, directly or through the relay, and how fast.\n"
+	"  -j N            scenarios at once (default 2)\n"
+	"  --timeout S     give up on a scenario after S seconds (default 25)\n"
+	"  --output DIR    where results go (default results/<date-time>/): results.json,\n"
+	"                  junit.xml, report.html, and each failed scenario's logs\n"
+	"  --keep-failed   leave a failed scenario's network up to look at\n"
+	"  --baseline F    exit 1 when a cell got worse than in that results.json\n"
+	"Exit 1 when a pair did not connect, or was relayed where `punchlab expect`\n"
+	"says a direct path is possible.\n";
+
+static int add(struct scenario *sc, int n, const char *tool, const char *topo, const char *a, const char *b, int rep)
+{
+	if (n >= RUNNER_MAX_SCENARIOS)
+		return n;
+	memset(&sc[n], 0, sizeof(sc[n]));
+	snprintf(sc[n].tool, sizeof(sc[n].tool), "%s", tool);
+	snprintf(sc[n].topology, sizeof(sc[n].topology), "%s", topo);
+	snprintf(sc[n].a, sizeof(sc[n].a), "%s", a);
+	snprintf(sc[n].b, sizeof(sc[n].b), "%s", b);
+	sc[n].repeat = rep;
+	return n + 1;
+}
+
+/* Pairs of models (unordered unless ordered) in a topology taking its
+ * parameters A and B; one-parameter topologies take each model once. */
+static int pairs(struct scenario *sc, int n, const char *tool, const char *topo, char names[][NAT_MODEL_NAME_MAX], int k,
+		 bool ordered, int rep)
+{
+	char err[256];
+	struct topo t;
+
+	if (topo_load(topo, &t, err, sizeof(err)))
+		return -1;
+	if (t.n_params == 1) {
+		for (int i = 0; i < k; i++)
+			n = add(sc, n, tool, topo, strcmp(t.params[0], "B") ? names[i] : "", strcmp(t.params[0], "B") ? "" : names[i],
+				rep);
+		return n;
+	}
+	for (int i = 0; i < k; i++)
+		for (int j = ordered ? 0 : i; j < k; j++)
+			n = add(sc, n, tool, topo, names[i], names[j], rep);
+	return n;
+}
+
+int cmd_run(int argc, char **argv)
+{
+	static struct scenario sc[RUNNER_MAX_SCENARIOS];
+	static struct scenario_result res[RUNNER_MAX_SCENARIOS];
+	static char names[64][NAT_MODEL_NAME_MAX];
+	struct runner_opts o = { .tool = "ref", .jobs = 2, .timeout_s = 25, .progress = true };
+	const char *models = NULL, *topology = NULL, *baseline = NULL;
+	const struct runner_tool *tool;
+	char outdir[512] = "", path[600], why[256];
+	bool ordered = false;
+	int repeat = 1, n = 0, k, bad = 0, ret;
+	time_t started = time(NULL);
+	struct timespec t0, t1;
+	double wall;
+
+	for (int i = 1; i < argc; i++) {
+		const char *arg = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+		if (cmd_is_help(arg)) {
+			fputs(usage, stdout);
+			return 0;
+		} else if (!strcmp(arg, "--list-tools")) {
+			for (int t = 0; runner_tools[t]; t++) {
+				bool ok = runner_tools[t]->available(why, sizeof(why));
+				printf("%-10s %s%s%s\n", runner_tools[t]->name, runner_tools[t]->what, ok ? "" : ": ", ok ? "" : why);
+			}
+			return 0;
+		} else if (!strcmp(arg, "--ordered")) {
+			ordered = true;
+		} else if (!strcmp(arg, "--keep-failed")) {
+			o.keep_failed = true;
+		} else if (val && !strcmp(arg, "--tool")) {
+			o.tool = argv[++i];
+		} else if (val && !strcmp(arg, "--models")) {
+			models = argv[++i];
+		} else if (val && !strcmp(arg, "--topology")) {
+			topology = argv[++i];
+		} else if (val && !strcmp(arg, "-j")) {
+			o.jobs = atoi(argv[++i]);
+		} else if (val && !strcmp(arg, "--repeat")) {
+			repeat = atoi(argv[++i]);
+		} else if (val && !strcmp(arg, "--timeout")) {
+			o.timeout_s = atoi(argv[++i]);
+		} else if (val && !strcmp(arg, "--output")) {
+			snprintf(outdir, sizeof(outdir), "%s", argv[++i]);
+		} else if (val && !strcmp(arg, "--baseline")) {
+			baseline = argv[++i];
+		} else {
+			pl_err("run: unexpected \"%s\"\n%s", arg, usage);
+			return EXIT_USAGE;
+		}
+	}
+	if (o.jobs < 1 || o.jobs > 32 || repeat < 1 || repeat > 100 || o.timeout_s < 3 || o.timeout_s > 600) {
+		pl_err("run: -j takes 1 to 32, --repeat 1 to 100, --timeout 3 to 600 seconds");
+		return EXIT_USAGE;
+	}
+	if (!(tool = runner_tool_find(o.tool))) {
+		pl_err("run: no tool \"%s\"; punchlab run --list-tools shows them", o.tool);
+		return EXIT_USAGE;
+	}
+	if (!tool->available(why, sizeof(why))) {
+		pl_err("run: tool %s is not available: %s", o.tool, why);
+		return EXIT_FAIL;
+	}
+	if (models) {
+		char buf[1024], *save = NULL;
+		snprintf(buf, sizeof(buf), "%s", models);
+		k = 0;
+		for (char *m = strtok_r(buf, ",", &save); m && k < 64; m = strtok_r(NULL, ",", &save)) {
+			struct nat_model nm;
+			char err[512];
+			if (nat_model_load(m, &nm, err, sizeof(err))) {
+				pl_err("run: %s", err);
+				return EXIT_USAGE;
+			}
+			snprintf(names[k++], NAT_MODEL_NAME_MAX, "%s", m);
+		}
+	} else {
+		k = nat_model_list(names, 64);
+	}
+	for (int rep = 0; rep < repeat; rep++) {
+		int r = repeat > 1 ? rep + 1 : 0;
+		if (topology) {
+			if ((n = pairs(sc, n, o.tool, topology, names, k, ordered, r)) < 0) {
+				pl_err("run: no topology \"%s\"", topology);
+				return EXIT_USAGE;
+			}
+		} else if (models) {
+			n = pairs(sc, n, o.tool, "two-sites", names, k, ordered, r);
+		} else {
+			/* The default matrix: every pair across two sites, and the
+			 * other shapes with models that show what they are about. */
+			static char some[3][NAT_MODEL_NAME_MAX] = { "full-cone", "port-restricted-cone", "symmetric" };
+			n = pairs(sc, n, o.tool, "two-sites", names, k, ordered, r);
+			n = pairs(sc, n, o.tool, "same-lan", some, 3, false, r);
+			n = pairs(sc, n, o.tool, "udp-blocked-site", some, 3, false, r);
+			n = add(sc, n, o.tool, "same-carrier", "port-restricted-cone", "full-cone", r);
+			n = add(sc, n, o.tool, "same-carrier", "symmetric", "symmetric", r);
+			n = add(sc, n, o.tool, "double-nat", "full-cone", "port-restricted-cone", r);
+			n = add(sc, n, o.tool, "double-nat", "symmetric", "full-cone", r);
+		}
+	}
+	if ((ret = cmd_need_root("run")))
+		return ret;
+	if (!outdir[0]) {
+		char base[400], stamp[32];
+		strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", localtime(&started));
+		if (paths_data_dir("results", base, sizeof(base)))
+			snprintf(base, sizeof(base), "results");
+		snprintf(outdir, sizeof(outdir), "%s/%s", base, stamp);
+	}
+	mkdir(outdir, 0755);
+	snprintf(path, sizeof(path), "%s/scenarios", outdir);
+	if (mkdir(path, 0755) && errno != EEXIST) {
+		pl_err("run: cannot make %s: %s", path, strerror(errno));
+		return EXIT_FAIL;
+	}
+	o.outdir = outdir;
+	fprintf(stderr, "punchlab run: %d scenarios with %s, %d at a time, results in %s\n", n, o.tool, o.jobs, outdir);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	runner_all(sc, n, &o, res);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	wall = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	runner_print_matrix(stdout, res, n);
+	for (int i = 0; i < n; i++) {
+		bool failed = !res[i].connected || (res[i].expected_direct && strcmp(res[i].path, "direct"));
+		bad += failed;
+		if (!failed) {
+			/* Logs are kept for failures only. */
+			char cmdline[700];
+			snprintf(cmdline, sizeof(cmdline), "rm -rf '%s/scenarios/%s-%s-%s'*", outdir, res[i].sc.topology,
+				 res[i].sc.a[0] ? res[i].sc.a : "-", res[i].sc.b[0] ? res[i].sc.b : "-");
+			if (system(cmdline) < 0)
+				pl_err("run: cannot tidy %s", outdir);
+		}
+	}
+	snprintf(path, sizeof(path), "%s/results.json", outdir);
+	runner_write_json(path, res, n, wall, o.tool);
+	snprintf(path, sizeof(path), "%s/junit.xml", outdir);
+	runner_write_junit(path, res, n, wall);
+	snprintf(path, sizeof(path), "%s/report.html", outdir);
+	runner_write_html(path, res, n, wall);
+	printf("%d of %d scenarios as expected in %.0f s; %s/report.html\n", n - bad, n, wall, outdir);
+	if (baseline) {
+		int worse = runner_baseline_check(baseline, res, n, stdout);
+		if (worse < 0) {
+			pl_err("run: cannot read baseline %s: %s", baseline, strerror(-worse));
+			return EXIT_FAIL;
+		}
+		printf("baseline %s: %d cell%s worse\n", baseline, worse, worse == 1 ? "" : "s");
+		if (worse)
+			return EXIT_MISMATCH;
+	}
+	return bad ? EXIT_MISMATCH : 0;
+}

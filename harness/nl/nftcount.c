@@ -1,0 +1,246 @@
+#include "nftcount.h"
+#include "../util/netns.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <libmnl/libmnl.h>
+#include <libnftnl/chain.h>
+#include <libnftnl/expr.h>
+#include <libnftnl/rule.h>
+#include <libnftnl/table.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define CHAIN "count"
+
+static struct nftnl_expr *expr_add(struct nftnl_rule *r, const char *name)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc(name);
+
+	if (e)
+		nftnl_rule_add_expr(r, e);
+	return e;
+}
+
+static void match_meta(struct nftnl_rule *r, uint32_t key, int op, const void *data, uint32_t len)
+{
+	struct nftnl_expr *m = expr_add(r, "meta"), *c;
+
+	nftnl_expr_set_u32(m, NFTNL_EXPR_META_KEY, key);
+	nftnl_expr_set_u32(m, NFTNL_EXPR_META_DREG, NFT_REG_1);
+	c = expr_add(r, "cmp");
+	nftnl_expr_set_u32(c, NFTNL_EXPR_CMP_SREG, NFT_REG_1);
+	nftnl_expr_set_u32(c, NFTNL_EXPR_CMP_OP, (uint32_t)op);
+	nftnl_expr_set(c, NFTNL_EXPR_CMP_DATA, data, len);
+}
+
+static void put_table(struct mnl_nlmsg_batch *b, uint32_t *seq, int family, uint16_t type, uint16_t flags)
+{
+	struct nftnl_table *t = nftnl_table_alloc();
+	struct nlmsghdr *nlh;
+
+	nftnl_table_set_str(t, NFTNL_TABLE_NAME, NFTCOUNT_TABLE);
+	nlh = nftnl_table_nlmsg_build_hdr(mnl_nlmsg_batch_current(b), type, (uint16_t)family, flags, (*seq)++);
+	nftnl_table_nlmsg_build_payload(nlh, t);
+	nftnl_table_free(t);
+	mnl_nlmsg_batch_next(b);
+}
+
+struct install_ctx {
+	int family;
+	const struct nftcount_rule *rules;
+	int n;
+	char *err;
+	size_t errlen;
+};
+
+static int install_in_ns(void *arg)
+{
+	struct install_ctx *x = arg;
+	static char buf[64 * 1024];
+	char rbuf[8192];
+	struct mnl_nlmsg_batch *b = mnl_nlmsg_batch_start(buf, sizeof(buf));
+	struct mnl_socket *nl = mnl_socket_open(NETLINK_NETFILTER);
+	struct nftnl_chain *ch;
+	struct nlmsghdr *nlh;
+	uint32_t seq = (uint32_t)time(NULL);
+	int ret = 0, expected = 4 + x->n, n;
+
+	if (!nl || mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		ret = -errno;
+		snprintf(x->err, x->errlen, "cannot open nftables netlink socket: %s", strerror(errno));
+		goto out;
+	}
+	nftnl_batch_begin(mnl_nlmsg_batch_current(b), seq++);
+	mnl_nlmsg_batch_next(b);
+	/* Create, delete, create: any earlier table goes, whole. */
+	put_table(b, &seq, x->family, NFT_MSG_NEWTABLE, NLM_F_CREATE | NLM_F_ACK);
+	put_table(b, &seq, x->family, NFT_MSG_DELTABLE, NLM_F_ACK);
+	put_table(b, &seq, x->family, NFT_MSG_NEWTABLE, NLM_F_CREATE | NLM_F_ACK);
+	ch = nftnl_chain_alloc();
+	nftnl_chain_set_str(ch, NFTNL_CHAIN_TABLE, NFTCOUNT_TABLE);
+	nftnl_chain_set_str(ch, NFTNL_CHAIN_NAME, CHAIN);
+	nftnl_chain_set_str(ch, NFTNL_CHAIN_TYPE, "filter");
+	nftnl_chain_set_u32(ch, NFTNL_CHAIN_HOOKNUM, NF_INET_FORWARD); /* NF_BR_FORWARD is the same number */
+	nftnl_chain_set_s32(ch, NFTNL_CHAIN_PRIO, x->family == NFPROTO_BRIDGE ? 0 : -300);
+	nftnl_chain_set_u32(ch, NFTNL_CHAIN_POLICY, NF_ACCEPT);
+	nlh = nftnl_chain_nlmsg_build_hdr(mnl_nlmsg_batch_current(b), NFT_MSG_NEWCHAIN, (uint16_t)x->family,
+					  NLM_F_CREATE | NLM_F_ACK, seq++);
+	nftnl_chain_nlmsg_build_payload(nlh, ch);
+	nftnl_chain_free(ch);
+	mnl_nlmsg_batch_next(b);
+	for (int i = 0; i < x->n; i++) {
+		struct nftnl_rule *r = nftnl_rule_alloc();
+		char ifname[IFNAMSIZ];
+		uint8_t icmp = IPPROTO_ICMP;
+
+		nftnl_rule_set_str(r, NFTNL_RULE_TABLE, NFTCOUNT_TABLE);
+		nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, CHAIN);
+		nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, (uint32_t)x->family);
+		if (x->rules[i].iif) {
+			memset(ifname, 0, sizeof(ifname));
+			snprintf(ifname, sizeof(ifname), "%s", x->rules[i].iif);
+			match_meta(r, NFT_META_IIFNAME, NFT_CMP_EQ, ifname, sizeof(ifname));
+		}
+		if (x->rules[i].oif) {
+			memset(ifname, 0, sizeof(ifname));
+			snprintf(ifname, sizeof(ifname), "%s", x->rules[i].oif);
+			match_meta(r, NFT_META_OIFNAME, NFT_CMP_EQ, ifname, sizeof(ifname));
+		}
+		match_meta(r, NFT_META_L4PROTO, NFT_CMP_NEQ, &icmp, 1);
+		expr_add(r, "counter");
+		nftnl_rule_set_data(r, NFTNL_RULE_USERDATA, x->rules[i].name, (uint32_t)strlen(x->rules[i].name) + 1);
+		nlh = nftnl_rule_nlmsg_build_hdr(mnl_nlmsg_batch_current(b), NFT_MSG_NEWRULE, (uint16_t)x->family,
+						 NLM_F_APPEND | NLM_F_CREATE | NLM_F_ACK, seq++);
+		nftnl_rule_nlmsg_build_payload(nlh, r);
+		nftnl_rule_free(r);
+		mnl_nlmsg_batch_next(b);
+	}
+	nftnl_batch_end(mnl_nlmsg_batch_current(b), seq++);
+	mnl_nlmsg_batch_next(b);
+	if (mnl_socket_sendto(nl, mnl_nlmsg_batch_head(b), mnl_nlmsg_batch_size(b)) < 0) {
+		ret = -errno;
+		snprintf(x->err, x->errlen, "sending the counters' batch: %s", strerror(errno));
+		goto out;
+	}
+	while (expected > 0 && (n = (int)mnl_socket_recvfrom(nl, rbuf, sizeof(rbuf))) > 0) {
+		for (struct nlmsghdr *h = (struct nlmsghdr *)rbuf; mnl_nlmsg_ok(h, n); h = mnl_nlmsg_next(h, &n)) {
+			const struct nlmsgerr *e = mnl_nlmsg_get_payload(h);
+			if (h->nlmsg_type != NLMSG_ERROR || h->nlmsg_len < mnl_nlmsg_size(sizeof(*e)))
+				continue;
+			if (e->error) {
+				ret = e->error;
+				snprintf(x->err, x->errlen, "the kernel refused the counters: %s", strerror(-e->error));
+				goto out;
+			}
+			expected--;
+		}
+	}
+out:
+	mnl_nlmsg_batch_stop(b);
+	if (nl)
+		mnl_socket_close(nl);
+	return ret;
+}
+
+int nftcount_install(const char *netns, int bridge, const struct nftcount_rule *rules, int n, char *err, size_t errlen)
+{
+	struct install_ctx x = { bridge ? NFPROTO_BRIDGE : NFPROTO_IPV4, rules, n, err, errlen };
+
+	if (n > NFTCOUNT_MAX_RULES) {
+		snprintf(err, errlen, "at most %d counting rules", NFTCOUNT_MAX_RULES);
+		return -EINVAL;
+	}
+	return netns_call(netns, install_in_ns, &x);
+}
+
+struct read_ctx {
+	int family;
+	const char *name;
+	uint64_t packets, bytes;
+	int found;
+};
+
+static int counter_of(struct nftnl_expr *e, void *arg)
+{
+	struct read_ctx *x = arg;
+
+	if (!strcmp(nftnl_expr_get_str(e, NFTNL_EXPR_NAME), "counter")) {
+		x->packets += nftnl_expr_get_u64(e, NFTNL_EXPR_CTR_PACKETS);
+		x->bytes += nftnl_expr_get_u64(e, NFTNL_EXPR_CTR_BYTES);
+	}
+	return MNL_CB_OK;
+}
+
+static int rule_cb(const struct nlmsghdr *nlh, void *arg)
+{
+	struct read_ctx *x = arg;
+	struct nftnl_rule *r = nftnl_rule_alloc();
+	const char *ud;
+	uint32_t len = 0;
+
+	if (r && nftnl_rule_nlmsg_parse(nlh, r) == 0 && nftnl_rule_is_set(r, NFTNL_RULE_USERDATA)) {
+		ud = nftnl_rule_get_data(r, NFTNL_RULE_USERDATA, &len);
+		if (ud && len > 0 && ud[len - 1] == '\0' && !strcmp(ud, x->name)) {
+			x->found++;
+			nftnl_expr_foreach(r, counter_of, x);
+		}
+	}
+	nftnl_rule_free(r);
+	return MNL_CB_OK;
+}
+
+static int read_in_ns(void *arg)
+{
+	struct read_ctx *x = arg;
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct mnl_socket *nl = mnl_socket_open(NETLINK_NETFILTER);
+	struct nftnl_rule *r = nftnl_rule_alloc();
+	uint32_t seq = (uint32_t)time(NULL), portid;
+	struct nlmsghdr *nlh;
+	int ret = 0, n;
+
+	if (!nl || !r || mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		ret = -errno;
+		goto out;
+	}
+	portid = mnl_socket_get_portid(nl);
+	nlh = nftnl_rule_nlmsg_build_hdr(buf, NFT_MSG_GETRULE, (uint16_t)x->family, NLM_F_DUMP, seq);
+	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, NFTCOUNT_TABLE);
+	nftnl_rule_nlmsg_build_payload(nlh, r);
+	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
+		ret = -errno;
+		goto out;
+	}
+	while ((n = (int)mnl_socket_recvfrom(nl, buf, sizeof(buf))) > 0) {
+		ret = mnl_cb_run(buf, (size_t)n, seq, portid, rule_cb, x);
+		if (ret <= 0)
+			break;
+	}
+	ret = ret < 0 ? -errno : 0;
+out:
+	nftnl_rule_free(r);
+	if (nl)
+		mnl_socket_close(nl);
+	return ret;
+}
+
+int nftcount_read(const char *netns, int bridge, const char *name, uint64_t *packets, uint64_t *bytes)
+{
+	struct read_ctx x = { bridge ? NFPROTO_BRIDGE : NFPROTO_IPV4, name, 0, 0, 0 };
+	int ret = netns_call(netns, read_in_ns, &x);
+
+	if (ret)
+		return ret;
+	if (!x.found)
+		return -ENOENT;
+	*packets = x.packets;
+	*bytes = x.bytes;
+	return 0;
+}

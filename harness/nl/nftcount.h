@@ -1,0 +1,28 @@
+/* Traffic counters on a router, for telling which way a tunnel's packets
+ * went: a table of its own ("plcount", beside the NAT's) with one counting
+ * rule per interface pair, made in one nftables batch over netlink and read
+ * back by name. */
+#ifndef PL_NL_NFTCOUNT_H
+#define PL_NL_NFTCOUNT_H
+
+#include <stdint.h>
+#include <stddef.h>
+
+#define NFTCOUNT_TABLE "plcount"
+#define NFTCOUNT_MAX_RULES 16
+
+/* One counting rule: packets forwarded from iif to oif (NULL: any), UDP
+ * and TCP only (ICMP errors of punching are not the tunnel), summed under
+ * name. bridge: count frames a bridge forwards between its ports instead
+ * (a LAN's own traffic, which no router routes). */
+struct nftcount_rule {
+	const char *name;
+	const char *iif, *oif;
+};
+
+/* Replace table plcount in NETNS (family ip, or bridge) with these rules. */
+int nftcount_install(const char *netns, int bridge, const struct nftcount_rule *rules, int n, char *err, size_t errlen);
+/* Packets and bytes counted so far under name (the sum of its rules). */
+int nftcount_read(const char *netns, int bridge, const char *name, uint64_t *packets, uint64_t *bytes);
+
+#endif

@@ -1,0 +1,296 @@
+/* What a run leaves: results.json (one scenario per line, so a baseline
+ * reads back line by line), junit.xml, a self-contained report.html with
+ * an SVG matrix, and the matrix on the terminal. */
+#include "runner.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Names and reasons come from our own files and functions; escape anyway. */
+static void put_str(FILE *f, const char *s, bool xml)
+{
+	for (; *s; s++) {
+		if (xml && *s == '<')
+			fputs("&lt;", f);
+		else if (xml && *s == '>')
+			fputs("&gt;", f);
+		else if (xml && *s == '&')
+			fputs("&amp;", f);
+		else if (xml && *s == '"')
+			fputs("&quot;", f);
+		else if (!xml && (*s == '"' || *s == '\\'))
+			fprintf(f, "\\%c", *s);
+		else if ((unsigned char)*s >= 0x20)
+			fputc(*s, f);
+	}
+}
+
+static void commit_of(char *buf, size_t len)
+{
+	FILE *p = popen("git rev-parse --short HEAD 2>/dev/null", "r");
+
+	snprintf(buf, len, "unknown");
+	if (p) {
+		if (fgets(buf, (int)len, p))
+			buf[strcspn(buf, "\n")] = '\0';
+		if (!buf[0])
+			snprintf(buf, len, "unknown");
+		pclose(p);
+	}
+}
+
+static const char *cell(const struct scenario_result *r, char *buf, size_t len)
+{
+	if (!r->ran || !r->connected)
+		snprintf(buf, len, "FAIL");
+	else if (!strcmp(r->path, "direct"))
+		snprintf(buf, len, "direct %.1fs", r->time_to_direct_s);
+	else
+		snprintf(buf, len, "relay %.1fs", r->time_to_first_reply_s);
+	return buf;
+}
+
+int runner_write_json(const char *path, const struct scenario_result *res, int n, double wall_s, const char *tool)
+{
+	FILE *f = fopen(path, "w");
+	struct utsname u;
+	char commit[64];
+
+	if (!f)
+		return -errno;
+	uname(&u);
+	commit_of(commit, sizeof(commit));
+	fprintf(f, "{\"header\":{\"commit\":\"%s\",\"kernel\":\"%s\",\"tool\":\"%s\",\"tool_version\":\"%s\",\"scenarios\":%d,"
+		   "\"wall_time_s\":%.1f,\"date\":%ld},\n\"scenarios\":[\n",
+		commit, u.release, tool, n ? res[0].tool_version : "", n, wall_s, (long)time(NULL));
+	for (int i = 0; i < n; i++) {
+		const struct scenario_result *r = &res[i];
+		fprintf(f, "{\"tool\":\"%s\",\"tool_version\":\"%s\",\"topology\":\"%s\",\"a\":\"%s\",\"b\":\"%s\",\"repeat\":%d,",
+			r->sc.tool, r->tool_version, r->sc.topology, r->sc.a, r->sc.b, r->sc.repeat);
+		fprintf(f, "\"outcome\":\"%s\",\"path\":\"%s\",\"expected_path\":\"%s\",\"expected_technique\":\"%s\",\"expected_reason\":\"",
+			r->connected ? "connected" : "failed", r->path, r->expected_direct ? "direct" : "relay",
+			r->expected_technique);
+		put_str(f, r->expected_reason, false);
+		fprintf(f, "\",\"time_to_first_reply_s\":%.3f,\"time_to_direct_s\":%.3f,\"rtt_ms\":{\"p50\":%.3f,\"p90\":%.3f,\"p99\":%.3f},",
+			r->time_to_first_reply_s, r->time_to_direct_s, r->rtt_p50, r->rtt_p90, r->rtt_p99);
+		fprintf(f, "\"probes\":{\"sent\":%d,\"answered\":%d},\"packets\":{\"direct_bytes\":%llu,\"relay_bytes\":%llu},",
+			r->probes_sent, r->probes_answered, (unsigned long long)r->direct_bytes, (unsigned long long)r->relay_bytes);
+		fprintf(f, "\"tool_said_path\":\"%s\",\"disagreement\":%s,\"wall_s\":%.2f,\"kept_run\":\"%s\",\"error\":\"",
+			r->tool_said_path,
+			r->tool_said_path[0] && r->connected && strcmp(r->tool_said_path, r->path) ? "true" : "false", r->wall_s,
+			r->kept_run);
+		put_str(f, r->error, false);
+		fprintf(f, "\"}%s\n", i + 1 < n ? "," : "");
+	}
+	fprintf(f, "]}\n");
+	return fclose(f) ? -errno : 0;
+}
+
+int runner_write_junit(const char *path, const struct scenario_result *res, int n, double wall_s)
+{
+	FILE *f = fopen(path, "w");
+	int failures = 0;
+
+	if (!f)
+		return -errno;
+	for (int i = 0; i < n; i++)
+		failures += !res[i].connected || (res[i].expected_direct && strcmp(res[i].path, "direct"));
+	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuite name=\"punchlab run\" tests=\"%d\" failures=\"%d\" time=\"%.1f\">\n",
+		n, failures, wall_s);
+	for (int i = 0; i < n; i++) {
+		const struct scenario_result *r = &res[i];
+		char c[32];
+		fprintf(f, "  <testcase classname=\"%s.%s\" name=\"%s %s\" time=\"%.2f\">", r->sc.tool, r->sc.topology, r->sc.a,
+			r->sc.b, r->wall_s);
+		if (!r->connected || (r->expected_direct && strcmp(r->path, "direct"))) {
+			fprintf(f, "<failure message=\"");
+			if (!r->connected)
+				put_str(f, r->error[0] ? r->error : "no reply through the tunnel", true);
+			else
+				fprintf(f, "relayed, but a direct path is possible (%s)", r->expected_technique);
+			fprintf(f, "\"/>");
+		}
+		fprintf(f, "<system-out>%s</system-out></testcase>\n", cell(r, c, sizeof(c)));
+	}
+	fprintf(f, "</testsuite>\n");
+	return fclose(f) ? -errno : 0;
+}
+
+/* Rows A, columns B, for the two-sites scenarios; other topologies listed. */
+static int models_of(const struct scenario_result *res, int n, char names[][RUNNER_NAME], int max)
+{
+	int k = 0;
+
+	for (int i = 0; i < n; i++) {
+		const char *m[2] = { res[i].sc.a, res[i].sc.b };
+		if (strcmp(res[i].sc.topology, "two-sites"))
+			continue;
+		for (int j = 0; j < 2; j++) {
+			bool seen = false;
+			for (int q = 0; q < k; q++)
+				seen |= !strcmp(names[q], m[j]);
+			if (!seen && k < max)
+				snprintf(names[k++], RUNNER_NAME, "%s", m[j]);
+		}
+	}
+	return k;
+}
+
+static const struct scenario_result *find(const struct scenario_result *res, int n, const char *topo, const char *a,
+					  const char *b)
+{
+	for (int i = 0; i < n; i++)
+		if (!strcmp(res[i].sc.topology, topo) && ((!strcmp(res[i].sc.a, a) && !strcmp(res[i].sc.b, b)) ||
+							  (!strcmp(res[i].sc.a, b) && !strcmp(res[i].sc.b, a))))
+			return &res[i];
+	return NULL;
+}
+
+void runner_print_matrix(FILE *out, const struct scenario_result *res, int n)
+{
+	char names[32][RUNNER_NAME], c[32];
+	int k = models_of(res, n, names, 32);
+
+	if (k) {
+		fprintf(out, "%-28s", "two-sites  A \\ B");
+		for (int j = 0; j < k; j++)
+			fprintf(out, " %-13.13s", names[j]);
+		fputc('\n', out);
+		for (int i = 0; i < k; i++) {
+			fprintf(out, "%-28s", names[i]);
+			for (int j = 0; j < k; j++) {
+				const struct scenario_result *r = find(res, n, "two-sites", names[i], names[j]);
+				fprintf(out, " %-13s", r ? cell(r, c, sizeof(c)) : ".");
+			}
+			fputc('\n', out);
+		}
+	}
+	for (int i = 0; i < n; i++) {
+		const struct scenario_result *r = &res[i];
+		bool bad = !r->connected || (r->expected_direct && strcmp(r->path, "direct"));
+		if (!strcmp(r->sc.topology, "two-sites") && !bad)
+			continue;
+		fprintf(out, "%s %s %s: %s (expected %s)%s%s%s%s\n", r->sc.topology, r->sc.a, r->sc.b, cell(r, c, sizeof(c)),
+			r->expected_direct ? "direct" : "relay", r->error[0] ? ": " : "", r->error,
+			r->kept_run[0] ? "; kept up: punchlab topo exec --run " : "", r->kept_run);
+	}
+}
+
+int runner_write_html(const char *path, const struct scenario_result *res, int n, double wall_s)
+{
+	FILE *f = fopen(path, "w");
+	char names[32][RUNNER_NAME], c[32];
+	int k = models_of(res, n, names, 32), cw = 96, ch = 28, left = 190, top = 150, y;
+
+	if (!f)
+		return -errno;
+	fprintf(f, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>punchlab run</title>\n"
+		   "<style>body{font-family:sans-serif;margin:2em}rect.direct{fill:#4caf50}rect.relay{fill:#ffb300}"
+		   "rect.fail{fill:#e53935}text{font-size:12px}td,th{padding:2px 8px;text-align:left}</style></head><body>\n");
+	fprintf(f, "<h1>punchlab run</h1><p>%d scenarios, %.0f s. Green: direct; amber: relayed; red: no connection. "
+		   "Hover a cell for details.</p>\n", n, wall_s);
+	fprintf(f, "<svg id=\"matrix\" xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\">\n", left + k * cw + 20,
+		top + k * ch + 20);
+	for (int j = 0; j < k; j++)
+		fprintf(f, "<text transform=\"translate(%d,%d) rotate(-40)\">%s</text>\n", left + j * cw + 10, top - 6, names[j]);
+	for (int i = 0; i < k; i++) {
+		fprintf(f, "<text x=\"4\" y=\"%d\">%s</text>\n", top + i * ch + 18, names[i]);
+		for (int j = 0; j < k; j++) {
+			const struct scenario_result *r = find(res, n, "two-sites", names[i], names[j]);
+			const char *cls;
+			if (!r)
+				continue;
+			cls = !r->connected ? "fail" : !strcmp(r->path, "direct") ? "direct" : "relay";
+			fprintf(f, "<g class=\"cell\" data-topology=\"two-sites\" data-a=\"%s\" data-b=\"%s\" data-path=\"%s\">"
+				   "<rect class=\"%s\" x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\"/><text x=\"%d\" y=\"%d\">%s</text>"
+				   "<title>",
+				r->sc.a, r->sc.b, r->connected ? r->path : "fail", cls, left + j * cw, top + i * ch, cw - 2, ch - 2,
+				left + j * cw + 4, top + i * ch + 18, cell(r, c, sizeof(c)));
+			fprintf(f, "%s / %s: %s; expected %s (", r->sc.a, r->sc.b, r->path, r->expected_direct ? "direct" : "relay");
+			put_str(f, r->expected_reason, true);
+			fprintf(f, "); rtt p50 %.2f ms, p99 %.2f ms</title></g>\n", r->rtt_p50, r->rtt_p99);
+		}
+	}
+	fprintf(f, "</svg>\n<h2>Other topologies</h2><table>\n<tr><th>topology</th><th>A</th><th>B</th><th>path</th>"
+		   "<th>expected</th><th>first reply</th><th>rtt p50</th></tr>\n");
+	for (int i = 0; i < n; i++) {
+		const struct scenario_result *r = &res[i];
+		if (!strcmp(r->sc.topology, "two-sites"))
+			continue;
+		fprintf(f, "<tr class=\"cell\" data-topology=\"%s\" data-a=\"%s\" data-b=\"%s\" data-path=\"%s\"><td>%s</td><td>%s</td>"
+			   "<td>%s</td><td>%s</td><td>%s</td><td>%.2f s</td><td>%.2f ms</td></tr>\n",
+			r->sc.topology, r->sc.a, r->sc.b, r->connected ? r->path : "fail", r->sc.topology, r->sc.a, r->sc.b,
+			cell(r, c, sizeof(c)), r->expected_direct ? "direct" : "relay", r->time_to_first_reply_s, r->rtt_p50);
+	}
+	/* Latency: one bar per scenario, RTT p50 (ms) on a log-free linear axis. */
+	fprintf(f, "</table>\n<h2>Latency (RTT p50 through the tunnel)</h2>\n<svg id=\"latency\" xmlns=\"http://www.w3.org/2000/svg\" "
+		   "width=\"720\" height=\"%d\">\n", n * 14 + 10);
+	y = 0;
+	for (int i = 0; i < n; i++) {
+		const struct scenario_result *r = &res[i];
+		double w = r->rtt_p50 > 0 ? r->rtt_p50 * 100 : 0;
+		fprintf(f, "<text x=\"0\" y=\"%d\">%s %s %s</text><rect class=\"%s\" x=\"330\" y=\"%d\" width=\"%.0f\" height=\"10\"/>"
+			   "<text x=\"%.0f\" y=\"%d\">%.2f ms</text>\n",
+			y + 10, r->sc.topology, r->sc.a, r->sc.b,
+			!r->connected ? "fail" : !strcmp(r->path, "direct") ? "direct" : "relay", y, w > 300 ? 300 : w,
+			(w > 300 ? 300 : w) + 334, y + 10, r->rtt_p50);
+		y += 14;
+	}
+	fprintf(f, "</svg>\n</body></html>\n");
+	return fclose(f) ? -errno : 0;
+}
+
+/* The value after "key": in one line of results.json. */
+static bool field(const char *line, const char *key, char *out, size_t len)
+{
+	char pat[48];
+	const char *p;
+
+	snprintf(pat, sizeof(pat), "\"%s\":", key);
+	if (!(p = strstr(line, pat)))
+		return false;
+	p += strlen(pat);
+	if (*p == '"')
+		p++;
+	snprintf(out, len, "%.*s", (int)strcspn(p, "\",}"), p);
+	return true;
+}
+
+int runner_baseline_check(const char *path, const struct scenario_result *res, int n, FILE *out)
+{
+	FILE *f = fopen(path, "r");
+	char line[4096];
+	int worse = 0;
+
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		char topo[RUNNER_NAME], a[RUNNER_NAME], b[RUNNER_NAME], bpath[8], outcome[16], first[32];
+		const struct scenario_result *r;
+		if (!field(line, "topology", topo, sizeof(topo)) || !field(line, "a", a, sizeof(a)) ||
+		    !field(line, "b", b, sizeof(b)) || !field(line, "path", bpath, sizeof(bpath)) ||
+		    !field(line, "outcome", outcome, sizeof(outcome)))
+			continue;
+		field(line, "time_to_first_reply_s", first, sizeof(first));
+		if (!(r = find(res, n, topo, a, b)))
+			continue;
+		if (!strcmp(outcome, "connected") && !r->connected) {
+			fprintf(out, "worse: %s %s %s: connected before, failed now\n", topo, a, b);
+			worse++;
+		} else if (!strcmp(bpath, "direct") && r->connected && strcmp(r->path, "direct")) {
+			fprintf(out, "worse: %s %s %s: direct before, %s now\n", topo, a, b, r->path);
+			worse++;
+		} else if (r->connected && atof(first) > 0 && r->time_to_first_reply_s > 2 * atof(first) + 1.0) {
+			fprintf(out, "worse: %s %s %s: first reply after %.2f s, was %.2f s\n", topo, a, b, r->time_to_first_reply_s,
+				atof(first));
+			worse++;
+		}
+	}
+	fclose(f);
+	return worse;
+}

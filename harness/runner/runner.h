@@ -1,0 +1,103 @@
+/* `punchlab run`: drive a NAT-traversal tool through pairs of NAT models,
+ * each pair a scenario in a topology of its own, and decide from the
+ * packets (router counters, the harness's own prober through the tunnel)
+ * whether the peers connected, directly or through a relay, and how fast. */
+#ifndef PL_RUNNER_H
+#define PL_RUNNER_H
+
+#include "../expect/expect.h"
+#include "../topo/run.h"
+#include "../topo/topo.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#define RUNNER_MAX_SCENARIOS 512
+#define RUNNER_NAME 32
+
+struct scenario {
+	char tool[RUNNER_NAME];
+	char topology[RUNNER_NAME];
+	char a[RUNNER_NAME], b[RUNNER_NAME];   /* models ("" where the topology has no such parameter) */
+	int repeat;
+};
+
+struct scenario_result {
+	struct scenario sc;
+	bool ran;                  /* false: could not be set up (error says why) */
+	bool connected;
+	char path[8];              /* direct, relay, none */
+	bool expected_direct;
+	char expected_technique[16];
+	char expected_reason[400];
+	double time_to_first_reply_s, time_to_direct_s;   /* -1: never */
+	double rtt_p50, rtt_p90, rtt_p99;                   /* ms; -1: no reply */
+	int probes_sent, probes_answered;
+	uint64_t direct_bytes, relay_bytes;                 /* tunnel bytes the routers counted */
+	char tool_said_path[8];    /* what the tool reported ("" if it says nothing) */
+	char tool_version[48];
+	double wall_s;
+	char error[300];
+	char kept_run[RUN_ID_LEN + 1];  /* --keep-failed: the run left up */
+};
+
+/* A tool under test: a C table entry (runner/tool_*.c). The harness builds
+ * the network; the tool brings up its parts on the hosts and says which
+ * addresses inside the tunnel reach each peer. */
+struct tool_ctx {
+	const struct run *run;
+	const struct topo_net *net;
+	char dir[200];             /* the scenario's files (keys, configs, logs) */
+	uint32_t addr_a, addr_b;   /* a's and b's addresses inside the tunnel (network order) */
+	void *priv;
+};
+
+struct runner_tool {
+	const char *name;
+	const char *what;
+	/* Is the tool installed? If not, why (a clear line; never a silent pass). */
+	bool (*available)(char *why, size_t len);
+	void (*version)(char *buf, size_t len);
+	/* Start it in the lab (introducer on "introducer", peers on a and b);
+	 * set addr_a/addr_b once both peers know each other. */
+	int (*start)(struct tool_ctx *t, int timeout_ms, char *err, size_t errlen);
+	/* What a says its path to b is (direct/relay), and whether it has
+	 * stopped trying for better; NULL when the tool cannot say. */
+	int (*said_path)(struct tool_ctx *t, char *path, size_t len, bool *settled);
+	void (*stop)(struct tool_ctx *t);
+};
+
+const struct runner_tool *runner_tool_find(const char *name);
+/* Every tool, NULL-terminated. */
+extern const struct runner_tool *const runner_tools[];
+
+struct runner_opts {
+	const char *tool;
+	int jobs;
+	int timeout_s;
+	bool keep_failed;
+	bool progress;
+	const char *outdir;
+};
+
+/* Run one scenario, filling res. */
+void runner_scenario(const struct scenario *sc, const struct runner_opts *o, const char *scenario_dir,
+		     struct scenario_result *res);
+/* Run them all, `jobs` at a time, each in a process of its own; prints a
+ * progress line when o->progress. */
+void runner_all(const struct scenario *sc, int n, const struct runner_opts *o, struct scenario_result *res);
+
+/* Reports (report.c). */
+int runner_write_json(const char *path, const struct scenario_result *res, int n, double wall_s, const char *tool);
+int runner_write_junit(const char *path, const struct scenario_result *res, int n, double wall_s);
+int runner_write_html(const char *path, const struct scenario_result *res, int n, double wall_s);
+void runner_print_matrix(FILE *out, const struct scenario_result *res, int n);
+/* Compare with an earlier results.json: each cell that got worse (direct
+ * to relay, connected to failed, or a first reply slower than twice the
+ * baseline plus a second) is printed; returns how many. -errno if the
+ * baseline cannot be read. */
+int runner_baseline_check(const char *path, const struct scenario_result *res, int n, FILE *out);
+
+#endif

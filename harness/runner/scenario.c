@@ -1,0 +1,396 @@
+/* One scenario: build the topology in a run of its own, count the tunnel's
+ * bytes on the routers where the two sites meet and where the relay sits,
+ * start the tool, probe through the tunnel, and stop as soon as the
+ * verdict is settled. */
+#include "runner.h"
+#include "../nl/nftcount.h"
+#include "../topo/build.h"
+#include "../util/cleanup.h"
+#include "../util/netns.h"
+#include "../util/timeutil.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PROBE_PORT 7777
+#define PROBE_EVERY_MS 100
+#define PROBE_BYTES 500            /* big enough that probes outweigh the tools' own chatter */
+#define WINDOW_MS 250
+#define STEADY_WINDOWS 4           /* a second of one path */
+#define MAX_SAMPLES 2048
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Routers from a host's gateway up to the top. */
+static int chain_of(const struct topo *t, int node, int *chain)
+{
+	int n = 0, seg = t->nodes[node].segment;
+
+	while (seg >= 0 && n < TOPO_MAX_NODES) {
+		int g = t->segments[seg].gateway;
+		chain[n++] = g;
+		seg = t->nodes[g].segment;
+	}
+	return n;
+}
+
+/* The segment through which node's path enters router `at` (node's own
+ * segment if `at` is its gateway). */
+static int segment_below(const struct topo *t, int node, int at)
+{
+	int seg = t->nodes[node].segment;
+
+	while (seg >= 0 && t->segments[seg].gateway != at)
+		seg = t->nodes[t->segments[seg].gateway].segment;
+	return seg;
+}
+
+struct counters {
+	char direct_ns[64], relay_ns[64];
+	bool direct_bridge;
+};
+
+/* Where the pair meets, count "direct"; where the introducer hangs, count
+ * "relay". */
+static int install_counters(const struct topo_net *net, const struct run *r, struct counters *c, char *err, size_t errlen)
+{
+	const struct topo *t = &net->topo;
+	int a = topo_find_node(t, "a"), b = topo_find_node(t, "b"), intro = topo_find_node(t, "introducer");
+	int ca[TOPO_MAX_NODES], cb[TOPO_MAX_NODES], na, nb, meet = -1, ir, iseg, ret;
+	struct nftcount_rule direct[8], relay[2 + 8];
+	int nd = 0, nr = 0;
+
+	if (a < 0 || b < 0 || intro < 0) {
+		snprintf(err, errlen, "topology %s needs hosts a, b and introducer", t->name);
+		return -EINVAL;
+	}
+	iseg = t->nodes[intro].segment;
+	ir = t->segments[iseg].gateway;
+	relay[nr++] = (struct nftcount_rule){ "relay", t->segments[iseg].name, NULL };
+	relay[nr++] = (struct nftcount_rule){ "relay", NULL, t->segments[iseg].name };
+	if (t->nodes[a].segment == t->nodes[b].segment) {
+		/* One LAN: the bridge of its gateway carries a direct path. */
+		topo_node_netns(r, t->nodes[t->segments[t->nodes[a].segment].gateway].name, c->direct_ns, sizeof(c->direct_ns));
+		c->direct_bridge = true;
+		direct[nd++] = (struct nftcount_rule){ "direct", NULL, NULL };
+		if ((ret = nftcount_install(c->direct_ns, 1, direct, nd, err, errlen)))
+			return ret;
+		nd = 0;
+	} else {
+		na = chain_of(t, a, ca);
+		nb = chain_of(t, b, cb);
+		for (int i = 0; i < na && meet < 0; i++)
+			for (int j = 0; j < nb; j++)
+				if (ca[i] == cb[j]) {
+					meet = ca[i];
+					break;
+				}
+		if (meet < 0) {
+			snprintf(err, errlen, "in topology %s, a and b share no router", t->name);
+			return -EINVAL;
+		}
+		const char *sa = t->segments[segment_below(t, a, meet)].name, *sb = t->segments[segment_below(t, b, meet)].name;
+		direct[nd++] = (struct nftcount_rule){ "direct", sa, sb };
+		if (strcmp(sa, sb))
+			direct[nd++] = (struct nftcount_rule){ "direct", sb, sa };
+		topo_node_netns(r, t->nodes[meet].name, c->direct_ns, sizeof(c->direct_ns));
+		if (meet == ir) {
+			/* Same router: one table holds both. */
+			for (int i = 0; i < nd; i++)
+				relay[nr++] = direct[i];
+			nd = 0;
+		} else if ((ret = nftcount_install(c->direct_ns, 0, direct, nd, err, errlen))) {
+			return ret;
+		}
+	}
+	topo_node_netns(r, t->nodes[ir].name, c->relay_ns, sizeof(c->relay_ns));
+	return nftcount_install(c->relay_ns, 0, relay, nr, err, errlen);
+}
+
+static void read_counters(const struct counters *c, uint64_t *direct, uint64_t *relay)
+{
+	uint64_t p;
+
+	if (nftcount_read(c->direct_ns, c->direct_bridge, "direct", &p, direct))
+		*direct = 0;
+	if (nftcount_read(c->relay_ns, 0, "relay", &p, relay))
+		*relay = 0;
+}
+
+struct sock_arg {
+	uint16_t port;
+	int fd;
+};
+
+static int open_sock(void *p)
+{
+	struct sock_arg *s = p;
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(s->port) };
+
+	s->fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (s->fd < 0)
+		return -errno;
+	return bind(s->fd, (struct sockaddr *)&sa, sizeof(sa)) ? -errno : 0;
+}
+
+static int cmp_double(const void *x, const void *y)
+{
+	double a = *(const double *)x, b = *(const double *)y;
+
+	return a < b ? -1 : a > b;
+}
+
+static double percentile(double *v, int n, double p)
+{
+	int k;
+
+	if (n == 0)
+		return -1;
+	k = (int)ceil(p / 100.0 * n) - 1;
+	return v[k < 0 ? 0 : k >= n ? n - 1 : k];
+}
+
+struct probe_state {
+	int fd_a, fd_b;
+	uint32_t seq;
+	double t0;
+	double samples[MAX_SAMPLES];
+	double sample_at[MAX_SAMPLES];
+	int n_samples;
+	double first_reply;
+	double last_reply;
+};
+
+struct probe_msg {
+	uint32_t seq;
+	double sent;
+	uint8_t pad[PROBE_BYTES];
+};
+
+static void probe_send(struct probe_state *p, uint32_t to)
+{
+	struct probe_msg m;
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = to, .sin_port = htons(PROBE_PORT) };
+
+	memset(&m, 0, sizeof(m));
+	m.seq = ++p->seq;
+	m.sent = now_s();
+	sendto(p->fd_a, &m, sizeof(m), 0, (struct sockaddr *)&sa, sizeof(sa));
+}
+
+/* The echo side (b) answers; the probing side (a) records each RTT. */
+static void probe_poll(struct probe_state *p, int wait_ms)
+{
+	struct pollfd pf[2] = { { p->fd_a, POLLIN, 0 }, { p->fd_b, POLLIN, 0 } };
+	struct probe_msg m;
+	struct sockaddr_in from;
+	socklen_t sl;
+	ssize_t n;
+
+	if (poll(pf, 2, wait_ms) <= 0)
+		return;
+	for (int k = 0; k < 64; k++) {
+		sl = sizeof(from);
+		n = recvfrom(p->fd_b, &m, sizeof(m), 0, (struct sockaddr *)&from, &sl);
+		if (n <= 0)
+			break;
+		sendto(p->fd_b, &m, (size_t)n, 0, (struct sockaddr *)&from, sl);
+	}
+	for (int k = 0; k < 64; k++) {
+		double t;
+		n = recv(p->fd_a, &m, sizeof(m), 0);
+		if (n < (ssize_t)sizeof(m.seq) + (ssize_t)sizeof(m.sent))
+			break;
+		t = now_s();
+		if (p->first_reply < 0)
+			p->first_reply = t - p->t0;
+		p->last_reply = t;
+		if (p->n_samples < MAX_SAMPLES) {
+			p->sample_at[p->n_samples] = t - p->t0;
+			p->samples[p->n_samples++] = (t - m.sent) * 1000.0;
+		}
+	}
+}
+
+void runner_scenario(const struct scenario *sc, const struct runner_opts *o, const char *scenario_dir,
+		     struct scenario_result *res)
+{
+	const struct runner_tool *tool = runner_tool_find(sc->tool);
+	struct topo_net *net = calloc(1, sizeof(*net));
+	struct topo t;
+	struct run r;
+	struct counters c;
+	struct tool_ctx tc;
+	struct expect_result ex;
+	struct probe_state *p = calloc(1, sizeof(*p));
+	char params[96] = "", pa[48], pb[48], *assigns[2], ns[64];
+	int n_assigns = 0, ret, direct_windows = 0, relay_windows = 0;
+	uint64_t d0 = 0, r0 = 0, d1, r1, dsum0 = 0, rsum0 = 0;
+	double start = now_s(), deadline, next_probe, next_window, said_check = 0;
+	bool run_up = false, tool_up = false, settled = false, said_settled = false;
+	struct sock_arg sa_a = { 0, -1 }, sa_b = { PROBE_PORT, -1 };
+
+	memset(res, 0, sizeof(*res));
+	memset(&tc, 0, sizeof(tc));
+	res->sc = *sc;
+	res->time_to_first_reply_s = res->time_to_direct_s = -1;
+	res->rtt_p50 = res->rtt_p90 = res->rtt_p99 = -1;
+	snprintf(res->path, sizeof(res->path), "none");
+	if (!net || !p || !tool) {
+		snprintf(res->error, sizeof(res->error), "%s", !tool ? "unknown tool" : "out of memory");
+		goto out;
+	}
+	p->fd_a = p->fd_b = -1;
+	p->first_reply = -1;
+	tool->version(res->tool_version, sizeof(res->tool_version));
+	/* The topology's parameters, in its order: A first, then B. */
+	if ((ret = topo_load(sc->topology, &t, res->error, sizeof(res->error))))
+		goto out;
+	for (int i = 0; i < t.n_params && n_assigns < 2; i++) {
+		const char *model = !strcmp(t.params[i], "B") || (t.n_params == 1 && !sc->a[0]) ? sc->b : sc->a;
+		char *buf = n_assigns ? pb : pa;
+		snprintf(buf, 48, "%s=%s", t.params[i], model);
+		assigns[n_assigns++] = buf;
+		snprintf(params + strlen(params), sizeof(params) - strlen(params), "%s%s", i ? " " : "", buf);
+	}
+	if ((ret = topo_resolve(&t, n_assigns, assigns, net, res->error, sizeof(res->error))))
+		goto out;
+	if (expect_topology(net, "a", "b", &ex) == 0) {
+		res->expected_direct = ex.direct;
+		snprintf(res->expected_technique, sizeof(res->expected_technique), "%s", expect_technique_name(ex.technique));
+		snprintf(res->expected_reason, sizeof(res->expected_reason), "%s", ex.why);
+	}
+	if ((ret = run_create(&r, sc->topology, params))) {
+		snprintf(res->error, sizeof(res->error), "cannot create a run: %s", strerror(-ret));
+		goto out;
+	}
+	run_up = true;
+	cleanup_watch_run(r.id);
+	if ((ret = topo_build(net, &r, res->error, sizeof(res->error))) ||
+	    (ret = install_counters(net, &r, &c, res->error, sizeof(res->error))))
+		goto out;
+	/* The prober's two ends, inside a's and b's namespaces. */
+	topo_node_netns(&r, "a", ns, sizeof(ns));
+	if ((ret = netns_call(ns, open_sock, &sa_a)))
+		goto sockfail;
+	topo_node_netns(&r, "b", ns, sizeof(ns));
+	if ((ret = netns_call(ns, open_sock, &sa_b)))
+		goto sockfail;
+	p->fd_a = sa_a.fd;
+	p->fd_b = sa_b.fd;
+	tc.run = &r;
+	tc.net = net;
+	snprintf(tc.dir, sizeof(tc.dir), "%s", scenario_dir);
+	mkdir(tc.dir, 0755);
+	tool_up = true;
+	if ((ret = tool->start(&tc, o->timeout_s * 1000, res->error, sizeof(res->error))))
+		goto out;
+	res->ran = true;
+	p->t0 = now_s();
+	deadline = p->t0 + o->timeout_s;
+	next_probe = next_window = p->t0;
+	read_counters(&c, &dsum0, &rsum0);
+	d0 = dsum0;
+	r0 = rsum0;
+	while (!settled && now_s() < deadline) {
+		double tn = now_s();
+		if (tn >= next_probe) {
+			probe_send(p, tc.addr_b);
+			res->probes_sent++;
+			next_probe += PROBE_EVERY_MS / 1000.0;
+		}
+		if (tn >= next_window) {
+			bool answered = p->last_reply > tn - 2.0 * WINDOW_MS / 1000.0;
+			uint64_t dd, rd;
+			read_counters(&c, &d1, &r1);
+			dd = d1 - d0;
+			rd = r1 - r0;
+			d0 = d1;
+			r0 = r1;
+			/* A window's path: where most of the tunnel's bytes went. */
+			if (answered && dd > rd && dd >= PROBE_BYTES) {
+				if (res->time_to_direct_s < 0)
+					res->time_to_direct_s = tn - p->t0;
+				direct_windows++;
+				relay_windows = 0;
+				snprintf(res->path, sizeof(res->path), "direct");
+			} else if (answered && rd >= PROBE_BYTES) {
+				relay_windows++;
+				direct_windows = 0;
+				snprintf(res->path, sizeof(res->path), "relay");
+			}
+			if (tool->said_path && tn >= said_check) {
+				tool->said_path(&tc, res->tool_said_path, sizeof(res->tool_said_path), &said_settled);
+				said_check = tn + 0.5;
+			}
+			settled = direct_windows >= STEADY_WINDOWS ||
+				  (relay_windows >= STEADY_WINDOWS && said_settled && !strcmp(res->tool_said_path, "relay"));
+			next_window = tn + WINDOW_MS / 1000.0;
+		}
+		probe_poll(p, 10);
+	}
+	probe_poll(p, 200);
+	read_counters(&c, &d1, &r1);
+	res->direct_bytes = d1 - dsum0;
+	res->relay_bytes = r1 - rsum0;
+	if (tool->said_path)
+		tool->said_path(&tc, res->tool_said_path, sizeof(res->tool_said_path), &said_settled);
+	res->time_to_first_reply_s = p->first_reply;
+	res->probes_answered = p->n_samples;
+	res->connected = p->n_samples > 0 && p->last_reply > now_s() - 1.5;
+	if (!res->connected)
+		snprintf(res->path, sizeof(res->path), "none");
+	{
+		/* RTT on the path it settled on: after the direct path came, if it did. */
+		double v[MAX_SAMPLES];
+		int n = 0;
+		for (int i = 0; i < p->n_samples; i++)
+			if (res->time_to_direct_s < 0 || p->sample_at[i] >= res->time_to_direct_s)
+				v[n++] = p->samples[i];
+		qsort(v, (size_t)n, sizeof(double), cmp_double);
+		res->rtt_p50 = percentile(v, n, 50);
+		res->rtt_p90 = percentile(v, n, 90);
+		res->rtt_p99 = percentile(v, n, 99);
+	}
+	goto out;
+sockfail:
+	snprintf(res->error, sizeof(res->error), "cannot open the prober's sockets in %s: %s", ns, strerror(-ret));
+out:
+	if (p && p->fd_a >= 0)
+		close(p->fd_a);
+	else if (sa_a.fd >= 0)
+		close(sa_a.fd);
+	if (p && p->fd_b >= 0)
+		close(p->fd_b);
+	else if (sa_b.fd >= 0)
+		close(sa_b.fd);
+	if (run_up) {
+		bool failed = !res->connected || (res->expected_direct && strcmp(res->path, "direct"));
+		if (failed && o->keep_failed && run_detach(&r) == 0) {
+			snprintf(res->kept_run, sizeof(res->kept_run), "%s", r.id);
+		} else {
+			if (tool_up)
+				tool->stop(&tc);
+			run_destroy(r.id);
+		}
+		cleanup_forget_run(r.id);
+	}
+	res->wall_s = now_s() - start;
+	free(net);
+	free(p);
+}

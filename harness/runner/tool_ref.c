@@ -1,0 +1,251 @@
+/* The `ref` adapter: the reference introducer and agents (ref/), started
+ * from the binaries beside punchlab, configured with fresh keys. */
+#include "runner.h"
+#include "../../ref/mesh/proto.h"
+#include "../topo/build.h"
+#include "../util/proc.h"
+#include "../util/timeutil.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+struct ref_state {
+	char ifname[2][16];
+	pid_t pids[3];
+};
+
+static const char *sibling(const char *name, char *buf, size_t len)
+{
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	char *slash;
+
+	if (n <= 0)
+		return NULL;
+	self[n] = '\0';
+	if ((slash = strrchr(self, '/')))
+		*slash = '\0';
+	snprintf(buf, len, "%s/%s", self, name);
+	return access(buf, X_OK) == 0 ? buf : NULL;
+}
+
+static bool ref_available(char *why, size_t len)
+{
+	char buf[PATH_MAX];
+
+	if (sibling("punchlab-agent", buf, sizeof(buf)) && sibling("punchlab-introducer", buf, sizeof(buf)))
+		return true;
+	snprintf(why, len, "punchlab-agent and punchlab-introducer are not beside punchlab: run make");
+	return false;
+}
+
+static void ref_version(char *buf, size_t len)
+{
+	snprintf(buf, len, "punchlab ref mesh v%d", MESH_VERSION);
+}
+
+static int write_file(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, text, strlen(text));
+	close(fd);
+	return n == (ssize_t)strlen(text) ? 0 : -EIO;
+}
+
+/* A key pair as `wg genkey` makes it; the private key goes to path. */
+static int keypair(const char *path, char pub[45])
+{
+	uint8_t priv[32], p[32];
+	char b64[45], line[50];
+
+	randombytes_buf(priv, sizeof(priv));
+	priv[0] &= 248;
+	priv[31] = (priv[31] & 127) | 64;
+	mesh_key_format(priv, b64);
+	snprintf(line, sizeof(line), "%s\n", b64);
+	mesh_key_public(p, priv);
+	mesh_key_format(p, pub);
+	sodium_memzero(priv, sizeof(priv));
+	sodium_memzero(b64, sizeof(b64));
+	return write_file(path, line);
+}
+
+static int spawn(struct tool_ctx *t, const char *node, char *const argv[], const char *log, pid_t *pid)
+{
+	char path[300], ns[64];
+	int fd, ret;
+
+	if (topo_node_netns(t->run, node, ns, sizeof(ns)))
+		return -ENOENT;
+	snprintf(path, sizeof(path), "%s/%s", t->dir, log);
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0)
+		return -errno;
+	ret = proc_spawn(ns, argv, fd, fd, pid);
+	close(fd);
+	if (!ret)
+		run_note_pid((struct run *)t->run, *pid);
+	return ret;
+}
+
+/* The agent's status, as JSON, from its status socket. */
+static int status(const char *ifname, char *buf, size_t len)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	size_t got = 0;
+	ssize_t n;
+
+	buf[0] = '\0';
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "/run/punchlab-agent/%s.sock", ifname);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) || write(fd, "json\n", 5) != 5) {
+		if (fd >= 0)
+			close(fd);
+		return -ENOTCONN;
+	}
+	while (got < len - 1 && (n = read(fd, buf + got, len - 1 - got)) > 0)
+		got += (size_t)n;
+	buf[got] = '\0';
+	close(fd);
+	return 0;
+}
+
+/* The string after "key": in the first peer's object (or at top level). */
+static bool field(const char *json, bool peer, const char *key, char *out, size_t len)
+{
+	char pat[48];
+	const char *p = peer ? strstr(json, "\"peers\":[{") : json, *e;
+
+	out[0] = '\0';
+	snprintf(pat, sizeof(pat), "\"%s\":", key);
+	if (!p || !(p = strstr(p, pat)))
+		return false;
+	p += strlen(pat);
+	if (*p == '"')
+		p++;
+	e = p + strcspn(p, "\",}");
+	snprintf(out, len, "%.*s", (int)(e - p), p);
+	return true;
+}
+
+static int ref_start(struct tool_ctx *t, int timeout_ms, char *err, size_t errlen)
+{
+	struct ref_state *s = calloc(1, sizeof(*s));
+	char intro[PATH_MAX], agent[PATH_MAX], path[300], conf[1024], pub[3][45], ip[2][20];
+	char a0[20], a1[20];
+	static const char *const hosts[] = { "a", "b" };
+	uint32_t i0 = topo_net_addr(t->net, "introducer", 0), i1 = topo_net_addr(t->net, "introducer", 1);
+	int ret;
+
+	if (!s)
+		return -ENOMEM;
+	t->priv = s;
+	if (sodium_init() < 0 || !sibling("punchlab-introducer", intro, sizeof(intro)) ||
+	    !sibling("punchlab-agent", agent, sizeof(agent))) {
+		snprintf(err, errlen, "punchlab-introducer or punchlab-agent missing beside punchlab");
+		return -ENOENT;
+	}
+	inet_ntop(AF_INET, &i0, a0, sizeof(a0));
+	inet_ntop(AF_INET, &i1, a1, sizeof(a1));
+	for (int k = 0; k < 3; k++) {
+		snprintf(path, sizeof(path), "%s/%s.key", t->dir, k == 2 ? "introducer" : hosts[k]);
+		if ((ret = keypair(path, pub[k]))) {
+			snprintf(err, errlen, "cannot write %s: %s", path, strerror(-ret));
+			return ret;
+		}
+	}
+	snprintf(conf, sizeof(conf), "private-key-file = %s/introducer.key\nlisten = %s %s\nallow = %s a\nallow = %s b\n",
+		 t->dir, a0, a1, pub[0], pub[1]);
+	snprintf(path, sizeof(path), "%s/introducer.conf", t->dir);
+	write_file(path, conf);
+	{
+		char *argv[] = { intro, "--config", path, NULL };
+		if ((ret = spawn(t, "introducer", argv, "introducer.log", &s->pids[2]))) {
+			snprintf(err, errlen, "cannot start punchlab-introducer: %s", strerror(-ret));
+			return ret;
+		}
+	}
+	time_sleep_ms(100);
+	for (int k = 0; k < 2; k++) {
+		char cpath[300], log[16];
+		char *argv[] = { agent, "up", "--config", cpath, "-v", NULL };
+		snprintf(s->ifname[k], sizeof(s->ifname[k]), "p%s%s", t->run->id, hosts[k]);
+		snprintf(conf, sizeof(conf),
+			 "private-key-file = %s/%s.key\nintroducer = %s %s\nintroducer-key = %s\ninterface = %s\nname = %s\n",
+			 t->dir, hosts[k], a0, a1, pub[2], s->ifname[k], hosts[k]);
+		snprintf(cpath, sizeof(cpath), "%s/%s.conf", t->dir, hosts[k]);
+		write_file(cpath, conf);
+		snprintf(log, sizeof(log), "%s.log", hosts[k]);
+		if ((ret = spawn(t, hosts[k], argv, log, &s->pids[k]))) {
+			snprintf(err, errlen, "cannot start punchlab-agent on %s: %s", hosts[k], strerror(-ret));
+			return ret;
+		}
+	}
+	/* Both know each other: each one's first peer has a mesh address. */
+	for (int waited = 0; waited < timeout_ms; waited += 100) {
+		char buf[8192];
+		bool ok = true;
+		for (int k = 0; k < 2 && ok; k++)
+			ok = status(s->ifname[k], buf, sizeof(buf)) == 0 && field(buf, false, "mesh_ipv4", ip[k], sizeof(ip[k])) &&
+			     ip[k][0] && strstr(buf, "\"peers\":[{");
+		if (ok) {
+			inet_pton(AF_INET, ip[0], &t->addr_a);
+			inet_pton(AF_INET, ip[1], &t->addr_b);
+			return 0;
+		}
+		time_sleep_ms(100);
+	}
+	snprintf(err, errlen, "the agents did not both join the mesh within %d s (see %s/*.log)", timeout_ms / 1000, t->dir);
+	return -ETIMEDOUT;
+}
+
+static int ref_said_path(struct tool_ctx *t, char *path, size_t len, bool *settled)
+{
+	struct ref_state *s = t->priv;
+	char buf[8192], expected[16], why[200];
+
+	*settled = false;
+	if (status(s->ifname[0], buf, sizeof(buf)) || !field(buf, true, "path", path, len))
+		return -ENOTCONN;
+	field(buf, true, "expected", expected, sizeof(expected));
+	field(buf, true, "why", why, sizeof(why));
+	/* Settled: direct, or relayed with nothing more to try (measured
+	 * impossible, or a round that ended without a path). */
+	*settled = !strcmp(path, "direct") || !strcmp(expected, "relay") || strstr(why, "failed");
+	return 0;
+}
+
+static void ref_stop(struct tool_ctx *t)
+{
+	struct ref_state *s = t->priv;
+
+	if (!s)
+		return;
+	for (int k = 0; k < 3; k++)
+		if (s->pids[k] > 0)
+			proc_stop(s->pids[k], 1000);
+	free(s);
+	t->priv = NULL;
+}
+
+const struct runner_tool runner_tool_ref = {
+	.name = "ref",
+	.what = "the reference introducer and agent (ref/)",
+	.available = ref_available,
+	.version = ref_version,
+	.start = ref_start,
+	.said_path = ref_said_path,
+	.stop = ref_stop,
+};
