@@ -1,0 +1,106 @@
+/* punchlab run, end to end: a small matrix with the reference mesh, its
+ * verdicts against `punchlab expect`, its reports, and --baseline. */
+#include "lab.h"
+
+#include <sys/wait.h>
+
+static char out[160];
+
+static int punchlab_run(const char *args, char *log, size_t loglen)
+{
+	char cmd[1024];
+	FILE *p;
+	size_t n = 0;
+	int status;
+
+	snprintf(cmd, sizeof(cmd), "%s run %s 2>&1", lab_punchlab(), args);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	while (n < loglen - 1 && fgets(log + n, (int)(loglen - n), p))
+		n += strlen(log + n);
+	status = pclose(p);
+	print_message("%s", log);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static int count(const char *text, const char *what)
+{
+	int n = 0;
+
+	for (const char *p = text; (p = strstr(p, what)); p++)
+		n++;
+	return n;
+}
+
+static char *slurp(const char *dir, const char *name)
+{
+	char path[256], *text = NULL;
+	size_t len;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	assert_int_equal(text_read_file(path, 1 << 22, &text, &len), 0);
+	return text;
+}
+
+static void small_matrix_matches_expect_and_reports_every_scenario(void **state)
+{
+	char args[256], log[8192], *json, *junit, *html;
+
+	(void)state;
+	snprintf(out, sizeof(out), "/tmp/pl-run-XXXXXX");
+	assert_non_null(mkdtemp(out));
+	snprintf(args, sizeof(args), "--models symmetric,restricted-cone,port-restricted-cone -j 2 --output %s", out);
+	assert_int_equal(punchlab_run(args, log, sizeof(log)), 0);
+	assert_non_null(strstr(log, "6 of 6 scenarios as expected"));
+	json = slurp(out, "results.json");
+	assert_int_equal(count(json, "{\"tool\":\"ref\",\"tool_version\""), 6);
+	assert_int_equal(count(json, "\"outcome\":\"connected\""), 6);
+	/* symmetric x symmetric is the one relayed pair; the rest go direct. */
+	assert_int_equal(count(json, "\"path\":\"relay\",\"expected_path\":\"relay\""), 1);
+	assert_int_equal(count(json, "\"path\":\"direct\",\"expected_path\":\"direct\""), 5);
+	assert_int_equal(count(json, "\"disagreement\":true"), 0);
+	junit = slurp(out, "junit.xml");
+	assert_int_equal(count(junit, "<testcase "), 6);
+	assert_int_equal(count(junit, "<failure"), 0);
+	html = slurp(out, "report.html");
+	/* One cell per scenario, both halves of the symmetric matrix drawn. */
+	assert_true(count(html, "class=\"cell\" data-topology=\"two-sites\"") >= 6);
+	assert_int_equal(count(html, "data-path=\"relay\""), 1);
+	free(json);
+	free(junit);
+	free(html);
+}
+
+static void baseline_flags_a_cell_that_got_worse(void **state)
+{
+	char args[512], log[8192], base[200], cmd[512];
+	FILE *f;
+
+	(void)state;
+	/* A baseline in which symmetric x symmetric went direct: today's relay
+	 * is worse than that. */
+	snprintf(base, sizeof(base), "%s/baseline.json", out);
+	f = fopen(base, "w");
+	assert_non_null(f);
+	fprintf(f, "{\"header\":{},\n\"scenarios\":[\n{\"tool\":\"ref\",\"topology\":\"two-sites\",\"a\":\"symmetric\","
+		   "\"b\":\"symmetric\",\"outcome\":\"connected\",\"path\":\"direct\",\"time_to_first_reply_s\":0.1}\n]}\n");
+	fclose(f);
+	snprintf(args, sizeof(args), "--models symmetric --output %s/again --baseline %s", out, base);
+	assert_int_equal(punchlab_run(args, log, sizeof(log)), 1);
+	assert_non_null(strstr(log, "worse: two-sites symmetric symmetric: direct before, relay now"));
+	/* Against its own results, nothing is worse. */
+	snprintf(args, sizeof(args), "--models symmetric --output %s/third --baseline %s/again/results.json", out, out);
+	assert_int_equal(punchlab_run(args, log, sizeof(log)), 0);
+	assert_non_null(strstr(log, "0 cells worse"));
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", out);
+	assert_int_equal(system(cmd), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(small_matrix_matches_expect_and_reports_every_scenario),
+		cmocka_unit_test(baseline_flags_a_cell_that_got_worse),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
