@@ -3,7 +3,7 @@
 CC       ?= cc
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-format-truncation
-LIBS      = -lnftnl -lmnl -lsodium
+LIBS      = -lnftnl -lmnl -lsodium -lpcap
 SANFLAGS  = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 FUZZ_SECONDS ?= 20
 LAB_JOBS ?= 2
@@ -30,13 +30,16 @@ ASAN_UNIT = $(UNIT_SRC:tests/unit/%.c=build/asan/tests/%)
 LAB       = $(LAB_SRC:tests/lab/%.c=build/asan/tests/%)
 FUZZ      = $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
 
-.PHONY: all deps check unit lab run fuzz bench clean
+.PHONY: all deps deps-test check unit lab run fuzz bench clean
 MESH_BIN  = punchlab-introducer punchlab-agent
 all: deps build/punchlab build/asan/punchlab build/punchlab-wg build/asan/punchlab-wg \
 	$(MESH_BIN:%=build/%) $(MESH_BIN:%=build/asan/%)
 
 deps:
 	@ci/deps.sh
+# What only the tests need: a browser to render the run report.
+deps-test:
+	@ci/deps.sh chromium
 
 build/obj/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
@@ -104,7 +107,7 @@ build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB) $(HDRS)
 
 # Unit tests run plain and sanitized; lab tests (root: namespaces, nftables)
 # run sanitized, $(LAB_JOBS) at a time, each in its own uniquely named runs.
-check: deps all $(UNIT) $(ASAN_UNIT) $(LAB)
+check: deps deps-test all $(UNIT) $(ASAN_UNIT) $(LAB)
 	@ci/check.sh "$(UNIT) $(ASAN_UNIT)" "$(LAB)" $(LAB_JOBS)
 
 unit: $(UNIT) $(ASAN_UNIT)

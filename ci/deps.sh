@@ -1,9 +1,10 @@
 #!/bin/sh
-# Install the Debian/Ubuntu packages punchlab needs, when run as root and
-# only those missing (nothing happens when all are present).
+# Install the Debian/Ubuntu packages punchlab needs (and those named as
+# arguments: what only the tests use), when run as root and only those
+# missing (nothing happens when all are present).
 set -eu
 PKGS="build-essential pkg-config clang libmnl-dev libnftnl-dev libcmocka-dev libsodium-dev libpcap-dev
-nftables iproute2 stun-client stun-server procps wireguard-go wireguard-tools iputils-ping"
+nftables iproute2 stun-client stun-server procps wireguard-go wireguard-tools iputils-ping $*"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

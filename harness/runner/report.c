@@ -175,9 +175,10 @@ void runner_print_matrix(FILE *out, const struct scenario_result *res, int n)
 		bool bad = !r->connected || (r->expected_direct && strcmp(r->path, "direct"));
 		if (!strcmp(r->sc.topology, "two-sites") && !bad)
 			continue;
-		fprintf(out, "%s %s %s: %s (expected %s)%s%s%s%s\n", r->sc.topology, r->sc.a, r->sc.b, cell(r, c, sizeof(c)),
+		fprintf(out, "%s %s %s: %s (expected %s)%s%s%s%s%s\n", r->sc.topology, r->sc.a, r->sc.b, cell(r, c, sizeof(c)),
 			r->expected_direct ? "direct" : "relay", r->error[0] ? ": " : "", r->error,
-			r->kept_run[0] ? "; kept up: punchlab topo exec --run " : "", r->kept_run);
+			r->kept_run[0] ? "; kept up: punchlab topo exec --run " : "", r->kept_run[0] ? r->kept_run : "",
+			r->kept_run[0] ? " a (topo down removes it)" : "");
 	}
 }
 

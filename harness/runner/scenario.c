@@ -3,6 +3,7 @@
  * start the tool, probe through the tunnel, and stop as soon as the
  * verdict is settled. */
 #include "runner.h"
+#include "capture.h"
 #include "../nl/nftcount.h"
 #include "../topo/build.h"
 #include "../util/cleanup.h"
@@ -244,6 +245,7 @@ void runner_scenario(const struct scenario *sc, const struct runner_opts *o, con
 	double start = now_s(), deadline, next_probe, next_window, said_check = 0;
 	bool run_up = false, tool_up = false, settled = false, said_settled = false;
 	struct sock_arg sa_a = { 0, -1 }, sa_b = { PROBE_PORT, -1 };
+	struct capture *cap[2] = { NULL, NULL };
 
 	memset(res, 0, sizeof(*res));
 	memset(&tc, 0, sizeof(tc));
@@ -284,6 +286,18 @@ void runner_scenario(const struct scenario *sc, const struct runner_opts *o, con
 	if ((ret = topo_build(net, &r, res->error, sizeof(res->error))) ||
 	    (ret = install_counters(net, &r, &c, res->error, sizeof(res->error))))
 		goto out;
+	mkdir(scenario_dir, 0755);
+	/* Packets where the relay sits and where the sites meet: kept with
+	 * the logs when the scenario fails. */
+	for (int i = 0; i < 2; i++) {
+		char file[300], cerr[200];
+		const char *where = i ? c.direct_ns : c.relay_ns;
+		if (i && !strcmp(c.direct_ns, c.relay_ns))
+			break;
+		snprintf(file, sizeof(file), "%s/%s.pcap", scenario_dir, where);
+		if (!(cap[i] = capture_start(where, file, cerr, sizeof(cerr))))
+			snprintf(res->error, sizeof(res->error), "(no capture: %s) ", cerr);
+	}
 	/* The prober's two ends, inside a's and b's namespaces. */
 	topo_node_netns(&r, "a", ns, sizeof(ns));
 	if ((ret = netns_call(ns, open_sock, &sa_a)))
@@ -296,7 +310,6 @@ void runner_scenario(const struct scenario *sc, const struct runner_opts *o, con
 	tc.run = &r;
 	tc.net = net;
 	snprintf(tc.dir, sizeof(tc.dir), "%s", scenario_dir);
-	mkdir(tc.dir, 0755);
 	tool_up = true;
 	if ((ret = tool->start(&tc, o->timeout_s * 1000, res->error, sizeof(res->error))))
 		goto out;
@@ -343,6 +356,8 @@ void runner_scenario(const struct scenario *sc, const struct runner_opts *o, con
 			next_window = tn + WINDOW_MS / 1000.0;
 		}
 		probe_poll(p, 10);
+		capture_poll(cap[0]);
+		capture_poll(cap[1]);
 	}
 	probe_poll(p, 200);
 	read_counters(&c, &d1, &r1);
@@ -379,6 +394,8 @@ out:
 		close(p->fd_b);
 	else if (sa_b.fd >= 0)
 		close(sa_b.fd);
+	capture_stop(cap[0]);
+	capture_stop(cap[1]);
 	if (run_up) {
 		bool failed = !res->connected || (res->expected_direct && strcmp(res->path, "direct"));
 		if (failed && o->keep_failed && run_detach(&r) == 0) {

@@ -66,9 +66,39 @@ static void small_matrix_matches_expect_and_reports_every_scenario(void **state)
 	/* One cell per scenario, both halves of the symmetric matrix drawn. */
 	assert_true(count(html, "class=\"cell\" data-topology=\"two-sites\"") >= 6);
 	assert_int_equal(count(html, "data-path=\"relay\""), 1);
-	free(json);
 	free(junit);
 	free(html);
+	/* Rendered by a real browser: one cell per scenario, as results.json says. */
+	{
+		char cmd[512], line[4096], *dom;
+		FILE *f;
+		snprintf(cmd, sizeof(cmd),
+			 "chromium --headless --no-sandbox --disable-gpu --dump-dom file://%s/report.html > %s/dom.html 2>/dev/null",
+			 out, out);
+		assert_int_equal(system(cmd), 0);
+		dom = slurp(out, "dom.html");
+		assert_non_null(strstr(dom, "<svg id=\"matrix\""));
+		snprintf(cmd, sizeof(cmd), "%s/results.json", out);
+		f = fopen(cmd, "r");
+		assert_non_null(f);
+		for (int cells = 0; fgets(line, sizeof(line), f);) {
+			char want[200], a[40] = "", b[40] = "", path[16] = "";
+			const char *p;
+			if (!(p = strstr(line, "\"a\":\"")) || sscanf(p, "\"a\":\"%39[^\"]\",\"b\":\"%39[^\"]\"", a, b) != 2)
+				continue;
+			p = strstr(line, "\"path\":\"");
+			assert_non_null(p);
+			sscanf(p, "\"path\":\"%15[^\"]\"", path);
+			snprintf(want, sizeof(want), "data-a=\"%s\" data-b=\"%s\" data-path=\"%s\"", a, b, path);
+			assert_non_null(strstr(dom, want));
+			cells++;
+			if (cells == 6)
+				break;
+		}
+		fclose(f);
+		free(dom);
+	}
+	free(json);
 }
 
 static void baseline_flags_a_cell_that_got_worse(void **state)
