@@ -90,7 +90,7 @@ int cmd_run(int argc, char **argv)
 		} else if (!strcmp(arg, "--list-tools")) {
 			for (int t = 0; runner_tools[t]; t++) {
 				bool ok = runner_tools[t]->available(why, sizeof(why));
-				printf("%-10s %s%s%s\n", runner_tools[t]->name, runner_tools[t]->what, ok ? "" : ": ", ok ? "" : why);
+				printf("%-17s %s%s%s\n", runner_tools[t]->name, runner_tools[t]->what, ok ? "" : ": ", ok ? "" : why);
 			}
 			return 0;
 		} else if (!strcmp(arg, "--ordered")) {

@@ -69,6 +69,15 @@ struct runner_tool {
 	void (*stop)(struct tool_ctx *t);
 };
 
+/* For adapters (tool_util.c): a program beside punchlab (NULL if absent);
+ * a file with this text (mode 0600); a WireGuard key pair, the private key
+ * written to path as `wg genkey` does; a program started on NODE with its
+ * output in t->dir/LOG, noted in the run. */
+const char *tool_sibling(const char *name, char *buf, size_t len);
+int tool_write_file(const char *path, const char *text);
+int tool_keypair(const char *path, char pub[45]);
+int tool_spawn(struct tool_ctx *t, const char *node, char *const argv[], const char *log, pid_t *pid);
+
 const struct runner_tool *runner_tool_find(const char *name);
 /* Every tool, NULL-terminated. */
 extern const struct runner_tool *const runner_tools[];

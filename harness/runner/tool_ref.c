@@ -23,26 +23,11 @@ struct ref_state {
 	pid_t pids[3];
 };
 
-static const char *sibling(const char *name, char *buf, size_t len)
-{
-	char self[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	char *slash;
-
-	if (n <= 0)
-		return NULL;
-	self[n] = '\0';
-	if ((slash = strrchr(self, '/')))
-		*slash = '\0';
-	snprintf(buf, len, "%s/%s", self, name);
-	return access(buf, X_OK) == 0 ? buf : NULL;
-}
-
 static bool ref_available(char *why, size_t len)
 {
 	char buf[PATH_MAX];
 
-	if (sibling("punchlab-agent", buf, sizeof(buf)) && sibling("punchlab-introducer", buf, sizeof(buf)))
+	if (tool_sibling("punchlab-agent", buf, sizeof(buf)) && tool_sibling("punchlab-introducer", buf, sizeof(buf)))
 		return true;
 	snprintf(why, len, "punchlab-agent and punchlab-introducer are not beside punchlab: run make");
 	return false;
@@ -51,53 +36,6 @@ static bool ref_available(char *why, size_t len)
 static void ref_version(char *buf, size_t len)
 {
 	snprintf(buf, len, "punchlab ref mesh v%d", MESH_VERSION);
-}
-
-static int write_file(const char *path, const char *text)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = write(fd, text, strlen(text));
-	close(fd);
-	return n == (ssize_t)strlen(text) ? 0 : -EIO;
-}
-
-/* A key pair as `wg genkey` makes it; the private key goes to path. */
-static int keypair(const char *path, char pub[45])
-{
-	uint8_t priv[32], p[32];
-	char b64[45], line[50];
-
-	randombytes_buf(priv, sizeof(priv));
-	priv[0] &= 248;
-	priv[31] = (priv[31] & 127) | 64;
-	mesh_key_format(priv, b64);
-	snprintf(line, sizeof(line), "%s\n", b64);
-	mesh_key_public(p, priv);
-	mesh_key_format(p, pub);
-	sodium_memzero(priv, sizeof(priv));
-	sodium_memzero(b64, sizeof(b64));
-	return write_file(path, line);
-}
-
-static int spawn(struct tool_ctx *t, const char *node, char *const argv[], const char *log, pid_t *pid)
-{
-	char path[300], ns[64];
-	int fd, ret;
-
-	if (topo_node_netns(t->run, node, ns, sizeof(ns)))
-		return -ENOENT;
-	snprintf(path, sizeof(path), "%s/%s", t->dir, log);
-	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0)
-		return -errno;
-	ret = proc_spawn(ns, argv, fd, fd, pid);
-	close(fd);
-	if (!ret)
-		run_note_pid((struct run *)t->run, *pid);
-	return ret;
 }
 
 /* The agent's status, as JSON, from its status socket. */
@@ -152,8 +90,8 @@ static int ref_start(struct tool_ctx *t, int timeout_ms, char *err, size_t errle
 	if (!s)
 		return -ENOMEM;
 	t->priv = s;
-	if (sodium_init() < 0 || !sibling("punchlab-introducer", intro, sizeof(intro)) ||
-	    !sibling("punchlab-agent", agent, sizeof(agent))) {
+	if (sodium_init() < 0 || !tool_sibling("punchlab-introducer", intro, sizeof(intro)) ||
+	    !tool_sibling("punchlab-agent", agent, sizeof(agent))) {
 		snprintf(err, errlen, "punchlab-introducer or punchlab-agent missing beside punchlab");
 		return -ENOENT;
 	}
@@ -161,7 +99,7 @@ static int ref_start(struct tool_ctx *t, int timeout_ms, char *err, size_t errle
 	inet_ntop(AF_INET, &i1, a1, sizeof(a1));
 	for (int k = 0; k < 3; k++) {
 		snprintf(path, sizeof(path), "%s/%s.key", t->dir, k == 2 ? "introducer" : hosts[k]);
-		if ((ret = keypair(path, pub[k]))) {
+		if ((ret = tool_keypair(path, pub[k]))) {
 			snprintf(err, errlen, "cannot write %s: %s", path, strerror(-ret));
 			return ret;
 		}
@@ -169,10 +107,10 @@ static int ref_start(struct tool_ctx *t, int timeout_ms, char *err, size_t errle
 	snprintf(conf, sizeof(conf), "private-key-file = %s/introducer.key\nlisten = %s %s\nallow = %s a\nallow = %s b\n",
 		 t->dir, a0, a1, pub[0], pub[1]);
 	snprintf(path, sizeof(path), "%s/introducer.conf", t->dir);
-	write_file(path, conf);
+	tool_write_file(path, conf);
 	{
 		char *argv[] = { intro, "--config", path, NULL };
-		if ((ret = spawn(t, "introducer", argv, "introducer.log", &s->pids[2]))) {
+		if ((ret = tool_spawn(t, "introducer", argv, "introducer.log", &s->pids[2]))) {
 			snprintf(err, errlen, "cannot start punchlab-introducer: %s", strerror(-ret));
 			return ret;
 		}
@@ -186,9 +124,9 @@ static int ref_start(struct tool_ctx *t, int timeout_ms, char *err, size_t errle
 			 "private-key-file = %s/%s.key\nintroducer = %s %s\nintroducer-key = %s\ninterface = %s\nname = %s\n",
 			 t->dir, hosts[k], a0, a1, pub[2], s->ifname[k], hosts[k]);
 		snprintf(cpath, sizeof(cpath), "%s/%s.conf", t->dir, hosts[k]);
-		write_file(cpath, conf);
+		tool_write_file(cpath, conf);
 		snprintf(log, sizeof(log), "%s.log", hosts[k]);
-		if ((ret = spawn(t, hosts[k], argv, log, &s->pids[k]))) {
+		if ((ret = tool_spawn(t, hosts[k], argv, log, &s->pids[k]))) {
 			snprintf(err, errlen, "cannot start punchlab-agent on %s: %s", hosts[k], strerror(-ret));
 			return ret;
 		}
