@@ -11,9 +11,9 @@
 #include <time.h>
 #include <unistd.h>
 
-extern const struct runner_tool runner_tool_ref, runner_tool_wgstatic;
+extern const struct runner_tool runner_tool_ref, runner_tool_wgstatic, runner_tool_nebula, runner_tool_tinc;
 
-const struct runner_tool *const runner_tools[] = { &runner_tool_ref, &runner_tool_wgstatic, NULL };
+const struct runner_tool *const runner_tools[] = { &runner_tool_ref, &runner_tool_wgstatic, &runner_tool_nebula, &runner_tool_tinc, NULL };
 
 const struct runner_tool *runner_tool_find(const char *name)
 {

@@ -77,6 +77,8 @@ const char *tool_sibling(const char *name, char *buf, size_t len);
 int tool_write_file(const char *path, const char *text);
 int tool_keypair(const char *path, char pub[45]);
 int tool_spawn(struct tool_ctx *t, const char *node, char *const argv[], const char *log, pid_t *pid);
+/* Is PROG on the PATH? If not, install Debian's PACKAGE (as root) or say why. */
+bool tool_install(const char *prog, const char *package, char *why, size_t len);
 
 const struct runner_tool *runner_tool_find(const char *name);
 /* Every tool, NULL-terminated. */
