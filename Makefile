@@ -37,9 +37,10 @@ all: deps build/punchlab build/asan/punchlab build/punchlab-wg build/asan/punchl
 
 deps:
 	@ci/deps.sh
-# What only the tests need: a browser to render the run report.
+# What only the tests need: a browser to render the run report, and the
+# third-party tools punchlab run drives.
 deps-test:
-	@ci/deps.sh chromium
+	@ci/deps.sh chromium nebula tinc
 
 build/obj/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)

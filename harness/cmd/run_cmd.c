@@ -16,6 +16,7 @@ static const char usage[] =
 	"usage: punchlab run [--tool NAME] [--models A,B,...] [--topology T] [--ordered]\n"
 	"                    [-j N] [--repeat N] [--timeout S] [--output DIR]\n"
 	"                    [--keep-failed] [--baseline FILE] [--list-tools]\n"
+	"       punchlab run --scenario NAME|all [--tool NAME] [--list-scenarios]\n"
 	"\n"
 	"Drive a NAT-traversal tool (default: ref, the reference mesh) through every\n"
 	"unordered pair of NAT models in two-sites, plus same-lan, same-carrier,\n"
@@ -29,6 +30,8 @@ static const char usage[] =
 	"                  junit.xml, report.html, and each failed scenario's logs\n"
 	"  --keep-failed   leave a failed scenario's network up to look at\n"
 	"  --baseline F    exit 1 when a cell got worse than in that results.json\n"
+	"  --scenario S    a lifecycle scenario (a fault, silence, a dead introducer,\n"
+	"                  a lossy link) on a pair that is up: how the tunnel recovers\n"
 	"Exit 1 when a pair did not connect, or was relayed where `punchlab expect`\n"
 	"says a direct path is possible.\n";
 
@@ -42,6 +45,7 @@ static int add(struct scenario *sc, int n, const char *tool, const char *topo, c
 	snprintf(sc[n].a, sizeof(sc[n].a), "%s", a);
 	snprintf(sc[n].b, sizeof(sc[n].b), "%s", b);
 	sc[n].repeat = rep;
+	sc[n].lifecycle[0] = '\0';
 	return n + 1;
 }
 
@@ -73,7 +77,7 @@ int cmd_run(int argc, char **argv)
 	static struct scenario_result res[RUNNER_MAX_SCENARIOS];
 	static char names[64][NAT_MODEL_NAME_MAX];
 	struct runner_opts o = { .tool = "ref", .jobs = 2, .timeout_s = 25, .progress = true };
-	const char *models = NULL, *topology = NULL, *baseline = NULL;
+	const char *models = NULL, *topology = NULL, *baseline = NULL, *lifecycle = NULL;
 	const struct runner_tool *tool;
 	char outdir[512] = "", path[600], why[256];
 	bool ordered = false;
@@ -93,6 +97,14 @@ int cmd_run(int argc, char **argv)
 				printf("%-17s %s%s%s\n", runner_tools[t]->name, runner_tools[t]->what, ok ? "" : ": ", ok ? "" : why);
 			}
 			return 0;
+		} else if (!strcmp(arg, "--list-scenarios")) {
+			const struct lifecycle *l[32];
+			int nl = runner_lifecycles(l, 32);
+			for (int q = 0; q < nl; q++)
+				printf("%-22s %s (%s %s %s)\n", l[q]->name, l[q]->what, l[q]->topology, l[q]->a, l[q]->b);
+			return 0;
+		} else if (val && !strcmp(arg, "--scenario")) {
+			lifecycle = argv[++i];
 		} else if (!strcmp(arg, "--ordered")) {
 			ordered = true;
 		} else if (!strcmp(arg, "--keep-failed")) {
@@ -148,7 +160,19 @@ int cmd_run(int argc, char **argv)
 	}
 	for (int rep = 0; rep < repeat; rep++) {
 		int r = repeat > 1 ? rep + 1 : 0;
-		if (topology) {
+		if (lifecycle) {
+			const struct lifecycle *l[32];
+			int nl = runner_lifecycles(l, 32), before = n;
+			for (int q = 0; q < nl; q++)
+				if (!strcmp(lifecycle, "all") || !strcmp(lifecycle, l[q]->name)) {
+					n = add(sc, n, o.tool, l[q]->topology, l[q]->a, l[q]->b, r);
+					snprintf(sc[n - 1].lifecycle, sizeof(sc[n - 1].lifecycle), "%s", l[q]->name);
+				}
+			if (n == before) {
+				pl_err("run: no scenario \"%s\"; punchlab run --list-scenarios shows them", lifecycle);
+				return EXIT_USAGE;
+			}
+		} else if (topology) {
 			if ((n = pairs(sc, n, o.tool, topology, names, k, ordered, r)) < 0) {
 				pl_err("run: no topology \"%s\"", topology);
 				return EXIT_USAGE;
@@ -194,10 +218,10 @@ int cmd_run(int argc, char **argv)
 		bool failed = !res[i].connected || (res[i].expected_direct && strcmp(res[i].path, "direct"));
 		bad += failed;
 		if (!failed) {
-			/* Logs are kept for failures only. */
-			char cmdline[700];
-			snprintf(cmdline, sizeof(cmdline), "rm -rf '%s/scenarios/%s-%s-%s'*", outdir, res[i].sc.topology,
-				 res[i].sc.a[0] ? res[i].sc.a : "-", res[i].sc.b[0] ? res[i].sc.b : "-");
+			/* Logs and packets are kept for failures only. */
+			char dir[600], cmdline[700];
+			runner_scenario_dir(&o, &res[i].sc, dir, sizeof(dir));
+			snprintf(cmdline, sizeof(cmdline), "rm -rf '%s'", dir);
 			if (system(cmdline) < 0)
 				pl_err("run: cannot tidy %s", outdir);
 		}

@@ -239,66 +239,32 @@ void natcheck_model_points(const char *model, const unsigned *points, int n, str
 	check_model(model, false, points, n, res);
 }
 
+struct all_ctx {
+	char *const *models;
+	bool timeouts;
+};
+
+static void check_one(int i, void *out, void *ctx)
+{
+	struct all_ctx *a = ctx;
+
+	natcheck_model(a->models[i], a->timeouts, out);
+}
+
 void natcheck_all(char *const models[], int n, int jobs, bool timeouts, struct natcheck_result *res)
 {
-	pid_t pids[64];
-	int fds[64], next = 0, running = 0;
+	struct all_ctx a = { models, timeouts };
+	bool failed[64];
 
-	if (jobs < 1)
-		jobs = 1;
-	for (int i = 0; i < n && i < 64; i++)
-		pids[i] = -1;
-	while (next < n || running > 0) {
-		while (next < n && next < 64 && running < jobs) {
-			int p[2];
-			if (pipe2(p, O_CLOEXEC)) {
-				res[next].error = -errno;
-				next++;
-				continue;
-			}
-			fflush(NULL);
-			pids[next] = fork();
-			if (pids[next] == 0) {
-				struct natcheck_result one;
-				close(p[0]);
-				natcheck_model(models[next], timeouts, &one);
-				if (write(p[1], &one, sizeof(one)) != (ssize_t)sizeof(one))
-					_exit(1);
-				_exit(0);
-			}
-			close(p[1]);
-			fds[next] = p[0];
-			if (pids[next] < 0) {
-				res[next].error = -errno;
-				close(fds[next]);
-				fds[next] = -1;
-			} else {
-				running++;
-			}
-			next++;
+	if (n > 64)
+		n = 64;
+	proc_pool(n, jobs, sizeof(*res), res, failed, check_one, NULL, &a);
+	for (int i = 0; i < n; i++)
+		if (failed[i]) {
+			snprintf(res[i].model, sizeof(res[i].model), "%s", models[i]);
+			res[i].error = -EIO;
+			snprintf(res[i].detail, sizeof(res[i].detail), "the worker checking %s died", models[i]);
 		}
-		/* Results are read as they come, so a full pipe never blocks a worker. */
-		for (int i = 0; i < next; i++) {
-			int code;
-			if (pids[i] <= 0)
-				continue;
-			struct pollfd pf = { .fd = fds[i], .events = POLLIN };
-			if (poll(&pf, 1, 0) != 1)
-				continue;
-			if (read(fds[i], &res[i], sizeof(res[i])) != (ssize_t)sizeof(res[i])) {
-				memset(&res[i], 0, sizeof(res[i]));
-				snprintf(res[i].model, sizeof(res[i].model), "%s", models[i]);
-				res[i].error = -EIO;
-				snprintf(res[i].detail, sizeof(res[i].detail), "the worker checking %s died", models[i]);
-			}
-			close(fds[i]);
-			proc_wait(pids[i], &code);
-			pids[i] = -1;
-			running--;
-		}
-		if (running > 0)
-			usleep(20000);
-	}
 }
 
 static const char *short_dep(int v)

@@ -32,16 +32,7 @@ static void put_str(FILE *f, const char *s, bool xml)
 
 static void commit_of(char *buf, size_t len)
 {
-	FILE *p = popen("git rev-parse --short HEAD 2>/dev/null", "r");
-
-	snprintf(buf, len, "unknown");
-	if (p) {
-		if (fgets(buf, (int)len, p))
-			buf[strcspn(buf, "\n")] = '\0';
-		if (!buf[0])
-			snprintf(buf, len, "unknown");
-		pclose(p);
-	}
+	tool_first_line("git rev-parse --short HEAD 2>/dev/null", "unknown", buf, len);
 }
 
 static const char *cell(const struct scenario_result *r, char *buf, size_t len)
@@ -80,6 +71,13 @@ int runner_write_json(const char *path, const struct scenario_result *res, int n
 			r->time_to_first_reply_s, r->time_to_direct_s, r->rtt_p50, r->rtt_p90, r->rtt_p99);
 		fprintf(f, "\"probes\":{\"sent\":%d,\"answered\":%d},\"packets\":{\"direct_bytes\":%llu,\"relay_bytes\":%llu},",
 			r->probes_sent, r->probes_answered, (unsigned long long)r->direct_bytes, (unsigned long long)r->relay_bytes);
+		if (r->sc.lifecycle[0]) {
+			const struct lifecycle_result *l = &r->lc;
+			fprintf(f, "\"lifecycle\":{\"name\":\"%s\",\"happened\":%s,\"event_at_s\":%.2f,\"sent_after\":%d,"
+				   "\"lost_after\":%d,\"first_reply_s\":%.2f,\"relay_s\":%.2f,\"direct_s\":%.2f,\"path_after\":\"%s\"},",
+				r->sc.lifecycle, l->happened ? "true" : "false", l->event_at_s, l->sent_after, l->lost_after,
+				l->first_reply_s, l->relay_s, l->direct_s, l->path_after);
+		}
 		fprintf(f, "\"tool_said_path\":\"%s\",\"disagreement\":%s,\"wall_s\":%.2f,\"kept_run\":\"%s\",\"error\":\"",
 			r->tool_said_path,
 			r->tool_said_path[0] && r->connected && strcmp(r->tool_said_path, r->path) ? "true" : "false", r->wall_s,
@@ -128,7 +126,7 @@ static int models_of(const struct scenario_result *res, int n, char names[][RUNN
 
 	for (int i = 0; i < n; i++) {
 		const char *m[2] = { res[i].sc.a, res[i].sc.b };
-		if (strcmp(res[i].sc.topology, "two-sites"))
+		if (strcmp(res[i].sc.topology, "two-sites") || res[i].sc.lifecycle[0])
 			continue;
 		for (int j = 0; j < 2; j++) {
 			bool seen = false;
@@ -145,14 +143,41 @@ static const struct scenario_result *find(const struct scenario_result *res, int
 					  const char *b)
 {
 	for (int i = 0; i < n; i++)
-		if (!strcmp(res[i].sc.topology, topo) && ((!strcmp(res[i].sc.a, a) && !strcmp(res[i].sc.b, b)) ||
+		if (!res[i].sc.lifecycle[0] && !strcmp(res[i].sc.topology, topo) &&
+		    ((!strcmp(res[i].sc.a, a) && !strcmp(res[i].sc.b, b)) ||
 							  (!strcmp(res[i].sc.a, b) && !strcmp(res[i].sc.b, a))))
 			return &res[i];
 	return NULL;
 }
 
+/* Lifecycle scenarios: what happened and how the tunnel came through. */
+static void print_lifecycles(FILE *out, const struct scenario_result *res, int n)
+{
+	bool any = false;
+
+	for (int i = 0; i < n; i++) {
+		const struct scenario_result *r = &res[i];
+		const struct lifecycle_result *l = &r->lc;
+		if (!r->sc.lifecycle[0])
+			continue;
+		if (!any)
+			fprintf(out, "%-24s %-40s %8s %6s %9s %8s %9s  %s\n", "scenario", "pair", "event at", "lost",
+				"1st reply", "relay", "direct", "path after");
+		any = true;
+		char pair[64], ev[16], fr[16], rl[16], dr[16];
+		snprintf(pair, sizeof(pair), "%.19s %.19s", r->sc.a + (r->sc.a[0] == '@'), r->sc.b + (r->sc.b[0] == '@'));
+		snprintf(ev, sizeof(ev), l->happened ? "%.1fs" : "never", l->event_at_s);
+		snprintf(fr, sizeof(fr), l->first_reply_s < 0 ? "none" : "%.2fs", l->first_reply_s);
+		snprintf(rl, sizeof(rl), l->relay_s < 0 ? "-" : "%.2fs", l->relay_s);
+		snprintf(dr, sizeof(dr), l->direct_s < 0 ? "-" : l->direct_s == 0 ? "stayed" : "%.2fs", l->direct_s);
+		fprintf(out, "%-24s %-40s %8s %3d/%-3d %8s %8s %9s  %s\n", r->sc.lifecycle, pair, ev, l->lost_after,
+			l->sent_after, fr, rl, dr, r->connected ? l->path_after : "FAIL");
+	}
+}
+
 void runner_print_matrix(FILE *out, const struct scenario_result *res, int n)
 {
+	print_lifecycles(out, res, n);
 	char names[32][RUNNER_NAME], c[32];
 	int k = models_of(res, n, names, 32);
 
@@ -242,7 +267,27 @@ int runner_write_html(const char *path, const struct scenario_result *res, int n
 			(w > 300 ? 300 : w) + 334, y + 10, r->rtt_p50);
 		y += 14;
 	}
-	fprintf(f, "</svg>\n</body></html>\n");
+	fprintf(f, "</svg>\n");
+	for (int i = 0, any = 0; i < n; i++) {
+		const struct scenario_result *r = &res[i];
+		const struct lifecycle_result *l = &r->lc;
+		if (!r->sc.lifecycle[0])
+			continue;
+		if (!any++)
+			fprintf(f, "<h2>Lifecycle scenarios</h2><table id=\"lifecycle\">\n<tr><th>scenario</th><th>pair</th>"
+				   "<th>event at</th><th>lost after it</th><th>first reply</th><th>relay after</th>"
+				   "<th>direct again</th><th>path after</th></tr>\n");
+		fprintf(f, "<tr class=\"lifecycle\" data-scenario=\"%s\"><td>%s</td><td>%s %s</td><td>%.1f s</td><td>%d of %d</td>"
+			   "<td>%.2f s</td><td>%.2f s</td><td>%.2f s</td><td>%s</td></tr>\n",
+			r->sc.lifecycle, r->sc.lifecycle, r->sc.a, r->sc.b, l->event_at_s, l->lost_after, l->sent_after,
+			l->first_reply_s, l->relay_s, l->direct_s, r->connected ? l->path_after : "FAIL");
+	}
+	for (int i = 0; i < n; i++)
+		if (res[i].sc.lifecycle[0]) {
+			fprintf(f, "</table>\n");
+			break;
+		}
+	fprintf(f, "</body></html>\n");
 	return fclose(f) ? -errno : 0;
 }
 

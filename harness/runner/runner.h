@@ -17,11 +17,42 @@
 #define RUNNER_MAX_SCENARIOS 512
 #define RUNNER_NAME 32
 
+enum lifecycle_kind { LC_NONE, LC_FAULT, LC_IDLE, LC_KILL_RELAY };
+
+/* A lifecycle scenario: once the pair has settled (or at once, if
+ * early), an event; then the tunnel is watched for after_s seconds. */
+struct lifecycle {
+	const char *name, *what;
+	const char *topology, *a, *b;          /* "@x.nat": tests/data/x.nat */
+	const char *link_node, *link_spec;     /* an impaired link ("" none) */
+	enum lifecycle_kind kind;
+	const char *fault_kind, *fault_target, *fault_arg;
+	bool early;                            /* before any direct path */
+	int quiet_s;                           /* LC_IDLE: silence this long */
+	int after_s;
+};
+
+const struct lifecycle *runner_lifecycle_find(const char *name);
+/* Every lifecycle scenario; returns the count. */
+int runner_lifecycles(const struct lifecycle **out, int max);
+
 struct scenario {
 	char tool[RUNNER_NAME];
 	char topology[RUNNER_NAME];
-	char a[RUNNER_NAME], b[RUNNER_NAME];   /* models ("" where the topology has no such parameter) */
+	char a[RUNNER_NAME * 4], b[RUNNER_NAME * 4];   /* models ("" where the topology has no such parameter) */
 	int repeat;
+	char lifecycle[RUNNER_NAME];          /* "" for a plain pair */
+};
+
+/* How a pair came through a lifecycle event (times from the event). */
+struct lifecycle_result {
+	bool happened;
+	double event_at_s;
+	int sent_after, lost_after;            /* probes sent after the event, and never answered */
+	double first_reply_s;                  /* first answer to a probe sent after it */
+	double relay_s;                        /* first relayed window after it (-1: none) */
+	double direct_s;                       /* direct again (0: never left; -1: not again) */
+	char path_after[8];
 };
 
 struct scenario_result {
@@ -41,6 +72,7 @@ struct scenario_result {
 	double wall_s;
 	char error[300];
 	char kept_run[RUN_ID_LEN + 1];  /* --keep-failed: the run left up */
+	struct lifecycle_result lc;
 };
 
 /* A tool under test: a C table entry (runner/tool_*.c). The harness builds
@@ -67,6 +99,9 @@ struct runner_tool {
 	 * stopped trying for better; NULL when the tool cannot say. */
 	int (*said_path)(struct tool_ctx *t, char *path, size_t len, bool *settled);
 	void (*stop)(struct tool_ctx *t);
+	/* The relay's process on the introducer host (its name, for `fault
+	 * kill`); NULL when the tool has none. */
+	const char *relay_program;
 };
 
 /* For adapters (tool_util.c): a program beside punchlab (NULL if absent);
@@ -77,8 +112,14 @@ const char *tool_sibling(const char *name, char *buf, size_t len);
 int tool_write_file(const char *path, const char *text);
 int tool_keypair(const char *path, char pub[45]);
 int tool_spawn(struct tool_ctx *t, const char *node, char *const argv[], const char *log, pid_t *pid);
-/* Is PROG on the PATH? If not, install Debian's PACKAGE (as root) or say why. */
+/* Is PROG on the PATH? tool_install: if not, install Debian's PACKAGE
+ * (as root) or say why. */
+bool tool_have(const char *prog);
 bool tool_install(const char *prog, const char *package, char *why, size_t len);
+/* The first line a shell command prints (fallback when none). */
+void tool_first_line(const char *cmd, const char *fallback, char *buf, size_t len);
+/* Stop the tool's processes and free t->priv. */
+void tool_stop_all(struct tool_ctx *t, pid_t *pids, int n);
 
 const struct runner_tool *runner_tool_find(const char *name);
 /* Every tool, NULL-terminated. */
@@ -93,6 +134,8 @@ struct runner_opts {
 	const char *outdir;
 };
 
+/* Where a scenario's files go: OUTDIR/scenarios/NAME. */
+void runner_scenario_dir(const struct runner_opts *o, const struct scenario *sc, char *buf, size_t len);
 /* Run one scenario, filling res. */
 void runner_scenario(const struct scenario *sc, const struct runner_opts *o, const char *scenario_dir,
 		     struct scenario_result *res);

@@ -4,7 +4,10 @@
  * verdict is settled. */
 #include "runner.h"
 #include "capture.h"
+#include "../fault/fault.h"
+#include "../impair/impair.h"
 #include "../nl/nftcount.h"
+#include "../util/paths.h"
 #include "../topo/build.h"
 #include "../util/cleanup.h"
 #include "../util/netns.h"
@@ -175,6 +178,9 @@ struct probe_state {
 	int n_samples;
 	double first_reply;
 	double last_reply;
+	uint32_t from_seq;          /* replies to probes from this one on count below */
+	int answered_from;
+	double first_from;          /* when the first of them came back (-1: none yet) */
 };
 
 struct probe_msg {
@@ -220,6 +226,11 @@ static void probe_poll(struct probe_state *p, int wait_ms)
 		t = now_s();
 		if (p->first_reply < 0)
 			p->first_reply = t - p->t0;
+		if (p->from_seq && m.seq >= p->from_seq) {
+			p->answered_from++;
+			if (p->first_from < 0)
+				p->first_from = t;
+		}
 		p->last_reply = t;
 		if (p->n_samples < MAX_SAMPLES) {
 			p->sample_at[p->n_samples] = t - p->t0;
@@ -232,6 +243,10 @@ void runner_scenario(const struct scenario *sc, const struct runner_opts *o, con
 		     struct scenario_result *res)
 {
 	const struct runner_tool *tool = runner_tool_find(sc->tool);
+	const struct lifecycle *lc = sc->lifecycle[0] ? runner_lifecycle_find(sc->lifecycle) : NULL;
+	struct lifecycle_result *lr = &res->lc;
+	double resume_at = 0;
+	bool left_direct = false;
 	struct topo_net *net = calloc(1, sizeof(*net));
 	struct topo t;
 	struct run r;
@@ -239,7 +254,7 @@ void runner_scenario(const struct scenario *sc, const struct runner_opts *o, con
 	struct tool_ctx tc;
 	struct expect_result ex;
 	struct probe_state *p = calloc(1, sizeof(*p));
-	char params[96] = "", pa[48], pb[48], *assigns[2], ns[64];
+	char params[700] = "", pa[300], pb[300], *assigns[2], ns[64];
 	int n_assigns = 0, ret, direct_windows = 0, relay_windows = 0;
 	uint64_t d0 = 0, r0 = 0, d1, r1, dsum0 = 0, rsum0 = 0;
 	double start = now_s(), deadline, next_probe, next_window, said_check = 0;
@@ -265,13 +280,23 @@ void runner_scenario(const struct scenario *sc, const struct runner_opts *o, con
 		goto out;
 	for (int i = 0; i < t.n_params && n_assigns < 2; i++) {
 		const char *model = !strcmp(t.params[i], "B") || (t.n_params == 1 && !sc->a[0]) ? sc->b : sc->a;
-		char *buf = n_assigns ? pb : pa;
-		snprintf(buf, 48, "%s=%s", t.params[i], model);
+		char *buf = n_assigns ? pb : pa, data[256];
+		if (model[0] == '@' && paths_data_dir("tests/data", data, sizeof(data)) == 0)
+			snprintf(buf, 300, "%s=%s/%s", t.params[i], data, model + 1);
+		else
+			snprintf(buf, 300, "%s=%s", t.params[i], model);
 		assigns[n_assigns++] = buf;
 		snprintf(params + strlen(params), sizeof(params) - strlen(params), "%s%s", i ? " " : "", buf);
 	}
 	if ((ret = topo_resolve(&t, n_assigns, assigns, net, res->error, sizeof(res->error))))
 		goto out;
+	if (lc && lc->link_node[0]) {
+		int k = topo_find_node(&net->topo, lc->link_node);
+		if (k < 0 || impair_parse(lc->link_spec, &net->topo.nodes[k].impair, res->error, sizeof(res->error))) {
+			ret = -EINVAL;
+			goto out;
+		}
+	}
 	if (expect_topology(net, "a", "b", &ex) == 0) {
 		res->expected_direct = ex.direct;
 		snprintf(res->expected_technique, sizeof(res->expected_technique), "%s", expect_technique_name(ex.technique));
@@ -323,8 +348,12 @@ void runner_scenario(const struct scenario *sc, const struct runner_opts *o, con
 	while (!settled && now_s() < deadline) {
 		double tn = now_s();
 		if (tn >= next_probe) {
-			probe_send(p, tc.addr_b);
-			res->probes_sent++;
+			if (!lr->happened || tn >= resume_at) {
+				probe_send(p, tc.addr_b);
+				res->probes_sent++;
+				if (lr->happened)
+					lr->sent_after++;
+			}
 			next_probe += PROBE_EVERY_MS / 1000.0;
 		}
 		if (tn >= next_window) {
@@ -353,6 +382,39 @@ void runner_scenario(const struct scenario *sc, const struct runner_opts *o, con
 			}
 			settled = direct_windows >= STEADY_WINDOWS ||
 				  (relay_windows >= STEADY_WINDOWS && said_settled && !strcmp(res->tool_said_path, "relay"));
+			if (lr->happened)
+				settled = false; /* watch for the whole of after_s */
+			if (lr->happened && tn >= resume_at) {
+				/* After the event: the first relayed window, and the
+				 * path coming back. */
+				bool direct_now = !strcmp(res->path, "direct") && direct_windows > 0;
+				if (relay_windows > 0 && lr->relay_s < 0)
+					lr->relay_s = tn - resume_at;
+				if (!direct_now)
+					left_direct = true;
+				else if (left_direct && lr->direct_s < 0)
+					lr->direct_s = tn - resume_at;
+			}
+			if (lc && !lr->happened && (settled || lc->early)) {
+				char ferr[256] = "";
+				lr->happened = true;
+				lr->event_at_s = tn - p->t0;
+				resume_at = tn + lc->quiet_s;
+				lr->relay_s = lr->direct_s = -1;
+				lr->first_reply_s = -1;
+				left_direct = strcmp(res->path, "direct") != 0;
+				if (lc->kind == LC_FAULT)
+					fault_apply(&r, lc->fault_kind, lc->fault_target, lc->fault_arg[0] ? lc->fault_arg : NULL, ferr,
+						    sizeof(ferr));
+				else if (lc->kind == LC_KILL_RELAY && tool->relay_program)
+					fault_apply(&r, "kill", "introducer", tool->relay_program, ferr, sizeof(ferr));
+				if (ferr[0])
+					snprintf(res->error, sizeof(res->error), "%s", ferr);
+				p->from_seq = p->seq + 1;
+				p->first_from = -1;
+				deadline = resume_at + lc->after_s;
+				settled = false;
+			}
 			next_window = tn + WINDOW_MS / 1000.0;
 		}
 		probe_poll(p, 10);
@@ -366,6 +428,13 @@ void runner_scenario(const struct scenario *sc, const struct runner_opts *o, con
 	if (tool->said_path)
 		tool->said_path(&tc, res->tool_said_path, sizeof(res->tool_said_path), &said_settled);
 	res->time_to_first_reply_s = p->first_reply;
+	if (lr->happened) {
+		lr->lost_after = lr->sent_after - p->answered_from;
+		lr->first_reply_s = p->first_from < 0 ? -1 : p->first_from - resume_at;
+		if (!left_direct && !strcmp(res->path, "direct"))
+			lr->direct_s = 0;
+		snprintf(lr->path_after, sizeof(lr->path_after), "%s", res->path);
+	}
 	res->probes_answered = p->n_samples;
 	res->connected = p->n_samples > 0 && p->last_reply > now_s() - 1.5;
 	if (!res->connected)

@@ -19,32 +19,6 @@ struct nebula_state {
 	pid_t pids[3];
 };
 
-static bool have(const char *prog)
-{
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "command -v %s >/dev/null 2>&1", prog);
-	return system(cmd) == 0;
-}
-
-/* A missing Debian package is installed (as root), never silently skipped. */
-bool tool_install(const char *prog, const char *package, char *why, size_t len)
-{
-	char cmd[256];
-
-	if (have(prog))
-		return true;
-	if (geteuid() == 0) {
-		snprintf(cmd, sizeof(cmd),
-			 "DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends %s >/dev/null 2>&1",
-			 package);
-		if (system(cmd) == 0 && have(prog))
-			return true;
-	}
-	snprintf(why, len, "%s is not installed and could not be: apt-get install %s", prog, package);
-	return false;
-}
-
 static bool nebula_available(char *why, size_t len)
 {
 	return tool_install("nebula", "nebula", why, len) && tool_install("nebula-cert", "nebula", why, len);
@@ -52,17 +26,10 @@ static bool nebula_available(char *why, size_t len)
 
 static void nebula_version(char *buf, size_t len)
 {
-	FILE *p = popen("nebula -version 2>&1", "r");
+	char line[64];
 
-	snprintf(buf, len, "nebula");
-	if (p) {
-		char line[64];
-		if (fgets(line, sizeof(line), p)) {
-			line[strcspn(line, "\n")] = '\0';
-			snprintf(buf, len, "nebula %s", strncmp(line, "Version: ", 9) ? line : line + 9);
-		}
-		pclose(p);
-	}
+	tool_first_line("nebula -version 2>&1", "?", line, sizeof(line));
+	snprintf(buf, len, "nebula %s", strncmp(line, "Version: ", 9) ? line : line + 9);
 }
 
 static int cert(struct tool_ctx *t, const char *name, const char *ip)
@@ -140,13 +107,8 @@ static void nebula_stop(struct tool_ctx *t)
 {
 	struct nebula_state *s = t->priv;
 
-	if (!s)
-		return;
-	for (int k = 0; k < 3; k++)
-		if (s->pids[k] > 0)
-			proc_stop(s->pids[k], 1000);
-	free(s);
-	t->priv = NULL;
+	if (s)
+		tool_stop_all(t, s->pids, 3);
 }
 
 const struct runner_tool runner_tool_nebula = {
@@ -157,4 +119,5 @@ const struct runner_tool runner_tool_nebula = {
 	.start = nebula_start,
 	.said_path = NULL,
 	.stop = nebula_stop,
+	.relay_program = "nebula",
 };

@@ -169,13 +169,8 @@ static void ref_stop(struct tool_ctx *t)
 {
 	struct ref_state *s = t->priv;
 
-	if (!s)
-		return;
-	for (int k = 0; k < 3; k++)
-		if (s->pids[k] > 0)
-			proc_stop(s->pids[k], 1000);
-	free(s);
-	t->priv = NULL;
+	if (s)
+		tool_stop_all(t, s->pids, 3);
 }
 
 const struct runner_tool runner_tool_ref = {
@@ -186,4 +181,5 @@ const struct runner_tool runner_tool_ref = {
 	.start = ref_start,
 	.said_path = ref_said_path,
 	.stop = ref_stop,
+	.relay_program = "punchlab-introducer",
 };

@@ -8,6 +8,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,21 +26,10 @@ static bool tinc_available(char *why, size_t len)
 
 static void tinc_version(char *buf, size_t len)
 {
-	FILE *p = popen("tincd --version 2>&1", "r");
-
-	snprintf(buf, len, "tinc");
-	if (p) {
-		char line[80];
-		if (fgets(line, sizeof(line), p)) {
-			line[strcspn(line, "\n")] = '\0';
-			snprintf(buf, len, "%s", line);
-			/* "tinc version 1.0.36 (built ...)" */
-			char *paren = strstr(buf, " (");
-			if (paren)
-				*paren = '\0';
-		}
-		pclose(p);
-	}
+	/* "tinc version 1.0.36 (built ...)" */
+	tool_first_line("tincd --version 2>&1", "tinc", buf, len);
+	if (strstr(buf, " ("))
+		*strstr(buf, " (") = '\0';
 }
 
 static int tinc_start(struct tool_ctx *t, int timeout_ms, char *err, size_t errlen)
@@ -76,8 +66,14 @@ static int tinc_start(struct tool_ctx *t, int timeout_ms, char *err, size_t errl
 		snprintf(path, sizeof(path), "%s/tinc-up", dir[k]);
 		tool_write_file(path, text);
 		chmod(path, 0755);
-		/* Keys: tincd appends the public key to hosts/NAME. */
-		if (proc_run(NULL, argv, -1, -1)) {
+		/* Keys: tincd appends the public key to hosts/NAME (its progress
+		 * dots go to the scenario's log, not the terminal). */
+		snprintf(path, sizeof(path), "%s/keys.log", t->dir);
+		int logfd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+		int kret = proc_run(NULL, argv, logfd, logfd);
+		if (logfd >= 0)
+			close(logfd);
+		if (kret) {
 			snprintf(err, errlen, "tincd -K failed for %s", names[k]);
 			return -EIO;
 		}
@@ -114,13 +110,8 @@ static void tinc_stop(struct tool_ctx *t)
 {
 	struct tinc_state *s = t->priv;
 
-	if (!s)
-		return;
-	for (int k = 0; k < 3; k++)
-		if (s->pids[k] > 0)
-			proc_stop(s->pids[k], 1000);
-	free(s);
-	t->priv = NULL;
+	if (s)
+		tool_stop_all(t, s->pids, 3);
 }
 
 const struct runner_tool runner_tool_tinc = {
@@ -131,4 +122,5 @@ const struct runner_tool runner_tool_tinc = {
 	.start = tinc_start,
 	.said_path = NULL,
 	.stop = tinc_stop,
+	.relay_program = "tincd",
 };

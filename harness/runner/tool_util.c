@@ -9,6 +9,7 @@
 #include <limits.h>
 #include <sodium.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -74,3 +75,52 @@ int tool_spawn(struct tool_ctx *t, const char *node, char *const argv[], const c
 	return ret;
 }
 
+
+bool tool_have(const char *prog)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "command -v %s >/dev/null 2>&1", prog);
+	return system(cmd) == 0;
+}
+
+/* A missing Debian package is installed (as root), never silently skipped. */
+bool tool_install(const char *prog, const char *package, char *why, size_t len)
+{
+	char cmd[256];
+
+	if (tool_have(prog))
+		return true;
+	if (geteuid() == 0) {
+		snprintf(cmd, sizeof(cmd),
+			 "DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends %s >/dev/null 2>&1",
+			 package);
+		if (system(cmd) == 0 && tool_have(prog))
+			return true;
+	}
+	snprintf(why, len, "%s is not installed and could not be: apt-get install %s", prog, package);
+	return false;
+}
+
+void tool_first_line(const char *cmd, const char *fallback, char *buf, size_t len)
+{
+	FILE *p = popen(cmd, "r");
+
+	snprintf(buf, len, "%s", fallback);
+	if (p) {
+		if (fgets(buf, (int)len, p))
+			buf[strcspn(buf, "\n")] = '\0';
+		if (!buf[0])
+			snprintf(buf, len, "%s", fallback);
+		pclose(p);
+	}
+}
+
+void tool_stop_all(struct tool_ctx *t, pid_t *pids, int n)
+{
+	for (int k = 0; k < n; k++)
+		if (pids[k] > 0)
+			proc_stop(pids[k], 1000);
+	free(t->priv);
+	t->priv = NULL;
+}

@@ -30,35 +30,17 @@
 
 struct wgs_state {
 	char ifname[2][16];
-	pid_t wg[2], stun;
+	pid_t pids[3];              /* wireguard-go on a and b, the STUN server */
 };
-
-static bool on_path(const char *prog)
-{
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "command -v %s >/dev/null 2>&1", prog);
-	return system(cmd) == 0;
-}
 
 static bool wgs_available(char *why, size_t len)
 {
-	if (on_path("wireguard-go") && on_path("wg"))
-		return true;
-	snprintf(why, len, "needs wireguard-go and wg: apt-get install wireguard-go wireguard-tools");
-	return false;
+	return tool_install("wireguard-go", "wireguard-go", why, len) && tool_install("wg", "wireguard-tools", why, len);
 }
 
 static void wgs_version(char *buf, size_t len)
 {
-	FILE *p = popen("wireguard-go --version 2>&1", "r");
-
-	snprintf(buf, len, "wireguard-go");
-	if (p) {
-		if (fgets(buf, (int)len, p))
-			buf[strcspn(buf, "\n")] = '\0';
-		pclose(p);
-	}
+	tool_first_line("wireguard-go --version 2>&1", "wireguard-go", buf, len);
 }
 
 struct stun_arg {
@@ -121,11 +103,11 @@ static int wgs_start(struct tool_ctx *t, int timeout_ms, char *err, size_t errle
 		return -EIO;
 	/* The registry's STUN server, on the introducer host. */
 	if (topo_node_netns(t->run, "introducer", ins, sizeof(ins)) ||
-	    (ret = natcheck_start_stun_server(ins, i0, i1, &s->stun))) {
+	    (ret = natcheck_start_stun_server(ins, i0, i1, &s->pids[2]))) {
 		snprintf(err, errlen, "cannot start the STUN server on the introducer host");
 		return -EIO;
 	}
-	run_note_pid((struct run *)t->run, s->stun);
+	run_note_pid((struct run *)t->run, s->pids[2]);
 	registry[0] = '\0';
 	for (int k = 0; k < 2; k++) {
 		struct stun_arg sa = { i0, { 0 } };
@@ -151,7 +133,7 @@ static int wgs_start(struct tool_ctx *t, int timeout_ms, char *err, size_t errle
 		struct stat st;
 		snprintf(s->ifname[k], sizeof(s->ifname[k]), "w%s%s", t->run->id, hosts[k]);
 		snprintf(log, sizeof(log), "%s.log", hosts[k]);
-		if ((ret = tool_spawn(t, hosts[k], argv, log, &s->wg[k]))) {
+		if ((ret = tool_spawn(t, hosts[k], argv, log, &s->pids[k]))) {
 			snprintf(err, errlen, "cannot start wireguard-go on %s: %s", hosts[k], strerror(-ret));
 			return ret;
 		}
@@ -184,15 +166,8 @@ static void wgs_stop(struct tool_ctx *t)
 {
 	struct wgs_state *s = t->priv;
 
-	if (!s)
-		return;
-	for (int k = 0; k < 2; k++)
-		if (s->wg[k] > 0)
-			proc_stop(s->wg[k], 1000);
-	if (s->stun > 0)
-		proc_stop(s->stun, 500);
-	free(s);
-	t->priv = NULL;
+	if (s)
+		tool_stop_all(t, s->pids, 3);
 }
 
 const struct runner_tool runner_tool_wgstatic = {

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -198,4 +199,87 @@ int proc_run(const char *netns, char *const argv[], int out_fd, int err_fd)
 	if ((ret = proc_wait(pid, &code)))
 		return ret;
 	return code;
+}
+
+void proc_pool(int n, int jobs, size_t size, void *results, bool *failed, void (*work)(int i, void *out, void *ctx),
+	       void (*done)(int i, void *ctx), void *ctx)
+{
+	pid_t *pids = calloc((size_t)n + 1, sizeof(*pids));
+	int *fds = calloc((size_t)n + 1, sizeof(*fds)), next = 0, running = 0;
+	uint8_t *res = results;
+
+	if (!pids || !fds) {
+		for (int i = 0; i < n; i++)
+			failed[i] = true;
+		goto out;
+	}
+	if (jobs < 1)
+		jobs = 1;
+	while (next < n || running > 0) {
+		while (next < n && running < jobs) {
+			int p[2];
+			failed[next] = false;
+			memset(res + (size_t)next * size, 0, size);
+			if (pipe2(p, O_CLOEXEC)) {
+				failed[next++] = true;
+				continue;
+			}
+			fflush(NULL);
+			pids[next] = fork();
+			if (pids[next] == 0) {
+				void *one = calloc(1, size);
+				close(p[0]);
+				if (!one)
+					_exit(1);
+				work(next, one, ctx);
+				for (size_t off = 0; off < size;) {
+					ssize_t w = write(p[1], (uint8_t *)one + off, size - off);
+					if (w <= 0)
+						_exit(1);
+					off += (size_t)w;
+				}
+				_exit(0);
+			}
+			close(p[1]);
+			fds[next] = p[0];
+			if (pids[next] < 0) {
+				close(fds[next]);
+				failed[next] = true;
+				if (done)
+					done(next, ctx);
+			} else {
+				running++;
+			}
+			next++;
+		}
+		/* Results are read as they come, so a full pipe never blocks a child. */
+		for (int i = 0; i < next; i++) {
+			struct pollfd pf = { .fd = fds[i], .events = POLLIN };
+			size_t got = 0;
+			int code;
+			if (pids[i] <= 0 || poll(&pf, 1, 0) != 1)
+				continue;
+			while (got < size) {
+				ssize_t r = read(fds[i], res + (size_t)i * size + got, size - got);
+				if (r <= 0)
+					break;
+				got += (size_t)r;
+			}
+			if (got != size) {
+				memset(res + (size_t)i * size, 0, size);
+				failed[i] = true;
+			}
+			close(fds[i]);
+			proc_wait(pids[i], &code);
+			pids[i] = -1;
+			running--;
+			if (done)
+				done(i, ctx);
+		}
+		if (running > 0)
+			usleep(20000);
+	}
+out:
+	free(pids);
+	free(fds);
 }

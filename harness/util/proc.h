@@ -2,6 +2,9 @@
 #ifndef PL_PROC_H
 #define PL_PROC_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
 #include <sys/types.h>
 
 /* fork; the child enters namespace NETNS (NULL: stay), points stdout/stderr
@@ -24,5 +27,12 @@ void proc_stop(pid_t pid, int grace_ms);
 int proc_alive(pid_t pid);
 /* Spawn argv in NETNS, wait, return its exit code (or negative errno). */
 int proc_run(const char *netns, char *const argv[], int out_fd, int err_fd);
+
+/* Run work(i, out, ctx) for i in 0..n-1, up to jobs at a time, each in a
+ * child process; each child's result (size bytes, written to out) lands in
+ * results[i]. A child that dies leaves results[i] zeroed and failed[i]
+ * true. done(i, ctx) (may be NULL) is called as each one finishes. */
+void proc_pool(int n, int jobs, size_t size, void *results, bool *failed, void (*work)(int i, void *out, void *ctx),
+	       void (*done)(int i, void *ctx), void *ctx);
 
 #endif

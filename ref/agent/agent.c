@@ -163,9 +163,19 @@ static int send_cb(void *ctx, struct wg_peer *wp, const struct wg_endpoint *ep, 
 	static uint8_t frame[MESH_RELAY_HDR_LEN + WG_MAX_PACKET + 64];
 	int n;
 
-	(void)ep;
 	if (!p)
 		return -ENOENT;
+	/* Roaming, as WireGuard does it: the device moves a peer's endpoint
+	 * only on authenticated packets that came directly (never relayed
+	 * ones); when the peer's NAT gave it a new mapping, follow at once. */
+	if (ep && ep->addr.ss_family && !wg_endpoint_equal(ep, &p->dev_ep_seen)) {
+		/* A newer authenticated packet than when we last looked. */
+		p->dev_ep_seen = *ep;
+		if (p->direct && p->direct_fd == a->udp && !wg_endpoint_equal(ep, &p->direct_ep)) {
+			agent_log(a, "peer %s: roams from %s to %s", p->rec.name, agent_ep_str(&p->direct_ep), agent_ep_str(ep));
+			p->direct_ep = *ep;
+		}
+	}
 	if (p->direct)
 		return send_ttl(p->direct_fd, buf, len, &p->direct_ep, 0);
 	if (!a->registered)

@@ -37,6 +37,7 @@ struct agent_peer {
 	/* The path WireGuard takes now. */
 	bool direct;
 	struct wg_endpoint direct_ep;
+	struct wg_endpoint dev_ep_seen;  /* the device's endpoint for it when we last looked (roaming) */
 	int direct_fd;
 	double rtt_ms;
 	uint64_t direct_since_ms, last_pong_ms, next_ping_ms;
@@ -45,7 +46,7 @@ struct agent_peer {
 	bool impossible;            /* measured: no direct path (until a network changes) */
 	bool punching;
 	uint32_t round;
-	uint64_t round_ms, next_send_ms, next_connect_ms;
+	uint64_t round_ms, next_send_ms, next_connect_ms, connect_sent_ms;
 	unsigned failures;
 	char why[200];              /* why it is relayed now */
 	struct agent_target targets[AGENT_MAX_TARGETS];

@@ -134,6 +134,7 @@ void punch_start(struct agent *a, struct agent_peer *p, uint32_t round)
 	peer_class(p, &peer);
 	p->punching = true;
 	p->round = round;
+	p->connect_sent_ms = 0;
 	p->round_ms = now;
 	p->next_send_ms = now;
 	p->n_targets = 0;
@@ -166,6 +167,11 @@ static void take_path(struct agent *a, struct agent_peer *p, int fd, const struc
 {
 	uint64_t now = a->now;
 	bool was = p->direct;
+	struct wg_peer_info info;
+
+	/* What the device last saw is older than this path: not a roam. */
+	wg_peer_info(p->wg, &info);
+	p->dev_ep_seen = info.endpoint;
 
 	if (was && p->direct_fd != fd && p->direct_fd != a->udp)
 		close(p->direct_fd);
@@ -305,7 +311,8 @@ void punch_tick(struct agent *a, struct agent_peer *p, uint64_t now)
 	struct mesh_nat_class peer;
 
 	if (p->direct) {
-		if (now - p->last_pong_ms > 3u * a->conf.ping_ms + 1000u) {
+		/* Two path checks unanswered: the path is gone. */
+		if (now - p->last_pong_ms > 2u * a->conf.ping_ms + 500u) {
 			agent_log(a, "peer %s: direct path via %s lost; back on the relay", p->rec.name, agent_ep_str(&p->direct_ep));
 			if (p->direct_fd != a->udp)
 				close(p->direct_fd);
@@ -314,6 +321,9 @@ void punch_tick(struct agent *a, struct agent_peer *p, uint64_t now)
 			p->failures = 0;
 			p->next_connect_ms = now + 500;
 			set_why(p, "direct path lost; punching again");
+			/* Our own mapping may have changed too (a NAT rebooted or
+			 * renumbered): tell the introducer now, so the relay takes us. */
+			a->reg_next_ms = now;
 		} else if (now >= p->next_ping_ms) {
 			ping(a, p, p->direct_fd, &p->direct_ep, 0);
 			p->next_ping_ms = now + a->conf.ping_ms;
@@ -339,7 +349,17 @@ void punch_tick(struct agent *a, struct agent_peer *p, uint64_t now)
 			birthday_tick(a, p, &peer, now);
 		return;
 	}
-	if (p->impossible || !a->registered || a->tcp_up || p->rec.tcp_only || now < p->next_connect_ms)
+	if (p->impossible || !a->registered || a->tcp_up || p->rec.tcp_only)
+		return;
+	if (p->connect_sent_ms && now - p->connect_sent_ms > 2000) {
+		/* The introducer did not start a round (it may be down): we know
+		 * the peer's candidates, so punch on our own; its side joins in
+		 * when our pings reach it. */
+		agent_log(a, "peer %s: no answer from the introducer; punching on our own", p->rec.name);
+		punch_start(a, p, 0);
+		return;
+	}
+	if (now < p->next_connect_ms)
 		return;
 	/* Ask the introducer to start a round. The smaller key asks; the
 	 * other asks too if nothing happened for a while. */
@@ -350,6 +370,10 @@ void punch_tick(struct agent *a, struct agent_peer *p, uint64_t now)
 		if (first || now - p->next_connect_ms > 6000) {
 			agent_send_to_introducer(a, &m);
 			p->next_connect_ms = now + 5000;
+			p->connect_sent_ms = now;
+		} else if (!p->connect_sent_ms) {
+			/* The other side asks; a round should start now. */
+			p->connect_sent_ms = now;
 		}
 	}
 }

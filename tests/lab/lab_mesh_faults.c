@@ -22,7 +22,7 @@ static void up_direct(struct mesh *m, const char *params)
 
 static void traffic_keeps_flowing_direct_while_the_introducer_is_down_and_it_comes_back(void **state)
 {
-	struct mesh m;
+	static struct mesh m;
 	struct mesh_bytes d;
 	char intro[16];
 
@@ -51,7 +51,7 @@ static void traffic_keeps_flowing_direct_while_the_introducer_is_down_and_it_com
 
 static void flushed_mappings_fall_back_to_the_relay_then_go_direct_again(void **state)
 {
-	struct mesh m;
+	static struct mesh m;
 	struct run r;
 	char err[256], addr_a[32];
 	int got;
@@ -78,7 +78,7 @@ static void flushed_mappings_fall_back_to_the_relay_then_go_direct_again(void **
 
 static void introducer_runs_as_nobody_and_rate_limits_the_relay(void **state)
 {
-	struct mesh m;
+	static struct mesh m;
 	char *assigns[] = { "A=symmetric", "B=symmetric" }, path[64], addr_b[32], *status = NULL;
 	size_t len;
 	int got;
@@ -105,7 +105,7 @@ static void introducer_runs_as_nobody_and_rate_limits_the_relay(void **state)
 
 static void unknown_key_is_refused_and_never_listed(void **state)
 {
-	struct mesh m;
+	static struct mesh m;
 	char buf[8192], intro[16];
 	bool refused = false;
 
@@ -155,7 +155,7 @@ static int seal_register(const uint8_t priv[32], const uint8_t intro_pub[32], ui
 
 static void strangers_get_nothing_bigger_than_they_sent(void **state)
 {
-	struct mesh m;
+	static struct mesh m;
 	uint8_t buf[1500], stranger[32], member[32], intro_pub[32], token[MESH_TOKEN_LEN];
 	uint32_t intro = htonl(0xcb00710a); /* 203.0.113.10 */
 	char path[128], before[32], after[32];
@@ -206,7 +206,7 @@ static void strangers_get_nothing_bigger_than_they_sent(void **state)
 
 static void agents_drop_garbage_forged_and_replayed_pings(void **state)
 {
-	struct mesh m;
+	static struct mesh m;
 	uint8_t buf[1500], b_priv[32], a_pub[32], shared[32], wrong[32];
 	uint32_t lo = htonl(INADDR_LOOPBACK);
 	char path[128], port_s[16], dropped_before[32], dropped_after[32], json[8192];
@@ -227,6 +227,10 @@ static void agents_drop_garbage_forged_and_replayed_pings(void **state)
 			buf[0] = 'P', buf[1] = 'L', buf[2] = MESH_VERSION, buf[3] = MESH_PING;
 		assert_int_equal(answer_to(fd, lo, port, buf, len, 20), 0);
 	}
+	/* Garbage changed nothing: the pair still goes direct. (What follows
+	 * speaks with b's key, so it moves b's counters ahead of b's own and
+	 * a then rightly refuses b's real messages: it comes last.) */
+	assert_true(mesh_traffic(&m).direct >= 60000);
 	/* A PING in b's name: answered once; the same bytes again are not. */
 	snprintf(path, sizeof(path), "%s/b.key", m.dir);
 	assert_int_equal(mesh_key_read(path, b_priv, (char *)buf, sizeof(buf)), 0);
@@ -249,7 +253,6 @@ static void agents_drop_garbage_forged_and_replayed_pings(void **state)
 	assert_true(mesh_status(&m, 0, json, sizeof(json)));
 	assert_true(mesh_json(json, false, "dropped_control", dropped_after, sizeof(dropped_after)));
 	assert_true(atoll(dropped_after) >= atoll(dropped_before) + 20);
-	assert_true(mesh_traffic(&m).direct >= 60000);
 	mesh_down(&m, false);
 }
 

@@ -126,11 +126,58 @@ static void baseline_flags_a_cell_that_got_worse(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* Every third-party adapter on the pair that every tool should manage:
+ * two full cones, which must end up direct. */
+static void third_party_tools_connect_two_full_cones_directly(void **state)
+{
+	static const char *const tools[] = { "wireguard-static", "nebula", "tinc" };
+	char args[256], log[8192], dir[64], *json;
+
+	(void)state;
+	for (int i = 0; i < 3; i++) {
+		snprintf(dir, sizeof(dir), "/tmp/pl-run-XXXXXX");
+		assert_non_null(mkdtemp(dir));
+		snprintf(args, sizeof(args), "--tool %s --models full-cone --output %s", tools[i], dir);
+		assert_int_equal(punchlab_run(args, log, sizeof(log)), 0);
+		json = slurp(dir, "results.json");
+		assert_int_equal(count(json, "\"outcome\":\"connected\",\"path\":\"direct\""), 1);
+		free(json);
+		snprintf(args, sizeof(args), "rm -rf %s", dir);
+		assert_int_equal(system(args), 0);
+	}
+}
+
+/* A lifecycle scenario: the NAT reboots under a running tunnel, which
+ * comes back, and the record says so. */
+static void nat_reboot_midstream_is_recorded_and_survived(void **state)
+{
+	char args[256], log[8192], dir[64], *json;
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/pl-run-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	snprintf(args, sizeof(args), "--scenario nat-reboot-midstream --output %s", dir);
+	assert_int_equal(punchlab_run(args, log, sizeof(log)), 0);
+	assert_non_null(strstr(log, "nat-reboot-midstream"));
+	json = slurp(dir, "results.json");
+	assert_non_null(strstr(json, "\"lifecycle\":{\"name\":\"nat-reboot-midstream\",\"happened\":true"));
+	assert_non_null(strstr(json, "\"path_after\":\"direct\""));
+	assert_int_equal(count(json, "\"outcome\":\"connected\""), 1);
+	free(json);
+	json = slurp(dir, "report.html");
+	assert_non_null(strstr(json, "data-scenario=\"nat-reboot-midstream\""));
+	free(json);
+	snprintf(args, sizeof(args), "rm -rf %s", dir);
+	assert_int_equal(system(args), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(small_matrix_matches_expect_and_reports_every_scenario),
 		cmocka_unit_test(baseline_flags_a_cell_that_got_worse),
+		cmocka_unit_test(third_party_tools_connect_two_full_cones_directly),
+		cmocka_unit_test(nat_reboot_midstream_is_recorded_and_survived),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

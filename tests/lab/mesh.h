@@ -17,6 +17,7 @@
 
 #include "expect/expect.h"
 #include "mesh/proto.h"
+#include "runner/runner.h"
 #include "util/proc.h"
 #include "util/timeutil.h"
 
@@ -64,17 +65,7 @@ static inline void mesh_write(const char *path, const char *text)
 /* A WireGuard key pair, as `wg genkey` would make it. */
 static inline void mesh_keypair(const char *path, char pub[45])
 {
-	uint8_t priv[32], p[32];
-	char b64[45], line[50];
-
-	randombytes_buf(priv, sizeof(priv));
-	priv[0] &= 248;
-	priv[31] = (priv[31] & 127) | 64;
-	mesh_key_format(priv, b64);
-	snprintf(line, sizeof(line), "%s\n", b64);
-	mesh_write(path, line);
-	mesh_key_public(p, priv);
-	mesh_key_format(p, pub);
+	assert_int_equal(tool_keypair(path, pub), 0);
 }
 
 static inline pid_t mesh_spawn(struct mesh *m, const char *node, char *const argv[], const char *log)
@@ -416,7 +407,7 @@ static inline struct mesh_bytes mesh_traffic(const struct mesh *m)
  * both ways. why_relayed: text the relayed agents' "why" must contain. */
 static inline void mesh_check_pair(const char *topology, const char *params, const char *why_relayed)
 {
-	struct mesh m;
+	static struct mesh m;
 	struct expect_result r;
 	struct mesh_bytes d;
 	char buf[256], *assigns[4], why[400];

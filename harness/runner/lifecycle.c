@@ -1,0 +1,40 @@
+/* Lifecycle scenarios: a pair that is up, then something happens to it
+ * (a NAT reboots, the network goes quiet past the mapping timeout, the
+ * introducer dies, a carrier renumbers), and the tunnel must recover. */
+#include "runner.h"
+
+#include <string.h>
+
+static const struct lifecycle lifecycles[] = {
+	{ "idle-past-timeout", "traffic, 25 s of silence (the NATs' mappings live 20 s), traffic again", "two-sites",
+	  "@short-timeout.nat", "@short-timeout.nat", "", "", LC_IDLE, "", "", "", false, 25, 10 },
+	{ "nat-reboot-midstream", "site a's NAT forgets every flow while traffic runs", "two-sites", "symmetric",
+	  "full-cone", "", "", LC_FAULT, "nat-reboot", "nat-a", "", false, 0, 12 },
+	{ "mapping-expire", "site a's NAT drops its UDP mappings, as after an idle timeout", "two-sites",
+	  "port-restricted-cone", "restricted-cone", "", "", LC_FAULT, "mapping-expire", "nat-a", "", false, 0, 12 },
+	{ "introducer-down", "the introducer (relay) dies after the direct path is up", "two-sites", "port-restricted-cone",
+	  "full-cone", "", "", LC_KILL_RELAY, "", "", "", false, 0, 8 },
+	{ "introducer-down-early", "the introducer dies before the direct path is up: the peers must punch on their own",
+	  "two-sites", "port-restricted-cone", "restricted-cone", "", "", LC_KILL_RELAY, "", "", "", true, 0, 20 },
+	{ "renumber", "site a's NAT reboots with a new public address", "two-sites", "full-cone", "port-restricted-cone",
+	  "", "", LC_FAULT, "nat-reboot", "nat-a", "renumber", false, 0, 15 },
+	{ "lossy-path", "100 ms RTT and 2 % loss on a's link", "two-sites", "port-restricted-cone", "full-cone", "a",
+	  "delay=50ms,loss=2%", LC_NONE, "", "", "", false, 0, 10 },
+};
+
+const struct lifecycle *runner_lifecycle_find(const char *name)
+{
+	for (size_t i = 0; i < sizeof(lifecycles) / sizeof(lifecycles[0]); i++)
+		if (!strcmp(lifecycles[i].name, name))
+			return &lifecycles[i];
+	return NULL;
+}
+
+int runner_lifecycles(const struct lifecycle **out, int max)
+{
+	int n = 0;
+
+	for (size_t i = 0; i < sizeof(lifecycles) / sizeof(lifecycles[0]) && n < max; i++)
+		out[n++] = &lifecycles[i];
+	return n;
+}
