@@ -161,18 +161,6 @@ void expect_path(const struct nat_model *a, const struct nat_model *b, enum expe
 	across_the_internet(a, b, r);
 }
 
-/* Routers from a host's gateway up to the top. */
-static int chain_of(const struct topo *t, int host, int chain[TOPO_MAX_NODES])
-{
-	int n = 0, seg = t->nodes[host].segment;
-
-	while (seg >= 0 && n < TOPO_MAX_NODES) {
-		int g = t->segments[seg].gateway;
-		chain[n++] = g;
-		seg = t->nodes[g].segment;
-	}
-	return n;
-}
 
 static struct nat_model no_nat(void)
 {
@@ -199,8 +187,8 @@ int expect_topology(const struct topo_net *net, const char *host_a, const char *
 		expect_path(&a, &b, SHAPE_SAME_LAN, NULL, out);
 		return 0;
 	}
-	na = chain_of(t, ia, ca);
-	nb = chain_of(t, ib, cb);
+	na = topo_gateway_chain(t, ia, ca);
+	nb = topo_gateway_chain(t, ib, cb);
 	for (int i = 0; i < na && meet_a < 0; i++)
 		for (int j = 0; j < nb; j++)
 			if (ca[i] == cb[j]) {

@@ -27,7 +27,7 @@
 #define R_DATA NFT_REG32_08
 #define R_ADDR NFT_REG32_12
 
-static struct nftnl_expr *expr_add(struct nftnl_rule *r, const char *name)
+struct nftnl_expr *nft_expr_add(struct nftnl_rule *r, const char *name)
 {
 	struct nftnl_expr *e = nftnl_expr_alloc(name);
 
@@ -38,7 +38,7 @@ static struct nftnl_expr *expr_add(struct nftnl_rule *r, const char *name)
 
 static void emit_cmp(struct nftnl_rule *r, uint32_t reg, int op, const void *data, uint32_t len)
 {
-	struct nftnl_expr *e = expr_add(r, "cmp");
+	struct nftnl_expr *e = nft_expr_add(r, "cmp");
 
 	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, reg);
 	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, (uint32_t)op);
@@ -52,7 +52,7 @@ static void emit_set_ref(struct nftnl_expr *e, uint16_t name_attr, uint16_t id_a
 /* reg1 = reg1 & mask (the xor part is zero). */
 static void emit_mask(struct nftnl_rule *r, uint32_t mask)
 {
-	struct nftnl_expr *e = expr_add(r, "bitwise");
+	struct nftnl_expr *e = nft_expr_add(r, "bitwise");
 	uint32_t zero = 0;
 
 	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
@@ -68,7 +68,7 @@ static void emit_lookup(struct nftnl_rule *r, const struct nat_plan *p, const st
 	struct nftnl_expr *e;
 
 	emit_key(r, &s->key, R_KEY);
-	e = expr_add(r, "lookup");
+	e = nft_expr_add(r, "lookup");
 	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, R_KEY);
 	if (dreg)
 		nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_DREG, dreg);
@@ -77,7 +77,7 @@ static void emit_lookup(struct nftnl_rule *r, const struct nat_plan *p, const st
 
 static void emit_meta(struct nftnl_rule *r, uint32_t key, uint32_t dreg)
 {
-	struct nftnl_expr *e = expr_add(r, "meta");
+	struct nftnl_expr *e = nft_expr_add(r, "meta");
 
 	nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, key);
 	nftnl_expr_set_u32(e, NFTNL_EXPR_META_DREG, dreg);
@@ -85,7 +85,7 @@ static void emit_meta(struct nftnl_rule *r, uint32_t key, uint32_t dreg)
 
 static void emit_payload(struct nftnl_rule *r, uint32_t base, uint32_t off, uint32_t len, uint32_t dreg)
 {
-	struct nftnl_expr *e = expr_add(r, "payload");
+	struct nftnl_expr *e = nft_expr_add(r, "payload");
 
 	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_BASE, base);
 	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, off);
@@ -95,7 +95,7 @@ static void emit_payload(struct nftnl_rule *r, uint32_t base, uint32_t off, uint
 
 static void emit_ct(struct nftnl_rule *r, uint32_t key, int dir, uint32_t dreg)
 {
-	struct nftnl_expr *e = expr_add(r, "ct");
+	struct nftnl_expr *e = nft_expr_add(r, "ct");
 
 	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, key);
 	if (dir >= 0)
@@ -105,7 +105,7 @@ static void emit_ct(struct nftnl_rule *r, uint32_t key, int dir, uint32_t dreg)
 
 static void emit_imm(struct nftnl_rule *r, uint32_t dreg, const void *data, uint32_t len)
 {
-	struct nftnl_expr *e = expr_add(r, "immediate");
+	struct nftnl_expr *e = nft_expr_add(r, "immediate");
 
 	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, dreg);
 	nftnl_expr_set(e, NFTNL_EXPR_IMM_DATA, data, len);
@@ -156,7 +156,7 @@ static void emit_set_ref(struct nftnl_expr *e, uint16_t name_attr, uint16_t id_a
 static void emit_nat(struct nftnl_rule *r, int type, uint32_t reg_addr, uint32_t reg_pmin,
 		     uint32_t reg_pmax, uint32_t flags)
 {
-	struct nftnl_expr *e = expr_add(r, "nat");
+	struct nftnl_expr *e = nft_expr_add(r, "nat");
 
 	nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_TYPE, (uint32_t)type);
 	nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_FAMILY, NFPROTO_IPV4);
@@ -224,7 +224,7 @@ static void emit_stmt(struct nftnl_rule *r, const struct nat_plan *p, const stru
 	case NS_DYNSET_UPDATE:
 		emit_key(r, &s->key, R_KEY);
 		emit_key(r, &s->data, R_DATA);
-		e = expr_add(r, "dynset");
+		e = nft_expr_add(r, "dynset");
 		nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_OP, NFT_DYNSET_OP_UPDATE);
 		nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_SREG_KEY, R_KEY);
 		if (s->data.n)
@@ -232,15 +232,15 @@ static void emit_stmt(struct nftnl_rule *r, const struct nat_plan *p, const stru
 		emit_set_ref(e, NFTNL_EXPR_DYNSET_SET_NAME, NFTNL_EXPR_DYNSET_SET_ID, p, s->set);
 		break;
 	case NS_COUNTER:
-		expr_add(r, "counter");
+		nft_expr_add(r, "counter");
 		break;
 	case NS_DROP:
-		e = expr_add(r, "immediate");
+		e = nft_expr_add(r, "immediate");
 		nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
 		nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, NF_DROP);
 		break;
 	case NS_MASQUERADE:
-		e = expr_add(r, "masq");
+		e = nft_expr_add(r, "masq");
 		if (s->flags)
 			nftnl_expr_set_u32(e, NFTNL_EXPR_MASQ_FLAGS, s->flags);
 		break;
@@ -261,14 +261,14 @@ static void emit_stmt(struct nftnl_rule *r, const struct nat_plan *p, const stru
 		emit_nat(r, NFT_NAT_SNAT, R_ADDR, R_VAL, 0, 0);
 		break;
 	case NS_SNAT_NUMGEN:
-		e = expr_add(r, "numgen");
+		e = nft_expr_add(r, "numgen");
 		nftnl_expr_set_u32(e, NFTNL_EXPR_NG_DREG, R_VAL);
 		nftnl_expr_set_u32(e, NFTNL_EXPR_NG_TYPE, NFT_NG_INCREMENTAL);
 		nftnl_expr_set_u32(e, NFTNL_EXPR_NG_MODULUS, s->modulus);
 		nftnl_expr_set_u32(e, NFTNL_EXPR_NG_OFFSET, s->port_min);
 		/* nat-recipes.md: numgen's result is in host byte order; the NAT
 		 * expression reads a port in network byte order. */
-		e = expr_add(r, "byteorder");
+		e = nft_expr_add(r, "byteorder");
 		nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_SREG, R_VAL);
 		nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_DREG, R_VAL);
 		nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_OP, NFT_BYTEORDER_HTON);

@@ -9,4 +9,9 @@
  * sysctls. err says what the kernel refused. */
 int nft_plan_apply(const char *netns, const struct nat_plan *plan, char *err, size_t errlen);
 
+struct nftnl_rule;
+struct nftnl_expr;
+/* Append a new expression NAME to rule r (NULL if out of memory). */
+struct nftnl_expr *nft_expr_add(struct nftnl_rule *r, const char *name);
+
 #endif

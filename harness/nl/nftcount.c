@@ -1,4 +1,5 @@
 #include "nftcount.h"
+#include "nft.h"
 #include "../util/netns.h"
 
 #include <arpa/inet.h>
@@ -19,22 +20,14 @@
 
 #define CHAIN "count"
 
-static struct nftnl_expr *expr_add(struct nftnl_rule *r, const char *name)
-{
-	struct nftnl_expr *e = nftnl_expr_alloc(name);
-
-	if (e)
-		nftnl_rule_add_expr(r, e);
-	return e;
-}
 
 static void match_meta(struct nftnl_rule *r, uint32_t key, int op, const void *data, uint32_t len)
 {
-	struct nftnl_expr *m = expr_add(r, "meta"), *c;
+	struct nftnl_expr *m = nft_expr_add(r, "meta"), *c;
 
 	nftnl_expr_set_u32(m, NFTNL_EXPR_META_KEY, key);
 	nftnl_expr_set_u32(m, NFTNL_EXPR_META_DREG, NFT_REG_1);
-	c = expr_add(r, "cmp");
+	c = nft_expr_add(r, "cmp");
 	nftnl_expr_set_u32(c, NFTNL_EXPR_CMP_SREG, NFT_REG_1);
 	nftnl_expr_set_u32(c, NFTNL_EXPR_CMP_OP, (uint32_t)op);
 	nftnl_expr_set(c, NFTNL_EXPR_CMP_DATA, data, len);
@@ -114,7 +107,7 @@ static int install_in_ns(void *arg)
 			match_meta(r, NFT_META_OIFNAME, NFT_CMP_EQ, ifname, sizeof(ifname));
 		}
 		match_meta(r, NFT_META_L4PROTO, NFT_CMP_NEQ, &icmp, 1);
-		expr_add(r, "counter");
+		nft_expr_add(r, "counter");
 		nftnl_rule_set_data(r, NFTNL_RULE_USERDATA, x->rules[i].name, (uint32_t)strlen(x->rules[i].name) + 1);
 		nlh = nftnl_rule_nlmsg_build_hdr(mnl_nlmsg_batch_current(b), NFT_MSG_NEWRULE, (uint16_t)x->family,
 						 NLM_F_APPEND | NLM_F_CREATE | NLM_F_ACK, seq++);

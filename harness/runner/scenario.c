@@ -40,18 +40,6 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Routers from a host's gateway up to the top. */
-static int chain_of(const struct topo *t, int node, int *chain)
-{
-	int n = 0, seg = t->nodes[node].segment;
-
-	while (seg >= 0 && n < TOPO_MAX_NODES) {
-		int g = t->segments[seg].gateway;
-		chain[n++] = g;
-		seg = t->nodes[g].segment;
-	}
-	return n;
-}
 
 /* The segment through which node's path enters router `at` (node's own
  * segment if `at` is its gateway). */
@@ -96,8 +84,8 @@ static int install_counters(const struct topo_net *net, const struct run *r, str
 			return ret;
 		nd = 0;
 	} else {
-		na = chain_of(t, a, ca);
-		nb = chain_of(t, b, cb);
+		na = topo_gateway_chain(t, a, ca);
+		nb = topo_gateway_chain(t, b, cb);
 		for (int i = 0; i < na && meet < 0; i++)
 			for (int j = 0; j < nb; j++)
 				if (ca[i] == cb[j]) {

@@ -347,3 +347,15 @@ int topo_list(char names[][32], int max)
 	qsort(names, (size_t)n, 32, cmp_names);
 	return n;
 }
+
+int topo_gateway_chain(const struct topo *t, int node, int chain[])
+{
+	int n = 0, seg = t->nodes[node].segment;
+
+	while (seg >= 0 && n < TOPO_MAX_NODES) {
+		int g = t->segments[seg].gateway;
+		chain[n++] = g;
+		seg = t->nodes[g].segment;
+	}
+	return n;
+}

@@ -58,6 +58,9 @@ int topo_load(const char *topology, struct topo *t, char *err, size_t errlen);
 /* Names of the shipped topologies, sorted; returns the count. */
 int topo_list(char names[][32], int max);
 int topo_find_node(const struct topo *t, const char *name);
+/* The routers from NODE's gateway up to the top, in order; returns how
+ * many (chain holds TOPO_MAX_NODES). */
+int topo_gateway_chain(const struct topo *t, int node, int chain[]);
 
 /* ---- resolved: what will be built ---- */
 
