@@ -9,6 +9,7 @@
 static const char usage[] =
 	"usage: punchlab fault [--run ID] nat-reboot ROUTER [renumber]\n"
 	"       punchlab fault [--run ID] mapping-expire ROUTER\n"
+	"       punchlab fault [--run ID] port-exhaust ROUTER N\n"
 	"       punchlab fault [--run ID] link ROUTER down|up\n"
 	"       punchlab fault [--run ID] kill|restart HOST PROGRAM\n"
 	"\n"
@@ -16,6 +17,8 @@ static const char usage[] =
 	"  nat-reboot      the router forgets every conntrack entry and its NAT maps;\n"
 	"                  with renumber it comes back with a new public address\n"
 	"  mapping-expire  only its UDP mappings go, as after an idle timeout\n"
+	"  port-exhaust    N of its external ports are taken: once the rest are mapped,\n"
+	"                  new UDP flows out are dropped (a full carrier NAT); 0 frees them\n"
 	"  link            its uplink (wan) goes down, or comes back up\n"
 	"  kill            PROGRAM on HOST dies (SIGKILL, as a crash)\n"
 	"  restart         PROGRAM on HOST stops and starts again, same command line\n";

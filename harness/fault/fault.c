@@ -2,11 +2,13 @@
 #include "../nat/plan.h"
 #include "../nl/conntrack.h"
 #include "../nl/nft.h"
+#include "../nl/nftlimit.h"
 #include "../nl/rtnl.h"
 #include "../topo/build.h"
 #include "../topo/topo.h"
 #include "../util/netns.h"
 #include "../util/proc.h"
+#include "../util/text.h"
 
 #include <dirent.h>
 #include <arpa/inet.h>
@@ -189,6 +191,36 @@ static int fault_process(struct run *r, const char *kind, const char *host, cons
 	return 0;
 }
 
+/* port-exhaust: N of the NAT's external ports taken, so only the rest can
+ * be mapped; once they are, new UDP flows out are dropped, as on a full
+ * carrier NAT. Linux allocates ports per destination, so taking ports with
+ * real flows would not do it: a connection limit on new flows does.
+ * N = 0 gives them back. */
+static int port_exhaust(const struct topo_net *net, int router, const char *ns, const char *arg, char *err,
+			size_t errlen)
+{
+	const struct nat_model *m = &net->nodes[router].model;
+	unsigned long n, capacity;
+	int ret;
+
+	if (!net->nodes[router].has_model || !m->translate) {
+		snprintf(err, errlen, "%s does no NAT: no ports to exhaust", net->nodes[router].name);
+		return -EINVAL;
+	}
+	if (!arg || !text_parse_uint(arg, 0, 1000000, &n)) {
+		snprintf(err, errlen, "port-exhaust takes a number of ports: punchlab fault port-exhaust %s N (0 gives them back)",
+			 net->nodes[router].name);
+		return -EINVAL;
+	}
+	capacity = m->port_block ? m->port_block
+		   : m->port_max   ? (unsigned long)m->port_max - m->port_min + 1
+				   : 65535 - 1024 + 1;
+	ret = nftlimit_new_flows(ns, n == 0 ? -1 : n >= capacity ? 0 : (long)(capacity - n), err, errlen);
+	if (ret && !err[0])
+		snprintf(err, errlen, "%s: %s", ns, strerror(-ret));
+	return ret;
+}
+
 int fault_apply(struct run *r, const char *kind, const char *target, const char *arg, char *err, size_t errlen)
 {
 	struct topo_net *net = calloc(1, sizeof(*net));
@@ -223,8 +255,13 @@ int fault_apply(struct run *r, const char *kind, const char *target, const char 
 		}
 		goto out;
 	}
+	if (!strcmp(kind, "port-exhaust")) {
+		ret = port_exhaust(net, router, ns, arg, err, errlen);
+		goto out;
+	}
 	if (strcmp(kind, "nat-reboot") && strcmp(kind, "mapping-expire")) {
-		snprintf(err, errlen, "unknown fault \"%s\"; expected nat-reboot, mapping-expire, link, kill or restart", kind);
+		snprintf(err, errlen,
+			 "unknown fault \"%s\"; expected nat-reboot, mapping-expire, port-exhaust, link, kill or restart", kind);
 		ret = -EINVAL;
 		goto out;
 	}

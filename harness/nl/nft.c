@@ -376,70 +376,71 @@ static int build_batch(const struct nat_plan *p, struct mnl_nlmsg_batch *b, uint
 	return 0;
 }
 
-static int apply_in_ns(void *arg)
+int nft_batch_talk(struct mnl_nlmsg_batch *b, int expected, const char *what, char *err, size_t errlen)
 {
-	struct apply_ctx *a = arg;
-	char *buf = NULL, rbuf[8192];
-	size_t bufsz = 256 * 1024;
-	struct mnl_nlmsg_batch *b = NULL;
-	struct mnl_socket *nl;
-	uint32_t seq = (uint32_t)time(NULL);
-	int ret = 0, n, expected;
+	struct mnl_socket *nl = mnl_socket_open(NETLINK_NETFILTER);
+	char rbuf[8192];
+	int ret = 0, n;
 
-	nl = mnl_socket_open(NETLINK_NETFILTER);
 	if (!nl || mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
 		ret = -errno;
-		snprintf(a->err, a->errlen, "cannot open nftables netlink socket: %s", strerror(errno));
-		goto out;
-	}
-	buf = malloc(bufsz);
-	if (!buf) {
-		ret = -ENOMEM;
-		goto out;
-	}
-	b = mnl_nlmsg_batch_start(buf, bufsz);
-	if ((ret = build_batch(a->plan, b, &seq))) {
-		snprintf(a->err, a->errlen, "nftables batch too large");
+		snprintf(err, errlen, "cannot open nftables netlink socket: %s", strerror(errno));
 		goto out;
 	}
 	if (mnl_socket_sendto(nl, mnl_nlmsg_batch_head(b), mnl_nlmsg_batch_size(b)) < 0) {
 		ret = -errno;
-		snprintf(a->err, a->errlen, "sending nftables batch: %s", strerror(errno));
+		snprintf(err, errlen, "sending nftables batch: %s", strerror(errno));
 		goto out;
 	}
 	/* Every message but the batch markers asks for an ack; the first error
 	 * is the answer. */
-	expected = 3 + NC_COUNT + a->plan->n_sets + a->plan->n_rules;
 	while (expected > 0) {
 		struct nlmsghdr *nlh;
 		n = (int)mnl_socket_recvfrom(nl, rbuf, sizeof(rbuf));
 		if (n <= 0) {
 			ret = n < 0 ? -errno : -EIO;
-			snprintf(a->err, a->errlen, "reading nftables acks: %s", strerror(-ret));
+			snprintf(err, errlen, "reading nftables acks: %s", strerror(-ret));
 			goto out;
 		}
 		for (nlh = (struct nlmsghdr *)rbuf; mnl_nlmsg_ok(nlh, n); nlh = mnl_nlmsg_next(nlh, &n)) {
 			const struct nlmsgerr *e;
-			if (nlh->nlmsg_type != NLMSG_ERROR)
-				continue;
-			if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*e)))
+			if (nlh->nlmsg_type != NLMSG_ERROR || nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*e)))
 				continue;
 			e = mnl_nlmsg_get_payload(nlh);
 			if (e->error) {
 				ret = e->error;
-				snprintf(a->err, a->errlen, "the kernel refused the ruleset for model %s: %s",
-					 a->plan->model, strerror(-e->error));
+				snprintf(err, errlen, "the kernel refused %s: %s", what, strerror(-e->error));
 				goto out;
 			}
 			expected--;
 		}
 	}
 out:
-	if (b)
-		mnl_nlmsg_batch_stop(b);
-	free(buf);
 	if (nl)
 		mnl_socket_close(nl);
+	return ret;
+}
+
+static int apply_in_ns(void *arg)
+{
+	struct apply_ctx *a = arg;
+	size_t bufsz = 256 * 1024;
+	char *buf = malloc(bufsz), what[64];
+	struct mnl_nlmsg_batch *b;
+	uint32_t seq = (uint32_t)time(NULL);
+	int ret;
+
+	if (!buf)
+		return -ENOMEM;
+	b = mnl_nlmsg_batch_start(buf, bufsz);
+	if ((ret = build_batch(a->plan, b, &seq))) {
+		snprintf(a->err, a->errlen, "nftables batch too large");
+	} else {
+		snprintf(what, sizeof(what), "the ruleset for model %s", a->plan->model);
+		ret = nft_batch_talk(b, 3 + NC_COUNT + a->plan->n_sets + a->plan->n_rules, what, a->err, a->errlen);
+	}
+	mnl_nlmsg_batch_stop(b);
+	free(buf);
 	return ret;
 }
 

@@ -11,6 +11,10 @@ int nft_plan_apply(const char *netns, const struct nat_plan *plan, char *err, si
 
 struct nftnl_rule;
 struct nftnl_expr;
+struct mnl_nlmsg_batch;
+/* Send a batch in the current namespace and wait for `expected` acks; the
+ * first refusal is the answer (err names `what`). */
+int nft_batch_talk(struct mnl_nlmsg_batch *b, int expected, const char *what, char *err, size_t errlen);
 /* Append a new expression NAME to rule r (NULL if out of memory). */
 struct nftnl_expr *nft_expr_add(struct nftnl_rule *r, const char *name);
 

@@ -57,19 +57,12 @@ static int install_in_ns(void *arg)
 {
 	struct install_ctx *x = arg;
 	static char buf[64 * 1024];
-	char rbuf[8192];
 	struct mnl_nlmsg_batch *b = mnl_nlmsg_batch_start(buf, sizeof(buf));
-	struct mnl_socket *nl = mnl_socket_open(NETLINK_NETFILTER);
 	struct nftnl_chain *ch;
 	struct nlmsghdr *nlh;
 	uint32_t seq = (uint32_t)time(NULL);
-	int ret = 0, expected = 4 + x->n, n;
+	int ret = 0, expected = 4 + x->n;
 
-	if (!nl || mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
-		ret = -errno;
-		snprintf(x->err, x->errlen, "cannot open nftables netlink socket: %s", strerror(errno));
-		goto out;
-	}
 	nftnl_batch_begin(mnl_nlmsg_batch_current(b), seq++);
 	mnl_nlmsg_batch_next(b);
 	/* Create, delete, create: any earlier table goes, whole. */
@@ -117,28 +110,8 @@ static int install_in_ns(void *arg)
 	}
 	nftnl_batch_end(mnl_nlmsg_batch_current(b), seq++);
 	mnl_nlmsg_batch_next(b);
-	if (mnl_socket_sendto(nl, mnl_nlmsg_batch_head(b), mnl_nlmsg_batch_size(b)) < 0) {
-		ret = -errno;
-		snprintf(x->err, x->errlen, "sending the counters' batch: %s", strerror(errno));
-		goto out;
-	}
-	while (expected > 0 && (n = (int)mnl_socket_recvfrom(nl, rbuf, sizeof(rbuf))) > 0) {
-		for (struct nlmsghdr *h = (struct nlmsghdr *)rbuf; mnl_nlmsg_ok(h, n); h = mnl_nlmsg_next(h, &n)) {
-			const struct nlmsgerr *e = mnl_nlmsg_get_payload(h);
-			if (h->nlmsg_type != NLMSG_ERROR || h->nlmsg_len < mnl_nlmsg_size(sizeof(*e)))
-				continue;
-			if (e->error) {
-				ret = e->error;
-				snprintf(x->err, x->errlen, "the kernel refused the counters: %s", strerror(-e->error));
-				goto out;
-			}
-			expected--;
-		}
-	}
-out:
+	ret = nft_batch_talk(b, expected, "the counters", x->err, x->errlen);
 	mnl_nlmsg_batch_stop(b);
-	if (nl)
-		mnl_socket_close(nl);
 	return ret;
 }
 

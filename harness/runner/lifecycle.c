@@ -18,6 +18,8 @@ static const struct lifecycle lifecycles[] = {
 	  "two-sites", "port-restricted-cone", "restricted-cone", "", "", LC_KILL_RELAY, "", "", "", true, 0, 20 },
 	{ "renumber", "site a's NAT reboots with a new public address", "two-sites", "full-cone", "port-restricted-cone",
 	  "", "", LC_FAULT, "nat-reboot", "nat-a", "renumber", false, 0, 15 },
+	{ "nat-full", "site a's NAT has no port left for a new flow: the tunnel's own flows must carry on", "two-sites",
+	  "port-restricted-cone", "full-cone", "", "", LC_FAULT, "port-exhaust", "nat-a", "64512", false, 0, 10 },
 	{ "lossy-path", "100 ms RTT and 2 % loss on a's link", "two-sites", "port-restricted-cone", "full-cone", "a",
 	  "delay=50ms,loss=2%", LC_NONE, "", "", "", false, 0, 10 },
 };

@@ -195,6 +195,40 @@ static void faults_refuse_what_they_cannot_do(void **state)
 	lab_down(&lab);
 }
 
+static void port_exhaust_lets_only_the_ports_left_be_mapped(void **state)
+{
+	uint32_t a1, pub;
+	int sink, old, fresh[4];
+	uint16_t mapped;
+
+	(void)state;
+	up("port-restricted-cone");
+	a1 = lab_addr(&lab, "stun", 0);
+	pub = lab_addr(&lab, "nat", 0);
+	sink = lab_udp(&lab, "stun", a1, SINK);
+	old = lab_udp(&lab, "client", 0, 0);
+	/* An established flow (answered): it has its port already. */
+	mapped = lab_seen_port(old, sink, a1, SINK);
+	assert_true(arrives(sink, old, pub, mapped));
+	for (int i = 0; i < 4; i++)
+		fresh[i] = lab_udp(&lab, "client", 0, 0);
+	/* All but two of 64512 ports taken: two new flows get one, the third
+	 * gets none; the flow that had its mapping keeps it. */
+	fault("port-exhaust", "nat", "64510");
+	assert_true(arrives(fresh[0], sink, a1, SINK));
+	assert_true(arrives(fresh[1], sink, a1, SINK));
+	assert_false(arrives(fresh[2], sink, a1, SINK));
+	assert_true(arrives(old, sink, a1, SINK));
+	/* Given back: new flows map again. */
+	fault("port-exhaust", "nat", "0");
+	assert_true(arrives(fresh[3], sink, a1, SINK));
+	close(sink);
+	close(old);
+	for (int i = 0; i < 4; i++)
+		close(fresh[i]);
+	lab_down(&lab);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -202,6 +236,7 @@ int main(void)
 		cmocka_unit_test_teardown(a_renumbered_nat_comes_back_on_a_new_address, lab_teardown),
 		cmocka_unit_test_teardown(after_mapping_expire_the_socket_gets_a_new_port, lab_teardown),
 		cmocka_unit_test_teardown(a_link_down_cuts_and_up_restores, lab_teardown),
+		cmocka_unit_test_teardown(port_exhaust_lets_only_the_ports_left_be_mapped, lab_teardown),
 		cmocka_unit_test_teardown(kill_and_restart_a_program_on_a_host, lab_teardown),
 		cmocka_unit_test_teardown(faults_refuse_what_they_cannot_do, lab_teardown),
 	};

@@ -31,6 +31,7 @@ struct mesh {
 	pid_t intro, agent[MESH_HOSTS];
 	const char *counter_ns;      /* where the "direct" counter lives */
 	const char *counter_family;  /* inet or bridge */
+	bool allow_c;                /* c is a member too (three peers) */
 };
 
 static inline const char *mesh_host(int i)
@@ -89,8 +90,9 @@ static inline void mesh_start_introducer(struct mesh *m, const char *extra)
 	char *argv[] = { (char *)mesh_bin("punchlab-introducer"), "--config", path, NULL };
 
 	snprintf(conf, sizeof(conf),
-		 "private-key-file = %s/introducer.key\nlisten = 203.0.113.10 203.0.113.11\nallow = %s a\nallow = %s b\n%s",
-		 m->dir, m->pub[0], m->pub[1], extra ? extra : "");
+		 "private-key-file = %s/introducer.key\nlisten = 203.0.113.10 203.0.113.11\nallow = %s a\nallow = %s b\n%s%s%s%s",
+		 m->dir, m->pub[0], m->pub[1], m->allow_c ? "allow = " : "", m->allow_c ? m->pub[2] : "",
+		 m->allow_c ? " c\n" : "", extra ? extra : "");
 	snprintf(path, sizeof(path), "%s/introducer.conf", m->dir);
 	mesh_write(path, conf);
 	m->intro = mesh_spawn(m, "introducer", argv, "introducer.log");
@@ -123,7 +125,8 @@ static struct mesh *mesh_live;
 
 /* Bring up TOPOLOGY, the introducer (with more configuration lines
  * intro_extra), and agents on a and b. */
-static inline void mesh_up_with(struct mesh *m, const char *topology, int n, char *assigns[], const char *intro_extra)
+static inline void mesh_up_members(struct mesh *m, const char *topology, int n, char *assigns[], const char *intro_extra,
+				   bool three)
 {
 	char path[128];
 
@@ -142,10 +145,18 @@ static inline void mesh_up_with(struct mesh *m, const char *topology, int n, cha
 	snprintf(path, sizeof(path), "%s/introducer.key", m->dir);
 	mesh_keypair(path, m->intro_pub);
 	mesh_live = m;
+	m->allow_c = three;
 	mesh_start_introducer(m, intro_extra);
 	time_sleep_ms(200);
 	mesh_start_agent(m, 0);
 	mesh_start_agent(m, 1);
+	if (three)
+		mesh_start_agent(m, 2);
+}
+
+static inline void mesh_up_with(struct mesh *m, const char *topology, int n, char *assigns[], const char *intro_extra)
+{
+	mesh_up_members(m, topology, n, assigns, intro_extra, false);
 }
 
 static inline void mesh_up(struct mesh *m, const char *topology, int n, char *assigns[])
