@@ -44,6 +44,7 @@ static int add(struct scenario *sc, int n, const char *tool, const char *topo, c
 	snprintf(sc[n].topology, sizeof(sc[n].topology), "%s", topo);
 	snprintf(sc[n].a, sizeof(sc[n].a), "%s", a);
 	snprintf(sc[n].b, sizeof(sc[n].b), "%s", b);
+	sc[n].c[0] = '\0';
 	sc[n].repeat = rep;
 	sc[n].lifecycle[0] = '\0';
 	return n + 1;
@@ -167,6 +168,7 @@ int cmd_run(int argc, char **argv)
 				if (!strcmp(lifecycle, "all") || !strcmp(lifecycle, l[q]->name)) {
 					n = add(sc, n, o.tool, l[q]->topology, l[q]->a, l[q]->b, r);
 					snprintf(sc[n - 1].lifecycle, sizeof(sc[n - 1].lifecycle), "%s", l[q]->name);
+					snprintf(sc[n - 1].c, sizeof(sc[n - 1].c), "%s", l[q]->c);
 				}
 			if (n == before) {
 				pl_err("run: no scenario \"%s\"; punchlab run --list-scenarios shows them", lifecycle);
@@ -215,7 +217,7 @@ int cmd_run(int argc, char **argv)
 	wall = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 	runner_print_matrix(stdout, res, n);
 	for (int i = 0; i < n; i++) {
-		bool failed = !res[i].connected || (res[i].expected_direct && strcmp(res[i].path, "direct"));
+		bool failed = !runner_as_expected(&res[i]);
 		bad += failed;
 		if (!failed) {
 			/* Logs and packets are kept for failures only. */

@@ -53,9 +53,10 @@ static void progress(const struct runner_opts *o, int done, int n, int ok, int b
 		fputc('\n', stderr);
 }
 
-static bool as_expected(const struct scenario_result *r)
+bool runner_as_expected(const struct scenario_result *r)
 {
-	return r->connected && (!r->expected_direct || !strcmp(r->path, "direct"));
+	return r->connected && (!r->expected_direct || !strcmp(r->path, "direct")) &&
+	       r->lc.pairs_connected == r->lc.pairs;
 }
 
 struct all_ctx {
@@ -87,7 +88,7 @@ static void one_done(int i, void *ctx)
 		snprintf(r->error, sizeof(r->error), "the worker for this scenario died");
 	}
 	a->done++;
-	if (as_expected(r))
+	if (runner_as_expected(r))
 		a->ok++;
 	else
 		a->bad++;

@@ -74,9 +74,10 @@ int runner_write_json(const char *path, const struct scenario_result *res, int n
 		if (r->sc.lifecycle[0]) {
 			const struct lifecycle_result *l = &r->lc;
 			fprintf(f, "\"lifecycle\":{\"name\":\"%s\",\"happened\":%s,\"event_at_s\":%.2f,\"sent_after\":%d,"
-				   "\"lost_after\":%d,\"first_reply_s\":%.2f,\"relay_s\":%.2f,\"direct_s\":%.2f,\"path_after\":\"%s\"},",
+				   "\"lost_after\":%d,\"first_reply_s\":%.2f,\"relay_s\":%.2f,\"direct_s\":%.2f,\"path_after\":\"%s\","
+				   "\"pairs\":%d,\"pairs_connected\":%d},",
 				r->sc.lifecycle, l->happened ? "true" : "false", l->event_at_s, l->sent_after, l->lost_after,
-				l->first_reply_s, l->relay_s, l->direct_s, l->path_after);
+				l->first_reply_s, l->relay_s, l->direct_s, l->path_after, l->pairs, l->pairs_connected);
 		}
 		fprintf(f, "\"tool_said_path\":\"%s\",\"disagreement\":%s,\"wall_s\":%.2f,\"kept_run\":\"%s\",\"error\":\"",
 			r->tool_said_path,
@@ -97,7 +98,7 @@ int runner_write_junit(const char *path, const struct scenario_result *res, int 
 	if (!f)
 		return -errno;
 	for (int i = 0; i < n; i++)
-		failures += !res[i].connected || (res[i].expected_direct && strcmp(res[i].path, "direct"));
+		failures += !runner_as_expected(&res[i]);
 	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuite name=\"punchlab run\" tests=\"%d\" failures=\"%d\" time=\"%.1f\">\n",
 		n, failures, wall_s);
 	for (int i = 0; i < n; i++) {
@@ -105,10 +106,12 @@ int runner_write_junit(const char *path, const struct scenario_result *res, int 
 		char c[32];
 		fprintf(f, "  <testcase classname=\"%s.%s\" name=\"%s %s\" time=\"%.2f\">", r->sc.tool, r->sc.topology, r->sc.a,
 			r->sc.b, r->wall_s);
-		if (!r->connected || (r->expected_direct && strcmp(r->path, "direct"))) {
+		if (!runner_as_expected(r)) {
 			fprintf(f, "<failure message=\"");
 			if (!r->connected)
 				put_str(f, r->error[0] ? r->error : "no reply through the tunnel", true);
+			else if (r->lc.pairs_connected != r->lc.pairs)
+				fprintf(f, "%d of %d pairs answered", r->lc.pairs_connected, r->lc.pairs);
 			else
 				fprintf(f, "relayed, but a direct path is possible (%s)", r->expected_technique);
 			fprintf(f, "\"/>");
@@ -165,13 +168,17 @@ static void print_lifecycles(FILE *out, const struct scenario_result *res, int n
 				"1st reply", "relay", "direct", "path after");
 		any = true;
 		char pair[64], ev[16], fr[16], rl[16], dr[16];
-		snprintf(pair, sizeof(pair), "%.19s %.19s", r->sc.a + (r->sc.a[0] == '@'), r->sc.b + (r->sc.b[0] == '@'));
+		snprintf(pair, sizeof(pair), "%.19s %.19s%s%.19s", r->sc.a + (r->sc.a[0] == '@'), r->sc.b + (r->sc.b[0] == '@'),
+			 r->sc.c[0] ? " " : "", r->sc.c);
 		snprintf(ev, sizeof(ev), l->happened ? "%.1fs" : "never", l->event_at_s);
 		snprintf(fr, sizeof(fr), l->first_reply_s < 0 ? "none" : "%.2fs", l->first_reply_s);
 		snprintf(rl, sizeof(rl), l->relay_s < 0 ? "-" : "%.2fs", l->relay_s);
 		snprintf(dr, sizeof(dr), l->direct_s < 0 ? "-" : l->direct_s == 0 ? "stayed" : "%.2fs", l->direct_s);
-		fprintf(out, "%-24s %-40s %8s %3d/%-3d %8s %8s %9s  %s\n", r->sc.lifecycle, pair, ev, l->lost_after,
+		fprintf(out, "%-24s %-40s %8s %3d/%-3d %8s %8s %9s  %s", r->sc.lifecycle, pair, ev, l->lost_after,
 			l->sent_after, fr, rl, dr, r->connected ? l->path_after : "FAIL");
+		if (l->pairs)
+			fprintf(out, ", %d of %d pairs answer", l->pairs_connected, l->pairs);
+		fputc('\n', out);
 	}
 }
 
@@ -197,7 +204,7 @@ void runner_print_matrix(FILE *out, const struct scenario_result *res, int n)
 	}
 	for (int i = 0; i < n; i++) {
 		const struct scenario_result *r = &res[i];
-		bool bad = !r->connected || (r->expected_direct && strcmp(r->path, "direct"));
+		bool bad = !runner_as_expected(r);
 		if (!strcmp(r->sc.topology, "two-sites") && !bad)
 			continue;
 		fprintf(out, "%s %s %s: %s (expected %s)%s%s%s%s%s\n", r->sc.topology, r->sc.a, r->sc.b, cell(r, c, sizeof(c)),

@@ -23,7 +23,7 @@ enum lifecycle_kind { LC_NONE, LC_FAULT, LC_IDLE, LC_KILL_RELAY };
  * early), an event; then the tunnel is watched for after_s seconds. */
 struct lifecycle {
 	const char *name, *what;
-	const char *topology, *a, *b;          /* "@x.nat": tests/data/x.nat */
+	const char *topology, *a, *b, *c;      /* "@x.nat": tests/data/x.nat; c: a third site, if any */
 	const char *link_node, *link_spec;     /* an impaired link ("" none) */
 	enum lifecycle_kind kind;
 	const char *fault_kind, *fault_target, *fault_arg;
@@ -39,7 +39,7 @@ int runner_lifecycles(const struct lifecycle **out, int max);
 struct scenario {
 	char tool[RUNNER_NAME];
 	char topology[RUNNER_NAME];
-	char a[RUNNER_NAME * 4], b[RUNNER_NAME * 4];   /* models ("" where the topology has no such parameter) */
+	char a[RUNNER_NAME * 4], b[RUNNER_NAME * 4], c[RUNNER_NAME * 4]; /* models ("" where the topology has no such parameter) */
 	int repeat;
 	char lifecycle[RUNNER_NAME];          /* "" for a plain pair */
 };
@@ -53,6 +53,7 @@ struct lifecycle_result {
 	double relay_s;                        /* first relayed window after it (-1: none) */
 	double direct_s;                       /* direct again (0: never left; -1: not again) */
 	char path_after[8];
+	int pairs, pairs_connected;            /* with a third peer: every pair probed at the end */
 };
 
 struct scenario_result {
@@ -83,6 +84,7 @@ struct tool_ctx {
 	const struct topo_net *net;
 	char dir[200];             /* the scenario's files (keys, configs, logs) */
 	uint32_t addr_a, addr_b;   /* a's and b's addresses inside the tunnel (network order) */
+	uint32_t addr_c;           /* c's, when the topology has a third peer and the tool runs one (else 0) */
 	void *priv;
 };
 
@@ -136,6 +138,9 @@ struct runner_opts {
 
 /* Where a scenario's files go: OUTDIR/scenarios/NAME. */
 void runner_scenario_dir(const struct runner_opts *o, const struct scenario *sc, char *buf, size_t len);
+/* Connected, direct where `punchlab expect` says it can be, and (with a
+ * third peer) every pair answering. */
+bool runner_as_expected(const struct scenario_result *r);
 /* Run one scenario, filling res. */
 void runner_scenario(const struct scenario *sc, const struct runner_opts *o, const char *scenario_dir,
 		     struct scenario_result *res);

@@ -227,6 +227,55 @@ static void probe_poll(struct probe_state *p, int wait_ms)
 	}
 }
 
+/* With a third peer: does each pair answer through the tunnel? Ten probes
+ * from `from` to `to` (port PROBE_PORT, answered by the echo socket in
+ * to's namespace); connected when eight come back. */
+static bool pair_answers(int from, int echo, uint32_t to)
+{
+	struct probe_msg m;
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = to, .sin_port = htons(PROBE_PORT) }, src;
+	int got = 0;
+
+	memset(&m, 0, sizeof(m));
+	for (int i = 0; i < 10; i++) {
+		struct pollfd pf[2] = { { from, POLLIN, 0 }, { echo, POLLIN, 0 } };
+		double until = now_s() + 0.1;
+		sendto(from, &m, sizeof(m), 0, (struct sockaddr *)&sa, sizeof(sa));
+		while (now_s() < until) {
+			socklen_t sl = sizeof(src);
+			if (poll(pf, 2, 20) <= 0)
+				continue;
+			ssize_t n = recvfrom(echo, &m, sizeof(m), MSG_DONTWAIT, (struct sockaddr *)&src, &sl);
+			if (n > 0)
+				sendto(echo, &m, (size_t)n, 0, (struct sockaddr *)&src, sl);
+			while (recv(from, &m, sizeof(m), MSG_DONTWAIT) > 0)
+				got++;
+		}
+	}
+	return got >= 8;
+}
+
+static int pairs_with_c(const struct run *r, const struct tool_ctx *tc, int fd_a, int *connected)
+{
+	struct sock_arg b = { 0, -1 }, c = { PROBE_PORT, -1 };
+	char ns[64];
+	int pairs = 0;
+
+	*connected = 0;
+	if (topo_node_netns(r, "b", ns, sizeof(ns)) || netns_call(ns, open_sock, &b) ||
+	    topo_node_netns(r, "c", ns, sizeof(ns)) || netns_call(ns, open_sock, &c))
+		goto out;
+	pairs = 2;
+	*connected += pair_answers(fd_a, c.fd, tc->addr_c);
+	*connected += pair_answers(b.fd, c.fd, tc->addr_c);
+out:
+	if (b.fd >= 0)
+		close(b.fd);
+	if (c.fd >= 0)
+		close(c.fd);
+	return pairs;
+}
+
 void runner_scenario(const struct scenario *sc, const struct runner_opts *o, const char *scenario_dir,
 		     struct scenario_result *res)
 {
@@ -242,7 +291,7 @@ void runner_scenario(const struct scenario *sc, const struct runner_opts *o, con
 	struct tool_ctx tc;
 	struct expect_result ex;
 	struct probe_state *p = calloc(1, sizeof(*p));
-	char params[700] = "", pa[300], pb[300], *assigns[2], ns[64];
+	char params[1000] = "", pa[300], pb[300], pc[300], *assigns[3], ns[64];
 	int n_assigns = 0, ret, direct_windows = 0, relay_windows = 0;
 	uint64_t d0 = 0, r0 = 0, d1, r1, dsum0 = 0, rsum0 = 0;
 	double start = now_s(), deadline, next_probe, next_window, said_check = 0;
@@ -266,9 +315,11 @@ void runner_scenario(const struct scenario *sc, const struct runner_opts *o, con
 	/* The topology's parameters, in its order: A first, then B. */
 	if ((ret = topo_load(sc->topology, &t, res->error, sizeof(res->error))))
 		goto out;
-	for (int i = 0; i < t.n_params && n_assigns < 2; i++) {
-		const char *model = !strcmp(t.params[i], "B") || (t.n_params == 1 && !sc->a[0]) ? sc->b : sc->a;
-		char *buf = n_assigns ? pb : pa, data[256];
+	for (int i = 0; i < t.n_params && n_assigns < 3; i++) {
+		const char *model = !strcmp(t.params[i], "C")                                     ? sc->c
+				    : !strcmp(t.params[i], "B") || (t.n_params == 1 && !sc->a[0]) ? sc->b
+												     : sc->a;
+		char *buf = n_assigns == 2 ? pc : n_assigns ? pb : pa, data[256];
 		if (model[0] == '@' && paths_data_dir("tests/data", data, sizeof(data)) == 0)
 			snprintf(buf, 300, "%s=%s/%s", t.params[i], data, model + 1);
 		else
@@ -416,6 +467,7 @@ void runner_scenario(const struct scenario *sc, const struct runner_opts *o, con
 	if (tool->said_path)
 		tool->said_path(&tc, res->tool_said_path, sizeof(res->tool_said_path), &said_settled);
 	res->time_to_first_reply_s = p->first_reply;
+
 	if (lr->happened) {
 		lr->lost_after = lr->sent_after - p->answered_from;
 		lr->first_reply_s = p->first_from < 0 ? -1 : p->first_from - resume_at;
@@ -425,6 +477,14 @@ void runner_scenario(const struct scenario *sc, const struct runner_opts *o, con
 	}
 	res->probes_answered = p->n_samples;
 	res->connected = p->n_samples > 0 && p->last_reply > now_s() - 1.5;
+	if (topo_find_node(&net->topo, "c") >= 0) {
+		/* a-b is the probed pair; a-c and b-c are checked now. */
+		int more = 0, ok = 0;
+		if (tc.addr_c)
+			more = pairs_with_c(&r, &tc, p->fd_a, &ok);
+		lr->pairs = 1 + (tc.addr_c ? more : 2);
+		lr->pairs_connected = ok + res->connected;
+	}
 	if (!res->connected)
 		snprintf(res->path, sizeof(res->path), "none");
 	{
@@ -454,7 +514,7 @@ out:
 	capture_stop(cap[0]);
 	capture_stop(cap[1]);
 	if (run_up) {
-		bool failed = !res->connected || (res->expected_direct && strcmp(res->path, "direct"));
+		bool failed = !runner_as_expected(res);
 		if (failed && o->keep_failed && run_detach(&r) == 0) {
 			snprintf(res->kept_run, sizeof(res->kept_run), "%s", r.id);
 		} else {

@@ -19,8 +19,8 @@
 #include <unistd.h>
 
 struct ref_state {
-	char ifname[2][16];
-	pid_t pids[3];
+	char ifname[3][16];
+	pid_t pids[4];             /* agents on a, b (and c), the introducer */
 };
 
 static bool ref_available(char *why, size_t len)
@@ -78,12 +78,21 @@ static bool field(const char *json, bool peer, const char *key, char *out, size_
 	return true;
 }
 
+static int count_of(const char *text, const char *what)
+{
+	int n = 0;
+
+	for (const char *p = text; (p = strstr(p, what)); p++)
+		n++;
+	return n;
+}
+
 static int ref_start(struct tool_ctx *t, int timeout_ms, char *err, size_t errlen)
 {
 	struct ref_state *s = calloc(1, sizeof(*s));
-	char intro[PATH_MAX], agent[PATH_MAX], path[300], conf[1024], pub[3][45], ip[2][20];
-	char a0[20], a1[20];
-	static const char *const hosts[] = { "a", "b" };
+	char intro[PATH_MAX], agent[PATH_MAX], path[300], conf[1024], pub[4][45], ip[3][20], a0[20], a1[20];
+	static const char *const hosts[] = { "a", "b", "c" };
+	const int nh = topo_find_node(&t->net->topo, "c") >= 0 ? 3 : 2;
 	uint32_t i0 = topo_net_addr(t->net, "introducer", 0), i1 = topo_net_addr(t->net, "introducer", 1);
 	int ret;
 
@@ -97,32 +106,36 @@ static int ref_start(struct tool_ctx *t, int timeout_ms, char *err, size_t errle
 	}
 	inet_ntop(AF_INET, &i0, a0, sizeof(a0));
 	inet_ntop(AF_INET, &i1, a1, sizeof(a1));
-	for (int k = 0; k < 3; k++) {
-		snprintf(path, sizeof(path), "%s/%s.key", t->dir, k == 2 ? "introducer" : hosts[k]);
+	/* Keys: the peers', then the introducer's (pub[3]). */
+	for (int k = 0; k < 4; k++) {
+		if (k < 3 && k >= nh)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s.key", t->dir, k == 3 ? "introducer" : hosts[k]);
 		if ((ret = tool_keypair(path, pub[k]))) {
 			snprintf(err, errlen, "cannot write %s: %s", path, strerror(-ret));
 			return ret;
 		}
 	}
-	snprintf(conf, sizeof(conf), "private-key-file = %s/introducer.key\nlisten = %s %s\nallow = %s a\nallow = %s b\n",
-		 t->dir, a0, a1, pub[0], pub[1]);
+	snprintf(conf, sizeof(conf), "private-key-file = %s/introducer.key\nlisten = %s %s\n", t->dir, a0, a1);
+	for (int k = 0; k < nh; k++)
+		snprintf(conf + strlen(conf), sizeof(conf) - strlen(conf), "allow = %s %s\n", pub[k], hosts[k]);
 	snprintf(path, sizeof(path), "%s/introducer.conf", t->dir);
 	tool_write_file(path, conf);
 	{
 		char *argv[] = { intro, "--config", path, NULL };
-		if ((ret = tool_spawn(t, "introducer", argv, "introducer.log", &s->pids[2]))) {
+		if ((ret = tool_spawn(t, "introducer", argv, "introducer.log", &s->pids[3]))) {
 			snprintf(err, errlen, "cannot start punchlab-introducer: %s", strerror(-ret));
 			return ret;
 		}
 	}
 	time_sleep_ms(100);
-	for (int k = 0; k < 2; k++) {
+	for (int k = 0; k < nh; k++) {
 		char cpath[300], log[16];
 		char *argv[] = { agent, "up", "--config", cpath, "-v", NULL };
 		snprintf(s->ifname[k], sizeof(s->ifname[k]), "p%s%s", t->run->id, hosts[k]);
 		snprintf(conf, sizeof(conf),
 			 "private-key-file = %s/%s.key\nintroducer = %s %s\nintroducer-key = %s\ninterface = %s\nname = %s\n",
-			 t->dir, hosts[k], a0, a1, pub[2], s->ifname[k], hosts[k]);
+			 t->dir, hosts[k], a0, a1, pub[3], s->ifname[k], hosts[k]);
 		snprintf(cpath, sizeof(cpath), "%s/%s.conf", t->dir, hosts[k]);
 		tool_write_file(cpath, conf);
 		snprintf(log, sizeof(log), "%s.log", hosts[k]);
@@ -131,21 +144,23 @@ static int ref_start(struct tool_ctx *t, int timeout_ms, char *err, size_t errle
 			return ret;
 		}
 	}
-	/* Both know each other: each one's first peer has a mesh address. */
+	/* All know each other: each lists every other peer. */
 	for (int waited = 0; waited < timeout_ms; waited += 100) {
 		char buf[8192];
 		bool ok = true;
-		for (int k = 0; k < 2 && ok; k++)
+		for (int k = 0; k < nh && ok; k++)
 			ok = status(s->ifname[k], buf, sizeof(buf)) == 0 && field(buf, false, "mesh_ipv4", ip[k], sizeof(ip[k])) &&
-			     ip[k][0] && strstr(buf, "\"peers\":[{");
+			     ip[k][0] && count_of(buf, "\"public_key\":") == nh;
 		if (ok) {
 			inet_pton(AF_INET, ip[0], &t->addr_a);
 			inet_pton(AF_INET, ip[1], &t->addr_b);
+			if (nh == 3)
+				inet_pton(AF_INET, ip[2], &t->addr_c);
 			return 0;
 		}
 		time_sleep_ms(100);
 	}
-	snprintf(err, errlen, "the agents did not both join the mesh within %d s (see %s/*.log)", timeout_ms / 1000, t->dir);
+	snprintf(err, errlen, "the agents did not all join the mesh within %d s (see %s/*.log)", timeout_ms / 1000, t->dir);
 	return -ETIMEDOUT;
 }
 
@@ -170,7 +185,7 @@ static void ref_stop(struct tool_ctx *t)
 	struct ref_state *s = t->priv;
 
 	if (s)
-		tool_stop_all(t, s->pids, 3);
+		tool_stop_all(t, s->pids, 4);
 }
 
 const struct runner_tool runner_tool_ref = {

@@ -171,6 +171,25 @@ static void nat_reboot_midstream_is_recorded_and_survived(void **state)
 	assert_int_equal(system(args), 0);
 }
 
+/* Three peers: the reference adapter starts a third agent, and every pair
+ * answers through the tunnel. */
+static void three_peers_all_answer(void **state)
+{
+	char args[256], log[8192], dir[64], *json;
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/pl-run-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	snprintf(args, sizeof(args), "--scenario three-peers --output %s", dir);
+	assert_int_equal(punchlab_run(args, log, sizeof(log)), 0);
+	assert_non_null(strstr(log, "3 of 3 pairs answer"));
+	json = slurp(dir, "results.json");
+	assert_non_null(strstr(json, "\"pairs\":3,\"pairs_connected\":3"));
+	free(json);
+	snprintf(args, sizeof(args), "rm -rf %s", dir);
+	assert_int_equal(system(args), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -178,6 +197,7 @@ int main(void)
 		cmocka_unit_test(baseline_flags_a_cell_that_got_worse),
 		cmocka_unit_test(third_party_tools_connect_two_full_cones_directly),
 		cmocka_unit_test(nat_reboot_midstream_is_recorded_and_survived),
+		cmocka_unit_test(three_peers_all_answer),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
