@@ -33,8 +33,8 @@ static const char topo_usage[] =
 	"\n"
 	"  up      build it and leave it running (a small keeper process owns it);\n"
 	"          --foreground stays attached and removes it on Ctrl-C; --link impairs\n"
-	"          NODE's link to its segment, SPEC as delay=40ms,jitter=5ms,loss=2%,\n"
-	"          reorder=1%,duplicate=1%,rate=10mbit,mtu=1400\n"
+	"          NODE's link to its segment (a-wan: the uplink of a's NAT), SPEC as\n"
+	"          delay=40ms,jitter=5ms,loss=2%,reorder=1%,duplicate=1%,rate=10mbit,mtu=1400\n"
 	"  exec    run CMD (default: $SHELL) inside HOST's namespace\n"
 	"  list    the runs that are up; --available: the shipped topologies\n"
 	"  down    remove a run (or --all of punchlab's runs); nothing else is touched\n"
@@ -102,7 +102,8 @@ static int topo_up(int argc, char **argv)
 		return EXIT_FAIL;
 	if ((ret = resolve_args(n, args, net)))
 		goto out;
-	/* --link NODE:delay=40ms,loss=2%: impair the link of NODE to its segment. */
+	/* --link NODE:delay=40ms,loss=2%: impair the link of NODE to its segment
+	 * (a-wan: the uplink of a's NAT). */
 	for (int i = 0; i < n_links; i++) {
 		const char *colon = strchr(links[i], ':');
 		char node[TOPO_NAME_MAX];
@@ -114,7 +115,7 @@ static int topo_up(int argc, char **argv)
 			goto out;
 		}
 		snprintf(node, sizeof(node), "%.*s", (int)(colon - links[i]), links[i]);
-		k = topo_find_node(&net->topo, node);
+		k = topo_find_link(&net->topo, node);
 		if (k < 0 || net->topo.nodes[k].segment < 0) {
 			pl_err("--link: topology %s has no node \"%s\" with a link", net->topo.name, node);
 			ret = EXIT_USAGE;

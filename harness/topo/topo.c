@@ -359,3 +359,19 @@ int topo_gateway_chain(const struct topo *t, int node, int chain[])
 	}
 	return n;
 }
+
+int topo_find_link(const struct topo *t, const char *name)
+{
+	char base[TOPO_NAME_MAX + 8];
+	size_t n = strlen(name);
+	int k = topo_find_node(t, name);
+
+	if (k >= 0 || n <= 4 || strcmp(name + n - 4, "-wan") || n - 4 >= TOPO_NAME_MAX)
+		return k;
+	snprintf(base, sizeof(base), "nat-%.*s", (int)(n - 4), name);
+	if ((k = topo_find_node(t, base)) >= 0 && t->nodes[k].router)
+		return k;
+	snprintf(base, sizeof(base), "%.*s", (int)(n - 4), name);
+	k = topo_find_node(t, base);
+	return k >= 0 && t->nodes[k].router ? k : -1;
+}

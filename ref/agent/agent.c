@@ -127,8 +127,11 @@ static int to_introducer(struct agent *a, const uint8_t *buf, size_t len)
 {
 	if (a->tcp_up) {
 		int ret = mesh_stream_write(a->tcp, buf, len);
-		if (ret == -EPIPE)
+		if (ret == -EPIPE) {
+			agent_log(a, "writing to the introducer over TCP failed; connecting again in 1 s");
 			tcp_close(a);
+			a->tcp_next_ms = a->now + 1000;
+		}
 		return ret;
 	}
 	return send_ttl(a->udp, buf, len, &a->conf.introducer[0], 0);
@@ -554,12 +557,15 @@ static void tcp_ready(struct agent *a, short revents, uint64_t now)
 		send_register(a, 2, 0);
 		return;
 	}
-	if (revents & POLLIN) {
+	if (revents & (POLLIN | POLLHUP | POLLERR)) {
 		struct frame_ctx f = { a, now };
-		if (mesh_stream_read(a->tcp, &a->tcp_in, on_frame, &f) < 0) {
-			agent_log(a, "TCP connection to the introducer closed");
+		int ret = mesh_stream_read(a->tcp, &a->tcp_in, on_frame, &f);
+		if (ret < 0) {
+			agent_log(a, "TCP connection to the introducer closed (%s); connecting again in 1 s",
+				  ret == -EPIPE ? "by the introducer" : strerror(-ret));
 			tcp_close(a);
 			a->registered = a->udp_reply_ms && now - a->udp_reply_ms < 30000;
+			a->tcp_next_ms = now + 1000;
 		}
 	}
 }

@@ -69,6 +69,18 @@ static void two_sites_has_the_promised_hosts_and_addresses(void **state)
 	assert_int_equal(net.nodes[topo_find_node(&net.topo, "internet")].n_routes, 0);
 }
 
+static void a_wan_names_the_uplink_of_a_s_nat(void **state)
+{
+	char *a[] = { "A=symmetric", "B=full-cone" };
+
+	(void)state;
+	resolve("two-sites", 2, a);
+	assert_int_equal(topo_find_link(&net.topo, "a-wan"), topo_find_node(&net.topo, "nat-a"));
+	assert_int_equal(topo_find_link(&net.topo, "nat-b-wan"), topo_find_node(&net.topo, "nat-b"));
+	assert_int_equal(topo_find_link(&net.topo, "a"), topo_find_node(&net.topo, "a"));
+	assert_int_equal(topo_find_link(&net.topo, "zz-wan"), -1);
+}
+
 static void open_site_gets_public_addresses_routed_from_the_internet(void **state)
 {
 	char *a[] = { "A=open", "B=full-cone" };
@@ -155,6 +167,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(every_shipped_topology_parses),
 		cmocka_unit_test(two_sites_has_the_promised_hosts_and_addresses),
+		cmocka_unit_test(a_wan_names_the_uplink_of_a_s_nat),
 		cmocka_unit_test(open_site_gets_public_addresses_routed_from_the_internet),
 		cmocka_unit_test(carrier_segment_takes_the_inside_prefix),
 		cmocka_unit_test(same_carrier_homes_are_carrier_subscribers),
