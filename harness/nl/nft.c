@@ -292,13 +292,14 @@ struct apply_ctx {
 	size_t errlen;
 };
 
-static void batch_put_table(struct mnl_nlmsg_batch *b, uint32_t *seq, uint16_t type, uint16_t flags)
+void nft_batch_put_table(struct mnl_nlmsg_batch *b, uint32_t *seq, int family, const char *name, uint16_t type,
+			 uint16_t flags)
 {
 	struct nftnl_table *t = nftnl_table_alloc();
 	struct nlmsghdr *nlh;
 
-	nftnl_table_set_str(t, NFTNL_TABLE_NAME, NAT_TABLE);
-	nlh = nftnl_table_nlmsg_build_hdr(mnl_nlmsg_batch_current(b), type, NFPROTO_IPV4, flags, (*seq)++);
+	nftnl_table_set_str(t, NFTNL_TABLE_NAME, name);
+	nlh = nftnl_table_nlmsg_build_hdr(mnl_nlmsg_batch_current(b), type, (uint16_t)family, flags, (*seq)++);
 	nftnl_table_nlmsg_build_payload(nlh, t);
 	nftnl_table_free(t);
 	mnl_nlmsg_batch_next(b);
@@ -311,9 +312,9 @@ static int build_batch(const struct nat_plan *p, struct mnl_nlmsg_batch *b, uint
 	nftnl_batch_begin(mnl_nlmsg_batch_current(b), (*seq)++);
 	mnl_nlmsg_batch_next(b);
 	/* Create-then-delete-then-create: replaces any earlier table whole. */
-	batch_put_table(b, seq, NFT_MSG_NEWTABLE, NLM_F_CREATE | NLM_F_ACK);
-	batch_put_table(b, seq, NFT_MSG_DELTABLE, NLM_F_ACK);
-	batch_put_table(b, seq, NFT_MSG_NEWTABLE, NLM_F_CREATE | NLM_F_ACK);
+	nft_batch_put_table(b, seq, NFPROTO_IPV4, NAT_TABLE, NFT_MSG_NEWTABLE, NLM_F_CREATE | NLM_F_ACK);
+	nft_batch_put_table(b, seq, NFPROTO_IPV4, NAT_TABLE, NFT_MSG_DELTABLE, NLM_F_ACK);
+	nft_batch_put_table(b, seq, NFPROTO_IPV4, NAT_TABLE, NFT_MSG_NEWTABLE, NLM_F_CREATE | NLM_F_ACK);
 
 	for (int c = 0; c < NC_COUNT; c++) {
 		struct nftnl_chain *ch = nftnl_chain_alloc();

@@ -5,6 +5,8 @@
 
 #include "../nat/plan.h"
 
+#include <stdint.h>
+
 /* Replace table ip punchlab in namespace NETNS with the plan's, then set its
  * sysctls. err says what the kernel refused. */
 int nft_plan_apply(const char *netns, const struct nat_plan *plan, char *err, size_t errlen);
@@ -12,6 +14,9 @@ int nft_plan_apply(const char *netns, const struct nat_plan *plan, char *err, si
 struct nftnl_rule;
 struct nftnl_expr;
 struct mnl_nlmsg_batch;
+/* Add a table message (NEWTABLE or DELTABLE) for table NAME to batch b. */
+void nft_batch_put_table(struct mnl_nlmsg_batch *b, uint32_t *seq, int family, const char *name, uint16_t type,
+			 uint16_t flags);
 /* Send a batch in the current namespace and wait for `expected` acks; the
  * first refusal is the answer (err names `what`). */
 int nft_batch_talk(struct mnl_nlmsg_batch *b, int expected, const char *what, char *err, size_t errlen);

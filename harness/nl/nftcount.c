@@ -33,17 +33,6 @@ static void match_meta(struct nftnl_rule *r, uint32_t key, int op, const void *d
 	nftnl_expr_set(c, NFTNL_EXPR_CMP_DATA, data, len);
 }
 
-static void put_table(struct mnl_nlmsg_batch *b, uint32_t *seq, int family, uint16_t type, uint16_t flags)
-{
-	struct nftnl_table *t = nftnl_table_alloc();
-	struct nlmsghdr *nlh;
-
-	nftnl_table_set_str(t, NFTNL_TABLE_NAME, NFTCOUNT_TABLE);
-	nlh = nftnl_table_nlmsg_build_hdr(mnl_nlmsg_batch_current(b), type, (uint16_t)family, flags, (*seq)++);
-	nftnl_table_nlmsg_build_payload(nlh, t);
-	nftnl_table_free(t);
-	mnl_nlmsg_batch_next(b);
-}
 
 struct install_ctx {
 	int family;
@@ -66,9 +55,9 @@ static int install_in_ns(void *arg)
 	nftnl_batch_begin(mnl_nlmsg_batch_current(b), seq++);
 	mnl_nlmsg_batch_next(b);
 	/* Create, delete, create: any earlier table goes, whole. */
-	put_table(b, &seq, x->family, NFT_MSG_NEWTABLE, NLM_F_CREATE | NLM_F_ACK);
-	put_table(b, &seq, x->family, NFT_MSG_DELTABLE, NLM_F_ACK);
-	put_table(b, &seq, x->family, NFT_MSG_NEWTABLE, NLM_F_CREATE | NLM_F_ACK);
+	nft_batch_put_table(b, &seq, x->family, NFTCOUNT_TABLE, NFT_MSG_NEWTABLE, NLM_F_CREATE | NLM_F_ACK);
+	nft_batch_put_table(b, &seq, x->family, NFTCOUNT_TABLE, NFT_MSG_DELTABLE, NLM_F_ACK);
+	nft_batch_put_table(b, &seq, x->family, NFTCOUNT_TABLE, NFT_MSG_NEWTABLE, NLM_F_CREATE | NLM_F_ACK);
 	ch = nftnl_chain_alloc();
 	nftnl_chain_set_str(ch, NFTNL_CHAIN_TABLE, NFTCOUNT_TABLE);
 	nftnl_chain_set_str(ch, NFTNL_CHAIN_NAME, CHAIN);

@@ -24,17 +24,6 @@ struct limit_ctx {
 	size_t errlen;
 };
 
-static void put_table(struct mnl_nlmsg_batch *b, uint32_t *seq, uint16_t type, uint16_t flags)
-{
-	struct nftnl_table *t = nftnl_table_alloc();
-	struct nlmsghdr *nlh;
-
-	nftnl_table_set_str(t, NFTNL_TABLE_NAME, NFTLIMIT_TABLE);
-	nlh = nftnl_table_nlmsg_build_hdr(mnl_nlmsg_batch_current(b), type, NFPROTO_IPV4, flags, (*seq)++);
-	nftnl_table_nlmsg_build_payload(nlh, t);
-	nftnl_table_free(t);
-	mnl_nlmsg_batch_next(b);
-}
 
 static void load(struct nftnl_rule *r, const char *kind, uint32_t key, const void *data, uint32_t len, int op)
 {
@@ -68,8 +57,8 @@ static int limit_in_ns(void *arg)
 
 	nftnl_batch_begin(mnl_nlmsg_batch_current(b), seq++);
 	mnl_nlmsg_batch_next(b);
-	put_table(b, &seq, NFT_MSG_NEWTABLE, NLM_F_CREATE | NLM_F_ACK);
-	put_table(b, &seq, NFT_MSG_DELTABLE, NLM_F_ACK);
+	nft_batch_put_table(b, &seq, NFPROTO_IPV4, NFTLIMIT_TABLE, NFT_MSG_NEWTABLE, NLM_F_CREATE | NLM_F_ACK);
+	nft_batch_put_table(b, &seq, NFPROTO_IPV4, NFTLIMIT_TABLE, NFT_MSG_DELTABLE, NLM_F_ACK);
 	if (x->max_flows >= 0) {
 		struct nftnl_chain *ch = nftnl_chain_alloc();
 		struct nftnl_rule *r = nftnl_rule_alloc();
@@ -78,7 +67,7 @@ static int limit_in_ns(void *arg)
 		uint8_t udp = IPPROTO_UDP;
 		uint32_t zero = 0;
 
-		put_table(b, &seq, NFT_MSG_NEWTABLE, NLM_F_CREATE | NLM_F_ACK);
+		nft_batch_put_table(b, &seq, NFPROTO_IPV4, NFTLIMIT_TABLE, NFT_MSG_NEWTABLE, NLM_F_CREATE | NLM_F_ACK);
 		nftnl_chain_set_str(ch, NFTNL_CHAIN_TABLE, NFTLIMIT_TABLE);
 		nftnl_chain_set_str(ch, NFTNL_CHAIN_NAME, "forward");
 		nftnl_chain_set_str(ch, NFTNL_CHAIN_TYPE, "filter");

@@ -4,6 +4,7 @@
 #include "agent.h"
 #include "../../harness/nl/rtnl.h"
 #include "../mesh/pool.h"
+#include "../wg/sock.h"
 #include "../wg/tun.h"
 #include "../wg/uapi.h"
 
@@ -570,22 +571,6 @@ static void tcp_ready(struct agent *a, short revents, uint64_t now)
 	}
 }
 
-static int bind_udp(uint16_t port)
-{
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0), size = 4 << 20;
-
-	if (fd < 0)
-		return -errno;
-	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
-	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa))) {
-		int ret = -errno;
-		close(fd);
-		return ret;
-	}
-	return fd;
-}
 
 static int rebind(void *ctx, uint16_t port)
 {
@@ -617,7 +602,7 @@ int agent_start(struct agent *a, const struct agent_conf *conf, char *err, size_
 		return -ENOMEM;
 	}
 	wg_device_set_private_key(a->dev, conf->private_key);
-	if ((a->udp = bind_udp(conf->listen_port)) < 0) {
+	if ((a->udp = wg_udp_bind(conf->listen_port)) < 0) {
 		snprintf(err, errlen, "cannot bind UDP port %u: %s", conf->listen_port, strerror(-a->udp));
 		return a->udp;
 	}

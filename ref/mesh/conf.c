@@ -73,6 +73,16 @@ static int read_key_file(const char *path, uint8_t key[static WG_KEY_LEN], const
 	return 0;
 }
 
+/* private-key (base64) or private-key-file (a file holding it). */
+static int set_private_key(const char *key, const char *value, uint8_t out[static WG_KEY_LEN], bool *has, const char *origin,
+			   unsigned line, char *err, size_t errlen)
+{
+	*has = true;
+	if (!strcmp(key, "private-key"))
+		return parse_key_value(value, out, origin, line, "private-key", err, errlen);
+	return read_key_file(value, out, origin, line, err, errlen);
+}
+
 void introducer_conf_defaults(struct introducer_conf *c)
 {
 	memset(c, 0, sizeof(*c));
@@ -120,14 +130,8 @@ int introducer_conf_set(struct introducer_conf *c, const char *key, const char *
 	unsigned long u;
 
 	snprintf(v, sizeof(v), "%s", value);
-	if (!strcmp(key, "private-key")) {
-		c->has_key = true;
-		return parse_key_value(value, c->private_key, origin, line, "private-key", err, errlen);
-	}
-	if (!strcmp(key, "private-key-file")) {
-		c->has_key = true;
-		return read_key_file(value, c->private_key, origin, line, err, errlen);
-	}
+	if (!strcmp(key, "private-key") || !strcmp(key, "private-key-file"))
+		return set_private_key(key, value, c->private_key, &c->has_key, origin, line, err, errlen);
 	if (!strcmp(key, "listen")) {
 		if (parse_endpoints(v, c->listen, 2, &c->n_listen))
 			return text_fail(err, errlen, origin, line, "listen \"%s\": expected one or two ADDR[:PORT] (two "
@@ -199,14 +203,8 @@ int agent_conf_set(struct agent_conf *c, const char *key, const char *value, con
 	unsigned long u;
 
 	snprintf(v, sizeof(v), "%s", value);
-	if (!strcmp(key, "private-key")) {
-		c->has_key = true;
-		return parse_key_value(value, c->private_key, origin, line, "private-key", err, errlen);
-	}
-	if (!strcmp(key, "private-key-file")) {
-		c->has_key = true;
-		return read_key_file(value, c->private_key, origin, line, err, errlen);
-	}
+	if (!strcmp(key, "private-key") || !strcmp(key, "private-key-file"))
+		return set_private_key(key, value, c->private_key, &c->has_key, origin, line, err, errlen);
 	if (!strcmp(key, "introducer-key")) {
 		c->has_introducer_key = true;
 		return parse_key_value(value, c->introducer_key, origin, line, "introducer-key", err, errlen);

@@ -1,6 +1,7 @@
 /* punchlab-wg IFNAME: a WireGuard interface in userspace, configured with
  * `wg set` / `wg show` like wireguard-go. Runs in the foreground. */
 #include "wg/offload.h"
+#include "wg/sock.h"
 #include "wg/tun.h"
 #include "wg/uapi.h"
 #include "wg/wg.h"
@@ -230,27 +231,11 @@ static void receive_batch(struct state *s, uint64_t now)
 	}
 }
 
-static int bind_udp(uint16_t port)
-{
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0), size = 4 << 20;
-
-	if (fd < 0)
-		return -errno;
-	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
-	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa))) {
-		int ret = -errno;
-		close(fd);
-		return ret;
-	}
-	return fd;
-}
 
 static int rebind(void *ctx, uint16_t port)
 {
 	struct state *s = ctx;
-	int fd = bind_udp(port), zero = 0, old;
+	int fd = wg_udp_bind(port), zero = 0, old;
 
 	if (fd < 0)
 		return fd;
