@@ -164,7 +164,7 @@ static int probe_in(const char *netns, const struct stun_probe_cfg *cfg, struct 
 	return got == (ssize_t)sizeof(*m) && code == 0 ? 0 : -EIO;
 }
 
-static void check_model(const char *model, bool timeouts, const unsigned *points, int n_points,
+static void check_model(const char *model, const char *ruleset, bool timeouts, const unsigned *points, int n_points,
 			struct natcheck_result *res)
 {
 	struct topo t;
@@ -200,6 +200,22 @@ static void check_model(const char *model, bool timeouts, const unsigned *points
 	cleanup_watch_run(r.id);
 	if ((ret = topo_build(net, &r, res->detail, sizeof(res->detail))))
 		goto out;
+	if (ruleset) {
+		/* A person's own ruleset on the bare router ("nat = none"): their
+		 * text, loaded as they would load it. */
+		char *argv[] = { "nft", "-f", (char *)ruleset, NULL };
+		int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
+		run_netns_name(r.id, "nat", ns, sizeof(ns));
+		ret = proc_run(ns, argv, devnull, -1);
+		if (devnull >= 0)
+			close(devnull);
+		if (ret) {
+			snprintf(res->detail, sizeof(res->detail), "nft -f %s failed in the router (its errors are above)", ruleset);
+			ret = -EINVAL;
+			goto out;
+		}
+		snprintf(res->model, sizeof(res->model), "%s", ruleset);
+	}
 	run_netns_name(r.id, "stun", ns, sizeof(ns));
 	if ((ret = natcheck_start_stun_server(ns, topo_net_addr(net, "stun", 0), topo_net_addr(net, "stun", 1), &server))) {
 		snprintf(res->detail, sizeof(res->detail), "the STUN server did not start in %s", ns);
@@ -231,12 +247,17 @@ out:
 
 void natcheck_model(const char *model, bool timeouts, struct natcheck_result *res)
 {
-	check_model(model, timeouts, NULL, 0, res);
+	check_model(model, NULL, timeouts, NULL, 0, res);
+}
+
+void natcheck_ruleset_points(const char *ruleset, const unsigned *points, int n, struct natcheck_result *res)
+{
+	check_model("open", ruleset, false, points, n, res);
 }
 
 void natcheck_model_points(const char *model, const unsigned *points, int n, struct natcheck_result *res)
 {
-	check_model(model, false, points, n, res);
+	check_model(model, NULL, false, points, n, res);
 }
 
 struct all_ctx {

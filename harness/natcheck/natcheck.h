@@ -29,6 +29,10 @@ void natcheck_model(const char *model, bool timeouts, struct natcheck_result *re
 /* The same, with the mapping lifetime probed at the given seconds (n 0:
  * not at all) instead of around the declared timeout. */
 void natcheck_model_points(const char *model, const unsigned *points, int n, struct natcheck_result *res);
+/* The same for a person's own nftables ruleset, loaded with `nft -f` into
+ * the nat-probe router built bare (model "open"): its outside interface is
+ * "wan", its inside "site". */
+void natcheck_ruleset_points(const char *ruleset, const unsigned *points, int n, struct natcheck_result *res);
 /* Check n models, up to jobs at a time (each in a child process and run). */
 void natcheck_all(char *const models[], int n, int jobs, bool timeouts, struct natcheck_result *res);
 /* Table for people, and JSON. */

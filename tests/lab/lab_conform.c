@@ -58,6 +58,43 @@ static void req5_fails_on_a_short_udp_timeout(void **state)
 	assert_int_equal(judged(model, at, 1, "RFC4787 REQ-5"), CONFORM_FAIL);
 }
 
+/* A person's own ruleset, loaded with nft -f into the bare router: plain
+ * masquerade maps endpoint-independently, fully-random does not. */
+static enum conform_verdict judged_ruleset(const char *text, const char *id)
+{
+	static struct natcheck_result res;
+	struct conform_row rows[CONFORM_MAX_ROWS];
+	char path[] = "/tmp/pl-ruleset-XXXXXX";
+	int fd = mkstemp(path), n;
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	natcheck_ruleset_points(path, NULL, 0, &res);
+	unlink(path);
+	if (res.error)
+		fail_msg("%s", res.detail);
+	n = conform_judge(&res.measured, rows);
+	for (int i = 0; i < n; i++)
+		if (!strcmp(rows[i].id, id))
+			return rows[i].verdict;
+	fail_msg("no %s", id);
+	return CONFORM_NA;
+}
+
+static void a_users_ruleset_is_judged_as_loaded(void **state)
+{
+	(void)state;
+	assert_int_equal(judged_ruleset("table ip home {\n chain post {\n  type nat hook postrouting priority srcnat;\n"
+					"  oifname \"wan\" masquerade\n }\n}\n",
+					"RFC4787 REQ-1"),
+			 CONFORM_PASS);
+	assert_int_equal(judged_ruleset("table ip home {\n chain post {\n  type nat hook postrouting priority srcnat;\n"
+					"  oifname \"wan\" masquerade fully-random\n }\n}\n",
+					"RFC4787 REQ-1"),
+			 CONFORM_FAIL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -65,6 +102,7 @@ int main(void)
 		cmocka_unit_test(req9_passes_on_the_carrier_nat_and_fails_without_hairpin),
 		cmocka_unit_test(req8_passes_on_address_dependent_filtering_only),
 		cmocka_unit_test(req5_fails_on_a_short_udp_timeout),
+		cmocka_unit_test(a_users_ruleset_is_judged_as_loaded),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
