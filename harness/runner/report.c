@@ -2,6 +2,7 @@
  * reads back line by line), junit.xml, a self-contained report.html with
  * an SVG matrix, and the matrix on the terminal. */
 #include "runner.h"
+#include "../util/text.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -298,22 +299,6 @@ int runner_write_html(const char *path, const struct scenario_result *res, int n
 	return fclose(f) ? -errno : 0;
 }
 
-/* The value after "key": in one line of results.json. */
-static bool field(const char *line, const char *key, char *out, size_t len)
-{
-	char pat[48];
-	const char *p;
-
-	snprintf(pat, sizeof(pat), "\"%s\":", key);
-	if (!(p = strstr(line, pat)))
-		return false;
-	p += strlen(pat);
-	if (*p == '"')
-		p++;
-	snprintf(out, len, "%.*s", (int)strcspn(p, "\",}"), p);
-	return true;
-}
-
 int runner_baseline_check(const char *path, const struct scenario_result *res, int n, FILE *out)
 {
 	FILE *f = fopen(path, "r");
@@ -325,11 +310,11 @@ int runner_baseline_check(const char *path, const struct scenario_result *res, i
 	while (fgets(line, sizeof(line), f)) {
 		char topo[RUNNER_NAME], a[RUNNER_NAME], b[RUNNER_NAME], bpath[8], outcome[16], first[32];
 		const struct scenario_result *r;
-		if (!field(line, "topology", topo, sizeof(topo)) || !field(line, "a", a, sizeof(a)) ||
-		    !field(line, "b", b, sizeof(b)) || !field(line, "path", bpath, sizeof(bpath)) ||
-		    !field(line, "outcome", outcome, sizeof(outcome)))
+		if (!text_json_field(line, "topology", topo, sizeof(topo)) || !text_json_field(line, "a", a, sizeof(a)) ||
+		    !text_json_field(line, "b", b, sizeof(b)) || !text_json_field(line, "path", bpath, sizeof(bpath)) ||
+		    !text_json_field(line, "outcome", outcome, sizeof(outcome)))
 			continue;
-		field(line, "time_to_first_reply_s", first, sizeof(first));
+		text_json_field(line, "time_to_first_reply_s", first, sizeof(first));
 		if (!(r = find(res, n, topo, a, b)))
 			continue;
 		if (!strcmp(outcome, "connected") && !r->connected) {

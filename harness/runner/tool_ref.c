@@ -2,6 +2,8 @@
  * from the binaries beside punchlab, configured with fresh keys. */
 #include "runner.h"
 #include "../../ref/mesh/proto.h"
+#include "../../ref/mesh/status.h"
+#include "../util/text.h"
 #include "../topo/build.h"
 #include "../util/proc.h"
 #include "../util/timeutil.h"
@@ -14,8 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 struct ref_state {
@@ -38,44 +38,16 @@ static void ref_version(char *buf, size_t len)
 	snprintf(buf, len, "punchlab ref mesh v%d", MESH_VERSION);
 }
 
-/* The agent's status, as JSON, from its status socket. */
+/* The agent's status, as JSON. */
 static int status(const char *ifname, char *buf, size_t len)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	size_t got = 0;
-	ssize_t n;
-
-	buf[0] = '\0';
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "/run/punchlab-agent/%s.sock", ifname);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) || write(fd, "json\n", 5) != 5) {
-		if (fd >= 0)
-			close(fd);
-		return -ENOTCONN;
-	}
-	while (got < len - 1 && (n = read(fd, buf + got, len - 1 - got)) > 0)
-		got += (size_t)n;
-	buf[got] = '\0';
-	close(fd);
-	return 0;
+	return mesh_status_fetch(ifname, true, buf, len) < 0 ? -ENOTCONN : 0;
 }
 
-/* The string after "key": in the first peer's object (or at top level). */
+/* The value of key in the first peer's object (or at top level). */
 static bool field(const char *json, bool peer, const char *key, char *out, size_t len)
 {
-	char pat[48];
-	const char *p = peer ? strstr(json, "\"peers\":[{") : json, *e;
-
-	out[0] = '\0';
-	snprintf(pat, sizeof(pat), "\"%s\":", key);
-	if (!p || !(p = strstr(p, pat)))
-		return false;
-	p += strlen(pat);
-	if (*p == '"')
-		p++;
-	e = p + strcspn(p, "\",}");
-	snprintf(out, len, "%.*s", (int)(e - p), p);
-	return true;
+	return text_json_field(peer ? strstr(json, "\"peers\":[{") : json, key, out, len);
 }
 
 static int count_of(const char *text, const char *what)

@@ -153,3 +153,25 @@ int text_fail(char *err, size_t errlen, const char *origin, unsigned line, const
 		snprintf(err, errlen, "%s: %s", origin, msg);
 	return -EINVAL;
 }
+
+bool text_json_field(const char *json, const char *key, char *out, size_t len)
+{
+	char pat[64];
+	const char *p, *e;
+
+	out[0] = '\0';
+	snprintf(pat, sizeof(pat), "\"%s\":", key);
+	if (!json || !(p = strstr(json, pat)))
+		return false;
+	p += strlen(pat);
+	if (*p == '"') {
+		p++;
+		e = strchr(p, '"');
+	} else {
+		e = p + strcspn(p, ",}");
+	}
+	if (!e)
+		return false;
+	snprintf(out, len, "%.*s", (int)(e - p), p);
+	return true;
+}

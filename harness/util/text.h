@@ -27,6 +27,10 @@ uint32_t text_mask(uint8_t len);
  * err and return -EINVAL: how parsers refuse input. */
 int text_fail(char *err, size_t errlen, const char *origin, unsigned line, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
+/* The value after the first "key": in json (our own JSON: a string up to
+ * its closing quote, else up to the next ',' or '}') into out; false if
+ * the key is not there. */
+bool text_json_field(const char *json, const char *key, char *out, size_t len);
 /* Read a whole file (at most max bytes); caller frees *out. */
 int text_read_file(const char *path, size_t max, char **out, size_t *len);
 

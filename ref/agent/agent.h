@@ -7,6 +7,7 @@
 
 #include "../mesh/conf.h"
 #include "../mesh/natclass.h"
+#include "../mesh/status.h"
 #include "../mesh/stream.h"
 #include "../wg/replay.h"
 #include "../wg/wg.h"
@@ -18,7 +19,6 @@
 #define AGENT_MAX_TARGETS 48
 #define AGENT_BDAY_SOCKETS 256     /* the hard side's extra mappings */
 #define AGENT_BDAY_PROBES 4096     /* the easy side's budget of random ports */
-#define AGENT_STATUS_DIR "/run/punchlab-agent"
 
 /* Where a ping goes (a candidate of the peer) and from which socket. */
 struct agent_target {

@@ -42,7 +42,7 @@ static void on_signal(int sig)
 /* The only agent's interface, when --interface is not given. */
 static int only_interface(char *out, size_t len)
 {
-	DIR *d = opendir(AGENT_STATUS_DIR);
+	DIR *d = opendir(MESH_STATUS_DIR);
 	struct dirent *e;
 	int n = 0;
 

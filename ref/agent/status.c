@@ -19,8 +19,8 @@ int status_listen(struct agent *a)
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	int fd;
 
-	mkdir(AGENT_STATUS_DIR, 0755);
-	snprintf(a->status_path, sizeof(a->status_path), "%s/%s.sock", AGENT_STATUS_DIR, a->conf.interface);
+	mkdir(MESH_STATUS_DIR, 0755);
+	snprintf(a->status_path, sizeof(a->status_path), "%s/%s.sock", MESH_STATUS_DIR, a->conf.interface);
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", a->status_path);
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
 		return -errno;
@@ -35,7 +35,7 @@ int status_listen(struct agent *a)
 }
 
 struct out {
-	char buf[1 << 16];
+	char buf[MESH_STATUS_MAX];
 	size_t len;
 };
 
@@ -176,27 +176,14 @@ void status_serve(struct agent *a)
 
 int status_print(const char *ifname, bool json)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	char buf[4096];
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	ssize_t n;
+	static char buf[MESH_STATUS_MAX + 1];
+	int n = mesh_status_fetch(ifname, json, buf, sizeof(buf));
 
-	if (fd < 0)
-		return -errno;
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/%s.sock", AGENT_STATUS_DIR, ifname);
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
-		int ret = -errno;
-		fprintf(stderr, "punchlab-agent: no agent answers on %s: %s (is `punchlab-agent up` running for %s?)\n",
-			sa.sun_path, strerror(errno), ifname);
-		close(fd);
-		return ret;
+	if (n < 0) {
+		fprintf(stderr, "punchlab-agent: no agent answers on %s/%s.sock: %s (is `punchlab-agent up` running for %s?)\n",
+			MESH_STATUS_DIR, ifname, strerror(-n), ifname);
+		return n;
 	}
-	if (write(fd, json ? "json\n" : "text\n", 5) != 5) {
-		close(fd);
-		return -EIO;
-	}
-	while ((n = read(fd, buf, sizeof(buf))) > 0)
-		fwrite(buf, 1, (size_t)n, stdout);
-	close(fd);
+	fwrite(buf, 1, (size_t)n, stdout);
 	return 0;
 }

@@ -17,6 +17,7 @@
 
 #include "expect/expect.h"
 #include "mesh/proto.h"
+#include "mesh/status.h"
 #include "runner/runner.h"
 #include "util/proc.h"
 #include "util/timeutil.h"
@@ -194,49 +195,14 @@ static inline int mesh_teardown(void **state)
 /* The agent's status (JSON) from its status socket. */
 static inline bool mesh_status(const struct mesh *m, int i, char *buf, size_t len)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	size_t got = 0;
-	ssize_t n;
-
-	buf[0] = '\0';
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "/run/punchlab-agent/%s.sock", m->ifname[i]);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) || write(fd, "json\n", 5) != 5) {
-		if (fd >= 0)
-			close(fd);
-		return false;
-	}
-	while (got < len - 1 && (n = read(fd, buf + got, len - 1 - got)) > 0)
-		got += (size_t)n;
-	buf[got] = '\0';
-	close(fd);
-	return got > 0;
+	return mesh_status_fetch(m->ifname[i], true, buf, len) > 0;
 }
 
-/* The string value of "key" in the first peer's object (or the top level
- * when peer is false). */
+/* The value of "key" in the first peer's object (or the top level when
+ * peer is false). */
 static inline bool mesh_json(const char *json, bool peer, const char *key, char *out, size_t len)
 {
-	char pat[64];
-	const char *p = peer ? strstr(json, "\"peers\":[{") : json, *e;
-
-	out[0] = '\0';
-	if (!p)
-		return false;
-	snprintf(pat, sizeof(pat), "\"%s\":", key);
-	if (!(p = strstr(p, pat)))
-		return false;
-	p += strlen(pat);
-	if (*p == '"') {
-		p++;
-		e = strchr(p, '"');
-	} else {
-		e = p + strcspn(p, ",}");
-	}
-	if (!e)
-		return false;
-	snprintf(out, len, "%.*s", (int)(e - p), p);
-	return true;
+	return text_json_field(peer ? strstr(json, "\"peers\":[{") : json, key, out, len);
 }
 
 static inline bool mesh_peer_field(const struct mesh *m, int i, const char *key, char *out, size_t len)
