@@ -1,37 +1,117 @@
-/* punchlab conform MODEL [--long] [--json] */
+/* punchlab conform MODEL | --ruleset FILE | --router-cmd CMD [--iface ...] [--long] [--json] */
 #include "cmd.h"
-#include "../conform/conform.h"
-#include "../natcheck/natcheck.h"
+#include "../conform/html.h"
+#include "../conform/run.h"
 #include "../topo/run.h"
 #include "../util/log.h"
+#include "../util/text.h"
 
 #include <errno.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 static const char usage[] =
-	"usage: punchlab conform MODEL [--long] [--json]\n"
-	"       punchlab conform --ruleset FILE [--long] [--json]\n"
+	"usage: punchlab conform MODEL... [-j N] [--long] [--json] [--html FILE] [--save-model FILE]\n"
+	"       punchlab conform --ruleset FILE [--iface wan=NAME,lan=NAME] [OPTIONS]\n"
+	"       punchlab conform --router-cmd 'CMD' [--iface wan=NAME,lan=NAME] [OPTIONS]\n"
 	"\n"
-	"RFC 4787 requirements that can be seen from outside a NAT, each with its\n"
-	"level (MUST/SHOULD/MAY), a verdict and one line of evidence, for a model\n"
-	"built in the lab (MODEL: a shipped name or a .nat file). --long also\n"
-	"checks the mapping lifetime (REQ-5, about two minutes). Exit status 1\n"
-	"when a MUST fails. --ruleset FILE judges your own nftables ruleset instead:\n"
-	"it is loaded with `nft -f` into the lab's router built bare, whose outside\n"
-	"interface is \"wan\" and inside \"site\". (TCP, ICMP and carrier-NAT\n"
-	"requirements are still to come.)\n";
+	"Every requirement of the NAT behaviour RFCs that can be seen from outside\n"
+	"a NAT (RFC 4787 UDP, RFC 5382 TCP, RFC 5508 ICMP, RFC 6888 carrier NAT),\n"
+	"each with its level (MUST/SHOULD/MAY), a verdict (pass, FAIL, n/a) and one\n"
+	"line of evidence. The lab: two hosts behind the NAT, a server with several\n"
+	"addresses outside. MODEL is a shipped name or a .nat file; several are\n"
+	"checked N at a time (-j, default 2) and shown side by side in --html.\n"
+	"\n"
+	"  --ruleset FILE     your own nftables ruleset, loaded with `nft -f` into\n"
+	"                     the lab's router built bare (no NAT, forwarding on)\n"
+	"  --router-cmd CMD   run `sh -c CMD` in that router instead: a script that\n"
+	"                     sets it up and returns, or your NAT program, which is\n"
+	"                     stopped when the check is over\n"
+	"  MODEL with --ruleset or --router-cmd: the model first, yours on top\n"
+	"  --iface wan=NAME,lan=NAME\n"
+	"                     the router's outside (\"wan\") and inside (\"site\")\n"
+	"                     interfaces get your ruleset's names first\n"
+	"  --save-model FILE  write what was measured as a model file, for\n"
+	"                     `punchlab expect FILE MODEL` (who goes direct through\n"
+	"                     this NAT?) and `punchlab run --models FILE,...`\n"
+	"  --long             also the mapping lifetime (RFC 4787 REQ-5, 2 minutes)\n"
+	"  --json             one JSON object instead of the table\n"
+	"  --html FILE        also the table as a web page\n"
+	"\n"
+	"Exit status 1 when a MUST fails, 3 when the lab could not be built.\n"
+	"example: punchlab conform --ruleset /etc/nftables.conf --iface wan=eth0,lan=br-lan\n";
+
+/* "wan=eth0,lan=br-lan" into the two names (each optional). */
+static int parse_iface(char *spec, const char **wan, const char **lan)
+{
+	for (char *tok = strtok(spec, ","); tok; tok = strtok(NULL, ",")) {
+		char *eq = strchr(tok, '=');
+		const char *name = eq ? eq + 1 : "";
+
+		if (!eq || !*name || strlen(name) >= IFNAMSIZ || strpbrk(name, "/ \t:")) {
+			pl_err("conform: --iface \"%s\": expected wan=NAME or lan=NAME (NAME: up to %d characters, no '/', ':' "
+			       "or blanks)",
+			       tok, IFNAMSIZ - 1);
+			return -EINVAL;
+		}
+		*eq = '\0';
+		if (!strcmp(tok, "wan"))
+			*wan = name;
+		else if (!strcmp(tok, "lan"))
+			*lan = name;
+		else {
+			pl_err("conform: --iface: unknown side \"%s\"; expected wan or lan", tok);
+			return -EINVAL;
+		}
+	}
+	if (*wan && *lan && !strcmp(*wan, *lan)) {
+		pl_err("conform: --iface: wan and lan cannot both be %s", *wan);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* The measured behaviour as a model file named after FILE. */
+static int save_model(const char *path, const struct conform_report *rep)
+{
+	const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+	char name[NAT_MODEL_NAME_MAX], comment[NAT_MODEL_NAME_MAX + 200];
+	struct nat_model m;
+	FILE *f;
+
+	snprintf(name, sizeof(name), "%.*s", (int)strcspn(base, "."), base);
+	conform_measured_model(&rep->check.measured, name[0] ? name : "measured", &m);
+	snprintf(comment, sizeof(comment),
+		 "Measured by punchlab conform on %s\n(mapping, filtering, ports, hairpin, unsolicited; udp-timeout only with --long)",
+		 rep->check.model);
+	f = fopen(path, "w");
+	if (!f) {
+		pl_err("conform: cannot write %s: %s", path, strerror(errno));
+		return -errno;
+	}
+	nat_model_write(&m, comment, f);
+	if (fclose(f)) {
+		pl_err("conform: cannot write %s: %s", path, strerror(errno));
+		return -EIO;
+	}
+	fprintf(stderr, "punchlab: conform: the measured behaviour is in %s; try `punchlab expect %s MODEL`\n", path, path);
+	return 0;
+}
 
 int cmd_conform(int argc, char **argv)
 {
-	const char *model = NULL, *ruleset = NULL;
+	const char *save = NULL, *html = NULL;
+	char *models[16];
 	bool json = false, lifetime = false;
-	struct natcheck_result *res;
-	struct conform_row rows[CONFORM_MAX_ROWS];
+	struct natcheck_opts o = { 0 };
+	struct conform_report *reps;
+	const struct conform_report *shown[16];
 	static const unsigned at[] = { 119 };
-	int n, ret;
+	unsigned long jobs = 2;
+	int n = 0, ret = 0;
 
 	for (int i = 1; i < argc; i++) {
 		if (cmd_is_help(argv[i])) {
@@ -42,44 +122,98 @@ int cmd_conform(int argc, char **argv)
 		} else if (!strcmp(argv[i], "--long")) {
 			lifetime = true;
 		} else if (!strcmp(argv[i], "--ruleset") && i + 1 < argc) {
-			ruleset = argv[++i];
-		} else if (!model && argv[i][0] != '-') {
-			model = argv[i];
+			o.ruleset = argv[++i];
+		} else if (!strcmp(argv[i], "--html") && i + 1 < argc) {
+			html = argv[++i];
+		} else if (!strcmp(argv[i], "--save-model") && i + 1 < argc) {
+			save = argv[++i];
+		} else if (!strcmp(argv[i], "--router-cmd") && i + 1 < argc) {
+			o.router_cmd = argv[++i];
+		} else if (!strcmp(argv[i], "-j") && i + 1 < argc) {
+			if (!text_parse_uint(argv[++i], 1, 16, &jobs)) {
+				pl_err("conform: -j \"%s\": expected 1 to 16", argv[i]);
+				return EXIT_USAGE;
+			}
+		} else if (!strcmp(argv[i], "--iface") && i + 1 < argc) {
+			if (parse_iface(argv[++i], &o.iface_wan, &o.iface_lan))
+				return EXIT_USAGE;
+		} else if (argv[i][0] != '-' && n < 16) {
+			models[n++] = argv[i];
 		} else {
 			pl_err("conform: bad argument \"%s\"", argv[i]);
 			fputs(usage, stderr);
 			return EXIT_USAGE;
 		}
 	}
-	if (!model == !ruleset) {
+	if (!n && !o.ruleset && !o.router_cmd) {
+		pl_err("conform: give a MODEL, --ruleset FILE or --router-cmd CMD");
 		fputs(usage, stderr);
 		return EXIT_USAGE;
 	}
-	if (ruleset && access(ruleset, R_OK)) {
-		pl_err("conform: cannot read %s: %s", ruleset, strerror(errno));
+	if (n > 1 && (o.ruleset || o.router_cmd || save)) {
+		pl_err("conform: --ruleset, --router-cmd and --save-model take one subject, not %d models", n);
+		return EXIT_USAGE;
+	}
+	if (n && (o.iface_wan || o.iface_lan)) {
+		pl_err("conform: --iface renames the bare router's interfaces; a model's rules use the lab's own names");
+		return EXIT_USAGE;
+	}
+	if (o.ruleset && access(o.ruleset, R_OK)) {
+		pl_err("conform: cannot read %s: %s", o.ruleset, strerror(errno));
 		return EXIT_USAGE;
 	}
 	if (cmd_need_root("conform"))
 		return EXIT_USAGE;
 	run_reap_dead();
-	res = calloc(1, sizeof(*res));
-	if (!res)
+	reps = calloc(n ? (size_t)n : 1, sizeof(*reps));
+	if (!reps)
 		return EXIT_FAIL;
-	if (ruleset)
-		natcheck_ruleset_points(ruleset, at, lifetime ? 1 : 0, res);
+	o.points = at;
+	o.n_points = lifetime ? 1 : 0;
+	if (n > 1)
+		conform_run_many(models, n, (int)jobs, &o, reps);
 	else
-		natcheck_model_points(model, at, lifetime ? 1 : 0, res);
-	if (res->error) {
-		pl_err("conform: %s", res->detail);
-		free(res);
-		return EXIT_FAIL;
+		conform_run(n ? models[0] : NULL, &o, reps);
+	if (json && n > 1)
+		fputs("[", stdout);
+	for (int i = 0; i < (n ? n : 1); i++) {
+		struct conform_report *rep = &reps[i];
+
+		shown[i] = rep;
+		if (rep->check.error) {
+			pl_err("conform: %s", rep->check.detail);
+			ret = EXIT_FAIL;
+			continue;
+		}
+		if (json)
+			conform_print_json(rep->check.model, rep->rows, rep->n_rows, stdout);
+		else
+			conform_print(rep->check.model, rep->rows, rep->n_rows, stdout);
+		if (json && n > 1 && i + 1 < n)
+			fputs(",", stdout);
+		if (!json && i + 1 < n)
+			fputs("\n", stdout);
+		if (rep->obs.note[0])
+			pl_err("conform: %s", rep->obs.note);
+		if ((o.ruleset || o.router_cmd) && !o.iface_wan &&
+		    (!rep->check.measured.udp || !rep->check.measured.translated))
+			pl_err("conform: nothing got through translated: does your set-up name other interfaces than the "
+			       "lab's (\"wan\" outside, \"site\" inside)? Then add --iface wan=NAME,lan=NAME");
+		if (!ret && conform_must_failed(rep->rows, rep->n_rows))
+			ret = EXIT_MISMATCH;
+		if (save && save_model(save, rep))
+			ret = EXIT_FAIL;
 	}
-	n = conform_judge(&res->measured, rows);
-	if (json)
-		conform_print_json(res->model, rows, n, stdout);
-	else
-		conform_print(res->model, rows, n, stdout);
-	ret = conform_must_failed(rows, n) ? EXIT_MISMATCH : 0;
-	free(res);
+	if (json && n > 1)
+		fputs("]\n", stdout);
+	if (html) {
+		int err = conform_write_html(html, shown, n ? n : 1);
+
+		if (err) {
+			pl_err("conform: cannot write %s: %s", html, strerror(-err));
+			ret = EXIT_FAIL;
+		}
+	}
+	free(reps);
 	return ret;
 }

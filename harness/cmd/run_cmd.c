@@ -1,5 +1,6 @@
 /* punchlab run: the traversal matrix. */
 #include "cmd.h"
+#include "../conform/run.h"
 #include "../nat/model.h"
 #include "../runner/runner.h"
 #include "../util/log.h"
@@ -15,7 +16,7 @@
 static const char usage[] =
 	"usage: punchlab run [--tool NAME] [--models A,B,...] [--topology T] [--ordered]\n"
 	"                    [-j N] [--repeat N] [--timeout S] [--output DIR]\n"
-	"                    [--keep-failed] [--baseline FILE] [--list-tools]\n"
+	"                    [--keep-failed] [--conform] [--baseline FILE] [--list-tools]\n"
 	"       punchlab run --scenario NAME|all [--tool NAME] [--list-scenarios]\n"
 	"\n"
 	"Drive a NAT-traversal tool (default: ref, the reference mesh) through every\n"
@@ -29,11 +30,57 @@ static const char usage[] =
 	"  --output DIR    where results go (default results/<date-time>/): results.json,\n"
 	"                  junit.xml, report.html, and each failed scenario's logs\n"
 	"  --keep-failed   leave a failed scenario's network up to look at\n"
+	"  --conform       also judge each model's RFC conformance (punchlab conform):\n"
+	"                  conformance.json and a section of report.html\n"
 	"  --baseline F    exit 1 when a cell got worse than in that results.json\n"
 	"  --scenario S    a lifecycle scenario (a fault, silence, a dead introducer,\n"
 	"                  a lossy link) on a pair that is up: how the tunnel recovers\n"
 	"Exit 1 when a pair did not connect, or was relayed where `punchlab expect`\n"
 	"says a direct path is possible.\n";
+
+/* Each model's conformance, k at a time as jobs allows: conformance.json,
+ * a line each on the terminal; the reports (freed by the caller) in *out. */
+static int conform_models(char names[][NAT_MODEL_NAME_MAX], int k, int jobs, const char *outdir,
+			  struct conform_report **out)
+{
+	struct conform_report *reps = calloc((size_t)k, sizeof(*reps));
+	struct natcheck_opts o = { 0 };
+	char *models[64], path[600];
+	FILE *f;
+
+	*out = reps;
+	if (!reps)
+		return -ENOMEM;
+	for (int i = 0; i < k && i < 64; i++)
+		models[i] = names[i];
+	conform_run_many(models, k, jobs, &o, reps);
+	snprintf(path, sizeof(path), "%s/conformance.json", outdir);
+	f = fopen(path, "w");
+	if (f)
+		fputs("[", f);
+	for (int i = 0; i < k; i++) {
+		struct conform_report *r = &reps[i];
+		int musts = 0;
+
+		if (r->check.error) {
+			printf("conformance of %s: ERROR: %s\n", names[i], r->check.detail);
+			continue;
+		}
+		for (int j = 0; j < r->n_rows; j++)
+			musts += r->rows[j].level == CONFORM_MUST && r->rows[j].verdict == CONFORM_FAIL;
+		printf("conformance of %s: %d MUST%s failed\n", r->check.model, musts, musts == 1 ? "" : "s");
+		if (f) {
+			if (i)
+				fputs(",\n", f);
+			conform_print_json(r->check.model, r->rows, r->n_rows, f);
+		}
+	}
+	if (f) {
+		fputs("]\n", f);
+		fclose(f);
+	}
+	return 0;
+}
 
 static int add(struct scenario *sc, int n, const char *tool, const char *topo, const char *a, const char *b, int rep)
 {
@@ -81,7 +128,10 @@ int cmd_run(int argc, char **argv)
 	const char *models = NULL, *topology = NULL, *baseline = NULL, *lifecycle = NULL;
 	const struct runner_tool *tool;
 	char outdir[512] = "", path[600], why[256];
-	bool ordered = false;
+	bool ordered = false, conform = false;
+	struct conform_report *reps = NULL;
+	const struct conform_report *conf[64];
+	int n_conf = 0;
 	int repeat = 1, n = 0, k, bad = 0, ret;
 	time_t started = time(NULL);
 	struct timespec t0, t1;
@@ -108,6 +158,8 @@ int cmd_run(int argc, char **argv)
 			lifecycle = argv[++i];
 		} else if (!strcmp(arg, "--ordered")) {
 			ordered = true;
+		} else if (!strcmp(arg, "--conform")) {
+			conform = true;
 		} else if (!strcmp(arg, "--keep-failed")) {
 			o.keep_failed = true;
 		} else if (val && !strcmp(arg, "--tool")) {
@@ -216,6 +268,9 @@ int cmd_run(int argc, char **argv)
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	wall = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 	runner_print_matrix(stdout, res, n);
+	if (conform && !conform_models(names, k, o.jobs, outdir, &reps))
+		for (n_conf = 0; n_conf < k && n_conf < 64; n_conf++)
+			conf[n_conf] = &reps[n_conf];
 	for (int i = 0; i < n; i++) {
 		bool failed = !runner_as_expected(&res[i]);
 		bad += failed;
@@ -233,7 +288,8 @@ int cmd_run(int argc, char **argv)
 	snprintf(path, sizeof(path), "%s/junit.xml", outdir);
 	runner_write_junit(path, res, n, wall);
 	snprintf(path, sizeof(path), "%s/report.html", outdir);
-	runner_write_html(path, res, n, wall);
+	runner_write_html(path, res, n, wall, conf, n_conf);
+	free(reps);
 	printf("%d of %d scenarios as expected in %.0f s; %s/report.html\n", n - bad, n, wall, outdir);
 	if (baseline) {
 		int worse = runner_baseline_check(baseline, res, n, stdout);

@@ -1,5 +1,7 @@
 #include "conform.h"
+#include "../util/text.h"
 
+#include <stdarg.h>
 #include <string.h>
 
 static const char *const level_names[] = { "MUST", "SHOULD", "MAY" };
@@ -23,60 +25,298 @@ static const char *dep(int v)
 	return v < 0 ? "unknown" : nat_dependence_name((enum nat_dependence)v);
 }
 
-int conform_judge(const struct nat_measured *m, struct conform_row rows[CONFORM_MAX_ROWS])
+static void ev(struct conform_row *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void ev(struct conform_row *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(r->evidence, sizeof(r->evidence), fmt, ap);
+	va_end(ap);
+}
+
+static void verdict(struct conform_row *r, bool pass)
+{
+	r->verdict = pass ? CONFORM_PASS : CONFORM_FAIL;
+}
+
+static const char *ep(const struct obs_ep *e, char *buf, size_t len)
+{
+	const uint8_t *a = (const uint8_t *)&e->addr;
+
+	snprintf(buf, len, "%u.%u.%u.%u:%u", a[0], a[1], a[2], a[3], e->port);
+	return buf;
+}
+
+/* RFC 4787 (UDP). */
+static void judge_udp(const struct nat_measured *m, const struct conform_obs *o, struct conform_row *rows, int *n)
 {
 	struct conform_row *r;
-	int n = 0;
 	bool napt = m->udp && m->translated;
+	char b1[24], b2[24];
 
-	/* RFC 4787 REQ-1: endpoint-independent mapping. */
-	r = row(rows, &n, "RFC4787 REQ-1", "endpoint-independent mapping", CONFORM_MUST);
+	r = row(rows, n, "RFC4787 REQ-1", "endpoint-independent mapping", CONFORM_MUST);
 	if (!m->udp)
-		snprintf(r->evidence, sizeof(r->evidence), "no UDP gets through");
+		ev(r, "no UDP gets through");
 	else if (!napt)
-		snprintf(r->evidence, sizeof(r->evidence), "no translation");
+		ev(r, "no translation");
 	else {
-		r->verdict = m->mapping == NAT_ENDPOINT_INDEPENDENT ? CONFORM_PASS : CONFORM_FAIL;
-		snprintf(r->evidence, sizeof(r->evidence), "mapping is %s", dep(m->mapping));
+		verdict(r, m->mapping == NAT_ENDPOINT_INDEPENDENT);
+		ev(r, "mapping is %s", dep(m->mapping));
 	}
-	/* RFC 4787 REQ-3 / §4.2.1: port preservation is a MAY; overloading is
-	 * refused by Linux NAT itself, so what is seen is the allocation. */
-	r = row(rows, &n, "RFC4787 REQ-3", "port assignment (preservation)", CONFORM_MAY);
+	r = row(rows, n, "RFC4787 REQ-2", "paired IP address pooling", CONFORM_SHOULD);
+	if (napt && o->pool_addrs > 0) {
+		verdict(r, o->pool_addrs == 1 && o->pool2_addrs <= 1);
+		ev(r, "%d flows of one host to %d destinations: %d outside address%s%s", o->pool_flows,
+		   o->pool_dests, o->pool_addrs, o->pool_addrs == 1 ? "" : "es",
+		   o->pool2_addrs > 1 ? "; the second host's flows got several too" : "");
+	}
+	r = row(rows, n, "RFC4787 REQ-3", "no port overloading", CONFORM_MUST);
+	if (napt && o->over1.addr && o->over2.addr) {
+		bool shared = o->over1.addr == o->over2.addr && o->over1.port == o->over2.port;
+		verdict(r, !shared);
+		ev(r, "two hosts, one local port, two destinations: %s and %s%s", ep(&o->over1, b1, sizeof(b1)),
+		   ep(&o->over2, b2, sizeof(b2)), shared ? " (one outside port for both)" : "");
+	}
+	/* §4.2.1: preservation is allowed, not required. */
+	r = row(rows, n, "RFC4787 4.2.1", "port assignment (preservation)", CONFORM_MAY);
 	if (napt) {
 		r->verdict = m->ports == NAT_PORTS_PRESERVE ? CONFORM_PASS : CONFORM_NA;
-		snprintf(r->evidence, sizeof(r->evidence), "ports %s%s", m->ports < 0 ? "unknown" : nat_ports_name((enum nat_ports)m->ports),
-			 m->ports == NAT_PORTS_PRESERVE ? "" : " (allowed)");
+		ev(r, "ports %s%s", m->ports < 0 ? "unknown" : nat_ports_name((enum nat_ports)m->ports),
+		   m->ports == NAT_PORTS_PRESERVE ? "" : " (allowed)");
 	}
-	/* RFC 4787 REQ-5: a UDP mapping lives at least 2 minutes. */
-	r = row(rows, &n, "RFC4787 REQ-5", "mapping lifetime >= 120 s", CONFORM_MUST);
+	r = row(rows, n, "RFC4787 REQ-4", "port parity preserved", CONFORM_SHOULD);
+	if (napt && o->parity_tried) {
+		verdict(r, o->parity_kept == o->parity_tried);
+		ev(r, "parity kept for %d of %d local ports", o->parity_kept, o->parity_tried);
+	}
+	r = row(rows, n, "RFC4787 REQ-5", "mapping lifetime >= 120 s", CONFORM_MUST);
 	if (!napt)
-		snprintf(r->evidence, sizeof(r->evidence), "no translation");
+		ev(r, "no translation");
 	else if (m->lifetime_alive < 0 && m->lifetime_dead < 0)
-		snprintf(r->evidence, sizeof(r->evidence), "not measured (use --long)");
+		ev(r, "not measured (use --long)");
 	else {
 		/* Alive at a check near or past 2 minutes passes; gone by then fails. */
 		r->verdict = m->lifetime_alive >= 119 ? CONFORM_PASS
 			     : m->lifetime_dead >= 0 && m->lifetime_dead <= 120 ? CONFORM_FAIL
 										  : CONFORM_NA;
-		snprintf(r->evidence, sizeof(r->evidence), "alive at %d s, gone at %d s", m->lifetime_alive, m->lifetime_dead);
+		ev(r, "alive at %d s, gone at %d s", m->lifetime_alive, m->lifetime_dead);
 	}
 	/* RFC 4787 REQ-8: endpoint-independent filtering is RECOMMENDED for
 	 * transparency, address-dependent for strictness; port-dependent is
 	 * neither. */
-	r = row(rows, &n, "RFC4787 REQ-8", "filtering endpoint-independent or address-dependent", CONFORM_SHOULD);
+	r = row(rows, n, "RFC4787 REQ-8", "filtering independent or address-dependent", CONFORM_SHOULD);
 	if (m->udp && m->filtering >= 0) {
-		r->verdict = m->filtering == NAT_ADDRESS_AND_PORT_DEPENDENT ? CONFORM_FAIL : CONFORM_PASS;
-		snprintf(r->evidence, sizeof(r->evidence), "filtering is %s", dep(m->filtering));
+		verdict(r, m->filtering != NAT_ADDRESS_AND_PORT_DEPENDENT);
+		ev(r, "filtering is %s", dep(m->filtering));
 	}
-	/* RFC 4787 REQ-9: hairpinning, with the sender's external address. */
-	r = row(rows, &n, "RFC4787 REQ-9", "hairpinning, from the external address", CONFORM_MUST);
+	r = row(rows, n, "RFC4787 REQ-9", "hairpinning, from the external address", CONFORM_MUST);
 	if (napt && m->hairpin >= 0) {
-		r->verdict = m->hairpin && m->hairpin_external ? CONFORM_PASS : CONFORM_FAIL;
-		snprintf(r->evidence, sizeof(r->evidence), "%s", !m->hairpin ? "a packet to our own mapping never came back"
-								: m->hairpin_external ? "came back from our external address"
-										       : "came back from the internal address");
+		verdict(r, m->hairpin && m->hairpin_external);
+		ev(r, "%s", !m->hairpin ? "a packet to our own mapping never came back"
+			    : m->hairpin_external ? "came back from our external address"
+						  : "came back from the internal address");
 	}
+	r = row(rows, n, "RFC4787 REQ-10", "payload not rewritten (no UDP ALG)", CONFORM_SHOULD);
+	if (m->udp && o->payload >= 0) {
+		verdict(r, o->payload == 1);
+		ev(r, "a payload quoting the inside address and port %s", o->payload ? "arrived unchanged" : "arrived rewritten");
+	}
+	r = row(rows, n, "RFC4787 REQ-11", "deterministic behaviour", CONFORM_MUST);
+	if (napt && o->det_runs) {
+		int kinds = (o->det_class[0] > 0) + (o->det_class[1] > 0) + (o->det_class[2] > 0);
+		verdict(r, kinds == 1);
+		ev(r, "mapping over %d fresh ports: %d endpoint-independent, %d address-dependent, %d address-and-port-dependent",
+		   o->det_runs, o->det_class[0], o->det_class[1], o->det_class[2]);
+	}
+	r = row(rows, n, "RFC4787 REQ-12", "ICMP errors do not end a mapping", CONFORM_MUST);
+	if (napt && o->icmp_keep >= 0) {
+		verdict(r, o->icmp_keep == 1);
+		ev(r, "after host and port unreachable about it, the mapping %s",
+		   o->icmp_keep ? "still carries both ways" : "was gone or moved (or its filter closed again)");
+	}
+	r = row(rows, n, "RFC4787 REQ-13", "DF too big: ICMP fragmentation needed", CONFORM_MUST);
+	if (m->udp && o->df >= 0) {
+		verdict(r, o->df == 1);
+		if (o->df)
+			ev(r, "with a 1280-byte outside MTU, a 1428-byte DF datagram came back as needing MTU %d", o->df_mtu);
+		else
+			ev(r, "with a 1280-byte outside MTU, a 1428-byte DF datagram vanished without an ICMP error");
+	}
+	r = row(rows, n, "RFC4787 REQ-14", "fragments in and out of order, both ways", CONFORM_MUST);
+	if (m->udp && o->frag[0] >= 0) {
+		static const char *const name[] = { "out in order", "out reversed", "in in order", "in reversed" };
+		char lost[96] = "";
+		for (int i = 0; i < 4; i++)
+			if (o->frag[i] != 1)
+				snprintf(lost + strlen(lost), sizeof(lost) - strlen(lost), "%s%s", lost[0] ? ", " : "", name[i]);
+		verdict(r, !lost[0]);
+		if (lost[0])
+			ev(r, "a 3000-byte datagram in 3 fragments was lost: %s", lost);
+		else
+			ev(r, "a 3000-byte datagram in 3 fragments arrived whole all four ways");
+	}
+}
+/* RFC 5382 (TCP). */
+static void judge_tcp(const struct conform_obs *o, struct conform_row *rows, int *n)
+{
+	struct conform_row *r;
+	char b1[24], b2[24];
+
+	r = row(rows, n, "RFC5382 REQ-1", "TCP endpoint-independent mapping", CONFORM_MUST);
+	if (!o->tcp)
+		ev(r, "no TCP connection got through");
+	else if (o->tcp_mapping >= 0) {
+		verdict(r, o->tcp_mapping == NAT_ENDPOINT_INDEPENDENT);
+		ev(r, "one local port to three destinations: mapping is %s", dep(o->tcp_mapping));
+	}
+	r = row(rows, n, "RFC5382 REQ-2", "TCP simultaneous open", CONFORM_MUST);
+	if (o->tcp && o->tcp_mapping >= 0 && o->tcp_mapping != NAT_ENDPOINT_INDEPENDENT)
+		ev(r, "the outside cannot aim at a mapping that changes per destination");
+	else if (o->simopen >= 0) {
+		verdict(r, o->simopen == 1);
+		ev(r, "%s", o->simopen ? "the inside SYN opened the NAT, the outside SYN came through it: connected"
+				: "the inside SYN opened the NAT, but the outside SYN never got through it");
+	}
+	r = row(rows, n, "RFC5382 REQ-3", "TCP filtering independent or address-dependent", CONFORM_SHOULD);
+	if (o->tcp_filtering >= 0) {
+		verdict(r, o->tcp_filtering != NAT_ADDRESS_AND_PORT_DEPENDENT);
+		ev(r, "connections to a listening mapping: filtering is %s", dep(o->tcp_filtering));
+	}
+	r = row(rows, n, "RFC5382 REQ-4", "no answer to an unsolicited SYN for 6 s", CONFORM_MUST);
+	if (o->tcp) {
+		static const char *const ans[] = { "nothing", "a RST", "an ICMP error", "a connection" };
+		bool early = o->syn_answer != OBS_NOTHING && o->syn_ms < 6000;
+		verdict(r, !early);
+		if (o->syn_answer == OBS_NOTHING)
+			ev(r, "a SYN to an unused outside port got nothing in 8 s (a silent drop, allowed by REQ-4a)");
+		else
+			ev(r, "a SYN to an unused outside port got %s after %d ms", ans[o->syn_answer], o->syn_ms);
+	}
+	r = row(rows, n, "RFC5382 REQ-5", "TCP idle timeouts >= 2 h 4 min and 4 min", CONFORM_MUST);
+	ev(r, "not measured: it takes over two hours of idle time");
+	r = row(rows, n, "RFC5382 REQ-7", "no TCP port overloading", CONFORM_MUST);
+	if (o->tcp && o->tcp_over2.addr) {
+		bool shared = o->tcp_over1.addr == o->tcp_over2.addr && o->tcp_over1.port == o->tcp_over2.port;
+		verdict(r, !shared);
+		ev(r, "two hosts, one local port, two destinations: %s and %s%s", ep(&o->tcp_over1, b1, sizeof(b1)),
+		   ep(&o->tcp_over2, b2, sizeof(b2)), shared ? " (one outside port for both)" : "");
+	}
+	r = row(rows, n, "RFC5382 REQ-8", "TCP hairpinning, from the external address", CONFORM_MUST);
+	if (o->tcp && o->tcp_hairpin >= 0) {
+		bool external = o->tcp_hairpin_from.addr == o->tcp_m1.addr;
+		verdict(r, o->tcp_hairpin == 1 && external);
+		if (o->tcp_hairpin != 1)
+			ev(r, "a connection from the other inside host to our mapping never arrived");
+		else
+			ev(r, "arrived from %s, %s", ep(&o->tcp_hairpin_from, b1, sizeof(b1)),
+			   external ? "the outside address" : "an inside address");
+	}
+}
+
+/* RFC 5508 (ICMP). */
+static void judge_icmp(const struct conform_obs *o, struct conform_row *rows, int *n)
+{
+	struct conform_row *r;
+	const uint8_t *a = (const uint8_t *)&o->echo_from;
+
+	r = row(rows, n, "RFC5508 REQ-1", "ICMP echo from inside gets its reply", CONFORM_MUST);
+	if (o->echo >= 0) {
+		verdict(r, o->echo == 1);
+		if (o->echo_from)
+			ev(r, "echo id 0x%04x left as id 0x%04x from %u.%u.%u.%u; reply %s", o->echo_id_in, o->echo_id_out, a[0], a[1],
+			   a[2], a[3], o->echo == 1 ? "came back" : "never came back");
+		else
+			ev(r, "the echo request never reached the outside");
+	}
+	r = row(rows, n, "RFC5508 REQ-4", "outside ICMP errors translated back", CONFORM_MUST);
+	if (o->icmp_error >= 0) {
+		verdict(r, o->icmp_error == 1);
+		ev(r, "port unreachable for a datagram from inside %s", o->icmp_error ? "reached the sending socket"
+											 : "never reached the sending socket");
+	}
+}
+
+/* RFC 6888 (carrier-grade NAT): only for a NAT whose inside is RFC 6598
+ * shared space. */
+static void judge_carrier(const struct nat_measured *m, const struct conform_obs *o, struct conform_row *rows, int *n)
+{
+	struct conform_row *r;
+	const char *not_cgn = "not a carrier NAT: the inside is not 100.64.0.0/10";
+
+	r = row(rows, n, "RFC6888 REQ-2", "paired pooling for every subscriber", CONFORM_MUST);
+	if (!o->carrier)
+		ev(r, "%s", not_cgn);
+	else if (m->udp && o->pool_addrs > 0) {
+		verdict(r, o->pool_addrs == 1 && o->pool2_addrs == 1);
+		ev(r, "two subscribers: %d and %d outside address(es)", o->pool_addrs, o->pool2_addrs);
+	}
+	r = row(rows, n, "RFC6888 REQ-4", "per-subscriber port limit", CONFORM_MUST);
+	if (!o->carrier)
+		ev(r, "%s", not_cgn);
+	else if (o->limit_tried) {
+		verdict(r, o->limit_mapped < o->limit_tried);
+		ev(r, "one subscriber opened %d flows, %d got a mapping", o->limit_tried, o->limit_mapped);
+	}
+	r = row(rows, n, "RFC5508 REQ-8", "ICMP prohibited when no mapping can be made", CONFORM_SHOULD);
+	if (!o->carrier)
+		ev(r, "%s", not_cgn);
+	else if (o->limit_tried && o->limit_mapped < o->limit_tried) {
+		verdict(r, o->limit_icmp_type == 3 && o->limit_icmp_code == 13);
+		if (o->limit_icmp_type < 0)
+			ev(r, "flows past the limit were dropped silently");
+		else
+			ev(r, "flows past the limit got ICMP type %d code %d", o->limit_icmp_type, o->limit_icmp_code);
+	}
+	r = row(rows, n, "RFC6888 REQ-8", "port reuse hold-down >= 120 s", CONFORM_SHOULD);
+	ev(r, "%s", o->carrier ? "not measured yet" : not_cgn);
+}
+
+int conform_judge(const struct nat_measured *m, const struct conform_obs *o, struct conform_row rows[CONFORM_MAX_ROWS])
+{
+	int n = 0;
+
+	judge_udp(m, o, rows, &n);
+	judge_tcp(o, rows, &n);
+	judge_icmp(o, rows, &n);
+	judge_carrier(m, o, rows, &n);
+	/* Say why a row was left without a verdict. */
+	for (int i = 0; i < n; i++)
+		if (!rows[i].evidence[0])
+			ev(&rows[i], "%s", !strncmp(rows[i].id, "RFC5382", 7) && !o->tcp ? "no TCP connection got through"
+					   : !m->udp						? "no UDP gets through"
+					   : !m->translated					? "no translation"
+												: "could not be observed");
 	return n;
+}
+
+void conform_measured_model(const struct nat_measured *m, const char *name, struct nat_model *out)
+{
+	memset(out, 0, sizeof(*out));
+	snprintf(out->name, sizeof(out->name), "%s", name);
+	out->translate = !m->udp || m->translated;
+	out->udp_blocked = !m->udp;
+	out->mapping = m->mapping >= 0 ? (enum nat_dependence)m->mapping : NAT_ENDPOINT_INDEPENDENT;
+	out->filtering = m->filtering >= 0 ? (enum nat_dependence)m->filtering : NAT_ADDRESS_AND_PORT_DEPENDENT;
+	out->ports = m->ports >= 0 ? (enum nat_ports)m->ports : NAT_PORTS_RANDOM;
+	/* A model keeps a port only with one mapping per port (the parser's rule). */
+	if (out->ports == NAT_PORTS_PRESERVE && out->mapping != NAT_ENDPOINT_INDEPENDENT)
+		out->ports = NAT_PORTS_RANDOM;
+	out->hairpin = m->hairpin == 1 && m->hairpin_external;
+	out->unsolicited = m->unsolicited == NAT_UNSOLICITED_CONNTRACK ? NAT_UNSOLICITED_CONNTRACK
+								       : NAT_UNSOLICITED_DROP_BEFORE_CONFIRM;
+	out->udp_timeout = m->lifetime_dead > 0 && m->lifetime_dead < 120 ? (unsigned)m->lifetime_dead : 120;
+	out->port_min = 1024;
+	out->port_max = 65535;
+}
+
+const struct conform_row *conform_find(const struct conform_row *rows, int n, const char *id)
+{
+	for (int i = 0; i < n; i++)
+		if (!strcmp(rows[i].id, id))
+			return &rows[i];
+	return NULL;
 }
 
 bool conform_must_failed(const struct conform_row *rows, int n)
@@ -89,19 +329,25 @@ bool conform_must_failed(const struct conform_row *rows, int n)
 
 void conform_print(const char *subject, const struct conform_row *rows, int n, FILE *out)
 {
-	fprintf(out, "conformance of %s\n%-14s %-52s %-6s %-7s %s\n", subject, "REQUIREMENT", "", "LEVEL", "VERDICT",
+	fprintf(out, "conformance of %s\n%-14s %-50s %-6s %-7s %s\n", subject, "REQUIREMENT", "", "LEVEL", "VERDICT",
 		"EVIDENCE");
 	for (int i = 0; i < n; i++)
-		fprintf(out, "%-14s %-52s %-6s %-7s %s\n", rows[i].id, rows[i].what, level_names[rows[i].level],
+		fprintf(out, "%-14s %-50s %-6s %-7s %s\n", rows[i].id, rows[i].what, level_names[rows[i].level],
 			verdict_names[rows[i].verdict], rows[i].evidence);
 }
 
 void conform_print_json(const char *subject, const struct conform_row *rows, int n, FILE *out)
 {
-	fprintf(out, "{\"subject\":\"%s\",\"requirements\":[", subject);
-	for (int i = 0; i < n; i++)
-		fprintf(out, "%s{\"id\":\"%s\",\"what\":\"%s\",\"level\":\"%s\",\"verdict\":\"%s\",\"evidence\":\"%s\"}",
-			i ? "," : "", rows[i].id, rows[i].what, level_names[rows[i].level],
-			rows[i].verdict == CONFORM_FAIL ? "fail" : verdict_names[rows[i].verdict], rows[i].evidence);
-	fprintf(out, "],\"must_failed\":%s}\n", conform_must_failed(rows, n) ? "true" : "false");
+	fprintf(out, "{\"subject\":");
+	text_json_put(out, subject);
+	fprintf(out, ",\"requirements\":[");
+	for (int i = 0; i < n; i++) {
+		fprintf(out, "%s\n  {\"id\":\"%s\",\"what\":", i ? "," : "", rows[i].id);
+		text_json_put(out, rows[i].what);
+		fprintf(out, ",\"level\":\"%s\",\"verdict\":\"%s\",\"evidence\":", level_names[rows[i].level],
+			rows[i].verdict == CONFORM_FAIL ? "fail" : verdict_names[rows[i].verdict]);
+		text_json_put(out, rows[i].evidence);
+		fprintf(out, "}");
+	}
+	fprintf(out, "\n],\"must_failed\":%s}\n", conform_must_failed(rows, n) ? "true" : "false");
 }

@@ -1,10 +1,12 @@
-/* Conformance: each observable requirement of the NAT behaviour RFCs as a
- * named test with its RFC level, judged from what the probe measured. This
- * first part covers RFC 4787's UDP requirements the probe can see. */
+/* Conformance: each observable requirement of the NAT behaviour RFCs
+ * (4787 UDP, 5382 TCP, 5508 ICMP, 6888 carrier NAT) as a named test with
+ * its RFC level, judged from what the STUN probe measured and what the
+ * conformance tests observed. */
 #ifndef PL_CONFORM_H
 #define PL_CONFORM_H
 
 #include "../stun/probe.h"
+#include "observe.h"
 
 #include <stdio.h>
 
@@ -19,11 +21,16 @@ struct conform_row {
 	char evidence[160];
 };
 
-#define CONFORM_MAX_ROWS 8
+#define CONFORM_MAX_ROWS 32
 
-/* Judge measurement m (lifetimes measured if m->lifetime_* are set); rows
- * gets one entry per requirement. Returns the count. */
-int conform_judge(const struct nat_measured *m, struct conform_row rows[CONFORM_MAX_ROWS]);
+/* Judge measurement m (lifetimes measured if m->lifetime_* are set) and
+ * observations o; rows gets one entry per requirement. Returns the count. */
+int conform_judge(const struct nat_measured *m, const struct conform_obs *o, struct conform_row rows[CONFORM_MAX_ROWS]);
+/* What was measured, as a model (name: its name) that `punchlab expect` and
+ * `punchlab run` take; what was not measured keeps the model defaults. */
+void conform_measured_model(const struct nat_measured *m, const char *name, struct nat_model *out);
+/* The row with ID, or NULL. */
+const struct conform_row *conform_find(const struct conform_row *rows, int n, const char *id);
 /* Did any MUST fail? */
 bool conform_must_failed(const struct conform_row *rows, int n);
 void conform_print(const char *subject, const struct conform_row *rows, int n, FILE *out);

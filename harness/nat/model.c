@@ -309,3 +309,32 @@ int nat_model_list(char names[][NAT_MODEL_NAME_MAX], int max)
 	qsort(names, (size_t)n, NAT_MODEL_NAME_MAX, cmp_names);
 	return n;
 }
+
+void nat_model_write(const struct nat_model *m, const char *comment, FILE *out)
+{
+	char a[16];
+
+	for (const char *c = comment; c && *c;) {
+		const char *nl = strchr(c, '\n');
+		int len = nl ? (int)(nl - c) : (int)strlen(c);
+
+		fprintf(out, "# %.*s\n", len, c);
+		c += len + (nl != NULL);
+	}
+	if (m->udp_blocked)
+		fprintf(out, "udp         = block\n");
+	if (!m->translate) {
+		fprintf(out, "nat         = none\n");
+		return;
+	}
+	fprintf(out, "mapping     = %s\nfiltering   = %s\nports       = %s\nhairpin     = %s\nudp-timeout = %u\n"
+		     "unsolicited = %s\n",
+		nat_dependence_name(m->mapping), nat_dependence_name(m->filtering), nat_ports_name(m->ports),
+		m->hairpin ? "yes" : "no", m->udp_timeout, nat_unsolicited_name(m->unsolicited));
+	if (m->port_min != 1024 || m->port_max != 65535)
+		fprintf(out, "port-range  = %u-%u\n", m->port_min, m->port_max);
+	if (m->has_inside)
+		fprintf(out, "inside      = %s/%u\n", text_ipv4(m->inside_addr, a), m->inside_len);
+	if (m->port_block)
+		fprintf(out, "port-block  = %u\n", m->port_block);
+}

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define NAT_MODEL_NAME_MAX 48
 #define NAT_MODEL_MAX_BYTES 16384
@@ -60,5 +61,9 @@ int nat_model_list(char names[][NAT_MODEL_NAME_MAX], int max);
 const char *nat_dependence_name(enum nat_dependence d);
 const char *nat_ports_name(enum nat_ports p);
 const char *nat_unsolicited_name(enum nat_unsolicited u);
+
+/* Write m as a model file (what nat_model_parse reads back), after the
+ * comment lines in comment (may be NULL). */
+void nat_model_write(const struct nat_model *m, const char *comment, FILE *out);
 
 #endif

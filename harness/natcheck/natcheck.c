@@ -1,5 +1,6 @@
 #include "natcheck.h"
 #include "../stun/server.h"
+#include "../nl/rtnl.h"
 #include "../topo/build.h"
 #include "../topo/run.h"
 #include "../topo/topo.h"
@@ -164,20 +165,88 @@ static int probe_in(const char *netns, const struct stun_probe_cfg *cfg, struct 
 	return got == (ssize_t)sizeof(*m) && code == 0 ? 0 : -EIO;
 }
 
-static void check_model(const char *model, const char *ruleset, bool timeouts, const unsigned *points, int n_points,
-			struct natcheck_result *res)
+/* Give the router's interface OLD the name NEW (down, renamed, up) and put
+ * back the routes going down took with it. */
+static int rename_iface(const char *ns, const struct topo_net_node *node, const char *old, const char *new_name,
+			char *detail, size_t len)
+{
+	int ret;
+
+	if ((ret = rtnl_link_down(ns, old)) || (ret = rtnl_link_rename(ns, old, new_name)) ||
+	    (ret = rtnl_link_up(ns, new_name))) {
+		snprintf(detail, len, "cannot rename the router's %s to %s: %s", old, new_name, strerror(-ret));
+		return ret;
+	}
+	for (int i = 0; i < node->n_routes; i++) {
+		ret = rtnl_route_add(ns, node->routes[i].dst, node->routes[i].plen, node->routes[i].gw);
+		if (ret && ret != -EEXIST) {
+			snprintf(detail, len, "cannot restore the router's routes after renaming %s: %s", old, strerror(-ret));
+			return ret;
+		}
+	}
+	return 0;
+}
+
+/* A person's own router set-up on the bare router: their ruleset loaded
+ * as they would load it, or their command (a script that returns, or a
+ * NAT program that keeps running until the check is over). */
+static int router_setup(struct run *r, const struct natcheck_opts *o, pid_t *daemon, char *detail, size_t len)
+{
+	char ns[64];
+	int devnull, ret = 0, code = 0;
+
+	run_netns_name(r->id, "nat", ns, sizeof(ns));
+	if (o->ruleset) {
+		char *argv[] = { "nft", "-f", (char *)o->ruleset, NULL };
+
+		devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
+		ret = proc_run(ns, argv, devnull, -1);
+		if (devnull >= 0)
+			close(devnull);
+		if (ret) {
+			snprintf(detail, len, "nft -f %s failed in the router (its errors are above)", o->ruleset);
+			return -EINVAL;
+		}
+	}
+	if (o->router_cmd) {
+		char *argv[] = { "sh", "-c", (char *)o->router_cmd, NULL };
+		pid_t pid;
+
+		if ((ret = proc_spawn(ns, argv, -1, -1, &pid))) {
+			snprintf(detail, len, "cannot start sh -c '%s' in the router: %s", o->router_cmd, strerror(-ret));
+			return ret;
+		}
+		run_note_pid(r, pid);
+		ret = proc_wait_timeout(pid, 3000, &code);
+		if (ret == -ETIMEDOUT) {
+			*daemon = pid; /* a NAT program: it runs until the end */
+			return 0;
+		}
+		if (ret || code) {
+			snprintf(detail, len, "the router command '%s' exited with status %d (its errors are above)",
+				 o->router_cmd, code);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+void natcheck_run(const char *model, const struct natcheck_opts *o, struct natcheck_result *res)
 {
 	struct topo t;
 	struct topo_net *net = calloc(1, sizeof(*net));
 	char assign[TOPO_MODEL_REF_MAX + 4], *assigns[1] = { assign }, ns[64];
 	struct stun_probe_cfg cfg = { .port = 3478, .timeout_ms = 250, .tries = 3 };
+	bool custom = o->ruleset || o->router_cmd, timeouts = false;
+	const char *wan = o->iface_wan ? o->iface_wan : "wan";
 	struct run r;
-	pid_t server = -1;
-	int ret;
+	pid_t server = -1, daemon = -1;
+	int ret, router;
 
+	if (custom && !model)
+		model = "open"; /* the bare router, theirs to set up */
 	memset(res, 0, sizeof(*res));
 	snprintf(res->model, sizeof(res->model), "%s", model);
-	res->timeouts = timeouts;
 	snprintf(assign, sizeof(assign), "M=%s", model);
 	if (!net) {
 		res->error = -ENOMEM;
@@ -189,7 +258,8 @@ static void check_model(const char *model, const char *ruleset, bool timeouts, c
 		free(net);
 		return;
 	}
-	res->declared = net->nodes[topo_find_node(&t, "nat")].model;
+	router = topo_find_node(&t, "nat");
+	res->declared = net->nodes[router].model;
 	snprintf(res->model, sizeof(res->model), "%s", res->declared.name);
 	if ((ret = run_create(&r, "nat-probe", assign))) {
 		res->error = ret;
@@ -200,21 +270,19 @@ static void check_model(const char *model, const char *ruleset, bool timeouts, c
 	cleanup_watch_run(r.id);
 	if ((ret = topo_build(net, &r, res->detail, sizeof(res->detail))))
 		goto out;
-	if (ruleset) {
-		/* A person's own ruleset on the bare router ("nat = none"): their
-		 * text, loaded as they would load it. */
-		char *argv[] = { "nft", "-f", (char *)ruleset, NULL };
-		int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
-		run_netns_name(r.id, "nat", ns, sizeof(ns));
-		ret = proc_run(ns, argv, devnull, -1);
-		if (devnull >= 0)
-			close(devnull);
-		if (ret) {
-			snprintf(res->detail, sizeof(res->detail), "nft -f %s failed in the router (its errors are above)", ruleset);
-			ret = -EINVAL;
+	run_netns_name(r.id, "nat", ns, sizeof(ns));
+	if ((o->iface_wan && (ret = rename_iface(ns, &net->nodes[router], "wan", o->iface_wan, res->detail,
+						 sizeof(res->detail)))) ||
+	    (o->iface_lan && (ret = rename_iface(ns, &net->nodes[router], "site", o->iface_lan, res->detail,
+						 sizeof(res->detail)))))
+		goto out;
+	if (custom) {
+		if ((ret = router_setup(&r, o, &daemon, res->detail, sizeof(res->detail))))
 			goto out;
-		}
-		snprintf(res->model, sizeof(res->model), "%s", ruleset);
+		if (strcmp(model, "open"))
+			snprintf(res->model, sizeof(res->model), "%s + %s", model, o->ruleset ? o->ruleset : o->router_cmd);
+		else
+			snprintf(res->model, sizeof(res->model), "%s", o->ruleset ? o->ruleset : o->router_cmd);
 	}
 	run_netns_name(r.id, "stun", ns, sizeof(ns));
 	if ((ret = natcheck_start_stun_server(ns, topo_net_addr(net, "stun", 0), topo_net_addr(net, "stun", 1), &server))) {
@@ -223,23 +291,30 @@ static void check_model(const char *model, const char *ruleset, bool timeouts, c
 	}
 	run_note_pid(&r, server);
 	cfg.server = topo_net_addr(net, "stun", 0);
+	for (int i = 0; i < o->n_points && cfg.n_points < PROBE_MAX_POINTS; i++)
+		cfg.points[cfg.n_points++] = o->points[i];
+	timeouts = o->n_points < 0; /* natcheck_model: around the declared timeout */
 	if (timeouts) {
 		unsigned tmo = res->declared.udp_timeout;
+		cfg.n_points = 0;
 		cfg.points[cfg.n_points++] = tmo * 9 / 10;
 		cfg.points[cfg.n_points++] = tmo + 10;
 	}
-	for (int i = 0; i < n_points && cfg.n_points < PROBE_MAX_POINTS; i++)
-		cfg.points[cfg.n_points++] = points[i];
+	res->timeouts = timeouts;
 	run_netns_name(r.id, "client", ns, sizeof(ns));
 	if ((ret = probe_in(ns, &cfg, &res->measured))) {
 		snprintf(res->detail, sizeof(res->detail), "the probe failed in %s", ns);
 		goto out;
 	}
 	res->match = natcheck_compare(&res->declared, &res->measured, timeouts, res->detail, sizeof(res->detail));
+	if (o->extra && (ret = o->extra(r.id, net, wan, o->ctx)))
+		snprintf(res->detail, sizeof(res->detail), "the tests with the lab up failed: %s", strerror(-ret));
 out:
 	res->error = ret;
 	if (server > 0)
 		proc_stop(server, 1000);
+	if (daemon > 0)
+		proc_stop(daemon, 1000);
 	run_destroy(r.id);
 	cleanup_forget_run(r.id);
 	free(net);
@@ -247,17 +322,9 @@ out:
 
 void natcheck_model(const char *model, bool timeouts, struct natcheck_result *res)
 {
-	check_model(model, NULL, timeouts, NULL, 0, res);
-}
+	struct natcheck_opts o = { .n_points = timeouts ? -1 : 0 };
 
-void natcheck_ruleset_points(const char *ruleset, const unsigned *points, int n, struct natcheck_result *res)
-{
-	check_model("open", ruleset, false, points, n, res);
-}
-
-void natcheck_model_points(const char *model, const unsigned *points, int n, struct natcheck_result *res)
-{
-	check_model(model, NULL, false, points, n, res);
+	natcheck_run(model, &o, res);
 }
 
 struct all_ctx {
@@ -353,20 +420,6 @@ void natcheck_print(const struct natcheck_result *res, int n, bool timeouts, FIL
 	fprintf(out, "%d of %d models match their declarations\n", n - bad, n);
 }
 
-static void json_str(FILE *out, const char *s)
-{
-	fputc('"', out);
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			fprintf(out, "\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
-			fprintf(out, "\\u%04x", *s);
-		else
-			fputc(*s, out);
-	}
-	fputc('"', out);
-}
-
 void natcheck_print_json(const struct natcheck_result *res, int n, FILE *out)
 {
 	fprintf(out, "[");
@@ -375,7 +428,7 @@ void natcheck_print_json(const struct natcheck_result *res, int n, FILE *out)
 		const struct nat_model *d = &r->declared;
 
 		fprintf(out, "%s\n  {\"model\":", i ? "," : "");
-		json_str(out, r->model);
+		text_json_put(out, r->model);
 		fprintf(out, ",\"declared\":{\"nat\":\"%s\",\"udp\":\"%s\"", d->translate ? "napt" : "none",
 			d->udp_blocked ? "block" : "allow");
 		if (d->translate)
@@ -389,7 +442,7 @@ void natcheck_print_json(const struct natcheck_result *res, int n, FILE *out)
 		else
 			stun_probe_print_json(&r->measured, out);
 		fprintf(out, ",\"match\":%s,\"detail\":", !r->error && r->match ? "true" : "false");
-		json_str(out, r->detail);
+		text_json_put(out, r->detail);
 		fprintf(out, "}");
 	}
 	fprintf(out, "\n]\n");

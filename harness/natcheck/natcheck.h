@@ -6,6 +6,7 @@
 
 #include "../nat/model.h"
 #include "../stun/probe.h"
+#include "../topo/topo.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -24,15 +25,26 @@ struct natcheck_result {
 /* Hold m against the declaration d; mismatches are listed in detail. */
 bool natcheck_compare(const struct nat_model *d, const struct nat_measured *m, bool timeouts, char *detail,
 		      size_t len);
+/* How a check is run beyond the model: a person's own router set-up, the
+ * lifetime checkpoints, and more tests while the lab is up. */
+struct natcheck_opts {
+	const char *ruleset;        /* `nft -f` it in the router: built bare (model */
+	const char *router_cmd;     /* "open") unless a model is given; or `sh -c` it */
+	const char *iface_wan;      /* rename the router's "wan" to this first */
+	const char *iface_lan;      /* and its "site" */
+	const unsigned *points;     /* lifetime checkpoints (s), n_points of them; */
+	int n_points;               /* -1: around the model's declared timeout */
+	/* Called with the lab up after the probe (run id, resolved network,
+	 * the router's outside interface name); its return lands in res->error. */
+	int (*extra)(const char *run_id, const struct topo_net *net, const char *wan, void *ctx);
+	void *ctx;
+};
+
+/* Check MODEL (NULL with a ruleset or router command: the bare router) as
+ * opts say. */
+void natcheck_run(const char *model, const struct natcheck_opts *opts, struct natcheck_result *res);
 /* Check one model in its own run (built and removed here). */
 void natcheck_model(const char *model, bool timeouts, struct natcheck_result *res);
-/* The same, with the mapping lifetime probed at the given seconds (n 0:
- * not at all) instead of around the declared timeout. */
-void natcheck_model_points(const char *model, const unsigned *points, int n, struct natcheck_result *res);
-/* The same for a person's own nftables ruleset, loaded with `nft -f` into
- * the nat-probe router built bare (model "open"): its outside interface is
- * "wan", its inside "site". */
-void natcheck_ruleset_points(const char *ruleset, const unsigned *points, int n, struct natcheck_result *res);
 /* Check n models, up to jobs at a time (each in a child process and run). */
 void natcheck_all(char *const models[], int n, int jobs, bool timeouts, struct natcheck_result *res);
 /* Table for people, and JSON. */

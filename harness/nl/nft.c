@@ -36,7 +36,7 @@ struct nftnl_expr *nft_expr_add(struct nftnl_rule *r, const char *name)
 	return e;
 }
 
-static void emit_cmp(struct nftnl_rule *r, uint32_t reg, int op, const void *data, uint32_t len)
+void nft_emit_cmp(struct nftnl_rule *r, uint32_t reg, int op, const void *data, uint32_t len)
 {
 	struct nftnl_expr *e = nft_expr_add(r, "cmp");
 
@@ -50,7 +50,7 @@ static void emit_set_ref(struct nftnl_expr *e, uint16_t name_attr, uint16_t id_a
 			 int set);
 
 /* reg1 = reg1 & mask (the xor part is zero). */
-static void emit_mask(struct nftnl_rule *r, uint32_t mask)
+void nft_emit_mask(struct nftnl_rule *r, uint32_t mask)
 {
 	struct nftnl_expr *e = nft_expr_add(r, "bitwise");
 	uint32_t zero = 0;
@@ -75,7 +75,7 @@ static void emit_lookup(struct nftnl_rule *r, const struct nat_plan *p, const st
 	emit_set_ref(e, NFTNL_EXPR_LOOKUP_SET, NFTNL_EXPR_LOOKUP_SET_ID, p, s->set);
 }
 
-static void emit_meta(struct nftnl_rule *r, uint32_t key, uint32_t dreg)
+void nft_emit_meta(struct nftnl_rule *r, uint32_t key, uint32_t dreg)
 {
 	struct nftnl_expr *e = nft_expr_add(r, "meta");
 
@@ -83,7 +83,7 @@ static void emit_meta(struct nftnl_rule *r, uint32_t key, uint32_t dreg)
 	nftnl_expr_set_u32(e, NFTNL_EXPR_META_DREG, dreg);
 }
 
-static void emit_payload(struct nftnl_rule *r, uint32_t base, uint32_t off, uint32_t len, uint32_t dreg)
+void nft_emit_payload(struct nftnl_rule *r, uint32_t base, uint32_t off, uint32_t len, uint32_t dreg)
 {
 	struct nftnl_expr *e = nft_expr_add(r, "payload");
 
@@ -103,7 +103,7 @@ static void emit_ct(struct nftnl_rule *r, uint32_t key, int dir, uint32_t dreg)
 	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_DREG, dreg);
 }
 
-static void emit_imm(struct nftnl_rule *r, uint32_t dreg, const void *data, uint32_t len)
+void nft_emit_imm(struct nftnl_rule *r, uint32_t dreg, const void *data, uint32_t len)
 {
 	struct nftnl_expr *e = nft_expr_add(r, "immediate");
 
@@ -111,13 +111,21 @@ static void emit_imm(struct nftnl_rule *r, uint32_t dreg, const void *data, uint
 	nftnl_expr_set(e, NFTNL_EXPR_IMM_DATA, data, len);
 }
 
+void nft_emit_verdict(struct nftnl_rule *r, uint32_t verdict)
+{
+	struct nftnl_expr *e = nft_expr_add(r, "immediate");
+
+	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, verdict);
+}
+
 static void emit_field(struct nftnl_rule *r, enum nat_field f, uint32_t dreg)
 {
 	switch (f) {
-	case NF_UDP_SPORT: emit_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 2, dreg); break;
-	case NF_UDP_DPORT: emit_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, dreg); break;
-	case NF_IP_SADDR: emit_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 12, 4, dreg); break;
-	case NF_IP_DADDR: emit_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 16, 4, dreg); break;
+	case NF_UDP_SPORT: nft_emit_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 2, dreg); break;
+	case NF_UDP_DPORT: nft_emit_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, dreg); break;
+	case NF_IP_SADDR: nft_emit_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 12, 4, dreg); break;
+	case NF_IP_DADDR: nft_emit_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 16, 4, dreg); break;
 	case NF_CT_ORIG_SADDR: emit_ct(r, NFT_CT_SRC_IP, IP_CT_DIR_ORIGINAL, dreg); break;
 	case NF_CT_ORIG_SPORT: emit_ct(r, NFT_CT_PROTO_SRC, IP_CT_DIR_ORIGINAL, dreg); break;
 	}
@@ -186,14 +194,14 @@ static void emit_stmt(struct nftnl_rule *r, const struct nat_plan *p, const stru
 		bool neg = s->kind == NS_IIF_NOT || s->kind == NS_OIF_NOT;
 
 		snprintf(name, sizeof(name), "%s", s->ifname);
-		emit_meta(r, in ? NFT_META_IIFNAME : NFT_META_OIFNAME, NFT_REG_1);
-		emit_cmp(r, NFT_REG_1, neg ? NFT_CMP_NEQ : NFT_CMP_EQ, name, sizeof(name));
+		nft_emit_meta(r, in ? NFT_META_IIFNAME : NFT_META_OIFNAME, NFT_REG_1);
+		nft_emit_cmp(r, NFT_REG_1, neg ? NFT_CMP_NEQ : NFT_CMP_EQ, name, sizeof(name));
 		break;
 	}
 	case NS_UDP: {
 		uint8_t proto = IPPROTO_UDP;
-		emit_meta(r, NFT_META_L4PROTO, NFT_REG_1);
-		emit_cmp(r, NFT_REG_1, NFT_CMP_EQ, &proto, 1);
+		nft_emit_meta(r, NFT_META_L4PROTO, NFT_REG_1);
+		nft_emit_cmp(r, NFT_REG_1, NFT_CMP_EQ, &proto, 1);
 		break;
 	}
 	case NS_SADDR:
@@ -202,20 +210,20 @@ static void emit_stmt(struct nftnl_rule *r, const struct nat_plan *p, const stru
 		if (s->kind == NS_CT_ORIG_SADDR)
 			emit_ct(r, NFT_CT_SRC_IP, IP_CT_DIR_ORIGINAL, NFT_REG_1);
 		else
-			emit_payload(r, NFT_PAYLOAD_NETWORK_HEADER, s->kind == NS_SADDR ? 12 : 16, 4, NFT_REG_1);
+			nft_emit_payload(r, NFT_PAYLOAD_NETWORK_HEADER, s->kind == NS_SADDR ? 12 : 16, 4, NFT_REG_1);
 		if (s->plen < 32)
-			emit_mask(r, s->plen ? htonl(0xffffffffu << (32 - s->plen)) : 0);
-		emit_cmp(r, NFT_REG_1, NFT_CMP_EQ, &s->addr, 4);
+			nft_emit_mask(r, s->plen ? htonl(0xffffffffu << (32 - s->plen)) : 0);
+		nft_emit_cmp(r, NFT_REG_1, NFT_CMP_EQ, &s->addr, 4);
 		break;
 	case NS_CT_ORIG_DADDR:
 		emit_ct(r, NFT_CT_DST_IP, IP_CT_DIR_ORIGINAL, NFT_REG_1);
-		emit_cmp(r, NFT_REG_1, NFT_CMP_EQ, &s->addr, 4);
+		nft_emit_cmp(r, NFT_REG_1, NFT_CMP_EQ, &s->addr, 4);
 		break;
 	case NS_CT_NEW: {
 		uint32_t zero = 0;
 		emit_ct(r, NFT_CT_STATE, -1, NFT_REG_1);
-		emit_mask(r, NF_CT_STATE_BIT(IP_CT_NEW));
-		emit_cmp(r, NFT_REG_1, NFT_CMP_NEQ, &zero, 4);
+		nft_emit_mask(r, NF_CT_STATE_BIT(IP_CT_NEW));
+		nft_emit_cmp(r, NFT_REG_1, NFT_CMP_NEQ, &zero, 4);
 		break;
 	}
 	case NS_LOOKUP:
@@ -235,9 +243,7 @@ static void emit_stmt(struct nftnl_rule *r, const struct nat_plan *p, const stru
 		nft_expr_add(r, "counter");
 		break;
 	case NS_DROP:
-		e = nft_expr_add(r, "immediate");
-		nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, NF_DROP);
+		nft_emit_verdict(r, NF_DROP);
 		break;
 	case NS_MASQUERADE:
 		e = nft_expr_add(r, "masq");
@@ -245,11 +251,11 @@ static void emit_stmt(struct nftnl_rule *r, const struct nat_plan *p, const stru
 			nftnl_expr_set_u32(e, NFTNL_EXPR_MASQ_FLAGS, s->flags);
 		break;
 	case NS_SNAT:
-		emit_imm(r, R_ADDR, &s->addr, 4);
+		nft_emit_imm(r, R_ADDR, &s->addr, 4);
 		if (s->port_min) {
 			uint16_t lo = htons(s->port_min), hi = htons(s->port_max);
-			emit_imm(r, R_VAL, &lo, 2);
-			emit_imm(r, R_VAL + 1, &hi, 2);
+			nft_emit_imm(r, R_VAL, &lo, 2);
+			nft_emit_imm(r, R_VAL + 1, &hi, 2);
 			emit_nat(r, NFT_NAT_SNAT, R_ADDR, R_VAL, R_VAL + 1, s->flags);
 		} else {
 			emit_nat(r, NFT_NAT_SNAT, R_ADDR, 0, 0, s->flags);
@@ -257,7 +263,7 @@ static void emit_stmt(struct nftnl_rule *r, const struct nat_plan *p, const stru
 		break;
 	case NS_SNAT_MAP:
 		emit_lookup(r, p, s, R_VAL);
-		emit_imm(r, R_ADDR, &s->addr, 4);
+		nft_emit_imm(r, R_ADDR, &s->addr, 4);
 		emit_nat(r, NFT_NAT_SNAT, R_ADDR, R_VAL, 0, 0);
 		break;
 	case NS_SNAT_NUMGEN:
@@ -275,7 +281,7 @@ static void emit_stmt(struct nftnl_rule *r, const struct nat_plan *p, const stru
 		nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_LEN, 2);
 		nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_SIZE, 2);
 		v = s->addr;
-		emit_imm(r, R_ADDR, &v, 4);
+		nft_emit_imm(r, R_ADDR, &v, 4);
 		emit_nat(r, NFT_NAT_SNAT, R_ADDR, R_VAL, 0, 0);
 		break;
 	case NS_DNAT_MAP:
@@ -302,6 +308,25 @@ void nft_batch_put_table(struct mnl_nlmsg_batch *b, uint32_t *seq, int family, c
 	nlh = nftnl_table_nlmsg_build_hdr(mnl_nlmsg_batch_current(b), type, (uint16_t)family, flags, (*seq)++);
 	nftnl_table_nlmsg_build_payload(nlh, t);
 	nftnl_table_free(t);
+	mnl_nlmsg_batch_next(b);
+}
+
+void nft_batch_put_chain(struct mnl_nlmsg_batch *b, uint32_t *seq, int family, const char *table, const char *name,
+			 uint32_t hooknum, int prio)
+{
+	struct nftnl_chain *ch = nftnl_chain_alloc();
+	struct nlmsghdr *nlh;
+
+	nftnl_chain_set_str(ch, NFTNL_CHAIN_TABLE, table);
+	nftnl_chain_set_str(ch, NFTNL_CHAIN_NAME, name);
+	nftnl_chain_set_str(ch, NFTNL_CHAIN_TYPE, "filter");
+	nftnl_chain_set_u32(ch, NFTNL_CHAIN_HOOKNUM, hooknum);
+	nftnl_chain_set_s32(ch, NFTNL_CHAIN_PRIO, prio);
+	nftnl_chain_set_u32(ch, NFTNL_CHAIN_POLICY, NF_ACCEPT);
+	nlh = nftnl_chain_nlmsg_build_hdr(mnl_nlmsg_batch_current(b), NFT_MSG_NEWCHAIN, (uint16_t)family,
+					  NLM_F_CREATE | NLM_F_ACK, (*seq)++);
+	nftnl_chain_nlmsg_build_payload(nlh, ch);
+	nftnl_chain_free(ch);
 	mnl_nlmsg_batch_next(b);
 }
 

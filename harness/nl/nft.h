@@ -20,7 +20,19 @@ void nft_batch_put_table(struct mnl_nlmsg_batch *b, uint32_t *seq, int family, c
 /* Send a batch in the current namespace and wait for `expected` acks; the
  * first refusal is the answer (err names `what`). */
 int nft_batch_talk(struct mnl_nlmsg_batch *b, int expected, const char *what, char *err, size_t errlen);
+/* Add a base filter chain NAME (policy accept) on hook HOOKNUM at PRIO. */
+void nft_batch_put_chain(struct mnl_nlmsg_batch *b, uint32_t *seq, int family, const char *table, const char *name,
+			 uint32_t hooknum, int prio);
 /* Append a new expression NAME to rule r (NULL if out of memory). */
 struct nftnl_expr *nft_expr_add(struct nftnl_rule *r, const char *name);
+/* Expressions: compare register reg with data (op NFT_CMP_*); reg1 &=
+ * mask (4 bytes); load meta KEY, or LEN bytes at OFF of header BASE
+ * (NFT_PAYLOAD_*), into dreg; put data into dreg; end with a verdict (NF_DROP...). */
+void nft_emit_cmp(struct nftnl_rule *r, uint32_t reg, int op, const void *data, uint32_t len);
+void nft_emit_mask(struct nftnl_rule *r, uint32_t mask);
+void nft_emit_meta(struct nftnl_rule *r, uint32_t key, uint32_t dreg);
+void nft_emit_payload(struct nftnl_rule *r, uint32_t base, uint32_t off, uint32_t len, uint32_t dreg);
+void nft_emit_imm(struct nftnl_rule *r, uint32_t dreg, const void *data, uint32_t len);
+void nft_emit_verdict(struct nftnl_rule *r, uint32_t verdict);
 
 #endif

@@ -25,26 +25,18 @@ struct limit_ctx {
 };
 
 
+/* KIND (meta or ct) KEY compared with data; ct state masked to "new". */
 static void load(struct nftnl_rule *r, const char *kind, uint32_t key, const void *data, uint32_t len, int op)
 {
-	struct nftnl_expr *e = nft_expr_add(r, kind), *c;
-
-	nftnl_expr_set_u32(e, !strcmp(kind, "ct") ? NFTNL_EXPR_CT_KEY : NFTNL_EXPR_META_KEY, key);
-	nftnl_expr_set_u32(e, !strcmp(kind, "ct") ? NFTNL_EXPR_CT_DREG : NFTNL_EXPR_META_DREG, NFT_REG_1);
 	if (!strcmp(kind, "ct")) {
-		/* ct state new: the state bit, masked */
-		uint32_t mask = NF_CT_STATE_BIT(IP_CT_NEW), zero = 0;
-		struct nftnl_expr *bw = nft_expr_add(r, "bitwise");
-		nftnl_expr_set_u32(bw, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
-		nftnl_expr_set_u32(bw, NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
-		nftnl_expr_set_u32(bw, NFTNL_EXPR_BITWISE_LEN, 4);
-		nftnl_expr_set(bw, NFTNL_EXPR_BITWISE_MASK, &mask, 4);
-		nftnl_expr_set(bw, NFTNL_EXPR_BITWISE_XOR, &zero, 4);
+		struct nftnl_expr *e = nft_expr_add(r, "ct");
+		nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, key);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_CT_DREG, NFT_REG_1);
+		nft_emit_mask(r, NF_CT_STATE_BIT(IP_CT_NEW));
+	} else {
+		nft_emit_meta(r, key, NFT_REG_1);
 	}
-	c = nft_expr_add(r, "cmp");
-	nftnl_expr_set_u32(c, NFTNL_EXPR_CMP_SREG, NFT_REG_1);
-	nftnl_expr_set_u32(c, NFTNL_EXPR_CMP_OP, (uint32_t)op);
-	nftnl_expr_set(c, NFTNL_EXPR_CMP_DATA, data, len);
+	nft_emit_cmp(r, NFT_REG_1, op, data, len);
 }
 
 static int limit_in_ns(void *arg)
@@ -60,7 +52,6 @@ static int limit_in_ns(void *arg)
 	nft_batch_put_table(b, &seq, NFPROTO_IPV4, NFTLIMIT_TABLE, NFT_MSG_NEWTABLE, NLM_F_CREATE | NLM_F_ACK);
 	nft_batch_put_table(b, &seq, NFPROTO_IPV4, NFTLIMIT_TABLE, NFT_MSG_DELTABLE, NLM_F_ACK);
 	if (x->max_flows >= 0) {
-		struct nftnl_chain *ch = nftnl_chain_alloc();
 		struct nftnl_rule *r = nftnl_rule_alloc();
 		struct nlmsghdr *nlh;
 		char ifname[IFNAMSIZ] = "wan";
@@ -68,17 +59,7 @@ static int limit_in_ns(void *arg)
 		uint32_t zero = 0;
 
 		nft_batch_put_table(b, &seq, NFPROTO_IPV4, NFTLIMIT_TABLE, NFT_MSG_NEWTABLE, NLM_F_CREATE | NLM_F_ACK);
-		nftnl_chain_set_str(ch, NFTNL_CHAIN_TABLE, NFTLIMIT_TABLE);
-		nftnl_chain_set_str(ch, NFTNL_CHAIN_NAME, "forward");
-		nftnl_chain_set_str(ch, NFTNL_CHAIN_TYPE, "filter");
-		nftnl_chain_set_u32(ch, NFTNL_CHAIN_HOOKNUM, NF_INET_FORWARD);
-		nftnl_chain_set_s32(ch, NFTNL_CHAIN_PRIO, -150);
-		nftnl_chain_set_u32(ch, NFTNL_CHAIN_POLICY, NF_ACCEPT);
-		nlh = nftnl_chain_nlmsg_build_hdr(mnl_nlmsg_batch_current(b), NFT_MSG_NEWCHAIN, NFPROTO_IPV4,
-						  NLM_F_CREATE | NLM_F_ACK, seq++);
-		nftnl_chain_nlmsg_build_payload(nlh, ch);
-		nftnl_chain_free(ch);
-		mnl_nlmsg_batch_next(b);
+		nft_batch_put_chain(b, &seq, NFPROTO_IPV4, NFTLIMIT_TABLE, "forward", NF_INET_FORWARD, -150);
 		/* oifname "wan" meta l4proto udp ct state new [ct count over N] drop */
 		nftnl_rule_set_str(r, NFTNL_RULE_TABLE, NFTLIMIT_TABLE);
 		nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, "forward");
@@ -91,11 +72,7 @@ static int limit_in_ns(void *arg)
 			nftnl_expr_set_u32(cl, NFTNL_EXPR_CONNLIMIT_COUNT, (uint32_t)x->max_flows);
 			nftnl_expr_set_u32(cl, NFTNL_EXPR_CONNLIMIT_FLAGS, NFT_CONNLIMIT_F_INV); /* "over" */
 		}
-		{
-			struct nftnl_expr *v = nft_expr_add(r, "immediate");
-			nftnl_expr_set_u32(v, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
-			nftnl_expr_set_u32(v, NFTNL_EXPR_IMM_VERDICT, NF_DROP);
-		}
+		nft_emit_verdict(r, NF_DROP);
 		nlh = nftnl_rule_nlmsg_build_hdr(mnl_nlmsg_batch_current(b), NFT_MSG_NEWRULE, NFPROTO_IPV4,
 						 NLM_F_APPEND | NLM_F_CREATE | NLM_F_ACK, seq++);
 		nftnl_rule_nlmsg_build_payload(nlh, r);

@@ -131,6 +131,8 @@ int rtnl_bridge_create(const char *ns, const char *name)
 struct link_arg {
 	const char *ifname, *master;
 	int up; /* 1 up, 0 down, -1 leave */
+	unsigned mtu;           /* 0: leave */
+	const char *rename;     /* NULL: leave */
 };
 
 static int link_do(void *p)
@@ -156,26 +158,46 @@ static int link_do(void *p)
 			return -ENODEV;
 		mnl_attr_put_u32(r.nlh, IFLA_MASTER, m);
 	}
+	if (a->mtu)
+		mnl_attr_put_u32(r.nlh, IFLA_MTU, a->mtu);
+	if (a->rename)
+		mnl_attr_put_strz(r.nlh, IFLA_IFNAME, a->rename);
 	return req_talk(&r);
 }
 
 int rtnl_link_set_master(const char *ns, const char *ifname, const char *master)
 {
-	struct link_arg a = { ifname, master, -1 };
+	struct link_arg a = { ifname, master, -1, 0, NULL };
 
+	return netns_call(ns, link_do, &a);
+}
+
+int rtnl_link_set_mtu(const char *ns, const char *ifname, unsigned mtu)
+{
+	struct link_arg a = { ifname, NULL, -1, mtu, NULL };
+
+	return netns_call(ns, link_do, &a);
+}
+
+int rtnl_link_rename(const char *ns, const char *ifname, const char *name)
+{
+	struct link_arg a = { ifname, NULL, -1, 0, name };
+
+	if (strlen(name) >= IFNAMSIZ)
+		return -ENAMETOOLONG;
 	return netns_call(ns, link_do, &a);
 }
 
 int rtnl_link_up(const char *ns, const char *ifname)
 {
-	struct link_arg a = { ifname, NULL, 1 };
+	struct link_arg a = { ifname, NULL, 1, 0, NULL };
 
 	return netns_call(ns, link_do, &a);
 }
 
 int rtnl_link_down(const char *ns, const char *ifname)
 {
-	struct link_arg a = { ifname, NULL, 0 };
+	struct link_arg a = { ifname, NULL, 0, 0, NULL };
 
 	return netns_call(ns, link_do, &a);
 }

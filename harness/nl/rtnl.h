@@ -11,6 +11,10 @@ int rtnl_veth_create(const char *ns_a, const char *name_a, const char *ns_b, con
 int rtnl_bridge_create(const char *ns, const char *name);
 /* Enslave IFNAME to bridge MASTER (both in NS). */
 int rtnl_link_set_master(const char *ns, const char *ifname, const char *master);
+/* Set IFNAME's MTU. */
+int rtnl_link_set_mtu(const char *ns, const char *ifname, unsigned mtu);
+/* Rename IFNAME to NAME (the link must be down). */
+int rtnl_link_rename(const char *ns, const char *ifname, const char *name);
 /* Set IFNAME up. */
 int rtnl_link_up(const char *ns, const char *ifname);
 /* Set IFNAME down. */

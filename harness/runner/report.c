@@ -2,6 +2,7 @@
  * reads back line by line), junit.xml, a self-contained report.html with
  * an SVG matrix, and the matrix on the terminal. */
 #include "runner.h"
+#include "../conform/html.h"
 #include "../util/text.h"
 
 #include <errno.h>
@@ -15,16 +16,12 @@
 /* Names and reasons come from our own files and functions; escape anyway. */
 static void put_str(FILE *f, const char *s, bool xml)
 {
+	if (xml) {
+		text_xml_put(f, s);
+		return;
+	}
 	for (; *s; s++) {
-		if (xml && *s == '<')
-			fputs("&lt;", f);
-		else if (xml && *s == '>')
-			fputs("&gt;", f);
-		else if (xml && *s == '&')
-			fputs("&amp;", f);
-		else if (xml && *s == '"')
-			fputs("&quot;", f);
-		else if (!xml && (*s == '"' || *s == '\\'))
+		if (*s == '"' || *s == '\\')
 			fprintf(f, "\\%c", *s);
 		else if ((unsigned char)*s >= 0x20)
 			fputc(*s, f);
@@ -215,7 +212,8 @@ void runner_print_matrix(FILE *out, const struct scenario_result *res, int n)
 	}
 }
 
-int runner_write_html(const char *path, const struct scenario_result *res, int n, double wall_s)
+int runner_write_html(const char *path, const struct scenario_result *res, int n, double wall_s,
+		      const struct conform_report *const conf[], int n_conf)
 {
 	FILE *f = fopen(path, "w");
 	char names[32][RUNNER_NAME], c[32];
@@ -295,6 +293,8 @@ int runner_write_html(const char *path, const struct scenario_result *res, int n
 			fprintf(f, "</table>\n");
 			break;
 		}
+	if (n_conf)
+		conform_html_section(f, conf, n_conf);
 	fprintf(f, "</body></html>\n");
 	return fclose(f) ? -errno : 0;
 }

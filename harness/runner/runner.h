@@ -151,7 +151,11 @@ void runner_all(const struct scenario *sc, int n, const struct runner_opts *o, s
 /* Reports (report.c). */
 int runner_write_json(const char *path, const struct scenario_result *res, int n, double wall_s, const char *tool);
 int runner_write_junit(const char *path, const struct scenario_result *res, int n, double wall_s);
-int runner_write_html(const char *path, const struct scenario_result *res, int n, double wall_s);
+struct conform_report;
+/* The page for people; with n_conf conformance reports (may be 0), a
+ * section of their verdicts too. */
+int runner_write_html(const char *path, const struct scenario_result *res, int n, double wall_s,
+		      const struct conform_report *const conf[], int n_conf);
 void runner_print_matrix(FILE *out, const struct scenario_result *res, int n);
 /* Compare with an earlier results.json: each cell that got worse (direct
  * to relay, connected to failed, or a first reply slower than twice the

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /* Copy the next line of buf (up to '\n') into line, strip a '#' comment and
  * surrounding blanks. Returns bytes consumed, 0 at the end, -1 if the line is
@@ -31,6 +32,10 @@ int text_fail(char *err, size_t errlen, const char *origin, unsigned line, const
  * its closing quote, else up to the next ',' or '}') into out; false if
  * the key is not there. */
 bool text_json_field(const char *json, const char *key, char *out, size_t len);
+/* Write s to out as a JSON string, quotes included. */
+void text_json_put(FILE *out, const char *s);
+/* Write s to out with <, >, & and " escaped for HTML and XML. */
+void text_xml_put(FILE *out, const char *s);
 /* Read a whole file (at most max bytes); caller frees *out. */
 int text_read_file(const char *path, size_t max, char **out, size_t *len);
 

@@ -49,9 +49,16 @@ static void small_matrix_matches_expect_and_reports_every_scenario(void **state)
 	(void)state;
 	snprintf(out, sizeof(out), "/tmp/pl-run-XXXXXX");
 	assert_non_null(mkdtemp(out));
-	snprintf(args, sizeof(args), "--models symmetric,restricted-cone,port-restricted-cone -j 2 --output %s", out);
+	snprintf(args, sizeof(args), "--models symmetric,restricted-cone,port-restricted-cone -j 2 --conform --output %s", out);
 	assert_int_equal(punchlab_run(args, log, sizeof(log)), 0);
 	assert_non_null(strstr(log, "6 of 6 scenarios as expected"));
+	/* --conform: each model judged, a line each, conformance.json */
+	assert_int_equal(count(log, "conformance of "), 3);
+	assert_non_null(strstr(log, "conformance of symmetric: "));
+	json = slurp(out, "conformance.json");
+	assert_int_equal(count(json, "{\"subject\":"), 3);
+	assert_int_equal(count(json, "\"id\":\"RFC4787 REQ-1\",\"what\":\"endpoint-independent mapping\",\"level\":\"MUST\",\"verdict\":\"fail\""), 1);
+	free(json);
 	json = slurp(out, "results.json");
 	assert_int_equal(count(json, "{\"tool\":\"ref\",\"tool_version\""), 6);
 	assert_int_equal(count(json, "\"outcome\":\"connected\""), 6);
@@ -78,6 +85,10 @@ static void small_matrix_matches_expect_and_reports_every_scenario(void **state)
 		assert_int_equal(system(cmd), 0);
 		dom = slurp(out, "dom.html");
 		assert_non_null(strstr(dom, "<svg id=\"matrix\""));
+		/* the conformance section: a verdict per requirement and model */
+		assert_non_null(strstr(dom, "<table id=\"conformance\">"));
+		assert_int_equal(count(dom, " data-id=\"RFC"), 3 * 26);
+		assert_int_equal(count(dom, "data-id=\"RFC4787 REQ-1\" data-subject=\"symmetric\""), 1);
 		snprintf(cmd, sizeof(cmd), "%s/results.json", out);
 		f = fopen(cmd, "r");
 		assert_non_null(f);

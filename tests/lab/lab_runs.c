@@ -149,8 +149,9 @@ static void two_runs_at_once_do_not_collide(void **state)
 	up("nat-probe M=port-restricted-cone", id1);
 	up("nat-probe M=port-restricted-cone", id2);
 	assert_string_not_equal(id1, id2);
-	assert_int_equal(count_netns(id1), 4);
-	assert_int_equal(count_netns(id2), 4);
+	/* internet, nat, stun and two clients */
+	assert_int_equal(count_netns(id1), 5);
+	assert_int_equal(count_netns(id2), 5);
 	/* Same addresses inside, separate networks: each has its own NAT state. */
 	assert_int_equal(punchlab(out, sizeof(out), "topo exec --run %s nat -- nft list table ip punchlab", id1), 0);
 	assert_int_equal(punchlab(out, sizeof(out), "topo exec --run %s client -- ip -o -4 addr show eth0", id2), 0);
@@ -161,7 +162,7 @@ static void two_runs_at_once_do_not_collide(void **state)
 	assert_non_null(strstr(out, id2));
 	assert_int_equal(punchlab(NULL, 0, "topo down --run %s", id1), 0);
 	assert_int_equal(count_netns(id1), 0);
-	assert_int_equal(count_netns(id2), 4);
+	assert_int_equal(count_netns(id2), 5);
 	down_all(NULL);
 	assert_int_equal(count_netns(id2), 0);
 }
@@ -206,7 +207,7 @@ static void a_foreground_run_is_removed_on_sigterm(void **state)
 	assert_non_null(strstr(buf, "foreground"));
 	snprintf(id, sizeof(id), "%.6s", buf + 4);
 	remember(id);
-	assert_int_equal(count_netns(id), 4);
+	assert_int_equal(count_netns(id), 5);
 	kill(pid, SIGTERM);
 	assert_int_equal(proc_wait_timeout(pid, 5000, &code), 0);
 	assert_int_equal(count_netns(id), 0);

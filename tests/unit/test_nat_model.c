@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <errno.h>
 #include <arpa/inet.h>
@@ -125,6 +126,32 @@ static void bad_files_are_rejected_with_reasons(void **state)
 	}
 }
 
+/* What nat_model_write writes, nat_model_parse reads back the same. */
+static void every_shipped_model_survives_writing_and_reading(void **state)
+{
+	char names[32][NAT_MODEL_NAME_MAX], err[256], *text = NULL;
+	int n = nat_model_list(names, 32);
+
+	(void)state;
+	assert_true(n >= 10);
+	for (int i = 0; i < n; i++) {
+		struct nat_model a, b;
+		size_t len = 0;
+		FILE *f;
+
+		assert_int_equal(nat_model_load(names[i], &a, err, sizeof(err)), 0);
+		f = open_memstream(&text, &len);
+		assert_non_null(f);
+		nat_model_write(&a, "written back\nby the test", f);
+		fclose(f);
+		if (nat_model_parse(a.name, text, len, "written", &b, err, sizeof(err)))
+			fail_msg("%s: %s\n%s", names[i], err, text);
+		assert_memory_equal(&a, &b, sizeof(a));
+		free(text);
+		text = NULL;
+	}
+}
+
 static void missing_model_says_how_to_list_them(void **state)
 {
 	struct nat_model m;
@@ -147,6 +174,7 @@ int main(void)
 		cmocka_unit_test(unknown_filtering_names_file_line_and_allowed_values),
 		cmocka_unit_test(bad_files_are_rejected_with_reasons),
 		cmocka_unit_test(missing_model_says_how_to_list_them),
+		cmocka_unit_test(every_shipped_model_survives_writing_and_reading),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,74 @@
+/* What conform sees of a NAT beyond the STUN probe: UDP, TCP and ICMP
+ * behaviour driven from sockets in the lab's namespaces (two clients behind
+ * the NAT, a server with several addresses outside), each fact recorded
+ * with what was seen so the verdicts can quote it. */
+#ifndef PL_CONFORM_OBSERVE_H
+#define PL_CONFORM_OBSERVE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define OBS_UNKNOWN (-1)
+#define OBS_MAX_POOL 16
+
+/* Where the lab is: namespace names and addresses (network order). */
+struct conform_lab {
+	char client_ns[64], client2_ns[64], server_ns[64], router_ns[64];
+	uint32_t client, client2;
+	uint32_t server[2];         /* the server's two addresses */
+	char server_if[16];         /* its interface (more addresses go there) */
+	char router_wan[16];        /* the router's outside interface */
+};
+
+/* An outside view of one inside endpoint: the address and port seen. */
+struct obs_ep {
+	uint32_t addr;              /* network order, 0 unknown */
+	uint16_t port;              /* host order */
+};
+
+enum obs_answer { OBS_NOTHING, OBS_RST, OBS_ICMP, OBS_ACCEPTED };
+
+struct conform_obs {
+	bool carrier;               /* the inside is RFC 6598 shared space */
+	/* UDP (RFC 4787) */
+	int pool_flows;             /* flows from one client to many destinations */
+	int pool_dests;             /* how many destination addresses */
+	int pool_addrs;             /* distinct external addresses they got */
+	uint32_t pool[OBS_MAX_POOL];
+	int pool2_addrs;            /* the same for the second client */
+	struct obs_ep over1, over2; /* two clients, same local port, other destinations */
+	int parity_tried, parity_kept;
+	int payload;                /* 1 arrived unchanged, 0 rewritten, OBS_UNKNOWN lost */
+	int det_runs, det_class[3]; /* mapping class (enum nat_dependence) per run */
+	int icmp_keep;              /* 1 mapping outlived an ICMP error, 0 not, unknown */
+	int df;                     /* 1 "fragmentation needed" came back, 0 not */
+	int df_mtu;
+	int frag[4];                /* out in order, out reversed, in in order, in reversed */
+	/* TCP (RFC 5382) */
+	int tcp;                    /* 1 a connection got through */
+	int tcp_mapping;            /* enum nat_dependence or unknown */
+	struct obs_ep tcp_m1, tcp_m2;
+	struct obs_ep tcp_over1, tcp_over2;
+	int tcp_filtering;          /* enum nat_dependence or unknown */
+	enum obs_answer syn_answer; /* to an unsolicited SYN */
+	int syn_ms;                 /* when */
+	int simopen;                /* 1 simultaneous open completed */
+	int tcp_hairpin;            /* 1 accepted */
+	struct obs_ep tcp_hairpin_from;
+	/* ICMP (RFC 5508) */
+	int echo;                   /* 1 reply came back */
+	uint16_t echo_id_in, echo_id_out;
+	uint32_t echo_from;
+	int icmp_error;             /* 1 an outside ICMP error reached the socket */
+	/* Carrier (RFC 6888) */
+	int limit_tried, limit_mapped;
+	int limit_icmp_type, limit_icmp_code; /* -1: nothing came back */
+	char note[160];             /* a local failure that left facts unknown */
+};
+
+/* Drive every test against the NAT between lab's clients and server; o is
+ * filled (unknowns marked). Returns 0, or a negative errno when the lab
+ * itself failed (a socket could not be made). */
+int conform_observe(const struct conform_lab *lab, struct conform_obs *o);
+
+#endif

@@ -1,0 +1,69 @@
+#include "run.h"
+#include "../topo/run.h"
+#include "../util/proc.h"
+
+#include <errno.h>
+#include <stdio.h>
+
+#include <string.h>
+
+static int observe_lab(const char *run_id, const struct topo_net *net, const char *wan, void *ctx)
+{
+	struct conform_report *rep = ctx;
+	struct conform_lab lab;
+	int stun = topo_find_node(&net->topo, "stun");
+
+	memset(&lab, 0, sizeof(lab));
+	run_netns_name(run_id, "client", lab.client_ns, sizeof(lab.client_ns));
+	run_netns_name(run_id, "client2", lab.client2_ns, sizeof(lab.client2_ns));
+	run_netns_name(run_id, "stun", lab.server_ns, sizeof(lab.server_ns));
+	run_netns_name(run_id, "nat", lab.router_ns, sizeof(lab.router_ns));
+	lab.client = topo_net_addr(net, "client", 0);
+	lab.client2 = topo_net_addr(net, "client2", 0);
+	lab.server[0] = topo_net_addr(net, "stun", 0);
+	lab.server[1] = topo_net_addr(net, "stun", 1);
+	snprintf(lab.server_if, sizeof(lab.server_if), "%s", net->nodes[stun].ifaces[0].ifname);
+	snprintf(lab.router_wan, sizeof(lab.router_wan), "%s", wan);
+	return conform_observe(&lab, &rep->obs);
+}
+
+void conform_run(const char *model, const struct natcheck_opts *opts, struct conform_report *rep)
+{
+	struct natcheck_opts o = *opts;
+
+	memset(rep, 0, sizeof(*rep));
+	o.extra = observe_lab;
+	o.ctx = rep;
+	natcheck_run(model, &o, &rep->check);
+	if (!rep->check.error)
+		rep->n_rows = conform_judge(&rep->check.measured, &rep->obs, rep->rows);
+}
+
+struct many_ctx {
+	char *const *models;
+	const struct natcheck_opts *opts;
+};
+
+static void run_one(int i, void *out, void *ctx)
+{
+	struct many_ctx *m = ctx;
+
+	conform_run(m->models[i], m->opts, out);
+}
+
+void conform_run_many(char *const models[], int k, int jobs, const struct natcheck_opts *opts,
+		      struct conform_report *reps)
+{
+	struct many_ctx m = { models, opts };
+	bool failed[64] = { false };
+
+	if (k > 64)
+		k = 64;
+	proc_pool(k, jobs, sizeof(*reps), reps, failed, run_one, NULL, &m);
+	for (int i = 0; i < k; i++)
+		if (failed[i]) {
+			reps[i].check.error = -EIO;
+			snprintf(reps[i].check.model, sizeof(reps[i].check.model), "%s", models[i]);
+			snprintf(reps[i].check.detail, sizeof(reps[i].check.detail), "the worker checking %s died", models[i]);
+		}
+}

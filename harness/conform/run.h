@@ -1,0 +1,27 @@
+/* One conformance check end to end: the lab built with the model (or a
+ * person's ruleset or router command), the STUN probe, the conformance
+ * tests, the verdicts. */
+#ifndef PL_CONFORM_RUN_H
+#define PL_CONFORM_RUN_H
+
+#include "conform.h"
+#include "../natcheck/natcheck.h"
+
+struct conform_report {
+	struct natcheck_result check;   /* the probe's part; check.error: the lab failed */
+	struct conform_obs obs;
+	struct conform_row rows[CONFORM_MAX_ROWS];
+	int n_rows;
+};
+
+/* Check MODEL (or opts' ruleset/router command); opts' extra is ours.
+ * Fills rep (large: allocate it). */
+void conform_run(const char *model, const struct natcheck_opts *opts, struct conform_report *rep);
+
+/* Check k models (each with opts), up to jobs at a time in child
+ * processes; reps holds k reports. A worker that died leaves its report
+ * with check.error set and the model's name. */
+void conform_run_many(char *const models[], int k, int jobs, const struct natcheck_opts *opts,
+		      struct conform_report *reps);
+
+#endif

@@ -1,0 +1,107 @@
+/* punchlab conform on people's own routers: nftables rulesets loaded with
+ * --ruleset (with --iface for their interface names) and a router command,
+ * each breaking or meeting named requirements on purpose. */
+#include "conform.h"
+
+static void a_router_with_many_faults_fails_each_of_them(void **state)
+{
+	static const char *const fail[] = { "RFC4787 REQ-1", "RFC4787 REQ-4", "RFC4787 REQ-10", "RFC4787 REQ-13",
+					    "RFC4787 REQ-14", "RFC5382 REQ-1", "RFC5382 REQ-4", "RFC5508 REQ-1",
+					    "RFC5508 REQ-4", NULL };
+	/* fully-random never shares an outside port between two hosts */
+	static const char *const pass[] = { "RFC4787 REQ-3", "RFC5382 REQ-7", "RFC4787 REQ-11", "RFC4787 REQ-12", NULL };
+	struct natcheck_opts o = { .ruleset = conform_data("many-faults.nft") };
+	struct conform_report *rep = conform_subject(NULL, &o);
+
+	(void)state;
+	conform_expect(rep, CONFORM_FAIL, fail);
+	conform_expect(rep, CONFORM_PASS, pass);
+	assert_int_equal(rep->obs.syn_answer, OBS_RST);
+	free(rep);
+}
+
+/* --router-cmd: a script adds outside addresses and a ruleset that uses
+ * them by turns, and keeps even ports but randomises odd ones. */
+static void a_router_command_of_two_minds_is_not_deterministic(void **state)
+{
+	static const char *const fail[] = { "RFC4787 REQ-2", "RFC4787 REQ-11", NULL };
+	char cmd[PATH_MAX + 8];
+	struct natcheck_opts o = { .router_cmd = cmd };
+	struct conform_report *rep;
+
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "sh %s", conform_data("two-minds.sh"));
+	rep = conform_subject(NULL, &o);
+	conform_expect(rep, CONFORM_FAIL, fail);
+	assert_true(rep->obs.pool_addrs > 1);
+	free(rep);
+}
+
+static void a_tcp_full_cone_filters_by_nothing_and_hairpins(void **state)
+{
+	static const char *const pass[] = { "RFC5382 REQ-3", "RFC5382 REQ-8", "RFC5382 REQ-2", NULL };
+	struct natcheck_opts o = { .ruleset = conform_data("tcp-full-cone.nft") };
+	struct conform_report *rep = conform_subject(NULL, &o);
+
+	(void)state;
+	conform_expect(rep, CONFORM_PASS, pass);
+	assert_int_equal(rep->obs.tcp_filtering, NAT_ENDPOINT_INDEPENDENT);
+	free(rep);
+}
+
+static void dropping_inbound_syns_breaks_simultaneous_open(void **state)
+{
+	static const char *const fail[] = { "RFC5382 REQ-2", NULL };
+	static const char *const pass[] = { "RFC5382 REQ-1", NULL };
+	struct natcheck_opts o = { .ruleset = conform_data("no-inbound-syn.nft") };
+	struct conform_report *rep = conform_subject(NULL, &o);
+
+	(void)state;
+	conform_expect(rep, CONFORM_FAIL, fail);
+	conform_expect(rep, CONFORM_PASS, pass);
+	free(rep);
+}
+
+static void a_mapping_that_icmp_ends_fails_req12(void **state)
+{
+	static const char *const fail[] = { "RFC4787 REQ-12", NULL };
+	static const char *const pass[] = { "RFC4787 REQ-1", "RFC4787 REQ-8", NULL };
+	struct natcheck_opts o = { .ruleset = conform_data("icmp-ends-mapping.nft") };
+	struct conform_report *rep = conform_subject(NULL, &o);
+
+	(void)state;
+	conform_expect(rep, CONFORM_FAIL, fail);
+	conform_expect(rep, CONFORM_PASS, pass);
+	free(rep);
+}
+
+/* A home router's nftables.conf naming eth0 and br-lan: with --iface the
+ * lab's interfaces get those names and the whole table is judged. */
+static void a_home_routers_ruleset_with_its_own_interface_names(void **state)
+{
+	static const char *const pass[] = { "RFC4787 REQ-1", "RFC4787 REQ-13", "RFC4787 REQ-14", "RFC5382 REQ-2",
+					    "RFC5382 REQ-4", "RFC5508 REQ-1", "RFC5508 REQ-4", NULL };
+	static const char *const fail[] = { "RFC4787 REQ-3", "RFC4787 REQ-9", NULL };
+	struct natcheck_opts o = { .ruleset = conform_data("home-router.nft"), .iface_wan = "eth0", .iface_lan = "br-lan" };
+	struct conform_report *rep = conform_subject(NULL, &o);
+
+	(void)state;
+	assert_true(rep->check.measured.translated);
+	assert_int_equal(rep->n_rows, 26);
+	conform_expect(rep, CONFORM_PASS, pass);
+	conform_expect(rep, CONFORM_FAIL, fail);
+	free(rep);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(a_router_with_many_faults_fails_each_of_them),
+		cmocka_unit_test(a_router_command_of_two_minds_is_not_deterministic),
+		cmocka_unit_test(a_tcp_full_cone_filters_by_nothing_and_hairpins),
+		cmocka_unit_test(dropping_inbound_syns_breaks_simultaneous_open),
+		cmocka_unit_test(a_mapping_that_icmp_ends_fails_req12),
+		cmocka_unit_test(a_home_routers_ruleset_with_its_own_interface_names),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
