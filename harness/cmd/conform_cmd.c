@@ -7,7 +7,9 @@
 #include "../util/text.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <net/if.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,9 +39,12 @@ static const char usage[] =
 	"  --save-model FILE  write what was measured as a model file, for\n"
 	"                     `punchlab expect FILE MODEL` (who goes direct through\n"
 	"                     this NAT?) and `punchlab run --models FILE,...`\n"
-	"  --long             also the mapping lifetime (RFC 4787 REQ-5, 2 minutes)\n"
+	"  --long             also the timeout tests: mapping lifetime and refresh (RFC\n"
+	"                     4787 REQ-5, REQ-6), ICMP query lifetime (RFC 5508 REQ-2);\n"
+	"                     about 5 minutes more\n"
 	"  --json             one JSON object instead of the table\n"
 	"  --html FILE        also the table as a web page\n"
+	"  --output DIR       also write DIR/conformance.txt, .json and report.html\n"
 	"\n"
 	"Exit status 1 when a MUST fails, 3 when the lab could not be built.\n"
 	"example: punchlab conform --ruleset /etc/nftables.conf --iface wan=eth0,lan=br-lan\n";
@@ -101,15 +106,61 @@ static int save_model(const char *path, const struct conform_report *rep)
 	return 0;
 }
 
+/* DIR/conformance.txt (the tables), .json (an array) and report.html. */
+static int write_output(const char *dir, const struct conform_report *const reps[], int n)
+{
+	char path[PATH_MAX];
+	FILE *txt, *json;
+	int ret = 0, err;
+
+	if (mkdir(dir, 0755) && errno != EEXIST) {
+		pl_err("conform: cannot make %s: %s", dir, strerror(errno));
+		return -errno;
+	}
+	snprintf(path, sizeof(path), "%s/conformance.txt", dir);
+	txt = fopen(path, "w");
+	snprintf(path, sizeof(path), "%s/conformance.json", dir);
+	json = fopen(path, "w");
+	if (!txt || !json) {
+		pl_err("conform: cannot write in %s: %s", dir, strerror(errno));
+		ret = -EIO;
+		goto out;
+	}
+	fputs("[", json);
+	for (int i = 0, k = 0; i < n; i++) {
+		if (reps[i]->check.error)
+			continue;
+		conform_print(reps[i]->check.model, reps[i]->rows, reps[i]->n_rows, txt);
+		fputs(i + 1 < n ? "\n" : "", txt);
+		fputs(k++ ? "," : "", json);
+		conform_print_json(reps[i]->check.model, reps[i]->rows, reps[i]->n_rows, json);
+	}
+	fputs("]\n", json);
+	snprintf(path, sizeof(path), "%s/report.html", dir);
+	if ((err = conform_write_html(path, reps, n))) {
+		pl_err("conform: cannot write %s: %s", path, strerror(-err));
+		ret = err;
+	}
+out:
+	if (txt && fclose(txt))
+		ret = -EIO;
+	if (json && fclose(json))
+		ret = -EIO;
+	return ret;
+}
+
 int cmd_conform(int argc, char **argv)
 {
-	const char *save = NULL, *html = NULL;
+	const char *save = NULL, *html = NULL, *outdir = NULL;
 	char *models[16];
 	bool json = false, lifetime = false;
 	struct natcheck_opts o = { 0 };
 	struct conform_report *reps;
 	const struct conform_report *shown[16];
+	/* --long: a mapping alive at 119 s (REQ-5), refreshed at 75 s and
+	 * checked at 150 s (REQ-6), an echo's mapping at 61 s (RFC 5508 REQ-2) */
 	static const unsigned at[] = { 119 };
+	static const struct conform_timing timing = { 150, 61 };
 	unsigned long jobs = 2;
 	int n = 0, ret = 0;
 
@@ -123,6 +174,8 @@ int cmd_conform(int argc, char **argv)
 			lifetime = true;
 		} else if (!strcmp(argv[i], "--ruleset") && i + 1 < argc) {
 			o.ruleset = argv[++i];
+		} else if (!strcmp(argv[i], "--output") && i + 1 < argc) {
+			outdir = argv[++i];
 		} else if (!strcmp(argv[i], "--html") && i + 1 < argc) {
 			html = argv[++i];
 		} else if (!strcmp(argv[i], "--save-model") && i + 1 < argc) {
@@ -171,9 +224,9 @@ int cmd_conform(int argc, char **argv)
 	o.points = at;
 	o.n_points = lifetime ? 1 : 0;
 	if (n > 1)
-		conform_run_many(models, n, (int)jobs, &o, reps);
+		conform_run_many(models, n, (int)jobs, &o, lifetime ? &timing : NULL, reps);
 	else
-		conform_run(n ? models[0] : NULL, &o, reps);
+		conform_run(n ? models[0] : NULL, &o, lifetime ? &timing : NULL, reps);
 	if (json && n > 1)
 		fputs("[", stdout);
 	for (int i = 0; i < (n ? n : 1); i++) {
@@ -206,6 +259,8 @@ int cmd_conform(int argc, char **argv)
 	}
 	if (json && n > 1)
 		fputs("]\n", stdout);
+	if (outdir && write_output(outdir, shown, n ? n : 1))
+		ret = EXIT_FAIL;
 	if (html) {
 		int err = conform_write_html(html, shown, n ? n : 1);
 

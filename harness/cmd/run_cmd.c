@@ -53,7 +53,7 @@ static int conform_models(char names[][NAT_MODEL_NAME_MAX], int k, int jobs, con
 		return -ENOMEM;
 	for (int i = 0; i < k && i < 64; i++)
 		models[i] = names[i];
-	conform_run_many(models, k, jobs, &o, reps);
+	conform_run_many(models, k, jobs, &o, NULL, reps);
 	snprintf(path, sizeof(path), "%s/conformance.json", outdir);
 	f = fopen(path, "w");
 	if (f)

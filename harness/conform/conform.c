@@ -103,6 +103,26 @@ static void judge_udp(const struct nat_measured *m, const struct conform_obs *o,
 										  : CONFORM_NA;
 		ev(r, "alive at %d s, gone at %d s", m->lifetime_alive, m->lifetime_dead);
 	}
+	/* RFC 4787 REQ-6: outbound packets MUST refresh a mapping, inbound
+	 * ones MAY (REQ-6a). Only a mapping that dies unrefreshed can tell. */
+	r = row(rows, n, "RFC4787 REQ-6", "outbound packets refresh a mapping", CONFORM_MUST);
+	if (napt && !o->refresh_s)
+		ev(r, "not measured (use --long)");
+	else if (napt && o->refresh_none == 1)
+		ev(r, "a mapping left alone still lived at %u s: nothing to tell", o->refresh_s);
+	else if (napt && o->refresh_none == 0 && o->refresh_out >= 0) {
+		verdict(r, o->refresh_out == 1);
+		ev(r, "left alone, a mapping was gone at %u s; one refreshed from inside at %u s was %s", o->refresh_s,
+		   o->refresh_s / 2, o->refresh_out ? "alive" : "gone too");
+	}
+	r = row(rows, n, "RFC4787 REQ-6a", "inbound packets refresh a mapping", CONFORM_MAY);
+	if (napt && !o->refresh_s)
+		ev(r, "not measured (use --long)");
+	else if (napt && o->refresh_none == 0 && o->refresh_in >= 0) {
+		r->verdict = o->refresh_in == 1 ? CONFORM_PASS : CONFORM_NA;
+		ev(r, "one refreshed from outside at %u s was %s at %u s%s", o->refresh_s / 2, o->refresh_in ? "alive" : "gone",
+		   o->refresh_s, o->refresh_in ? "" : " (allowed)");
+	}
 	/* RFC 4787 REQ-8: endpoint-independent filtering is RECOMMENDED for
 	 * transparency, address-dependent for strictness; port-dependent is
 	 * neither. */
@@ -229,6 +249,18 @@ static void judge_icmp(const struct conform_obs *o, struct conform_row *rows, in
 			   a[2], a[3], o->echo == 1 ? "came back" : "never came back");
 		else
 			ev(r, "the echo request never reached the outside");
+	}
+	r = row(rows, n, "RFC5508 REQ-2", "ICMP query mapping lives >= 60 s", CONFORM_MUST);
+	if (!o->icmp_s)
+		ev(r, "not measured (use --long)");
+	else if (o->icmp_alive >= 0) {
+		/* alive at 60 s or later passes; gone by then fails */
+		if (o->icmp_alive == 1 && o->icmp_s >= 60)
+			r->verdict = CONFORM_PASS;
+		else if (o->icmp_alive == 0 && o->icmp_s <= 61)
+			r->verdict = CONFORM_FAIL;
+		ev(r, "the server's second echo reply, %u s on, %s", o->icmp_s,
+		   o->icmp_alive ? "came through" : "found no mapping");
 	}
 	r = row(rows, n, "RFC5508 REQ-4", "outside ICMP errors translated back", CONFORM_MUST);
 	if (o->icmp_error >= 0) {

@@ -42,6 +42,8 @@ int conform_observe(const struct conform_lab *lab, struct conform_obs *o)
 	observe_icmp(&c, o);
 	if (o->carrier)
 		observe_carrier(&c, o);
+	if (lab->timing.refresh_s || lab->timing.icmp_s)
+		observe_time(&c, o);
 out:
 	for (int i = 0; i < OBS_EXTRA_ADDRS; i++)
 		if (c.extra[i])

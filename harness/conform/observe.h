@@ -11,6 +11,12 @@
 #define OBS_UNKNOWN (-1)
 #define OBS_MAX_POOL 16
 
+/* The timeout tests (--long): 0 leaves each out. */
+struct conform_timing {
+	unsigned refresh_s;         /* RFC 4787 REQ-6: mappings refreshed at half, checked at this */
+	unsigned icmp_s;            /* RFC 5508 REQ-2: an echo's mapping checked at this */
+};
+
 /* Where the lab is: namespace names and addresses (network order). */
 struct conform_lab {
 	char client_ns[64], client2_ns[64], server_ns[64], router_ns[64];
@@ -18,6 +24,7 @@ struct conform_lab {
 	uint32_t server[2];         /* the server's two addresses */
 	char server_if[16];         /* its interface (more addresses go there) */
 	char router_wan[16];        /* the router's outside interface */
+	struct conform_timing timing;
 };
 
 /* An outside view of one inside endpoint: the address and port seen. */
@@ -60,6 +67,11 @@ struct conform_obs {
 	uint16_t echo_id_in, echo_id_out;
 	uint32_t echo_from;
 	int icmp_error;             /* 1 an outside ICMP error reached the socket */
+	/* Time (--long) */
+	unsigned refresh_s;         /* 0: not tried */
+	int refresh_out, refresh_in, refresh_none; /* alive at refresh_s: refreshed from inside, outside, not */
+	unsigned icmp_s;            /* 0: not tried */
+	int icmp_alive;             /* the echo's mapping answered at icmp_s */
 	/* Carrier (RFC 6888) */
 	int limit_tried, limit_mapped;
 	int limit_icmp_type, limit_icmp_code; /* -1: nothing came back */

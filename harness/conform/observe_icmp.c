@@ -18,9 +18,9 @@
 #define ECHO_ID 0x504c
 #define WAIT_MS 600
 
-static int send_echo(int fd, uint32_t dst, uint16_t id, uint16_t seq)
+int observe_send_echo(int fd, uint8_t type, uint32_t dst, uint16_t id, uint16_t seq)
 {
-	uint8_t pkt[16] = { 8, 0, 0, 0, (uint8_t)(id >> 8), (uint8_t)id, (uint8_t)(seq >> 8), (uint8_t)seq,
+	uint8_t pkt[16] = { type, 0, 0, 0, (uint8_t)(id >> 8), (uint8_t)id, (uint8_t)(seq >> 8), (uint8_t)seq,
 			    'P', 'L', 'C', ' ', 'e', 'c', 'h', 'o' };
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = dst };
 	uint16_t sum = wg_csum(pkt, sizeof(pkt), 0);
@@ -32,7 +32,7 @@ static int send_echo(int fd, uint32_t dst, uint16_t id, uint16_t seq)
 
 /* Wait on a raw ICMP socket for TYPE with sequence seq; the identifier and
  * the outer source come back. */
-static bool wait_icmp(int fd, uint8_t type, uint16_t seq, int ms, uint16_t *id, uint32_t *from)
+bool observe_wait_icmp(int fd, uint8_t type, uint16_t seq, int ms, uint16_t *id, uint32_t *from)
 {
 	uint64_t end = time_now_ms() + (uint64_t)ms;
 	uint8_t buf[1500];
@@ -72,9 +72,9 @@ static void echo(struct obs_ctx *c, struct conform_obs *o)
 	for (uint16_t seq = 1; seq <= 3 && o->echo != 1; seq++) {
 		uint16_t id;
 
-		send_echo(in, c->lab->server[0], ECHO_ID, seq);
-		if (wait_icmp(out, 8, seq, WAIT_MS / 2, &o->echo_id_out, &o->echo_from) &&
-		    wait_icmp(in, 0, seq, WAIT_MS, &id, &from) && id == ECHO_ID)
+		observe_send_echo(in, 8, c->lab->server[0], ECHO_ID, seq);
+		if (observe_wait_icmp(out, 8, seq, WAIT_MS / 2, &o->echo_id_out, &o->echo_from) &&
+		    observe_wait_icmp(in, 0, seq, WAIT_MS, &id, &from) && id == ECHO_ID)
 			o->echo = 1;
 	}
 out:

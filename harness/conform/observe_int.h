@@ -15,9 +15,15 @@ struct obs_ctx {
 	uint32_t extra[OBS_EXTRA_ADDRS]; /* more server addresses (0: not added) */
 };
 
+/* An ICMP echo (type 8) or echo reply (0) to dst; on a raw ICMP socket,
+ * wait up to ms for TYPE with sequence seq (its id and outer source back). */
+int observe_send_echo(int fd, uint8_t type, uint32_t dst, uint16_t id, uint16_t seq);
+bool observe_wait_icmp(int fd, uint8_t type, uint16_t seq, int ms, uint16_t *id, uint32_t *from);
+
 void observe_udp(struct obs_ctx *c, struct conform_obs *o);
 void observe_tcp(struct obs_ctx *c, struct conform_obs *o);
 void observe_icmp(struct obs_ctx *c, struct conform_obs *o);
 void observe_carrier(struct obs_ctx *c, struct conform_obs *o);
+void observe_time(struct obs_ctx *c, struct conform_obs *o);
 
 #endif

@@ -7,9 +7,14 @@
 
 #include <string.h>
 
+struct lab_ctx {
+	struct conform_report *rep;
+	const struct conform_timing *timing;
+};
+
 static int observe_lab(const char *run_id, const struct topo_net *net, const char *wan, void *ctx)
 {
-	struct conform_report *rep = ctx;
+	struct lab_ctx *x = ctx;
 	struct conform_lab lab;
 	int stun = topo_find_node(&net->topo, "stun");
 
@@ -24,16 +29,20 @@ static int observe_lab(const char *run_id, const struct topo_net *net, const cha
 	lab.server[1] = topo_net_addr(net, "stun", 1);
 	snprintf(lab.server_if, sizeof(lab.server_if), "%s", net->nodes[stun].ifaces[0].ifname);
 	snprintf(lab.router_wan, sizeof(lab.router_wan), "%s", wan);
-	return conform_observe(&lab, &rep->obs);
+	if (x->timing)
+		lab.timing = *x->timing;
+	return conform_observe(&lab, &x->rep->obs);
 }
 
-void conform_run(const char *model, const struct natcheck_opts *opts, struct conform_report *rep)
+void conform_run(const char *model, const struct natcheck_opts *opts, const struct conform_timing *timing,
+		 struct conform_report *rep)
 {
 	struct natcheck_opts o = *opts;
+	struct lab_ctx x = { rep, timing };
 
 	memset(rep, 0, sizeof(*rep));
 	o.extra = observe_lab;
-	o.ctx = rep;
+	o.ctx = &x;
 	natcheck_run(model, &o, &rep->check);
 	if (!rep->check.error)
 		rep->n_rows = conform_judge(&rep->check.measured, &rep->obs, rep->rows);
@@ -42,19 +51,20 @@ void conform_run(const char *model, const struct natcheck_opts *opts, struct con
 struct many_ctx {
 	char *const *models;
 	const struct natcheck_opts *opts;
+	const struct conform_timing *timing;
 };
 
 static void run_one(int i, void *out, void *ctx)
 {
 	struct many_ctx *m = ctx;
 
-	conform_run(m->models[i], m->opts, out);
+	conform_run(m->models[i], m->opts, m->timing, out);
 }
 
 void conform_run_many(char *const models[], int k, int jobs, const struct natcheck_opts *opts,
-		      struct conform_report *reps)
+		      const struct conform_timing *timing, struct conform_report *reps)
 {
-	struct many_ctx m = { models, opts };
+	struct many_ctx m = { models, opts, timing };
 	bool failed[64] = { false };
 
 	if (k > 64)

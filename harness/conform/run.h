@@ -14,14 +14,15 @@ struct conform_report {
 	int n_rows;
 };
 
-/* Check MODEL (or opts' ruleset/router command); opts' extra is ours.
- * Fills rep (large: allocate it). */
-void conform_run(const char *model, const struct natcheck_opts *opts, struct conform_report *rep);
+/* Check MODEL (or opts' ruleset/router command); opts' extra is ours;
+ * timing (NULL: none) the timeout tests. Fills rep (large: allocate it). */
+void conform_run(const char *model, const struct natcheck_opts *opts, const struct conform_timing *timing,
+		 struct conform_report *rep);
 
 /* Check k models (each with opts), up to jobs at a time in child
  * processes; reps holds k reports. A worker that died leaves its report
  * with check.error set and the model's name. */
 void conform_run_many(char *const models[], int k, int jobs, const struct natcheck_opts *opts,
-		      struct conform_report *reps);
+		      const struct conform_timing *timing, struct conform_report *reps);
 
 #endif

@@ -488,3 +488,59 @@ int nft_plan_apply(const char *netns, const struct nat_plan *plan, char *err, si
 	}
 	return 0;
 }
+
+struct one_rule_ctx {
+	const char *table, *chain, *what;
+	uint32_t hook;
+	int prio;
+	void (*build)(struct nftnl_rule *r, void *arg);
+	void *arg;
+	char *err;
+	size_t errlen;
+};
+
+static int one_rule_in_ns(void *p)
+{
+	struct one_rule_ctx *x = p;
+	static char buf[16384];
+	struct mnl_nlmsg_batch *b = mnl_nlmsg_batch_start(buf, sizeof(buf));
+	uint32_t seq = (uint32_t)time(NULL);
+	int expected = 2, ret;
+
+	nftnl_batch_begin(mnl_nlmsg_batch_current(b), seq++);
+	mnl_nlmsg_batch_next(b);
+	/* Create-then-delete empties any old table; then build anew. */
+	nft_batch_put_table(b, &seq, NFPROTO_IPV4, x->table, NFT_MSG_NEWTABLE, NLM_F_CREATE | NLM_F_ACK);
+	nft_batch_put_table(b, &seq, NFPROTO_IPV4, x->table, NFT_MSG_DELTABLE, NLM_F_ACK);
+	if (x->build) {
+		struct nftnl_rule *r = nftnl_rule_alloc();
+		struct nlmsghdr *nlh;
+
+		nft_batch_put_table(b, &seq, NFPROTO_IPV4, x->table, NFT_MSG_NEWTABLE, NLM_F_CREATE | NLM_F_ACK);
+		nft_batch_put_chain(b, &seq, NFPROTO_IPV4, x->table, x->chain, x->hook, x->prio);
+		nftnl_rule_set_str(r, NFTNL_RULE_TABLE, x->table);
+		nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, x->chain);
+		nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, NFPROTO_IPV4);
+		x->build(r, x->arg);
+		nlh = nftnl_rule_nlmsg_build_hdr(mnl_nlmsg_batch_current(b), NFT_MSG_NEWRULE, NFPROTO_IPV4,
+						 NLM_F_APPEND | NLM_F_CREATE | NLM_F_ACK, seq++);
+		nftnl_rule_nlmsg_build_payload(nlh, r);
+		nftnl_rule_free(r);
+		mnl_nlmsg_batch_next(b);
+		expected += 3;
+	}
+	nftnl_batch_end(mnl_nlmsg_batch_current(b), seq++);
+	mnl_nlmsg_batch_next(b);
+	ret = nft_batch_talk(b, expected, x->what, x->err, x->errlen);
+	mnl_nlmsg_batch_stop(b);
+	return ret;
+}
+
+int nft_one_rule_table(const char *netns, const char *table, const char *chain, uint32_t hook, int prio,
+		       void (*build)(struct nftnl_rule *r, void *arg), void *arg, const char *what, char *err,
+		       size_t errlen)
+{
+	struct one_rule_ctx x = { table, chain, what, hook, prio, build, arg, err, errlen };
+
+	return netns_call(netns, one_rule_in_ns, &x);
+}

@@ -23,6 +23,12 @@ int nft_batch_talk(struct mnl_nlmsg_batch *b, int expected, const char *what, ch
 /* Add a base filter chain NAME (policy accept) on hook HOOKNUM at PRIO. */
 void nft_batch_put_chain(struct mnl_nlmsg_batch *b, uint32_t *seq, int family, const char *table, const char *name,
 			 uint32_t hooknum, int prio);
+/* Replace table TABLE (ip) in NETNS with one base filter chain CHAIN (HOOK,
+ * PRIO, policy accept) holding one rule that build(r, arg) fills; build
+ * NULL just removes the table. One batch; err names `what`. */
+int nft_one_rule_table(const char *netns, const char *table, const char *chain, uint32_t hook, int prio,
+		       void (*build)(struct nftnl_rule *r, void *arg), void *arg, const char *what, char *err,
+		       size_t errlen);
 /* Append a new expression NAME to rule r (NULL if out of memory). */
 struct nftnl_expr *nft_expr_add(struct nftnl_rule *r, const char *name);
 /* Expressions: compare register reg with data (op NFT_CMP_*); reg1 &=

@@ -23,17 +23,23 @@ static inline const char *conform_data(const char *name)
 
 /* Check a subject (report freed by the caller); the table goes to the test
  * log, so a failure shows every verdict with its evidence. */
-static inline struct conform_report *conform_subject(const char *model, const struct natcheck_opts *o)
+static inline struct conform_report *conform_subject_timed(const char *model, const struct natcheck_opts *o,
+							    const struct conform_timing *timing)
 {
 	struct conform_report *rep = calloc(1, sizeof(*rep));
 
 	assert_non_null(rep);
-	conform_run(model, o, rep);
+	conform_run(model, o, timing, rep);
 	if (rep->check.error)
 		fail_msg("%s: %s", rep->check.model, rep->check.detail);
 	conform_print(rep->check.model, rep->rows, rep->n_rows, stdout);
 	fflush(stdout);
 	return rep;
+}
+
+static inline struct conform_report *conform_subject(const char *model, const struct natcheck_opts *o)
+{
+	return conform_subject_timed(model, o, NULL);
 }
 
 /* Every id in the NULL-ended list has verdict v. */

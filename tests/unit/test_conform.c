@@ -61,6 +61,11 @@ static struct conform_obs clean_obs(void)
 	o.tcp_hairpin_from = (struct obs_ep){ pub, 42010 };
 	o.echo = o.icmp_error = 1;
 	o.echo_from = pub;
+	o.refresh_s = 150;
+	o.refresh_out = o.refresh_in = 1;
+	o.refresh_none = 0;
+	o.icmp_s = 61;
+	o.icmp_alive = 1;
 	o.limit_tried = 1200;
 	o.limit_mapped = 1000;
 	o.limit_icmp_type = 3;
@@ -137,6 +142,16 @@ static void each_requirement_can_fail(void **state)
 	assert_int_equal(verdict(&m, &o, "RFC4787 REQ-13"), CONFORM_FAIL);
 	o = c, o.frag[3] = 0;
 	assert_int_equal(verdict(&m, &o, "RFC4787 REQ-14"), CONFORM_FAIL);
+	o = c, o.refresh_out = 0;
+	assert_int_equal(verdict(&m, &o, "RFC4787 REQ-6"), CONFORM_FAIL);
+	o = c, o.refresh_none = 1; /* lived anyway: nothing to tell */
+	assert_int_equal(verdict(&m, &o, "RFC4787 REQ-6"), CONFORM_NA);
+	o = c, o.refresh_s = 0; /* not --long */
+	assert_int_equal(verdict(&m, &o, "RFC4787 REQ-6"), CONFORM_NA);
+	o = c, o.icmp_alive = 0, o.icmp_s = 35;
+	assert_int_equal(verdict(&m, &o, "RFC5508 REQ-2"), CONFORM_FAIL);
+	o = c, o.icmp_alive = 1, o.icmp_s = 35; /* alive before 60 s proves nothing */
+	assert_int_equal(verdict(&m, &o, "RFC5508 REQ-2"), CONFORM_NA);
 	o = c, o.tcp_mapping = NAT_ADDRESS_AND_PORT_DEPENDENT;
 	assert_int_equal(verdict(&m, &o, "RFC5382 REQ-1"), CONFORM_FAIL);
 	assert_int_equal(verdict(&m, &o, "RFC5382 REQ-2"), CONFORM_NA); /* nothing to aim at */
