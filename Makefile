@@ -99,8 +99,15 @@ build/asan/tests/lab_%: tests/lab/lab_%.c $(wildcard tests/lab/*.h) build/asan/l
 	$(SAY) "  CC    $@"
 	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) -Iharness -Iref -I. $(filter %.c %.a,$^) -o $@ $(LIBS) -lcmocka -lm
 
+# Test equipment: programs the lab tests run (a userspace NAT for conform).
+TOOLS     = build/asan/tests/toynat
+build/asan/tests/toynat: tests/tools/toynat.c build/asan/libpunchlab.a
+	@mkdir -p $(dir $@)
+	$(SAY) "  CC    $@"
+	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) -Iharness $^ -o $@ $(LIBS)
+
 FUZZ_LIB  = $(filter-out harness/cmd/%,$(LIB_SRC))
-build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB) $(HDRS)
+build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB) $(HDRS) $(wildcard tests/tools/*.c)
 	@mkdir -p $(dir $@)
 	$(SAY) "  FUZZ  $@"
 	$(Q)clang $(filter-out -Wno-format-truncation,$(CFLAGS)) -O1 -g -fsanitize=fuzzer,address,undefined -Iharness -Iref -I. \
@@ -108,13 +115,13 @@ build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB) $(HDRS)
 
 # Unit tests run plain and sanitized; lab tests (root: namespaces, nftables)
 # run sanitized, $(LAB_JOBS) at a time, each in its own uniquely named runs.
-check: deps deps-test all $(UNIT) $(ASAN_UNIT) $(LAB)
+check: deps deps-test all $(UNIT) $(ASAN_UNIT) $(LAB) $(TOOLS)
 	@ci/check.sh "$(UNIT) $(ASAN_UNIT)" "$(LAB)" $(LAB_JOBS)
 
 unit: $(UNIT) $(ASAN_UNIT)
 	@ci/check.sh "$(UNIT) $(ASAN_UNIT)" "" 1
 
-lab: all $(LAB)
+lab: all $(LAB) $(TOOLS)
 	@ci/check.sh "" "$(LAB)" $(LAB_JOBS)
 
 # The main job. Until the traversal matrix exists, it is the NAT models

@@ -13,7 +13,7 @@
 #include <sys/types.h>
 
 struct natcheck_result {
-	char model[NAT_MODEL_NAME_MAX];
+	char model[160];             /* what was checked: a model, a ruleset, a command */
 	struct nat_model declared;
 	struct nat_measured measured;
 	bool timeouts;               /* lifetime was measured */

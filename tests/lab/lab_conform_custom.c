@@ -107,6 +107,35 @@ static void an_icmp_timeout_of_90_s_meets_rfc5508_req2(void **state)
 	free(rep);
 }
 
+/* --router-cmd with a NAT program that keeps running (tests/tools/toynat.c,
+ * a userspace full cone): judged like any NAT, stopped at the end. Its
+ * mappings live 20 s and only inbound packets refresh them: refreshed from
+ * inside at 15 s, a mapping is gone at 30 s (REQ-6 fails); from outside it
+ * lives (REQ-6a). */
+static void a_nat_program_refreshing_only_inbound_fails_req6(void **state)
+{
+	static const struct conform_timing timing = { 30, 0 };
+	static const char *const fail[] = { "RFC4787 REQ-6", "RFC4787 REQ-9", NULL };
+	static const char *const pass[] = { "RFC4787 REQ-1", "RFC4787 REQ-3", "RFC4787 REQ-6a", "RFC4787 REQ-8", NULL };
+	char cmd[PATH_MAX + 80], *slash;
+	struct natcheck_opts o = { .router_cmd = cmd };
+	struct conform_report *rep;
+
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "%s", lab_punchlab());
+	slash = strrchr(cmd, '/');
+	snprintf(slash, sizeof(cmd) - (size_t)(slash - cmd), "/tests/toynat --wan wan --lan site --timeout 20 --no-outbound-refresh");
+	rep = conform_subject_timed(NULL, &o, &timing);
+	assert_true(rep->check.measured.translated);
+	conform_expect(rep, CONFORM_FAIL, fail);
+	conform_expect(rep, CONFORM_PASS, pass);
+	assert_int_equal(rep->obs.refresh_none, 0);
+	assert_int_equal(rep->obs.tcp, 0); /* UDP only */
+	free(rep);
+	/* stopped with its run: no toynat of ours is left */
+	assert_int_not_equal(system("pgrep -f 'toynat --wan wan --lan site --timeout 2[0]' >/dev/null"), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -117,6 +146,7 @@ int main(void)
 		cmocka_unit_test(a_mapping_that_icmp_ends_fails_req12),
 		cmocka_unit_test(a_home_routers_ruleset_with_its_own_interface_names),
 		cmocka_unit_test(an_icmp_timeout_of_90_s_meets_rfc5508_req2),
+		cmocka_unit_test(a_nat_program_refreshing_only_inbound_fails_req6),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
