@@ -183,10 +183,13 @@ static void judge_tcp(const struct conform_obs *o, struct conform_row *rows, int
 {
 	struct conform_row *r;
 	char b1[24], b2[24];
+	int first = *n;
 
 	r = row(rows, n, "RFC5382 REQ-1", "TCP endpoint-independent mapping", CONFORM_MUST);
 	if (!o->tcp)
 		ev(r, "no TCP connection got through");
+	else if (o->tcp_m1.addr == o->client)
+		ev(r, "no translation");
 	else if (o->tcp_mapping >= 0) {
 		verdict(r, o->tcp_mapping == NAT_ENDPOINT_INDEPENDENT);
 		ev(r, "one local port to three destinations: mapping is %s", dep(o->tcp_mapping));
@@ -233,16 +236,26 @@ static void judge_tcp(const struct conform_obs *o, struct conform_row *rows, int
 			ev(r, "arrived from %s, %s", ep(&o->tcp_hairpin_from, b1, sizeof(b1)),
 			   external ? "the outside address" : "an inside address");
 	}
+	/* A router that does not translate TCP has no TCP NAT to judge. */
+	if (o->tcp && o->tcp_m1.addr == o->client)
+		for (int i = first; i < *n; i++)
+			if (strcmp(rows[i].id, "RFC5382 REQ-5")) {
+				rows[i].verdict = CONFORM_NA;
+				ev(&rows[i], "no translation");
+			}
 }
 
 /* RFC 5508 (ICMP). */
-static void judge_icmp(const struct conform_obs *o, struct conform_row *rows, int *n)
+static void judge_icmp(const struct nat_measured *m, const struct conform_obs *o, struct conform_row *rows, int *n)
 {
 	struct conform_row *r;
 	const uint8_t *a = (const uint8_t *)&o->echo_from;
+	bool plain = o->echo_from == o->client; /* the echo left untranslated */
 
 	r = row(rows, n, "RFC5508 REQ-1", "ICMP echo from inside gets its reply", CONFORM_MUST);
-	if (o->echo >= 0) {
+	if (plain)
+		ev(r, "no translation: the echo left from %u.%u.%u.%u", a[0], a[1], a[2], a[3]);
+	else if (o->echo >= 0) {
 		verdict(r, o->echo == 1);
 		if (o->echo_from)
 			ev(r, "echo id 0x%04x left as id 0x%04x from %u.%u.%u.%u; reply %s", o->echo_id_in, o->echo_id_out, a[0], a[1],
@@ -251,7 +264,9 @@ static void judge_icmp(const struct conform_obs *o, struct conform_row *rows, in
 			ev(r, "the echo request never reached the outside");
 	}
 	r = row(rows, n, "RFC5508 REQ-2", "ICMP query mapping lives >= 60 s", CONFORM_MUST);
-	if (!o->icmp_s)
+	if (plain)
+		ev(r, "no translation");
+	else if (!o->icmp_s)
 		ev(r, "not measured (use --long)");
 	else if (o->icmp_alive >= 0) {
 		/* alive at 60 s or later passes; gone by then fails */
@@ -263,7 +278,11 @@ static void judge_icmp(const struct conform_obs *o, struct conform_row *rows, in
 		   o->icmp_alive ? "came through" : "found no mapping");
 	}
 	r = row(rows, n, "RFC5508 REQ-4", "outside ICMP errors translated back", CONFORM_MUST);
-	if (o->icmp_error >= 0) {
+	if (!m->udp)
+		ev(r, "no UDP gets through (the test's datagram)");
+	else if (!m->translated)
+		ev(r, "no translation");
+	else if (o->icmp_error >= 0) {
 		verdict(r, o->icmp_error == 1);
 		ev(r, "port unreachable for a datagram from inside %s", o->icmp_error ? "reached the sending socket"
 											 : "never reached the sending socket");
@@ -311,7 +330,7 @@ int conform_judge(const struct nat_measured *m, const struct conform_obs *o, str
 
 	judge_udp(m, o, rows, &n);
 	judge_tcp(o, rows, &n);
-	judge_icmp(o, rows, &n);
+	judge_icmp(m, o, rows, &n);
 	judge_carrier(m, o, rows, &n);
 	/* Say why a row was left without a verdict. */
 	for (int i = 0; i < n; i++)

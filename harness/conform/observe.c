@@ -19,6 +19,7 @@ int conform_observe(const struct conform_lab *lab, struct conform_obs *o)
 	int ret = 0;
 
 	memset(o, 0, sizeof(*o));
+	o->client = lab->client;
 	o->carrier = shared_space(lab->client);
 	c.srv_a = csock_udp(lab->server_ns, lab->server[0], 5001);
 	c.srv_b = csock_udp(lab->server_ns, lab->server[1], 5001);

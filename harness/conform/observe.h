@@ -36,6 +36,7 @@ struct obs_ep {
 enum obs_answer { OBS_NOTHING, OBS_RST, OBS_ICMP, OBS_ACCEPTED };
 
 struct conform_obs {
+	uint32_t client;            /* the first inside host's address: seen outside, no translation */
 	bool carrier;               /* the inside is RFC 6598 shared space */
 	/* UDP (RFC 4787) */
 	int pool_flows;             /* flows from one client to many destinations */

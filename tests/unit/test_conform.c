@@ -175,6 +175,10 @@ static void each_requirement_can_fail(void **state)
 	assert_int_equal(verdict(&m, &o, "RFC6888 REQ-4"), CONFORM_FAIL);
 	o = c, o.limit_icmp_type = o.limit_icmp_code = -1;
 	assert_int_equal(verdict(&m, &o, "RFC5508 REQ-8"), CONFORM_FAIL);
+	o = c, o.client = o.tcp_m1.addr; /* a router that does not translate TCP */
+	assert_int_equal(verdict(&m, &o, "RFC5382 REQ-4"), CONFORM_NA);
+	assert_int_equal(verdict(&m, &o, "RFC5382 REQ-8"), CONFORM_NA);
+	assert_int_equal(verdict(&m, &o, "RFC5508 REQ-1"), CONFORM_NA);
 	o = c, o.carrier = false;
 	assert_int_equal(verdict(&m, &o, "RFC6888 REQ-4"), CONFORM_NA);
 	m = clean();
