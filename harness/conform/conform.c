@@ -178,6 +178,22 @@ static void judge_udp(const struct nat_measured *m, const struct conform_obs *o,
 			ev(r, "a 3000-byte datagram in 3 fragments arrived whole all four ways");
 	}
 }
+/* A connection idle since 0, written to from outside at `at` s: alive
+ * then at or past min_s passes, gone before it fails. */
+static void judge_idle(struct conform_row *r, unsigned at, int alive, unsigned min_s, const char *what,
+		       const char *unmeasured)
+{
+	if (!at || alive < 0) {
+		ev(r, "%s", unmeasured);
+		return;
+	}
+	if (alive && at >= min_s)
+		r->verdict = CONFORM_PASS;
+	else if (!alive && at <= min_s)
+		r->verdict = CONFORM_FAIL;
+	ev(r, "%s, idle %u s, then written to from outside: %s", what, at, alive ? "it got through" : "it never arrived");
+}
+
 /* RFC 5382 (TCP). */
 static void judge_tcp(const struct conform_obs *o, struct conform_row *rows, int *n)
 {
@@ -217,8 +233,14 @@ static void judge_tcp(const struct conform_obs *o, struct conform_row *rows, int
 		else
 			ev(r, "a SYN to an unused outside port got %s after %d ms", ans[o->syn_answer], o->syn_ms);
 	}
-	r = row(rows, n, "RFC5382 REQ-5", "TCP idle timeouts >= 2 h 4 min and 4 min", CONFORM_MUST);
-	ev(r, "not measured: it takes over two hours of idle time");
+	/* RFC 5382 REQ-5: idle-timeouts of at least 2 h 4 min for an
+	 * established connection, 4 min for a transitory one. */
+	r = row(rows, n, "RFC5382 REQ-5e", "TCP established idle-timeout >= 2 h 4 min", CONFORM_MUST);
+	judge_idle(r, o->tcp_est_s, o->tcp_est_alive, 124 * 60, "an idle connection",
+		   "not measured: it takes over two hours (--tcp-idle)");
+	r = row(rows, n, "RFC5382 REQ-5t", "TCP transitory idle-timeout >= 4 min", CONFORM_MUST);
+	judge_idle(r, o->tcp_tr_s, o->tcp_tr_alive, 4 * 60, "a connection half-closed from inside",
+		   "not measured (use --long)");
 	r = row(rows, n, "RFC5382 REQ-7", "no TCP port overloading", CONFORM_MUST);
 	if (o->tcp && o->tcp_over2.addr) {
 		bool shared = o->tcp_over1.addr == o->tcp_over2.addr && o->tcp_over1.port == o->tcp_over2.port;
@@ -239,7 +261,7 @@ static void judge_tcp(const struct conform_obs *o, struct conform_row *rows, int
 	/* A router that does not translate TCP has no TCP NAT to judge. */
 	if (o->tcp && o->tcp_m1.addr == o->client)
 		for (int i = first; i < *n; i++)
-			if (strcmp(rows[i].id, "RFC5382 REQ-5")) {
+			if (strncmp(rows[i].id, "RFC5382 REQ-5", 13)) {
 				rows[i].verdict = CONFORM_NA;
 				ev(&rows[i], "no translation");
 			}
@@ -320,8 +342,27 @@ static void judge_carrier(const struct nat_measured *m, const struct conform_obs
 		else
 			ev(r, "flows past the limit got ICMP type %d code %d", o->limit_icmp_type, o->limit_icmp_code);
 	}
+	/* RFC 6888 REQ-8: a port freed by an expired mapping waits 120 s
+	 * before another mapping gets it. Judged on a subscriber whose ports
+	 * were all taken: a new flow then can only get a freed one. */
 	r = row(rows, n, "RFC6888 REQ-8", "port reuse hold-down >= 120 s", CONFORM_SHOULD);
-	ev(r, "%s", o->carrier ? "not measured yet" : not_cgn);
+	if (!o->carrier)
+		ev(r, "%s", not_cgn);
+	else if (!o->hold_s)
+		ev(r, "%s", o->limit_tried && o->limit_mapped == o->limit_tried ? "no port limit was reached to test it with"
+										 : "not measured (use --long)");
+	else if (o->hold_new == 1 && o->hold_reused) {
+		r->verdict = CONFORM_FAIL;
+		ev(r, "%u s after a subscriber took all its ports, a new flow got %u, a port given out before", o->hold_s,
+		   o->hold_port);
+	} else if (o->hold_new == 1)
+		ev(r, "new flows got ports (%u) never seen in use before: nothing to tell", o->hold_port);
+	else if (o->hold_new == 0 && o->hold_old_alive == 0) {
+		r->verdict = CONFORM_PASS;
+		ev(r, "%u s after a subscriber took all its ports, its old mappings were gone and 20 new flows got none",
+		   o->hold_s);
+	} else if (o->hold_new == 0)
+		ev(r, "the old mappings still lived at %u s: nothing to tell", o->hold_s);
 }
 
 int conform_judge(const struct nat_measured *m, const struct conform_obs *o, struct conform_row rows[CONFORM_MAX_ROWS])

@@ -15,8 +15,13 @@ static bool shared_space(uint32_t a)
 
 int conform_observe(const struct conform_lab *lab, struct conform_obs *o)
 {
-	struct obs_ctx c = { .lab = lab, .o = o, .srv_a = -1, .srv_b = -1, .srv_c = -1 };
+	static struct obs_ctx c;
+	const struct conform_timing *tm = &lab->timing;
+	bool timed = tm->refresh_s || tm->icmp_s || tm->holddown_s || tm->tcp_est_s || tm->tcp_tr_s;
 	int ret = 0;
+
+	memset(&c, 0, sizeof(c));
+	c = (struct obs_ctx){ .lab = lab, .o = o, .srv_a = -1, .srv_b = -1, .srv_c = -1 };
 
 	memset(o, 0, sizeof(*o));
 	o->client = lab->client;
@@ -41,10 +46,12 @@ int conform_observe(const struct conform_lab *lab, struct conform_obs *o)
 	observe_udp(&c, o);
 	observe_tcp(&c, o);
 	observe_icmp(&c, o);
+	if (timed)
+		observe_time_begin(&c, o);
 	if (o->carrier)
 		observe_carrier(&c, o);
-	if (lab->timing.refresh_s || lab->timing.icmp_s)
-		observe_time(&c, o);
+	if (timed)
+		observe_time_end(&c, o);
 out:
 	for (int i = 0; i < OBS_EXTRA_ADDRS; i++)
 		if (c.extra[i])

@@ -15,6 +15,9 @@
 struct conform_timing {
 	unsigned refresh_s;         /* RFC 4787 REQ-6: mappings refreshed at half, checked at this */
 	unsigned icmp_s;            /* RFC 5508 REQ-2: an echo's mapping checked at this */
+	unsigned holddown_s;        /* RFC 6888 REQ-8: a carrier's freed ports tried at this */
+	unsigned tcp_est_s;         /* RFC 5382 REQ-5: an idle connection tried at this */
+	unsigned tcp_tr_s;          /* and a half-closed one at this */
 };
 
 /* Where the lab is: namespace names and addresses (network order). */
@@ -73,9 +76,16 @@ struct conform_obs {
 	int refresh_out, refresh_in, refresh_none; /* alive at refresh_s: refreshed from inside, outside, not */
 	unsigned icmp_s;            /* 0: not tried */
 	int icmp_alive;             /* the echo's mapping answered at icmp_s */
+	unsigned tcp_est_s, tcp_tr_s;   /* 0: not tried */
+	int tcp_est_alive, tcp_tr_alive; /* the server's byte got in then */
 	/* Carrier (RFC 6888) */
 	int limit_tried, limit_mapped;
 	int limit_icmp_type, limit_icmp_code; /* -1: nothing came back */
+	unsigned hold_s;            /* 0: not tried */
+	int hold_new;               /* 1 a new flow got a port at hold_s, 0 none */
+	uint16_t hold_port;
+	bool hold_reused;           /* that port was one of the limit test's */
+	int hold_old_alive;         /* a limit test mapping still answered */
 	char note[160];             /* a local failure that left facts unknown */
 };
 

@@ -128,15 +128,30 @@ void observe_icmp(struct obs_ctx *c, struct conform_obs *o)
 	error_back(c, o);
 }
 
+/* One of the limit test's flows arrived: its outside port is taken now. */
+static void limit_seen(struct obs_ctx *c, const struct obs_ep *from, uint8_t *buf, size_t len, int *seen)
+{
+	int i;
+
+	buf[len] = '\0'; /* the caller left room */
+	obs_port_used(c, from->port);
+	if (!c->limit_ext.addr && sscanf((const char *)buf, "PLC limit %d", &i) == 1 && i >= 0 && i < 1200) {
+		c->limit_ext = *from;
+		c->limit_local = (uint16_t)(20000 + i);
+	}
+	(*seen)++;
+}
+
 /* RFC 6888 REQ-4 and RFC 5508 REQ-8: one subscriber opens flow after flow
  * (a socket each, closed at once: the mapping stays) until the carrier NAT
  * stops mapping them; what comes back for the refused ones? */
 void observe_carrier(struct obs_ctx *c, struct conform_obs *o)
 {
 	const int tries = 1200;
-	int srv = csock_udp(c->lab->server_ns, c->lab->server[1], 5007), icmp = csock_new(c->lab->client_ns, SOCK_RAW, IPPROTO_ICMP);
-	int big = 4 << 20, seen = 0;
+	int srv = csock_udp(c->lab->server_ns, c->lab->server[1], CARRIER_PORT), icmp = csock_new(c->lab->client_ns, SOCK_RAW, IPPROTO_ICMP);
+	int big = 4 << 20, seen = 0, len;
 	uint8_t buf[64];
+	struct obs_ep from;
 
 	o->limit_tried = o->limit_mapped = 0;
 	o->limit_icmp_type = o->limit_icmp_code = -1;
@@ -150,15 +165,15 @@ void observe_carrier(struct obs_ctx *c, struct conform_obs *o)
 		if (fd < 0)
 			continue;
 		snprintf(tag, sizeof(tag), "PLC limit %d", i);
-		csock_send(fd, c->lab->server[1], 5007, tag, strlen(tag));
+		csock_send(fd, c->lab->server[1], CARRIER_PORT, tag, strlen(tag));
 		close(fd);
 		o->limit_tried++;
 		/* Drain as we go so the server's queue never overflows. */
-		while (csock_recv_tag(srv, "PLC limit", 0, NULL, buf, sizeof(buf)) >= 0)
-			seen++;
+		while ((len = csock_recv_tag(srv, "PLC limit", 0, &from, buf, sizeof(buf) - 1)) >= 0)
+			limit_seen(c, &from, buf, (size_t)len, &seen);
 	}
-	while (csock_recv_tag(srv, "PLC limit", 300, NULL, buf, sizeof(buf)) >= 0)
-		seen++;
+	while ((len = csock_recv_tag(srv, "PLC limit", 300, &from, buf, sizeof(buf) - 1)) >= 0)
+		limit_seen(c, &from, buf, (size_t)len, &seen);
 	o->limit_mapped = seen;
 	/* Anything the NAT said about the refused flows. */
 	for (;;) {

@@ -8,12 +8,36 @@
 
 #define OBS_EXTRA_ADDRS 6
 
+/* The --long timeline's state between its beginning and its end. */
+struct obs_timeline {
+	int srv, in, out, fd[3];
+	int est[2], tr[2];              /* TCP: client and server ends */
+	struct obs_ep ep[3];
+	uint16_t echo_out;
+	uint32_t echo_from;
+	uint64_t t0;
+	bool refresh, icmp, tcp_est, tcp_tr; /* their set-up worked */
+};
+
 struct obs_ctx {
 	const struct conform_lab *lab;
 	struct conform_obs *o;
 	int srv_a, srv_b, srv_c;        /* UDP: server[0]:5001, server[1]:5001, server[0]:5003 */
 	uint32_t extra[OBS_EXTRA_ADDRS]; /* more server addresses (0: not added) */
+	uint8_t used_ports[8192];        /* outside UDP ports any test's flow got (bits) */
+	uint16_t limit_local;            /* one of those flows: its inside port, */
+	struct obs_ep limit_ext;         /* and where it was seen */
+	struct obs_timeline tl;
 };
+
+#define CARRIER_PORT 5007
+
+/* An outside UDP port seen in use (a hold-down can only be judged on a
+ * port known to have been given out before). */
+static inline void obs_port_used(struct obs_ctx *c, uint16_t port)
+{
+	c->used_ports[port / 8] |= (uint8_t)(1u << (port % 8));
+}
 
 /* An ICMP echo (type 8) or echo reply (0) to dst; on a raw ICMP socket,
  * wait up to ms for TYPE with sequence seq (its id and outer source back). */
@@ -24,6 +48,8 @@ void observe_udp(struct obs_ctx *c, struct conform_obs *o);
 void observe_tcp(struct obs_ctx *c, struct conform_obs *o);
 void observe_icmp(struct obs_ctx *c, struct conform_obs *o);
 void observe_carrier(struct obs_ctx *c, struct conform_obs *o);
-void observe_time(struct obs_ctx *c, struct conform_obs *o);
+/* The timeline's set-up at 0, and the rest of it (waits until the end). */
+void observe_time_begin(struct obs_ctx *c, struct conform_obs *o);
+void observe_time_end(struct obs_ctx *c, struct conform_obs *o);
 
 #endif

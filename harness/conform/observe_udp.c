@@ -21,16 +21,20 @@
 #define POOL_EXTRA OBS_EXTRA_ADDRS
 #define WAIT_MS 600
 
-/* One datagram out from fd to addr:port, seen by srv: where it came from. */
-static bool udp_seen(int fd, int srv, uint32_t addr, uint16_t port, const char *tag, struct obs_ep *from)
+/* One datagram out from fd to addr:port, seen by srv: where it came from
+ * (an outside port now known to be in use). */
+static bool udp_seen(struct obs_ctx *c, int fd, int srv, uint32_t addr, uint16_t port, const char *tag,
+		     struct obs_ep *from)
 {
 	uint8_t buf[512];
 
 	for (int i = 0; i < 3; i++) {
 		if (csock_send(fd, addr, port, tag, strlen(tag)))
 			return false;
-		if (csock_recv_tag(srv, tag, WAIT_MS / 2, from, buf, sizeof(buf)) >= 0)
+		if (csock_recv_tag(srv, tag, WAIT_MS / 2, from, buf, sizeof(buf)) >= 0) {
+			obs_port_used(c, from->port);
 			return true;
+		}
 	}
 	return false;
 }
@@ -74,7 +78,7 @@ static void pooling(struct obs_ctx *c, const char *ns, int *n_addrs, uint32_t *p
 			if (!dst[d])
 				continue;
 			snprintf(tag, sizeof(tag), "PLC pool %d %d", p, d);
-			if (udp_seen(fd, srv, dst[d], POOL_PORT, tag, &e)) {
+			if (udp_seen(c, fd, srv, dst[d], POOL_PORT, tag, &e)) {
 				pool_add(pool, n_addrs, e.addr);
 				(*flows)++;
 			}
@@ -93,8 +97,8 @@ static void overloading(struct obs_ctx *c, struct conform_obs *o)
 	int a = csock_udp(c->lab->client_ns, 0, 41100), b = csock_udp(c->lab->client2_ns, 0, 41100);
 
 	if (a >= 0 && b >= 0) {
-		udp_seen(a, c->srv_a, c->lab->server[0], SRV_PORT, "PLC over 1", &o->over1);
-		udp_seen(b, c->srv_b, c->lab->server[1], SRV_PORT, "PLC over 2", &o->over2);
+		udp_seen(c, a, c->srv_a, c->lab->server[0], SRV_PORT, "PLC over 1", &o->over1);
+		udp_seen(c, b, c->srv_b, c->lab->server[1], SRV_PORT, "PLC over 2", &o->over2);
 	}
 	if (a >= 0)
 		close(a);
@@ -113,7 +117,7 @@ static void parity(struct obs_ctx *c, struct conform_obs *o)
 		if (fd < 0)
 			continue;
 		snprintf(tag, sizeof(tag), "PLC parity %d", p);
-		if (udp_seen(fd, c->srv_a, c->lab->server[0], SRV_PORT, tag, &e)) {
+		if (udp_seen(c, fd, c->srv_a, c->lab->server[0], SRV_PORT, tag, &e)) {
 			o->parity_tried++;
 			o->parity_kept += (e.port & 1) == (p & 1);
 		}
@@ -140,10 +144,14 @@ static void payload(struct obs_ctx *c, struct conform_obs *o)
 	msg[len + 5] = 41300 & 0xff;
 	len += 6;
 	for (int i = 0; i < 3 && o->payload == OBS_UNKNOWN; i++) {
+		struct obs_ep e;
+
 		csock_send(fd, c->lab->server[0], SRV_PORT, msg, (size_t)len);
-		n = csock_recv_tag(c->srv_a, "PLC payload", WAIT_MS, NULL, got, sizeof(got));
-		if (n >= 0)
+		n = csock_recv_tag(c->srv_a, "PLC payload", WAIT_MS, &e, got, sizeof(got));
+		if (n >= 0) {
 			o->payload = n == len && !memcmp(got, msg, (size_t)len);
+			obs_port_used(c, e.port);
+		}
 	}
 	close(fd);
 }
@@ -161,9 +169,9 @@ static int mapping_class(struct obs_ctx *c, uint16_t local)
 	snprintf(t1, sizeof(t1), "PLC det %u a", local);
 	snprintf(t2, sizeof(t2), "PLC det %u b", local);
 	snprintf(t3, sizeof(t3), "PLC det %u c", local);
-	if (udp_seen(fd, c->srv_a, c->lab->server[0], SRV_PORT, t1, &a) &&
-	    udp_seen(fd, c->srv_b, c->lab->server[1], SRV_PORT, t2, &b) &&
-	    udp_seen(fd, c->srv_c, c->lab->server[0], SRV_PORT2, t3, &d)) {
+	if (udp_seen(c, fd, c->srv_a, c->lab->server[0], SRV_PORT, t1, &a) &&
+	    udp_seen(c, fd, c->srv_b, c->lab->server[1], SRV_PORT, t2, &b) &&
+	    udp_seen(c, fd, c->srv_c, c->lab->server[0], SRV_PORT2, t3, &d)) {
 		if (a.addr == b.addr && a.port == b.port && a.port == d.port)
 			cls = NAT_ENDPOINT_INDEPENDENT;
 		else if (a.addr == d.addr && a.port == d.port)
@@ -242,7 +250,7 @@ static void icmp_keep(struct obs_ctx *c, struct conform_obs *o)
 	o->icmp_keep = OBS_UNKNOWN;
 	if (fd < 0)
 		return;
-	if (!udp_seen(fd, c->srv_a, c->lab->server[0], SRV_PORT, "PLC icmp open", &e))
+	if (!udp_seen(c, fd, c->srv_a, c->lab->server[0], SRV_PORT, "PLC icmp open", &e))
 		goto out;
 	csock_send(c->srv_b, e.addr, e.port, "PLC icmp stranger", 17);
 	open_before = csock_recv_tag(fd, "PLC icmp stranger", WAIT_MS, NULL, buf, sizeof(buf)) >= 0;
@@ -264,7 +272,7 @@ static void icmp_keep(struct obs_ctx *c, struct conform_obs *o)
 	csock_send(c->srv_a, e.addr, e.port, "PLC icmp back", 13);
 	back = csock_recv_tag(fd, "PLC icmp back", WAIT_MS, NULL, buf, sizeof(buf)) >= 0;
 	o->icmp_keep = back && open_after == open_before &&
-		       udp_seen(fd, c->srv_a, c->lab->server[0], SRV_PORT, "PLC icmp again", &again) &&
+		       udp_seen(c, fd, c->srv_a, c->lab->server[0], SRV_PORT, "PLC icmp again", &again) &&
 		       again.port == e.port && again.addr == e.addr;
 out:
 	close(fd);
@@ -398,7 +406,7 @@ static void fragments(struct obs_ctx *c, struct conform_obs *o)
 	memcpy(data, "PLC frag 2", 10);
 	send_fragments(c->lab->client_ns, c->lab->client, 41701, c->lab->server[0], SRV_PORT, data, sizeof(data), true);
 	o->frag[1] = got_whole(c->srv_a, "PLC frag 2", data, sizeof(data));
-	if (udp_seen(in, c->srv_a, c->lab->server[0], SRV_PORT, "PLC frag open", &e)) {
+	if (udp_seen(c, in, c->srv_a, c->lab->server[0], SRV_PORT, "PLC frag open", &e)) {
 		memcpy(data, "PLC frag 3", 10);
 		csock_send(c->srv_a, e.addr, e.port, data, sizeof(data));
 		o->frag[2] = got_whole(in, "PLC frag 3", data, sizeof(data));

@@ -7,7 +7,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static struct toynat t = { .wan_addr = 0x0271cbcb, .timeout_s = 30, .outbound_refresh = true };
+	static struct toynat t = { .wan_addr = 0x0271cbcb, .timeout_s = 30, .hold_down_s = 10, .port_min = 1024, .port_max = 2047, .outbound_refresh = true };
 	static uint8_t pkt[65536];
 	const char *why;
 

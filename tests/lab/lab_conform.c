@@ -49,6 +49,24 @@ static void a_carrier_nat_without_a_limit_fails_req4(void **state)
 	free(rep);
 }
 
+/* The carrier's rules replaced by a router command spreading flows over
+ * four outside addresses: a subscriber no longer keeps one (RFC 6888
+ * REQ-2), and nothing limits its ports (REQ-4). */
+static void a_carrier_nat_spreading_a_subscriber_fails_rfc6888_req2(void **state)
+{
+	static const char *const fail[] = { "RFC6888 REQ-2", "RFC6888 REQ-4", "RFC4787 REQ-2", NULL };
+	char cmd[PATH_MAX + 40];
+	struct natcheck_opts o = { .router_cmd = cmd };
+	struct conform_report *rep;
+
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "nft flush ruleset && sh %s", conform_data("two-minds.sh"));
+	rep = conform_subject("cgnat", &o);
+	assert_true(rep->obs.carrier);
+	conform_expect(rep, CONFORM_FAIL, fail);
+	free(rep);
+}
+
 /* The model with a person's rules on top: a quota that says so. */
 static void a_quota_that_answers_with_icmp_meets_rfc5508_req8(void **state)
 {
@@ -69,7 +87,7 @@ static void a_quota_that_answers_with_icmp_meets_rfc5508_req8(void **state)
 static void short_timeouts_fail_and_refreshing_keeps_mappings(void **state)
 {
 	static const unsigned at[] = { 25 };
-	static const struct conform_timing timing = { 30, 35 };
+	static const struct conform_timing timing = { 30, 35, 0, 0, 0 };
 	static const char *const fail[] = { "RFC4787 REQ-5", "RFC5508 REQ-2", NULL };
 	static const char *const pass[] = { "RFC4787 REQ-6", "RFC4787 REQ-6a", NULL };
 	char dir[PATH_MAX - 32], model[PATH_MAX];
@@ -112,6 +130,7 @@ int main(void)
 		cmocka_unit_test(the_carrier_nat_limits_each_subscriber_silently),
 		cmocka_unit_test(a_carrier_nat_without_a_limit_fails_req4),
 		cmocka_unit_test(a_quota_that_answers_with_icmp_meets_rfc5508_req8),
+		cmocka_unit_test(a_carrier_nat_spreading_a_subscriber_fails_rfc6888_req2),
 		cmocka_unit_test(short_timeouts_fail_and_refreshing_keeps_mappings),
 		cmocka_unit_test(a_ruleset_like_a_model_gets_the_models_verdicts),
 	};

@@ -87,53 +87,86 @@ static void a_home_routers_ruleset_with_its_own_interface_names(void **state)
 
 	(void)state;
 	assert_true(rep->check.measured.translated);
-	assert_int_equal(rep->n_rows, 29);
+	assert_int_equal(rep->n_rows, 30);
 	conform_expect(rep, CONFORM_PASS, pass);
 	conform_expect(rep, CONFORM_FAIL, fail);
 	free(rep);
 }
 
-/* A model with a command on top: the kernel's ICMP timeout raised to 90 s
- * keeps an echo's mapping past the 60 s RFC 5508 REQ-2 asks for. */
-static void an_icmp_timeout_of_90_s_meets_rfc5508_req2(void **state)
+/* A model with a command on top, setting the kernel's timeouts: ICMP
+ * raised to 90 s keeps an echo's mapping past the 60 s RFC 5508 REQ-2 asks
+ * for; TCP lowered to 20 s established and 10 s half-closed loses both
+ * connections long before RFC 5382 REQ-5's 2 h 4 min and 4 min. */
+static void a_routers_own_timeouts_are_judged(void **state)
 {
-	static const struct conform_timing timing = { 0, 61 };
+	static const struct conform_timing timing = { 0, 61, 0, 30, 20 };
 	static const char *const pass[] = { "RFC5508 REQ-2", NULL };
-	struct natcheck_opts o = { .router_cmd = "sysctl -qw net.netfilter.nf_conntrack_icmp_timeout=90" };
+	static const char *const fail[] = { "RFC5382 REQ-5e", "RFC5382 REQ-5t", NULL };
+	struct natcheck_opts o = { .router_cmd = "sysctl -qw net.netfilter.nf_conntrack_icmp_timeout=90 "
+						 "net.netfilter.nf_conntrack_tcp_timeout_established=20 "
+						 "net.netfilter.nf_conntrack_tcp_timeout_close_wait=10" };
 	struct conform_report *rep = conform_subject_timed("port-restricted-cone", &o, &timing);
 
 	(void)state;
 	conform_expect(rep, CONFORM_PASS, pass);
+	conform_expect(rep, CONFORM_FAIL, fail);
 	free(rep);
 }
 
-/* --router-cmd with a NAT program that keeps running (tests/tools/toynat.c,
- * a userspace full cone): judged like any NAT, stopped at the end. Its
- * mappings live 20 s and only inbound packets refresh them: refreshed from
- * inside at 15 s, a mapping is gone at 30 s (REQ-6 fails); from outside it
- * lives (REQ-6a). */
-static void a_nat_program_refreshing_only_inbound_fails_req6(void **state)
+/* The test NAT program's command line in this build, with ARGS. */
+static const char *toynat(const char *args)
 {
-	static const struct conform_timing timing = { 30, 0 };
-	static const char *const fail[] = { "RFC4787 REQ-6", "RFC4787 REQ-9", NULL };
-	static const char *const pass[] = { "RFC4787 REQ-1", "RFC4787 REQ-3", "RFC4787 REQ-6a", "RFC4787 REQ-8", NULL };
-	char cmd[PATH_MAX + 80], *slash;
-	struct natcheck_opts o = { .router_cmd = cmd };
-	struct conform_report *rep;
+	static char cmd[PATH_MAX + 160];
+	char *slash;
 
-	(void)state;
 	snprintf(cmd, sizeof(cmd), "%s", lab_punchlab());
 	slash = strrchr(cmd, '/');
-	snprintf(slash, sizeof(cmd) - (size_t)(slash - cmd), "/tests/toynat --wan wan --lan site --timeout 20 --no-outbound-refresh");
-	rep = conform_subject_timed(NULL, &o, &timing);
+	snprintf(slash, sizeof(cmd) - (size_t)(slash - cmd), "/tests/toynat --wan wan --lan site %s", args);
+	return cmd;
+}
+
+/* --router-cmd with a NAT program that keeps running (tests/tools/toynat.c,
+ * a userspace full cone), on the carrier model's addresses: judged like any
+ * NAT, stopped at the end. Its mappings live 20 s and only inbound packets
+ * refresh them: refreshed from inside at 15 s, a mapping is gone at 30 s
+ * (REQ-6 fails); from outside it lives (REQ-6a). Its 1000 ports, all taken
+ * by the limit test, are free again the moment they expire (RFC 6888
+ * REQ-8 fails at 35 s). */
+static void a_nat_program_refreshing_only_inbound_fails_req6(void **state)
+{
+	static const struct conform_timing timing = { 30, 0, 35, 0, 0 };
+	static const char *const fail[] = { "RFC4787 REQ-6", "RFC6888 REQ-8", "RFC4787 REQ-9", NULL };
+	static const char *const pass[] = { "RFC4787 REQ-1", "RFC4787 REQ-3", "RFC4787 REQ-6a", "RFC4787 REQ-8",
+					    "RFC6888 REQ-4", NULL };
+	struct natcheck_opts o = { .router_cmd = toynat("--ports 30000-30999 --timeout 20 --no-outbound-refresh") };
+	struct conform_report *rep = conform_subject_timed("cgnat", &o, &timing);
+
+	(void)state;
 	assert_true(rep->check.measured.translated);
 	conform_expect(rep, CONFORM_FAIL, fail);
 	conform_expect(rep, CONFORM_PASS, pass);
 	assert_int_equal(rep->obs.refresh_none, 0);
 	assert_int_equal(rep->obs.tcp, 0); /* UDP only */
+	assert_true(rep->obs.hold_port >= 30000 && rep->obs.hold_port <= 30999);
 	free(rep);
 	/* stopped with its run: no toynat of ours is left */
-	assert_int_not_equal(system("pgrep -f 'toynat --wan wan --lan site --timeout 2[0]' >/dev/null"), 0);
+	assert_int_not_equal(system("pgrep -f 'toynat --wan wan --lan site --ports 30000-30999 --timeout 2[0]' >/dev/null"), 0);
+}
+
+/* The same NAT holding a freed port 60 s: at 35 s the ports that expired
+ * at 20 s are still held, so a new flow gets none (RFC 6888 REQ-8). */
+static void a_carrier_nat_holding_freed_ports_meets_rfc6888_req8(void **state)
+{
+	static const struct conform_timing timing = { 0, 0, 35, 0, 0 };
+	static const char *const pass[] = { "RFC6888 REQ-8", "RFC6888 REQ-4", NULL };
+	struct natcheck_opts o = { .router_cmd = toynat("--ports 30000-30999 --timeout 20 --hold-down 60") };
+	struct conform_report *rep = conform_subject_timed("cgnat", &o, &timing);
+
+	(void)state;
+	conform_expect(rep, CONFORM_PASS, pass);
+	assert_int_equal(rep->obs.hold_new, 0);
+	assert_int_equal(rep->obs.hold_old_alive, 0);
+	free(rep);
 }
 
 int main(void)
@@ -145,8 +178,9 @@ int main(void)
 		cmocka_unit_test(dropping_inbound_syns_breaks_simultaneous_open),
 		cmocka_unit_test(a_mapping_that_icmp_ends_fails_req12),
 		cmocka_unit_test(a_home_routers_ruleset_with_its_own_interface_names),
-		cmocka_unit_test(an_icmp_timeout_of_90_s_meets_rfc5508_req2),
+		cmocka_unit_test(a_routers_own_timeouts_are_judged),
 		cmocka_unit_test(a_nat_program_refreshing_only_inbound_fails_req6),
+		cmocka_unit_test(a_carrier_nat_holding_freed_ports_meets_rfc6888_req8),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

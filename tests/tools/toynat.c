@@ -3,6 +3,7 @@
  * whose mappings can misbehave in ways the kernel's never do.
  *
  *   toynat --wan IF --lan IF [--timeout S] [--no-outbound-refresh]
+ *          [--ports LO-HI] [--hold-down S]
  *
  * It turns the kernel's forwarding off, drops UDP coming in on the outside
  * before the kernel answers it, reads packets on both interfaces (packet
@@ -10,8 +11,11 @@
  * endpoint-independent with endpoint-independent filtering (a full cone),
  * ports kept where free; a mapping lives --timeout seconds after the last
  * packet that refreshes it: both ways, or with --no-outbound-refresh only
- * inbound ones (RFC 4787 REQ-6 broken on purpose). UDP only: TCP and ICMP
- * do not get through. */
+ * inbound ones (RFC 4787 REQ-6 broken on purpose). --ports limits the
+ * outside ports to a pool (when it is used up, new flows are dropped);
+ * --hold-down keeps a port of an expired mapping out of use that long
+ * (RFC 6888 REQ-8), else it is free at once. UDP only: TCP and ICMP do not
+ * get through. */
 #include "nl/nft.h"
 
 #include <arpa/inet.h>
@@ -45,14 +49,33 @@ struct toynat_mapping {
 
 struct toynat {
 	uint32_t wan_addr;          /* network order */
-	unsigned timeout_s;
+	unsigned timeout_s, hold_down_s;
+	uint16_t port_min, port_max;
 	bool outbound_refresh;
 	struct toynat_mapping map[TOYNAT_MAX];
+	uint64_t port_until[65536]; /* ms: a port is held until then */
 };
+
+static void refresh(struct toynat *t, struct toynat_mapping *m, uint64_t now)
+{
+	m->refreshed_ms = now;
+	t->port_until[m->ext_port] = now + ((uint64_t)t->timeout_s + t->hold_down_s) * 1000;
+}
 
 static bool alive(const struct toynat *t, const struct toynat_mapping *m, uint64_t now)
 {
 	return m->used && now - m->refreshed_ms < (uint64_t)t->timeout_s * 1000;
+}
+
+/* Still holding its port: alive, or expired less than the hold-down ago. */
+static bool holding(const struct toynat *t, const struct toynat_mapping *m, uint64_t now)
+{
+	return m->used && now - m->refreshed_ms < ((uint64_t)t->timeout_s + t->hold_down_s) * 1000;
+}
+
+static bool port_taken(const struct toynat *t, uint16_t port, uint64_t now)
+{
+	return t->port_until[port] > now;
 }
 
 static struct toynat_mapping *by_inside(struct toynat *t, uint32_t addr, uint16_t port, uint64_t now)
@@ -71,20 +94,25 @@ static struct toynat_mapping *by_outside(struct toynat *t, uint16_t port, uint64
 	return NULL;
 }
 
-/* A new mapping: the inside port when free, else the next free one. */
+/* A new mapping: the inside port when it is in the pool and free, else
+ * the next free one; NULL when none is. */
 static struct toynat_mapping *map_new(struct toynat *t, uint32_t addr, uint16_t port, uint64_t now)
 {
 	struct toynat_mapping *slot = NULL;
-	uint16_t ext = port < 1024 ? 1024 : port;
+	unsigned span = (unsigned)(t->port_max - t->port_min) + 1, tries = 0;
+	uint16_t ext = port < t->port_min || port > t->port_max ? t->port_min : port;
 
 	for (int i = 0; i < TOYNAT_MAX && !slot; i++)
-		if (!alive(t, &t->map[i], now))
+		if (!holding(t, &t->map[i], now))
 			slot = &t->map[i];
 	if (!slot)
 		return NULL;
-	for (int tries = 0; by_outside(t, ext, now) && tries < 65536; tries++)
-		ext = ext == 65535 ? 1024 : (uint16_t)(ext + 1);
+	for (; port_taken(t, ext, now) && tries < span; tries++)
+		ext = ext == t->port_max ? t->port_min : (uint16_t)(ext + 1);
+	if (tries == span)
+		return NULL;
 	*slot = (struct toynat_mapping){ addr, port, ext, now, true };
+	refresh(t, slot, now);
 	return slot;
 }
 
@@ -142,7 +170,7 @@ static int toynat_translate(struct toynat *t, uint8_t *pkt, size_t len, bool out
 			return -1;
 		}
 		if (t->outbound_refresh)
-			m->refreshed_ms = now;
+			refresh(t, m, now);
 		memcpy(pkt + 12, &t->wan_addr, 4);
 		put16(pkt + hl, m->ext_port);
 	} else {
@@ -150,7 +178,7 @@ static int toynat_translate(struct toynat *t, uint8_t *pkt, size_t len, bool out
 			*why = "no mapping for it";
 			return -1;
 		}
-		m->refreshed_ms = now;
+		refresh(t, m, now);
 		memcpy(pkt + 16, &m->in_addr, 4);
 		put16(pkt + hl + 2, m->in_port);
 	}
@@ -220,7 +248,8 @@ static void drop_rule(struct nftnl_rule *r, void *arg)
 	nft_emit_verdict(r, NF_DROP);
 }
 
-static const char usage[] = "usage: toynat --wan IF --lan IF [--timeout S] [--no-outbound-refresh]\n";
+static const char usage[] = "usage: toynat --wan IF --lan IF [--timeout S] [--no-outbound-refresh]\n"
+			    "              [--ports LO-HI] [--hold-down S]\n";
 
 int main(int argc, char **argv)
 {
@@ -231,6 +260,8 @@ int main(int argc, char **argv)
 	FILE *fwd;
 
 	t.timeout_s = 30;
+	t.port_min = 1024;
+	t.port_max = 65535;
 	t.outbound_refresh = true;
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--wan") && i + 1 < argc)
@@ -239,6 +270,12 @@ int main(int argc, char **argv)
 			lan = argv[++i];
 		else if (!strcmp(argv[i], "--timeout") && i + 1 < argc && atoi(argv[i + 1]) > 0)
 			t.timeout_s = (unsigned)atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--hold-down") && i + 1 < argc && atoi(argv[i + 1]) >= 0)
+			t.hold_down_s = (unsigned)atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--ports") && i + 1 < argc &&
+			 sscanf(argv[i + 1], "%hu-%hu", &t.port_min, &t.port_max) == 2 && t.port_min >= 1024 &&
+			 t.port_min <= t.port_max && ++i)
+			;
 		else if (!strcmp(argv[i], "--no-outbound-refresh"))
 			t.outbound_refresh = false;
 		else {
