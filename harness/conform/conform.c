@@ -101,7 +101,12 @@ static void judge_udp(const struct nat_measured *m, const struct conform_obs *o,
 		r->verdict = m->lifetime_alive >= 119 ? CONFORM_PASS
 			     : m->lifetime_dead >= 0 && m->lifetime_dead <= 120 ? CONFORM_FAIL
 										  : CONFORM_NA;
-		ev(r, "alive at %d s, gone at %d s", m->lifetime_alive, m->lifetime_dead);
+		if (m->lifetime_dead < 0)
+			ev(r, "alive at %d s", m->lifetime_alive);
+		else if (m->lifetime_alive < 0)
+			ev(r, "gone at %d s", m->lifetime_dead);
+		else
+			ev(r, "alive at %d s, gone at %d s", m->lifetime_alive, m->lifetime_dead);
 	}
 	/* RFC 4787 REQ-6: outbound packets MUST refresh a mapping, inbound
 	 * ones MAY (REQ-6a). Only a mapping that dies unrefreshed can tell. */

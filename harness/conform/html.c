@@ -17,7 +17,7 @@ void conform_html_section(FILE *f, const struct conform_report *const reps[], in
 	fprintf(f, "<h2>NAT conformance</h2>\n<p>Each requirement of RFC 4787 (UDP), 5382 (TCP), 5508 (ICMP) and 6888 "
 		   "(carrier NAT) that can be seen from outside, as <code>punchlab conform</code> judged it. Hover a "
 		   "verdict for its evidence.</p>\n<style>td.pass{background:#c8e6c9}td.fail{background:#ffcdd2}"
-		   "td.na{background:#eeeeee}</style>\n<table id=\"conformance\">\n<tr><th>requirement</th><th></th>"
+		   "td.na{background:#eeeeee}#conformance td:first-child{white-space:nowrap}</style>\n<table id=\"conformance\">\n<tr><th>requirement</th><th></th>"
 		   "<th>level</th>");
 	for (int j = 0; j < n; j++) {
 		fputs("<th>", f);
