@@ -32,13 +32,25 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* A model for a directory name: a path's slashes become '_'. */
+static const char *dir_word(const char *model, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s", model[0] ? model : "-");
+	for (char *p = buf; *p; p++)
+		if (*p == '/')
+			*p = '_';
+	return buf;
+}
+
 void runner_scenario_dir(const struct runner_opts *o, const struct scenario *sc, char *buf, size_t len)
 {
+	char a[sizeof(sc->a)], b[sizeof(sc->b)];
+
 	if (sc->lifecycle[0])
 		snprintf(buf, len, "%s/scenarios/%s%s%.0d", o->outdir, sc->lifecycle, sc->repeat ? "-" : "", sc->repeat);
 	else
-		snprintf(buf, len, "%s/scenarios/%s-%s-%s%s%.0d", o->outdir, sc->topology, sc->a[0] ? sc->a : "-",
-			 sc->b[0] ? sc->b : "-", sc->repeat ? "-" : "", sc->repeat);
+		snprintf(buf, len, "%s/scenarios/%s-%s-%s%s%.0d", o->outdir, sc->topology, dir_word(sc->a, a, sizeof(a)),
+			 dir_word(sc->b, b, sizeof(b)), sc->repeat ? "-" : "", sc->repeat);
 }
 
 static void progress(const struct runner_opts *o, int done, int n, int ok, int bad, double t0)

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "topo/build.h"
@@ -209,6 +210,33 @@ static inline const char *lab_punchlab(void)
 	slash = strrchr(path, '/');
 	snprintf(slash, sizeof(path) - (size_t)(slash - path), "/punchlab");
 	return path;
+}
+
+/* Run `punchlab ARGS` (printf-style; add " 2>&1" for its errors too):
+ * its output into out (may be NULL) and the test log; the exit code. */
+static inline int lab_punchlab_run(char *out, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static inline int lab_punchlab_run(char *out, size_t len, const char *fmt, ...)
+{
+	static char cmd[PATH_MAX * 2], tmp[16384];
+	size_t n;
+	va_list ap;
+	FILE *p;
+	int status;
+
+	n = (size_t)snprintf(cmd, sizeof(cmd), "%s ", lab_punchlab());
+	va_start(ap, fmt);
+	vsnprintf(cmd + n, sizeof(cmd) - n, fmt, ap);
+	va_end(ap);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	n = fread(tmp, 1, sizeof(tmp) - 1, p);
+	tmp[n] = '\0';
+	status = pclose(p);
+	print_message("$ %s\n%s", cmd, tmp);
+	if (out)
+		snprintf(out, len, "%s", tmp);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
 }
 
 #endif

@@ -3,8 +3,6 @@
  * each breaking or meeting named requirements on purpose. */
 #include "conform.h"
 
-#include <sys/wait.h>
-
 static void a_router_with_many_faults_fails_each_of_them(void **state)
 {
 	static const char *const fail[] = { "RFC4787 REQ-1", "RFC4787 REQ-4", "RFC4787 REQ-10", "RFC4787 REQ-13",
@@ -79,30 +77,6 @@ static void a_mapping_that_icmp_ends_fails_req12(void **state)
 
 /* A home router's nftables.conf naming eth0 and br-lan: with --iface the
  * lab's interfaces get those names and the whole table is judged. */
-/* The command line: its output (stdout and stderr) into out; the exit code. */
-static int punchlab(char *out, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static int punchlab(char *out, size_t len, const char *fmt, ...)
-{
-	char cmd[PATH_MAX * 2], args[PATH_MAX + 256];
-	size_t n = 0;
-	va_list ap;
-	FILE *p;
-	int status;
-
-	va_start(ap, fmt);
-	vsnprintf(args, sizeof(args), fmt, ap);
-	va_end(ap);
-	snprintf(cmd, sizeof(cmd), "%s %s 2>&1", lab_punchlab(), args);
-	p = popen(cmd, "r");
-	assert_non_null(p);
-	while (n < len - 1 && fgets(out + n, (int)(len - n), p))
-		n += strlen(out + n);
-	status = pclose(p);
-	print_message("$ punchlab %s\n%s", args, out);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
 /* The verdict of requirement ID in conform's JSON ("" if absent). */
 static const char *json_verdict(const char *json, const char *id, char *buf, size_t len)
 {
@@ -119,7 +93,8 @@ static const char *json_verdict(const char *json, const char *id, char *buf, siz
 /* A home router's nftables.conf naming eth0 and br-lan, through the
  * command line: with --iface the lab's interfaces get those names and the
  * whole table is judged (exit 1: MUSTs fail); --output writes it three
- * ways; --save-model gives a model that `punchlab expect` reasons with. */
+ * ways; --save-model gives a model that `punchlab expect` reasons with
+ * and `punchlab run` drives the mesh through. */
 static void a_home_routers_ruleset_with_its_own_interface_names(void **state)
 {
 	static const char *const pass[] = { "RFC4787 REQ-1", "RFC4787 REQ-13", "RFC4787 REQ-14", "RFC5382 REQ-2",
@@ -132,8 +107,8 @@ static void a_home_routers_ruleset_with_its_own_interface_names(void **state)
 
 	(void)state;
 	assert_non_null(mkdtemp(dir));
-	assert_int_equal(punchlab(out, sizeof(out), "conform --ruleset %s --iface wan=eth0,lan=br-lan --output %s "
-					       "--save-model %s/home.nat",
+	assert_int_equal(lab_punchlab_run(out, sizeof(out),
+					  "conform --ruleset %s --iface wan=eth0,lan=br-lan --output %s --save-model %s/home.nat 2>&1",
 				  conform_data("home-router.nft"), dir, dir),
 			 1);
 	assert_non_null(strstr(out, "conformance of "));
@@ -152,8 +127,12 @@ static void a_home_routers_ruleset_with_its_own_interface_names(void **state)
 	assert_non_null(strstr(html, "<table id=\"conformance\">"));
 	/* The router as a model: endpoint-independent mapping, filtering by
 	 * address and port, so a peer behind full-cone meets it by punching. */
-	assert_int_equal(punchlab(out, sizeof(out), "expect %s/home.nat full-cone", dir), 0);
+	assert_int_equal(lab_punchlab_run(out, sizeof(out), "expect %s/home.nat full-cone 2>&1", dir), 0);
 	assert_non_null(strstr(out, "direct: yes"));
+	/* and the reference mesh driven through it, as expect says */
+	assert_int_equal(lab_punchlab_run(out, sizeof(out), "run --models %s/home.nat,full-cone -j 2 --output %s/run 2>&1", dir, dir),
+			 0);
+	assert_non_null(strstr(out, "3 of 3 scenarios as expected"));
 	free(json);
 	free(html);
 	snprintf(path, sizeof(path), "rm -rf %s", dir);

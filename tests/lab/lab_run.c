@@ -6,23 +6,6 @@
 
 static char out[160];
 
-static int punchlab_run(const char *args, char *log, size_t loglen)
-{
-	char cmd[1024];
-	FILE *p;
-	size_t n = 0;
-	int status;
-
-	snprintf(cmd, sizeof(cmd), "%s run %s 2>&1", lab_punchlab(), args);
-	p = popen(cmd, "r");
-	assert_non_null(p);
-	while (n < loglen - 1 && fgets(log + n, (int)(loglen - n), p))
-		n += strlen(log + n);
-	status = pclose(p);
-	print_message("%s", log);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
 static int count(const char *text, const char *what)
 {
 	int n = 0;
@@ -50,7 +33,7 @@ static void small_matrix_matches_expect_and_reports_every_scenario(void **state)
 	snprintf(out, sizeof(out), "/tmp/pl-run-XXXXXX");
 	assert_non_null(mkdtemp(out));
 	snprintf(args, sizeof(args), "--models symmetric,restricted-cone,port-restricted-cone -j 2 --conform --output %s", out);
-	assert_int_equal(punchlab_run(args, log, sizeof(log)), 0);
+	assert_int_equal(lab_punchlab_run(log, sizeof(log), "run %s 2>&1", args), 0);
 	assert_non_null(strstr(log, "6 of 6 scenarios as expected"));
 	/* --conform: each model judged, a line each, conformance.json */
 	assert_int_equal(count(log, "conformance of "), 3);
@@ -127,11 +110,11 @@ static void baseline_flags_a_cell_that_got_worse(void **state)
 		   "\"b\":\"symmetric\",\"outcome\":\"connected\",\"path\":\"direct\",\"time_to_first_reply_s\":0.1}\n]}\n");
 	fclose(f);
 	snprintf(args, sizeof(args), "--models symmetric --output %s/again --baseline %s", out, base);
-	assert_int_equal(punchlab_run(args, log, sizeof(log)), 1);
+	assert_int_equal(lab_punchlab_run(log, sizeof(log), "run %s 2>&1", args), 1);
 	assert_non_null(strstr(log, "worse: two-sites symmetric symmetric: direct before, relay now"));
 	/* Against its own results, nothing is worse. */
 	snprintf(args, sizeof(args), "--models symmetric --output %s/third --baseline %s/again/results.json", out, out);
-	assert_int_equal(punchlab_run(args, log, sizeof(log)), 0);
+	assert_int_equal(lab_punchlab_run(log, sizeof(log), "run %s 2>&1", args), 0);
 	assert_non_null(strstr(log, "0 cells worse"));
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", out);
 	assert_int_equal(system(cmd), 0);
@@ -149,7 +132,7 @@ static void third_party_tools_connect_two_full_cones_directly(void **state)
 		snprintf(dir, sizeof(dir), "/tmp/pl-run-XXXXXX");
 		assert_non_null(mkdtemp(dir));
 		snprintf(args, sizeof(args), "--tool %s --models full-cone --output %s", tools[i], dir);
-		assert_int_equal(punchlab_run(args, log, sizeof(log)), 0);
+		assert_int_equal(lab_punchlab_run(log, sizeof(log), "run %s 2>&1", args), 0);
 		json = slurp(dir, "results.json");
 		assert_int_equal(count(json, "\"outcome\":\"connected\",\"path\":\"direct\""), 1);
 		free(json);
@@ -168,7 +151,7 @@ static void nat_reboot_midstream_is_recorded_and_survived(void **state)
 	snprintf(dir, sizeof(dir), "/tmp/pl-run-XXXXXX");
 	assert_non_null(mkdtemp(dir));
 	snprintf(args, sizeof(args), "--scenario nat-reboot-midstream --output %s", dir);
-	assert_int_equal(punchlab_run(args, log, sizeof(log)), 0);
+	assert_int_equal(lab_punchlab_run(log, sizeof(log), "run %s 2>&1", args), 0);
 	assert_non_null(strstr(log, "nat-reboot-midstream"));
 	json = slurp(dir, "results.json");
 	assert_non_null(strstr(json, "\"lifecycle\":{\"name\":\"nat-reboot-midstream\",\"happened\":true"));
@@ -192,7 +175,7 @@ static void three_peers_all_answer(void **state)
 	snprintf(dir, sizeof(dir), "/tmp/pl-run-XXXXXX");
 	assert_non_null(mkdtemp(dir));
 	snprintf(args, sizeof(args), "--scenario three-peers --output %s", dir);
-	assert_int_equal(punchlab_run(args, log, sizeof(log)), 0);
+	assert_int_equal(lab_punchlab_run(log, sizeof(log), "run %s 2>&1", args), 0);
 	assert_non_null(strstr(log, "3 of 3 pairs answer"));
 	json = slurp(dir, "results.json");
 	assert_non_null(strstr(json, "\"pairs\":3,\"pairs_connected\":3"));

@@ -16,30 +16,6 @@ static char ids_up[4][RUN_ID_LEN + 1];
 static char made_by_hand[2][64]; /* namespaces a test made itself */
 
 /* Run punchlab with args; stdout into out (if given); returns the exit code. */
-static int punchlab(char *out, size_t outlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static int punchlab(char *out, size_t outlen, const char *fmt, ...)
-{
-	char cmd[1024], tmp[4096];
-	va_list ap;
-	FILE *p;
-	size_t n;
-	int status;
-
-	va_start(ap, fmt);
-	n = (size_t)snprintf(cmd, sizeof(cmd), "%s ", lab_punchlab());
-	vsnprintf(cmd + n, sizeof(cmd) - n, fmt, ap);
-	va_end(ap);
-	p = popen(cmd, "r");
-	assert_non_null(p);
-	n = fread(tmp, 1, sizeof(tmp) - 1, p);
-	tmp[n] = '\0';
-	status = pclose(p);
-	if (out)
-		snprintf(out, outlen, "%s", tmp);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
-}
-
 static void remember(const char *id)
 {
 	for (int i = 0; i < 4; i++)
@@ -55,7 +31,7 @@ static int down_all(void **state)
 	(void)state;
 	for (int i = 0; i < 4; i++)
 		if (ids_up[i][0]) {
-			punchlab(NULL, 0, "topo down --run %s >/dev/null 2>&1", ids_up[i]);
+			lab_punchlab_run(NULL, 0, "topo down --run %s >/dev/null 2>&1", ids_up[i]);
 			ids_up[i][0] = '\0';
 		}
 	for (int i = 0; i < 2; i++)
@@ -70,7 +46,7 @@ static void up(const char *args, char id[RUN_ID_LEN + 1])
 {
 	char out[4096];
 
-	assert_int_equal(punchlab(out, sizeof(out), "topo up %s", args), 0);
+	assert_int_equal(lab_punchlab_run(out, sizeof(out), "topo up %s", args), 0);
 	assert_int_equal(strncmp(out, "run ", 4), 0);
 	snprintf(id, RUN_ID_LEN + 1, "%.6s", out + 4);
 	remember(id);
@@ -109,9 +85,9 @@ static void topo_up_gives_a_network_and_topo_down_leaves_nothing(void **state)
 	(void)state;
 	up("two-sites A=full-cone B=symmetric", id);
 	assert_int_equal(count_netns(id), 6);
-	assert_int_equal(punchlab(out, sizeof(out), "topo list --json"), 0);
+	assert_int_equal(lab_punchlab_run(out, sizeof(out), "topo list --json"), 0);
 	assert_non_null(strstr(out, id));
-	assert_int_equal(punchlab(out, sizeof(out), "topo exec --run %s a -- ip -o -4 addr show eth0", id), 0);
+	assert_int_equal(lab_punchlab_run(out, sizeof(out), "topo exec --run %s a -- ip -o -4 addr show eth0", id), 0);
 	assert_non_null(strstr(out, "10.0.1.2/24"));
 	/* A STUN server on the introducer, a probe from a: a's traffic leaves
 	 * translated to nat-a's address. The server is left running on purpose:
@@ -127,13 +103,13 @@ static void topo_up_gives_a_network_and_topo_down_leaves_nothing(void **state)
 	/* The server may take a moment to listen: a few tries. */
 	for (int tries = 0; tries < 10; tries++) {
 		time_sleep_ms(200);
-		if (punchlab(out, sizeof(out), "topo exec --run %s a -- %s stun-probe 203.0.113.10 --json", id,
+		if (lab_punchlab_run(out, sizeof(out), "topo exec --run %s a -- %s stun-probe 203.0.113.10 --json", id,
 			     lab_punchlab()) == 0)
 			break;
 	}
 	assert_non_null(strstr(out, "\"mapped\":\"192.0.2.2:"));
 	assert_non_null(strstr(out, "\"filtering\":\"endpoint-independent\""));
-	assert_int_equal(punchlab(out, sizeof(out), "topo down --run %s", id), 0);
+	assert_int_equal(lab_punchlab_run(out, sizeof(out), "topo down --run %s", id), 0);
 	assert_int_equal(count_netns(id), 0);
 	assert_false(run_dir_exists(id));
 	/* The server inside the run was stopped with it. */
@@ -153,14 +129,14 @@ static void two_runs_at_once_do_not_collide(void **state)
 	assert_int_equal(count_netns(id1), 5);
 	assert_int_equal(count_netns(id2), 5);
 	/* Same addresses inside, separate networks: each has its own NAT state. */
-	assert_int_equal(punchlab(out, sizeof(out), "topo exec --run %s nat -- nft list table ip punchlab", id1), 0);
-	assert_int_equal(punchlab(out, sizeof(out), "topo exec --run %s client -- ip -o -4 addr show eth0", id2), 0);
+	assert_int_equal(lab_punchlab_run(out, sizeof(out), "topo exec --run %s nat -- nft list table ip punchlab", id1), 0);
+	assert_int_equal(lab_punchlab_run(out, sizeof(out), "topo exec --run %s client -- ip -o -4 addr show eth0", id2), 0);
 	assert_non_null(strstr(out, "10.0.1.2/24"));
 	/* With two runs up, a command without --run refuses and lists them. */
-	assert_int_equal(punchlab(out, sizeof(out), "topo exec client -- true 2>&1"), 2);
+	assert_int_equal(lab_punchlab_run(out, sizeof(out), "topo exec client -- true 2>&1"), 2);
 	assert_non_null(strstr(out, id1));
 	assert_non_null(strstr(out, id2));
-	assert_int_equal(punchlab(NULL, 0, "topo down --run %s", id1), 0);
+	assert_int_equal(lab_punchlab_run(NULL, 0, "topo down --run %s", id1), 0);
 	assert_int_equal(count_netns(id1), 0);
 	assert_int_equal(count_netns(id2), 5);
 	down_all(NULL);
@@ -179,7 +155,7 @@ static void a_run_whose_owner_died_is_removed_by_the_next_command(void **state)
 	kill(r.owner, SIGKILL);
 	for (int i = 0; i < 100 && proc_alive(r.owner); i++)
 		time_sleep_ms(10);
-	assert_int_equal(punchlab(NULL, 0, "topo list >/dev/null"), 0);
+	assert_int_equal(lab_punchlab_run(NULL, 0, "topo list >/dev/null"), 0);
 	assert_false(run_dir_exists(id));
 	assert_int_equal(count_netns(id), 0);
 }
@@ -235,7 +211,7 @@ static void topo_down_removes_only_what_its_run_made(void **state)
 	assert_non_null(f);
 	fprintf(f, "netns %s\n", foreign);
 	fclose(f);
-	assert_int_equal(punchlab(NULL, 0, "topo down --run %s >/dev/null", id), 0);
+	assert_int_equal(lab_punchlab_run(NULL, 0, "topo down --run %s >/dev/null", id), 0);
 	assert_false(run_dir_exists(id));
 	snprintf(path, sizeof(path), "%s/%s", NETNS_DIR, unrecorded);
 	assert_int_equal(stat(path, &st), 0);
@@ -251,12 +227,12 @@ static void nat_check_reports_json_and_exit_status(void **state)
 	char out[4096];
 
 	(void)state;
-	assert_int_equal(punchlab(out, sizeof(out), "nat-check full-cone symmetric --json 2>/dev/null"), 0);
+	assert_int_equal(lab_punchlab_run(out, sizeof(out), "nat-check full-cone symmetric --json 2>/dev/null"), 0);
 	assert_int_equal(out[0], '[');
 	assert_non_null(strstr(out, "{\"model\":\"full-cone\",\"declared\":{\"nat\":\"napt\""));
 	assert_non_null(strstr(out, "\"measured\":{\"udp\":true"));
 	assert_null(strstr(out, "\"match\":false"));
-	assert_int_equal(punchlab(out, sizeof(out), "nat-check nonesuch 2>&1"), 2);
+	assert_int_equal(lab_punchlab_run(out, sizeof(out), "nat-check nonesuch 2>&1"), 2);
 	assert_non_null(strstr(out, "no NAT model \"nonesuch\""));
 }
 
@@ -265,13 +241,13 @@ static void mistakes_get_clear_errors(void **state)
 	char out[4096];
 
 	(void)state;
-	assert_int_equal(punchlab(out, sizeof(out), "topo up two-sites A=full-cone 2>&1"), 2);
+	assert_int_equal(lab_punchlab_run(out, sizeof(out), "topo up two-sites A=full-cone 2>&1"), 2);
 	assert_non_null(strstr(out, "needs B=MODEL"));
-	assert_int_equal(punchlab(out, sizeof(out), "topo up two-sites A=full-cone B=cone 2>&1"), 2);
+	assert_int_equal(lab_punchlab_run(out, sizeof(out), "topo up two-sites A=full-cone B=cone 2>&1"), 2);
 	assert_non_null(strstr(out, "no NAT model \"cone\""));
-	assert_int_equal(punchlab(out, sizeof(out), "topo exec --run 000000 a -- true 2>&1"), 2);
+	assert_int_equal(lab_punchlab_run(out, sizeof(out), "topo exec --run 000000 a -- true 2>&1"), 2);
 	assert_non_null(strstr(out, "no run \"000000\""));
-	assert_int_equal(punchlab(out, sizeof(out), "topo --help"), 0);
+	assert_int_equal(lab_punchlab_run(out, sizeof(out), "topo --help"), 0);
 	assert_non_null(strstr(out, "usage: punchlab topo up"));
 }
 
