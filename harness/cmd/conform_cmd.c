@@ -128,16 +128,13 @@ static int write_output(const char *dir, const struct conform_report *const reps
 		ret = -EIO;
 		goto out;
 	}
-	fputs("[", json);
-	for (int i = 0, k = 0; i < n; i++) {
+	for (int i = 0; i < n; i++) {
 		if (reps[i]->check.error)
 			continue;
 		conform_print(reps[i]->check.model, reps[i]->rows, reps[i]->n_rows, txt);
 		fputs(i + 1 < n ? "\n" : "", txt);
-		fputs(k++ ? "," : "", json);
-		conform_print_json(reps[i]->check.model, reps[i]->rows, reps[i]->n_rows, json);
 	}
-	fputs("]\n", json);
+	conform_print_json_all(reps, n, json);
 	snprintf(path, sizeof(path), "%s/report.html", dir);
 	if ((err = conform_write_html(path, reps, n))) {
 		pl_err("conform: cannot write %s: %s", path, strerror(-err));
@@ -236,8 +233,6 @@ int cmd_conform(int argc, char **argv)
 		conform_run_many(models, n, (int)jobs, &o, lifetime ? &timing : NULL, reps);
 	else
 		conform_run(n ? models[0] : NULL, &o, lifetime ? &timing : NULL, reps);
-	if (json && n > 1)
-		fputs("[", stdout);
 	for (int i = 0; i < (n ? n : 1); i++) {
 		struct conform_report *rep = &reps[i];
 
@@ -247,12 +242,10 @@ int cmd_conform(int argc, char **argv)
 			ret = EXIT_FAIL;
 			continue;
 		}
-		if (json)
+		if (json && n <= 1)
 			conform_print_json(rep->check.model, rep->rows, rep->n_rows, stdout);
-		else
+		else if (!json)
 			conform_print(rep->check.model, rep->rows, rep->n_rows, stdout);
-		if (json && n > 1 && i + 1 < n)
-			fputs(",", stdout);
 		if (!json && i + 1 < n)
 			fputs("\n", stdout);
 		if (rep->obs.note[0])
@@ -267,7 +260,7 @@ int cmd_conform(int argc, char **argv)
 			ret = EXIT_FAIL;
 	}
 	if (json && n > 1)
-		fputs("]\n", stdout);
+		conform_print_json_all(shown, n, stdout);
 	if (outdir && write_output(outdir, shown, n ? n : 1))
 		ret = EXIT_FAIL;
 	if (html) {

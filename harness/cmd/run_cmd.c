@@ -39,9 +39,10 @@ static const char usage[] =
 	"says a direct path is possible.\n";
 
 /* Each model's conformance, k at a time as jobs allows: conformance.json,
- * a line each on the terminal; the reports (freed by the caller) in *out. */
+ * a line each on the terminal; the reports (freed by the caller) in *out
+ * and pointers to them in conf. */
 static int conform_models(char names[][NAT_MODEL_NAME_MAX], int k, int jobs, const char *outdir,
-			  struct conform_report **out)
+			  struct conform_report **out, const struct conform_report *conf[])
 {
 	struct conform_report *reps = calloc((size_t)k, sizeof(*reps));
 	struct natcheck_opts o = { 0 };
@@ -51,17 +52,14 @@ static int conform_models(char names[][NAT_MODEL_NAME_MAX], int k, int jobs, con
 	*out = reps;
 	if (!reps)
 		return -ENOMEM;
-	for (int i = 0; i < k && i < 64; i++)
+	for (int i = 0; i < k; i++)
 		models[i] = names[i];
 	conform_run_many(models, k, jobs, &o, NULL, reps);
-	snprintf(path, sizeof(path), "%s/conformance.json", outdir);
-	f = fopen(path, "w");
-	if (f)
-		fputs("[", f);
 	for (int i = 0; i < k; i++) {
-		struct conform_report *r = &reps[i];
+		const struct conform_report *r = &reps[i];
 		int musts = 0;
 
+		conf[i] = r;
 		if (r->check.error) {
 			printf("conformance of %s: ERROR: %s\n", names[i], r->check.detail);
 			continue;
@@ -69,17 +67,13 @@ static int conform_models(char names[][NAT_MODEL_NAME_MAX], int k, int jobs, con
 		for (int j = 0; j < r->n_rows; j++)
 			musts += r->rows[j].level == CONFORM_MUST && r->rows[j].verdict == CONFORM_FAIL;
 		printf("conformance of %s: %d MUST%s failed\n", r->check.model, musts, musts == 1 ? "" : "s");
-		if (f) {
-			if (i)
-				fputs(",\n", f);
-			conform_print_json(r->check.model, r->rows, r->n_rows, f);
-		}
 	}
-	if (f) {
-		fputs("]\n", f);
-		fclose(f);
-	}
-	return 0;
+	snprintf(path, sizeof(path), "%s/conformance.json", outdir);
+	f = fopen(path, "w");
+	if (!f)
+		return -errno;
+	conform_print_json_all(conf, k, f);
+	return fclose(f) ? -errno : 0;
 }
 
 static int add(struct scenario *sc, int n, const char *tool, const char *topo, const char *a, const char *b, int rep)
@@ -268,9 +262,13 @@ int cmd_run(int argc, char **argv)
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	wall = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 	runner_print_matrix(stdout, res, n);
-	if (conform && !conform_models(names, k, o.jobs, outdir, &reps))
-		for (n_conf = 0; n_conf < k && n_conf < 64; n_conf++)
-			conf[n_conf] = &reps[n_conf];
+	if (conform) {
+		n_conf = k; /* k <= 64: the model list's size */
+		if (conform_models(names, k, o.jobs, outdir, &reps, conf))
+			pl_err("run: conformance: %s", reps ? "cannot write conformance.json" : strerror(ENOMEM));
+		if (!reps)
+			n_conf = 0;
+	}
 	for (int i = 0; i < n; i++) {
 		bool failed = !runner_as_expected(&res[i]);
 		bad += failed;

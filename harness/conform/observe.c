@@ -20,7 +20,6 @@ int conform_observe(const struct conform_lab *lab, struct conform_obs *o)
 	bool timed = tm->refresh_s || tm->icmp_s || tm->holddown_s || tm->tcp_est_s || tm->tcp_tr_s;
 	int ret = 0;
 
-	memset(&c, 0, sizeof(c));
 	c = (struct obs_ctx){ .lab = lab, .o = o, .srv_a = -1, .srv_b = -1, .srv_c = -1 };
 
 	memset(o, 0, sizeof(*o));

@@ -77,3 +77,15 @@ void conform_run_many(char *const models[], int k, int jobs, const struct natche
 			snprintf(reps[i].check.detail, sizeof(reps[i].check.detail), "the worker checking %s died", models[i]);
 		}
 }
+
+void conform_print_json_all(const struct conform_report *const reps[], int n, FILE *out)
+{
+	fputs("[", out);
+	for (int i = 0, k = 0; i < n; i++) {
+		if (reps[i]->check.error)
+			continue;
+		fputs(k++ ? "," : "", out);
+		conform_print_json(reps[i]->check.model, reps[i]->rows, reps[i]->n_rows, out);
+	}
+	fputs("]\n", out);
+}

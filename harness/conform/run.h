@@ -25,4 +25,7 @@ void conform_run(const char *model, const struct natcheck_opts *opts, const stru
 void conform_run_many(char *const models[], int k, int jobs, const struct natcheck_opts *opts,
 		      const struct conform_timing *timing, struct conform_report *reps);
 
+/* n reports as one JSON array (those whose lab failed left out). */
+void conform_print_json_all(const struct conform_report *const reps[], int n, FILE *out);
+
 #endif
