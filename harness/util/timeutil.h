@@ -1,10 +1,12 @@
-/* Monotonic time in milliseconds, and sleeping. */
+/* Monotonic time in milliseconds, wall-clock time, and sleeping. */
 #ifndef PL_TIMEUTIL_H
 #define PL_TIMEUTIL_H
 
 #include <stdint.h>
 
 uint64_t time_now_ms(void);
+/* CLOCK_REALTIME in nanoseconds since the epoch (it may step). */
+uint64_t time_real_ns(void);
 void time_sleep_ms(unsigned ms);
 
 #endif

@@ -3,6 +3,7 @@
  * blocked), the relay, and the loop that drives them. */
 #include "agent.h"
 #include "../../harness/nl/rtnl.h"
+#include "../../harness/util/timeutil.h"
 #include "../mesh/pool.h"
 #include "../wg/sock.h"
 #include "../wg/tun.h"
@@ -29,7 +30,6 @@
 #define TCP_FALLBACK_MS 3000       /* no UDP answer this long: try TCP */
 #define TTL_SWEEP 8
 #define PEER_EXPIRE_MS 90000
-#define COUNTER_SKEW_S 120
 
 uint64_t agent_now_ms(void)
 {
@@ -145,7 +145,7 @@ int agent_send_control(struct agent *a, struct agent_peer *p, struct mesh_msg *m
 	int n;
 
 	memcpy(m->sender, a->pub, WG_KEY_LEN);
-	m->counter = a->counter++;
+	m->counter = mesh_counter_next(&a->counter, time_real_ns());
 	n = mesh_seal(m, p ? p->shared : a->intro_shared, out, sizeof(out));
 	if (n < 0)
 		return n;
@@ -237,7 +237,7 @@ static void send_register(struct agent *a, int which, int ttl)
 	m.u.reg.n_cands = (uint8_t)a->n_locals;
 	memcpy(m.u.reg.cands, a->locals, sizeof(a->locals));
 	memcpy(m.sender, a->pub, WG_KEY_LEN);
-	m.counter = a->counter++;
+	m.counter = mesh_counter_next(&a->counter, time_real_ns());
 	if ((n = mesh_seal(&m, a->intro_shared, out, sizeof(out))) < 0)
 		return;
 	if (which == 2)
@@ -341,7 +341,7 @@ static void on_peer(struct agent *a, const struct mesh_peer_rec *r, uint64_t now
 			return;
 		p->used = true;
 		p->rec = *r;
-		wg_replay_init(&p->replay);
+		mesh_replay_init(&p->replay);
 		wg_peer_add_allowed_ip(a->dev, p->wg, 4, (const uint8_t *)&r->mesh4, 32);
 		wg_peer_add_allowed_ip(a->dev, p->wg, 6, r->mesh6, 128);
 		p->next_connect_ms = now + 200;
@@ -360,6 +360,34 @@ static void on_peer(struct agent *a, const struct mesh_peer_rec *r, uint64_t now
 		punch_reassess(a, p);
 }
 
+/* A sender whose counter we already hold (it restarted while we kept its
+ * old stream, or its clock stepped back): say how far we hold, at most
+ * once a second, and never in more bytes than the message we answer. */
+static void send_resync(struct agent *a, struct agent_peer *p, size_t answered_len, int fd, const struct wg_endpoint *from,
+			bool via_tcp, uint64_t now)
+{
+	struct mesh_replay *r = p ? &p->replay : &a->intro_replay;
+	struct mesh_msg m = { .type = MESH_RESYNC };
+	uint8_t out[MESH_MAX_MSG];
+	int n;
+
+	if (!mesh_replay_resync_due(r, now))
+		return;
+	m.u.resync.newest = mesh_replay_newest(r);
+	memcpy(m.sender, a->pub, WG_KEY_LEN);
+	m.counter = mesh_counter_next(&a->counter, time_real_ns());
+	n = mesh_seal(&m, p ? p->shared : a->intro_shared, out, sizeof(out));
+	if (n < 0 || (size_t)n > answered_len)
+		return;
+	if (p && !via_tcp && fd >= 0) {
+		send_ttl(fd, out, (size_t)n, from, 0);
+		return;
+	}
+	to_introducer(a, out, (size_t)n);
+	/* What the introducer said is lost: ask again once it has moved on. */
+	a->reg_next_ms = now;
+}
+
 /* A control message (sealed) from the introducer or a peer. */
 static void on_control(struct agent *a, const uint8_t *buf, size_t len, int fd, const struct wg_endpoint *from,
 		       bool via_tcp, uint64_t now)
@@ -375,14 +403,12 @@ static void on_control(struct agent *a, const uint8_t *buf, size_t len, int fd, 
 		return;
 	}
 	if (!memcmp(sender, a->conf.introducer_key, WG_KEY_LEN)) {
-		if (mesh_open(buf, len, a->intro_shared, &m, why, sizeof(why)) || !wg_replay_check(&a->intro_replay, m.counter)) {
+		if (mesh_open(buf, len, a->intro_shared, &m, why, sizeof(why))) {
 			a->dropped_control++;
 			return;
 		}
-		a->intro_heard_ms = now;
 	} else if ((p = peer_by_key(a, sender))) {
-		if (mesh_open(buf, len, p->shared, &m, why, sizeof(why)) || !mesh_counter_fresh(m.counter, COUNTER_SKEW_S) ||
-		    !wg_replay_check(&p->replay, m.counter)) {
+		if (mesh_open(buf, len, p->shared, &m, why, sizeof(why))) {
 			a->dropped_control++;
 			return;
 		}
@@ -390,6 +416,28 @@ static void on_control(struct agent *a, const uint8_t *buf, size_t len, int fd, 
 		a->dropped_control++;
 		return;
 	}
+	/* The same rules for the introducer as for peers: sent within the
+	 * skew, and each counter once. */
+	if (!mesh_counter_fresh(m.counter, time_real_ns(), MESH_COUNTER_SKEW_S)) {
+		a->dropped_control++;
+		return;
+	}
+	if (m.type == MESH_RESYNC) {
+		/* Outside the replay window on purpose: it only ever moves our
+		 * counter forward, so a replayed one changes nothing. */
+		if (mesh_counter_resync(&a->counter, m.u.resync.newest, time_real_ns()))
+			agent_log(a, "%s holds newer counters of ours (we restarted, or the clock stepped back): continuing above them",
+				  p ? p->rec.name : "the introducer");
+		return;
+	}
+	if (!mesh_replay_check(p ? &p->replay : &a->intro_replay, m.counter)) {
+		a->dropped_control++;
+		if (!mesh_replay_holds(p ? &p->replay : &a->intro_replay, m.counter))
+			send_resync(a, p, len, fd, from, via_tcp, now);
+		return;
+	}
+	if (!p)
+		a->intro_heard_ms = now;
 	if (!p) {
 		switch (m.type) {
 		case MESH_REGISTERED:
@@ -588,10 +636,9 @@ int agent_start(struct agent *a, const struct agent_conf *conf, char *err, size_
 	memset(a, 0, sizeof(*a));
 	a->conf = *conf;
 	a->udp = a->tun = a->uapi = a->status = a->tcp = -1;
-	a->counter = mesh_counter_base();
 	a->txid_hi = randombytes_random();
 	a->started_ms = a->now = agent_now_ms();
-	wg_replay_init(&a->intro_replay);
+	mesh_replay_init(&a->intro_replay);
 	mesh_key_public(a->pub, conf->private_key);
 	if (mesh_shared_key(a->intro_shared, conf->introducer_key, conf->private_key)) {
 		snprintf(err, errlen, "introducer-key is not a usable public key");

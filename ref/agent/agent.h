@@ -9,7 +9,6 @@
 #include "../mesh/natclass.h"
 #include "../mesh/status.h"
 #include "../mesh/stream.h"
-#include "../wg/replay.h"
 #include "../wg/wg.h"
 
 #include <stdbool.h>
@@ -32,7 +31,7 @@ struct agent_peer {
 	struct mesh_peer_rec rec;
 	struct wg_peer *wg;
 	uint8_t shared[32];
-	struct wg_replay replay;
+	struct mesh_replay replay;  /* its control messages' counters */
 	uint64_t last_heard_ms;     /* PEER from the introducer */
 	/* The path WireGuard takes now. */
 	bool direct;
@@ -63,12 +62,12 @@ struct agent {
 	struct agent_conf conf;
 	uint8_t pub[WG_KEY_LEN];
 	uint8_t intro_shared[32];
-	struct wg_replay intro_replay;
+	struct mesh_replay intro_replay;
 	struct wg_device *dev;
 	int udp, tun, uapi, status;
 	char uapi_path[108], status_path[108];
 	uint16_t port;
-	uint64_t counter;
+	struct mesh_counter counter; /* of the control messages we send */
 	uint32_t txid_hi;
 	/* The introducer. */
 	int tcp;                    /* -1: none; else a connection (connecting while !tcp_up) */

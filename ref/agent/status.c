@@ -134,9 +134,9 @@ static void render(struct agent *a, struct out *o, bool json)
 			emit(o, "%s{\"name\":\"%s\",\"public_key\":\"%s\",\"id\":%u,\"mesh_ipv4\":\"%s\",\"mesh_ipv6\":\"%s\",",
 			     firstp ? "" : ",", js(p->rec.name), pkey, p->rec.id, ip4(p->rec.mesh4), ip6(p->rec.mesh6));
 			emit(o, "\"path\":\"%s\",", p->direct ? "direct" : "relay");
-			emit(o, "\"endpoint\":\"%s\",\"rtt_ms\":%.3f,\"last_handshake\":%lld,\"rx_bytes\":%llu,\"tx_bytes\":%llu,",
+			emit(o, "\"endpoint\":\"%s\",\"rtt_ms\":%.3f,\"last_handshake\":%lld,\"handshakes\":%llu,\"rx_bytes\":%llu,\"tx_bytes\":%llu,",
 			     p->direct ? agent_ep_str(&p->direct_ep) : "", p->direct ? p->rtt_ms : -1.0,
-			     (long long)info.last_handshake_sec, (unsigned long long)info.rx_bytes,
+			     (long long)info.last_handshake_sec, (unsigned long long)info.handshakes, (unsigned long long)info.rx_bytes,
 			     (unsigned long long)info.tx_bytes);
 			emit(o, "\"expected\":\"%s\",\"technique\":\"%s\",\"why\":\"%s\",\"direct_for_ms\":%llu}",
 			     p->expect.direct ? "direct" : "relay", expect_technique_name(p->expect.technique),

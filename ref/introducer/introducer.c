@@ -1,7 +1,7 @@
 #include "introducer.h"
 #include "../mesh/pool.h"
 #include "../mesh/stream.h"
-#include "../wg/replay.h"
+#include "../../harness/util/timeutil.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -20,7 +20,6 @@
 #define MAX_MEMBERS 1024
 #define MAX_CONNS 64
 #define MEMBER_EXPIRE_MS 60000
-#define COUNTER_SKEW_S 120
 #define LOG_EVERY_MS 10000
 
 struct member {
@@ -28,7 +27,7 @@ struct member {
 	struct mesh_peer_rec rec;
 	uint8_t shared[32];
 	uint8_t token[MESH_TOKEN_LEN];
-	struct wg_replay replay;
+	struct mesh_replay replay;  /* its control messages' counters */
 	int conn;                  /* its TCP connection, or -1 */
 	uint64_t last_ms;
 	double bucket;             /* relay bytes it may still send now */
@@ -55,7 +54,7 @@ struct introducer {
 	struct conn *conns[MAX_CONNS];
 	struct member members[MAX_MEMBERS];
 	uint32_t next_id, round;
-	uint64_t counter;
+	struct mesh_counter counter; /* of the control messages we send */
 	struct refusal refused[16];
 	uint64_t forged_log_ms;
 	/* Where the message being handled came from. */
@@ -148,7 +147,6 @@ struct introducer *introducer_new(const struct introducer_conf *conf, char *err,
 	in->conf = *conf;
 	in->udp[0] = in->udp[1] = in->tcp = -1;
 	in->next_id = 1;
-	in->counter = mesh_counter_base();
 	mesh_key_public(in->pub, conf->private_key);
 	for (int i = 0; i < conf->n_listen; i++) {
 		if ((ret = open_udp(&conf->listen[i])) < 0) {
@@ -231,7 +229,7 @@ static void reply(struct introducer *in, const uint8_t *buf, size_t len)
 static int seal_for(struct introducer *in, struct mesh_msg *m, const uint8_t shared[static 32], uint8_t *out, size_t cap)
 {
 	memcpy(m->sender, in->pub, WG_KEY_LEN);
-	m->counter = in->counter++;
+	m->counter = mesh_counter_next(&in->counter, time_real_ns());
 	return mesh_seal(m, shared, out, cap);
 }
 
@@ -341,7 +339,7 @@ static struct member *member_new(struct introducer *in, const uint8_t key[static
 	snprintf(m->rec.name, sizeof(m->rec.name), "%s", name);
 	mesh_pool_v6(in->conf.pool6, in->conf.plen6, key, m->rec.mesh6);
 	randombytes_buf(m->token, sizeof(m->token));
-	wg_replay_init(&m->replay);
+	mesh_replay_init(&m->replay);
 	m->bucket = in->conf.relay_rate;
 	return m;
 }
@@ -382,7 +380,7 @@ static void on_register(struct introducer *in, const struct mesh_msg *msg, const
 			refuse(in, msg, shared, MESH_REFUSED_POOL_FULL, "no mesh address left in the pool", request_len, now);
 			return;
 		}
-		wg_replay_check(&m->replay, msg->counter);
+		mesh_replay_check(&m->replay, msg->counter);
 		changed = true;
 		say("member %s (%s) joined from %s as id %u", m->rec.name, keystr(m->rec.key),
 		    in->cur_via == 2 ? "TCP" : epstr(&in->cur_from), m->rec.id);
@@ -455,6 +453,24 @@ static void on_connect(struct introducer *in, struct member *m, const struct mes
 	send_msg(in, o, &p);
 }
 
+/* A member whose counter we already hold (it restarted while we kept its
+ * old stream, or its clock stepped back): say how far we hold, at most once
+ * a second, to where the message came from, and never in more bytes than
+ * the message we answer. */
+static void send_resync(struct introducer *in, struct member *m, size_t answered_len, uint64_t now)
+{
+	struct mesh_msg r = { .type = MESH_RESYNC };
+	uint8_t out[MESH_MAX_MSG];
+	int n;
+
+	if (!mesh_replay_resync_due(&m->replay, now))
+		return;
+	r.u.resync.newest = mesh_replay_newest(&m->replay);
+	n = seal_for(in, &r, m->shared, out, sizeof(out));
+	if (n > 0 && (size_t)n <= answered_len)
+		reply(in, out, (size_t)n);
+}
+
 static void on_control(struct introducer *in, const uint8_t *buf, size_t len, uint64_t now)
 {
 	uint8_t type, shared[32];
@@ -477,8 +493,20 @@ static void on_control(struct introducer *in, const uint8_t *buf, size_t len, ui
 		}
 		goto out;
 	}
-	if (!mesh_counter_fresh(msg.counter, COUNTER_SKEW_S) || (m && !wg_replay_check(&m->replay, msg.counter)))
-		goto out; /* a replay, or a clock far off */
+	if (!mesh_counter_fresh(msg.counter, time_real_ns(), MESH_COUNTER_SKEW_S))
+		goto out; /* an old message replayed, or a clock far off */
+	if (m && type == MESH_RESYNC) {
+		/* Outside the replay window: it only moves our counter forward. */
+		if (mesh_counter_resync(&in->counter, msg.u.resync.newest, time_real_ns()))
+			say("member %s holds newer counters of ours (we restarted, or the clock stepped back): continuing above them",
+			    m->rec.name);
+		goto out;
+	}
+	if (m && !mesh_replay_check(&m->replay, msg.counter)) {
+		if (!mesh_replay_holds(&m->replay, msg.counter))
+			send_resync(in, m, len, now);
+		goto out; /* a replay, or the member restarted with its clock behind */
+	}
 	if (m && in->cur_via < 2 && type != MESH_REGISTER && !wg_endpoint_equal(&m->rec.seen[in->cur_via], &in->cur_from) &&
 	    !wg_endpoint_equal(&m->rec.seen[0], &in->cur_from))
 		goto out; /* from somewhere it has not registered: register first */

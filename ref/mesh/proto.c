@@ -6,7 +6,6 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 /* A bounded writer and reader: every length is checked before use. */
@@ -263,6 +262,9 @@ int mesh_msg_encode(const struct mesh_msg *m, uint8_t *out, size_t cap)
 	case MESH_REFUSED:
 		put8(&w, m->u.refused.reason);
 		break;
+	case MESH_RESYNC:
+		put64(&w, m->u.resync.newest);
+		break;
 	default:
 		return -EINVAL;
 	}
@@ -326,6 +328,9 @@ int mesh_msg_decode(uint8_t type, const uint8_t *in, size_t len, struct mesh_msg
 		break;
 	case MESH_REFUSED:
 		m->u.refused.reason = get8(&r);
+		break;
+	case MESH_RESYNC:
+		m->u.resync.newest = get64(&r);
 		break;
 	default:
 		return bad(why, whylen, "unknown control message type %u", type);
@@ -449,18 +454,6 @@ int mesh_relayed_parse(const uint8_t *buf, size_t len, uint32_t *from, const uin
 	*pkt = buf + MESH_RELAYED_HDR_LEN;
 	*pktlen = len - MESH_RELAYED_HDR_LEN;
 	return wg_is_message(*pkt, *pktlen) ? 0 : -EBADMSG;
-}
-
-uint64_t mesh_counter_base(void)
-{
-	return (uint64_t)time(NULL) << 32;
-}
-
-bool mesh_counter_fresh(uint64_t counter, unsigned max_skew_s)
-{
-	int64_t d = (int64_t)(counter >> 32) - (int64_t)time(NULL);
-
-	return d <= (int64_t)max_skew_s && d >= -(int64_t)max_skew_s;
 }
 
 int mesh_key_parse(const char *b64, uint8_t key[static WG_KEY_LEN])

@@ -15,6 +15,7 @@
 #define PL_MESH_PROTO_H
 
 #include "../wg/wg.h"
+#include "counter.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -42,6 +43,7 @@ enum mesh_type {
 	MESH_PING,           /* agent -> agent: a path check */
 	MESH_PONG,           /* agent -> agent: its answer */
 	MESH_REFUSED,        /* introducer -> agent: not a member (never larger than what it answers) */
+	MESH_RESYNC,         /* either way: I hold your counters up to this one (you restarted): continue above */
 	MESH_RELAY = 16,     /* agent -> introducer: carry this WireGuard packet to peer ID */
 	MESH_RELAYED,        /* introducer -> agent: a WireGuard packet from peer ID */
 };
@@ -105,6 +107,9 @@ struct mesh_msg {
 		struct {
 			uint8_t reason;
 		} refused;
+		struct {
+			uint64_t newest;              /* the newest counter of yours the sender holds */
+		} resync;
 	} u;
 };
 
@@ -140,12 +145,6 @@ int mesh_relay_parse(const uint8_t *buf, size_t len, const uint8_t **token, uint
 		     size_t *pktlen);
 int mesh_relayed_build(uint8_t *out, size_t cap, uint32_t from, const uint8_t *pkt, size_t len);
 int mesh_relayed_parse(const uint8_t *buf, size_t len, uint32_t *from, const uint8_t **pkt, size_t *pktlen);
-
-/* A counter base for a process: seconds since the epoch in the top 32
- * bits, so a restarted sender's counters are newer than before. */
-uint64_t mesh_counter_base(void);
-/* Is counter's time within max_skew_s of now (and so not an old replay)? */
-bool mesh_counter_fresh(uint64_t counter, unsigned max_skew_s);
 
 /* WireGuard keys in base64 (`wg genkey` / `wg pubkey`): -EINVAL unless
  * exactly 32 bytes. */

@@ -38,6 +38,7 @@ struct wg_peer {
 	unsigned keepalive_s;
 	uint64_t rx_bytes, tx_bytes;
 	struct timespec last_handshake;
+	uint64_t handshakes;            /* completed, either side initiating */
 	bool handshake_pending;
 	uint64_t handshake_started_ms, last_initiation_ms, last_sent_ms, keepalive_due_ms, unanswered_since_ms;
 	bool have_cookie;
@@ -299,6 +300,7 @@ void wg_peer_info(const struct wg_peer *peer, struct wg_peer_info *info)
 	info->last_handshake_sec = peer->last_handshake.tv_sec;
 	info->last_handshake_nsec = peer->last_handshake.tv_nsec;
 	info->keepalive = peer->keepalive_s;
+	info->handshakes = peer->handshakes;
 	info->has_session = peer->current.valid;
 }
 
@@ -647,6 +649,7 @@ static void handshake_done(struct wg_peer *p)
 {
 	clock_gettime(CLOCK_REALTIME, &p->last_handshake);
 	p->handshake_pending = false;
+	p->handshakes++;
 	p->dev->counters.handshakes++;
 }
 

@@ -96,6 +96,7 @@ struct wg_peer_info {
 	uint64_t rx_bytes, tx_bytes;
 	int64_t last_handshake_sec;     /* wall clock, 0 if never */
 	long last_handshake_nsec;
+	uint64_t handshakes;            /* completed with this peer */
 	unsigned keepalive;
 	bool has_session;
 };

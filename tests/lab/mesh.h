@@ -41,6 +41,14 @@ static inline const char *mesh_host(int i)
 	return names[i];
 }
 
+/* A fresh control message counter, as an agent would send it now. */
+static inline uint64_t mesh_counter_now(void)
+{
+	static struct mesh_counter c;
+
+	return mesh_counter_next(&c, time_real_ns());
+}
+
 /* A sibling of the punchlab binary under test (build/asan/NAME). */
 static inline const char *mesh_bin(const char *name)
 {
