@@ -16,8 +16,13 @@ Q =
 SAY = @true
 endif
 
-LIB_SRC   = $(filter-out harness/main.c,$(wildcard harness/*.c harness/*/*.c)) $(wildcard ref/wg/*.c ref/mesh/*.c)
-HDRS      = $(wildcard harness/*.h harness/*/*.h ref/*/*.h tests/data/wg/*.h)
+# The mesh's cores (the introducer's and the agent's handlers) are in the
+# library, so the unit tests and fuzzers drive them; their programs add a
+# main and a daemon (sockets, loop) each.
+MESH_CORE = ref/introducer/introducer.c ref/agent/agent.c ref/agent/punch.c ref/agent/status.c
+LIB_SRC   = $(filter-out harness/main.c,$(wildcard harness/*.c harness/*/*.c)) $(wildcard ref/wg/*.c ref/mesh/*.c) $(MESH_CORE)
+HDRS      = $(wildcard harness/*.h harness/*/*.h ref/*/*.h tests/data/wg/*.h tests/sim/*.h)
+SIM_SRC   = tests/sim/sim.c   # the simulated internet the mesh's cores meet in (unit tests)
 UNIT_SRC  = $(wildcard tests/unit/test_*.c)
 LAB_SRC   = $(wildcard tests/lab/lab_*.c)
 FUZZ_SRC  = $(wildcard tests/fuzz/fuzz_*.c)
@@ -30,7 +35,7 @@ ASAN_UNIT = $(UNIT_SRC:tests/unit/%.c=build/asan/tests/%)
 LAB       = $(LAB_SRC:tests/lab/%.c=build/asan/tests/%)
 FUZZ      = $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
 
-.PHONY: all deps deps-test check unit lab run fuzz bench clean
+.PHONY: all deps deps-test check unit lab run fuzz bench mutants clean
 MESH_BIN  = punchlab-introducer punchlab-agent
 all: deps build/punchlab build/asan/punchlab build/punchlab-wg build/asan/punchlab-wg \
 	$(MESH_BIN:%=build/%) $(MESH_BIN:%=build/asan/%)
@@ -39,7 +44,7 @@ deps:
 	@ci/deps.sh
 # What only the tests need: a browser to render the run report, and the
 # third-party tools punchlab run drives.
-deps-test:
+deps-test: deps
 	@ci/deps.sh chromium nebula tinc
 
 build/obj/%.o: %.c $(HDRS)
@@ -72,28 +77,30 @@ build/asan/punchlab-wg: ref/wg/tool/main.c build/asan/libpunchlab.a
 	$(SAY) "  CC    $@"
 	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) -Iref $^ -o $@ $(LIBS)
 
-# The reference mesh: each program is its folder's files and the library.
-build/punchlab-introducer: $(wildcard ref/introducer/*.c) build/libpunchlab.a
+# The reference mesh: each program is its main and daemon, and the library.
+INTRODUCER_SRC = ref/introducer/main.c ref/introducer/daemon.c
+AGENT_SRC = ref/agent/main.c ref/agent/daemon.c
+build/punchlab-introducer: $(INTRODUCER_SRC) build/libpunchlab.a $(HDRS)
 	$(SAY) "  CC    $@"
-	$(Q)$(CC) $(CFLAGS) -Iharness -Iref $^ -o $@ $(LIBS)
-build/asan/punchlab-introducer: $(wildcard ref/introducer/*.c) build/asan/libpunchlab.a
+	$(Q)$(CC) $(CFLAGS) -Iharness -Iref $(filter %.c %.a,$^) -o $@ $(LIBS)
+build/asan/punchlab-introducer: $(INTRODUCER_SRC) build/asan/libpunchlab.a $(HDRS)
 	$(SAY) "  CC    $@"
-	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) -Iharness -Iref $^ -o $@ $(LIBS)
-build/punchlab-agent: $(wildcard ref/agent/*.c) build/libpunchlab.a
+	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) -Iharness -Iref $(filter %.c %.a,$^) -o $@ $(LIBS)
+build/punchlab-agent: $(AGENT_SRC) build/libpunchlab.a $(HDRS)
 	$(SAY) "  CC    $@"
-	$(Q)$(CC) $(CFLAGS) -Iharness -Iref $^ -o $@ $(LIBS)
-build/asan/punchlab-agent: $(wildcard ref/agent/*.c) build/asan/libpunchlab.a
+	$(Q)$(CC) $(CFLAGS) -Iharness -Iref $(filter %.c %.a,$^) -o $@ $(LIBS)
+build/asan/punchlab-agent: $(AGENT_SRC) build/asan/libpunchlab.a $(HDRS)
 	$(SAY) "  CC    $@"
-	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) -Iharness -Iref $^ -o $@ $(LIBS)
+	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) -Iharness -Iref $(filter %.c %.a,$^) -o $@ $(LIBS)
 
-build/tests/%: tests/unit/%.c build/libpunchlab.a
+build/tests/%: tests/unit/%.c $(SIM_SRC) build/libpunchlab.a $(HDRS)
 	@mkdir -p $(dir $@)
 	$(SAY) "  CC    $@"
-	$(Q)$(CC) $(CFLAGS) -Iharness -Iref -I. $^ -o $@ $(LIBS) -lcmocka -lm
-build/asan/tests/test_%: tests/unit/test_%.c build/asan/libpunchlab.a
+	$(Q)$(CC) $(CFLAGS) -Iharness -Iref -I. $(filter %.c %.a,$^) -o $@ $(LIBS) -lcmocka -lm
+build/asan/tests/test_%: tests/unit/test_%.c $(SIM_SRC) build/asan/libpunchlab.a $(HDRS)
 	@mkdir -p $(dir $@)
 	$(SAY) "  CC    $@"
-	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) -Iharness -Iref -I. $^ -o $@ $(LIBS) -lcmocka -lm
+	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) -Iharness -Iref -I. $(filter %.c %.a,$^) -o $@ $(LIBS) -lcmocka -lm
 build/asan/tests/lab_%: tests/lab/lab_%.c $(wildcard tests/lab/*.h) build/asan/libpunchlab.a
 	@mkdir -p $(dir $@)
 	$(SAY) "  CC    $@"
@@ -106,19 +113,36 @@ build/asan/tests/toynat: tests/tools/toynat.c build/asan/libpunchlab.a
 	$(SAY) "  CC    $@"
 	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) -Iharness $^ -o $@ $(LIBS)
 
+# Binaries made to mislead the test runner: its own tests (test_check_runner) run them.
+CHECK_FIX = $(patsubst tests/data/check/%.c,build/asan/tests/check/%,$(wildcard tests/data/check/*.c))
+build/asan/tests/check/%: tests/data/check/%.c
+	@mkdir -p $(dir $@)
+	$(SAY) "  CC    $@"
+	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) $< -o $@ -lcmocka
+
+# Fuzz targets: the library built once for libFuzzer, each target linked to it.
 FUZZ_LIB  = $(filter-out harness/cmd/%,$(LIB_SRC))
-build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB) $(HDRS) $(wildcard tests/tools/*.c)
+FUZZ_OBJ  = $(FUZZ_LIB:%.c=build/fuzz/obj/%.o)
+FUZZ_CFLAGS = $(filter-out -Wno-format-truncation,$(CFLAGS)) -O1 -g -Iharness -Iref -I.
+build/fuzz/obj/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(SAY) "  FUZZCC $@"
+	$(Q)clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,address,undefined -c $< -o $@
+build/fuzz/libpunchlab.a: $(FUZZ_OBJ)
+	$(SAY) "  AR    $@"
+	$(Q)rm -f $@ && ar rcs $@ $^
+build/fuzz/%: tests/fuzz/%.c build/fuzz/libpunchlab.a $(HDRS) $(wildcard tests/tools/*.c)
 	@mkdir -p $(dir $@)
 	$(SAY) "  FUZZ  $@"
-	$(Q)clang $(filter-out -Wno-format-truncation,$(CFLAGS)) -O1 -g -fsanitize=fuzzer,address,undefined -Iharness -Iref -I. \
-		$< $(FUZZ_LIB) -o $@ $(LIBS)
+	$(Q)clang $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined $< build/fuzz/libpunchlab.a -o $@ $(LIBS)
 
-# Unit tests run plain and sanitized; lab tests (root: namespaces, nftables)
-# run sanitized, $(LAB_JOBS) at a time, each in its own uniquely named runs.
-check: deps deps-test all $(UNIT) $(ASAN_UNIT) $(LAB) $(TOOLS)
-	@ci/check.sh "$(UNIT) $(ASAN_UNIT)" "$(LAB)" $(LAB_JOBS)
+# Unit tests run plain and sanitized; every fuzz target briefly; lab tests
+# (root: namespaces, nftables) run sanitized, $(LAB_JOBS) at a time, each in
+# its own uniquely named runs.
+check: deps deps-test all $(UNIT) $(ASAN_UNIT) $(LAB) $(TOOLS) $(CHECK_FIX) $(FUZZ)
+	@ci/check.sh "$(UNIT) $(ASAN_UNIT)" "$(LAB)" $(LAB_JOBS) "$(FUZZ)"
 
-unit: $(UNIT) $(ASAN_UNIT)
+unit: $(UNIT) $(ASAN_UNIT) $(CHECK_FIX)
 	@ci/check.sh "$(UNIT) $(ASAN_UNIT)" "" 1
 
 lab: all $(LAB) $(TOOLS)
@@ -131,6 +155,10 @@ run: deps all
 
 fuzz: $(FUZZ)
 	@ci/fuzz.sh $(FUZZ_SECONDS) $(FUZZ)
+
+# Break key functions one at a time in a scratch copy: their tests must fail.
+mutants:
+	@ci/mutants.sh
 
 bench: deps build/punchlab build/punchlab-wg
 	@ci/bench-wg.sh

@@ -361,11 +361,12 @@ static void judge_carrier(const struct nat_measured *m, const struct conform_obs
 		ev(r, "%u s after a subscriber took all its ports, a new flow got %u, a port given out before", o->hold_s,
 		   o->hold_port);
 	} else if (o->hold_new == 1)
-		ev(r, "new flows got ports (%u) never seen in use before: nothing to tell", o->hold_port);
+		ev(r, "%d new flows got ports (the last %u) never seen in use before, and no end to them: nothing to tell",
+		   o->hold_fresh, o->hold_port);
 	else if (o->hold_new == 0 && o->hold_old_alive == 0) {
 		r->verdict = CONFORM_PASS;
-		ev(r, "%u s after a subscriber took all its ports, its old mappings were gone and 20 new flows got none",
-		   o->hold_s);
+		ev(r, "%u s after a subscriber took all its ports, its old mappings were gone and new flows got none%s", o->hold_s,
+		   o->hold_fresh ? " (once the ports its flows had missed were taken)" : "");
 	} else if (o->hold_new == 0)
 		ev(r, "the old mappings still lived at %u s: nothing to tell", o->hold_s);
 }

@@ -85,6 +85,7 @@ struct conform_obs {
 	int hold_new;               /* 1 a new flow got a port at hold_s, 0 none */
 	uint16_t hold_port;
 	bool hold_reused;           /* that port was one of the limit test's */
+	int hold_fresh;             /* new flows that got ports the limit test never saw in use */
 	int hold_old_alive;         /* a limit test mapping still answered */
 	char note[160];             /* a local failure that left facts unknown */
 };

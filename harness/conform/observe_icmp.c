@@ -168,9 +168,15 @@ void observe_carrier(struct obs_ctx *c, struct conform_obs *o)
 		csock_send(fd, c->lab->server[1], CARRIER_PORT, tag, strlen(tag));
 		close(fd);
 		o->limit_tried++;
-		/* Drain as we go so the server's queue never overflows. */
+		/* Drain as we go so the server's queue never overflows; every 50
+		 * flows, give the NAT time to catch up (a userspace NAT on a loaded
+		 * machine drops a burst, and a lost flow leaves its port unused). */
 		while ((len = csock_recv_tag(srv, "PLC limit", 0, &from, buf, sizeof(buf) - 1)) >= 0)
 			limit_seen(c, &from, buf, (size_t)len, &seen);
+		if (o->limit_tried % 50 == 0)
+			for (int waited = 0; seen < o->limit_tried && waited < 300; waited += 20)
+				while ((len = csock_recv_tag(srv, "PLC limit", 20, &from, buf, sizeof(buf) - 1)) >= 0)
+					limit_seen(c, &from, buf, (size_t)len, &seen);
 	}
 	while ((len = csock_recv_tag(srv, "PLC limit", 300, &from, buf, sizeof(buf) - 1)) >= 0)
 		limit_seen(c, &from, buf, (size_t)len, &seen);

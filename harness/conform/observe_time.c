@@ -26,36 +26,51 @@ enum { EV_REFRESH, EV_ICMP, EV_HOLD, EV_CHECK, EV_TCP_EST, EV_TCP_TR };
 
 /* RFC 6888 REQ-8: the carrier's port limit was reached before the
  * timeline began; by now those mappings are meant to have expired. Does a
- * new flow get one of their ports at once? And if none, are they gone? */
+ * new flow get one of their ports at once? And if none, are they gone?
+ * A port the limit test never saw in use (its flow was lost on the way,
+ * on a loaded machine) is free without any hold-down: new flows take those
+ * first, so they go on until one gets a port seen before (reused), or five
+ * in a row get none (held), or HOLD_FLOWS are spent (nothing to tell). */
+#define HOLD_FLOWS 200
+#define HOLD_NONE_IN_ROW 5
+
 static void hold_down(struct obs_ctx *c, struct conform_obs *o)
 {
-	int srv = csock_udp(c->lab->server_ns, c->lab->server[1], CARRIER_PORT), old = -1;
+	int srv = csock_udp(c->lab->server_ns, c->lab->server[1], CARRIER_PORT), old = -1, none = 0;
 	uint8_t buf[64];
 
 	if (srv < 0)
 		return;
-	o->hold_new = 0;
-	/* Up to 20 new flows: one given a port we saw in use before is a
-	 * port reused without a hold-down. */
-	for (int i = 0; i < 20 && !o->hold_reused; i++) {
-		int fd = csock_udp(c->lab->client_ns, 0, (uint16_t)(29980 + i));
+	o->hold_fresh = 0;
+	for (int i = 0; i < HOLD_FLOWS && !o->hold_reused && none < HOLD_NONE_IN_ROW; i++) {
+		int fd = csock_udp(c->lab->client_ns, 0, (uint16_t)(29000 + i));
 		struct obs_ep e;
 		char tag[24];
+		bool got = false;
 
 		if (fd < 0)
 			continue;
 		snprintf(tag, sizeof(tag), "PLC hold %d", i);
-		for (int k = 0; k < 2; k++) {
+		for (int k = 0; k < 2 && !got; k++) {
 			csock_send(fd, c->lab->server[1], CARRIER_PORT, tag, strlen(tag));
-			if (csock_recv_tag(srv, tag, 300, &e, buf, sizeof(buf)) >= 0) {
-				o->hold_new = 1;
-				o->hold_port = e.port;
-				o->hold_reused = c->used_ports[e.port / 8] & (1u << (e.port % 8));
-				break;
-			}
+			got = csock_recv_tag(srv, tag, 300, &e, buf, sizeof(buf)) >= 0;
 		}
 		close(fd);
+		if (!got) {
+			none++;
+			continue;
+		}
+		none = 0;
+		o->hold_port = e.port;
+		o->hold_reused = c->used_ports[e.port / 8] & (1u << (e.port % 8));
+		if (!o->hold_reused) {
+			o->hold_fresh++;
+			obs_port_used(c, e.port);
+		}
 	}
+	/* 1: a port was given out (reused, or never an end to fresh ones);
+	 * 0: the new flows ran out of ports. */
+	o->hold_new = o->hold_reused || none < HOLD_NONE_IN_ROW;
 	if (!o->hold_new && (old = csock_udp(c->lab->client_ns, 0, c->limit_local)) >= 0) {
 		csock_send(srv, c->limit_ext.addr, c->limit_ext.port, "PLC hold old", 12);
 		o->hold_old_alive = csock_recv_tag(old, "PLC hold old", 600, NULL, buf, sizeof(buf)) >= 0;

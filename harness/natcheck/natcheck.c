@@ -296,8 +296,11 @@ void natcheck_run(const char *model, const struct natcheck_opts *o, struct natch
 	timeouts = o->n_points < 0; /* natcheck_model: around the declared timeout */
 	if (timeouts) {
 		unsigned tmo = res->declared.udp_timeout;
+		/* Alive at three quarters of it (a probe late by seconds on a
+		 * loaded machine still finds a mapping that lives as declared),
+		 * gone 10 s after it. */
 		cfg.n_points = 0;
-		cfg.points[cfg.n_points++] = tmo * 9 / 10;
+		cfg.points[cfg.n_points++] = tmo * 3 / 4;
 		cfg.points[cfg.n_points++] = tmo + 10;
 	}
 	res->timeouts = timeouts;

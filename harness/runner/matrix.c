@@ -67,8 +67,12 @@ static void progress(const struct runner_opts *o, int done, int n, int ok, int b
 
 bool runner_as_expected(const struct scenario_result *r)
 {
-	return r->connected && (!r->expected_direct || !strcmp(r->path, "direct")) &&
-	       r->lc.pairs_connected == r->lc.pairs;
+	return r->connected && (!r->expected_direct || r->path == PATH_DIRECT) && r->lc.pairs_connected == r->lc.pairs;
+}
+
+bool runner_disagrees(const struct scenario_result *r)
+{
+	return r->connected && r->tool_said_path != PATH_UNKNOWN && r->tool_said_path != r->path;
 }
 
 struct all_ctx {
@@ -96,7 +100,7 @@ static void one_done(int i, void *ctx)
 
 	if (a->failed[i]) {
 		r->sc = a->sc[i];
-		snprintf(r->path, sizeof(r->path), "none");
+		r->path = PATH_NONE;
 		snprintf(r->error, sizeof(r->error), "the worker for this scenario died");
 	}
 	a->done++;

@@ -13,7 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
-/* Names and reasons come from our own files and functions; escape anyway. */
+/* Names, versions and reasons come from files and tools others wrote: escaped, always. */
 static void put_str(FILE *f, const char *s, bool xml)
 {
 	if (xml) {
@@ -23,9 +23,21 @@ static void put_str(FILE *f, const char *s, bool xml)
 	for (; *s; s++) {
 		if (*s == '"' || *s == '\\')
 			fprintf(f, "\\%c", *s);
-		else if ((unsigned char)*s >= 0x20)
+		else if (*s == '\n')
+			fputs("\\n", f);
+		else if ((unsigned char)*s < 0x20)
+			fprintf(f, "\\u%04x", (unsigned char)*s);
+		else
 			fputc(*s, f);
 	}
+}
+
+/* ,"key":"value" with the value escaped for JSON. */
+static void json_field(FILE *f, const char *before, const char *key, const char *value)
+{
+	fprintf(f, "%s\"%s\":\"", before, key);
+	put_str(f, value, false);
+	fputc('"', f);
 }
 
 static void commit_of(char *buf, size_t len)
@@ -37,7 +49,7 @@ static const char *cell(const struct scenario_result *r, char *buf, size_t len)
 {
 	if (!r->ran || !r->connected)
 		snprintf(buf, len, "FAIL");
-	else if (!strcmp(r->path, "direct"))
+	else if (r->path == PATH_DIRECT)
 		snprintf(buf, len, "direct %.1fs", r->time_to_direct_s);
 	else
 		snprintf(buf, len, "relay %.1fs", r->time_to_first_reply_s);
@@ -59,10 +71,14 @@ int runner_write_json(const char *path, const struct scenario_result *res, int n
 		commit, u.release, tool, n ? res[0].tool_version : "", n, wall_s, (long)time(NULL));
 	for (int i = 0; i < n; i++) {
 		const struct scenario_result *r = &res[i];
-		fprintf(f, "{\"tool\":\"%s\",\"tool_version\":\"%s\",\"topology\":\"%s\",\"a\":\"%s\",\"b\":\"%s\",\"repeat\":%d,",
-			r->sc.tool, r->tool_version, r->sc.topology, r->sc.a, r->sc.b, r->sc.repeat);
+		json_field(f, "{", "tool", r->sc.tool);
+		json_field(f, ",", "tool_version", r->tool_version);
+		json_field(f, ",", "topology", r->sc.topology);
+		json_field(f, ",", "a", r->sc.a);
+		json_field(f, ",", "b", r->sc.b);
+		fprintf(f, ",\"repeat\":%d,", r->sc.repeat);
 		fprintf(f, "\"outcome\":\"%s\",\"path\":\"%s\",\"expected_path\":\"%s\",\"expected_technique\":\"%s\",\"expected_reason\":\"",
-			r->connected ? "connected" : "failed", r->path, r->expected_direct ? "direct" : "relay",
+			r->connected ? "connected" : "failed", path_name(r->path), r->expected_direct ? "direct" : "relay",
 			r->expected_technique);
 		put_str(f, r->expected_reason, false);
 		fprintf(f, "\",\"time_to_first_reply_s\":%.3f,\"time_to_direct_s\":%.3f,\"rtt_ms\":{\"p50\":%.3f,\"p90\":%.3f,\"p99\":%.3f},",
@@ -75,12 +91,12 @@ int runner_write_json(const char *path, const struct scenario_result *res, int n
 				   "\"lost_after\":%d,\"first_reply_s\":%.2f,\"relay_s\":%.2f,\"direct_s\":%.2f,\"path_after\":\"%s\","
 				   "\"pairs\":%d,\"pairs_connected\":%d},",
 				r->sc.lifecycle, l->happened ? "true" : "false", l->event_at_s, l->sent_after, l->lost_after,
-				l->first_reply_s, l->relay_s, l->direct_s, l->path_after, l->pairs, l->pairs_connected);
+				l->first_reply_s, l->relay_s, l->direct_s, path_name(l->path_after), l->pairs, l->pairs_connected);
 		}
-		fprintf(f, "\"tool_said_path\":\"%s\",\"disagreement\":%s,\"wall_s\":%.2f,\"kept_run\":\"%s\",\"error\":\"",
-			r->tool_said_path,
-			r->tool_said_path[0] && r->connected && strcmp(r->tool_said_path, r->path) ? "true" : "false", r->wall_s,
-			r->kept_run);
+		fprintf(f, "\"tool_said_path\":\"%s\",\"disagreement\":%s,\"as_expected\":%s,\"wall_s\":%.2f,"
+			   "\"kept_run\":\"%s\",\"error\":\"",
+			r->tool_said_path == PATH_UNKNOWN ? "" : path_name(r->tool_said_path),
+			runner_disagrees(r) ? "true" : "false", runner_as_expected(r) ? "true" : "false", r->wall_s, r->kept_run);
 		put_str(f, r->error, false);
 		fprintf(f, "\"}%s\n", i + 1 < n ? "," : "");
 	}
@@ -102,8 +118,15 @@ int runner_write_junit(const char *path, const struct scenario_result *res, int 
 	for (int i = 0; i < n; i++) {
 		const struct scenario_result *r = &res[i];
 		char c[32];
-		fprintf(f, "  <testcase classname=\"%s.%s\" name=\"%s %s\" time=\"%.2f\">", r->sc.tool, r->sc.topology, r->sc.a,
-			r->sc.b, r->wall_s);
+		fprintf(f, "  <testcase classname=\"");
+		put_str(f, r->sc.tool, true);
+		fputc('.', f);
+		put_str(f, r->sc.topology, true);
+		fprintf(f, "\" name=\"");
+		put_str(f, r->sc.a, true);
+		fputc(' ', f);
+		put_str(f, r->sc.b, true);
+		fprintf(f, "\" time=\"%.2f\">", r->wall_s);
 		if (!runner_as_expected(r)) {
 			fprintf(f, "<failure message=\"");
 			if (!r->connected)
@@ -173,7 +196,7 @@ static void print_lifecycles(FILE *out, const struct scenario_result *res, int n
 		snprintf(rl, sizeof(rl), l->relay_s < 0 ? "-" : "%.2fs", l->relay_s);
 		snprintf(dr, sizeof(dr), l->direct_s < 0 ? "-" : l->direct_s == 0 ? "stayed" : "%.2fs", l->direct_s);
 		fprintf(out, "%-24s %-40s %8s %3d/%-3d %8s %8s %9s  %s", r->sc.lifecycle, pair, ev, l->lost_after,
-			l->sent_after, fr, rl, dr, r->connected ? l->path_after : "FAIL");
+			l->sent_after, fr, rl, dr, r->connected ? path_name(l->path_after) : "FAIL");
 		if (l->pairs)
 			fprintf(out, ", %d of %d pairs answer", l->pairs_connected, l->pairs);
 		fputc('\n', out);
@@ -212,6 +235,17 @@ void runner_print_matrix(FILE *out, const struct scenario_result *res, int n)
 	}
 }
 
+/* Text for HTML (element content or a quoted attribute): escaped. */
+static void h(FILE *f, const char *s)
+{
+	text_xml_put(f, s);
+}
+
+static const char *path_class(const struct scenario_result *r)
+{
+	return !r->connected ? "fail" : r->path == PATH_DIRECT ? "direct" : "relay";
+}
+
 int runner_write_html(const char *path, const struct scenario_result *res, int n, double wall_s,
 		      const struct conform_report *const conf[], int n_conf)
 {
@@ -223,28 +257,39 @@ int runner_write_html(const char *path, const struct scenario_result *res, int n
 		return -errno;
 	fprintf(f, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>punchlab run</title>\n"
 		   "<style>body{font-family:sans-serif;margin:2em}rect.direct{fill:#4caf50}rect.relay{fill:#ffb300}"
-		   "rect.fail{fill:#e53935}text{font-size:12px}td,th{padding:2px 8px;text-align:left}</style></head><body>\n");
+		   "rect.fail{fill:#e53935}rect.unexpected{stroke:#b71c1c;stroke-width:4}tr.unexpected td{outline:2px solid #b71c1c}text{font-size:12px}td,th{padding:2px 8px;text-align:left}</style></head><body>\n");
 	fprintf(f, "<h1>punchlab run</h1><p>%d scenarios, %.0f s. Green: direct; amber: relayed; red: no connection. "
-		   "Hover a cell for details.</p>\n", n, wall_s);
+		   "A red frame: not what <code>punchlab expect</code> says (no connection, or relayed where a direct path is "
+		   "possible). Hover a cell for details.</p>\n", n, wall_s);
 	fprintf(f, "<svg id=\"matrix\" xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\">\n", left + k * cw + 20,
 		top + k * ch + 20);
-	for (int j = 0; j < k; j++)
-		fprintf(f, "<text transform=\"translate(%d,%d) rotate(-40)\">%s</text>\n", left + j * cw + 10, top - 6, names[j]);
+	for (int j = 0; j < k; j++) {
+		fprintf(f, "<text transform=\"translate(%d,%d) rotate(-40)\">", left + j * cw + 10, top - 6);
+		h(f, names[j]);
+		fprintf(f, "</text>\n");
+	}
 	for (int i = 0; i < k; i++) {
-		fprintf(f, "<text x=\"4\" y=\"%d\">%s</text>\n", top + i * ch + 18, names[i]);
+		fprintf(f, "<text x=\"4\" y=\"%d\">", top + i * ch + 18);
+		h(f, names[i]);
+		fprintf(f, "</text>\n");
 		for (int j = 0; j < k; j++) {
 			const struct scenario_result *r = find(res, n, "two-sites", names[i], names[j]);
-			const char *cls;
 			if (!r)
 				continue;
-			cls = !r->connected ? "fail" : !strcmp(r->path, "direct") ? "direct" : "relay";
-			fprintf(f, "<g class=\"cell\" data-topology=\"two-sites\" data-a=\"%s\" data-b=\"%s\" data-path=\"%s\">"
-				   "<rect class=\"%s\" x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\"/><text x=\"%d\" y=\"%d\">%s</text>"
-				   "<title>",
-				r->sc.a, r->sc.b, r->connected ? r->path : "fail", cls, left + j * cw, top + i * ch, cw - 2, ch - 2,
+			fprintf(f, "<g class=\"cell\" data-topology=\"two-sites\" data-a=\"");
+			h(f, r->sc.a);
+			fprintf(f, "\" data-b=\"");
+			h(f, r->sc.b);
+			fprintf(f, "\" data-path=\"%s\" data-as-expected=\"%s\"><rect class=\"%s%s\" x=\"%d\" y=\"%d\" width=\"%d\" "
+				   "height=\"%d\"/><text x=\"%d\" y=\"%d\">%s</text><title>",
+				r->connected ? path_name(r->path) : "fail", runner_as_expected(r) ? "true" : "false", path_class(r),
+				runner_as_expected(r) ? "" : " unexpected", left + j * cw, top + i * ch, cw - 2, ch - 2,
 				left + j * cw + 4, top + i * ch + 18, cell(r, c, sizeof(c)));
-			fprintf(f, "%s / %s: %s; expected %s (", r->sc.a, r->sc.b, r->path, r->expected_direct ? "direct" : "relay");
-			put_str(f, r->expected_reason, true);
+			h(f, r->sc.a);
+			fprintf(f, " / ");
+			h(f, r->sc.b);
+			fprintf(f, ": %s; expected %s (", path_name(r->path), r->expected_direct ? "direct" : "relay");
+			h(f, r->expected_reason);
 			fprintf(f, "); rtt p50 %.2f ms, p99 %.2f ms</title></g>\n", r->rtt_p50, r->rtt_p99);
 		}
 	}
@@ -254,10 +299,21 @@ int runner_write_html(const char *path, const struct scenario_result *res, int n
 		const struct scenario_result *r = &res[i];
 		if (!strcmp(r->sc.topology, "two-sites"))
 			continue;
-		fprintf(f, "<tr class=\"cell\" data-topology=\"%s\" data-a=\"%s\" data-b=\"%s\" data-path=\"%s\"><td>%s</td><td>%s</td>"
-			   "<td>%s</td><td>%s</td><td>%s</td><td>%.2f s</td><td>%.2f ms</td></tr>\n",
-			r->sc.topology, r->sc.a, r->sc.b, r->connected ? r->path : "fail", r->sc.topology, r->sc.a, r->sc.b,
-			cell(r, c, sizeof(c)), r->expected_direct ? "direct" : "relay", r->time_to_first_reply_s, r->rtt_p50);
+		fprintf(f, "<tr class=\"cell%s\" data-as-expected=\"%s\" data-topology=\"", runner_as_expected(r) ? "" : " unexpected",
+			runner_as_expected(r) ? "true" : "false");
+		h(f, r->sc.topology);
+		fprintf(f, "\" data-a=\"");
+		h(f, r->sc.a);
+		fprintf(f, "\" data-b=\"");
+		h(f, r->sc.b);
+		fprintf(f, "\" data-path=\"%s\"><td>", r->connected ? path_name(r->path) : "fail");
+		h(f, r->sc.topology);
+		fprintf(f, "</td><td>");
+		h(f, r->sc.a);
+		fprintf(f, "</td><td>");
+		h(f, r->sc.b);
+		fprintf(f, "</td><td>%s</td><td>%s</td><td>%.2f s</td><td>%.2f ms</td></tr>\n", cell(r, c, sizeof(c)),
+			r->expected_direct ? "direct" : "relay", r->time_to_first_reply_s, r->rtt_p50);
 	}
 	/* Latency: one bar per scenario, RTT p50 (ms) on a log-free linear axis. */
 	fprintf(f, "</table>\n<h2>Latency (RTT p50 through the tunnel)</h2>\n<svg id=\"latency\" xmlns=\"http://www.w3.org/2000/svg\" "
@@ -266,11 +322,15 @@ int runner_write_html(const char *path, const struct scenario_result *res, int n
 	for (int i = 0; i < n; i++) {
 		const struct scenario_result *r = &res[i];
 		double w = r->rtt_p50 > 0 ? r->rtt_p50 * 100 : 0;
-		fprintf(f, "<text x=\"0\" y=\"%d\">%s %s %s</text><rect class=\"%s\" x=\"330\" y=\"%d\" width=\"%.0f\" height=\"10\"/>"
+		fprintf(f, "<text x=\"0\" y=\"%d\">", y + 10);
+		h(f, r->sc.topology);
+		fputc(' ', f);
+		h(f, r->sc.a);
+		fputc(' ', f);
+		h(f, r->sc.b);
+		fprintf(f, "</text><rect class=\"%s\" x=\"330\" y=\"%d\" width=\"%.0f\" height=\"10\"/>"
 			   "<text x=\"%.0f\" y=\"%d\">%.2f ms</text>\n",
-			y + 10, r->sc.topology, r->sc.a, r->sc.b,
-			!r->connected ? "fail" : !strcmp(r->path, "direct") ? "direct" : "relay", y, w > 300 ? 300 : w,
-			(w > 300 ? 300 : w) + 334, y + 10, r->rtt_p50);
+			path_class(r), y, w > 300 ? 300 : w, (w > 300 ? 300 : w) + 334, y + 10, r->rtt_p50);
 		y += 14;
 	}
 	fprintf(f, "</svg>\n");
@@ -283,10 +343,17 @@ int runner_write_html(const char *path, const struct scenario_result *res, int n
 			fprintf(f, "<h2>Lifecycle scenarios</h2><table id=\"lifecycle\">\n<tr><th>scenario</th><th>pair</th>"
 				   "<th>event at</th><th>lost after it</th><th>first reply</th><th>relay after</th>"
 				   "<th>direct again</th><th>path after</th></tr>\n");
-		fprintf(f, "<tr class=\"lifecycle\" data-scenario=\"%s\"><td>%s</td><td>%s %s</td><td>%.1f s</td><td>%d of %d</td>"
-			   "<td>%.2f s</td><td>%.2f s</td><td>%.2f s</td><td>%s</td></tr>\n",
-			r->sc.lifecycle, r->sc.lifecycle, r->sc.a, r->sc.b, l->event_at_s, l->lost_after, l->sent_after,
-			l->first_reply_s, l->relay_s, l->direct_s, r->connected ? l->path_after : "FAIL");
+		fprintf(f, "<tr class=\"lifecycle\" data-scenario=\"");
+		h(f, r->sc.lifecycle);
+		fprintf(f, "\"><td>");
+		h(f, r->sc.lifecycle);
+		fprintf(f, "</td><td>");
+		h(f, r->sc.a);
+		fputc(' ', f);
+		h(f, r->sc.b);
+		fprintf(f, "</td><td>%.1f s</td><td>%d of %d</td><td>%.2f s</td><td>%.2f s</td><td>%.2f s</td><td>%s</td></tr>\n",
+			l->event_at_s, l->lost_after, l->sent_after, l->first_reply_s, l->relay_s, l->direct_s,
+			r->connected ? path_name(l->path_after) : "FAIL");
 	}
 	for (int i = 0; i < n; i++)
 		if (res[i].sc.lifecycle[0]) {
@@ -308,7 +375,7 @@ int runner_baseline_check(const char *path, const struct scenario_result *res, i
 	if (!f)
 		return -errno;
 	while (fgets(line, sizeof(line), f)) {
-		char topo[RUNNER_NAME], a[RUNNER_NAME], b[RUNNER_NAME], bpath[8], outcome[16], first[32];
+		char topo[RUNNER_NAME], a[RUNNER_NAME * 4], b[RUNNER_NAME * 4], bpath[16], outcome[16], first[32];
 		const struct scenario_result *r;
 		if (!text_json_field(line, "topology", topo, sizeof(topo)) || !text_json_field(line, "a", a, sizeof(a)) ||
 		    !text_json_field(line, "b", b, sizeof(b)) || !text_json_field(line, "path", bpath, sizeof(bpath)) ||
@@ -320,8 +387,8 @@ int runner_baseline_check(const char *path, const struct scenario_result *res, i
 		if (!strcmp(outcome, "connected") && !r->connected) {
 			fprintf(out, "worse: %s %s %s: connected before, failed now\n", topo, a, b);
 			worse++;
-		} else if (!strcmp(bpath, "direct") && r->connected && strcmp(r->path, "direct")) {
-			fprintf(out, "worse: %s %s %s: direct before, %s now\n", topo, a, b, r->path);
+		} else if (path_parse(bpath) == PATH_DIRECT && r->connected && r->path != PATH_DIRECT) {
+			fprintf(out, "worse: %s %s %s: direct before, %s now\n", topo, a, b, path_name(r->path));
 			worse++;
 		} else if (r->connected && atof(first) > 0 && r->time_to_first_reply_s > 2 * atof(first) + 1.0) {
 			fprintf(out, "worse: %s %s %s: first reply after %.2f s, was %.2f s\n", topo, a, b, r->time_to_first_reply_s,

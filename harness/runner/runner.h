@@ -8,6 +8,7 @@
 #include "../expect/expect.h"
 #include "../topo/run.h"
 #include "../topo/topo.h"
+#include "verdict.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -52,7 +53,7 @@ struct lifecycle_result {
 	double first_reply_s;                  /* first answer to a probe sent after it */
 	double relay_s;                        /* first relayed window after it (-1: none) */
 	double direct_s;                       /* direct again (0: never left; -1: not again) */
-	char path_after[8];
+	enum path path_after;
 	int pairs, pairs_connected;            /* with a third peer: every pair probed at the end */
 };
 
@@ -60,7 +61,7 @@ struct scenario_result {
 	struct scenario sc;
 	bool ran;                  /* false: could not be set up (error says why) */
 	bool connected;
-	char path[8];              /* direct, relay, none */
+	enum path path;            /* direct, relay, none (the routers' counters say) */
 	bool expected_direct;
 	char expected_technique[16];
 	char expected_reason[400];
@@ -68,7 +69,7 @@ struct scenario_result {
 	double rtt_p50, rtt_p90, rtt_p99;                   /* ms; -1: no reply */
 	int probes_sent, probes_answered;
 	uint64_t direct_bytes, relay_bytes;                 /* tunnel bytes the routers counted */
-	char tool_said_path[8];    /* what the tool reported ("" if it says nothing) */
+	enum path tool_said_path;  /* what the tool reported (PATH_UNKNOWN if it says nothing) */
 	char tool_version[48];
 	double wall_s;
 	char error[300];
@@ -97,9 +98,9 @@ struct runner_tool {
 	/* Start it in the lab (introducer on "introducer", peers on a and b);
 	 * set addr_a/addr_b once both peers know each other. */
 	int (*start)(struct tool_ctx *t, int timeout_ms, char *err, size_t errlen);
-	/* What a says its path to b is (direct/relay), and whether it has
-	 * stopped trying for better; NULL when the tool cannot say. */
-	int (*said_path)(struct tool_ctx *t, char *path, size_t len, bool *settled);
+	/* What a says its path to b is, and whether it has stopped trying
+	 * for better; NULL when the tool cannot say. */
+	int (*said_path)(struct tool_ctx *t, enum path *path, bool *settled);
 	void (*stop)(struct tool_ctx *t);
 	/* The relay's process on the introducer host (its name, for `fault
 	 * kill`); NULL when the tool has none. */
@@ -141,6 +142,8 @@ void runner_scenario_dir(const struct runner_opts *o, const struct scenario *sc,
 /* Connected, direct where `punchlab expect` says it can be, and (with a
  * third peer) every pair answering. */
 bool runner_as_expected(const struct scenario_result *r);
+/* The tool said one path, the routers' counters show another. */
+bool runner_disagrees(const struct scenario_result *r);
 /* Run one scenario, filling res. */
 void runner_scenario(const struct scenario *sc, const struct runner_opts *o, const char *scenario_dir,
 		     struct scenario_result *res);

@@ -6,7 +6,7 @@
 #include "capture.h"
 #include "../fault/fault.h"
 #include "../impair/impair.h"
-#include "../nl/nftcount.h"
+#include "meter.h"
 #include "../util/paths.h"
 #include "../topo/build.h"
 #include "../util/cleanup.h"
@@ -27,9 +27,8 @@
 
 #define PROBE_PORT 7777
 #define PROBE_EVERY_MS 100
-#define PROBE_BYTES 500            /* big enough that probes outweigh the tools' own chatter */
-#define WINDOW_MS 250
-#define STEADY_WINDOWS 4           /* a second of one path */
+#define PROBE_BYTES VERDICT_MIN_BYTES   /* big enough that probes outweigh the tools' own chatter */
+#define WINDOW_MS VERDICT_WINDOW_MS
 #define MAX_SAMPLES 2048
 
 static double now_s(void)
@@ -41,87 +40,11 @@ static double now_s(void)
 }
 
 
-/* The segment through which node's path enters router `at` (node's own
- * segment if `at` is its gateway). */
-static int segment_below(const struct topo *t, int node, int at)
+/* The tunnel's bytes between a and b where they meet, and at the relay. */
+static void read_counters(const struct meter *m, uint64_t *direct, uint64_t *relay)
 {
-	int seg = t->nodes[node].segment;
-
-	while (seg >= 0 && t->segments[seg].gateway != at)
-		seg = t->nodes[t->segments[seg].gateway].segment;
-	return seg;
-}
-
-struct counters {
-	char direct_ns[64], relay_ns[64];
-	bool direct_bridge;
-};
-
-/* Where the pair meets, count "direct"; where the introducer hangs, count
- * "relay". */
-static int install_counters(const struct topo_net *net, const struct run *r, struct counters *c, char *err, size_t errlen)
-{
-	const struct topo *t = &net->topo;
-	int a = topo_find_node(t, "a"), b = topo_find_node(t, "b"), intro = topo_find_node(t, "introducer");
-	int ca[TOPO_MAX_NODES], cb[TOPO_MAX_NODES], na, nb, meet = -1, ir, iseg, ret;
-	struct nftcount_rule direct[8], relay[2 + 8];
-	int nd = 0, nr = 0;
-
-	if (a < 0 || b < 0 || intro < 0) {
-		snprintf(err, errlen, "topology %s needs hosts a, b and introducer", t->name);
-		return -EINVAL;
-	}
-	iseg = t->nodes[intro].segment;
-	ir = t->segments[iseg].gateway;
-	relay[nr++] = (struct nftcount_rule){ "relay", t->segments[iseg].name, NULL };
-	relay[nr++] = (struct nftcount_rule){ "relay", NULL, t->segments[iseg].name };
-	if (t->nodes[a].segment == t->nodes[b].segment) {
-		/* One LAN: the bridge of its gateway carries a direct path. */
-		topo_node_netns(r, t->nodes[t->segments[t->nodes[a].segment].gateway].name, c->direct_ns, sizeof(c->direct_ns));
-		c->direct_bridge = true;
-		direct[nd++] = (struct nftcount_rule){ "direct", NULL, NULL };
-		if ((ret = nftcount_install(c->direct_ns, 1, direct, nd, err, errlen)))
-			return ret;
-		nd = 0;
-	} else {
-		na = topo_gateway_chain(t, a, ca);
-		nb = topo_gateway_chain(t, b, cb);
-		for (int i = 0; i < na && meet < 0; i++)
-			for (int j = 0; j < nb; j++)
-				if (ca[i] == cb[j]) {
-					meet = ca[i];
-					break;
-				}
-		if (meet < 0) {
-			snprintf(err, errlen, "in topology %s, a and b share no router", t->name);
-			return -EINVAL;
-		}
-		const char *sa = t->segments[segment_below(t, a, meet)].name, *sb = t->segments[segment_below(t, b, meet)].name;
-		direct[nd++] = (struct nftcount_rule){ "direct", sa, sb };
-		if (strcmp(sa, sb))
-			direct[nd++] = (struct nftcount_rule){ "direct", sb, sa };
-		topo_node_netns(r, t->nodes[meet].name, c->direct_ns, sizeof(c->direct_ns));
-		if (meet == ir) {
-			/* Same router: one table holds both. */
-			for (int i = 0; i < nd; i++)
-				relay[nr++] = direct[i];
-			nd = 0;
-		} else if ((ret = nftcount_install(c->direct_ns, 0, direct, nd, err, errlen))) {
-			return ret;
-		}
-	}
-	topo_node_netns(r, t->nodes[ir].name, c->relay_ns, sizeof(c->relay_ns));
-	return nftcount_install(c->relay_ns, 0, relay, nr, err, errlen);
-}
-
-static void read_counters(const struct counters *c, uint64_t *direct, uint64_t *relay)
-{
-	uint64_t p;
-
-	if (nftcount_read(c->direct_ns, c->direct_bridge, "direct", &p, direct))
-		*direct = 0;
-	if (nftcount_read(c->relay_ns, 0, "relay", &p, relay))
-		*relay = 0;
+	if (meter_read(m, "a", "b", direct, relay))
+		*direct = *relay = 0;
 }
 
 struct sock_arg {
@@ -287,12 +210,13 @@ void runner_scenario(const struct scenario *sc, const struct runner_opts *o, con
 	struct topo_net *net = calloc(1, sizeof(*net));
 	struct topo t;
 	struct run r;
-	struct counters c;
+	struct meter c;
 	struct tool_ctx tc;
 	struct expect_result ex;
 	struct probe_state *p = calloc(1, sizeof(*p));
 	char params[1000] = "", pa[300], pb[300], pc[300], *assigns[3], ns[64];
-	int n_assigns = 0, ret, direct_windows = 0, relay_windows = 0;
+	int n_assigns = 0, ret;
+	struct verdict verdict;
 	uint64_t d0 = 0, r0 = 0, d1, r1, dsum0 = 0, rsum0 = 0;
 	double start = now_s(), deadline, next_probe, next_window, said_check = 0;
 	bool run_up = false, tool_up = false, settled = false, said_settled = false;
@@ -304,7 +228,8 @@ void runner_scenario(const struct scenario *sc, const struct runner_opts *o, con
 	res->sc = *sc;
 	res->time_to_first_reply_s = res->time_to_direct_s = -1;
 	res->rtt_p50 = res->rtt_p90 = res->rtt_p99 = -1;
-	snprintf(res->path, sizeof(res->path), "none");
+	res->path = PATH_NONE;
+	verdict_init(&verdict);
 	if (!net || !p || !tool) {
 		snprintf(res->error, sizeof(res->error), "%s", !tool ? "unknown tool" : "out of memory");
 		goto out;
@@ -348,15 +273,15 @@ void runner_scenario(const struct scenario *sc, const struct runner_opts *o, con
 	run_up = true;
 	cleanup_watch_run(r.id);
 	if ((ret = topo_build(net, &r, res->error, sizeof(res->error))) ||
-	    (ret = install_counters(net, &r, &c, res->error, sizeof(res->error))))
+	    (ret = meter_install(&c, net, &r, (const char *const[]){ "a", "b" }, 2, res->error, sizeof(res->error))))
 		goto out;
 	mkdir(scenario_dir, 0755);
 	/* Packets where the relay sits and where the sites meet: kept with
 	 * the logs when the scenario fails. */
 	for (int i = 0; i < 2; i++) {
 		char file[300], cerr[200];
-		const char *where = i ? c.direct_ns : c.relay_ns;
-		if (i && !strcmp(c.direct_ns, c.relay_ns))
+		const char *where = i ? c.pairs[0].ns : c.relay_ns;
+		if (i && !strcmp(c.pairs[0].ns, c.relay_ns))
 			break;
 		snprintf(file, sizeof(file), "%s/%s.pcap", scenario_dir, where);
 		if (!(cap[i] = capture_start(where, file, cerr, sizeof(cerr))))
@@ -403,31 +328,22 @@ void runner_scenario(const struct scenario *sc, const struct runner_opts *o, con
 			rd = r1 - r0;
 			d0 = d1;
 			r0 = r1;
-			/* A window's path: where most of the tunnel's bytes went. */
-			if (answered && dd > rd && dd >= PROBE_BYTES) {
-				if (res->time_to_direct_s < 0)
-					res->time_to_direct_s = tn - p->t0;
-				direct_windows++;
-				relay_windows = 0;
-				snprintf(res->path, sizeof(res->path), "direct");
-			} else if (answered && rd >= PROBE_BYTES) {
-				relay_windows++;
-				direct_windows = 0;
-				snprintf(res->path, sizeof(res->path), "relay");
-			}
+			verdict_window(&verdict, answered, dd, rd, tn - p->t0);
+			res->path = verdict.path;
+			res->time_to_direct_s = verdict.time_to_direct_s;
 			if (tool->said_path && tn >= said_check) {
-				tool->said_path(&tc, res->tool_said_path, sizeof(res->tool_said_path), &said_settled);
+				tool->said_path(&tc, &res->tool_said_path, &said_settled);
 				said_check = tn + 0.5;
 			}
-			settled = direct_windows >= STEADY_WINDOWS ||
-				  (relay_windows >= STEADY_WINDOWS && said_settled && !strcmp(res->tool_said_path, "relay"));
+			settled = verdict_steady(&verdict, PATH_DIRECT) ||
+				  (verdict_steady(&verdict, PATH_RELAY) && said_settled && res->tool_said_path == PATH_RELAY);
 			if (lr->happened)
 				settled = false; /* watch for the whole of after_s */
 			if (lr->happened && tn >= resume_at) {
 				/* After the event: the first relayed window, and the
 				 * path coming back. */
-				bool direct_now = !strcmp(res->path, "direct") && direct_windows > 0;
-				if (relay_windows > 0 && lr->relay_s < 0)
+				bool direct_now = res->path == PATH_DIRECT && verdict.direct_windows > 0;
+				if (verdict.relay_windows > 0 && lr->relay_s < 0)
 					lr->relay_s = tn - resume_at;
 				if (!direct_now)
 					left_direct = true;
@@ -441,7 +357,7 @@ void runner_scenario(const struct scenario *sc, const struct runner_opts *o, con
 				resume_at = tn + lc->quiet_s;
 				lr->relay_s = lr->direct_s = -1;
 				lr->first_reply_s = -1;
-				left_direct = strcmp(res->path, "direct") != 0;
+				left_direct = res->path != PATH_DIRECT;
 				if (lc->kind == LC_FAULT)
 					fault_apply(&r, lc->fault_kind, lc->fault_target, lc->fault_arg[0] ? lc->fault_arg : NULL, ferr,
 						    sizeof(ferr));
@@ -465,15 +381,15 @@ void runner_scenario(const struct scenario *sc, const struct runner_opts *o, con
 	res->direct_bytes = d1 - dsum0;
 	res->relay_bytes = r1 - rsum0;
 	if (tool->said_path)
-		tool->said_path(&tc, res->tool_said_path, sizeof(res->tool_said_path), &said_settled);
+		tool->said_path(&tc, &res->tool_said_path, &said_settled);
 	res->time_to_first_reply_s = p->first_reply;
 
 	if (lr->happened) {
 		lr->lost_after = lr->sent_after - p->answered_from;
 		lr->first_reply_s = p->first_from < 0 ? -1 : p->first_from - resume_at;
-		if (!left_direct && !strcmp(res->path, "direct"))
+		if (!left_direct && res->path == PATH_DIRECT)
 			lr->direct_s = 0;
-		snprintf(lr->path_after, sizeof(lr->path_after), "%s", res->path);
+		lr->path_after = res->path;
 	}
 	res->probes_answered = p->n_samples;
 	res->connected = p->n_samples > 0 && p->last_reply > now_s() - 1.5;
@@ -486,7 +402,7 @@ void runner_scenario(const struct scenario *sc, const struct runner_opts *o, con
 		lr->pairs_connected = ok + res->connected;
 	}
 	if (!res->connected)
-		snprintf(res->path, sizeof(res->path), "none");
+		res->path = PATH_NONE;
 	{
 		/* RTT on the path it settled on: after the direct path came, if it did. */
 		double v[MAX_SAMPLES];

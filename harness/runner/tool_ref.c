@@ -136,19 +136,20 @@ static int ref_start(struct tool_ctx *t, int timeout_ms, char *err, size_t errle
 	return -ETIMEDOUT;
 }
 
-static int ref_said_path(struct tool_ctx *t, char *path, size_t len, bool *settled)
+static int ref_said_path(struct tool_ctx *t, enum path *path, bool *settled)
 {
 	struct ref_state *s = t->priv;
-	char buf[8192], expected[16], why[200];
+	char buf[8192], said[16], expected[16], why[200];
 
 	*settled = false;
-	if (status(s->ifname[0], buf, sizeof(buf)) || !field(buf, true, "path", path, len))
+	if (status(s->ifname[0], buf, sizeof(buf)) || !field(buf, true, "path", said, sizeof(said)))
 		return -ENOTCONN;
+	*path = path_parse(said);
 	field(buf, true, "expected", expected, sizeof(expected));
 	field(buf, true, "why", why, sizeof(why));
 	/* Settled: direct, or relayed with nothing more to try (measured
 	 * impossible, or a round that ended without a path). */
-	*settled = !strcmp(path, "direct") || !strcmp(expected, "relay") || strstr(why, "failed");
+	*settled = *path == PATH_DIRECT || !strcmp(expected, "relay") || strstr(why, "failed");
 	return 0;
 }
 

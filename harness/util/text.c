@@ -201,6 +201,8 @@ void text_xml_put(FILE *out, const char *s)
 			fputs("&amp;", out);
 		else if (*s == '"')
 			fputs("&quot;", out);
+		else if (*s == '\'')
+			fputs("&#39;", out);
 		else if ((unsigned char)*s >= 0x20)
 			fputc(*s, out);
 	}

@@ -1,43 +1,23 @@
-/* The agent's daemon: its one UDP socket (WireGuard, discovery and punching
- * alike), the TUN device, the introducer (UDP, or TCP where UDP is
- * blocked), the relay, and the loop that drives them. */
+/* The agent's core: its one UDP socket (WireGuard, discovery and punching
+ * alike), the introducer (UDP, or TCP where UDP is blocked), the relay,
+ * and what arrives. Everything goes out through a->io. */
 #include "agent.h"
-#include "../../harness/nl/rtnl.h"
-#include "../../harness/util/timeutil.h"
 #include "../mesh/pool.h"
-#include "../wg/sock.h"
-#include "../wg/tun.h"
-#include "../wg/uapi.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <ifaddrs.h>
-#include <net/if.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <poll.h>
 #include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <time.h>
-#include <unistd.h>
 
 #define REGISTER_RETRY_MS 1000
 #define TCP_FALLBACK_MS 3000       /* no UDP answer this long: try TCP */
 #define TTL_SWEEP 8
 #define PEER_EXPIRE_MS 90000
-
-uint64_t agent_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 void agent_log(struct agent *a, const char *fmt, ...)
 {
@@ -87,37 +67,21 @@ static struct agent_peer *peer_by_id(struct agent *a, uint32_t id)
 	return NULL;
 }
 
-/* sendto with a TTL of its own for this one datagram (IP_TTL as
- * ancillary data), so punching can stop short of the peer's NAT. */
-static int send_ttl(int fd, const uint8_t *buf, size_t len, const struct wg_endpoint *ep, int ttl)
+static int out(struct agent *a, int sock, const uint8_t *buf, size_t len, const struct wg_endpoint *ep, int ttl)
 {
-	struct iovec iov = { (void *)buf, len };
-	union {
-		char b[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} ctrl;
-	struct msghdr mh = { .msg_name = (void *)&ep->addr, .msg_namelen = wg_endpoint_len(ep), .msg_iov = &iov,
-			     .msg_iovlen = 1 };
+	return a->io.send(a->io.ctx, sock, buf, len, ep, ttl);
+}
 
-	if (ttl > 0 && ep->addr.ss_family == AF_INET) {
-		struct cmsghdr *c;
-		memset(&ctrl, 0, sizeof(ctrl));
-		mh.msg_control = ctrl.b;
-		mh.msg_controllen = sizeof(ctrl.b);
-		c = CMSG_FIRSTHDR(&mh);
-		c->cmsg_level = IPPROTO_IP;
-		c->cmsg_type = IP_TTL;
-		c->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(c), &ttl, sizeof(int));
-	}
-	return sendmsg(fd, &mh, MSG_DONTWAIT) < 0 ? -errno : 0;
+static uint64_t real_ns(struct agent *a)
+{
+	return a->io.real_ns(a->io.ctx);
 }
 
 static void tcp_close(struct agent *a)
 {
-	if (a->tcp >= 0)
-		close(a->tcp);
-	a->tcp = -1;
+	if (a->tcp)
+		a->io.tcp_close(a->io.ctx);
+	a->tcp = false;
 	a->tcp_up = false;
 	a->tcp_in.len = 0;
 }
@@ -127,7 +91,7 @@ static void tcp_close(struct agent *a)
 static int to_introducer(struct agent *a, const uint8_t *buf, size_t len)
 {
 	if (a->tcp_up) {
-		int ret = mesh_stream_write(a->tcp, buf, len);
+		int ret = a->io.tcp_write(a->io.ctx, buf, len);
 		if (ret == -EPIPE) {
 			agent_log(a, "writing to the introducer over TCP failed; connecting again in 1 s");
 			tcp_close(a);
@@ -135,23 +99,23 @@ static int to_introducer(struct agent *a, const uint8_t *buf, size_t len)
 		}
 		return ret;
 	}
-	return send_ttl(a->udp, buf, len, &a->conf.introducer[0], 0);
+	return out(a, a->udp, buf, len, &a->conf.introducer[0], 0);
 }
 
 int agent_send_control(struct agent *a, struct agent_peer *p, struct mesh_msg *m, int fd, const struct wg_endpoint *ep,
 		       int ttl)
 {
-	uint8_t out[MESH_MAX_MSG];
+	uint8_t sealed[MESH_MAX_MSG];
 	int n;
 
 	memcpy(m->sender, a->pub, WG_KEY_LEN);
-	m->counter = mesh_counter_next(&a->counter, time_real_ns());
-	n = mesh_seal(m, p ? p->shared : a->intro_shared, out, sizeof(out));
+	m->counter = mesh_counter_next(&a->counter, real_ns(a));
+	n = mesh_seal(m, p ? p->shared : a->intro_shared, sealed, sizeof(sealed));
 	if (n < 0)
 		return n;
 	if (!ep)
-		return to_introducer(a, out, (size_t)n);
-	return send_ttl(fd, out, (size_t)n, ep, ttl);
+		return to_introducer(a, sealed, (size_t)n);
+	return out(a, fd, sealed, (size_t)n, ep, ttl);
 }
 
 int agent_send_to_introducer(struct agent *a, struct mesh_msg *m)
@@ -181,7 +145,7 @@ static int send_cb(void *ctx, struct wg_peer *wp, const struct wg_endpoint *ep, 
 		}
 	}
 	if (p->direct)
-		return send_ttl(p->direct_fd, buf, len, &p->direct_ep, 0);
+		return out(a, p->direct_fd, buf, len, &p->direct_ep, 0);
 	if (!a->registered)
 		return -ENOTCONN;
 	n = mesh_relay_build(frame, sizeof(frame), a->token, p->rec.id, buf, len);
@@ -196,38 +160,25 @@ static void deliver_cb(void *ctx, struct wg_peer *wp, const uint8_t *pkt, size_t
 	struct agent *a = ctx;
 
 	(void)wp;
-	if (write(a->tun, pkt, len) < 0 && errno != EAGAIN)
-		agent_log(a, "writing to %s: %s", a->conf.interface, strerror(errno));
+	a->io.deliver(a->io.ctx, pkt, len);
 }
 
-/* Local candidates: this host's own IPv4 addresses, with our port (peers
- * on the same LAN meet there without the NAT). */
+/* Local candidates: this host's own addresses (the io says which), with
+ * our port (peers on the same LAN meet there without the NAT). */
 static void gather_locals(struct agent *a)
 {
-	struct ifaddrs *ifs, *i;
+	int n = a->io.local_addresses(a->io.ctx, a->locals, MESH_MAX_CANDS);
 
-	a->n_locals = 0;
-	if (getifaddrs(&ifs))
-		return;
-	for (i = ifs; i && a->n_locals < MESH_MAX_CANDS; i = i->ifa_next) {
-		struct sockaddr_in *sin;
-		if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET || (i->ifa_flags & IFF_LOOPBACK) ||
-		    !strcmp(i->ifa_name, a->conf.interface))
-			continue;
-		sin = (struct sockaddr_in *)&a->locals[a->n_locals].addr;
-		memset(&a->locals[a->n_locals], 0, sizeof(a->locals[0]));
-		sin->sin_family = AF_INET;
-		sin->sin_addr = ((struct sockaddr_in *)i->ifa_addr)->sin_addr;
-		sin->sin_port = htons(a->port);
-		a->n_locals++;
-	}
-	freeifaddrs(ifs);
+	a->n_locals = n < 0 ? 0 : n > MESH_MAX_CANDS ? MESH_MAX_CANDS : n;
+	for (int i = 0; i < a->n_locals; i++)
+		((struct sockaddr_in *)&a->locals[i].addr)->sin_port = htons(a->port);
+	memset(a->locals + a->n_locals, 0, sizeof(a->locals[0]) * (size_t)(MESH_MAX_CANDS - a->n_locals));
 }
 
 static void send_register(struct agent *a, int which, int ttl)
 {
 	struct mesh_msg m = { .type = MESH_REGISTER };
-	uint8_t out[MESH_MAX_MSG];
+	uint8_t sealed[MESH_MAX_MSG];
 	int n;
 
 	m.u.reg.has_join = a->conf.has_join;
@@ -237,13 +188,13 @@ static void send_register(struct agent *a, int which, int ttl)
 	m.u.reg.n_cands = (uint8_t)a->n_locals;
 	memcpy(m.u.reg.cands, a->locals, sizeof(a->locals));
 	memcpy(m.sender, a->pub, WG_KEY_LEN);
-	m.counter = mesh_counter_next(&a->counter, time_real_ns());
-	if ((n = mesh_seal(&m, a->intro_shared, out, sizeof(out))) < 0)
+	m.counter = mesh_counter_next(&a->counter, real_ns(a));
+	if ((n = mesh_seal(&m, a->intro_shared, sealed, sizeof(sealed))) < 0)
 		return;
 	if (which == 2)
-		to_introducer(a, out, (size_t)n);
+		to_introducer(a, sealed, (size_t)n);
 	else if (which < a->conf.n_introducer)
-		send_ttl(a->udp, out, (size_t)n, &a->conf.introducer[which], ttl);
+		out(a, a->udp, sealed, (size_t)n, &a->conf.introducer[which], ttl);
 }
 
 static void remeasure(struct agent *a)
@@ -263,23 +214,7 @@ static void remeasure(struct agent *a)
 
 static int set_address(struct agent *a)
 {
-	char path[96];
-	int ret = rtnl_addr_add(NULL, a->conf.interface, a->mesh4, a->plen4), fd;
-
-	if (ret && ret != -EEXIST)
-		return ret;
-	/* IPv6 on our own interface, even where the host turned it off by
-	 * default (the lab does); without IPv6 in the kernel, IPv4 only. */
-	snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/disable_ipv6", a->conf.interface);
-	if ((fd = open(path, O_WRONLY | O_CLOEXEC)) >= 0) {
-		if (write(fd, "0", 1) != 1)
-			agent_log(a, "cannot enable IPv6 on %s: %s", a->conf.interface, strerror(errno));
-		close(fd);
-		ret = rtnl_addr6_add(NULL, a->conf.interface, a->mesh6, a->plen6);
-		if (ret && ret != -EEXIST)
-			agent_log(a, "IPv6 mesh address not set: %s (IPv4 works)", strerror(-ret));
-	}
-	return rtnl_link_up(NULL, a->conf.interface);
+	return a->io.set_address(a->io.ctx, a->mesh4, a->plen4, a->mesh6, a->plen6);
 }
 
 static void on_registered(struct agent *a, const struct mesh_msg *m, bool via_tcp, uint64_t now)
@@ -313,7 +248,7 @@ static void on_registered(struct agent *a, const struct mesh_msg *m, bool via_tc
 			  agent_ep_str(&m->u.regd.seen), agent_ep_str(&a->seen[via]));
 	a->seen[via] = m->u.regd.seen;
 	a->seen_ms[via] = now;
-	if (a->tcp >= 0) {
+	if (a->tcp) {
 		agent_log(a, "UDP reaches the introducer again: leaving TCP");
 		tcp_close(a);
 	}
@@ -368,22 +303,22 @@ static void send_resync(struct agent *a, struct agent_peer *p, size_t answered_l
 {
 	struct mesh_replay *r = p ? &p->replay : &a->intro_replay;
 	struct mesh_msg m = { .type = MESH_RESYNC };
-	uint8_t out[MESH_MAX_MSG];
+	uint8_t sealed[MESH_MAX_MSG];
 	int n;
 
 	if (!mesh_replay_resync_due(r, now))
 		return;
 	m.u.resync.newest = mesh_replay_newest(r);
 	memcpy(m.sender, a->pub, WG_KEY_LEN);
-	m.counter = mesh_counter_next(&a->counter, time_real_ns());
-	n = mesh_seal(&m, p ? p->shared : a->intro_shared, out, sizeof(out));
+	m.counter = mesh_counter_next(&a->counter, real_ns(a));
+	n = mesh_seal(&m, p ? p->shared : a->intro_shared, sealed, sizeof(sealed));
 	if (n < 0 || (size_t)n > answered_len)
 		return;
 	if (p && !via_tcp && fd >= 0) {
-		send_ttl(fd, out, (size_t)n, from, 0);
+		out(a, fd, sealed, (size_t)n, from, 0);
 		return;
 	}
-	to_introducer(a, out, (size_t)n);
+	to_introducer(a, sealed, (size_t)n);
 	/* What the introducer said is lost: ask again once it has moved on. */
 	a->reg_next_ms = now;
 }
@@ -418,14 +353,14 @@ static void on_control(struct agent *a, const uint8_t *buf, size_t len, int fd, 
 	}
 	/* The same rules for the introducer as for peers: sent within the
 	 * skew, and each counter once. */
-	if (!mesh_counter_fresh(m.counter, time_real_ns(), MESH_COUNTER_SKEW_S)) {
+	if (!mesh_counter_fresh(m.counter, real_ns(a), MESH_COUNTER_SKEW_S)) {
 		a->dropped_control++;
 		return;
 	}
 	if (m.type == MESH_RESYNC) {
 		/* Outside the replay window on purpose: it only ever moves our
 		 * counter forward, so a replayed one changes nothing. */
-		if (mesh_counter_resync(&a->counter, m.u.resync.newest, time_real_ns()))
+		if (mesh_counter_resync(&a->counter, m.u.resync.newest, real_ns(a)))
 			agent_log(a, "%s holds newer counters of ours (we restarted, or the clock stepped back): continuing above them",
 				  p ? p->rec.name : "the introducer");
 		return;
@@ -520,36 +455,25 @@ static void on_frame(void *ctx, const uint8_t *msg, size_t len)
 	on_datagram(f->a, buf, len, -1, &f->a->conf.introducer[0], true, f->now);
 }
 
-void agent_read_socket(struct agent *a, int fd, uint64_t now)
+void agent_receive(struct agent *a, int sock, const struct wg_endpoint *from, uint8_t *buf, size_t len, uint64_t now)
 {
-	static uint8_t buf[65536];
+	a->now = now;
+	on_datagram(a, buf, len, sock, from, false, now);
+}
 
-	for (int k = 0; k < 64; k++) {
-		struct wg_endpoint from;
-		socklen_t sl = sizeof(from.addr);
-		ssize_t n;
-
-		memset(&from, 0, sizeof(from));
-		n = recvfrom(fd, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&from.addr, &sl);
-		if (n < 0)
-			return;
-		on_datagram(a, buf, (size_t)n, fd, &from, false, now);
-	}
+void agent_tun_packet(struct agent *a, const uint8_t *pkt, size_t len, uint64_t now)
+{
+	a->now = now;
+	wg_device_send(a->dev, pkt, len, now);
 }
 
 static void tcp_start(struct agent *a)
 {
 	const struct wg_endpoint *ep = &a->conf.introducer[0];
-	int fd = socket(ep->addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0), one = 1;
 
-	if (fd < 0)
+	if (a->io.tcp_connect(a->io.ctx, ep))
 		return;
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (connect(fd, (const struct sockaddr *)&ep->addr, wg_endpoint_len(ep)) && errno != EINPROGRESS) {
-		close(fd);
-		return;
-	}
-	a->tcp = fd;
+	a->tcp = true;
 	a->tcp_up = false;
 	agent_log(a, "no answer from the introducer over UDP: trying TCP to %s", agent_ep_str(ep));
 }
@@ -585,59 +509,62 @@ static void registration_tick(struct agent *a, uint64_t now)
 			send_register(a, 2, 0);
 		a->reg_next_ms = now + (a->registered && (udp_ok || a->tcp_up) ? a->conf.keepalive_s * 1000u : REGISTER_RETRY_MS);
 	}
-	if (!udp_ok && a->tcp < 0 && now - a->started_ms > TCP_FALLBACK_MS && now >= a->tcp_next_ms) {
+	if (!udp_ok && !a->tcp && now - a->started_ms > TCP_FALLBACK_MS && now >= a->tcp_next_ms) {
 		tcp_start(a);
 		a->tcp_next_ms = now + 10000;
 	}
 }
 
-static void tcp_ready(struct agent *a, short revents, uint64_t now)
+void agent_tcp_connected(struct agent *a, uint64_t now)
 {
+	a->now = now;
+	if (!a->tcp || a->tcp_up)
+		return;
+	a->tcp_up = true;
+	agent_log(a, "connected to the introducer over TCP");
+	remeasure(a);
+	send_register(a, 2, 0);
+}
+
+void agent_tcp_closed(struct agent *a, int err, uint64_t now)
+{
+	a->now = now;
+	if (!a->tcp)
+		return;
 	if (!a->tcp_up) {
-		int err = 0;
-		socklen_t sl = sizeof(err);
-		if ((revents & (POLLERR | POLLHUP)) || getsockopt(a->tcp, SOL_SOCKET, SO_ERROR, &err, &sl) || err) {
-			tcp_close(a);
-			return;
-		}
-		a->tcp_up = true;
-		agent_log(a, "connected to the introducer over TCP");
-		remeasure(a);
-		send_register(a, 2, 0);
+		tcp_close(a); /* it did not connect: registration_tick tries again */
 		return;
 	}
-	if (revents & (POLLIN | POLLHUP | POLLERR)) {
-		struct frame_ctx f = { a, now };
-		int ret = mesh_stream_read(a->tcp, &a->tcp_in, on_frame, &f);
-		if (ret < 0) {
-			agent_log(a, "TCP connection to the introducer closed (%s); connecting again in 1 s",
-				  ret == -EPIPE ? "by the introducer" : strerror(-ret));
-			tcp_close(a);
-			a->registered = a->udp_reply_ms && now - a->udp_reply_ms < 30000;
-			a->tcp_next_ms = now + 1000;
-		}
-	}
+	agent_log(a, "TCP connection to the introducer closed (%s); connecting again in 1 s",
+		  err == -EPIPE ? "by the introducer" : strerror(-err));
+	tcp_close(a);
+	a->registered = a->udp_reply_ms && now - a->udp_reply_ms < 30000;
+	a->tcp_next_ms = now + 1000;
 }
 
-
-static int rebind(void *ctx, uint16_t port)
+void agent_tcp_input(struct agent *a, const uint8_t *bytes, size_t len, uint64_t now)
 {
-	(void)ctx;
-	(void)port;
-	return -EBUSY; /* the mesh owns its socket: the mapping it learned is this one's */
-}
-
-int agent_start(struct agent *a, const struct agent_conf *conf, char *err, size_t errlen)
-{
-	struct sockaddr_in sa;
-	socklen_t sl = sizeof(sa);
+	struct frame_ctx f = { a, now };
 	int ret;
 
+	a->now = now;
+	if (!a->tcp_up)
+		return;
+	if ((ret = mesh_stream_feed(&a->tcp_in, bytes, len, on_frame, &f)) < 0)
+		agent_tcp_closed(a, ret, now);
+}
+
+int agent_init(struct agent *a, const struct agent_conf *conf, const struct agent_io *io, int sock, uint16_t port,
+	       uint64_t now, char *err, size_t errlen)
+{
 	memset(a, 0, sizeof(*a));
 	a->conf = *conf;
-	a->udp = a->tun = a->uapi = a->status = a->tcp = -1;
+	a->io = *io;
+	a->udp = sock;
+	a->port = port;
+	a->tun = a->uapi = a->status = a->tcp_fd = -1;
 	a->txid_hi = randombytes_random();
-	a->started_ms = a->now = agent_now_ms();
+	a->started_ms = a->now = now;
 	mesh_replay_init(&a->intro_replay);
 	mesh_key_public(a->pub, conf->private_key);
 	if (mesh_shared_key(a->intro_shared, conf->introducer_key, conf->private_key)) {
@@ -649,52 +576,16 @@ int agent_start(struct agent *a, const struct agent_conf *conf, char *err, size_
 		return -ENOMEM;
 	}
 	wg_device_set_private_key(a->dev, conf->private_key);
-	if ((a->udp = wg_udp_bind(conf->listen_port)) < 0) {
-		snprintf(err, errlen, "cannot bind UDP port %u: %s", conf->listen_port, strerror(-a->udp));
-		return a->udp;
-	}
-	getsockname(a->udp, (struct sockaddr *)&sa, &sl);
-	a->port = ntohs(sa.sin_port);
-	wg_device_set_listen_port(a->dev, a->port);
-	if ((a->tun = wg_tun_open(conf->interface, conf->mtu)) < 0) {
-		snprintf(err, errlen, "cannot create TUN device %s: %s", conf->interface, strerror(-a->tun));
-		return a->tun;
-	}
-	fcntl(a->tun, F_SETFL, O_NONBLOCK);
-	if ((ret = rtnl_link_up(NULL, conf->interface))) {
-		snprintf(err, errlen, "cannot bring %s up: %s", conf->interface, strerror(-ret));
-		return ret;
-	}
-	if ((a->uapi = wg_uapi_listen(conf->interface, a->uapi_path, sizeof(a->uapi_path))) < 0) {
-		snprintf(err, errlen, "cannot open the UAPI socket %s: %s", a->uapi_path, strerror(-a->uapi));
-		return a->uapi;
-	}
-	if ((a->status = status_listen(a)) < 0) {
-		snprintf(err, errlen, "cannot open the status socket %s: %s", a->status_path, strerror(-a->status));
-		return a->status;
-	}
-	agent_log(a, "listening on UDP port %u; introducer %s", a->port, agent_ep_str(&conf->introducer[0]));
+	wg_device_set_listen_port(a->dev, port);
 	return 0;
 }
 
-void agent_stop(struct agent *a)
+void agent_fini(struct agent *a)
 {
 	for (int i = 0; i < AGENT_MAX_PEERS; i++)
 		if (a->peers[i].used)
-			punch_close_birthday(&a->peers[i], -1);
+			punch_close_birthday(a, &a->peers[i], -1);
 	tcp_close(a);
-	if (a->uapi_path[0] && a->uapi >= 0)
-		unlink(a->uapi_path);
-	if (a->status_path[0] && a->status >= 0)
-		unlink(a->status_path);
-	if (a->uapi >= 0)
-		close(a->uapi);
-	if (a->status >= 0)
-		close(a->status);
-	if (a->udp >= 0)
-		close(a->udp);
-	if (a->tun >= 0)
-		close(a->tun);
 	wg_device_free(a->dev);
 	a->dev = NULL;
 	sodium_memzero(a->conf.private_key, sizeof(a->conf.private_key));
@@ -711,7 +602,7 @@ static void expire_peers(struct agent *a, uint64_t now)
 		 * (and their direct paths) stay. */
 		if (p->used && a->registered && now - a->intro_heard_ms < 3000 && now - p->last_heard_ms > PEER_EXPIRE_MS) {
 			agent_log(a, "peer %s left the mesh", p->rec.name);
-			punch_close_birthday(p, -1);
+			punch_close_birthday(a, p, -1);
 			wg_peer_remove(a->dev, p->wg);
 			sodium_memzero(p->shared, 32);
 			p->used = false;
@@ -719,59 +610,13 @@ static void expire_peers(struct agent *a, uint64_t now)
 	}
 }
 
-int agent_run(struct agent *a, volatile int *stop)
+void agent_tick(struct agent *a, uint64_t now)
 {
-	static uint8_t pkt[WG_MAX_PACKET];
-	struct wg_uapi_hooks hooks = { rebind, a };
-
-	while (!*stop) {
-		struct pollfd p[6 + AGENT_MAX_PEERS * 2 + AGENT_BDAY_SOCKETS];
-		int n = 0, nbase;
-		uint64_t now;
-
-		p[n++] = (struct pollfd){ a->udp, POLLIN, 0 };
-		p[n++] = (struct pollfd){ a->tun, POLLIN, 0 };
-		p[n++] = (struct pollfd){ a->uapi, POLLIN, 0 };
-		p[n++] = (struct pollfd){ a->status, POLLIN, 0 };
-		p[n++] = (struct pollfd){ a->tcp, (short)(a->tcp_up ? POLLIN : POLLOUT), 0 };
-		nbase = n;
-		for (int i = 0; i < AGENT_MAX_PEERS; i++) {
-			struct agent_peer *q = &a->peers[i];
-			if (!q->used)
-				continue;
-			for (int k = 0; k < q->n_bday && n < (int)(sizeof(p) / sizeof(p[0])); k++)
-				if (q->bday_fds[k] >= 0)
-					p[n++] = (struct pollfd){ q->bday_fds[k], POLLIN, 0 };
-			if (q->direct && q->direct_fd != a->udp && q->n_bday == 0 && n < (int)(sizeof(p) / sizeof(p[0])))
-				p[n++] = (struct pollfd){ q->direct_fd, POLLIN, 0 };
-		}
-		if (poll(p, (nfds_t)n, 20) < 0 && errno != EINTR)
-			return -errno;
-		now = a->now = agent_now_ms();
-		if (p[0].revents & POLLIN)
-			agent_read_socket(a, a->udp, now);
-		if (p[1].revents & POLLIN)
-			for (int k = 0; k < 64; k++) {
-				ssize_t len = read(a->tun, pkt, sizeof(pkt));
-				if (len <= 0)
-					break;
-				wg_device_send(a->dev, pkt, (size_t)len, now);
-			}
-		if (p[2].revents & POLLIN)
-			wg_uapi_serve(a->uapi, a->dev, &hooks);
-		if (p[3].revents & POLLIN)
-			status_serve(a);
-		if (a->tcp >= 0 && p[4].revents)
-			tcp_ready(a, p[4].revents, now);
-		for (int i = nbase; i < n; i++)
-			if (p[i].revents & POLLIN)
-				agent_read_socket(a, p[i].fd, now);
-		registration_tick(a, now);
-		for (int i = 0; i < AGENT_MAX_PEERS; i++)
-			if (a->peers[i].used)
-				punch_tick(a, &a->peers[i], now);
-		expire_peers(a, now);
-		wg_device_tick(a->dev, now);
-	}
-	return 0;
+	a->now = now;
+	registration_tick(a, now);
+	for (int i = 0; i < AGENT_MAX_PEERS; i++)
+		if (a->peers[i].used)
+			punch_tick(a, &a->peers[i], now);
+	expire_peers(a, now);
+	wg_device_tick(a->dev, now);
 }

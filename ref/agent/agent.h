@@ -1,7 +1,10 @@
 /* punchlab-agent: one member of the mesh. Its state, shared by the parts
- * of the daemon: agent.c (sockets, introducer, data path, loop), punch.c
- * (candidates, punching, birthday probing, path choice), status.c (the
- * status socket). One thread. */
+ * of the daemon: agent.c (the introducer, the data path, what arrives),
+ * punch.c (candidates, punching, birthday probing, path choice), status.c
+ * (what it says of itself), daemon.c (sockets, TUN, UAPI, the loop). The
+ * core (agent.c, punch.c) never touches a socket or a clock: the daemon
+ * hands it what arrives with the time, and it acts through agent_io; the
+ * tests give it fakes and a fake clock. One thread. */
 #ifndef PL_AGENT_H
 #define PL_AGENT_H
 
@@ -19,11 +22,22 @@
 #define AGENT_BDAY_SOCKETS 256     /* the hard side's extra mappings */
 #define AGENT_BDAY_PROBES 4096     /* the easy side's budget of random ports */
 
+/* What kind of candidate a target is: how a path through it was found. */
+enum agent_cand {
+	CAND_REFLEXIVE,             /* as the introducer saw the peer (hole punching) */
+	CAND_PREDICTED,             /* a port the peer's sequential allocator will give next */
+	CAND_LOCAL,                 /* the peer's own interface address (same LAN) */
+	CAND_PEER_REFLEXIVE,        /* where the peer's own ping came from */
+	CAND_BIRTHDAY,              /* a random port, or a birthday socket's mapping */
+	CAND_HAIRPIN,               /* a reflexive endpoint on our own public address (one NAT for both) */
+	CAND_OPEN,                  /* a side without NAT: its own address */
+};
+
 /* Where a ping goes (a candidate of the peer) and from which socket. */
 struct agent_target {
 	struct wg_endpoint ep;
 	int fd;                     /* the main socket or a birthday socket */
-	bool local;                 /* the peer's own interface address */
+	enum agent_cand kind;
 };
 
 struct agent_peer {
@@ -38,6 +52,7 @@ struct agent_peer {
 	struct wg_endpoint direct_ep;
 	struct wg_endpoint dev_ep_seen;  /* the device's endpoint for it when we last looked (roaming) */
 	int direct_fd;
+	enum agent_cand found_by;   /* the kind of candidate the path went through */
 	double rtt_ms;
 	uint64_t direct_since_ms, last_pong_ms, next_ping_ms;
 	/* What is expected, and the punching toward it. */
@@ -58,19 +73,46 @@ struct agent_peer {
 	uint64_t bday_next_ms;
 };
 
+/* What the core does to the world. Sockets are numbers the io gives out:
+ * the main one (WireGuard, discovery, punching) and birthday sockets. */
+struct agent_io {
+	void *ctx;
+	/* The wall clock (CLOCK_REALTIME, ns): message counters carry it. */
+	uint64_t (*real_ns)(void *ctx);
+	/* A datagram from socket sock to `to`, with this TTL (0: the default). */
+	int (*send)(void *ctx, int sock, const uint8_t *buf, size_t len, const struct wg_endpoint *to, int ttl);
+	/* A new UDP socket on any port (birthday probing): its number, or -errno. */
+	int (*open_socket)(void *ctx);
+	void (*close_socket)(void *ctx, int sock);
+	/* TCP to the introducer: start connecting (agent_tcp_connected,
+	 * agent_tcp_input and agent_tcp_closed say what happens next), write
+	 * one frame (0, -EAGAIN dropped, -EPIPE gone), close. */
+	int (*tcp_connect)(void *ctx, const struct wg_endpoint *to);
+	int (*tcp_write)(void *ctx, const uint8_t *buf, size_t len);
+	void (*tcp_close)(void *ctx);
+	/* A decrypted inner packet, for the TUN device. */
+	void (*deliver)(void *ctx, const uint8_t *pkt, size_t len);
+	/* Put our mesh addresses on the interface. */
+	int (*set_address)(void *ctx, uint32_t mesh4, uint8_t plen4, const uint8_t mesh6[16], uint8_t plen6);
+	/* This host's addresses, for local candidates (the core sets the port). */
+	int (*local_addresses)(void *ctx, struct wg_endpoint *out, int max);
+};
+
 struct agent {
 	struct agent_conf conf;
+	struct agent_io io;
 	uint8_t pub[WG_KEY_LEN];
 	uint8_t intro_shared[32];
 	struct mesh_replay intro_replay;
 	struct wg_device *dev;
-	int udp, tun, uapi, status;
+	int udp;                    /* the main socket's number */
+	int tun, uapi, status, tcp_fd;   /* the daemon's: -1 in tests */
 	char uapi_path[108], status_path[108];
 	uint16_t port;
 	struct mesh_counter counter; /* of the control messages we send */
 	uint32_t txid_hi;
 	/* The introducer. */
-	int tcp;                    /* -1: none; else a connection (connecting while !tcp_up) */
+	bool tcp;                   /* a connection exists (connecting while !tcp_up) */
 	bool tcp_up;
 	struct mesh_stream tcp_in;
 	bool registered, refused;
@@ -91,23 +133,39 @@ struct agent {
 	uint64_t now;               /* the loop's clock for this turn: every timer compares with it */
 };
 
-uint64_t agent_now_ms(void);
 void agent_log(struct agent *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 const char *agent_ep_str(const struct wg_endpoint *ep);
 
-/* agent.c */
-/* Open the socket, the TUN device, the UAPI and status sockets. */
-int agent_start(struct agent *a, const struct agent_conf *conf, char *err, size_t errlen);
-/* Serve until *stop; then agent_stop closes and removes everything. */
-int agent_run(struct agent *a, volatile int *stop);
-void agent_stop(struct agent *a);
-/* Read what a UDP socket of ours (main or birthday) holds. */
-void agent_read_socket(struct agent *a, int fd, uint64_t now);
+/* agent.c: the core. Times are monotonic milliseconds. */
+/* Set up a for conf on io, whose main socket is number sock, bound to
+ * port. -errno (err says why) on failure; agent_fini frees what it made. */
+int agent_init(struct agent *a, const struct agent_conf *conf, const struct agent_io *io, int sock, uint16_t port,
+	       uint64_t now, char *err, size_t errlen);
+void agent_fini(struct agent *a);
+/* A datagram that arrived on socket sock from `from` (buf is scratch). */
+void agent_receive(struct agent *a, int sock, const struct wg_endpoint *from, uint8_t *buf, size_t len, uint64_t now);
+/* An inner packet read from the TUN device. */
+void agent_tun_packet(struct agent *a, const uint8_t *pkt, size_t len, uint64_t now);
+/* Timers: registration, punching, path checks, peer expiry, WireGuard's.
+ * Call at least every 20 ms. */
+void agent_tick(struct agent *a, uint64_t now);
+/* The TCP connection to the introducer came up; bytes arrived on it; it
+ * failed or closed (err: why). */
+void agent_tcp_connected(struct agent *a, uint64_t now);
+void agent_tcp_input(struct agent *a, const uint8_t *bytes, size_t len, uint64_t now);
+void agent_tcp_closed(struct agent *a, int err, uint64_t now);
 /* Seal m for a peer (or the introducer: peer NULL) and send it from fd to
  * ep with the given TTL (0: the default). */
 int agent_send_control(struct agent *a, struct agent_peer *p, struct mesh_msg *m, int fd, const struct wg_endpoint *ep,
 		       int ttl);
 int agent_send_to_introducer(struct agent *a, struct mesh_msg *m);
+
+/* daemon.c: the core on real sockets, a TUN device, the UAPI and status
+ * sockets. */
+int agent_start(struct agent *a, const struct agent_conf *conf, char *err, size_t errlen);
+/* Serve until *stop; then agent_stop closes and removes everything. */
+int agent_run(struct agent *a, volatile int *stop);
+void agent_stop(struct agent *a);
 
 /* punch.c */
 /* The introducer said: punch toward this peer now. */
@@ -119,10 +177,16 @@ void punch_on_pong(struct agent *a, struct agent_peer *p, const struct mesh_msg 
 void punch_tick(struct agent *a, struct agent_peer *p, uint64_t now);
 /* Recompute what is expected toward p (after a measurement changed). */
 void punch_reassess(struct agent *a, struct agent_peer *p);
+/* The technique a kind of candidate stands for ("punching", "prediction",
+ * "same-lan", "birthday"), as `punchlab expect` names them. */
+const char *agent_cand_technique(enum agent_cand k);
 /* Close p's birthday sockets except keep (-1: all). */
-void punch_close_birthday(struct agent_peer *p, int keep);
+void punch_close_birthday(struct agent *a, struct agent_peer *p, int keep);
 
 /* status.c */
+/* What the agent says of itself, as a table for people or JSON, into buf
+ * (cut at len): returns its length. */
+size_t status_render(struct agent *a, bool json, char *buf, size_t len);
 int status_listen(struct agent *a);
 void status_serve(struct agent *a);
 /* The client side: print the status of the agent on IFNAME. */

@@ -51,17 +51,17 @@ static int opener_ttl(const struct agent *a)
 	return a->min_ttl > 2 ? a->min_ttl - 1 : 0;
 }
 
-void punch_close_birthday(struct agent_peer *p, int keep)
+void punch_close_birthday(struct agent *a, struct agent_peer *p, int keep)
 {
 	for (int k = 0; k < p->n_bday; k++)
 		if (p->bday_fds[k] >= 0 && p->bday_fds[k] != keep)
-			close(p->bday_fds[k]);
+			a->io.close_socket(a->io.ctx, p->bday_fds[k]);
 	p->n_bday = 0;
 	p->bday_role = 0;
 	p->bday_probes = 0;
 }
 
-static void add_target(struct agent_peer *p, const struct wg_endpoint *ep, int fd, bool local)
+static void add_target(struct agent_peer *p, const struct wg_endpoint *ep, int fd, enum agent_cand kind)
 {
 	if (!ep->addr.ss_family || ep->addr.ss_family != AF_INET)
 		return;
@@ -69,14 +69,46 @@ static void add_target(struct agent_peer *p, const struct wg_endpoint *ep, int f
 		if (wg_endpoint_equal(&p->targets[i].ep, ep) && p->targets[i].fd == fd)
 			return;
 	if (p->n_targets < AGENT_MAX_TARGETS)
-		p->targets[p->n_targets++] = (struct agent_target){ *ep, fd, local };
+		p->targets[p->n_targets++] = (struct agent_target){ *ep, fd, kind };
+}
+
+const char *agent_cand_technique(enum agent_cand k)
+{
+	static const char *const names[] = {
+		[CAND_REFLEXIVE] = "punching",   [CAND_PREDICTED] = "prediction",     [CAND_LOCAL] = "same-lan",
+		[CAND_PEER_REFLEXIVE] = "punching", [CAND_BIRTHDAY] = "birthday", [CAND_HAIRPIN] = "hairpin",
+		[CAND_OPEN] = "open",
+	};
+	return k <= CAND_OPEN ? names[k] : "punching";
+}
+
+/* How a pong on fd from `from` was reached: the target it answers, or a
+ * birthday probe's random port (easy side) or socket (hard side). */
+static enum agent_cand found_by(const struct agent *a, const struct agent_peer *p, int fd, const struct wg_endpoint *from)
+{
+	enum agent_cand k = p->bday_role == 2 ? CAND_BIRTHDAY : CAND_PEER_REFLEXIVE;
+	struct mesh_nat_class peer;
+
+	if (fd != a->udp)
+		return CAND_BIRTHDAY;
+	for (int i = 0; i < p->n_targets; i++)
+		if (p->targets[i].fd == fd && wg_endpoint_equal(&p->targets[i].ep, from))
+			k = p->targets[i].kind;
+	if (k == CAND_REFLEXIVE || k == CAND_PEER_REFLEXIVE) {
+		peer_class(p, &peer);
+		if (same_ip(from, &a->seen[0]))
+			k = CAND_HAIRPIN;
+		else if (peer.open || a->nat.open)
+			k = CAND_OPEN;
+	}
+	return k;
 }
 
 static void ping(struct agent *a, struct agent_peer *p, int fd, const struct wg_endpoint *ep, int ttl)
 {
 	struct mesh_msg m = { .type = MESH_PING };
 
-	m.u.ping.txid = (uint64_t)a->txid_hi << 32 | (uint32_t)agent_now_ms(); /* real time, for the RTT */
+	m.u.ping.txid = (uint64_t)a->txid_hi << 32 | (uint32_t)a->now; /* the send time, for the RTT */
 	m.u.ping.addr = *ep;
 	agent_send_control(a, p, &m, fd, ep, ttl);
 }
@@ -116,7 +148,7 @@ void punch_reassess(struct agent *a, struct agent_peer *p)
 			agent_log(a, "peer %s: relayed: %s", p->rec.name, p->expect.why);
 		set_why(p, "%s", p->expect.why);
 		p->punching = false;
-		punch_close_birthday(p, p->direct ? p->direct_fd : -1);
+		punch_close_birthday(a, p, p->direct ? p->direct_fd : -1);
 	} else if (!p->direct) {
 		set_why(p, "trying %s", expect_technique_name(p->expect.technique));
 		if (p->next_connect_ms > a->now + 200)
@@ -138,7 +170,7 @@ void punch_start(struct agent *a, struct agent_peer *p, uint32_t round)
 	p->round_ms = now;
 	p->next_send_ms = now;
 	p->n_targets = 0;
-	punch_close_birthday(p, -1);
+	punch_close_birthday(a, p, -1);
 	/* Order matters for sequential allocators: each new destination takes
 	 * the next port, so predicted ports go first, in order (both sides do
 	 * the same, so their n-th new mappings meet), then reflexive, then
@@ -150,13 +182,13 @@ void punch_start(struct agent *a, struct agent_peer *p, uint32_t round)
 			if (port > 65535)
 				break;
 			set_port(&e, (uint16_t)port);
-			add_target(p, &e, a->udp, false);
+			add_target(p, &e, a->udp, CAND_PREDICTED);
 		}
 	}
-	add_target(p, &p->rec.seen[0], a->udp, false);
-	add_target(p, &p->rec.seen[1], a->udp, false);
+	add_target(p, &p->rec.seen[0], a->udp, CAND_REFLEXIVE);
+	add_target(p, &p->rec.seen[1], a->udp, CAND_REFLEXIVE);
 	for (int i = 0; i < p->rec.n_cands; i++)
-		add_target(p, &p->rec.cands[i], a->udp, true);
+		add_target(p, &p->rec.cands[i], a->udp, CAND_LOCAL);
 	set_why(p, "punching (%s), round %u", expect_technique_name(p->expect.technique), round);
 	if (a->log_verbose)
 		agent_log(a, "peer %s: round %u, %d candidates, expecting %s", p->rec.name, round, p->n_targets,
@@ -169,12 +201,14 @@ static void take_path(struct agent *a, struct agent_peer *p, int fd, const struc
 	bool was = p->direct;
 	struct wg_peer_info info;
 
+	p->found_by = found_by(a, p, fd, ep);
+
 	/* What the device last saw is older than this path: not a roam. */
 	wg_peer_info(p->wg, &info);
 	p->dev_ep_seen = info.endpoint;
 
 	if (was && p->direct_fd != fd && p->direct_fd != a->udp)
-		close(p->direct_fd);
+		a->io.close_socket(a->io.ctx, p->direct_fd);
 	p->direct = true;
 	p->direct_ep = *ep;
 	p->direct_fd = fd;
@@ -186,14 +220,14 @@ static void take_path(struct agent *a, struct agent_peer *p, int fd, const struc
 	p->failures = 0;
 	p->why[0] = '\0';
 	/* A birthday socket that won carries this peer from now on. */
-	punch_close_birthday(p, fd);
-	agent_log(a, "peer %s: %s path via %s (rtt %.2f ms%s)", p->rec.name, was ? "better direct" : "direct",
-		  agent_ep_str(ep), rtt, fd != a->udp ? ", birthday socket" : "");
+	punch_close_birthday(a, p, fd);
+	agent_log(a, "peer %s: %s path via %s (rtt %.2f ms, found by %s%s)", p->rec.name, was ? "better direct" : "direct",
+		  agent_ep_str(ep), rtt, agent_cand_technique(p->found_by), fd != a->udp ? ", a birthday socket" : "");
 }
 
 static double rtt_of(const struct agent *a, uint64_t txid)
 {
-	uint32_t sent = (uint32_t)txid, now = (uint32_t)agent_now_ms(); /* real time, for the RTT */
+	uint32_t sent = (uint32_t)txid, now = (uint32_t)a->now;
 
 	if ((uint32_t)(txid >> 32) != a->txid_hi)
 		return -1;
@@ -211,7 +245,7 @@ void punch_on_ping(struct agent *a, struct agent_peer *p, const struct mesh_msg 
 	agent_send_control(a, p, &r, fd, from, 0);
 	if (p->direct)
 		return;
-	add_target(p, from, fd, false);
+	add_target(p, from, fd, fd == a->udp ? CAND_PEER_REFLEXIVE : CAND_BIRTHDAY);
 	if (!p->punching) {
 		/* The peer is punching toward us: join in. */
 		p->punching = true;
@@ -238,20 +272,6 @@ void punch_on_pong(struct agent *a, struct agent_peer *p, const struct mesh_msg 
 		take_path(a, p, fd, from, rtt);
 }
 
-static int open_bday_socket(void)
-{
-	struct sockaddr_in sa = { .sin_family = AF_INET };
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-
-	if (fd < 0)
-		return -1;
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa))) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
 /* Birthday paradox (one side maps per destination with unpredictable
  * ports, the other's mapping is known): the hard side opens many mappings
  * toward the easy side's endpoint (low TTL, so they never reach its NAT),
@@ -266,7 +286,7 @@ static void birthday_tick(struct agent *a, struct agent_peer *p, const struct me
 		set_why(p, "birthday probing, round %u", p->round);
 		if (p->bday_role == 1)
 			for (int k = 0; k < AGENT_BDAY_SOCKETS; k++) {
-				int fd = open_bday_socket();
+				int fd = a->io.open_socket(a->io.ctx);
 				if (fd < 0)
 					break;
 				p->bday_fds[p->n_bday++] = fd;
@@ -298,7 +318,7 @@ static void end_round(struct agent *a, struct agent_peer *p, uint64_t now)
 		backoff = BACKOFF_MAX_MS;
 	p->punching = false;
 	p->failures++;
-	punch_close_birthday(p, -1);
+	punch_close_birthday(a, p, -1);
 	p->next_connect_ms = now + backoff;
 	set_why(p, "direct attempts failed (%u so far, expected %s); next try in %llu s", p->failures,
 		expect_technique_name(p->expect.technique), (unsigned long long)backoff / 1000);
@@ -315,7 +335,7 @@ void punch_tick(struct agent *a, struct agent_peer *p, uint64_t now)
 		if (now - p->last_pong_ms > 2u * a->conf.ping_ms + 500u) {
 			agent_log(a, "peer %s: direct path via %s lost; back on the relay", p->rec.name, agent_ep_str(&p->direct_ep));
 			if (p->direct_fd != a->udp)
-				close(p->direct_fd);
+				a->io.close_socket(a->io.ctx, p->direct_fd);
 			p->direct = false;
 			p->direct_fd = -1;
 			p->failures = 0;
@@ -341,7 +361,7 @@ void punch_tick(struct agent *a, struct agent_peer *p, uint64_t now)
 			bool first = p->next_send_ms == p->round_ms;
 			for (int i = 0; i < p->n_targets; i++)
 				ping(a, p, p->targets[i].fd, &p->targets[i].ep,
-				     first && !p->targets[i].local ? opener_ttl(a) : 0);
+				     first && p->targets[i].kind != CAND_LOCAL ? opener_ttl(a) : 0);
 			p->next_send_ms = now + (first ? OPEN_WAIT_MS : t < ROUND_PUNCH_MS ? SEND_EVERY_MS : 1000);
 		}
 		if (t >= ROUND_PUNCH_MS && p->expect.technique == EXPECT_BIRTHDAY && peer.known && a->nat.known &&

@@ -35,8 +35,8 @@ int status_listen(struct agent *a)
 }
 
 struct out {
-	char buf[MESH_STATUS_MAX];
-	size_t len;
+	char *buf;
+	size_t cap, len;
 };
 
 static void emit(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -46,13 +46,13 @@ static void emit(struct out *o, const char *fmt, ...)
 	va_list ap;
 	int n;
 
-	if (o->len >= sizeof(o->buf))
+	if (o->cap == 0 || o->len >= o->cap - 1)
 		return;
 	va_start(ap, fmt);
-	n = vsnprintf(o->buf + o->len, sizeof(o->buf) - o->len, fmt, ap);
+	n = vsnprintf(o->buf + o->len, o->cap - o->len, fmt, ap);
 	va_end(ap);
 	if (n > 0)
-		o->len = o->len + (size_t)n < sizeof(o->buf) ? o->len + (size_t)n : sizeof(o->buf) - 1;
+		o->len = o->len + (size_t)n < o->cap ? o->len + (size_t)n : o->cap - 1;
 }
 
 /* Strings we emit come from our own formatting or checked names; escape
@@ -93,7 +93,7 @@ static void render(struct agent *a, struct out *o, bool json)
 {
 	char key[45], nat[80];
 	const char *intro = a->tcp_up ? "tcp" : a->registered ? "udp" : a->refused ? "refused" : "unreachable";
-	uint64_t now = agent_now_ms();
+	uint64_t now = a->now;
 
 	mesh_key_format(a->pub, key);
 	mesh_nat_describe(&a->nat, nat, sizeof(nat));
@@ -138,9 +138,9 @@ static void render(struct agent *a, struct out *o, bool json)
 			     p->direct ? agent_ep_str(&p->direct_ep) : "", p->direct ? p->rtt_ms : -1.0,
 			     (long long)info.last_handshake_sec, (unsigned long long)info.handshakes, (unsigned long long)info.rx_bytes,
 			     (unsigned long long)info.tx_bytes);
-			emit(o, "\"expected\":\"%s\",\"technique\":\"%s\",\"why\":\"%s\",\"direct_for_ms\":%llu}",
+			emit(o, "\"expected\":\"%s\",\"technique\":\"%s\",\"found_by\":\"%s\",\"why\":\"%s\",\"direct_for_ms\":%llu}",
 			     p->expect.direct ? "direct" : "relay", expect_technique_name(p->expect.technique),
-			     p->direct ? "" : js(p->why),
+			     p->direct ? agent_cand_technique(p->found_by) : "", p->direct ? "" : js(p->why),
 			     (unsigned long long)(p->direct ? now - p->direct_since_ms : 0));
 		} else {
 			char rtt[16], hs[16];
@@ -155,10 +155,21 @@ static void render(struct agent *a, struct out *o, bool json)
 		emit(o, "]}\n");
 }
 
+size_t status_render(struct agent *a, bool json, char *buf, size_t len)
+{
+	struct out o = { buf, len, 0 };
+
+	if (len)
+		buf[0] = '\0';
+	render(a, &o, json);
+	return o.len;
+}
+
 void status_serve(struct agent *a)
 {
-	static struct out o;
+	static char buf[MESH_STATUS_MAX];
 	char req[16] = "";
+	size_t len;
 	struct timeval tv = { 1, 0 };
 	int c = accept4(a->status, NULL, NULL, SOCK_CLOEXEC);
 	ssize_t n;
@@ -167,9 +178,8 @@ void status_serve(struct agent *a)
 		return;
 	setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	n = read(c, req, sizeof(req) - 1);
-	o.len = 0;
-	render(a, &o, n > 0 && !strncmp(req, "json", 4));
-	if (write(c, o.buf, o.len) < 0)
+	len = status_render(a, n > 0 && !strncmp(req, "json", 4), buf, sizeof(buf));
+	if (write(c, buf, len) < 0)
 		agent_log(a, "status: %s", strerror(errno));
 	close(c);
 }

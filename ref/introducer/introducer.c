@@ -1,24 +1,19 @@
+/* The introducer's core: registration, the member list, punching rounds
+ * and the relay, driven by what introducer_receive and the connection
+ * calls hand it; everything it sends goes through its io. */
 #include "introducer.h"
 #include "../mesh/pool.h"
 #include "../mesh/stream.h"
-#include "../../harness/util/timeutil.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <poll.h>
 #include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <time.h>
-#include <unistd.h>
 
-#define MAX_MEMBERS 1024
-#define MAX_CONNS 64
+#define MAX_MEMBERS INTRODUCER_MAX_MEMBERS
+#define MAX_CONNS INTRODUCER_MAX_CONNS
 #define MEMBER_EXPIRE_MS 60000
 #define LOG_EVERY_MS 10000
 
@@ -35,7 +30,6 @@ struct member {
 };
 
 struct conn {
-	int fd;
 	struct wg_endpoint from;
 	int member;
 	struct mesh_stream in;
@@ -49,27 +43,21 @@ struct refusal {
 
 struct introducer {
 	struct introducer_conf conf;
+	struct introducer_io io;
 	uint8_t pub[WG_KEY_LEN];
-	int udp[2], tcp;
 	struct conn *conns[MAX_CONNS];
 	struct member members[MAX_MEMBERS];
 	uint32_t next_id, round;
 	struct mesh_counter counter; /* of the control messages we send */
 	struct refusal refused[16];
 	uint64_t forged_log_ms;
+	uint64_t last_expire_ms;
 	/* Where the message being handled came from. */
 	int cur_via;               /* 0, 1: UDP address; 2: TCP */
 	int cur_conn;
 	struct wg_endpoint cur_from;
+	uint64_t cur_now;
 };
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -104,68 +92,20 @@ static const char *epstr(const struct wg_endpoint *ep)
 	return buf[k];
 }
 
-static int open_udp(const struct wg_endpoint *ep)
-{
-	int fd = socket(ep->addr.ss_family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0), size = 4 << 20;
-
-	if (fd < 0)
-		return -errno;
-	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
-	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
-	if (bind(fd, (const struct sockaddr *)&ep->addr, wg_endpoint_len(ep))) {
-		int ret = -errno;
-		close(fd);
-		return ret;
-	}
-	return fd;
-}
-
-static int open_tcp(const struct wg_endpoint *ep)
-{
-	int fd = socket(ep->addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0), one = 1;
-
-	if (fd < 0)
-		return -errno;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, (const struct sockaddr *)&ep->addr, wg_endpoint_len(ep)) || listen(fd, 64)) {
-		int ret = -errno;
-		close(fd);
-		return ret;
-	}
-	return fd;
-}
-
-struct introducer *introducer_new(const struct introducer_conf *conf, char *err, size_t errlen)
+struct introducer *introducer_new(const struct introducer_conf *conf, const struct introducer_io *io, char *err,
+				  size_t errlen)
 {
 	struct introducer *in = calloc(1, sizeof(*in));
-	int ret;
 
 	if (!in) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
 	in->conf = *conf;
-	in->udp[0] = in->udp[1] = in->tcp = -1;
+	in->io = *io;
 	in->next_id = 1;
 	mesh_key_public(in->pub, conf->private_key);
-	for (int i = 0; i < conf->n_listen; i++) {
-		if ((ret = open_udp(&conf->listen[i])) < 0) {
-			snprintf(err, errlen, "cannot listen on UDP %s: %s", epstr(&conf->listen[i]), strerror(-ret));
-			goto fail;
-		}
-		in->udp[i] = ret;
-	}
-	if (conf->tcp) {
-		if ((ret = open_tcp(&conf->listen[0])) < 0) {
-			snprintf(err, errlen, "cannot listen on TCP %s: %s", epstr(&conf->listen[0]), strerror(-ret));
-			goto fail;
-		}
-		in->tcp = ret;
-	}
 	return in;
-fail:
-	introducer_free(in);
-	return NULL;
 }
 
 static void conn_close(struct introducer *in, int c)
@@ -176,9 +116,9 @@ static void conn_close(struct introducer *in, int c)
 		return;
 	if (k->member >= 0 && in->members[k->member].conn == c)
 		in->members[k->member].conn = -1;
-	close(k->fd);
 	free(k);
 	in->conns[c] = NULL;
+	in->io.close_tcp(in->io.ctx, c);
 }
 
 void introducer_free(struct introducer *in)
@@ -187,15 +127,24 @@ void introducer_free(struct introducer *in)
 		return;
 	for (int c = 0; c < MAX_CONNS; c++)
 		conn_close(in, c);
-	for (int i = 0; i < 2; i++)
-		if (in->udp[i] >= 0)
-			close(in->udp[i]);
-	if (in->tcp >= 0)
-		close(in->tcp);
 	sodium_memzero(in->conf.private_key, sizeof(in->conf.private_key));
 	for (int i = 0; i < MAX_MEMBERS; i++)
 		sodium_memzero(in->members[i].shared, 32);
 	free(in);
+}
+
+int introducer_members(const struct introducer *in)
+{
+	int n = 0;
+
+	for (int i = 0; i < MAX_MEMBERS; i++)
+		n += in->members[i].used;
+	return n;
+}
+
+const uint8_t *introducer_public_key(const struct introducer *in)
+{
+	return in->pub;
 }
 
 /* Send a datagram to a member: over its TCP connection if it has one,
@@ -203,14 +152,13 @@ void introducer_free(struct introducer *in)
 static void send_to_member(struct introducer *in, struct member *m, const uint8_t *buf, size_t len)
 {
 	if (m->conn >= 0 && in->conns[m->conn]) {
-		if (mesh_stream_write(in->conns[m->conn]->fd, buf, len) == -EPIPE)
+		if (in->io.send_tcp(in->io.ctx, m->conn, buf, len) == -EPIPE)
 			conn_close(in, m->conn);
 		return;
 	}
 	for (int v = 0; v < 2; v++)
-		if (m->rec.seen[v].addr.ss_family && in->udp[v] >= 0) {
-			sendto(in->udp[v], buf, len, 0, (const struct sockaddr *)&m->rec.seen[v].addr,
-			       wg_endpoint_len(&m->rec.seen[v]));
+		if (m->rec.seen[v].addr.ss_family && v < in->conf.n_listen) {
+			in->io.send_udp(in->io.ctx, v, &m->rec.seen[v], buf, len);
 			return;
 		}
 }
@@ -219,17 +167,17 @@ static void send_to_member(struct introducer *in, struct member *m, const uint8_
 static void reply(struct introducer *in, const uint8_t *buf, size_t len)
 {
 	if (in->cur_via == 2) {
-		if (in->conns[in->cur_conn] && mesh_stream_write(in->conns[in->cur_conn]->fd, buf, len) == -EPIPE)
+		if (in->conns[in->cur_conn] && in->io.send_tcp(in->io.ctx, in->cur_conn, buf, len) == -EPIPE)
 			conn_close(in, in->cur_conn);
 		return;
 	}
-	sendto(in->udp[in->cur_via], buf, len, 0, (const struct sockaddr *)&in->cur_from.addr, wg_endpoint_len(&in->cur_from));
+	in->io.send_udp(in->io.ctx, in->cur_via, &in->cur_from, buf, len);
 }
 
 static int seal_for(struct introducer *in, struct mesh_msg *m, const uint8_t shared[static 32], uint8_t *out, size_t cap)
 {
 	memcpy(m->sender, in->pub, WG_KEY_LEN);
-	m->counter = mesh_counter_next(&in->counter, time_real_ns());
+	m->counter = mesh_counter_next(&in->counter, in->io.real_ns(in->io.ctx));
 	return mesh_seal(m, shared, out, cap);
 }
 
@@ -493,11 +441,11 @@ static void on_control(struct introducer *in, const uint8_t *buf, size_t len, ui
 		}
 		goto out;
 	}
-	if (!mesh_counter_fresh(msg.counter, time_real_ns(), MESH_COUNTER_SKEW_S))
+	if (!mesh_counter_fresh(msg.counter, in->io.real_ns(in->io.ctx), MESH_COUNTER_SKEW_S))
 		goto out; /* an old message replayed, or a clock far off */
 	if (m && type == MESH_RESYNC) {
 		/* Outside the replay window: it only moves our counter forward. */
-		if (mesh_counter_resync(&in->counter, msg.u.resync.newest, time_real_ns()))
+		if (mesh_counter_resync(&in->counter, msg.u.resync.newest, in->io.real_ns(in->io.ctx)))
 			say("member %s holds newer counters of ours (we restarted, or the clock stepped back): continuing above them",
 			    m->rec.name);
 		goto out;
@@ -577,31 +525,53 @@ static void on_frame(void *ctx, const uint8_t *msg, size_t len)
 {
 	struct introducer *in = ctx;
 
-	on_datagram(in, msg, len, now_ms());
+	on_datagram(in, msg, len, in->cur_now);
 }
 
-static void accept_conn(struct introducer *in)
+void introducer_receive(struct introducer *in, int via, const struct wg_endpoint *from, const uint8_t *buf, size_t len,
+			uint64_t now)
 {
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof(ss);
-	int fd = accept4(in->tcp, (struct sockaddr *)&ss, &sl, SOCK_CLOEXEC | SOCK_NONBLOCK), one = 1, size = 1 << 20;
+	in->cur_via = via;
+	in->cur_from = *from;
+	on_datagram(in, buf, len, now);
+}
 
-	if (fd < 0)
-		return;
+int introducer_conn_open(struct introducer *in, const struct wg_endpoint *from, uint64_t now)
+{
+	(void)now;
 	for (int c = 0; c < MAX_CONNS; c++)
 		if (!in->conns[c]) {
 			struct conn *k = calloc(1, sizeof(*k));
 			if (!k)
-				break;
-			k->fd = fd;
+				return -ENOMEM;
 			k->member = -1;
-			memcpy(&k->from.addr, &ss, sizeof(ss));
-			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-			setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+			k->from = *from;
 			in->conns[c] = k;
-			return;
+			return c;
 		}
-	close(fd); /* full: the agent retries later */
+	return -ENOSPC;
+}
+
+int introducer_conn_input(struct introducer *in, int conn, const uint8_t *bytes, size_t len, uint64_t now)
+{
+	int ret;
+
+	if (conn < 0 || conn >= MAX_CONNS || !in->conns[conn])
+		return -ENOENT;
+	in->cur_via = 2;
+	in->cur_conn = conn;
+	in->cur_from = in->conns[conn]->from;
+	in->cur_now = now;
+	ret = mesh_stream_feed(&in->conns[conn]->in, bytes, len, on_frame, in);
+	if (ret < 0)
+		conn_close(in, conn);
+	return ret;
+}
+
+void introducer_conn_closed(struct introducer *in, int conn)
+{
+	if (conn >= 0 && conn < MAX_CONNS)
+		conn_close(in, conn);
 }
 
 static void expire(struct introducer *in, uint64_t now)
@@ -619,65 +589,10 @@ static void expire(struct introducer *in, uint64_t now)
 	}
 }
 
-int introducer_run(struct introducer *in, volatile int *stop)
+void introducer_tick(struct introducer *in, uint64_t now)
 {
-	static uint8_t buf[65536];
-	uint64_t last_expire = now_ms();
-
-	say("serving as %s on %s%s%s%s", keystr(in->pub), epstr(&in->conf.listen[0]), in->conf.n_listen > 1 ? " and " : "",
-	    in->conf.n_listen > 1 ? epstr(&in->conf.listen[1]) : "", in->tcp >= 0 ? " (and TCP on the first)" : "");
-	while (!*stop) {
-		struct pollfd p[3 + MAX_CONNS];
-		int map[3 + MAX_CONNS], n = 0;
-		uint64_t now;
-
-		for (int v = 0; v < 2; v++)
-			if (in->udp[v] >= 0) {
-				map[n] = -1 - v;
-				p[n++] = (struct pollfd){ in->udp[v], POLLIN, 0 };
-			}
-		if (in->tcp >= 0) {
-			map[n] = -3;
-			p[n++] = (struct pollfd){ in->tcp, POLLIN, 0 };
-		}
-		for (int c = 0; c < MAX_CONNS; c++)
-			if (in->conns[c]) {
-				map[n] = c;
-				p[n++] = (struct pollfd){ in->conns[c]->fd, POLLIN, 0 };
-			}
-		if (poll(p, (nfds_t)n, 500) < 0 && errno != EINTR)
-			return -errno;
-		now = now_ms();
-		for (int i = 0; i < n; i++) {
-			if (!p[i].revents)
-				continue;
-			if (map[i] == -1 || map[i] == -2) {
-				int v = -1 - map[i];
-				for (int k = 0; k < 64; k++) {
-					socklen_t sl = sizeof(in->cur_from.addr);
-					ssize_t len = recvfrom(in->udp[v], buf, sizeof(buf), MSG_DONTWAIT,
-							       (struct sockaddr *)&in->cur_from.addr, &sl);
-					if (len < 0)
-						break;
-					in->cur_via = v;
-					on_datagram(in, buf, (size_t)len, now);
-				}
-			} else if (map[i] == -3) {
-				accept_conn(in);
-			} else if (in->conns[map[i]]) {
-				int c = map[i], ret;
-				in->cur_via = 2;
-				in->cur_conn = c;
-				in->cur_from = in->conns[c]->from;
-				ret = mesh_stream_read(in->conns[c]->fd, &in->conns[c]->in, on_frame, in);
-				if (ret < 0)
-					conn_close(in, c);
-			}
-		}
-		if (now - last_expire >= 1000) {
-			last_expire = now;
-			expire(in, now);
-		}
+	if (now - in->last_expire_ms >= 1000) {
+		in->last_expire_ms = now;
+		expire(in, now);
 	}
-	return 0;
 }

@@ -60,7 +60,7 @@ static int drop_privileges(const char *user)
 int main(int argc, char **argv)
 {
 	static struct introducer_conf conf;
-	struct introducer *in;
+	struct introducer_daemon *in;
 	struct sigaction sa;
 	char err[600];
 	bool print_public = false;
@@ -115,13 +115,13 @@ int main(int argc, char **argv)
 		fprintf(stderr, "punchlab-introducer: %s\n", err);
 		return 2;
 	}
-	if (!(in = introducer_new(&conf, err, sizeof(err)))) {
+	if (!(in = introducer_daemon_new(&conf, err, sizeof(err)))) {
 		fprintf(stderr, "punchlab-introducer: %s\n", err);
 		return 1;
 	}
 	sodium_memzero(conf.private_key, sizeof(conf.private_key));
 	if (drop_privileges(conf.user)) {
-		introducer_free(in);
+		introducer_daemon_free(in);
 		return 1;
 	}
 	memset(&sa, 0, sizeof(sa));
@@ -129,7 +129,7 @@ int main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	ret = introducer_run(in, &stop);
-	introducer_free(in);
+	ret = introducer_daemon_run(in, &stop);
+	introducer_daemon_free(in);
 	return ret ? 1 : 0;
 }

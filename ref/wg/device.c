@@ -41,6 +41,7 @@ struct wg_peer {
 	uint64_t handshakes;            /* completed, either side initiating */
 	bool handshake_pending;
 	uint64_t handshake_started_ms, last_initiation_ms, last_sent_ms, keepalive_due_ms, unanswered_since_ms;
+	uint64_t retransmit_jitter_ms;  /* this initiation's extra wait before a retransmit */
 	bool have_cookie;
 	uint8_t cookie[WG_MAC_LEN];
 	uint64_t cookie_birth_ms;
@@ -427,6 +428,11 @@ void wg_peer_initiate(struct wg_device *dev, struct wg_peer *p, uint64_t now_ms)
 			wg_mac2(msg + WG_INITIATION_LEN - WG_MAC2_FROM_END, p->cookie, msg, WG_INITIATION_LEN);
 		p->handshake_pending = true;
 		p->last_initiation_ms = now_ms;
+		/* As the kernel's timers.c: up to a third of a second more before
+		 * a retransmit, so two peers that initiate at the same moment
+		 * (each answering the other, neither's own answered) stop
+		 * meeting in lockstep. */
+		p->retransmit_jitter_ms = randombytes_uniform(WG_REKEY_TIMEOUT_JITTER_MS + 1);
 		send_to_peer(p, msg, sizeof(msg), now_ms);
 	}
 	sodium_memzero(eph, sizeof(eph));
@@ -864,7 +870,8 @@ void wg_device_tick(struct wg_device *dev, uint64_t now_ms)
 	for (struct wg_peer *p = dev->peers; p; p = p->next_peer) {
 		/* Retransmit an unanswered initiation; give up after
 		 * REKEY_ATTEMPT_TIME (paper §6.4). */
-		if (p->handshake_pending && now_ms - p->last_initiation_ms >= dev->timers.rekey_timeout_ms) {
+		if (p->handshake_pending &&
+		    now_ms - p->last_initiation_ms >= dev->timers.rekey_timeout_ms + p->retransmit_jitter_ms) {
 			if (now_ms - p->handshake_started_ms >= WG_REKEY_ATTEMPT_TIME_MS) {
 				p->handshake_pending = false;
 				queue_clear(p);

@@ -1,6 +1,7 @@
 /* punchlab conform on people's own routers: nftables rulesets loaded with
  * --ruleset (with --iface for their interface names) and a router command,
  * each breaking or meeting named requirements on purpose. */
+/* limit: 480 s */
 #include "conform.h"
 
 static void a_router_with_many_faults_fails_each_of_them(void **state)

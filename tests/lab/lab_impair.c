@@ -18,6 +18,8 @@ static struct lab lab;
 struct measured {
 	int received, reordered, duplicated;
 	double mean_ms;
+	double median_ms;    /* what is asserted: a stall of the forwarder on a
+			      * busy machine moves the mean, not the median */
 };
 
 /* Wall-clock microseconds: the kernel stamps arrivals (SO_TIMESTAMPNS) in
@@ -68,6 +70,7 @@ struct tally {
 	uint8_t *seen;
 	int max_seq;
 	double total_ms;
+	double delays[PROBES];
 };
 
 /* Take one probe if one arrives within timeout_ms; false if none did. */
@@ -86,13 +89,20 @@ static bool take(int sock, struct tally *t, int timeout_ms)
 		t->m->duplicated++;
 		return true;
 	}
-	t->m->received++;
+	t->delays[t->m->received++] = (double)(at - sent) / 1000.0;
 	t->total_ms += (double)(at - sent) / 1000.0;
 	if (seq < t->max_seq)
 		t->m->reordered++;
 	else
 		t->max_seq = seq;
 	return true;
+}
+
+static int cmp_double(const void *x, const void *y)
+{
+	double a = *(const double *)x, b = *(const double *)y;
+
+	return a < b ? -1 : a > b;
 }
 
 static void measure(const char *spec, struct measured *m)
@@ -125,7 +135,8 @@ static void measure(const char *spec, struct measured *m)
 	}
 	memset(m, 0, sizeof(*m));
 	memset(seen, 0, sizeof(seen));
-	struct tally t = { m, seen, -1, 0 };
+	static struct tally t;
+	t = (struct tally){ m, seen, -1, 0, { 0 } };
 	for (int i = 0; i < PROBES; i++) {
 		uint8_t pkt[12];
 		uint64_t now = now_us();
@@ -140,8 +151,10 @@ static void measure(const char *spec, struct measured *m)
 	while (time_now_ms() < end)
 		take(sb, &t, 100);
 	m->mean_ms = m->received ? t.total_ms / m->received : 0;
-	print_message("%s: %d of %d received, mean delay %.2f ms, %d reordered, %d duplicated\n", spec, m->received,
-		      PROBES, m->mean_ms, m->reordered, m->duplicated);
+	qsort(t.delays, (size_t)m->received, sizeof(double), cmp_double);
+	m->median_ms = m->received ? t.delays[m->received / 2] : 0;
+	print_message("%s: %d of %d received, delay median %.2f ms, mean %.2f ms, %d reordered, %d duplicated\n", spec,
+		      m->received, PROBES, m->median_ms, m->mean_ms, m->reordered, m->duplicated);
 	close(sa);
 	close(sb);
 	lab_down(&lab);
@@ -156,7 +169,7 @@ static void delay_and_loss_are_as_asked(void **state)
 	measure("delay=20ms,jitter=2ms,loss=5%", &m);
 	loss = 1.0 - (double)m.received / PROBES;
 	/* Within 10% (or 2 ms) of the delay, 2 points of the loss. */
-	assert_true(fabs(m.mean_ms - 20.0) <= fmax(0.1 * 20.0, 2.0));
+	assert_true(fabs(m.median_ms - 20.0) <= fmax(0.1 * 20.0, 2.0));
 	assert_true(fabs(loss - 0.05) <= 0.02);
 	assert_int_equal(m.duplicated, 0);
 }
@@ -167,7 +180,7 @@ static void a_long_delay_is_kept_within_ten_percent(void **state)
 
 	(void)state;
 	measure("delay=50ms", &m);
-	assert_true(fabs(m.mean_ms - 50.0) <= fmax(0.1 * 50.0, 2.0));
+	assert_true(fabs(m.median_ms - 50.0) <= fmax(0.1 * 50.0, 2.0));
 	assert_int_equal(m.received, PROBES);
 	assert_int_equal(m.reordered, 0);
 }
@@ -189,7 +202,7 @@ static void no_impairment_leaves_the_link_alone(void **state)
 
 	(void)state;
 	measure("delay=0ms", &m);
-	assert_true(m.mean_ms < 2.0);
+	assert_true(m.median_ms < 2.0);
 	assert_int_equal(m.received, PROBES);
 }
 

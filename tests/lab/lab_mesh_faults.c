@@ -13,7 +13,7 @@ static void up_direct(struct mesh *m, const char *params)
 	snprintf(buf, sizeof(buf), "%s", params);
 	n = text_split(buf, assigns, 2);
 	mesh_up(m, "two-sites", n, assigns);
-	mesh_counters(m, "two-sites");
+	mesh_counters(m);
 	if (!mesh_wait_path(m, 0, "direct", 30000) || !mesh_wait_path(m, 1, "direct", 30000)) {
 		mesh_down(m, true);
 		fail_msg("two-sites %s: no direct path", params);
@@ -32,7 +32,7 @@ static void traffic_keeps_flowing_direct_while_the_introducer_is_down_and_it_com
 	proc_wait(m.intro, NULL);
 	time_sleep_ms(2000);
 	d = mesh_traffic(&m);
-	assert_true(d.direct >= 60000);
+	assert_int_equal(mesh_traffic_path(d), PATH_DIRECT);
 	assert_true(mesh_wait_path(&m, 0, "direct", 100) && mesh_wait_path(&m, 1, "direct", 100));
 	/* Restarted, it knows nothing; the agents register again. */
 	mesh_start_introducer(&m, NULL);
@@ -45,8 +45,17 @@ static void traffic_keeps_flowing_direct_while_the_introducer_is_down_and_it_com
 	}
 	assert_true(mesh_log_has(&m, "introducer.log", "member a") && mesh_log_has(&m, "introducer.log", "member b"));
 	d = mesh_traffic(&m);
-	assert_true(d.direct >= 60000);
+	assert_int_equal(mesh_traffic_path(d), PATH_DIRECT);
 	mesh_down(&m, false);
+}
+
+static long long relayed_out(const struct mesh *m, int i)
+{
+	char json[8192], v[32];
+
+	assert_true(mesh_status(m, i, json, sizeof(json)));
+	assert_true(mesh_json(json, false, "relayed_out", v, sizeof(v)));
+	return atoll(v);
 }
 
 static void flushed_mappings_fall_back_to_the_relay_then_go_direct_again(void **state)
@@ -54,25 +63,33 @@ static void flushed_mappings_fall_back_to_the_relay_then_go_direct_again(void **
 	static struct mesh m;
 	struct run r;
 	char err[256], addr_a[32];
+	long long relayed_before;
 	int got;
 
 	(void)state;
 	up_direct(&m, "A=symmetric B=full-cone");
 	assert_true(mesh_peer_field(&m, 1, "mesh_ipv4", addr_a, sizeof(addr_a)));
+	/* Traffic first, so WireGuard has a session when the path breaks. */
+	assert_int_equal(mesh_traffic_path(mesh_traffic(&m)), PATH_DIRECT);
+	relayed_before = relayed_out(&m, 1);
 	assert_int_equal(run_load(m.lab.run.id, &r), 0);
 	/* nat-a forgets its UDP mappings: a's packets leave from new ports, and
-	 * b's path to a's old mapping dies. */
+	 * b's path to a's old mapping dies. b pings throughout (every 50 ms). */
 	if (fault_apply(&r, "mapping-expire", "nat-a", NULL, err, sizeof(err)))
 		fail_msg("%s", err);
-	got = mesh_ping_every(&m, 1, addr_a, 50, 100, "0.2");
-	print_message("  %d of 50 pings through the change\n", got);
+	got = mesh_ping_every(&m, 1, addr_a, 100, 100, "0.05");
+	print_message("  %d of 100 pings through the change\n", got);
 	assert_true(got >= 25);
 	if (!mesh_wait_path(&m, 1, "direct", 30000) || !mesh_wait_path(&m, 0, "direct", 1000)) {
 		mesh_down(&m, true);
 		fail_msg("no direct path again after the mappings were flushed");
 	}
+	/* It fell back: b's packets went through the relay meanwhile (its own
+	 * count of relayed frames), then direct again (the counters). */
 	assert_true(mesh_log_has(&m, "b.log", "back on the relay"));
-	assert_true(mesh_traffic(&m).direct >= 60000);
+	print_message("  b relayed %lld frames through the change\n", relayed_out(&m, 1) - relayed_before);
+	assert_true(relayed_out(&m, 1) - relayed_before >= 3);
+	assert_int_equal(mesh_traffic_path(mesh_traffic(&m)), PATH_DIRECT);
 	mesh_down(&m, false);
 }
 
@@ -158,7 +175,7 @@ static void strangers_get_nothing_bigger_than_they_sent(void **state)
 	static struct mesh m;
 	uint8_t buf[1500], stranger[32], member[32], intro_pub[32], token[MESH_TOKEN_LEN];
 	uint32_t intro = htonl(0xcb00710a); /* 203.0.113.10 */
-	char path[128], before[32], after[32];
+	char path[128];
 	int fd, n;
 
 	(void)state;
@@ -174,8 +191,8 @@ static void strangers_get_nothing_bigger_than_they_sent(void **state)
 			assert_int_equal(answer_to(fd, intro, 3478, buf, len, 50), 0);
 		}
 	}
-	/* A relay frame with a made-up token carries nothing to anyone. */
-	assert_true(mesh_peer_field(&m, 1, "rx_bytes", before, sizeof(before)));
+	/* A relay frame with a made-up token gets no answer (what the relay
+	 * forwards is held in the_relay_carries_only_a_members_frames_...). */
 	randombytes_buf(token, sizeof(token));
 	memset(buf + 200, 0, 148);
 	buf[200] = 4; /* a WireGuard data header, so only the token is wrong */
@@ -198,9 +215,146 @@ static void strangers_get_nothing_bigger_than_they_sent(void **state)
 	/* One byte changed: it no longer authenticates. */
 	buf[n - 3] ^= 0x40;
 	assert_int_equal(answer_to(fd, intro, 3478, buf, (size_t)n, 300), 0);
-	assert_true(mesh_peer_field(&m, 1, "rx_bytes", after, sizeof(after)));
-	assert_string_equal(before, after);
 	close(fd);
+	mesh_down(&m, false);
+}
+
+/* The test plays member c (allowed, no agent) from a socket behind nat-a:
+ * registers, learns its token and id from REGISTERED. */
+struct played {
+	int fd;
+	uint8_t priv[32], shared[32], token[MESH_TOKEN_LEN];
+	uint32_t id;
+};
+
+static void play_member_c(struct mesh *m, struct played *c)
+{
+	uint8_t buf[1500], intro_pub[32];
+	uint32_t intro = htonl(0xcb00710a); /* 203.0.113.10 */
+	char path[128];
+	ssize_t n;
+	bool registered = false;
+
+	snprintf(path, sizeof(path), "%s/c.key", m->dir);
+	assert_int_equal(mesh_key_read(path, c->priv, (char *)buf, sizeof(buf)), 0);
+	assert_int_equal(mesh_key_parse(m->intro_pub, intro_pub), 0);
+	assert_int_equal(mesh_shared_key(c->shared, intro_pub, c->priv), 0);
+	c->fd = lab_udp(&m->lab, "a", 0, 0);
+	n = seal_register(c->priv, intro_pub, mesh_counter_now(), buf, sizeof(buf));
+	lab_send(c->fd, intro, 3478, buf, (size_t)n);
+	while (!registered && (n = lab_recv(c->fd, buf, sizeof(buf), 2000, NULL, NULL)) > 0) {
+		struct mesh_msg msg;
+		char why[160];
+		if (mesh_open(buf, (size_t)n, c->shared, &msg, why, sizeof(why)) == 0 && msg.type == MESH_REGISTERED) {
+			memcpy(c->token, msg.u.regd.token, MESH_TOKEN_LEN);
+			c->id = msg.u.regd.id;
+			registered = true;
+		}
+	}
+	assert_true(registered);
+}
+
+/* A relay frame carrying a WireGuard-shaped packet of len bytes. */
+static int relay_frame(uint8_t *out, size_t cap, const uint8_t token[MESH_TOKEN_LEN], uint32_t to, size_t len)
+{
+	uint8_t pkt[1400] = { 4 }; /* a data header: only the relay's checks decide */
+
+	return mesh_relay_build(out, cap, token, to, pkt, len);
+}
+
+static long long relayed_in(const struct mesh *m, int i)
+{
+	char json[8192], v[32];
+
+	assert_true(mesh_status(m, i, json, sizeof(json)));
+	assert_true(mesh_json(json, false, "relayed_in", v, sizeof(v)));
+	return atoll(v);
+}
+
+/* Wait up to ms for agent i's relayed_in to pass `than`; returns it. */
+static long long relayed_in_after(const struct mesh *m, int i, long long than, int ms)
+{
+	long long now = relayed_in(m, i);
+
+	for (int t = 0; t < ms && now <= than; t += 50) {
+		time_sleep_ms(50);
+		now = relayed_in(m, i);
+	}
+	return now;
+}
+
+/* Each of the relay's checks, alone: a frame goes on only with the token
+ * the sender was given, from where it registered, to another member, and
+ * within its rate. The first frame, with everything right, proves the
+ * test can see a frame get through (b counts what the relay hands it). */
+static void the_relay_carries_only_a_members_frames_from_where_it_registered(void **state)
+{
+	static struct mesh m;
+	struct played c;
+	char buf[1500], *assigns[] = { "A=full-cone", "B=full-cone" }, json[8192], id_s[16];
+	uint8_t frame[1500], wrong[MESH_TOKEN_LEN];
+	uint32_t intro = htonl(0xcb00710a), b_id;
+	long long before, after;
+	int n, other, got;
+
+	(void)state;
+	mesh_up_allowing(&m, "two-sites", 2, assigns, "relay-rate = 20000\n", true, false);
+	if (!mesh_wait_path(&m, 0, "direct", 30000) || !mesh_wait_path(&m, 1, "direct", 30000)) {
+		mesh_down(&m, true);
+		fail_msg("no direct path between a and b");
+	}
+	play_member_c(&m, &c);
+	assert_true(mesh_peer_field(&m, 0, "id", id_s, sizeof(id_s)));
+	b_id = (uint32_t)atol(id_s);
+	/* b hears of c (the relay hands b only frames from members it knows). */
+	for (int t = 0; t < 5000 && !(mesh_status(&m, 1, json, sizeof(json)) && strstr(json, "\"name\":\"c\"")); t += 100)
+		time_sleep_ms(100);
+	assert_non_null(strstr(json, "\"name\":\"c\""));
+
+	/* Everything right: it gets through. */
+	before = relayed_in(&m, 1);
+	n = relay_frame(frame, sizeof(frame), c.token, b_id, 148);
+	lab_send(c.fd, intro, 3478, frame, (size_t)n);
+	after = relayed_in_after(&m, 1, before, 2000);
+	print_message("  a member's frame: b's relayed_in %lld -> %lld\n", before, after);
+	assert_true(after == before + 1);
+
+	/* A token nobody was given. */
+	randombytes_buf(wrong, sizeof(wrong));
+	n = relay_frame(frame, sizeof(frame), wrong, b_id, 148);
+	for (int i = 0; i < 5; i++)
+		lab_send(c.fd, intro, 3478, frame, (size_t)n);
+	assert_int_equal(relayed_in_after(&m, 1, after, 500), after);
+
+	/* The right token from another port: not where c registered. */
+	other = lab_udp(&m.lab, "a", 0, 0);
+	n = relay_frame(frame, sizeof(frame), c.token, b_id, 148);
+	for (int i = 0; i < 5; i++)
+		lab_send(other, intro, 3478, frame, (size_t)n);
+	assert_int_equal(relayed_in_after(&m, 1, after, 500), after);
+	close(other);
+
+	/* To itself: nothing comes back. */
+	n = relay_frame(frame, sizeof(frame), c.token, c.id, 148);
+	while (lab_recv(c.fd, buf, sizeof(buf), 100, NULL, NULL) >= 0)
+		; /* what the introducer sent before (PEER messages) */
+	lab_send(c.fd, intro, 3478, frame, (size_t)n);
+	got = 0;
+	while (lab_recv(c.fd, buf, sizeof(buf), 300, NULL, NULL) >= 0)
+		got += buf[0] == 'P' && buf[3] == MESH_RELAYED;
+	assert_int_equal(got, 0);
+
+	/* 300 frames of 1 kB at once, at 20 kB/s: about 20 get through (the
+	 * bucket holds a second's worth), not 300. */
+	before = relayed_in(&m, 1);
+	n = relay_frame(frame, sizeof(frame), c.token, b_id, 1000);
+	for (int i = 0; i < 300; i++)
+		lab_send(c.fd, intro, 3478, frame, (size_t)n);
+	time_sleep_ms(500);
+	after = relayed_in(&m, 1);
+	print_message("  300 frames of 1 kB at 20 kB/s: %lld got through\n", after - before);
+	assert_true(after - before >= 10 && after - before <= 40);
+	close(c.fd);
 	mesh_down(&m, false);
 }
 
@@ -230,7 +384,7 @@ static void agents_drop_garbage_forged_and_replayed_pings(void **state)
 	/* Garbage changed nothing: the pair still goes direct. (What follows
 	 * speaks with b's key, so it moves b's counters ahead of b's own and
 	 * a then rightly refuses b's real messages: it comes last.) */
-	assert_true(mesh_traffic(&m).direct >= 60000);
+	assert_int_equal(mesh_traffic_path(mesh_traffic(&m)), PATH_DIRECT);
 	/* A PING in b's name: answered once; the same bytes again are not. */
 	snprintf(path, sizeof(path), "%s/b.key", m.dir);
 	assert_int_equal(mesh_key_read(path, b_priv, (char *)buf, sizeof(buf)), 0);
@@ -266,6 +420,7 @@ int main(void)
 		cmocka_unit_test_teardown(unknown_key_is_refused_and_never_listed, mesh_teardown),
 		cmocka_unit_test_teardown(strangers_get_nothing_bigger_than_they_sent, mesh_teardown),
 		cmocka_unit_test_teardown(agents_drop_garbage_forged_and_replayed_pings, mesh_teardown),
+		cmocka_unit_test_teardown(the_relay_carries_only_a_members_frames_from_where_it_registered, mesh_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

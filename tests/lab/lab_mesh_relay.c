@@ -6,25 +6,25 @@
 static void two_symmetric_nats_are_relayed_and_say_why(void **state)
 {
 	(void)state;
-	mesh_check_pair("two-sites", "A=symmetric B=symmetric", "both NATs map per destination");
+	mesh_check_pair("two-sites", "A=symmetric B=symmetric", "relay", NULL, "both NATs map per destination");
 }
 
 static void address_dependent_mapping_and_symmetric_are_relayed(void **state)
 {
 	(void)state;
-	mesh_check_pair("two-sites", "A=address-restricted-mapping B=symmetric", "map per destination");
+	mesh_check_pair("two-sites", "A=address-restricted-mapping B=symmetric", "relay", NULL, "map per destination");
 }
 
 static void random_and_sequential_per_destination_are_relayed(void **state)
 {
 	(void)state;
-	mesh_check_pair("two-sites", "A=symmetric B=symmetric-sequential", "unpredictably");
+	mesh_check_pair("two-sites", "A=symmetric B=symmetric-sequential", "relay", NULL, "unpredictably");
 }
 
 static void udp_blocked_site_reaches_the_mesh_over_tcp(void **state)
 {
 	(void)state;
-	mesh_check_pair("udp-blocked-site", "B=full-cone", "drops outbound UDP");
+	mesh_check_pair("udp-blocked-site", "B=full-cone", "relay", NULL, "drops outbound UDP");
 }
 
 int main(void)

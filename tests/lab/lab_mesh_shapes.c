@@ -6,31 +6,31 @@
 static void peers_on_one_lan_meet_on_the_lan(void **state)
 {
 	(void)state;
-	mesh_check_pair("same-lan", "A=symmetric", NULL);
+	mesh_check_pair("same-lan", "A=symmetric", "direct", "same-lan", NULL);
 }
 
 static void homes_behind_one_carrier_meet_through_its_hairpin(void **state)
 {
 	(void)state;
-	mesh_check_pair("same-carrier", "A=port-restricted-cone B=full-cone", NULL);
+	mesh_check_pair("same-carrier", "A=port-restricted-cone B=full-cone", "direct", "hairpin", NULL);
 }
 
 static void home_behind_a_carrier_nat_goes_direct(void **state)
 {
 	(void)state;
-	mesh_check_pair("double-nat", "A=full-cone B=port-restricted-cone", NULL);
+	mesh_check_pair("double-nat", "A=full-cone B=port-restricted-cone", "direct", "punching", NULL);
 }
 
 static void host_without_nat_is_reached_directly(void **state)
 {
 	(void)state;
-	mesh_check_pair("two-sites", "A=open B=symmetric", NULL);
+	mesh_check_pair("two-sites", "A=open B=symmetric", "direct", "open", NULL);
 }
 
 static void two_sequential_allocators_predict_each_other(void **state)
 {
 	(void)state;
-	mesh_check_pair("two-sites", "A=symmetric-sequential B=symmetric-sequential", NULL);
+	mesh_check_pair("two-sites", "A=symmetric-sequential B=symmetric-sequential", "direct", "prediction", NULL);
 }
 
 int main(void)

@@ -1,8 +1,12 @@
 /* punchlab run, end to end: a small matrix with the reference mesh, its
  * verdicts against `punchlab expect`, its reports, and --baseline. */
+/* limit: 300 s */
 #include "lab.h"
 
+#include <sys/stat.h>
 #include <sys/wait.h>
+
+#include "util/paths.h"
 
 static char out[160];
 
@@ -184,6 +188,94 @@ static void three_peers_all_answer(void **state)
 	assert_int_equal(system(args), 0);
 }
 
+/* A deliberately broken tool, to show that the runner's verdict can be
+ * red: a copy of punchlab whose sibling punchlab-agent is a wrapper around
+ * the real one that first puts a rule into its host's namespace (the
+ * test's own): "relay" lets UDP out of the tunnel only to the introducer's port, so no
+ * direct path can form; "never" drops everything sent into the tunnel. */
+static void broken_tool(const char *dir, const char *kind)
+{
+	char self[PATH_MAX], path[PATH_MAX + 64], cmd[3 * PATH_MAX];
+	FILE *f;
+
+	snprintf(self, sizeof(self), "%s", lab_punchlab());
+	*strrchr(self, '/') = '\0';
+	snprintf(cmd, sizeof(cmd), "cp %s/punchlab %s/punchlab && ln -s %s/punchlab-introducer %s/punchlab-introducer", self,
+		 dir, self, dir);
+	assert_int_equal(system(cmd), 0);
+	snprintf(path, sizeof(path), "%s/punchlab-agent", dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fprintf(f, "#!/bin/sh\n# lab_run's broken agent (%s)\n"
+		   "[ \"$1\" = up ] && nft -f - <<EOF\n"
+		   "table inet plbroken {\n chain out {\n  type filter hook output priority 0; policy accept;\n  %s\n }\n}\n"
+		   "EOF\nexec %s/punchlab-agent \"$@\"\n",
+		kind, !strcmp(kind, "relay") ? "ip daddr != 100.100.0.0/16 udp dport != 3478 drop" : "ip daddr 100.100.0.0/16 drop", self);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(chmod(path, 0755), 0);
+}
+
+/* Run the broken tool of this kind on two full cones (direct is
+ * possible): exit 1, and the cell is red in the summary, results.json,
+ * junit.xml and report.html. */
+static void broken_tool_is_red_everywhere(const char *kind)
+{
+	char dir[64], args[256], log[8192], home[PATH_MAX], cmd[PATH_MAX + 128], *text;
+	FILE *p;
+	size_t n;
+	int status;
+	const bool relay = !strcmp(kind, "relay");
+
+	snprintf(dir, sizeof(dir), "/tmp/pl-broken-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	broken_tool(dir, kind);
+	/* The copy finds the models and topologies of this checkout. */
+	assert_int_equal(paths_data_dir("nat-models", home, sizeof(home)), 0);
+	*strrchr(home, '/') = '\0';
+	snprintf(args, sizeof(args), "--models full-cone --timeout 10 --output %s/out", dir);
+	snprintf(cmd, sizeof(cmd), "PUNCHLAB_HOME=%s %s/punchlab run %s 2>&1", home, dir, args);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	n = fread(log, 1, sizeof(log) - 1, p);
+	log[n] = '\0';
+	status = pclose(p);
+	print_message("$ %s\n%s", cmd, log);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 1);
+	assert_non_null(strstr(log, "0 of 1 scenarios as expected"));
+	assert_non_null(strstr(log, relay ? "two-sites full-cone full-cone: relay" : "two-sites full-cone full-cone: FAIL"));
+	snprintf(args, sizeof(args), "%s/out", dir);
+	text = slurp(args, "results.json");
+	assert_non_null(strstr(text, relay ? "\"outcome\":\"connected\",\"path\":\"relay\",\"expected_path\":\"direct\""
+					   : "\"outcome\":\"failed\""));
+	assert_int_equal(count(text, "\"as_expected\":false"), 1);
+	free(text);
+	text = slurp(args, "junit.xml");
+	assert_non_null(strstr(text, "failures=\"1\""));
+	assert_int_equal(count(text, "<failure message=\""), 1);
+	if (relay)
+		assert_non_null(strstr(text, "relayed, but a direct path is possible"));
+	free(text);
+	text = slurp(args, "report.html");
+	assert_non_null(strstr(text, relay ? "data-path=\"relay\" data-as-expected=\"false\"><rect class=\"relay unexpected\""
+					   : "data-path=\"fail\" data-as-expected=\"false\"><rect class=\"fail unexpected\""));
+	free(text);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+static void a_tool_that_relays_where_direct_is_possible_is_red_in_every_report(void **state)
+{
+	(void)state;
+	broken_tool_is_red_everywhere("relay");
+}
+
+static void a_tool_that_never_connects_is_red_in_every_report(void **state)
+{
+	(void)state;
+	broken_tool_is_red_everywhere("never");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -192,6 +284,8 @@ int main(void)
 		cmocka_unit_test(third_party_tools_connect_two_full_cones_directly),
 		cmocka_unit_test(nat_reboot_midstream_is_recorded_and_survived),
 		cmocka_unit_test(three_peers_all_answer),
+		cmocka_unit_test(a_tool_that_relays_where_direct_is_possible_is_red_in_every_report),
+		cmocka_unit_test(a_tool_that_never_connects_is_red_in_every_report),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

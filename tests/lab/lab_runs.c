@@ -128,8 +128,14 @@ static void two_runs_at_once_do_not_collide(void **state)
 	/* internet, nat, stun and two clients */
 	assert_int_equal(count_netns(id1), 5);
 	assert_int_equal(count_netns(id2), 5);
-	/* Same addresses inside, separate networks: each has its own NAT state. */
-	assert_int_equal(lab_punchlab_run(out, sizeof(out), "topo exec --run %s nat -- nft list table ip punchlab", id1), 0);
+	/* Same addresses inside, separate networks: each has its own NAT state.
+	 * Unsolicited packets at run 1's NAT (from its stun host, to the NAT's
+	 * outside address) are dropped and counted there, and only there. */
+	lab_punchlab_run(NULL, 0, "topo exec --run %s stun -- ping -n -q -c 3 -i 0.2 -W 1 203.0.113.2 >/dev/null", id1);
+	assert_int_equal(lab_punchlab_run(out, sizeof(out), "topo exec --run %s nat -- nft list chain ip punchlab input", id1), 0);
+	assert_non_null(strstr(out, "counter packets 3 "));
+	assert_int_equal(lab_punchlab_run(out, sizeof(out), "topo exec --run %s nat -- nft list chain ip punchlab input", id2), 0);
+	assert_non_null(strstr(out, "counter packets 0 "));
 	assert_int_equal(lab_punchlab_run(out, sizeof(out), "topo exec --run %s client -- ip -o -4 addr show eth0", id2), 0);
 	assert_non_null(strstr(out, "10.0.1.2/24"));
 	/* With two runs up, a command without --run refuses and lists them. */

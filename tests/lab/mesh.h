@@ -18,6 +18,7 @@
 #include "expect/expect.h"
 #include "mesh/proto.h"
 #include "mesh/status.h"
+#include "runner/meter.h"
 #include "runner/runner.h"
 #include "util/proc.h"
 #include "util/timeutil.h"
@@ -30,8 +31,7 @@ struct mesh {
 	char ifname[MESH_HOSTS][16];
 	char pub[MESH_HOSTS][45], intro_pub[45];
 	pid_t intro, agent[MESH_HOSTS];
-	const char *counter_ns;      /* where the "direct" counter lives */
-	const char *counter_family;  /* inet or bridge */
+	struct meter meter;          /* the tunnel's bytes, counted as punchlab run counts them */
 	bool allow_c;                /* c is a member too (three peers) */
 };
 
@@ -133,9 +133,10 @@ static inline void mesh_start_agent(struct mesh *m, int i)
 static struct mesh *mesh_live;
 
 /* Bring up TOPOLOGY, the introducer (with more configuration lines
- * intro_extra), and agents on a and b. */
-static inline void mesh_up_members(struct mesh *m, const char *topology, int n, char *assigns[], const char *intro_extra,
-				   bool three)
+ * intro_extra), and agents on a and b; with allow_c, c's key is a member
+ * too, and with start_c its agent runs (else the test plays c itself). */
+static inline void mesh_up_allowing(struct mesh *m, const char *topology, int n, char *assigns[], const char *intro_extra,
+				    bool allow_c, bool start_c)
 {
 	char path[128];
 
@@ -154,13 +155,19 @@ static inline void mesh_up_members(struct mesh *m, const char *topology, int n, 
 	snprintf(path, sizeof(path), "%s/introducer.key", m->dir);
 	mesh_keypair(path, m->intro_pub);
 	mesh_live = m;
-	m->allow_c = three;
+	m->allow_c = allow_c;
 	mesh_start_introducer(m, intro_extra);
 	time_sleep_ms(200);
 	mesh_start_agent(m, 0);
 	mesh_start_agent(m, 1);
-	if (three)
+	if (start_c)
 		mesh_start_agent(m, 2);
+}
+
+static inline void mesh_up_members(struct mesh *m, const char *topology, int n, char *assigns[], const char *intro_extra,
+				   bool three)
+{
+	mesh_up_allowing(m, topology, n, assigns, intro_extra, three, three);
 }
 
 static inline void mesh_up_with(struct mesh *m, const char *topology, int n, char *assigns[], const char *intro_extra)
@@ -173,11 +180,48 @@ static inline void mesh_up(struct mesh *m, const char *topology, int n, char *as
 	mesh_up_with(m, topology, n, assigns, NULL);
 }
 
-/* Print the logs (for a failing test), stop everything, remove the run. */
+/* Stop the daemons the test started (SIGTERM, then SIGKILL after 5 s).
+ * Each must exit 0: one that died by a signal (a crash, a sanitizer's
+ * abort) or exited non-zero is named in why (returns false). */
+static inline bool mesh_stop_daemons(struct mesh *m, char *why, size_t len)
+{
+	pid_t *pids[] = { &m->intro, &m->agent[0], &m->agent[1], &m->agent[2] };
+	static const char *const names[] = { "punchlab-introducer", "punchlab-agent on a", "punchlab-agent on b",
+					     "punchlab-agent on c" };
+	bool ok = true;
+
+	why[0] = '\0';
+	for (int i = 0; i < 4; i++) {
+		int code = -1;
+		if (*pids[i] <= 0)
+			continue;
+		kill(*pids[i], SIGTERM);
+		if (proc_wait_timeout(*pids[i], 5000, &code)) {
+			kill(*pids[i], SIGKILL);
+			proc_wait(*pids[i], &code);
+			snprintf(why + strlen(why), len - strlen(why), "%s did not stop on SIGTERM within 5 s; ", names[i]);
+			ok = false;
+		} else if (code != 0) {
+			snprintf(why + strlen(why), len - strlen(why), "%s %s %d; ", names[i],
+				 code > 128 ? "died by signal" : "exited with", code > 128 ? code - 128 : code);
+			ok = false;
+		}
+		*pids[i] = 0;
+	}
+	return ok;
+}
+
+/* Print the logs (for a failing test), stop everything, remove the run.
+ * A passing test (show_logs false) fails here if a daemon did not exit
+ * cleanly. */
 static inline void mesh_down(struct mesh *m, bool show_logs)
 {
-	char cmd[256];
+	char cmd[256], why[512];
 
+	if (!mesh_stop_daemons(m, why, sizeof(why)) && !show_logs) {
+		mesh_down(m, true);
+		fail_msg("%s", why);
+	}
 	if (show_logs) {
 		snprintf(cmd, sizeof(cmd), "tail -n 40 %s/*.log >&2", m->dir);
 		if (system(cmd) < 0)
@@ -284,86 +328,43 @@ static inline bool mesh_log_has(const struct mesh *m, const char *log, const cha
 	return found;
 }
 
-/* Run nft in NODE's namespace on a script. */
-static inline void mesh_nft(const struct mesh *m, const char *node, const char *script)
+/* Counters where each pair of hosts meets and where the introducer hangs
+ * (harness/runner/meter.c, the runner's own): a and b, and c when the
+ * topology has it. */
+static inline void mesh_counters(struct mesh *m)
 {
-	char path[128];
-	char *argv[] = { "nft", "-f", path, NULL };
+	static const char *const hosts[] = { "a", "b", "c" };
+	char err[256];
 
-	snprintf(path, sizeof(path), "%s/counters.nft", m->dir);
-	mesh_write(path, script);
-	assert_int_equal(proc_run(lab_ns(&m->lab, node), argv, -1, -1), 0);
-}
-
-/* Counters: "direct" (the tunnel between the two sites, where they meet:
- * between the sites' uplinks on the internet router, inside the carrier
- * for two homes behind one, on the LAN's bridge for one LAN) and
- * "introducer" (to and from the introducer, on the internet router). */
-static inline void mesh_counters(struct mesh *m, const char *topology)
-{
-	char rules[1024];
-
-	mesh_nft(m, "internet",
-		 "table inet plcount {\n counter introducer {}\n counter direct {}\n"
-		 " chain count { type filter hook forward priority -300; policy accept;\n"
-		 "  oifname \"inet\" meta l4proto { udp, tcp } counter name introducer\n"
-		 "  iifname \"inet\" meta l4proto { udp, tcp } counter name introducer\n"
-		 "  iifname { \"wan-a\", \"wan-c\" } oifname \"wan-b\" udp dport != 0 counter name direct\n"
-		 "  iifname \"wan-b\" oifname { \"wan-a\", \"wan-c\" } udp dport != 0 counter name direct\n }\n}\n");
-	m->counter_ns = "internet";
-	m->counter_family = "inet";
-	if (!strcmp(topology, "same-carrier")) {
-		snprintf(rules, sizeof(rules),
-			 "table inet plcount {\n counter direct {}\n"
-			 " chain count { type filter hook forward priority -300; policy accept;\n"
-			 "  iifname \"carrier-net\" oifname \"carrier-net\" udp dport != 0 counter name direct\n }\n}\n");
-		mesh_nft(m, "carrier", rules);
-		m->counter_ns = "carrier";
-	} else if (!strcmp(topology, "same-lan")) {
-		snprintf(rules, sizeof(rules),
-			 "table bridge plcount {\n counter direct {}\n"
-			 " chain count { type filter hook forward priority 0; policy accept;\n"
-			 "  ether type ip udp dport != 0 counter name direct\n }\n}\n");
-		mesh_nft(m, "nat-a", rules);
-		m->counter_ns = "nat-a";
-		m->counter_family = "bridge";
-	}
-}
-
-static inline long long mesh_counter_bytes(const struct mesh *m, const char *ns_node, const char *family,
-					   const char *name)
-{
-	char path[128], buf[2048];
-	char *argv[] = { "nft", "list", "counter", (char *)family, "plcount", (char *)name, NULL };
-	int fd;
-	ssize_t n;
-	const char *p;
-
-	snprintf(path, sizeof(path), "%s/counter.out", m->dir);
-	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	assert_true(fd >= 0);
-	assert_int_equal(proc_run(lab_ns(&m->lab, ns_node), argv, fd, -1), 0);
-	lseek(fd, 0, SEEK_SET);
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	buf[n > 0 ? n : 0] = '\0';
-	p = strstr(buf, "bytes ");
-	assert_non_null(p);
-	return atoll(p + 6);
+	if (meter_install(&m->meter, &m->lab.net, &m->lab.run, hosts, topo_find_node(&m->lab.net.topo, "c") >= 0 ? 3 : 2,
+			  err, sizeof(err)))
+		fail_msg("counters: %s", err);
 }
 
 struct mesh_bytes {
 	long long direct, introducer;
 };
 
-static inline struct mesh_bytes mesh_read_counters(const struct mesh *m)
+/* Bytes so far between hosts x and y where they meet, and at the introducer. */
+static inline struct mesh_bytes mesh_read_pair(const struct mesh *m, const char *x, const char *y)
 {
+	uint64_t d = 0, r = 0;
 	struct mesh_bytes b;
 
-	b.direct = mesh_counter_bytes(m, m->counter_ns, m->counter_family, "direct");
-	b.introducer = mesh_counter_bytes(m, "internet", "inet", "introducer");
+	assert_int_equal(meter_read(&m->meter, x, y, &d, &r), 0);
+	b.direct = (long long)d;
+	b.introducer = (long long)r;
 	return b;
 }
+
+static inline struct mesh_bytes mesh_read_counters(const struct mesh *m)
+{
+	return mesh_read_pair(m, "a", "b");
+}
+
+/* What 20 pings of 1000 bytes each way, with their replies, carry inside
+ * the tunnel (IPv4 and ICMP headers included). */
+#define MESH_TRAFFIC_PAYLOAD (4 * 20 * 1028)
 
 /* Pings both ways (20 of 1000 bytes each) through the mesh; returns the
  * bytes each counter saw meanwhile. Fails the test if pings are lost. */
@@ -386,50 +387,70 @@ static inline struct mesh_bytes mesh_traffic(const struct mesh *m)
 	return d;
 }
 
+/* How the runner judges what mesh_traffic measured. */
+static inline enum path mesh_traffic_path(struct mesh_bytes d)
+{
+	return verdict_traffic((uint64_t)d.direct, (uint64_t)d.introducer, MESH_TRAFFIC_PAYLOAD);
+}
+
 /* The pair test: agents on a and b of TOPOLOGY; the path both agents
- * report and the routers' counters must be what `punchlab expect` says
- * (direct where it is possible, relayed otherwise), with pings flowing
- * both ways. why_relayed: text the relayed agents' "why" must contain. */
-static inline void mesh_check_pair(const char *topology, const char *params, const char *why_relayed)
+ * report and the routers' counters must be WANT ("direct" or "relay"),
+ * pinned by hand in the test, never taken from `punchlab expect` (which
+ * the agent uses too: an expect that wrongly said "relay" would make the
+ * agent not try and the test agree); expect must say the same. Direct,
+ * one of the agents must have found its path by TECHNIQUE (status
+ * "found_by"); relayed, their "why" must contain why_relayed. */
+static inline void mesh_check_pair(const char *topology, const char *params, const char *want, const char *technique,
+				   const char *why_relayed)
 {
 	static struct mesh m;
 	struct expect_result r;
 	struct mesh_bytes d;
-	char buf[256], *assigns[4], why[400];
+	char buf[256], *assigns[4], why[400], found[2][32] = { "", "" };
+	const bool direct = !strcmp(want, "direct");
 	int n;
 	bool ok;
 
 	snprintf(buf, sizeof(buf), "%s", params);
 	n = text_split(buf, assigns, 4);
 	mesh_up(&m, topology, n, assigns);
-	mesh_counters(&m, topology);
+	mesh_counters(&m);
 	assert_int_equal(expect_topology(&m.lab.net, "a", "b", &r), 0);
-	print_message("%s %s: expect %s (%s)\n", topology, params, r.direct ? "direct" : "relay", r.why);
-	ok = mesh_wait_path(&m, 0, r.direct ? "direct" : "relay", 30000) &&
-	     mesh_wait_path(&m, 1, r.direct ? "direct" : "relay", 30000);
+	print_message("%s %s: want %s (%s); expect says %s (%s, %s)\n", topology, params, want,
+		      technique ? technique : why_relayed, r.direct ? "direct" : "relay", expect_technique_name(r.technique),
+		      r.why);
+	if (r.direct != direct) {
+		mesh_down(&m, false);
+		fail_msg("%s %s: punchlab expect says %s, the test's table says %s", topology, params,
+			 r.direct ? "direct" : "relay", want);
+	}
+	ok = mesh_wait_path(&m, 0, want, 30000) && mesh_wait_path(&m, 1, want, 30000);
 	if (!ok) {
 		mesh_down(&m, true);
-		fail_msg("%s %s: the agents did not settle on the %s path", topology, params, r.direct ? "direct" : "relayed");
+		fail_msg("%s %s: the agents did not settle on the %s path", topology, params, direct ? "direct" : "relayed");
 	}
 	d = mesh_traffic(&m);
 	print_message("  tunnel bytes: %lld direct, %lld through the introducer\n", d.direct, d.introducer);
-	/* 40 pings of ~1 KB each way: direct, the bytes cross where the sites
-	 * meet and (almost) none reach the introducer; relayed, each packet
-	 * goes to the introducer and back out of it. */
-	if (r.direct)
-		ok = d.direct >= 60000 && d.introducer < 10000;
-	else
-		ok = d.introducer >= 120000 && d.direct < 2000;
+	/* The runner's own judgement of a burst (verdict_traffic). */
+	ok = mesh_traffic_path(d) == (direct ? PATH_DIRECT : PATH_RELAY);
 	for (int i = 0; i < 2 && ok; i++) {
 		char path[32];
-		ok = mesh_peer_field(&m, i, "path", path, sizeof(path)) && !strcmp(path, r.direct ? "direct" : "relay");
-		if (ok && !r.direct && why_relayed)
+		ok = mesh_peer_field(&m, i, "path", path, sizeof(path)) && !strcmp(path, want);
+		if (ok && direct)
+			ok = mesh_peer_field(&m, i, "found_by", found[i], sizeof(found[i]));
+		if (ok && !direct && why_relayed)
 			ok = mesh_peer_field(&m, i, "why", why, sizeof(why)) && strstr(why, why_relayed);
+	}
+	if (ok && direct && technique) {
+		print_message("  found by: a %s, b %s\n", found[0], found[1]);
+		ok = !strcmp(found[0], technique) || !strcmp(found[1], technique);
 	}
 	if (!ok) {
 		mesh_down(&m, true);
-		fail_msg("%s %s: counters (direct %lld, introducer %lld) or status disagree with the %s path", topology, params,
-			 d.direct, d.introducer, r.direct ? "direct" : "relayed");
+		fail_msg("%s %s: counters (direct %lld, introducer %lld), the path (found by %s / %s) or the status disagree "
+			 "with the %s path%s%s",
+			 topology, params, d.direct, d.introducer, found[0], found[1], want, technique ? " by " : "",
+			 technique ? technique : "");
 	}
 	mesh_down(&m, false);
 }

@@ -182,6 +182,31 @@ static void malformed_bodies_are_refused_with_a_reason(void **state)
 	assert_non_null(strstr(why, "not printable"));
 }
 
+static void every_message_type_refuses_trailing_and_missing_bytes(void **state)
+{
+	static const uint8_t types[] = { MESH_REGISTER, MESH_REGISTERED, MESH_PEER, MESH_CONNECT, MESH_PUNCH,
+					 MESH_PING,     MESH_PONG,       MESH_REFUSED, MESH_RESYNC };
+	uint8_t body[MESH_MAX_MSG + 1];
+	char why[160];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(types); i++) {
+		struct mesh_msg m = { .type = types[i] }, o;
+		int n;
+		m.counter = 77;
+		strcpy(m.u.reg.name, "alice");
+		n = mesh_msg_encode(&m, body, sizeof(body));
+		assert_true(n > 8);
+		assert_int_equal(mesh_msg_decode(types[i], body, (size_t)n, &o, why, sizeof(why)), 0);
+		body[n] = 0;
+		if (mesh_msg_decode(types[i], body, (size_t)n + 1, &o, why, sizeof(why)) != -EBADMSG)
+			fail_msg("type %u took a trailing byte", types[i]);
+		assert_non_null(strstr(why, "too many"));
+		if (mesh_msg_decode(types[i], body, (size_t)n - 1, &o, why, sizeof(why)) != -EBADMSG)
+			fail_msg("type %u took a body one byte short", types[i]);
+	}
+}
+
 static void relay_carries_only_wireguard_and_shrinks_on_the_way_out(void **state)
 {
 	uint8_t pkt[148] = { 4 }, token[MESH_TOKEN_LEN] = { 9 }, frame[300], out[300];
@@ -209,11 +234,12 @@ static void relay_carries_only_wireguard_and_shrinks_on_the_way_out(void **state
 
 static int frames;
 static size_t frame_len[8];
+static uint8_t frame_data[8][8];
 
 static void on_frame(void *ctx, const uint8_t *msg, size_t len)
 {
 	(void)ctx;
-	(void)msg;
+	memcpy(frame_data[frames % 8], msg, len < 8 ? len : 8);
 	frame_len[frames++ % 8] = len;
 }
 
@@ -230,7 +256,9 @@ static void tcp_frames_arrive_whole_in_any_pieces(void **state)
 			assert_int_equal(mesh_stream_feed(&s, bytes + i, (i + piece <= 8 ? piece : 8 - i), on_frame, NULL), 0);
 		assert_int_equal(frames, 2);
 		assert_int_equal(frame_len[0], 3);
+		assert_memory_equal(frame_data[0], "abc", 3);
 		assert_int_equal(frame_len[1], 1);
+		assert_memory_equal(frame_data[1], "z", 1);
 	}
 	s.len = 0;
 	assert_int_equal(mesh_stream_feed(&s, (const uint8_t *)"\0\0", 2, on_frame, NULL), -EBADMSG);
@@ -260,6 +288,7 @@ int main(void)
 		cmocka_unit_test(every_message_type_survives_seal_and_open),
 		cmocka_unit_test(forged_or_damaged_messages_do_not_open),
 		cmocka_unit_test(malformed_bodies_are_refused_with_a_reason),
+		cmocka_unit_test(every_message_type_refuses_trailing_and_missing_bytes),
 		cmocka_unit_test(relay_carries_only_wireguard_and_shrinks_on_the_way_out),
 		cmocka_unit_test(tcp_frames_arrive_whole_in_any_pieces),
 		cmocka_unit_test(keys_read_as_wireguard_tools_writes_them),

@@ -1,5 +1,6 @@
 /* TUN offloads: a TSO super-packet is cut into valid TCP segments, and a
- * partial checksum is finished. */
+ * partial checksum is finished. Every checksum is verified by a slow twin
+ * written apart from the code under test (RFC 1071), never by wg_csum. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -8,6 +9,7 @@
 
 #include <arpa/inet.h>
 #include <linux/virtio_net.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <errno.h>
@@ -28,16 +30,37 @@ static void collect(void *ctx, uint8_t *pkt, size_t len)
 	s->len[s->n++] = len;
 }
 
-/* Verify a TCP/IPv4 packet's two checksums: both sums must fold to zero. */
+/* RFC 1071, written apart from ref/wg/offload.c: the one's complement sum
+ * of 16-bit big-endian words (a last odd byte padded with zero) and the
+ * initial sum, folded, complemented. */
+static uint16_t slow_csum(const uint8_t *p, size_t len, uint64_t initial)
+{
+	uint64_t sum = initial;
+
+	for (size_t i = 0; i < len; i++)
+		sum += i % 2 == 0 ? (uint64_t)p[i] << 8 : p[i];
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+/* The pseudo-header sum of an IPv4 packet p for protocol proto. */
+static uint64_t pseudo_sum(const uint8_t *p, uint8_t proto, size_t l4len)
+{
+	uint64_t pseudo = 0;
+
+	for (int i = 12; i < 20; i += 2)
+		pseudo += (uint64_t)(p[i] << 8 | p[i + 1]);
+	return pseudo + proto + l4len;
+}
+
+/* Verify an IPv4 packet's two checksums (header, and TCP or UDP with the
+ * pseudo-header): each sum over the field that holds it folds to zero. */
 static void assert_checksums_valid(const uint8_t *p, size_t len)
 {
-	uint32_t pseudo = 0;
-
-	assert_int_equal(wg_csum(p, 20, 0), 0);
-	for (int i = 12; i < 20; i += 2)
-		pseudo += (uint32_t)(p[i] << 8 | p[i + 1]);
-	pseudo += 6 + (uint32_t)(len - 20);
-	assert_int_equal(wg_csum(p + 20, len - 20, pseudo), 0);
+	assert_int_equal(slow_csum(p, 20, 0), 0);
+	assert_int_not_equal(p[20 + (p[9] == 6 ? 16 : 6)] | p[20 + (p[9] == 6 ? 17 : 7)], 0); /* written, not left 0 */
+	assert_int_equal(slow_csum(p + 20, len - 20, pseudo_sum(p, p[9], len - 20)), 0);
 }
 
 static size_t tso_packet(uint8_t *buf, size_t payload, uint16_t mss, uint8_t flags)
@@ -119,7 +142,7 @@ static void a_partial_checksum_is_finished(void **state)
 	p[37] = (uint8_t)pseudo;
 	p[10] = p[11] = 0;
 	{
-		uint16_t c = wg_csum(p, 20, 0);
+		uint16_t c = slow_csum(p, 20, 0);
 		p[10] = (uint8_t)(c >> 8);
 		p[11] = (uint8_t)c;
 	}
@@ -156,16 +179,46 @@ static void a_udp_gso_packet_becomes_datagrams(void **state)
 	for (int i = 0; i < 3; i++) {
 		const uint8_t *q = s.pkt[i];
 		size_t chunk = i < 2 ? 1200 : 600;
-		uint32_t pseudo = 0;
 
 		assert_int_equal(s.len[i], 28 + chunk);
 		assert_int_equal(q[24] << 8 | q[25], 8 + chunk); /* UDP length */
 		assert_int_equal(q[28], (uint8_t)(i * 1200 * 3));
-		assert_int_equal(wg_csum(q, 20, 0), 0);
-		for (int k = 12; k < 20; k += 2)
-			pseudo += (uint32_t)(q[k] << 8 | q[k + 1]);
-		pseudo += 17 + (uint32_t)(8 + chunk);
-		assert_int_equal(wg_csum(q + 20, 8 + chunk, pseudo), 0);
+		assert_checksums_valid(q, s.len[i]);
+	}
+}
+
+static void wg_csum_agrees_with_a_slow_twin_on_random_input_of_every_length(void **state)
+{
+	static uint8_t buf[1600];
+
+	(void)state;
+	srandom(1071);
+	for (size_t len = 0; len <= 1501; len++) {
+		uint32_t initial = (uint32_t)(random() % 0x40000);
+		for (size_t i = 0; i < len; i++)
+			buf[i] = (uint8_t)random();
+		assert_int_equal(wg_csum(buf, len, initial), slow_csum(buf, len, initial));
+	}
+	/* All ones, the sum's worst case, at the largest size. */
+	{
+		static uint8_t big[65535];
+		memset(big, 0xff, sizeof(big));
+		assert_int_equal(wg_csum(big, sizeof(big), 0xffff), slow_csum(big, sizeof(big), 0xffff));
+	}
+}
+
+static void odd_length_segments_get_valid_checksums(void **state)
+{
+	static uint8_t buf[70000], scratch[65536];
+	static struct seen s;
+	size_t len = tso_packet(buf, 10001, 1381, 0x18);
+
+	(void)state;
+	s.n = 0;
+	assert_int_equal(wg_offload_segment(buf, len, scratch, collect, &s), 8);
+	for (int i = 0; i < s.n; i++) {
+		assert_int_equal(s.len[i], i < 7 ? 40 + 1381 : 40 + 10001 - 7 * 1381); /* odd, but the last */
+		assert_checksums_valid(s.pkt[i], s.len[i]);
 	}
 }
 
@@ -198,6 +251,8 @@ int main(void)
 		cmocka_unit_test(a_tso_packet_becomes_mss_sized_segments),
 		cmocka_unit_test(a_partial_checksum_is_finished),
 		cmocka_unit_test(a_udp_gso_packet_becomes_datagrams),
+		cmocka_unit_test(wg_csum_agrees_with_a_slow_twin_on_random_input_of_every_length),
+		cmocka_unit_test(odd_length_segments_get_valid_checksums),
 		cmocka_unit_test(bad_headers_are_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -371,6 +371,17 @@ int main(int argc, char **argv)
 	stop = 1;
 	pthread_join(tx, NULL);
 	pthread_join(rx, NULL);
+	{
+		/* What it did, for whoever reads its log (the lab tests do). */
+		const struct wg_counters *c = wg_device_counters(s.dev);
+		fprintf(stderr,
+			"punchlab-wg %s: stopped; %llu handshakes, %llu cookie replies sent; dropped: %llu bad mac, %llu bad "
+			"handshake, %llu replayed handshake, %llu no session, %llu bad data, %llu replayed data, %llu not allowed\n",
+			ifname, (unsigned long long)c->handshakes, (unsigned long long)c->cookies_sent,
+			(unsigned long long)c->bad_mac, (unsigned long long)c->bad_handshake,
+			(unsigned long long)c->replayed_handshake, (unsigned long long)c->no_session,
+			(unsigned long long)c->bad_data, (unsigned long long)c->replayed_data, (unsigned long long)c->not_allowed);
+	}
 	ret = 0;
 out:
 	if (s.sock_path[0])

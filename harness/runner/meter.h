@@ -1,0 +1,39 @@
+/* Where a tunnel's bytes are counted: for each pair of hosts, "direct"
+ * where their paths meet (the first router both reach through, or the
+ * bridge of the LAN they share), and "relay" where the introducer hangs.
+ * Placed from the topology alone, so the runner and every lab test count
+ * the same way; read back as byte totals that verdict.h judges. */
+#ifndef PL_RUNNER_METER_H
+#define PL_RUNNER_METER_H
+
+#include "../topo/run.h"
+#include "../topo/topo.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define METER_MAX_HOSTS 3
+
+struct meter_pair {
+	int x, y;                    /* indexes into hosts */
+	char ns[64];                 /* where its direct counter lives */
+	bool bridge;                 /* a LAN's bridge rather than a router */
+	char name[32];               /* the counter's name: direct-X-Y */
+};
+
+struct meter {
+	int n_hosts, n_pairs;
+	char hosts[METER_MAX_HOSTS][32];
+	struct meter_pair pairs[METER_MAX_HOSTS * (METER_MAX_HOSTS - 1) / 2];
+	char relay_ns[64];
+};
+
+/* Count every pair among hosts (2 or 3 names) in run r of net, and the
+ * introducer's traffic; replaces any counters a run had. */
+int meter_install(struct meter *m, const struct topo_net *net, const struct run *r, const char *const hosts[], int n_hosts,
+		  char *err, size_t errlen);
+/* Bytes counted so far between hosts x and y where they meet, and to or
+ * from the introducer (all pairs together). -ENOENT: no such pair. */
+int meter_read(const struct meter *m, const char *x, const char *y, uint64_t *direct, uint64_t *relay);
+
+#endif

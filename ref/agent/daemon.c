@@ -1,0 +1,325 @@
+/* The agent on real sockets: its UDP socket and birthday sockets, TCP to
+ * the introducer, the TUN device, the UAPI and status sockets, and the
+ * loop that hands the core what arrives, with the time. */
+#include "agent.h"
+#include "../../harness/nl/rtnl.h"
+#include "../../harness/util/timeutil.h"
+#include "../wg/sock.h"
+#include "../wg/tun.h"
+#include "../wg/uapi.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static uint64_t io_real_ns(void *ctx)
+{
+	(void)ctx;
+	return time_real_ns();
+}
+
+/* sendto with a TTL of its own for this one datagram (IP_TTL as
+ * ancillary data), so punching can stop short of the peer's NAT. */
+static int io_send(void *ctx, int fd, const uint8_t *buf, size_t len, const struct wg_endpoint *ep, int ttl)
+{
+	struct iovec iov = { (void *)buf, len };
+	union {
+		char b[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} ctrl;
+	struct msghdr mh = { .msg_name = (void *)&ep->addr, .msg_namelen = wg_endpoint_len(ep), .msg_iov = &iov,
+			     .msg_iovlen = 1 };
+
+	(void)ctx;
+	if (ttl > 0 && ep->addr.ss_family == AF_INET) {
+		struct cmsghdr *c;
+		memset(&ctrl, 0, sizeof(ctrl));
+		mh.msg_control = ctrl.b;
+		mh.msg_controllen = sizeof(ctrl.b);
+		c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = IPPROTO_IP;
+		c->cmsg_type = IP_TTL;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &ttl, sizeof(int));
+	}
+	return sendmsg(fd, &mh, MSG_DONTWAIT) < 0 ? -errno : 0;
+}
+
+static int io_open_socket(void *ctx)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+
+	(void)ctx;
+	if (fd < 0)
+		return -errno;
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		int ret = -errno;
+		close(fd);
+		return ret;
+	}
+	return fd;
+}
+
+static void io_close_socket(void *ctx, int fd)
+{
+	(void)ctx;
+	if (fd >= 0)
+		close(fd);
+}
+
+static int io_tcp_connect(void *ctx, const struct wg_endpoint *ep)
+{
+	struct agent *a = ctx;
+	int fd = socket(ep->addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0), one = 1;
+
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (connect(fd, (const struct sockaddr *)&ep->addr, wg_endpoint_len(ep)) && errno != EINPROGRESS) {
+		int ret = -errno;
+		close(fd);
+		return ret;
+	}
+	a->tcp_fd = fd;
+	return 0;
+}
+
+static int io_tcp_write(void *ctx, const uint8_t *buf, size_t len)
+{
+	struct agent *a = ctx;
+
+	return a->tcp_fd < 0 ? -EPIPE : mesh_stream_write(a->tcp_fd, buf, len);
+}
+
+static void io_tcp_close(void *ctx)
+{
+	struct agent *a = ctx;
+
+	if (a->tcp_fd >= 0)
+		close(a->tcp_fd);
+	a->tcp_fd = -1;
+}
+
+static void io_deliver(void *ctx, const uint8_t *pkt, size_t len)
+{
+	struct agent *a = ctx;
+
+	if (write(a->tun, pkt, len) < 0 && errno != EAGAIN)
+		agent_log(a, "writing to %s: %s", a->conf.interface, strerror(errno));
+}
+
+static int io_set_address(void *ctx, uint32_t mesh4, uint8_t plen4, const uint8_t mesh6[16], uint8_t plen6)
+{
+	struct agent *a = ctx;
+	char path[96];
+	int ret = rtnl_addr_add(NULL, a->conf.interface, mesh4, plen4), fd;
+
+	if (ret && ret != -EEXIST)
+		return ret;
+	/* IPv6 on our own interface, even where the host turned it off by
+	 * default (the lab does); without IPv6 in the kernel, IPv4 only. */
+	snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/disable_ipv6", a->conf.interface);
+	if ((fd = open(path, O_WRONLY | O_CLOEXEC)) >= 0) {
+		if (write(fd, "0", 1) != 1)
+			agent_log(a, "cannot enable IPv6 on %s: %s", a->conf.interface, strerror(errno));
+		close(fd);
+		ret = rtnl_addr6_add(NULL, a->conf.interface, mesh6, plen6);
+		if (ret && ret != -EEXIST)
+			agent_log(a, "IPv6 mesh address not set: %s (IPv4 works)", strerror(-ret));
+	}
+	return rtnl_link_up(NULL, a->conf.interface);
+}
+
+/* This host's own IPv4 addresses, but loopback and our own interface. */
+static int io_local_addresses(void *ctx, struct wg_endpoint *out, int max)
+{
+	struct agent *a = ctx;
+	struct ifaddrs *ifs, *i;
+	int n = 0;
+
+	if (getifaddrs(&ifs))
+		return 0;
+	for (i = ifs; i && n < max; i = i->ifa_next) {
+		struct sockaddr_in *sin;
+		if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET || (i->ifa_flags & IFF_LOOPBACK) ||
+		    !strcmp(i->ifa_name, a->conf.interface))
+			continue;
+		memset(&out[n], 0, sizeof(out[n]));
+		sin = (struct sockaddr_in *)&out[n].addr;
+		sin->sin_family = AF_INET;
+		sin->sin_addr = ((struct sockaddr_in *)i->ifa_addr)->sin_addr;
+		n++;
+	}
+	freeifaddrs(ifs);
+	return n;
+}
+
+static int rebind(void *ctx, uint16_t port)
+{
+	(void)ctx;
+	(void)port;
+	return -EBUSY; /* the mesh owns its socket: the mapping it learned is this one's */
+}
+
+int agent_start(struct agent *a, const struct agent_conf *conf, char *err, size_t errlen)
+{
+	struct agent_io io = { a, io_real_ns, io_send, io_open_socket, io_close_socket, io_tcp_connect, io_tcp_write,
+			       io_tcp_close, io_deliver, io_set_address, io_local_addresses };
+	struct sockaddr_in sa;
+	socklen_t sl = sizeof(sa);
+	int ret, udp;
+
+	memset(a, 0, sizeof(*a));
+	a->udp = a->tun = a->uapi = a->status = a->tcp_fd = -1;
+	if ((udp = wg_udp_bind(conf->listen_port)) < 0) {
+		snprintf(err, errlen, "cannot bind UDP port %u: %s", conf->listen_port, strerror(-udp));
+		return udp;
+	}
+	getsockname(udp, (struct sockaddr *)&sa, &sl);
+	if ((ret = agent_init(a, conf, &io, udp, ntohs(sa.sin_port), time_now_ms(), err, errlen))) {
+		close(udp);
+		a->udp = -1;
+		return ret;
+	}
+	if ((a->tun = wg_tun_open(conf->interface, conf->mtu)) < 0) {
+		snprintf(err, errlen, "cannot create TUN device %s: %s", conf->interface, strerror(-a->tun));
+		return a->tun;
+	}
+	fcntl(a->tun, F_SETFL, O_NONBLOCK);
+	if ((ret = rtnl_link_up(NULL, conf->interface))) {
+		snprintf(err, errlen, "cannot bring %s up: %s", conf->interface, strerror(-ret));
+		return ret;
+	}
+	if ((a->uapi = wg_uapi_listen(conf->interface, a->uapi_path, sizeof(a->uapi_path))) < 0) {
+		snprintf(err, errlen, "cannot open the UAPI socket %s: %s", a->uapi_path, strerror(-a->uapi));
+		return a->uapi;
+	}
+	if ((a->status = status_listen(a)) < 0) {
+		snprintf(err, errlen, "cannot open the status socket %s: %s", a->status_path, strerror(-a->status));
+		return a->status;
+	}
+	agent_log(a, "listening on UDP port %u; introducer %s", a->port, agent_ep_str(&conf->introducer[0]));
+	return 0;
+}
+
+void agent_stop(struct agent *a)
+{
+	if (a->dev)
+		agent_fini(a);
+	if (a->uapi_path[0] && a->uapi >= 0)
+		unlink(a->uapi_path);
+	if (a->status_path[0] && a->status >= 0)
+		unlink(a->status_path);
+	if (a->uapi >= 0)
+		close(a->uapi);
+	if (a->status >= 0)
+		close(a->status);
+	if (a->udp >= 0)
+		close(a->udp);
+	if (a->tun >= 0)
+		close(a->tun);
+	a->uapi = a->status = a->udp = a->tun = -1;
+}
+
+/* Read what a UDP socket of ours (main or birthday) holds. */
+static void read_socket(struct agent *a, int fd, uint64_t now)
+{
+	static uint8_t buf[65536];
+
+	for (int k = 0; k < 64; k++) {
+		struct wg_endpoint from;
+		socklen_t sl = sizeof(from.addr);
+		ssize_t n;
+
+		memset(&from, 0, sizeof(from));
+		n = recvfrom(fd, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&from.addr, &sl);
+		if (n < 0)
+			return;
+		agent_receive(a, fd, &from, buf, (size_t)n, now);
+	}
+}
+
+static void tcp_ready(struct agent *a, short revents, uint64_t now)
+{
+	if (!a->tcp_up) {
+		int err = 0;
+		socklen_t sl = sizeof(err);
+		if ((revents & (POLLERR | POLLHUP)) || getsockopt(a->tcp_fd, SOL_SOCKET, SO_ERROR, &err, &sl) || err)
+			agent_tcp_closed(a, err ? -err : -ECONNREFUSED, now);
+		else
+			agent_tcp_connected(a, now);
+		return;
+	}
+	if (revents & (POLLIN | POLLHUP | POLLERR)) {
+		uint8_t buf[16384];
+		ssize_t n = recv(a->tcp_fd, buf, sizeof(buf), MSG_DONTWAIT);
+		if (n == 0)
+			agent_tcp_closed(a, -EPIPE, now);
+		else if (n < 0 && errno != EAGAIN && errno != EINTR)
+			agent_tcp_closed(a, -errno, now);
+		else if (n > 0)
+			agent_tcp_input(a, buf, (size_t)n, now);
+	}
+}
+
+int agent_run(struct agent *a, volatile int *stop)
+{
+	static uint8_t pkt[WG_MAX_PACKET];
+	struct wg_uapi_hooks hooks = { rebind, a };
+
+	while (!*stop) {
+		struct pollfd p[6 + AGENT_MAX_PEERS * 2 + AGENT_BDAY_SOCKETS];
+		int n = 0, nbase;
+		uint64_t now;
+
+		p[n++] = (struct pollfd){ a->udp, POLLIN, 0 };
+		p[n++] = (struct pollfd){ a->tun, POLLIN, 0 };
+		p[n++] = (struct pollfd){ a->uapi, POLLIN, 0 };
+		p[n++] = (struct pollfd){ a->status, POLLIN, 0 };
+		p[n++] = (struct pollfd){ a->tcp_fd, (short)(a->tcp_up ? POLLIN : POLLOUT), 0 };
+		nbase = n;
+		for (int i = 0; i < AGENT_MAX_PEERS; i++) {
+			struct agent_peer *q = &a->peers[i];
+			if (!q->used)
+				continue;
+			for (int k = 0; k < q->n_bday && n < (int)(sizeof(p) / sizeof(p[0])); k++)
+				if (q->bday_fds[k] >= 0)
+					p[n++] = (struct pollfd){ q->bday_fds[k], POLLIN, 0 };
+			if (q->direct && q->direct_fd != a->udp && q->n_bday == 0 && n < (int)(sizeof(p) / sizeof(p[0])))
+				p[n++] = (struct pollfd){ q->direct_fd, POLLIN, 0 };
+		}
+		if (poll(p, (nfds_t)n, 20) < 0 && errno != EINTR)
+			return -errno;
+		now = time_now_ms();
+		a->now = now;
+		if (p[0].revents & POLLIN)
+			read_socket(a, a->udp, now);
+		if (p[1].revents & POLLIN)
+			for (int k = 0; k < 64; k++) {
+				ssize_t len = read(a->tun, pkt, sizeof(pkt));
+				if (len <= 0)
+					break;
+				agent_tun_packet(a, pkt, (size_t)len, now);
+			}
+		if (p[2].revents & POLLIN)
+			wg_uapi_serve(a->uapi, a->dev, &hooks);
+		if (p[3].revents & POLLIN)
+			status_serve(a);
+		if (a->tcp_fd >= 0 && p[4].revents)
+			tcp_ready(a, p[4].revents, now);
+		for (int i = nbase; i < n; i++)
+			if (p[i].revents & POLLIN)
+				read_socket(a, p[i].fd, now);
+		agent_tick(a, now);
+	}
+	return 0;
+}

@@ -1,0 +1,234 @@
+/* The introducer on real sockets: two UDP addresses, TCP on the first,
+ * one poll loop that hands the core what arrives, with the time. */
+#include "introducer.h"
+#include "../mesh/stream.h"
+#include "../../harness/util/timeutil.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+struct introducer_daemon {
+	struct introducer *core;
+	int udp[2], tcp;
+	int conn_fd[INTRODUCER_MAX_CONNS];
+	struct introducer_conf conf;
+};
+
+static void io_send_udp(void *ctx, int via, const struct wg_endpoint *to, const uint8_t *buf, size_t len)
+{
+	struct introducer_daemon *d = ctx;
+
+	if (via >= 0 && via < 2 && d->udp[via] >= 0)
+		sendto(d->udp[via], buf, len, 0, (const struct sockaddr *)&to->addr, wg_endpoint_len(to));
+}
+
+static int io_send_tcp(void *ctx, int conn, const uint8_t *buf, size_t len)
+{
+	struct introducer_daemon *d = ctx;
+
+	if (conn < 0 || conn >= INTRODUCER_MAX_CONNS || d->conn_fd[conn] < 0)
+		return -EPIPE;
+	return mesh_stream_write(d->conn_fd[conn], buf, len);
+}
+
+static void io_close_tcp(void *ctx, int conn)
+{
+	struct introducer_daemon *d = ctx;
+
+	if (conn >= 0 && conn < INTRODUCER_MAX_CONNS && d->conn_fd[conn] >= 0) {
+		close(d->conn_fd[conn]);
+		d->conn_fd[conn] = -1;
+	}
+}
+
+static uint64_t io_real_ns(void *ctx)
+{
+	(void)ctx;
+	return time_real_ns();
+}
+
+static int open_udp(const struct wg_endpoint *ep)
+{
+	int fd = socket(ep->addr.ss_family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0), size = 4 << 20;
+
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+	if (bind(fd, (const struct sockaddr *)&ep->addr, wg_endpoint_len(ep))) {
+		int ret = -errno;
+		close(fd);
+		return ret;
+	}
+	return fd;
+}
+
+static int open_tcp(const struct wg_endpoint *ep)
+{
+	int fd = socket(ep->addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0), one = 1;
+
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (const struct sockaddr *)&ep->addr, wg_endpoint_len(ep)) || listen(fd, 64)) {
+		int ret = -errno;
+		close(fd);
+		return ret;
+	}
+	return fd;
+}
+
+void introducer_daemon_free(struct introducer_daemon *d)
+{
+	if (!d)
+		return;
+	introducer_free(d->core);
+	for (int c = 0; c < INTRODUCER_MAX_CONNS; c++)
+		if (d->conn_fd[c] >= 0)
+			close(d->conn_fd[c]);
+	for (int i = 0; i < 2; i++)
+		if (d->udp[i] >= 0)
+			close(d->udp[i]);
+	if (d->tcp >= 0)
+		close(d->tcp);
+	free(d);
+}
+
+struct introducer_daemon *introducer_daemon_new(const struct introducer_conf *conf, char *err, size_t errlen)
+{
+	struct introducer_daemon *d = calloc(1, sizeof(*d));
+	struct introducer_io io = { .send_udp = io_send_udp, .send_tcp = io_send_tcp, .close_tcp = io_close_tcp,
+				    .real_ns = io_real_ns };
+	char ep[64];
+	int ret;
+
+	if (!d) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	d->udp[0] = d->udp[1] = d->tcp = -1;
+	for (int c = 0; c < INTRODUCER_MAX_CONNS; c++)
+		d->conn_fd[c] = -1;
+	d->conf = *conf;
+	io.ctx = d;
+	for (int i = 0; i < conf->n_listen; i++) {
+		if ((ret = open_udp(&conf->listen[i])) < 0) {
+			wg_endpoint_format(&conf->listen[i], ep, sizeof(ep));
+			snprintf(err, errlen, "cannot listen on UDP %s: %s", ep, strerror(-ret));
+			goto fail;
+		}
+		d->udp[i] = ret;
+	}
+	if (conf->tcp) {
+		if ((ret = open_tcp(&conf->listen[0])) < 0) {
+			wg_endpoint_format(&conf->listen[0], ep, sizeof(ep));
+			snprintf(err, errlen, "cannot listen on TCP %s: %s", ep, strerror(-ret));
+			goto fail;
+		}
+		d->tcp = ret;
+	}
+	if (!(d->core = introducer_new(conf, &io, err, errlen)))
+		goto fail;
+	sodium_memzero(d->conf.private_key, sizeof(d->conf.private_key));
+	return d;
+fail:
+	introducer_daemon_free(d);
+	return NULL;
+}
+
+static void accept_conn(struct introducer_daemon *d, uint64_t now)
+{
+	struct wg_endpoint from;
+	socklen_t sl = sizeof(from.addr);
+	int fd = accept4(d->tcp, (struct sockaddr *)&from.addr, &sl, SOCK_CLOEXEC | SOCK_NONBLOCK), one = 1, size = 1 << 20, c;
+
+	if (fd < 0)
+		return;
+	if ((c = introducer_conn_open(d->core, &from, now)) < 0) {
+		close(fd); /* full: the agent retries later */
+		return;
+	}
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+	d->conn_fd[c] = fd;
+}
+
+static void read_conn(struct introducer_daemon *d, int c, uint64_t now)
+{
+	uint8_t buf[16384];
+	ssize_t n = recv(d->conn_fd[c], buf, sizeof(buf), MSG_DONTWAIT);
+
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+		introducer_conn_closed(d->core, c);
+		return;
+	}
+	if (n > 0)
+		introducer_conn_input(d->core, c, buf, (size_t)n, now);
+}
+
+int introducer_daemon_run(struct introducer_daemon *d, volatile int *stop)
+{
+	static uint8_t buf[65536];
+	char k[45], a0[64], a1[64];
+
+	mesh_key_format(introducer_public_key(d->core), k);
+	wg_endpoint_format(&d->conf.listen[0], a0, sizeof(a0));
+	if (d->conf.n_listen > 1)
+		wg_endpoint_format(&d->conf.listen[1], a1, sizeof(a1));
+	fprintf(stderr, "punchlab-introducer: serving as %s on %s%s%s%s\n", k, a0, d->conf.n_listen > 1 ? " and " : "",
+		d->conf.n_listen > 1 ? a1 : "", d->tcp >= 0 ? " (and TCP on the first)" : "");
+	while (!*stop) {
+		struct pollfd p[3 + INTRODUCER_MAX_CONNS];
+		int map[3 + INTRODUCER_MAX_CONNS], n = 0;
+		uint64_t now;
+
+		for (int v = 0; v < 2; v++)
+			if (d->udp[v] >= 0) {
+				map[n] = -1 - v;
+				p[n++] = (struct pollfd){ d->udp[v], POLLIN, 0 };
+			}
+		if (d->tcp >= 0) {
+			map[n] = -3;
+			p[n++] = (struct pollfd){ d->tcp, POLLIN, 0 };
+		}
+		for (int c = 0; c < INTRODUCER_MAX_CONNS; c++)
+			if (d->conn_fd[c] >= 0) {
+				map[n] = c;
+				p[n++] = (struct pollfd){ d->conn_fd[c], POLLIN, 0 };
+			}
+		if (poll(p, (nfds_t)n, 500) < 0 && errno != EINTR)
+			return -errno;
+		now = time_now_ms();
+		for (int i = 0; i < n; i++) {
+			if (!p[i].revents)
+				continue;
+			if (map[i] == -1 || map[i] == -2) {
+				int v = -1 - map[i];
+				for (int k2 = 0; k2 < 64; k2++) {
+					struct wg_endpoint from;
+					socklen_t sl = sizeof(from.addr);
+					ssize_t len;
+					memset(&from, 0, sizeof(from));
+					len = recvfrom(d->udp[v], buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&from.addr, &sl);
+					if (len < 0)
+						break;
+					introducer_receive(d->core, v, &from, buf, (size_t)len, now);
+				}
+			} else if (map[i] == -3) {
+				accept_conn(d, now);
+			} else if (d->conn_fd[map[i]] >= 0) {
+				read_conn(d, map[i], now);
+			}
+		}
+		introducer_tick(d->core, now);
+	}
+	return 0;
+}

@@ -1,0 +1,70 @@
+#!/usr/bin/env python3
+"""Seeds for the fuzz targets whose inputs are binary and made here (the
+others hold copies of shipped files or captured messages). Run from the
+top directory: python3 tests/fuzz/seeds/make_seeds.py"""
+import os
+import struct
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def write(target, name, data):
+    os.makedirs(os.path.join(HERE, target), exist_ok=True)
+    with open(os.path.join(HERE, target, name), 'wb') as f:
+        f.write(bytes(data))
+
+
+def ipv4(proto, payload, src=(10, 0, 1, 2), dst=(203, 0, 113, 2), df=False):
+    total = 20 + len(payload)
+    hdr = struct.pack('!BBHHHBBH4B4B', 0x45, 0, total, 0x1234, 0x4000 if df else 0, 64, proto, 0, *src, *dst)
+    s = sum(struct.unpack('!10H', hdr))
+    while s >> 16:
+        s = (s & 0xffff) + (s >> 16)
+    hdr = hdr[:10] + struct.pack('!H', ~s & 0xffff) + hdr[12:]
+    return hdr + bytes(payload)
+
+
+def udp(sport, dport, body):
+    return struct.pack('!HHHH', sport, dport, 8 + len(body), 0) + bytes(body)
+
+
+def tcp(sport, dport, flags, body=b''):
+    return struct.pack('!HHIIBBHHH', sport, dport, 0xffffff00, 0, 5 << 4, flags, 0xffff, 0, 0) + bytes(body)
+
+
+def vnet(flags, gso_type, hdr_len, gso_size, csum_start, csum_offset):
+    # struct virtio_net_hdr (10 bytes: the TUN device is opened without mergeable buffers)
+    return struct.pack('<BBHHHH', flags, gso_type, hdr_len, gso_size, csum_start, csum_offset)
+
+
+# toynat: the first byte says the direction (bit 0: from outside) and the
+# time (the rest, in seconds); then one IPv4 packet.
+inside = (10, 0, 1, 2)
+write('fuzz_toynat', 'udp-out', [0] + list(ipv4(17, udp(4000, 3478, b'PLC hello'), src=inside)))
+write('fuzz_toynat', 'udp-in', [1] + list(ipv4(17, udp(3478, 1024, b'PLC back'), src=(203, 0, 113, 2), dst=(203, 203, 113, 2))))
+write('fuzz_toynat', 'tcp-syn-out', [2] + list(ipv4(6, tcp(4000, 80, 0x02), src=inside)))
+write('fuzz_toynat', 'icmp-echo-out', [4] + list(ipv4(1, b'\x08\x00\x00\x00\x50\x4d\x00\x01payload', src=inside)))
+write('fuzz_toynat', 'icmp-error-in', [7] + list(ipv4(1, b'\x03\x03\x00\x00\x00\x00\x00\x00' +
+                                                       ipv4(17, udp(1024, 3478, b'x'), src=(203, 203, 113, 2), dst=(203, 0, 113, 2)),
+                                                       src=(203, 0, 113, 2), dst=(203, 203, 113, 2))))
+write('fuzz_toynat', 'fragment-out', [0] + list(ipv4(17, udp(4000, 3478, b'A' * 64), src=inside)[:20]) + [0x20] + [0] * 30)
+
+# wg_offload: what a TUN read with IFF_VNET_HDR holds (the header, then a packet).
+payload = bytes((i * 7) & 0xff for i in range(3000))
+write('fuzz_wg_offload', 'tso-tcp4', vnet(1, 1, 40, 1380, 20, 16) + ipv4(6, tcp(8080, 7000, 0x18, payload), src=(10, 9, 0, 1), dst=(10, 9, 0, 2)))
+write('fuzz_wg_offload', 'partial-csum', vnet(1, 0, 0, 0, 20, 16) + ipv4(6, tcp(8080, 7000, 0x10, payload[:500]), src=(10, 9, 0, 1), dst=(10, 9, 0, 2)))
+write('fuzz_wg_offload', 'udp-gso', vnet(1, 5, 28, 1200, 20, 6) + ipv4(17, udp(5000, 6000, payload), src=(10, 9, 0, 1), dst=(10, 9, 0, 2)))
+write('fuzz_wg_offload', 'plain', vnet(0, 0, 0, 0, 0, 0) + ipv4(17, udp(5000, 6000, b'ping'), src=(10, 9, 0, 1), dst=(10, 9, 0, 2)))
+
+# wg_receive: event sequences (see tests/fuzz/fuzz_wg_receive.c for the ops).
+data = [0, 40, 2] + [0x55] * 40           # other sends 40 bytes from its own address
+deliver = lambda k, how=0, at=0, flip=0: [1, k, how, at, flip]
+write('fuzz_wg_receive', 'data-then-replay', data + deliver(0) + deliver(0))
+write('fuzz_wg_receive', 'reordered', data + data + data + deliver(2) + deliver(0) + deliver(1) + deliver(1))
+write('fuzz_wg_receive', 'roam', data + deliver(0, 1) + data + deliver(1) + [4, 2])
+write('fuzz_wg_receive', 'relayed', data + deliver(0, 2) + [4, 2])
+write('fuzz_wg_receive', 'not-allowed', [0, 40, 9] + [0x11] * 40 + deliver(0))
+write('fuzz_wg_receive', 'flipped', data + deliver(0, 0, 30, 0x40) + deliver(0))
+write('fuzz_wg_receive', 'rekey', data + deliver(0) + [3, 130] + [5] + deliver(1) + deliver(2) + data + deliver(3) + [4, 2])
+write('fuzz_wg_receive', 'expired', [3, 200] + data + deliver(0) + [4, 2] + deliver(1))
+write('fuzz_wg_receive', 'raw', [2, 32] + [4, 0, 0, 0] + [0] * 28)

@@ -1,0 +1,306 @@
+/* The mesh's real cores (introducer, agents) in a simulated internet on a
+ * fake clock (tests/sim/): hours of virtual time in seconds, NATs of each
+ * kind, and what no lab test can do cheaply: clocks stepped back, NATs
+ * that forget, sites without UDP, peers that vanish. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <string.h>
+
+#include "tests/sim/sim.h"
+
+static const struct sim_nat full_cone = { SIM_EIM, SIM_EIF, 0, false };
+static const struct sim_nat port_restricted = { SIM_EIM, SIM_APDF, 0, false };
+static const struct sim_nat symmetric = { SIM_ADM_RANDOM, SIM_APDF, 0, false };
+static const struct sim_nat udp_blocked = { SIM_EIM, SIM_APDF, 0, true };
+
+static struct sim S;
+
+static int teardown(void **state)
+{
+	(void)state;
+	sim_free(&S);
+	return 0;
+}
+
+struct pair {
+	int a, b;
+};
+
+static bool both_direct(struct sim *s, void *ctx)
+{
+	const struct pair *p = ctx;
+
+	return sim_direct(s, p->a, p->b) && sim_direct(s, p->b, p->a);
+}
+
+static bool both_know_each_other(struct sim *s, void *ctx)
+{
+	const struct pair *p = ctx;
+
+	return sim_peer(s, p->a, p->b) && sim_peer(s, p->b, p->a) && s->agents[p->a].a.registered &&
+	       s->agents[p->b].a.registered;
+}
+
+/* Two agents behind NATs na and nb, started and introduced. */
+static struct pair pair_up(const struct sim_nat *na, const struct sim_nat *nb, const char *intro_extra)
+{
+	struct pair p;
+
+	sim_init(&S, intro_extra);
+	p.a = sim_add_agent(&S, "a", na);
+	p.b = sim_add_agent(&S, "b", nb);
+	sim_start_agent(&S, p.a);
+	sim_start_agent(&S, p.b);
+	assert_true(sim_run_until(&S, 10000, both_know_each_other, &p));
+	return p;
+}
+
+/* Send n inner packets from i to j, one every `every` ms, and return how
+ * many arrived (within a second of the last). */
+static uint64_t traffic(struct pair p, int i, int j, int n, uint64_t every)
+{
+	uint64_t before = S.agents[j].delivered;
+
+	for (int k = 0; k < n; k++) {
+		sim_send(&S, i, j, 200, (uint32_t)k);
+		sim_run(&S, every);
+	}
+	(void)p;
+	sim_run(&S, 1000);
+	return S.agents[j].delivered - before;
+}
+
+static void a_direct_pair_stays_direct_for_six_hours_of_virtual_time(void **state)
+{
+	struct pair p = pair_up(&full_cone, &port_restricted, NULL);
+	struct wg_peer_info ia, ib;
+	uint64_t sent = 0, got_a = S.agents[p.a].delivered, got_b = S.agents[p.b].delivered, relay0;
+
+	(void)state;
+	assert_true(sim_run_until(&S, 10000, both_direct, &p));
+	relay0 = S.intro_bytes;
+	/* A packet each way every 10 s for six hours: counters, rekeys,
+	 * registrations and path checks cross every window they have. */
+	for (int t = 0; t < 6 * 360; t++) {
+		sim_send(&S, p.a, p.b, 200, (uint32_t)t);
+		sim_send(&S, p.b, p.a, 200, (uint32_t)t);
+		sent++;
+		sim_run(&S, 10000);
+		if (!both_direct(&S, &p))
+			fail_msg("the path left direct at %llu s of virtual time", (unsigned long long)S.now / 1000);
+	}
+	assert_int_equal(S.agents[p.b].delivered - got_b, sent);
+	assert_int_equal(S.agents[p.a].delivered - got_a, sent);
+	/* WireGuard rekeyed every two minutes or so, and stayed in session. */
+	wg_peer_info(sim_peer(&S, p.a, p.b)->wg, &ia);
+	wg_peer_info(sim_peer(&S, p.b, p.a)->wg, &ib);
+	print_message("  6 h: %llu + %llu handshakes, %llu bytes through the introducer (registrations)\n",
+		      (unsigned long long)ia.handshakes, (unsigned long long)ib.handshakes,
+		      (unsigned long long)(S.intro_bytes - relay0));
+	assert_true(ia.handshakes + ib.handshakes >= 6 * 60 / 2 - 5);
+	/* Both still members; none of their control messages went stale. */
+	assert_int_equal(sim_members(&S), 2);
+	assert_true(S.agents[p.a].a.registered && S.agents[p.b].a.registered);
+}
+
+static void a_relayed_pair_is_carried_by_the_relay_for_hours(void **state)
+{
+	struct pair p = pair_up(&symmetric, &symmetric, NULL);
+	uint64_t direct0;
+
+	(void)state;
+	sim_run(&S, 20000);
+	assert_false(sim_direct(&S, p.a, p.b));
+	assert_true(sim_peer(&S, p.a, p.b)->impossible);
+	direct0 = S.direct_bytes;
+	for (int h = 0; h < 2; h++) {
+		assert_int_equal(traffic(p, p.a, p.b, 20, 100), 20);
+		assert_int_equal(traffic(p, p.b, p.a, 20, 100), 20);
+		sim_run(&S, 3600 * 1000);
+	}
+	/* Nothing went between the sites directly but the first punches'
+	 * worth: measured impossible, the pair is not probed again. */
+	print_message("  2 h relayed: %llu bytes directly between the sites\n",
+		      (unsigned long long)(S.direct_bytes - direct0));
+	assert_true(S.direct_bytes - direct0 < 1000);
+	assert_int_equal(sim_members(&S), 2);
+}
+
+static void path_checks_keep_short_lived_mappings_open_through_silence(void **state)
+{
+	/* Mappings that die after 30 s without traffic; ten minutes without a
+	 * packet from either side's user. */
+	struct sim_nat a = port_restricted, b = port_restricted;
+	struct pair p;
+
+	(void)state;
+	a.timeout_ms = b.timeout_ms = 30000;
+	p = pair_up(&a, &b, NULL);
+	assert_true(sim_run_until(&S, 10000, both_direct, &p));
+	sim_run(&S, 10 * 60 * 1000);
+	assert_true(both_direct(&S, &p));
+	assert_int_equal(traffic(p, p.a, p.b, 5, 100), 5);
+}
+
+static void a_nat_that_forgets_moves_traffic_to_the_relay_then_direct_again(void **state)
+{
+	struct pair p = pair_up(&symmetric, &full_cone, NULL);
+	uint64_t relayed0, got;
+	bool left = false;
+
+	(void)state;
+	assert_true(sim_run_until(&S, 20000, both_direct, &p));
+	assert_int_equal(traffic(p, p.b, p.a, 5, 100), 5); /* a session first */
+	relayed0 = S.agents[p.b].a.relayed_out;
+	sim_flush_nat(&S, p.a);
+	/* b sends every 50 ms through the change. */
+	got = S.agents[p.a].delivered;
+	for (int k = 0; k < 200; k++) {
+		sim_send(&S, p.b, p.a, 200, (uint32_t)k);
+		sim_run(&S, 50);
+		left |= !sim_direct(&S, p.b, p.a);
+	}
+	sim_run(&S, 1000);
+	got = S.agents[p.a].delivered - got;
+	print_message("  %llu of 200 through the change; b relayed %llu\n", (unsigned long long)got,
+		      (unsigned long long)(S.agents[p.b].a.relayed_out - relayed0));
+	assert_true(left);
+	assert_true(S.agents[p.b].a.relayed_out > relayed0);
+	assert_true(sim_run_until(&S, 20000, both_direct, &p));
+	assert_true(got >= 100);
+}
+
+/* The agent restarts with its wall clock 10 s behind: its peer and the
+ * introducer still hold its earlier, newer counters. */
+static void an_agent_restarted_ten_seconds_behind_is_taken_back_within_a_ping_interval(void **state)
+{
+	struct pair p = pair_up(&full_cone, &port_restricted, NULL);
+	uint64_t restarted;
+
+	(void)state;
+	assert_true(sim_run_until(&S, 10000, both_direct, &p));
+	/* Busy before: plenty of b's counters in a's window. */
+	assert_int_equal(traffic(p, p.b, p.a, 20, 50), 20);
+	sim_run(&S, 30000);
+	S.agents[p.b].clock_offset_ns = -10 * 1000000000LL;
+	sim_stop_agent(&S, p.b);
+	sim_start_agent(&S, p.b);
+	restarted = S.now;
+	assert_true(sim_run_until(&S, 10000, both_direct, &p));
+	print_message("  direct again %llu ms after the restart\n", (unsigned long long)(S.now - restarted));
+	/* Registered again (the introducer took its REGISTER), direct again,
+	 * and traffic flows both ways. */
+	assert_true(S.agents[p.b].a.registered);
+	assert_int_equal(traffic(p, p.b, p.a, 5, 100), 5);
+	assert_int_equal(traffic(p, p.a, p.b, 5, 100), 5);
+}
+
+static void an_introducer_restarted_ten_seconds_behind_is_taken_back(void **state)
+{
+	struct pair p = pair_up(&symmetric, &symmetric, NULL);
+
+	(void)state;
+	sim_run(&S, 30000);
+	S.intro_clock_offset_ns = -10 * 1000000000LL;
+	sim_restart_introducer(&S);
+	/* The agents register again; the introducer's REGISTERED, older than
+	 * what they hold of it, is taken after one RESYNC. */
+	sim_run(&S, 25000);
+	assert_int_equal(sim_members(&S), 2);
+	assert_true(S.agents[p.a].a.registered && S.agents[p.b].a.registered);
+	assert_int_equal(traffic(p, p.a, p.b, 5, 100), 5);
+}
+
+static void a_peer_that_vanishes_leaves_the_mesh(void **state)
+{
+	struct pair p = pair_up(&full_cone, &full_cone, NULL);
+
+	(void)state;
+	assert_true(sim_run_until(&S, 10000, both_direct, &p));
+	sim_stop_agent(&S, p.b);
+	/* The introducer forgets it 60 s after its last registration; a, 90 s
+	 * after the introducer last listed it (its registrations every 10 s
+	 * bring the list): gone 140 to 150 s after it stopped. */
+	sim_run(&S, 70000);
+	assert_int_equal(sim_members(&S), 1);
+	assert_non_null(sim_peer(&S, p.a, p.b));
+	sim_run(&S, 60000);
+	assert_non_null(sim_peer(&S, p.a, p.b));
+	sim_run(&S, 30000);
+	assert_null(sim_peer(&S, p.a, p.b));
+}
+
+static void a_site_without_udp_reaches_the_mesh_over_tcp(void **state)
+{
+	struct pair p = pair_up(&full_cone, &udp_blocked, NULL);
+
+	(void)state;
+	sim_run(&S, 5000);
+	assert_true(S.agents[p.b].a.tcp_up);
+	assert_false(sim_direct(&S, p.a, p.b));
+	assert_int_equal(traffic(p, p.a, p.b, 10, 100), 10);
+	assert_int_equal(traffic(p, p.b, p.a, 10, 100), 10);
+	/* Over TCP it stays, minutes on. */
+	sim_run(&S, 5 * 60 * 1000);
+	assert_true(S.agents[p.b].a.tcp_up);
+	assert_int_equal(traffic(p, p.b, p.a, 5, 100), 5);
+}
+
+static void a_symmetric_nat_meets_a_cone_by_birthday_probing_on_its_own_sockets(void **state)
+{
+	struct pair p = pair_up(&symmetric, &port_restricted, NULL);
+	struct agent_peer *pa, *pb;
+
+	(void)state;
+	assert_true(sim_run_until(&S, 30000, both_direct, &p));
+	pa = sim_peer(&S, p.a, p.b);
+	pb = sim_peer(&S, p.b, p.a);
+	print_message("  found by: a %s, b %s\n", agent_cand_technique(pa->found_by), agent_cand_technique(pb->found_by));
+	assert_int_equal(pb->found_by, CAND_BIRTHDAY);
+	/* The hard side's winning birthday socket carries the peer; the
+	 * other birthday sockets are closed. */
+	assert_int_equal(pa->found_by, CAND_BIRTHDAY);
+	assert_int_not_equal(pa->direct_fd, S.agents[p.a].a.udp);
+	assert_int_equal(pa->n_bday, 0);
+	for (int k = 2; k < SIM_MAX_SOCKETS; k++)
+		if (k != pa->direct_fd)
+			assert_int_equal(S.agents[p.a].sock_port[k], 0);
+	assert_int_equal(traffic(p, p.a, p.b, 10, 100), 10);
+	assert_int_equal(traffic(p, p.b, p.a, 10, 100), 10);
+}
+
+static void a_peer_behind_a_renumbered_nat_is_followed(void **state)
+{
+	struct pair p = pair_up(&port_restricted, &full_cone, NULL);
+
+	(void)state;
+	assert_true(sim_run_until(&S, 10000, both_direct, &p));
+	assert_int_equal(traffic(p, p.a, p.b, 5, 100), 5);
+	/* a's NAT comes back with a new public address and no mappings. */
+	S.agents[p.a].public_ip += 1;
+	sim_flush_nat(&S, p.a);
+	assert_true(sim_run_until(&S, 20000, both_direct, &p));
+	assert_int_equal(traffic(p, p.a, p.b, 5, 100), 5);
+	assert_int_equal(traffic(p, p.b, p.a, 5, 100), 5);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_teardown(a_direct_pair_stays_direct_for_six_hours_of_virtual_time, teardown),
+		cmocka_unit_test_teardown(a_relayed_pair_is_carried_by_the_relay_for_hours, teardown),
+		cmocka_unit_test_teardown(path_checks_keep_short_lived_mappings_open_through_silence, teardown),
+		cmocka_unit_test_teardown(a_nat_that_forgets_moves_traffic_to_the_relay_then_direct_again, teardown),
+		cmocka_unit_test_teardown(an_agent_restarted_ten_seconds_behind_is_taken_back_within_a_ping_interval, teardown),
+		cmocka_unit_test_teardown(an_introducer_restarted_ten_seconds_behind_is_taken_back, teardown),
+		cmocka_unit_test_teardown(a_peer_that_vanishes_leaves_the_mesh, teardown),
+		cmocka_unit_test_teardown(a_site_without_udp_reaches_the_mesh_over_tcp, teardown),
+		cmocka_unit_test_teardown(a_symmetric_nat_meets_a_cone_by_birthday_probing_on_its_own_sockets, teardown),
+		cmocka_unit_test_teardown(a_peer_behind_a_renumbered_nat_is_followed, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
