@@ -145,6 +145,10 @@ static int set_line(struct wg_device *dev, struct wg_peer **peer, bool *peer_rem
 		if (strcmp(v, "true"))
 			return -EINVAL;
 		wg_device_remove_all_peers(dev);
+		/* The peer whose section we were in is gone with the rest: a
+		 * peer's keys need a new public_key from here on. */
+		*peer = NULL;
+		*peer_removed = false;
 		return 0;
 	}
 	if (!strcmp(key, "public_key")) {

@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include <sodium.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "wg/uapi.h"
@@ -98,11 +99,37 @@ static void malformed_requests_get_einval(void **state)
 	wg_device_free(dev);
 }
 
+/* replace_peers frees every peer, the one whose section we are in too:
+ * what follows it must not write to that peer (it did: a use after free,
+ * issue 13 #12). A peer's keys after it need a new public_key. */
+static void replace_peers_ends_the_peer_section_it_freed(void **state)
+{
+	static const char *const pk = "b85996fecc9c7f1fc6d2572a76eda11d59bcd20be8e543b15ce4bd85a8e75a33";
+	struct wg_device *dev = wg_device_new(send_cb, deliver_cb, NULL);
+	char req[512];
+	const char *r;
+
+	(void)state;
+	snprintf(req, sizeof(req), "set=1\npublic_key=%s\nreplace_peers=true\nendpoint=192.0.2.9:1\n\n", pk);
+	assert_string_equal(ask(dev, req), "errno=22\n\n");
+	assert_null(strstr(ask(dev, "get=1\n\n"), "public_key="));
+	/* Then a peer again: its own section. */
+	snprintf(req, sizeof(req), "set=1\nreplace_peers=true\npublic_key=%s\nendpoint=192.0.2.9:1\n\n", pk);
+	assert_string_equal(ask(dev, req), "errno=0\n\n");
+	r = ask(dev, "get=1\n\n");
+	assert_non_null(strstr(r, "endpoint=192.0.2.9:1\n"));
+	/* remove=true, then replace_peers, then the peer's keys: refused too. */
+	snprintf(req, sizeof(req), "set=1\npublic_key=%s\nremove=true\nreplace_peers=true\nallowed_ip=10.0.0.0/8\n\n", pk);
+	assert_string_equal(ask(dev, req), "errno=22\n\n");
+	wg_device_free(dev);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(set_then_get_round_trips),
 		cmocka_unit_test(malformed_requests_get_einval),
+		cmocka_unit_test(replace_peers_ends_the_peer_section_it_freed),
 	};
 	if (sodium_init() < 0)
 		return 1;
