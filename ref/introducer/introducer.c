@@ -32,6 +32,7 @@ struct member {
 struct conn {
 	struct wg_endpoint from;
 	int member;
+	bool closing;              /* failed while its bytes were being read: closed after */
 	struct mesh_stream in;
 };
 
@@ -55,6 +56,7 @@ struct introducer {
 	/* Where the message being handled came from. */
 	int cur_via;               /* 0, 1: UDP address; 2: TCP */
 	int cur_conn;
+	int reading_conn;          /* the connection whose frames are being read, or -1 */
 	struct wg_endpoint cur_from;
 	uint64_t cur_now;
 };
@@ -104,6 +106,7 @@ struct introducer *introducer_new(const struct introducer_conf *conf, const stru
 	in->conf = *conf;
 	in->io = *io;
 	in->next_id = 1;
+	in->reading_conn = -1;
 	mesh_key_public(in->pub, conf->private_key);
 	return in;
 }
@@ -114,6 +117,12 @@ static void conn_close(struct introducer *in, int c)
 
 	if (!k)
 		return;
+	/* Its frame reader still holds it: end it when the reader is done,
+	 * and hand it nothing more meanwhile. */
+	if (c == in->reading_conn) {
+		k->closing = true;
+		return;
+	}
 	if (k->member >= 0 && in->members[k->member].conn == c)
 		in->members[k->member].conn = -1;
 	free(k);
@@ -149,9 +158,16 @@ const uint8_t *introducer_public_key(const struct introducer *in)
 
 /* Send a datagram to a member: over its TCP connection if it has one,
  * else from the address it registered with. */
+static bool conn_open(const struct introducer *in, int c)
+{
+	return c >= 0 && c < MAX_CONNS && in->conns[c] && !in->conns[c]->closing;
+}
+
 static void send_to_member(struct introducer *in, struct member *m, const uint8_t *buf, size_t len)
 {
 	if (m->conn >= 0 && in->conns[m->conn]) {
+		if (in->conns[m->conn]->closing)
+			return;
 		if (in->io.send_tcp(in->io.ctx, m->conn, buf, len) == -EPIPE)
 			conn_close(in, m->conn);
 		return;
@@ -167,7 +183,7 @@ static void send_to_member(struct introducer *in, struct member *m, const uint8_
 static void reply(struct introducer *in, const uint8_t *buf, size_t len)
 {
 	if (in->cur_via == 2) {
-		if (in->conns[in->cur_conn] && in->io.send_tcp(in->io.ctx, in->cur_conn, buf, len) == -EPIPE)
+		if (conn_open(in, in->cur_conn) && in->io.send_tcp(in->io.ctx, in->cur_conn, buf, len) == -EPIPE)
 			conn_close(in, in->cur_conn);
 		return;
 	}
@@ -343,10 +359,15 @@ static void on_register(struct introducer *in, const struct mesh_msg *msg, const
 			changed = true;
 		}
 	} else {
+		struct conn *k = in->conns[in->cur_conn];
 		if (m->conn != in->cur_conn && m->conn >= 0 && in->conns[m->conn])
 			in->conns[m->conn]->member = -1;
+		/* One member per connection: one that registered over it before
+		 * no longer owns it (its expiry must not close it). */
+		if (k->member >= 0 && k->member != (int)(m - in->members) && in->members[k->member].conn == in->cur_conn)
+			in->members[k->member].conn = -1;
 		m->conn = in->cur_conn;
-		in->conns[in->cur_conn]->member = (int)(m - in->members);
+		k->member = (int)(m - in->members);
 		if (!m->rec.seen[0].addr.ss_family && !m->rec.tcp_only) {
 			m->rec.tcp_only = true;
 			changed = true;
@@ -525,7 +546,8 @@ static void on_frame(void *ctx, const uint8_t *msg, size_t len)
 {
 	struct introducer *in = ctx;
 
-	on_datagram(in, msg, len, in->cur_now);
+	if (conn_open(in, in->cur_conn))
+		on_datagram(in, msg, len, in->cur_now);
 }
 
 void introducer_receive(struct introducer *in, int via, const struct wg_endpoint *from, const uint8_t *buf, size_t len,
@@ -562,7 +584,11 @@ int introducer_conn_input(struct introducer *in, int conn, const uint8_t *bytes,
 	in->cur_conn = conn;
 	in->cur_from = in->conns[conn]->from;
 	in->cur_now = now;
+	in->reading_conn = conn;
 	ret = mesh_stream_feed(&in->conns[conn]->in, bytes, len, on_frame, in);
+	in->reading_conn = -1;
+	if (ret == 0 && in->conns[conn]->closing)
+		ret = -EPIPE;
 	if (ret < 0)
 		conn_close(in, conn);
 	return ret;
@@ -581,7 +607,7 @@ static void expire(struct introducer *in, uint64_t now)
 		if (m->used && now - m->last_ms > MEMBER_EXPIRE_MS) {
 			say("member %s (%s) expired: not heard from for %d s", m->rec.name, keystr(m->rec.key),
 			    MEMBER_EXPIRE_MS / 1000);
-			if (m->conn >= 0)
+			if (m->conn >= 0 && in->conns[m->conn] && in->conns[m->conn]->member == i)
 				conn_close(in, m->conn);
 			sodium_memzero(m->shared, sizeof(m->shared));
 			m->used = false;
