@@ -335,6 +335,12 @@ static void on_control(struct agent *a, const uint8_t *buf, size_t len, int fd, 
 
 	if (mesh_peek(buf, len, &type, &sender)) {
 		a->dropped_control++;
+		/* Another version of the protocol: say so, once a minute. */
+		if (buf[2] != MESH_VERSION && (!a->version_log_ms || now - a->version_log_ms >= 60000)) {
+			a->version_log_ms = now;
+			agent_log(a, "a message of mesh protocol version %u from %s; we speak %d: update the older side",
+				  buf[2], via_tcp ? "the introducer (TCP)" : agent_ep_str(from), MESH_VERSION);
+		}
 		return;
 	}
 	if (!memcmp(sender, a->conf.introducer_key, WG_KEY_LEN)) {
@@ -563,7 +569,7 @@ int agent_init(struct agent *a, const struct agent_conf *conf, const struct agen
 	a->udp = sock;
 	a->port = port;
 	a->tun = a->uapi = a->status = a->tcp_fd = -1;
-	a->txid_hi = randombytes_random();
+	randombytes_buf(a->txid_key, sizeof(a->txid_key));
 	a->started_ms = a->now = now;
 	mesh_replay_init(&a->intro_replay);
 	mesh_key_public(a->pub, conf->private_key);
@@ -590,6 +596,7 @@ void agent_fini(struct agent *a)
 	a->dev = NULL;
 	sodium_memzero(a->conf.private_key, sizeof(a->conf.private_key));
 	sodium_memzero(a->intro_shared, sizeof(a->intro_shared));
+	sodium_memzero(a->txid_key, sizeof(a->txid_key));
 	for (int i = 0; i < AGENT_MAX_PEERS; i++)
 		sodium_memzero(a->peers[i].shared, 32);
 }

@@ -53,6 +53,8 @@ struct agent_peer {
 	struct wg_endpoint dev_ep_seen;  /* the device's endpoint for it when we last looked (roaming) */
 	int direct_fd;
 	enum agent_cand found_by;   /* the kind of candidate the path went through */
+	struct wg_endpoint better_ep;    /* a better path's candidate, and its pongs in a row */
+	int better_pongs;
 	double rtt_ms;
 	uint64_t direct_since_ms, last_pong_ms, next_ping_ms;
 	/* What is expected, and the punching toward it. */
@@ -110,7 +112,7 @@ struct agent {
 	char uapi_path[108], status_path[108];
 	uint16_t port;
 	struct mesh_counter counter; /* of the control messages we send */
-	uint32_t txid_hi;
+	uint8_t txid_key[16];       /* the MAC key of our pings' txids (punch.c) */
 	/* The introducer. */
 	bool tcp;                   /* a connection exists (connecting while !tcp_up) */
 	bool tcp_up;
@@ -130,6 +132,7 @@ struct agent {
 	struct agent_peer peers[AGENT_MAX_PEERS];
 	uint64_t relayed_out, relayed_in, dropped_control;
 	bool log_verbose;
+	uint64_t version_log_ms;    /* when another protocol version was last logged */
 	uint64_t now;               /* the loop's clock for this turn: every timer compares with it */
 };
 

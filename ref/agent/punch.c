@@ -104,11 +104,41 @@ static enum agent_cand found_by(const struct agent *a, const struct agent_peer *
 	return k;
 }
 
+/* A ping's txid: its send time (the low 32 bits, in ms, for the RTT) and
+ * a MAC over that time, the socket and where the ping went, under a key of
+ * this process. A PONG counts only when it comes back from there, on that
+ * socket, within PONG_MAX_AGE_MS: one carried to us from anywhere else
+ * moves no path (issue 13 #2). */
+#define PONG_MAX_AGE_MS 10000
+#define BETTER_PONGS 2        /* pongs in a row that move a working direct path to a better one */
+
+static uint32_t txid_mac(const struct agent *a, uint32_t sent, int fd, const struct wg_endpoint *ep)
+{
+	uint8_t in[4 + 4 + 2 + 16 + 2], h[crypto_shorthash_BYTES];
+	size_t n = 0;
+
+	memcpy(in + n, &sent, 4), n += 4;
+	memcpy(in + n, &fd, 4), n += 4;
+	if (ep->addr.ss_family == AF_INET) {
+		const struct sockaddr_in *s4 = (const struct sockaddr_in *)&ep->addr;
+		in[n++] = 0, in[n++] = 4;
+		memcpy(in + n, &s4->sin_addr, 4), n += 4;
+		memcpy(in + n, &s4->sin_port, 2), n += 2;
+	} else {
+		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)&ep->addr;
+		in[n++] = 0, in[n++] = 6;
+		memcpy(in + n, &s6->sin6_addr, 16), n += 16;
+		memcpy(in + n, &s6->sin6_port, 2), n += 2;
+	}
+	crypto_shorthash(h, in, n, a->txid_key);
+	return (uint32_t)h[0] << 24 | (uint32_t)h[1] << 16 | (uint32_t)h[2] << 8 | h[3];
+}
+
 static void ping(struct agent *a, struct agent_peer *p, int fd, const struct wg_endpoint *ep, int ttl)
 {
 	struct mesh_msg m = { .type = MESH_PING };
 
-	m.u.ping.txid = (uint64_t)a->txid_hi << 32 | (uint32_t)a->now; /* the send time, for the RTT */
+	m.u.ping.txid = (uint64_t)txid_mac(a, (uint32_t)a->now, fd, ep) << 32 | (uint32_t)a->now;
 	m.u.ping.addr = *ep;
 	agent_send_control(a, p, &m, fd, ep, ttl);
 }
@@ -225,13 +255,15 @@ static void take_path(struct agent *a, struct agent_peer *p, int fd, const struc
 		  agent_ep_str(ep), rtt, agent_cand_technique(p->found_by), fd != a->udp ? ", a birthday socket" : "");
 }
 
-static double rtt_of(const struct agent *a, uint64_t txid)
+/* The RTT of the ping a PONG answers, or -1 when we sent no such ping
+ * from fd to `from` lately. */
+static double rtt_of(const struct agent *a, uint64_t txid, int fd, const struct wg_endpoint *from)
 {
-	uint32_t sent = (uint32_t)txid, now = (uint32_t)a->now;
+	uint32_t sent = (uint32_t)txid, age = (uint32_t)a->now - sent;
 
-	if ((uint32_t)(txid >> 32) != a->txid_hi)
+	if (age > PONG_MAX_AGE_MS || (uint32_t)(txid >> 32) != txid_mac(a, sent, fd, from))
 		return -1;
-	return (double)(uint32_t)(now - sent);
+	return (double)age;
 }
 
 void punch_on_ping(struct agent *a, struct agent_peer *p, const struct mesh_msg *m, int fd, const struct wg_endpoint *from)
@@ -258,7 +290,7 @@ void punch_on_ping(struct agent *a, struct agent_peer *p, const struct mesh_msg 
 
 void punch_on_pong(struct agent *a, struct agent_peer *p, const struct mesh_msg *m, int fd, const struct wg_endpoint *from)
 {
-	double rtt = rtt_of(a, m->u.ping.txid);
+	double rtt = rtt_of(a, m->u.ping.txid, fd, from);
 
 	if (rtt < 0)
 		return;
@@ -267,9 +299,26 @@ void punch_on_pong(struct agent *a, struct agent_peer *p, const struct mesh_msg 
 		p->rtt_ms = p->rtt_ms * 0.7 + rtt * 0.3;
 		return;
 	}
-	/* A better path: a clearly shorter one (the LAN rather than a hairpin). */
-	if (!p->direct || (rtt + 0.5 < p->rtt_ms * 0.5 && fd == a->udp))
+	if (!p->direct) {
 		take_path(a, p, fd, from, rtt);
+		return;
+	}
+	/* A better path: a clearly shorter one (the LAN rather than a
+	 * hairpin), and twice in a row from the same place: one lucky pong
+	 * does not move a working path. */
+	if (rtt + 0.5 < p->rtt_ms * 0.5 && fd == a->udp) {
+		if (p->better_pongs && wg_endpoint_equal(&p->better_ep, from))
+			p->better_pongs++;
+		else {
+			p->better_ep = *from;
+			p->better_pongs = 1;
+		}
+		if (p->better_pongs >= BETTER_PONGS) {
+			p->better_pongs = 0;
+			take_path(a, p, fd, from, rtt);
+		}
+	} else if (wg_endpoint_equal(&p->better_ep, from))
+		p->better_pongs = 0;
 }
 
 /* Birthday paradox (one side maps per destination with unpredictable

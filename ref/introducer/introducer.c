@@ -51,7 +51,7 @@ struct introducer {
 	uint32_t next_id, round;
 	struct mesh_counter counter; /* of the control messages we send */
 	struct refusal refused[16];
-	uint64_t forged_log_ms;
+	uint64_t forged_log_ms, version_log_ms;
 	uint64_t last_expire_ms;
 	/* Where the message being handled came from. */
 	int cur_via;               /* 0, 1: UDP address; 2: TCP */
@@ -448,8 +448,14 @@ static void on_control(struct introducer *in, const uint8_t *buf, size_t len, ui
 	struct mesh_msg msg;
 	char why[160];
 
-	if (mesh_peek(buf, len, &type, &sender))
+	if (mesh_peek(buf, len, &type, &sender)) {
+		if (buf[2] != MESH_VERSION && (!in->version_log_ms || now - in->version_log_ms >= LOG_EVERY_MS)) {
+			in->version_log_ms = now;
+			say("a message of mesh protocol version %u from %s; we speak %d: update the older side", buf[2],
+			    in->cur_via == 2 ? "TCP" : epstr(&in->cur_from), MESH_VERSION);
+		}
 		return;
+	}
 	m = member_by_key(in, sender);
 	if (m)
 		memcpy(shared, m->shared, 32);

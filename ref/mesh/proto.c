@@ -346,7 +346,29 @@ int mesh_msg_decode(uint8_t type, const uint8_t *in, size_t len, struct mesh_msg
 
 bool mesh_is_message(const uint8_t *buf, size_t len)
 {
-	return len >= MESH_HDR_LEN && buf[0] == 'P' && buf[1] == 'L' && buf[2] == MESH_VERSION;
+	return len >= MESH_HDR_LEN && buf[0] == 'P' && buf[1] == 'L';
+}
+
+/* Ours, of this version (relay frames and control messages alike). */
+static bool ours(const uint8_t *buf, size_t len)
+{
+	return mesh_is_message(buf, len) && buf[2] == MESH_VERSION;
+}
+
+/* The key one direction of a pair seals with: the pair's crypto_box key,
+ * hashed with the sender's public key. The two directions never share a
+ * key, so a message cannot be turned around (issue 13 #2). */
+static void direction_key(uint8_t out[static MESH_DIR_KEY_LEN], const uint8_t shared[static 32],
+			  const uint8_t sender[static WG_KEY_LEN])
+{
+	static const char label[] = "punchlab mesh 2 direction";
+	crypto_generichash_state h;
+
+	crypto_generichash_init(&h, shared, 32, MESH_DIR_KEY_LEN);
+	crypto_generichash_update(&h, (const uint8_t *)label, sizeof(label) - 1);
+	crypto_generichash_update(&h, sender, WG_KEY_LEN);
+	crypto_generichash_final(&h, out, MESH_DIR_KEY_LEN);
+	sodium_memzero(&h, sizeof(h));
 }
 
 int mesh_shared_key(uint8_t out[static 32], const uint8_t their_pub[static WG_KEY_LEN],
@@ -357,7 +379,7 @@ int mesh_shared_key(uint8_t out[static 32], const uint8_t their_pub[static WG_KE
 
 int mesh_seal(const struct mesh_msg *m, const uint8_t shared[static 32], uint8_t *out, size_t cap)
 {
-	uint8_t plain[MESH_MAX_MSG];
+	uint8_t plain[MESH_MAX_MSG], key[MESH_DIR_KEY_LEN];
 	int n = mesh_msg_encode(m, plain, sizeof(plain));
 
 	if (n < 0)
@@ -370,16 +392,23 @@ int mesh_seal(const struct mesh_msg *m, const uint8_t shared[static 32], uint8_t
 	out[3] = m->type;
 	memcpy(out + MESH_HDR_LEN, m->sender, WG_KEY_LEN);
 	randombytes_buf(out + MESH_HDR_LEN + WG_KEY_LEN, MESH_NONCE_LEN);
-	crypto_box_easy_afternm(out + MESH_HDR_LEN + WG_KEY_LEN + MESH_NONCE_LEN, plain, (unsigned long long)n,
-				out + MESH_HDR_LEN + WG_KEY_LEN, shared);
+	/* Every header byte (magic, version, type, sender) is associated
+	 * data: change one and the message does not open. */
+	direction_key(key, shared, m->sender);
+	crypto_aead_xchacha20poly1305_ietf_encrypt(out + MESH_HDR_LEN + WG_KEY_LEN + MESH_NONCE_LEN, NULL, plain,
+						   (unsigned long long)n, out, MESH_HDR_LEN + WG_KEY_LEN, NULL,
+						   out + MESH_HDR_LEN + WG_KEY_LEN, key);
 	sodium_memzero(plain, sizeof(plain));
+	sodium_memzero(key, sizeof(key));
 	return MESH_CONTROL_OVERHEAD + n;
 }
 
 int mesh_peek(const uint8_t *buf, size_t len, uint8_t *type, const uint8_t **sender)
 {
-	if (!mesh_is_message(buf, len) || len < MESH_CONTROL_OVERHEAD + 8 || len > MESH_MAX_MSG ||
-	    buf[3] == 0 || buf[3] >= MESH_RELAY)
+	if (mesh_is_message(buf, len) && !ours(buf, len))
+		return -EPROTO;
+	if (!ours(buf, len) || len < MESH_CONTROL_OVERHEAD + 8 || len > MESH_MAX_MSG || buf[3] == 0 ||
+	    buf[3] >= MESH_RELAY)
 		return -EBADMSG;
 	*type = buf[3];
 	*sender = buf + MESH_HDR_LEN;
@@ -389,16 +418,24 @@ int mesh_peek(const uint8_t *buf, size_t len, uint8_t *type, const uint8_t **sen
 int mesh_open(const uint8_t *buf, size_t len, const uint8_t shared[static 32], struct mesh_msg *m, char *why,
 	      size_t whylen)
 {
-	uint8_t plain[MESH_MAX_MSG], type;
+	uint8_t plain[MESH_MAX_MSG], type, key[MESH_DIR_KEY_LEN];
 	const uint8_t *sender;
 	size_t n;
 	int ret;
 
-	if (mesh_peek(buf, len, &type, &sender))
+	if ((ret = mesh_peek(buf, len, &type, &sender)) == -EPROTO) {
+		bad(why, whylen, "a message of protocol version %u; we speak %d (update the older side)", buf[2], MESH_VERSION);
+		return -EPROTO;
+	}
+	if (ret)
 		return bad(why, whylen, "not a control message (%zu bytes)", len);
 	n = len - MESH_CONTROL_OVERHEAD;
-	if (crypto_box_open_easy_afternm(plain, buf + MESH_HDR_LEN + WG_KEY_LEN + MESH_NONCE_LEN, n + MESH_MAC_LEN,
-					 buf + MESH_HDR_LEN + WG_KEY_LEN, shared))
+	direction_key(key, shared, sender);
+	ret = crypto_aead_xchacha20poly1305_ietf_decrypt(plain, NULL, NULL, buf + MESH_HDR_LEN + WG_KEY_LEN + MESH_NONCE_LEN,
+							 n + MESH_MAC_LEN, buf, MESH_HDR_LEN + WG_KEY_LEN,
+							 buf + MESH_HDR_LEN + WG_KEY_LEN, key);
+	sodium_memzero(key, sizeof(key));
+	if (ret)
 		return bad(why, whylen, "control message type %u does not authenticate (forged or damaged)", type);
 	memcpy(m->sender, sender, WG_KEY_LEN);
 	ret = mesh_msg_decode(type, plain, n, m, why, whylen);
@@ -424,7 +461,7 @@ int mesh_relay_build(uint8_t *out, size_t cap, const uint8_t token[static MESH_T
 int mesh_relay_parse(const uint8_t *buf, size_t len, const uint8_t **token, uint32_t *to, const uint8_t **pkt,
 		     size_t *pktlen)
 {
-	if (!mesh_is_message(buf, len) || buf[3] != MESH_RELAY || len <= MESH_RELAY_HDR_LEN)
+	if (!ours(buf, len) || buf[3] != MESH_RELAY || len <= MESH_RELAY_HDR_LEN)
 		return -EBADMSG;
 	*token = buf + MESH_HDR_LEN;
 	*to = (uint32_t)buf[12] << 24 | (uint32_t)buf[13] << 16 | (uint32_t)buf[14] << 8 | buf[15];
@@ -448,7 +485,7 @@ int mesh_relayed_build(uint8_t *out, size_t cap, uint32_t from, const uint8_t *p
 
 int mesh_relayed_parse(const uint8_t *buf, size_t len, uint32_t *from, const uint8_t **pkt, size_t *pktlen)
 {
-	if (!mesh_is_message(buf, len) || buf[3] != MESH_RELAYED || len <= MESH_RELAYED_HDR_LEN)
+	if (!ours(buf, len) || buf[3] != MESH_RELAYED || len <= MESH_RELAYED_HDR_LEN)
 		return -EBADMSG;
 	*from = (uint32_t)buf[4] << 24 | (uint32_t)buf[5] << 16 | (uint32_t)buf[6] << 8 | buf[7];
 	*pkt = buf + MESH_RELAYED_HDR_LEN;

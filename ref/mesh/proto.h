@@ -5,9 +5,14 @@
  * both ways; relay frames carry WireGuard packets, which protect
  * themselves, behind a session token.
  *
+ * Version 2: a control message is sealed with XChaCha20-Poly1305 under a
+ * key of its direction (the pair's crypto_box key hashed with the sender's
+ * public key), with every header byte as associated data: a message can be
+ * neither turned around nor given another type or sender.
+ *
  * On the wire (all integers big-endian):
- *   control: 'P' 'L' VERSION TYPE | sender key (32) | nonce (24) | box
- *            box = MAC (16) + plaintext: counter (8) + the type's body
+ *   control: 'P' 'L' VERSION TYPE | sender key (32) | nonce (24) | sealed
+ *            sealed = AEAD(counter (8) + the type's body), AD = the 36 bytes before the nonce
  *   relay:   'P' 'L' VERSION RELAY | token (8) | to (4) | WireGuard packet
  *   relayed: 'P' 'L' VERSION RELAYED | from (4) | WireGuard packet
  * The first byte is never 1-4, so nothing here is mistaken for WireGuard. */
@@ -21,7 +26,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define MESH_VERSION 1
+#define MESH_VERSION 2
+#define MESH_DIR_KEY_LEN 32
 #define MESH_HDR_LEN 4
 #define MESH_NONCE_LEN 24
 #define MESH_MAC_LEN 16
@@ -113,7 +119,7 @@ struct mesh_msg {
 	} u;
 };
 
-/* Is this datagram one of ours (control or relay)? */
+/* Is this datagram one of ours (control or relay), of any version? */
 bool mesh_is_message(const uint8_t *buf, size_t len);
 /* The body of a control message, in plaintext (the part after the MAC).
  * Returns its length, or a negative errno if cap is too small. */
@@ -130,10 +136,12 @@ int mesh_shared_key(uint8_t out[static 32], const uint8_t their_pub[static WG_KE
  * the datagram's length or a negative errno. */
 int mesh_seal(const struct mesh_msg *m, const uint8_t shared[static 32], uint8_t *out, size_t cap);
 /* The type and sender of a sealed control message, before opening it:
- * -EBADMSG if it is not a well-formed control message. */
+ * -EPROTO if it is of another protocol version, -EBADMSG if it is not a
+ * well-formed control message. */
 int mesh_peek(const uint8_t *buf, size_t len, uint8_t *type, const uint8_t **sender);
 /* Open a sealed control message with the shared key; -EBADMSG (with why)
- * when it is forged, damaged or malformed. */
+ * when it is forged, damaged or malformed, -EPROTO (why names both
+ * versions) when it is of another protocol version. */
 int mesh_open(const uint8_t *buf, size_t len, const uint8_t shared[static 32], struct mesh_msg *m, char *why,
 	      size_t whylen);
 

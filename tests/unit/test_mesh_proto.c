@@ -10,6 +10,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <sodium.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "mesh/proto.h"
@@ -153,6 +154,65 @@ static void forged_or_damaged_messages_do_not_open(void **state)
 	assert_non_null(strstr(why, "not a control message"));
 }
 
+/* A PING captured on the path, its type made PONG and its sender made the
+ * peer, sent back to whoever sent it: it must not open as the peer's PONG
+ * (it did: the header was outside the box and the key the same both ways,
+ * issue 13 #2). Every header byte is authenticated, and each direction has
+ * its own key. */
+static void a_reflected_message_does_not_open(void **state)
+{
+	struct mesh_msg m = { .type = MESH_PING }, o;
+	uint8_t wire[MESH_MAX_MSG];
+	char why[160];
+	int n;
+
+	(void)state;
+	memcpy(m.sender, alice_pub, 32);
+	m.counter = 77;
+	m.u.ping.txid = 5;
+	m.u.ping.addr = ep("192.0.2.9:4000");
+	n = mesh_seal(&m, ab, wire, sizeof(wire));
+	assert_true(n > 0);
+	assert_int_equal(mesh_open(wire, (size_t)n, ba, &o, why, sizeof(why)), 0);
+	/* The type alone. */
+	wire[3] = MESH_PONG;
+	assert_int_equal(mesh_open(wire, (size_t)n, ba, &o, why, sizeof(why)), -EBADMSG);
+	/* Type and sender: back to alice as bob's PONG (alice opens what comes
+	 * "from bob" with the key she shares with bob). */
+	memcpy(wire + MESH_HDR_LEN, bob_pub, 32);
+	assert_int_equal(mesh_open(wire, (size_t)n, ab, &o, why, sizeof(why)), -EBADMSG);
+	assert_non_null(strstr(why, "does not authenticate"));
+	/* The sender alone, the type kept: still alice's direction. */
+	wire[3] = MESH_PING;
+	assert_int_equal(mesh_open(wire, (size_t)n, ab, &o, why, sizeof(why)), -EBADMSG);
+	/* Every header byte after the magic and version. */
+	memcpy(wire + MESH_HDR_LEN, alice_pub, 32);
+	assert_int_equal(mesh_open(wire, (size_t)n, ba, &o, why, sizeof(why)), 0);
+	for (int i = 3; i < MESH_HDR_LEN + WG_KEY_LEN; i++) {
+		wire[i] ^= 1;
+		assert_int_equal(mesh_open(wire, (size_t)n, ba, &o, why, sizeof(why)), -EBADMSG);
+		wire[i] ^= 1;
+	}
+}
+
+/* Another protocol version is refused, with both versions named. */
+static void another_version_is_refused_by_name(void **state)
+{
+	struct mesh_msg m = { .type = MESH_CONNECT }, o;
+	uint8_t wire[MESH_MAX_MSG];
+	char why[160], want[64];
+	int n;
+
+	(void)state;
+	memcpy(m.sender, alice_pub, 32);
+	n = mesh_seal(&m, ab, wire, sizeof(wire));
+	assert_true(n > 0);
+	wire[2] = MESH_VERSION - 1;
+	assert_int_equal(mesh_open(wire, (size_t)n, ba, &o, why, sizeof(why)), -EPROTO);
+	snprintf(want, sizeof(want), "protocol version %d; we speak %d", MESH_VERSION - 1, MESH_VERSION);
+	assert_non_null(strstr(why, want));
+}
+
 static void malformed_bodies_are_refused_with_a_reason(void **state)
 {
 	struct mesh_msg m;
@@ -287,6 +347,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(every_message_type_survives_seal_and_open),
 		cmocka_unit_test(forged_or_damaged_messages_do_not_open),
+		cmocka_unit_test(a_reflected_message_does_not_open),
+		cmocka_unit_test(another_version_is_refused_by_name),
 		cmocka_unit_test(malformed_bodies_are_refused_with_a_reason),
 		cmocka_unit_test(every_message_type_refuses_trailing_and_missing_bytes),
 		cmocka_unit_test(relay_carries_only_wireguard_and_shrinks_on_the_way_out),

@@ -288,6 +288,74 @@ static void a_peer_behind_a_renumbered_nat_is_followed(void **state)
 	assert_int_equal(traffic(p, p.b, p.a, 5, 100), 5);
 }
 
+/* Someone on the path (a LAN neighbour, a carrier subscriber) sees a's
+ * PING to b and b's sealed PONG, and sends that PONG to a first, from its
+ * own address, at once. a must not move its path to the sender: a PONG
+ * counts only from where the PING went (issue 13 #2). */
+static struct {
+	int (*send)(void *ctx, int sock, const uint8_t *buf, size_t len, const struct wg_endpoint *to, int ttl);
+	uint8_t ping[MESH_MAX_MSG];
+	size_t len;
+	struct wg_endpoint to;
+	int sock;
+} spy;
+
+static int spy_send(void *ctx, int sock, const uint8_t *buf, size_t len, const struct wg_endpoint *to, int ttl)
+{
+	if (len <= sizeof(spy.ping) && mesh_is_message(buf, len) && buf[3] == MESH_PING && !spy.len) {
+		memcpy(spy.ping, buf, len);
+		spy.len = len;
+		spy.to = *to;
+		spy.sock = sock;
+	}
+	return spy.send(ctx, sock, buf, len, to, ttl);
+}
+
+static void a_pong_from_anywhere_but_where_the_ping_went_moves_no_path(void **state)
+{
+	struct pair p = pair_up(&full_cone, &full_cone, NULL);
+	struct sim_agent *A, *B;
+	struct agent_peer *ab;
+	struct mesh_msg ping, pong = { .type = MESH_PONG };
+	struct wg_endpoint evil, before;
+	uint8_t a_pub[32], b_pub[32], shared[32], wire[MESH_MAX_MSG];
+	char why[160];
+	int n;
+
+	(void)state;
+	assert_true(sim_run_until(&S, 10000, both_direct, &p));
+	A = &S.agents[p.a];
+	B = &S.agents[p.b];
+	ab = sim_peer(&S, p.a, p.b);
+	before = ab->direct_ep;
+	/* The next path check a sends b, as seen on the wire. */
+	memset(&spy, 0, sizeof(spy));
+	spy.send = A->a.io.send;
+	A->a.io.send = spy_send;
+	for (int t = 0; t < 3000 && !spy.len; t++)
+		sim_run(&S, 1);
+	A->a.io.send = spy.send;
+	assert_true(spy.len > 0);
+	mesh_key_public(a_pub, A->conf.private_key);
+	mesh_key_public(b_pub, B->conf.private_key);
+	assert_int_equal(mesh_shared_key(shared, a_pub, B->conf.private_key), 0);
+	assert_int_equal(mesh_open(spy.ping, spy.len, shared, &ping, why, sizeof(why)), 0);
+	/* b's answer to it (sealed by b: the observer only carries it), sent
+	 * to a from the observer's address before b's own arrives. */
+	memcpy(pong.sender, b_pub, 32);
+	pong.counter = ((SIM_EPOCH_S + S.now / 1000 + 1) << 32) | 1;
+	pong.u.ping.txid = ping.u.ping.txid;
+	pong.u.ping.addr = spy.to;
+	n = mesh_seal(&pong, shared, wire, sizeof(wire));
+	assert_true(n > 0);
+	assert_int_equal(wg_endpoint_parse("192.0.2.66:6666", &evil), 0);
+	agent_receive(&A->a, spy.sock, &evil, wire, (size_t)n, S.now);
+	sim_run(&S, 2000);
+	assert_true(sim_direct(&S, p.a, p.b));
+	assert_false(wg_endpoint_equal(&ab->direct_ep, &evil));
+	assert_true(wg_endpoint_equal(&ab->direct_ep, &before));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -301,6 +369,7 @@ int main(void)
 		cmocka_unit_test_teardown(a_site_without_udp_reaches_the_mesh_over_tcp, teardown),
 		cmocka_unit_test_teardown(a_symmetric_nat_meets_a_cone_by_birthday_probing_on_its_own_sockets, teardown),
 		cmocka_unit_test_teardown(a_peer_behind_a_renumbered_nat_is_followed, teardown),
+		cmocka_unit_test_teardown(a_pong_from_anywhere_but_where_the_ping_went_moves_no_path, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
