@@ -16,36 +16,44 @@ Q =
 SAY = @true
 endif
 
-# The mesh's cores (the introducer's and the agent's handlers) are in the
-# library, so the unit tests and fuzzers drive them; their programs add a
-# main and a daemon (sockets, loop) each.
+# Three parts: lib/ (the base both sides share), ref/ (the mesh: the
+# system under test) and harness/ (the lab: its judge). ref/ and harness/
+# link lib/ and never each other (ci/layout.sh holds it). The mesh's cores
+# (the introducer's and the agent's handlers) are in ref's archive, so the
+# unit tests and fuzzers drive them; their programs add a main and a daemon
+# (sockets, loop) each.
 MESH_CORE = ref/introducer/introducer.c ref/agent/agent.c ref/agent/punch.c ref/agent/status.c
-LIB_SRC   = $(filter-out harness/main.c,$(wildcard harness/*.c harness/*/*.c)) $(wildcard ref/wg/*.c ref/mesh/*.c) $(MESH_CORE)
-HDRS      = $(wildcard harness/*.h harness/*/*.h ref/*/*.h tests/data/wg/*.h tests/sim/*.h)
+BASE_SRC  = $(wildcard lib/*/*.c)
+REF_SRC   = $(wildcard ref/wg/*.c ref/mesh/*.c) $(MESH_CORE)
+HARNESS_SRC = $(filter-out harness/main.c,$(wildcard harness/*/*.c))
+LIB_SRC   = $(BASE_SRC) $(REF_SRC) $(HARNESS_SRC)
+HDRS      = $(wildcard lib/*/*.h harness/*/*.h ref/*/*.h tests/data/wg/*.h tests/sim/*.h)
+TEST_INC  = -Ilib -Iharness -Iref -I.
 SIM_SRC   = tests/sim/sim.c   # the simulated internet the mesh's cores meet in (unit tests)
 UNIT_SRC  = $(wildcard tests/unit/test_*.c)
 LAB_SRC   = $(wildcard tests/lab/lab_*.c)
 FUZZ_SRC  = $(wildcard tests/fuzz/fuzz_*.c)
 
 # Two builds of everything: plain in build/, sanitized in build/asan/.
-OBJ       = $(LIB_SRC:%.c=build/obj/%.o)
-ASAN_OBJ  = $(LIB_SRC:%.c=build/asan/obj/%.o)
 UNIT      = $(UNIT_SRC:tests/unit/%.c=build/tests/%)
 ASAN_UNIT = $(UNIT_SRC:tests/unit/%.c=build/asan/tests/%)
 LAB       = $(LAB_SRC:tests/lab/%.c=build/asan/tests/%)
 FUZZ      = $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
 
-.PHONY: all deps deps-test check unit lab run fuzz bench mutants clean
-MESH_BIN  = punchlab-introducer punchlab-agent
-all: deps build/punchlab build/asan/punchlab build/punchlab-wg build/asan/punchlab-wg \
-	$(MESH_BIN:%=build/%) $(MESH_BIN:%=build/asan/%)
+.PHONY: all mesh deps deps-test check unit lab run fuzz bench mutants install clean FORCE
+MESH_BIN  = punchlab-introducer punchlab-agent punchlab-wg
+all: deps build/punchlab build/asan/punchlab $(MESH_BIN:%=build/%) $(MESH_BIN:%=build/asan/%)
+
+# The mesh alone: its three programs from ref/ and lib/, nothing of the lab.
+mesh: $(MESH_BIN:%=build/%)
 
 deps:
 	@ci/deps.sh
 # What only the tests need: a browser to render the run report, and the
-# third-party tools punchlab run drives.
+# third-party tools punchlab run drives; man and systemd-analyze check what
+# make install puts in place.
 deps-test: deps
-	@ci/deps.sh chromium nebula tinc
+	@ci/deps.sh chromium nebula tinc man-db systemd
 
 build/obj/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
@@ -56,62 +64,62 @@ build/asan/obj/%.o: %.c $(HDRS)
 	$(SAY) "  CC    $@"
 	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) -c $< -o $@
 
-build/libpunchlab.a: $(OBJ)
-	$(SAY) "  AR    $@"
-	$(Q)rm -f $@ && ar rcs $@ $^
-build/asan/libpunchlab.a: $(ASAN_OBJ)
-	$(SAY) "  AR    $@"
-	$(Q)rm -f $@ && ar rcs $@ $^
+# An archive per part and build (plain in build/, sanitized in build/asan/),
+# and one of all three that the tests link.
+define archive
+$(1): $(2)
+	$$(SAY) "  AR    $$@"
+	$$(Q)rm -f $$@ && ar rcs $$@ $$^
+endef
+$(foreach b,build build/asan,\
+  $(eval $(call archive,$(b)/libbase.a,$(BASE_SRC:%.c=$(b)/obj/%.o)))\
+  $(eval $(call archive,$(b)/libref.a,$(REF_SRC:%.c=$(b)/obj/%.o)))\
+  $(eval $(call archive,$(b)/libharness.a,$(HARNESS_SRC:%.c=$(b)/obj/%.o)))\
+  $(eval $(call archive,$(b)/libpunchlab.a,$(LIB_SRC:%.c=$(b)/obj/%.o))))
 
-build/punchlab: harness/main.c build/libpunchlab.a
+# Programs: punchlab is the harness and the base; the mesh's three are ref
+# and the base.
+build/punchlab: harness/main.c build/libharness.a build/libbase.a
 	$(SAY) "  CC    $@"
 	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LIBS)
-build/asan/punchlab: harness/main.c build/asan/libpunchlab.a
+build/asan/punchlab: harness/main.c build/asan/libharness.a build/asan/libbase.a
 	$(SAY) "  CC    $@"
 	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) $^ -o $@ $(LIBS)
 
-build/punchlab-wg: ref/wg/tool/main.c build/libpunchlab.a
-	$(SAY) "  CC    $@"
-	$(Q)$(CC) $(CFLAGS) -Iref $^ -o $@ $(LIBS)
-build/asan/punchlab-wg: ref/wg/tool/main.c build/asan/libpunchlab.a
-	$(SAY) "  CC    $@"
-	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) -Iref $^ -o $@ $(LIBS)
-
-# The reference mesh: each program is its main and daemon, and the library.
+WG_SRC = ref/wg/tool/main.c
 INTRODUCER_SRC = ref/introducer/main.c ref/introducer/daemon.c
 AGENT_SRC = ref/agent/main.c ref/agent/daemon.c
-build/punchlab-introducer: $(INTRODUCER_SRC) build/libpunchlab.a $(HDRS)
-	$(SAY) "  CC    $@"
-	$(Q)$(CC) $(CFLAGS) -Iharness -Iref $(filter %.c %.a,$^) -o $@ $(LIBS)
-build/asan/punchlab-introducer: $(INTRODUCER_SRC) build/asan/libpunchlab.a $(HDRS)
-	$(SAY) "  CC    $@"
-	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) -Iharness -Iref $(filter %.c %.a,$^) -o $@ $(LIBS)
-build/punchlab-agent: $(AGENT_SRC) build/libpunchlab.a $(HDRS)
-	$(SAY) "  CC    $@"
-	$(Q)$(CC) $(CFLAGS) -Iharness -Iref $(filter %.c %.a,$^) -o $@ $(LIBS)
-build/asan/punchlab-agent: $(AGENT_SRC) build/asan/libpunchlab.a $(HDRS)
-	$(SAY) "  CC    $@"
-	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) -Iharness -Iref $(filter %.c %.a,$^) -o $@ $(LIBS)
+define mesh_program
+build/$(1): $(2) build/libref.a build/libbase.a $$(HDRS)
+	$$(SAY) "  CC    $$@"
+	$$(Q)$$(CC) $$(CFLAGS) -Iref $$(filter %.c %.a,$$^) -o $$@ $$(LIBS)
+build/asan/$(1): $(2) build/asan/libref.a build/asan/libbase.a $$(HDRS)
+	$$(SAY) "  CC    $$@"
+	$$(Q)$$(CC) $$(CFLAGS) $$(SANFLAGS) -Iref $$(filter %.c %.a,$$^) -o $$@ $$(LIBS)
+endef
+$(eval $(call mesh_program,punchlab-wg,$(WG_SRC)))
+$(eval $(call mesh_program,punchlab-introducer,$(INTRODUCER_SRC)))
+$(eval $(call mesh_program,punchlab-agent,$(AGENT_SRC)))
 
 build/tests/%: tests/unit/%.c $(SIM_SRC) build/libpunchlab.a $(HDRS)
 	@mkdir -p $(dir $@)
 	$(SAY) "  CC    $@"
-	$(Q)$(CC) $(CFLAGS) -Iharness -Iref -I. $(filter %.c %.a,$^) -o $@ $(LIBS) -lcmocka -lm
+	$(Q)$(CC) $(CFLAGS) $(TEST_INC) $(filter %.c %.a,$^) -o $@ $(LIBS) -lcmocka -lm
 build/asan/tests/test_%: tests/unit/test_%.c $(SIM_SRC) build/asan/libpunchlab.a $(HDRS)
 	@mkdir -p $(dir $@)
 	$(SAY) "  CC    $@"
-	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) -Iharness -Iref -I. $(filter %.c %.a,$^) -o $@ $(LIBS) -lcmocka -lm
+	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) $(TEST_INC) $(filter %.c %.a,$^) -o $@ $(LIBS) -lcmocka -lm
 build/asan/tests/lab_%: tests/lab/lab_%.c $(wildcard tests/lab/*.h) build/asan/libpunchlab.a
 	@mkdir -p $(dir $@)
 	$(SAY) "  CC    $@"
-	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) -Iharness -Iref -I. $(filter %.c %.a,$^) -o $@ $(LIBS) -lcmocka -lm
+	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) $(TEST_INC) $(filter %.c %.a,$^) -o $@ $(LIBS) -lcmocka -lm
 
 # Test equipment: programs the lab tests run (a userspace NAT for conform).
 TOOLS     = build/asan/tests/toynat
 build/asan/tests/toynat: tests/tools/toynat.c build/asan/libpunchlab.a
 	@mkdir -p $(dir $@)
 	$(SAY) "  CC    $@"
-	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) -Iharness $^ -o $@ $(LIBS)
+	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) $(TEST_INC) $^ -o $@ $(LIBS)
 
 # Binaries made to mislead the test runner: its own tests (test_check_runner) run them.
 CHECK_FIX = $(patsubst tests/data/check/%.c,build/asan/tests/check/%,$(wildcard tests/data/check/*.c))
@@ -123,7 +131,7 @@ build/asan/tests/check/%: tests/data/check/%.c
 # Fuzz targets: the library built once for libFuzzer, each target linked to it.
 FUZZ_LIB  = $(filter-out harness/cmd/%,$(LIB_SRC))
 FUZZ_OBJ  = $(FUZZ_LIB:%.c=build/fuzz/obj/%.o)
-FUZZ_CFLAGS = $(filter-out -Wno-format-truncation,$(CFLAGS)) -O1 -g -Iharness -Iref -I.
+FUZZ_CFLAGS = $(filter-out -Wno-format-truncation,$(CFLAGS)) -O1 -g $(TEST_INC)
 build/fuzz/obj/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
 	$(SAY) "  FUZZCC $@"
@@ -140,16 +148,15 @@ build/fuzz/%: tests/fuzz/%.c build/fuzz/libpunchlab.a $(HDRS) $(wildcard tests/t
 # (root: namespaces, nftables) run sanitized, $(LAB_JOBS) at a time, each in
 # its own uniquely named runs.
 check: deps deps-test all $(UNIT) $(ASAN_UNIT) $(LAB) $(TOOLS) $(CHECK_FIX) $(FUZZ)
-	@ci/check.sh "$(UNIT) $(ASAN_UNIT)" "$(LAB)" $(LAB_JOBS) "$(FUZZ)"
+	@ci/check.sh "$(UNIT) $(ASAN_UNIT)" "$(LAB)" $(LAB_JOBS) "$(FUZZ)" tree
 
 unit: $(UNIT) $(ASAN_UNIT) $(CHECK_FIX)
-	@ci/check.sh "$(UNIT) $(ASAN_UNIT)" "" 1
+	@ci/check.sh "$(UNIT) $(ASAN_UNIT)" "" 1 "" tree
 
 lab: all $(LAB) $(TOOLS)
 	@ci/check.sh "" "$(LAB)" $(LAB_JOBS)
 
-# The main job. Until the traversal matrix exists, it is the NAT models
-# measured against their declarations.
+# The main job: the traversal matrix with the reference mesh (punchlab run).
 run: deps all
 	build/punchlab run
 
@@ -165,3 +172,38 @@ bench: deps build/punchlab build/punchlab-wg
 
 clean:
 	rm -rf build
+
+# make install [PREFIX=/usr/local] [DESTDIR=]: the four programs, their
+# man pages, the shipped models and topologies, systemd units for the
+# introducer and the agent, and example configurations in /etc/punchlab
+# (an existing one is never overwritten).
+PREFIX  ?= /usr/local
+BINDIR   = $(PREFIX)/bin
+MANDIR   = $(PREFIX)/share/man
+DATADIR  = $(PREFIX)/share/punchlab
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+SYSCONFDIR ?= /etc
+build/obj/lib/util/paths.o build/asan/obj/lib/util/paths.o: CFLAGS += -DPL_DATADIR='"$(DATADIR)"'
+# punchlab finds the installed models there: rebuild it when PREFIX changes.
+build/obj/lib/util/paths.o build/asan/obj/lib/util/paths.o: build/datadir
+build/datadir: FORCE
+	@mkdir -p build && echo '$(DATADIR)' | cmp -s - $@ || echo '$(DATADIR)' > $@
+FORCE:
+install: build/punchlab $(MESH_BIN:%=build/%)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
+		$(DESTDIR)$(DATADIR)/nat-models $(DESTDIR)$(DATADIR)/topologies $(DESTDIR)$(UNITDIR) \
+		$(DESTDIR)$(SYSCONFDIR)/punchlab
+	install -m 755 build/punchlab $(MESH_BIN:%=build/%) $(DESTDIR)$(BINDIR)
+	install -m 644 docs/man/*.1 $(DESTDIR)$(MANDIR)/man1
+	install -m 644 docs/man/*.5 $(DESTDIR)$(MANDIR)/man5
+	install -m 644 docs/man/*.8 $(DESTDIR)$(MANDIR)/man8
+	install -m 644 nat-models/*.nat $(DESTDIR)$(DATADIR)/nat-models
+	install -m 644 topologies/*.topo $(DESTDIR)$(DATADIR)/topologies
+	for u in dist/systemd/*.service; do \
+		sed 's|@BINDIR@|$(BINDIR)|g' $$u > $(DESTDIR)$(UNITDIR)/$$(basename $$u) && \
+		chmod 644 $(DESTDIR)$(UNITDIR)/$$(basename $$u) || exit 1; \
+	done
+	for c in dist/etc/*.conf; do \
+		t=$(DESTDIR)$(SYSCONFDIR)/punchlab/$$(basename $$c); \
+		[ -e $$t ] || install -m 600 $$c $$t || exit 1; \
+	done

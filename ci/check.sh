@@ -11,7 +11,7 @@
 # s for unit tests, 180 s for lab tests); one that runs over is stopped and
 # its unfinished tests count as failed.
 set -u
-unit="$1"; lab="$2"; jobs="${3:-2}"; fuzz="${4:-}"
+unit="$1"; lab="$2"; jobs="${3:-2}"; fuzz="${4:-}"   # $5: "tree" checks the tree too
 FUZZ_SMOKE_SECONDS=${FUZZ_SMOKE_SECONDS:-2}
 pass=0; fail=0
 logdir=${CHECK_LOGDIR:-build/test-logs}
@@ -89,6 +89,15 @@ tally() { # lines from run_one on stdin
 	done
 }
 export -f run_one source_of limit_of; export logdir
+
+# With "tree" as $5, the checks of the tree itself: the mesh and the lab
+# share only lib/ (layout.sh); make install installs what it should, the
+# man pages render and systemd accepts the units (install-check.sh).
+if [ "${5:-}" = tree ]; then
+	for c in ci/layout.sh ci/install-check.sh; do
+		if $c; then pass=$((pass + 1)); else fail=$((fail + 1)); fi
+	done
+fi
 
 for t in $unit; do
 	line=$(run_one unit "$t"); echo "$line"

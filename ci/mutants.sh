@@ -53,7 +53,7 @@ PY
 	rm -rf "$dir"
 }
 
-mutant wg_csum-returns-0 ref/wg/offload.c \
+mutant csum_inet-returns-0 lib/csum/csum.c \
 	'	sum = csum_add(buf, len, sum);' '	return 0;
 	sum = csum_add(buf, len, sum);' \
 	build/tests/test_wg_offload
@@ -63,7 +63,7 @@ mutant runner_as_expected-returns-true harness/runner/matrix.c \
 {
 	return true;' \
 	build/tests/test_runner
-mutant text_xml_put-does-not-escape harness/util/text.c \
+mutant text_xml_put-does-not-escape lib/util/text.c \
 	'void text_xml_put(FILE *out, const char *s)
 {' 'void text_xml_put(FILE *out, const char *s)
 {
@@ -86,8 +86,8 @@ mutant mesh_replay_check-returns-true ref/mesh/counter.c \
 	build/tests/test_mesh_counter
 # The relay's checks, each alone (lab_mesh_faults: the relay test).
 mutant relay-trusts-the-source-address-without-the-token ref/introducer/introducer.c \
-	'		if (in->members[i].used && !memcmp(in->members[i].token, token, MESH_TOKEN_LEN))' \
-	'		if (in->members[i].used && (!memcmp(in->members[i].token, token, MESH_TOKEN_LEN) ||
+	'		if (in->members[i].used && !sodium_memcmp(in->members[i].token, token, MESH_TOKEN_LEN))' \
+	'		if (in->members[i].used && (!sodium_memcmp(in->members[i].token, token, MESH_TOKEN_LEN) ||
 					    wg_endpoint_equal(&in->members[i].rec.seen[0], &in->cur_from)))' \
 	build/asan/tests/lab_mesh_faults
 mutant relay-forgets-where-the-member-registered ref/introducer/introducer.c \

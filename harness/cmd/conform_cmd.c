@@ -3,8 +3,8 @@
 #include "../conform/html.h"
 #include "../conform/run.h"
 #include "../topo/run.h"
-#include "../util/log.h"
-#include "../util/text.h"
+#include "../../lib/util/log.h"
+#include "../../lib/util/text.h"
 
 #include <errno.h>
 #include <limits.h>

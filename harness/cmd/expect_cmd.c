@@ -1,8 +1,8 @@
 /* punchlab expect A B [--topology T] [--json] */
 #include "cmd.h"
-#include "../expect/expect.h"
+#include "../expect/topology.h"
 #include "../topo/topo.h"
-#include "../util/log.h"
+#include "../../lib/util/log.h"
 
 #include <stdio.h>
 #include <stdlib.h>

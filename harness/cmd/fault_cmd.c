@@ -1,7 +1,7 @@
 /* punchlab fault [--run ID] KIND TARGET [ARG] */
 #include "cmd.h"
 #include "../fault/fault.h"
-#include "../util/log.h"
+#include "../../lib/util/log.h"
 
 #include <stdio.h>
 #include <string.h>

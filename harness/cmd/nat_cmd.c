@@ -1,9 +1,9 @@
 /* punchlab nat list|show */
 #include "cmd.h"
-#include "../nat/model.h"
+#include "../../lib/nat/model.h"
 #include "../nat/plan.h"
-#include "../util/log.h"
-#include "../util/text.h"
+#include "../../lib/util/log.h"
+#include "../../lib/util/text.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -2,8 +2,8 @@
 #include "cmd.h"
 #include "../natcheck/natcheck.h"
 #include "../topo/run.h"
-#include "../util/log.h"
-#include "../util/text.h"
+#include "../../lib/util/log.h"
+#include "../../lib/util/text.h"
 
 #include <stdio.h>
 #include <stdlib.h>

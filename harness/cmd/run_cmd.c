@@ -1,10 +1,11 @@
 /* punchlab run: the traversal matrix. */
 #include "cmd.h"
 #include "../conform/run.h"
-#include "../nat/model.h"
+#include "../../lib/nat/model.h"
 #include "../runner/runner.h"
-#include "../util/log.h"
-#include "../util/paths.h"
+#include "../../lib/util/timeutil.h"
+#include "../../lib/util/log.h"
+#include "../../lib/util/paths.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -128,7 +129,7 @@ int cmd_run(int argc, char **argv)
 	int n_conf = 0;
 	int repeat = 1, n = 0, k, bad = 0, ret;
 	time_t started = time(NULL);
-	struct timespec t0, t1;
+	double t0;
 	double wall;
 
 	for (int i = 1; i < argc; i++) {
@@ -257,10 +258,9 @@ int cmd_run(int argc, char **argv)
 	}
 	o.outdir = outdir;
 	fprintf(stderr, "punchlab run: %d scenarios with %s, %d at a time, results in %s\n", n, o.tool, o.jobs, outdir);
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	t0 = time_now_s();
 	runner_all(sc, n, &o, res);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	wall = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	wall = time_now_s() - t0;
 	runner_print_matrix(stdout, res, n);
 	if (conform) {
 		n_conf = k; /* k <= 64: the model list's size */
@@ -274,11 +274,10 @@ int cmd_run(int argc, char **argv)
 		bad += failed;
 		if (!failed) {
 			/* Logs and packets are kept for failures only. */
-			char dir[600], cmdline[700];
+			char dir[600];
 			runner_scenario_dir(&o, &res[i].sc, dir, sizeof(dir));
-			snprintf(cmdline, sizeof(cmdline), "rm -rf '%s'", dir);
-			if (system(cmdline) < 0)
-				pl_err("run: cannot tidy %s", outdir);
+			if (paths_remove_tree(dir))
+				pl_err("run: cannot remove %s: %s", dir, strerror(errno));
 		}
 	}
 	snprintf(path, sizeof(path), "%s/results.json", outdir);

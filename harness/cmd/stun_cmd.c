@@ -2,8 +2,8 @@
 #include "cmd.h"
 #include "../stun/probe.h"
 #include "../stun/server.h"
-#include "../util/log.h"
-#include "../util/text.h"
+#include "../../lib/util/log.h"
+#include "../../lib/util/text.h"
 
 #include <signal.h>
 #include <stdio.h>

@@ -3,11 +3,11 @@
 #include "../topo/build.h"
 #include "../topo/run.h"
 #include "../topo/topo.h"
-#include "../util/cleanup.h"
-#include "../util/log.h"
-#include "../util/proc.h"
-#include "../util/text.h"
-#include "../util/timeutil.h"
+#include "../topo/cleanup.h"
+#include "../../lib/util/log.h"
+#include "../../lib/util/proc.h"
+#include "../../lib/util/text.h"
+#include "../../lib/util/timeutil.h"
 
 #include <errno.h>
 #include <limits.h>

@@ -1,5 +1,5 @@
 #include "conform.h"
-#include "../util/text.h"
+#include "../../lib/util/text.h"
 
 #include <stdarg.h>
 #include <string.h>

@@ -1,5 +1,5 @@
 #include "html.h"
-#include "../util/text.h"
+#include "../../lib/util/text.h"
 
 #include <errno.h>
 #include <string.h>

@@ -1,5 +1,5 @@
 #include "observe_int.h"
-#include "../nl/rtnl.h"
+#include "../../lib/nl/rtnl.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

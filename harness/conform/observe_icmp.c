@@ -2,8 +2,8 @@
  * translated, and an outside ICMP error reaching the inside socket it is
  * about. And RFC 6888's per-subscriber port limit. */
 #include "observe_int.h"
-#include "../../ref/wg/offload.h"
-#include "../util/timeutil.h"
+#include "../../lib/csum/csum.h"
+#include "../../lib/util/timeutil.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -23,7 +23,7 @@ int observe_send_echo(int fd, uint8_t type, uint32_t dst, uint16_t id, uint16_t 
 	uint8_t pkt[16] = { type, 0, 0, 0, (uint8_t)(id >> 8), (uint8_t)id, (uint8_t)(seq >> 8), (uint8_t)seq,
 			    'P', 'L', 'C', ' ', 'e', 'c', 'h', 'o' };
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = dst };
-	uint16_t sum = wg_csum(pkt, sizeof(pkt), 0);
+	uint16_t sum = csum_inet(pkt, sizeof(pkt), 0);
 
 	pkt[2] = (uint8_t)(sum >> 8);
 	pkt[3] = (uint8_t)sum;

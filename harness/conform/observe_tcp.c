@@ -2,9 +2,9 @@
  * mapping, overloading, filtering, hairpinning, an unsolicited SYN and a
  * simultaneous open. */
 #include "observe_int.h"
-#include "../nat/model.h"
+#include "../../lib/nat/model.h"
 #include "../nl/nftsyn.h"
-#include "../util/timeutil.h"
+#include "../../lib/util/timeutil.h"
 
 #include <errno.h>
 #include <netinet/in.h>

@@ -9,7 +9,7 @@
  * (port hold-down); and two TCP connections, one idle, one half-closed
  * from inside, that the server writes to at their times (RFC 5382 REQ-5). */
 #include "observe_int.h"
-#include "../util/timeutil.h"
+#include "../../lib/util/timeutil.h"
 
 #include <netinet/in.h>
 #include <poll.h>

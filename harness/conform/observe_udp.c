@@ -1,9 +1,9 @@
 /* RFC 4787's UDP requirements beyond what the STUN probe measures:
  * pooling, overloading, parity, payload, determinism, ICMP, DF, fragments. */
 #include "observe_int.h"
-#include "../../ref/wg/offload.h"
-#include "../nat/model.h"
-#include "../nl/rtnl.h"
+#include "../../lib/csum/csum.h"
+#include "../../lib/nat/model.h"
+#include "../../lib/nl/rtnl.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -219,14 +219,14 @@ static int send_icmp_error(struct obs_ctx *c, uint8_t type, uint8_t code, const 
 	ip->protocol = IPPROTO_UDP;
 	ip->saddr = ext->addr;
 	ip->daddr = server;
-	sum = wg_csum((const uint8_t *)ip, 20, 0);
+	sum = csum_inet((const uint8_t *)ip, 20, 0);
 	ip->check = htons(sum);
 	pkt[28] = (uint8_t)(ext->port >> 8);
 	pkt[29] = (uint8_t)ext->port;
 	pkt[30] = (uint8_t)(port >> 8);
 	pkt[31] = (uint8_t)port;
 	pkt[33] = 8 + 13;
-	sum = wg_csum(pkt, sizeof(pkt), 0);
+	sum = csum_inet(pkt, sizeof(pkt), 0);
 	pkt[2] = (uint8_t)(sum >> 8);
 	pkt[3] = (uint8_t)sum;
 	if (sendto(fd, pkt, sizeof(pkt), 0, (struct sockaddr *)&sa, sizeof(sa)) != (ssize_t)sizeof(pkt))

@@ -1,6 +1,6 @@
 #include "run.h"
 #include "../topo/run.h"
-#include "../util/proc.h"
+#include "../../lib/util/proc.h"
 
 #include <errno.h>
 #include <stdio.h>

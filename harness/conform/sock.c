@@ -1,6 +1,6 @@
 #include "sock.h"
-#include "../util/netns.h"
-#include "../util/timeutil.h"
+#include "../../lib/util/netns.h"
+#include "../../lib/util/timeutil.h"
 
 #include <errno.h>
 #include <fcntl.h>

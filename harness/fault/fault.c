@@ -3,12 +3,12 @@
 #include "../nl/conntrack.h"
 #include "../nl/nft.h"
 #include "../nl/nftlimit.h"
-#include "../nl/rtnl.h"
+#include "../../lib/nl/rtnl.h"
 #include "../topo/build.h"
 #include "../topo/topo.h"
-#include "../util/netns.h"
-#include "../util/proc.h"
-#include "../util/text.h"
+#include "../../lib/util/netns.h"
+#include "../../lib/util/proc.h"
+#include "../../lib/util/text.h"
 
 #include <dirent.h>
 #include <arpa/inet.h>

@@ -1,7 +1,7 @@
 /* The impairment forwarder: frames in on one interface, out of the other,
  * after their delay; a min-heap of departure times, a fixed pool of slots. */
 #include "impair.h"
-#include "../util/timeutil.h"
+#include "../../lib/util/timeutil.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -32,14 +32,6 @@ struct slot {
 
 static struct slot pool[SLOTS];
 static int heap[SLOTS], heap_n, free_list[SLOTS], free_n;
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 static bool earlier(int a, int b)
 {
@@ -131,7 +123,7 @@ int impair_forward(const char *a, const char *b, const struct impair *im, volati
 	}
 	while (!*stop) {
 		struct pollfd p[2] = { { fds[0], POLLIN, 0 }, { fds[1], POLLIN, 0 } };
-		uint64_t now = now_ns(), wait = 100000000u;
+		uint64_t now = time_now_ns(), wait = 100000000u;
 		struct timespec ts;
 
 		if (heap_n) {
@@ -153,7 +145,7 @@ int impair_forward(const char *a, const char *b, const struct impair *im, volati
 					break;
 				if (n > FRAME_MAX || uniform() < im->loss)
 					continue;
-				now = now_ns();
+				now = time_now_ns();
 				due = now + (uint64_t)im->delay_us * 1000u;
 				if (im->jitter_us)
 					due += (uint64_t)((uniform() * 2.0 - 1.0) * im->jitter_us * 1000.0);
@@ -179,7 +171,7 @@ int impair_forward(const char *a, const char *b, const struct impair *im, volati
 				}
 			}
 		}
-		now = now_ns();
+		now = time_now_ns();
 		while (heap_n && pool[heap[0]].due_ns <= now) {
 			int s = heap_pop();
 			if (send(fds[pool[s].out], pool[s].data, pool[s].len, 0) < 0 && errno != EAGAIN)

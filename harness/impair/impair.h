@@ -1,7 +1,7 @@
 /* Link impairment without netem: a forwarder process in a namespace of its
  * own, spliced into a link, that holds, drops, duplicates and reorders
  * frames and paces them to a rate. Where the kernel has sch_netem one could
- * use it instead; this works everywhere (see README for its limits). */
+ * use it instead; this works everywhere (docs/topologies.md says what it can and cannot do). */
 #ifndef PL_IMPAIR_H
 #define PL_IMPAIR_H
 

@@ -1,7 +1,7 @@
 /* Preparing interfaces for, and starting, the forwarder. */
 #include "impair.h"
-#include "../util/netns.h"
-#include "../util/proc.h"
+#include "../../lib/util/netns.h"
+#include "../../lib/util/proc.h"
 
 #include <errno.h>
 #include <fcntl.h>

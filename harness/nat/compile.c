@@ -1,7 +1,7 @@
 /* Model -> plan. Each behaviour is made by the smallest set of nftables
- * pieces that gives it; ../shared/nat-recipes.md has how each was measured. */
+ * pieces that gives it; docs/nat-models.md says how each behaviour is built. */
 #include "plan.h"
-#include "../util/text.h"
+#include "../../lib/util/text.h"
 
 #include <errno.h>
 #include <linux/netfilter.h>

@@ -4,7 +4,7 @@
 #ifndef PL_NAT_PLAN_H
 #define PL_NAT_PLAN_H
 
-#include "model.h"
+#include "../../lib/nat/model.h"
 
 #include <stdint.h>
 #include <stdio.h>

@@ -1,6 +1,6 @@
 /* Plan -> nft script text, for people (`punchlab nat show`). */
 #include "plan.h"
-#include "../util/text.h"
+#include "../../lib/util/text.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>

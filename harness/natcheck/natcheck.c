@@ -1,14 +1,14 @@
 #include "natcheck.h"
 #include "../stun/server.h"
-#include "../nl/rtnl.h"
+#include "../../lib/nl/rtnl.h"
 #include "../topo/build.h"
 #include "../topo/run.h"
 #include "../topo/topo.h"
-#include "../util/cleanup.h"
-#include "../util/log.h"
-#include "../util/netns.h"
-#include "../util/proc.h"
-#include "../util/text.h"
+#include "../topo/cleanup.h"
+#include "../../lib/util/log.h"
+#include "../../lib/util/netns.h"
+#include "../../lib/util/proc.h"
+#include "../../lib/util/text.h"
 
 #include <errno.h>
 #include <fcntl.h>

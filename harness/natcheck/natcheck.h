@@ -4,7 +4,7 @@
 #ifndef PL_NATCHECK_H
 #define PL_NATCHECK_H
 
-#include "../nat/model.h"
+#include "../../lib/nat/model.h"
 #include "../stun/probe.h"
 #include "../topo/topo.h"
 

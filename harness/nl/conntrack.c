@@ -1,5 +1,6 @@
 #include "conntrack.h"
-#include "../util/netns.h"
+#include "../../lib/nl/nl.h"
+#include "../../lib/util/netns.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -23,23 +24,6 @@ static struct nlmsghdr *ct_request(char *buf, uint16_t msg, uint16_t flags, uint
 	nfg->version = NFNETLINK_V0;
 	nfg->res_id = 0;
 	return nlh;
-}
-
-/* Send and wait for the ack (or run cb over a dump). */
-static int ct_talk(struct mnl_socket *nl, struct nlmsghdr *nlh, mnl_cb_t cb, void *data)
-{
-	char buf[16384];
-	unsigned portid = mnl_socket_get_portid(nl);
-	int ret;
-
-	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
-		return -errno;
-	while ((ret = (int)mnl_socket_recvfrom(nl, buf, sizeof(buf))) > 0) {
-		ret = mnl_cb_run(buf, (size_t)ret, nlh->nlmsg_seq, portid, cb, data);
-		if (ret <= MNL_CB_STOP)
-			break;
-	}
-	return ret < 0 ? -errno : 0;
 }
 
 struct flush_arg {
@@ -93,24 +77,20 @@ static int collect_cb(const struct nlmsghdr *nlh, void *data)
 static int flush_in_ns(void *p)
 {
 	struct flush_arg *f = p;
-	struct mnl_socket *nl = mnl_socket_open(NETLINK_NETFILTER);
+	struct nl_sock nl;
 	char buf[8192];
 	uint32_t seq = (uint32_t)time(NULL);
 	struct tuples t = { 0 };
 	int ret = 0;
 
-	if (!nl)
-		return -errno;
-	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
-		ret = -errno;
-		goto out;
-	}
+	if ((ret = nl_open(&nl, NETLINK_NETFILTER)))
+		return ret;
 	if (!f->proto) {
 		/* No tuple: the kernel flushes the whole table of this family. */
-		ret = ct_talk(nl, ct_request(buf, IPCTNL_MSG_CT_DELETE, NLM_F_ACK, seq), NULL, NULL);
+		ret = nl_talk(&nl, ct_request(buf, IPCTNL_MSG_CT_DELETE, NLM_F_ACK, seq), NULL, NULL);
 		goto out;
 	}
-	if ((ret = ct_talk(nl, ct_request(buf, IPCTNL_MSG_CT_GET, NLM_F_DUMP, seq++), collect_cb, &t)))
+	if ((ret = nl_talk(&nl, ct_request(buf, IPCTNL_MSG_CT_GET, NLM_F_DUMP, seq++), collect_cb, &t)))
 		goto out;
 	for (size_t i = 0; i < t.n; i++) {
 		const struct nlattr *orig = (const struct nlattr *)t.attr[i];
@@ -122,14 +102,14 @@ static int flush_in_ns(void *p)
 		memcpy((char *)nlh + nlh->nlmsg_len, orig, orig->nla_len);
 		nlh->nlmsg_len += MNL_ALIGN(orig->nla_len);
 		/* An entry that timed out meanwhile is fine (ENOENT). */
-		if (ct_talk(nl, nlh, NULL, NULL) == 0)
+		if (nl_talk(&nl, nlh, NULL, NULL) == 0)
 			f->deleted++;
 	}
 out:
 	for (size_t i = 0; i < t.n; i++)
 		free(t.attr[i]);
 	free(t.attr);
-	mnl_socket_close(nl);
+	nl_close(&nl);
 	return ret;
 }
 

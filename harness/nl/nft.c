@@ -1,5 +1,6 @@
 #include "nft.h"
-#include "../util/netns.h"
+#include "../../lib/nl/nl.h"
+#include "../../lib/util/netns.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -298,6 +299,15 @@ struct apply_ctx {
 	size_t errlen;
 };
 
+/* Create, delete, create: any earlier table of that name goes, whole, in
+ * the same batch that builds the new one. */
+void nft_batch_put_fresh_table(struct mnl_nlmsg_batch *b, uint32_t *seq, int family, const char *name)
+{
+	nft_batch_put_table(b, seq, family, name, NFT_MSG_NEWTABLE, NLM_F_CREATE | NLM_F_ACK);
+	nft_batch_put_table(b, seq, family, name, NFT_MSG_DELTABLE, NLM_F_ACK);
+	nft_batch_put_table(b, seq, family, name, NFT_MSG_NEWTABLE, NLM_F_CREATE | NLM_F_ACK);
+}
+
 void nft_batch_put_table(struct mnl_nlmsg_batch *b, uint32_t *seq, int family, const char *name, uint16_t type,
 			 uint16_t flags)
 {
@@ -337,9 +347,7 @@ static int build_batch(const struct nat_plan *p, struct mnl_nlmsg_batch *b, uint
 	nftnl_batch_begin(mnl_nlmsg_batch_current(b), (*seq)++);
 	mnl_nlmsg_batch_next(b);
 	/* Create-then-delete-then-create: replaces any earlier table whole. */
-	nft_batch_put_table(b, seq, NFPROTO_IPV4, NAT_TABLE, NFT_MSG_NEWTABLE, NLM_F_CREATE | NLM_F_ACK);
-	nft_batch_put_table(b, seq, NFPROTO_IPV4, NAT_TABLE, NFT_MSG_DELTABLE, NLM_F_ACK);
-	nft_batch_put_table(b, seq, NFPROTO_IPV4, NAT_TABLE, NFT_MSG_NEWTABLE, NLM_F_CREATE | NLM_F_ACK);
+	nft_batch_put_fresh_table(b, seq, NFPROTO_IPV4, NAT_TABLE);
 
 	for (int c = 0; c < NC_COUNT; c++) {
 		struct nftnl_chain *ch = nftnl_chain_alloc();
@@ -402,48 +410,19 @@ static int build_batch(const struct nat_plan *p, struct mnl_nlmsg_batch *b, uint
 	return 0;
 }
 
-int nft_batch_talk(struct mnl_nlmsg_batch *b, int expected, const char *what, char *err, size_t errlen)
+int nft_batch_talk(struct mnl_nlmsg_batch *b, const char *what, char *err, size_t errlen)
 {
-	struct mnl_socket *nl = mnl_socket_open(NETLINK_NETFILTER);
-	char rbuf[8192];
-	int ret = 0, n;
+	struct nl_sock nl;
+	uint16_t refused = 0;
+	int ret = nl_open(&nl, NETLINK_NETFILTER);
 
-	if (!nl || mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
-		ret = -errno;
-		snprintf(err, errlen, "cannot open nftables netlink socket: %s", strerror(errno));
-		goto out;
+	if (ret) {
+		snprintf(err, errlen, "cannot open an nftables netlink socket: %s", strerror(-ret));
+		return ret;
 	}
-	if (mnl_socket_sendto(nl, mnl_nlmsg_batch_head(b), mnl_nlmsg_batch_size(b)) < 0) {
-		ret = -errno;
-		snprintf(err, errlen, "sending nftables batch: %s", strerror(errno));
-		goto out;
-	}
-	/* Every message but the batch markers asks for an ack; the first error
-	 * is the answer. */
-	while (expected > 0) {
-		struct nlmsghdr *nlh;
-		n = (int)mnl_socket_recvfrom(nl, rbuf, sizeof(rbuf));
-		if (n <= 0) {
-			ret = n < 0 ? -errno : -EIO;
-			snprintf(err, errlen, "reading nftables acks: %s", strerror(-ret));
-			goto out;
-		}
-		for (nlh = (struct nlmsghdr *)rbuf; mnl_nlmsg_ok(nlh, n); nlh = mnl_nlmsg_next(nlh, &n)) {
-			const struct nlmsgerr *e;
-			if (nlh->nlmsg_type != NLMSG_ERROR || nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*e)))
-				continue;
-			e = mnl_nlmsg_get_payload(nlh);
-			if (e->error) {
-				ret = e->error;
-				snprintf(err, errlen, "the kernel refused %s: %s", what, strerror(-e->error));
-				goto out;
-			}
-			expected--;
-		}
-	}
-out:
-	if (nl)
-		mnl_socket_close(nl);
+	if ((ret = nl_batch_talk(&nl, b, &refused)))
+		snprintf(err, errlen, "the kernel refused %s: %s", what, strerror(-ret));
+	nl_close(&nl);
 	return ret;
 }
 
@@ -458,12 +437,12 @@ static int apply_in_ns(void *arg)
 
 	if (!buf)
 		return -ENOMEM;
-	b = mnl_nlmsg_batch_start(buf, bufsz);
+	b = nl_batch_start(buf, bufsz);
 	if ((ret = build_batch(a->plan, b, &seq))) {
 		snprintf(a->err, a->errlen, "nftables batch too large");
 	} else {
 		snprintf(what, sizeof(what), "the ruleset for model %s", a->plan->model);
-		ret = nft_batch_talk(b, 3 + NC_COUNT + a->plan->n_sets + a->plan->n_rules, what, a->err, a->errlen);
+		ret = nft_batch_talk(b, what, a->err, a->errlen);
 	}
 	mnl_nlmsg_batch_stop(b);
 	free(buf);
@@ -503,9 +482,9 @@ static int one_rule_in_ns(void *p)
 {
 	struct one_rule_ctx *x = p;
 	static char buf[16384];
-	struct mnl_nlmsg_batch *b = mnl_nlmsg_batch_start(buf, sizeof(buf));
+	struct mnl_nlmsg_batch *b = nl_batch_start(buf, sizeof(buf));
 	uint32_t seq = (uint32_t)time(NULL);
-	int expected = 2, ret;
+	int ret;
 
 	nftnl_batch_begin(mnl_nlmsg_batch_current(b), seq++);
 	mnl_nlmsg_batch_next(b);
@@ -527,11 +506,10 @@ static int one_rule_in_ns(void *p)
 		nftnl_rule_nlmsg_build_payload(nlh, r);
 		nftnl_rule_free(r);
 		mnl_nlmsg_batch_next(b);
-		expected += 3;
 	}
 	nftnl_batch_end(mnl_nlmsg_batch_current(b), seq++);
 	mnl_nlmsg_batch_next(b);
-	ret = nft_batch_talk(b, expected, x->what, x->err, x->errlen);
+	ret = nft_batch_talk(b, x->what, x->err, x->errlen);
 	mnl_nlmsg_batch_stop(b);
 	return ret;
 }

@@ -5,6 +5,7 @@
 
 #include "../nat/plan.h"
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* Replace table ip punchlab in namespace NETNS with the plan's, then set its
@@ -14,12 +15,15 @@ int nft_plan_apply(const char *netns, const struct nat_plan *plan, char *err, si
 struct nftnl_rule;
 struct nftnl_expr;
 struct mnl_nlmsg_batch;
+/* A batch starts with nl_batch_start (lib/nl/nl.h). */
 /* Add a table message (NEWTABLE or DELTABLE) for table NAME to batch b. */
 void nft_batch_put_table(struct mnl_nlmsg_batch *b, uint32_t *seq, int family, const char *name, uint16_t type,
 			 uint16_t flags);
-/* Send a batch in the current namespace and wait for `expected` acks; the
- * first refusal is the answer (err names `what`). */
-int nft_batch_talk(struct mnl_nlmsg_batch *b, int expected, const char *what, char *err, size_t errlen);
+/* NEWTABLE, DELTABLE, NEWTABLE: table NAME anew, whatever was there. */
+void nft_batch_put_fresh_table(struct mnl_nlmsg_batch *b, uint32_t *seq, int family, const char *name);
+/* Send a batch in the current namespace and wait for the ack of each of
+ * its messages; the first refusal is the answer (err names `what`). */
+int nft_batch_talk(struct mnl_nlmsg_batch *b, const char *what, char *err, size_t errlen);
 /* Add a base filter chain NAME (policy accept) on hook HOOKNUM at PRIO. */
 void nft_batch_put_chain(struct mnl_nlmsg_batch *b, uint32_t *seq, int family, const char *table, const char *name,
 			 uint32_t hooknum, int prio);

@@ -1,6 +1,7 @@
 #include "nftcount.h"
 #include "nft.h"
-#include "../util/netns.h"
+#include "../../lib/nl/nl.h"
+#include "../../lib/util/netns.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -46,30 +47,17 @@ static int install_in_ns(void *arg)
 {
 	struct install_ctx *x = arg;
 	static char buf[64 * 1024];
-	struct mnl_nlmsg_batch *b = mnl_nlmsg_batch_start(buf, sizeof(buf));
-	struct nftnl_chain *ch;
+	struct mnl_nlmsg_batch *b = nl_batch_start(buf, sizeof(buf));
 	struct nlmsghdr *nlh;
 	uint32_t seq = (uint32_t)time(NULL);
-	int ret = 0, expected = 4 + x->n;
+	int ret = 0;
 
 	nftnl_batch_begin(mnl_nlmsg_batch_current(b), seq++);
 	mnl_nlmsg_batch_next(b);
-	/* Create, delete, create: any earlier table goes, whole. */
-	nft_batch_put_table(b, &seq, x->family, NFTCOUNT_TABLE, NFT_MSG_NEWTABLE, NLM_F_CREATE | NLM_F_ACK);
-	nft_batch_put_table(b, &seq, x->family, NFTCOUNT_TABLE, NFT_MSG_DELTABLE, NLM_F_ACK);
-	nft_batch_put_table(b, &seq, x->family, NFTCOUNT_TABLE, NFT_MSG_NEWTABLE, NLM_F_CREATE | NLM_F_ACK);
-	ch = nftnl_chain_alloc();
-	nftnl_chain_set_str(ch, NFTNL_CHAIN_TABLE, NFTCOUNT_TABLE);
-	nftnl_chain_set_str(ch, NFTNL_CHAIN_NAME, CHAIN);
-	nftnl_chain_set_str(ch, NFTNL_CHAIN_TYPE, "filter");
-	nftnl_chain_set_u32(ch, NFTNL_CHAIN_HOOKNUM, NF_INET_FORWARD); /* NF_BR_FORWARD is the same number */
-	nftnl_chain_set_s32(ch, NFTNL_CHAIN_PRIO, x->family == NFPROTO_BRIDGE ? 0 : -300);
-	nftnl_chain_set_u32(ch, NFTNL_CHAIN_POLICY, NF_ACCEPT);
-	nlh = nftnl_chain_nlmsg_build_hdr(mnl_nlmsg_batch_current(b), NFT_MSG_NEWCHAIN, (uint16_t)x->family,
-					  NLM_F_CREATE | NLM_F_ACK, seq++);
-	nftnl_chain_nlmsg_build_payload(nlh, ch);
-	nftnl_chain_free(ch);
-	mnl_nlmsg_batch_next(b);
+	nft_batch_put_fresh_table(b, &seq, x->family, NFTCOUNT_TABLE);
+	/* NF_BR_FORWARD is NF_INET_FORWARD's number. */
+	nft_batch_put_chain(b, &seq, x->family, NFTCOUNT_TABLE, CHAIN, NF_INET_FORWARD,
+			    x->family == NFPROTO_BRIDGE ? 0 : -300);
 	for (int i = 0; i < x->n; i++) {
 		struct nftnl_rule *r = nftnl_rule_alloc();
 		char ifname[IFNAMSIZ];
@@ -99,7 +87,7 @@ static int install_in_ns(void *arg)
 	}
 	nftnl_batch_end(mnl_nlmsg_batch_current(b), seq++);
 	mnl_nlmsg_batch_next(b);
-	ret = nft_batch_talk(b, expected, "the counters", x->err, x->errlen);
+	ret = nft_batch_talk(b, "the counters", x->err, x->errlen);
 	mnl_nlmsg_batch_stop(b);
 	return ret;
 }
@@ -155,34 +143,17 @@ static int read_in_ns(void *arg)
 {
 	struct read_ctx *x = arg;
 	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct mnl_socket *nl = mnl_socket_open(NETLINK_NETFILTER);
 	struct nftnl_rule *r = nftnl_rule_alloc();
-	uint32_t seq = (uint32_t)time(NULL), portid;
 	struct nlmsghdr *nlh;
-	int ret = 0, n;
+	int ret;
 
-	if (!nl || !r || mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
-		ret = -errno;
-		goto out;
-	}
-	portid = mnl_socket_get_portid(nl);
-	nlh = nftnl_rule_nlmsg_build_hdr(buf, NFT_MSG_GETRULE, (uint16_t)x->family, NLM_F_DUMP, seq);
+	if (!r)
+		return -ENOMEM;
+	nlh = nftnl_rule_nlmsg_build_hdr(buf, NFT_MSG_GETRULE, (uint16_t)x->family, NLM_F_DUMP, (uint32_t)time(NULL));
 	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, NFTCOUNT_TABLE);
 	nftnl_rule_nlmsg_build_payload(nlh, r);
-	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
-		ret = -errno;
-		goto out;
-	}
-	while ((n = (int)mnl_socket_recvfrom(nl, buf, sizeof(buf))) > 0) {
-		ret = mnl_cb_run(buf, (size_t)n, seq, portid, rule_cb, x);
-		if (ret <= 0)
-			break;
-	}
-	ret = ret < 0 ? -errno : 0;
-out:
 	nftnl_rule_free(r);
-	if (nl)
-		mnl_socket_close(nl);
+	ret = nl_talk_once(NETLINK_NETFILTER, nlh, rule_cb, x);
 	return ret;
 }
 

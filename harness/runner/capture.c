@@ -1,5 +1,5 @@
 #include "capture.h"
-#include "../util/netns.h"
+#include "../../lib/util/netns.h"
 
 #include <errno.h>
 #include <pcap/pcap.h>

@@ -1,7 +1,8 @@
 /* Many scenarios, `jobs` at a time, each in a process of its own (each in
  * its own namespaces), with a progress line. */
 #include "runner.h"
-#include "../util/proc.h"
+#include "../../lib/util/timeutil.h"
+#include "../../lib/util/proc.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -22,14 +23,6 @@ const struct runner_tool *runner_tool_find(const char *name)
 		if (!strcmp(runner_tools[i]->name, name))
 			return runner_tools[i];
 	return NULL;
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 /* A model for a directory name: a path's slashes become '_'. */
@@ -55,7 +48,7 @@ void runner_scenario_dir(const struct runner_opts *o, const struct scenario *sc,
 
 static void progress(const struct runner_opts *o, int done, int n, int ok, int bad, double t0)
 {
-	double el = now_s() - t0, eta = done ? el / done * (n - done) : 0;
+	double el = time_now_s() - t0, eta = done ? el / done * (n - done) : 0;
 
 	if (!o->progress)
 		return;
@@ -114,7 +107,7 @@ static void one_done(int i, void *ctx)
 void runner_all(const struct scenario *sc, int n, const struct runner_opts *o, struct scenario_result *res)
 {
 	static bool failed[RUNNER_MAX_SCENARIOS];
-	struct all_ctx a = { sc, o, res, failed, n, 0, 0, 0, now_s() };
+	struct all_ctx a = { sc, o, res, failed, n, 0, 0, 0, time_now_s() };
 
 	progress(o, 0, n, 0, 0, a.t0);
 	proc_pool(n, o->jobs, sizeof(*res), res, failed, run_one, one_done, &a);

@@ -3,7 +3,7 @@
  * an SVG matrix, and the matrix on the terminal. */
 #include "runner.h"
 #include "../conform/html.h"
-#include "../util/text.h"
+#include "../../lib/util/text.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -42,7 +42,9 @@ static void json_field(FILE *f, const char *before, const char *key, const char 
 
 static void commit_of(char *buf, size_t len)
 {
-	tool_first_line("git rev-parse --short HEAD 2>/dev/null", "unknown", buf, len);
+	char *argv[] = { "git", "rev-parse", "--short", "HEAD", NULL };
+
+	tool_first_line(argv, "unknown", buf, len);
 }
 
 static const char *cell(const struct scenario_result *r, char *buf, size_t len)

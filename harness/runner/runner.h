@@ -5,7 +5,7 @@
 #ifndef PL_RUNNER_H
 #define PL_RUNNER_H
 
-#include "../expect/expect.h"
+#include "../../lib/expect/expect.h"
 #include "../topo/run.h"
 #include "../topo/topo.h"
 #include "verdict.h"
@@ -119,8 +119,9 @@ int tool_spawn(struct tool_ctx *t, const char *node, char *const argv[], const c
  * (as root) or say why. */
 bool tool_have(const char *prog);
 bool tool_install(const char *prog, const char *package, char *why, size_t len);
-/* The first line a shell command prints (fallback when none). */
-void tool_first_line(const char *cmd, const char *fallback, char *buf, size_t len);
+/* The first line a program prints, stdout and stderr (fallback when it
+ * fails or prints nothing). No shell. */
+void tool_first_line(char *const argv[], const char *fallback, char *buf, size_t len);
 /* Stop the tool's processes and free t->priv. */
 void tool_stop_all(struct tool_ctx *t, pid_t *pids, int n);
 

@@ -4,14 +4,15 @@
  * verdict is settled. */
 #include "runner.h"
 #include "capture.h"
+#include "../expect/topology.h"
 #include "../fault/fault.h"
 #include "../impair/impair.h"
 #include "meter.h"
-#include "../util/paths.h"
+#include "../../lib/util/paths.h"
 #include "../topo/build.h"
-#include "../util/cleanup.h"
-#include "../util/netns.h"
-#include "../util/timeutil.h"
+#include "../topo/cleanup.h"
+#include "../../lib/util/netns.h"
+#include "../../lib/util/timeutil.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -30,14 +31,6 @@
 #define PROBE_BYTES VERDICT_MIN_BYTES   /* big enough that probes outweigh the tools' own chatter */
 #define WINDOW_MS VERDICT_WINDOW_MS
 #define MAX_SAMPLES 2048
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 
 /* The tunnel's bytes between a and b where they meet, and at the relay. */
@@ -107,7 +100,7 @@ static void probe_send(struct probe_state *p, uint32_t to)
 
 	memset(&m, 0, sizeof(m));
 	m.seq = ++p->seq;
-	m.sent = now_s();
+	m.sent = time_now_s();
 	sendto(p->fd_a, &m, sizeof(m), 0, (struct sockaddr *)&sa, sizeof(sa));
 }
 
@@ -134,7 +127,7 @@ static void probe_poll(struct probe_state *p, int wait_ms)
 		n = recv(p->fd_a, &m, sizeof(m), 0);
 		if (n < (ssize_t)sizeof(m.seq) + (ssize_t)sizeof(m.sent))
 			break;
-		t = now_s();
+		t = time_now_s();
 		if (p->first_reply < 0)
 			p->first_reply = t - p->t0;
 		if (p->from_seq && m.seq >= p->from_seq) {
@@ -162,9 +155,9 @@ static bool pair_answers(int from, int echo, uint32_t to)
 	memset(&m, 0, sizeof(m));
 	for (int i = 0; i < 10; i++) {
 		struct pollfd pf[2] = { { from, POLLIN, 0 }, { echo, POLLIN, 0 } };
-		double until = now_s() + 0.1;
+		double until = time_now_s() + 0.1;
 		sendto(from, &m, sizeof(m), 0, (struct sockaddr *)&sa, sizeof(sa));
-		while (now_s() < until) {
+		while (time_now_s() < until) {
 			socklen_t sl = sizeof(src);
 			if (poll(pf, 2, 20) <= 0)
 				continue;
@@ -218,7 +211,7 @@ void runner_scenario(const struct scenario *sc, const struct runner_opts *o, con
 	int n_assigns = 0, ret;
 	struct verdict verdict;
 	uint64_t d0 = 0, r0 = 0, d1, r1, dsum0 = 0, rsum0 = 0;
-	double start = now_s(), deadline, next_probe, next_window, said_check = 0;
+	double start = time_now_s(), deadline, next_probe, next_window, said_check = 0;
 	bool run_up = false, tool_up = false, settled = false, said_settled = false;
 	struct sock_arg sa_a = { 0, -1 }, sa_b = { PROBE_PORT, -1 };
 	struct capture *cap[2] = { NULL, NULL };
@@ -303,14 +296,14 @@ void runner_scenario(const struct scenario *sc, const struct runner_opts *o, con
 	if ((ret = tool->start(&tc, o->timeout_s * 1000, res->error, sizeof(res->error))))
 		goto out;
 	res->ran = true;
-	p->t0 = now_s();
+	p->t0 = time_now_s();
 	deadline = p->t0 + o->timeout_s;
 	next_probe = next_window = p->t0;
 	read_counters(&c, &dsum0, &rsum0);
 	d0 = dsum0;
 	r0 = rsum0;
-	while (!settled && now_s() < deadline) {
-		double tn = now_s();
+	while (!settled && time_now_s() < deadline) {
+		double tn = time_now_s();
 		if (tn >= next_probe) {
 			if (!lr->happened || tn >= resume_at) {
 				probe_send(p, tc.addr_b);
@@ -392,7 +385,7 @@ void runner_scenario(const struct scenario *sc, const struct runner_opts *o, con
 		lr->path_after = res->path;
 	}
 	res->probes_answered = p->n_samples;
-	res->connected = p->n_samples > 0 && p->last_reply > now_s() - 1.5;
+	res->connected = p->n_samples > 0 && p->last_reply > time_now_s() - 1.5;
 	if (topo_find_node(&net->topo, "c") >= 0) {
 		/* a-b is the probed pair; a-c and b-c are checked now. */
 		int more = 0, ok = 0;
@@ -440,7 +433,7 @@ out:
 		}
 		cleanup_forget_run(r.id);
 	}
-	res->wall_s = now_s() - start;
+	res->wall_s = time_now_s() - start;
 	free(net);
 	free(p);
 }

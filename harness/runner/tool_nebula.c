@@ -2,8 +2,8 @@
  * a and b with punchy and relays on, certificates from a fresh CA. */
 #include "runner.h"
 #include "../topo/build.h"
-#include "../util/proc.h"
-#include "../util/timeutil.h"
+#include "../../lib/util/proc.h"
+#include "../../lib/util/timeutil.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -27,8 +27,9 @@ static bool nebula_available(char *why, size_t len)
 static void nebula_version(char *buf, size_t len)
 {
 	char line[64];
+	char *argv[] = { "nebula", "-version", NULL };
 
-	tool_first_line("nebula -version 2>&1", "?", line, sizeof(line));
+	tool_first_line(argv, "?", line, sizeof(line));
 	snprintf(buf, len, "nebula %s", strncmp(line, "Version: ", 9) ? line : line + 9);
 }
 

@@ -1,12 +1,10 @@
 /* The `ref` adapter: the reference introducer and agents (ref/), started
  * from the binaries beside punchlab, configured with fresh keys. */
 #include "runner.h"
-#include "../../ref/mesh/proto.h"
-#include "../../ref/mesh/status.h"
-#include "../util/text.h"
+#include "../../lib/util/text.h"
 #include "../topo/build.h"
-#include "../util/proc.h"
-#include "../util/timeutil.h"
+#include "../../lib/util/proc.h"
+#include "../../lib/util/timeutil.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -33,15 +31,30 @@ static bool ref_available(char *why, size_t len)
 	return false;
 }
 
+/* The harness knows the mesh only as programs: it runs them, as it runs
+ * every other tool under test, and never links their code. */
 static void ref_version(char *buf, size_t len)
 {
-	snprintf(buf, len, "punchlab ref mesh v%d", MESH_VERSION);
+	char agent[PATH_MAX], out[128];
+	char *argv[] = { agent, "--version", NULL };
+
+	if (!tool_sibling("punchlab-agent", agent, sizeof(agent)) || proc_capture(NULL, argv, false, out, sizeof(out)) != 0) {
+		snprintf(buf, len, "punchlab ref mesh (unknown version)");
+		return;
+	}
+	out[strcspn(out, "\n")] = '\0';
+	snprintf(buf, len, "%s", out);
 }
 
-/* The agent's status, as JSON. */
+/* The agent's status, as JSON (`punchlab-agent status --json`). */
 static int status(const char *ifname, char *buf, size_t len)
 {
-	return mesh_status_fetch(ifname, true, buf, len) < 0 ? -ENOTCONN : 0;
+	char agent[PATH_MAX];
+	char *argv[] = { agent, "status", "--json", "--interface", (char *)ifname, NULL };
+
+	if (!tool_sibling("punchlab-agent", agent, sizeof(agent)))
+		return -ENOENT;
+	return proc_capture(NULL, argv, false, buf, len) == 0 ? 0 : -ENOTCONN;
 }
 
 /* The value of key in the first peer's object (or at top level). */

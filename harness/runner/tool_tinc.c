@@ -3,8 +3,9 @@
  * through and through the hub where it does not. */
 #include "runner.h"
 #include "../topo/build.h"
-#include "../util/proc.h"
-#include "../util/timeutil.h"
+#include "../../lib/util/paths.h"
+#include "../../lib/util/proc.h"
+#include "../../lib/util/timeutil.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -27,7 +28,9 @@ static bool tinc_available(char *why, size_t len)
 static void tinc_version(char *buf, size_t len)
 {
 	/* "tinc version 1.0.36 (built ...)" */
-	tool_first_line("tincd --version 2>&1", "tinc", buf, len);
+	char *argv[] = { "tincd", "--version", NULL };
+
+	tool_first_line(argv, "tinc", buf, len);
 	if (strstr(buf, " ("))
 		*strstr(buf, " (") = '\0';
 }
@@ -36,7 +39,7 @@ static int tinc_start(struct tool_ctx *t, int timeout_ms, char *err, size_t errl
 {
 	struct tinc_state *s = calloc(1, sizeof(*s));
 	static const char *const nodes[] = { "introducer", "a", "b" }, *const names[] = { "hub", "a", "b" };
-	char dir[3][300], path[400], text[512], hub[20], cmd[1400];
+	char dir[3][300], path[400], text[512], hub[20];
 	uint32_t i0 = topo_net_addr(t->net, "introducer", 0);
 
 	(void)timeout_ms;
@@ -82,8 +85,10 @@ static int tinc_start(struct tool_ctx *t, int timeout_ms, char *err, size_t errl
 	for (int k = 0; k < 3; k++)
 		for (int j = 0; j < 3; j++)
 			if (j != k) {
-				snprintf(cmd, sizeof(cmd), "cp '%s/hosts/%s' '%s/hosts/'", dir[j], names[j], dir[k]);
-				if (system(cmd)) {
+				char src[600], dst[600];
+				snprintf(src, sizeof(src), "%s/hosts/%s", dir[j], names[j]);
+				snprintf(dst, sizeof(dst), "%s/hosts/%s", dir[k], names[j]);
+				if (paths_copy_file(src, dst)) {
 					snprintf(err, errlen, "cannot copy tinc host files");
 					return -EIO;
 				}

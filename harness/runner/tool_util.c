@@ -1,8 +1,9 @@
 /* What adapters share: their files, keys and processes. */
 #include "runner.h"
-#include "../../ref/mesh/proto.h"
+#include "../../lib/util/key.h"
 #include "../topo/build.h"
-#include "../util/proc.h"
+#include "../../lib/util/paths.h"
+#include "../../lib/util/proc.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -46,13 +47,11 @@ int tool_keypair(const char *path, char pub[45])
 	uint8_t priv[32], p[32];
 	char b64[45], line[50];
 
-	randombytes_buf(priv, sizeof(priv));
-	priv[0] &= 248;
-	priv[31] = (priv[31] & 127) | 64;
-	mesh_key_format(priv, b64);
+	key_generate(priv);
+	key_format(priv, b64);
 	snprintf(line, sizeof(line), "%s\n", b64);
-	mesh_key_public(p, priv);
-	mesh_key_format(p, pub);
+	key_public(p, priv);
+	key_format(p, pub);
 	sodium_memzero(priv, sizeof(priv));
 	sodium_memzero(b64, sizeof(b64));
 	return tool_write_file(path, line);
@@ -78,42 +77,41 @@ int tool_spawn(struct tool_ctx *t, const char *node, char *const argv[], const c
 
 bool tool_have(const char *prog)
 {
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "command -v %s >/dev/null 2>&1", prog);
-	return system(cmd) == 0;
+	return paths_have_program(prog);
 }
 
-/* A missing Debian package is installed (as root), never silently skipped. */
+/* A missing Debian package is installed (as root), never silently skipped.
+ * No shell: apt-get runs with argv, its output to /dev/null. */
 bool tool_install(const char *prog, const char *package, char *why, size_t len)
 {
-	char cmd[256];
+	char *argv[] = { "apt-get", "install", "-y", "-qq", "--no-install-recommends", (char *)package, NULL };
 
 	if (tool_have(prog))
 		return true;
 	if (geteuid() == 0) {
-		snprintf(cmd, sizeof(cmd),
-			 "DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends %s >/dev/null 2>&1",
-			 package);
-		if (system(cmd) == 0 && tool_have(prog))
+		int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+		setenv("DEBIAN_FRONTEND", "noninteractive", 1);
+		if (proc_run(NULL, argv, null, null) == 0 && tool_have(prog)) {
+			close(null);
 			return true;
+		}
+		if (null >= 0)
+			close(null);
 	}
 	snprintf(why, len, "%s is not installed and could not be: apt-get install %s", prog, package);
 	return false;
 }
 
-void tool_first_line(const char *cmd, const char *fallback, char *buf, size_t len)
+void tool_first_line(char *const argv[], const char *fallback, char *buf, size_t len)
 {
-	FILE *p = popen(cmd, "r");
+	char out[1024];
 
 	snprintf(buf, len, "%s", fallback);
-	if (p) {
-		if (fgets(buf, (int)len, p))
-			buf[strcspn(buf, "\n")] = '\0';
-		if (!buf[0])
-			snprintf(buf, len, "%s", fallback);
-		pclose(p);
-	}
+	if (proc_capture(NULL, argv, true, out, sizeof(out)) != 0)
+		return;
+	out[strcspn(out, "\n")] = '\0';
+	if (out[0])
+		snprintf(buf, len, "%s", out);
 }
 
 void tool_stop_all(struct tool_ctx *t, pid_t *pids, int n)

@@ -6,12 +6,12 @@
  * keepalive. No relay: a pair connects directly or not at all. */
 #include "runner.h"
 #include "../natcheck/natcheck.h"
-#include "../nl/rtnl.h"
+#include "../../lib/nl/rtnl.h"
 #include "../stun/stun.h"
 #include "../topo/build.h"
-#include "../util/netns.h"
-#include "../util/proc.h"
-#include "../util/timeutil.h"
+#include "../../lib/util/netns.h"
+#include "../../lib/util/proc.h"
+#include "../../lib/util/timeutil.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -40,7 +40,9 @@ static bool wgs_available(char *why, size_t len)
 
 static void wgs_version(char *buf, size_t len)
 {
-	tool_first_line("wireguard-go --version 2>&1", "wireguard-go", buf, len);
+	char *argv[] = { "wireguard-go", "--version", NULL };
+
+	tool_first_line(argv, "wireguard-go", buf, len);
 }
 
 struct stun_arg {

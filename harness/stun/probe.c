@@ -1,7 +1,7 @@
 #include "probe.h"
 #include "stun.h"
-#include "../util/text.h"
-#include "../util/timeutil.h"
+#include "../../lib/util/text.h"
+#include "../../lib/util/timeutil.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

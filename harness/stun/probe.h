@@ -5,7 +5,7 @@
 #ifndef PL_STUN_PROBE_H
 #define PL_STUN_PROBE_H
 
-#include "../nat/model.h"
+#include "../../lib/nat/model.h"
 
 #include <stdbool.h>
 #include <stdint.h>

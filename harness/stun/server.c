@@ -1,6 +1,6 @@
 #include "server.h"
 #include "stun.h"
-#include "../util/log.h"
+#include "../../lib/util/log.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

@@ -2,10 +2,10 @@
 #include "../impair/impair.h"
 #include "../nat/plan.h"
 #include "../nl/nft.h"
-#include "../nl/rtnl.h"
-#include "../util/log.h"
-#include "../util/netns.h"
-#include "../util/text.h"
+#include "../../lib/nl/rtnl.h"
+#include "../../lib/util/log.h"
+#include "../../lib/util/netns.h"
+#include "../../lib/util/text.h"
 
 #include <errno.h>
 #include <stdio.h>

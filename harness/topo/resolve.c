@@ -1,6 +1,6 @@
 /* Topology + parameters -> interfaces, addresses and routes. */
 #include "topo.h"
-#include "../util/text.h"
+#include "../../lib/util/text.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

@@ -1,9 +1,9 @@
 #include "run.h"
-#include "../util/log.h"
-#include "../util/netns.h"
-#include "../util/paths.h"
-#include "../util/proc.h"
-#include "../util/timeutil.h"
+#include "../../lib/util/log.h"
+#include "../../lib/util/netns.h"
+#include "../../lib/util/paths.h"
+#include "../../lib/util/proc.h"
+#include "../../lib/util/timeutil.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -1,6 +1,6 @@
 #include "topo.h"
-#include "../util/paths.h"
-#include "../util/text.h"
+#include "../../lib/util/paths.h"
+#include "../../lib/util/text.h"
 
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -10,6 +10,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+
+/* A shipped topology's name (its file's, less .topo): 1-31 characters of
+ * a-z, 0-9 and '-', not starting with '-'. (Node names are shorter:
+ * valid_name, below: they become interface and namespace names.) */
+static bool valid_topology_name(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n >= 32 || s[0] == '-')
+		return false;
+	return strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789-") == n;
+}
 
 static bool valid_name(const char *s)
 {
@@ -300,7 +312,7 @@ int topo_load(const char *topology, struct topo *t, char *err, size_t errlen)
 		snprintf(name, sizeof(name), "%.*s", (int)strcspn(base, "."), base);
 		snprintf(path, sizeof(path), "%s", topology);
 	} else {
-		if (!valid_name(topology) && strlen(topology) >= 32) {
+		if (!valid_topology_name(topology)) {
 			snprintf(err, errlen, "\"%s\" is not a topology name", topology);
 			return -EINVAL;
 		}

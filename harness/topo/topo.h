@@ -5,7 +5,7 @@
 #define PL_TOPO_H
 
 #include "../impair/impair.h"
-#include "../nat/model.h"
+#include "../../lib/nat/model.h"
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -110,6 +110,7 @@ int agent_send_control(struct agent *a, struct agent_peer *p, struct mesh_msg *m
 
 	memcpy(m->sender, a->pub, WG_KEY_LEN);
 	m->counter = mesh_counter_next(&a->counter, real_ns(a));
+	m->session = p ? 0 : a->session;
 	n = mesh_seal(m, p ? p->shared : a->intro_shared, sealed, sizeof(sealed));
 	if (n < 0)
 		return n;
@@ -131,8 +132,24 @@ static int send_cb(void *ctx, struct wg_peer *wp, const struct wg_endpoint *ep, 
 	static uint8_t frame[MESH_RELAY_HDR_LEN + WG_MAX_PACKET + 64];
 	int n;
 
-	if (!p)
+	if (!p) {
+		/* No peer: a cookie reply under load (WireGuard paper 5.4.7). It
+		 * goes back the way the initiation came: through the relay to the
+		 * member that sent it, or to the address it came from, on the
+		 * socket it came in on (issue 13 #5). */
+		if (a->reply_relay_id) {
+			if (!a->registered)
+				return -ENOTCONN;
+			n = mesh_relay_build(frame, sizeof(frame), a->token, a->reply_relay_id, buf, len);
+			if (n < 0)
+				return n;
+			a->relayed_out++;
+			return to_introducer(a, frame, (size_t)n);
+		}
+		if (ep && ep->addr.ss_family)
+			return out(a, a->reply_sock >= 0 ? a->reply_sock : a->udp, buf, len, ep, 0);
 		return -ENOENT;
+	}
 	/* Roaming, as WireGuard does it: the device moves a peer's endpoint
 	 * only on authenticated packets that came directly (never relayed
 	 * ones); when the peer's NAT gave it a new mapping, follow at once. */
@@ -163,15 +180,34 @@ static void deliver_cb(void *ctx, struct wg_peer *wp, const uint8_t *pkt, size_t
 	a->io.deliver(a->io.ctx, pkt, len);
 }
 
+bool agent_in_mesh(const struct agent *a, const struct wg_endpoint *ep)
+{
+	const struct sockaddr_in *sin = (const struct sockaddr_in *)&ep->addr;
+	uint32_t mask;
+
+	if (!a->plen4 || ep->addr.ss_family != AF_INET)
+		return false;
+	mask = a->plen4 >= 32 ? 0xffffffffu : ~(0xffffffffu >> a->plen4);
+	return ((ntohl(sin->sin_addr.s_addr) ^ ntohl(a->mesh4)) & mask) == 0;
+}
+
 /* Local candidates: this host's own addresses (the io says which), with
- * our port (peers on the same LAN meet there without the NAT). */
+ * our port (peers on the same LAN meet there without the NAT). Never one
+ * inside the mesh: another agent's tunnel address on this host would make
+ * a "direct" path through the mesh itself (issue 13 #15). */
 static void gather_locals(struct agent *a)
 {
-	int n = a->io.local_addresses(a->io.ctx, a->locals, MESH_MAX_CANDS);
+	struct wg_endpoint found[MESH_MAX_CANDS];
+	int n = a->io.local_addresses(a->io.ctx, found, MESH_MAX_CANDS);
 
-	a->n_locals = n < 0 ? 0 : n > MESH_MAX_CANDS ? MESH_MAX_CANDS : n;
-	for (int i = 0; i < a->n_locals; i++)
-		((struct sockaddr_in *)&a->locals[i].addr)->sin_port = htons(a->port);
+	a->n_locals = 0;
+	for (int i = 0; i < n && i < MESH_MAX_CANDS; i++) {
+		if (agent_in_mesh(a, &found[i]))
+			continue;
+		a->locals[a->n_locals] = found[i];
+		((struct sockaddr_in *)&a->locals[a->n_locals].addr)->sin_port = htons(a->port);
+		a->n_locals++;
+	}
 	memset(a->locals + a->n_locals, 0, sizeof(a->locals[0]) * (size_t)(MESH_MAX_CANDS - a->n_locals));
 }
 
@@ -183,14 +219,20 @@ static void send_register(struct agent *a, int which, int ttl)
 
 	m.u.reg.has_join = a->conf.has_join;
 	memcpy(m.u.reg.join, a->conf.join, 32);
+	if (which < 2 && a->has_proof[which]) {
+		m.u.reg.has_proof = true;
+		memcpy(m.u.reg.proof, a->proof[which], MESH_PROOF_LEN);
+	}
 	snprintf(m.u.reg.name, sizeof(m.u.reg.name), "%s", a->conf.name);
 	m.u.reg.ttl = (uint8_t)(ttl ? ttl : 64);
 	m.u.reg.n_cands = (uint8_t)a->n_locals;
 	memcpy(m.u.reg.cands, a->locals, sizeof(a->locals));
 	memcpy(m.sender, a->pub, WG_KEY_LEN);
 	m.counter = mesh_counter_next(&a->counter, real_ns(a));
-	if ((n = mesh_seal(&m, a->intro_shared, sealed, sizeof(sealed))) < 0)
+	m.session = a->session;
+	if ((n = mesh_seal(&m, a->intro_shared, sealed, sizeof(sealed) - MESH_MAC1_LEN)) < 0)
 		return;
+	n = (int)mesh_mac1_put(sealed, (size_t)n, a->mac1_key);
 	if (which == 2)
 		to_introducer(a, sealed, (size_t)n);
 	else if (which < a->conf.n_introducer)
@@ -311,6 +353,7 @@ static void send_resync(struct agent *a, struct agent_peer *p, size_t answered_l
 	m.u.resync.newest = mesh_replay_newest(r);
 	memcpy(m.sender, a->pub, WG_KEY_LEN);
 	m.counter = mesh_counter_next(&a->counter, real_ns(a));
+	m.session = p ? 0 : a->session;
 	n = mesh_seal(&m, p ? p->shared : a->intro_shared, sealed, sizeof(sealed));
 	if (n < 0 || (size_t)n > answered_len)
 		return;
@@ -321,6 +364,30 @@ static void send_resync(struct agent *a, struct agent_peer *p, size_t answered_l
 	to_introducer(a, sealed, (size_t)n);
 	/* What the introducer said is lost: ask again once it has moved on. */
 	a->reg_next_ms = now;
+}
+
+/* The introducer asks the address it saw us from to prove itself: keep
+ * the proof for that introducer address and register again with it (at
+ * most once a second each, whatever it asks). */
+static void on_prove(struct agent *a, const struct mesh_msg *m, const struct wg_endpoint *from, bool via_tcp, uint64_t now)
+{
+	int v = -1;
+
+	for (int i = 0; i < a->conf.n_introducer && !via_tcp && v < 0; i++)
+		if (wg_endpoint_equal(from, &a->conf.introducer[i]))
+			v = i;
+	if (v < 0 || v > 1)
+		return;
+	memcpy(a->proof[v], m->u.prove.proof, MESH_PROOF_LEN);
+	a->has_proof[v] = true;
+	/* The TTL sweep of a first contact is answered by PROVEs: the
+	 * smallest TTL that got one is the hops to the introducer. */
+	if (m->u.prove.ttl && (a->min_ttl == 0 || m->u.prove.ttl < a->min_ttl))
+		a->min_ttl = m->u.prove.ttl;
+	if (a->proof_sent_ms[v] && now - a->proof_sent_ms[v] < 1000)
+		return;
+	a->proof_sent_ms[v] = now;
+	send_register(a, v, 0);
 }
 
 /* A control message (sealed) from the introducer or a peer. */
@@ -360,6 +427,13 @@ static void on_control(struct agent *a, const uint8_t *buf, size_t len, int fd, 
 	/* The same rules for the introducer as for peers: sent within the
 	 * skew, and each counter once. */
 	if (!mesh_counter_fresh(m.counter, real_ns(a), MESH_COUNTER_SKEW_S)) {
+		a->dropped_control++;
+		return;
+	}
+	/* The introducer speaks to this process only: what it said to an
+	 * earlier one (captured, and replayed to us after a restart) names
+	 * another session. */
+	if (!p && m.session != a->session) {
 		a->dropped_control++;
 		return;
 	}
@@ -403,6 +477,9 @@ static void on_control(struct agent *a, const uint8_t *buf, size_t len, int fd, 
 			a->refused = true;
 			a->registered = false;
 			break;
+		case MESH_PROVE:
+			on_prove(a, &m, from, via_tcp, now);
+			break;
 		default:
 			a->dropped_control++;
 		}
@@ -421,7 +498,9 @@ static void on_datagram(struct agent *a, uint8_t *buf, size_t len, int fd, const
 			uint64_t now)
 {
 	if (wg_is_message(buf, len)) {
+		a->reply_sock = fd;
 		wg_device_receive(a->dev, buf, len, from, false, now);
+		a->reply_sock = -1;
 		return;
 	}
 	if (!mesh_is_message(buf, len)) {
@@ -441,7 +520,9 @@ static void on_datagram(struct agent *a, uint8_t *buf, size_t len, int fd, const
 			return;
 		memcpy(copy, pkt, plen);
 		a->relayed_in++;
+		a->reply_relay_id = src;
 		wg_device_receive(a->dev, copy, plen, from, true, now);
+		a->reply_relay_id = 0;
 		return;
 	}
 	on_control(a, buf, len, fd, from, via_tcp, now);
@@ -567,16 +648,19 @@ int agent_init(struct agent *a, const struct agent_conf *conf, const struct agen
 	a->conf = *conf;
 	a->io = *io;
 	a->udp = sock;
+	a->reply_sock = -1;
 	a->port = port;
 	a->tun = a->uapi = a->status = a->tcp_fd = -1;
 	randombytes_buf(a->txid_key, sizeof(a->txid_key));
+	randombytes_buf(&a->session, sizeof(a->session));
 	a->started_ms = a->now = now;
 	mesh_replay_init(&a->intro_replay);
-	mesh_key_public(a->pub, conf->private_key);
+	key_public(a->pub, conf->private_key);
 	if (mesh_shared_key(a->intro_shared, conf->introducer_key, conf->private_key)) {
 		snprintf(err, errlen, "introducer-key is not a usable public key");
 		return -EINVAL;
 	}
+	mesh_mac1_key(a->mac1_key, conf->introducer_key);
 	if (!(a->dev = wg_device_new(send_cb, deliver_cb, a))) {
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;

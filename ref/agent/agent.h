@@ -21,6 +21,10 @@
 #define AGENT_MAX_TARGETS 48
 #define AGENT_BDAY_SOCKETS 256     /* the hard side's extra mappings */
 #define AGENT_BDAY_PROBES 4096     /* the easy side's budget of random ports */
+#define AGENT_BDAY_ROUNDS 2        /* birthday rounds at once (so at most 2 x 256 extra sockets) */
+#define AGENT_BDAY_EVERY_MS 300000 /* one birthday round per peer per 5 minutes */
+#define AGENT_ADDR_BUDGET 300      /* pings to one address per minute (birthday rounds aside) */
+#define AGENT_BUDGET_SLOTS 64
 
 /* What kind of candidate a target is: how a path through it was found. */
 enum agent_cand {
@@ -73,6 +77,8 @@ struct agent_peer {
 	int n_bday;
 	int bday_probes;
 	uint64_t bday_next_ms;
+	uint64_t bday_last_ms;      /* when its last birthday round began (0: never) */
+	uint64_t backoff_until_ms;  /* after a failed round: no other round, ours or a PUNCH's, until then */
 };
 
 /* What the core does to the world. Sockets are numbers the io gives out:
@@ -105,6 +111,11 @@ struct agent {
 	struct agent_io io;
 	uint8_t pub[WG_KEY_LEN];
 	uint8_t intro_shared[32];
+	uint8_t mac1_key[32];       /* our REGISTERs' cheap MAC (the introducer's public key's) */
+	/* The introducer's proofs that our address is ours, per its address. */
+	uint8_t proof[2][MESH_PROOF_LEN];
+	bool has_proof[2];
+	uint64_t proof_sent_ms[2];
 	struct mesh_replay intro_replay;
 	struct wg_device *dev;
 	int udp;                    /* the main socket's number */
@@ -113,6 +124,7 @@ struct agent {
 	uint16_t port;
 	struct mesh_counter counter; /* of the control messages we send */
 	uint8_t txid_key[16];       /* the MAC key of our pings' txids (punch.c) */
+	uint64_t session;           /* this process's session with the introducer (random) */
 	/* The introducer. */
 	bool tcp;                   /* a connection exists (connecting while !tcp_up) */
 	bool tcp_up;
@@ -133,10 +145,23 @@ struct agent {
 	uint64_t relayed_out, relayed_in, dropped_control;
 	bool log_verbose;
 	uint64_t version_log_ms;    /* when another protocol version was last logged */
+	/* While a received packet is handled: where an answer without a peer
+	 * (a cookie reply) goes back, the relay's member id or the socket. */
+	uint32_t reply_relay_id;
+	int reply_sock;
+	uint64_t listen_paused_ms;
+	/* What we sent each address lately (punch.c): AGENT_ADDR_BUDGET a minute. */
+	struct agent_budget {
+		struct sockaddr_storage addr;
+		uint64_t since_ms;
+		int sent;
+	} budget[AGENT_BUDGET_SLOTS];  /* out of descriptors: the UAPI and status sockets wait until then */
 	uint64_t now;               /* the loop's clock for this turn: every timer compares with it */
 };
 
 void agent_log(struct agent *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Is ep inside our mesh's IPv4 pool (known once registered)? */
+bool agent_in_mesh(const struct agent *a, const struct wg_endpoint *ep);
 const char *agent_ep_str(const struct wg_endpoint *ep);
 
 /* agent.c: the core. Times are monotonic milliseconds. */
@@ -191,7 +216,8 @@ void punch_close_birthday(struct agent *a, struct agent_peer *p, int keep);
  * (cut at len): returns its length. */
 size_t status_render(struct agent *a, bool json, char *buf, size_t len);
 int status_listen(struct agent *a);
-void status_serve(struct agent *a);
+/* Answer one status request; 0, or accept's -errno. */
+int status_serve(struct agent *a);
 /* The client side: print the status of the agent on IFNAME. */
 int status_print(const char *ifname, bool json);
 

@@ -2,8 +2,8 @@
  * the introducer, the TUN device, the UAPI and status sockets, and the
  * loop that hands the core what arrives, with the time. */
 #include "agent.h"
-#include "../../harness/nl/rtnl.h"
-#include "../../harness/util/timeutil.h"
+#include "../../lib/nl/rtnl.h"
+#include "../../lib/util/timeutil.h"
 #include "../wg/sock.h"
 #include "../wg/tun.h"
 #include "../wg/uapi.h"
@@ -11,12 +11,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ifaddrs.h>
+#include <linux/if_packet.h>
+#include <net/if_arp.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -55,18 +58,12 @@ static int io_send(void *ctx, int fd, const uint8_t *buf, size_t len, const stru
 
 static int io_open_socket(void *ctx)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET };
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	struct wg_endpoint any;
 
 	(void)ctx;
-	if (fd < 0)
-		return -errno;
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa))) {
-		int ret = -errno;
-		close(fd);
-		return ret;
-	}
-	return fd;
+	memset(&any, 0, sizeof(any));
+	any.addr.ss_family = AF_INET;
+	return wg_udp_open(&any, 0);
 }
 
 static void io_close_socket(void *ctx, int fd)
@@ -140,6 +137,16 @@ static int io_set_address(void *ctx, uint32_t mesh4, uint8_t plen4, const uint8_
 }
 
 /* This host's own IPv4 addresses, but loopback and our own interface. */
+/* Is interface NAME a layer-3 tunnel (TUN, WireGuard: no link-layer
+ * header)? Its addresses are no way to reach this host from a LAN. */
+static bool is_tunnel(const struct ifaddrs *all, const char *name)
+{
+	for (const struct ifaddrs *i = all; i; i = i->ifa_next)
+		if (i->ifa_addr && i->ifa_addr->sa_family == AF_PACKET && !strcmp(i->ifa_name, name))
+			return ((const struct sockaddr_ll *)i->ifa_addr)->sll_hatype == ARPHRD_NONE;
+	return false;
+}
+
 static int io_local_addresses(void *ctx, struct wg_endpoint *out, int max)
 {
 	struct agent *a = ctx;
@@ -151,7 +158,7 @@ static int io_local_addresses(void *ctx, struct wg_endpoint *out, int max)
 	for (i = ifs; i && n < max; i = i->ifa_next) {
 		struct sockaddr_in *sin;
 		if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET || (i->ifa_flags & IFF_LOOPBACK) ||
-		    !strcmp(i->ifa_name, a->conf.interface))
+		    !strcmp(i->ifa_name, a->conf.interface) || is_tunnel(ifs, i->ifa_name))
 			continue;
 		memset(&out[n], 0, sizeof(out[n]));
 		sin = (struct sockaddr_in *)&out[n].addr;
@@ -170,6 +177,18 @@ static int rebind(void *ctx, uint16_t port)
 	return -EBUSY; /* the mesh owns its socket: the mapping it learned is this one's */
 }
 
+/* As many descriptors as the hard limit allows: birthday probing opens
+ * hundreds of sockets. */
+static void raise_fd_limit(void)
+{
+	struct rlimit r;
+
+	if (!getrlimit(RLIMIT_NOFILE, &r) && r.rlim_cur < r.rlim_max) {
+		r.rlim_cur = r.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &r);
+	}
+}
+
 int agent_start(struct agent *a, const struct agent_conf *conf, char *err, size_t errlen)
 {
 	struct agent_io io = { a, io_real_ns, io_send, io_open_socket, io_close_socket, io_tcp_connect, io_tcp_write,
@@ -180,6 +199,7 @@ int agent_start(struct agent *a, const struct agent_conf *conf, char *err, size_
 
 	memset(a, 0, sizeof(*a));
 	a->udp = a->tun = a->uapi = a->status = a->tcp_fd = -1;
+	raise_fd_limit();
 	if ((udp = wg_udp_bind(conf->listen_port)) < 0) {
 		snprintf(err, errlen, "cannot bind UDP port %u: %s", conf->listen_port, strerror(-udp));
 		return udp;
@@ -271,20 +291,30 @@ static void tcp_ready(struct agent *a, short revents, uint64_t now)
 	}
 }
 
+static void pause_listening(struct agent *a, uint64_t now)
+{
+	if (errno == EMFILE || errno == ENFILE)
+		agent_log(a, "out of file descriptors: the UAPI and status sockets wait a second");
+	a->listen_paused_ms = now + 1000;
+}
+
 int agent_run(struct agent *a, volatile int *stop)
 {
 	static uint8_t pkt[WG_MAX_PACKET];
 	struct wg_uapi_hooks hooks = { rebind, a };
 
 	while (!*stop) {
-		struct pollfd p[6 + AGENT_MAX_PEERS * 2 + AGENT_BDAY_SOCKETS];
+		struct pollfd p[6 + AGENT_MAX_PEERS * 2 + AGENT_BDAY_ROUNDS * AGENT_BDAY_SOCKETS];
 		int n = 0, nbase;
-		uint64_t now;
+		uint64_t now = time_now_ms();
+		/* Out of descriptors, a listening socket stays readable: leave it
+		 * alone for a second rather than spin on it. */
+		bool listen = now >= a->listen_paused_ms;
 
 		p[n++] = (struct pollfd){ a->udp, POLLIN, 0 };
 		p[n++] = (struct pollfd){ a->tun, POLLIN, 0 };
-		p[n++] = (struct pollfd){ a->uapi, POLLIN, 0 };
-		p[n++] = (struct pollfd){ a->status, POLLIN, 0 };
+		p[n++] = (struct pollfd){ listen ? a->uapi : -1, POLLIN, 0 };
+		p[n++] = (struct pollfd){ listen ? a->status : -1, POLLIN, 0 };
 		p[n++] = (struct pollfd){ a->tcp_fd, (short)(a->tcp_up ? POLLIN : POLLOUT), 0 };
 		nbase = n;
 		for (int i = 0; i < AGENT_MAX_PEERS; i++) {
@@ -310,10 +340,10 @@ int agent_run(struct agent *a, volatile int *stop)
 					break;
 				agent_tun_packet(a, pkt, (size_t)len, now);
 			}
-		if (p[2].revents & POLLIN)
-			wg_uapi_serve(a->uapi, a->dev, &hooks);
-		if (p[3].revents & POLLIN)
-			status_serve(a);
+		if ((p[2].revents & POLLIN) && wg_uapi_serve(a->uapi, a->dev, &hooks) < 0)
+			pause_listening(a, now);
+		if ((p[3].revents & POLLIN) && status_serve(a) < 0)
+			pause_listening(a, now);
 		if (a->tcp_fd >= 0 && p[4].revents)
 			tcp_ready(a, p[4].revents, now);
 		for (int i = nbase; i < n; i++)

@@ -1,6 +1,5 @@
 /* punchlab-agent: a member of the reference mesh. */
 #include "agent.h"
-#include "../../harness/util/text.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -13,6 +12,7 @@
 static const char usage[] =
 	"usage: punchlab-agent up [--config FILE] [--KEY VALUE ...] [-v]\n"
 	"       punchlab-agent status [--interface NAME] [--json]\n"
+	"       punchlab-agent --version\n"
 	"\n"
 	"up: join the mesh and run in the foreground until SIGINT/SIGTERM. WireGuard\n"
 	"(userspace, on a TUN device), discovery and punching share one UDP socket;\n"
@@ -104,25 +104,11 @@ static int cmd_up(int argc, char **argv)
 			return 0;
 		} else if (!strcmp(argv[i], "-v")) {
 			verbose = true;
-		} else if (!strcmp(argv[i], "--config") && i + 1 < argc) {
-			char *text;
-			size_t len;
-			if (text_read_file(argv[++i], 1 << 20, &text, &len)) {
-				fprintf(stderr, "punchlab-agent: cannot read %s: %s\n", argv[i], strerror(errno));
-				return 2;
-			}
-			ret = agent_conf_parse(&conf, text, len, argv[i], err, sizeof(err));
-			free(text);
-			if (ret) {
-				fprintf(stderr, "punchlab-agent: %s\n", err);
-				return 2;
-			}
-		} else if (!strncmp(argv[i], "--", 2) && i + 1 < argc) {
-			if (agent_conf_set(&conf, argv[i] + 2, argv[i + 1], "command line", 0, err, sizeof(err))) {
-				fprintf(stderr, "punchlab-agent: %s\n", err);
-				return 2;
-			}
-			i++;
+		} else if ((ret = agent_conf_arg(&conf, argc, argv, &i, err, sizeof(err))) < 0) {
+			fprintf(stderr, "punchlab-agent: %s\n", err);
+			return 2;
+		} else if (ret > 0) {
+			continue;
 		} else {
 			fprintf(stderr, "punchlab-agent up: unexpected \"%s\"\n%s", argv[i], usage);
 			return 2;
@@ -156,6 +142,10 @@ int main(int argc, char **argv)
 	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
 		fputs(usage, argc < 2 ? stderr : stdout);
 		return argc < 2 ? 2 : 0;
+	}
+	if (!strcmp(argv[1], "--version")) {
+		printf("punchlab-agent, punchlab ref mesh protocol %d\n", MESH_VERSION);
+		return 0;
 	}
 	if (!strcmp(argv[1], "up"))
 		return cmd_up(argc - 2, argv + 2);

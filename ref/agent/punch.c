@@ -134,13 +134,51 @@ static uint32_t txid_mac(const struct agent *a, uint32_t sent, int fd, const str
 	return (uint32_t)h[0] << 24 | (uint32_t)h[1] << 16 | (uint32_t)h[2] << 8 | h[3];
 }
 
-static void ping(struct agent *a, struct agent_peer *p, int fd, const struct wg_endpoint *ep, int ttl)
+/* May we send one more ping to ep's address this minute? What a peer,
+ * a member gone bad or a hostile introducer names gets at most
+ * AGENT_ADDR_BUDGET packets a minute from us (issue 13 #6). */
+static bool within_budget(struct agent *a, const struct wg_endpoint *ep)
+{
+	struct agent_budget *b = NULL, *oldest = &a->budget[0];
+	const struct sockaddr_in *sin = (const struct sockaddr_in *)&ep->addr;
+
+	for (int i = 0; i < AGENT_BUDGET_SLOTS && !b; i++) {
+		const struct sockaddr_in *o = (const struct sockaddr_in *)&a->budget[i].addr;
+		if (a->budget[i].since_ms && o->sin_family == sin->sin_family && o->sin_addr.s_addr == sin->sin_addr.s_addr)
+			b = &a->budget[i];
+		else if (a->budget[i].since_ms < oldest->since_ms)
+			oldest = &a->budget[i];
+	}
+	if (b && a->now - b->since_ms >= 60000)
+		b->since_ms = 0;
+	if (!b || !b->since_ms) {
+		if (!b)
+			b = oldest;
+		memset(b, 0, sizeof(*b));
+		memcpy(&b->addr, &ep->addr, sizeof(struct sockaddr_in));
+		b->since_ms = a->now ? a->now : 1;
+	}
+	if (b->sent >= AGENT_ADDR_BUDGET)
+		return false;
+	b->sent++;
+	return true;
+}
+
+static void send_ping(struct agent *a, struct agent_peer *p, int fd, const struct wg_endpoint *ep, int ttl)
 {
 	struct mesh_msg m = { .type = MESH_PING };
 
 	m.u.ping.txid = (uint64_t)txid_mac(a, (uint32_t)a->now, fd, ep) << 32 | (uint32_t)a->now;
 	m.u.ping.addr = *ep;
 	agent_send_control(a, p, &m, fd, ep, ttl);
+}
+
+/* A ping within its address's budget; birthday rounds (bounded by their
+ * own rules: one per peer per 5 minutes, two at once) use send_ping. */
+static void ping(struct agent *a, struct agent_peer *p, int fd, const struct wg_endpoint *ep, int ttl)
+{
+	if (within_budget(a, ep))
+		send_ping(a, p, fd, ep, ttl);
 }
 
 static void set_why(struct agent_peer *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -193,6 +231,12 @@ void punch_start(struct agent *a, struct agent_peer *p, uint32_t round)
 
 	if (p->impossible || p->direct)
 		return;
+	/* A PUNCH never restarts a round that runs, nor starts one while we
+	 * back off after a failed one: rounds are ours to pace (issue 13 #6). */
+	if (p->punching && now - p->round_ms <= ROUND_END_MS)
+		return;
+	if (p->failures && now < p->backoff_until_ms)
+		return;
 	peer_class(p, &peer);
 	p->punching = true;
 	p->round = round;
@@ -218,7 +262,8 @@ void punch_start(struct agent *a, struct agent_peer *p, uint32_t round)
 	add_target(p, &p->rec.seen[0], a->udp, CAND_REFLEXIVE);
 	add_target(p, &p->rec.seen[1], a->udp, CAND_REFLEXIVE);
 	for (int i = 0; i < p->rec.n_cands; i++)
-		add_target(p, &p->rec.cands[i], a->udp, CAND_LOCAL);
+		if (!agent_in_mesh(a, &p->rec.cands[i])) /* a path through the mesh is no path */
+			add_target(p, &p->rec.cands[i], a->udp, CAND_LOCAL);
 	set_why(p, "punching (%s), round %u", expect_technique_name(p->expect.technique), round);
 	if (a->log_verbose)
 		agent_log(a, "peer %s: round %u, %d candidates, expecting %s", p->rec.name, round, p->n_targets,
@@ -330,6 +375,21 @@ void punch_on_pong(struct agent *a, struct agent_peer *p, const struct mesh_msg 
 static void birthday_tick(struct agent *a, struct agent_peer *p, const struct mesh_nat_class *peer, uint64_t now)
 {
 	if (!p->bday_role) {
+		/* A budget for the whole agent: at most AGENT_BDAY_ROUNDS rounds
+		 * (and their sockets) at once; the others wait their turn. */
+		int running = 0;
+		for (int i = 0; i < AGENT_MAX_PEERS; i++)
+			running += a->peers[i].used && &a->peers[i] != p && a->peers[i].bday_role;
+		if (running >= AGENT_BDAY_ROUNDS) {
+			set_why(p, "birthday probing waits: %d rounds already running", running);
+			return;
+		}
+		if (p->bday_last_ms && now - p->bday_last_ms < AGENT_BDAY_EVERY_MS) {
+			set_why(p, "birthday probing again in %llu s",
+				(unsigned long long)(AGENT_BDAY_EVERY_MS - (now - p->bday_last_ms)) / 1000);
+			return;
+		}
+		p->bday_last_ms = now;
 		p->bday_role = a->nat.varies && !peer->varies ? 1 : 2;
 		p->bday_next_ms = now;
 		set_why(p, "birthday probing, round %u", p->round);
@@ -347,13 +407,13 @@ static void birthday_tick(struct agent *a, struct agent_peer *p, const struct me
 		return;
 	if (p->bday_role == 1) {
 		for (int k = 0; k < p->n_bday; k++)
-			ping(a, p, p->bday_fds[k], &p->rec.seen[0], opener_ttl(a));
+			send_ping(a, p, p->bday_fds[k], &p->rec.seen[0], opener_ttl(a));
 		p->bday_next_ms = now + 1000;
 	} else {
 		for (int k = 0; k < BDAY_PROBES_PER_TICK && p->bday_probes < AGENT_BDAY_PROBES; k++, p->bday_probes++) {
 			struct wg_endpoint e = p->rec.seen[0];
 			set_port(&e, (uint16_t)(1024 + randombytes_uniform(65536 - 1024)));
-			ping(a, p, a->udp, &e, 0);
+			send_ping(a, p, a->udp, &e, 0);
 		}
 		p->bday_next_ms = now + 10;
 	}
@@ -369,6 +429,7 @@ static void end_round(struct agent *a, struct agent_peer *p, uint64_t now)
 	p->failures++;
 	punch_close_birthday(a, p, -1);
 	p->next_connect_ms = now + backoff;
+	p->backoff_until_ms = now + backoff;
 	set_why(p, "direct attempts failed (%u so far, expected %s); next try in %llu s", p->failures,
 		expect_technique_name(p->expect.technique), (unsigned long long)backoff / 1000);
 	agent_log(a, "peer %s: no direct path this round; relayed, next try in %llu s", p->rec.name,

@@ -95,7 +95,7 @@ static void render(struct agent *a, struct out *o, bool json)
 	const char *intro = a->tcp_up ? "tcp" : a->registered ? "udp" : a->refused ? "refused" : "unreachable";
 	uint64_t now = a->now;
 
-	mesh_key_format(a->pub, key);
+	key_format(a->pub, key);
 	mesh_nat_describe(&a->nat, nat, sizeof(nat));
 	if (json) {
 		emit(o, "{\"interface\":\"%s\",\"name\":\"%s\",\"public_key\":\"%s\",\"listen_port\":%u,", js(a->conf.interface),
@@ -124,7 +124,7 @@ static void render(struct agent *a, struct out *o, bool json)
 		if (!p->used)
 			continue;
 		wg_peer_info(p->wg, &info);
-		mesh_key_format(p->rec.key, pkey);
+		key_format(p->rec.key, pkey);
 		ago = info.last_handshake_sec ? (long)(time(NULL) - info.last_handshake_sec) : -1;
 		if (p->direct)
 			snprintf(path, sizeof(path), "direct %s", agent_ep_str(&p->direct_ep));
@@ -165,7 +165,7 @@ size_t status_render(struct agent *a, bool json, char *buf, size_t len)
 	return o.len;
 }
 
-void status_serve(struct agent *a)
+int status_serve(struct agent *a)
 {
 	static char buf[MESH_STATUS_MAX];
 	char req[16] = "";
@@ -175,13 +175,14 @@ void status_serve(struct agent *a)
 	ssize_t n;
 
 	if (c < 0)
-		return;
+		return errno == EAGAIN || errno == EINTR ? 0 : -errno;
 	setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	n = read(c, req, sizeof(req) - 1);
 	len = status_render(a, n > 0 && !strncmp(req, "json", 4), buf, sizeof(buf));
 	if (write(c, buf, len) < 0)
 		agent_log(a, "status: %s", strerror(errno));
 	close(c);
+	return 0;
 }
 
 int status_print(const char *ifname, bool json)

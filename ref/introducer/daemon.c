@@ -2,7 +2,8 @@
  * one poll loop that hands the core what arrives, with the time. */
 #include "introducer.h"
 #include "../mesh/stream.h"
-#include "../../harness/util/timeutil.h"
+#include "../wg/sock.h"
+#include "../../lib/util/timeutil.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -12,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -20,6 +22,7 @@ struct introducer_daemon {
 	int udp[2], tcp;
 	int conn_fd[INTRODUCER_MAX_CONNS];
 	struct introducer_conf conf;
+	uint64_t accept_paused_ms;  /* out of descriptors: TCP accepts wait until then */
 };
 
 static void io_send_udp(void *ctx, int via, const struct wg_endpoint *to, const uint8_t *buf, size_t len)
@@ -53,22 +56,6 @@ static uint64_t io_real_ns(void *ctx)
 {
 	(void)ctx;
 	return time_real_ns();
-}
-
-static int open_udp(const struct wg_endpoint *ep)
-{
-	int fd = socket(ep->addr.ss_family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0), size = 4 << 20;
-
-	if (fd < 0)
-		return -errno;
-	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
-	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
-	if (bind(fd, (const struct sockaddr *)&ep->addr, wg_endpoint_len(ep))) {
-		int ret = -errno;
-		close(fd);
-		return ret;
-	}
-	return fd;
 }
 
 static int open_tcp(const struct wg_endpoint *ep)
@@ -115,12 +102,20 @@ struct introducer_daemon *introducer_daemon_new(const struct introducer_conf *co
 		return NULL;
 	}
 	d->udp[0] = d->udp[1] = d->tcp = -1;
+	{
+		/* As many descriptors as the hard limit allows (TCP members). */
+		struct rlimit r;
+		if (!getrlimit(RLIMIT_NOFILE, &r) && r.rlim_cur < r.rlim_max) {
+			r.rlim_cur = r.rlim_max;
+			setrlimit(RLIMIT_NOFILE, &r);
+		}
+	}
 	for (int c = 0; c < INTRODUCER_MAX_CONNS; c++)
 		d->conn_fd[c] = -1;
 	d->conf = *conf;
 	io.ctx = d;
 	for (int i = 0; i < conf->n_listen; i++) {
-		if ((ret = open_udp(&conf->listen[i])) < 0) {
+		if ((ret = wg_udp_open(&conf->listen[i], WG_UDP_BUFFER)) < 0) {
 			wg_endpoint_format(&conf->listen[i], ep, sizeof(ep));
 			snprintf(err, errlen, "cannot listen on UDP %s: %s", ep, strerror(-ret));
 			goto fail;
@@ -150,8 +145,16 @@ static void accept_conn(struct introducer_daemon *d, uint64_t now)
 	socklen_t sl = sizeof(from.addr);
 	int fd = accept4(d->tcp, (struct sockaddr *)&from.addr, &sl, SOCK_CLOEXEC | SOCK_NONBLOCK), one = 1, size = 1 << 20, c;
 
-	if (fd < 0)
+	if (fd < 0) {
+		/* Out of descriptors the listening socket stays readable: leave it
+		 * for a second rather than spin on it. */
+		if (errno != EAGAIN && errno != EINTR) {
+			if (errno == EMFILE || errno == ENFILE)
+				fprintf(stderr, "punchlab-introducer: out of file descriptors: TCP accepts wait a second\n");
+			d->accept_paused_ms = now + 1000;
+		}
 		return;
+	}
 	if ((c = introducer_conn_open(d->core, &from, now)) < 0) {
 		close(fd); /* full: the agent retries later */
 		return;
@@ -179,7 +182,7 @@ int introducer_daemon_run(struct introducer_daemon *d, volatile int *stop)
 	static uint8_t buf[65536];
 	char k[45], a0[64], a1[64];
 
-	mesh_key_format(introducer_public_key(d->core), k);
+	key_format(introducer_public_key(d->core), k);
 	wg_endpoint_format(&d->conf.listen[0], a0, sizeof(a0));
 	if (d->conf.n_listen > 1)
 		wg_endpoint_format(&d->conf.listen[1], a1, sizeof(a1));
@@ -195,7 +198,7 @@ int introducer_daemon_run(struct introducer_daemon *d, volatile int *stop)
 				map[n] = -1 - v;
 				p[n++] = (struct pollfd){ d->udp[v], POLLIN, 0 };
 			}
-		if (d->tcp >= 0) {
+		if (d->tcp >= 0 && time_now_ms() >= d->accept_paused_ms) {
 			map[n] = -3;
 			p[n++] = (struct pollfd){ d->tcp, POLLIN, 0 };
 		}

@@ -27,16 +27,50 @@ struct member {
 	uint64_t last_ms;
 	double bucket;             /* relay bytes it may still send now */
 	uint64_t bucket_ms;
+	uint64_t session;          /* the agent process's, from its last REGISTER */
+	double connects;           /* CONNECTs it may still make now */
+	uint64_t connects_ms;
 };
+
+/* TCP connections are few (INTRODUCER_MAX_CONNS) and for members on
+ * networks that drop UDP: one must register within CONN_AUTH_MS and stay
+ * active (members register every 10 s), one address holds at most
+ * CONN_PER_ADDRESS, and when all are taken the oldest one that never
+ * registered makes room (issue 13 #8). */
+#define CONN_AUTH_MS 10000
+#define CONN_IDLE_MS 60000
+#define CONN_PER_ADDRESS 8
 
 struct conn {
 	struct wg_endpoint from;
-	int member;
+	int member;                /* the member registered over it, or -1 */
+	uint64_t opened_ms, last_ms;
 	bool closing;              /* failed while its bytes were being read: closed after */
 	struct mesh_stream in;
 };
 
-/* Refusals are logged once per key per LOG_EVERY_MS. */
+/* Join attempts (an unknown key with a join secret) per source address: a
+ * burst of JOIN_BURST, then one per JOIN_EVERY_MS, so the secret cannot be
+ * guessed online at any speed (issue 13 #14). */
+#define JOIN_SLOTS 64
+#define JOIN_BURST 5
+#define JOIN_EVERY_MS 10000
+#define SHARED_CACHE 64            /* unknown keys' shared keys kept (an agent's first contact sends several) */
+struct shared_cache {
+	uint8_t key[WG_KEY_LEN];
+	uint8_t shared[32];
+	uint64_t at_ms;            /* 0: empty */
+};
+
+struct join_limit {
+	struct wg_endpoint from;   /* its address; the port is not part of it */
+	double tokens;
+	uint64_t at_ms;
+};
+
+/* Refusals are logged once per key per LOG_EVERY_MS, and at most
+ * REFUSAL_LOGS of them in all per LOG_EVERY_MS (fresh keys are free). */
+#define REFUSAL_LOGS 10
 struct refusal {
 	uint8_t key[WG_KEY_LEN];
 	uint64_t at_ms;
@@ -51,6 +85,19 @@ struct introducer {
 	uint32_t next_id, round;
 	struct mesh_counter counter; /* of the control messages we send */
 	struct refusal refused[16];
+	int refusal_logs, refusals_unlogged;  /* in the current LOG_EVERY_MS */
+	uint64_t refusal_window_ms;
+	struct join_limit joins[JOIN_SLOTS];
+	uint64_t joins_limited;    /* join attempts not heard: over their address's limit */
+	uint8_t mac1_key[32];
+	uint8_t proof_secret[32];  /* PROVE's MAC key, new each start */
+	struct join_limit unknown[JOIN_SLOTS];   /* X25519s for unknown keys, per source address */
+	double x25519_tokens;
+	uint64_t x25519_ms;
+	struct introducer_stats stats, stats_logged;
+	struct shared_cache shared_cache[SHARED_CACHE];
+	uint64_t stats_log_ms;
+	uint64_t join_log_ms;
 	uint64_t forged_log_ms, version_log_ms;
 	uint64_t last_expire_ms;
 	/* Where the message being handled came from. */
@@ -80,7 +127,7 @@ static const char *keystr(const uint8_t key[static WG_KEY_LEN])
 	static int k;
 
 	k ^= 1;
-	mesh_key_format(key, buf[k]);
+	key_format(key, buf[k]);
 	return buf[k];
 }
 
@@ -107,8 +154,21 @@ struct introducer *introducer_new(const struct introducer_conf *conf, const stru
 	in->io = *io;
 	in->next_id = 1;
 	in->reading_conn = -1;
-	mesh_key_public(in->pub, conf->private_key);
+	key_public(in->pub, conf->private_key);
+	mesh_mac1_key(in->mac1_key, in->pub);
+	randombytes_buf(in->proof_secret, sizeof(in->proof_secret));
 	return in;
+}
+
+static bool same_address(const struct wg_endpoint *a, const struct wg_endpoint *b)
+{
+	if (a->addr.ss_family != b->addr.ss_family)
+		return false;
+	if (a->addr.ss_family == AF_INET)
+		return ((const struct sockaddr_in *)&a->addr)->sin_addr.s_addr ==
+		       ((const struct sockaddr_in *)&b->addr)->sin_addr.s_addr;
+	return a->addr.ss_family == AF_INET6 && !memcmp(&((const struct sockaddr_in6 *)&a->addr)->sin6_addr,
+							&((const struct sockaddr_in6 *)&b->addr)->sin6_addr, 16);
 }
 
 static void conn_close(struct introducer *in, int c)
@@ -139,6 +199,7 @@ void introducer_free(struct introducer *in)
 	sodium_memzero(in->conf.private_key, sizeof(in->conf.private_key));
 	for (int i = 0; i < MAX_MEMBERS; i++)
 		sodium_memzero(in->members[i].shared, 32);
+	sodium_memzero(in->shared_cache, sizeof(in->shared_cache));
 	free(in);
 }
 
@@ -190,17 +251,21 @@ static void reply(struct introducer *in, const uint8_t *buf, size_t len)
 	in->io.send_udp(in->io.ctx, in->cur_via, &in->cur_from, buf, len);
 }
 
-static int seal_for(struct introducer *in, struct mesh_msg *m, const uint8_t shared[static 32], uint8_t *out, size_t cap)
+/* Seal m for a member's session (or, answering a REGISTER or a stale
+ * message, the session it named). */
+static int seal_for(struct introducer *in, struct mesh_msg *m, uint64_t session, const uint8_t shared[static 32],
+		    uint8_t *out, size_t cap)
 {
 	memcpy(m->sender, in->pub, WG_KEY_LEN);
 	m->counter = mesh_counter_next(&in->counter, in->io.real_ns(in->io.ctx));
+	m->session = session;
 	return mesh_seal(m, shared, out, cap);
 }
 
 static void send_msg(struct introducer *in, struct member *to, struct mesh_msg *m)
 {
 	uint8_t out[MESH_MAX_MSG];
-	int n = seal_for(in, m, to->shared, out, sizeof(out));
+	int n = seal_for(in, m, to->session, to->shared, out, sizeof(out));
 
 	if (n > 0)
 		send_to_member(in, to, out, (size_t)n);
@@ -264,10 +329,20 @@ static void refuse(struct introducer *in, const struct mesh_msg *m, const uint8_
 	uint8_t out[MESH_MAX_MSG];
 	int n;
 
-	if (!refusal_logged(in, m->sender, now))
+	if (now - in->refusal_window_ms >= LOG_EVERY_MS) {
+		if (in->refusals_unlogged)
+			say("%d more refusals in the last %d s were not logged", in->refusals_unlogged, LOG_EVERY_MS / 1000);
+		in->refusal_window_ms = now;
+		in->refusal_logs = in->refusals_unlogged = 0;
+	}
+	if (refusal_logged(in, m->sender, now))
+		;
+	else if (in->refusal_logs >= REFUSAL_LOGS)
+		in->refusals_unlogged++;
+	else if (++in->refusal_logs)
 		say("refused %s from %s: %s", keystr(m->sender), in->cur_via == 2 ? "TCP" : epstr(&in->cur_from), why);
 	r.u.refused.reason = reason;
-	n = seal_for(in, &r, shared, out, sizeof(out));
+	n = seal_for(in, &r, m->session, shared, out, sizeof(out));
 	/* Never an amplifier: the answer is smaller than what it answers. */
 	if (n > 0 && (size_t)n < request_len)
 		reply(in, out, (size_t)n);
@@ -308,12 +383,99 @@ static struct member *member_new(struct introducer *in, const uint8_t key[static
 	return m;
 }
 
+/* May the current source try a join secret now? Takes one of its tokens. */
+static bool join_allowed(struct introducer *in, uint64_t now)
+{
+	struct join_limit *j = NULL, *oldest = &in->joins[0];
+
+	for (int i = 0; i < JOIN_SLOTS && !j; i++) {
+		if (in->joins[i].at_ms && same_address(&in->joins[i].from, &in->cur_from))
+			j = &in->joins[i];
+		else if (in->joins[i].at_ms < oldest->at_ms)
+			oldest = &in->joins[i];
+	}
+	if (!j) {
+		j = oldest;
+		j->from = in->cur_from;
+		j->tokens = JOIN_BURST;
+		j->at_ms = now;
+	}
+	j->tokens += (double)(now - j->at_ms) / JOIN_EVERY_MS;
+	if (j->tokens > JOIN_BURST)
+		j->tokens = JOIN_BURST;
+	j->at_ms = now ? now : 1;
+	if (j->tokens < 1) {
+		if (!in->joins_limited++ || now - in->join_log_ms >= LOG_EVERY_MS) {
+			in->join_log_ms = now;
+			say("join attempts from %s over its limit (%d, then one per %d s): not heard (%llu so far)",
+			    in->cur_via == 2 ? "TCP" : epstr(&in->cur_from), JOIN_BURST, JOIN_EVERY_MS / 1000,
+			    (unsigned long long)in->joins_limited);
+		}
+		return false;
+	}
+	j->tokens -= 1;
+	return true;
+}
+
 static void send_peer(struct introducer *in, struct member *to, const struct member *about)
 {
 	struct mesh_msg p = { .type = MESH_PEER };
 
 	p.u.peer = about->rec;
 	send_msg(in, to, &p);
+}
+
+/* An address proves it is the sender's by bringing back a proof we sent
+ * it: a MAC, under a secret of this process, of the sender's key, the
+ * address and the half-minute (the one before counts too). Until then it
+ * gets nothing larger than what it sent: a REGISTER with a forged source
+ * makes us send the victim one small PROVE, no member list, no relayed
+ * packet, and moves no member's address (issue 13 #4). */
+#define PROOF_WINDOW_MS 30000
+
+static void proof_for(const struct introducer *in, const uint8_t key[static WG_KEY_LEN], const struct wg_endpoint *ep,
+		      uint64_t window, uint8_t out[static MESH_PROOF_LEN])
+{
+	crypto_generichash_state h;
+	uint8_t w[8];
+
+	for (int i = 0; i < 8; i++)
+		w[i] = (uint8_t)(window >> (8 * i));
+	crypto_generichash_init(&h, in->proof_secret, sizeof(in->proof_secret), MESH_PROOF_LEN);
+	crypto_generichash_update(&h, key, WG_KEY_LEN);
+	crypto_generichash_update(&h, (const uint8_t *)&ep->addr, wg_endpoint_len(ep));
+	crypto_generichash_update(&h, w, sizeof(w));
+	crypto_generichash_final(&h, out, MESH_PROOF_LEN);
+}
+
+static bool proof_ok(const struct introducer *in, const struct mesh_msg *msg, uint64_t now)
+{
+	uint8_t want[MESH_PROOF_LEN];
+
+	if (!msg->u.reg.has_proof)
+		return false;
+	for (uint64_t w = now / PROOF_WINDOW_MS, k = 0; k < 2 && w >= k; k++) {
+		proof_for(in, msg->sender, &in->cur_from, w - k, want);
+		if (!sodium_memcmp(want, msg->u.reg.proof, MESH_PROOF_LEN))
+			return true;
+	}
+	return false;
+}
+
+/* Ask the address the REGISTER came from to prove itself. */
+static void send_prove(struct introducer *in, const struct mesh_msg *msg, const uint8_t shared[static 32],
+		       size_t request_len, uint64_t now)
+{
+	struct mesh_msg r = { .type = MESH_PROVE };
+	uint8_t out[MESH_MAX_MSG];
+	int n;
+
+	proof_for(in, msg->sender, &in->cur_from, now / PROOF_WINDOW_MS, r.u.prove.proof);
+	r.u.prove.ttl = msg->u.reg.ttl; /* the agent learns the hops to us from this too */
+	n = seal_for(in, &r, msg->session, shared, out, sizeof(out));
+	in->stats.proves++;
+	if (n > 0 && (size_t)n <= request_len)
+		reply(in, out, (size_t)n);
 }
 
 static void on_register(struct introducer *in, const struct mesh_msg *msg, const uint8_t shared[static 32],
@@ -328,10 +490,18 @@ static void on_register(struct introducer *in, const struct mesh_msg *msg, const
 
 	if (!m) {
 		char name[MESH_NAME_LEN + 1];
+		/* A join attempt over its address's limit is not heard at all. */
+		if (!listed && in->conf.has_join && msg->u.reg.has_join && !join_allowed(in, now))
+			return;
 		if (!listed && !(in->conf.has_join && msg->u.reg.has_join && !sodium_memcmp(msg->u.reg.join, in->conf.join, 32))) {
 			refuse(in, msg, shared, MESH_REFUSED_NOT_MEMBER,
 			       in->conf.has_join ? "not in the allowlist, and no valid join secret" : "not in the allowlist",
 			       request_len, now);
+			return;
+		}
+		/* Over UDP, a member is made only from a proven address. */
+		if (in->cur_via < 2 && !proof_ok(in, msg, now)) {
+			send_prove(in, msg, shared, request_len, now);
 			return;
 		}
 		if (listed)
@@ -348,6 +518,11 @@ static void on_register(struct introducer *in, const struct mesh_msg *msg, const
 		changed = true;
 		say("member %s (%s) joined from %s as id %u", m->rec.name, keystr(m->rec.key),
 		    in->cur_via == 2 ? "TCP" : epstr(&in->cur_from), m->rec.id);
+	}
+	/* A member moves to a new address only once the address proves it. */
+	if (in->cur_via < 2 && !wg_endpoint_equal(&m->rec.seen[in->cur_via], &in->cur_from) && !proof_ok(in, msg, now)) {
+		send_prove(in, msg, shared, request_len, now);
+		return;
 	}
 	m->last_ms = now;
 	if (in->cur_via < 2) {
@@ -391,7 +566,9 @@ static void on_register(struct introducer *in, const struct mesh_msg *msg, const
 	snprintf(r.u.regd.name, sizeof(r.u.regd.name), "%s", m->rec.name);
 	for (int i = 0; i < MAX_MEMBERS; i++)
 		r.u.regd.n_peers += in->members[i].used && &in->members[i] != m;
-	n = seal_for(in, &r, m->shared, out, sizeof(out));
+	/* From now on, what we say to this member is for this session. */
+	m->session = msg->session;
+	n = seal_for(in, &r, m->session, m->shared, out, sizeof(out));
 	if (n > 0)
 		reply(in, out, (size_t)n);
 	/* The peer list: all of it to this member on its main address, and
@@ -407,13 +584,29 @@ static void on_register(struct introducer *in, const struct mesh_msg *msg, const
 	}
 }
 
-static void on_connect(struct introducer *in, struct member *m, const struct mesh_msg *msg)
+/* CONNECTs a member may make: a burst (a member meeting many peers at
+ * once), then one a second: a member gone bad cannot make others punch
+ * without end (issue 13 #6). */
+#define CONNECT_BURST 10
+#define CONNECT_EVERY_MS 1000
+
+static void on_connect(struct introducer *in, struct member *m, const struct mesh_msg *msg, uint64_t now)
 {
 	struct member *o = member_by_id(in, msg->u.connect.id);
 	struct mesh_msg p = { .type = MESH_PUNCH };
 
 	if (!o || o == m)
 		return;
+	if (!m->connects_ms)
+		m->connects = CONNECT_BURST;
+	else
+		m->connects += (double)(now - m->connects_ms) / CONNECT_EVERY_MS;
+	if (m->connects > CONNECT_BURST)
+		m->connects = CONNECT_BURST;
+	m->connects_ms = now ? now : 1;
+	if (m->connects < 1)
+		return;
+	m->connects -= 1;
 	/* Both at the same moment, each with the other's candidates. */
 	p.u.punch.round = ++in->round;
 	p.u.punch.peer = o->rec;
@@ -426,7 +619,7 @@ static void on_connect(struct introducer *in, struct member *m, const struct mes
  * old stream, or its clock stepped back): say how far we hold, at most once
  * a second, to where the message came from, and never in more bytes than
  * the message we answer. */
-static void send_resync(struct introducer *in, struct member *m, size_t answered_len, uint64_t now)
+static void send_resync(struct introducer *in, struct member *m, uint64_t session, size_t answered_len, uint64_t now)
 {
 	struct mesh_msg r = { .type = MESH_RESYNC };
 	uint8_t out[MESH_MAX_MSG];
@@ -435,13 +628,85 @@ static void send_resync(struct introducer *in, struct member *m, size_t answered
 	if (!mesh_replay_resync_due(&m->replay, now))
 		return;
 	r.u.resync.newest = mesh_replay_newest(&m->replay);
-	n = seal_for(in, &r, m->shared, out, sizeof(out));
+	n = seal_for(in, &r, session, m->shared, out, sizeof(out));
 	if (n > 0 && (size_t)n <= answered_len)
 		reply(in, out, (size_t)n);
 }
 
+/* The X25519 an unknown key costs: at most X25519_BURST at once and
+ * X25519_PER_S a second in all, and per source address a few a second, so
+ * a flood of fresh keys cannot take the introducer's CPU; members' keys
+ * are computed once and kept (issue 13 #7). */
+#define X25519_BURST 200
+#define X25519_PER_S 1000
+#define X25519_PER_SOURCE 32       /* burst per source address (a carrier NAT's many users share one) */
+#define X25519_PER_SOURCE_S 8      /* then these a second */
+
+static bool x25519_allowed(struct introducer *in, uint64_t now)
+{
+	struct join_limit *s = NULL, *oldest = &in->unknown[0];
+
+	in->x25519_tokens += (double)(now - in->x25519_ms) * X25519_PER_S / 1000.0;
+	if (in->x25519_tokens > X25519_BURST || !in->x25519_ms)
+		in->x25519_tokens = X25519_BURST;
+	in->x25519_ms = now ? now : 1;
+	for (int i = 0; i < JOIN_SLOTS && !s; i++) {
+		if (in->unknown[i].at_ms && same_address(&in->unknown[i].from, &in->cur_from))
+			s = &in->unknown[i];
+		else if (in->unknown[i].at_ms < oldest->at_ms)
+			oldest = &in->unknown[i];
+	}
+	if (!s) {
+		s = oldest;
+		s->from = in->cur_from;
+		s->tokens = X25519_PER_SOURCE;
+		s->at_ms = now;
+	}
+	s->tokens += (double)(now - s->at_ms) * X25519_PER_SOURCE_S / 1000.0;
+	if (s->tokens > X25519_PER_SOURCE)
+		s->tokens = X25519_PER_SOURCE;
+	s->at_ms = now ? now : 1;
+	if (in->x25519_tokens < 1 || s->tokens < 1) {
+		in->stats.x25519_limited++;
+		return false;
+	}
+	in->x25519_tokens -= 1;
+	s->tokens -= 1;
+	in->stats.x25519++;
+	return true;
+}
+
+/* The shared key with a key that is not a member yet: from the cache (a
+ * first contact sends several REGISTERs, and the PROVE round trip one
+ * more), else computed within the budget. 0, or -EAGAIN/-EINVAL. */
+static int unknown_shared(struct introducer *in, const uint8_t key[static WG_KEY_LEN], uint8_t shared[static 32],
+			  uint64_t now)
+{
+	struct shared_cache *c, *oldest = &in->shared_cache[0];
+
+	for (int i = 0; i < SHARED_CACHE; i++) {
+		c = &in->shared_cache[i];
+		if (c->at_ms && !memcmp(c->key, key, WG_KEY_LEN)) {
+			memcpy(shared, c->shared, 32);
+			c->at_ms = now ? now : 1;
+			return 0;
+		}
+		if (c->at_ms < oldest->at_ms)
+			oldest = c;
+	}
+	if (!x25519_allowed(in, now))
+		return -EAGAIN;
+	if (mesh_shared_key(shared, key, in->conf.private_key))
+		return -EINVAL;
+	memcpy(oldest->key, key, WG_KEY_LEN);
+	memcpy(oldest->shared, shared, 32);
+	oldest->at_ms = now ? now : 1;
+	return 0;
+}
+
 static void on_control(struct introducer *in, const uint8_t *buf, size_t len, uint64_t now)
 {
+	const size_t wire_len = len;
 	uint8_t type, shared[32];
 	const uint8_t *sender;
 	struct member *m;
@@ -456,10 +721,18 @@ static void on_control(struct introducer *in, const uint8_t *buf, size_t len, ui
 		}
 		return;
 	}
+	/* A REGISTER ends with its cheap MAC (mesh_mac1_*): checked first. */
+	if (type == MESH_REGISTER) {
+		if (!mesh_mac1_ok(buf, len, in->mac1_key)) {
+			in->stats.no_mac1++;
+			return;
+		}
+		len -= MESH_MAC1_LEN; /* what it brought, for the never-more rule, is wire_len */
+	}
 	m = member_by_key(in, sender);
 	if (m)
 		memcpy(shared, m->shared, 32);
-	else if (type != MESH_REGISTER || mesh_shared_key(shared, sender, in->conf.private_key))
+	else if (type != MESH_REGISTER || unknown_shared(in, sender, shared, now))
 		return;
 	if (mesh_open(buf, len, shared, &msg, why, sizeof(why))) {
 		if (now - in->forged_log_ms > LOG_EVERY_MS) {
@@ -479,7 +752,7 @@ static void on_control(struct introducer *in, const uint8_t *buf, size_t len, ui
 	}
 	if (m && !mesh_replay_check(&m->replay, msg.counter)) {
 		if (!mesh_replay_holds(&m->replay, msg.counter))
-			send_resync(in, m, len, now);
+			send_resync(in, m, msg.session, len, now);
 		goto out; /* a replay, or the member restarted with its clock behind */
 	}
 	if (m && in->cur_via < 2 && type != MESH_REGISTER && !wg_endpoint_equal(&m->rec.seen[in->cur_via], &in->cur_from) &&
@@ -489,11 +762,11 @@ static void on_control(struct introducer *in, const uint8_t *buf, size_t len, ui
 		goto out;
 	switch (type) {
 	case MESH_REGISTER:
-		on_register(in, &msg, shared, len, now);
+		on_register(in, &msg, shared, wire_len, now);
 		break;
 	case MESH_CONNECT:
 		if (m)
-			on_connect(in, m, &msg);
+			on_connect(in, m, &msg, now);
 		break;
 	default:
 		break;
@@ -516,7 +789,7 @@ static void on_relay(struct introducer *in, const uint8_t *buf, size_t len, uint
 	if (mesh_relay_parse(buf, len, &token, &to, &pkt, &pktlen))
 		return;
 	for (int i = 0; i < MAX_MEMBERS && !src; i++)
-		if (in->members[i].used && !memcmp(in->members[i].token, token, MESH_TOKEN_LEN))
+		if (in->members[i].used && !sodium_memcmp(in->members[i].token, token, MESH_TOKEN_LEN))
 			src = &in->members[i];
 	if (!src)
 		return;
@@ -566,18 +839,35 @@ void introducer_receive(struct introducer *in, int via, const struct wg_endpoint
 
 int introducer_conn_open(struct introducer *in, const struct wg_endpoint *from, uint64_t now)
 {
-	(void)now;
-	for (int c = 0; c < MAX_CONNS; c++)
-		if (!in->conns[c]) {
-			struct conn *k = calloc(1, sizeof(*k));
-			if (!k)
-				return -ENOMEM;
-			k->member = -1;
-			k->from = *from;
-			in->conns[c] = k;
-			return c;
+	int slot = -1, victim = -1, same = 0;
+	struct conn *k;
+
+	for (int c = 0; c < MAX_CONNS; c++) {
+		const struct conn *o = in->conns[c];
+		if (!o) {
+			if (slot < 0)
+				slot = c;
+			continue;
 		}
-	return -ENOSPC;
+		same += same_address(&o->from, from);
+		if (o->member < 0 && (victim < 0 || o->opened_ms < in->conns[victim]->opened_ms))
+			victim = c;
+	}
+	if (same >= CONN_PER_ADDRESS)
+		return -ENOSPC;
+	if (slot < 0) {
+		if (victim < 0)
+			return -ENOSPC;
+		conn_close(in, victim);
+		slot = victim;
+	}
+	if (!(k = calloc(1, sizeof(*k))))
+		return -ENOMEM;
+	k->member = -1;
+	k->from = *from;
+	k->opened_ms = k->last_ms = now;
+	in->conns[slot] = k;
+	return slot;
 }
 
 int introducer_conn_input(struct introducer *in, int conn, const uint8_t *bytes, size_t len, uint64_t now)
@@ -590,6 +880,7 @@ int introducer_conn_input(struct introducer *in, int conn, const uint8_t *bytes,
 	in->cur_conn = conn;
 	in->cur_from = in->conns[conn]->from;
 	in->cur_now = now;
+	in->conns[conn]->last_ms = now;
 	in->reading_conn = conn;
 	ret = mesh_stream_feed(&in->conns[conn]->in, bytes, len, on_frame, in);
 	in->reading_conn = -1;
@@ -623,8 +914,28 @@ static void expire(struct introducer *in, uint64_t now)
 
 void introducer_tick(struct introducer *in, uint64_t now)
 {
+	if (now - in->stats_log_ms >= 60000) {
+		/* What the cheap checks kept from the expensive one, when anything. */
+		if (memcmp(&in->stats, &in->stats_logged, sizeof(in->stats)))
+			say("so far: %llu REGISTERs without a valid MAC dropped, %llu X25519s for unknown keys, %llu over "
+			    "their budget dropped",
+			    (unsigned long long)in->stats.no_mac1, (unsigned long long)in->stats.x25519,
+			    (unsigned long long)in->stats.x25519_limited);
+		in->stats_logged = in->stats;
+		in->stats_log_ms = now;
+	}
 	if (now - in->last_expire_ms >= 1000) {
 		in->last_expire_ms = now;
 		expire(in, now);
+		for (int c = 0; c < MAX_CONNS; c++) {
+			const struct conn *k = in->conns[c];
+			if (k && (k->member < 0 ? now - k->opened_ms > CONN_AUTH_MS : now - k->last_ms > CONN_IDLE_MS))
+				conn_close(in, c);
+		}
 	}
+}
+
+const struct introducer_stats *introducer_stats(const struct introducer *in)
+{
+	return &in->stats;
 }

@@ -47,6 +47,14 @@ int introducer_conn_input(struct introducer *in, int conn, const uint8_t *bytes,
 void introducer_conn_closed(struct introducer *in, int conn);
 /* Timers: member expiry. Call at least once a second. */
 void introducer_tick(struct introducer *in, uint64_t now);
+/* What the introducer's cheap checks kept from its expensive one. */
+struct introducer_stats {
+	uint64_t no_mac1;          /* REGISTERs without a valid cheap MAC: dropped for a hash */
+	uint64_t x25519;           /* X25519s computed for unknown keys */
+	uint64_t x25519_limited;   /* unknown keys over the X25519 budget: dropped */
+	uint64_t proves;           /* PROVEs sent: REGISTERs from addresses not yet proven */
+};
+const struct introducer_stats *introducer_stats(const struct introducer *in);
 /* How many members are registered now. */
 int introducer_members(const struct introducer *in);
 /* The introducer's public key. */

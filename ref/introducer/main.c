@@ -1,6 +1,5 @@
 /* punchlab-introducer: the mesh's meeting point and relay. */
 #include "introducer.h"
-#include "../../harness/util/text.h"
 
 #include <errno.h>
 #include <grp.h>
@@ -75,25 +74,11 @@ int main(int argc, char **argv)
 			return 0;
 		} else if (!strcmp(argv[i], "--public-key")) {
 			print_public = true;
-		} else if (!strcmp(argv[i], "--config") && i + 1 < argc) {
-			char *text;
-			size_t len;
-			if (text_read_file(argv[++i], 1 << 20, &text, &len)) {
-				fprintf(stderr, "punchlab-introducer: cannot read %s: %s\n", argv[i], strerror(errno));
-				return 2;
-			}
-			ret = introducer_conf_parse(&conf, text, len, argv[i], err, sizeof(err));
-			free(text);
-			if (ret) {
-				fprintf(stderr, "punchlab-introducer: %s\n", err);
-				return 2;
-			}
-		} else if (!strncmp(argv[i], "--", 2) && i + 1 < argc) {
-			if (introducer_conf_set(&conf, argv[i] + 2, argv[i + 1], "command line", 0, err, sizeof(err))) {
-				fprintf(stderr, "punchlab-introducer: %s\n%s", err, usage);
-				return 2;
-			}
-			i++;
+		} else if ((ret = introducer_conf_arg(&conf, argc, argv, &i, err, sizeof(err))) < 0) {
+			fprintf(stderr, "punchlab-introducer: %s\n", err);
+			return 2;
+		} else if (ret > 0) {
+			continue;
 		} else {
 			fprintf(stderr, "punchlab-introducer: unexpected \"%s\"\n%s", argv[i], usage);
 			return 2;
@@ -106,8 +91,8 @@ int main(int argc, char **argv)
 			fprintf(stderr, "punchlab-introducer: --public-key needs --private-key-file FILE\n");
 			return 2;
 		}
-		mesh_key_public(pub, conf.private_key);
-		mesh_key_format(pub, b64);
+		key_public(pub, conf.private_key);
+		key_format(pub, b64);
 		puts(b64);
 		return 0;
 	}

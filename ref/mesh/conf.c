@@ -1,6 +1,6 @@
 #include "conf.h"
 #include "../wg/blake2s.h"
-#include "../../harness/util/text.h"
+#include "../../lib/util/text.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -57,7 +57,7 @@ static int parse_name(const char *s, char out[static MESH_NAME_LEN + 1])
 static int parse_key_value(const char *s, uint8_t key[static WG_KEY_LEN], const char *origin, unsigned line,
 			   const char *what, char *err, size_t errlen)
 {
-	if (mesh_key_parse(s, key))
+	if (key_parse(s, key))
 		return text_fail(err, errlen, origin, line, "%s \"%.60s\" is not a WireGuard key (44 characters of base64, "
 					    "as `wg genkey` or `wg pubkey` writes)", what, s);
 	return 0;
@@ -68,7 +68,7 @@ static int read_key_file(const char *path, uint8_t key[static WG_KEY_LEN], const
 {
 	char kerr[300];
 
-	if (mesh_key_read(path, key, kerr, sizeof(kerr)))
+	if (key_read(path, key, kerr, sizeof(kerr)))
 		return text_fail(err, errlen, origin, line, "%s", kerr);
 	return 0;
 }
@@ -363,4 +363,65 @@ int agent_conf_check(const struct agent_conf *c, char *err, size_t errlen)
 	if (c->n_introducer == 0)
 		return text_fail(err, errlen, "agent", 0, "no introducer: set introducer = ADDR1[:PORT] ADDR2[:PORT]");
 	return 0;
+}
+
+typedef int (*conf_parse_fn)(void *c, const char *buf, size_t len, const char *origin, char *err, size_t errlen);
+typedef int (*conf_set_fn)(void *c, const char *key, const char *value, const char *origin, unsigned line, char *err,
+			   size_t errlen);
+
+static int conf_arg(void *c, conf_parse_fn parse, conf_set_fn set, int argc, char **argv, int *i, char *err,
+		    size_t errlen)
+{
+	const char *arg = argv[*i];
+	char *text;
+	size_t len;
+	int ret;
+
+	if (strncmp(arg, "--", 2) || !arg[2] || *i + 1 >= argc)
+		return 0;
+	if (!strcmp(arg, "--config")) {
+		const char *path = argv[++*i];
+		if (text_read_file(path, 1 << 20, &text, &len)) {
+			snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
+			return -EINVAL;
+		}
+		ret = parse(c, text, len, path, err, errlen);
+		free(text);
+		return ret ? -EINVAL : 1;
+	}
+	ret = set(c, arg + 2, argv[*i + 1], "command line", 0, err, errlen);
+	++*i;
+	return ret ? -EINVAL : 1;
+}
+
+static int introducer_parse_any(void *c, const char *buf, size_t len, const char *origin, char *err, size_t errlen)
+{
+	return introducer_conf_parse(c, buf, len, origin, err, errlen);
+}
+
+static int introducer_set_any(void *c, const char *key, const char *value, const char *origin, unsigned line,
+			      char *err, size_t errlen)
+{
+	return introducer_conf_set(c, key, value, origin, line, err, errlen);
+}
+
+static int agent_parse_any(void *c, const char *buf, size_t len, const char *origin, char *err, size_t errlen)
+{
+	return agent_conf_parse(c, buf, len, origin, err, errlen);
+}
+
+static int agent_set_any(void *c, const char *key, const char *value, const char *origin, unsigned line, char *err,
+			 size_t errlen)
+{
+	return agent_conf_set(c, key, value, origin, line, err, errlen);
+}
+
+int introducer_conf_arg(struct introducer_conf *c, int argc, char **argv, int *i, char *err, size_t errlen)
+{
+	return conf_arg(c, introducer_parse_any, introducer_set_any, argc, argv, i, err, errlen);
+}
+
+int agent_conf_arg(struct agent_conf *c, int argc, char **argv, int *i, char *err, size_t errlen)
+{
+	return conf_arg(c, agent_parse_any, agent_set_any, argc, argv, i, err, errlen);
 }

@@ -67,6 +67,12 @@ int agent_conf_set(struct agent_conf *c, const char *key, const char *value, con
 int introducer_conf_parse(struct introducer_conf *c, const char *buf, size_t len, const char *origin, char *err,
 			  size_t errlen);
 int agent_conf_parse(struct agent_conf *c, const char *buf, size_t len, const char *origin, char *err, size_t errlen);
+/* One argument of a mesh program's command line, argv[*i]: --config FILE
+ * (read and parsed whole) or --KEY VALUE (any configuration key as a
+ * flag). 1 if it was one (*i then points at its last word), 0 if it is not
+ * ours, -EINVAL (err says why) on an error. One loader for both programs. */
+int introducer_conf_arg(struct introducer_conf *c, int argc, char **argv, int *i, char *err, size_t errlen);
+int agent_conf_arg(struct agent_conf *c, int argc, char **argv, int *i, char *err, size_t errlen);
 /* Lines "KEY NAME" of an allowlist file. */
 int introducer_allowlist_parse(struct introducer_conf *c, const char *buf, size_t len, const char *origin, char *err,
 			       size_t errlen);

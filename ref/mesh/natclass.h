@@ -5,7 +5,7 @@
 #ifndef PL_MESH_NATCLASS_H
 #define PL_MESH_NATCLASS_H
 
-#include "../../harness/expect/expect.h"
+#include "../../lib/expect/expect.h"
 #include "proto.h"
 
 #include <stdbool.h>

@@ -222,11 +222,14 @@ int mesh_msg_encode(const struct mesh_msg *m, uint8_t *out, size_t cap)
 	struct wr w = { out, 0, cap, false };
 
 	put64(&w, m->counter);
+	put64(&w, m->session);
 	switch (m->type) {
 	case MESH_REGISTER:
-		put8(&w, m->u.reg.has_join);
+		put8(&w, (uint8_t)(m->u.reg.has_join | m->u.reg.has_proof << 1));
 		if (m->u.reg.has_join)
 			put(&w, m->u.reg.join, 32);
+		if (m->u.reg.has_proof)
+			put(&w, m->u.reg.proof, MESH_PROOF_LEN);
 		put_name(&w, m->u.reg.name);
 		put8(&w, m->u.reg.ttl);
 		put_cands(&w, m->u.reg.n_cands, m->u.reg.cands);
@@ -265,6 +268,10 @@ int mesh_msg_encode(const struct mesh_msg *m, uint8_t *out, size_t cap)
 	case MESH_RESYNC:
 		put64(&w, m->u.resync.newest);
 		break;
+	case MESH_PROVE:
+		put(&w, m->u.prove.proof, MESH_PROOF_LEN);
+		put8(&w, m->u.prove.ttl);
+		break;
 	default:
 		return -EINVAL;
 	}
@@ -279,14 +286,18 @@ int mesh_msg_decode(uint8_t type, const uint8_t *in, size_t len, struct mesh_msg
 	memset(&m->u, 0, sizeof(m->u));
 	m->type = type;
 	m->counter = get64(&r);
+	m->session = get64(&r);
 	switch (type) {
 	case MESH_REGISTER: {
 		uint8_t j = get8(&r);
-		if (j > 1)
-			return bad(why, whylen, "register: join flag %u", j);
-		m->u.reg.has_join = j;
-		if (j)
+		if (j > 3)
+			return bad(why, whylen, "register: flags 0x%02x unknown", j);
+		m->u.reg.has_join = j & 1;
+		m->u.reg.has_proof = (j >> 1) & 1;
+		if (m->u.reg.has_join)
 			get(&r, m->u.reg.join, 32);
+		if (m->u.reg.has_proof)
+			get(&r, m->u.reg.proof, MESH_PROOF_LEN);
 		if (get_name(&r, m->u.reg.name, why, whylen))
 			return -EBADMSG;
 		m->u.reg.ttl = get8(&r);
@@ -331,6 +342,10 @@ int mesh_msg_decode(uint8_t type, const uint8_t *in, size_t len, struct mesh_msg
 		break;
 	case MESH_RESYNC:
 		m->u.resync.newest = get64(&r);
+		break;
+	case MESH_PROVE:
+		get(&r, m->u.prove.proof, MESH_PROOF_LEN);
+		m->u.prove.ttl = get8(&r);
 		break;
 	default:
 		return bad(why, whylen, "unknown control message type %u", type);
@@ -407,7 +422,7 @@ int mesh_peek(const uint8_t *buf, size_t len, uint8_t *type, const uint8_t **sen
 {
 	if (mesh_is_message(buf, len) && !ours(buf, len))
 		return -EPROTO;
-	if (!ours(buf, len) || len < MESH_CONTROL_OVERHEAD + 8 || len > MESH_MAX_MSG || buf[3] == 0 ||
+	if (!ours(buf, len) || len < MESH_CONTROL_OVERHEAD + 16 || len > MESH_MAX_MSG || buf[3] == 0 ||
 	    buf[3] >= MESH_RELAY)
 		return -EBADMSG;
 	*type = buf[3];
@@ -493,56 +508,29 @@ int mesh_relayed_parse(const uint8_t *buf, size_t len, uint32_t *from, const uin
 	return wg_is_message(*pkt, *pktlen) ? 0 : -EBADMSG;
 }
 
-int mesh_key_parse(const char *b64, uint8_t key[static WG_KEY_LEN])
+void mesh_mac1_key(uint8_t key[static 32], const uint8_t intro_pub[static WG_KEY_LEN])
 {
-	size_t n = 0;
-	uint8_t tmp[WG_KEY_LEN + 4];
+	static const char label[] = "punchlab mesh 2 mac1";
+	crypto_generichash_state h;
 
-	if (strlen(b64) != 44 ||
-	    sodium_base642bin(tmp, sizeof(tmp), b64, 44, NULL, &n, NULL, sodium_base64_VARIANT_ORIGINAL) ||
-	    n != WG_KEY_LEN)
-		return -EINVAL;
-	memcpy(key, tmp, WG_KEY_LEN);
-	sodium_memzero(tmp, sizeof(tmp));
-	return 0;
+	crypto_generichash_init(&h, NULL, 0, 32);
+	crypto_generichash_update(&h, (const uint8_t *)label, sizeof(label) - 1);
+	crypto_generichash_update(&h, intro_pub, WG_KEY_LEN);
+	crypto_generichash_final(&h, key, 32);
 }
 
-void mesh_key_format(const uint8_t key[static WG_KEY_LEN], char out[static 45])
+size_t mesh_mac1_put(uint8_t *buf, size_t len, const uint8_t key[static 32])
 {
-	sodium_bin2base64(out, 45, key, WG_KEY_LEN, sodium_base64_VARIANT_ORIGINAL);
+	crypto_generichash(buf + len, MESH_MAC1_LEN, buf, len, key, 32);
+	return len + MESH_MAC1_LEN;
 }
 
-int mesh_key_read(const char *path, uint8_t key[static WG_KEY_LEN], char *err, size_t errlen)
+bool mesh_mac1_ok(const uint8_t *buf, size_t len, const uint8_t key[static 32])
 {
-	char buf[128], *p, *e;
-	int fd = open(path, O_RDONLY | O_CLOEXEC), ret = 0;
-	ssize_t n;
+	uint8_t mac[MESH_MAC1_LEN];
 
-	if (fd < 0) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return -errno;
-	}
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n < 0) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return -EIO;
-	}
-	buf[n] = '\0';
-	for (p = buf; *p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'; p++)
-		;
-	for (e = p + strlen(p); e > p && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r'); e--)
-		;
-	*e = '\0';
-	if (mesh_key_parse(p, key)) {
-		snprintf(err, errlen, "%s: not a WireGuard key (44 characters of base64, as `wg genkey` writes)", path);
-		ret = -EINVAL;
-	}
-	sodium_memzero(buf, sizeof(buf));
-	return ret;
-}
-
-void mesh_key_public(uint8_t pub[static WG_KEY_LEN], const uint8_t priv[static WG_KEY_LEN])
-{
-	crypto_scalarmult_base(pub, priv);
+	if (len < MESH_MAC1_LEN)
+		return false;
+	crypto_generichash(mac, sizeof(mac), buf, len - MESH_MAC1_LEN, key, 32);
+	return sodium_memcmp(mac, buf + len - MESH_MAC1_LEN, MESH_MAC1_LEN) == 0;
 }

@@ -12,7 +12,8 @@
  *
  * On the wire (all integers big-endian):
  *   control: 'P' 'L' VERSION TYPE | sender key (32) | nonce (24) | sealed
- *            sealed = AEAD(counter (8) + the type's body), AD = the 36 bytes before the nonce
+ *            sealed = AEAD(counter (8) + session (8) + the type's body),
+ *            AD = the 36 bytes before the nonce
  *   relay:   'P' 'L' VERSION RELAY | token (8) | to (4) | WireGuard packet
  *   relayed: 'P' 'L' VERSION RELAYED | from (4) | WireGuard packet
  * The first byte is never 1-4, so nothing here is mistaken for WireGuard. */
@@ -21,6 +22,7 @@
 
 #include "../wg/wg.h"
 #include "counter.h"
+#include "../../lib/util/key.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -33,6 +35,7 @@
 #define MESH_MAC_LEN 16
 #define MESH_CONTROL_OVERHEAD (MESH_HDR_LEN + WG_KEY_LEN + MESH_NONCE_LEN + MESH_MAC_LEN)
 #define MESH_TOKEN_LEN 8
+#define MESH_PROOF_LEN 16
 #define MESH_RELAY_HDR_LEN (MESH_HDR_LEN + MESH_TOKEN_LEN + 4)
 #define MESH_RELAYED_HDR_LEN (MESH_HDR_LEN + 4)
 #define MESH_MAX_CANDS 8
@@ -50,6 +53,7 @@ enum mesh_type {
 	MESH_PONG,           /* agent -> agent: its answer */
 	MESH_REFUSED,        /* introducer -> agent: not a member (never larger than what it answers) */
 	MESH_RESYNC,         /* either way: I hold your counters up to this one (you restarted): continue above */
+	MESH_PROVE,          /* introducer -> agent: register again from here with this proof (never larger than what it answers) */
 	MESH_RELAY = 16,     /* agent -> introducer: carry this WireGuard packet to peer ID */
 	MESH_RELAYED,        /* introducer -> agent: a WireGuard packet from peer ID */
 };
@@ -76,10 +80,18 @@ struct mesh_msg {
 	uint8_t type;
 	uint8_t sender[WG_KEY_LEN];
 	uint64_t counter;     /* per sender, strictly new (replay window) */
+	/* The agent's session (random per process): an agent's messages to the
+	 * introducer carry its own, and the introducer's to an agent the one
+	 * it last registered with, so nothing the introducer said to an
+	 * earlier process of that agent is taken by this one (issue 13 #9).
+	 * Between agents: 0. */
+	uint64_t session;
 	union {
 		struct {
 			bool has_join;
 			uint8_t join[32];             /* BLAKE2s of the join secret */
+			bool has_proof;
+			uint8_t proof[MESH_PROOF_LEN];  /* from a PROVE: this address is ours */
 			char name[MESH_NAME_LEN + 1];
 			uint8_t ttl;                  /* the TTL this copy was sent with (echoed) */
 			uint8_t n_cands;
@@ -116,6 +128,10 @@ struct mesh_msg {
 		struct {
 			uint64_t newest;              /* the newest counter of yours the sender holds */
 		} resync;
+		struct {
+			uint8_t proof[MESH_PROOF_LEN];
+			uint8_t ttl;                  /* echo of the REGISTER's reg.ttl */
+		} prove;
 	} u;
 };
 
@@ -145,6 +161,17 @@ int mesh_peek(const uint8_t *buf, size_t len, uint8_t *type, const uint8_t **sen
 int mesh_open(const uint8_t *buf, size_t len, const uint8_t shared[static 32], struct mesh_msg *m, char *why,
 	      size_t whylen);
 
+/* A REGISTER carries, after the sealed message, a MAC of it keyed by the
+ * introducer's public key (WireGuard's mac1, paper 5.4.4): a cheap check
+ * the introducer makes before the X25519 an unknown key costs, so a blind
+ * flood costs it a hash, not a scalar multiplication (issue 13 #7). */
+#define MESH_MAC1_LEN 16
+void mesh_mac1_key(uint8_t key[static 32], const uint8_t intro_pub[static WG_KEY_LEN]);
+/* Append the MAC of buf[0..len) at buf + len (cap must allow it); the new length. */
+size_t mesh_mac1_put(uint8_t *buf, size_t len, const uint8_t key[static 32]);
+/* Do the last MESH_MAC1_LEN bytes of buf MAC the rest? */
+bool mesh_mac1_ok(const uint8_t *buf, size_t len, const uint8_t key[static 32]);
+
 /* Relay frames. _build returns the frame's length (header + packet) or
  * -EMSGSIZE; _parse points *pkt into buf, -EBADMSG if malformed. */
 int mesh_relay_build(uint8_t *out, size_t cap, const uint8_t token[static MESH_TOKEN_LEN], uint32_t to,
@@ -154,13 +181,5 @@ int mesh_relay_parse(const uint8_t *buf, size_t len, const uint8_t **token, uint
 int mesh_relayed_build(uint8_t *out, size_t cap, uint32_t from, const uint8_t *pkt, size_t len);
 int mesh_relayed_parse(const uint8_t *buf, size_t len, uint32_t *from, const uint8_t **pkt, size_t *pktlen);
 
-/* WireGuard keys in base64 (`wg genkey` / `wg pubkey`): -EINVAL unless
- * exactly 32 bytes. */
-int mesh_key_parse(const char *b64, uint8_t key[static WG_KEY_LEN]);
-void mesh_key_format(const uint8_t key[static WG_KEY_LEN], char out[static 45]);
-/* Read a key file (one base64 key, whitespace around it allowed). */
-int mesh_key_read(const char *path, uint8_t key[static WG_KEY_LEN], char *err, size_t errlen);
-/* The public key of a private key. */
-void mesh_key_public(uint8_t pub[static WG_KEY_LEN], const uint8_t priv[static WG_KEY_LEN]);
 
 #endif

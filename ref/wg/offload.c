@@ -1,4 +1,5 @@
 #include "offload.h"
+#include "../../lib/csum/csum.h"
 
 #include <errno.h>
 #include <linux/virtio_net.h>
@@ -8,25 +9,6 @@
 #define VIRTIO_NET_HDR_GSO_UDP_L4 5 /* Linux 6.2; older headers lack it */
 #endif
 #include <string.h>
-
-static uint32_t csum_add(const uint8_t *buf, size_t len, uint32_t sum)
-{
-	size_t i;
-
-	for (i = 0; i + 1 < len; i += 2)
-		sum += (uint32_t)(buf[i] << 8 | buf[i + 1]);
-	if (i < len)
-		sum += (uint32_t)buf[i] << 8;
-	return sum;
-}
-
-uint16_t wg_csum(const uint8_t *buf, size_t len, uint32_t sum)
-{
-	sum = csum_add(buf, len, sum);
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
-}
 
 static void put16(uint8_t *p, uint16_t v)
 {
@@ -54,7 +36,7 @@ static void l4_checksum(uint8_t *pkt, size_t len, size_t l4, size_t csum_off)
 	}
 	sum += l4len;
 	put16(pkt + l4 + csum_off, 0);
-	put16(pkt + l4 + csum_off, wg_csum(pkt + l4, l4len, sum));
+	put16(pkt + l4 + csum_off, csum_inet(pkt + l4, l4len, sum));
 }
 
 int wg_offload_segment(uint8_t *buf, size_t len, uint8_t *out, wg_segment_fn fn, void *ctx)
@@ -79,7 +61,7 @@ int wg_offload_segment(uint8_t *buf, size_t len, uint8_t *out, wg_segment_fn fn,
 				return -EINVAL;
 			uint32_t sum = get16(pkt + at);
 			put16(pkt + at, 0);
-			put16(pkt + at, wg_csum(pkt + start, plen - start, sum));
+			put16(pkt + at, csum_inet(pkt + start, plen - start, sum));
 		}
 		fn(ctx, pkt, plen);
 		return 1;
@@ -113,7 +95,7 @@ int wg_offload_segment(uint8_t *buf, size_t len, uint8_t *out, wg_segment_fn fn,
 			put16(out + 2, (uint16_t)slen);
 			put16(out + 4, (uint16_t)(id + n));
 			put16(out + 10, 0);
-			put16(out + 10, wg_csum(out, l4, 0));
+			put16(out + 10, csum_inet(out, l4, 0));
 		} else {
 			put16(out + 4, (uint16_t)(slen - 40));
 		}

@@ -18,7 +18,4 @@ typedef void (*wg_segment_fn)(void *ctx, uint8_t *pkt, size_t len);
  * Returns the number of packets, or -EINVAL for a header it cannot honour. */
 int wg_offload_segment(uint8_t *buf, size_t len, uint8_t *out, wg_segment_fn fn, void *ctx);
 
-/* The Internet checksum (RFC 1071) of buf, folded, starting from sum. */
-uint16_t wg_csum(const uint8_t *buf, size_t len, uint32_t sum);
-
 #endif

@@ -2,22 +2,35 @@
 
 #include <errno.h>
 #include <netinet/in.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-int wg_udp_bind(uint16_t port)
+int wg_udp_open(const struct wg_endpoint *ep, int bufsize)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0), size = 4 << 20;
+	int fd = socket(ep->addr.ss_family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 
 	if (fd < 0)
 		return -errno;
-	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
-	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+	if (bufsize > 0) {
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bufsize, sizeof(bufsize));
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bufsize, sizeof(bufsize));
+	}
+	if (bind(fd, (const struct sockaddr *)&ep->addr, wg_endpoint_len(ep))) {
 		int ret = -errno;
 		close(fd);
 		return ret;
 	}
 	return fd;
+}
+
+int wg_udp_bind(uint16_t port)
+{
+	struct wg_endpoint ep;
+	struct sockaddr_in *sa = (struct sockaddr_in *)&ep.addr;
+
+	memset(&ep, 0, sizeof(ep));
+	sa->sin_family = AF_INET;
+	sa->sin_port = htons(port);
+	return wg_udp_open(&ep, WG_UDP_BUFFER);
 }

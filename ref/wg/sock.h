@@ -1,11 +1,19 @@
-/* The UDP socket a userspace WireGuard interface speaks on. */
+/* The UDP socket a userspace WireGuard interface speaks on; the mesh's
+ * programs open theirs here too. */
 #ifndef PL_WG_SOCK_H
 #define PL_WG_SOCK_H
 
+#include "wg.h"
+
 #include <stdint.h>
 
-/* A non-blocking IPv4 UDP socket bound to PORT (0: any), with 4 MiB
- * buffers each way; returns the fd or a negative errno. */
+#define WG_UDP_BUFFER (4 << 20)   /* the data path's buffers each way */
+
+/* A non-blocking UDP socket bound to ep (its family, address and port),
+ * with buffers of bufsize bytes each way when bufsize > 0; returns the fd
+ * or a negative errno. */
+int wg_udp_open(const struct wg_endpoint *ep, int bufsize);
+/* An IPv4 one on any address, PORT (0: any), with WG_UDP_BUFFER. */
 int wg_udp_bind(uint16_t port);
 
 #endif

@@ -28,7 +28,8 @@ size_t wg_uapi_handle(struct wg_device *dev, const char *req, size_t len, char *
  * name, for unlinking at exit); returns the fd or a negative errno. */
 int wg_uapi_listen(const char *ifname, char *path, size_t pathlen);
 /* Accept one conversation on the listening fd: read until the blank line,
- * answer (holding the device lock), close. */
-void wg_uapi_serve(int fd, struct wg_device *dev, const struct wg_uapi_hooks *hooks);
+ * answer (holding the device lock), close. 0, or accept's -errno (-EMFILE:
+ * out of descriptors; stop polling fd for a while rather than spin). */
+int wg_uapi_serve(int fd, struct wg_device *dev, const struct wg_uapi_hooks *hooks);
 
 #endif

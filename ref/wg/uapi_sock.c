@@ -31,7 +31,7 @@ int wg_uapi_listen(const char *ifname, char *path, size_t pathlen)
 	return fd;
 }
 
-void wg_uapi_serve(int fd, struct wg_device *dev, const struct wg_uapi_hooks *hooks)
+int wg_uapi_serve(int fd, struct wg_device *dev, const struct wg_uapi_hooks *hooks)
 {
 	static char req[65536], out[1 << 20];
 	struct timeval tv = { 1, 0 };
@@ -39,7 +39,7 @@ void wg_uapi_serve(int fd, struct wg_device *dev, const struct wg_uapi_hooks *ho
 	int c = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
 
 	if (c < 0)
-		return;
+		return errno == EAGAIN || errno == EINTR ? 0 : -errno;
 	setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	while (len < sizeof(req) - 1) {
 		ssize_t n = read(c, req + len, sizeof(req) - 1 - len);
@@ -57,4 +57,5 @@ void wg_uapi_serve(int fd, struct wg_device *dev, const struct wg_uapi_hooks *ho
 			perror("uapi write");
 	}
 	close(c);
+	return 0;
 }

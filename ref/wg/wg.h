@@ -121,7 +121,8 @@ int wg_device_receive(struct wg_device *dev, uint8_t *buf, size_t len, const str
 int wg_device_send(struct wg_device *dev, const uint8_t *pkt, size_t len, uint64_t now_ms);
 /* Run timers; call at least every 100 ms. */
 void wg_device_tick(struct wg_device *dev, uint64_t now_ms);
-/* Start a handshake with peer now (tests, and the agent after punching). */
+/* Start a handshake with peer now (the fuzz target; the device starts its
+ * own when it has data to send). */
 void wg_peer_initiate(struct wg_device *dev, struct wg_peer *peer, uint64_t now_ms);
 
 /* Endpoint helpers. */

@@ -24,7 +24,7 @@
 #include "topo/build.h"
 #include "topo/run.h"
 #include "topo/topo.h"
-#include "util/cleanup.h"
+#include "topo/cleanup.h"
 #include "util/netns.h"
 #include "util/text.h"
 

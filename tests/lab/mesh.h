@@ -15,7 +15,7 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 
-#include "expect/expect.h"
+#include "expect/topology.h"
 #include "mesh/proto.h"
 #include "mesh/status.h"
 #include "runner/meter.h"

@@ -98,8 +98,8 @@ static void allow(struct sim_mapping_entry *m, uint32_t ip, uint16_t port)
 	for (int i = 0; i < m->n_allowed; i++)
 		if (m->allowed[i].ip == ip && m->allowed[i].port == port)
 			return;
-	if (m->n_allowed == 8)
-		memmove(m->allowed, m->allowed + 1, sizeof(m->allowed[0]) * 7), m->n_allowed--;
+	if (m->n_allowed == SIM_ALLOWED)
+		memmove(m->allowed, m->allowed + 1, sizeof(m->allowed[0]) * (SIM_ALLOWED - 1)), m->n_allowed--;
 	m->allowed[m->n_allowed].ip = ip;
 	m->allowed[m->n_allowed++].port = port;
 }
@@ -329,6 +329,8 @@ static int agent_open_socket(void *ctx)
 	for (int k = 2; k < SIM_MAX_SOCKETS; k++)
 		if (!g->sock_port[k]) {
 			g->sock_port[k] = g->next_port++;
+			if (++g->n_open > g->max_open)
+				g->max_open = g->n_open;
 			return k;
 		}
 	return -EMFILE;
@@ -338,8 +340,10 @@ static void agent_close_socket(void *ctx, int sock)
 {
 	struct sim_agent *g = ctx;
 
-	if (sock >= 2 && sock < SIM_MAX_SOCKETS)
+	if (sock >= 2 && sock < SIM_MAX_SOCKETS && g->sock_port[sock]) {
 		g->sock_port[sock] = 0;
+		g->n_open--;
+	}
 }
 
 static int agent_tcp_connect(void *ctx, const struct wg_endpoint *to)
@@ -414,6 +418,10 @@ static int agent_local_addresses(void *ctx, struct wg_endpoint *out, int max)
 	if (max < 1)
 		return 0;
 	out[0] = endpoint(g->local_ip, 0);
+	if (g->extra_local_ip && max > 1) {
+		out[1] = endpoint(g->extra_local_ip, 0);
+		return 2;
+	}
 	return 1;
 }
 
@@ -542,7 +550,7 @@ int sim_add_agent(struct sim *s, const char *name, const struct sim_nat *nat)
 	agent_conf_defaults(&g->conf);
 	keypair(g->conf.private_key);
 	g->conf.has_key = true;
-	mesh_key_public(g->conf.introducer_key, s->intro_priv);
+	key_public(g->conf.introducer_key, s->intro_priv);
 	g->conf.has_introducer_key = true;
 	g->conf.introducer[0] = endpoint(INTRO_IP0, INTRO_PORT);
 	g->conf.introducer[1] = endpoint(INTRO_IP1, INTRO_PORT);
@@ -550,7 +558,7 @@ int sim_add_agent(struct sim *s, const char *name, const struct sim_nat *nat)
 	snprintf(g->conf.interface, sizeof(g->conf.interface), "sim%d", i);
 	snprintf(g->conf.name, sizeof(g->conf.name), "%s", name);
 	/* The introducer knows it by name. */
-	mesh_key_public(pub, g->conf.private_key);
+	key_public(pub, g->conf.private_key);
 	memcpy(s->intro_conf.allow[s->intro_conf.n_allow].key, pub, WG_KEY_LEN);
 	snprintf(s->intro_conf.allow[s->intro_conf.n_allow].name, sizeof(s->intro_conf.allow[0].name), "%s", name);
 	s->intro_conf.n_allow++;
@@ -589,6 +597,7 @@ void sim_start_agent(struct sim *s, int i)
 	if (g->up)
 		sim_stop_agent(s, i);
 	memset(g->sock_port, 0, sizeof(g->sock_port));
+	g->n_open = g->max_open = 1;
 	g->sock_port[1] = (uint16_t)(40000 + i * 1000 + rnd(s) % 500);
 	g->next_port = (uint16_t)(g->sock_port[1] + 1);
 	if (agent_init(&g->a, &g->conf, &io, 1, g->sock_port[1], s->now, err, sizeof(err))) {

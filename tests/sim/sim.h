@@ -22,7 +22,8 @@
 #define SIM_MAX_AGENTS 4
 #define SIM_MAX_PACKETS 8192
 #define SIM_MAX_MAPPINGS 2048
-#define SIM_MAX_SOCKETS 300        /* per agent: the main one and birthday sockets */
+#define SIM_ALLOWED 128
+#define SIM_MAX_SOCKETS 1100       /* per agent: the main one and birthday sockets (more than it may use) */
 #define SIM_HOP_MS 1
 #define SIM_EPOCH_S 1796000000ULL  /* the wall clock at virtual time 0 (2026) */
 
@@ -54,10 +55,13 @@ struct sim_mapping_entry {
 	uint16_t dst_port;
 	uint64_t last_ms;
 	int n_allowed;
+	/* Where it sent lately: a filtering NAT lets these answer. A real one
+	 * keeps a flow per destination; SIM_ALLOWED of them stand in for that
+	 * (enough for the answers to a birthday round's burst of probes). */
 	struct {
 		uint32_t ip;
 		uint16_t port;
-	} allowed[8];
+	} allowed[SIM_ALLOWED];
 };
 
 struct sim;
@@ -71,10 +75,12 @@ struct sim_agent {
 	struct agent_conf conf;
 	struct sim_nat nat;
 	uint32_t local_ip, public_ip;
+	uint32_t extra_local_ip;   /* another address this host has (0: none), e.g. a TUN device's */
 	int64_t clock_offset_ns;   /* this host's wall clock against the simulation's */
 	/* Sockets: port per number (0: closed); number 1 is the main socket. */
 	uint16_t sock_port[SIM_MAX_SOCKETS];
 	uint16_t next_port;
+	int n_open, max_open;      /* sockets open now (the main one too), and the most at once */
 	struct sim_mapping_entry *maps;    /* SIM_MAX_MAPPINGS */
 	uint16_t next_seq_port;
 	/* TCP to the introducer. */

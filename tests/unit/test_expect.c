@@ -8,7 +8,7 @@
 
 #include <string.h>
 
-#include "expect/expect.h"
+#include "expect/topology.h"
 #include "topo/topo.h"
 
 static const struct {

@@ -13,6 +13,7 @@
 
 #include "introducer/introducer.h"
 #include "mesh/counter.h"
+#include "mesh/conf.h"
 #include "mesh/proto.h"
 
 #define CLOCK_NS 1796000000000000000ULL   /* the wall clock of these tests (2026) */
@@ -20,15 +21,35 @@
 /* What the fake io saw. */
 static struct {
 	int tcp_frames, tcp_fail_from;   /* send_tcp fails with -EPIPE from this frame on (-1: never) */
-	int closed[8], n_closed;
+	int closed[256], n_closed;
 	int udp_frames;
 	uint64_t ns;                     /* the wall clock */
+	struct wg_endpoint watch;        /* PUNCH messages and bytes sent here are counted */
+	int punches_to_watch;
+	size_t bytes_to_watch;
+	uint8_t last[MESH_MAX_MSG];      /* the last datagram sent, and where */
+	size_t last_len;
+	struct wg_endpoint last_to;
+	uint8_t regd[MESH_MAX_MSG];      /* the last REGISTERED sent */
+	size_t regd_len;
 } io_seen;
 
 static void send_udp(void *ctx, int via, const struct wg_endpoint *to, const uint8_t *buf, size_t len)
 {
-	(void)ctx, (void)via, (void)to, (void)buf, (void)len;
+	(void)ctx, (void)via;
 	io_seen.udp_frames++;
+	io_seen.bytes_to_watch += wg_endpoint_equal(to, &io_seen.watch) ? len : 0;
+	if (len <= sizeof(io_seen.last)) {
+		memcpy(io_seen.last, buf, len);
+		io_seen.last_len = len;
+		io_seen.last_to = *to;
+		if (buf[3] == MESH_REGISTERED) {
+			memcpy(io_seen.regd, buf, len);
+			io_seen.regd_len = len;
+		}
+	}
+	if (len > 4 && buf[3] == MESH_PUNCH && wg_endpoint_equal(to, &io_seen.watch))
+		io_seen.punches_to_watch++;
 }
 
 static int send_tcp(void *ctx, int conn, const uint8_t *buf, size_t len)
@@ -43,7 +64,7 @@ static int send_tcp(void *ctx, int conn, const uint8_t *buf, size_t len)
 static void close_tcp(void *ctx, int conn)
 {
 	(void)ctx;
-	if (io_seen.n_closed < 8)
+	if (io_seen.n_closed < 256)
 		io_seen.closed[io_seen.n_closed++] = conn;
 }
 
@@ -55,12 +76,27 @@ static uint64_t real_ns(void *ctx)
 
 static uint8_t intro_priv[32], intro_pub[32], member_priv[2][32];
 
-/* An introducer that allows two members, a and b. */
-static struct introducer *intro_new(void)
+/* A REGISTER's cheap MAC, as an agent appends it. */
+static size_t with_mac1(uint8_t *buf, size_t len)
+{
+	uint8_t key[32];
+
+	mesh_mac1_key(key, intro_pub);
+	return mesh_mac1_put(buf, len, key);
+}
+
+static bool type_is_register(const uint8_t *buf)
+{
+	return buf[3] == MESH_REGISTER;
+}
+
+/* An introducer that allows two members, a and b, with more
+ * configuration lines (NULL: none). */
+static struct introducer *intro_new_with(const char *more)
 {
 	static const struct introducer_io io = { NULL, send_udp, send_tcp, close_tcp, real_ns };
 	struct introducer_conf conf;
-	char extra[256], pub[2][45], err[256];
+	char extra[512], pub[2][45], err[256];
 	struct introducer *in;
 
 	memset(&io_seen, 0, sizeof(io_seen));
@@ -78,13 +114,18 @@ static struct introducer *intro_new(void)
 	for (int i = 0; i < 2; i++) {
 		uint8_t k[32];
 		crypto_box_keypair(k, member_priv[i]);
-		mesh_key_format(k, pub[i]);
+		key_format(k, pub[i]);
 	}
-	snprintf(extra, sizeof(extra), "allow = %s a\nallow = %s b\n", pub[0], pub[1]);
+	snprintf(extra, sizeof(extra), "allow = %s a\nallow = %s b\n%s", pub[0], pub[1], more ? more : "");
 	assert_int_equal(introducer_conf_parse(&conf, extra, strlen(extra), "the test", err, sizeof(err)), 0);
 	in = introducer_new(&conf, &io, err, sizeof(err));
 	assert_non_null(in);
 	return in;
+}
+
+static struct introducer *intro_new(void)
+{
+	return intro_new_with(NULL);
 }
 
 /* A REGISTER from member i, framed for TCP (2-byte length first). */
@@ -95,12 +136,13 @@ static size_t register_frame(int i, uint8_t *out, size_t cap)
 	uint8_t shared[32];
 	int n;
 
-	mesh_key_public(msg.sender, member_priv[i]);
+	key_public(msg.sender, member_priv[i]);
 	msg.counter = mesh_counter_next(&counter[i], io_seen.ns);
 	snprintf(msg.u.reg.name, sizeof(msg.u.reg.name), "%c", 'a' + i);
 	assert_int_equal(mesh_shared_key(shared, intro_pub, member_priv[i]), 0);
-	n = mesh_seal(&msg, shared, out + 2, cap - 2);
+	n = mesh_seal(&msg, shared, out + 2, cap - 2 - MESH_MAC1_LEN);
 	assert_true(n > 0);
+	n = (int)with_mac1(out + 2, (size_t)n);
 	out[0] = (uint8_t)(n >> 8);
 	out[1] = (uint8_t)n;
 	return (size_t)n + 2;
@@ -179,11 +221,308 @@ static void a_second_member_on_a_connection_keeps_it_when_the_first_expires(void
 	introducer_free(in);
 }
 
+/* A REGISTER datagram from key priv, with a join secret and a proof when
+ * given (NULL: none). */
+static size_t register_datagram(const uint8_t priv[32], const char *secret, const uint8_t *proof, uint8_t *out,
+				size_t cap)
+{
+	static uint64_t seq;
+	struct mesh_msg msg = { .type = MESH_REGISTER };
+	uint8_t shared[32];
+	int n;
+
+	key_public(msg.sender, priv);
+	msg.counter = mesh_counter_next(&(struct mesh_counter){ 0 }, io_seen.ns) + ++seq;
+	snprintf(msg.u.reg.name, sizeof(msg.u.reg.name), "j");
+	if (secret) {
+		msg.u.reg.has_join = true;
+		mesh_join_hash(secret, msg.u.reg.join);
+	}
+	if (proof) {
+		msg.u.reg.has_proof = true;
+		memcpy(msg.u.reg.proof, proof, MESH_PROOF_LEN);
+	}
+	assert_int_equal(mesh_shared_key(shared, intro_pub, priv), 0);
+	n = mesh_seal(&msg, shared, out, cap - MESH_MAC1_LEN);
+	assert_true(n > 0);
+	return with_mac1(out, (size_t)n);
+}
+
+/* A REGISTER from key priv at `from`, as an agent does it: when the
+ * introducer asks that address to prove itself, again with the proof. */
+static void udp_register(struct introducer *in, const uint8_t priv[32], const char *secret,
+			 const struct wg_endpoint *from, uint64_t now)
+{
+	uint8_t buf[MESH_MAX_MSG], shared[32];
+	struct mesh_msg m;
+	char why[160];
+	size_t n = register_datagram(priv, secret, NULL, buf, sizeof(buf));
+
+	io_seen.last_len = 0;
+	introducer_receive(in, 0, from, buf, n, now);
+	if (!io_seen.last_len || io_seen.last[3] != MESH_PROVE || !wg_endpoint_equal(&io_seen.last_to, from))
+		return;
+	assert_int_equal(mesh_shared_key(shared, intro_pub, priv), 0);
+	assert_int_equal(mesh_open(io_seen.last, io_seen.last_len, shared, &m, why, sizeof(why)), 0);
+	n = register_datagram(priv, secret, m.u.prove.proof, buf, sizeof(buf));
+	introducer_receive(in, 0, from, buf, n, now);
+}
+
+/* A REGISTER from a fresh key with a join secret, as a datagram. */
+static size_t join_datagram(const char *secret, uint8_t *out, size_t cap)
+{
+	uint8_t priv[32], pub[32];
+
+	crypto_box_keypair(pub, priv);
+	return register_datagram(priv, secret, NULL, out, cap);
+}
+
+/* A fresh key's whole join from `from`, proof and all. */
+static void udp_join(struct introducer *in, const char *secret, const struct wg_endpoint *from, uint64_t now)
+{
+	uint8_t priv[32], pub[32];
+
+	crypto_box_keypair(pub, priv);
+	udp_register(in, priv, secret, from, now);
+}
+
+/* The join secret cannot be guessed online without limit (issue 13 #14):
+ * after a few wrong guesses from one address, that address is not heard
+ * for a while, even with the right secret; other addresses are. */
+static void join_secret_guesses_from_one_address_are_limited(void **state)
+{
+	struct introducer *in = intro_new_with("join-secret = the right secret, long enough\n");
+	struct wg_endpoint guesser, other;
+	uint8_t buf[MESH_MAX_MSG];
+	size_t n;
+	int guesses = 0;
+
+	(void)state;
+	assert_int_equal(wg_endpoint_parse("192.0.2.66:5000", &guesser), 0);
+	assert_int_equal(wg_endpoint_parse("192.0.2.77:5000", &other), 0);
+	/* A guess a second for 50 s (slow enough for every other limit). */
+	for (int i = 0; i < 50; i++) {
+		n = join_datagram("a wrong guess, long enough", buf, sizeof(buf));
+		introducer_receive(in, 0, &guesser, buf, n, 1000 + (uint64_t)i * 1000);
+		io_seen.ns += 1000000000ULL;
+		guesses++;
+	}
+	assert_int_equal(introducer_members(in), 0);
+	/* The right secret from the guesser's address, at once: not heard. */
+	udp_join(in, "the right secret, long enough", &guesser, 50050);
+	assert_int_equal(introducer_members(in), 0);
+	/* From another address it is. */
+	udp_join(in, "the right secret, long enough", &other, 50050);
+	assert_int_equal(introducer_members(in), 1);
+	/* A minute later the guesser's address is heard again. */
+	io_seen.ns += 61ULL * 1000000000ULL;
+	udp_join(in, "the right secret, long enough", &guesser, 111000);
+	assert_int_equal(introducer_members(in), 2);
+	(void)guesses;
+	introducer_free(in);
+}
+
+/* Idle TCP connections cannot lock members out (issue 13 #8): one address
+ * holds a few; when every slot is taken, one that never registered makes
+ * room for a member; one that does not register within 10 s, or a
+ * member's that falls silent for a minute, is closed. */
+static void idle_tcp_connections_do_not_lock_members_out(void **state)
+{
+	struct introducer *in = intro_new();
+	struct wg_endpoint one, other, member;
+	uint8_t bytes[2048];
+	size_t len;
+	int c, got = 0, mc;
+
+	(void)state;
+	assert_int_equal(wg_endpoint_parse("192.0.2.66:40000", &one), 0);
+	for (int i = 0; i < INTRODUCER_MAX_CONNS; i++)
+		got += introducer_conn_open(in, &one, 1000) >= 0;
+	assert_true(got < INTRODUCER_MAX_CONNS / 4);
+	/* Every slot taken, from many addresses, nothing registered. */
+	for (int i = 0; i < INTRODUCER_MAX_CONNS; i++) {
+		char ep[32];
+		snprintf(ep, sizeof(ep), "198.51.100.%d:40000", i + 1);
+		assert_int_equal(wg_endpoint_parse(ep, &other), 0);
+		introducer_conn_open(in, &other, 1000 + (uint64_t)i);
+	}
+	/* A member still gets in, and is answered. */
+	assert_int_equal(wg_endpoint_parse("192.0.2.2:40000", &member), 0);
+	mc = introducer_conn_open(in, &member, 2000);
+	assert_true(mc >= 0);
+	len = register_frame(0, bytes, sizeof(bytes));
+	assert_int_equal(introducer_conn_input(in, mc, bytes, len, 2000), 0);
+	assert_int_equal(introducer_members(in), 1);
+	/* 10 s on, the ones that never registered are gone; the member's stays. */
+	io_seen.n_closed = 0;
+	introducer_tick(in, 12000);
+	assert_false(closed(mc));
+	c = introducer_conn_open(in, &other, 12001);
+	assert_true(c >= 0);
+	/* Silent for a minute, the member's connection goes too. */
+	introducer_tick(in, 63000);
+	assert_true(closed(mc));
+	introducer_free(in);
+}
+
+/* A datagram from member i of type t (REGISTER or CONNECT to id). */
+static size_t member_datagram(int i, uint8_t type, uint32_t to, uint8_t *out, size_t cap)
+{
+	static struct mesh_counter counter[2];
+	struct mesh_msg msg = { .type = type };
+	uint8_t shared[32];
+	int n;
+
+	key_public(msg.sender, member_priv[i]);
+	msg.counter = mesh_counter_next(&counter[i], io_seen.ns);
+	if (type == MESH_REGISTER)
+		snprintf(msg.u.reg.name, sizeof(msg.u.reg.name), "%c", 'a' + i);
+	else
+		msg.u.connect.id = to;
+	assert_int_equal(mesh_shared_key(shared, intro_pub, member_priv[i]), 0);
+	n = mesh_seal(&msg, shared, out, cap - MESH_MAC1_LEN);
+	assert_true(n > 0);
+	return type_is_register(out) ? with_mac1(out, (size_t)n) : (size_t)n;
+}
+
+/* A member gone bad asks for round after round: the introducer passes on
+ * only a few, so it cannot make another member punch without end (issue
+ * 13 #6). */
+static void connect_after_connect_is_rate_limited(void **state)
+{
+	struct introducer *in = intro_new();
+	struct wg_endpoint ea, eb;
+	uint8_t buf[MESH_MAX_MSG];
+	size_t n;
+
+	(void)state;
+	assert_int_equal(wg_endpoint_parse("192.0.2.2:40000", &ea), 0);
+	assert_int_equal(wg_endpoint_parse("192.0.2.10:40000", &eb), 0);
+	udp_register(in, member_priv[0], NULL, &ea, 1000);
+	udp_register(in, member_priv[1], NULL, &eb, 1000);
+	assert_int_equal(introducer_members(in), 2);
+	io_seen.watch = eb;
+	/* 200 CONNECTs for b (id 2) in two seconds. */
+	for (int i = 0; i < 200; i++) {
+		n = member_datagram(0, MESH_CONNECT, 2, buf, sizeof(buf));
+		introducer_receive(in, 0, &ea, buf, n, 1000 + (uint64_t)i * 10);
+	}
+	print_message("  b was told to punch %d times\n", io_seen.punches_to_watch);
+	assert_true(io_seen.punches_to_watch >= 1 && io_seen.punches_to_watch <= 12);
+	introducer_free(in);
+}
+
+/* A flood of REGISTERs from fresh keys (spoofed sources): those without
+ * the cheap MAC cost a hash and nothing more; those with it are held to the
+ * X25519 budget; members stay registered and answered meanwhile (issue 13
+ * #7). */
+static void a_register_flood_of_fresh_keys_costs_little_and_locks_no_member_out(void **state)
+{
+	struct introducer *in = intro_new();
+	const struct introducer_stats *st = introducer_stats(in);
+	struct wg_endpoint ea, spoofed;
+	uint8_t buf[MESH_MAX_MSG];
+	size_t n;
+	int before;
+
+	(void)state;
+	assert_int_equal(wg_endpoint_parse("192.0.2.2:40000", &ea), 0);
+	udp_register(in, member_priv[0], NULL, &ea, 1000);
+	assert_int_equal(introducer_members(in), 1);
+	/* 5000 without the MAC (the MAC's bytes damaged), from 5000 addresses. */
+	for (int i = 0; i < 5000; i++) {
+		char ep[32];
+		snprintf(ep, sizeof(ep), "198.51.%d.%d:4000", (i >> 8) & 255, i & 255);
+		assert_int_equal(wg_endpoint_parse(ep, &spoofed), 0);
+		n = join_datagram("whatever secret, long enough", buf, sizeof(buf));
+		buf[n - 1] ^= 1;
+		introducer_receive(in, 0, &spoofed, buf, n, 1000 + (uint64_t)i / 10);
+	}
+	assert_int_equal(st->no_mac1, 5000);
+	assert_int_equal(st->x25519, 1); /* the member's own join (its REGISTER again with the proof: from the cache) */
+	/* 5000 with it, in half a second: the budget holds them. */
+	for (int i = 0; i < 5000; i++) {
+		char ep[32];
+		snprintf(ep, sizeof(ep), "203.0.%d.%d:4000", (i >> 8) & 255, i & 255);
+		assert_int_equal(wg_endpoint_parse(ep, &spoofed), 0);
+		n = join_datagram("whatever secret, long enough", buf, sizeof(buf));
+		introducer_receive(in, 0, &spoofed, buf, n, 2000 + (uint64_t)i / 10);
+	}
+	print_message("  X25519s: %llu computed, %llu held back\n", (unsigned long long)st->x25519,
+		      (unsigned long long)st->x25519_limited);
+	assert_true(st->x25519 <= 1 + 200 + 1000 / 2 + 1);
+	assert_true(st->x25519_limited >= 4000);
+	/* The member is still answered (its key is known: no X25519). */
+	before = io_seen.udp_frames;
+	n = member_datagram(0, MESH_REGISTER, 0, buf, sizeof(buf));
+	introducer_receive(in, 0, &ea, buf, n, 2500);
+	assert_true(io_seen.udp_frames > before);
+	assert_int_equal(introducer_members(in), 1);
+	introducer_free(in);
+}
+
+/* A member gone bad sends its REGISTER with a victim's address as the
+ * source, in a mesh of 100 members: the victim gets no more bytes than
+ * that REGISTER had (one small PROVE), and the member's address does not
+ * move there, so nothing relayed or punched goes to it (issue 13 #4). */
+static void a_register_from_a_forged_source_amplifies_nothing(void **state)
+{
+	struct introducer *in = intro_new_with("join-secret = the right secret, long enough\n");
+	struct wg_endpoint ea, eb, victim;
+	uint8_t buf[MESH_MAX_MSG], frame[300], pkt[148] = { 4 }, shared[32], token[MESH_TOKEN_LEN];
+	struct mesh_msg m;
+	char why[160];
+	size_t n;
+	int k;
+
+	(void)state;
+	assert_int_equal(wg_endpoint_parse("192.0.2.2:40000", &ea), 0);
+	assert_int_equal(wg_endpoint_parse("192.0.2.10:40000", &eb), 0);
+	assert_int_equal(wg_endpoint_parse("198.51.100.99:53", &victim), 0);
+	udp_register(in, member_priv[0], NULL, &ea, 1000);
+	udp_register(in, member_priv[1], NULL, &eb, 1000);
+	for (int i = 0; i < 98; i++) {
+		char ep[32];
+		struct wg_endpoint e;
+		snprintf(ep, sizeof(ep), "203.0.113.%d:40000", i + 1);
+		assert_int_equal(wg_endpoint_parse(ep, &e), 0);
+		udp_join(in, "the right secret, long enough", &e, 1000 + (uint64_t)i * 20);
+	}
+	assert_int_equal(introducer_members(in), 100);
+	/* a's REGISTER, from the victim's address. */
+	io_seen.watch = victim;
+	io_seen.bytes_to_watch = 0;
+	n = register_datagram(member_priv[0], NULL, NULL, buf, sizeof(buf));
+	introducer_receive(in, 0, &victim, buf, n, 5000);
+	print_message("  a forged REGISTER of %zu bytes: %zu bytes to its victim\n", n, io_seen.bytes_to_watch);
+	assert_true(io_seen.bytes_to_watch <= n);
+	/* b relays a packet to a: it goes to a's own address, not the victim's. */
+	n = register_datagram(member_priv[1], NULL, NULL, buf, sizeof(buf));
+	introducer_receive(in, 0, &eb, buf, n, 5001);
+	assert_int_equal(mesh_shared_key(shared, intro_pub, member_priv[1]), 0);
+	assert_int_equal(mesh_open(io_seen.regd, io_seen.regd_len, shared, &m, why, sizeof(why)), 0);
+	assert_int_equal(m.type, MESH_REGISTERED);
+	memcpy(token, m.u.regd.token, MESH_TOKEN_LEN);
+	k = mesh_relay_build(frame, sizeof(frame), token, 1, pkt, sizeof(pkt));
+	assert_true(k > 0);
+	io_seen.last_len = 0;
+	introducer_receive(in, 0, &eb, frame, (size_t)k, 5002);
+	assert_true(io_seen.last_len > 0);
+	assert_true(wg_endpoint_equal(&io_seen.last_to, &ea));
+	assert_true(io_seen.bytes_to_watch <= n + 200);
+	introducer_free(in);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(a_connection_that_resets_while_its_frames_are_read_is_closed_once),
 		cmocka_unit_test(a_second_member_on_a_connection_keeps_it_when_the_first_expires),
+		cmocka_unit_test(join_secret_guesses_from_one_address_are_limited),
+		cmocka_unit_test(idle_tcp_connections_do_not_lock_members_out),
+		cmocka_unit_test(connect_after_connect_is_rate_limited),
+		cmocka_unit_test(a_register_flood_of_fresh_keys_costs_little_and_locks_no_member_out),
+		cmocka_unit_test(a_register_from_a_forged_source_amplifies_nothing),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -24,8 +24,8 @@ static int setup(void **state)
 	assert_true(sodium_init() >= 0);
 	randombytes_buf(alice_priv, 32);
 	randombytes_buf(bob_priv, 32);
-	mesh_key_public(alice_pub, alice_priv);
-	mesh_key_public(bob_pub, bob_priv);
+	key_public(alice_pub, alice_priv);
+	key_public(bob_pub, bob_priv);
 	assert_int_equal(mesh_shared_key(ab, bob_pub, alice_priv), 0);
 	assert_int_equal(mesh_shared_key(ba, alice_pub, bob_priv), 0);
 	return 0;
@@ -220,32 +220,32 @@ static void malformed_bodies_are_refused_with_a_reason(void **state)
 	char why[160];
 
 	(void)state;
-	/* CONNECT: counter + 4 bytes; one short, one long. */
-	assert_int_equal(mesh_msg_decode(MESH_CONNECT, body, 12, &m, why, sizeof(why)), 0);
-	assert_int_equal(mesh_msg_decode(MESH_CONNECT, body, 11, &m, why, sizeof(why)), -EBADMSG);
+	/* CONNECT: counter and session (16 bytes) + 4 bytes; one short, one long. */
+	assert_int_equal(mesh_msg_decode(MESH_CONNECT, body, 20, &m, why, sizeof(why)), 0);
+	assert_int_equal(mesh_msg_decode(MESH_CONNECT, body, 19, &m, why, sizeof(why)), -EBADMSG);
 	assert_non_null(strstr(why, "cut short"));
-	assert_int_equal(mesh_msg_decode(MESH_CONNECT, body, 13, &m, why, sizeof(why)), -EBADMSG);
+	assert_int_equal(mesh_msg_decode(MESH_CONNECT, body, 21, &m, why, sizeof(why)), -EBADMSG);
 	assert_non_null(strstr(why, "too many"));
-	assert_int_equal(mesh_msg_decode(99, body, 12, &m, why, sizeof(why)), -EBADMSG);
+	assert_int_equal(mesh_msg_decode(99, body, 20, &m, why, sizeof(why)), -EBADMSG);
 	assert_non_null(strstr(why, "unknown control message type 99"));
 	/* REGISTER with 200 candidates claimed. */
-	body[8] = 0;            /* no join */
-	body[9] = 1, body[10] = 'x';
-	body[11] = 64;          /* ttl */
-	body[12] = 200;
-	assert_int_equal(mesh_msg_decode(MESH_REGISTER, body, 13, &m, why, sizeof(why)), -EBADMSG);
+	body[16] = 0;           /* no join */
+	body[17] = 1, body[18] = 'x';
+	body[19] = 64;          /* ttl */
+	body[20] = 200;
+	assert_int_equal(mesh_msg_decode(MESH_REGISTER, body, 21, &m, why, sizeof(why)), -EBADMSG);
 	assert_non_null(strstr(why, "200 candidates"));
 	/* A name with a control character. */
-	body[12] = 0;
-	body[10] = '\n';
-	assert_int_equal(mesh_msg_decode(MESH_REGISTER, body, 13, &m, why, sizeof(why)), -EBADMSG);
+	body[20] = 0;
+	body[18] = '\n';
+	assert_int_equal(mesh_msg_decode(MESH_REGISTER, body, 21, &m, why, sizeof(why)), -EBADMSG);
 	assert_non_null(strstr(why, "not printable"));
 }
 
 static void every_message_type_refuses_trailing_and_missing_bytes(void **state)
 {
 	static const uint8_t types[] = { MESH_REGISTER, MESH_REGISTERED, MESH_PEER, MESH_CONNECT, MESH_PUNCH,
-					 MESH_PING,     MESH_PONG,       MESH_REFUSED, MESH_RESYNC };
+					 MESH_PING,     MESH_PONG,       MESH_REFUSED, MESH_RESYNC, MESH_PROVE };
 	uint8_t body[MESH_MAX_MSG + 1];
 	char why[160];
 
@@ -256,7 +256,7 @@ static void every_message_type_refuses_trailing_and_missing_bytes(void **state)
 		m.counter = 77;
 		strcpy(m.u.reg.name, "alice");
 		n = mesh_msg_encode(&m, body, sizeof(body));
-		assert_true(n > 8);
+		assert_true(n >= 16);
 		assert_int_equal(mesh_msg_decode(types[i], body, (size_t)n, &o, why, sizeof(why)), 0);
 		body[n] = 0;
 		if (mesh_msg_decode(types[i], body, (size_t)n + 1, &o, why, sizeof(why)) != -EBADMSG)
@@ -333,13 +333,13 @@ static void keys_read_as_wireguard_tools_writes_them(void **state)
 	char out[45];
 
 	(void)state;
-	assert_int_equal(mesh_key_parse(priv_b64, priv), 0);
-	mesh_key_public(pub, priv);
-	mesh_key_format(pub, out);
+	assert_int_equal(key_parse(priv_b64, priv), 0);
+	key_public(pub, priv);
+	key_format(pub, out);
 	assert_string_equal(out, pub_b64);
-	assert_int_equal(mesh_key_parse("dwdtCnMYpX08FsFyUbJmRd9ML4frwJkqsXf7pR25LC=", priv), -EINVAL);
-	assert_int_equal(mesh_key_parse("not a key", priv), -EINVAL);
-	assert_int_equal(mesh_key_parse("dwdtCnMYpX08FsFyUbJmRd9ML4frwJkqsXf7pR25LCo", priv), -EINVAL);
+	assert_int_equal(key_parse("dwdtCnMYpX08FsFyUbJmRd9ML4frwJkqsXf7pR25LC=", priv), -EINVAL);
+	assert_int_equal(key_parse("not a key", priv), -EINVAL);
+	assert_int_equal(key_parse("dwdtCnMYpX08FsFyUbJmRd9ML4frwJkqsXf7pR25LCo", priv), -EINVAL);
 }
 
 int main(void)

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <arpa/inet.h>
 #include <string.h>
 
 #include "tests/sim/sim.h"
@@ -336,8 +337,8 @@ static void a_pong_from_anywhere_but_where_the_ping_went_moves_no_path(void **st
 		sim_run(&S, 1);
 	A->a.io.send = spy.send;
 	assert_true(spy.len > 0);
-	mesh_key_public(a_pub, A->conf.private_key);
-	mesh_key_public(b_pub, B->conf.private_key);
+	key_public(a_pub, A->conf.private_key);
+	key_public(b_pub, B->conf.private_key);
 	assert_int_equal(mesh_shared_key(shared, a_pub, B->conf.private_key), 0);
 	assert_int_equal(mesh_open(spy.ping, spy.len, shared, &ping, why, sizeof(why)), 0);
 	/* b's answer to it (sealed by b: the observer only carries it), sent
@@ -356,6 +357,197 @@ static void a_pong_from_anywhere_but_where_the_ping_went_moves_no_path(void **st
 	assert_true(wg_endpoint_equal(&ab->direct_ep, &before));
 }
 
+/* Two agents of one mesh on one host: each sees the other's TUN address
+ * (inside the mesh's pool) among its host's addresses. Offered as a local
+ * candidate, it made peers report "direct via 100.100.x.x", a path through
+ * the mesh itself (issue 13 #15). No candidate inside the pool goes out,
+ * and none that comes in is probed. */
+static bool registered_both(struct sim *s, void *ctx)
+{
+	const struct pair *p = ctx;
+
+	return s->agents[p->a].a.registered && s->agents[p->b].a.registered && sim_peer(s, p->b, p->a) &&
+	       sim_peer(s, p->b, p->a)->rec.n_cands > 0;
+}
+
+static void an_address_inside_the_mesh_is_never_a_candidate(void **state)
+{
+	struct pair p;
+	struct agent_peer *ba;
+
+	(void)state;
+	sim_init(&S, NULL);
+	p.a = sim_add_agent(&S, "a", &full_cone);
+	p.b = sim_add_agent(&S, "b", &full_cone);
+	S.agents[p.a].extra_local_ip = 0x64640707; /* 100.100.7.7: another agent's TUN device */
+	sim_start_agent(&S, p.a);
+	sim_start_agent(&S, p.b);
+	assert_true(sim_run_until(&S, 10000, registered_both, &p));
+	sim_run(&S, 30000); /* a few registrations, once the pool is known */
+	ba = sim_peer(&S, p.b, p.a);
+	for (int i = 0; i < ba->rec.n_cands; i++) {
+		const struct sockaddr_in *sin = (const struct sockaddr_in *)&ba->rec.cands[i].addr;
+		if ((ntohl(sin->sin_addr.s_addr) >> 16) == 0x6464)
+			fail_msg("a offered %s, inside the mesh's pool", agent_ep_str(&ba->rec.cands[i]));
+	}
+	assert_true(both_direct(&S, &p));
+	assert_false((ntohl(((const struct sockaddr_in *)&ba->direct_ep.addr)->sin_addr.s_addr) >> 16) == 0x6464);
+}
+
+/* What the introducer told an agent, captured on the way and replayed to
+ * the agent's next process (restarted within the counters' two minutes),
+ * is refused: it was for another session (issue 13 #9). */
+static void an_introducer_message_to_an_earlier_process_is_refused_after_a_restart(void **state)
+{
+	struct pair p = pair_up(&full_cone, &full_cone, NULL);
+	uint8_t captured[MESH_MAX_MSG];
+	size_t len = 0;
+	struct wg_endpoint intro;
+	struct sim_agent *A = &S.agents[p.a];
+
+	(void)state;
+	/* a registers every 10 s: catch one REGISTERED on its way to a. */
+	for (int t = 0; t < 15000 && !len; t++) {
+		sim_run(&S, 1);
+		for (int i = 0; i < S.n_packets && !len; i++) {
+			const struct sim_packet *k = &S.packets[i];
+			if (k->kind == SIM_UDP && k->src_ip == 0xcb00710a && k->dst_ip == A->public_ip && k->len >= 4 &&
+			    k->len <= sizeof(captured) && mesh_is_message(k->data, k->len) && k->data[3] == MESH_REGISTERED) {
+				memcpy(captured, k->data, k->len);
+				len = k->len;
+			}
+		}
+	}
+	assert_true(len > 0);
+	sim_run(&S, 1000);
+	/* a's next process, and the captured message before anything else. */
+	sim_start_agent(&S, p.a);
+	assert_false(A->a.registered);
+	assert_int_equal(wg_endpoint_parse("203.0.113.10:3478", &intro), 0);
+	agent_receive(&A->a, A->a.udp, &intro, captured, len, S.now);
+	assert_false(A->a.registered);
+	/* Its own registration goes through. */
+	assert_true(sim_run_until(&S, 5000, both_know_each_other, &p));
+}
+
+/* A hard NAT's agent meeting several easy peers at once opens at most
+ * AGENT_BDAY_ROUNDS sets of birthday sockets at a time (256 each): four
+ * such peers ran a daemon into the 1024 descriptor limit (issue 13 #11).
+ * The rounds past the cap wait their turn, and every pair still goes
+ * direct. */
+static bool all_direct_to_a(struct sim *s, void *ctx)
+{
+	(void)ctx;
+	for (int j = 1; j < s->n_agents; j++)
+		if (!sim_direct(s, 0, j) || !sim_direct(s, j, 0))
+			return false;
+	return true;
+}
+
+static void birthday_sockets_are_capped_across_peers(void **state)
+{
+	(void)state;
+	sim_init(&S, NULL);
+	sim_add_agent(&S, "a", &symmetric);
+	sim_add_agent(&S, "b", &port_restricted);
+	sim_add_agent(&S, "c", &port_restricted);
+	sim_add_agent(&S, "d", &port_restricted);
+	for (int i = 0; i < 4; i++)
+		sim_start_agent(&S, i);
+	assert_true(sim_run_until(&S, 300000, all_direct_to_a, NULL));
+	print_message("  a had at most %d sockets open at once\n", S.agents[0].max_open);
+	assert_true(S.agents[0].max_open <= 1 + AGENT_BDAY_ROUNDS * AGENT_BDAY_SOCKETS + 3);
+}
+
+/* Under load a device answers initiations with a cookie reply, which has
+ * no peer yet: it must go back where the initiation came from, or through
+ * the relay for a relayed one. It was dropped (-ENOENT), and no handshake
+ * ever completed under load (issue 13 #5). */
+static void handshakes_complete_under_load_direct_and_relayed(void **state)
+{
+	static const struct {
+		const struct sim_nat *na, *nb;
+	} pairs[] = { { &full_cone, &full_cone }, { &symmetric, &symmetric } };
+
+	(void)state;
+	for (size_t k = 0; k < sizeof(pairs) / sizeof(pairs[0]); k++) {
+		struct pair p;
+		sim_init(&S, NULL);
+		p.a = sim_add_agent(&S, "a", pairs[k].na);
+		p.b = sim_add_agent(&S, "b", pairs[k].nb);
+		sim_start_agent(&S, p.a);
+		sim_start_agent(&S, p.b);
+		/* b is flooded: every initiation to it needs a cookie first. */
+		wg_device_force_under_load(S.agents[p.b].a.dev, true);
+		assert_true(sim_run_until(&S, 10000, both_know_each_other, &p));
+		if (traffic(p, p.a, p.b, 20, 500) < 10)
+			fail_msg("%s: no handshake completed under load", k ? "relayed" : "direct");
+		assert_true(wg_device_counters(S.agents[p.b].a.dev)->cookies_sent > 0);
+		sim_free(&S);
+	}
+	sim_init(&S, NULL); /* for the teardown */
+}
+
+/* A hostile introducer (or a member making it send PUNCH after PUNCH)
+ * names an address and keeps asking for rounds: the agent sends that
+ * address at most 300 packets a minute, and a round running (or backing
+ * off) is not restarted by another PUNCH (issue 13 #6). */
+static struct {
+	int (*send)(void *ctx, int sock, const uint8_t *buf, size_t len, const struct wg_endpoint *to, int ttl);
+	uint32_t victim;
+	int sent;
+} flood;
+
+static int flood_send(void *ctx, int sock, const uint8_t *buf, size_t len, const struct wg_endpoint *to, int ttl)
+{
+	const struct sockaddr_in *sin = (const struct sockaddr_in *)&to->addr;
+
+	if (to->addr.ss_family == AF_INET && sin->sin_addr.s_addr == flood.victim)
+		flood.sent++;
+	return flood.send(ctx, sock, buf, len, to, ttl);
+}
+
+static void punch_after_punch_sends_an_address_at_most_300_packets_a_minute(void **state)
+{
+	struct pair p = pair_up(&full_cone, &full_cone, NULL);
+	struct sim_agent *A = &S.agents[p.a];
+	struct agent_peer *ab = sim_peer(&S, p.a, p.b);
+	struct mesh_msg m = { .type = MESH_PUNCH };
+	uint8_t intro_pub[32], shared[32], wire[MESH_MAX_MSG];
+	struct wg_endpoint intro;
+	struct mesh_counter counter = { 0 };
+	int n;
+
+	(void)state;
+	sim_run(&S, 20000); /* past the first rounds */
+	key_public(intro_pub, S.intro_priv);
+	assert_int_equal(mesh_shared_key(shared, A->a.pub, S.intro_priv), 0);
+	assert_int_equal(wg_endpoint_parse("203.0.113.10:3478", &intro), 0);
+	flood.victim = htonl(0xc0000263); /* 192.0.2.99: nobody of the mesh */
+	flood.sent = 0;
+	flood.send = A->a.io.send;
+	A->a.io.send = flood_send;
+	/* 200 PUNCHes in a minute, each naming b at the victim's address. */
+	for (int i = 0; i < 200; i++) {
+		memcpy(m.sender, intro_pub, 32);
+		m.counter = mesh_counter_next(&counter, (SIM_EPOCH_S * 1000 + S.now) * 1000000ULL);
+		m.session = A->a.session;
+		m.u.punch.round = 1000 + (uint32_t)i;
+		m.u.punch.peer = ab->rec;
+		ab->direct = false; /* as if the direct path had just gone */
+		assert_int_equal(wg_endpoint_parse("192.0.2.99:4000", &m.u.punch.peer.seen[0]), 0);
+		assert_int_equal(wg_endpoint_parse("192.0.2.99:4001", &m.u.punch.peer.seen[1]), 0);
+		m.u.punch.peer.n_cands = 0;
+		n = mesh_seal(&m, shared, wire, sizeof(wire));
+		assert_true(n > 0);
+		agent_receive(&A->a, A->a.udp, &intro, wire, (size_t)n, S.now);
+		sim_run(&S, 300);
+	}
+	A->a.io.send = flood.send;
+	print_message("  %d packets to the named address in %d s\n", flood.sent, 60);
+	assert_true(flood.sent <= 300);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -370,6 +562,11 @@ int main(void)
 		cmocka_unit_test_teardown(a_symmetric_nat_meets_a_cone_by_birthday_probing_on_its_own_sockets, teardown),
 		cmocka_unit_test_teardown(a_peer_behind_a_renumbered_nat_is_followed, teardown),
 		cmocka_unit_test_teardown(a_pong_from_anywhere_but_where_the_ping_went_moves_no_path, teardown),
+		cmocka_unit_test_teardown(an_address_inside_the_mesh_is_never_a_candidate, teardown),
+		cmocka_unit_test_teardown(an_introducer_message_to_an_earlier_process_is_refused_after_a_restart, teardown),
+		cmocka_unit_test_teardown(birthday_sockets_are_capped_across_peers, teardown),
+		cmocka_unit_test_teardown(handshakes_complete_under_load_direct_and_relayed, teardown),
+		cmocka_unit_test_teardown(punch_after_punch_sends_an_address_at_most_300_packets_a_minute, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

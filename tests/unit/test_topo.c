@@ -162,10 +162,27 @@ static void bad_topologies_are_refused_with_the_line(void **state)
 	}
 }
 
+/* A name that is not a topology's is refused as such, whatever its
+ * length (a short one with other characters passed: `&&` for `||`). */
+static void a_topology_name_with_other_characters_is_refused(void **state)
+{
+	static const char *const bad[] = { "Two Sites", "two;sites", "..", "-x", "two_sites", "" };
+	static struct topo t;
+	char err[256];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(topo_load(bad[i], &t, err, sizeof(err)), -EINVAL);
+		if (!strstr(err, "is not a topology name"))
+			fail_msg("\"%s\": %s", bad[i], err);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(every_shipped_topology_parses),
+		cmocka_unit_test(a_topology_name_with_other_characters_is_refused),
 		cmocka_unit_test(two_sites_has_the_promised_hosts_and_addresses),
 		cmocka_unit_test(a_wan_names_the_uplink_of_a_s_nat),
 		cmocka_unit_test(open_site_gets_public_addresses_routed_from_the_internet),

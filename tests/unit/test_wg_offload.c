@@ -1,6 +1,6 @@
 /* TUN offloads: a TSO super-packet is cut into valid TCP segments, and a
  * partial checksum is finished. Every checksum is verified by a slow twin
- * written apart from the code under test (RFC 1071), never by wg_csum. */
+ * written apart from the code under test (RFC 1071), never by csum_inet. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -15,6 +15,7 @@
 #include <errno.h>
 
 #include "wg/offload.h"
+#include "csum/csum.h"
 
 struct seen {
 	int n;
@@ -30,7 +31,7 @@ static void collect(void *ctx, uint8_t *pkt, size_t len)
 	s->len[s->n++] = len;
 }
 
-/* RFC 1071, written apart from ref/wg/offload.c: the one's complement sum
+/* RFC 1071, written apart from lib/csum/csum.c: the one's complement sum
  * of 16-bit big-endian words (a last odd byte padded with zero) and the
  * initial sum, folded, complemented. */
 static uint16_t slow_csum(const uint8_t *p, size_t len, uint64_t initial)
@@ -187,7 +188,7 @@ static void a_udp_gso_packet_becomes_datagrams(void **state)
 	}
 }
 
-static void wg_csum_agrees_with_a_slow_twin_on_random_input_of_every_length(void **state)
+static void csum_inet_agrees_with_a_slow_twin_on_random_input_of_every_length(void **state)
 {
 	static uint8_t buf[1600];
 
@@ -197,13 +198,13 @@ static void wg_csum_agrees_with_a_slow_twin_on_random_input_of_every_length(void
 		uint32_t initial = (uint32_t)(random() % 0x40000);
 		for (size_t i = 0; i < len; i++)
 			buf[i] = (uint8_t)random();
-		assert_int_equal(wg_csum(buf, len, initial), slow_csum(buf, len, initial));
+		assert_int_equal(csum_inet(buf, len, initial), slow_csum(buf, len, initial));
 	}
 	/* All ones, the sum's worst case, at the largest size. */
 	{
 		static uint8_t big[65535];
 		memset(big, 0xff, sizeof(big));
-		assert_int_equal(wg_csum(big, sizeof(big), 0xffff), slow_csum(big, sizeof(big), 0xffff));
+		assert_int_equal(csum_inet(big, sizeof(big), 0xffff), slow_csum(big, sizeof(big), 0xffff));
 	}
 }
 
@@ -251,7 +252,7 @@ int main(void)
 		cmocka_unit_test(a_tso_packet_becomes_mss_sized_segments),
 		cmocka_unit_test(a_partial_checksum_is_finished),
 		cmocka_unit_test(a_udp_gso_packet_becomes_datagrams),
-		cmocka_unit_test(wg_csum_agrees_with_a_slow_twin_on_random_input_of_every_length),
+		cmocka_unit_test(csum_inet_agrees_with_a_slow_twin_on_random_input_of_every_length),
 		cmocka_unit_test(odd_length_segments_get_valid_checksums),
 		cmocka_unit_test(bad_headers_are_refused),
 	};

@@ -5,6 +5,7 @@
 #include "wg/tun.h"
 #include "wg/uapi.h"
 #include "wg/wg.h"
+#include "../../../lib/util/timeutil.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -71,14 +72,6 @@ static void on_signal(int sig)
 {
 	(void)sig;
 	stop = 1;
-}
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
 static void flush(struct state *s);
@@ -261,7 +254,7 @@ static void *tx_main(void *arg)
 		struct pollfd p = { s->tun, POLLIN, 0 };
 		if (poll(&p, 1, 100) <= 0)
 			continue;
-		thread_now = now_ms();
+		thread_now = time_now_ms();
 		batching = true;
 		for (int i = 0; i < BATCH; i++) {
 			ssize_t n = read(s->tun, buf, sizeof(buf));
@@ -287,7 +280,7 @@ static void *rx_main(void *arg)
 		if (poll(&p, 1, 100) <= 0)
 			continue;
 		batching = true;
-		receive_batch(s, now_ms());
+		receive_batch(s, time_now_ms());
 		flush(s);
 		batching = false;
 	}
@@ -366,7 +359,7 @@ int main(int argc, char **argv)
 			struct wg_uapi_hooks hooks = { rebind, &s };
 			wg_uapi_serve(s.uapi, s.dev, &hooks);
 		}
-		wg_device_tick(s.dev, now_ms());
+		wg_device_tick(s.dev, time_now_ms());
 	}
 	stop = 1;
 	pthread_join(tx, NULL);

@@ -1,4 +1,5 @@
 #include "rtnl.h"
+#include "nl.h"
 #include "../util/netns.h"
 
 #include <errno.h>
@@ -31,27 +32,7 @@ static struct nlmsghdr *req_start(struct rtnl_req *r, uint16_t type, uint16_t fl
 /* Send the request on a socket of the current namespace, wait for its ack. */
 static int req_talk(struct rtnl_req *r)
 {
-	struct mnl_socket *nl = mnl_socket_open(NETLINK_ROUTE);
-	char rbuf[8192];
-	int ret;
-
-	if (!nl)
-		return -errno;
-	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0 ||
-	    mnl_socket_sendto(nl, r->nlh, r->nlh->nlmsg_len) < 0) {
-		ret = -errno;
-		goto out;
-	}
-	ret = (int)mnl_socket_recvfrom(nl, rbuf, sizeof(rbuf));
-	if (ret < 0) {
-		ret = -errno;
-		goto out;
-	}
-	ret = mnl_cb_run(rbuf, (size_t)ret, r->nlh->nlmsg_seq, mnl_socket_get_portid(nl), NULL, NULL);
-	ret = ret < 0 ? -errno : 0;
-out:
-	mnl_socket_close(nl);
-	return ret;
+	return nl_talk_once(NETLINK_ROUTE, r->nlh, NULL, NULL);
 }
 
 struct veth_arg {

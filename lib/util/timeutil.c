@@ -11,6 +11,19 @@ uint64_t time_now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+uint64_t time_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+double time_now_s(void)
+{
+	return (double)time_now_ns() / 1e9;
+}
+
 uint64_t time_real_ns(void)
 {
 	struct timespec ts;

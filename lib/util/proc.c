@@ -201,6 +201,39 @@ int proc_run(const char *netns, char *const argv[], int out_fd, int err_fd)
 	return code;
 }
 
+int proc_capture(const char *netns, char *const argv[], bool with_stderr, char *buf, size_t len)
+{
+	int fds[2], ret, code = -1;
+	size_t got = 0;
+	pid_t pid = -1;
+
+	if (len == 0 || pipe2(fds, O_CLOEXEC))
+		return -EINVAL;
+	ret = proc_spawn(netns, argv, fds[1], with_stderr ? fds[1] : -1, &pid);
+	close(fds[1]);
+	if (ret) {
+		close(fds[0]);
+		return ret;
+	}
+	/* Read to the end (what does not fit is read and dropped), so the
+	 * child never blocks on a full pipe. */
+	for (;;) {
+		char scratch[4096];
+		ssize_t n = got + 1 < len ? read(fds[0], buf + got, len - 1 - got) : read(fds[0], scratch, sizeof(scratch));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		if (got + 1 < len)
+			got += (size_t)n;
+	}
+	buf[got] = '\0';
+	close(fds[0]);
+	if ((ret = proc_wait(pid, &code)))
+		return ret;
+	return code;
+}
+
 void proc_pool(int n, int jobs, size_t size, void *results, bool *failed, void (*work)(int i, void *out, void *ctx),
 	       void (*done)(int i, void *ctx), void *ctx)
 {

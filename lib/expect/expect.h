@@ -42,11 +42,5 @@ struct nat_model expect_compose(const struct nat_model *inner, const struct nat_
 void expect_path(const struct nat_model *a, const struct nat_model *b, enum expect_shape shape,
 		 const struct nat_model *carrier, struct expect_result *out);
 const char *expect_technique_name(enum expect_technique t);
-struct topo_net;
-/* The verdict for hosts host_a and host_b of a resolved topology: each
- * host's NATs up to where their paths meet are composed; meeting on one
- * segment is a LAN, meeting at a translating router is a shared (carrier)
- * NAT. -EINVAL (with why set) for unknown hosts. */
-int expect_topology(const struct topo_net *net, const char *host_a, const char *host_b, struct expect_result *out);
 
 #endif

@@ -28,6 +28,11 @@ int proc_alive(pid_t pid);
 /* Spawn argv in NETNS, wait, return its exit code (or negative errno). */
 int proc_run(const char *netns, char *const argv[], int out_fd, int err_fd);
 
+/* As proc_run, with its standard output (and its standard error too with
+ * with_stderr; else inherited) read into buf (cut at len - 1,
+ * NUL-terminated). No shell: argv is the program and its arguments. */
+int proc_capture(const char *netns, char *const argv[], bool with_stderr, char *buf, size_t len);
+
 /* Run work(i, out, ctx) for i in 0..n-1, up to jobs at a time, each in a
  * child process; each child's result (size bytes, written to out) lands in
  * results[i]. A child that dies leaves results[i] zeroed and failed[i]

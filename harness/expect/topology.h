@@ -1,0 +1,14 @@
+/* Expected paths in a topology (the theory itself is lib/expect). */
+#ifndef PL_EXPECT_TOPOLOGY_H
+#define PL_EXPECT_TOPOLOGY_H
+
+#include "../../lib/expect/expect.h"
+
+struct topo_net;
+/* The verdict for hosts host_a and host_b of a resolved topology: each
+ * host's NATs up to where their paths meet are composed; meeting on one
+ * segment is a LAN, meeting at a translating router is a shared (carrier)
+ * NAT. -EINVAL (with why set) for unknown hosts. */
+int expect_topology(const struct topo_net *net, const char *host_a, const char *host_b, struct expect_result *out);
+
+#endif
