@@ -6,6 +6,7 @@
 #include "../../lib/util/timeutil.h"
 #include "../../lib/util/log.h"
 #include "../../lib/util/paths.h"
+#include "../../lib/util/text.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -197,11 +198,23 @@ int cmd_run(int argc, char **argv)
 		for (char *m = strtok_r(buf, ",", &save); m && k < 64; m = strtok_r(NULL, ",", &save)) {
 			struct nat_model nm;
 			char err[512];
+			bool twice = false;
 			if (nat_model_load(m, &nm, err, sizeof(err))) {
 				pl_err("run: %s", err);
 				return EXIT_USAGE;
 			}
+			/* A model named twice is one model: its pairs run once. */
+			for (int q = 0; q < k && !twice; q++)
+				twice = !strcmp(names[q], m);
+			if (twice) {
+				pl_err("run: %s is named twice in --models; its pairs run once", m);
+				continue;
+			}
 			snprintf(names[k++], NAT_MODEL_NAME_MAX, "%s", m);
+		}
+		if (k == 0) {
+			pl_err("run: --models names no model; e.g. --models full-cone,symmetric (punchlab nat list shows them)");
+			return EXIT_USAGE;
 		}
 	} else {
 		k = nat_model_list(names, 64);
@@ -239,6 +252,21 @@ int cmd_run(int argc, char **argv)
 			n = add(sc, n, o.tool, "same-carrier", "symmetric", "symmetric", r);
 			n = add(sc, n, o.tool, "double-nat", "full-cone", "port-restricted-cone", r);
 			n = add(sc, n, o.tool, "double-nat", "symmetric", "full-cone", r);
+		}
+	}
+	/* A baseline that cannot serve is said now, not after the run. */
+	if (baseline) {
+		char *text = NULL;
+		size_t len;
+		if ((ret = text_read_file(baseline, 64 << 20, &text, &len))) {
+			pl_err("run: cannot read baseline %s: %s", baseline, strerror(-ret));
+			return EXIT_USAGE;
+		}
+		ret = !strstr(text, "\"scenarios\":[");
+		free(text);
+		if (ret) {
+			pl_err("run: %s is not a results.json of punchlab run (no \"scenarios\" list)", baseline);
+			return EXIT_USAGE;
 		}
 	}
 	if ((ret = cmd_need_root("run")))

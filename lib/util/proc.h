@@ -33,6 +33,10 @@ int proc_run(const char *netns, char *const argv[], int out_fd, int err_fd);
  * NUL-terminated). No shell: argv is the program and its arguments. */
 int proc_capture(const char *netns, char *const argv[], bool with_stderr, char *buf, size_t len);
 
+/* Raise this process's soft limit on open files to its hard limit (a
+ * daemon with many sockets). */
+void proc_raise_fd_limit(void);
+
 /* Run work(i, out, ctx) for i in 0..n-1, up to jobs at a time, each in a
  * child process; each child's result (size bytes, written to out) lands in
  * results[i]. A child that dies leaves results[i] zeroed and failed[i]

@@ -3,6 +3,7 @@
  * loop that hands the core what arrives, with the time. */
 #include "agent.h"
 #include "../../lib/nl/rtnl.h"
+#include "../../lib/util/proc.h"
 #include "../../lib/util/timeutil.h"
 #include "../wg/sock.h"
 #include "../wg/tun.h"
@@ -19,7 +20,6 @@
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -177,18 +177,6 @@ static int rebind(void *ctx, uint16_t port)
 	return -EBUSY; /* the mesh owns its socket: the mapping it learned is this one's */
 }
 
-/* As many descriptors as the hard limit allows: birthday probing opens
- * hundreds of sockets. */
-static void raise_fd_limit(void)
-{
-	struct rlimit r;
-
-	if (!getrlimit(RLIMIT_NOFILE, &r) && r.rlim_cur < r.rlim_max) {
-		r.rlim_cur = r.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &r);
-	}
-}
-
 int agent_start(struct agent *a, const struct agent_conf *conf, char *err, size_t errlen)
 {
 	struct agent_io io = { a, io_real_ns, io_send, io_open_socket, io_close_socket, io_tcp_connect, io_tcp_write,
@@ -199,7 +187,7 @@ int agent_start(struct agent *a, const struct agent_conf *conf, char *err, size_
 
 	memset(a, 0, sizeof(*a));
 	a->udp = a->tun = a->uapi = a->status = a->tcp_fd = -1;
-	raise_fd_limit();
+	proc_raise_fd_limit(); /* birthday probing opens hundreds of sockets */
 	if ((udp = wg_udp_bind(conf->listen_port)) < 0) {
 		snprintf(err, errlen, "cannot bind UDP port %u: %s", conf->listen_port, strerror(-udp));
 		return udp;

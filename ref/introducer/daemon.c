@@ -3,6 +3,7 @@
 #include "introducer.h"
 #include "../mesh/stream.h"
 #include "../wg/sock.h"
+#include "../../lib/util/proc.h"
 #include "../../lib/util/timeutil.h"
 
 #include <errno.h>
@@ -13,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -102,14 +102,7 @@ struct introducer_daemon *introducer_daemon_new(const struct introducer_conf *co
 		return NULL;
 	}
 	d->udp[0] = d->udp[1] = d->tcp = -1;
-	{
-		/* As many descriptors as the hard limit allows (TCP members). */
-		struct rlimit r;
-		if (!getrlimit(RLIMIT_NOFILE, &r) && r.rlim_cur < r.rlim_max) {
-			r.rlim_cur = r.rlim_max;
-			setrlimit(RLIMIT_NOFILE, &r);
-		}
-	}
+	proc_raise_fd_limit(); /* TCP members */
 	for (int c = 0; c < INTRODUCER_MAX_CONNS; c++)
 		d->conn_fd[c] = -1;
 	d->conf = *conf;

@@ -49,9 +49,10 @@ struct conn {
 	struct mesh_stream in;
 };
 
-/* Join attempts (an unknown key with a join secret) per source address: a
- * burst of JOIN_BURST, then one per JOIN_EVERY_MS, so the secret cannot be
- * guessed online at any speed (issue 13 #14). */
+/* Per source address, a bucket (join attempts; X25519s for unknown keys).
+ * Join attempts (an unknown key with a join secret): a burst of
+ * JOIN_BURST, then one per JOIN_EVERY_MS, so the secret cannot be guessed
+ * online at any speed (issue 13 #14). */
 #define JOIN_SLOTS 64
 #define JOIN_BURST 5
 #define JOIN_EVERY_MS 10000
@@ -383,27 +384,38 @@ static struct member *member_new(struct introducer *in, const uint8_t key[static
 	return m;
 }
 
+/* The current source address's bucket in table (JOIN_SLOTS of them, the
+ * least recently used one taken for a new address), filled up to now:
+ * burst tokens at most, per_s more a second. */
+static struct join_limit *addr_bucket(struct introducer *in, struct join_limit *table, double burst, double per_s,
+				      uint64_t now)
+{
+	struct join_limit *b = NULL, *oldest = &table[0];
+
+	for (int i = 0; i < JOIN_SLOTS && !b; i++) {
+		if (table[i].at_ms && same_address(&table[i].from, &in->cur_from))
+			b = &table[i];
+		else if (table[i].at_ms < oldest->at_ms)
+			oldest = &table[i];
+	}
+	if (!b) {
+		b = oldest;
+		b->from = in->cur_from;
+		b->tokens = burst;
+		b->at_ms = now;
+	}
+	b->tokens += (double)(now - b->at_ms) * per_s / 1000.0;
+	if (b->tokens > burst)
+		b->tokens = burst;
+	b->at_ms = now ? now : 1;
+	return b;
+}
+
 /* May the current source try a join secret now? Takes one of its tokens. */
 static bool join_allowed(struct introducer *in, uint64_t now)
 {
-	struct join_limit *j = NULL, *oldest = &in->joins[0];
+	struct join_limit *j = addr_bucket(in, in->joins, JOIN_BURST, 1000.0 / JOIN_EVERY_MS, now);
 
-	for (int i = 0; i < JOIN_SLOTS && !j; i++) {
-		if (in->joins[i].at_ms && same_address(&in->joins[i].from, &in->cur_from))
-			j = &in->joins[i];
-		else if (in->joins[i].at_ms < oldest->at_ms)
-			oldest = &in->joins[i];
-	}
-	if (!j) {
-		j = oldest;
-		j->from = in->cur_from;
-		j->tokens = JOIN_BURST;
-		j->at_ms = now;
-	}
-	j->tokens += (double)(now - j->at_ms) / JOIN_EVERY_MS;
-	if (j->tokens > JOIN_BURST)
-		j->tokens = JOIN_BURST;
-	j->at_ms = now ? now : 1;
 	if (j->tokens < 1) {
 		if (!in->joins_limited++ || now - in->join_log_ms >= LOG_EVERY_MS) {
 			in->join_log_ms = now;
@@ -644,28 +656,12 @@ static void send_resync(struct introducer *in, struct member *m, uint64_t sessio
 
 static bool x25519_allowed(struct introducer *in, uint64_t now)
 {
-	struct join_limit *s = NULL, *oldest = &in->unknown[0];
+	struct join_limit *s = addr_bucket(in, in->unknown, X25519_PER_SOURCE, X25519_PER_SOURCE_S, now);
 
 	in->x25519_tokens += (double)(now - in->x25519_ms) * X25519_PER_S / 1000.0;
 	if (in->x25519_tokens > X25519_BURST || !in->x25519_ms)
 		in->x25519_tokens = X25519_BURST;
 	in->x25519_ms = now ? now : 1;
-	for (int i = 0; i < JOIN_SLOTS && !s; i++) {
-		if (in->unknown[i].at_ms && same_address(&in->unknown[i].from, &in->cur_from))
-			s = &in->unknown[i];
-		else if (in->unknown[i].at_ms < oldest->at_ms)
-			oldest = &in->unknown[i];
-	}
-	if (!s) {
-		s = oldest;
-		s->from = in->cur_from;
-		s->tokens = X25519_PER_SOURCE;
-		s->at_ms = now;
-	}
-	s->tokens += (double)(now - s->at_ms) * X25519_PER_SOURCE_S / 1000.0;
-	if (s->tokens > X25519_PER_SOURCE)
-		s->tokens = X25519_PER_SOURCE;
-	s->at_ms = now ? now : 1;
 	if (in->x25519_tokens < 1 || s->tokens < 1) {
 		in->stats.x25519_limited++;
 		return false;

@@ -212,22 +212,20 @@ static inline const char *lab_punchlab(void)
 	return path;
 }
 
-/* Run `punchlab ARGS` (printf-style; add " 2>&1" for its errors too):
- * its output into out (may be NULL) and the test log; the exit code. */
-static inline int lab_punchlab_run(char *out, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Run a shell command line (the tests' own, built from their own paths),
+ * print it and its output, keep the output in out (when given) and return
+ * its exit code (128 when it did not exit). */
+static inline int lab_shell(char *out, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
-static inline int lab_punchlab_run(char *out, size_t len, const char *fmt, ...)
+static inline int lab_shell_v(char *out, size_t len, const char *prefix, const char *fmt, va_list ap)
 {
 	static char cmd[PATH_MAX * 2], tmp[16384];
 	size_t n;
-	va_list ap;
 	FILE *p;
 	int status;
 
-	n = (size_t)snprintf(cmd, sizeof(cmd), "%s ", lab_punchlab());
-	va_start(ap, fmt);
+	n = (size_t)snprintf(cmd, sizeof(cmd), "%s", prefix);
 	vsnprintf(cmd + n, sizeof(cmd) - n, fmt, ap);
-	va_end(ap);
 	p = popen(cmd, "r");
 	assert_non_null(p);
 	n = fread(tmp, 1, sizeof(tmp) - 1, p);
@@ -237,6 +235,34 @@ static inline int lab_punchlab_run(char *out, size_t len, const char *fmt, ...)
 	if (out)
 		snprintf(out, len, "%s", tmp);
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+}
+
+static inline int lab_shell(char *out, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+	int ret;
+
+	va_start(ap, fmt);
+	ret = lab_shell_v(out, len, "", fmt, ap);
+	va_end(ap);
+	return ret;
+}
+
+/* Run `punchlab ARGS` (printf-style; add " 2>&1" for its errors too):
+ * its output into out (may be NULL) and the test log; the exit code. */
+static inline int lab_punchlab_run(char *out, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static inline int lab_punchlab_run(char *out, size_t len, const char *fmt, ...)
+{
+	char prefix[PATH_MAX + 2];
+	va_list ap;
+	int ret;
+
+	snprintf(prefix, sizeof(prefix), "%s ", lab_punchlab());
+	va_start(ap, fmt);
+	ret = lab_shell_v(out, len, prefix, fmt, ap);
+	va_end(ap);
+	return ret;
 }
 
 #endif

@@ -221,9 +221,6 @@ static void broken_tool(const char *dir, const char *kind)
 static void broken_tool_is_red_everywhere(const char *kind)
 {
 	char dir[64], args[256], log[8192], home[PATH_MAX], cmd[PATH_MAX + 128], *text;
-	FILE *p;
-	size_t n;
-	int status;
 	const bool relay = !strcmp(kind, "relay");
 
 	snprintf(dir, sizeof(dir), "/tmp/pl-broken-XXXXXX");
@@ -233,15 +230,7 @@ static void broken_tool_is_red_everywhere(const char *kind)
 	assert_int_equal(paths_data_dir("nat-models", home, sizeof(home)), 0);
 	*strrchr(home, '/') = '\0';
 	snprintf(args, sizeof(args), "--models full-cone --timeout 10 --output %s/out", dir);
-	snprintf(cmd, sizeof(cmd), "PUNCHLAB_HOME=%s %s/punchlab run %s 2>&1", home, dir, args);
-	p = popen(cmd, "r");
-	assert_non_null(p);
-	n = fread(log, 1, sizeof(log) - 1, p);
-	log[n] = '\0';
-	status = pclose(p);
-	print_message("$ %s\n%s", cmd, log);
-	assert_true(WIFEXITED(status));
-	assert_int_equal(WEXITSTATUS(status), 1);
+	assert_int_equal(lab_shell(log, sizeof(log), "PUNCHLAB_HOME=%s %s/punchlab run %s 2>&1", home, dir, args), 1);
 	assert_non_null(strstr(log, "0 of 1 scenarios as expected"));
 	assert_non_null(strstr(log, relay ? "two-sites full-cone full-cone: relay" : "two-sites full-cone full-cone: FAIL"));
 	snprintf(args, sizeof(args), "%s/out", dir);
@@ -276,6 +265,40 @@ static void a_tool_that_never_connects_is_red_in_every_report(void **state)
 	broken_tool_is_red_everywhere("never");
 }
 
+/* Bad input is refused before anything runs, and said clearly: no
+ * models at all, a baseline that is missing or not a results.json; a model
+ * named twice runs its pairs once (it ran three copies of one pair into
+ * one directory, one failing every time). */
+static void bad_input_is_refused_before_the_run_and_a_model_named_twice_runs_once(void **state)
+{
+	char dir[64], log[8192], path[128], *json;
+	FILE *f;
+
+	(void)state;
+	assert_int_equal(lab_punchlab_run(log, sizeof(log), "run --models '' 2>&1"), 2);
+	assert_non_null(strstr(log, "--models names no model"));
+	assert_int_equal(lab_punchlab_run(log, sizeof(log), "run --models full-cone --baseline /nonexistent/results.json 2>&1"),
+			 2);
+	assert_non_null(strstr(log, "cannot read baseline /nonexistent/results.json"));
+	snprintf(dir, sizeof(dir), "/tmp/pl-run-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/not-results.json", dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("{\"hello\": 1}\n", f);
+	fclose(f);
+	assert_int_equal(lab_punchlab_run(log, sizeof(log), "run --models full-cone --baseline %s 2>&1", path), 2);
+	assert_non_null(strstr(log, "is not a results.json of punchlab run"));
+	assert_null(strstr(log, "scenarios with"));
+	assert_int_equal(lab_punchlab_run(log, sizeof(log), "run --models full-cone,full-cone --output %s/out 2>&1", dir), 0);
+	assert_non_null(strstr(log, "full-cone is named twice in --models; its pairs run once"));
+	snprintf(path, sizeof(path), "%s/out", dir);
+	json = slurp(path, "results.json");
+	assert_int_equal(count(json, "{\"tool\":\"ref\""), 1);
+	free(json);
+	assert_int_equal(lab_shell(NULL, 0, "rm -rf %s", dir), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -286,6 +309,7 @@ int main(void)
 		cmocka_unit_test(three_peers_all_answer),
 		cmocka_unit_test(a_tool_that_relays_where_direct_is_possible_is_red_in_every_report),
 		cmocka_unit_test(a_tool_that_never_connects_is_red_in_every_report),
+		cmocka_unit_test(bad_input_is_refused_before_the_run_and_a_model_named_twice_runs_once),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
