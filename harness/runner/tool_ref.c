@@ -54,7 +54,9 @@ static int status(const char *ifname, char *buf, size_t len)
 
 	if (!tool_sibling("punchlab-agent", agent, sizeof(agent)))
 		return -ENOENT;
-	return proc_capture(NULL, argv, false, buf, len) == 0 ? 0 : -ENOTCONN;
+	/* Its complaint while the agent is not up yet goes into buf, unread:
+	 * polling says nothing on the terminal. */
+	return proc_capture(NULL, argv, true, buf, len) == 0 ? 0 : -ENOTCONN;
 }
 
 /* The value of key in the first peer's object (or at top level). */
