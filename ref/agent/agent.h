@@ -152,7 +152,7 @@ struct agent {
 	uint64_t listen_paused_ms;
 	/* What we sent each address lately (punch.c): AGENT_ADDR_BUDGET a minute. */
 	struct agent_budget {
-		struct sockaddr_storage addr;
+		struct wg_endpoint ep;  /* its address counts, not its port */
 		uint64_t since_ms;
 		int sent;
 	} budget[AGENT_BUDGET_SLOTS];  /* out of descriptors: the UAPI and status sockets wait until then */

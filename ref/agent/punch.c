@@ -29,13 +29,6 @@ static void set_port(struct wg_endpoint *e, uint16_t port)
 	((struct sockaddr_in *)&e->addr)->sin_port = htons(port);
 }
 
-static bool same_ip(const struct wg_endpoint *x, const struct wg_endpoint *y)
-{
-	return x->addr.ss_family == AF_INET && y->addr.ss_family == AF_INET &&
-	       ((const struct sockaddr_in *)&x->addr)->sin_addr.s_addr ==
-		       ((const struct sockaddr_in *)&y->addr)->sin_addr.s_addr;
-}
-
 static void peer_class(const struct agent_peer *p, struct mesh_nat_class *c)
 {
 	mesh_nat_classify(p->rec.seen, p->rec.cands, p->rec.n_cands, p->rec.tcp_only, c);
@@ -96,7 +89,7 @@ static enum agent_cand found_by(const struct agent *a, const struct agent_peer *
 			k = p->targets[i].kind;
 	if (k == CAND_REFLEXIVE || k == CAND_PEER_REFLEXIVE) {
 		peer_class(p, &peer);
-		if (same_ip(from, &a->seen[0]))
+		if (wg_endpoint_same_address(from, &a->seen[0]))
 			k = CAND_HAIRPIN;
 		else if (peer.open || a->nat.open)
 			k = CAND_OPEN;
@@ -140,11 +133,9 @@ static uint32_t txid_mac(const struct agent *a, uint32_t sent, int fd, const str
 static bool within_budget(struct agent *a, const struct wg_endpoint *ep)
 {
 	struct agent_budget *b = NULL, *oldest = &a->budget[0];
-	const struct sockaddr_in *sin = (const struct sockaddr_in *)&ep->addr;
 
 	for (int i = 0; i < AGENT_BUDGET_SLOTS && !b; i++) {
-		const struct sockaddr_in *o = (const struct sockaddr_in *)&a->budget[i].addr;
-		if (a->budget[i].since_ms && o->sin_family == sin->sin_family && o->sin_addr.s_addr == sin->sin_addr.s_addr)
+		if (a->budget[i].since_ms && wg_endpoint_same_address(&a->budget[i].ep, ep))
 			b = &a->budget[i];
 		else if (a->budget[i].since_ms < oldest->since_ms)
 			oldest = &a->budget[i];
@@ -155,7 +146,7 @@ static bool within_budget(struct agent *a, const struct wg_endpoint *ep)
 		if (!b)
 			b = oldest;
 		memset(b, 0, sizeof(*b));
-		memcpy(&b->addr, &ep->addr, sizeof(struct sockaddr_in));
+		b->ep = *ep;
 		b->since_ms = a->now ? a->now : 1;
 	}
 	if (b->sent >= AGENT_ADDR_BUDGET)
@@ -198,7 +189,7 @@ void punch_reassess(struct agent *a, struct agent_peer *p)
 	bool same_site;
 
 	peer_class(p, &peer);
-	same_site = same_ip(&a->seen[0], &p->rec.seen[0]);
+	same_site = wg_endpoint_same_address(&a->seen[0], &p->rec.seen[0]);
 	p->failures = 0;
 	if (!a->nat.known || !peer.known) {
 		p->impossible = false;

@@ -17,6 +17,21 @@
 #define MEMBER_EXPIRE_MS 60000
 #define LOG_EVERY_MS 10000
 
+/* A token bucket: at most `burst` tokens, `per_s` more a second. at_ms 0:
+ * never used, so full. Every rate the introducer keeps is one. */
+struct bucket {
+	double tokens;
+	uint64_t at_ms;
+};
+
+static void bucket_fill(struct bucket *b, double burst, double per_s, uint64_t now)
+{
+	b->tokens = b->at_ms ? b->tokens + (double)(now - b->at_ms) * per_s / 1000.0 : burst;
+	if (b->tokens > burst)
+		b->tokens = burst;
+	b->at_ms = now ? now : 1;
+}
+
 struct member {
 	bool used;
 	struct mesh_peer_rec rec;
@@ -25,11 +40,9 @@ struct member {
 	struct mesh_replay replay;  /* its control messages' counters */
 	int conn;                  /* its TCP connection, or -1 */
 	uint64_t last_ms;
-	double bucket;             /* relay bytes it may still send now */
-	uint64_t bucket_ms;
+	struct bucket relay;       /* relay bytes it may still send */
 	uint64_t session;          /* the agent process's, from its last REGISTER */
-	double connects;           /* CONNECTs it may still make now */
-	uint64_t connects_ms;
+	struct bucket connects;    /* CONNECTs it may still make */
 };
 
 /* TCP connections are few (INTRODUCER_MAX_CONNS) and for members on
@@ -65,8 +78,7 @@ struct shared_cache {
 
 struct join_limit {
 	struct wg_endpoint from;   /* its address; the port is not part of it */
-	double tokens;
-	uint64_t at_ms;
+	struct bucket b;           /* at_ms 0: a free slot */
 };
 
 /* Refusals are logged once per key per LOG_EVERY_MS, and at most
@@ -93,8 +105,7 @@ struct introducer {
 	uint8_t mac1_key[32];
 	uint8_t proof_secret[32];  /* PROVE's MAC key, new each start */
 	struct join_limit unknown[JOIN_SLOTS];   /* X25519s for unknown keys, per source address */
-	double x25519_tokens;
-	uint64_t x25519_ms;
+	struct bucket x25519;      /* X25519s for unknown keys, in all */
 	struct introducer_stats stats, stats_logged;
 	struct shared_cache shared_cache[SHARED_CACHE];
 	uint64_t stats_log_ms;
@@ -159,17 +170,6 @@ struct introducer *introducer_new(const struct introducer_conf *conf, const stru
 	mesh_mac1_key(in->mac1_key, in->pub);
 	randombytes_buf(in->proof_secret, sizeof(in->proof_secret));
 	return in;
-}
-
-static bool same_address(const struct wg_endpoint *a, const struct wg_endpoint *b)
-{
-	if (a->addr.ss_family != b->addr.ss_family)
-		return false;
-	if (a->addr.ss_family == AF_INET)
-		return ((const struct sockaddr_in *)&a->addr)->sin_addr.s_addr ==
-		       ((const struct sockaddr_in *)&b->addr)->sin_addr.s_addr;
-	return a->addr.ss_family == AF_INET6 && !memcmp(&((const struct sockaddr_in6 *)&a->addr)->sin6_addr,
-							&((const struct sockaddr_in6 *)&b->addr)->sin6_addr, 16);
 }
 
 static void conn_close(struct introducer *in, int c)
@@ -380,41 +380,36 @@ static struct member *member_new(struct introducer *in, const uint8_t key[static
 	mesh_pool_v6(in->conf.pool6, in->conf.plen6, key, m->rec.mesh6);
 	randombytes_buf(m->token, sizeof(m->token));
 	mesh_replay_init(&m->replay);
-	m->bucket = in->conf.relay_rate;
 	return m;
 }
 
 /* The current source address's bucket in table (JOIN_SLOTS of them, the
  * least recently used one taken for a new address), filled up to now:
  * burst tokens at most, per_s more a second. */
-static struct join_limit *addr_bucket(struct introducer *in, struct join_limit *table, double burst, double per_s,
-				      uint64_t now)
+static struct bucket *addr_bucket(struct introducer *in, struct join_limit *table, double burst, double per_s,
+				  uint64_t now)
 {
-	struct join_limit *b = NULL, *oldest = &table[0];
+	struct join_limit *l = NULL, *oldest = &table[0];
 
-	for (int i = 0; i < JOIN_SLOTS && !b; i++) {
-		if (table[i].at_ms && same_address(&table[i].from, &in->cur_from))
-			b = &table[i];
-		else if (table[i].at_ms < oldest->at_ms)
+	for (int i = 0; i < JOIN_SLOTS && !l; i++) {
+		if (table[i].b.at_ms && wg_endpoint_same_address(&table[i].from, &in->cur_from))
+			l = &table[i];
+		else if (table[i].b.at_ms < oldest->b.at_ms)
 			oldest = &table[i];
 	}
-	if (!b) {
-		b = oldest;
-		b->from = in->cur_from;
-		b->tokens = burst;
-		b->at_ms = now;
+	if (!l) {
+		l = oldest;
+		l->from = in->cur_from;
+		l->b.at_ms = 0; /* a new address: full */
 	}
-	b->tokens += (double)(now - b->at_ms) * per_s / 1000.0;
-	if (b->tokens > burst)
-		b->tokens = burst;
-	b->at_ms = now ? now : 1;
-	return b;
+	bucket_fill(&l->b, burst, per_s, now);
+	return &l->b;
 }
 
 /* May the current source try a join secret now? Takes one of its tokens. */
 static bool join_allowed(struct introducer *in, uint64_t now)
 {
-	struct join_limit *j = addr_bucket(in, in->joins, JOIN_BURST, 1000.0 / JOIN_EVERY_MS, now);
+	struct bucket *j = addr_bucket(in, in->joins, JOIN_BURST, 1000.0 / JOIN_EVERY_MS, now);
 
 	if (j->tokens < 1) {
 		if (!in->joins_limited++ || now - in->join_log_ms >= LOG_EVERY_MS) {
@@ -609,16 +604,10 @@ static void on_connect(struct introducer *in, struct member *m, const struct mes
 
 	if (!o || o == m)
 		return;
-	if (!m->connects_ms)
-		m->connects = CONNECT_BURST;
-	else
-		m->connects += (double)(now - m->connects_ms) / CONNECT_EVERY_MS;
-	if (m->connects > CONNECT_BURST)
-		m->connects = CONNECT_BURST;
-	m->connects_ms = now ? now : 1;
-	if (m->connects < 1)
+	bucket_fill(&m->connects, CONNECT_BURST, 1000.0 / CONNECT_EVERY_MS, now);
+	if (m->connects.tokens < 1)
 		return;
-	m->connects -= 1;
+	m->connects.tokens -= 1;
 	/* Both at the same moment, each with the other's candidates. */
 	p.u.punch.round = ++in->round;
 	p.u.punch.peer = o->rec;
@@ -656,17 +645,14 @@ static void send_resync(struct introducer *in, struct member *m, uint64_t sessio
 
 static bool x25519_allowed(struct introducer *in, uint64_t now)
 {
-	struct join_limit *s = addr_bucket(in, in->unknown, X25519_PER_SOURCE, X25519_PER_SOURCE_S, now);
+	struct bucket *s = addr_bucket(in, in->unknown, X25519_PER_SOURCE, X25519_PER_SOURCE_S, now);
 
-	in->x25519_tokens += (double)(now - in->x25519_ms) * X25519_PER_S / 1000.0;
-	if (in->x25519_tokens > X25519_BURST || !in->x25519_ms)
-		in->x25519_tokens = X25519_BURST;
-	in->x25519_ms = now ? now : 1;
-	if (in->x25519_tokens < 1 || s->tokens < 1) {
+	bucket_fill(&in->x25519, X25519_BURST, X25519_PER_S, now);
+	if (in->x25519.tokens < 1 || s->tokens < 1) {
 		in->stats.x25519_limited++;
 		return false;
 	}
-	in->x25519_tokens -= 1;
+	in->x25519.tokens -= 1;
 	s->tokens -= 1;
 	in->stats.x25519++;
 	return true;
@@ -795,13 +781,10 @@ static void on_relay(struct introducer *in, const uint8_t *buf, size_t len, uint
 		return;
 	if (!(dst = member_by_id(in, to)) || dst == src)
 		return;
-	src->bucket += (double)(now - src->bucket_ms) * in->conf.relay_rate / 1000.0;
-	if (src->bucket > in->conf.relay_rate)
-		src->bucket = in->conf.relay_rate;
-	src->bucket_ms = now;
-	if (src->bucket < (double)len)
+	bucket_fill(&src->relay, in->conf.relay_rate, in->conf.relay_rate, now);
+	if (src->relay.tokens < (double)len)
 		return;
-	src->bucket -= (double)len;
+	src->relay.tokens -= (double)len;
 	src->last_ms = now;
 	if ((n = mesh_relayed_build(out, sizeof(out), src->rec.id, pkt, pktlen)) > 0)
 		send_to_member(in, dst, out, (size_t)n);
@@ -845,7 +828,7 @@ int introducer_conn_open(struct introducer *in, const struct wg_endpoint *from, 
 				slot = c;
 			continue;
 		}
-		same += same_address(&o->from, from);
+		same += wg_endpoint_same_address(&o->from, from);
 		if (o->member < 0 && (victim < 0 || o->opened_ms < in->conns[victim]->opened_ms))
 			victim = c;
 	}

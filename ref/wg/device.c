@@ -327,6 +327,17 @@ bool wg_endpoint_equal(const struct wg_endpoint *a, const struct wg_endpoint *b)
 	return true;
 }
 
+bool wg_endpoint_same_address(const struct wg_endpoint *a, const struct wg_endpoint *b)
+{
+	if (a->addr.ss_family != b->addr.ss_family)
+		return false;
+	if (a->addr.ss_family == AF_INET)
+		return ((const struct sockaddr_in *)&a->addr)->sin_addr.s_addr ==
+		       ((const struct sockaddr_in *)&b->addr)->sin_addr.s_addr;
+	return a->addr.ss_family == AF_INET6 && !memcmp(&((const struct sockaddr_in6 *)&a->addr)->sin6_addr,
+							&((const struct sockaddr_in6 *)&b->addr)->sin6_addr, 16);
+}
+
 int wg_endpoint_parse(const char *s, struct wg_endpoint *ep)
 {
 	char host[64];

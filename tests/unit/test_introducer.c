@@ -85,11 +85,6 @@ static size_t with_mac1(uint8_t *buf, size_t len)
 	return mesh_mac1_put(buf, len, key);
 }
 
-static bool type_is_register(const uint8_t *buf)
-{
-	return buf[3] == MESH_REGISTER;
-}
-
 /* An introducer that allows two members, a and b, with more
  * configuration lines (NULL: none). */
 static struct introducer *intro_new_with(const char *more)
@@ -128,24 +123,41 @@ static struct introducer *intro_new(void)
 	return intro_new_with(NULL);
 }
 
-/* A REGISTER from member i, framed for TCP (2-byte length first). */
-static size_t register_frame(int i, uint8_t *out, size_t cap)
+/* A REGISTER datagram from key priv, with a join secret and a proof when
+ * given (NULL: none). */
+static size_t register_datagram(const uint8_t priv[32], const char *secret, const uint8_t *proof, uint8_t *out,
+				size_t cap)
 {
+	static uint64_t seq;
 	struct mesh_msg msg = { .type = MESH_REGISTER };
-	static struct mesh_counter counter[2];
 	uint8_t shared[32];
 	int n;
 
-	key_public(msg.sender, member_priv[i]);
-	msg.counter = mesh_counter_next(&counter[i], io_seen.ns);
-	snprintf(msg.u.reg.name, sizeof(msg.u.reg.name), "%c", 'a' + i);
-	assert_int_equal(mesh_shared_key(shared, intro_pub, member_priv[i]), 0);
-	n = mesh_seal(&msg, shared, out + 2, cap - 2 - MESH_MAC1_LEN);
+	key_public(msg.sender, priv);
+	msg.counter = mesh_counter_next(&(struct mesh_counter){ 0 }, io_seen.ns) + ++seq;
+	snprintf(msg.u.reg.name, sizeof(msg.u.reg.name), "j");
+	if (secret) {
+		msg.u.reg.has_join = true;
+		mesh_join_hash(secret, msg.u.reg.join);
+	}
+	if (proof) {
+		msg.u.reg.has_proof = true;
+		memcpy(msg.u.reg.proof, proof, MESH_PROOF_LEN);
+	}
+	assert_int_equal(mesh_shared_key(shared, intro_pub, priv), 0);
+	n = mesh_seal(&msg, shared, out, cap - MESH_MAC1_LEN);
 	assert_true(n > 0);
-	n = (int)with_mac1(out + 2, (size_t)n);
+	return with_mac1(out, (size_t)n);
+}
+
+/* A REGISTER from member i, framed for TCP (2-byte length first). */
+static size_t register_frame(int i, uint8_t *out, size_t cap)
+{
+	size_t n = register_datagram(member_priv[i], NULL, NULL, out + 2, cap - 2);
+
 	out[0] = (uint8_t)(n >> 8);
 	out[1] = (uint8_t)n;
-	return (size_t)n + 2;
+	return n + 2;
 }
 
 static bool closed(int conn)
@@ -219,33 +231,6 @@ static void a_second_member_on_a_connection_keeps_it_when_the_first_expires(void
 	assert_int_equal(introducer_conn_input(in, c, bytes, len, 122000), 0);
 	assert_true(io_seen.tcp_frames > before);
 	introducer_free(in);
-}
-
-/* A REGISTER datagram from key priv, with a join secret and a proof when
- * given (NULL: none). */
-static size_t register_datagram(const uint8_t priv[32], const char *secret, const uint8_t *proof, uint8_t *out,
-				size_t cap)
-{
-	static uint64_t seq;
-	struct mesh_msg msg = { .type = MESH_REGISTER };
-	uint8_t shared[32];
-	int n;
-
-	key_public(msg.sender, priv);
-	msg.counter = mesh_counter_next(&(struct mesh_counter){ 0 }, io_seen.ns) + ++seq;
-	snprintf(msg.u.reg.name, sizeof(msg.u.reg.name), "j");
-	if (secret) {
-		msg.u.reg.has_join = true;
-		mesh_join_hash(secret, msg.u.reg.join);
-	}
-	if (proof) {
-		msg.u.reg.has_proof = true;
-		memcpy(msg.u.reg.proof, proof, MESH_PROOF_LEN);
-	}
-	assert_int_equal(mesh_shared_key(shared, intro_pub, priv), 0);
-	n = mesh_seal(&msg, shared, out, cap - MESH_MAC1_LEN);
-	assert_true(n > 0);
-	return with_mac1(out, (size_t)n);
 }
 
 /* A REGISTER from key priv at `from`, as an agent does it: when the
@@ -365,24 +350,21 @@ static void idle_tcp_connections_do_not_lock_members_out(void **state)
 	introducer_free(in);
 }
 
-/* A datagram from member i of type t (REGISTER or CONNECT to id). */
-static size_t member_datagram(int i, uint8_t type, uint32_t to, uint8_t *out, size_t cap)
+/* A CONNECT from member i asking for a round with member id `to`. */
+static size_t connect_datagram(int i, uint32_t to, uint8_t *out, size_t cap)
 {
 	static struct mesh_counter counter[2];
-	struct mesh_msg msg = { .type = type };
+	struct mesh_msg msg = { .type = MESH_CONNECT };
 	uint8_t shared[32];
 	int n;
 
 	key_public(msg.sender, member_priv[i]);
 	msg.counter = mesh_counter_next(&counter[i], io_seen.ns);
-	if (type == MESH_REGISTER)
-		snprintf(msg.u.reg.name, sizeof(msg.u.reg.name), "%c", 'a' + i);
-	else
-		msg.u.connect.id = to;
+	msg.u.connect.id = to;
 	assert_int_equal(mesh_shared_key(shared, intro_pub, member_priv[i]), 0);
-	n = mesh_seal(&msg, shared, out, cap - MESH_MAC1_LEN);
+	n = mesh_seal(&msg, shared, out, cap);
 	assert_true(n > 0);
-	return type_is_register(out) ? with_mac1(out, (size_t)n) : (size_t)n;
+	return (size_t)n;
 }
 
 /* A member gone bad asks for round after round: the introducer passes on
@@ -404,7 +386,7 @@ static void connect_after_connect_is_rate_limited(void **state)
 	io_seen.watch = eb;
 	/* 200 CONNECTs for b (id 2) in two seconds. */
 	for (int i = 0; i < 200; i++) {
-		n = member_datagram(0, MESH_CONNECT, 2, buf, sizeof(buf));
+		n = connect_datagram(0, 2, buf, sizeof(buf));
 		introducer_receive(in, 0, &ea, buf, n, 1000 + (uint64_t)i * 10);
 	}
 	print_message("  b was told to punch %d times\n", io_seen.punches_to_watch);
@@ -454,7 +436,7 @@ static void a_register_flood_of_fresh_keys_costs_little_and_locks_no_member_out(
 	assert_true(st->x25519_limited >= 4000);
 	/* The member is still answered (its key is known: no X25519). */
 	before = io_seen.udp_frames;
-	n = member_datagram(0, MESH_REGISTER, 0, buf, sizeof(buf));
+	n = register_datagram(member_priv[0], NULL, NULL, buf, sizeof(buf));
 	introducer_receive(in, 0, &ea, buf, n, 2500);
 	assert_true(io_seen.udp_frames > before);
 	assert_int_equal(introducer_members(in), 1);
