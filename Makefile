@@ -53,7 +53,7 @@ deps:
 # third-party tools punchlab run drives; man and systemd-analyze check what
 # make install puts in place.
 deps-test: deps
-	@ci/deps.sh chromium nebula tinc man-db systemd
+	@ci/deps.sh chromium nebula tinc man-db systemd conntrack
 
 build/obj/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)

@@ -57,7 +57,7 @@ mutant csum_inet-returns-0 lib/csum/csum.c \
 	'	sum = csum_add(buf, len, sum);' '	return 0;
 	sum = csum_add(buf, len, sum);' \
 	build/tests/test_wg_offload
-mutant runner_as_expected-returns-true harness/runner/matrix.c \
+mutant runner_as_expected-returns-true harness/runner/result.c \
 	'bool runner_as_expected(const struct scenario_result *r)
 {' 'bool runner_as_expected(const struct scenario_result *r)
 {

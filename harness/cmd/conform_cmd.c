@@ -1,8 +1,8 @@
 /* punchlab conform MODEL | --ruleset FILE | --router-cmd CMD [--iface ...] [--long] [--json] */
 #include "cmd.h"
 #include "../conform/html.h"
-#include "../conform/run.h"
-#include "../topo/run.h"
+#include "../conform/check.h"
+#include "../topo/instance.h"
 #include "../../lib/util/log.h"
 #include "../../lib/util/text.h"
 
@@ -223,16 +223,16 @@ int cmd_conform(int argc, char **argv)
 	}
 	if (cmd_need_root("conform"))
 		return EXIT_USAGE;
-	run_reap_dead();
+	instance_reap_dead();
 	reps = calloc(n ? (size_t)n : 1, sizeof(*reps));
 	if (!reps)
 		return EXIT_FAIL;
 	o.points = at;
 	o.n_points = lifetime ? 1 : 0;
 	if (n > 1)
-		conform_run_many(models, n, (int)jobs, &o, lifetime ? &timing : NULL, reps);
+		conform_check_many(models, n, (int)jobs, &o, lifetime ? &timing : NULL, reps);
 	else
-		conform_run(n ? models[0] : NULL, &o, lifetime ? &timing : NULL, reps);
+		conform_check(n ? models[0] : NULL, &o, lifetime ? &timing : NULL, reps);
 	for (int i = 0; i < (n ? n : 1); i++) {
 		struct conform_report *rep = &reps[i];
 

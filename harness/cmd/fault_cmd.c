@@ -27,7 +27,7 @@ int cmd_fault(int argc, char **argv)
 {
 	const char *id = NULL, *words[3] = { NULL, NULL, NULL };
 	char err[512];
-	struct run r;
+	struct instance r;
 	int n = 0;
 
 	for (int i = 1; i < argc; i++) {
@@ -50,8 +50,8 @@ int cmd_fault(int argc, char **argv)
 	}
 	if (cmd_need_root("fault"))
 		return EXIT_USAGE;
-	run_reap_dead();
-	if (run_pick(id, &r, err, sizeof(err))) {
+	instance_reap_dead();
+	if (instance_pick(id, &r, err, sizeof(err))) {
 		pl_err("%s", err);
 		return EXIT_USAGE;
 	}

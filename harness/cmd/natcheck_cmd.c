@@ -1,7 +1,7 @@
 /* punchlab nat-check [MODEL...] */
 #include "cmd.h"
 #include "../natcheck/natcheck.h"
-#include "../topo/run.h"
+#include "../topo/instance.h"
 #include "../../lib/util/log.h"
 #include "../../lib/util/text.h"
 
@@ -55,7 +55,7 @@ int cmd_nat_check(int argc, char **argv)
 	}
 	if (cmd_need_root("nat-check"))
 		return EXIT_USAGE;
-	run_reap_dead();
+	instance_reap_dead();
 	if (n == 0) {
 		n = nat_model_list(names, 64);
 		if (n == 0) {

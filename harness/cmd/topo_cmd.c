@@ -1,7 +1,7 @@
 /* punchlab topo up|exec|list|down|show */
 #include "cmd.h"
 #include "../topo/build.h"
-#include "../topo/run.h"
+#include "../topo/instance.h"
 #include "../topo/topo.h"
 #include "../topo/cleanup.h"
 #include "../../lib/util/log.h"
@@ -58,7 +58,7 @@ static int resolve_args(int argc, char **argv, struct topo_net *net)
 	return 0;
 }
 
-static void print_run(const struct run *r, const struct topo_net *net, FILE *out)
+static void print_run(const struct instance *r, const struct topo_net *net, FILE *out)
 {
 	char a[16];
 
@@ -85,7 +85,7 @@ static int topo_up(int argc, char **argv)
 	bool foreground = false;
 	int n = 0, ret;
 	char *args[16];
-	struct run r;
+	struct instance r;
 
 	const char *links[8];
 	int n_links = 0;
@@ -138,16 +138,16 @@ static int topo_up(int argc, char **argv)
 	char topo_ref[PATH_MAX];
 	if (!strchr(args[0], '/') || !realpath(args[0], topo_ref))
 		snprintf(topo_ref, sizeof(topo_ref), "%s", args[0]);
-	if ((ret = run_create(&r, topo_ref, params))) {
+	if ((ret = instance_create(&r, topo_ref, params))) {
 		pl_err("cannot create run state under /run/punchlab: %s", strerror(-ret));
 		ret = EXIT_FAIL;
 		goto out;
 	}
-	cleanup_watch_run(r.id);
+	cleanup_watch_instance(r.id);
 	if ((ret = topo_build(net, &r, err, sizeof(err)))) {
 		pl_err("run %s: %s; removing what was built", r.id, err);
-		run_destroy(r.id);
-		cleanup_forget_run(r.id);
+		instance_destroy(r.id);
+		cleanup_forget_instance(r.id);
 		ret = EXIT_FAIL;
 		goto out;
 	}
@@ -158,13 +158,13 @@ static int topo_up(int argc, char **argv)
 		for (;;)
 			pause(); /* the cleanup handler removes the run and exits */
 	}
-	if (run_detach(&r)) {
+	if (instance_detach(&r)) {
 		pl_err("cannot start the keeper process: %s", strerror(errno));
-		run_destroy(r.id);
+		instance_destroy(r.id);
 		ret = EXIT_FAIL;
 		goto out;
 	}
-	cleanup_forget_run(r.id);
+	cleanup_forget_instance(r.id);
 	print_run(&r, net, stdout);
 	ret = 0;
 out:
@@ -176,7 +176,7 @@ static int topo_down(int argc, char **argv)
 {
 	const char *id = NULL;
 	bool all = false;
-	char ids[64][RUN_ID_LEN + 1], err[512];
+	char ids[64][INSTANCE_ID_LEN + 1], err[512];
 	int n;
 
 	for (int i = 0; i < argc; i++) {
@@ -193,10 +193,10 @@ static int topo_down(int argc, char **argv)
 	if (cmd_need_root("topo down"))
 		return EXIT_USAGE;
 	if (all) {
-		n = run_list(ids, 64);
+		n = instance_list(ids, 64);
 	} else {
-		struct run r;
-		if (run_pick(id, &r, err, sizeof(err))) {
+		struct instance r;
+		if (instance_pick(id, &r, err, sizeof(err))) {
 			pl_err("%s", err);
 			return EXIT_USAGE;
 		}
@@ -204,21 +204,21 @@ static int topo_down(int argc, char **argv)
 		n = 1;
 	}
 	for (int i = 0; i < n; i++) {
-		struct run r;
+		struct instance r;
 		char dir[96];
 		struct stat st;
 
-		if (run_load(ids[i], &r))
+		if (instance_load(ids[i], &r))
 			continue;
 		snprintf(dir, sizeof(dir), "%s", r.dir);
 		/* Ask a keeper to finish its own run; its parent asking means the
 		 * owner itself is on its way out. */
-		if (run_owner_alive(&r) && r.owner != getpid() && r.owner != getppid()) {
+		if (instance_owner_alive(&r) && r.owner != getpid() && r.owner != getppid()) {
 			kill(r.owner, SIGTERM);
 			for (int w = 0; w < 300 && stat(dir, &st) == 0; w++)
 				time_sleep_ms(10);
 		}
-		run_destroy(ids[i]);
+		instance_destroy(ids[i]);
 		printf("run %s removed\n", ids[i]);
 	}
 	return 0;
@@ -227,7 +227,7 @@ static int topo_down(int argc, char **argv)
 static int cmd_topo_list(int argc, char **argv)
 {
 	bool json = false, available = false;
-	char ids[64][RUN_ID_LEN + 1];
+	char ids[64][INSTANCE_ID_LEN + 1];
 	int n;
 
 	for (int i = 0; i < argc; i++) {
@@ -249,7 +249,7 @@ static int cmd_topo_list(int argc, char **argv)
 			printf(n ? "]\n" : "[]\n");
 		return 0;
 	}
-	n = run_list(ids, 64);
+	n = instance_list(ids, 64);
 	if (json)
 		printf("[");
 	else if (n == 0)
@@ -257,17 +257,17 @@ static int cmd_topo_list(int argc, char **argv)
 	else
 		printf("%-7s %-16s %-8s %-6s %s\n", "RUN", "TOPOLOGY", "OWNER", "AGE", "PARAMS");
 	for (int i = 0; i < n; i++) {
-		struct run r;
+		struct instance r;
 		long age;
 
-		if (run_load(ids[i], &r))
+		if (instance_load(ids[i], &r))
 			continue;
 		age = (long)time(NULL) - r.created;
 		if (json) {
 			printf("%s{\"run\":\"%s\",\"topology\":\"%s\",\"params\":\"%s\",\"owner\":%d,\"owner_alive\":%s,"
 			       "\"age_s\":%ld,\"namespaces\":[",
 			       i ? "," : "", r.id, r.topology, r.params, (int)r.owner,
-			       run_owner_alive(&r) ? "true" : "false", age);
+			       instance_owner_alive(&r) ? "true" : "false", age);
 			for (int k = 0; k < r.n_netns; k++)
 				printf("%s\"%s\"", k ? "," : "", r.netns[k]);
 			printf("]}");
@@ -286,7 +286,7 @@ static int topo_exec(int argc, char **argv)
 	char err[512], ns[64];
 	char *shell[] = { getenv("SHELL") ? getenv("SHELL") : "/bin/sh", NULL };
 	char **cmd = shell;
-	struct run r;
+	struct instance r;
 	int i, ret;
 
 	for (i = 0; i < argc; i++) {
@@ -309,14 +309,14 @@ static int topo_exec(int argc, char **argv)
 	}
 	if (cmd_need_root("topo exec"))
 		return EXIT_USAGE;
-	if (run_pick(id, &r, err, sizeof(err))) {
+	if (instance_pick(id, &r, err, sizeof(err))) {
 		pl_err("%s", err);
 		return EXIT_USAGE;
 	}
 	if (topo_node_netns(&r, host, ns, sizeof(ns))) {
 		size_t off = (size_t)snprintf(err, sizeof(err), "run %s has no host \"%s\"; its hosts:", r.id, host);
 		for (int k = 0; k < r.n_netns && off < sizeof(err); k++)
-			off += (size_t)snprintf(err + off, sizeof(err) - off, " %s", r.netns[k] + 4 + RUN_ID_LEN);
+			off += (size_t)snprintf(err + off, sizeof(err) - off, " %s", r.netns[k] + 4 + INSTANCE_ID_LEN);
 		pl_err("%s", err);
 		return EXIT_USAGE;
 	}
@@ -350,7 +350,7 @@ int cmd_topo(int argc, char **argv)
 			return 0;
 		}
 	if (geteuid() == 0)
-		run_reap_dead();
+		instance_reap_dead();
 	if (strcmp(argv[1], "up") == 0)
 		return topo_up(argc - 2, argv + 2);
 	if (strcmp(argv[1], "down") == 0)

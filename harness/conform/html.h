@@ -4,7 +4,7 @@
 #ifndef PL_CONFORM_HTML_H
 #define PL_CONFORM_HTML_H
 
-#include "run.h"
+#include "check.h"
 
 #include <stdio.h>
 

@@ -24,7 +24,7 @@
 #include <string.h>
 
 /* The run's topology as it was brought up. */
-static int run_net(const struct run *r, struct topo_net *net, char *err, size_t errlen)
+static int run_net(const struct instance *r, struct topo_net *net, char *err, size_t errlen)
 {
 	char params[sizeof(r->params)], *assigns[8], *save = NULL;
 	struct topo t;
@@ -50,7 +50,7 @@ static int run_net(const struct run *r, struct topo_net *net, char *err, size_t 
 
 /* A carrier renumbering the router: a free address on its uplink segment
  * (from the top of the prefix down), moved onto wan in place of the old. */
-static int renumber(struct run *r, struct topo_net *net, int router, const char *ns, char *err, size_t errlen)
+static int renumber(struct instance *r, struct topo_net *net, int router, const char *ns, char *err, size_t errlen)
 {
 	int s = net->topo.nodes[router].segment;
 	uint32_t prefix = ntohl(net->seg_prefix[s]), size = 1u << (32 - net->seg_plen[s]), fresh = 0;
@@ -88,7 +88,7 @@ static int renumber(struct run *r, struct topo_net *net, int router, const char 
 		}
 	}
 	net->nodes[router].public_addr = fresh;
-	return run_note_renumber(r, net->topo.nodes[router].name, fresh);
+	return instance_note_renumber(r, net->topo.nodes[router].name, fresh);
 }
 
 /* Install the router's NAT again: its dynamic maps and sets start empty. */
@@ -133,7 +133,7 @@ static int find_program(const char *ns, const char *program, pid_t *pids, int ma
 
 /* kill: the program dies (SIGKILL, as a crash); restart: it stops and is
  * started again with the same command line, in the same namespace. */
-static int fault_process(struct run *r, const char *kind, const char *host, const char *program, char *err,
+static int fault_process(struct instance *r, const char *kind, const char *host, const char *program, char *err,
 			 size_t errlen)
 {
 	char ns[64], cmdline[4096];
@@ -187,7 +187,7 @@ static int fault_process(struct run *r, const char *kind, const char *host, cons
 		return -EIO;
 	}
 	close(devnull);
-	run_note_pid(r, pid);
+	instance_note_pid(r, pid);
 	return 0;
 }
 
@@ -221,7 +221,7 @@ static int port_exhaust(const struct topo_net *net, int router, const char *ns, 
 	return ret;
 }
 
-int fault_apply(struct run *r, const char *kind, const char *target, const char *arg, char *err, size_t errlen)
+int fault_apply(struct instance *r, const char *kind, const char *target, const char *arg, char *err, size_t errlen)
 {
 	struct topo_net *net = calloc(1, sizeof(*net));
 	char ns[64];

@@ -3,13 +3,13 @@
 #ifndef PL_FAULT_H
 #define PL_FAULT_H
 
-#include "../topo/run.h"
+#include "../topo/instance.h"
 
 #include <stddef.h>
 
 /* Apply fault KIND to TARGET in run r. err says what failed.
  *   nat-reboot ROUTER, mapping-expire ROUTER, link ROUTER down|up,
  *   kill HOST PROGRAM, restart HOST PROGRAM (arg: the program's name). */
-int fault_apply(struct run *r, const char *kind, const char *target, const char *arg, char *err, size_t errlen);
+int fault_apply(struct instance *r, const char *kind, const char *target, const char *arg, char *err, size_t errlen);
 
 #endif

@@ -2,7 +2,7 @@
 #include "../stun/server.h"
 #include "../../lib/nl/rtnl.h"
 #include "../topo/build.h"
-#include "../topo/run.h"
+#include "../topo/instance.h"
 #include "../topo/topo.h"
 #include "../topo/cleanup.h"
 #include "../../lib/util/log.h"
@@ -190,12 +190,12 @@ static int rename_iface(const char *ns, const struct topo_net_node *node, const 
 /* A person's own router set-up on the bare router: their ruleset loaded
  * as they would load it, or their command (a script that returns, or a
  * NAT program that keeps running until the check is over). */
-static int router_setup(struct run *r, const struct natcheck_opts *o, pid_t *daemon, char *detail, size_t len)
+static int router_setup(struct instance *r, const struct natcheck_opts *o, pid_t *daemon, char *detail, size_t len)
 {
 	char ns[64];
 	int devnull, ret = 0, code = 0;
 
-	run_netns_name(r->id, "nat", ns, sizeof(ns));
+	instance_netns_name(r->id, "nat", ns, sizeof(ns));
 	if (o->ruleset) {
 		char *argv[] = { "nft", "-f", (char *)o->ruleset, NULL };
 
@@ -216,7 +216,7 @@ static int router_setup(struct run *r, const struct natcheck_opts *o, pid_t *dae
 			snprintf(detail, len, "cannot start sh -c '%s' in the router: %s", o->router_cmd, strerror(-ret));
 			return ret;
 		}
-		run_note_pid(r, pid);
+		instance_note_pid(r, pid);
 		ret = proc_wait_timeout(pid, 3000, &code);
 		if (ret == -ETIMEDOUT) {
 			*daemon = pid; /* a NAT program: it runs until the end */
@@ -239,7 +239,7 @@ void natcheck_run(const char *model, const struct natcheck_opts *o, struct natch
 	struct stun_probe_cfg cfg = { .port = 3478, .timeout_ms = 250, .tries = 3 };
 	bool custom = o->ruleset || o->router_cmd, timeouts = false;
 	const char *wan = o->iface_wan ? o->iface_wan : "wan";
-	struct run r;
+	struct instance r;
 	pid_t server = -1, daemon = -1;
 	int ret, router;
 
@@ -261,16 +261,16 @@ void natcheck_run(const char *model, const struct natcheck_opts *o, struct natch
 	router = topo_find_node(&t, "nat");
 	res->declared = net->nodes[router].model;
 	snprintf(res->model, sizeof(res->model), "%s", res->declared.name);
-	if ((ret = run_create(&r, "nat-probe", assign))) {
+	if ((ret = instance_create(&r, "nat-probe", assign))) {
 		res->error = ret;
 		snprintf(res->detail, sizeof(res->detail), "cannot create a run: %s", strerror(-ret));
 		free(net);
 		return;
 	}
-	cleanup_watch_run(r.id);
+	cleanup_watch_instance(r.id);
 	if ((ret = topo_build(net, &r, res->detail, sizeof(res->detail))))
 		goto out;
-	run_netns_name(r.id, "nat", ns, sizeof(ns));
+	instance_netns_name(r.id, "nat", ns, sizeof(ns));
 	if ((o->iface_wan && (ret = rename_iface(ns, &net->nodes[router], "wan", o->iface_wan, res->detail,
 						 sizeof(res->detail)))) ||
 	    (o->iface_lan && (ret = rename_iface(ns, &net->nodes[router], "site", o->iface_lan, res->detail,
@@ -284,12 +284,12 @@ void natcheck_run(const char *model, const struct natcheck_opts *o, struct natch
 		else
 			snprintf(res->model, sizeof(res->model), "%s", o->ruleset ? o->ruleset : o->router_cmd);
 	}
-	run_netns_name(r.id, "stun", ns, sizeof(ns));
+	instance_netns_name(r.id, "stun", ns, sizeof(ns));
 	if ((ret = natcheck_start_stun_server(ns, topo_net_addr(net, "stun", 0), topo_net_addr(net, "stun", 1), &server))) {
 		snprintf(res->detail, sizeof(res->detail), "the STUN server did not start in %s", ns);
 		goto out;
 	}
-	run_note_pid(&r, server);
+	instance_note_pid(&r, server);
 	cfg.server = topo_net_addr(net, "stun", 0);
 	for (int i = 0; i < o->n_points && cfg.n_points < PROBE_MAX_POINTS; i++)
 		cfg.points[cfg.n_points++] = o->points[i];
@@ -304,7 +304,7 @@ void natcheck_run(const char *model, const struct natcheck_opts *o, struct natch
 		cfg.points[cfg.n_points++] = tmo + 10;
 	}
 	res->timeouts = timeouts;
-	run_netns_name(r.id, "client", ns, sizeof(ns));
+	instance_netns_name(r.id, "client", ns, sizeof(ns));
 	if ((ret = probe_in(ns, &cfg, &res->measured))) {
 		snprintf(res->detail, sizeof(res->detail), "the probe failed in %s", ns);
 		goto out;
@@ -318,8 +318,8 @@ out:
 		proc_stop(server, 1000);
 	if (daemon > 0)
 		proc_stop(daemon, 1000);
-	run_destroy(r.id);
-	cleanup_forget_run(r.id);
+	instance_destroy(r.id);
+	cleanup_forget_instance(r.id);
 	free(net);
 }
 

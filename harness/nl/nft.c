@@ -344,8 +344,7 @@ static int build_batch(const struct nat_plan *p, struct mnl_nlmsg_batch *b, uint
 {
 	struct nlmsghdr *nlh;
 
-	nftnl_batch_begin(mnl_nlmsg_batch_current(b), (*seq)++);
-	mnl_nlmsg_batch_next(b);
+	nft_batch_open(b, seq);
 	/* Create-then-delete-then-create: replaces any earlier table whole. */
 	nft_batch_put_fresh_table(b, seq, NFPROTO_IPV4, NAT_TABLE);
 
@@ -398,16 +397,43 @@ static int build_batch(const struct nat_plan *p, struct mnl_nlmsg_batch *b, uint
 		nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, NFPROTO_IPV4);
 		for (int j = 0; j < pr->n; j++)
 			emit_stmt(r, p, &pr->s[j]);
-		nlh = nftnl_rule_nlmsg_build_hdr(mnl_nlmsg_batch_current(b), NFT_MSG_NEWRULE, NFPROTO_IPV4,
-						 NLM_F_APPEND | NLM_F_CREATE | NLM_F_ACK, (*seq)++);
-		nftnl_rule_nlmsg_build_payload(nlh, r);
-		nftnl_rule_free(r);
-		if (!mnl_nlmsg_batch_next(b))
+		if (nft_batch_put_rule(b, seq, NFPROTO_IPV4, r))
 			return -ENOSPC;
 	}
+	nft_batch_close(b, seq);
+	return 0;
+}
+
+void nft_batch_open(struct mnl_nlmsg_batch *b, uint32_t *seq)
+{
+	nftnl_batch_begin(mnl_nlmsg_batch_current(b), (*seq)++);
+	mnl_nlmsg_batch_next(b);
+}
+
+void nft_batch_close(struct mnl_nlmsg_batch *b, uint32_t *seq)
+{
 	nftnl_batch_end(mnl_nlmsg_batch_current(b), (*seq)++);
 	mnl_nlmsg_batch_next(b);
-	return 0;
+}
+
+int nft_batch_close_talk(struct mnl_nlmsg_batch *b, uint32_t *seq, const char *what, char *err, size_t errlen)
+{
+	int ret;
+
+	nft_batch_close(b, seq);
+	ret = nft_batch_talk(b, what, err, errlen);
+	mnl_nlmsg_batch_stop(b);
+	return ret;
+}
+
+int nft_batch_put_rule(struct mnl_nlmsg_batch *b, uint32_t *seq, int family, struct nftnl_rule *r)
+{
+	struct nlmsghdr *nlh = nftnl_rule_nlmsg_build_hdr(mnl_nlmsg_batch_current(b), NFT_MSG_NEWRULE, (uint16_t)family,
+							   NLM_F_APPEND | NLM_F_CREATE | NLM_F_ACK, (*seq)++);
+
+	nftnl_rule_nlmsg_build_payload(nlh, r);
+	nftnl_rule_free(r);
+	return mnl_nlmsg_batch_next(b) ? 0 : -ENOSPC;
 }
 
 int nft_batch_talk(struct mnl_nlmsg_batch *b, const char *what, char *err, size_t errlen)
@@ -484,16 +510,13 @@ static int one_rule_in_ns(void *p)
 	static char buf[16384];
 	struct mnl_nlmsg_batch *b = nl_batch_start(buf, sizeof(buf));
 	uint32_t seq = (uint32_t)time(NULL);
-	int ret;
 
-	nftnl_batch_begin(mnl_nlmsg_batch_current(b), seq++);
-	mnl_nlmsg_batch_next(b);
+	nft_batch_open(b, &seq);
 	/* Create-then-delete empties any old table; then build anew. */
 	nft_batch_put_table(b, &seq, NFPROTO_IPV4, x->table, NFT_MSG_NEWTABLE, NLM_F_CREATE | NLM_F_ACK);
 	nft_batch_put_table(b, &seq, NFPROTO_IPV4, x->table, NFT_MSG_DELTABLE, NLM_F_ACK);
 	if (x->build) {
 		struct nftnl_rule *r = nftnl_rule_alloc();
-		struct nlmsghdr *nlh;
 
 		nft_batch_put_table(b, &seq, NFPROTO_IPV4, x->table, NFT_MSG_NEWTABLE, NLM_F_CREATE | NLM_F_ACK);
 		nft_batch_put_chain(b, &seq, NFPROTO_IPV4, x->table, x->chain, x->hook, x->prio);
@@ -501,17 +524,9 @@ static int one_rule_in_ns(void *p)
 		nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, x->chain);
 		nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, NFPROTO_IPV4);
 		x->build(r, x->arg);
-		nlh = nftnl_rule_nlmsg_build_hdr(mnl_nlmsg_batch_current(b), NFT_MSG_NEWRULE, NFPROTO_IPV4,
-						 NLM_F_APPEND | NLM_F_CREATE | NLM_F_ACK, seq++);
-		nftnl_rule_nlmsg_build_payload(nlh, r);
-		nftnl_rule_free(r);
-		mnl_nlmsg_batch_next(b);
+		nft_batch_put_rule(b, &seq, NFPROTO_IPV4, r);
 	}
-	nftnl_batch_end(mnl_nlmsg_batch_current(b), seq++);
-	mnl_nlmsg_batch_next(b);
-	ret = nft_batch_talk(b, x->what, x->err, x->errlen);
-	mnl_nlmsg_batch_stop(b);
-	return ret;
+	return nft_batch_close_talk(b, &seq, x->what, x->err, x->errlen);
 }
 
 int nft_one_rule_table(const char *netns, const char *table, const char *chain, uint32_t hook, int prio,

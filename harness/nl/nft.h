@@ -15,7 +15,15 @@ int nft_plan_apply(const char *netns, const struct nat_plan *plan, char *err, si
 struct nftnl_rule;
 struct nftnl_expr;
 struct mnl_nlmsg_batch;
-/* A batch starts with nl_batch_start (lib/nl/nl.h). */
+/* A batch starts with nl_batch_start (lib/nl/nl.h), then nft_batch_open;
+ * nft_batch_close ends it (nft_batch_close_talk: and sends it). */
+void nft_batch_open(struct mnl_nlmsg_batch *b, uint32_t *seq);
+void nft_batch_close(struct mnl_nlmsg_batch *b, uint32_t *seq);
+/* Close b, send it (nft_batch_talk) and stop it. */
+int nft_batch_close_talk(struct mnl_nlmsg_batch *b, uint32_t *seq, const char *what, char *err, size_t errlen);
+/* Append rule r (its table, chain and family set) to b, and free it;
+ * -ENOSPC when the batch is full. */
+int nft_batch_put_rule(struct mnl_nlmsg_batch *b, uint32_t *seq, int family, struct nftnl_rule *r);
 /* Add a table message (NEWTABLE or DELTABLE) for table NAME to batch b. */
 void nft_batch_put_table(struct mnl_nlmsg_batch *b, uint32_t *seq, int family, const char *name, uint16_t type,
 			 uint16_t flags);

@@ -48,12 +48,10 @@ static int install_in_ns(void *arg)
 	struct install_ctx *x = arg;
 	static char buf[64 * 1024];
 	struct mnl_nlmsg_batch *b = nl_batch_start(buf, sizeof(buf));
-	struct nlmsghdr *nlh;
 	uint32_t seq = (uint32_t)time(NULL);
 	int ret = 0;
 
-	nftnl_batch_begin(mnl_nlmsg_batch_current(b), seq++);
-	mnl_nlmsg_batch_next(b);
+	nft_batch_open(b, &seq);
 	nft_batch_put_fresh_table(b, &seq, x->family, NFTCOUNT_TABLE);
 	/* NF_BR_FORWARD is NF_INET_FORWARD's number. */
 	nft_batch_put_chain(b, &seq, x->family, NFTCOUNT_TABLE, CHAIN, NF_INET_FORWARD,
@@ -79,17 +77,15 @@ static int install_in_ns(void *arg)
 		match_meta(r, NFT_META_L4PROTO, NFT_CMP_NEQ, &icmp, 1);
 		nft_expr_add(r, "counter");
 		nftnl_rule_set_data(r, NFTNL_RULE_USERDATA, x->rules[i].name, (uint32_t)strlen(x->rules[i].name) + 1);
-		nlh = nftnl_rule_nlmsg_build_hdr(mnl_nlmsg_batch_current(b), NFT_MSG_NEWRULE, (uint16_t)x->family,
-						 NLM_F_APPEND | NLM_F_CREATE | NLM_F_ACK, seq++);
-		nftnl_rule_nlmsg_build_payload(nlh, r);
-		nftnl_rule_free(r);
-		mnl_nlmsg_batch_next(b);
+		if ((ret = nft_batch_put_rule(b, &seq, x->family, r)))
+			break;
 	}
-	nftnl_batch_end(mnl_nlmsg_batch_current(b), seq++);
-	mnl_nlmsg_batch_next(b);
-	ret = nft_batch_talk(b, "the counters", x->err, x->errlen);
-	mnl_nlmsg_batch_stop(b);
-	return ret;
+	if (ret) {
+		snprintf(x->err, x->errlen, "too many counters for one batch");
+		mnl_nlmsg_batch_stop(b);
+		return ret;
+	}
+	return nft_batch_close_talk(b, &seq, "the counters", x->err, x->errlen);
 }
 
 int nftcount_install(const char *netns, int bridge, const struct nftcount_rule *rules, int n, char *err, size_t errlen)

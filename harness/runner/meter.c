@@ -47,7 +47,7 @@ static int add_rule(struct place *p, const char *name, const char *iif, const ch
 	return 0;
 }
 
-int meter_install(struct meter *m, const struct topo_net *net, const struct run *r, const char *const hosts[], int n_hosts,
+int meter_install(struct meter *m, const struct topo_net *net, const struct instance *r, const char *const hosts[], int n_hosts,
 		  char *err, size_t errlen)
 {
 	const struct topo *t = &net->topo;

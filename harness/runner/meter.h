@@ -6,7 +6,7 @@
 #ifndef PL_RUNNER_METER_H
 #define PL_RUNNER_METER_H
 
-#include "../topo/run.h"
+#include "../topo/instance.h"
 #include "../topo/topo.h"
 
 #include <stdbool.h>
@@ -30,7 +30,7 @@ struct meter {
 
 /* Count every pair among hosts (2 or 3 names) in run r of net, and the
  * introducer's traffic; replaces any counters a run had. */
-int meter_install(struct meter *m, const struct topo_net *net, const struct run *r, const char *const hosts[], int n_hosts,
+int meter_install(struct meter *m, const struct topo_net *net, const struct instance *r, const char *const hosts[], int n_hosts,
 		  char *err, size_t errlen);
 /* Bytes counted so far between hosts x and y where they meet, and to or
  * from the introducer (all pairs together). -ENOENT: no such pair. */

@@ -1,4 +1,4 @@
-/* `punchlab run`: drive a NAT-traversal tool through pairs of NAT models,
+/* `punchlab run` (a matrix run): drive a NAT-traversal tool through pairs of NAT models,
  * each pair a scenario in a topology of its own, and decide from the
  * packets (router counters, the harness's own prober through the tunnel)
  * whether the peers connected, directly or through a relay, and how fast. */
@@ -6,7 +6,8 @@
 #define PL_RUNNER_H
 
 #include "../../lib/expect/expect.h"
-#include "../topo/run.h"
+#include "../../lib/nat/model.h"
+#include "../topo/instance.h"
 #include "../topo/topo.h"
 #include "verdict.h"
 
@@ -14,9 +15,11 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/types.h>
+#include <time.h>
 
 #define RUNNER_MAX_SCENARIOS 512
 #define RUNNER_NAME 32
+#define RUNNER_MAX_MODELS 64
 
 enum lifecycle_kind { LC_NONE, LC_FAULT, LC_IDLE, LC_KILL_RELAY };
 
@@ -73,7 +76,7 @@ struct scenario_result {
 	char tool_version[48];
 	double wall_s;
 	char error[300];
-	char kept_run[RUN_ID_LEN + 1];  /* --keep-failed: the run left up */
+	char kept_run[INSTANCE_ID_LEN + 1];  /* --keep-failed: the run left up */
 	struct lifecycle_result lc;
 };
 
@@ -81,7 +84,7 @@ struct scenario_result {
  * the network; the tool brings up its parts on the hosts and says which
  * addresses inside the tunnel reach each peer. */
 struct tool_ctx {
-	const struct run *run;
+	const struct instance *inst;
 	const struct topo_net *net;
 	char dir[200];             /* the scenario's files (keys, configs, logs) */
 	uint32_t addr_a, addr_b;   /* a's and b's addresses inside the tunnel (network order) */
@@ -125,8 +128,9 @@ void tool_first_line(char *const argv[], const char *fallback, char *buf, size_t
 /* Stop the tool's processes and free t->priv. */
 void tool_stop_all(struct tool_ctx *t, pid_t *pids, int n);
 
+/* The tools (tools.c): one by name (NULL: none), and every one,
+ * NULL-terminated. */
 const struct runner_tool *runner_tool_find(const char *name);
-/* Every tool, NULL-terminated. */
 extern const struct runner_tool *const runner_tools[];
 
 struct runner_opts {
@@ -138,24 +142,58 @@ struct runner_opts {
 	const char *outdir;
 };
 
-/* Where a scenario's files go: OUTDIR/scenarios/NAME. */
+/* The plan (plan.c): what to run. */
+struct plan {
+	const char *tool;
+	const char *models;      /* "A,B,...": their pairs (NULL: every shipped model) */
+	const char *topology;    /* the pairs' topology (NULL: two-sites, or the default matrix without models) */
+	const char *lifecycle;   /* a lifecycle scenario's name, or "all" (NULL: none) */
+	bool ordered;            /* A,B and B,A both */
+	int repeat;
+};
+/* The scenarios a plan names, into sc (at most RUNNER_MAX_SCENARIOS), and
+ * the models it uses into names (*k of them). Returns how many, or -1 with
+ * err saying what is wrong (a model that does not load, no model at all,
+ * no such topology or lifecycle scenario). */
+int runner_plan(const struct plan *p, struct scenario *sc, char names[][NAT_MODEL_NAME_MAX], int *k, char *err,
+		size_t errlen);
+
+/* Results (result.c): where a scenario's files go, OUTDIR/scenarios/NAME. */
 void runner_scenario_dir(const struct runner_opts *o, const struct scenario *sc, char *buf, size_t len);
 /* Connected, direct where `punchlab expect` says it can be, and (with a
  * third peer) every pair answering. */
 bool runner_as_expected(const struct scenario_result *r);
 /* The tool said one path, the routers' counters show another. */
 bool runner_disagrees(const struct scenario_result *r);
-/* Run one scenario, filling res. */
+
+/* One scenario, in its steps (scenario.c): set up, start the tool, watch,
+ * sum up, tear down; fills res. */
 void runner_scenario(const struct scenario *sc, const struct runner_opts *o, const char *scenario_dir,
 		     struct scenario_result *res);
-/* Run them all, `jobs` at a time, each in a process of its own; prints a
- * progress line when o->progress. */
+/* The job pool (pool.c): them all, `jobs` at a time, each in a process of
+ * its own; prints a progress line when o->progress. */
 void runner_all(const struct scenario *sc, int n, const struct runner_opts *o, struct scenario_result *res);
+
+/* Output (output.c). Can FILE serve as a baseline (a results.json)? 0, or
+ * -errno with err saying why not. */
+int runner_baseline_usable(const char *path, char *err, size_t errlen);
+/* The run's folder: outdir as given, or results/<date-time> when empty
+ * (written back), with scenarios/ in it. */
+int runner_make_outdir(char *outdir, size_t len, time_t started, char *err, size_t errlen);
+struct conform_report;
+/* Each model's conformance, up to jobs at a time: conformance.json in
+ * outdir and a line each on stdout; the reports (freed by the caller) in
+ * *out and pointers to them in conf. */
+int runner_conform(char names[][NAT_MODEL_NAME_MAX], int k, int jobs, const char *outdir, struct conform_report **out,
+		   const struct conform_report *conf[]);
+/* results.json, junit.xml and report.html in o->outdir; the files of each
+ * scenario that went as expected removed. 0, or -errno with err. */
+int runner_write_results(const struct runner_opts *o, const struct scenario_result *res, int n, double wall_s,
+			 const struct conform_report *const conf[], int n_conf, char *err, size_t errlen);
 
 /* Reports (report.c). */
 int runner_write_json(const char *path, const struct scenario_result *res, int n, double wall_s, const char *tool);
 int runner_write_junit(const char *path, const struct scenario_result *res, int n, double wall_s);
-struct conform_report;
 /* The page for people; with n_conf conformance reports (may be 0), a
  * section of their verdicts too. */
 int runner_write_html(const char *path, const struct scenario_result *res, int n, double wall_s,

@@ -88,7 +88,7 @@ static int nebula_start(struct tool_ctx *t, int timeout_ms, char *err, size_t er
 			 "  inbound:\n    - port: any\n      proto: any\n      host: any\n",
 			 t->dir, t->dir, names[k], t->dir, names[k], lh, NEBULA_PORT, k ? "false" : "true",
 			 k ? "  hosts:\n    - \"10.88.0.1\"\n" : "", k ? 0 : NEBULA_PORT, k ? "false" : "true",
-			 k ? "  relays:\n    - 10.88.0.1\n" : "", k ? "false" : "true", t->run->id, "lab"[k]);
+			 k ? "  relays:\n    - 10.88.0.1\n" : "", k ? "false" : "true", t->inst->id, "lab"[k]);
 		snprintf(path, sizeof(path), "%s/%s.yml", t->dir, names[k]);
 		tool_write_file(path, conf);
 		snprintf(log, sizeof(log), "%s.log", names[k]);

@@ -119,7 +119,7 @@ static int ref_start(struct tool_ctx *t, int timeout_ms, char *err, size_t errle
 	for (int k = 0; k < nh; k++) {
 		char cpath[300], log[16];
 		char *argv[] = { agent, "up", "--config", cpath, "-v", NULL };
-		snprintf(s->ifname[k], sizeof(s->ifname[k]), "p%s%s", t->run->id, hosts[k]);
+		snprintf(s->ifname[k], sizeof(s->ifname[k]), "p%s%s", t->inst->id, hosts[k]);
 		snprintf(conf, sizeof(conf),
 			 "private-key-file = %s/%s.key\nintroducer = %s %s\nintroducer-key = %s\ninterface = %s\nname = %s\n",
 			 t->dir, hosts[k], a0, a1, pub[3], s->ifname[k], hosts[k]);

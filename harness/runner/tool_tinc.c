@@ -57,7 +57,7 @@ static int tinc_start(struct tool_ctx *t, int timeout_ms, char *err, size_t errl
 		}
 		snprintf(text, sizeof(text), "Name = %s\nInterface = t%s%c\nDeviceType = tun\nMode = router\nPort = 655\n"
 					     "AddressFamily = ipv4\n%s",
-			 names[k], t->run->id, "hab"[k], k ? "ConnectTo = hub\n" : "");
+			 names[k], t->inst->id, "hab"[k], k ? "ConnectTo = hub\n" : "");
 		snprintf(path, sizeof(path), "%s/tinc.conf", dir[k]);
 		tool_write_file(path, text);
 		/* Only the hub is reachable at an address of its own. */

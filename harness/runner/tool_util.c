@@ -62,7 +62,7 @@ int tool_spawn(struct tool_ctx *t, const char *node, char *const argv[], const c
 	char path[300], ns[64];
 	int fd, ret;
 
-	if (topo_node_netns(t->run, node, ns, sizeof(ns)))
+	if (topo_node_netns(t->inst, node, ns, sizeof(ns)))
 		return -ENOENT;
 	snprintf(path, sizeof(path), "%s/%s", t->dir, log);
 	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0)
@@ -70,7 +70,7 @@ int tool_spawn(struct tool_ctx *t, const char *node, char *const argv[], const c
 	ret = proc_spawn(ns, argv, fd, fd, pid);
 	close(fd);
 	if (!ret)
-		run_note_pid((struct run *)t->run, *pid);
+		instance_note_pid((struct instance *)t->inst, *pid);
 	return ret;
 }
 

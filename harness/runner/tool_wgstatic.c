@@ -104,17 +104,17 @@ static int wgs_start(struct tool_ctx *t, int timeout_ms, char *err, size_t errle
 	if (sodium_init() < 0)
 		return -EIO;
 	/* The registry's STUN server, on the introducer host. */
-	if (topo_node_netns(t->run, "introducer", ins, sizeof(ins)) ||
+	if (topo_node_netns(t->inst, "introducer", ins, sizeof(ins)) ||
 	    (ret = natcheck_start_stun_server(ins, i0, i1, &s->pids[2]))) {
 		snprintf(err, errlen, "cannot start the STUN server on the introducer host");
 		return -EIO;
 	}
-	run_note_pid((struct run *)t->run, s->pids[2]);
+	instance_note_pid((struct instance *)t->inst, s->pids[2]);
 	registry[0] = '\0';
 	for (int k = 0; k < 2; k++) {
 		struct stun_arg sa = { i0, { 0 } };
 		struct in_addr ia;
-		topo_node_netns(t->run, hosts[k], ns[k], sizeof(ns[k]));
+		topo_node_netns(t->inst, hosts[k], ns[k], sizeof(ns[k]));
 		if ((ret = netns_call(ns[k], stun_from_wg_port, &sa))) {
 			snprintf(err, errlen, "%s: no STUN answer from port %d: %s", hosts[k], WG_PORT, strerror(-ret));
 			return ret;
@@ -133,7 +133,7 @@ static int wgs_start(struct tool_ctx *t, int timeout_ms, char *err, size_t errle
 		char log[16], sock[64];
 		char *argv[] = { "wireguard-go", "-f", s->ifname[k], NULL };
 		struct stat st;
-		snprintf(s->ifname[k], sizeof(s->ifname[k]), "w%s%s", t->run->id, hosts[k]);
+		snprintf(s->ifname[k], sizeof(s->ifname[k]), "w%s%s", t->inst->id, hosts[k]);
 		snprintf(log, sizeof(log), "%s.log", hosts[k]);
 		if ((ret = tool_spawn(t, hosts[k], argv, log, &s->pids[k]))) {
 			snprintf(err, errlen, "cannot start wireguard-go on %s: %s", hosts[k], strerror(-ret));

@@ -23,10 +23,10 @@
 		}                                                        \
 	} while (0)
 
-static int make_node(const struct topo_net_node *n, struct run *r, const char *ns, char *err,
+static int make_node(const struct topo_net_node *n, struct instance *r, const char *ns, char *err,
 		     size_t errlen)
 {
-	TRY(run_note_netns(r, ns), "recording namespace %s", ns);
+	TRY(instance_note_netns(r, ns), "recording namespace %s", ns);
 	TRY(netns_create(ns), "creating namespace %s", ns);
 	/* IPv6 off before any link exists: no router solicitations, no DAD, no
 	 * traffic of its own in the lab. */
@@ -49,11 +49,11 @@ static int make_node(const struct topo_net_node *n, struct run *r, const char *n
 	return 0;
 }
 
-int topo_node_netns(const struct run *r, const char *node, char *buf, size_t len)
+int topo_node_netns(const struct instance *r, const char *node, char *buf, size_t len)
 {
 	char want[64];
 
-	run_netns_name(r->id, node, want, sizeof(want));
+	instance_netns_name(r->id, node, want, sizeof(want));
 	for (int i = 0; i < r->n_netns; i++)
 		if (strcmp(r->netns[i], want) == 0) {
 			snprintf(buf, len, "%s", want);
@@ -83,14 +83,14 @@ void topo_nat_context(const struct topo_net *net, int router, struct nat_context
 	}
 }
 
-int topo_build(const struct topo_net *net, struct run *r, char *err, size_t errlen)
+int topo_build(const struct topo_net *net, struct instance *r, char *err, size_t errlen)
 {
 	const struct topo *t = &net->topo;
 	char ns[TOPO_MAX_NODES][40], a[16];
 
 	for (int i = 0; i < t->n_nodes; i++) {
 		int ret;
-		run_netns_name(r->id, t->nodes[i].name, ns[i], sizeof(ns[i]));
+		instance_netns_name(r->id, t->nodes[i].name, ns[i], sizeof(ns[i]));
 		if ((ret = make_node(&net->nodes[i], r, ns[i], err, errlen)))
 			return ret;
 	}
@@ -127,7 +127,7 @@ int topo_build(const struct topo_net *net, struct run *r, char *err, size_t errl
 				int pid;
 
 				snprintf(imp, sizeof(imp), "pl-%s-imp-%s", r->id, n->name);
-				TRY(run_note_netns(r, imp), "recording namespace %s", imp);
+				TRY(instance_note_netns(r, imp), "recording namespace %s", imp);
 				TRY(netns_create(imp), "creating namespace %s", imp);
 				TRY(netns_sysctl(imp, "net.ipv6.conf.all.disable_ipv6", "1"), "%s: disabling IPv6", imp);
 				TRY(netns_sysctl(imp, "net.ipv6.conf.default.disable_ipv6", "1"), "%s: disabling IPv6", imp);
@@ -141,7 +141,7 @@ int topo_build(const struct topo_net *net, struct run *r, char *err, size_t errl
 				TRY(rtnl_link_up(imp, "in"), "%s: setting in up", imp);
 				TRY(rtnl_link_up(imp, "out"), "%s: setting out up", imp);
 				TRY(impair_start(imp, im, &pid), "%s: starting the impairment forwarder", imp);
-				TRY(run_note_pid(r, pid), "recording pid %d", pid);
+				TRY(instance_note_pid(r, pid), "recording pid %d", pid);
 			} else {
 				TRY(rtnl_veth_create(ns[i], ifc->ifname, ns[gw], port), "linking %s to segment %s",
 				    n->name, t->segments[ifc->segment].name);

@@ -3,17 +3,17 @@
 #ifndef PL_TOPO_BUILD_H
 #define PL_TOPO_BUILD_H
 
-#include "run.h"
+#include "instance.h"
 #include "topo.h"
 
 /* Build net in run r. On failure err says what and where; the caller
- * removes the run (run_destroy), which removes whatever was made. */
-int topo_build(const struct topo_net *net, struct run *r, char *err, size_t errlen);
+ * removes the run (instance_destroy), which removes whatever was made. */
+int topo_build(const struct topo_net *net, struct instance *r, char *err, size_t errlen);
 struct nat_context;
 /* The NAT context of router ROUTER: its public address and, as subscribers,
  * every address on the segments it is the gateway of. */
 void topo_nat_context(const struct topo_net *net, int router, struct nat_context *ctx);
 /* The namespace of node NAME in run r (buf of 40). -ENOENT if no such node. */
-int topo_node_netns(const struct run *r, const char *node, char *buf, size_t len);
+int topo_node_netns(const struct instance *r, const char *node, char *buf, size_t len);
 
 #endif

@@ -41,7 +41,7 @@ static void block_signals(sigset_t *old)
 	sigprocmask(SIG_BLOCK, &block, old);
 }
 
-void cleanup_watch_run(const char *id)
+void cleanup_watch_instance(const char *id)
 {
 	sigset_t old;
 
@@ -64,7 +64,7 @@ void cleanup_watch_run(const char *id)
 	sigprocmask(SIG_SETMASK, &old, NULL);
 }
 
-void cleanup_forget_run(const char *id)
+void cleanup_forget_instance(const char *id)
 {
 	sigset_t old;
 

@@ -5,8 +5,8 @@
 #define PL_CLEANUP_H
 
 /* Remove run ID if this process is killed. */
-void cleanup_watch_run(const char *id);
+void cleanup_watch_instance(const char *id);
 /* The run is gone or handed over: forget it. */
-void cleanup_forget_run(const char *id);
+void cleanup_forget_instance(const char *id);
 
 #endif

@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define PL_RUN_DIR "/run/punchlab"
+#define PL_STATE_DIR "/run/punchlab"
 
 /* Directory SUB of the punchlab tree: $PUNCHLAB_HOME/SUB, else beside the
  * executable (build/../SUB), else PL_DATADIR/SUB. */

@@ -212,13 +212,17 @@ const char *agent_cand_technique(enum agent_cand k);
 void punch_close_birthday(struct agent *a, struct agent_peer *p, int keep);
 
 /* status.c */
-/* What the agent says of itself, as a table for people or JSON, into buf
- * (cut at len): returns its length. */
-size_t status_render(struct agent *a, bool json, char *buf, size_t len);
+/* What the agent says of itself (a table for people, JSON, whether it is
+ * ready, its mesh address: enum status_request) into buf (cut at len):
+ * returns its length. */
+size_t status_render(struct agent *a, enum status_request req, char *buf, size_t len);
 int status_listen(struct agent *a);
 /* Answer one status request; 0, or accept's -errno. */
 int status_serve(struct agent *a);
-/* The client side: print the status of the agent on IFNAME. */
-int status_print(const char *ifname, bool json);
+/* The client side: print what the agent on IFNAME says; with wait_s > 0,
+ * first wait up to that long for it to be ready (registered, a peer known;
+ * for its address: to have one), and say on stderr what it still waits
+ * for if it is not. */
+int status_print(const char *ifname, enum status_request req, int wait_s);
 
 #endif

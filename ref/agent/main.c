@@ -11,7 +11,7 @@
 
 static const char usage[] =
 	"usage: punchlab-agent up [--config FILE] [--KEY VALUE ...] [-v]\n"
-	"       punchlab-agent status [--interface NAME] [--json]\n"
+	"       punchlab-agent status [--interface NAME] [--json | --address] [--wait S]\n"
 	"       punchlab-agent --version\n"
 	"\n"
 	"up: join the mesh and run in the foreground until SIGINT/SIGTERM. WireGuard\n"
@@ -29,7 +29,11 @@ static const char usage[] =
 	"  mtu N, keepalive SECONDS (default 10), ping-interval-ms N (default 1000)\n"
 	"\n"
 	"status: each peer's mesh address, path (direct endpoint or relay), RTT,\n"
-	"last handshake, bytes each way, and why it is relayed when it is.\n";
+	"last handshake, bytes each way, and why it is relayed when it is.\n"
+	"  --address   only this agent's mesh address (for scripts)\n"
+	"  --wait S    first wait up to S seconds until the agent is registered with\n"
+	"              the introducer and knows a peer (with --address: until it has\n"
+	"              one); exit 1 and say what is missing\n";
 
 static volatile int stop;
 
@@ -61,19 +65,30 @@ static int only_interface(char *out, size_t len)
 
 static int cmd_status(int argc, char **argv)
 {
-	char ifname[64] = "";
-	bool json = false;
+	char ifname[64] = "", *end;
+	enum status_request req = STATUS_TEXT;
+	long wait_s = 0;
 
 	for (int i = 0; i < argc; i++) {
-		if (!strcmp(argv[i], "--json"))
-			json = true;
+		if (!strcmp(argv[i], "--json") && req != STATUS_ADDRESS)
+			req = STATUS_JSON;
+		else if (!strcmp(argv[i], "--address") && req != STATUS_JSON)
+			req = STATUS_ADDRESS;
 		else if (!strcmp(argv[i], "--interface") && i + 1 < argc)
 			snprintf(ifname, sizeof(ifname), "%s", argv[++i]);
-		else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+		else if (!strcmp(argv[i], "--wait") && i + 1 < argc) {
+			wait_s = strtol(argv[++i], &end, 10);
+			if (*end || end == argv[i] || wait_s < 1 || wait_s > 3600) {
+				fprintf(stderr, "punchlab-agent status: --wait takes 1 to 3600 seconds, not \"%s\"\n", argv[i]);
+				return 2;
+			}
+		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
 			fputs(usage, stdout);
 			return 0;
 		} else {
-			fprintf(stderr, "punchlab-agent status: unexpected \"%s\"\n%s", argv[i], usage);
+			fprintf(stderr, "punchlab-agent status: unexpected \"%s\"%s\n%s", argv[i],
+				!strcmp(argv[i], "--json") || !strcmp(argv[i], "--address") ? " (--json and --address: one of them)" : "",
+				usage);
 			return 2;
 		}
 	}
@@ -85,7 +100,7 @@ static int cmd_status(int argc, char **argv)
 			return 1;
 		}
 	}
-	return status_print(ifname, json) ? 1 : 0;
+	return status_print(ifname, req, (int)wait_s) ? 1 : 0;
 }
 
 static int cmd_up(int argc, char **argv)

@@ -13,6 +13,8 @@
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
+#include <time.h>
+#include <unistd.h>
 
 int status_listen(struct agent *a)
 {
@@ -155,13 +157,34 @@ static void render(struct agent *a, struct out *o, bool json)
 		emit(o, "]}\n");
 }
 
-size_t status_render(struct agent *a, bool json, char *buf, size_t len)
+/* "ready": registered with the introducer (UDP or TCP) and a peer known
+ * (traffic to it flows at once: over the relay until a direct path is
+ * found); else "waiting: " and what is missing. */
+static void render_ready(struct agent *a, struct out *o)
+{
+	int peers = 0;
+
+	for (int i = 0; i < AGENT_MAX_PEERS; i++)
+		peers += a->peers[i].used;
+	if (!a->registered && !a->tcp_up)
+		emit(o, "waiting: %s\n", a->refused ? "the introducer refused us (not a member, or a wrong introducer key)"
+						     : "not registered with the introducer yet");
+	else
+		emit(o, peers ? "ready\n" : "waiting: no peer in the mesh yet\n");
+}
+
+size_t status_render(struct agent *a, enum status_request req, char *buf, size_t len)
 {
 	struct out o = { buf, len, 0 };
 
 	if (len)
 		buf[0] = '\0';
-	render(a, &o, json);
+	if (req == STATUS_READY)
+		render_ready(a, &o);
+	else if (req == STATUS_ADDRESS)
+		emit(&o, a->mesh4 ? "%s\n" : "waiting: no mesh address yet\n", ip4(a->mesh4));
+	else
+		render(a, &o, req == STATUS_JSON);
 	return o.len;
 }
 
@@ -178,22 +201,43 @@ int status_serve(struct agent *a)
 		return errno == EAGAIN || errno == EINTR ? 0 : -errno;
 	setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	n = read(c, req, sizeof(req) - 1);
-	len = status_render(a, n > 0 && !strncmp(req, "json", 4), buf, sizeof(buf));
+	len = status_render(a, n <= 0 ? STATUS_TEXT : mesh_status_request_parse(req), buf, sizeof(buf));
 	if (write(c, buf, len) < 0)
 		agent_log(a, "status: %s", strerror(errno));
 	close(c);
 	return 0;
 }
 
-int status_print(const char *ifname, bool json)
+int status_print(const char *ifname, enum status_request req, int wait_s)
 {
 	static char buf[MESH_STATUS_MAX + 1];
-	int n = mesh_status_fetch(ifname, json, buf, sizeof(buf));
+	long long until = (long long)time(NULL) + wait_s;
+	int n;
 
+	/* --wait: until the agent answers "ready" (or its address). */
+	while (wait_s > 0) {
+		n = mesh_status_ask(ifname, req == STATUS_ADDRESS ? STATUS_ADDRESS : STATUS_READY, buf, sizeof(buf));
+		if (n > 0 && strncmp(buf, "waiting: ", 9))
+			break;
+		if ((long long)time(NULL) >= until) {
+			if (n > 0)
+				fprintf(stderr, "punchlab-agent: %s after %d s: %s", ifname, wait_s, buf + 9);
+			else
+				fprintf(stderr, "punchlab-agent: no agent answered on %s/%s.sock within %d s: %s\n",
+					MESH_STATUS_DIR, ifname, wait_s, strerror(-n));
+			return -ETIMEDOUT;
+		}
+		usleep(200 * 1000);
+	}
+	n = mesh_status_ask(ifname, req, buf, sizeof(buf));
 	if (n < 0) {
-		fprintf(stderr, "punchlab-agent: no agent answers on %s/%s.sock: %s (is `punchlab-agent up` running for %s?)\n",
-			MESH_STATUS_DIR, ifname, strerror(-n), ifname);
+		fprintf(stderr, "punchlab-agent: no agent answers on %s/%s.sock: %s (%s)\n", MESH_STATUS_DIR, ifname,
+			strerror(-n), n == -EACCES ? "it is root's: try sudo" : "is `punchlab-agent up` running for it?");
 		return n;
+	}
+	if (req == STATUS_ADDRESS && !strncmp(buf, "waiting: ", 9)) {
+		fprintf(stderr, "punchlab-agent: %s: %s", ifname, buf + 9);
+		return -EAGAIN;
 	}
 	fwrite(buf, 1, (size_t)n, stdout);
 	return 0;

@@ -6,8 +6,32 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+static const char *const request_names[] = { "text", "json", "ready", "address" };
+
+const char *mesh_status_request_name(enum status_request req)
+{
+	return (unsigned)req < 4 ? request_names[req] : "text";
+}
+
+enum status_request mesh_status_request_parse(const char *line)
+{
+	for (int i = 0; i < 4; i++) {
+		size_t l = strlen(request_names[i]);
+		if (!strncmp(line, request_names[i], l) && (line[l] == '\n' || line[l] == '\0'))
+			return (enum status_request)i;
+	}
+	return STATUS_TEXT;
+}
+
 int mesh_status_fetch(const char *ifname, bool json, char *buf, size_t len)
 {
+	return mesh_status_ask(ifname, json ? STATUS_JSON : STATUS_TEXT, buf, len);
+}
+
+int mesh_status_ask(const char *ifname, enum status_request req, char *buf, size_t len)
+{
+	char line[16];
+	size_t ll;
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), ret;
 	size_t got = 0;
@@ -18,7 +42,8 @@ int mesh_status_fetch(const char *ifname, bool json, char *buf, size_t len)
 	if (fd < 0)
 		return -errno;
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/%s.sock", MESH_STATUS_DIR, ifname);
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) || write(fd, json ? "json\n" : "text\n", 5) != 5) {
+	ll = (size_t)snprintf(line, sizeof(line), "%s\n", mesh_status_request_name(req));
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) || write(fd, line, ll) != (ssize_t)ll) {
 		ret = -errno;
 		close(fd);
 		return ret ? ret : -EIO;

@@ -9,9 +9,19 @@
 #define MESH_STATUS_DIR "/run/punchlab-agent"
 #define MESH_STATUS_MAX (1 << 16)   /* the agent never answers with more */
 
-/* Ask the agent on IFNAME for its status (JSON or the table) into buf
- * (NUL-terminated); returns the length or a negative errno (-ENOENT,
- * -ECONNREFUSED: no agent answers there). */
+/* What a client asks for: the table, JSON, "ready" (or "waiting: " and
+ * why not: registered with the introducer, a peer known), or the agent's
+ * own mesh address. */
+enum status_request { STATUS_TEXT, STATUS_JSON, STATUS_READY, STATUS_ADDRESS };
+
+/* A request's word on the socket ("text", "json", "ready", "address"), and
+ * back (anything else is STATUS_TEXT). */
+const char *mesh_status_request_name(enum status_request req);
+enum status_request mesh_status_request_parse(const char *line);
+/* Ask the agent on IFNAME into buf (NUL-terminated); returns the length or
+ * a negative errno (-ENOENT, -ECONNREFUSED: no agent answers there). */
+int mesh_status_ask(const char *ifname, enum status_request req, char *buf, size_t len);
+/* The same for the table or JSON. */
 int mesh_status_fetch(const char *ifname, bool json, char *buf, size_t len);
 
 #endif

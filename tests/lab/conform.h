@@ -5,7 +5,7 @@
 
 #include "lab.h"
 
-#include "conform/run.h"
+#include "conform/check.h"
 #include "util/paths.h"
 
 /* tests/data/conform/NAME */
@@ -29,7 +29,7 @@ static inline struct conform_report *conform_subject_timed(const char *model, co
 	struct conform_report *rep = calloc(1, sizeof(*rep));
 
 	assert_non_null(rep);
-	conform_run(model, o, timing, rep);
+	conform_check(model, o, timing, rep);
 	if (rep->check.error)
 		fail_msg("%s: %s", rep->check.model, rep->check.detail);
 	conform_print(rep->check.model, rep->rows, rep->n_rows, stdout);

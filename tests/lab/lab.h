@@ -1,4 +1,4 @@
-/* Helpers for lab tests: bring up a topology in a run of its own, open
+/* Helpers for lab tests: bring up a topology in a lab instance of its own, open
  * sockets inside its namespaces, and always remove it afterwards. */
 #ifndef PL_LAB_H
 #define PL_LAB_H
@@ -22,14 +22,14 @@
 #include <unistd.h>
 
 #include "topo/build.h"
-#include "topo/run.h"
+#include "topo/instance.h"
 #include "topo/topo.h"
 #include "topo/cleanup.h"
 #include "util/netns.h"
 #include "util/text.h"
 
 struct lab {
-	struct run run;
+	struct instance inst;
 	struct topo_net net;
 	bool up;
 };
@@ -47,7 +47,7 @@ static inline void lab_track(struct lab *l, bool on)
 		}
 }
 
-/* Build TOPOLOGY with parameters in a fresh run, NODE's link impaired by
+/* Build TOPOLOGY with parameters in a fresh lab instance, NODE's link impaired by
  * SPEC (node NULL: none); fails the test on error. */
 static inline void lab_up_impaired(struct lab *l, const char *topology, int n, char *assigns[], const char *node,
 				   const char *spec)
@@ -66,11 +66,11 @@ static inline void lab_up_impaired(struct lab *l, const char *topology, int n, c
 	}
 	for (int i = 0; i < n; i++)
 		snprintf(params + strlen(params), sizeof(params) - strlen(params), "%s%s", i ? " " : "", assigns[i]);
-	assert_int_equal(run_create(&l->run, topology, params), 0);
-	cleanup_watch_run(l->run.id);
+	assert_int_equal(instance_create(&l->inst, topology, params), 0);
+	cleanup_watch_instance(l->inst.id);
 	l->up = true;
 	lab_track(l, true);
-	if (topo_build(&l->net, &l->run, err, sizeof(err)))
+	if (topo_build(&l->net, &l->inst, err, sizeof(err)))
 		fail_msg("building %s: %s", topology, err);
 }
 
@@ -93,8 +93,8 @@ static inline void lab_down(struct lab *l)
 {
 	if (!l->up)
 		return;
-	run_destroy(l->run.id);
-	cleanup_forget_run(l->run.id);
+	instance_destroy(l->inst.id);
+	cleanup_forget_instance(l->inst.id);
 	l->up = false;
 	lab_track(l, false);
 }
@@ -115,7 +115,7 @@ static inline const char *lab_ns(const struct lab *l, const char *node)
 	static int k;
 
 	k = (k + 1) % 4;
-	run_netns_name(l->run.id, node, buf[k], sizeof(buf[k]));
+	instance_netns_name(l->inst.id, node, buf[k], sizeof(buf[k]));
 	return buf[k];
 }
 

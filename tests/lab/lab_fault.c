@@ -18,7 +18,7 @@ static void fault(const char *kind, const char *target, const char *arg)
 {
 	char err[512];
 
-	if (fault_apply(&lab.run, kind, target, arg, err, sizeof(err)))
+	if (fault_apply(&lab.inst, kind, target, arg, err, sizeof(err)))
 		fail_msg("fault %s %s: %s", kind, target, err);
 }
 
@@ -81,7 +81,7 @@ static void a_renumbered_nat_comes_back_on_a_new_address(void **state)
 	uint32_t again;
 	assert_int_equal(lab_recv(sink, buf, sizeof(buf), 1000, &again, NULL), 1);
 	assert_int_equal(again, seen_from);
-	assert_int_equal(fault_apply(&lab.run, "mapping-expire", "nat", "renumber", err, sizeof(err)), -EINVAL);
+	assert_int_equal(fault_apply(&lab.inst, "mapping-expire", "nat", "renumber", err, sizeof(err)), -EINVAL);
 	close(sink);
 	close(host);
 	lab_down(&lab);
@@ -147,14 +147,14 @@ static void kill_and_restart_a_program_on_a_host(void **state)
 	(void)state;
 	up("full-cone");
 	assert_int_equal(proc_spawn(lab_ns(&lab, "client"), argv, -1, -1, &pid), 0);
-	run_note_pid(&lab.run, pid);
+	instance_note_pid(&lab.inst, pid);
 	time_sleep_ms(100);
 	/* restart: a new process, same command line, same namespace. */
-	assert_int_equal(fault_apply(&lab.run, "restart", "client", "sleep", err, sizeof(err)), 0);
+	assert_int_equal(fault_apply(&lab.inst, "restart", "client", "sleep", err, sizeof(err)), 0);
 	assert_false(proc_alive(pid));
-	for (int i = 0; i < lab.run.n_pids; i++)
-		if (lab.run.pids[i] != pid)
-			again = lab.run.pids[i];
+	for (int i = 0; i < lab.inst.n_pids; i++)
+		if (lab.inst.pids[i] != pid)
+			again = lab.inst.pids[i];
 	assert_true(again > 0 && proc_alive(again));
 	/* Right after the fork the new process may not have exec'd yet. */
 	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)again);
@@ -170,11 +170,11 @@ static void kill_and_restart_a_program_on_a_host(void **state)
 	assert_string_equal(cmdline, "sleep");
 	assert_string_equal(cmdline + 6, "1000");
 	/* kill: gone, and nothing is left to kill. */
-	assert_int_equal(fault_apply(&lab.run, "kill", "client", "sleep", err, sizeof(err)), 0);
+	assert_int_equal(fault_apply(&lab.inst, "kill", "client", "sleep", err, sizeof(err)), 0);
 	for (int i = 0; i < 100 && proc_alive(again); i++)
 		time_sleep_ms(10);
 	assert_false(proc_alive(again));
-	assert_int_equal(fault_apply(&lab.run, "kill", "client", "sleep", err, sizeof(err)), -ESRCH);
+	assert_int_equal(fault_apply(&lab.inst, "kill", "client", "sleep", err, sizeof(err)), -ESRCH);
 	assert_non_null(strstr(err, "no sleep runs on client"));
 	lab_down(&lab);
 }
@@ -185,13 +185,13 @@ static void faults_refuse_what_they_cannot_do(void **state)
 
 	(void)state;
 	up("open");
-	assert_int_equal(fault_apply(&lab.run, "nat-reboot", "nat", NULL, err, sizeof(err)), -EINVAL);
+	assert_int_equal(fault_apply(&lab.inst, "nat-reboot", "nat", NULL, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "does no NAT"));
-	assert_int_equal(fault_apply(&lab.run, "nat-reboot", "client", NULL, err, sizeof(err)), -EINVAL);
+	assert_int_equal(fault_apply(&lab.inst, "nat-reboot", "client", NULL, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "no router \"client\""));
-	assert_int_equal(fault_apply(&lab.run, "meteor", "nat", NULL, err, sizeof(err)), -EINVAL);
+	assert_int_equal(fault_apply(&lab.inst, "meteor", "nat", NULL, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "unknown fault"));
-	assert_int_equal(fault_apply(&lab.run, "link", "nat", "sideways", err, sizeof(err)), -EINVAL);
+	assert_int_equal(fault_apply(&lab.inst, "link", "nat", "sideways", err, sizeof(err)), -EINVAL);
 	lab_down(&lab);
 }
 

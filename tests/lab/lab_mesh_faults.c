@@ -61,7 +61,7 @@ static long long relayed_out(const struct mesh *m, int i)
 static void flushed_mappings_fall_back_to_the_relay_then_go_direct_again(void **state)
 {
 	static struct mesh m;
-	struct run r;
+	struct instance r;
 	char err[256], addr_a[32];
 	long long relayed_before;
 	int got;
@@ -72,7 +72,7 @@ static void flushed_mappings_fall_back_to_the_relay_then_go_direct_again(void **
 	/* Traffic first, so WireGuard has a session when the path breaks. */
 	assert_int_equal(mesh_traffic_path(mesh_traffic(&m)), PATH_DIRECT);
 	relayed_before = relayed_out(&m, 1);
-	assert_int_equal(run_load(m.lab.run.id, &r), 0);
+	assert_int_equal(instance_load(m.lab.inst.id, &r), 0);
 	/* nat-a forgets its UDP mappings: a's packets leave from new ports, and
 	 * b's path to a's old mapping dies. b pings throughout (every 50 ms). */
 	if (fault_apply(&r, "mapping-expire", "nat-a", NULL, err, sizeof(err)))

@@ -39,6 +39,11 @@ static void small_matrix_matches_expect_and_reports_every_scenario(void **state)
 	snprintf(args, sizeof(args), "--models symmetric,restricted-cone,port-restricted-cone -j 2 --conform --output %s", out);
 	assert_int_equal(lab_punchlab_run(log, sizeof(log), "run %s 2>&1", args), 0);
 	assert_non_null(strstr(log, "6 of 6 scenarios as expected"));
+	/* Not a terminal: a progress line as each scenario ends, no \r. */
+	assert_null(strchr(log, '\r'));
+	assert_non_null(strstr(log, "\n1/6 scenarios, "));
+	assert_non_null(strstr(log, "\n6/6 scenarios, 6 as expected, 0 not; "));
+	assert_null(strstr(log, "0 s left"));
 	/* --conform: each model judged, a line each, conformance.json */
 	assert_int_equal(count(log, "conformance of "), 3);
 	assert_non_null(strstr(log, "conformance of symmetric: "));

@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
-static char ids_up[4][RUN_ID_LEN + 1];
+static char ids_up[4][INSTANCE_ID_LEN + 1];
 static char made_by_hand[2][64]; /* namespaces a test made itself */
 
 /* Run punchlab with args; stdout into out (if given); returns the exit code. */
@@ -42,13 +42,13 @@ static int down_all(void **state)
 	return 0;
 }
 
-static void up(const char *args, char id[RUN_ID_LEN + 1])
+static void up(const char *args, char id[INSTANCE_ID_LEN + 1])
 {
 	char out[4096];
 
 	assert_int_equal(lab_punchlab_run(out, sizeof(out), "topo up %s", args), 0);
 	assert_int_equal(strncmp(out, "run ", 4), 0);
-	snprintf(id, RUN_ID_LEN + 1, "%.6s", out + 4);
+	snprintf(id, INSTANCE_ID_LEN + 1, "%.6s", out + 4);
 	remember(id);
 }
 
@@ -79,7 +79,7 @@ static bool run_dir_exists(const char *id)
 
 static void topo_up_gives_a_network_and_topo_down_leaves_nothing(void **state)
 {
-	char id[RUN_ID_LEN + 1], out[4096], cmd[512];
+	char id[INSTANCE_ID_LEN + 1], out[4096], cmd[512];
 	pid_t server;
 
 	(void)state;
@@ -119,7 +119,7 @@ static void topo_up_gives_a_network_and_topo_down_leaves_nothing(void **state)
 
 static void two_runs_at_once_do_not_collide(void **state)
 {
-	char id1[RUN_ID_LEN + 1], id2[RUN_ID_LEN + 1], out[4096];
+	char id1[INSTANCE_ID_LEN + 1], id2[INSTANCE_ID_LEN + 1], out[4096];
 
 	(void)state;
 	up("nat-probe M=port-restricted-cone", id1);
@@ -151,13 +151,13 @@ static void two_runs_at_once_do_not_collide(void **state)
 
 static void a_run_whose_owner_died_is_removed_by_the_next_command(void **state)
 {
-	char id[RUN_ID_LEN + 1];
-	struct run r;
+	char id[INSTANCE_ID_LEN + 1];
+	struct instance r;
 
 	(void)state;
 	up("nat-probe M=symmetric", id);
-	assert_int_equal(run_load(id, &r), 0);
-	assert_true(run_owner_alive(&r));
+	assert_int_equal(instance_load(id, &r), 0);
+	assert_true(instance_owner_alive(&r));
 	kill(r.owner, SIGKILL);
 	for (int i = 0; i < 100 && proc_alive(r.owner); i++)
 		time_sleep_ms(10);
@@ -169,7 +169,7 @@ static void a_run_whose_owner_died_is_removed_by_the_next_command(void **state)
 static void a_foreground_run_is_removed_on_sigterm(void **state)
 {
 	char *argv[] = { (char *)lab_punchlab(), "topo", "up", "nat-probe", "M=full-cone", "--foreground", NULL };
-	char buf[4096] = "", id[RUN_ID_LEN + 1];
+	char buf[4096] = "", id[INSTANCE_ID_LEN + 1];
 	int fds[2], code;
 	size_t got = 0;
 	pid_t pid;
@@ -198,7 +198,7 @@ static void a_foreground_run_is_removed_on_sigterm(void **state)
 
 static void topo_down_removes_only_what_its_run_made(void **state)
 {
-	char id[RUN_ID_LEN + 1], path[160], *unrecorded = made_by_hand[0], *foreign = made_by_hand[1];
+	char id[INSTANCE_ID_LEN + 1], path[160], *unrecorded = made_by_hand[0], *foreign = made_by_hand[1];
 	struct stat st;
 	FILE *f;
 

@@ -67,7 +67,7 @@ static void stun_client_agrees(void **state)
 	lab_up(l, "nat-probe", 1, assigns);
 	*state = (void *)e;
 	assert_int_equal(proc_spawn(lab_ns(l, "stun"), stund, devnull, devnull, &server), 0);
-	run_note_pid(&l->run, server);
+	instance_note_pid(&l->inst, server);
 	wait_for_stund(l);
 	code = proc_run(lab_ns(l, "client"), stun, devnull, devnull);
 	lab_down(l);

@@ -39,7 +39,7 @@ static void key_pair(struct wgside *s)
 	priv[0] &= 248;
 	priv[31] = (uint8_t)((priv[31] & 127) | 64);
 	crypto_scalarmult_base(pub, priv);
-	snprintf(s->keyfile, sizeof(s->keyfile), "%s/%s.key", lab.run.dir, s->host);
+	snprintf(s->keyfile, sizeof(s->keyfile), "%s/%s.key", lab.inst.dir, s->host);
 	f = fopen(s->keyfile, "w");
 	assert_non_null(f);
 	fchmod(fileno(f), 0600);
@@ -84,10 +84,10 @@ static void start(struct wgside *s, const char *extra)
 	struct stat st;
 	int log;
 
-	snprintf(path, sizeof(path), "%s/%s.log", lab.run.dir, s->host);
+	snprintf(path, sizeof(path), "%s/%s.log", lab.inst.dir, s->host);
 	log = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	assert_true(log >= 0);
-	snprintf(s->ifname, sizeof(s->ifname), "wg%c%s", s->host[0], lab.run.id);
+	snprintf(s->ifname, sizeof(s->ifname), "wg%c%s", s->host[0], lab.inst.id);
 	if (s->impl == WGGO) {
 		char *argv[] = { "wireguard-go", "-f", s->ifname, NULL };
 		setenv("WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD", "1", 1);
@@ -100,7 +100,7 @@ static void start(struct wgside *s, const char *extra)
 		assert_int_equal(proc_spawn(lab_ns(&lab, s->host), argv, log, log, &s->pid), 0);
 	}
 	close(log);
-	run_note_pid(&lab.run, s->pid);
+	instance_note_pid(&lab.inst, s->pid);
 	snprintf(sock, sizeof(sock), "/var/run/wireguard/%s.sock", s->ifname);
 	for (int i = 0; i < 500 && stat(sock, &st); i++)
 		time_sleep_ms(10);
@@ -153,7 +153,7 @@ static void pair_stop(void)
 		if (code != 0 && !why[0])
 			snprintf(why, sizeof(why), "%s on %s ended with %s %d (log: %s/%s.log)",
 				 sides[i]->impl == OURS ? "punchlab-wg" : "wireguard-go", sides[i]->host,
-				 code > 128 ? "signal" : "exit code", code > 128 ? code - 128 : code, lab.run.dir, sides[i]->host);
+				 code > 128 ? "signal" : "exit code", code > 128 ? code - 128 : code, lab.inst.dir, sides[i]->host);
 		sides[i]->pid = -1;
 	}
 	if (why[0])
@@ -309,7 +309,7 @@ static void ours_initiates_to_wireguard_go(void **state)
 	(void)state;
 	pair_up(WGGO, OURS, NULL);
 	/* With a preshared key (the psk2 of Noise_IKpsk2). */
-	snprintf(psk, sizeof(psk), "%s/psk", lab.run.dir);
+	snprintf(psk, sizeof(psk), "%s/psk", lab.inst.dir);
 	randombytes_buf(key, sizeof(key));
 	sodium_bin2base64(b64, sizeof(b64), key, 32, sodium_base64_VARIANT_ORIGINAL);
 	f = fopen(psk, "w");
@@ -435,7 +435,7 @@ static void wireguard_go_gets_through_with_a_cookie(void **state)
 		char path[PATH_MAX], *text = NULL, *p;
 		size_t len;
 		long long hs = -1, cookies = -1;
-		snprintf(path, sizeof(path), "%s/b.log", lab.run.dir);
+		snprintf(path, sizeof(path), "%s/b.log", lab.inst.dir);
 		assert_int_equal(text_read_file(path, 1 << 20, &text, &len), 0);
 		if ((p = strstr(text, "stopped; ")))
 			sscanf(p, "stopped; %lld handshakes, %lld cookie replies sent", &hs, &cookies);

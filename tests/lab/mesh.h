@@ -89,7 +89,7 @@ static inline pid_t mesh_spawn(struct mesh *m, const char *node, char *const arg
 	assert_true(fd >= 0);
 	assert_int_equal(proc_spawn(lab_ns(&m->lab, node), argv, fd, fd, &pid), 0);
 	close(fd);
-	run_note_pid(&m->lab.run, pid);
+	instance_note_pid(&m->lab.inst, pid);
 	return pid;
 }
 
@@ -146,8 +146,8 @@ static inline void mesh_up_allowing(struct mesh *m, const char *topology, int n,
 	snprintf(m->dir, sizeof(m->dir), "/tmp/pl-mesh-XXXXXX");
 	assert_non_null(mkdtemp(m->dir));
 	for (int i = 0; i < MESH_HOSTS; i++) {
-		char id[RUN_ID_LEN + 1];
-		snprintf(id, sizeof(id), "%s", m->lab.run.id);
+		char id[INSTANCE_ID_LEN + 1];
+		snprintf(id, sizeof(id), "%s", m->lab.inst.id);
 		snprintf(m->ifname[i], sizeof(m->ifname[i]), "m%s%s", id, mesh_host(i));
 		snprintf(path, sizeof(path), "%s/%s.key", m->dir, mesh_host(i));
 		mesh_keypair(path, m->pub[i]);
@@ -336,7 +336,7 @@ static inline void mesh_counters(struct mesh *m)
 	static const char *const hosts[] = { "a", "b", "c" };
 	char err[256];
 
-	if (meter_install(&m->meter, &m->lab.net, &m->lab.run, hosts, topo_find_node(&m->lab.net.topo, "c") >= 0 ? 3 : 2,
+	if (meter_install(&m->meter, &m->lab.net, &m->lab.inst, hosts, topo_find_node(&m->lab.net.topo, "c") >= 0 ? 3 : 2,
 			  err, sizeof(err)))
 		fail_msg("counters: %s", err);
 }

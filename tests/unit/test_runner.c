@@ -1,6 +1,6 @@
 /* punchlab run's judgement without a lab: the path verdict on recorded
  * counter series, what "as expected" and "disagreement" mean, the
- * baseline comparison, and reports that escape whatever a model file or a
+ * baseline comparison, the plan of scenarios, and reports that escape whatever a model file or a
  * tool calls itself. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -308,6 +308,116 @@ static void reports_escape_hostile_model_names_and_tool_versions(void **state)
 	free(html);
 }
 
+/* The plan of a matrix run, without a lab. */
+static int count_in(const struct scenario *sc, int n, const char *topology)
+{
+	int k = 0;
+
+	for (int i = 0; i < n; i++)
+		k += !strcmp(sc[i].topology, topology);
+	return k;
+}
+
+static void the_default_plan_is_every_pair_across_two_sites_and_the_other_shapes(void **state)
+{
+	static struct scenario sc[RUNNER_MAX_SCENARIOS];
+	static char names[RUNNER_MAX_MODELS][NAT_MODEL_NAME_MAX];
+	struct plan p = { .tool = "ref", .repeat = 1 };
+	char err[300] = "";
+	int k, n, m;
+
+	(void)state;
+	n = runner_plan(&p, sc, names, &k, err, sizeof(err));
+	m = nat_model_list(names, RUNNER_MAX_MODELS);
+	assert_int_equal(k, m);
+	assert_true(m >= 10);
+	assert_int_equal(count_in(sc, n, "two-sites"), m * (m + 1) / 2);
+	assert_int_equal(count_in(sc, n, "same-lan"), 3);
+	assert_int_equal(count_in(sc, n, "udp-blocked-site"), 3);
+	assert_int_equal(count_in(sc, n, "same-carrier"), 2);
+	assert_int_equal(count_in(sc, n, "double-nat"), 2);
+	assert_int_equal(n, m * (m + 1) / 2 + 10);
+	for (int i = 0; i < n; i++) {
+		assert_string_equal(sc[i].tool, "ref");
+		assert_int_equal(sc[i].repeat, 0);
+		assert_string_equal(sc[i].lifecycle, "");
+	}
+	/* same-lan takes one model (B): a is empty. */
+	for (int i = 0; i < n; i++)
+		if (!strcmp(sc[i].topology, "same-lan"))
+			assert_true(sc[i].a[0] == '\0' || sc[i].b[0] == '\0');
+}
+
+static void a_plan_runs_a_model_named_twice_once_and_repeats_with_numbers(void **state)
+{
+	static struct scenario sc[RUNNER_MAX_SCENARIOS];
+	static char names[RUNNER_MAX_MODELS][NAT_MODEL_NAME_MAX];
+	struct plan p = { .tool = "ref", .models = "full-cone,symmetric,full-cone", .repeat = 2 };
+	char err[300] = "";
+	int k, n;
+
+	(void)state;
+	n = runner_plan(&p, sc, names, &k, err, sizeof(err));
+	assert_int_equal(k, 2);
+	assert_int_equal(n, 2 * 3);   /* fc-fc, fc-sym, sym-sym, twice */
+	assert_int_equal(sc[0].repeat, 1);
+	assert_int_equal(sc[5].repeat, 2);
+	assert_string_equal(sc[1].a, "full-cone");
+	assert_string_equal(sc[1].b, "symmetric");
+	p.ordered = true;
+	p.repeat = 1;
+	assert_int_equal(runner_plan(&p, sc, names, &k, err, sizeof(err)), 4);
+}
+
+static void a_plan_that_cannot_serve_says_why(void **state)
+{
+	static struct scenario sc[RUNNER_MAX_SCENARIOS];
+	static char names[RUNNER_MAX_MODELS][NAT_MODEL_NAME_MAX];
+	struct plan p = { .tool = "ref", .models = "", .repeat = 1 };
+	char err[300] = "";
+	int k;
+
+	(void)state;
+	assert_int_equal(runner_plan(&p, sc, names, &k, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "--models names no model"));
+	p.models = ",";
+	assert_int_equal(runner_plan(&p, sc, names, &k, err, sizeof(err)), -1);
+	p.models = "full-cone,no-such-model";
+	assert_int_equal(runner_plan(&p, sc, names, &k, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "no-such-model"));
+	p.models = "full-cone";
+	p.topology = "no-such-shape";
+	assert_int_equal(runner_plan(&p, sc, names, &k, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "no topology \"no-such-shape\""));
+	p.topology = NULL;
+	p.lifecycle = "no-such-event";
+	assert_int_equal(runner_plan(&p, sc, names, &k, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "no scenario \"no-such-event\""));
+}
+
+static void a_lifecycle_plan_names_its_own_pair_and_third_peer(void **state)
+{
+	static struct scenario sc[RUNNER_MAX_SCENARIOS];
+	static char names[RUNNER_MAX_MODELS][NAT_MODEL_NAME_MAX];
+	const struct lifecycle *l[32];
+	struct plan p = { .tool = "ref", .lifecycle = "all", .repeat = 1 };
+	char err[300] = "";
+	int k, n, nl = runner_lifecycles(l, 32);
+
+	(void)state;
+	n = runner_plan(&p, sc, names, &k, err, sizeof(err));
+	assert_int_equal(n, nl);
+	for (int i = 0; i < n; i++) {
+		assert_string_equal(sc[i].lifecycle, l[i]->name);
+		assert_string_equal(sc[i].topology, l[i]->topology);
+		assert_string_equal(sc[i].c, l[i]->c);
+	}
+	p.lifecycle = "three-peers";
+	assert_int_equal(runner_plan(&p, sc, names, &k, err, sizeof(err)), 1);
+	assert_string_equal(sc[0].topology, "three-sites");
+	assert_string_not_equal(sc[0].c, "");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -319,6 +429,10 @@ int main(void)
 		cmocka_unit_test(path_names_read_back),
 		cmocka_unit_test(as_expected_means_connected_and_direct_where_expect_says_it_can_be),
 		cmocka_unit_test(a_tool_that_says_another_path_than_the_counters_disagrees),
+		cmocka_unit_test(the_default_plan_is_every_pair_across_two_sites_and_the_other_shapes),
+		cmocka_unit_test(a_plan_runs_a_model_named_twice_once_and_repeats_with_numbers),
+		cmocka_unit_test(a_plan_that_cannot_serve_says_why),
+		cmocka_unit_test(a_lifecycle_plan_names_its_own_pair_and_third_peer),
 		cmocka_unit_test_setup_teardown(the_baseline_names_each_cell_that_got_worse, make_dir, remove_dir),
 		cmocka_unit_test_setup_teardown(reports_escape_hostile_model_names_and_tool_versions, make_dir, remove_dir),
 	};

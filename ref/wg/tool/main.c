@@ -1,5 +1,6 @@
 /* punchlab-wg IFNAME: a WireGuard interface in userspace, configured with
- * `wg set` / `wg show` like wireguard-go. Runs in the foreground. */
+ * `wg set` / `wg show` like wireguard-go. Runs in the foreground, or with
+ * -d in the background once its device and sockets are up. */
 #include "wg/offload.h"
 #include "wg/sock.h"
 #include "wg/tun.h"
@@ -30,11 +31,13 @@
 #include <unistd.h>
 
 static const char usage[] =
-	"usage: punchlab-wg [--mtu N] [--rekey-after-ms N] [--under-load] IFNAME\n"
+	"usage: punchlab-wg [-d] [--mtu N] [--rekey-after-ms N] [--under-load] IFNAME\n"
 	"\n"
 	"A userspace WireGuard interface: creates the TUN device IFNAME and the\n"
 	"UAPI socket " WG_UAPI_DIR "/IFNAME.sock, then runs in the foreground until\n"
-	"SIGINT/SIGTERM. Configure it with wireguard-tools, as wireguard-go:\n"
+	"SIGINT/SIGTERM or `ip link del IFNAME`; with -d (--daemon) it returns once both are up and runs on in\n"
+	"the background (its pid on stderr). Configure it with wireguard-tools, as\n"
+	"wireguard-go:\n"
 	"  wg set IFNAME private-key FILE listen-port P peer PUB endpoint IP:PORT allowed-ips ...\n"
 	"  ip addr add 10.0.0.1/24 dev IFNAME && ip link set IFNAME up\n"
 	"--rekey-after-ms shortens REKEY_AFTER_TIME and --under-load makes every\n"
@@ -258,6 +261,12 @@ static void *tx_main(void *arg)
 		batching = true;
 		for (int i = 0; i < BATCH; i++) {
 			ssize_t n = read(s->tun, buf, sizeof(buf));
+			if (n < 0 && errno != EAGAIN && errno != EINTR) {
+				/* The device was deleted (ip link del): nothing
+				 * left to carry, as wireguard-go stops too. */
+				fprintf(stderr, "punchlab-wg: the TUN device is gone (%s); stopping\n", strerror(errno));
+				stop = 1;
+			}
 			if (n <= 0)
 				break;
 			if (s->offload)
@@ -287,6 +296,31 @@ static void *rx_main(void *arg)
 	return NULL;
 }
 
+/* -d: the device and its sockets are up; the caller gets its shell back
+ * and this goes on in a session of its own (before any thread starts). */
+static int detach(const char *ifname)
+{
+	pid_t pid = fork();
+	int null;
+
+	if (pid < 0) {
+		fprintf(stderr, "punchlab-wg: cannot run in the background: %s\n", strerror(errno));
+		return -1;
+	}
+	if (pid > 0) {
+		fprintf(stderr, "punchlab-wg: %s is up; running in the background as pid %d\n", ifname, (int)pid);
+		_exit(0);
+	}
+	setsid();
+	if ((null = open("/dev/null", O_RDWR | O_CLOEXEC)) >= 0) {
+		dup2(null, 0);
+		dup2(null, 1);
+		dup2(null, 2);
+		close(null);
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct state s = { .tun = -1, .udp = -1, .uapi = -1 };
@@ -296,7 +330,7 @@ int main(int argc, char **argv)
 	struct sigaction sa;
 	int mtu = 1420, ret = 1;
 	pthread_t tx, rx;
-	bool under_load = false;
+	bool under_load = false, daemon = false;
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
@@ -311,7 +345,9 @@ int main(int argc, char **argv)
 		} else if (!strcmp(argv[i], "--under-load")) {
 			under_load = true;
 		} else if (!strcmp(argv[i], "-f") || !strcmp(argv[i], "--foreground")) {
-			continue;
+			daemon = false;
+		} else if (!strcmp(argv[i], "-d") || !strcmp(argv[i], "--daemon")) {
+			daemon = true;
 		} else if (!ifname && argv[i][0] != '-') {
 			ifname = argv[i];
 		} else {
@@ -339,6 +375,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "punchlab-wg: cannot open sockets: %s\n", strerror(errno));
 		goto out;
 	}
+	if (daemon && detach(ifname))
+		goto out;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sigaction(SIGINT, &sa, NULL);

@@ -1,4 +1,4 @@
-#include "run.h"
+#include "instance.h"
 #include "../../lib/util/log.h"
 #include "../../lib/util/netns.h"
 #include "../../lib/util/paths.h"
@@ -20,7 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
-unsigned long long run_proc_start(pid_t pid)
+unsigned long long instance_proc_start(pid_t pid)
 {
 	char path[64], buf[1024], *p;
 	unsigned long long start = 0;
@@ -45,17 +45,17 @@ unsigned long long run_proc_start(pid_t pid)
 
 static bool same_process(pid_t pid, unsigned long long start)
 {
-	return pid > 0 && proc_alive(pid) && run_proc_start(pid) == start;
+	return pid > 0 && proc_alive(pid) && instance_proc_start(pid) == start;
 }
 
-void run_netns_name(const char *id, const char *node, char *buf, size_t len)
+void instance_netns_name(const char *id, const char *node, char *buf, size_t len)
 {
 	snprintf(buf, len, "pl-%s-%s", id, node);
 }
 
-static int state_append(struct run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int state_append(struct instance *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-static int state_append(struct run *r, const char *fmt, ...)
+static int state_append(struct instance *r, const char *fmt, ...)
 {
 	char path[160], line[256];
 	va_list ap;
@@ -75,7 +75,7 @@ static int state_append(struct run *r, const char *fmt, ...)
 	return ret;
 }
 
-int run_create(struct run *r, const char *topology, const char *params)
+int instance_create(struct instance *r, const char *topology, const char *params)
 {
 	uint8_t rnd[3];
 	int ret;
@@ -87,7 +87,7 @@ int run_create(struct run *r, const char *topology, const char *params)
 		if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd))
 			return -EIO;
 		snprintf(r->id, sizeof(r->id), "%02x%02x%02x", rnd[0], rnd[1], rnd[2]);
-		snprintf(r->dir, sizeof(r->dir), "%s/%s", PL_RUN_DIR, r->id);
+		snprintf(r->dir, sizeof(r->dir), "%s/%s", PL_STATE_DIR, r->id);
 		if (mkdir(r->dir, 0755) == 0)
 			break;
 		if (errno != EEXIST)
@@ -97,7 +97,7 @@ int run_create(struct run *r, const char *topology, const char *params)
 	if (!r->id[0])
 		return -EEXIST;
 	r->owner = getpid();
-	r->owner_start = run_proc_start(r->owner);
+	r->owner_start = instance_proc_start(r->owner);
 	r->created = (long)time(NULL);
 	snprintf(r->topology, sizeof(r->topology), "%s", topology);
 	snprintf(r->params, sizeof(r->params), "%s", params);
@@ -106,32 +106,32 @@ int run_create(struct run *r, const char *topology, const char *params)
 	return ret;
 }
 
-int run_set_owner(struct run *r, pid_t owner)
+int instance_set_owner(struct instance *r, pid_t owner)
 {
 	r->owner = owner;
-	r->owner_start = run_proc_start(owner);
+	r->owner_start = instance_proc_start(owner);
 	return state_append(r, "owner %d %llu\n", (int)owner, r->owner_start);
 }
 
-int run_note_netns(struct run *r, const char *ns)
+int instance_note_netns(struct instance *r, const char *ns)
 {
-	if (r->n_netns < RUN_MAX_NETNS)
+	if (r->n_netns < INSTANCE_MAX_NETNS)
 		snprintf(r->netns[r->n_netns++], sizeof(r->netns[0]), "%s", ns);
 	return state_append(r, "netns %s\n", ns);
 }
 
-int run_note_pid(struct run *r, pid_t pid)
+int instance_note_pid(struct instance *r, pid_t pid)
 {
-	unsigned long long start = run_proc_start(pid);
+	unsigned long long start = instance_proc_start(pid);
 
-	if (r->n_pids < RUN_MAX_PIDS) {
+	if (r->n_pids < INSTANCE_MAX_PIDS) {
 		r->pids[r->n_pids] = pid;
 		r->pid_start[r->n_pids++] = start;
 	}
 	return state_append(r, "pid %d %llu\n", (int)pid, start);
 }
 
-int run_note_renumber(struct run *r, const char *node, uint32_t addr)
+int instance_note_renumber(struct instance *r, const char *node, uint32_t addr)
 {
 	int i;
 
@@ -148,7 +148,7 @@ int run_note_renumber(struct run *r, const char *node, uint32_t addr)
 
 static bool valid_id(const char *id)
 {
-	if (strlen(id) != RUN_ID_LEN)
+	if (strlen(id) != INSTANCE_ID_LEN)
 		return false;
 	for (; *id; id++)
 		if (!((*id >= '0' && *id <= '9') || (*id >= 'a' && *id <= 'f')))
@@ -156,7 +156,7 @@ static bool valid_id(const char *id)
 	return true;
 }
 
-int run_load(const char *id, struct run *r)
+int instance_load(const char *id, struct instance *r)
 {
 	char path[160], line[256], prefix[16];
 	FILE *f;
@@ -165,7 +165,7 @@ int run_load(const char *id, struct run *r)
 	if (!valid_id(id))
 		return -ENOENT;
 	snprintf(r->id, sizeof(r->id), "%s", id);
-	snprintf(r->dir, sizeof(r->dir), "%s/%s", PL_RUN_DIR, id);
+	snprintf(r->dir, sizeof(r->dir), "%s/%s", PL_STATE_DIR, id);
 	snprintf(path, sizeof(path), "%s/state", r->dir);
 	if (!(f = fopen(path, "r"))) {
 		struct stat st;
@@ -195,7 +195,7 @@ int run_load(const char *id, struct run *r)
 			r->created = strtol(line + 8, NULL, 10);
 		} else if (sscanf(line, "netns %63s", word) == 1) {
 			/* Only names of this run's own form are ever removed. */
-			if (strncmp(word, prefix, strlen(prefix)) == 0 && r->n_netns < RUN_MAX_NETNS)
+			if (strncmp(word, prefix, strlen(prefix)) == 0 && r->n_netns < INSTANCE_MAX_NETNS)
 				snprintf(r->netns[r->n_netns++], sizeof(r->netns[0]), "%s", word);
 		} else if (sscanf(line, "renumber %15s %llu", word, &start) == 2) {
 			int i;
@@ -207,7 +207,7 @@ int run_load(const char *id, struct run *r)
 				if (i == r->n_renumbered)
 					r->n_renumbered++;
 			}
-		} else if (sscanf(line, "pid %d %llu", &pid, &start) == 2 && r->n_pids < RUN_MAX_PIDS) {
+		} else if (sscanf(line, "pid %d %llu", &pid, &start) == 2 && r->n_pids < INSTANCE_MAX_PIDS) {
 			r->pids[r->n_pids] = pid;
 			r->pid_start[r->n_pids++] = start;
 		}
@@ -216,7 +216,7 @@ int run_load(const char *id, struct run *r)
 	return 0;
 }
 
-bool run_owner_alive(const struct run *r)
+bool instance_owner_alive(const struct instance *r)
 {
 	return same_process(r->owner, r->owner_start);
 }
@@ -225,9 +225,9 @@ bool run_owner_alive(const struct run *r)
  * them (daemons, `topo exec` shells) would keep the namespace alive. They
  * get SIGTERM first (to clean up after themselves, e.g. a UAPI socket),
  * then SIGKILL. Returns how many were found. */
-static int signal_in_netns(const struct run *r, int sig)
+static int signal_in_netns(const struct instance *r, int sig)
 {
-	const char *names[RUN_MAX_NETNS];
+	const char *names[INSTANCE_MAX_NETNS];
 	int pids[1024], n;
 
 	for (int i = 0; i < r->n_netns; i++)
@@ -238,7 +238,7 @@ static int signal_in_netns(const struct run *r, int sig)
 	return n;
 }
 
-static void kill_in_netns(const struct run *r)
+static void kill_in_netns(const struct instance *r)
 {
 	if (!signal_in_netns(r, SIGTERM))
 		return;
@@ -250,13 +250,13 @@ static void kill_in_netns(const struct run *r)
 	signal_in_netns(r, SIGKILL);
 }
 
-int run_destroy(const char *id)
+int instance_destroy(const char *id)
 {
-	struct run r;
+	struct instance r;
 	char path[160];
 	int ret, lock;
 
-	if ((ret = run_load(id, &r)))
+	if ((ret = instance_load(id, &r)))
 		return ret;
 	snprintf(path, sizeof(path), "%s/lock", r.dir);
 	lock = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
@@ -295,7 +295,7 @@ int run_destroy(const char *id)
 }
 
 struct run_sort {
-	char id[RUN_ID_LEN + 1];
+	char id[INSTANCE_ID_LEN + 1];
 	long created;
 };
 
@@ -306,18 +306,18 @@ static int cmp_created(const void *a, const void *b)
 	return x->created < y->created ? -1 : x->created > y->created ? 1 : strcmp(x->id, y->id);
 }
 
-int run_list(char ids[][RUN_ID_LEN + 1], int max)
+int instance_list(char ids[][INSTANCE_ID_LEN + 1], int max)
 {
 	struct run_sort found[64];
 	struct dirent *de;
-	DIR *d = opendir(PL_RUN_DIR);
+	DIR *d = opendir(PL_STATE_DIR);
 	int n = 0;
 
 	if (!d)
 		return 0;
 	while ((de = readdir(d)) && n < 64) {
-		struct run r;
-		if (!valid_id(de->d_name) || run_load(de->d_name, &r))
+		struct instance r;
+		if (!valid_id(de->d_name) || instance_load(de->d_name, &r))
 			continue;
 		snprintf(found[n].id, sizeof(found[n].id), "%s", de->d_name);
 		found[n++].created = r.created;
@@ -325,42 +325,42 @@ int run_list(char ids[][RUN_ID_LEN + 1], int max)
 	closedir(d);
 	qsort(found, (size_t)n, sizeof(found[0]), cmp_created);
 	for (int i = 0; i < n && i < max; i++)
-		snprintf(ids[i], RUN_ID_LEN + 1, "%s", found[i].id);
+		snprintf(ids[i], INSTANCE_ID_LEN + 1, "%s", found[i].id);
 	return n < max ? n : max;
 }
 
-int run_reap_dead(void)
+int instance_reap_dead(void)
 {
-	char ids[64][RUN_ID_LEN + 1];
-	int n = run_list(ids, 64), reaped = 0;
+	char ids[64][INSTANCE_ID_LEN + 1];
+	int n = instance_list(ids, 64), reaped = 0;
 
 	for (int i = 0; i < n; i++) {
-		struct run r;
-		if (run_load(ids[i], &r) || run_owner_alive(&r))
+		struct instance r;
+		if (instance_load(ids[i], &r) || instance_owner_alive(&r))
 			continue;
 		/* Give a run being created a moment: its owner line comes first. */
 		if (r.owner == 0 && time(NULL) - r.created < 5)
 			continue;
 		pl_info("removing run %s: its owner (pid %d) is gone", ids[i], (int)r.owner);
-		run_destroy(ids[i]);
+		instance_destroy(ids[i]);
 		reaped++;
 	}
 	return reaped;
 }
 
-int run_pick(const char *id, struct run *r, char *err, size_t errlen)
+int instance_pick(const char *id, struct instance *r, char *err, size_t errlen)
 {
-	char ids[64][RUN_ID_LEN + 1];
+	char ids[64][INSTANCE_ID_LEN + 1];
 	int n;
 
 	if (id) {
-		if (run_load(id, r)) {
+		if (instance_load(id, r)) {
 			snprintf(err, errlen, "no run \"%s\"; `punchlab topo list` shows the runs", id);
 			return -ENOENT;
 		}
 		return 0;
 	}
-	n = run_list(ids, 64);
+	n = instance_list(ids, 64);
 	if (n == 0) {
 		snprintf(err, errlen, "no run is up; start one with `punchlab topo up TOPOLOGY ...`");
 		return -ENOENT;
@@ -371,7 +371,7 @@ int run_pick(const char *id, struct run *r, char *err, size_t errlen)
 			off += (size_t)snprintf(err + off, errlen - off, " %s", ids[i]);
 		return -EINVAL;
 	}
-	return run_load(ids[0], r);
+	return instance_load(ids[0], r);
 }
 
 static volatile sig_atomic_t stop_keeper;
@@ -405,11 +405,11 @@ static void keeper_main(const char *id)
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	while (!stop_keeper)
 		pause();
-	run_destroy(id);
+	instance_destroy(id);
 	_exit(0);
 }
 
-int run_detach(struct run *r)
+int instance_detach(struct instance *r)
 {
 	pid_t keeper;
 
@@ -419,5 +419,5 @@ int run_detach(struct run *r)
 		return -errno;
 	if (keeper == 0)
 		keeper_main(r->id);
-	return run_set_owner(r, keeper);
+	return instance_set_owner(r, keeper);
 }

@@ -1,5 +1,5 @@
-#include "run.h"
-#include "../topo/run.h"
+#include "check.h"
+#include "../topo/instance.h"
 #include "../../lib/util/proc.h"
 
 #include <errno.h>
@@ -19,10 +19,10 @@ static int observe_lab(const char *run_id, const struct topo_net *net, const cha
 	int stun = topo_find_node(&net->topo, "stun");
 
 	memset(&lab, 0, sizeof(lab));
-	run_netns_name(run_id, "client", lab.client_ns, sizeof(lab.client_ns));
-	run_netns_name(run_id, "client2", lab.client2_ns, sizeof(lab.client2_ns));
-	run_netns_name(run_id, "stun", lab.server_ns, sizeof(lab.server_ns));
-	run_netns_name(run_id, "nat", lab.router_ns, sizeof(lab.router_ns));
+	instance_netns_name(run_id, "client", lab.client_ns, sizeof(lab.client_ns));
+	instance_netns_name(run_id, "client2", lab.client2_ns, sizeof(lab.client2_ns));
+	instance_netns_name(run_id, "stun", lab.server_ns, sizeof(lab.server_ns));
+	instance_netns_name(run_id, "nat", lab.router_ns, sizeof(lab.router_ns));
 	lab.client = topo_net_addr(net, "client", 0);
 	lab.client2 = topo_net_addr(net, "client2", 0);
 	lab.server[0] = topo_net_addr(net, "stun", 0);
@@ -34,7 +34,7 @@ static int observe_lab(const char *run_id, const struct topo_net *net, const cha
 	return conform_observe(&lab, &x->rep->obs);
 }
 
-void conform_run(const char *model, const struct natcheck_opts *opts, const struct conform_timing *timing,
+void conform_check(const char *model, const struct natcheck_opts *opts, const struct conform_timing *timing,
 		 struct conform_report *rep)
 {
 	struct natcheck_opts o = *opts;
@@ -58,10 +58,10 @@ static void run_one(int i, void *out, void *ctx)
 {
 	struct many_ctx *m = ctx;
 
-	conform_run(m->models[i], m->opts, m->timing, out);
+	conform_check(m->models[i], m->opts, m->timing, out);
 }
 
-void conform_run_many(char *const models[], int k, int jobs, const struct natcheck_opts *opts,
+void conform_check_many(char *const models[], int k, int jobs, const struct natcheck_opts *opts,
 		      const struct conform_timing *timing, struct conform_report *reps)
 {
 	struct many_ctx m = { models, opts, timing };

@@ -1,0 +1,116 @@
+/* What a matrix run leaves behind: its folder (results/<date-time>/ unless
+ * given), the conformance of its models when asked, results.json,
+ * junit.xml, report.html, and each failed scenario's files. */
+#include "runner.h"
+#include "../conform/check.h"
+#include "../../lib/util/paths.h"
+#include "../../lib/util/text.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+int runner_baseline_usable(const char *path, char *err, size_t errlen)
+{
+	char *text = NULL;
+	size_t len;
+	int ret;
+
+	if ((ret = text_read_file(path, 64 << 20, &text, &len))) {
+		snprintf(err, errlen, "cannot read baseline %s: %s", path, strerror(-ret));
+		return ret;
+	}
+	ret = !strstr(text, "\"scenarios\":[");
+	free(text);
+	if (ret) {
+		snprintf(err, errlen, "%s is not a results.json of punchlab run (no \"scenarios\" list)", path);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int runner_make_outdir(char *outdir, size_t len, time_t started, char *err, size_t errlen)
+{
+	char path[600];
+
+	if (!outdir[0]) {
+		char base[400], stamp[32];
+		strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", localtime(&started));
+		if (paths_data_dir("results", base, sizeof(base)))
+			snprintf(base, sizeof(base), "results");
+		snprintf(outdir, len, "%s/%s", base, stamp);
+	}
+	mkdir(outdir, 0755);
+	snprintf(path, sizeof(path), "%s/scenarios", outdir);
+	if (mkdir(path, 0755) && errno != EEXIST) {
+		snprintf(err, errlen, "cannot make %s: %s", path, strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+int runner_conform(char names[][NAT_MODEL_NAME_MAX], int k, int jobs, const char *outdir, struct conform_report **out,
+		   const struct conform_report *conf[])
+{
+	struct conform_report *reps = calloc((size_t)k, sizeof(*reps));
+	struct natcheck_opts no = { 0 };
+	char *models[RUNNER_MAX_MODELS] = { 0 }, path[600];
+	FILE *f;
+
+	*out = reps;
+	if (!reps)
+		return -ENOMEM;
+	for (int i = 0; i < k; i++)
+		models[i] = names[i];
+	conform_check_many(models, k, jobs, &no, NULL, reps);
+	for (int i = 0; i < k; i++) {
+		const struct conform_report *r = &reps[i];
+		int musts = 0;
+
+		conf[i] = r;
+		if (r->check.error) {
+			printf("conformance of %s: ERROR: %s\n", names[i], r->check.detail);
+			continue;
+		}
+		for (int j = 0; j < r->n_rows; j++)
+			musts += r->rows[j].level == CONFORM_MUST && r->rows[j].verdict == CONFORM_FAIL;
+		printf("conformance of %s: %d MUST%s failed\n", r->check.model, musts, musts == 1 ? "" : "s");
+	}
+	snprintf(path, sizeof(path), "%s/conformance.json", outdir);
+	f = fopen(path, "w");
+	if (!f)
+		return -errno;
+	conform_print_json_all(conf, k, f);
+	return fclose(f) ? -errno : 0;
+}
+
+int runner_write_results(const struct runner_opts *o, const struct scenario_result *res, int n, double wall_s,
+			 const struct conform_report *const conf[], int n_conf, char *err, size_t errlen)
+{
+	static const char *const files[] = { "results.json", "junit.xml", "report.html" };
+	char path[600];
+	int ret = 0;
+
+	for (int i = 0; i < n && !ret; i++) {
+		if (!runner_as_expected(&res[i]))
+			continue; /* logs and packets are kept for failures only */
+		runner_scenario_dir(o, &res[i].sc, path, sizeof(path));
+		if (paths_remove_tree(path)) {
+			ret = -errno;
+			snprintf(err, errlen, "cannot remove %s: %s", path, strerror(errno));
+		}
+	}
+	for (int f = 0; f < 3; f++) {
+		int r;
+		snprintf(path, sizeof(path), "%s/%s", o->outdir, files[f]);
+		r = f == 0   ? runner_write_json(path, res, n, wall_s, o->tool)
+		    : f == 1 ? runner_write_junit(path, res, n, wall_s)
+			     : runner_write_html(path, res, n, wall_s, conf, n_conf);
+		if (r && !ret) {
+			ret = r;
+			snprintf(err, errlen, "cannot write %s: %s", path, strerror(-r));
+		}
+	}
+	return ret;
+}

@@ -1,0 +1,213 @@
+/* The prober and its echo (prober.h). */
+#include "prober.h"
+#include "../../lib/util/netns.h"
+#include "../../lib/util/timeutil.h"
+#include "../topo/build.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+struct probe_msg {
+	uint32_t seq;
+	double sent;
+	uint8_t pad[PROBER_BYTES];
+};
+
+struct sock_arg {
+	uint16_t port;
+	int fd;
+};
+
+static int open_sock(void *arg)
+{
+	struct sock_arg *s = arg;
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(s->port) };
+
+	s->fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (s->fd < 0)
+		return -errno;
+	return bind(s->fd, (struct sockaddr *)&sa, sizeof(sa)) ? -errno : 0;
+}
+
+/* A UDP socket bound to PORT (0: any) inside NODE's namespace; -1 on failure. */
+static int sock_in(const struct instance *inst, const char *node, uint16_t port, int *err)
+{
+	struct sock_arg s = { port, -1 };
+	char ns[64];
+
+	*err = topo_node_netns(inst, node, ns, sizeof(ns));
+	if (*err == 0)
+		*err = netns_call(ns, open_sock, &s);
+	if (*err && s.fd >= 0) {
+		close(s.fd);
+		s.fd = -1;
+	}
+	return s.fd;
+}
+
+int prober_open(struct prober *p, const struct instance *inst, char *err, size_t errlen)
+{
+	int ret;
+
+	memset(p, 0, sizeof(*p));
+	p->first_reply = p->first_from = -1;
+	p->fd_b = -1;
+	if ((p->fd_a = sock_in(inst, "a", 0, &ret)) < 0 || (p->fd_b = sock_in(inst, "b", PROBER_PORT, &ret)) < 0) {
+		snprintf(err, errlen, "cannot open the prober's sockets in %s: %s", p->fd_a < 0 ? "a" : "b", strerror(-ret));
+		prober_close(p);
+		return ret ? ret : -EIO;
+	}
+	p->t0 = time_now_s();
+	return 0;
+}
+
+void prober_close(struct prober *p)
+{
+	if (p->fd_a >= 0)
+		close(p->fd_a);
+	if (p->fd_b >= 0)
+		close(p->fd_b);
+	p->fd_a = p->fd_b = -1;
+}
+
+void prober_send(struct prober *p, uint32_t to)
+{
+	struct probe_msg m;
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = to, .sin_port = htons(PROBER_PORT) };
+
+	memset(&m, 0, sizeof(m));
+	m.seq = ++p->seq;
+	m.sent = time_now_s();
+	sendto(p->fd_a, &m, sizeof(m), 0, (struct sockaddr *)&sa, sizeof(sa));
+}
+
+void prober_mark(struct prober *p)
+{
+	p->from_seq = p->seq + 1;
+	p->first_from = -1;
+}
+
+void prober_poll(struct prober *p, int wait_ms)
+{
+	struct pollfd pf[2] = { { p->fd_a, POLLIN, 0 }, { p->fd_b, POLLIN, 0 } };
+	struct probe_msg m;
+	struct sockaddr_in from;
+	socklen_t sl;
+	ssize_t n;
+
+	if (poll(pf, 2, wait_ms) <= 0)
+		return;
+	for (int k = 0; k < 64; k++) {
+		sl = sizeof(from);
+		n = recvfrom(p->fd_b, &m, sizeof(m), 0, (struct sockaddr *)&from, &sl);
+		if (n <= 0)
+			break;
+		sendto(p->fd_b, &m, (size_t)n, 0, (struct sockaddr *)&from, sl);
+	}
+	for (int k = 0; k < 64; k++) {
+		double t;
+		n = recv(p->fd_a, &m, sizeof(m), 0);
+		if (n < (ssize_t)sizeof(m.seq) + (ssize_t)sizeof(m.sent))
+			break;
+		t = time_now_s();
+		if (p->first_reply < 0)
+			p->first_reply = t - p->t0;
+		if (p->from_seq && m.seq >= p->from_seq) {
+			p->answered_from++;
+			if (p->first_from < 0)
+				p->first_from = t;
+		}
+		p->last_reply = t;
+		if (p->n_samples < PROBER_MAX_SAMPLES) {
+			p->sample_at[p->n_samples] = t - p->t0;
+			p->samples[p->n_samples++] = (t - m.sent) * 1000.0;
+		}
+	}
+}
+
+static int cmp_double(const void *x, const void *y)
+{
+	double a = *(const double *)x, b = *(const double *)y;
+
+	return a < b ? -1 : a > b;
+}
+
+static double percentile(const double *v, int n, double pct)
+{
+	int k;
+
+	if (n == 0)
+		return -1;
+	k = (int)ceil(pct / 100.0 * n) - 1;
+	return v[k < 0 ? 0 : k >= n ? n - 1 : k];
+}
+
+void prober_rtt(const struct prober *p, double since_s, double *p50, double *p90, double *p99)
+{
+	double *v = malloc(sizeof(double) * (p->n_samples ? (size_t)p->n_samples : 1));
+	int n = 0;
+
+	*p50 = *p90 = *p99 = -1;
+	if (!v)
+		return;
+	for (int i = 0; i < p->n_samples; i++)
+		if (since_s < 0 || p->sample_at[i] >= since_s)
+			v[n++] = p->samples[i];
+	qsort(v, (size_t)n, sizeof(double), cmp_double);
+	*p50 = percentile(v, n, 50);
+	*p90 = percentile(v, n, 90);
+	*p99 = percentile(v, n, 99);
+	free(v);
+}
+
+/* Ten probes from `from` to `to`, answered by the echo socket; connected
+ * when eight come back. */
+static bool pair_answers(int from, int echo, uint32_t to)
+{
+	struct probe_msg m;
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = to, .sin_port = htons(PROBER_PORT) }, src;
+	int got = 0;
+
+	memset(&m, 0, sizeof(m));
+	for (int i = 0; i < 10; i++) {
+		struct pollfd pf[2] = { { from, POLLIN, 0 }, { echo, POLLIN, 0 } };
+		double until = time_now_s() + 0.1;
+		sendto(from, &m, sizeof(m), 0, (struct sockaddr *)&sa, sizeof(sa));
+		while (time_now_s() < until) {
+			socklen_t sl = sizeof(src);
+			if (poll(pf, 2, 20) <= 0)
+				continue;
+			ssize_t n = recvfrom(echo, &m, sizeof(m), MSG_DONTWAIT, (struct sockaddr *)&src, &sl);
+			if (n > 0)
+				sendto(echo, &m, (size_t)n, 0, (struct sockaddr *)&src, sl);
+			while (recv(from, &m, sizeof(m), MSG_DONTWAIT) > 0)
+				got++;
+		}
+	}
+	return got >= 8;
+}
+
+int prober_pairs_with_c(const struct prober *p, const struct instance *inst, uint32_t to_c, int *connected)
+{
+	int ret, b = sock_in(inst, "b", 0, &ret), c = b < 0 ? -1 : sock_in(inst, "c", PROBER_PORT, &ret), pairs = 0;
+
+	*connected = 0;
+	if (c >= 0) {
+		pairs = 2;
+		*connected += pair_answers(p->fd_a, c, to_c);
+		*connected += pair_answers(b, c, to_c);
+	}
+	if (b >= 0)
+		close(b);
+	if (c >= 0)
+		close(c);
+	return pairs;
+}
