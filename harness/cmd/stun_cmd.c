@@ -17,7 +17,11 @@ static const char server_usage[] =
 	"binding requests on ADDR and ALT_ADDR, ports P (3478) and the alternate\n"
 	"port (3479), honours CHANGE-REQUEST and RESPONSE-PORT, and reports\n"
 	"OTHER-ADDRESS and RESPONSE-ORIGIN. Without ALT_ADDR it cannot change\n"
-	"address (CHANGE-REQUEST gets 420). Runs until SIGINT/SIGTERM.\n";
+	"address (CHANGE-REQUEST gets 420). Runs until SIGINT/SIGTERM.\n"
+	"Anyone can forge a source address, so no answer is larger than its request\n"
+	"(or 40 bytes, the least answer there is; clients that want every attribute\n"
+	"pad their requests, RFC 5780 PADDING), and each source address gets 200\n"
+	"answers, then 100 a second.\n";
 
 static const char probe_usage[] =
 	"usage: punchlab stun-probe SERVER[:PORT] [--json] [--timeouts[=MAX_S]] [--wait MS]\n"
@@ -87,6 +91,10 @@ bad:
 		fputs(server_usage, stderr);
 		return EXIT_USAGE;
 	}
+	if (addrs == 2 && cfg.alternate == cfg.primary) {
+		pl_err("stun-server: ALT_ADDR must be a second address, not ADDR again (or leave it out)");
+		return EXIT_USAGE;
+	}
 	if (cfg.alt_port == cfg.port) {
 		pl_err("stun-server: --alt-port must differ from --port");
 		return EXIT_USAGE;
@@ -100,9 +108,8 @@ bad:
 		pl_err("stun-server: %s", err);
 		return EXIT_FAIL;
 	}
-	if (cfg.verbose)
-		fprintf(stderr, "stun-server: %lu requests, %lu responses, %lu dropped\n", st.requests, st.responses,
-			st.dropped);
+	fprintf(stderr, "stun-server: stopped; %lu requests, %lu answered, %lu not answerable, %lu over their source's rate\n",
+		st.requests, st.responses, st.dropped, st.limited);
 	return 0;
 }
 

@@ -190,6 +190,10 @@ static int topo_down(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
+	if (all && id) {
+		pl_err("topo down: --run %s or --all, not both (--all removes every run)", id);
+		return EXIT_USAGE;
+	}
 	if (cmd_need_root("topo down"))
 		return EXIT_USAGE;
 	if (all) {

@@ -59,6 +59,8 @@ static uint32_t local_addr_toward(const struct endpoint *dst)
 	return a;
 }
 
+#define PROBE_PADDING 80
+
 static int send_request(int fd, const struct endpoint *dst, uint8_t change, int response_port, uint8_t txid[12])
 {
 	struct stun_msg req;
@@ -77,6 +79,10 @@ static int send_request(int fd, const struct endpoint *dst, uint8_t change, int 
 		req.has_response_port = true;
 		req.response_port = (uint16_t)response_port;
 	}
+	/* Padded so that the server's whole answer (OTHER-ADDRESS and
+	 * RESPONSE-ORIGIN too) fits in what we sent: servers, ours among them,
+	 * send no more than that to a source they cannot verify. */
+	req.padding = PROBE_PADDING;
 	n = stun_encode(&req, buf, sizeof(buf));
 	if (sendto(fd, buf, n, 0, (struct sockaddr *)&sa, sizeof(sa)) < 0)
 		return -errno;

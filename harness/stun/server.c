@@ -1,6 +1,8 @@
 #include "server.h"
 #include "stun.h"
+#include "../../lib/util/bucket.h"
 #include "../../lib/util/log.h"
+#include "../../lib/util/timeutil.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -12,6 +14,27 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+/* Encode resp within budget bytes, leaving out what is optional until it
+ * fits (server.h); false when even the least of it does not. */
+static bool fit(struct stun_msg *resp, size_t budget, uint8_t *out, size_t *out_len)
+{
+	struct stun_addr *optional[] = { &resp->mapped, &resp->other_address, &resp->response_origin };
+	size_t n = stun_encode(resp, out, STUN_MAX_MSG);
+
+	if (n > budget) {
+		resp->software[0] = '\0';
+		n = stun_encode(resp, out, STUN_MAX_MSG);
+	}
+	for (int i = 0; i < 3 && n > budget; i++) {
+		optional[i]->set = false;
+		n = stun_encode(resp, out, STUN_MAX_MSG);
+	}
+	if (!n || n > budget)
+		return false;
+	*out_len = n;
+	return true;
+}
+
 bool stun_server_answer(const struct stun_server_cfg *cfg, int addr_idx, int port_idx, const uint8_t *in,
 			size_t in_len, uint32_t src_addr, uint16_t src_port, uint8_t *out, size_t *out_len,
 			int *send_addr_idx, int *send_port_idx, uint16_t *dst_port)
@@ -20,7 +43,6 @@ bool stun_server_answer(const struct stun_server_cfg *cfg, int addr_idx, int por
 	const char *why;
 	const uint32_t addrs[2] = { cfg->primary, cfg->alternate };
 	const uint16_t ports[2] = { cfg->port, cfg->alt_port };
-	size_t n;
 
 	if (stun_decode(in, in_len, &req, &why) || req.type != STUN_BINDING_REQUEST)
 		return false;
@@ -62,11 +84,16 @@ bool stun_server_answer(const struct stun_server_cfg *cfg, int addr_idx, int por
 		if (cfg->alternate && cfg->alt_port)
 			resp.other_address = (struct stun_addr){ true, addrs[!addr_idx], ports[!port_idx] };
 	}
-	n = stun_encode(&resp, out, STUN_MAX_MSG);
-	if (!n)
-		return false;
-	*out_len = n;
-	return true;
+	return fit(&resp, in_len > STUN_SERVER_MIN_ANSWER ? in_len : STUN_SERVER_MIN_ANSWER, out, out_len);
+}
+
+bool stun_server_rate_ok(struct bucket_slot *table, uint32_t src_addr, uint64_t now_ms)
+{
+	uint8_t key[16];
+
+	bucket_addr_ipv4(src_addr, key);
+	return bucket_take(bucket_for(table, STUN_SERVER_SOURCES, key, STUN_SERVER_BURST, STUN_SERVER_PER_S, now_ms),
+			   STUN_SERVER_BURST, STUN_SERVER_PER_S, now_ms);
 }
 
 static int open_socket(uint32_t addr, uint16_t port)
@@ -93,8 +120,10 @@ int stun_server_run(const struct stun_server_cfg *cfg, volatile int *stop, struc
 	int fds[2][2] = { { -1, -1 }, { -1, -1 } }, ret = 0;
 	struct pollfd pfd[4];
 	int idx[4][2], n = 0;
+	struct bucket_slot limits[STUN_SERVER_SOURCES];
 
 	memset(st, 0, sizeof(*st));
+	memset(limits, 0, sizeof(limits));
 	for (int a = 0; a < 2; a++)
 		for (int p = 0; p < 2; p++) {
 			char ab[16];
@@ -112,6 +141,17 @@ int stun_server_run(const struct stun_server_cfg *cfg, volatile int *stop, struc
 			idx[n][1] = p;
 			n++;
 		}
+	{
+		char a[16], b[16] = "";
+		inet_ntop(AF_INET, &addrs[0], a, sizeof(a));
+		if (addrs[1])
+			inet_ntop(AF_INET, &addrs[1], b, sizeof(b));
+		fprintf(stderr,
+			"stun-server: answering on %s%s%s, port%s %u%s%.0u; to each source no more than it sent, %d answers "
+			"then %d a second\n",
+			a, b[0] ? " and " : "", b, ports[1] ? "s" : "", ports[0], ports[1] ? " and " : "", ports[1],
+			STUN_SERVER_BURST, STUN_SERVER_PER_S);
+	}
 	if (cfg->ready_fd >= 0) {
 		if (write(cfg->ready_fd, "ready\n", 6) != 6)
 			pl_info("stun-server: could not signal readiness");
@@ -142,6 +182,10 @@ int stun_server_run(const struct stun_server_cfg *cfg, volatile int *stop, struc
 			if (!stun_server_answer(cfg, idx[i][0], idx[i][1], in, (size_t)len, src.sin_addr.s_addr,
 						ntohs(src.sin_port), out, &out_len, &sa, &sp, &dport)) {
 				st->dropped++;
+				continue;
+			}
+			if (!stun_server_rate_ok(limits, src.sin_addr.s_addr, time_now_ms())) {
+				st->limited++;
 				continue;
 			}
 			src.sin_port = htons(dport);

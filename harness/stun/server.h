@@ -15,8 +15,23 @@ struct stun_server_cfg {
 	bool verbose;
 };
 
+/* What the server sends to a source nobody has verified (anyone can
+ * forge a source address, and so aim the answers at a victim): never more
+ * bytes than the request had, or STUN_SERVER_MIN_ANSWER (the least binding
+ * answer there is: the header, XOR-MAPPED-ADDRESS and FINGERPRINT), the
+ * optional attributes left out to fit (SOFTWARE, MAPPED-ADDRESS,
+ * OTHER-ADDRESS, RESPONSE-ORIGIN; a client that wants them all pads its
+ * request with PADDING, as punchlab's probe does); and at most
+ * STUN_SERVER_BURST answers, then STUN_SERVER_PER_S a second, per source
+ * address. */
+#define STUN_SERVER_MIN_ANSWER 40
+#define STUN_SERVER_BURST 200
+#define STUN_SERVER_PER_S 100
+#define STUN_SERVER_SOURCES 256   /* addresses whose rates it remembers */
+
 struct stun_server_stats {
 	unsigned long requests, responses, errors, dropped;
+	unsigned long limited;   /* over their source's rate: not answered */
 };
 
 /* Serve until SIGINT/SIGTERM (or *stop turns non-zero). Bind errors return
@@ -24,11 +39,18 @@ struct stun_server_stats {
 int stun_server_run(const struct stun_server_cfg *cfg, volatile int *stop, struct stun_server_stats *st,
 		    char *err, size_t errlen);
 /* Answer one datagram that arrived on socket (addr_idx, port_idx) from
- * src: fills out/out_len and which socket and destination to send from/to.
- * Returns false when nothing is to be sent (not a binding request, malformed).
- * Pure: used by the server loop and by the fuzz target. */
+ * src: fills out/out_len (within the bound above) and which socket and
+ * destination to send from/to. Returns false when nothing is to be sent
+ * (not a binding request, malformed, or no answer fits the bound). Pure:
+ * used by the server loop and by the fuzz target. */
 bool stun_server_answer(const struct stun_server_cfg *cfg, int addr_idx, int port_idx, const uint8_t *in,
 			size_t in_len, uint32_t src_addr, uint16_t src_port, uint8_t *out, size_t *out_len,
 			int *send_addr_idx, int *send_port_idx, uint16_t *dst_port);
+
+/* May an answer go to src_addr (network order) now? Takes one of its
+ * tokens from table (STUN_SERVER_SOURCES slots); now_ms on any monotonic
+ * clock. The server loop's limit, and the fuzz target's. */
+struct bucket_slot;
+bool stun_server_rate_ok(struct bucket_slot *table, uint32_t src_addr, uint64_t now_ms);
 
 #endif

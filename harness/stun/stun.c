@@ -185,6 +185,9 @@ int stun_decode(const uint8_t *buf, size_t len, struct stun_msg *m, const char *
 					m->software[i] = '?';
 			break;
 		}
+		case STUN_A_PADDING:
+			m->padding = alen;   /* its bytes mean nothing */
+			break;
 		case STUN_A_FINGERPRINT:
 			if (alen != 4) {
 				*why = "FINGERPRINT is not 4 bytes";
@@ -280,6 +283,8 @@ size_t stun_encode(const struct stun_msg *m, uint8_t *buf, size_t cap)
 		if ((v = attr_put(&w, STUN_A_SOFTWARE, (uint16_t)n)))
 			memcpy(v, m->software, n);
 	}
+	if (m->padding)
+		attr_put(&w, STUN_A_PADDING, m->padding);
 	if (w.overflow || w.len + 8 > cap)
 		return 0;
 	/* The length covers the FINGERPRINT attribute before its CRC is taken. */

@@ -52,6 +52,7 @@ struct stun_msg {
 	char software[64];
 	int n_unknown;                 /* comprehension-required attributes we do not know */
 	uint16_t unknown[STUN_MAX_UNKNOWN];
+	uint16_t padding;              /* PADDING's length (RFC 5780 §7.6): seen, or to send */
 	int n_listed;                  /* UNKNOWN-ATTRIBUTES (in a 420 answer) */
 	uint16_t listed[STUN_MAX_UNKNOWN];
 };

@@ -4,6 +4,7 @@
 #include "introducer.h"
 #include "../mesh/pool.h"
 #include "../mesh/stream.h"
+#include "../../lib/util/bucket.h"
 
 #include <errno.h>
 #include <sodium.h>
@@ -16,21 +17,6 @@
 #define MAX_CONNS INTRODUCER_MAX_CONNS
 #define MEMBER_EXPIRE_MS 60000
 #define LOG_EVERY_MS 10000
-
-/* A token bucket: at most `burst` tokens, `per_s` more a second. at_ms 0:
- * never used, so full. Every rate the introducer keeps is one. */
-struct bucket {
-	double tokens;
-	uint64_t at_ms;
-};
-
-static void bucket_fill(struct bucket *b, double burst, double per_s, uint64_t now)
-{
-	b->tokens = b->at_ms ? b->tokens + (double)(now - b->at_ms) * per_s / 1000.0 : burst;
-	if (b->tokens > burst)
-		b->tokens = burst;
-	b->at_ms = now ? now : 1;
-}
 
 struct member {
 	bool used;
@@ -76,11 +62,6 @@ struct shared_cache {
 	uint64_t at_ms;            /* 0: empty */
 };
 
-struct join_limit {
-	struct wg_endpoint from;   /* its address; the port is not part of it */
-	struct bucket b;           /* at_ms 0: a free slot */
-};
-
 /* Refusals are logged once per key per LOG_EVERY_MS, and at most
  * REFUSAL_LOGS of them in all per LOG_EVERY_MS (fresh keys are free). */
 #define REFUSAL_LOGS 10
@@ -100,11 +81,11 @@ struct introducer {
 	struct refusal refused[16];
 	int refusal_logs, refusals_unlogged;  /* in the current LOG_EVERY_MS */
 	uint64_t refusal_window_ms;
-	struct join_limit joins[JOIN_SLOTS];
+	struct bucket_slot joins[JOIN_SLOTS];
 	uint64_t joins_limited;    /* join attempts not heard: over their address's limit */
 	uint8_t mac1_key[32];
 	uint8_t proof_secret[32];  /* PROVE's MAC key, new each start */
-	struct join_limit unknown[JOIN_SLOTS];   /* X25519s for unknown keys, per source address */
+	struct bucket_slot unknown[JOIN_SLOTS];   /* X25519s for unknown keys, per source address */
 	struct bucket x25519;      /* X25519s for unknown keys, in all */
 	struct introducer_stats stats, stats_logged;
 	struct shared_cache shared_cache[SHARED_CACHE];
@@ -383,27 +364,17 @@ static struct member *member_new(struct introducer *in, const uint8_t key[static
 	return m;
 }
 
-/* The current source address's bucket in table (JOIN_SLOTS of them, the
- * least recently used one taken for a new address), filled up to now:
- * burst tokens at most, per_s more a second. */
-static struct bucket *addr_bucket(struct introducer *in, struct join_limit *table, double burst, double per_s,
+/* The current source address's bucket in table (JOIN_SLOTS of them). */
+static struct bucket *addr_bucket(struct introducer *in, struct bucket_slot *table, double burst, double per_s,
 				  uint64_t now)
 {
-	struct join_limit *l = NULL, *oldest = &table[0];
+	uint8_t key[16];
 
-	for (int i = 0; i < JOIN_SLOTS && !l; i++) {
-		if (table[i].b.at_ms && wg_endpoint_same_address(&table[i].from, &in->cur_from))
-			l = &table[i];
-		else if (table[i].b.at_ms < oldest->b.at_ms)
-			oldest = &table[i];
-	}
-	if (!l) {
-		l = oldest;
-		l->from = in->cur_from;
-		l->b.at_ms = 0; /* a new address: full */
-	}
-	bucket_fill(&l->b, burst, per_s, now);
-	return &l->b;
+	if (in->cur_from.addr.ss_family == AF_INET6)
+		memcpy(key, &((const struct sockaddr_in6 *)&in->cur_from.addr)->sin6_addr, 16);
+	else
+		bucket_addr_ipv4(((const struct sockaddr_in *)&in->cur_from.addr)->sin_addr.s_addr, key);
+	return bucket_for(table, JOIN_SLOTS, key, burst, per_s, now);
 }
 
 /* May the current source try a join secret now? Takes one of its tokens. */

@@ -253,6 +253,11 @@ static void mistakes_get_clear_errors(void **state)
 	assert_non_null(strstr(out, "no NAT model \"cone\""));
 	assert_int_equal(lab_punchlab_run(out, sizeof(out), "topo exec --run 000000 a -- true 2>&1"), 2);
 	assert_non_null(strstr(out, "no run \"000000\""));
+	/* Issue 14: --run with --all removed every run. */
+	assert_int_equal(lab_punchlab_run(out, sizeof(out), "topo down --run 000000 --all 2>&1"), 2);
+	assert_non_null(strstr(out, "--run 000000 or --all, not both"));
+	assert_int_equal(lab_punchlab_run(out, sizeof(out), "stun-server 203.0.113.10 203.0.113.10 2>&1"), 2);
+	assert_non_null(strstr(out, "ALT_ADDR must be a second address"));
 	assert_int_equal(lab_punchlab_run(out, sizeof(out), "topo --help"), 0);
 	assert_non_null(strstr(out, "usage: punchlab topo up"));
 }

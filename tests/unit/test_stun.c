@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "stun/server.h"
+#include "util/bucket.h"
 #include "stun/stun.h"
 
 /* RFC 5769 §2.2, "Sample IPv4 Response" (tests/data/README.md). */
@@ -133,7 +134,10 @@ static struct stun_server_cfg server_cfg(void)
 	return c;
 }
 
-static size_t request(uint8_t *buf, uint8_t change, int response_port, uint16_t extra_attr)
+/* A binding request; padding as punchlab's probe sends it (PROBE_PADDING
+ * in harness/stun/probe.c), or 0. */
+#define PADDED 80
+static size_t request_padded(uint8_t *buf, uint8_t change, int response_port, uint16_t extra_attr, uint16_t padding)
 {
 	struct stun_msg m;
 	size_t n;
@@ -145,6 +149,7 @@ static size_t request(uint8_t *buf, uint8_t change, int response_port, uint16_t 
 	m.change = change;
 	m.has_response_port = response_port >= 0;
 	m.response_port = (uint16_t)(response_port < 0 ? 0 : response_port);
+	m.padding = padding;
 	n = stun_encode(&m, buf, STUN_MAX_MSG);
 	if (extra_attr) {
 		/* Insert an unknown comprehension-required attribute before the fingerprint. */
@@ -157,6 +162,11 @@ static size_t request(uint8_t *buf, uint8_t change, int response_port, uint16_t 
 		n -= 4;
 	}
 	return n;
+}
+
+static size_t request(uint8_t *buf, uint8_t change, int response_port, uint16_t extra_attr)
+{
+	return request_padded(buf, change, response_port, extra_attr, PADDED);
 }
 
 static void change_request_answers_from_the_other_address_and_port(void **state)
@@ -253,6 +263,67 @@ static void responses_and_garbage_get_no_answer(void **state)
 	assert_false(stun_server_answer(&c, 0, 0, junk, sizeof(junk), 1, 5000, out, &out_len, &sa, &sp, &dport));
 }
 
+/* Issue 14: a 20-byte request with RESPONSE-PORT got 88 bytes, to any port
+ * of a forged source. Nothing sent is larger than what came, or the least
+ * answer there is. */
+static void an_unverified_source_gets_no_more_than_it_sent(void **state)
+{
+	struct stun_server_cfg c = server_cfg();
+	uint8_t in[STUN_MAX_MSG], out[STUN_MAX_MSG];
+	size_t n, out_len;
+	int sa, sp, answered = 0;
+	uint16_t dport;
+	struct stun_msg r;
+	const char *why;
+
+	(void)state;
+	/* The bare header: 20 bytes. */
+	n = request_padded(in, 0, -1, 0, 0);
+	n = STUN_HEADER_LEN;
+	in[2] = in[3] = 0;
+	assert_true(stun_server_answer(&c, 0, 0, in, n, htonl(0xcb007102), 5000, out, &out_len, &sa, &sp, &dport));
+	assert_true(out_len <= STUN_SERVER_MIN_ANSWER);
+	assert_int_equal(stun_decode(out, out_len, &r, &why), 0);
+	assert_true(r.xor_mapped.set);
+	assert_int_equal(r.xor_mapped.port, 5000);
+	assert_false(r.other_address.set);
+	/* Every kind of request, unpadded and padded: bounded. */
+	for (int pad = 0; pad <= PADDED; pad += PADDED)
+		for (int k = 0; k < 8; k++) {
+			uint8_t change = (k & 1) ? STUN_CHANGE_IP | STUN_CHANGE_PORT : 0;
+			n = request_padded(in, change, (k & 2) ? 40001 : -1, (k & 4) ? 0x0042 : 0, (uint16_t)pad);
+			if (!stun_server_answer(&c, 0, 0, in, n, htonl(0xcb007102), 5000, out, &out_len, &sa, &sp, &dport))
+				continue;
+			answered++;
+			assert_true(out_len <= (n > STUN_SERVER_MIN_ANSWER ? n : STUN_SERVER_MIN_ANSWER));
+			assert_int_equal(stun_decode(out, out_len, &r, &why), 0);
+			if (pad && !(k & 4))
+				assert_true(r.other_address.set && r.response_origin.set);
+		}
+	assert_true(answered >= 12);
+}
+
+static void answers_to_one_source_are_rate_limited(void **state)
+{
+	static struct bucket_slot table[STUN_SERVER_SOURCES];
+	int ok = 0;
+
+	(void)state;
+	for (int i = 0; i < 1000; i++)
+		ok += stun_server_rate_ok(table, htonl(0xc0000202), 1000);
+	assert_int_equal(ok, STUN_SERVER_BURST);
+	/* another address has its own */
+	assert_true(stun_server_rate_ok(table, htonl(0xc0000203), 1000));
+	/* a second later: STUN_SERVER_PER_S more */
+	ok = 0;
+	for (int i = 0; i < 1000; i++)
+		ok += stun_server_rate_ok(table, htonl(0xc0000202), 2000);
+	assert_int_equal(ok, STUN_SERVER_PER_S);
+	/* many addresses at once do not take a known one's place for long */
+	for (uint32_t a = 0; a < 10 * STUN_SERVER_SOURCES; a++)
+		assert_true(stun_server_rate_ok(table, htonl(0x0a000000 + a), 3000));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -265,6 +336,8 @@ int main(void)
 		cmocka_unit_test(unknown_required_attribute_gets_420),
 		cmocka_unit_test(a_server_without_alternate_refuses_to_change),
 		cmocka_unit_test(responses_and_garbage_get_no_answer),
+		cmocka_unit_test(an_unverified_source_gets_no_more_than_it_sent),
+		cmocka_unit_test(answers_to_one_source_are_rate_limited),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

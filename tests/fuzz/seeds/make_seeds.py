@@ -68,3 +68,20 @@ write('fuzz_wg_receive', 'flipped', data + deliver(0, 0, 30, 0x40) + deliver(0))
 write('fuzz_wg_receive', 'rekey', data + deliver(0) + [3, 130] + [5] + deliver(1) + deliver(2) + data + deliver(3) + [4, 2])
 write('fuzz_wg_receive', 'expired', [3, 200] + data + deliver(0) + [4, 2] + deliver(1))
 write('fuzz_wg_receive', 'raw', [2, 32] + [4, 0, 0, 0] + [0] * 28)
+
+# stun_server: records of [flags][len][datagram] (see tests/fuzz/fuzz_stun_server.c).
+def stun_request(attrs=b'', txid=b'B' * 12):
+    import zlib
+    hdr = struct.pack('!HHI', 1, len(attrs) + 8, 0x2112A442) + txid
+    crc = (zlib.crc32(hdr + attrs) ^ 0x5354554e) & 0xffffffff
+    return hdr + attrs + struct.pack('!HHI', 0x8028, 4, crc)
+
+
+stun_rec = lambda flags, m: bytes([flags]) + struct.pack('!H', len(m)) + m
+bare = struct.pack('!HHI', 1, 0, 0x2112A442) + b'A' * 12
+padded = stun_request(struct.pack('!HH', 0x26, 80) + bytes(80))
+change = stun_request(struct.pack('!HHI', 3, 4, 6))
+rport = stun_request(struct.pack('!HHHH', 0x27, 4, 40001, 0))
+write('fuzz_stun_server', 'bare-then-padded.bin',
+      stun_rec(0, bare) + stun_rec(0x21, padded) + stun_rec(0x0a, change) + stun_rec(0x13, rport))
+write('fuzz_stun_server', 'flood-one-source.bin', b''.join(stun_rec(0, bare) for _ in range(250)) + stun_rec(0xe0, bare))
