@@ -21,7 +21,9 @@ static const char usage[] =
 	"                  new UDP flows out are dropped (a full carrier NAT); 0 frees them\n"
 	"  link            its uplink (wan) goes down, or comes back up\n"
 	"  kill            PROGRAM on HOST dies (SIGKILL, as a crash)\n"
-	"  restart         PROGRAM on HOST stops and starts again, same command line\n";
+	"  restart         PROGRAM on HOST stops and starts again as the run started it\n"
+	"                  (command line, user, folder as recorded then): only what\n"
+	"                  `topo exec` or `punchlab run` started can be restarted\n";
 
 int cmd_fault(int argc, char **argv)
 {

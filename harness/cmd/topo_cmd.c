@@ -291,7 +291,8 @@ static int topo_exec(int argc, char **argv)
 	char *shell[] = { getenv("SHELL") ? getenv("SHELL") : "/bin/sh", NULL };
 	char **cmd = shell;
 	struct instance r;
-	int i, ret;
+	int i, ret, code = 0;
+	pid_t pid;
 
 	for (i = 0; i < argc; i++) {
 		if (strcmp(argv[i], "--run") == 0 && i + 1 < argc) {
@@ -324,8 +325,14 @@ static int topo_exec(int argc, char **argv)
 		pl_err("%s", err);
 		return EXIT_USAGE;
 	}
-	ret = proc_run(ns, cmd, -1, -1);
-	return ret < 0 ? EXIT_FAIL : ret;
+	/* Recorded, so that `fault restart` can start it again as it was. */
+	if ((ret = proc_spawn(ns, cmd, -1, -1, &pid))) {
+		pl_err("topo exec: cannot start %s: %s", cmd[0], strerror(-ret));
+		return EXIT_FAIL;
+	}
+	instance_note_command(&r, pid, cmd);
+	ret = proc_wait(pid, &code);
+	return ret < 0 ? EXIT_FAIL : code;
 }
 
 static int topo_show(int argc, char **argv)

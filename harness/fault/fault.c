@@ -13,6 +13,7 @@
 #include <dirent.h>
 #include <arpa/inet.h>
 #include <errno.h>
+#include <grp.h>
 #include <stdbool.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -131,16 +132,35 @@ static int find_program(const char *ns, const char *program, pid_t *pids, int ma
 	return found;
 }
 
+/* restart's child: the recorded command, from its folder, as its user. */
+static int exec_recorded(void *arg)
+{
+	struct instance_command *c = arg;
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+	if (null >= 0) {
+		dup2(null, 0);
+		dup2(null, 1);
+		dup2(null, 2);
+	}
+	if (chdir(c->cwd) || (getuid() == 0 && c->uid != 0 && setgroups(0, NULL)) || setgid(c->gid) || setuid(c->uid))
+		return 1;
+	execvp(c->argv[0], c->argv);
+	return 1;
+}
+
 /* kill: the program dies (SIGKILL, as a crash); restart: it stops and is
- * started again with the same command line, in the same namespace. */
+ * started again as the instance started it: the command line, user and
+ * folder recorded then (instance_note_command), never what the process
+ * says of itself now (it may have rewritten its argv, and may run as
+ * someone else). Only what the instance started can be restarted. */
 static int fault_process(struct instance *r, const char *kind, const char *host, const char *program, char *err,
 			 size_t errlen)
 {
-	char ns[64], cmdline[4096];
-	char *argv[64];
+	static struct instance_command cmd;
+	char ns[64];
 	pid_t pids[16], pid;
-	int n, argc = 0, devnull;
-	ssize_t len = 0;
+	int n, rec = -1;
 
 	if (!program) {
 		snprintf(err, errlen, "%s takes HOST PROGRAM: punchlab fault %s %s PROGRAM", kind, kind, host);
@@ -156,38 +176,30 @@ static int fault_process(struct instance *r, const char *kind, const char *host,
 		return -ESRCH;
 	}
 	if (!strcmp(kind, "restart")) {
-		char path[64];
-		int fd;
-		snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pids[0]);
-		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
-			len = read(fd, cmdline, sizeof(cmdline) - 1);
-			close(fd);
+		for (int i = 0; i < n && rec < 0; i++)
+			if (instance_command(r, pids[i], &cmd) == 0)
+				rec = i;
+		if (rec < 0) {
+			snprintf(err, errlen,
+				 "%s on %s was not started by run %s (punchlab topo exec or punchlab run): it cannot be "
+				 "restarted, only killed",
+				 program, host, r->id);
+			return -EPERM;
 		}
-		if (len <= 0) {
-			snprintf(err, errlen, "cannot read how %s was started", program);
-			return -EIO;
-		}
-		cmdline[len] = '\0';
-		for (char *p = cmdline; p < cmdline + len && argc < 63; p += strlen(p) + 1)
-			argv[argc++] = p;
-		argv[argc] = NULL;
 	}
 	for (int i = 0; i < n; i++) {
 		if (!strcmp(kind, "kill"))
 			kill(pids[i], SIGKILL); /* a crash: no chance to clean up */
-		else
+		else if (i == rec)
 			proc_stop(pids[i], 1000);
 	}
 	if (strcmp(kind, "restart"))
 		return 0;
-	devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (proc_spawn(ns, argv, devnull, devnull, &pid)) {
+	if (proc_fork_call(ns, exec_recorded, &cmd, &pid)) {
 		snprintf(err, errlen, "cannot start %s again on %s", program, host);
-		close(devnull);
 		return -EIO;
 	}
-	close(devnull);
-	instance_note_pid(r, pid);
+	instance_note_started(r, pid, cmd.argv, cmd.uid, cmd.gid, cmd.cwd);
 	return 0;
 }
 

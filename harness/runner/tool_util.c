@@ -70,7 +70,7 @@ int tool_spawn(struct tool_ctx *t, const char *node, char *const argv[], const c
 	ret = proc_spawn(ns, argv, fd, fd, pid);
 	close(fd);
 	if (!ret)
-		instance_note_pid((struct instance *)t->inst, *pid);
+		instance_note_command((struct instance *)t->inst, *pid, argv);
 	return ret;
 }
 

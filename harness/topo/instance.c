@@ -131,6 +131,71 @@ int instance_note_pid(struct instance *r, pid_t pid)
 	return state_append(r, "pid %d %llu\n", (int)pid, start);
 }
 
+/* A recorded command: DIR/cmd-PID-START, "uid gid\ncwd\n" then argv, each
+ * argument ended by a NUL. Written by the process that started PID (root),
+ * read by `fault restart`; the started process cannot change it. */
+static void command_path(const struct instance *r, pid_t pid, unsigned long long start, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/cmd-%d-%llu", r->dir, (int)pid, start);
+}
+
+int instance_note_command(struct instance *r, pid_t pid, char *const argv[])
+{
+	char cwd[PATH_MAX];
+
+	if (!getcwd(cwd, sizeof(cwd)))
+		return -errno;
+	return instance_note_started(r, pid, argv, getuid(), getgid(), cwd);
+}
+
+int instance_note_started(struct instance *r, pid_t pid, char *const argv[], unsigned uid, unsigned gid, const char *cwd)
+{
+	unsigned long long start = instance_proc_start(pid);
+	char path[160];
+	FILE *f;
+	int ret = instance_note_pid(r, pid);
+
+	if (ret)
+		return ret;
+	command_path(r, pid, start, path, sizeof(path));
+	if (!(f = fopen(path, "w")))
+		return -errno;
+	fprintf(f, "%u %u\n%s\n", uid, gid, cwd);
+	for (int i = 0; argv[i]; i++)
+		fwrite(argv[i], 1, strlen(argv[i]) + 1, f);
+	return fclose(f) ? -errno : 0;
+}
+
+int instance_command(const struct instance *r, pid_t pid, struct instance_command *c)
+{
+	unsigned long long start = instance_proc_start(pid);
+	char path[160], *p, *end;
+	size_t n;
+	FILE *f;
+	int argc = 0;
+
+	memset(c, 0, sizeof(*c));
+	if (!start)
+		return -ESRCH;
+	command_path(r, pid, start, path, sizeof(path));
+	if (!(f = fopen(path, "r")))
+		return -ENOENT;
+	n = fread(c->buf, 1, sizeof(c->buf) - 1, f);
+	fclose(f);
+	c->buf[n] = '\0';
+	end = c->buf + n;
+	if (sscanf(c->buf, "%u %u", &c->uid, &c->gid) != 2 || !(p = memchr(c->buf, '\n', n)))
+		return -EINVAL;
+	c->cwd = p + 1;
+	if (!(p = memchr(c->cwd, '\n', (size_t)(end - c->cwd))))
+		return -EINVAL;
+	*p++ = '\0';
+	for (; p < end && argc < INSTANCE_MAX_ARGS; p += strlen(p) + 1)
+		c->argv[argc++] = p;
+	c->argv[argc] = NULL;
+	return argc ? 0 : -EINVAL;
+}
+
 int instance_note_renumber(struct instance *r, const char *node, uint32_t addr)
 {
 	int i;

@@ -38,6 +38,23 @@ int instance_set_owner(struct instance *r, pid_t owner);
 /* Record a namespace (before it is made) or a process (after it starts). */
 int instance_note_netns(struct instance *r, const char *ns);
 int instance_note_pid(struct instance *r, pid_t pid);
+/* Record pid (as instance_note_pid) and how it was started: its argv, as
+ * which user and group, from which folder, so that `fault restart` starts
+ * it again the same way (and only what the instance started). */
+int instance_note_command(struct instance *r, pid_t pid, char *const argv[]);
+/* The same, started as uid/gid from cwd (a restart of a recorded one). */
+int instance_note_started(struct instance *r, pid_t pid, char *const argv[], unsigned uid, unsigned gid, const char *cwd);
+#define INSTANCE_MAX_ARGS 63
+struct instance_command {
+	unsigned uid, gid;
+	char *cwd;
+	char *argv[INSTANCE_MAX_ARGS + 1];   /* NULL-terminated, into buf */
+	char buf[8192];
+};
+/* The command recorded for pid, if this instance started it (and it is
+ * the same process: its start time is part of the record). -ENOENT: none,
+ * -ESRCH: no such process. */
+int instance_command(const struct instance *r, pid_t pid, struct instance_command *c);
 /* Leave the instance up after the caller exits: a small keeper process owns it
  * until `topo down` (SIGTERM) removes it. */
 int instance_detach(struct instance *r);

@@ -147,7 +147,7 @@ static void kill_and_restart_a_program_on_a_host(void **state)
 	(void)state;
 	up("full-cone");
 	assert_int_equal(proc_spawn(lab_ns(&lab, "client"), argv, -1, -1, &pid), 0);
-	instance_note_pid(&lab.inst, pid);
+	assert_int_equal(instance_note_command(&lab.inst, pid, argv), 0);
 	time_sleep_ms(100);
 	/* restart: a new process, same command line, same namespace. */
 	assert_int_equal(fault_apply(&lab.inst, "restart", "client", "sleep", err, sizeof(err)), 0);
@@ -176,6 +176,52 @@ static void kill_and_restart_a_program_on_a_host(void **state)
 	assert_false(proc_alive(again));
 	assert_int_equal(fault_apply(&lab.inst, "kill", "client", "sleep", err, sizeof(err)), -ESRCH);
 	assert_non_null(strstr(err, "no sleep runs on client"));
+	lab_down(&lab);
+}
+
+/* Issue 14: restart re-executed whatever a process in the namespace said
+ * its command line was, as root: a daemon running as nobody could rewrite
+ * its argv and have root run anything. Only what the instance started is
+ * restarted, with the command it recorded; a process it did not start is
+ * refused. */
+static void restart_runs_only_the_recorded_command_of_what_the_instance_started(void **state)
+{
+	/* The process names itself `touch` with an argument: restarted from
+	 * /proc, that would run `touch 1000` (creating a file here). */
+	char *argv[] = { "bash", "-c", "exec -a touch sleep 1000", NULL }, *stray[] = { "sleep", "999", NULL };
+	char err[512], dir[64], cwd[PATH_MAX], file[128];
+	pid_t pid, other, again = -1;
+
+	(void)state;
+	up("full-cone");
+	snprintf(dir, sizeof(dir), "/tmp/pl-fault-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	assert_non_null(getcwd(cwd, sizeof(cwd)));
+	assert_int_equal(chdir(dir), 0);
+	assert_int_equal(proc_spawn(lab_ns(&lab, "client"), argv, -1, -1, &pid), 0);
+	assert_int_equal(instance_note_command(&lab.inst, pid, argv), 0);
+	/* Not started by the instance: started beside it, not recorded. */
+	assert_int_equal(proc_spawn(lab_ns(&lab, "client"), stray, -1, -1, &other), 0);
+	time_sleep_ms(200);
+	assert_int_equal(fault_apply(&lab.inst, "restart", "client", "sleep", err, sizeof(err)), 0);
+	for (int i = 0; i < lab.inst.n_pids; i++)
+		if (lab.inst.pids[i] != pid)
+			again = lab.inst.pids[i];
+	assert_true(again > 0);
+	time_sleep_ms(300);
+	snprintf(file, sizeof(file), "%s/1000", dir);
+	assert_int_equal(access(file, F_OK), -1);   /* nothing ran `touch 1000` */
+	assert_true(proc_alive(again));
+	assert_true(proc_alive(other));            /* the stray one was not touched */
+	assert_false(proc_alive(pid));
+	/* Once the recorded one is gone, only the stray one is left: refused. */
+	proc_stop(again, 500);
+	assert_int_equal(fault_apply(&lab.inst, "restart", "client", "sleep", err, sizeof(err)), -EPERM);
+	assert_non_null(strstr(err, "was not started by run"));
+	assert_true(proc_alive(other));
+	proc_stop(other, 500);
+	assert_int_equal(chdir(cwd), 0);
+	rmdir(dir);
 	lab_down(&lab);
 }
 
@@ -238,6 +284,7 @@ int main(void)
 		cmocka_unit_test_teardown(a_link_down_cuts_and_up_restores, lab_teardown),
 		cmocka_unit_test_teardown(port_exhaust_lets_only_the_ports_left_be_mapped, lab_teardown),
 		cmocka_unit_test_teardown(kill_and_restart_a_program_on_a_host, lab_teardown),
+		cmocka_unit_test_teardown(restart_runs_only_the_recorded_command_of_what_the_instance_started, lab_teardown),
 		cmocka_unit_test_teardown(faults_refuse_what_they_cannot_do, lab_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
