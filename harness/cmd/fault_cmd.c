@@ -3,6 +3,7 @@
 #include "../fault/fault.h"
 #include "../../lib/util/log.h"
 
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -61,6 +62,13 @@ int cmd_fault(int argc, char **argv)
 		pl_err("fault: %s", err);
 		return EXIT_USAGE;
 	}
-	printf("run %s: %s %s%s%s done\n", r.id, words[0], words[1], words[2] ? " " : "", words[2] ? words[2] : "");
+	printf("run %s: %s %s%s%s done", r.id, words[0], words[1], words[2] ? " " : "", words[2] ? words[2] : "");
+	for (int i = 0; words[2] && !strcmp(words[2], "renumber") && i < r.n_renumbered; i++)
+		if (!strcmp(r.renumbered[i], words[1])) {
+			char a[16];
+			inet_ntop(AF_INET, &r.renumbered_addr[i], a, sizeof(a));
+			printf("; %s's public address is now %s", words[1], a);
+		}
+	putchar('\n');
 	return 0;
 }

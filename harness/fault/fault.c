@@ -49,6 +49,21 @@ static int run_net(const struct instance *r, struct topo_net *net, char *err, si
 	return 0;
 }
 
+/* The router's routes as the topology lays them out (the kernel drops
+ * those via an address or a link that went away); those still there stay. */
+static int restore_routes(const struct topo_net *net, int router, const char *ns, char *err, size_t errlen)
+{
+	for (int i = 0; i < net->nodes[router].n_routes; i++) {
+		const struct topo_route *rt = &net->nodes[router].routes[i];
+		int ret = rtnl_route_add(ns, rt->dst, rt->plen, rt->gw);
+		if (ret && ret != -EEXIST) {
+			snprintf(err, errlen, "%s: restoring a route: %s", ns, strerror(-ret));
+			return ret;
+		}
+	}
+	return 0;
+}
+
 /* A carrier renumbering the router: a free address on its uplink segment
  * (from the top of the prefix down), moved onto wan in place of the old. */
 static int renumber(struct instance *r, struct topo_net *net, int router, const char *ns, char *err, size_t errlen)
@@ -80,14 +95,8 @@ static int renumber(struct instance *r, struct topo_net *net, int router, const 
 		snprintf(err, errlen, "%s: moving wan to its new address: %s", ns, strerror(-ret));
 		return ret;
 	}
-	for (int i = 0; i < net->nodes[router].n_routes; i++) {
-		const struct topo_route *rt = &net->nodes[router].routes[i];
-		ret = rtnl_route_add(ns, rt->dst, rt->plen, rt->gw);
-		if (ret && ret != -EEXIST) {
-			snprintf(err, errlen, "%s: restoring a route: %s", ns, strerror(-ret));
-			return ret;
-		}
-	}
+	if ((ret = restore_routes(net, router, ns, err, errlen)))
+		return ret;
 	net->nodes[router].public_addr = fresh;
 	return instance_note_renumber(r, net->topo.nodes[router].name, fresh);
 }
@@ -219,8 +228,9 @@ static int port_exhaust(const struct topo_net *net, int router, const char *ns, 
 		snprintf(err, errlen, "%s does no NAT: no ports to exhaust", net->nodes[router].name);
 		return -EINVAL;
 	}
-	if (!arg || !text_parse_uint(arg, 0, 1000000, &n)) {
-		snprintf(err, errlen, "port-exhaust takes a number of ports: punchlab fault port-exhaust %s N (0 gives them back)",
+	if (!arg || !text_parse_uint(arg, 0, 65535, &n)) {
+		snprintf(err, errlen,
+			 "port-exhaust takes a number of ports, 0 to 65535: punchlab fault port-exhaust %s N (0 gives them back)",
 			 net->nodes[router].name);
 		return -EINVAL;
 	}
@@ -249,7 +259,10 @@ int fault_apply(struct instance *r, const char *kind, const char *target, const 
 		goto out;
 	router = topo_find_node(&net->topo, target);
 	if (router < 0 || !net->nodes[router].router || topo_node_netns(r, target, ns, sizeof(ns))) {
-		snprintf(err, errlen, "run %s has no router \"%s\"", r->id, target);
+		size_t off = (size_t)snprintf(err, errlen, "run %s has no router \"%s\"; its routers:", r->id, target);
+		for (int i = 0; i < net->topo.n_nodes && off < errlen; i++)
+			if (net->nodes[i].router)
+				off += (size_t)snprintf(err + off, errlen - off, " %s", net->topo.nodes[i].name);
 		ret = -EINVAL;
 		goto out;
 	}
@@ -264,6 +277,8 @@ int fault_apply(struct instance *r, const char *kind, const char *target, const 
 			ret = !strcmp(arg, "down") ? rtnl_link_down(ns, "wan") : rtnl_link_up(ns, "wan");
 			if (ret)
 				snprintf(err, errlen, "%s: setting wan %s: %s", ns, arg, strerror(-ret));
+			else if (!strcmp(arg, "up")) /* its default route went down with it */
+				ret = restore_routes(net, router, ns, err, errlen);
 		}
 		goto out;
 	}

@@ -137,6 +137,40 @@ static void a_link_down_cuts_and_up_restores(void **state)
 	lab_down(&lab);
 }
 
+static bool b_reaches_the_introducer(void)
+{
+	char out[2048];
+
+	return lab_shell(out, sizeof(out), "ip netns exec %s ping -c 1 -W 1 203.0.113.10", lab_ns(&lab, "b")) == 0;
+}
+
+/* Issue 14: `fault link nat-b down` then `up` left nat-b without its
+ * default route (the kernel drops it with the link): b was cut off from
+ * the internet while both said "done". And the faults' words. */
+static void a_link_that_comes_back_brings_its_default_route_back(void **state)
+{
+	char *assigns[] = { "A=full-cone", "B=full-cone" };
+	char err[512], out[2048];
+	bool ok = false;
+
+	(void)state;
+	lab_up(&lab, "two-sites", 2, assigns);
+	assert_true(b_reaches_the_introducer());
+	fault("link", "nat-b", "down");
+	assert_false(b_reaches_the_introducer());
+	fault("link", "nat-b", "up");
+	for (int i = 0; i < 5 && !ok; i++)
+		ok = b_reaches_the_introducer();
+	assert_true(ok);
+	assert_int_equal(fault_apply(&lab.inst, "port-exhaust", "nat-a", "99999", err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "0 to 65535"));
+	assert_int_equal(fault_apply(&lab.inst, "nat-reboot", "nat-c", NULL, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "no router \"nat-c\"; its routers: internet nat-a nat-b"));
+	assert_int_equal(lab_punchlab_run(out, sizeof(out), "fault --run %s nat-reboot nat-a renumber", lab.inst.id), 0);
+	assert_non_null(strstr(out, "nat-a's public address is now 192.0.2."));
+	lab_down(&lab);
+}
+
 static void kill_and_restart_a_program_on_a_host(void **state)
 {
 	char *argv[] = { "sleep", "1000", NULL };
@@ -282,6 +316,7 @@ int main(void)
 		cmocka_unit_test_teardown(a_renumbered_nat_comes_back_on_a_new_address, lab_teardown),
 		cmocka_unit_test_teardown(after_mapping_expire_the_socket_gets_a_new_port, lab_teardown),
 		cmocka_unit_test_teardown(a_link_down_cuts_and_up_restores, lab_teardown),
+		cmocka_unit_test_teardown(a_link_that_comes_back_brings_its_default_route_back, lab_teardown),
 		cmocka_unit_test_teardown(port_exhaust_lets_only_the_ports_left_be_mapped, lab_teardown),
 		cmocka_unit_test_teardown(kill_and_restart_a_program_on_a_host, lab_teardown),
 		cmocka_unit_test_teardown(restart_runs_only_the_recorded_command_of_what_the_instance_started, lab_teardown),
