@@ -262,21 +262,28 @@ static int cmd_topo_list(int argc, char **argv)
 		printf("%-7s %-16s %-8s %-6s %s\n", "RUN", "TOPOLOGY", "OWNER", "AGE", "PARAMS");
 	for (int i = 0; i < n; i++) {
 		struct instance r;
+		char links[300];
 		long age;
+		int dead;
 
 		if (instance_load(ids[i], &r))
 			continue;
 		age = (long)time(NULL) - r.created;
+		dead = instance_dead_links(&r, links, sizeof(links));
 		if (json) {
 			printf("%s{\"run\":\"%s\",\"topology\":\"%s\",\"params\":\"%s\",\"owner\":%d,\"owner_alive\":%s,"
-			       "\"age_s\":%ld,\"namespaces\":[",
+			       "\"age_s\":%ld,\"dead_links\":\"%s\",\"namespaces\":[",
 			       i ? "," : "", r.id, r.topology, r.params, (int)r.owner,
-			       instance_owner_alive(&r) ? "true" : "false", age);
+			       instance_owner_alive(&r) ? "true" : "false", age, links);
 			for (int k = 0; k < r.n_netns; k++)
 				printf("%s\"%s\"", k ? "," : "", r.netns[k]);
 			printf("]}");
 		} else {
 			printf("%-7s %-16s %-8d %-6ld %s\n", r.id, r.topology, (int)r.owner, age, r.params);
+			if (dead)
+				printf("        BROKEN: the impairment forwarder of %s's link died: that link carries nothing "
+				       "(topo down --run %s, then up again)\n",
+				       links, r.id);
 		}
 	}
 	if (json)

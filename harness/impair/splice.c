@@ -63,9 +63,22 @@ static void on_term(int sig)
 	stop = 1;
 }
 
+/* Detached like a run's keeper: a session of its own, nothing of the
+ * caller's terminal or pipes (`topo up ... | tee f` must return), so only
+ * the run's teardown ends it. */
 static int forwarder_main(void *arg, int ready_fd)
 {
 	struct sigaction sa;
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+	setsid();
+	if (null >= 0) {
+		dup2(null, 0);
+		dup2(null, 1);
+		dup2(null, 2);
+		close(null);
+	}
+	signal(SIGHUP, SIG_IGN);
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_term;

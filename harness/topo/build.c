@@ -141,7 +141,7 @@ int topo_build(const struct topo_net *net, struct instance *r, char *err, size_t
 				TRY(rtnl_link_up(imp, "in"), "%s: setting in up", imp);
 				TRY(rtnl_link_up(imp, "out"), "%s: setting out up", imp);
 				TRY(impair_start(imp, im, &pid), "%s: starting the impairment forwarder", imp);
-				TRY(instance_note_pid(r, pid), "recording pid %d", pid);
+				TRY(instance_note_forwarder(r, n->name, pid), "recording pid %d", pid);
 			} else {
 				TRY(rtnl_veth_create(ns[i], ifc->ifname, ns[gw], port), "linking %s to segment %s",
 				    n->name, t->segments[ifc->segment].name);

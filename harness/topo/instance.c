@@ -196,6 +196,37 @@ int instance_command(const struct instance *r, pid_t pid, struct instance_comman
 	return argc ? 0 : -EINVAL;
 }
 
+int instance_note_forwarder(struct instance *r, const char *node, pid_t pid)
+{
+	unsigned long long start = instance_proc_start(pid);
+	int ret = instance_note_pid(r, pid);
+
+	if (ret)
+		return ret;
+	if (r->n_links < 8) {
+		snprintf(r->link_node[r->n_links], sizeof(r->link_node[0]), "%s", node);
+		r->link_pid[r->n_links] = pid;
+		r->link_start[r->n_links++] = start;
+	}
+	return state_append(r, "forwarder %s %d %llu\n", node, (int)pid, start);
+}
+
+int instance_dead_links(const struct instance *r, char *names, size_t len)
+{
+	size_t off = 0;
+	int n = 0;
+
+	if (len)
+		names[0] = '\0';
+	for (int i = 0; i < r->n_links; i++)
+		if (!same_process(r->link_pid[i], r->link_start[i])) {
+			if (off < len)
+				off += (size_t)snprintf(names + off, len - off, "%s%s", n ? " " : "", r->link_node[i]);
+			n++;
+		}
+	return n;
+}
+
 int instance_note_renumber(struct instance *r, const char *node, uint32_t addr)
 {
 	int i;
@@ -271,6 +302,12 @@ int instance_load(const char *id, struct instance *r)
 				r->renumbered_addr[i] = (uint32_t)start;
 				if (i == r->n_renumbered)
 					r->n_renumbered++;
+			}
+		} else if (sscanf(line, "forwarder %31s %d %llu", word, &pid, &start) == 3) {
+			if (r->n_links < 8) {
+				snprintf(r->link_node[r->n_links], sizeof(r->link_node[0]), "%s", word);
+				r->link_pid[r->n_links] = pid;
+				r->link_start[r->n_links++] = start;
 			}
 		} else if (sscanf(line, "pid %d %llu", &pid, &start) == 2 && r->n_pids < INSTANCE_MAX_PIDS) {
 			r->pids[r->n_pids] = pid;

@@ -26,6 +26,10 @@ struct instance {
 	char netns[INSTANCE_MAX_NETNS][40];
 	pid_t pids[INSTANCE_MAX_PIDS];
 	unsigned long long pid_start[INSTANCE_MAX_PIDS];
+	int n_links;                   /* impaired links: their forwarders */
+	char link_node[8][32];
+	pid_t link_pid[8];
+	unsigned long long link_start[8];
 	int n_renumbered;              /* routers given a new public address */
 	char renumbered[4][16];
 	uint32_t renumbered_addr[4];   /* network order */
@@ -55,6 +59,11 @@ struct instance_command {
  * the same process: its start time is part of the record). -ENOENT: none,
  * -ESRCH: no such process. */
 int instance_command(const struct instance *r, pid_t pid, struct instance_command *c);
+/* Record pid as the forwarder that impairs NODE's link. */
+int instance_note_forwarder(struct instance *r, const char *node, pid_t pid);
+/* The nodes whose link forwarder has died (the link then carries nothing),
+ * space-separated into names; returns how many. */
+int instance_dead_links(const struct instance *r, char *names, size_t len);
 /* Leave the instance up after the caller exits: a small keeper process owns it
  * until `topo down` (SIGTERM) removes it. */
 int instance_detach(struct instance *r);

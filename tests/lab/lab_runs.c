@@ -8,6 +8,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -175,7 +176,7 @@ static void a_foreground_run_is_removed_on_sigterm(void **state)
 	pid_t pid;
 
 	(void)state;
-	assert_int_equal(pipe(fds), 0);
+	assert_int_equal(pipe2(fds, O_CLOEXEC), 0);
 	assert_int_equal(proc_spawn(NULL, argv, fds[1], -1, &pid), 0);
 	close(fds[1]);
 	while (!strstr(buf, "foreground") && got < sizeof(buf) - 1) {
@@ -242,6 +243,64 @@ static void nat_check_reports_json_and_exit_status(void **state)
 	assert_non_null(strstr(out, "no NAT model \"nonesuch\""));
 }
 
+/* Issue 14: the impairment forwarder kept the caller's stdout (`topo up
+ * ... --link ... | tee f` never returned) and its process group (a signal
+ * to the caller killed it silently while `topo list` said the run was
+ * up). topo up's output must end when topo up does, and a dead forwarder
+ * shows in topo list. */
+static void an_impaired_link_lets_topo_up_return_and_a_dead_forwarder_shows(void **state)
+{
+	char *argv[] = { (char *)lab_punchlab(), "topo", "up", "two-sites", "A=full-cone", "B=full-cone",
+			 "--link", "a-wan:delay=5ms", NULL };
+	char out[4096] = "", path[128], line[256], id[INSTANCE_ID_LEN + 1];
+	int fds[2], pid_fw = 0, code;
+	size_t got = 0;
+	pid_t pid;
+	FILE *f;
+	bool eof = false;
+
+	(void)state;
+	assert_int_equal(pipe2(fds, O_CLOEXEC), 0);
+	assert_int_equal(proc_spawn(NULL, argv, fds[1], fds[1], &pid), 0);
+	close(fds[1]);
+	for (uint64_t until = time_now_ms() + 30000; !eof && time_now_ms() < until;) {
+		struct pollfd pf = { fds[0], POLLIN, 0 };
+		ssize_t n;
+		if (poll(&pf, 1, 200) <= 0)
+			continue;
+		n = read(fds[0], out + got, sizeof(out) - 1 - got);
+		if (n <= 0)
+			eof = true;
+		else
+			got += (size_t)n;
+	}
+	close(fds[0]);
+	out[got] = '\0';
+	assert_int_equal(proc_wait_timeout(pid, 5000, &code), 0);
+	assert_int_equal(code, 0);
+	assert_int_equal(strncmp(out, "run ", 4), 0);
+	snprintf(id, sizeof(id), "%.6s", out + 4);
+	remember(id);
+	assert_true(eof);   /* nothing of the run held topo up's output open */
+	/* Its forwarder, killed as a signal to a process group would. */
+	snprintf(path, sizeof(path), "/run/punchlab/%s/state", id);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f))
+		sscanf(line, "forwarder %*s %d", &pid_fw);
+	fclose(f);
+	assert_true(pid_fw > 0);
+	assert_int_not_equal(getsid(pid_fw), getsid(0));
+	assert_int_equal(lab_punchlab_run(out, sizeof(out), "topo list"), 0);
+	assert_null(strstr(out, "BROKEN"));
+	kill(pid_fw, SIGKILL);
+	for (int i = 0; i < 50 && proc_alive(pid_fw); i++)
+		time_sleep_ms(20);
+	assert_int_equal(lab_punchlab_run(out, sizeof(out), "topo list"), 0);
+	assert_non_null(strstr(out, "BROKEN: the impairment forwarder of nat-a's link died"));
+	assert_int_equal(lab_punchlab_run(out, sizeof(out), "topo down --run %s", id), 0);
+}
+
 static void mistakes_get_clear_errors(void **state)
 {
 	char out[4096];
@@ -270,6 +329,7 @@ int main(void)
 		cmocka_unit_test_teardown(a_run_whose_owner_died_is_removed_by_the_next_command, down_all),
 		cmocka_unit_test_teardown(a_foreground_run_is_removed_on_sigterm, down_all),
 		cmocka_unit_test_teardown(topo_down_removes_only_what_its_run_made, down_all),
+		cmocka_unit_test_teardown(an_impaired_link_lets_topo_up_return_and_a_dead_forwarder_shows, down_all),
 		cmocka_unit_test(nat_check_reports_json_and_exit_status),
 		cmocka_unit_test(mistakes_get_clear_errors),
 	};
