@@ -48,8 +48,9 @@ int cmd_expect(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	if (n != t.n_params) {
-		pl_err("expect: topology %s takes %d model%s (%s%s%s), got %d", t.name, t.n_params, t.n_params == 1 ? "" : "s",
-		       t.n_params > 0 ? t.params[0] : "", t.n_params > 1 ? ", " : "", t.n_params > 1 ? t.params[1] : "", n);
+		char takes[80];
+		pl_err("expect: topology %s takes %d model%s (%s), got %d", t.name, t.n_params, t.n_params == 1 ? "" : "s",
+		       topo_params_text(&t, takes, sizeof(takes)), n);
 		return EXIT_USAGE;
 	}
 	for (int i = 0; i < n; i++) {

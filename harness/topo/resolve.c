@@ -33,11 +33,11 @@ static int bind_params(const struct topo *t, int n, char *const assigns[], struc
 				if (strlen(t->params[j]) == (size_t)(eq - assigns[i]) &&
 				    strncmp(t->params[j], assigns[i], (size_t)(eq - assigns[i])) == 0)
 					p = j;
-		if (!eq || p < 0 || !eq[1] || strlen(eq + 1) >= TOPO_MODEL_REF_MAX)
-			return fail(err, errlen, "topology %s: \"%s\" does not bind a parameter; it takes %s%s%s%s",
-				    t->name, assigns[i], t->n_params ? "" : "none",
-				    t->n_params > 0 ? t->params[0] : "", t->n_params > 1 ? ", " : "",
-				    t->n_params > 1 ? "... (see the file)" : "=MODEL");
+		if (!eq || p < 0 || !eq[1] || strlen(eq + 1) >= TOPO_MODEL_REF_MAX) {
+			char takes[80];
+			return fail(err, errlen, "topology %s: \"%s\" does not bind a parameter; it takes %s", t->name,
+				    assigns[i], topo_params_text(t, takes, sizeof(takes)));
+		}
 		snprintf(net->models[p], TOPO_MODEL_REF_MAX, "%s", eq + 1);
 		bound[p] = true;
 	}

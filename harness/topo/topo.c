@@ -138,9 +138,43 @@ static int parse_node(struct topo *t, struct pending *pend, char **w, int n, boo
 	return 0;
 }
 
+/* A segment's prefix: A.B.C.D/LEN, /8 to /30, no host bits. 0, or -EINVAL
+ * with what is wrong in why. */
+static int prefix_problem(const char *text, uint32_t *prefix, uint8_t *plen, char *why, size_t len)
+{
+	char addr[32], net[16];
+	const char *slash = strchr(text, '/');
+	unsigned long l;
+	uint32_t a;
+
+	if (!slash || (size_t)(slash - text) >= sizeof(addr)) {
+		snprintf(why, len, "\"%.40s\" is not a network prefix such as 10.0.1.0/24", text);
+		return -EINVAL;
+	}
+	snprintf(addr, sizeof(addr), "%.*s", (int)(slash - text), text);
+	if (!text_parse_ipv4(addr, &a) || !text_parse_uint(slash + 1, 0, 32, &l)) {
+		snprintf(why, len, "\"%.40s\" is not a network prefix such as 10.0.1.0/24", text);
+		return -EINVAL;
+	}
+	if (l < 8 || l > 30) {
+		snprintf(why, len, "\"%.40s\": a segment's prefix is /8 to /30", text);
+		return -EINVAL;
+	}
+	if (a & ~text_mask((uint8_t)l)) {
+		snprintf(why, len, "\"%.40s\" has host bits set: the network is %s/%lu", text, text_ipv4(a & text_mask((uint8_t)l), net),
+			 l);
+		return -EINVAL;
+	}
+	*prefix = a;
+	*plen = (uint8_t)l;
+	return 0;
+}
+
 static int parse_segment(struct topo *t, struct pending *pend, char **w, int n, const char *origin,
 			 unsigned line, char *err, size_t errlen)
 {
+	char why[160];
+	int ret;
 	struct topo_segment *s;
 	int i;
 
@@ -157,18 +191,15 @@ static int parse_segment(struct topo *t, struct pending *pend, char **w, int n, 
 	memset(s, 0, sizeof(*s));
 	snprintf(s->name, sizeof(s->name), "%s", w[1]);
 	s->line = line;
-	if (!text_parse_prefix(w[2], &s->prefix, &s->plen) || s->plen > 30 || s->plen < 8)
-		return text_fail(err, errlen, origin, line,
-			    "\"%s\" is not a network prefix from /8 to /30 such as 10.0.1.0/24", w[2]);
+	if ((ret = prefix_problem(w[2], &s->prefix, &s->plen, why, sizeof(why))))
+		return text_fail(err, errlen, origin, line, "segment %s: %s", w[1], why);
 	if (strlen(w[4]) >= TOPO_NAME_MAX)
 		return text_fail(err, errlen, origin, line, "no router \"%s\"", w[4]);
 	snprintf(pend->gateway[t->n_segments], TOPO_NAME_MAX, "%s", w[4]);
 	for (i = 5; i < n; i += 2) {
 		if (strcmp(w[i], "public") == 0 && i + 1 < n) {
-			if (!text_parse_prefix(w[i + 1], &s->public_prefix, &s->public_plen) ||
-			    s->public_plen > 30 || s->public_plen < 8)
-				return text_fail(err, errlen, origin, line, "\"%s\" is not a network prefix such as 198.51.100.0/28",
-					    w[i + 1]);
+			if ((ret = prefix_problem(w[i + 1], &s->public_prefix, &s->public_plen, why, sizeof(why))))
+				return text_fail(err, errlen, origin, line, "segment %s's public prefix: %s", w[1], why);
 			s->has_public = true;
 		} else {
 			return text_fail(err, errlen, origin, line, "unexpected \"%s\"; expected public PREFIX", w[i]);
@@ -181,6 +212,61 @@ static int parse_segment(struct topo *t, struct pending *pend, char **w, int n, 
 static bool in_prefix(uint32_t a, uint32_t prefix, uint8_t plen)
 {
 	return (a & text_mask(plen)) == prefix;
+}
+
+/* What is wrong with a host's address A in segment PREFIX/PLEN (NULL:
+ * nothing) in a segment of that length: the first address is the
+ * gateway's, the first and last are
+ * the network's and its broadcast. */
+static const char *address_problem(uint32_t a, uint8_t plen)
+{
+	uint32_t h = ntohl(a) & ~ntohl(text_mask(plen));
+
+	if (h == 0)
+		return "the segment's network address";
+	if (h == ~ntohl(text_mask(plen)))
+		return "the segment's broadcast address";
+	if (h == 1)
+		return "its gateway's address (a segment's first address is its router's)";
+	return NULL;
+}
+
+/* The address realm of segment s: the nearest router at or above its
+ * gateway that translates (-1: the internet). Within a realm prefixes
+ * must not overlap; behind different NATs they may (two homes on
+ * 192.168.1.0/24 is common). */
+static int realm_of(const struct topo *t, int s)
+{
+	int r = t->segments[s].gateway;
+
+	for (int steps = 0; !t->nodes[r].nat[0] && t->nodes[r].segment >= 0 && steps < TOPO_MAX_NODES; steps++)
+		r = t->segments[t->nodes[r].segment].gateway;
+	return t->nodes[r].nat[0] ? r : -1;
+}
+
+static bool overlap(uint32_t a, uint8_t al, uint32_t b, uint8_t bl)
+{
+	return ((a ^ b) & text_mask(al < bl ? al : bl)) == 0;
+}
+
+static int check_overlaps(const struct topo *t, const char *origin, char *err, size_t errlen)
+{
+	for (int i = 0; i < t->n_segments; i++)
+		for (int j = i + 1; j < t->n_segments; j++) {
+			const struct topo_segment *x = &t->segments[i], *y = &t->segments[j];
+			char xa[16], ya[16];
+			int realm = realm_of(t, i);
+			if (realm == realm_of(t, j) && overlap(x->prefix, x->plen, y->prefix, y->plen))
+				return text_fail(err, errlen, origin, y->line,
+						 "segments %s (%s/%u) and %s (%s/%u) overlap in one address realm (%s%s)", x->name,
+						 text_ipv4(x->prefix, xa), x->plen, y->name, text_ipv4(y->prefix, ya), y->plen,
+						 realm < 0 ? "the internet" : "behind ", realm < 0 ? "" : t->nodes[realm].name);
+			if (x->has_public && y->has_public &&
+			    overlap(x->public_prefix, x->public_plen, y->public_prefix, y->public_plen))
+				return text_fail(err, errlen, origin, y->line, "the public prefixes of segments %s and %s overlap",
+						 x->name, y->name);
+		}
+	return 0;
 }
 
 static int check_topo(struct topo *t, struct pending *pend, const char *origin, char *err, size_t errlen)
@@ -208,9 +294,18 @@ static int check_topo(struct topo *t, struct pending *pend, const char *origin, 
 		}
 		for (int a = 0; a < n->n_addrs; a++) {
 			const struct topo_segment *s = n->segment >= 0 ? &t->segments[n->segment] : NULL;
+			const char *why = NULL;
+			char ab[16];
 			if (!s || !(in_prefix(n->addrs[a], s->prefix, s->plen) ||
 				    (s->has_public && in_prefix(n->addrs[a], s->public_prefix, s->public_plen))))
 				return text_fail(err, errlen, origin, n->line, "an address of %s is outside its segment", n->name);
+			if (in_prefix(n->addrs[a], s->prefix, s->plen))
+				why = address_problem(n->addrs[a], s->plen);
+			if (!why && s->has_public && in_prefix(n->addrs[a], s->public_prefix, s->public_plen))
+				why = address_problem(n->addrs[a], s->public_plen);
+			if (why)
+				return text_fail(err, errlen, origin, n->line, "%s of %s is %s", text_ipv4(n->addrs[a], ab), n->name,
+						 why);
 		}
 		for (int s = 0; s < t->n_segments; s++)
 			owns |= t->segments[s].gateway == i;
@@ -235,7 +330,7 @@ static int check_topo(struct topo *t, struct pending *pend, const char *origin, 
 			return text_fail(err, errlen, origin, t->nodes[i].line, "uplinks of %s go round in a loop",
 				    t->nodes[i].name);
 	}
-	return 0;
+	return check_overlaps(t, origin, err, errlen);
 }
 
 int topo_parse(const char *name, const char *text, size_t len, const char *origin, struct topo *t,
@@ -386,4 +481,14 @@ int topo_find_link(const struct topo *t, const char *name)
 	snprintf(base, sizeof(base), "%.*s", (int)(n - 4), name);
 	k = topo_find_node(t, base);
 	return k >= 0 && t->nodes[k].router ? k : -1;
+}
+
+const char *topo_params_text(const struct topo *t, char *buf, size_t len)
+{
+	size_t off = 0;
+
+	snprintf(buf, len, "no parameters");
+	for (int i = 0; i < t->n_params && off < len; i++)
+		off += (size_t)snprintf(buf + off, len - off, "%s%s=MODEL", i ? " " : "", t->params[i]);
+	return buf;
 }

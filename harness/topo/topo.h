@@ -113,4 +113,8 @@ uint32_t topo_net_addr(const struct topo_net *net, const char *name, int which);
 /* Print the resolved plan for people. */
 void topo_net_print(const struct topo_net *net, FILE *out);
 
+/* What the topology takes, as a person writes it: "A=MODEL B=MODEL", or
+ * "no parameters". */
+const char *topo_params_text(const struct topo *t, char *buf, size_t len);
+
 #endif

@@ -138,7 +138,21 @@ static void bad_topologies_are_refused_with_the_line(void **state)
 	} cases[] = {
 		{ "router r\nsegment s 10.0.0.0/24 gateway r\nhost h s\nwidget w\n", ":4: unknown statement \"widget\"" },
 		{ "router r\nrouter r\n", ":2: name \"r\" is used twice" },
-		{ "router r\nsegment s 10.0.0.1/24 gateway r\n", ":2: \"10.0.0.1/24\" is not a network prefix" },
+		{ "router r\nsegment s 10.0.0.1/24 gateway r\n", ":2: segment s: \"10.0.0.1/24\" has host bits set: the network is 10.0.0.0/24" },
+		/* Issue 14: a prefix with host bits was "not /8 to /30". */
+		{ "router r\nsegment s 203.0.113.0/16 gateway r\n", "has host bits set: the network is 203.0.0.0/16" },
+		{ "router r\nsegment s 10.0.0.0/31 gateway r\n", "a segment's prefix is /8 to /30" },
+		{ "router r\nsegment s ten/8 gateway r\n", "is not a network prefix such as 10.0.1.0/24" },
+		/* Issue 14: overlapping segments, one prefix twice, a host on its
+		 * gateway's address built broken networks. */
+		{ "router r\nrouter q uplink s\nsegment s 10.0.0.0/16 gateway r\nsegment t 10.0.1.0/24 gateway q\nhost h t\n",
+		  ":4: segments s (10.0.0.0/16) and t (10.0.1.0/24) overlap in one address realm (the internet)" },
+		{ "router r\nrouter q uplink s\nsegment s 10.0.0.0/24 gateway r\nsegment t 10.0.0.0/24 gateway q\nhost h t\n",
+		  "segments s (10.0.0.0/24) and t (10.0.0.0/24) overlap" },
+		{ "router r\nsegment s 10.0.0.0/24 gateway r\nhost h s address 10.0.0.1\n",
+		  ":3: 10.0.0.1 of h is its gateway's address" },
+		{ "router r\nsegment s 10.0.0.0/24 gateway r\nhost h s address 10.0.0.255\n", "the segment's broadcast address" },
+		{ "router r\nsegment s 10.0.0.0/24 gateway r\nhost h s address 10.0.0.0\n", "the segment's network address" },
 		{ "router r\nsegment s 10.0.0.0/24 gateway h\nhost h s\n", ":2: gateway \"h\" of segment s is not a router" },
 		{ "router r\nsegment s 10.0.0.0/24 gateway r\nhost h nowhere\n", ":3: no segment \"nowhere\"" },
 		{ "router r nat $X\n", ":1: parameter $X is not declared" },
@@ -160,6 +174,23 @@ static void bad_topologies_are_refused_with_the_line(void **state)
 		if (!strstr(err, cases[i].want))
 			fail_msg("case %zu: \"%s\" does not contain \"%s\"", i, err, cases[i].want);
 	}
+}
+
+/* Behind two different NATs the same private prefix is fine (two homes
+ * on 10.0.1.0/24), and so is a NAT's inside prefix overlapping the
+ * internet's addresses. */
+static void one_prefix_behind_two_nats_is_allowed(void **state)
+{
+	static const char text[] = "param A B\nrouter internet\nrouter nat-a nat $A uplink wan\n"
+				   "router nat-b nat $B uplink wan\nsegment wan 192.0.2.0/24 gateway internet\n"
+				   "segment home-a 10.0.1.0/24 gateway nat-a\nsegment home-b 10.0.1.0/24 gateway nat-b\n"
+				   "host a home-a\nhost b home-b\n";
+	struct topo t;
+	char err[512] = "";
+
+	(void)state;
+	if (topo_parse("t", text, strlen(text), "t.topo", &t, err, sizeof(err)))
+		fail_msg("%s", err);
 }
 
 /* A name that is not a topology's is refused as such, whatever its
@@ -190,6 +221,7 @@ int main(void)
 		cmocka_unit_test(same_carrier_homes_are_carrier_subscribers),
 		cmocka_unit_test(parameters_must_all_be_bound),
 		cmocka_unit_test(bad_topologies_are_refused_with_the_line),
+		cmocka_unit_test(one_prefix_behind_two_nats_is_allowed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
