@@ -16,6 +16,7 @@
 
 #define REGISTER_RETRY_MS 1000
 #define TCP_FALLBACK_MS 3000       /* no UDP answer this long: try TCP */
+#define SILENCE_MS 5000            /* connected over TCP, no answer this long: say why it may be */
 #define TTL_SWEEP 8
 #define PEER_EXPIRE_MS 90000
 
@@ -23,14 +24,29 @@ void agent_log(struct agent *a, const char *fmt, ...)
 {
 	va_list ap;
 	struct timespec ts;
+	struct tm tm;
+	char stamp[32];
 
+	/* Wall time, to set beside other logs (UTC: the same everywhere). */
 	clock_gettime(CLOCK_REALTIME, &ts);
-	fprintf(stderr, "punchlab-agent %s [%ld.%03ld]: ", a->conf.interface, (long)ts.tv_sec % 100000,
-		ts.tv_nsec / 1000000);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S", &tm);
+	fprintf(stderr, "punchlab-agent %s [%s.%03ldZ]: ", a->conf.interface, stamp, ts.tv_nsec / 1000000);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+}
+
+const char *agent_rtt_str(double ms)
+{
+	static char buf[4][24];
+	static int k;
+
+	/* Pings carry millisecond stamps: below one, say so. */
+	k = (k + 1) % 4;
+	snprintf(buf[k], sizeof(buf[k]), ms < 1 ? "under 1 ms" : "%.0f ms", ms);
+	return buf[k];
 }
 
 const char *agent_ep_str(const struct wg_endpoint *ep)
@@ -280,8 +296,11 @@ static void on_registered(struct agent *a, const struct mesh_msg *m, bool via_tc
 	a->refused = false;
 	if (m->u.regd.name[0])
 		snprintf(a->conf.name, sizeof(a->conf.name), "%s", m->u.regd.name);
-	if (via_tcp || via > 1)
+	if (via_tcp || via > 1) {
+		if (!a->udp_reply_ms)
+			remeasure(a); /* registered over TCP, never over UDP: UDP is blocked */
 		return;
+	}
 	a->udp_reply_ms = now;
 	if (m->u.regd.ttl && (a->min_ttl == 0 || m->u.regd.ttl < a->min_ttl))
 		a->min_ttl = m->u.regd.ttl;
@@ -596,6 +615,13 @@ static void registration_tick(struct agent *a, uint64_t now)
 			send_register(a, 2, 0);
 		a->reg_next_ms = now + (a->registered && (udp_ok || a->tcp_up) ? a->conf.keepalive_s * 1000u : REGISTER_RETRY_MS);
 	}
+	if (a->tcp_up_ms && !a->registered && !a->refused && !a->silence_said && now - a->tcp_up_ms > SILENCE_MS) {
+		/* TCP reaches it, yet nothing answers our REGISTER: it cannot
+		 * read them (not its key) or will not (not a member). */
+		agent_log(a, "the introducer answers TCP but not our REGISTER: is introducer-key its public key "
+			     "(punchlab-introducer --public-key)? Are we on its allowlist?");
+		a->silence_said = true;
+	}
 	if (!udp_ok && !a->tcp && now - a->started_ms > TCP_FALLBACK_MS && now >= a->tcp_next_ms) {
 		tcp_start(a);
 		a->tcp_next_ms = now + 10000;
@@ -608,8 +634,9 @@ void agent_tcp_connected(struct agent *a, uint64_t now)
 	if (!a->tcp || a->tcp_up)
 		return;
 	a->tcp_up = true;
+	if (!a->tcp_up_ms)
+		a->tcp_up_ms = now;   /* the first time TCP reached it */
 	agent_log(a, "connected to the introducer over TCP");
-	remeasure(a);
 	send_register(a, 2, 0);
 }
 

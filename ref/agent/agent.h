@@ -128,6 +128,8 @@ struct agent {
 	/* The introducer. */
 	bool tcp;                   /* a connection exists (connecting while !tcp_up) */
 	bool tcp_up;
+	uint64_t tcp_up_ms;         /* when TCP first reached the introducer (0: never) */
+	bool silence_said;          /* "answers TCP but not our REGISTER" said */
 	struct mesh_stream tcp_in;
 	bool registered, refused;
 	uint8_t token[MESH_TOKEN_LEN];
@@ -205,6 +207,8 @@ void punch_on_pong(struct agent *a, struct agent_peer *p, const struct mesh_msg 
 void punch_tick(struct agent *a, struct agent_peer *p, uint64_t now);
 /* Recompute what is expected toward p (after a measurement changed). */
 void punch_reassess(struct agent *a, struct agent_peer *p);
+/* An RTT for people ("under 1 ms", "12 ms"): pings carry ms stamps. */
+const char *agent_rtt_str(double ms);
 /* The technique a kind of candidate stands for ("punching", "prediction",
  * "same-lan", "birthday"), as `punchlab expect` names them. */
 const char *agent_cand_technique(enum agent_cand k);

@@ -43,19 +43,24 @@ static void on_signal(int sig)
 	stop = 1;
 }
 
-/* The only agent's interface, when --interface is not given. */
-static int only_interface(char *out, size_t len)
+/* The agents' interfaces here (their status sockets), space-separated
+ * into all; the only one into out. Returns how many. */
+static int interfaces(char *out, size_t len, char *all, size_t alllen)
 {
 	DIR *d = opendir(MESH_STATUS_DIR);
 	struct dirent *e;
+	size_t off = 0;
 	int n = 0;
 
+	all[0] = '\0';
 	if (!d)
 		return 0;
 	while ((e = readdir(d))) {
 		size_t l = strlen(e->d_name);
 		if (l > 5 && !strcmp(e->d_name + l - 5, ".sock")) {
 			snprintf(out, len, "%.*s", (int)(l - 5), e->d_name);
+			if (off < alllen)
+				off += (size_t)snprintf(all + off, alllen - off, "%s%.*s", n ? " " : "", (int)(l - 5), e->d_name);
 			n++;
 		}
 	}
@@ -93,10 +98,14 @@ static int cmd_status(int argc, char **argv)
 		}
 	}
 	if (!ifname[0]) {
-		int n = only_interface(ifname, sizeof(ifname));
+		char all[512];
+		int n = interfaces(ifname, sizeof(ifname), all, sizeof(all));
 		if (n != 1) {
-			fprintf(stderr, "punchlab-agent status: %s; name one with --interface NAME\n",
-				n ? "several agents run here" : "no agent runs here");
+			if (n)
+				fprintf(stderr, "punchlab-agent status: several agents run here (%s); name one with --interface NAME\n",
+					all);
+			else
+				fprintf(stderr, "punchlab-agent status: no agent runs here (no socket in %s)\n", MESH_STATUS_DIR);
 			return 1;
 		}
 	}
@@ -133,6 +142,8 @@ static int cmd_up(int argc, char **argv)
 		fprintf(stderr, "punchlab-agent: %s\n", err);
 		return 2;
 	}
+	if (conf.warning[0])
+		fprintf(stderr, "punchlab-agent: %s\n", conf.warning);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sigaction(SIGINT, &sa, NULL);

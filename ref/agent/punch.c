@@ -287,8 +287,9 @@ static void take_path(struct agent *a, struct agent_peer *p, int fd, const struc
 	p->why[0] = '\0';
 	/* A birthday socket that won carries this peer from now on. */
 	punch_close_birthday(a, p, fd);
-	agent_log(a, "peer %s: %s path via %s (rtt %.2f ms, found by %s%s)", p->rec.name, was ? "better direct" : "direct",
-		  agent_ep_str(ep), rtt, agent_cand_technique(p->found_by), fd != a->udp ? ", a birthday socket" : "");
+	agent_log(a, "peer %s: %s path via %s (rtt %s, found by %s%s)", p->rec.name, was ? "better direct" : "direct",
+		  agent_ep_str(ep), agent_rtt_str(rtt), agent_cand_technique(p->found_by),
+		  fd != a->udp ? ", a birthday socket" : "");
 }
 
 /* The RTT of the ping a PONG answers, or -1 when we sent no such ping

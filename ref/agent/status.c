@@ -91,10 +91,23 @@ static const char *ip6(const uint8_t *a)
 	return inet_ntop(AF_INET6, a, buf, sizeof(buf));
 }
 
+/* How the introducer is reached now: "tcp", "udp", "refused", or
+ * "unreachable" (never answered, or silent past three keepalives). */
+static const char *intro_state(const struct agent *a)
+{
+	bool udp_fresh = a->udp_reply_ms && a->now - a->udp_reply_ms < 3 * a->conf.keepalive_s * 1000ull;
+
+	if (a->refused)
+		return "refused";
+	if (a->tcp_up && a->registered)
+		return "tcp";
+	return a->registered && udp_fresh ? "udp" : "unreachable";
+}
+
 static void render(struct agent *a, struct out *o, bool json)
 {
-	char key[45], nat[80];
-	const char *intro = a->tcp_up ? "tcp" : a->registered ? "udp" : a->refused ? "refused" : "unreachable";
+	char key[45], nat[80], addr[40];
+	const char *intro = intro_state(a);
 	uint64_t now = a->now;
 
 	key_format(a->pub, key);
@@ -111,7 +124,11 @@ static void render(struct agent *a, struct out *o, bool json)
 		     (unsigned long long)a->relayed_in, (unsigned long long)a->dropped_control);
 	} else {
 		emit(o, "interface %s (%s), key %s\n", a->conf.interface, a->conf.name[0] ? a->conf.name : "-", key);
-		emit(o, "  mesh address %s/%u, UDP port %u, introducer %s\n", ip4(a->mesh4), a->plen4, a->port, intro);
+		if (a->mesh4)
+			snprintf(addr, sizeof(addr), "%s/%u", ip4(a->mesh4), a->plen4);
+		else
+			snprintf(addr, sizeof(addr), "none yet");
+		emit(o, "  mesh address %s, UDP port %u, introducer %s\n", addr, a->port, intro);
 		emit(o, "  seen as %s and %s: %s\n\n", agent_ep_str(&a->seen[0]), agent_ep_str(&a->seen[1]), nat);
 		emit(o, "%-12s %-15s %-26s %8s %10s %12s %12s  %s\n", "peer", "mesh address", "path", "rtt", "handshake",
 		     "received", "sent", "why relayed");
@@ -146,7 +163,7 @@ static void render(struct agent *a, struct out *o, bool json)
 			     (unsigned long long)(p->direct ? now - p->direct_since_ms : 0));
 		} else {
 			char rtt[16], hs[16];
-			snprintf(rtt, sizeof(rtt), p->direct ? "%.2fms" : "-", p->rtt_ms);
+			snprintf(rtt, sizeof(rtt), !p->direct ? "-" : p->rtt_ms < 1 ? "<1ms" : "%.0fms", p->rtt_ms);
 			snprintf(hs, sizeof(hs), ago < 0 ? "never" : "%lds ago", ago);
 			emit(o, "%-12s %-15s %-26s %8s %10s %12llu %12llu  %s\n", p->rec.name, ip4(p->rec.mesh4), path, rtt, hs,
 			     (unsigned long long)info.rx_bytes, (unsigned long long)info.tx_bytes, p->direct ? "" : p->why);
@@ -166,9 +183,13 @@ static void render_ready(struct agent *a, struct out *o)
 
 	for (int i = 0; i < AGENT_MAX_PEERS; i++)
 		peers += a->peers[i].used;
-	if (!a->registered && !a->tcp_up)
-		emit(o, "waiting: %s\n", a->refused ? "the introducer refused us (not a member, or a wrong introducer key)"
-						     : "not registered with the introducer yet");
+	const char *intro = intro_state(a);
+
+	if (!strcmp(intro, "refused"))
+		emit(o, "waiting: the introducer refused us (not a member, or its pool is full)\n");
+	else if (!strcmp(intro, "unreachable"))
+		emit(o, "waiting: %s\n", a->registered ? "the introducer has not answered lately"
+						   : "not registered with the introducer (yet?)");
 	else
 		emit(o, peers ? "ready\n" : "waiting: no peer in the mesh yet\n");
 }
@@ -240,5 +261,11 @@ int status_print(const char *ifname, enum status_request req, int wait_s)
 		return -EAGAIN;
 	}
 	fwrite(buf, 1, (size_t)n, stdout);
+	/* Not in the mesh (refused, or no introducer answers): exit 1. */
+	if (mesh_status_ask(ifname, STATUS_READY, buf, sizeof(buf)) > 0 && !strncmp(buf, "waiting: ", 9) &&
+	    strstr(buf, "introducer")) {
+		fprintf(stderr, "punchlab-agent: %s is not in the mesh: %s", ifname, buf + 9);
+		return -ENOTCONN;
+	}
 	return 0;
 }

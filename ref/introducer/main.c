@@ -100,6 +100,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "punchlab-introducer: %s\n", err);
 		return 2;
 	}
+	if (conf.warning[0])
+		fprintf(stderr, "punchlab-introducer: %s\n", conf.warning);
 	if (!(in = introducer_daemon_new(&conf, err, sizeof(err)))) {
 		fprintf(stderr, "punchlab-introducer: %s\n", err);
 		return 1;

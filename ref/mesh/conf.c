@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 void mesh_join_hash(const char *secret, uint8_t out[static 32])
 {
@@ -63,24 +64,29 @@ static int parse_key_value(const char *s, uint8_t key[static WG_KEY_LEN], const 
 	return 0;
 }
 
-static int read_key_file(const char *path, uint8_t key[static WG_KEY_LEN], const char *origin, unsigned line, char *err,
-			 size_t errlen)
+static int read_key_file(const char *path, uint8_t key[static WG_KEY_LEN], char warn[static MESH_WARN_LEN],
+			 const char *origin, unsigned line, char *err, size_t errlen)
 {
 	char kerr[300];
+	struct stat st;
 
 	if (key_read(path, key, kerr, sizeof(kerr)))
 		return text_fail(err, errlen, origin, line, "%s", kerr);
+	/* As wg does: a private key others can read is no longer private. */
+	if (stat(path, &st) == 0 && (st.st_mode & 077))
+		snprintf(warn, MESH_WARN_LEN, "warning: private key file %.120s can be read by others (mode %04o): chmod 600 it",
+			 path, (unsigned)(st.st_mode & 07777));
 	return 0;
 }
 
 /* private-key (base64) or private-key-file (a file holding it). */
-static int set_private_key(const char *key, const char *value, uint8_t out[static WG_KEY_LEN], bool *has, const char *origin,
-			   unsigned line, char *err, size_t errlen)
+static int set_private_key(const char *key, const char *value, uint8_t out[static WG_KEY_LEN], bool *has,
+			   char warn[static MESH_WARN_LEN], const char *origin, unsigned line, char *err, size_t errlen)
 {
 	*has = true;
 	if (!strcmp(key, "private-key"))
 		return parse_key_value(value, out, origin, line, "private-key", err, errlen);
-	return read_key_file(value, out, origin, line, err, errlen);
+	return read_key_file(value, out, warn, origin, line, err, errlen);
 }
 
 void introducer_conf_defaults(struct introducer_conf *c)
@@ -131,7 +137,7 @@ int introducer_conf_set(struct introducer_conf *c, const char *key, const char *
 
 	snprintf(v, sizeof(v), "%s", value);
 	if (!strcmp(key, "private-key") || !strcmp(key, "private-key-file"))
-		return set_private_key(key, value, c->private_key, &c->has_key, origin, line, err, errlen);
+		return set_private_key(key, value, c->private_key, &c->has_key, c->warning, origin, line, err, errlen);
 	if (!strcmp(key, "listen")) {
 		if (parse_endpoints(v, c->listen, 2, &c->n_listen))
 			return text_fail(err, errlen, origin, line, "listen \"%s\": expected one or two ADDR[:PORT] (two "
@@ -204,7 +210,7 @@ int agent_conf_set(struct agent_conf *c, const char *key, const char *value, con
 
 	snprintf(v, sizeof(v), "%s", value);
 	if (!strcmp(key, "private-key") || !strcmp(key, "private-key-file"))
-		return set_private_key(key, value, c->private_key, &c->has_key, origin, line, err, errlen);
+		return set_private_key(key, value, c->private_key, &c->has_key, c->warning, origin, line, err, errlen);
 	if (!strcmp(key, "introducer-key")) {
 		c->has_introducer_key = true;
 		return parse_key_value(value, c->introducer_key, origin, line, "introducer-key", err, errlen);

@@ -20,7 +20,10 @@ struct mesh_member_conf {
 	char name[MESH_NAME_LEN + 1];
 };
 
+#define MESH_WARN_LEN 200
+
 struct introducer_conf {
+	char warning[MESH_WARN_LEN];        /* something to say at start ("" none) */
 	bool has_key;
 	uint8_t private_key[WG_KEY_LEN];
 	struct wg_endpoint listen[2];        /* two addresses, one port each; TCP on the first */
@@ -39,6 +42,7 @@ struct introducer_conf {
 };
 
 struct agent_conf {
+	char warning[MESH_WARN_LEN];        /* something to say at start ("" none) */
 	bool has_key;
 	uint8_t private_key[WG_KEY_LEN];
 	bool has_introducer_key;

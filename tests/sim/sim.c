@@ -577,11 +577,16 @@ static void start_introducer(struct sim *s)
 	s->intro_up = true;
 }
 
-void sim_restart_introducer(struct sim *s)
+void sim_stop_introducer(struct sim *s)
 {
 	if (s->intro_up)
 		introducer_free(s->intro);
 	s->intro_up = false;
+}
+
+void sim_restart_introducer(struct sim *s)
+{
+	sim_stop_introducer(s);
 	start_introducer(s);
 }
 

@@ -10,6 +10,8 @@
 #include <errno.h>
 #include <sodium.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "mesh/conf.h"
 #include "mesh/pool.h"
@@ -108,6 +110,29 @@ static void agent_missing_introducer_key_is_explained(void **state)
 	assert_non_null(strstr(err, "agent.conf:1: introducer"));
 }
 
+/* Issue 14: a private key file others can read drew no warning (wg's
+ * tools warn). */
+static void a_private_key_file_others_can_read_draws_a_warning(void **state)
+{
+	char path[] = "/tmp/pl-key-XXXXXX", line[80];
+	int fd = mkstemp(path);
+
+	(void)state;
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, KEY1 "\n", strlen(KEY1) + 1), (ssize_t)strlen(KEY1) + 1);
+	close(fd);
+	snprintf(line, sizeof(line), "private-key-file = %s\n", path);
+	assert_int_equal(chmod(path, 0600), 0);
+	assert_int_equal(agent(line), 0);
+	assert_string_equal(ac.warning, "");
+	assert_int_equal(chmod(path, 0644), 0);
+	assert_int_equal(agent(line), 0);
+	assert_non_null(strstr(ac.warning, "can be read by others (mode 0644): chmod 600 it"));
+	assert_int_equal(intro(line), 0);
+	assert_non_null(strstr(ic.warning, path));
+	unlink(path);
+}
+
 static void pool_addresses_are_stable_inside_the_pool_and_never_its_edges(void **state)
 {
 	uint32_t pool = htonl(0x64640000); /* 100.100.0.0 */
@@ -148,6 +173,7 @@ int main(void)
 		cmocka_unit_test(introducer_mistakes_are_named_with_their_line),
 		cmocka_unit_test(agent_file_parses_and_flags_override_it),
 		cmocka_unit_test(agent_missing_introducer_key_is_explained),
+		cmocka_unit_test(a_private_key_file_others_can_read_draws_a_warning),
 		cmocka_unit_test(pool_addresses_are_stable_inside_the_pool_and_never_its_edges),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);

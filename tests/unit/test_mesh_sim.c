@@ -235,6 +235,60 @@ static void a_peer_that_vanishes_leaves_the_mesh(void **state)
 	assert_null(sim_peer(&S, p.a, p.b));
 }
 
+/* What `punchlab-agent status` says of the introducer (issue 14: after it
+ * died, status still said "udp", and the first RTT read 0.00 ms). */
+static const char *status_of(int i, enum status_request req)
+{
+	static char buf[MESH_STATUS_MAX];
+
+	status_render(&S.agents[i].a, req, buf, sizeof(buf));
+	return buf;
+}
+
+static void status_says_when_the_introducer_has_gone_silent(void **state)
+{
+	struct pair p = pair_up(&full_cone, &full_cone, NULL);
+
+	(void)state;
+	assert_true(sim_run_until(&S, 10000, both_direct, &p));
+	assert_non_null(strstr(status_of(p.a, STATUS_TEXT), "introducer udp"));
+	assert_string_equal(status_of(p.a, STATUS_READY), "ready\n");
+	assert_null(strstr(status_of(p.a, STATUS_TEXT), "0.00ms"));
+	sim_stop_introducer(&S);
+	sim_run(&S, 40000);   /* past three keepalives of 10 s */
+	assert_non_null(strstr(status_of(p.a, STATUS_TEXT), "introducer unreachable"));
+	assert_non_null(strstr(status_of(p.a, STATUS_JSON), "\"introducer\":\"unreachable\""));
+	assert_string_equal(status_of(p.a, STATUS_READY), "waiting: the introducer has not answered lately\n");
+	/* The peers carry on directly without it. */
+	assert_true(sim_direct(&S, p.a, p.b));
+	assert_int_equal(traffic(p, p.a, p.b, 5, 100), 5);
+	/* And once it is back, so is the status. */
+	sim_restart_introducer(&S);
+	sim_run(&S, 25000);
+	assert_non_null(strstr(status_of(p.a, STATUS_TEXT), "introducer udp"));
+}
+
+/* Issue 14: with a wrong introducer key nothing answers its REGISTERs; the
+ * agent said "network measured: UDP blocked (TCP only)" and status showed
+ * mesh address 0.0.0.0/0. */
+static void a_wrong_introducer_key_is_not_taken_for_blocked_udp(void **state)
+{
+	int a;
+
+	(void)state;
+	sim_init(&S, NULL);
+	a = sim_add_agent(&S, "a", &full_cone);
+	S.agents[a].conf.introducer_key[0] ^= 1;
+	sim_start_agent(&S, a);
+	sim_run(&S, 20000);
+	assert_false(S.agents[a].a.registered);
+	assert_null(strstr(status_of(a, STATUS_TEXT), "UDP blocked"));
+	assert_non_null(strstr(status_of(a, STATUS_TEXT), "mesh address none yet"));
+	assert_non_null(strstr(status_of(a, STATUS_TEXT), "introducer unreachable"));
+	assert_string_equal(status_of(a, STATUS_READY), "waiting: not registered with the introducer (yet?)\n");
+	assert_true(S.agents[a].a.silence_said);   /* and it said what to check */
+}
+
 static void a_site_without_udp_reaches_the_mesh_over_tcp(void **state)
 {
 	struct pair p = pair_up(&full_cone, &udp_blocked, NULL);
@@ -558,6 +612,8 @@ int main(void)
 		cmocka_unit_test_teardown(an_agent_restarted_ten_seconds_behind_is_taken_back_within_a_ping_interval, teardown),
 		cmocka_unit_test_teardown(an_introducer_restarted_ten_seconds_behind_is_taken_back, teardown),
 		cmocka_unit_test_teardown(a_peer_that_vanishes_leaves_the_mesh, teardown),
+		cmocka_unit_test_teardown(status_says_when_the_introducer_has_gone_silent, teardown),
+		cmocka_unit_test_teardown(a_wrong_introducer_key_is_not_taken_for_blocked_udp, teardown),
 		cmocka_unit_test_teardown(a_site_without_udp_reaches_the_mesh_over_tcp, teardown),
 		cmocka_unit_test_teardown(a_symmetric_nat_meets_a_cone_by_birthday_probing_on_its_own_sockets, teardown),
 		cmocka_unit_test_teardown(a_peer_behind_a_renumbered_nat_is_followed, teardown),
