@@ -1,4 +1,5 @@
 /* punchlab: a NAT lab on one Linux machine. */
+#include "../lib/util/version.h"
 #include "cmd/cmd.h"
 #include "../lib/util/log.h"
 
@@ -41,7 +42,10 @@ static void usage(FILE *out)
 		snprintf(head, sizeof(head), "%s %s", commands[i].name, commands[i].args);
 		fprintf(out, "  %-30s %s\n", head, commands[i].summary);
 	}
-	fputs("\n`punchlab COMMAND --help` tells more. -v (or PUNCHLAB_VERBOSE=1) says what is being built.\n", out);
+	fputs("\n`punchlab COMMAND --help` tells more. -v (or PUNCHLAB_VERBOSE=1) says what is being built;\n"
+	      "--version says which punchlab this is. PUNCHLAB_HOME: where nat-models/, topologies/ and\n"
+	      "results/ are (default: beside the program, else where make install put them).\n",
+	      out);
 }
 
 int cmd_is_help(const char *arg)
@@ -71,6 +75,10 @@ int main(int argc, char **argv)
 	}
 	if (cmd_is_help(argv[1]) || strcmp(argv[1], "help") == 0) {
 		usage(stdout);
+		return 0;
+	}
+	if (strcmp(argv[1], "--version") == 0) {
+		printf("punchlab %s\n", PL_VERSION);
 		return 0;
 	}
 	for (size_t i = 0; i < N_COMMANDS; i++)

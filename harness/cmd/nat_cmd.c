@@ -3,6 +3,7 @@
 #include "../../lib/nat/model.h"
 #include "../nat/plan.h"
 #include "../../lib/util/log.h"
+#include "../../lib/util/paths.h"
 #include "../../lib/util/text.h"
 
 #include <stdio.h>
@@ -10,7 +11,7 @@
 #include <string.h>
 
 static const char nat_usage[] =
-	"usage: punchlab nat list\n"
+	"usage: punchlab nat list [--json]\n"
 	"       punchlab nat show MODEL [--public ADDR] [--subscriber ADDR...]\n"
 	"\n"
 	"  list  the shipped NAT models (nat-models/*.nat)\n"
@@ -18,6 +19,17 @@ static const char nat_usage[] =
 	"        MODEL is a shipped name or a path to a .nat file. --public sets the\n"
 	"        router's outside address (default 203.0.113.2), --subscriber the\n"
 	"        inside addresses that get port blocks (default 100.64.0.2 100.64.0.3)\n";
+
+/* No shipped models to be found: the same answer from list and show. */
+static bool no_models_folder(void)
+{
+	char dir[400];
+
+	if (paths_data_dir("nat-models", dir, sizeof(dir)) == 0)
+		return false;
+	pl_err("no nat-models folder found (beside the program, in $PUNCHLAB_HOME, or where make install puts it)");
+	return true;
+}
 
 static int nat_show(int argc, char **argv)
 {
@@ -56,6 +68,8 @@ static int nat_show(int argc, char **argv)
 		fputs(nat_usage, stderr);
 		return EXIT_USAGE;
 	}
+	if (!strchr(model, '/') && no_models_folder())
+		return EXIT_FAIL;
 	if (nat_model_load(model, &m, err, sizeof(err))) {
 		pl_err("%s", err);
 		return EXIT_USAGE;
@@ -81,6 +95,34 @@ static int nat_show(int argc, char **argv)
 	return 0;
 }
 
+static int nat_list(int argc, char **argv)
+{
+	char names[64][NAT_MODEL_NAME_MAX];
+	bool json = false;
+	int n;
+
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0) {
+			json = true;
+		} else {
+			pl_err("nat list: unexpected \"%s\"", argv[i]);
+			fputs(nat_usage, stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (no_models_folder())
+		return EXIT_FAIL;
+	n = nat_model_list(names, 64);
+	for (int i = 0; i < n; i++)
+		if (json)
+			printf("%s\"%s\"", i ? "," : "[", names[i]);
+		else
+			printf("%s\n", names[i]);
+	if (json)
+		printf(n ? "]\n" : "[]\n");
+	return 0;
+}
+
 int cmd_nat(int argc, char **argv)
 {
 	if (argc < 2 || cmd_is_help(argv[1])) {
@@ -92,13 +134,8 @@ int cmd_nat(int argc, char **argv)
 			fputs(nat_usage, stdout);
 			return 0;
 		}
-	if (strcmp(argv[1], "list") == 0) {
-		char names[64][NAT_MODEL_NAME_MAX];
-		int n = nat_model_list(names, 64);
-		for (int i = 0; i < n; i++)
-			printf("%s\n", names[i]);
-		return n ? 0 : EXIT_FAIL;
-	}
+	if (strcmp(argv[1], "list") == 0)
+		return nat_list(argc - 2, argv + 2);
 	if (strcmp(argv[1], "show") == 0)
 		return nat_show(argc - 2, argv + 2);
 	pl_err("unknown nat command \"%s\"", argv[1]);

@@ -5,6 +5,8 @@
 #include "../../lib/util/log.h"
 #include "../../lib/util/text.h"
 
+#include <netdb.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +27,7 @@ static const char server_usage[] =
 
 static const char probe_usage[] =
 	"usage: punchlab stun-probe SERVER[:PORT] [--json] [--timeouts[=MAX_S]] [--wait MS]\n"
+	"       (SERVER: a host name or an IPv4 address)\n"
 	"\n"
 	"RFC 5780 NAT behaviour discovery against a STUN server that has two\n"
 	"addresses (punchlab stun-server, or any RFC 5780 server): mapping,\n"
@@ -155,13 +158,23 @@ int cmd_stun_probe(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	{
-		char host[32];
-		const char *colon = strchr(server, ':');
+		char host[256];
+		const char *colon = strrchr(server, ':');
 		size_t n = colon ? (size_t)(colon - server) : strlen(server);
-		if (n >= sizeof(host) || (snprintf(host, sizeof(host), "%.*s", (int)n, server), !text_parse_ipv4(host, &cfg.server)) ||
-		    (colon && !parse_port(colon + 1, &cfg.port))) {
-			pl_err("stun-probe: \"%s\" is not IPV4[:PORT]", server);
+		if (n == 0 || n >= sizeof(host) || (colon && !parse_port(colon + 1, &cfg.port))) {
+			pl_err("stun-probe: \"%s\" is not HOST[:PORT] (a name or an IPv4 address; port 1 to 65535)", server);
 			return EXIT_USAGE;
+		}
+		snprintf(host, sizeof(host), "%.*s", (int)n, server);
+		if (!text_parse_ipv4(host, &cfg.server)) {
+			struct addrinfo hints = { .ai_family = AF_INET, .ai_socktype = SOCK_DGRAM }, *res = NULL;
+			int gai = getaddrinfo(host, NULL, &hints, &res);
+			if (gai || !res) {
+				pl_err("stun-probe: cannot find an IPv4 address for %s: %s", host, gai ? gai_strerror(gai) : "none");
+				return EXIT_USAGE;
+			}
+			cfg.server = ((const struct sockaddr_in *)res->ai_addr)->sin_addr.s_addr;
+			freeaddrinfo(res);
 		}
 	}
 	ret = stun_probe_run(&cfg, &m);

@@ -180,24 +180,34 @@ static const struct scenario_result *find(const struct scenario_result *res, int
 static void print_lifecycles(FILE *out, const struct scenario_result *res, int n)
 {
 	bool any = false;
+	int width = 4;   /* the pair column: as wide as its widest pair, nothing cut */
 
+	for (int i = 0; i < n; i++) {
+		char pair[3 * RUNNER_NAME * 4 + 4];
+		int w;
+		if (!res[i].sc.lifecycle[0])
+			continue;
+		w = snprintf(pair, sizeof(pair), "%s %s%s%s", res[i].sc.a + (res[i].sc.a[0] == '@'),
+			     res[i].sc.b + (res[i].sc.b[0] == '@'), res[i].sc.c[0] ? " " : "", res[i].sc.c);
+		width = w > width ? w : width;
+	}
 	for (int i = 0; i < n; i++) {
 		const struct scenario_result *r = &res[i];
 		const struct lifecycle_result *l = &r->lc;
 		if (!r->sc.lifecycle[0])
 			continue;
 		if (!any)
-			fprintf(out, "%-24s %-40s %8s %6s %9s %8s %9s  %s\n", "scenario", "pair", "event at", "lost",
+			fprintf(out, "%-24s %-*s %8s %6s %9s %8s %9s  %s\n", "scenario", width, "pair", "event at", "lost",
 				"1st reply", "relay", "direct", "path after");
 		any = true;
-		char pair[64], ev[16], fr[16], rl[16], dr[16];
-		snprintf(pair, sizeof(pair), "%.19s %.19s%s%.19s", r->sc.a + (r->sc.a[0] == '@'), r->sc.b + (r->sc.b[0] == '@'),
+		char pair[3 * RUNNER_NAME * 4 + 4], ev[16], fr[16], rl[16], dr[16];
+		snprintf(pair, sizeof(pair), "%s %s%s%s", r->sc.a + (r->sc.a[0] == '@'), r->sc.b + (r->sc.b[0] == '@'),
 			 r->sc.c[0] ? " " : "", r->sc.c);
 		snprintf(ev, sizeof(ev), l->happened ? "%.1fs" : "never", l->event_at_s);
 		snprintf(fr, sizeof(fr), l->first_reply_s < 0 ? "none" : "%.2fs", l->first_reply_s);
 		snprintf(rl, sizeof(rl), l->relay_s < 0 ? "-" : "%.2fs", l->relay_s);
 		snprintf(dr, sizeof(dr), l->direct_s < 0 ? "-" : l->direct_s == 0 ? "stayed" : "%.2fs", l->direct_s);
-		fprintf(out, "%-24s %-40s %8s %3d/%-3d %8s %8s %9s  %s", r->sc.lifecycle, pair, ev, l->lost_after,
+		fprintf(out, "%-24s %-*s %8s %3d/%-3d %8s %8s %9s  %s", r->sc.lifecycle, width, pair, ev, l->lost_after,
 			l->sent_after, fr, rl, dr, r->connected ? path_name(l->path_after) : "FAIL");
 		if (l->pairs)
 			fprintf(out, ", %d of %d pairs answer", l->pairs_connected, l->pairs);

@@ -347,7 +347,8 @@ void stun_probe_print(const struct nat_measured *m, FILE *out)
 	char a[16], b[16];
 
 	if (!m->udp) {
-		fprintf(out, "udp:          blocked (%s)\n", m->note);
+		/* Silence is all that is known: no server, or UDP blocked. */
+		fprintf(out, "udp:          no STUN server answered (%s): none runs there, or UDP is blocked\n", m->note);
 		return;
 	}
 	fprintf(out, "local:        %s:%u\n", text_ipv4(m->local_addr, a), m->local_port);

@@ -141,7 +141,7 @@ int stun_server_run(const struct stun_server_cfg *cfg, volatile int *stop, struc
 			idx[n][1] = p;
 			n++;
 		}
-	{
+	if (cfg->verbose || isatty(STDERR_FILENO)) {
 		char a[16], b[16] = "";
 		inet_ntop(AF_INET, &addrs[0], a, sizeof(a));
 		if (addrs[1])

@@ -3,6 +3,7 @@
 #include "../util/text.h"
 
 #include <dirent.h>
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -257,9 +258,17 @@ int nat_model_load(const char *model, struct nat_model *m, char *err, size_t err
 		snprintf(path, sizeof(path), "%s", model);
 	} else {
 		if (!valid_model_name(model)) {
-			snprintf(err, errlen,
-				 "\"%s\" is not a model name (letters, digits, '-' and '_'); see `punchlab nat list`",
-				 model);
+			char lower[NAT_MODEL_NAME_MAX];
+			size_t k;
+			for (k = 0; model[k] && k + 1 < sizeof(lower); k++)
+				lower[k] = (char)tolower((unsigned char)model[k]);
+			lower[k] = '\0';
+			if (!model[k] && valid_model_name(lower))
+				snprintf(err, errlen, "no NAT model \"%s\": model names are lower case (%s?)", model, lower);
+			else
+				snprintf(err, errlen,
+					 "\"%s\" is not a model name (lower-case letters, digits, '-' and '_'); see `punchlab nat list`",
+					 model);
 			return -EINVAL;
 		}
 		if ((ret = paths_data_dir("nat-models", dir, sizeof(dir)))) {
@@ -271,8 +280,10 @@ int nat_model_load(const char *model, struct nat_model *m, char *err, size_t err
 	}
 	ret = text_read_file(path, NAT_MODEL_MAX_BYTES, &text, &len);
 	if (ret == -ENOENT) {
-		snprintf(err, errlen, "no NAT model \"%s\" (%s not found); `punchlab nat list` shows the shipped ones",
-			 model, path);
+		if (strchr(model, '/') || strstr(model, ".nat"))
+			snprintf(err, errlen, "no NAT model file %s", path);
+		else
+			snprintf(err, errlen, "no NAT model \"%s\"; `punchlab nat list` shows the shipped ones", model);
 		return ret;
 	}
 	if (ret) {

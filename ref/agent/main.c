@@ -1,5 +1,6 @@
 /* punchlab-agent: a member of the reference mesh. */
 #include "agent.h"
+#include "../../lib/util/version.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -170,7 +171,7 @@ int main(int argc, char **argv)
 		return argc < 2 ? 2 : 0;
 	}
 	if (!strcmp(argv[1], "--version")) {
-		printf("punchlab-agent, punchlab ref mesh protocol %d\n", MESH_VERSION);
+		printf("punchlab-agent %s (mesh protocol %d)\n", PL_VERSION, MESH_VERSION);
 		return 0;
 	}
 	if (!strcmp(argv[1], "up"))

@@ -1,5 +1,6 @@
 /* punchlab-introducer: the mesh's meeting point and relay. */
 #include "introducer.h"
+#include "../../lib/util/version.h"
 
 #include <errno.h>
 #include <grp.h>
@@ -14,6 +15,7 @@
 static const char usage[] =
 	"usage: punchlab-introducer [--config FILE] [--KEY VALUE ...]\n"
 	"       punchlab-introducer --public-key --private-key-file FILE\n"
+	"       punchlab-introducer --version\n"
 	"\n"
 	"The reference mesh's introducer: tells each agent how it is seen from two\n"
 	"addresses, hands out mesh addresses, tells two agents to punch at the same\n"
@@ -71,6 +73,9 @@ int main(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
 			fputs(usage, stdout);
+			return 0;
+		} else if (!strcmp(argv[i], "--version")) {
+			printf("punchlab-introducer %s (mesh protocol %d)\n", PL_VERSION, MESH_VERSION);
 			return 0;
 		} else if (!strcmp(argv[i], "--public-key")) {
 			print_public = true;

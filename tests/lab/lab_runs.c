@@ -110,6 +110,10 @@ static void topo_up_gives_a_network_and_topo_down_leaves_nothing(void **state)
 	}
 	assert_non_null(strstr(out, "\"mapped\":\"192.0.2.2:"));
 	assert_non_null(strstr(out, "\"filtering\":\"endpoint-independent\""));
+	/* Silence is not "blocked": nothing answered is what is known. */
+	lab_punchlab_run(out, sizeof(out), "topo exec --run %s a -- %s stun-probe 203.0.113.99 --wait 100", id, lab_punchlab());
+	assert_non_null(strstr(out, "no STUN server answered"));
+	assert_null(strstr(out, "blocked ("));
 	assert_int_equal(lab_punchlab_run(out, sizeof(out), "topo down --run %s", id), 0);
 	assert_int_equal(count_netns(id), 0);
 	assert_false(run_dir_exists(id));
@@ -317,6 +321,30 @@ static void mistakes_get_clear_errors(void **state)
 	assert_non_null(strstr(out, "--run 000000 or --all, not both"));
 	assert_int_equal(lab_punchlab_run(out, sizeof(out), "stun-server 203.0.113.10 203.0.113.10 2>&1"), 2);
 	assert_non_null(strstr(out, "ALT_ADDR must be a second address"));
+	/* Issue 14: flags nat list ignored or accepted, a case-sensitive name
+	 * without a word, two exit codes for one cause, no --version. */
+	assert_int_equal(lab_punchlab_run(out, sizeof(out), "nat list --bogus 2>&1"), 2);
+	assert_non_null(strstr(out, "nat list: unexpected \"--bogus\""));
+	assert_int_equal(lab_punchlab_run(out, sizeof(out), "nat list --json"), 0);
+	assert_int_equal(strncmp(out, "[\"address-restricted-mapping\",", 30), 0);
+	assert_int_equal(lab_punchlab_run(out, sizeof(out), "nat show Full-Cone 2>&1"), 2);
+	assert_non_null(strstr(out, "model names are lower case (full-cone?)"));
+	assert_int_equal(lab_shell(out, sizeof(out), "PUNCHLAB_HOME=/nonexistent %s nat list 2>&1", lab_punchlab()), 3);
+	assert_non_null(strstr(out, "no nat-models folder found"));
+	assert_int_equal(lab_shell(out, sizeof(out), "PUNCHLAB_HOME=/nonexistent %s nat show full-cone 2>&1", lab_punchlab()), 3);
+	assert_non_null(strstr(out, "no nat-models folder found"));
+	assert_int_equal(lab_punchlab_run(out, sizeof(out), "--version"), 0);
+	assert_int_equal(strncmp(out, "punchlab ", 9), 0);
+	for (int i = 0; i < 3; i++) {
+		static const char *const progs[] = { "punchlab-agent", "punchlab-introducer", "punchlab-wg" };
+		char prog[PATH_MAX];
+		snprintf(prog, sizeof(prog), "%s", lab_punchlab());
+		snprintf(strrchr(prog, '/') + 1, sizeof(prog) - (size_t)(strrchr(prog, '/') + 1 - prog), "%s", progs[i]);
+		assert_int_equal(lab_shell(out, sizeof(out), "%s --version", prog), 0);
+		assert_int_equal(strncmp(out, progs[i], strlen(progs[i])), 0);
+	}
+	assert_int_equal(lab_punchlab_run(out, sizeof(out), "stun-probe no-such-host.invalid 2>&1"), 2);
+	assert_non_null(strstr(out, "cannot find an IPv4 address for no-such-host.invalid"));
 	assert_int_equal(lab_punchlab_run(out, sizeof(out), "topo --help"), 0);
 	assert_non_null(strstr(out, "usage: punchlab topo up"));
 }

@@ -418,6 +418,32 @@ static void a_lifecycle_plan_names_its_own_pair_and_third_peer(void **state)
 	assert_string_not_equal(sc[0].c, "");
 }
 
+/* Issue 14: the lifecycle table cut model names to 19 characters. */
+static void the_lifecycle_table_cuts_no_name(void **state)
+{
+	static struct scenario_result r[2];
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	(void)state;
+	memset(r, 0, sizeof(r));
+	for (int i = 0; i < 2; i++) {
+		snprintf(r[i].sc.topology, sizeof(r[i].sc.topology), "two-sites");
+		snprintf(r[i].sc.lifecycle, sizeof(r[i].sc.lifecycle), i ? "mapping-expire" : "three-peers");
+		snprintf(r[i].sc.a, sizeof(r[i].sc.a), "port-restricted-cone");
+		snprintf(r[i].sc.b, sizeof(r[i].sc.b), "address-restricted-mapping");
+		r[i].connected = true;
+		r[i].path = PATH_DIRECT;
+	}
+	snprintf(r[0].sc.c, sizeof(r[0].sc.c), "symmetric-sequential");
+	runner_print_matrix(f, r, 2);
+	fclose(f);
+	assert_non_null(strstr(text, "port-restricted-cone address-restricted-mapping symmetric-sequential "));
+	assert_non_null(strstr(text, "port-restricted-cone address-restricted-mapping "));
+	free(text);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -433,6 +459,7 @@ int main(void)
 		cmocka_unit_test(a_plan_runs_a_model_named_twice_once_and_repeats_with_numbers),
 		cmocka_unit_test(a_plan_that_cannot_serve_says_why),
 		cmocka_unit_test(a_lifecycle_plan_names_its_own_pair_and_third_peer),
+		cmocka_unit_test(the_lifecycle_table_cuts_no_name),
 		cmocka_unit_test_setup_teardown(the_baseline_names_each_cell_that_got_worse, make_dir, remove_dir),
 		cmocka_unit_test_setup_teardown(reports_escape_hostile_model_names_and_tool_versions, make_dir, remove_dir),
 	};

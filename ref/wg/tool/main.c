@@ -7,6 +7,7 @@
 #include "wg/uapi.h"
 #include "wg/wg.h"
 #include "../../../lib/util/timeutil.h"
+#include "../../../lib/util/version.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -32,6 +33,7 @@
 
 static const char usage[] =
 	"usage: punchlab-wg [-d] [--mtu N] [--rekey-after-ms N] [--under-load] IFNAME\n"
+	"       punchlab-wg --version\n"
 	"\n"
 	"A userspace WireGuard interface: creates the TUN device IFNAME and the\n"
 	"UAPI socket " WG_UAPI_DIR "/IFNAME.sock, then runs in the foreground until\n"
@@ -335,6 +337,9 @@ int main(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
 			fputs(usage, stdout);
+			return 0;
+		} else if (!strcmp(argv[i], "--version")) {
+			printf("punchlab-wg %s\n", PL_VERSION);
 			return 0;
 		} else if (!strcmp(argv[i], "--mtu") && i + 1 < argc) {
 			mtu = atoi(argv[++i]);
