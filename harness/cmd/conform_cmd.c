@@ -22,10 +22,12 @@ static const char usage[] =
 	"\n"
 	"Every requirement of the NAT behaviour RFCs that can be seen from outside\n"
 	"a NAT (RFC 4787 UDP, RFC 5382 TCP, RFC 5508 ICMP, RFC 6888 carrier NAT),\n"
-	"each with its level (MUST/SHOULD/MAY), a verdict (pass, FAIL, n/a) and one\n"
-	"line of evidence. The lab: two hosts behind the NAT, a server with several\n"
-	"addresses outside. MODEL is a shipped name or a .nat file; several are\n"
-	"checked N at a time (-j, default 2) and shown side by side in --html.\n"
+	"each with its level (MUST/SHOULD/MAY), a verdict (pass, FAIL, n/a: does not\n"
+	"apply, skipped: not measured) and one line of evidence, then a count.\n"
+	"Exit 1: a MUST failed; 2: bad input. The lab: two hosts behind the NAT, a\n"
+	"server with several addresses outside. MODEL is a shipped name or a .nat\n"
+	"file; several are checked N at a time (-j, default 2) and shown side by\n"
+	"side in --html.\n"
 	"\n"
 	"  --ruleset FILE     your own nftables ruleset, loaded with `nft -f` into\n"
 	"                     the lab's router built bare (no NAT, forwarding on)\n"
@@ -108,7 +110,8 @@ static int save_model(const char *path, const struct conform_report *rep)
 	return 0;
 }
 
-/* DIR/conformance.txt (the tables), .json (an array) and report.html. */
+/* DIR/conformance.txt (the tables), .json (as --json prints it) and
+ * report.html. */
 static int write_output(const char *dir, const struct conform_report *const reps[], int n)
 {
 	char path[PATH_MAX];
@@ -134,7 +137,11 @@ static int write_output(const char *dir, const struct conform_report *const reps
 		conform_print(reps[i]->check.model, reps[i]->rows, reps[i]->n_rows, txt);
 		fputs(i + 1 < n ? "\n" : "", txt);
 	}
-	conform_print_json_all(reps, n, json);
+	/* As --json prints it: an object for one subject, else an array. */
+	if (n == 1 && !reps[0]->check.error)
+		conform_print_json(reps[0]->check.model, reps[0]->rows, reps[0]->n_rows, json);
+	else
+		conform_print_json_all(reps, n, json);
 	snprintf(path, sizeof(path), "%s/report.html", dir);
 	if ((err = conform_write_html(path, reps, n))) {
 		pl_err("conform: cannot write %s: %s", path, strerror(-err));
@@ -239,7 +246,9 @@ int cmd_conform(int argc, char **argv)
 		shown[i] = rep;
 		if (rep->check.error) {
 			pl_err("conform: %s", rep->check.detail);
-			ret = EXIT_FAIL;
+			/* A ruleset nft refuses, a command that fails: bad input. */
+			if (!ret || ret == EXIT_MISMATCH)
+				ret = rep->check.error == -EINVAL ? EXIT_USAGE : EXIT_FAIL;
 			continue;
 		}
 		if (json && n <= 1)
@@ -250,11 +259,15 @@ int cmd_conform(int argc, char **argv)
 			fputs("\n", stdout);
 		if (rep->obs.note[0])
 			pl_err("conform: %s", rep->obs.note);
-		if ((o.ruleset || o.router_cmd) && !o.iface_wan &&
-		    (!rep->check.measured.udp || !rep->check.measured.translated))
-			pl_err("conform: nothing got through translated: does your set-up name other interfaces than the "
-			       "lab's (\"wan\" outside, \"site\" inside)? Then add --iface wan=NAME,lan=NAME");
-		if (!ret && conform_must_failed(rep->rows, rep->n_rows))
+		if ((o.ruleset || o.router_cmd) && (!rep->check.measured.udp || !rep->check.measured.translated)) {
+			/* Nothing to judge: every verdict would be n/a. */
+			pl_err("conform: nothing got through translated, so there is nothing to judge: %s",
+			       o.iface_wan ? "does your set-up translate UDP from the inside interface to the outside one?"
+					   : "does your set-up name other interfaces than the lab's (\"wan\" outside, "
+					     "\"site\" inside)? Then add --iface wan=NAME,lan=NAME");
+			ret = EXIT_USAGE;
+		}
+		if ((!ret || ret == EXIT_MISMATCH) && conform_must_failed(rep->rows, rep->n_rows))
 			ret = EXIT_MISMATCH;
 		if (save && save_model(save, rep))
 			ret = EXIT_FAIL;

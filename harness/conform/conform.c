@@ -425,13 +425,31 @@ bool conform_must_failed(const struct conform_row *rows, int n)
 	return false;
 }
 
+bool conform_skipped(const struct conform_row *r)
+{
+	return r->verdict == CONFORM_NA && !strncmp(r->evidence, "not measured", 12);
+}
+
+const char *conform_verdict_word(const struct conform_row *r)
+{
+	/* n/a: it does not apply to this NAT; skipped: it was not measured. */
+	return conform_skipped(r) ? "skipped" : verdict_names[r->verdict];
+}
+
 void conform_print(const char *subject, const struct conform_row *rows, int n, FILE *out)
 {
+	int count[4] = { 0 }, musts = 0;
+
 	fprintf(out, "conformance of %s\n%-14s %-50s %-6s %-7s %s\n", subject, "REQUIREMENT", "", "LEVEL", "VERDICT",
 		"EVIDENCE");
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < n; i++) {
 		fprintf(out, "%-14s %-50s %-6s %-7s %s\n", rows[i].id, rows[i].what, level_names[rows[i].level],
-			verdict_names[rows[i].verdict], rows[i].evidence);
+			conform_verdict_word(&rows[i]), rows[i].evidence);
+		count[conform_skipped(&rows[i]) ? 3 : rows[i].verdict]++;
+		musts += rows[i].verdict == CONFORM_FAIL && rows[i].level == CONFORM_MUST;
+	}
+	fprintf(out, "%d requirements: %d pass, %d FAIL (%d of them MUST), %d n/a (do not apply), %d skipped (not measured)\n",
+		n, count[CONFORM_PASS], count[CONFORM_FAIL], musts, count[CONFORM_NA], count[3]);
 }
 
 void conform_print_json(const char *subject, const struct conform_row *rows, int n, FILE *out)
@@ -443,7 +461,7 @@ void conform_print_json(const char *subject, const struct conform_row *rows, int
 		fprintf(out, "%s\n  {\"id\":\"%s\",\"what\":", i ? "," : "", rows[i].id);
 		text_json_put(out, rows[i].what);
 		fprintf(out, ",\"level\":\"%s\",\"verdict\":\"%s\",\"evidence\":", level_names[rows[i].level],
-			rows[i].verdict == CONFORM_FAIL ? "fail" : verdict_names[rows[i].verdict]);
+			rows[i].verdict == CONFORM_FAIL ? "fail" : conform_verdict_word(&rows[i]));
 		text_json_put(out, rows[i].evidence);
 		fprintf(out, "}");
 	}

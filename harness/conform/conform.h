@@ -36,4 +36,9 @@ bool conform_must_failed(const struct conform_row *rows, int n);
 void conform_print(const char *subject, const struct conform_row *rows, int n, FILE *out);
 void conform_print_json(const char *subject, const struct conform_row *rows, int n, FILE *out);
 
+/* "pass", "FAIL", "n/a" (does not apply to this NAT) or "skipped" (not
+ * measured: --long, --tcp-idle). */
+const char *conform_verdict_word(const struct conform_row *r);
+bool conform_skipped(const struct conform_row *r);
+
 #endif

@@ -8,7 +8,6 @@ void conform_html_section(FILE *f, const struct conform_report *const reps[], in
 {
 	static const char *const level[] = { "MUST", "SHOULD", "MAY" };
 	static const char *const cls[] = { "pass", "fail", "na" };
-	static const char *const word[] = { "pass", "FAIL", "n/a" };
 	const struct conform_report *first = NULL;
 
 	for (int j = 0; j < n && !first; j++)
@@ -44,7 +43,7 @@ void conform_html_section(FILE *f, const struct conform_report *const reps[], in
 			text_xml_put(f, reps[j]->check.model);
 			fputs("\" title=\"", f);
 			text_xml_put(f, c->evidence);
-			fprintf(f, "\">%s</td>", word[c->verdict]);
+			fprintf(f, "\">%s</td>", conform_verdict_word(c));
 		}
 		fputs("</tr>\n", f);
 	}

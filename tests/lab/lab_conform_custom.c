@@ -114,8 +114,12 @@ static void a_home_routers_ruleset_with_its_own_interface_names(void **state)
 			 1);
 	assert_non_null(strstr(out, "conformance of "));
 	assert_non_null(strstr(out, "RFC4787 REQ-1  endpoint-independent mapping"));
+	assert_non_null(strstr(out, "30 requirements: "));
+	assert_non_null(strstr(out, " skipped (not measured)"));
+	/* One subject: conformance.json is an object, as --json prints it. */
 	snprintf(path, sizeof(path), "%s/conformance.json", dir);
 	assert_int_equal(text_read_file(path, 1 << 20, &json, &len), 0);
+	assert_int_equal(strncmp(json, "{\"subject\":", 11), 0);
 	for (const char *p = json; (p = strstr(p, "{\"id\":")); p++)
 		rows++;
 	assert_int_equal(rows, 30);
@@ -144,6 +148,23 @@ static void a_home_routers_ruleset_with_its_own_interface_names(void **state)
  * raised to 90 s keeps an echo's mapping past the 60 s RFC 5508 REQ-2 asks
  * for; TCP lowered to 20 s established and 10 s half-closed loses both
  * connections long before RFC 5382 REQ-5's 2 h 4 min and 4 min. */
+/* Issue 14: a ruleset nft refuses exited 3 (the lab failed) where 2 is
+ * bad input. */
+static void a_ruleset_nft_refuses_is_bad_input(void **state)
+{
+	char path[] = "/tmp/pl-conform-bad-XXXXXX";
+	static char out[8192];
+	int fd = mkstemp(path);
+
+	(void)state;
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "table ip x { chain y { this is not nft; } }\n", 45), 45);
+	close(fd);
+	assert_int_equal(lab_punchlab_run(out, sizeof(out), "conform --ruleset %s 2>&1", path), 2);
+	assert_non_null(strstr(out, "failed in the router"));
+	unlink(path);
+}
+
 static void a_routers_own_timeouts_are_judged(void **state)
 {
 	static const struct conform_timing timing = { 0, 61, 0, 30, 20 };
@@ -219,6 +240,7 @@ static void a_carrier_nat_holding_freed_ports_meets_rfc6888_req8(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(a_ruleset_nft_refuses_is_bad_input),
 		cmocka_unit_test(a_router_with_many_faults_fails_each_of_them),
 		cmocka_unit_test(a_router_command_of_two_minds_is_not_deterministic),
 		cmocka_unit_test(a_tcp_full_cone_filters_by_nothing_and_hairpins),

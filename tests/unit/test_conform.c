@@ -238,9 +238,48 @@ static void a_measurement_reads_back_as_the_model_it_came_from(void **state)
 	assert_true(got.udp_blocked);
 }
 
+/* Issue 14: n/a meant both "does not apply" and "not measured, use
+ * --long", and the table had no summary. */
+static void what_was_not_measured_is_skipped_not_na_and_the_table_sums_up(void **state)
+{
+	struct nat_measured m = clean();
+	struct conform_obs o = clean_obs();
+	struct conform_row rows[CONFORM_MAX_ROWS];
+	int n, skipped = 0;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	(void)state;
+	o.refresh_s = 0; /* not --long */
+	n = conform_judge(&m, &o, rows);
+	for (int i = 0; i < n; i++)
+		if (conform_skipped(&rows[i])) {
+			skipped++;
+			assert_string_equal(conform_verdict_word(&rows[i]), "skipped");
+		} else if (rows[i].verdict == CONFORM_NA) {
+			assert_string_equal(conform_verdict_word(&rows[i]), "n/a");
+		}
+	assert_true(skipped > 0);
+	f = open_memstream(&text, &len);
+	conform_print("clean", rows, n, f);
+	fclose(f);
+	assert_non_null(strstr(text, "skipped not measured (use --long)"));
+	assert_non_null(strstr(text, " requirements: "));
+	assert_non_null(strstr(text, "(0 of them MUST)"));
+	assert_non_null(strstr(text, " skipped (not measured)\n"));
+	free(text);
+	f = open_memstream(&text, &len);
+	conform_print_json("clean", rows, n, f);
+	fclose(f);
+	assert_non_null(strstr(text, "\"verdict\":\"skipped\""));
+	free(text);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(what_was_not_measured_is_skipped_not_na_and_the_table_sums_up),
 		cmocka_unit_test(a_clean_nat_passes_all_it_can_be_judged_on),
 		cmocka_unit_test(each_requirement_can_fail),
 		cmocka_unit_test(a_measurement_reads_back_as_the_model_it_came_from),
