@@ -216,6 +216,9 @@ const char *agent_cand_technique(enum agent_cand k);
 void punch_close_birthday(struct agent *a, struct agent_peer *p, int keep);
 
 /* status.c */
+/* How the introducer is reached now: "tcp", "udp", "refused", or
+ * "unreachable" (never answered, or silent past three keepalives). */
+const char *agent_introducer_state(const struct agent *a);
 /* What the agent says of itself (a table for people, JSON, whether it is
  * ready, its mesh address: enum status_request) into buf (cut at len):
  * returns its length. */

@@ -181,6 +181,7 @@ int agent_start(struct agent *a, const struct agent_conf *conf, char *err, size_
 {
 	struct agent_io io = { a, io_real_ns, io_send, io_open_socket, io_close_socket, io_tcp_connect, io_tcp_write,
 			       io_tcp_close, io_deliver, io_set_address, io_local_addresses };
+	static struct agent_conf resolved;
 	struct sockaddr_in sa;
 	socklen_t sl = sizeof(sa);
 	int ret, udp;
@@ -193,7 +194,12 @@ int agent_start(struct agent *a, const struct agent_conf *conf, char *err, size_
 		return udp;
 	}
 	getsockname(udp, (struct sockaddr *)&sa, &sl);
-	if ((ret = agent_init(a, conf, &io, udp, ntohs(sa.sin_port), time_now_ms(), err, errlen))) {
+	/* Names are resolved now; one that does not resolve yet (the network
+	 * coming up at boot) is tried again while it runs. */
+	resolved = *conf;
+	if (agent_conf_resolve(&resolved, err, errlen))
+		fprintf(stderr, "punchlab-agent %s: %s; trying again every 5 s\n", conf->interface, err);
+	if ((ret = agent_init(a, &resolved, &io, udp, ntohs(sa.sin_port), time_now_ms(), err, errlen))) {
 		close(udp);
 		a->udp = -1;
 		return ret;
@@ -286,10 +292,44 @@ static void pause_listening(struct agent *a, uint64_t now)
 	a->listen_paused_ms = now + 1000;
 }
 
+/* The introducer by name: resolved again every RESOLVE_MS while it does
+ * not answer (it may have moved), every 5 s while the name resolves to
+ * nothing at all. */
+#define RESOLVE_MS 30000
+
+static void resolve_again(struct agent *a, uint64_t now, uint64_t *next)
+{
+	struct agent_conf c;
+	char err[300];
+	bool named = false, unresolved = false;
+
+	for (int i = 0; i < a->conf.n_introducer_given; i++) {
+		named |= a->conf.introducer_host[i][0] != '\0';
+		unresolved |= a->conf.introducer[i].addr.ss_family == 0;
+	}
+	if (!named || now < *next)
+		return;
+	*next = now + (unresolved ? 5000 : RESOLVE_MS);
+	if (!unresolved && strcmp(agent_introducer_state(a), "unreachable"))
+		return;
+	c = a->conf;
+	if (agent_conf_resolve(&c, err, sizeof(err))) {
+		agent_log(a, "%s", err);
+		return;
+	}
+	for (int i = 0; i < c.n_introducer; i++)
+		if (!wg_endpoint_equal(&c.introducer[i], &a->conf.introducer[i]))
+			agent_log(a, "introducer %s is at %s now", c.introducer_host[i][0] ? c.introducer_host[i] : c.introducer_host[0],
+				  agent_ep_str(&c.introducer[i]));
+	memcpy(a->conf.introducer, c.introducer, sizeof(c.introducer));
+	a->conf.n_introducer = c.n_introducer;
+}
+
 int agent_run(struct agent *a, volatile int *stop)
 {
 	static uint8_t pkt[WG_MAX_PACKET];
 	struct wg_uapi_hooks hooks = { rebind, a };
+	uint64_t next_resolve = 0;
 
 	while (!*stop) {
 		struct pollfd p[6 + AGENT_MAX_PEERS * 2 + AGENT_BDAY_ROUNDS * AGENT_BDAY_SOCKETS];
@@ -337,6 +377,7 @@ int agent_run(struct agent *a, volatile int *stop)
 		for (int i = nbase; i < n; i++)
 			if (p[i].revents & POLLIN)
 				read_socket(a, p[i].fd, now);
+		resolve_again(a, now, &next_resolve);
 		agent_tick(a, now);
 	}
 	return 0;

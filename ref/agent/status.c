@@ -91,9 +91,7 @@ static const char *ip6(const uint8_t *a)
 	return inet_ntop(AF_INET6, a, buf, sizeof(buf));
 }
 
-/* How the introducer is reached now: "tcp", "udp", "refused", or
- * "unreachable" (never answered, or silent past three keepalives). */
-static const char *intro_state(const struct agent *a)
+const char *agent_introducer_state(const struct agent *a)
 {
 	bool udp_fresh = a->udp_reply_ms && a->now - a->udp_reply_ms < 3 * a->conf.keepalive_s * 1000ull;
 
@@ -107,7 +105,7 @@ static const char *intro_state(const struct agent *a)
 static void render(struct agent *a, struct out *o, bool json)
 {
 	char key[45], nat[80], addr[40];
-	const char *intro = intro_state(a);
+	const char *intro = agent_introducer_state(a);
 	uint64_t now = a->now;
 
 	key_format(a->pub, key);
@@ -183,7 +181,7 @@ static void render_ready(struct agent *a, struct out *o)
 
 	for (int i = 0; i < AGENT_MAX_PEERS; i++)
 		peers += a->peers[i].used;
-	const char *intro = intro_state(a);
+	const char *intro = agent_introducer_state(a);
 
 	if (!strcmp(intro, "refused"))
 		emit(o, "waiting: the introducer refused us (not a member, or its pool is full)\n");

@@ -4,6 +4,8 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +41,94 @@ static int parse_endpoints(char *value, struct wg_endpoint *eps, int max, int *n
 		if (parse_endpoint(w[i], &eps[i]))
 			return -EINVAL;
 	*n = k;
+	return 0;
+}
+
+/* A DNS name: labels of letters, digits and '-' (not first or last), at
+ * most 63 each, dots between, 127 in all; not all digits and dots (that
+ * would be a bad address). */
+static bool dns_name(const char *s)
+{
+	size_t n = strlen(s), label = 0;
+	bool letter = false;
+
+	if (n == 0 || n > 127 || s[0] == '.' || s[n - 1] == '.')
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char ch = s[i];
+		if (ch == '.') {
+			if (label == 0 || s[i - 1] == '-')
+				return false;
+			label = 0;
+		} else if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || ch == '-' ||
+			   (ch >= '0' && ch <= '9')) {
+			if ((ch == '-' && label == 0) || ++label > 63)
+				return false;
+			letter |= !(ch >= '0' && ch <= '9') && ch != '-';
+		} else {
+			return false;
+		}
+	}
+	return letter && s[n - 1] != '-';
+}
+
+/* "A B": each an address or a NAME[:PORT]. */
+static int parse_introducer(char *value, struct agent_conf *c)
+{
+	char *w[4];
+	int k = text_split(value, w, 4);
+
+	if (k < 1 || k > 2)
+		return -EINVAL;
+	for (int i = 0; i < k; i++) {
+		char *colon = strrchr(w[i], ':');
+		unsigned long port = MESH_DEFAULT_PORT;
+
+		memset(&c->introducer[i], 0, sizeof(c->introducer[i]));
+		c->introducer_host[i][0] = '\0';
+		if (parse_endpoint(w[i], &c->introducer[i]) == 0)
+			continue;
+		memset(&c->introducer[i], 0, sizeof(c->introducer[i]));   /* a name: no address yet */
+		if (colon && !text_parse_uint(colon + 1, 1, 65535, &port))
+			return -EINVAL;
+		if (colon)
+			*colon = '\0';
+		if (!dns_name(w[i]))
+			return -EINVAL;
+		snprintf(c->introducer_host[i], sizeof(c->introducer_host[i]), "%s", w[i]);
+		c->introducer_port[i] = (uint16_t)port;
+	}
+	c->n_introducer = c->n_introducer_given = k;
+	return 0;
+}
+
+int agent_conf_resolve(struct agent_conf *c, char *err, size_t errlen)
+{
+	for (int i = 0; i < c->n_introducer_given; i++) {
+		struct addrinfo hints = { .ai_family = AF_INET, .ai_socktype = SOCK_DGRAM }, *res = NULL, *r;
+		int gai, got = 0;
+
+		if (!c->introducer_host[i][0])
+			continue;
+		if ((gai = getaddrinfo(c->introducer_host[i], NULL, &hints, &res)) || !res) {
+			snprintf(err, errlen, "introducer %s: %s", c->introducer_host[i], gai ? gai_strerror(gai) : "no address");
+			return -EHOSTUNREACH;
+		}
+		for (r = res; r && got < 2; r = r->ai_next) {
+			struct sockaddr_in *sin = (struct sockaddr_in *)&c->introducer[i + got].addr;
+			if (got == 1 && (c->n_introducer_given != 1 ||
+					 ((const struct sockaddr_in *)r->ai_addr)->sin_addr.s_addr ==
+						 ((const struct sockaddr_in *)&c->introducer[i].addr)->sin_addr.s_addr))
+				continue;   /* a second address only for a single name */
+			memset(&c->introducer[i + got], 0, sizeof(c->introducer[i + got]));
+			*sin = *(const struct sockaddr_in *)r->ai_addr;
+			sin->sin_port = htons(c->introducer_port[i]);
+			got++;
+		}
+		if (c->n_introducer_given == 1)
+			c->n_introducer = got;
+		freeaddrinfo(res);
+	}
 	return 0;
 }
 
@@ -216,8 +306,9 @@ int agent_conf_set(struct agent_conf *c, const char *key, const char *value, con
 		return parse_key_value(value, c->introducer_key, origin, line, "introducer-key", err, errlen);
 	}
 	if (!strcmp(key, "introducer")) {
-		if (parse_endpoints(v, c->introducer, 2, &c->n_introducer))
-			return text_fail(err, errlen, origin, line, "introducer \"%s\": expected one or two ADDR[:PORT]", value);
+		if (parse_introducer(v, c))
+			return text_fail(err, errlen, origin, line,
+					 "introducer \"%.80s\": expected one or two ADDR[:PORT] or NAME[:PORT] (a DNS name)", value);
 		return 0;
 	}
 	if (!strcmp(key, "interface")) {

@@ -49,6 +49,11 @@ struct agent_conf {
 	uint8_t introducer_key[WG_KEY_LEN];
 	struct wg_endpoint introducer[2];
 	int n_introducer;
+	/* Given as DNS names (""; an address): resolved by agent_conf_resolve
+	 * at start, and again when the introducer stops answering. */
+	char introducer_host[2][128];
+	uint16_t introducer_port[2];
+	int n_introducer_given;
 	char interface[16];
 	char name[MESH_NAME_LEN + 1];
 	uint16_t listen_port;
@@ -85,5 +90,11 @@ int introducer_conf_check(const struct introducer_conf *c, char *err, size_t err
 int agent_conf_check(const struct agent_conf *c, char *err, size_t errlen);
 /* The join proof both sides compare: BLAKE2s-256 of the secret. */
 void mesh_join_hash(const char *secret, uint8_t out[static 32]);
+
+/* Resolve the introducer's names (IPv4): each name its first address; a
+ * single name with two addresses gives both (the two an agent measures
+ * its NAT against). 0, or -errno with err naming what failed. Changes
+ * nothing for addresses given as such. */
+int agent_conf_resolve(struct agent_conf *c, char *err, size_t errlen);
 
 #endif

@@ -106,7 +106,7 @@ static void agent_missing_introducer_key_is_explained(void **state)
 	assert_int_equal(agent("private-key = " KEY1 "\nintroducer = 203.0.113.10\n"), 0);
 	assert_int_equal(agent_conf_check(&ac, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "introducer-key"));
-	assert_int_equal(agent("introducer = somewhere\n"), -EINVAL);
+	assert_int_equal(agent("introducer = some/where\n"), -EINVAL);
 	assert_non_null(strstr(err, "agent.conf:1: introducer"));
 }
 
@@ -131,6 +131,41 @@ static void a_private_key_file_others_can_read_draws_a_warning(void **state)
 	assert_int_equal(intro(line), 0);
 	assert_non_null(strstr(ic.warning, path));
 	unlink(path);
+}
+
+/* Issue 13: the introducer may be named by a DNS name. */
+static void the_introducer_may_be_a_dns_name(void **state)
+{
+	char buf[64];
+
+	(void)state;
+	assert_int_equal(agent("introducer = localhost:4000 203.0.113.11\n"), 0);
+	assert_string_equal(ac.introducer_host[0], "localhost");
+	assert_int_equal(ac.introducer_port[0], 4000);
+	assert_string_equal(ac.introducer_host[1], "");
+	assert_int_equal(ac.introducer[0].addr.ss_family, 0);   /* not resolved while parsing */
+	if (agent_conf_resolve(&ac, err, sizeof(err)))
+		fail_msg("%s", err);
+	wg_endpoint_format(&ac.introducer[0], buf, sizeof(buf));
+	assert_string_equal(buf, "127.0.0.1:4000");
+	wg_endpoint_format(&ac.introducer[1], buf, sizeof(buf));
+	assert_string_equal(buf, "203.0.113.11:3478");
+	assert_int_equal(ac.n_introducer, 2);
+	assert_int_equal(agent("introducer = localhost\n"), 0);
+	assert_int_equal(agent_conf_resolve(&ac, err, sizeof(err)), 0);
+	wg_endpoint_format(&ac.introducer[0], buf, sizeof(buf));
+	assert_string_equal(buf, "127.0.0.1:3478");
+	assert_int_equal(agent("introducer = no-such-host.invalid\n"), 0);
+	assert_int_equal(agent_conf_resolve(&ac, err, sizeof(err)), -EHOSTUNREACH);
+	assert_non_null(strstr(err, "introducer no-such-host.invalid: "));
+	static const char *const bad[] = { "-bad-", "a..b", "999.1.1.1", "host:99999", "host:", "a_b", "x.", "a b c" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char line[80];
+		snprintf(line, sizeof(line), "introducer = %s\n", bad[i]);
+		if (agent(line) != -EINVAL)
+			fail_msg("\"%s\" was taken", bad[i]);
+		assert_non_null(strstr(err, "NAME[:PORT] (a DNS name)"));
+	}
 }
 
 static void pool_addresses_are_stable_inside_the_pool_and_never_its_edges(void **state)
@@ -174,6 +209,7 @@ int main(void)
 		cmocka_unit_test(agent_file_parses_and_flags_override_it),
 		cmocka_unit_test(agent_missing_introducer_key_is_explained),
 		cmocka_unit_test(a_private_key_file_others_can_read_draws_a_warning),
+		cmocka_unit_test(the_introducer_may_be_a_dns_name),
 		cmocka_unit_test(pool_addresses_are_stable_inside_the_pool_and_never_its_edges),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
