@@ -67,6 +67,16 @@ static struct agent_peer *peer_by_wg(struct agent *a, const struct wg_peer *wp)
 	return NULL;
 }
 
+/* A peer is gone: its sockets, its WireGuard peer, its keys. */
+static void peer_drop(struct agent *a, struct agent_peer *p, const char *why)
+{
+	agent_log(a, "peer %s %s", p->rec.name, why);
+	punch_close_birthday(a, p, -1);
+	wg_peer_remove(a->dev, p->wg);
+	sodium_memzero(p->shared, 32);
+	p->used = false;
+}
+
 static struct agent_peer *peer_by_key(struct agent *a, const uint8_t *key)
 {
 	for (int i = 0; i < AGENT_MAX_PEERS; i++)
@@ -499,6 +509,13 @@ static void on_control(struct agent *a, const uint8_t *buf, size_t len, int fd, 
 		case MESH_PROVE:
 			on_prove(a, &m, from, via_tcp, now);
 			break;
+		case MESH_GONE: {
+			/* At once, not after PEER_EXPIRE_MS of silence. */
+			struct agent_peer *q = peer_by_key(a, m.u.gone.key);
+			if (q && q->rec.id == m.u.gone.id)
+				peer_drop(a, q, "left the mesh (the introducer says so)");
+			break;
+		}
 		default:
 			a->dropped_control++;
 		}
@@ -719,11 +736,7 @@ static void expire_peers(struct agent *a, uint64_t now)
 		/* Only while the introducer answers: when it is down, the peers
 		 * (and their direct paths) stay. */
 		if (p->used && a->registered && now - a->intro_heard_ms < 3000 && now - p->last_heard_ms > PEER_EXPIRE_MS) {
-			agent_log(a, "peer %s left the mesh", p->rec.name);
-			punch_close_birthday(a, p, -1);
-			wg_peer_remove(a->dev, p->wg);
-			sodium_memzero(p->shared, 32);
-			p->used = false;
+			peer_drop(a, p, "left the mesh");
 		}
 	}
 }

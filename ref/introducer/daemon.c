@@ -170,7 +170,24 @@ static void read_conn(struct introducer_daemon *d, int c, uint64_t now)
 		introducer_conn_input(d->core, c, buf, (size_t)n, now);
 }
 
-int introducer_daemon_run(struct introducer_daemon *d, volatile int *stop)
+/* A configuration from the supervisor (SIGHUP): read it whole. */
+static void reload(struct introducer_daemon *d, int fd)
+{
+	static struct introducer_conf c;
+	size_t got = 0;
+	ssize_t n;
+	int removed;
+
+	while (got < sizeof(c) && (n = read(fd, (uint8_t *)&c + got, sizeof(c) - got)) > 0)
+		got += (size_t)n;
+	if (got != sizeof(c))
+		return;
+	removed = introducer_reload(d->core, &c);
+	fprintf(stderr, "punchlab-introducer: configuration read again: %d allowed key%s%s, %d member%s removed\n", c.n_allow,
+		c.n_allow == 1 ? "" : "s", c.has_join ? " and a join secret" : "", removed, removed == 1 ? "" : "s");
+}
+
+int introducer_daemon_run(struct introducer_daemon *d, int reload_fd, volatile int *stop)
 {
 	static uint8_t buf[65536];
 	char k[45], a0[64], a1[64];
@@ -182,8 +199,8 @@ int introducer_daemon_run(struct introducer_daemon *d, volatile int *stop)
 	fprintf(stderr, "punchlab-introducer: serving as %s on %s%s%s%s\n", k, a0, d->conf.n_listen > 1 ? " and " : "",
 		d->conf.n_listen > 1 ? a1 : "", d->tcp >= 0 ? " (and TCP on the first)" : "");
 	while (!*stop) {
-		struct pollfd p[3 + INTRODUCER_MAX_CONNS];
-		int map[3 + INTRODUCER_MAX_CONNS], n = 0;
+		struct pollfd p[4 + INTRODUCER_MAX_CONNS];
+		int map[4 + INTRODUCER_MAX_CONNS], n = 0;
 		uint64_t now;
 
 		for (int v = 0; v < 2; v++)
@@ -200,6 +217,10 @@ int introducer_daemon_run(struct introducer_daemon *d, volatile int *stop)
 				map[n] = c;
 				p[n++] = (struct pollfd){ d->conn_fd[c], POLLIN, 0 };
 			}
+		if (reload_fd >= 0) {
+			map[n] = -4;
+			p[n++] = (struct pollfd){ reload_fd, POLLIN, 0 };
+		}
 		if (poll(p, (nfds_t)n, 500) < 0 && errno != EINTR)
 			return -errno;
 		now = time_now_ms();
@@ -220,6 +241,11 @@ int introducer_daemon_run(struct introducer_daemon *d, volatile int *stop)
 				}
 			} else if (map[i] == -3) {
 				accept_conn(d, now);
+			} else if (map[i] == -4) {
+				if (p[i].revents & POLLIN)
+					reload(d, reload_fd);
+				else
+					return 0; /* the supervisor is gone: so are we */
 			} else if (d->conn_fd[map[i]] >= 0) {
 				read_conn(d, map[i], now);
 			}

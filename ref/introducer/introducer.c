@@ -29,6 +29,7 @@ struct member {
 	struct bucket relay;       /* relay bytes it may still send */
 	uint64_t session;          /* the agent process's, from its last REGISTER */
 	struct bucket connects;    /* CONNECTs it may still make */
+	bool by_join;              /* joined with the join secret, not the allowlist */
 };
 
 /* TCP connections are few (INTRODUCER_MAX_CONNS) and for members on
@@ -492,6 +493,7 @@ static void on_register(struct introducer *in, const struct mesh_msg *msg, const
 			refuse(in, msg, shared, MESH_REFUSED_POOL_FULL, "no mesh address left in the pool", request_len, now);
 			return;
 		}
+		m->by_join = !listed;
 		mesh_replay_check(&m->replay, msg->counter);
 		changed = true;
 		say("member %s (%s) joined from %s as id %u", m->rec.name, keystr(m->rec.key),
@@ -847,6 +849,24 @@ void introducer_conn_closed(struct introducer *in, int conn)
 		conn_close(in, conn);
 }
 
+/* Member i is out: its connection, its keys, and every other member told
+ * at once (GONE), so that none keeps it as a peer or sends it anything. */
+static void member_remove(struct introducer *in, int i)
+{
+	struct member *m = &in->members[i];
+	struct mesh_msg g = { .type = MESH_GONE };
+
+	if (m->conn >= 0 && in->conns[m->conn] && in->conns[m->conn]->member == i)
+		conn_close(in, m->conn);
+	sodium_memzero(m->shared, sizeof(m->shared));
+	m->used = false;
+	g.u.gone.id = m->rec.id;
+	memcpy(g.u.gone.key, m->rec.key, WG_KEY_LEN);
+	for (int k = 0; k < MAX_MEMBERS; k++)
+		if (in->members[k].used)
+			send_msg(in, &in->members[k], &g);
+}
+
 static void expire(struct introducer *in, uint64_t now)
 {
 	for (int i = 0; i < MAX_MEMBERS; i++) {
@@ -854,12 +874,38 @@ static void expire(struct introducer *in, uint64_t now)
 		if (m->used && now - m->last_ms > MEMBER_EXPIRE_MS) {
 			say("member %s (%s) expired: not heard from for %d s", m->rec.name, keystr(m->rec.key),
 			    MEMBER_EXPIRE_MS / 1000);
-			if (m->conn >= 0 && in->conns[m->conn] && in->conns[m->conn]->member == i)
-				conn_close(in, m->conn);
-			sodium_memzero(m->shared, sizeof(m->shared));
-			m->used = false;
+			member_remove(in, i);
 		}
 	}
+}
+
+int introducer_reload(struct introducer *in, const struct introducer_conf *conf)
+{
+	bool same_secret = in->conf.has_join && conf->has_join && !sodium_memcmp(in->conf.join, conf->join, 32);
+	int removed = 0;
+
+	memcpy(in->conf.allow, conf->allow, sizeof(conf->allow));
+	in->conf.n_allow = conf->n_allow;
+	in->conf.has_join = conf->has_join;
+	memcpy(in->conf.join, conf->join, sizeof(conf->join));
+	in->conf.relay_rate = conf->relay_rate;
+	for (int i = 0; i < MAX_MEMBERS; i++) {
+		struct member *m = &in->members[i];
+		const struct mesh_member_conf *listed;
+		if (!m->used)
+			continue;
+		if ((listed = allowed(in, m->rec.key))) {
+			m->by_join = false;
+			continue;
+		}
+		if (m->by_join && same_secret)
+			continue;
+		say("member %s (%s) removed: %s", m->rec.name, keystr(m->rec.key),
+		    m->by_join ? "the join secret changed or is gone" : "no longer in the allowlist");
+		member_remove(in, i);
+		removed++;
+	}
+	return removed;
 }
 
 void introducer_tick(struct introducer *in, uint64_t now)

@@ -45,6 +45,11 @@ int introducer_conn_open(struct introducer *in, const struct wg_endpoint *from, 
 int introducer_conn_input(struct introducer *in, int conn, const uint8_t *bytes, size_t len, uint64_t now);
 /* The other end closed connection conn (close_tcp is called for it). */
 void introducer_conn_closed(struct introducer *in, int conn);
+/* A new configuration's allowlist, join secret and relay rate (what the
+ * daemon reads again on SIGHUP; its addresses, key and pool stay): every
+ * member it no longer admits is removed at once, and the others told
+ * (GONE). Returns how many were removed. */
+int introducer_reload(struct introducer *in, const struct introducer_conf *conf);
 /* Timers: member expiry. Call at least once a second. */
 void introducer_tick(struct introducer *in, uint64_t now);
 /* What the introducer's cheap checks kept from its expensive one. */
@@ -65,7 +70,9 @@ const uint8_t *introducer_public_key(const struct introducer *in);
  * it. _run serves until *stop becomes nonzero. */
 struct introducer_daemon;
 struct introducer_daemon *introducer_daemon_new(const struct introducer_conf *conf, char *err, size_t errlen);
-int introducer_daemon_run(struct introducer_daemon *d, volatile int *stop);
+/* Serve until *stop; a whole struct introducer_conf read from reload_fd
+ * (-1: none) is a new configuration (introducer_reload). */
+int introducer_daemon_run(struct introducer_daemon *d, int reload_fd, volatile int *stop);
 void introducer_daemon_free(struct introducer_daemon *d);
 
 #endif

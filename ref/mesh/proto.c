@@ -272,6 +272,10 @@ int mesh_msg_encode(const struct mesh_msg *m, uint8_t *out, size_t cap)
 		put(&w, m->u.prove.proof, MESH_PROOF_LEN);
 		put8(&w, m->u.prove.ttl);
 		break;
+	case MESH_GONE:
+		put32(&w, m->u.gone.id);
+		put(&w, m->u.gone.key, WG_KEY_LEN);
+		break;
 	default:
 		return -EINVAL;
 	}
@@ -346,6 +350,10 @@ int mesh_msg_decode(uint8_t type, const uint8_t *in, size_t len, struct mesh_msg
 	case MESH_PROVE:
 		get(&r, m->u.prove.proof, MESH_PROOF_LEN);
 		m->u.prove.ttl = get8(&r);
+		break;
+	case MESH_GONE:
+		m->u.gone.id = get32(&r);
+		get(&r, m->u.gone.key, WG_KEY_LEN);
 		break;
 	default:
 		return bad(why, whylen, "unknown control message type %u", type);

@@ -54,6 +54,7 @@ enum mesh_type {
 	MESH_REFUSED,        /* introducer -> agent: not a member (never larger than what it answers) */
 	MESH_RESYNC,         /* either way: I hold your counters up to this one (you restarted): continue above */
 	MESH_PROVE,          /* introducer -> agent: register again from here with this proof (never larger than what it answers) */
+	MESH_GONE,           /* introducer -> agent: this member has left (expired, or taken off the allowlist) */
 	MESH_RELAY = 16,     /* agent -> introducer: carry this WireGuard packet to peer ID */
 	MESH_RELAYED,        /* introducer -> agent: a WireGuard packet from peer ID */
 };
@@ -132,6 +133,10 @@ struct mesh_msg {
 			uint8_t proof[MESH_PROOF_LEN];
 			uint8_t ttl;                  /* echo of the REGISTER's reg.ttl */
 		} prove;
+		struct {
+			uint32_t id;
+			uint8_t key[WG_KEY_LEN];
+		} gone;
 	} u;
 };
 

@@ -3,6 +3,8 @@
  * relay, and hostile bytes arrive at the introducer and the agents. */
 #include "mesh.h"
 
+#include <dirent.h>
+
 #include "fault/fault.h"
 
 static void up_direct(struct mesh *m, const char *params)
@@ -93,6 +95,42 @@ static void flushed_mappings_fall_back_to_the_relay_then_go_direct_again(void **
 	mesh_down(&m, false);
 }
 
+/* Issue 13: SIGHUP reads the configuration again; a key taken off the
+ * allowlist is out at once: gone from its peers' lists, refused. */
+static void sighup_takes_a_removed_key_out_of_the_mesh_at_once(void **state)
+{
+	static struct mesh m;
+	char path[128], conf[1024], buf[8192];
+	bool gone = false;
+
+	(void)state;
+	up_direct(&m, "A=full-cone B=full-cone");
+	assert_true(mesh_status(&m, 0, buf, sizeof(buf)) && strstr(buf, "\"name\":\"b\""));
+	snprintf(path, sizeof(path), "%s/introducer.conf", m.dir);
+	snprintf(conf, sizeof(conf), "private-key-file = %s/introducer.key\nlisten = 203.0.113.10 203.0.113.11\nallow = %s a\n",
+		 m.dir, m.pub[0]);
+	mesh_write(path, conf);
+	assert_int_equal(kill(m.intro, SIGHUP), 0);
+	for (int t = 0; t < 3000 && !gone; t += 100) {
+		gone = mesh_status(&m, 0, buf, sizeof(buf)) && !strstr(buf, "\"name\":\"b\"");
+		time_sleep_ms(100);
+	}
+	assert_true(gone);   /* at once: not after 90 s of silence */
+	assert_true(mesh_log_has(&m, "introducer.log", "removed: no longer in the allowlist"));
+	assert_true(mesh_log_has(&m, "a.log", "peer b left the mesh (the introducer says so)"));
+	for (int t = 0; t < 15000 && !mesh_log_has(&m, "b.log", "refused us"); t += 250)
+		time_sleep_ms(250);
+	assert_true(mesh_log_has(&m, "b.log", "refused us"));
+	/* A configuration that does not parse changes nothing. */
+	mesh_write(path, "allow = not-a-key\n");
+	assert_int_equal(kill(m.intro, SIGHUP), 0);
+	for (int t = 0; t < 3000 && !mesh_log_has(&m, "introducer.log", "stays as it was"); t += 100)
+		time_sleep_ms(100);
+	assert_true(mesh_log_has(&m, "introducer.log", "stays as it was"));
+	assert_true(mesh_status(&m, 0, buf, sizeof(buf)) && strstr(buf, "\"introducer\":\"udp\""));
+	mesh_down(&m, false);
+}
+
 static void introducer_runs_as_nobody_and_rate_limits_the_relay(void **state)
 {
 	static struct mesh m;
@@ -107,10 +145,37 @@ static void introducer_runs_as_nobody_and_rate_limits_the_relay(void **state)
 		mesh_down(&m, true);
 		fail_msg("no relayed path");
 	}
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)m.intro);
-	assert_int_equal(text_read_file(path, 1 << 16, &status, &len), 0);
-	assert_null(strstr(status, "\nUid:\t0\t")); /* dropped root after opening its sockets */
-	free(status);
+	/* The process that serves (sockets, packets) runs as nobody; its
+	 * supervisor, which stays root to read the configuration again on
+	 * SIGHUP, holds no socket at all. */
+	{
+		char children[64] = "", fdir[64];
+		pid_t server;
+		FILE *f;
+		DIR *d;
+		struct dirent *e;
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)m.intro, (int)m.intro);
+		f = fopen(path, "r");
+		assert_non_null(f);
+		assert_non_null(fgets(children, sizeof(children), f));
+		fclose(f);
+		server = (pid_t)atoi(children);
+		assert_true(server > 0);
+		snprintf(path, sizeof(path), "/proc/%d/status", (int)server);
+		assert_int_equal(text_read_file(path, 1 << 16, &status, &len), 0);
+		assert_null(strstr(status, "\nUid:\t0\t")); /* dropped root after opening its sockets */
+		free(status);
+		snprintf(fdir, sizeof(fdir), "/proc/%d/fd", (int)m.intro);
+		d = opendir(fdir);
+		assert_non_null(d);
+		while ((e = readdir(d))) {
+			char link[128] = "", lp[400];
+			snprintf(lp, sizeof(lp), "%s/%s", fdir, e->d_name);
+			if (readlink(lp, link, sizeof(link) - 1) > 0 && !strncmp(link, "socket:", 7))
+				fail_msg("the root supervisor holds a socket (fd %s)", e->d_name);
+		}
+		closedir(d);
+	}
 	assert_true(mesh_peer_field(&m, 0, "mesh_ipv4", addr_b, sizeof(addr_b)));
 	got = mesh_ping(&m, 0, addr_b, 20, 1000);
 	print_message("  %d of 20 pings of 1 kB through a 2 kB/s relay\n", got);
@@ -443,6 +508,7 @@ int main(void)
 					  mesh_teardown),
 		cmocka_unit_test_teardown(flushed_mappings_fall_back_to_the_relay_then_go_direct_again, mesh_teardown),
 		cmocka_unit_test_teardown(introducer_runs_as_nobody_and_rate_limits_the_relay, mesh_teardown),
+		cmocka_unit_test_teardown(sighup_takes_a_removed_key_out_of_the_mesh_at_once, mesh_teardown),
 		cmocka_unit_test_teardown(unknown_key_is_refused_and_never_listed, mesh_teardown),
 		cmocka_unit_test_teardown(strangers_get_nothing_bigger_than_they_sent, mesh_teardown),
 		cmocka_unit_test_teardown(agents_drop_garbage_forged_and_replayed_pings, mesh_teardown),

@@ -245,7 +245,7 @@ static void malformed_bodies_are_refused_with_a_reason(void **state)
 static void every_message_type_refuses_trailing_and_missing_bytes(void **state)
 {
 	static const uint8_t types[] = { MESH_REGISTER, MESH_REGISTERED, MESH_PEER, MESH_CONNECT, MESH_PUNCH,
-					 MESH_PING,     MESH_PONG,       MESH_REFUSED, MESH_RESYNC, MESH_PROVE };
+					 MESH_PING,     MESH_PONG,       MESH_REFUSED, MESH_RESYNC, MESH_PROVE, MESH_GONE };
 	uint8_t body[MESH_MAX_MSG + 1];
 	char why[160];
 

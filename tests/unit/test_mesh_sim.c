@@ -223,15 +223,14 @@ static void a_peer_that_vanishes_leaves_the_mesh(void **state)
 	(void)state;
 	assert_true(sim_run_until(&S, 10000, both_direct, &p));
 	sim_stop_agent(&S, p.b);
-	/* The introducer forgets it 60 s after its last registration; a, 90 s
-	 * after the introducer last listed it (its registrations every 10 s
-	 * bring the list): gone 140 to 150 s after it stopped. */
-	sim_run(&S, 70000);
+	/* The introducer forgets it 60 s after its last registration, and
+	 * tells a at once (GONE): gone 60 to 70 s after it stopped, not after
+	 * a's own 90 s of silence on top. */
+	sim_run(&S, 55000);
+	assert_int_equal(sim_members(&S), 2);
+	assert_non_null(sim_peer(&S, p.a, p.b));
+	sim_run(&S, 15000);
 	assert_int_equal(sim_members(&S), 1);
-	assert_non_null(sim_peer(&S, p.a, p.b));
-	sim_run(&S, 60000);
-	assert_non_null(sim_peer(&S, p.a, p.b));
-	sim_run(&S, 30000);
 	assert_null(sim_peer(&S, p.a, p.b));
 }
 
@@ -287,6 +286,40 @@ static void a_wrong_introducer_key_is_not_taken_for_blocked_udp(void **state)
 	assert_non_null(strstr(status_of(a, STATUS_TEXT), "introducer unreachable"));
 	assert_string_equal(status_of(a, STATUS_READY), "waiting: not registered with the introducer (yet?)\n");
 	assert_true(S.agents[a].a.silence_said);   /* and it said what to check */
+}
+
+/* Issue 13: SIGHUP reloads the allowlist; a key taken off it loses its
+ * membership, its relay and its place in every peer list at once (the
+ * daemon hands the new configuration to introducer_reload). */
+static void a_key_taken_off_the_allowlist_is_out_of_the_mesh_at_once(void **state)
+{
+	struct pair p = pair_up(&symmetric, &symmetric, NULL);   /* relayed: the relay is what b must lose */
+	static struct introducer_conf fresh;
+	uint64_t before;
+
+	(void)state;
+	assert_int_equal(traffic(p, p.b, p.a, 5, 100), 5);
+	fresh = S.intro_conf;
+	fresh.n_allow = 1;   /* a only */
+	assert_int_equal(introducer_reload(S.intro, &fresh), 1);
+	assert_int_equal(sim_members(&S), 1);
+	sim_run(&S, 1000);
+	assert_null(sim_peer(&S, p.a, p.b));   /* told at once (GONE), not after 90 s of silence */
+	before = S.agents[p.a].delivered;
+	for (int k = 0; k < 5; k++) {
+		sim_send(&S, p.b, p.a, 200, (uint32_t)k);
+		sim_run(&S, 100);
+	}
+	sim_run(&S, 1000);
+	assert_int_equal(S.agents[p.a].delivered, before);   /* no relay for it */
+	sim_run(&S, 15000);
+	assert_true(S.agents[p.b].a.refused);
+	assert_null(sim_peer(&S, p.a, p.b));
+	/* Put back, it comes back. */
+	assert_int_equal(introducer_reload(S.intro, &S.intro_conf), 0);
+	sim_run(&S, 20000);
+	assert_int_equal(sim_members(&S), 2);
+	assert_non_null(sim_peer(&S, p.a, p.b));
 }
 
 static void a_site_without_udp_reaches_the_mesh_over_tcp(void **state)
@@ -614,6 +647,7 @@ int main(void)
 		cmocka_unit_test_teardown(a_peer_that_vanishes_leaves_the_mesh, teardown),
 		cmocka_unit_test_teardown(status_says_when_the_introducer_has_gone_silent, teardown),
 		cmocka_unit_test_teardown(a_wrong_introducer_key_is_not_taken_for_blocked_udp, teardown),
+		cmocka_unit_test_teardown(a_key_taken_off_the_allowlist_is_out_of_the_mesh_at_once, teardown),
 		cmocka_unit_test_teardown(a_site_without_udp_reaches_the_mesh_over_tcp, teardown),
 		cmocka_unit_test_teardown(a_symmetric_nat_meets_a_cone_by_birthday_probing_on_its_own_sockets, teardown),
 		cmocka_unit_test_teardown(a_peer_behind_a_renumbered_nat_is_followed, teardown),
