@@ -714,6 +714,56 @@ int agent_init(struct agent *a, const struct agent_conf *conf, const struct agen
 	return 0;
 }
 
+int agent_reconfigure(struct agent *a, const struct agent_conf *c, uint64_t now)
+{
+	bool intro_changed = memcmp(a->conf.introducer_key, c->introducer_key, WG_KEY_LEN) ||
+			     memcmp(a->conf.introducer, c->introducer, sizeof(c->introducer)) ||
+			     a->conf.n_introducer != c->n_introducer;
+	int kept = 0;
+
+	a->now = now;
+	/* What only a restart changes: the key, the device, the socket. */
+	if (sodium_memcmp(a->conf.private_key, c->private_key, WG_KEY_LEN) && ++kept)
+		agent_log(a, "reload: a new private key takes a restart; kept the running one");
+	if (strcmp(a->conf.interface, c->interface) && ++kept)
+		agent_log(a, "reload: interface %s takes a restart; kept %s", c->interface, a->conf.interface);
+	if (a->conf.listen_port != c->listen_port && ++kept)
+		agent_log(a, "reload: listen-port %u takes a restart; kept the running one", c->listen_port);
+	if (a->conf.mtu != c->mtu && ++kept)
+		agent_log(a, "reload: mtu %d takes a restart; kept %d", c->mtu, a->conf.mtu);
+	if (intro_changed && mesh_shared_key(a->intro_shared, c->introducer_key, a->conf.private_key)) {
+		agent_log(a, "reload: introducer-key is not a usable public key; kept the running configuration");
+		mesh_shared_key(a->intro_shared, a->conf.introducer_key, a->conf.private_key);
+		return -EINVAL;
+	}
+	memcpy(a->conf.introducer, c->introducer, sizeof(c->introducer));
+	memcpy(a->conf.introducer_host, c->introducer_host, sizeof(c->introducer_host));
+	memcpy(a->conf.introducer_port, c->introducer_port, sizeof(c->introducer_port));
+	a->conf.n_introducer = c->n_introducer;
+	a->conf.n_introducer_given = c->n_introducer_given;
+	memcpy(a->conf.introducer_key, c->introducer_key, WG_KEY_LEN);
+	snprintf(a->conf.name, sizeof(a->conf.name), "%s", c->name);
+	a->conf.has_join = c->has_join;
+	memcpy(a->conf.join, c->join, sizeof(c->join));
+	a->conf.keepalive_s = c->keepalive_s;
+	a->conf.ping_ms = c->ping_ms;
+	if (intro_changed) {
+		/* Another introducer: register with it from scratch. */
+		mesh_mac1_key(a->mac1_key, c->introducer_key);
+		mesh_replay_init(&a->intro_replay);
+		tcp_close(a);
+		a->registered = a->refused = false;
+		a->udp_reply_ms = 0;
+		a->tcp_up_ms = 0;
+		a->silence_said = false;
+		a->started_ms = now;
+	}
+	a->reg_next_ms = now;   /* tell the introducer at once (a new name, a join secret) */
+	agent_log(a, "configuration read again%s%s", intro_changed ? ": a new introducer" : "",
+		  kept ? " (what takes a restart was kept)" : "");
+	return kept;
+}
+
 void agent_fini(struct agent *a)
 {
 	for (int i = 0; i < AGENT_MAX_PEERS; i++)

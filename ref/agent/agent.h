@@ -193,8 +193,10 @@ int agent_send_to_introducer(struct agent *a, struct mesh_msg *m);
 /* daemon.c: the core on real sockets, a TUN device, the UAPI and status
  * sockets. */
 int agent_start(struct agent *a, const struct agent_conf *conf, char *err, size_t errlen);
-/* Serve until *stop; then agent_stop closes and removes everything. */
-int agent_run(struct agent *a, volatile int *stop);
+/* Serve until *stop (0), or until *reload turns non-zero (1: read the
+ * configuration again, then call it again); -errno on failure. Then
+ * agent_stop closes and removes everything. */
+int agent_run(struct agent *a, volatile int *stop, volatile int *reload);
 void agent_stop(struct agent *a);
 
 /* punch.c */
@@ -214,6 +216,14 @@ const char *agent_rtt_str(double ms);
 const char *agent_cand_technique(enum agent_cand k);
 /* Close p's birthday sockets except keep (-1: all). */
 void punch_close_birthday(struct agent *a, struct agent_peer *p, int keep);
+
+/* A configuration read again (SIGHUP): the introducer (addresses, names,
+ * key: a new one is registered with from scratch), name, join secret,
+ * keepalive and ping interval apply now; the key, interface, listen-port
+ * and mtu take a restart and are kept, each said in the log. Returns how
+ * many were kept, or -EINVAL (nothing changed) for an unusable
+ * introducer-key. */
+int agent_reconfigure(struct agent *a, const struct agent_conf *c, uint64_t now);
 
 /* status.c */
 /* How the introducer is reached now: "tcp", "udp", "refused", or

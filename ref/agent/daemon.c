@@ -325,7 +325,7 @@ static void resolve_again(struct agent *a, uint64_t now, uint64_t *next)
 	a->conf.n_introducer = c.n_introducer;
 }
 
-int agent_run(struct agent *a, volatile int *stop)
+int agent_run(struct agent *a, volatile int *stop, volatile int *reload)
 {
 	static uint8_t pkt[WG_MAX_PACKET];
 	struct wg_uapi_hooks hooks = { rebind, a };
@@ -333,6 +333,8 @@ int agent_run(struct agent *a, volatile int *stop)
 
 	while (!*stop) {
 		struct pollfd p[6 + AGENT_MAX_PEERS * 2 + AGENT_BDAY_ROUNDS * AGENT_BDAY_SOCKETS];
+		if (reload && *reload)
+			return 1;
 		int n = 0, nbase;
 		uint64_t now = time_now_ms();
 		/* Out of descriptors, a listening socket stays readable: leave it

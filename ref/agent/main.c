@@ -1,5 +1,6 @@
 /* punchlab-agent: a member of the reference mesh. */
 #include "agent.h"
+#include "../../lib/util/timeutil.h"
 #include "../../lib/util/version.h"
 
 #include <dirent.h>
@@ -15,7 +16,8 @@ static const char usage[] =
 	"       punchlab-agent status [--interface NAME] [--json | --address] [--wait S]\n"
 	"       punchlab-agent --version\n"
 	"\n"
-	"up: join the mesh and run in the foreground until SIGINT/SIGTERM. WireGuard\n"
+	"up: join the mesh and run in the foreground until SIGINT/SIGTERM (SIGHUP: read\n"
+	"the configuration again). WireGuard\n"
 	"(userspace, on a TUN device), discovery and punching share one UDP socket;\n"
 	"traffic goes over the introducer's relay from the first packet and moves to\n"
 	"a direct path when one is found. `wg show IFNAME` works too.\n"
@@ -37,12 +39,14 @@ static const char usage[] =
 	"              the introducer and knows a peer (with --address: until it has\n"
 	"              one); exit 1 and say what is missing\n";
 
-static volatile int stop;
+static volatile int stop, hup;
 
 static void on_signal(int sig)
 {
-	(void)sig;
-	stop = 1;
+	if (sig == SIGHUP)
+		hup = 1;
+	else
+		stop = 1;
 }
 
 /* The agents' interfaces here (their status sockets), space-separated
@@ -114,6 +118,47 @@ static int cmd_status(int argc, char **argv)
 	return status_print(ifname, req, (int)wait_s) ? 1 : 0;
 }
 
+/* The configuration from the command line (and the files it names). 0,
+ * 1: --help was asked, or -1 with err. */
+static int load(struct agent_conf *conf, int argc, char **argv, bool *verbose, char *err, size_t errlen)
+{
+	int ret;
+
+	agent_conf_defaults(conf);
+	for (int i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			return 1;
+		} else if (!strcmp(argv[i], "-v")) {
+			*verbose = true;
+		} else if ((ret = agent_conf_arg(conf, argc, argv, &i, err, errlen)) < 0) {
+			return -1;
+		} else if (ret == 0) {
+			snprintf(err, errlen, "up: unexpected \"%s\"\n%s", argv[i], usage);
+			return -1;
+		}
+	}
+	return agent_conf_check(conf, err, errlen) ? -1 : 0;
+}
+
+/* SIGHUP: the configuration read again and what can change applied now. */
+static void reload(struct agent *a, int argc, char **argv)
+{
+	static struct agent_conf c;
+	bool verbose = false;
+	char err[600];
+
+	if (load(&c, argc, argv, &verbose, err, sizeof(err))) {
+		agent_log(a, "reload: %s; the configuration stays as it was", err);
+		return;
+	}
+	if (c.warning[0])
+		agent_log(a, "%s", c.warning);
+	if (agent_conf_resolve(&c, err, sizeof(err)))
+		agent_log(a, "reload: %s; trying again every 5 s", err);
+	agent_reconfigure(a, &c, time_now_ms());
+	sodium_memzero(c.private_key, sizeof(c.private_key));
+}
+
 static int cmd_up(int argc, char **argv)
 {
 	static struct agent_conf conf;
@@ -123,24 +168,10 @@ static int cmd_up(int argc, char **argv)
 	bool verbose = false;
 	int ret;
 
-	agent_conf_defaults(&conf);
-	for (int i = 0; i < argc; i++) {
-		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-			fputs(usage, stdout);
-			return 0;
-		} else if (!strcmp(argv[i], "-v")) {
-			verbose = true;
-		} else if ((ret = agent_conf_arg(&conf, argc, argv, &i, err, sizeof(err))) < 0) {
-			fprintf(stderr, "punchlab-agent: %s\n", err);
-			return 2;
-		} else if (ret > 0) {
-			continue;
-		} else {
-			fprintf(stderr, "punchlab-agent up: unexpected \"%s\"\n%s", argv[i], usage);
-			return 2;
-		}
-	}
-	if (agent_conf_check(&conf, err, sizeof(err))) {
+	if ((ret = load(&conf, argc, argv, &verbose, err, sizeof(err))) == 1) {
+		fputs(usage, stdout);
+		return 0;
+	} else if (ret) {
 		fprintf(stderr, "punchlab-agent: %s\n", err);
 		return 2;
 	}
@@ -150,6 +181,7 @@ static int cmd_up(int argc, char **argv)
 	sa.sa_handler = on_signal;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	if ((ret = agent_start(&a, &conf, err, sizeof(err)))) {
 		fprintf(stderr, "punchlab-agent: %s\n", err);
@@ -158,7 +190,10 @@ static int cmd_up(int argc, char **argv)
 	}
 	sodium_memzero(conf.private_key, sizeof(conf.private_key));
 	a.log_verbose = verbose;
-	ret = agent_run(&a, &stop);
+	while ((ret = agent_run(&a, &stop, &hup)) == 1) {
+		hup = 0;
+		reload(&a, argc, argv);
+	}
 	agent_stop(&a);
 	return ret ? 1 : 0;
 }

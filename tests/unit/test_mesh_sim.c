@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <string.h>
 
 #include "tests/sim/sim.h"
@@ -320,6 +321,43 @@ static void a_key_taken_off_the_allowlist_is_out_of_the_mesh_at_once(void **stat
 	sim_run(&S, 20000);
 	assert_int_equal(sim_members(&S), 2);
 	assert_non_null(sim_peer(&S, p.a, p.b));
+}
+
+/* Issue 13: the agent reads its configuration again on SIGHUP. */
+static void an_agent_takes_a_new_configuration_without_a_restart(void **state)
+{
+	struct pair p = pair_up(&full_cone, &full_cone, NULL);
+	static struct agent_conf c;
+	struct agent *a;
+
+	(void)state;
+	a = &S.agents[p.a].a;
+	c = a->conf;
+	c.keepalive_s = 5;
+	c.listen_port = 4242;   /* takes a restart: kept */
+	assert_int_equal(agent_reconfigure(a, &c, S.now), 1);
+	assert_int_equal(a->conf.keepalive_s, 5u);
+	assert_int_not_equal(a->conf.listen_port, 4242);
+	assert_true(a->registered);
+	/* An unusable introducer key changes nothing. */
+	c = a->conf;
+	memset(c.introducer_key, 0, WG_KEY_LEN);
+	assert_int_equal(agent_reconfigure(a, &c, S.now), -EINVAL);
+	sim_run(&S, 15000);
+	assert_true(a->registered);
+	/* Another introducer key: registers from scratch (here: nobody answers). */
+	c = a->conf;
+	c.introducer_key[0] ^= 1;
+	assert_int_equal(agent_reconfigure(a, &c, S.now), 0);
+	assert_false(a->registered);
+	sim_run(&S, 15000);
+	assert_false(a->registered);
+	/* And back. */
+	c.introducer_key[0] ^= 1;
+	assert_int_equal(agent_reconfigure(a, &c, S.now), 0);
+	sim_run(&S, 15000);
+	assert_true(a->registered);
+	assert_true(sim_run_until(&S, 30000, both_direct, &p));
 }
 
 static void a_site_without_udp_reaches_the_mesh_over_tcp(void **state)
@@ -648,6 +686,7 @@ int main(void)
 		cmocka_unit_test_teardown(status_says_when_the_introducer_has_gone_silent, teardown),
 		cmocka_unit_test_teardown(a_wrong_introducer_key_is_not_taken_for_blocked_udp, teardown),
 		cmocka_unit_test_teardown(a_key_taken_off_the_allowlist_is_out_of_the_mesh_at_once, teardown),
+		cmocka_unit_test_teardown(an_agent_takes_a_new_configuration_without_a_restart, teardown),
 		cmocka_unit_test_teardown(a_site_without_udp_reaches_the_mesh_over_tcp, teardown),
 		cmocka_unit_test_teardown(a_symmetric_nat_meets_a_cone_by_birthday_probing_on_its_own_sockets, teardown),
 		cmocka_unit_test_teardown(a_peer_behind_a_renumbered_nat_is_followed, teardown),
