@@ -4,6 +4,10 @@
 #include "../../lib/util/version.h"
 
 #include <dirent.h>
+#include <linux/capability.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <errno.h>
 #include <signal.h>
 #include <sodium.h>
@@ -159,6 +163,30 @@ static void reload(struct agent *a, int argc, char **argv)
 	sodium_memzero(c.private_key, sizeof(c.private_key));
 }
 
+/* Once its device and sockets are open the agent needs one power of
+ * root: CAP_NET_ADMIN, for its interface's addresses and routes. Every
+ * other capability goes, from the bounding set too, and no exec can
+ * bring one back. (It stays uid 0, so it can still read its root-owned
+ * configuration on SIGHUP and remove its sockets at the end.) */
+static int keep_only_net_admin(char *err, size_t errlen)
+{
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[2];
+
+	if (geteuid() != 0)
+		return 0; /* nothing to drop */
+	for (int cap = 0; cap < 64; cap++)
+		if (cap != CAP_NET_ADMIN && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) && errno == EINVAL)
+			break; /* past the kernel's last capability */
+	memset(d, 0, sizeof(d));
+	d[0].effective = d[0].permitted = 1u << CAP_NET_ADMIN;
+	if (syscall(SYS_capset, &h, d) || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)) {
+		snprintf(err, errlen, "cannot give up root's other powers: %s", strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
 static int cmd_up(int argc, char **argv)
 {
 	static struct agent_conf conf;
@@ -189,6 +217,11 @@ static int cmd_up(int argc, char **argv)
 		return 1;
 	}
 	sodium_memzero(conf.private_key, sizeof(conf.private_key));
+	if ((ret = keep_only_net_admin(err, sizeof(err)))) {
+		fprintf(stderr, "punchlab-agent: %s\n", err);
+		agent_stop(&a);
+		return 1;
+	}
 	a.log_verbose = verbose;
 	while ((ret = agent_run(&a, &stop, &hup)) == 1) {
 		hup = 0;

@@ -131,7 +131,7 @@ static void sighup_takes_a_removed_key_out_of_the_mesh_at_once(void **state)
 	mesh_down(&m, false);
 }
 
-static void introducer_runs_as_nobody_and_rate_limits_the_relay(void **state)
+static void daemons_give_up_root_powers_and_the_relay_is_rate_limited(void **state)
 {
 	static struct mesh m;
 	char *assigns[] = { "A=symmetric", "B=symmetric" }, path[64], addr_b[32], *status = NULL;
@@ -175,6 +175,19 @@ static void introducer_runs_as_nobody_and_rate_limits_the_relay(void **state)
 				fail_msg("the root supervisor holds a socket (fd %s)", e->d_name);
 		}
 		closedir(d);
+	}
+	/* Each agent keeps CAP_NET_ADMIN (its interface's addresses and
+	 * routes) and nothing else of root's. */
+	for (int i = 0; i < 2; i++) {
+		char *st = NULL, *cap;
+		snprintf(path, sizeof(path), "/proc/%d/status", (int)m.agent[i]);
+		assert_int_equal(text_read_file(path, 1 << 16, &st, &len), 0);
+		assert_non_null(cap = strstr(st, "\nCapEff:\t"));
+		assert_int_equal(strncmp(cap + 9, "0000000000001000\n", 17), 0);
+		assert_non_null(cap = strstr(st, "\nCapBnd:\t"));
+		assert_int_equal(strncmp(cap + 9, "0000000000001000\n", 17), 0);
+		assert_non_null(strstr(st, "\nNoNewPrivs:\t1\n"));
+		free(st);
 	}
 	assert_true(mesh_peer_field(&m, 0, "mesh_ipv4", addr_b, sizeof(addr_b)));
 	got = mesh_ping(&m, 0, addr_b, 20, 1000);
@@ -507,7 +520,7 @@ int main(void)
 		cmocka_unit_test_teardown(traffic_keeps_flowing_direct_while_the_introducer_is_down_and_it_comes_back,
 					  mesh_teardown),
 		cmocka_unit_test_teardown(flushed_mappings_fall_back_to_the_relay_then_go_direct_again, mesh_teardown),
-		cmocka_unit_test_teardown(introducer_runs_as_nobody_and_rate_limits_the_relay, mesh_teardown),
+		cmocka_unit_test_teardown(daemons_give_up_root_powers_and_the_relay_is_rate_limited, mesh_teardown),
 		cmocka_unit_test_teardown(sighup_takes_a_removed_key_out_of_the_mesh_at_once, mesh_teardown),
 		cmocka_unit_test_teardown(unknown_key_is_refused_and_never_listed, mesh_teardown),
 		cmocka_unit_test_teardown(strangers_get_nothing_bigger_than_they_sent, mesh_teardown),
