@@ -5,6 +5,7 @@
 
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -61,9 +62,49 @@ int cmd_need_root(const char *what)
 	return EXIT_USAGE;
 }
 
+/* Flags as getopt_long takes them, for every command: "--opt=value" is
+ * "--opt value" and "-j2" is "-j 2". Nothing after "--" (a command for a
+ * lab host) is touched. The new argv lives as long as the process. */
+/* Reachable to the end (not static: kept, not optimized away): what it
+ * holds is argv. */
+char **punchlab_argv;
+
+static char **normalize_flags(int *argc, char **argv)
+{
+	char **out = punchlab_argv = calloc((size_t)*argc * 2 + 1, sizeof(*out));
+	int n = 0;
+	bool rest = false;
+
+	if (!out)
+		return argv;
+	for (int i = 0; i < *argc; i++) {
+		char *a = argv[i], *eq;
+		if (rest || i == 0) {
+			out[n++] = a;
+			continue;
+		}
+		if (!strcmp(a, "--")) {
+			rest = true;
+			out[n++] = a;
+		} else if (!strncmp(a, "--", 2) && (eq = strchr(a, '=')) && eq > a + 2) {
+			out[n++] = strndup(a, (size_t)(eq - a));
+			out[n++] = eq + 1;
+		} else if (a[0] == '-' && a[1] == 'j' && a[2] >= '0' && a[2] <= '9') {
+			out[n++] = "-j";
+			out[n++] = a + 2;
+		} else {
+			out[n++] = a;
+		}
+	}
+	out[n] = NULL;
+	*argc = n;
+	return out;
+}
+
 int main(int argc, char **argv)
 {
 	signal(SIGPIPE, SIG_IGN);
+	argv = normalize_flags(&argc, argv);
 	while (argc > 1 && strcmp(argv[1], "-v") == 0) {
 		pl_log_verbose(true);
 		argv++;

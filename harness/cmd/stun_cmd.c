@@ -131,9 +131,11 @@ int cmd_stun_probe(int argc, char **argv)
 			return 0;
 		} else if (strcmp(argv[i], "--json") == 0) {
 			json = true;
-		} else if (strncmp(argv[i], "--timeouts", 10) == 0) {
+		} else if (strcmp(argv[i], "--timeouts") == 0) {
 			unsigned long max = 180;
-			if (argv[i][10] == '=' && !text_parse_uint(argv[i] + 11, 15, 3600, &max)) {
+			/* --timeouts=MAX arrives as "--timeouts" "MAX" (main.c). */
+			if (i + 1 < argc && argv[i + 1][0] >= '0' && argv[i + 1][0] <= '9' &&
+			    !text_parse_uint(argv[++i], 15, 3600, &max)) {
 				pl_err("stun-probe: --timeouts=MAX takes 15 to 3600 seconds");
 				return EXIT_USAGE;
 			}

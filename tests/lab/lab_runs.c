@@ -345,6 +345,12 @@ static void mistakes_get_clear_errors(void **state)
 	}
 	assert_int_equal(lab_punchlab_run(out, sizeof(out), "stun-probe no-such-host.invalid 2>&1"), 2);
 	assert_non_null(strstr(out, "cannot find an IPv4 address for no-such-host.invalid"));
+	/* Flags as getopt_long takes them: --opt=value and -j2. */
+	assert_int_equal(lab_punchlab_run(out, sizeof(out), "nat show --public=203.0.113.9 symmetric"), 0);
+	assert_non_null(strstr(out, "snat ip to 203.0.113.9:"));
+	assert_int_equal(lab_punchlab_run(out, sizeof(out), "run -j2 --models= 2>&1"), 2);
+	assert_non_null(strstr(out, "--models names no model"));
+	assert_int_equal(lab_punchlab_run(out, sizeof(out), "expect --topology=same-carrier full-cone symmetric"), 0);
 	assert_int_equal(lab_punchlab_run(out, sizeof(out), "topo --help"), 0);
 	assert_non_null(strstr(out, "usage: punchlab topo up"));
 }
