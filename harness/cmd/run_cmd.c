@@ -4,6 +4,7 @@
 #include "../runner/runner.h"
 #include "../../lib/util/timeutil.h"
 #include "../../lib/util/log.h"
+#include "../../lib/util/text.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -14,7 +15,8 @@
 static const char usage[] =
 	"usage: punchlab run [--tool NAME] [--models A,B,...] [--topology T] [--ordered]\n"
 	"                    [-j N] [--repeat N] [--timeout S] [--output DIR]\n"
-	"                    [--keep-failed] [--conform] [--baseline FILE] [--list-tools]\n"
+	"                    [--keep-failed] [--conform] [--baseline FILE]\n"
+	"       punchlab run --list-tools|--list-scenarios [--json]\n"
 	"       punchlab run --scenario NAME|all [--tool NAME] [--list-scenarios]\n"
 	"\n"
 	"Drive a NAT-traversal tool (default: ref, the reference mesh) through every\n"
@@ -36,6 +38,58 @@ static const char usage[] =
 	"Exit 1 when a pair did not connect, or was relayed where `punchlab expect`\n"
 	"says a direct path is possible.\n";
 
+/* --list-tools (1) or --list-scenarios (2), as a table or JSON. */
+static int list_what(int what, bool json)
+{
+	char why[256];
+
+	if (json)
+		putchar('[');
+	if (what == 1) {
+		for (int t = 0; runner_tools[t]; t++) {
+			bool ok = runner_tools[t]->available(why, sizeof(why));
+			if (json) {
+				printf("%s{\"name\":", t ? "," : "");
+				text_json_put(stdout, runner_tools[t]->name);
+				printf(",\"what\":");
+				text_json_put(stdout, runner_tools[t]->what);
+				printf(",\"available\":%s,\"why_not\":", ok ? "true" : "false");
+				text_json_put(stdout, ok ? "" : why);
+				putchar('}');
+			} else {
+				printf("%-17s %s%s%s\n", runner_tools[t]->name, runner_tools[t]->what, ok ? "" : ": ", ok ? "" : why);
+			}
+		}
+	} else {
+		const struct lifecycle *l[32];
+		int nl = runner_lifecycles(l, 32);
+		for (int q = 0; q < nl; q++) {
+			if (!json) {
+				printf("%-22s %s (%s %s %s)\n", l[q]->name, l[q]->what, l[q]->topology, l[q]->a, l[q]->b);
+				continue;
+			}
+			printf("%s{\"name\":", q ? "," : "");
+			text_json_put(stdout, l[q]->name);
+			printf(",\"what\":");
+			text_json_put(stdout, l[q]->what);
+			printf(",\"topology\":");
+			text_json_put(stdout, l[q]->topology);
+			printf(",\"models\":[");
+			text_json_put(stdout, l[q]->a);
+			putchar(',');
+			text_json_put(stdout, l[q]->b);
+			if (l[q]->c[0]) {
+				putchar(',');
+				text_json_put(stdout, l[q]->c);
+			}
+			printf("]}");
+		}
+	}
+	if (json)
+		printf("]\n");
+	return 0;
+}
+
 int cmd_run(int argc, char **argv)
 {
 	static struct scenario sc[RUNNER_MAX_SCENARIOS];
@@ -46,7 +100,8 @@ int cmd_run(int argc, char **argv)
 	const char *baseline = NULL;
 	const struct runner_tool *tool;
 	char outdir[512] = "", why[256], err[700];
-	bool conform = false;
+	bool conform = false, json = false;
+	int list = 0;
 	struct conform_report *reps = NULL;
 	const struct conform_report *conf[RUNNER_MAX_MODELS];
 	int n_conf = 0, n, k, bad = 0;
@@ -59,17 +114,11 @@ int cmd_run(int argc, char **argv)
 			fputs(usage, stdout);
 			return 0;
 		} else if (!strcmp(arg, "--list-tools")) {
-			for (int t = 0; runner_tools[t]; t++) {
-				bool ok = runner_tools[t]->available(why, sizeof(why));
-				printf("%-17s %s%s%s\n", runner_tools[t]->name, runner_tools[t]->what, ok ? "" : ": ", ok ? "" : why);
-			}
-			return 0;
+			list = 1;
 		} else if (!strcmp(arg, "--list-scenarios")) {
-			const struct lifecycle *l[32];
-			int nl = runner_lifecycles(l, 32);
-			for (int q = 0; q < nl; q++)
-				printf("%-22s %s (%s %s %s)\n", l[q]->name, l[q]->what, l[q]->topology, l[q]->a, l[q]->b);
-			return 0;
+			list = 2;
+		} else if (!strcmp(arg, "--json")) {
+			json = true;
 		} else if (val && !strcmp(arg, "--scenario")) {
 			plan.lifecycle = argv[++i];
 		} else if (!strcmp(arg, "--ordered")) {
@@ -98,6 +147,12 @@ int cmd_run(int argc, char **argv)
 			pl_err("run: unexpected \"%s\"\n%s", arg, usage);
 			return EXIT_USAGE;
 		}
+	}
+	if (list)
+		return list_what(list, json);
+	if (json) {
+		pl_err("run: --json goes with --list-tools or --list-scenarios (a run writes results.json)");
+		return EXIT_USAGE;
 	}
 	if (o.jobs < 1 || o.jobs > 32 || plan.repeat < 1 || plan.repeat > 100 || o.timeout_s < 3 || o.timeout_s > 600) {
 		pl_err("run: -j takes 1 to 32, --repeat 1 to 100, --timeout 3 to 600 seconds");

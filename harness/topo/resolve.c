@@ -25,20 +25,27 @@ static int bind_params(const struct topo *t, int n, char *const assigns[], struc
 	bool bound[TOPO_MAX_PARAMS] = { false };
 
 	for (int i = 0; i < n; i++) {
-		const char *eq = strchr(assigns[i], '=');
+		const char *eq = strchr(assigns[i], '='), *model = eq ? eq + 1 : assigns[i];
 		int p = -1;
 
-		if (eq)
+		if (eq) {
 			for (int j = 0; j < t->n_params; j++)
 				if (strlen(t->params[j]) == (size_t)(eq - assigns[i]) &&
 				    strncmp(t->params[j], assigns[i], (size_t)(eq - assigns[i])) == 0)
 					p = j;
-		if (!eq || p < 0 || !eq[1] || strlen(eq + 1) >= TOPO_MODEL_REF_MAX) {
+		} else {
+			/* A bare model binds the next parameter, in the file's order
+			 * (`topo up two-sites symmetric full-cone`, as expect takes). */
+			for (int j = 0; j < t->n_params && p < 0; j++)
+				if (!bound[j])
+					p = j;
+		}
+		if (p < 0 || !model[0] || strlen(model) >= TOPO_MODEL_REF_MAX) {
 			char takes[80];
 			return fail(err, errlen, "topology %s: \"%s\" does not bind a parameter; it takes %s", t->name,
 				    assigns[i], topo_params_text(t, takes, sizeof(takes)));
 		}
-		snprintf(net->models[p], TOPO_MODEL_REF_MAX, "%s", eq + 1);
+		snprintf(net->models[p], TOPO_MODEL_REF_MAX, "%s", model);
 		bound[p] = true;
 	}
 	for (int j = 0; j < t->n_params; j++)

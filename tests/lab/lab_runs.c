@@ -351,6 +351,14 @@ static void mistakes_get_clear_errors(void **state)
 	assert_int_equal(lab_punchlab_run(out, sizeof(out), "run -j2 --models= 2>&1"), 2);
 	assert_non_null(strstr(out, "--models names no model"));
 	assert_int_equal(lab_punchlab_run(out, sizeof(out), "expect --topology=same-carrier full-cone symmetric"), 0);
+	/* --json was ignored by run --list-tools; topo show took no bare models. */
+	assert_int_equal(lab_punchlab_run(out, sizeof(out), "run --list-tools --json"), 0);
+	assert_int_equal(strncmp(out, "[{\"name\":\"ref\",", 15), 0);
+	assert_int_equal(lab_punchlab_run(out, sizeof(out), "run --json --list-scenarios"), 0);
+	assert_non_null(strstr(out, "{\"name\":\"three-peers\""));
+	assert_int_equal(lab_punchlab_run(out, sizeof(out), "run --json 2>&1"), 2);
+	assert_int_equal(lab_punchlab_run(out, sizeof(out), "topo show two-sites symmetric full-cone"), 0);
+	assert_non_null(strstr(out, "nat symmetric"));
 	assert_int_equal(lab_punchlab_run(out, sizeof(out), "topo --help"), 0);
 	assert_non_null(strstr(out, "usage: punchlab topo up"));
 }

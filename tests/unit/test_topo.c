@@ -129,6 +129,22 @@ static void parameters_must_all_be_bound(void **state)
 	assert_non_null(strstr(err, "\"C=x\" does not bind a parameter"));
 	assert_int_not_equal(topo_resolve(&t, 2, nomodel, &net, err, sizeof(err)), 0);
 	assert_non_null(strstr(err, "no NAT model \"no-such\""));
+	/* Issue 14: bare models bind the parameters in order, as `expect`
+	 * takes them; with names they may come in any order. */
+	{
+		char *bare[] = { "symmetric", "full-cone" }, *mixed[] = { "B=open", "symmetric" }, *three[] = { "a", "b", "c" };
+		int a, b;
+		assert_int_equal(topo_resolve(&t, 2, bare, &net, err, sizeof(err)), 0);
+		a = topo_find_node(&net.topo, "nat-a");
+		b = topo_find_node(&net.topo, "nat-b");
+		assert_string_equal(net.nodes[a].model.name, "symmetric");
+		assert_string_equal(net.nodes[b].model.name, "full-cone");
+		assert_int_equal(topo_resolve(&t, 2, mixed, &net, err, sizeof(err)), 0);
+		assert_string_equal(net.nodes[a].model.name, "symmetric");
+		assert_string_equal(net.nodes[b].model.name, "open");
+		assert_int_equal(topo_resolve(&t, 3, three, &net, err, sizeof(err)), -EINVAL);
+		assert_non_null(strstr(err, "\"c\" does not bind a parameter; it takes A=MODEL B=MODEL"));
+	}
 }
 
 static void bad_topologies_are_refused_with_the_line(void **state)
