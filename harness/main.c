@@ -77,9 +77,18 @@ static char **normalize_flags(int *argc, char **argv)
 
 	if (!out)
 		return argv;
+	/* `topo exec [--run ID] HOST CMD...`: the command is the host's, even
+	 * without "--": nothing from HOST on is touched. */
+	bool exec = *argc > 2 && !strcmp(argv[1], "topo") && !strcmp(argv[2], "exec");
+
 	for (int i = 0; i < *argc; i++) {
 		char *a = argv[i], *eq;
 		if (rest || i == 0) {
+			out[n++] = a;
+			continue;
+		}
+		if (exec && i > 2 && a[0] != '-' && strcmp(argv[i - 1], "--run")) {
+			rest = true;   /* HOST */
 			out[n++] = a;
 			continue;
 		}

@@ -90,6 +90,11 @@ static void topo_up_gives_a_network_and_topo_down_leaves_nothing(void **state)
 	assert_non_null(strstr(out, id));
 	assert_int_equal(lab_punchlab_run(out, sizeof(out), "topo exec --run %s a -- ip -o -4 addr show eth0", id), 0);
 	assert_non_null(strstr(out, "10.0.1.2/24"));
+	/* --run=ID is ours to read; the host's command is passed as written. */
+	assert_int_equal(lab_punchlab_run(out, sizeof(out), "topo exec --run=%s a echo --x=y -j2", id), 0);
+	assert_non_null(strstr(out, "--x=y -j2"));
+	assert_int_equal(lab_punchlab_run(out, sizeof(out), "topo exec --run=%s a -- echo --x=y", id), 0);
+	assert_non_null(strstr(out, "--x=y"));
 	/* A STUN server on the introducer, a probe from a: a's traffic leaves
 	 * translated to nat-a's address. The server is left running on purpose:
 	 * topo down must stop what runs in the run's namespaces. */
