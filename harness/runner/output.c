@@ -85,10 +85,18 @@ int runner_conform(char names[][NAT_MODEL_NAME_MAX], int k, int jobs, const char
 	return fclose(f) ? -errno : 0;
 }
 
+/* The first failure to write is the one said. */
+static void first_error(int r, const char *path, int *ret, char *err, size_t errlen)
+{
+	if (r && !*ret) {
+		*ret = r;
+		snprintf(err, errlen, "cannot write %s: %s", path, strerror(-r));
+	}
+}
+
 int runner_write_results(const struct runner_opts *o, const struct scenario_result *res, int n, double wall_s,
 			 const struct conform_report *const conf[], int n_conf, char *err, size_t errlen)
 {
-	static const char *const files[] = { "results.json", "junit.xml", "report.html" };
 	char path[600];
 	int ret = 0;
 
@@ -101,16 +109,11 @@ int runner_write_results(const struct runner_opts *o, const struct scenario_resu
 			snprintf(err, errlen, "cannot remove %s: %s", path, strerror(errno));
 		}
 	}
-	for (int f = 0; f < 3; f++) {
-		int r;
-		snprintf(path, sizeof(path), "%s/%s", o->outdir, files[f]);
-		r = f == 0   ? runner_write_json(path, res, n, wall_s, o->tool)
-		    : f == 1 ? runner_write_junit(path, res, n, wall_s)
-			     : runner_write_html(path, res, n, wall_s, conf, n_conf);
-		if (r && !ret) {
-			ret = r;
-			snprintf(err, errlen, "cannot write %s: %s", path, strerror(-r));
-		}
-	}
+	snprintf(path, sizeof(path), "%s/results.json", o->outdir);
+	first_error(runner_write_json(path, res, n, wall_s, o->tool), path, &ret, err, errlen);
+	snprintf(path, sizeof(path), "%s/junit.xml", o->outdir);
+	first_error(runner_write_junit(path, res, n, wall_s), path, &ret, err, errlen);
+	snprintf(path, sizeof(path), "%s/report.html", o->outdir);
+	first_error(runner_write_html(path, res, n, wall_s, conf, n_conf), path, &ret, err, errlen);
 	return ret;
 }

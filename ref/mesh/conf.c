@@ -114,12 +114,12 @@ int agent_conf_resolve(struct agent_conf *c, char *err, size_t errlen)
 			snprintf(err, errlen, "introducer %s: %s", c->introducer_host[i], gai ? gai_strerror(gai) : "no address");
 			return -EHOSTUNREACH;
 		}
-		for (r = res; r && got < 2; r = r->ai_next) {
+		/* A second address only for a single name, and another one. */
+		for (r = res; r && got < (c->n_introducer_given == 1 ? 2 : 1); r = r->ai_next) {
 			struct sockaddr_in *sin = (struct sockaddr_in *)&c->introducer[i + got].addr;
-			if (got == 1 && (c->n_introducer_given != 1 ||
-					 ((const struct sockaddr_in *)r->ai_addr)->sin_addr.s_addr ==
-						 ((const struct sockaddr_in *)&c->introducer[i].addr)->sin_addr.s_addr))
-				continue;   /* a second address only for a single name */
+			if (got && ((const struct sockaddr_in *)r->ai_addr)->sin_addr.s_addr ==
+					   ((const struct sockaddr_in *)&c->introducer[i].addr)->sin_addr.s_addr)
+				continue;
 			memset(&c->introducer[i + got], 0, sizeof(c->introducer[i + got]));
 			*sin = *(const struct sockaddr_in *)r->ai_addr;
 			sin->sin_port = htons(c->introducer_port[i]);
