@@ -4,6 +4,7 @@ CC       ?= cc
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-format-truncation
 LIBS      = -lnftnl -lmnl -lsodium -lpcap
+HARNESS_LIBS = $(LIBS) -ljson-c -lm   # json-c: results.json read back (report, --baseline)
 SANFLAGS  = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 FUZZ_SECONDS ?= 20
 LAB_JOBS ?= 2
@@ -32,15 +33,17 @@ TEST_INC  = -Ilib -Iharness -Iref -I.
 SIM_SRC   = tests/sim/sim.c   # the simulated internet the mesh's cores meet in (unit tests)
 UNIT_SRC  = $(wildcard tests/unit/test_*.c)
 LAB_SRC   = $(wildcard tests/lab/lab_*.c)
+SOAK_SRC  = $(wildcard tests/lab/soak_*.c)   # lab tests too long for make check: make soak
 FUZZ_SRC  = $(wildcard tests/fuzz/fuzz_*.c)
 
 # Two builds of everything: plain in build/, sanitized in build/asan/.
 UNIT      = $(UNIT_SRC:tests/unit/%.c=build/tests/%)
 ASAN_UNIT = $(UNIT_SRC:tests/unit/%.c=build/asan/tests/%)
 LAB       = $(LAB_SRC:tests/lab/%.c=build/asan/tests/%)
+SOAK      = $(SOAK_SRC:tests/lab/%.c=build/asan/tests/%)
 FUZZ      = $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
 
-.PHONY: all mesh deps deps-test check unit lab run fuzz bench mutants install clean FORCE
+.PHONY: all mesh deps deps-test check unit lab soak stress run fuzz bench mutants install clean FORCE
 MESH_BIN  = punchlab-introducer punchlab-agent punchlab-wg
 all: deps build/punchlab build/asan/punchlab $(MESH_BIN:%=build/%) $(MESH_BIN:%=build/asan/%)
 
@@ -81,10 +84,10 @@ $(foreach b,build build/asan,\
 # and the base.
 build/punchlab: harness/main.c build/libharness.a build/libbase.a
 	$(SAY) "  CC    $@"
-	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LIBS)
+	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(HARNESS_LIBS)
 build/asan/punchlab: harness/main.c build/asan/libharness.a build/asan/libbase.a
 	$(SAY) "  CC    $@"
-	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) $^ -o $@ $(LIBS)
+	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) $^ -o $@ $(HARNESS_LIBS)
 
 WG_SRC = ref/wg/tool/main.c
 INTRODUCER_SRC = ref/introducer/main.c ref/introducer/daemon.c
@@ -104,22 +107,26 @@ $(eval $(call mesh_program,punchlab-agent,$(AGENT_SRC)))
 build/tests/%: tests/unit/%.c $(SIM_SRC) build/libpunchlab.a $(HDRS)
 	@mkdir -p $(dir $@)
 	$(SAY) "  CC    $@"
-	$(Q)$(CC) $(CFLAGS) $(TEST_INC) $(filter %.c %.a,$^) -o $@ $(LIBS) -lcmocka -lm
+	$(Q)$(CC) $(CFLAGS) $(TEST_INC) $(filter %.c %.a,$^) -o $@ $(HARNESS_LIBS) -lcmocka
 build/asan/tests/test_%: tests/unit/test_%.c $(SIM_SRC) build/asan/libpunchlab.a $(HDRS)
 	@mkdir -p $(dir $@)
 	$(SAY) "  CC    $@"
-	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) $(TEST_INC) $(filter %.c %.a,$^) -o $@ $(LIBS) -lcmocka -lm
+	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) $(TEST_INC) $(filter %.c %.a,$^) -o $@ $(HARNESS_LIBS) -lcmocka
 build/asan/tests/lab_%: tests/lab/lab_%.c $(wildcard tests/lab/*.h) build/asan/libpunchlab.a
 	@mkdir -p $(dir $@)
 	$(SAY) "  CC    $@"
-	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) $(TEST_INC) $(filter %.c %.a,$^) -o $@ $(LIBS) -lcmocka -lm
+	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) $(TEST_INC) $(filter %.c %.a,$^) -o $@ $(HARNESS_LIBS) -lcmocka
+build/asan/tests/soak_%: tests/lab/soak_%.c $(wildcard tests/lab/*.h) build/asan/libpunchlab.a
+	@mkdir -p $(dir $@)
+	$(SAY) "  CC    $@"
+	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) $(TEST_INC) $(filter %.c %.a,$^) -o $@ $(HARNESS_LIBS) -lcmocka
 
 # Test equipment: programs the lab tests run (a userspace NAT for conform).
 TOOLS     = build/asan/tests/toynat
 build/asan/tests/toynat: tests/tools/toynat.c build/asan/libpunchlab.a
 	@mkdir -p $(dir $@)
 	$(SAY) "  CC    $@"
-	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) $(TEST_INC) $^ -o $@ $(LIBS)
+	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) $(TEST_INC) $^ -o $@ $(HARNESS_LIBS)
 
 # Binaries made to mislead the test runner: its own tests (test_check_runner) run them.
 CHECK_FIX = $(patsubst tests/data/check/%.c,build/asan/tests/check/%,$(wildcard tests/data/check/*.c))
@@ -142,12 +149,13 @@ build/fuzz/libpunchlab.a: $(FUZZ_OBJ)
 build/fuzz/%: tests/fuzz/%.c build/fuzz/libpunchlab.a $(HDRS) $(wildcard tests/tools/*.c)
 	@mkdir -p $(dir $@)
 	$(SAY) "  FUZZ  $@"
-	$(Q)clang $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined $< build/fuzz/libpunchlab.a -o $@ $(LIBS)
+	$(Q)clang $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined $< build/fuzz/libpunchlab.a -o $@ $(HARNESS_LIBS)
 
 # Unit tests run plain and sanitized; every fuzz target briefly; lab tests
 # (root: namespaces, nftables) run sanitized, $(LAB_JOBS) at a time, each in
 # its own uniquely named runs.
-check: deps deps-test all $(UNIT) $(ASAN_UNIT) $(LAB) $(TOOLS) $(CHECK_FIX) $(FUZZ)
+# The soak tests are built (so they cannot rot) but not run.
+check: deps deps-test all $(UNIT) $(ASAN_UNIT) $(LAB) $(SOAK) $(TOOLS) $(CHECK_FIX) $(FUZZ)
 	@ci/check.sh "$(UNIT) $(ASAN_UNIT)" "$(LAB)" $(LAB_JOBS) "$(FUZZ)" tree
 
 unit: $(UNIT) $(ASAN_UNIT) $(CHECK_FIX)
@@ -155,6 +163,18 @@ unit: $(UNIT) $(ASAN_UNIT) $(CHECK_FIX)
 
 lab: all $(LAB) $(TOOLS)
 	@ci/check.sh "" "$(LAB)" $(LAB_JOBS)
+
+# What a tunnel must survive that make check has no time for: the full
+# traversal matrix against the reference results, every lifecycle
+# scenario, the conformance of every shipped model (tens of minutes).
+soak: deps deps-test all $(SOAK) $(TOOLS)
+	@ci/check.sh "" "$(SOAK)" $(LAB_JOBS)
+
+# The lab suite STRESS_RUNS times in a row (default 5) with one CPU kept
+# busy by stress-ng: a test that leans on timing fails here first.
+STRESS_RUNS ?= 5
+stress: deps deps-test all $(LAB) $(TOOLS)
+	@ci/stress.sh $(STRESS_RUNS) "$(LAB)" $(LAB_JOBS)
 
 # The main job: the traversal matrix with the reference mesh (punchlab run).
 run: deps all

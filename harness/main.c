@@ -26,6 +26,7 @@ static const struct command {
 	{ "conform", "MODEL...", "RFC 4787, 5382, 5508 and 6888 requirements, each with its verdict and evidence",
 	  cmd_conform },
 	{ "run", "", "the traversal matrix: a tool through every pair of NAT models", cmd_run },
+	{ "report", "RUN...", "the page of one or more runs, side by side", cmd_report },
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 

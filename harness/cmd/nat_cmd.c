@@ -23,11 +23,11 @@ static const char nat_usage[] =
 /* No shipped models to be found: the same answer from list and show. */
 static bool no_models_folder(void)
 {
-	char dir[400];
+	char dir[400], msg[200];
 
 	if (paths_data_dir("nat-models", dir, sizeof(dir)) == 0)
 		return false;
-	pl_err("no nat-models folder found (beside the program, in $PUNCHLAB_HOME, or where make install puts it)");
+	pl_err("%s", paths_no_data_dir("nat-models", msg, sizeof(msg)));
 	return true;
 }
 

@@ -5,6 +5,8 @@
 #include "../../lib/util/log.h"
 #include "../../lib/util/text.h"
 
+#include "../../lib/util/paths.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,7 +61,8 @@ int cmd_nat_check(int argc, char **argv)
 	if (n == 0) {
 		n = nat_model_list(names, 64);
 		if (n == 0) {
-			pl_err("nat-check: no models found; set PUNCHLAB_HOME to the punchlab checkout");
+			char msg[200];
+			pl_err("nat-check: %s", paths_no_data_dir("nat-models", msg, sizeof(msg)));
 			return EXIT_FAIL;
 		}
 		for (int i = 0; i < n; i++)

@@ -98,8 +98,9 @@ int cmd_run(int argc, char **argv)
 	struct runner_opts o = { .tool = "ref", .jobs = 2, .timeout_s = 25, .progress = true };
 	struct plan plan = { .repeat = 1 };
 	const char *baseline = NULL;
+	struct run_set base = { 0 }, set = { .res = res };
 	const struct runner_tool *tool;
-	char outdir[512] = "", why[256], err[700];
+	char outdir[512] = "", why[256], err[700], *said = NULL;
 	bool conform = false, json = false;
 	int list = 0;
 	struct conform_report *reps = NULL;
@@ -168,16 +169,19 @@ int cmd_run(int argc, char **argv)
 	}
 	plan.tool = o.tool;
 	/* Everything that cannot serve is said now, not after the run. */
-	if ((n = runner_plan(&plan, sc, names, &k, err, sizeof(err))) < 0 ||
-	    (baseline && runner_baseline_usable(baseline, err, sizeof(err)))) {
+	if ((n = runner_plan(&plan, sc, names, &k, err, sizeof(err))) < 0) {
 		pl_err("run: %s", err);
 		return EXIT_USAGE;
 	}
-	if ((bad = cmd_need_root("run")))
-		return bad;
-	if (runner_make_outdir(outdir, sizeof(outdir), started, err, sizeof(err))) {
-		pl_err("run: %s", err);
-		return EXIT_FAIL;
+	if (baseline && runner_read_results(baseline, &base, err, sizeof(err))) {
+		pl_err("run: --baseline: %s", err);
+		return EXIT_USAGE;
+	}
+	if ((bad = cmd_need_root("run")) || runner_make_outdir(outdir, sizeof(outdir), started, err, sizeof(err))) {
+		if (!bad)
+			pl_err("run: %s", err);
+		runner_free_results(&base);
+		return bad ? bad : EXIT_FAIL;
 	}
 	o.outdir = outdir;
 	fprintf(stderr, "punchlab run: %d scenario%s with %s, %d at a time, results in %s\n", n, n == 1 ? "" : "s", o.tool,
@@ -195,18 +199,27 @@ int cmd_run(int argc, char **argv)
 	}
 	for (int i = 0; i < n; i++)
 		bad += !runner_as_expected(&res[i]);
-	if (runner_write_results(&o, res, n, wall, conf, n_conf, err, sizeof(err)))
+	runner_info_now(&set.info, o.tool, n ? res[0].tool_version : "", wall, argc, argv);
+	set.n = n;
+	if (baseline) {
+		/* Compared now, said after the summary: the count goes into the reports. */
+		size_t len = 0;
+		FILE *mem = open_memstream(&said, &len);
+		set.info.worse = runner_baseline_check(&base, res, n, mem ? mem : stdout);
+		if (mem)
+			fclose(mem);
+		snprintf(set.info.baseline, sizeof(set.info.baseline), "%s", baseline);
+		runner_free_results(&base);
+	}
+	if (runner_write_results(&o, &set, conf, n_conf, err, sizeof(err)))
 		pl_err("run: %s", err);
 	free(reps);
 	printf("%d of %d scenarios as expected in %.0f s; %s/report.html\n", n - bad, n, wall, outdir);
 	if (baseline) {
-		int worse = runner_baseline_check(baseline, res, n, stdout);
-		if (worse < 0) {
-			pl_err("run: cannot read baseline %s: %s", baseline, strerror(-worse));
-			return EXIT_FAIL;
-		}
-		printf("baseline %s: %d cell%s worse\n", baseline, worse, worse == 1 ? "" : "s");
-		if (worse)
+		fputs(said ? said : "", stdout);
+		free(said);
+		printf("baseline %s: %d cell%s worse\n", baseline, set.info.worse, set.info.worse == 1 ? "" : "s");
+		if (set.info.worse)
 			return EXIT_MISMATCH;
 	}
 	return bad ? EXIT_MISMATCH : 0;

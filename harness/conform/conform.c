@@ -5,7 +5,7 @@
 #include <string.h>
 
 static const char *const level_names[] = { "MUST", "SHOULD", "MAY" };
-static const char *const verdict_names[] = { "pass", "FAIL", "n/a" };
+static const char *const verdict_names[] = { "pass", "FAIL", "n/a", "skipped" };
 
 static struct conform_row *row(struct conform_row *rows, int *n, const char *id, const char *what,
 			       enum conform_level level)
@@ -31,6 +31,19 @@ static void ev(struct conform_row *r, const char *fmt, ...)
 {
 	va_list ap;
 
+	va_start(ap, fmt);
+	vsnprintf(r->evidence, sizeof(r->evidence), fmt, ap);
+	va_end(ap);
+}
+
+/* Not measured: its own verdict, "skipped", with why. */
+static void skip(struct conform_row *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void skip(struct conform_row *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	r->verdict = CONFORM_SKIP;
 	va_start(ap, fmt);
 	vsnprintf(r->evidence, sizeof(r->evidence), fmt, ap);
 	va_end(ap);
@@ -95,7 +108,7 @@ static void judge_udp(const struct nat_measured *m, const struct conform_obs *o,
 	if (!napt)
 		ev(r, "no translation");
 	else if (m->lifetime_alive < 0 && m->lifetime_dead < 0)
-		ev(r, "not measured (use --long)");
+		skip(r, "not measured (use --long)");
 	else {
 		/* Alive at a check near or past 2 minutes passes; gone by then fails. */
 		r->verdict = m->lifetime_alive >= 119 ? CONFORM_PASS
@@ -112,7 +125,7 @@ static void judge_udp(const struct nat_measured *m, const struct conform_obs *o,
 	 * ones MAY (REQ-6a). Only a mapping that dies unrefreshed can tell. */
 	r = row(rows, n, "RFC4787 REQ-6", "outbound packets refresh a mapping", CONFORM_MUST);
 	if (napt && !o->refresh_s)
-		ev(r, "not measured (use --long)");
+		skip(r, "not measured (use --long)");
 	else if (napt && o->refresh_none == 1)
 		ev(r, "a mapping left alone still lived at %u s: nothing to tell", o->refresh_s);
 	else if (napt && o->refresh_none == 0 && o->refresh_out >= 0) {
@@ -122,7 +135,7 @@ static void judge_udp(const struct nat_measured *m, const struct conform_obs *o,
 	}
 	r = row(rows, n, "RFC4787 REQ-6a", "inbound packets refresh a mapping", CONFORM_MAY);
 	if (napt && !o->refresh_s)
-		ev(r, "not measured (use --long)");
+		skip(r, "not measured (use --long)");
 	else if (napt && o->refresh_none == 0 && o->refresh_in >= 0) {
 		r->verdict = o->refresh_in == 1 ? CONFORM_PASS : CONFORM_NA;
 		ev(r, "one refreshed from outside at %u s was %s at %u s%s", o->refresh_s / 2, o->refresh_in ? "alive" : "gone",
@@ -189,7 +202,7 @@ static void judge_idle(struct conform_row *r, unsigned at, int alive, unsigned m
 		       const char *unmeasured)
 {
 	if (!at || alive < 0) {
-		ev(r, "%s", unmeasured);
+		skip(r, "%s", unmeasured);
 		return;
 	}
 	if (alive && at >= min_s)
@@ -294,7 +307,7 @@ static void judge_icmp(const struct nat_measured *m, const struct conform_obs *o
 	if (plain)
 		ev(r, "no translation");
 	else if (!o->icmp_s)
-		ev(r, "not measured (use --long)");
+		skip(r, "not measured (use --long)");
 	else if (o->icmp_alive >= 0) {
 		/* alive at 60 s or later passes; gone by then fails */
 		if (o->icmp_alive == 1 && o->icmp_s >= 60)
@@ -353,9 +366,10 @@ static void judge_carrier(const struct nat_measured *m, const struct conform_obs
 	r = row(rows, n, "RFC6888 REQ-8", "port reuse hold-down >= 120 s", CONFORM_SHOULD);
 	if (!o->carrier)
 		ev(r, "%s", not_cgn);
+	else if (!o->hold_s && o->limit_tried && o->limit_mapped == o->limit_tried)
+		ev(r, "no port limit was reached to test it with");
 	else if (!o->hold_s)
-		ev(r, "%s", o->limit_tried && o->limit_mapped == o->limit_tried ? "no port limit was reached to test it with"
-										 : "not measured (use --long)");
+		skip(r, "not measured (use --long)");
 	else if (o->hold_new == 1 && o->hold_reused) {
 		r->verdict = CONFORM_FAIL;
 		ev(r, "%u s after a subscriber took all its ports, a new flow got %u, a port given out before", o->hold_s,
@@ -425,15 +439,9 @@ bool conform_must_failed(const struct conform_row *rows, int n)
 	return false;
 }
 
-bool conform_skipped(const struct conform_row *r)
-{
-	return r->verdict == CONFORM_NA && !strncmp(r->evidence, "not measured", 12);
-}
-
 const char *conform_verdict_word(const struct conform_row *r)
 {
-	/* n/a: it does not apply to this NAT; skipped: it was not measured. */
-	return conform_skipped(r) ? "skipped" : verdict_names[r->verdict];
+	return verdict_names[r->verdict];
 }
 
 void conform_print(const char *subject, const struct conform_row *rows, int n, FILE *out)
@@ -445,11 +453,11 @@ void conform_print(const char *subject, const struct conform_row *rows, int n, F
 	for (int i = 0; i < n; i++) {
 		fprintf(out, "%-14s %-50s %-6s %-7s %s\n", rows[i].id, rows[i].what, level_names[rows[i].level],
 			conform_verdict_word(&rows[i]), rows[i].evidence);
-		count[conform_skipped(&rows[i]) ? 3 : rows[i].verdict]++;
+		count[rows[i].verdict]++;
 		musts += rows[i].verdict == CONFORM_FAIL && rows[i].level == CONFORM_MUST;
 	}
 	fprintf(out, "%d requirements: %d pass, %d FAIL (%d of them MUST), %d n/a (do not apply), %d skipped (not measured)\n",
-		n, count[CONFORM_PASS], count[CONFORM_FAIL], musts, count[CONFORM_NA], count[3]);
+		n, count[CONFORM_PASS], count[CONFORM_FAIL], musts, count[CONFORM_NA], count[CONFORM_SKIP]);
 }
 
 void conform_print_json(const char *subject, const struct conform_row *rows, int n, FILE *out)

@@ -11,7 +11,9 @@
 #include <stdio.h>
 
 enum conform_level { CONFORM_MUST, CONFORM_SHOULD, CONFORM_MAY };
-enum conform_verdict { CONFORM_PASS, CONFORM_FAIL, CONFORM_NA };
+/* pass; FAIL; n/a: it does not apply to this NAT; skipped: not measured
+ * (a --long check not asked for, or one that could not be made). */
+enum conform_verdict { CONFORM_PASS, CONFORM_FAIL, CONFORM_NA, CONFORM_SKIP };
 
 struct conform_row {
 	const char *id;             /* "RFC4787 REQ-1" */
@@ -39,6 +41,5 @@ void conform_print_json(const char *subject, const struct conform_row *rows, int
 /* "pass", "FAIL", "n/a" (does not apply to this NAT) or "skipped" (not
  * measured: --long, --tcp-idle). */
 const char *conform_verdict_word(const struct conform_row *r);
-bool conform_skipped(const struct conform_row *r);
 
 #endif

@@ -7,7 +7,7 @@
 void conform_html_section(FILE *f, const struct conform_report *const reps[], int n)
 {
 	static const char *const level[] = { "MUST", "SHOULD", "MAY" };
-	static const char *const cls[] = { "pass", "fail", "na" };
+	static const char *const cls[] = { "pass", "fail", "na", "skipped" };
 	const struct conform_report *first = NULL;
 
 	for (int j = 0; j < n && !first; j++)

@@ -163,10 +163,9 @@ static int exec_recorded(void *arg)
  * folder recorded then (instance_note_command), never what the process
  * says of itself now (it may have rewritten its argv, and may run as
  * someone else). Only what the instance started can be restarted. */
-static int fault_process(struct instance *r, const char *kind, const char *host, const char *program, char *err,
+static int fault_process_with(struct instance *r, struct instance_command *cmd, const char *kind, const char *host, const char *program, char *err,
 			 size_t errlen)
 {
-	static struct instance_command cmd;
 	char ns[64];
 	pid_t pids[16], pid;
 	int n, rec = -1;
@@ -186,7 +185,7 @@ static int fault_process(struct instance *r, const char *kind, const char *host,
 	}
 	if (!strcmp(kind, "restart")) {
 		for (int i = 0; i < n && rec < 0; i++)
-			if (instance_command(r, pids[i], &cmd) == 0)
+			if (instance_command(r, pids[i], cmd) == 0)
 				rec = i;
 		if (rec < 0) {
 			snprintf(err, errlen,
@@ -204,12 +203,28 @@ static int fault_process(struct instance *r, const char *kind, const char *host,
 	}
 	if (strcmp(kind, "restart"))
 		return 0;
-	if (proc_fork_call(ns, exec_recorded, &cmd, &pid)) {
+	if (proc_fork_call(ns, exec_recorded, cmd, &pid)) {
 		snprintf(err, errlen, "cannot start %s again on %s", program, host);
 		return -EIO;
 	}
-	instance_note_started(r, pid, cmd.argv, cmd.uid, cmd.gid, cmd.cwd);
+	instance_note_started(r, pid, cmd->argv, cmd->uid, cmd->gid, cmd->cwd);
 	return 0;
+}
+
+/* The recorded command line is large: on the heap, never shared. */
+static int fault_process(struct instance *r, const char *kind, const char *host, const char *program, char *err,
+			 size_t errlen)
+{
+	struct instance_command *cmd = calloc(1, sizeof(*cmd));
+	int ret;
+
+	if (!cmd) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	ret = fault_process_with(r, cmd, kind, host, program, err, errlen);
+	free(cmd);
+	return ret;
 }
 
 /* port-exhaust: N of the NAT's external ports taken, so only the rest can

@@ -11,25 +11,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-int runner_baseline_usable(const char *path, char *err, size_t errlen)
-{
-	char *text = NULL;
-	size_t len;
-	int ret;
-
-	if ((ret = text_read_file(path, 64 << 20, &text, &len))) {
-		snprintf(err, errlen, "cannot read baseline %s: %s", path, strerror(-ret));
-		return ret;
-	}
-	ret = !strstr(text, "\"scenarios\":[");
-	free(text);
-	if (ret) {
-		snprintf(err, errlen, "%s is not a results.json of punchlab run (no \"scenarios\" list)", path);
-		return -EINVAL;
-	}
-	return 0;
-}
-
 int runner_make_outdir(char *outdir, size_t len, time_t started, char *err, size_t errlen)
 {
 	char path[600];
@@ -94,9 +75,11 @@ static void first_error(int r, const char *path, int *ret, char *err, size_t err
 	}
 }
 
-int runner_write_results(const struct runner_opts *o, const struct scenario_result *res, int n, double wall_s,
-			 const struct conform_report *const conf[], int n_conf, char *err, size_t errlen)
+int runner_write_results(const struct runner_opts *o, const struct run_set *set, const struct conform_report *const conf[],
+			 int n_conf, char *err, size_t errlen)
 {
+	const struct scenario_result *res = set->res;
+	int n = set->n;
 	char path[600];
 	int ret = 0;
 
@@ -110,10 +93,10 @@ int runner_write_results(const struct runner_opts *o, const struct scenario_resu
 		}
 	}
 	snprintf(path, sizeof(path), "%s/results.json", o->outdir);
-	first_error(runner_write_json(path, res, n, wall_s, o->tool), path, &ret, err, errlen);
+	first_error(runner_write_json(path, &set->info, res, n), path, &ret, err, errlen);
 	snprintf(path, sizeof(path), "%s/junit.xml", o->outdir);
-	first_error(runner_write_junit(path, res, n, wall_s), path, &ret, err, errlen);
+	first_error(runner_write_junit(path, res, n, set->info.wall_s), path, &ret, err, errlen);
 	snprintf(path, sizeof(path), "%s/report.html", o->outdir);
-	first_error(runner_write_html(path, res, n, wall_s, conf, n_conf), path, &ret, err, errlen);
+	first_error(runner_write_html(path, set, 1, conf, n_conf), path, &ret, err, errlen);
 	return ret;
 }

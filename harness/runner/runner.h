@@ -174,9 +174,7 @@ void runner_scenario(const struct scenario *sc, const struct runner_opts *o, con
  * its own; prints a progress line when o->progress. */
 void runner_all(const struct scenario *sc, int n, const struct runner_opts *o, struct scenario_result *res);
 
-/* Output (output.c). Can FILE serve as a baseline (a results.json)? 0, or
- * -errno with err saying why not. */
-int runner_baseline_usable(const char *path, char *err, size_t errlen);
+/* Output (output.c). */
 /* The run's folder: outdir as given, or results/<date-time> when empty
  * (written back), with scenarios/ in it. */
 int runner_make_outdir(char *outdir, size_t len, time_t started, char *err, size_t errlen);
@@ -186,23 +184,68 @@ struct conform_report;
  * *out and pointers to them in conf. */
 int runner_conform(char names[][NAT_MODEL_NAME_MAX], int k, int jobs, const char *outdir, struct conform_report **out,
 		   const struct conform_report *conf[]);
-/* results.json, junit.xml and report.html in o->outdir; the files of each
- * scenario that went as expected removed. 0, or -errno with err. */
-int runner_write_results(const struct runner_opts *o, const struct scenario_result *res, int n, double wall_s,
-			 const struct conform_report *const conf[], int n_conf, char *err, size_t errlen);
+/* What a run says of itself (results.json's header): the tool, where and
+ * when it ran, the command, and how it compared with a baseline. */
+struct run_info {
+	char tool[RUNNER_NAME], tool_version[48], commit[64], kernel[96], host[96], date[32];
+	char command[1024];
+	char baseline[512];      /* "" when none was given */
+	int worse;               /* cells worse than the baseline (-1: none given) */
+	double wall_s;
+	char source[600];        /* the file it was read from ("" for the run itself) */
+};
+/* One run's results: its header and its scenarios. */
+struct run_set {
+	struct run_info info;
+	struct scenario_result *res;
+	int n;
+};
+/* The header of a run that just ended: commit, kernel, host, date (UTC),
+ * and the command line (argv from the subcommand's name on) as a person
+ * would type it again. */
+void runner_info_now(struct run_info *info, const char *tool, const char *tool_version, double wall_s, int argc,
+		     char **argv);
 
-/* Reports (report.c). */
-int runner_write_json(const char *path, const struct scenario_result *res, int n, double wall_s, const char *tool);
+/* The run's results.json, junit.xml and report.html in o->outdir; the
+ * files of each scenario that went as expected removed. 0, or -errno with
+ * err. */
+int runner_write_results(const struct runner_opts *o, const struct run_set *set, const struct conform_report *const conf[],
+			 int n_conf, char *err, size_t errlen);
+
+/* results.json (results_file.c): written, and read back. A time that never
+ * came (negative) is written as null and read back as -1. */
+int runner_write_json(const char *path, const struct run_info *info, const struct scenario_result *res, int n);
+/* Parse a results.json (a run's, an older one, or a hand-made baseline:
+ * a "scenarios" list whose entries have at least topology, a, b, outcome
+ * and path). 0, or -EINVAL with err saying what is wrong and where; the
+ * scenarios are freed with runner_free_results. */
+int runner_parse_results(const char *text, size_t len, struct run_set *out, char *err, size_t errlen);
+/* The same from a file (err names it). */
+int runner_read_results(const char *path, struct run_set *out, char *err, size_t errlen);
+void runner_free_results(struct run_set *set);
+
+/* Reports (report.c, report_html.c). */
 int runner_write_junit(const char *path, const struct scenario_result *res, int n, double wall_s);
-/* The page for people; with n_conf conformance reports (may be 0), a
- * section of their verdicts too. */
-int runner_write_html(const char *path, const struct scenario_result *res, int n, double wall_s,
-		      const struct conform_report *const conf[], int n_conf);
+/* The page for people, of one run or several side by side (sets; the
+ * first is the one a run writes): a headline, what ran and where, the
+ * matrix with unexpected cells marked, every scenario in a table, time to
+ * direct per technique as a distribution, lifecycle timelines, and with
+ * n_conf conformance reports (may be 0) a section of their verdicts. */
+int runner_write_html(const char *path, const struct run_set *sets, int nsets, const struct conform_report *const conf[],
+		      int n_conf);
 void runner_print_matrix(FILE *out, const struct scenario_result *res, int n);
-/* Compare with an earlier results.json: each cell that got worse (direct
- * to relay, connected to failed, or a first reply slower than twice the
- * baseline plus a second) is printed; returns how many. -errno if the
- * baseline cannot be read. */
-int runner_baseline_check(const char *path, const struct scenario_result *res, int n, FILE *out);
+/* A cell's words: "direct 0.8s", "relay 0.1s", "FAIL". */
+const char *runner_cell_text(const struct scenario_result *r, char *buf, size_t len);
+/* The models of the two-sites pairs (not lifecycle ones), in order of
+ * first appearance, at most max; and the result of one pair (either way
+ * round; NULL: none). */
+int runner_models_of(const struct scenario_result *res, int n, char names[][RUNNER_NAME], int max);
+const struct scenario_result *runner_find(const struct scenario_result *res, int n, const char *topo, const char *a,
+					   const char *b);
+/* Compare with an earlier run (a results.json read back): each cell that
+ * got worse (direct to relay, connected to failed, or a first reply
+ * slower than twice the baseline's plus a second) is printed; returns how
+ * many. */
+int runner_baseline_check(const struct run_set *base, const struct scenario_result *res, int n, FILE *out);
 
 #endif

@@ -412,7 +412,7 @@ int topo_load(const char *topology, struct topo *t, char *err, size_t errlen)
 			return -EINVAL;
 		}
 		if (paths_data_dir("topologies", dir, sizeof(dir))) {
-			snprintf(err, errlen, "cannot find the topologies directory; set PUNCHLAB_HOME");
+			paths_no_data_dir("topologies", err, errlen);
 			return -ENOENT;
 		}
 		snprintf(name, sizeof(name), "%s", topology);

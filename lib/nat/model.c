@@ -272,7 +272,7 @@ int nat_model_load(const char *model, struct nat_model *m, char *err, size_t err
 			return -EINVAL;
 		}
 		if ((ret = paths_data_dir("nat-models", dir, sizeof(dir)))) {
-			snprintf(err, errlen, "cannot find the nat-models directory; set PUNCHLAB_HOME to the punchlab checkout");
+			paths_no_data_dir("nat-models", err, errlen);
 			return ret;
 		}
 		snprintf(name, sizeof(name), "%s", model);

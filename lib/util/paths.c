@@ -110,3 +110,9 @@ bool paths_have_program(const char *prog)
 	}
 	return false;
 }
+
+const char *paths_no_data_dir(const char *sub, char *buf, size_t len)
+{
+	snprintf(buf, len, "no %s folder found (beside the program, in $PUNCHLAB_HOME, or where make install puts it)", sub);
+	return buf;
+}

@@ -10,6 +10,9 @@
 /* Directory SUB of the punchlab tree: $PUNCHLAB_HOME/SUB, else beside the
  * executable (build/../SUB), else PL_DATADIR/SUB. */
 int paths_data_dir(const char *sub, char *buf, size_t len);
+/* What to say when paths_data_dir finds no SUB: one message everywhere.
+ * Returns buf. */
+const char *paths_no_data_dir(const char *sub, char *buf, size_t len);
 /* Remove the tree at path (files, links, directories; symbolic links are
  * removed, never followed), as `rm -rf` does without a shell. 0 when it is
  * gone (or never was), else the first error. */

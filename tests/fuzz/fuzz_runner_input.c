@@ -1,10 +1,12 @@
-/* libFuzzer: what punchlab run reads that others wrote. The input is a
- * --baseline file (an earlier results.json, or anything a person passes
- * for one), compared with a fixed set of results through the real
- * runner_baseline_check; and, line by line, an adapter's output as the ref
- * adapter reads it (`punchlab-agent status --json`: text_json_field for
- * the keys it looks up). Nothing may crash, and every cell named worse
- * must be one of the results. */
+/* libFuzzer: what punchlab run and punchlab report read that others
+ * wrote. The input is a results.json (a --baseline, or a run given to
+ * `punchlab report`, or anything a person passes for one) through the real
+ * reader; when it reads, it is compared with a fixed set of results
+ * through runner_baseline_check and drawn as a page (runner_write_html,
+ * beside the fixed set); and, line by line, it is an adapter's output as
+ * the ref adapter reads it (`punchlab-agent status --json`:
+ * text_json_field for the keys it looks up). Nothing may crash, a file
+ * refused says why, and every cell named worse must be one of the results. */
 #include "runner/runner.h"
 #include "util/text.h"
 
@@ -12,15 +14,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
-static unsigned long reached_lines, reached_fields, reached_worse;
+static unsigned long reached_lines, reached_fields, reached_worse, reached_read, reached_refused;
 
 static void report(void)
 {
-	fprintf(stderr, "fuzz_runner_input reached: %lu lines, %lu fields found, %lu cells worse\n", reached_lines,
-		reached_fields, reached_worse);
+	fprintf(stderr, "fuzz_runner_input reached: %lu files read, %lu refused, %lu lines, %lu fields found, %lu cells worse\n",
+		reached_read, reached_refused, reached_lines, reached_fields, reached_worse);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -28,9 +28,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static struct scenario_result res[3];
 	static bool ready;
 	static const char *const keys[] = { "path", "introducer", "mesh_ipv4", "name", "rtt_ms", "technique", "why" };
-	char path[64], *text, *save = NULL, out[8192];
+	char err[256] = "", *text, *save = NULL, out[8192];
+	struct run_set set;
 	FILE *o;
-	int fd, worse;
+	int worse;
 
 	if (!ready) {
 		static const char *const models[3][2] = { { "symmetric", "symmetric" },
@@ -47,23 +48,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		atexit(report);
 		ready = true;
 	}
-	/* The baseline, as a file (runner_baseline_check reads a path). */
-	fd = memfd_create("baseline", MFD_CLOEXEC);
-	if (fd < 0 || write(fd, data, size) != (ssize_t)size) {
-		if (fd >= 0)
-			close(fd);
-		return 0;
+	/* The results file, read; compared as a baseline; drawn. */
+	if (runner_parse_results((const char *)data, size, &set, err, sizeof(err))) {
+		if (!err[0] || set.res)
+			abort();   /* refused without a word, or with its memory kept */
+		reached_refused++;
+	} else {
+		struct run_set both[2] = { { .res = res, .n = 3 }, set };
+		reached_read++;
+		o = fmemopen(out, sizeof(out), "w");
+		if (!o)
+			abort();
+		worse = runner_baseline_check(&set, res, 3, o);
+		fclose(o);
+		if (worse < 0 || worse > set.n)
+			abort();
+		reached_worse += (unsigned long)worse;
+		if (runner_write_html("/dev/null", both, 2, NULL, 0))
+			abort();
+		runner_free_results(&set);
 	}
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	o = fmemopen(out, sizeof(out), "w");
-	if (!o)
-		abort();
-	worse = runner_baseline_check(path, res, 3, o);
-	fclose(o);
-	close(fd);
-	if (worse < 0 || worse > 1000000)
-		abort();
-	reached_worse += (unsigned long)worse;
 	/* The adapter's lines. */
 	if (!(text = malloc(size + 1)))
 		return 0;

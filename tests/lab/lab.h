@@ -265,4 +265,57 @@ static inline int lab_punchlab_run(char *out, size_t len, const char *fmt, ...)
 	return ret;
 }
 
+/* Run a binary's tests side by side, at most at_once at a time, each in a
+ * process of its own (its own labs, its own cmocka run: a failed assertion
+ * ends that test's process only). For tests that mostly wait (timeouts
+ * and silences that must pass before a verdict), not for ones that
+ * measure speed. Each test's lines reach the log whole (line-buffered, one
+ * write each), so the test runner counts "Running 1 test(s)" and "PASSED"
+ * per test as usual. Returns how many did not pass, as
+ * cmocka_run_group_tests does. */
+static inline int lab_side_by_side(const char *name, const struct CMUnitTest *tests, size_t n, int at_once)
+{
+	pid_t pid[64];
+	size_t started = 0, running = 0;
+	int failed = 0;
+
+	assert_true(n <= 64);
+	fflush(stdout);
+	fflush(stderr);
+	while (started < n || running) {
+		int status;
+		pid_t done;
+		if (started < n && running < (size_t)at_once) {
+			pid[started] = fork();
+			if (pid[started] < 0) {
+				perror("fork");
+				return (int)(n - started) + failed;
+			}
+			if (pid[started] == 0) {
+				setvbuf(stdout, NULL, _IOLBF, 0);
+				setvbuf(stderr, NULL, _IOLBF, 0);
+				exit(_cmocka_run_group_tests(name, &tests[started], 1, NULL, NULL) ? 1 : 0);
+			}
+			started++;
+			running++;
+			continue;
+		}
+		done = wait(&status);
+		if (done < 0)
+			break;
+		for (size_t i = 0; i < started; i++)
+			if (pid[i] == done) {
+				running--;
+				if (!WIFEXITED(status) || WEXITSTATUS(status)) {
+					failed++;
+					printf("%s: %s did not pass (%s %d)\n", name, tests[i].name,
+					       WIFEXITED(status) ? "exit" : "signal",
+					       WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+					fflush(stdout);
+				}
+			}
+	}
+	return failed;
+}
+
 #endif

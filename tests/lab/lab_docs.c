@@ -115,7 +115,8 @@ static void collect_all(void)
 }
 
 /* The scratch folder: a link to each of the checkout's entries (not
- * results/, nor what git keeps), a results/ of its own. */
+ * results/, nor what git keeps), a results/ of its own with a link to the
+ * committed reference results in it (blocks read them, never write). */
 static void make_scratch(char *dir, size_t len)
 {
 	char from[PATH_MAX], to[PATH_MAX];
@@ -137,6 +138,9 @@ static void make_scratch(char *dir, size_t len)
 	closedir(d);
 	snprintf(to, sizeof(to), "%s/results", dir);
 	assert_int_equal(mkdir(to, 0755), 0);
+	snprintf(from, sizeof(from), "%s/results/reference", root);
+	snprintf(to, sizeof(to), "%s/results/reference", dir);
+	assert_int_equal(symlink(from, to), 0);
 }
 
 /* The inode of a process's network namespace (0: gone). */

@@ -341,6 +341,11 @@ static void mistakes_get_clear_errors(void **state)
 		{ "run --json", 2, "--json goes with --list-tools or --list-scenarios" },
 		{ "topo show two-sites symmetric full-cone", 0, "nat symmetric" },
 		{ "topo --help", 0, "usage: punchlab topo up" },
+		{ "report", 2, "name at least one run (a folder punchlab run wrote, or its results.json)" },
+		{ "report /nonexistent/run", 2, "report: cannot read /nonexistent/run: No such file or directory" },
+		{ "report --output=/dev/null README.md", 2, "README.md: not JSON (" },
+		{ "report -o /nonexistent/dir/page.html results/reference/ref", 3, "cannot write /nonexistent/dir/page.html" },
+		{ "report --frobnicate results/reference/ref", 2, "report: unexpected \"--frobnicate\"" },
 	};
 	static const char *const progs[] = { "punchlab-agent", "punchlab-introducer", "punchlab-wg" };
 	char out[4096], prog[PATH_MAX];

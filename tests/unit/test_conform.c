@@ -147,8 +147,8 @@ static void each_requirement_can_fail(void **state)
 	assert_int_equal(verdict(&m, &o, "RFC4787 REQ-6"), CONFORM_FAIL);
 	o = c, o.refresh_none = 1; /* lived anyway: nothing to tell */
 	assert_int_equal(verdict(&m, &o, "RFC4787 REQ-6"), CONFORM_NA);
-	o = c, o.refresh_s = 0; /* not --long */
-	assert_int_equal(verdict(&m, &o, "RFC4787 REQ-6"), CONFORM_NA);
+	o = c, o.refresh_s = 0; /* not --long: skipped, not "does not apply" */
+	assert_int_equal(verdict(&m, &o, "RFC4787 REQ-6"), CONFORM_SKIP);
 	o = c, o.icmp_alive = 0, o.icmp_s = 35;
 	assert_int_equal(verdict(&m, &o, "RFC5508 REQ-2"), CONFORM_FAIL);
 	o = c, o.icmp_alive = 1, o.icmp_s = 35; /* alive before 60 s proves nothing */
@@ -187,7 +187,7 @@ static void each_requirement_can_fail(void **state)
 	o = c, o.tcp_tr_s = 20, o.tcp_tr_alive = 0;
 	assert_int_equal(verdict(&m, &o, "RFC5382 REQ-5t"), CONFORM_FAIL);
 	o = c, o.tcp_est_s = 0; /* not asked for */
-	assert_int_equal(verdict(&m, &o, "RFC5382 REQ-5e"), CONFORM_NA);
+	assert_int_equal(verdict(&m, &o, "RFC5382 REQ-5e"), CONFORM_SKIP);
 	o = c, o.hold_new = 1, o.hold_reused = true, o.hold_port = 10007;
 	assert_int_equal(verdict(&m, &o, "RFC6888 REQ-8"), CONFORM_FAIL);
 	o.hold_reused = false; /* a port never used: nothing to tell */
@@ -198,7 +198,7 @@ static void each_requirement_can_fail(void **state)
 	assert_int_equal(verdict(&m, &o, "RFC6888 REQ-4"), CONFORM_NA);
 	m = clean();
 	m.lifetime_alive = m.lifetime_dead = -1;
-	assert_int_equal(verdict(&m, &c, "RFC4787 REQ-5"), CONFORM_NA); /* not measured */
+	assert_int_equal(verdict(&m, &c, "RFC4787 REQ-5"), CONFORM_SKIP); /* not measured */
 }
 
 /* What was measured becomes a model expect can reason with: the same
@@ -254,7 +254,7 @@ static void what_was_not_measured_is_skipped_not_na_and_the_table_sums_up(void *
 	o.refresh_s = 0; /* not --long */
 	n = conform_judge(&m, &o, rows);
 	for (int i = 0; i < n; i++)
-		if (conform_skipped(&rows[i])) {
+		if (rows[i].verdict == CONFORM_SKIP) {
 			skipped++;
 			assert_string_equal(conform_verdict_word(&rows[i]), "skipped");
 		} else if (rows[i].verdict == CONFORM_NA) {

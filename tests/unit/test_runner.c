@@ -194,7 +194,7 @@ static int make_dir(void **state)
 
 static int remove_dir(void **state)
 {
-	static const char *const files[] = { "results.json", "junit.xml", "report.html", "baseline.json", "out.txt" };
+	static const char *const files[] = { "results.json", "junit.xml", "report.html", "baseline.json", "out.txt", "bad.json" };
 	char path[128];
 
 	(void)state;
@@ -215,23 +215,36 @@ static char *slurp(const char *name)
 	return text;
 }
 
+static struct run_info info(const char *tool)
+{
+	struct run_info i;
+	char *argv[] = { "run", "--models", "full-cone,symmetric", "--output", "/tmp/it's here", NULL };
+
+	runner_info_now(&i, tool, "1.0", 10, 5, argv);
+	return i;
+}
+
 /* Baseline cells: the baseline is a results.json as runner_write_json
- * writes it. Returns how many cells got worse, with the lines in out. */
+ * writes it, read back. Returns how many cells got worse, with the lines
+ * in out. */
 static int against_baseline(const struct scenario_result *base, int nb, const struct scenario_result *now, int nn,
 			    char **out)
 {
-	char path[128];
+	struct run_info in = info("ref");
+	struct run_set set;
+	char path[128], err[256];
 	FILE *f;
 	int worse;
 
 	snprintf(path, sizeof(path), "%s/baseline.json", dir);
-	assert_int_equal(runner_write_json(path, base, nb, 10, "ref"), 0);
+	assert_int_equal(runner_write_json(path, &in, base, nb), 0);
+	assert_int_equal(runner_read_results(path, &set, err, sizeof(err)), 0);
 	snprintf(path, sizeof(path), "%s/out.txt", dir);
 	f = fopen(path, "w");
 	assert_non_null(f);
-	snprintf(path, sizeof(path), "%s/baseline.json", dir);
-	worse = runner_baseline_check(path, now, nn, f);
+	worse = runner_baseline_check(&set, now, nn, f);
 	fclose(f);
+	runner_free_results(&set);
 	*out = slurp("out.txt");
 	return worse;
 }
@@ -239,7 +252,7 @@ static int against_baseline(const struct scenario_result *base, int nb, const st
 static void the_baseline_names_each_cell_that_got_worse(void **state)
 {
 	struct scenario_result base[4], now[4];
-	char *out, path[128];
+	char *out;
 
 	(void)state;
 	base[0] = result("full-cone", "full-cone", true, PATH_DIRECT, true);
@@ -265,14 +278,14 @@ static void the_baseline_names_each_cell_that_got_worse(void **state)
 	now[3].time_to_first_reply_s = 1.9;
 	assert_int_equal(against_baseline(base, 4, now, 4, &out), 0);
 	free(out);
-	snprintf(path, sizeof(path), "%s/no-such-file.json", dir);
-	assert_int_equal(runner_baseline_check(path, now, 4, stdout), -ENOENT);
 }
 
 static void reports_escape_hostile_model_names_and_tool_versions(void **state)
 {
 	static const char *const evil = "<img src=x onerror=alert(1)>\"'&.nat";
 	struct scenario_result r[2];
+	struct run_info in;
+	struct run_set set;
 	char path[128], *json, *junit, *html;
 
 	(void)state;
@@ -283,18 +296,25 @@ static void reports_escape_hostile_model_names_and_tool_versions(void **state)
 	snprintf(r[1].expected_reason, sizeof(r[1].expected_reason), "because </title><script>x()</script>");
 	snprintf(r[1].error, sizeof(r[1].error), "error \"with\" quotes\nand a newline");
 	snprintf(path, sizeof(path), "%s/results.json", dir);
-	assert_int_equal(runner_write_json(path, r, 2, 5, "ref"), 0);
+	in = info("<script>tool");
+	snprintf(in.command, sizeof(in.command), "punchlab run --models '<img src=y>'");
+	assert_int_equal(runner_write_json(path, &in, r, 2), 0);
 	snprintf(path, sizeof(path), "%s/junit.xml", dir);
 	assert_int_equal(runner_write_junit(path, r, 2, 5), 0);
 	snprintf(path, sizeof(path), "%s/report.html", dir);
-	assert_int_equal(runner_write_html(path, r, 2, 5, NULL, 0), 0);
+	set.info = in;
+	set.res = r;
+	set.n = 2;
+	assert_int_equal(runner_write_html(path, &set, 1, NULL, 0), 0);
 	json = slurp("results.json");
 	junit = slurp("junit.xml");
 	html = slurp("report.html");
 	/* No raw markup anywhere a browser or a CI page would render it. */
 	assert_null(strstr(html, "<img"));
 	assert_null(strstr(html, "<script"));
-	assert_null(strstr(html, "<b>"));
+	assert_null(strstr(html, "<b>topo"));
+	assert_null(strstr(html, "<img src=y"));
+	assert_non_null(strstr(html, "&lt;script&gt;tool"));
 	assert_non_null(strstr(html, "&lt;img src=x onerror=alert(1)&gt;&quot;&#39;&amp;.nat"));
 	assert_null(strstr(junit, "<img"));
 	assert_non_null(strstr(junit, "&lt;img src=x"));
@@ -305,6 +325,203 @@ static void reports_escape_hostile_model_names_and_tool_versions(void **state)
 	assert_null(strstr(json, "quotes\nand"));
 	free(json);
 	free(junit);
+	free(html);
+}
+
+/* results.json read back is what was written: names with quotes and
+ * newlines, times that never came (null), a lifecycle, the header. */
+static void results_read_back_as_written_with_null_for_never(void **state)
+{
+	struct scenario_result r[3];
+	struct run_info in = info("ref");
+	struct run_set set;
+	char path[128], err[256], *json;
+
+	(void)state;
+	r[0] = result("full-cone", "a \"quoted\"\nname", true, PATH_DIRECT, true);
+	r[1] = result("symmetric", "symmetric", false, PATH_NONE, false);
+	r[2] = result("full-cone", "symmetric", true, PATH_RELAY, true);
+	r[1].rtt_p50 = r[1].rtt_p90 = r[1].rtt_p99 = -1;
+	snprintf(r[1].error, sizeof(r[1].error), "did not all join within 25 s");
+	snprintf(r[2].sc.lifecycle, sizeof(r[2].sc.lifecycle), "nat-reboot");
+	snprintf(r[2].sc.c, sizeof(r[2].sc.c), "cgnat");
+	r[2].lc = (struct lifecycle_result){ .happened = true, .event_at_s = 2.5, .sent_after = 40, .lost_after = 3,
+					     .first_reply_s = 0.4, .relay_s = 0.5, .direct_s = -1, .path_after = PATH_RELAY,
+					     .pairs = 3, .pairs_connected = 3 };
+	snprintf(r[2].expected_technique, sizeof(r[2].expected_technique), "punching");
+	in.worse = 2;
+	snprintf(in.baseline, sizeof(in.baseline), "old/results.json");
+	snprintf(path, sizeof(path), "%s/results.json", dir);
+	assert_int_equal(runner_write_json(path, &in, r, 3), 0);
+	json = slurp("results.json");
+	assert_non_null(strstr(json, "\"time_to_direct_s\":null"));
+	assert_non_null(strstr(json, "\"rtt_ms\":{\"p50\":null,\"p90\":null,\"p99\":null}"));
+	assert_null(strstr(json, "-1.0"));
+	/* one scenario per line, as people grep it */
+	assert_non_null(strstr(json, "\n{\"tool\":\"ref\",\"tool_version\":\"\",\"topology\":\"two-sites\",\"a\":\"symmetric\""));
+	free(json);
+	assert_int_equal(runner_read_results(path, &set, err, sizeof(err)), 0);
+	assert_int_equal(set.n, 3);
+	assert_string_equal(set.info.tool, "ref");
+	assert_string_equal(set.info.command, "punchlab run --models full-cone,symmetric --output '/tmp/it'\\''s here'");
+	assert_string_equal(set.info.baseline, "old/results.json");
+	assert_int_equal(set.info.worse, 2);
+	assert_string_equal(set.info.date, in.date);
+	assert_string_equal(set.res[0].sc.b, "a \"quoted\"\nname");
+	assert_true(set.res[0].connected && set.res[0].path == PATH_DIRECT && set.res[0].expected_direct);
+	assert_true(set.res[0].time_to_direct_s > 0.74 && set.res[0].time_to_direct_s < 0.76);
+	assert_false(set.res[1].connected);
+	assert_true(set.res[1].time_to_first_reply_s < 0 && set.res[1].time_to_direct_s < 0 && set.res[1].rtt_p50 < 0);
+	assert_string_equal(set.res[1].error, "did not all join within 25 s");
+	assert_string_equal(set.res[2].sc.lifecycle, "nat-reboot");
+	assert_string_equal(set.res[2].sc.c, "cgnat");
+	assert_true(set.res[2].lc.happened && set.res[2].lc.lost_after == 3 && set.res[2].lc.direct_s < 0);
+	assert_true(set.res[2].lc.path_after == PATH_RELAY && set.res[2].lc.pairs == 3);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(runner_as_expected(&set.res[i]), runner_as_expected(&r[i]));
+	runner_free_results(&set);
+}
+
+/* What is not a results.json is refused, saying what is wrong and where. */
+static void a_results_file_that_is_not_one_is_refused_saying_why(void **state)
+{
+	static const struct {
+		const char *text, *says;
+	} bad[] = {
+		{ "", "not JSON (it ends too soon" },
+		{ "{\"scenarios\":[", "not JSON (it ends too soon" },
+		{ "[1,2,3]", "no \"scenarios\" list" },
+		{ "{\"header\":{}}", "no \"scenarios\" list" },
+		{ "{\"scenarios\":{}}", "no \"scenarios\" list" },
+		{ "{\"scenarios\":[1]}", "scenario 1 is not an object" },
+		{ "{\"scenarios\":[{\"topology\":\"two-sites\",\"a\":\"x\",\"b\":\"y\",\"path\":\"direct\"}]}",
+		  "scenario 1 has no \"outcome\" string" },
+		{ "{\"scenarios\":[{\"topology\":7,\"a\":\"x\",\"b\":\"y\",\"outcome\":\"connected\",\"path\":\"direct\"}]}",
+		  "scenario 1 has no \"topology\" string" },
+		{ "{\"scenarios\":[]} {}", "more than one JSON value (something follows at byte 17)" },
+		{ "{\"scenarios\":[]}\n\"x\"", "more than one JSON value" },
+		{ "{\"scenarios\":[{\"topology\":\"t\",\"a\":\"x\",\"b\":\"y\",\"outcome\":\"connected\",\"path\":\"direct\","
+		  "\"lifecycle\":{}}]}", "scenario 1: its \"lifecycle\" has no name" },
+		{ "{\"scenarios\":[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]}", "not JSON (nesting too deep" },
+	};
+	struct run_set set;
+	char err[256], path[128];
+	FILE *f;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
+		assert_int_equal(runner_parse_results(bad[i].text, strlen(bad[i].text), &set, err, sizeof(err)), -EINVAL);
+		if (!strstr(err, bad[i].says))
+			fail_msg("%s: said \"%s\", not \"%s\"", bad[i].text, err, bad[i].says);
+		assert_null(set.res);
+	}
+	/* Too many scenarios for a run */
+	snprintf(path, sizeof(path), "%s/bad.json", dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fprintf(f, "{\"scenarios\":[");
+	for (int i = 0; i <= RUNNER_MAX_SCENARIOS; i++)
+		fprintf(f, "%s{}", i ? "," : "");
+	fprintf(f, "]}");
+	fclose(f);
+	assert_int_equal(runner_read_results(path, &set, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "bad.json: 513 scenarios: a run has at most 512"));
+	/* A file that is not there is named */
+	snprintf(path, sizeof(path), "%s/none.json", dir);
+	assert_int_equal(runner_read_results(path, &set, err, sizeof(err)), -ENOENT);
+	assert_non_null(strstr(err, "none.json: No such file"));
+	/* A hand-made baseline with no header serves */
+	static const char hand[] = "{\"scenarios\":[{\"tool\":\"x\",\"topology\":\"t\",\"a\":\"a\",\"b\":\"b\","
+				   "\"outcome\":\"connected\",\"path\":\"direct\",\"time_to_first_reply_s\":-1.000}]}";
+	assert_int_equal(runner_parse_results(hand, strlen(hand), &set, err, sizeof(err)), 0);
+	assert_string_equal(set.info.tool, "x");
+	assert_true(set.res[0].time_to_first_reply_s < 0 && set.res[0].ran);
+	runner_free_results(&set);
+}
+
+static int count_of(const char *text, const char *what)
+{
+	int n = 0;
+
+	for (const char *p = text; (p = strstr(p, what)); p++)
+		n++;
+	return n;
+}
+
+/* The page a person opens first: the headline, what ran, the technique in
+ * every cell and the unexpected ones marked, every scenario in a table,
+ * time to direct per technique, lifecycle timelines, and two runs side by
+ * side. */
+static void the_report_says_at_once_whether_the_run_went_as_expected(void **state)
+{
+	struct scenario_result a[4], b[3];
+	struct run_set sets[2];
+	char path[128], *html;
+
+	(void)state;
+	a[0] = result("full-cone", "full-cone", true, PATH_DIRECT, true);
+	a[1] = result("full-cone", "symmetric", true, PATH_RELAY, true);   /* relayed, direct possible */
+	a[2] = result("symmetric", "symmetric", true, PATH_RELAY, false);
+	a[3] = result("full-cone", "symmetric", true, PATH_DIRECT, true);
+	snprintf(a[0].expected_technique, sizeof(a[0].expected_technique), "open");
+	snprintf(a[1].expected_technique, sizeof(a[1].expected_technique), "prediction");
+	snprintf(a[2].expected_technique, sizeof(a[2].expected_technique), "none");
+	snprintf(a[3].expected_technique, sizeof(a[3].expected_technique), "punching");
+	snprintf(a[3].sc.lifecycle, sizeof(a[3].sc.lifecycle), "nat-reboot");
+	a[3].lc = (struct lifecycle_result){ .happened = true, .event_at_s = 3, .sent_after = 50, .lost_after = 4,
+					     .first_reply_s = 0.6, .relay_s = 0.7, .direct_s = 2.5, .path_after = PATH_DIRECT };
+	sets[0].info = info("ref");
+	sets[0].info.worse = 1;
+	snprintf(sets[0].info.baseline, sizeof(sets[0].info.baseline), "results/reference/ref");
+	sets[0].res = a;
+	sets[0].n = 4;
+	snprintf(path, sizeof(path), "%s/report.html", dir);
+	assert_int_equal(runner_write_html(path, sets, 1, NULL, 0), 0);
+	html = slurp("report.html");
+	assert_non_null(strstr(html, "<p class=\"headline bad\" data-tool=\"ref\" data-as-expected=\"3\" data-scenarios=\"4\">"));
+	assert_non_null(strstr(html, "1 of 4 scenarios <b>not as expected</b> (0 did not connect, 1 relayed where a direct "
+				     "path is possible); 2 direct, 2 relayed, 0 failed"));
+	assert_non_null(strstr(html, "1 cell worse than the baseline results/reference/ref"));
+	assert_non_null(strstr(html, "<th>command</th><td class=\"command\">punchlab run --models full-cone,symmetric "
+				     "--output &#39;/tmp/it&#39;\\&#39;&#39;s here&#39;</td>"));
+	assert_non_null(strstr(html, "<th>date (UTC)</th><td>20"));
+	/* cells: the technique on the second line; the unexpected one marked */
+	assert_int_equal(count_of(html, "<g class=\"cell\""), 4);   /* full-cone/symmetric drawn both ways */
+	assert_non_null(strstr(html, "data-as-expected=\"true\" data-technique=\"open\"><rect class=\"direct\""));
+	assert_non_null(strstr(html, "data-path=\"relay\" data-as-expected=\"false\" data-technique=\"prediction\">"
+				     "<rect class=\"relay unexpected\""));
+	assert_non_null(strstr(html, ">&#10008; relay 0.5s</text><text class=\"small\""));
+	assert_non_null(strstr(html, ">expected direct</text>"));
+	/* every scenario in a visible table, the unexpected one saying why */
+	assert_int_equal(count_of(html, "<tr class=\"scenario"), 4);
+	assert_non_null(strstr(html, "<b>relayed where a direct path is possible</b>"));
+	/* time to direct per technique: a dot per direct pair, lifecycle ones aside */
+	assert_int_equal(count_of(html, "<circle class=\"ttd\""), 1);
+	assert_non_null(strstr(html, "data-technique=\"open\" data-tool=\"ref\" data-s=\"0.750\""));
+	assert_non_null(strstr(html, "open: n=1, p50 0.75 s, p90 0.75 s"));
+	/* the lifecycle scenario as a timeline: settled, lost, relayed, direct */
+	assert_int_equal(count_of(html, "<g class=\"timeline\" data-scenario=\"nat-reboot\""), 1);
+	assert_non_null(strstr(html, "lost 4/50, reply 0.60s, direct"));
+	assert_null(strstr(html, "id=\"compare\""));
+	free(html);
+	/* Two runs: a column each, a row per pair either has. */
+	b[0] = result("full-cone", "full-cone", true, PATH_RELAY, true);
+	b[1] = result("symmetric", "symmetric", false, PATH_NONE, false);
+	b[2] = result("open", "open", true, PATH_DIRECT, true);
+	sets[1].info = info("nebula");
+	sets[1].res = b;
+	sets[1].n = 3;
+	assert_int_equal(runner_write_html(path, sets, 2, NULL, 0), 0);
+	html = slurp("report.html");
+	assert_non_null(strstr(html, "<title>punchlab: ref, nebula</title>"));
+	assert_int_equal(count_of(html, "<p class=\"headline"), 2);
+	assert_non_null(strstr(html, "<b>nebula</b>: 2 of 3 scenarios <b>not as expected</b> (1 did not connect, 1 relayed"));
+	assert_int_equal(count_of(html, "<tr class=\"row\""), 4);   /* 3 pairs of ref (no lifecycle) + open/open */
+	assert_non_null(strstr(html, "<td class=\"relay unexpected\" data-tool=\"nebula\">&#10008; relay 0.5s</td>"));
+	assert_non_null(strstr(html, "<td class=\"fail unexpected\" data-tool=\"nebula\">&#10008; FAIL</td>"));
+	assert_non_null(strstr(html, "<td>not run</td>"));
+	assert_non_null(strstr(html, "id=\"matrix-1\""));
 	free(html);
 }
 
@@ -462,6 +679,9 @@ int main(void)
 		cmocka_unit_test(the_lifecycle_table_cuts_no_name),
 		cmocka_unit_test_setup_teardown(the_baseline_names_each_cell_that_got_worse, make_dir, remove_dir),
 		cmocka_unit_test_setup_teardown(reports_escape_hostile_model_names_and_tool_versions, make_dir, remove_dir),
+		cmocka_unit_test_setup_teardown(results_read_back_as_written_with_null_for_never, make_dir, remove_dir),
+		cmocka_unit_test_setup_teardown(a_results_file_that_is_not_one_is_refused_saying_why, make_dir, remove_dir),
+		cmocka_unit_test_setup_teardown(the_report_says_at_once_whether_the_run_went_as_expected, make_dir, remove_dir),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,85 @@
+/* punchlab report: report.html from one or more runs, side by side. */
+#include "cmd.h"
+#include "../runner/runner.h"
+#include "../../lib/util/log.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define MAX_RUNS 16
+
+static const char usage[] =
+	"usage: punchlab report [--output FILE] RUN...\n"
+	"\n"
+	"Draw the page of one or more runs of `punchlab run`, side by side: each RUN\n"
+	"is the folder a run wrote (its results.json is read) or a results.json.\n"
+	"The page: a headline per run (as expected or not, worse than its baseline),\n"
+	"what ran and where, the runs' cells side by side, each run's matrix and\n"
+	"every scenario, time to direct per technique, lifecycle timelines.\n"
+	"  -o, --output FILE   where the page goes (default: report.html here)\n"
+	"Exit 0 when the page is written, 2 when a RUN cannot be read (the message\n"
+	"says which and why), 3 when the page cannot be written. A run's\n"
+	"conformance section is only in the report.html the run itself wrote.\n";
+
+int cmd_report(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "output", required_argument, NULL, 'o' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct run_set sets[MAX_RUNS];
+	const char *output = "report.html";
+	char path[700], err[900];
+	int c, n = 0, ret = 0, total = 0;
+
+	opterr = 0;
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "ho:", longopts, NULL)) != -1) {
+		if (c == 'h') {
+			fputs(usage, stdout);
+			return 0;
+		} else if (c == 'o') {
+			output = optarg;
+		} else {
+			pl_err("report: %s \"%s\"\n%s", optopt && c == ':' ? "a value is missing after" : "unexpected",
+			       argv[optind - 1], usage);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		pl_err("report: name at least one run (a folder punchlab run wrote, or its results.json)\n%s", usage);
+		return EXIT_USAGE;
+	}
+	if (argc - optind > MAX_RUNS) {
+		pl_err("report: %d runs named; a page takes at most %d", argc - optind, MAX_RUNS);
+		return EXIT_USAGE;
+	}
+	for (int i = optind; i < argc; i++) {
+		struct stat st;
+		const char *run = argv[i];
+		if (!stat(run, &st) && S_ISDIR(st.st_mode))
+			snprintf(path, sizeof(path), "%s/results.json", run);
+		else
+			snprintf(path, sizeof(path), "%s", run);
+		if (runner_read_results(path, &sets[n], err, sizeof(err))) {
+			pl_err("report: %s", err);
+			ret = EXIT_USAGE;
+			break;
+		}
+		total += sets[n++].n;
+	}
+	if (!ret && (ret = runner_write_html(output, sets, n, NULL, 0))) {
+		pl_err("report: cannot write %s: %s", output, strerror(-ret));
+		ret = EXIT_FAIL;
+	}
+	if (!ret)
+		printf("%s: %d run%s, %d scenarios\n", output, n, n == 1 ? "" : "s", total);
+	for (int i = 0; i < n; i++)
+		runner_free_results(&sets[i]);
+	return ret;
+}

@@ -1,0 +1,361 @@
+/* results.json: what a run writes of itself (one scenario per line, so a
+ * person can grep it), and the reader that brings one back for a
+ * --baseline or `punchlab report`. The reader takes files others wrote,
+ * or edited: json-c parses them (escapes, nesting, numbers), and each
+ * field is checked for its type and cut to its buffer. */
+#include "runner.h"
+#include "../../lib/util/text.h"
+
+#include <errno.h>
+#include <json-c/json.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <time.h>
+
+/* A JSON string, escaped. */
+static void put(FILE *f, const char *s)
+{
+	text_json_put(f, s);
+}
+
+/* ,"key":"value" */
+static void field(FILE *f, const char *before, const char *key, const char *value)
+{
+	fprintf(f, "%s\"%s\":", before, key);
+	put(f, value);
+}
+
+/* ,"key":seconds, or null for "never" (a negative time). */
+static void seconds(FILE *f, const char *before, const char *key, double s, const char *fmt)
+{
+	fprintf(f, "%s\"%s\":", before, key);
+	if (s < 0)
+		fputs("null", f);
+	else
+		fprintf(f, fmt, s);
+}
+
+void runner_info_now(struct run_info *info, const char *tool, const char *tool_version, double wall_s, int argc,
+		     char **argv)
+{
+	char *cv[] = { "git", "rev-parse", "--short", "HEAD", NULL };
+	struct utsname u;
+	time_t now = time(NULL);
+	size_t at = 0;
+
+	memset(info, 0, sizeof(*info));
+	snprintf(info->tool, sizeof(info->tool), "%s", tool);
+	snprintf(info->tool_version, sizeof(info->tool_version), "%s", tool_version);
+	tool_first_line(cv, "unknown", info->commit, sizeof(info->commit));
+	if (!uname(&u)) {
+		snprintf(info->kernel, sizeof(info->kernel), "%s", u.release);
+		snprintf(info->host, sizeof(info->host), "%s", u.nodename);
+	}
+	strftime(info->date, sizeof(info->date), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+	info->wall_s = wall_s;
+	info->worse = -1;
+	/* The command as a person would type it again: words with anything
+	 * but plain characters in single quotes. Shown, never run. */
+	at = (size_t)snprintf(info->command, sizeof(info->command), "punchlab");
+	for (int i = 0; i < argc && at < sizeof(info->command); i++) {
+		const char *w = argv[i];
+		bool plain = w[0] && strspn(w, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_=,./:@+") ==
+					     strlen(w);
+		at += (size_t)snprintf(info->command + at, sizeof(info->command) - at, plain ? " %s" : " '", w);
+		for (const char *p = w; !plain && *p && at < sizeof(info->command); p++)
+			at += (size_t)snprintf(info->command + at, sizeof(info->command) - at, *p == '\'' ? "'\\''" : "%c", *p);
+		if (!plain && at < sizeof(info->command))
+			at += (size_t)snprintf(info->command + at, sizeof(info->command) - at, "'");
+	}
+}
+
+int runner_write_json(const char *path, const struct run_info *info, const struct scenario_result *res, int n)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f)
+		return -errno;
+	field(f, "{\"header\":{", "tool", info->tool);
+	field(f, ",", "tool_version", info->tool_version);
+	field(f, ",", "commit", info->commit);
+	field(f, ",", "kernel", info->kernel);
+	field(f, ",", "host", info->host);
+	field(f, ",", "date_utc", info->date);
+	field(f, ",", "command", info->command);
+	fprintf(f, ",\"scenarios\":%d,\"wall_time_s\":%.1f,\"date\":%ld", n, info->wall_s, (long)time(NULL));
+	if (info->baseline[0]) {
+		field(f, ",", "baseline", info->baseline);
+		fprintf(f, ",\"worse_than_baseline\":%d", info->worse);
+	}
+	fprintf(f, "},\n\"scenarios\":[\n");
+	for (int i = 0; i < n; i++) {
+		const struct scenario_result *r = &res[i];
+		field(f, "{", "tool", r->sc.tool);
+		field(f, ",", "tool_version", r->tool_version);
+		field(f, ",", "topology", r->sc.topology);
+		field(f, ",", "a", r->sc.a);
+		field(f, ",", "b", r->sc.b);
+		if (r->sc.c[0])
+			field(f, ",", "c", r->sc.c);
+		fprintf(f, ",\"repeat\":%d,\"ran\":%s,\"outcome\":\"%s\",\"path\":\"%s\",\"expected_path\":\"%s\"", r->sc.repeat,
+			r->ran ? "true" : "false", r->connected ? "connected" : "failed", path_name(r->path),
+			r->expected_direct ? "direct" : "relay");
+		field(f, ",", "expected_technique", r->expected_technique);
+		field(f, ",", "expected_reason", r->expected_reason);
+		seconds(f, ",", "time_to_first_reply_s", r->time_to_first_reply_s, "%.3f");
+		seconds(f, ",", "time_to_direct_s", r->time_to_direct_s, "%.3f");
+		seconds(f, ",\"rtt_ms\":{", "p50", r->rtt_p50, "%.3f");
+		seconds(f, ",", "p90", r->rtt_p90, "%.3f");
+		seconds(f, ",", "p99", r->rtt_p99, "%.3f");
+		fprintf(f, "},\"probes\":{\"sent\":%d,\"answered\":%d},\"packets\":{\"direct_bytes\":%llu,\"relay_bytes\":%llu}",
+			r->probes_sent, r->probes_answered, (unsigned long long)r->direct_bytes, (unsigned long long)r->relay_bytes);
+		if (r->sc.lifecycle[0]) {
+			const struct lifecycle_result *l = &r->lc;
+			field(f, ",\"lifecycle\":{", "name", r->sc.lifecycle);
+			fprintf(f, ",\"happened\":%s,\"event_at_s\":%.2f,\"sent_after\":%d,\"lost_after\":%d",
+				l->happened ? "true" : "false", l->event_at_s, l->sent_after, l->lost_after);
+			seconds(f, ",", "first_reply_s", l->first_reply_s, "%.2f");
+			seconds(f, ",", "relay_s", l->relay_s, "%.2f");
+			seconds(f, ",", "direct_s", l->direct_s, "%.2f");
+			fprintf(f, ",\"path_after\":\"%s\",\"pairs\":%d,\"pairs_connected\":%d}", path_name(l->path_after), l->pairs,
+				l->pairs_connected);
+		}
+		fprintf(f, ",\"tool_said_path\":\"%s\",\"disagreement\":%s,\"as_expected\":%s,\"wall_s\":%.2f",
+			r->tool_said_path == PATH_UNKNOWN ? "" : path_name(r->tool_said_path), runner_disagrees(r) ? "true" : "false",
+			runner_as_expected(r) ? "true" : "false", r->wall_s);
+		field(f, ",", "kept_run", r->kept_run);
+		field(f, ",", "error", r->error);
+		fprintf(f, "}%s\n", i + 1 < n ? "," : "");
+	}
+	fprintf(f, "]}\n");
+	return fclose(f) ? -errno : 0;
+}
+
+/* Reading back. */
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+static json_object *get(json_object *o, const char *key, json_type want)
+{
+	json_object *v;
+
+	if (!o || !json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, want))
+		return NULL;
+	return v;
+}
+
+/* A string field into buf ("" when absent or not a string). */
+static bool str(json_object *o, const char *key, char *buf, size_t len)
+{
+	json_object *v = get(o, key, json_type_string);
+
+	snprintf(buf, len, "%s", v ? json_object_get_string(v) : "");
+	return v != NULL;
+}
+
+/* A number field; null, absent or not a number: dflt. */
+static double num(json_object *o, const char *key, double dflt)
+{
+	json_object *v;
+	double d;
+
+	if (!o || !json_object_object_get_ex(o, key, &v))
+		return dflt;
+	if (!json_object_is_type(v, json_type_double) && !json_object_is_type(v, json_type_int))
+		return dflt;
+	d = json_object_get_double(v);
+	return d == d && d > -1e12 && d < 1e12 ? d : dflt;   /* no NaN, nothing absurd */
+}
+
+static int integer(json_object *o, const char *key, int dflt)
+{
+	double d = num(o, key, dflt);
+
+	return d >= -1e9 && d <= 1e9 ? (int)d : dflt;
+}
+
+static bool boolean(json_object *o, const char *key, bool dflt)
+{
+	json_object *v = get(o, key, json_type_boolean);
+
+	return v ? json_object_get_boolean(v) : dflt;
+}
+
+static int one_scenario(json_object *s, int i, struct scenario_result *r, char *err, size_t errlen)
+{
+	static const char *const needed[] = { "topology", "a", "b", "outcome", "path" };
+	json_object *rtt = get(s, "rtt_ms", json_type_object), *probes = get(s, "probes", json_type_object),
+		    *packets = get(s, "packets", json_type_object), *lc = get(s, "lifecycle", json_type_object);
+	char outcome[16], p[16];
+
+	if (!json_object_is_type(s, json_type_object))
+		return fail(err, errlen, "scenario %d is not an object", i + 1);
+	for (size_t k = 0; k < sizeof(needed) / sizeof(needed[0]); k++)
+		if (!get(s, needed[k], json_type_string))
+			return fail(err, errlen, "scenario %d has no \"%s\" string", i + 1, needed[k]);
+	memset(r, 0, sizeof(*r));
+	str(s, "tool", r->sc.tool, sizeof(r->sc.tool));
+	str(s, "tool_version", r->tool_version, sizeof(r->tool_version));
+	str(s, "topology", r->sc.topology, sizeof(r->sc.topology));
+	str(s, "a", r->sc.a, sizeof(r->sc.a));
+	str(s, "b", r->sc.b, sizeof(r->sc.b));
+	str(s, "c", r->sc.c, sizeof(r->sc.c));
+	r->sc.repeat = integer(s, "repeat", 0);
+	r->ran = boolean(s, "ran", true);
+	str(s, "outcome", outcome, sizeof(outcome));
+	r->connected = !strcmp(outcome, "connected");
+	str(s, "path", p, sizeof(p));
+	r->path = path_parse(p);
+	str(s, "expected_path", p, sizeof(p));
+	r->expected_direct = !strcmp(p, "direct");
+	str(s, "expected_technique", r->expected_technique, sizeof(r->expected_technique));
+	str(s, "expected_reason", r->expected_reason, sizeof(r->expected_reason));
+	r->time_to_first_reply_s = num(s, "time_to_first_reply_s", -1);
+	r->time_to_direct_s = num(s, "time_to_direct_s", -1);
+	r->rtt_p50 = num(rtt, "p50", -1);
+	r->rtt_p90 = num(rtt, "p90", -1);
+	r->rtt_p99 = num(rtt, "p99", -1);
+	r->probes_sent = integer(probes, "sent", 0);
+	r->probes_answered = integer(probes, "answered", 0);
+	r->direct_bytes = (uint64_t)(num(packets, "direct_bytes", 0) > 0 ? num(packets, "direct_bytes", 0) : 0);
+	r->relay_bytes = (uint64_t)(num(packets, "relay_bytes", 0) > 0 ? num(packets, "relay_bytes", 0) : 0);
+	if (lc) {
+		struct lifecycle_result *l = &r->lc;
+		if (!str(lc, "name", r->sc.lifecycle, sizeof(r->sc.lifecycle)) || !r->sc.lifecycle[0])
+			return fail(err, errlen, "scenario %d: its \"lifecycle\" has no name", i + 1);
+		l->happened = boolean(lc, "happened", false);
+		l->event_at_s = num(lc, "event_at_s", 0);
+		l->sent_after = integer(lc, "sent_after", 0);
+		l->lost_after = integer(lc, "lost_after", 0);
+		l->first_reply_s = num(lc, "first_reply_s", -1);
+		l->relay_s = num(lc, "relay_s", -1);
+		l->direct_s = num(lc, "direct_s", -1);
+		str(lc, "path_after", p, sizeof(p));
+		l->path_after = path_parse(p);
+		l->pairs = integer(lc, "pairs", 0);
+		l->pairs_connected = integer(lc, "pairs_connected", 0);
+	}
+	str(s, "tool_said_path", p, sizeof(p));
+	r->tool_said_path = p[0] ? path_parse(p) : PATH_UNKNOWN;
+	r->wall_s = num(s, "wall_s", 0);
+	str(s, "kept_run", r->kept_run, sizeof(r->kept_run));
+	str(s, "error", r->error, sizeof(r->error));
+	return 0;
+}
+
+int runner_parse_results(const char *text, size_t len, struct run_set *out, char *err, size_t errlen)
+{
+	json_tokener *tok = json_tokener_new_ex(16);
+	json_object *root, *head, *list;
+	enum json_tokener_error je;
+	int ret = 0, n;
+
+	memset(out, 0, sizeof(*out));
+	if (!tok)
+		return fail(err, errlen, "out of memory");
+	if (len > (size_t)64 << 20) {
+		json_tokener_free(tok);
+		return fail(err, errlen, "over 64 MiB: not a results.json");
+	}
+	root = json_tokener_parse_ex(tok, text, (int)len);
+	je = json_tokener_get_error(tok);
+	if (!root || je != json_tokener_success) {
+		ret = fail(err, errlen, "not JSON (%s, at byte %zu)",
+			   je == json_tokener_continue ? "it ends too soon" : json_tokener_error_desc(je),
+			   json_tokener_get_parse_end(tok));
+		json_tokener_free(tok);
+		json_object_put(root);
+		return ret;
+	}
+	for (size_t at = json_tokener_get_parse_end(tok); at < len; at++)
+		if (!strchr(" \t\r\n", text[at])) {
+			ret = fail(err, errlen, "more than one JSON value (something follows at byte %zu)", at);
+			break;
+		}
+	json_tokener_free(tok);
+	if (!ret && !(list = get(root, "scenarios", json_type_array)))
+		ret = fail(err, errlen, "not a results.json of punchlab run (no \"scenarios\" list)");
+	if (ret) {
+		json_object_put(root);
+		return ret;
+	}
+	n = (int)json_object_array_length(list);
+	if (n > RUNNER_MAX_SCENARIOS) {
+		json_object_put(root);
+		return fail(err, errlen, "%d scenarios: a run has at most %d", n, RUNNER_MAX_SCENARIOS);
+	}
+	out->res = calloc(n ? (size_t)n : 1, sizeof(*out->res));
+	if (!out->res) {
+		json_object_put(root);
+		return fail(err, errlen, "out of memory");
+	}
+	for (int i = 0; i < n && !ret; i++)
+		ret = one_scenario(json_object_array_get_idx(list, (size_t)i), i, &out->res[i], err, errlen);
+	out->n = n;
+	head = get(root, "header", json_type_object);
+	str(head, "tool", out->info.tool, sizeof(out->info.tool));
+	str(head, "tool_version", out->info.tool_version, sizeof(out->info.tool_version));
+	str(head, "commit", out->info.commit, sizeof(out->info.commit));
+	str(head, "kernel", out->info.kernel, sizeof(out->info.kernel));
+	str(head, "host", out->info.host, sizeof(out->info.host));
+	str(head, "command", out->info.command, sizeof(out->info.command));
+	str(head, "baseline", out->info.baseline, sizeof(out->info.baseline));
+	out->info.worse = integer(head, "worse_than_baseline", -1);
+	out->info.wall_s = num(head, "wall_time_s", 0);
+	if (!str(head, "date_utc", out->info.date, sizeof(out->info.date))) {
+		/* older files: seconds since 1970 */
+		double d = num(head, "date", -1);
+		time_t t = (time_t)d;
+		if (d > 0)
+			strftime(out->info.date, sizeof(out->info.date), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
+	}
+	/* A header without a tool (a hand-made baseline): the scenarios' own. */
+	if (!out->info.tool[0] && n)
+		snprintf(out->info.tool, sizeof(out->info.tool), "%s", out->res[0].sc.tool);
+	if (!out->info.tool_version[0] && n)
+		snprintf(out->info.tool_version, sizeof(out->info.tool_version), "%s", out->res[0].tool_version);
+	json_object_put(root);
+	if (ret) {
+		runner_free_results(out);
+		return ret;
+	}
+	return 0;
+}
+
+int runner_read_results(const char *path, struct run_set *out, char *err, size_t errlen)
+{
+	char *text = NULL, why[200];
+	size_t len;
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	if ((ret = text_read_file(path, 64 << 20, &text, &len))) {
+		snprintf(err, errlen, "cannot read %s: %s", path, strerror(-ret));
+		return ret;
+	}
+	ret = runner_parse_results(text, len, out, why, sizeof(why));
+	free(text);
+	if (ret)
+		snprintf(err, errlen, "%s: %s", path, why);
+	else
+		snprintf(out->info.source, sizeof(out->info.source), "%s", path);
+	return ret;
+}
+
+void runner_free_results(struct run_set *set)
+{
+	free(set->res);
+	set->res = NULL;
+	set->n = 0;
+}
