@@ -39,17 +39,22 @@ int cmd_report(int argc, char **argv)
 
 	opterr = 0;
 	optind = 0;
-	while ((c = getopt_long(argc, argv, "ho:", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":ho:", longopts, NULL)) != -1) {
+		char opt[64];
 		if (c == 'h') {
 			fputs(usage, stdout);
 			return 0;
 		} else if (c == 'o') {
 			output = optarg;
-		} else {
-			pl_err("report: %s \"%s\"\n%s", optopt && c == ':' ? "a value is missing after" : "unexpected",
-			       argv[optind - 1], usage);
-			return EXIT_USAGE;
+			continue;
 		}
+		/* the option as given: -x from a cluster, or the long word */
+		if (optopt)
+			snprintf(opt, sizeof(opt), "-%c", optopt);
+		else
+			snprintf(opt, sizeof(opt), "%s", argv[optind - 1]);
+		pl_err("report: %s \"%s\"\n%s", c == ':' ? "a value is missing after" : "unexpected", opt, usage);
+		return EXIT_USAGE;
 	}
 	if (optind >= argc) {
 		pl_err("report: name at least one run (a folder punchlab run wrote, or its results.json)\n%s", usage);

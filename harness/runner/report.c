@@ -54,8 +54,11 @@ int runner_write_junit(const char *path, const struct scenario_result *res, int 
 				put_str(f, r->error[0] ? r->error : "no reply through the tunnel");
 			else if (r->lc.pairs_connected != r->lc.pairs)
 				fprintf(f, "%d of %d pairs answered", r->lc.pairs_connected, r->lc.pairs);
-			else
-				fprintf(f, "relayed, but a direct path is possible (%s)", r->expected_technique);
+			else {
+				fprintf(f, "relayed, but a direct path is possible (");
+				put_str(f, r->expected_technique);
+				fputc(')', f);
+			}
 			fprintf(f, "\"/>");
 		}
 		fprintf(f, "<system-out>%s</system-out></testcase>\n", runner_cell_text(r, c, sizeof(c)));

@@ -560,7 +560,8 @@ static void timelines(FILE *f, const struct run_set *sets, int nsets, const labe
 			fprintf(f, ", %s</text></g>\n", r->connected ? path_name(l->path_after) : "FAIL");
 			y += 30;
 		}
-	for (double at = 0; at <= end; at += end > 60 ? 10 : 5)
+	/* about ten ticks, whatever the file says the times are */
+	for (double at = 0, step = end > 60 ? ceil(end / 10) : 5; at <= end; at += step)
 		fprintf(f, "<text class=\"small\" x=\"%.1f\" y=\"%d\">%.0f s</text>", left + at * sc - 6, rows * 30 + 20, at);
 	fprintf(f, "</svg>\n");
 }
@@ -628,5 +629,9 @@ int runner_write_html(const char *path, const struct run_set *sets, int nsets, c
 		conform_html_section(f, conf, n_conf);
 	fprintf(f, "</body></html>\n");
 	free(lab);
+	if (ferror(f)) {
+		fclose(f);
+		return -EIO;
+	}
 	return fclose(f) ? -errno : 0;
 }

@@ -131,6 +131,10 @@ int runner_write_json(const char *path, const struct run_info *info, const struc
 		fprintf(f, "}%s\n", i + 1 < n ? "," : "");
 	}
 	fprintf(f, "]}\n");
+	if (ferror(f)) {   /* a flush that failed earlier, say on a full disk */
+		fclose(f);
+		return -EIO;
+	}
 	return fclose(f) ? -errno : 0;
 }
 

@@ -346,6 +346,8 @@ static void mistakes_get_clear_errors(void **state)
 		{ "report --output=/dev/null README.md", 2, "README.md: not JSON (" },
 		{ "report -o /nonexistent/dir/page.html results/reference/ref", 3, "cannot write /nonexistent/dir/page.html" },
 		{ "report --frobnicate results/reference/ref", 2, "report: unexpected \"--frobnicate\"" },
+		{ "report results/reference/ref -o", 2, "report: a value is missing after \"-o\"" },
+		{ "report -xo page.html results/reference/ref", 2, "report: unexpected \"-x\"" },
 	};
 	static const char *const progs[] = { "punchlab-agent", "punchlab-introducer", "punchlab-wg" };
 	char out[4096], prog[PATH_MAX];

@@ -525,6 +525,29 @@ static void the_report_says_at_once_whether_the_run_went_as_expected(void **stat
 	free(html);
 }
 
+/* A results file may say anything of its times: the page stays small.
+ * (A lifecycle event "at" 1e7 s drew a tick every 10 s: 50 MB of page;
+ * at 9e11 s it never ended.) */
+static void a_page_from_absurd_times_stays_small(void **state)
+{
+	static const char text[] =
+		"{\"scenarios\":[{\"topology\":\"two-sites\",\"a\":\"x\",\"b\":\"y\",\"outcome\":\"connected\","
+		"\"path\":\"direct\",\"time_to_direct_s\":9e11,\"lifecycle\":{\"name\":\"nat-reboot\",\"happened\":true,"
+		"\"event_at_s\":9e11,\"first_reply_s\":1e11,\"relay_s\":5e11,\"direct_s\":9.9e11}}]}";
+	struct run_set set;
+	char err[256], path[128], *html;
+
+	(void)state;
+	assert_int_equal(runner_parse_results(text, strlen(text), &set, err, sizeof(err)), 0);
+	snprintf(path, sizeof(path), "%s/report.html", dir);
+	assert_int_equal(runner_write_html(path, &set, 1, NULL, 0), 0);
+	runner_free_results(&set);
+	html = slurp("report.html");
+	assert_true(strlen(html) < 64 * 1024);
+	assert_int_equal(count_of(html, "<g class=\"timeline\""), 1);
+	free(html);
+}
+
 /* The plan of a matrix run, without a lab. */
 static int count_in(const struct scenario *sc, int n, const char *topology)
 {
@@ -682,6 +705,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(results_read_back_as_written_with_null_for_never, make_dir, remove_dir),
 		cmocka_unit_test_setup_teardown(a_results_file_that_is_not_one_is_refused_saying_why, make_dir, remove_dir),
 		cmocka_unit_test_setup_teardown(the_report_says_at_once_whether_the_run_went_as_expected, make_dir, remove_dir),
+		cmocka_unit_test_setup_teardown(a_page_from_absurd_times_stays_small, make_dir, remove_dir),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
