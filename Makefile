@@ -7,7 +7,7 @@ LIBS      = -lnftnl -lmnl -lsodium -lpcap
 HARNESS_LIBS = $(LIBS) -ljson-c -lm   # json-c: results.json read back (report, --baseline)
 SANFLAGS  = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 FUZZ_SECONDS ?= 20
-LAB_JOBS ?= 2
+LAB_JOBS ?= 3   # lab binaries at a time: most of their time is waiting (timeouts, silences)
 V ?= 0
 ifeq ($(V),0)
 Q = @
