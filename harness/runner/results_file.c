@@ -140,16 +140,6 @@ int runner_write_json(const char *path, const struct run_info *info, const struc
 
 /* Reading back. */
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -EINVAL;
-}
-
 static json_object *get(json_object *o, const char *key, json_type want)
 {
 	json_object *v;
@@ -204,10 +194,10 @@ static int one_scenario(json_object *s, int i, struct scenario_result *r, char *
 	char outcome[16], p[16];
 
 	if (!json_object_is_type(s, json_type_object))
-		return fail(err, errlen, "scenario %d is not an object", i + 1);
+		return text_fail(err, errlen, NULL, 0, "scenario %d is not an object", i + 1);
 	for (size_t k = 0; k < sizeof(needed) / sizeof(needed[0]); k++)
 		if (!get(s, needed[k], json_type_string))
-			return fail(err, errlen, "scenario %d has no \"%s\" string", i + 1, needed[k]);
+			return text_fail(err, errlen, NULL, 0, "scenario %d has no \"%s\" string", i + 1, needed[k]);
 	memset(r, 0, sizeof(*r));
 	str(s, "tool", r->sc.tool, sizeof(r->sc.tool));
 	str(s, "tool_version", r->tool_version, sizeof(r->tool_version));
@@ -237,7 +227,7 @@ static int one_scenario(json_object *s, int i, struct scenario_result *r, char *
 	if (lc) {
 		struct lifecycle_result *l = &r->lc;
 		if (!str(lc, "name", r->sc.lifecycle, sizeof(r->sc.lifecycle)) || !r->sc.lifecycle[0])
-			return fail(err, errlen, "scenario %d: its \"lifecycle\" has no name", i + 1);
+			return text_fail(err, errlen, NULL, 0, "scenario %d: its \"lifecycle\" has no name", i + 1);
 		l->happened = boolean(lc, "happened", false);
 		l->event_at_s = num(lc, "event_at_s", 0);
 		l->sent_after = integer(lc, "sent_after", 0);
@@ -267,15 +257,15 @@ int runner_parse_results(const char *text, size_t len, struct run_set *out, char
 
 	memset(out, 0, sizeof(*out));
 	if (!tok)
-		return fail(err, errlen, "out of memory");
+		return text_fail(err, errlen, NULL, 0, "out of memory");
 	if (len > (size_t)64 << 20) {
 		json_tokener_free(tok);
-		return fail(err, errlen, "over 64 MiB: not a results.json");
+		return text_fail(err, errlen, NULL, 0, "over 64 MiB: not a results.json");
 	}
 	root = json_tokener_parse_ex(tok, text, (int)len);
 	je = json_tokener_get_error(tok);
 	if (!root || je != json_tokener_success) {
-		ret = fail(err, errlen, "not JSON (%s, at byte %zu)",
+		ret = text_fail(err, errlen, NULL, 0, "not JSON (%s, at byte %zu)",
 			   je == json_tokener_continue ? "it ends too soon" : json_tokener_error_desc(je),
 			   json_tokener_get_parse_end(tok));
 		json_tokener_free(tok);
@@ -284,12 +274,12 @@ int runner_parse_results(const char *text, size_t len, struct run_set *out, char
 	}
 	for (size_t at = json_tokener_get_parse_end(tok); at < len; at++)
 		if (!strchr(" \t\r\n", text[at])) {
-			ret = fail(err, errlen, "more than one JSON value (something follows at byte %zu)", at);
+			ret = text_fail(err, errlen, NULL, 0, "more than one JSON value (something follows at byte %zu)", at);
 			break;
 		}
 	json_tokener_free(tok);
 	if (!ret && !(list = get(root, "scenarios", json_type_array)))
-		ret = fail(err, errlen, "not a results.json of punchlab run (no \"scenarios\" list)");
+		ret = text_fail(err, errlen, NULL, 0, "not a results.json of punchlab run (no \"scenarios\" list)");
 	if (ret) {
 		json_object_put(root);
 		return ret;
@@ -297,12 +287,12 @@ int runner_parse_results(const char *text, size_t len, struct run_set *out, char
 	n = (int)json_object_array_length(list);
 	if (n > RUNNER_MAX_SCENARIOS) {
 		json_object_put(root);
-		return fail(err, errlen, "%d scenarios: a run has at most %d", n, RUNNER_MAX_SCENARIOS);
+		return text_fail(err, errlen, NULL, 0, "%d scenarios: a run has at most %d", n, RUNNER_MAX_SCENARIOS);
 	}
 	out->res = calloc(n ? (size_t)n : 1, sizeof(*out->res));
 	if (!out->res) {
 		json_object_put(root);
-		return fail(err, errlen, "out of memory");
+		return text_fail(err, errlen, NULL, 0, "out of memory");
 	}
 	for (int i = 0; i < n && !ret; i++)
 		ret = one_scenario(json_object_array_get_idx(list, (size_t)i), i, &out->res[i], err, errlen);

@@ -7,18 +7,6 @@
 #include <stdarg.h>
 #include <string.h>
 
-static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -EINVAL;
-}
-
 static int bind_params(const struct topo *t, int n, char *const assigns[], struct topo_net *net,
 		       char *err, size_t errlen)
 {
@@ -42,7 +30,7 @@ static int bind_params(const struct topo *t, int n, char *const assigns[], struc
 		}
 		if (p < 0 || !model[0] || strlen(model) >= TOPO_MODEL_REF_MAX) {
 			char takes[80];
-			return fail(err, errlen, "topology %s: \"%s\" does not bind a parameter; it takes %s", t->name,
+			return text_fail(err, errlen, NULL, 0, "topology %s: \"%s\" does not bind a parameter; it takes %s", t->name,
 				    assigns[i], topo_params_text(t, takes, sizeof(takes)));
 		}
 		snprintf(net->models[p], TOPO_MODEL_REF_MAX, "%s", model);
@@ -50,7 +38,7 @@ static int bind_params(const struct topo *t, int n, char *const assigns[], struc
 	}
 	for (int j = 0; j < t->n_params; j++)
 		if (!bound[j])
-			return fail(err, errlen, "topology %s needs %s=MODEL (e.g. %s=full-cone)", t->name,
+			return text_fail(err, errlen, NULL, 0, "topology %s needs %s=MODEL (e.g. %s=full-cone)", t->name,
 				    t->params[j], t->params[j]);
 	return 0;
 }
@@ -95,7 +83,7 @@ static int lay_out_segment(const struct topo *t, struct topo_net *net, int s, ch
 		if (tn->n_addrs) {
 			for (int a = 0; a < tn->n_addrs; a++) {
 				if ((tn->addrs[a] & text_mask(plen)) != prefix)
-					return fail(err, errlen, "topology %s: address of %s is outside segment %s as built "
+					return text_fail(err, errlen, NULL, 0, "topology %s: address of %s is outside segment %s as built "
 						    "(its gateway's model changes the segment's prefix)", t->name, tn->name, seg->name);
 				ifc->addrs[ifc->n_addrs++] = tn->addrs[a];
 			}
@@ -104,7 +92,7 @@ static int lay_out_segment(const struct topo *t, struct topo_net *net, int s, ch
 			for (;; next++) {
 				bool taken = false;
 				if (next >= size - 1)
-					return fail(err, errlen, "topology %s: segment %s is full", t->name, seg->name);
+					return text_fail(err, errlen, NULL, 0, "topology %s: segment %s is full", t->name, seg->name);
 				for (int j = 0; j < t->n_nodes; j++)
 					for (int a = 0; a < t->nodes[j].n_addrs; a++)
 						taken |= t->nodes[j].segment == s && t->nodes[j].addrs[a] == host_addr(prefix, next);
@@ -145,7 +133,7 @@ int topo_resolve(const struct topo *t, int n, char *const assigns[], struct topo
 						model = net->models[p];
 			}
 			if ((ret = nat_model_load(model, &nn->model, merr, sizeof(merr))))
-				return fail(err, errlen, "%s", merr);
+				return text_fail(err, errlen, NULL, 0, "%s", merr);
 			nn->has_model = true;
 		}
 	}
@@ -159,7 +147,7 @@ int topo_resolve(const struct topo *t, int n, char *const assigns[], struct topo
 		net->seg_plen[s] = seg->plen;
 		if (gw->has_model && !gw->model.translate) {
 			if (!seg->has_public)
-				return fail(err, errlen,
+				return text_fail(err, errlen, NULL, 0,
 					    "topology %s: segment %s needs \"public PREFIX\" when %s's model (%s) does not translate",
 					    t->name, seg->name, gw->name, gw->model.name);
 			net->seg_prefix[s] = seg->public_prefix;

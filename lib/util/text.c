@@ -147,7 +147,9 @@ int text_fail(char *err, size_t errlen, const char *origin, unsigned line, const
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (line)
+	if (!origin)
+		snprintf(err, errlen, "%s", msg);
+	else if (line)
 		snprintf(err, errlen, "%s:%u: %s", origin, line, msg);
 	else
 		snprintf(err, errlen, "%s: %s", origin, msg);

@@ -24,8 +24,9 @@ bool text_parse_prefix(const char *s, uint32_t *addr_be, uint8_t *len);
 const char *text_ipv4(uint32_t addr_be, char *buf);
 /* Netmask in network order for a prefix length. */
 uint32_t text_mask(uint8_t len);
-/* Write "origin:line: message" (or "origin: message" when line is 0) into
- * err and return -EINVAL: how parsers refuse input. */
+/* Write "origin:line: message" (or "origin: message" when line is 0, or
+ * the message alone when origin is NULL) into err and return -EINVAL: how
+ * parsers refuse input. */
 int text_fail(char *err, size_t errlen, const char *origin, unsigned line, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
 /* The value after the first "key": in json (our own JSON: a string up to

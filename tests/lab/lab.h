@@ -266,6 +266,27 @@ static inline int lab_punchlab_run(char *out, size_t len, const char *fmt, ...)
 	return ret;
 }
 
+/* How many times what stands in text. */
+static inline int lab_count(const char *text, const char *what)
+{
+	int n = 0;
+
+	for (const char *p = text; (p = strstr(p, what)); p++)
+		n++;
+	return n;
+}
+
+/* DIR/NAME's text (at most 4 MiB; freed by the caller). */
+static inline char *lab_slurp(const char *dir, const char *name)
+{
+	char path[PATH_MAX], *text = NULL;
+	size_t len;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	assert_int_equal(text_read_file(path, 1 << 22, &text, &len), 0);
+	return text;
+}
+
 /* Run a binary's tests side by side, at most at_once at a time, each in a
  * process of its own (its own labs, its own cmocka run: a failed assertion
  * ends that test's process only). For tests that mostly wait (timeouts

@@ -10,23 +10,17 @@
 
 static char out[160];
 
-static int count(const char *text, const char *what)
+/* The page DIR/PAGE as headless Chromium renders it (its DOM, freed by the
+ * caller). */
+static char *rendered(const char *dir, const char *page)
 {
-	int n = 0;
+	char cmd[700];
 
-	for (const char *p = text; (p = strstr(p, what)); p++)
-		n++;
-	return n;
-}
-
-static char *slurp(const char *dir, const char *name)
-{
-	char path[256], *text = NULL;
-	size_t len;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	assert_int_equal(text_read_file(path, 1 << 22, &text, &len), 0);
-	return text;
+	snprintf(cmd, sizeof(cmd),
+		 "chromium --headless --no-sandbox --disable-gpu --dump-dom file://%s/%s > %s/dom.html 2>/dev/null", dir, page,
+		 dir);
+	assert_int_equal(system(cmd), 0);
+	return lab_slurp(dir, "dom.html");
 }
 
 static void small_matrix_matches_expect_and_reports_every_scenario(void **state)
@@ -45,26 +39,26 @@ static void small_matrix_matches_expect_and_reports_every_scenario(void **state)
 	assert_non_null(strstr(log, "\n6/6 scenarios, 6 as expected, 0 not; "));
 	assert_null(strstr(log, "about 0 s left"));
 	/* --conform: each model judged, a line each, conformance.json */
-	assert_int_equal(count(log, "conformance of "), 3);
+	assert_int_equal(lab_count(log, "conformance of "), 3);
 	assert_non_null(strstr(log, "conformance of symmetric: "));
-	json = slurp(out, "conformance.json");
-	assert_int_equal(count(json, "{\"subject\":"), 3);
-	assert_int_equal(count(json, "\"id\":\"RFC4787 REQ-1\",\"what\":\"endpoint-independent mapping\",\"level\":\"MUST\",\"verdict\":\"fail\""), 1);
+	json = lab_slurp(out, "conformance.json");
+	assert_int_equal(lab_count(json, "{\"subject\":"), 3);
+	assert_int_equal(lab_count(json, "\"id\":\"RFC4787 REQ-1\",\"what\":\"endpoint-independent mapping\",\"level\":\"MUST\",\"verdict\":\"fail\""), 1);
 	free(json);
-	json = slurp(out, "results.json");
-	assert_int_equal(count(json, "\n{\"tool\":\"ref\",\"tool_version\""), 6);   /* a line each */
-	assert_int_equal(count(json, "\"outcome\":\"connected\""), 6);
+	json = lab_slurp(out, "results.json");
+	assert_int_equal(lab_count(json, "\n{\"tool\":\"ref\",\"tool_version\""), 6);   /* a line each */
+	assert_int_equal(lab_count(json, "\"outcome\":\"connected\""), 6);
 	/* symmetric x symmetric is the one relayed pair; the rest go direct. */
-	assert_int_equal(count(json, "\"path\":\"relay\",\"expected_path\":\"relay\""), 1);
-	assert_int_equal(count(json, "\"path\":\"direct\",\"expected_path\":\"direct\""), 5);
-	assert_int_equal(count(json, "\"disagreement\":true"), 0);
-	junit = slurp(out, "junit.xml");
-	assert_int_equal(count(junit, "<testcase "), 6);
-	assert_int_equal(count(junit, "<failure"), 0);
-	html = slurp(out, "report.html");
+	assert_int_equal(lab_count(json, "\"path\":\"relay\",\"expected_path\":\"relay\""), 1);
+	assert_int_equal(lab_count(json, "\"path\":\"direct\",\"expected_path\":\"direct\""), 5);
+	assert_int_equal(lab_count(json, "\"disagreement\":true"), 0);
+	junit = lab_slurp(out, "junit.xml");
+	assert_int_equal(lab_count(junit, "<testcase "), 6);
+	assert_int_equal(lab_count(junit, "<failure"), 0);
+	html = lab_slurp(out, "report.html");
 	/* One cell per scenario, both halves of the symmetric matrix drawn. */
-	assert_true(count(html, "class=\"cell\" data-topology=\"two-sites\"") >= 6);
-	assert_int_equal(count(html, "<g class=\"cell\" data-topology=\"two-sites\" data-a=\"symmetric\" data-b=\"symmetric\" "
+	assert_true(lab_count(html, "class=\"cell\" data-topology=\"two-sites\"") >= 6);
+	assert_int_equal(lab_count(html, "<g class=\"cell\" data-topology=\"two-sites\" data-a=\"symmetric\" data-b=\"symmetric\" "
 				     "data-path=\"relay\""), 1);
 	/* The headline, and what ran: the command as given. */
 	assert_non_null(strstr(html, "<p class=\"headline ok\" data-tool=\"ref\" data-as-expected=\"6\" data-scenarios=\"6\">"));
@@ -77,16 +71,12 @@ static void small_matrix_matches_expect_and_reports_every_scenario(void **state)
 	{
 		char cmd[512], line[4096], *dom;
 		FILE *f;
-		snprintf(cmd, sizeof(cmd),
-			 "chromium --headless --no-sandbox --disable-gpu --dump-dom file://%s/report.html > %s/dom.html 2>/dev/null",
-			 out, out);
-		assert_int_equal(system(cmd), 0);
-		dom = slurp(out, "dom.html");
+		dom = rendered(out, "report.html");
 		assert_non_null(strstr(dom, "<svg class=\"matrix\" id=\"matrix\""));
 		/* the conformance section: a verdict per requirement and model */
 		assert_non_null(strstr(dom, "<table id=\"conformance\">"));
-		assert_int_equal(count(dom, " data-id=\"RFC"), 3 * 30);
-		assert_int_equal(count(dom, "data-id=\"RFC4787 REQ-1\" data-subject=\"symmetric\""), 1);
+		assert_int_equal(lab_count(dom, " data-id=\"RFC"), 3 * 30);
+		assert_int_equal(lab_count(dom, "data-id=\"RFC4787 REQ-1\" data-subject=\"symmetric\""), 1);
 		snprintf(cmd, sizeof(cmd), "%s/results.json", out);
 		f = fopen(cmd, "r");
 		assert_non_null(f);
@@ -109,14 +99,10 @@ static void small_matrix_matches_expect_and_reports_every_scenario(void **state)
 		/* This run beside the reference one, drawn by punchlab report. */
 		assert_int_equal(lab_punchlab_run(line, sizeof(line), "report -o %s/side.html %s results/reference/ref 2>&1", out, out), 0);
 		assert_non_null(strstr(line, "side.html: 2 runs, 71 scenarios"));
-		snprintf(cmd, sizeof(cmd),
-			 "chromium --headless --no-sandbox --disable-gpu --dump-dom file://%s/side.html > %s/dom.html 2>/dev/null",
-			 out, out);
-		assert_int_equal(system(cmd), 0);
-		dom = slurp(out, "dom.html");
+		dom = rendered(out, "side.html");
 		assert_non_null(strstr(dom, "<table id=\"compare\">"));
-		assert_int_equal(count(dom, "<p class=\"headline ok\" data-tool=\"ref\""), 2);
-		assert_int_equal(count(dom, "<tr class=\"row\""), 65);   /* the reference's 65 pairs; this run's 6 among them */
+		assert_int_equal(lab_count(dom, "<p class=\"headline ok\" data-tool=\"ref\""), 2);
+		assert_int_equal(lab_count(dom, "<tr class=\"row\""), 65);   /* the reference's 65 pairs; this run's 6 among them */
 		assert_non_null(strstr(dom, "<svg class=\"matrix\" id=\"matrix-1\""));
 		free(dom);
 	}
@@ -161,8 +147,8 @@ static void third_party_tools_connect_two_full_cones_directly(void **state)
 		assert_non_null(mkdtemp(dir));
 		snprintf(args, sizeof(args), "--tool %s --models full-cone --output %s", tools[i], dir);
 		assert_int_equal(lab_punchlab_run(log, sizeof(log), "run %s 2>&1", args), 0);
-		json = slurp(dir, "results.json");
-		assert_int_equal(count(json, "\"outcome\":\"connected\",\"path\":\"direct\""), 1);
+		json = lab_slurp(dir, "results.json");
+		assert_int_equal(lab_count(json, "\"outcome\":\"connected\",\"path\":\"direct\""), 1);
 		free(json);
 		snprintf(args, sizeof(args), "rm -rf %s", dir);
 		assert_int_equal(system(args), 0);
@@ -181,12 +167,12 @@ static void nat_reboot_midstream_is_recorded_and_survived(void **state)
 	snprintf(args, sizeof(args), "--scenario nat-reboot-midstream --output %s", dir);
 	assert_int_equal(lab_punchlab_run(log, sizeof(log), "run %s 2>&1", args), 0);
 	assert_non_null(strstr(log, "nat-reboot-midstream"));
-	json = slurp(dir, "results.json");
+	json = lab_slurp(dir, "results.json");
 	assert_non_null(strstr(json, "\"lifecycle\":{\"name\":\"nat-reboot-midstream\",\"happened\":true"));
 	assert_non_null(strstr(json, "\"path_after\":\"direct\""));
-	assert_int_equal(count(json, "\"outcome\":\"connected\""), 1);
+	assert_int_equal(lab_count(json, "\"outcome\":\"connected\""), 1);
 	free(json);
-	json = slurp(dir, "report.html");
+	json = lab_slurp(dir, "report.html");
 	assert_non_null(strstr(json, "data-scenario=\"nat-reboot-midstream\""));
 	free(json);
 	snprintf(args, sizeof(args), "rm -rf %s", dir);
@@ -239,18 +225,18 @@ static void broken_tool_is_red_everywhere(const char *kind)
 	assert_non_null(strstr(log, "0 of 1 scenarios as expected"));
 	assert_non_null(strstr(log, relay ? "two-sites full-cone full-cone: relay" : "two-sites full-cone full-cone: FAIL"));
 	snprintf(args, sizeof(args), "%s/out", dir);
-	text = slurp(args, "results.json");
+	text = lab_slurp(args, "results.json");
 	assert_non_null(strstr(text, relay ? "\"outcome\":\"connected\",\"path\":\"relay\",\"expected_path\":\"direct\""
 					   : "\"outcome\":\"failed\""));
-	assert_int_equal(count(text, "\"as_expected\":false"), 1);
+	assert_int_equal(lab_count(text, "\"as_expected\":false"), 1);
 	free(text);
-	text = slurp(args, "junit.xml");
+	text = lab_slurp(args, "junit.xml");
 	assert_non_null(strstr(text, "failures=\"1\""));
-	assert_int_equal(count(text, "<failure message=\""), 1);
+	assert_int_equal(lab_count(text, "<failure message=\""), 1);
 	if (relay)
 		assert_non_null(strstr(text, "relayed, but a direct path is possible"));
 	free(text);
-	text = slurp(args, "report.html");
+	text = lab_slurp(args, "report.html");
 	assert_non_null(strstr(text, relay ? "data-path=\"relay\" data-as-expected=\"false\" data-technique=\"punching\"><rect class=\"relay unexpected\""
 					   : "data-path=\"fail\" data-as-expected=\"false\" data-technique=\"punching\"><rect class=\"fail unexpected\""));
 	assert_non_null(strstr(text, "<p class=\"headline bad\""));
@@ -299,8 +285,8 @@ static void bad_input_is_refused_before_the_run_and_a_model_named_twice_runs_onc
 	assert_int_equal(lab_punchlab_run(log, sizeof(log), "run --models full-cone,full-cone --output %s/out 2>&1", dir), 0);
 	assert_non_null(strstr(log, "full-cone is named twice in --models; its pairs run once"));
 	snprintf(path, sizeof(path), "%s/out", dir);
-	json = slurp(path, "results.json");
-	assert_int_equal(count(json, "\n{\"tool\":\"ref\""), 1);   /* one scenario line */
+	json = lab_slurp(path, "results.json");
+	assert_int_equal(lab_count(json, "\n{\"tool\":\"ref\""), 1);   /* one scenario line */
 	free(json);
 	assert_int_equal(lab_shell(NULL, 0, "rm -rf %s", dir), 0);
 }

@@ -9,25 +9,6 @@
 
 #include "runner/runner.h"
 
-static int count(const char *text, const char *what)
-{
-	int n = 0;
-
-	for (const char *p = text; (p = strstr(p, what)); p++)
-		n++;
-	return n;
-}
-
-static char *slurp(const char *dir, const char *name)
-{
-	char path[256], *text = NULL;
-	size_t len;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	assert_int_equal(text_read_file(path, 1 << 22, &text, &len), 0);
-	return text;
-}
-
 static void the_default_matrix_is_as_expected_and_no_worse_than_the_reference(void **state)
 {
 	static char log[1 << 16];
@@ -41,11 +22,11 @@ static void the_default_matrix_is_as_expected_and_no_worse_than_the_reference(vo
 			 0);
 	assert_non_null(strstr(log, "65 of 65 scenarios as expected"));
 	assert_non_null(strstr(log, "baseline results/reference/ref/results.json: 0 cells worse"));
-	json = slurp(dir, "results.json");
-	assert_int_equal(count(json, "\"as_expected\":true"), 65);
+	json = lab_slurp(dir, "results.json");
+	assert_int_equal(lab_count(json, "\"as_expected\":true"), 65);
 	assert_non_null(strstr(json, "\"worse_than_baseline\":0"));
 	free(json);
-	json = slurp(dir, "report.html");
+	json = lab_slurp(dir, "report.html");
 	assert_non_null(strstr(json, "all 65 scenarios as expected"));
 	free(json);
 	assert_int_equal(lab_shell(NULL, 0, "rm -rf %s", dir), 0);
@@ -65,16 +46,16 @@ static void the_tunnel_comes_through_every_lifecycle_scenario(void **state)
 	assert_non_null(mkdtemp(dir));
 	assert_int_equal(lab_punchlab_run(log, sizeof(log), "run --scenario all --output %s 2>&1", dir), 0);
 	assert_non_null(strstr(log, "scenarios as expected"));
-	json = slurp(dir, "results.json");
-	assert_int_equal(count(json, "\"happened\":true"), n);
-	assert_int_equal(count(json, "\"as_expected\":true"), n);
+	json = lab_slurp(dir, "results.json");
+	assert_int_equal(lab_count(json, "\"happened\":true"), n);
+	assert_int_equal(lab_count(json, "\"as_expected\":true"), n);
 	free(json);
-	json = slurp(dir, "report.html");
-	assert_int_equal(count(json, "<g class=\"timeline\""), n);
+	json = lab_slurp(dir, "report.html");
+	assert_int_equal(lab_count(json, "<g class=\"timeline\""), n);
 	free(json);
 	/* three peers: the reference adapter starts a third agent, and every pair answers */
 	assert_non_null(strstr(log, "3 of 3 pairs answer"));
-	json = slurp(dir, "results.json");
+	json = lab_slurp(dir, "results.json");
 	assert_non_null(strstr(json, "\"pairs\":3,\"pairs_connected\":3"));
 	free(json);
 	assert_int_equal(lab_shell(NULL, 0, "rm -rf %s", dir), 0);
