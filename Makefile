@@ -7,6 +7,9 @@ LIBS      = -lnftnl -lmnl -lsodium -lpcap
 HARNESS_LIBS = $(LIBS) -ljson-c -lm   # json-c: results.json read back (report, --baseline)
 SANFLAGS  = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 FUZZ_SECONDS ?= 20
+# Build with every core (the suite's own parallelism is LAB_JOBS); the
+# Debian packages are in place before the first compiler runs (| deps).
+MAKEFLAGS += -j$(shell nproc 2>/dev/null || echo 2)
 LAB_JOBS ?= 3   # lab binaries at a time: most of their time is waiting (timeouts, silences)
 V ?= 0
 ifeq ($(V),0)
@@ -58,11 +61,11 @@ deps:
 deps-test: deps
 	@ci/deps.sh chromium nebula tinc man-db systemd conntrack
 
-build/obj/%.o: %.c $(HDRS)
+build/obj/%.o: %.c $(HDRS) | deps
 	@mkdir -p $(dir $@)
 	$(SAY) "  CC    $@"
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
-build/asan/obj/%.o: %.c $(HDRS)
+build/asan/obj/%.o: %.c $(HDRS) | deps
 	@mkdir -p $(dir $@)
 	$(SAY) "  CC    $@"
 	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) -c $< -o $@
@@ -130,7 +133,7 @@ build/asan/tests/toynat: tests/tools/toynat.c build/asan/libpunchlab.a
 
 # Binaries made to mislead the test runner: its own tests (test_check_runner) run them.
 CHECK_FIX = $(patsubst tests/data/check/%.c,build/asan/tests/check/%,$(wildcard tests/data/check/*.c))
-build/asan/tests/check/%: tests/data/check/%.c
+build/asan/tests/check/%: tests/data/check/%.c | deps
 	@mkdir -p $(dir $@)
 	$(SAY) "  CC    $@"
 	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) $< -o $@ -lcmocka
@@ -139,7 +142,7 @@ build/asan/tests/check/%: tests/data/check/%.c
 FUZZ_LIB  = $(filter-out harness/cmd/%,$(LIB_SRC))
 FUZZ_OBJ  = $(FUZZ_LIB:%.c=build/fuzz/obj/%.o)
 FUZZ_CFLAGS = $(filter-out -Wno-format-truncation,$(CFLAGS)) -O1 -g $(TEST_INC)
-build/fuzz/obj/%.o: %.c $(HDRS)
+build/fuzz/obj/%.o: %.c $(HDRS) | deps
 	@mkdir -p $(dir $@)
 	$(SAY) "  FUZZCC $@"
 	$(Q)clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,address,undefined -c $< -o $@
