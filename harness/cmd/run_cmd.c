@@ -17,7 +17,7 @@ static const char usage[] =
 	"                    [-j N] [--repeat N] [--timeout S] [--output DIR]\n"
 	"                    [--keep-failed] [--conform] [--baseline FILE]\n"
 	"       punchlab run --list-tools|--list-scenarios [--json]\n"
-	"       punchlab run --scenario NAME|all [--tool NAME] [--list-scenarios]\n"
+	"       punchlab run --scenario NAME|all [--tool NAME] [--duration S]\n"
 	"\n"
 	"Drive a NAT-traversal tool (default: ref, the reference mesh) through every\n"
 	"unordered pair of NAT models in two-sites, plus same-lan, same-carrier,\n"
@@ -34,7 +34,10 @@ static const char usage[] =
 	"                  conformance.json and a section of report.html\n"
 	"  --baseline F    exit 1 when a cell got worse than in that results.json\n"
 	"  --scenario S    a lifecycle scenario (a fault, silence, a dead introducer,\n"
-	"                  a lossy link) on a pair that is up: how the tunnel recovers\n"
+	"                  a lossy link, hours of traffic) on a pair that is up: how the\n"
+	"                  tunnel recovers, and every path change after it\n"
+	"  --duration S    how long steady runs (default 600) or idle-long stays silent\n"
+	"                  (default 300), 10 to 86400 seconds\n"
 	"Exit 1 when a pair did not connect, or was relayed where `punchlab expect`\n"
 	"says a direct path is possible.\n";
 
@@ -105,7 +108,7 @@ int cmd_run(int argc, char **argv)
 	int list = 0;
 	struct conform_report *reps = NULL;
 	const struct conform_report *conf[RUNNER_MAX_MODELS];
-	int n_conf = 0, n, k, bad = 0;
+	int n_conf = 0, n, k, bad = 0, compared = 0;
 	time_t started = time(NULL);
 	double t0, wall;
 
@@ -140,6 +143,13 @@ int cmd_run(int argc, char **argv)
 			plan.repeat = atoi(argv[++i]);
 		} else if (val && !strcmp(arg, "--timeout")) {
 			o.timeout_s = atoi(argv[++i]);
+		} else if (val && !strcmp(arg, "--duration")) {
+			unsigned long d;
+			if (!text_parse_uint(argv[++i], 10, 86400, &d)) {
+				pl_err("run: --duration takes 10 to 86400 seconds, not \"%s\"", argv[i]);
+				return EXIT_USAGE;
+			}
+			o.duration_s = (int)d;
 		} else if (val && !strcmp(arg, "--output")) {
 			snprintf(outdir, sizeof(outdir), "%s", argv[++i]);
 		} else if (val && !strcmp(arg, "--baseline")) {
@@ -159,6 +169,13 @@ int cmd_run(int argc, char **argv)
 		pl_err("run: -j takes 1 to 32, --repeat 1 to 100, --timeout 3 to 600 seconds");
 		return EXIT_USAGE;
 	}
+	if (o.duration_s) {
+		const struct lifecycle *l = plan.lifecycle ? runner_lifecycle_find(plan.lifecycle) : NULL;
+		if (!plan.lifecycle || (strcmp(plan.lifecycle, "all") && (!l || l->duration == LC_DUR_NONE))) {
+			pl_err("run: --duration goes with --scenario steady, idle-long or all (it sets how long they last)");
+			return EXIT_USAGE;
+		}
+	}
 	if (!(tool = runner_tool_find(o.tool))) {
 		pl_err("run: no tool \"%s\"; punchlab run --list-tools shows them", o.tool);
 		return EXIT_USAGE;
@@ -175,6 +192,12 @@ int cmd_run(int argc, char **argv)
 	}
 	if (baseline && runner_read_results(baseline, &base, err, sizeof(err))) {
 		pl_err("run: --baseline: %s", err);
+		return EXIT_USAGE;
+	}
+	if (baseline && !(compared = runner_baseline_overlap(&base, sc, n))) {
+		pl_err("run: --baseline %s has no cell this run has (it holds %d scenario%s of %s): nothing would be compared",
+		       baseline, base.n, base.n == 1 ? "" : "s", base.info.tool[0] ? base.info.tool : "no named tool");
+		runner_free_results(&base);
 		return EXIT_USAGE;
 	}
 	if ((bad = cmd_need_root("run")) || runner_make_outdir(outdir, sizeof(outdir), started, err, sizeof(err))) {
@@ -218,7 +241,8 @@ int cmd_run(int argc, char **argv)
 	if (baseline) {
 		fputs(said ? said : "", stdout);
 		free(said);
-		printf("baseline %s: %d cell%s worse\n", baseline, set.info.worse, set.info.worse == 1 ? "" : "s");
+		printf("baseline %s: %d cell%s worse (of %d compared)\n", baseline, set.info.worse, set.info.worse == 1 ? "" : "s",
+		       compared);
 		if (set.info.worse)
 			return EXIT_MISMATCH;
 	}

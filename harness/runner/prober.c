@@ -126,10 +126,10 @@ void prober_poll(struct prober *p, int wait_ms)
 				p->first_from = t;
 		}
 		p->last_reply = t;
-		if (p->n_samples < PROBER_MAX_SAMPLES) {
-			p->sample_at[p->n_samples] = t - p->t0;
-			p->samples[p->n_samples++] = (t - m.sent) * 1000.0;
-		}
+		/* the latest PROBER_MAX_SAMPLES, for runs of many minutes */
+		p->sample_at[p->n_samples % PROBER_MAX_SAMPLES] = t - p->t0;
+		p->samples[p->n_samples % PROBER_MAX_SAMPLES] = (t - m.sent) * 1000.0;
+		p->n_samples++;
 	}
 }
 
@@ -152,13 +152,13 @@ static double percentile(const double *v, int n, double pct)
 
 void prober_rtt(const struct prober *p, double since_s, double *p50, double *p90, double *p99)
 {
-	double *v = malloc(sizeof(double) * (p->n_samples ? (size_t)p->n_samples : 1));
-	int n = 0;
+	int kept = p->n_samples < PROBER_MAX_SAMPLES ? p->n_samples : PROBER_MAX_SAMPLES, n = 0;
+	double *v = malloc(sizeof(double) * (kept ? (size_t)kept : 1));
 
 	*p50 = *p90 = *p99 = -1;
 	if (!v)
 		return;
-	for (int i = 0; i < p->n_samples; i++)
+	for (int i = 0; i < kept; i++)
 		if (since_s < 0 || p->sample_at[i] >= since_s)
 			v[n++] = p->samples[i];
 	qsort(v, (size_t)n, sizeof(double), cmp_double);

@@ -20,9 +20,9 @@ struct prober {
 	int fd_a, fd_b;             /* the prober's socket in a, the echo's in b (port PROBER_PORT) */
 	uint32_t seq;
 	double t0;                  /* when probing began */
-	double samples[PROBER_MAX_SAMPLES];     /* round trips, ms */
+	double samples[PROBER_MAX_SAMPLES];     /* round trips, ms: the latest PROBER_MAX_SAMPLES */
 	double sample_at[PROBER_MAX_SAMPLES];   /* when each came back, from t0 */
-	int n_samples;
+	int n_samples;              /* every reply so far (the ring holds the latest) */
 	double first_reply;         /* from t0 (-1: none yet) */
 	double last_reply;          /* wall clock (time_now_s) */
 	uint32_t from_seq;          /* replies to probes from this one on count below */

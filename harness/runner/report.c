@@ -133,6 +133,8 @@ static void print_lifecycles(FILE *out, const struct scenario_result *res, int n
 			l->sent_after, fr, rl, dr, r->connected ? path_name(l->path_after) : "FAIL");
 		if (l->pairs)
 			fprintf(out, ", %d of %d pairs answer", l->pairs_connected, l->pairs);
+		if (l->path_changes)
+			fprintf(out, ", %d path change%s after it", l->path_changes, l->path_changes == 1 ? "" : "s");
 		fputc('\n', out);
 	}
 }
@@ -192,4 +194,21 @@ int runner_baseline_check(const struct run_set *base, const struct scenario_resu
 		}
 	}
 	return worse;
+}
+
+int runner_baseline_overlap(const struct run_set *base, const struct scenario *sc, int n)
+{
+	int common = 0;
+
+	for (int i = 0; i < base->n; i++) {
+		const struct scenario *b = &base->res[i].sc;
+		bool found = false;
+		if (b->lifecycle[0])
+			continue;
+		for (int j = 0; j < n && !found; j++)
+			found = !sc[j].lifecycle[0] && !strcmp(sc[j].topology, b->topology) &&
+				((!strcmp(sc[j].a, b->a) && !strcmp(sc[j].b, b->b)) || (!strcmp(sc[j].a, b->b) && !strcmp(sc[j].b, b->a)));
+		common += found;
+	}
+	return common;
 }

@@ -468,18 +468,27 @@ static void distributions(FILE *f, const struct run_set *sets, int nsets, const 
 /* Lifecycle scenarios as timelines: settled (grey) until the event, lost
  * (red) until the first reply after it, relayed (amber) and direct
  * (green) after, as the routers saw them. */
-/* Where a lifecycle scenario's line ends: the event, then its watch (as
- * the scenario declares it) or the last thing seen, and a second more. */
+/* A lifecycle scenario's silence after its event and its watch: as the
+ * run recorded them, else (older files) as the scenario declares them. */
+static double quiet_of(const struct scenario_result *r)
+{
+	const struct lifecycle *def = runner_lifecycle_find(r->sc.lifecycle);
+
+	return r->lc.quiet_s >= 0 ? r->lc.quiet_s : def ? def->quiet_s : 0;
+}
+
+/* Where its line ends: the event, the silence, then the watch or the last
+ * thing seen, and a second more. */
 static double watch_end(const struct scenario_result *r)
 {
 	const struct lifecycle *def = runner_lifecycle_find(r->sc.lifecycle);
 	const struct lifecycle_result *l = &r->lc;
-	double after = def ? def->after_s : 0;
+	double after = l->watch_s >= 0 ? l->watch_s : def ? def->after_s : 0;
 
 	after = l->first_reply_s > after ? l->first_reply_s : after;
 	after = l->relay_s > after ? l->relay_s : after;
 	after = l->direct_s > after ? l->direct_s : after;
-	return (l->event_at_s > 0 ? l->event_at_s : 0) + after + 1;
+	return (l->event_at_s > 0 ? l->event_at_s : 0) + quiet_of(r) + after + 1;
 }
 
 static void timelines(FILE *f, const struct run_set *sets, int nsets, const label_t *lab)
@@ -501,15 +510,15 @@ static void timelines(FILE *f, const struct run_set *sets, int nsets, const labe
 		return;
 	sc = width / end;
 	fprintf(f, "<h2>Lifecycle scenarios</h2>\n<p>Each line one scenario, from the moment the pair settled (grey) through the "
-		   "event (the black mark) to the end of the watch: red while probes went unanswered, amber while relayed, "
-		   "green while direct.</p>\n<svg id=\"timelines\" xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\">\n",
+		   "event (the black mark) and the silence some keep after it (light grey) to the end of the watch: red "
+		   "while probes went unanswered, amber while relayed, green while direct; a thin mark at each change of path.</p>\n<svg id=\"timelines\" xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\">\n",
 		left + width + 300, rows * 30 + 30);
 	for (int s = 0; s < nsets; s++)
 		for (int i = 0; i < sets[s].n; i++) {
 			const struct scenario_result *r = &sets[s].res[i];
 			const struct lifecycle_result *l = &r->lc;
-			double ev = l->event_at_s > 0 ? l->event_at_s : 0, fr = l->first_reply_s, rl = l->relay_s,
-			       dr = l->direct_s, until = watch_end(r);
+			double ev = l->event_at_s > 0 ? l->event_at_s : 0, t0 = ev + quiet_of(r), fr = l->first_reply_s,
+			       rl = l->relay_s, dr = l->direct_s, until = watch_end(r) - t0;
 			if (!r->sc.lifecycle[0])
 				continue;
 			fprintf(f, "<g class=\"timeline\" data-scenario=\"");
@@ -530,25 +539,28 @@ static void timelines(FILE *f, const struct run_set *sets, int nsets, const labe
 				y += 30;
 				continue;
 			}
-			/* lost: from the event to its first reply (or the end) */
-			fprintf(f, "<rect class=\"fail\" x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"14\"/>", left + ev * sc, y + 4,
-				(fr < 0 ? until - ev : fr) * sc);
+			/* the silence the scenario keeps after its event (no probes) */
+			if (t0 > ev)
+				fprintf(f, "<rect class=\"silent\" x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"14\"/>", left + ev * sc,
+					y + 4, (t0 - ev) * sc);
+			/* lost: from the first probe after it to its first reply (or the end) */
+			fprintf(f, "<rect class=\"fail\" x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"14\"/>", left + t0 * sc, y + 4,
+				(fr < 0 ? until : fr) * sc);
 			if (fr >= 0) {
 				/* then relayed (from its first relayed window) until direct again */
 				double from = fr;
-				until -= ev;
 				if (dr == 0) {      /* never left direct */
 					fprintf(f, "<rect class=\"direct\" x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"14\"/>",
-						left + (ev + from) * sc, y + 4, (until - from) * sc);
+						left + (t0 + from) * sc, y + 4, (until - from > 0 ? until - from : 0) * sc);
 				} else {
 					double direct_at = dr > 0 ? dr : until;
 					double relay_at = rl >= 0 && rl > from ? rl : from;
 					fprintf(f, "<rect class=\"%s\" x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"14\"/>",
-						rl >= 0 ? "relay" : "direct", left + (ev + relay_at) * sc, y + 4,
+						rl >= 0 ? "relay" : "direct", left + (t0 + relay_at) * sc, y + 4,
 						(direct_at > relay_at ? direct_at - relay_at : 0) * sc);
 					if (dr > 0)
 						fprintf(f, "<rect class=\"direct\" x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"14\"/>",
-							left + (ev + dr) * sc, y + 4, (until - dr > 0 ? until - dr : 0) * sc);
+							left + (t0 + dr) * sc, y + 4, (until - dr > 0 ? until - dr : 0) * sc);
 				}
 			}
 			fprintf(f, "<line class=\"event\" x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\"/>", left + ev * sc, y,
@@ -557,7 +569,16 @@ static void timelines(FILE *f, const struct run_set *sets, int nsets, const labe
 				l->lost_after, l->sent_after, fr < 0 ? "never" : "");
 			if (fr >= 0)
 				fprintf(f, "%.2fs", fr);
-			fprintf(f, ", %s</text></g>\n", r->connected ? path_name(l->path_after) : "FAIL");
+			fprintf(f, ", %s", r->connected ? path_name(l->path_after) : "FAIL");
+			if (l->path_changes)
+				fprintf(f, ", %d path change%s", l->path_changes, l->path_changes == 1 ? "" : "s");
+			fprintf(f, "</text>");
+			/* each change the routers saw: a tick on the line */
+			for (int c = 0; c < l->n_changes && c < LC_MAX_CHANGES; c++)
+				fprintf(f, "<line class=\"change %s\" x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\"/>",
+					path_name(l->changes[c].path), left + (t0 + l->changes[c].at_s) * sc, y + 2,
+					left + (t0 + l->changes[c].at_s) * sc, y + 20);
+			fprintf(f, "</g>\n");
 			y += 30;
 		}
 	/* about ten ticks, whatever the file says the times are */
@@ -591,7 +612,7 @@ int runner_write_html(const char *path, const struct run_set *sets, int nsets, c
 		   ".headline{font-size:1.3em;padding:.4em .8em;border-radius:4px}.headline.ok{background:#e8f5e9}"
 		   ".headline.bad{background:#ffebee}"
 		   "rect.direct,td.direct,.sw.direct{fill:#66bb6a;background:#c8e6c9}rect.relay,td.relay,.sw.relay{fill:#ffca28;background:#ffecb3}"
-		   "rect.fail,td.fail,.sw.fail{fill:#ef5350;background:#ffcdd2}rect.settled{fill:#bdbdbd}"
+		   "rect.fail,td.fail,.sw.fail{fill:#ef5350;background:#ffcdd2}rect.settled{fill:#bdbdbd}rect.silent{fill:#eeeeee}line.change{stroke:#000;stroke-width:1}"
 		   "rect.unexpected{stroke:#b71c1c;stroke-width:4}td.unexpected,tr.unexpected td{outline:2px solid #b71c1c}"
 		   ".sw{display:inline-block;width:1em;height:1em;vertical-align:middle;border:1px solid #999}"
 		   ".sw.unexpected{border:3px solid #b71c1c}"

@@ -115,13 +115,18 @@ int runner_write_json(const char *path, const struct run_info *info, const struc
 		if (r->sc.lifecycle[0]) {
 			const struct lifecycle_result *l = &r->lc;
 			field(f, ",\"lifecycle\":{", "name", r->sc.lifecycle);
-			fprintf(f, ",\"happened\":%s,\"event_at_s\":%.2f,\"sent_after\":%d,\"lost_after\":%d",
-				l->happened ? "true" : "false", l->event_at_s, l->sent_after, l->lost_after);
+			fprintf(f, ",\"happened\":%s,\"event_at_s\":%.2f,\"quiet_s\":%.0f,\"watch_s\":%.0f,\"sent_after\":%d,"
+				   "\"lost_after\":%d",
+				l->happened ? "true" : "false", l->event_at_s, l->quiet_s, l->watch_s, l->sent_after, l->lost_after);
 			seconds(f, ",", "first_reply_s", l->first_reply_s, "%.2f");
 			seconds(f, ",", "relay_s", l->relay_s, "%.2f");
 			seconds(f, ",", "direct_s", l->direct_s, "%.2f");
-			fprintf(f, ",\"path_after\":\"%s\",\"pairs\":%d,\"pairs_connected\":%d}", path_name(l->path_after), l->pairs,
-				l->pairs_connected);
+			fprintf(f, ",\"path_after\":\"%s\",\"pairs\":%d,\"pairs_connected\":%d,\"path_changes\":%d,\"changes\":[",
+				path_name(l->path_after), l->pairs, l->pairs_connected, l->path_changes);
+			for (int c = 0; c < l->n_changes && c < LC_MAX_CHANGES; c++)
+				fprintf(f, "%s{\"at_s\":%.2f,\"path\":\"%s\"}", c ? "," : "", l->changes[c].at_s,
+					path_name(l->changes[c].path));
+			fprintf(f, "]}");
 		}
 		fprintf(f, ",\"tool_said_path\":\"%s\",\"disagreement\":%s,\"as_expected\":%s,\"wall_s\":%.2f",
 			r->tool_said_path == PATH_UNKNOWN ? "" : path_name(r->tool_said_path), runner_disagrees(r) ? "true" : "false",
@@ -190,7 +195,7 @@ static int one_scenario(json_object *s, int i, struct scenario_result *r, char *
 {
 	static const char *const needed[] = { "topology", "a", "b", "outcome", "path" };
 	json_object *rtt = get(s, "rtt_ms", json_type_object), *probes = get(s, "probes", json_type_object),
-		    *packets = get(s, "packets", json_type_object), *lc = get(s, "lifecycle", json_type_object);
+		    *packets = get(s, "packets", json_type_object), *lc = get(s, "lifecycle", json_type_object), *changes;
 	char outcome[16], p[16];
 
 	if (!json_object_is_type(s, json_type_object))
@@ -230,6 +235,8 @@ static int one_scenario(json_object *s, int i, struct scenario_result *r, char *
 			return text_fail(err, errlen, NULL, 0, "scenario %d: its \"lifecycle\" has no name", i + 1);
 		l->happened = boolean(lc, "happened", false);
 		l->event_at_s = num(lc, "event_at_s", 0);
+		l->quiet_s = num(lc, "quiet_s", -1);   /* older files: the scenario's own */
+		l->watch_s = num(lc, "watch_s", -1);
 		l->sent_after = integer(lc, "sent_after", 0);
 		l->lost_after = integer(lc, "lost_after", 0);
 		l->first_reply_s = num(lc, "first_reply_s", -1);
@@ -239,6 +246,18 @@ static int one_scenario(json_object *s, int i, struct scenario_result *r, char *
 		l->path_after = path_parse(p);
 		l->pairs = integer(lc, "pairs", 0);
 		l->pairs_connected = integer(lc, "pairs_connected", 0);
+		l->path_changes = integer(lc, "path_changes", 0);
+		if ((changes = get(lc, "changes", json_type_array))) {
+			size_t k = json_object_array_length(changes);
+			for (size_t c = 0; c < k && l->n_changes < LC_MAX_CHANGES; c++) {
+				json_object *ch = json_object_array_get_idx(changes, c);
+				if (!json_object_is_type(ch, json_type_object))
+					return text_fail(err, errlen, NULL, 0, "scenario %d: a lifecycle change is not an object", i + 1);
+				str(ch, "path", p, sizeof(p));
+				l->changes[l->n_changes].at_s = num(ch, "at_s", 0);
+				l->changes[l->n_changes++].path = path_parse(p);
+			}
+		}
 	}
 	str(s, "tool_said_path", p, sizeof(p));
 	r->tool_said_path = p[0] ? path_parse(p) : PATH_UNKNOWN;

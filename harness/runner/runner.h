@@ -22,6 +22,8 @@
 #define RUNNER_MAX_MODELS 64
 
 enum lifecycle_kind { LC_NONE, LC_FAULT, LC_IDLE, LC_KILL_RELAY };
+/* What --duration sets: nothing, the watch after the event, the silence. */
+enum lifecycle_duration { LC_DUR_NONE, LC_DUR_WATCH, LC_DUR_SILENCE };
 
 /* A lifecycle scenario: once the pair has settled (or at once, if
  * early), an event; then the tunnel is watched for after_s seconds. */
@@ -34,6 +36,7 @@ struct lifecycle {
 	bool early;                            /* before any direct path */
 	int quiet_s;                           /* LC_IDLE: silence this long */
 	int after_s;
+	enum lifecycle_duration duration;      /* what --duration S sets instead */
 };
 
 const struct lifecycle *runner_lifecycle_find(const char *name);
@@ -48,16 +51,25 @@ struct scenario {
 	char lifecycle[RUNNER_NAME];          /* "" for a plain pair */
 };
 
+#define LC_MAX_CHANGES 16
+
 /* How a pair came through a lifecycle event (times from the event). */
 struct lifecycle_result {
 	bool happened;
 	double event_at_s;
+	double quiet_s, watch_s;               /* the silence after it, then how long it was watched */
 	int sent_after, lost_after;            /* probes sent after the event, and never answered */
 	double first_reply_s;                  /* first answer to a probe sent after it */
 	double relay_s;                        /* first relayed window after it (-1: none) */
 	double direct_s;                       /* direct again (0: never left; -1: not again) */
 	enum path path_after;
 	int pairs, pairs_connected;            /* with a third peer: every pair probed at the end */
+	int path_changes;                      /* after it: windows whose path differs from the last one's */
+	int n_changes;                         /* the first LC_MAX_CHANGES of them, with their times */
+	struct lc_change {
+		double at_s;                   /* from the event's end (the end of the silence) */
+		enum path path;                /* the path from then on */
+	} changes[LC_MAX_CHANGES];
 };
 
 struct scenario_result {
@@ -137,6 +149,7 @@ struct runner_opts {
 	const char *tool;
 	int jobs;
 	int timeout_s;
+	int duration_s;          /* --duration: a long lifecycle scenario's length (0: its own) */
 	bool keep_failed;
 	bool progress;
 	const char *outdir;
@@ -247,5 +260,8 @@ const struct scenario_result *runner_find(const struct scenario_result *res, int
  * slower than twice the baseline's plus a second) is printed; returns how
  * many. */
 int runner_baseline_check(const struct run_set *base, const struct scenario_result *res, int n, FILE *out);
+/* How many of the baseline's cells the planned scenarios will run again
+ * (0: a baseline that compares nothing). */
+int runner_baseline_overlap(const struct run_set *base, const struct scenario *sc, int n);
 
 #endif

@@ -42,6 +42,7 @@ struct step {
 	bool said_settled;
 	double resume_at;              /* after a lifecycle event: probing again from */
 	bool left_direct;              /* after it: the path left direct */
+	enum path last_path;           /* after it: the last window's path that said one */
 };
 
 /* The tunnel's bytes between a and b where they meet, and at the relay. */
@@ -153,9 +154,18 @@ static void lifecycle_event(struct step *s, double now)
 	struct lifecycle_result *lr = &s->res->lc;
 	char ferr[256] = "";
 
+	int quiet_s = s->lc->quiet_s, after_s = s->lc->after_s;
+
+	if (s->o->duration_s && s->lc->duration == LC_DUR_WATCH)
+		after_s = s->o->duration_s;
+	else if (s->o->duration_s && s->lc->duration == LC_DUR_SILENCE)
+		quiet_s = s->o->duration_s;
 	lr->happened = true;
 	lr->event_at_s = now - s->probe.t0;
-	s->resume_at = now + s->lc->quiet_s;
+	lr->quiet_s = quiet_s;
+	lr->watch_s = after_s;
+	s->resume_at = now + quiet_s;
+	s->last_path = s->res->path;
 	lr->relay_s = lr->direct_s = -1;
 	lr->first_reply_s = -1;
 	s->left_direct = s->res->path != PATH_DIRECT;
@@ -167,7 +177,7 @@ static void lifecycle_event(struct step *s, double now)
 	if (ferr[0])
 		snprintf(s->res->error, sizeof(s->res->error), "%s", ferr);
 	prober_mark(&s->probe);
-	s->deadline = s->resume_at + s->lc->after_s;
+	s->deadline = s->resume_at + after_s;
 }
 
 /* One window ends: its path, what the tool says, whether the verdict is
@@ -198,6 +208,15 @@ static bool window(struct step *s, double now)
 		bool direct_now = res->path == PATH_DIRECT && s->verdict.direct_windows > 0;
 		if (s->verdict.relay_windows > 0 && lr->relay_s < 0)
 			lr->relay_s = now - s->resume_at;
+		/* every change of path, as the routers saw it */
+		if (res->path != PATH_NONE && res->path != s->last_path) {
+			if (s->last_path != PATH_NONE && lr->n_changes < LC_MAX_CHANGES) {
+				lr->changes[lr->n_changes].at_s = now - s->resume_at;
+				lr->changes[lr->n_changes++].path = res->path;
+			}
+			lr->path_changes += s->last_path != PATH_NONE;
+			s->last_path = res->path;
+		}
 		if (!direct_now)
 			s->left_direct = true;
 		else if (s->left_direct && lr->direct_s < 0)

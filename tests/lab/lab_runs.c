@@ -347,6 +347,9 @@ static void mistakes_get_clear_errors(void **state)
 		{ "report -o /nonexistent/dir/page.html results/reference/ref", 3, "cannot write /nonexistent/dir/page.html" },
 		{ "report --frobnicate results/reference/ref", 2, "report: unexpected \"--frobnicate\"" },
 		{ "report results/reference/ref -o", 2, "report: a value is missing after \"-o\"" },
+		{ "run --scenario steady --duration 5", 2, "--duration takes 10 to 86400 seconds, not \"5\"" },
+		{ "run --duration 60", 2, "--duration goes with --scenario steady, idle-long or all" },
+		{ "run --scenario nat-full --duration=60", 2, "--duration goes with --scenario steady, idle-long or all" },
 		{ "report -xo page.html results/reference/ref", 2, "report: unexpected \"-x\"" },
 	};
 	static const char *const progs[] = { "punchlab-agent", "punchlab-introducer", "punchlab-wg" };

@@ -328,6 +328,32 @@ static void reports_escape_hostile_model_names_and_tool_versions(void **state)
 	free(html);
 }
 
+/* A baseline shares cells with a plan either way round, never lifecycle
+ * ones; none shared is none to compare. */
+static void a_baseline_overlaps_a_plan_by_its_pairs(void **state)
+{
+	struct scenario_result b[3];
+	struct run_set base = { .res = b, .n = 3 };
+	struct scenario sc[2];
+
+	(void)state;
+	b[0] = result("full-cone", "symmetric", true, PATH_DIRECT, true);
+	b[1] = result("open", "open", true, PATH_DIRECT, true);
+	b[2] = result("symmetric", "symmetric", true, PATH_RELAY, false);
+	snprintf(b[2].sc.lifecycle, sizeof(b[2].sc.lifecycle), "nat-reboot");
+	memset(sc, 0, sizeof(sc));
+	snprintf(sc[0].topology, sizeof(sc[0].topology), "two-sites");
+	snprintf(sc[0].a, sizeof(sc[0].a), "symmetric");
+	snprintf(sc[0].b, sizeof(sc[0].b), "full-cone");   /* the other way round */
+	sc[1] = sc[0];
+	snprintf(sc[1].a, sizeof(sc[1].a), "symmetric");
+	snprintf(sc[1].b, sizeof(sc[1].b), "symmetric");   /* only a lifecycle cell of the baseline */
+	assert_int_equal(runner_baseline_overlap(&base, sc, 2), 1);
+	assert_int_equal(runner_baseline_overlap(&base, &sc[1], 1), 0);
+	snprintf(sc[0].topology, sizeof(sc[0].topology), "same-carrier");
+	assert_int_equal(runner_baseline_overlap(&base, sc, 1), 0);
+}
+
 /* results.json read back is what was written: names with quotes and
  * newlines, times that never came (null), a lifecycle, the header. */
 static void results_read_back_as_written_with_null_for_never(void **state)
@@ -345,9 +371,11 @@ static void results_read_back_as_written_with_null_for_never(void **state)
 	snprintf(r[1].error, sizeof(r[1].error), "did not all join within 25 s");
 	snprintf(r[2].sc.lifecycle, sizeof(r[2].sc.lifecycle), "nat-reboot");
 	snprintf(r[2].sc.c, sizeof(r[2].sc.c), "cgnat");
-	r[2].lc = (struct lifecycle_result){ .happened = true, .event_at_s = 2.5, .sent_after = 40, .lost_after = 3,
-					     .first_reply_s = 0.4, .relay_s = 0.5, .direct_s = -1, .path_after = PATH_RELAY,
-					     .pairs = 3, .pairs_connected = 3 };
+	r[2].lc = (struct lifecycle_result){ .happened = true, .event_at_s = 2.5, .quiet_s = 25, .watch_s = 600,
+					     .sent_after = 40, .lost_after = 3, .first_reply_s = 0.4, .relay_s = 0.5,
+					     .direct_s = -1, .path_after = PATH_RELAY, .pairs = 3, .pairs_connected = 3,
+					     .path_changes = 2, .n_changes = 2,
+					     .changes = { { 0.5, PATH_RELAY }, { 1.75, PATH_DIRECT } } };
 	snprintf(r[2].expected_technique, sizeof(r[2].expected_technique), "punching");
 	in.worse = 2;
 	snprintf(in.baseline, sizeof(in.baseline), "old/results.json");
@@ -377,6 +405,10 @@ static void results_read_back_as_written_with_null_for_never(void **state)
 	assert_string_equal(set.res[2].sc.c, "cgnat");
 	assert_true(set.res[2].lc.happened && set.res[2].lc.lost_after == 3 && set.res[2].lc.direct_s < 0);
 	assert_true(set.res[2].lc.path_after == PATH_RELAY && set.res[2].lc.pairs == 3);
+	assert_true(set.res[2].lc.quiet_s == 25 && set.res[2].lc.watch_s == 600);
+	assert_int_equal(set.res[2].lc.path_changes, 2);
+	assert_int_equal(set.res[2].lc.n_changes, 2);
+	assert_true(set.res[2].lc.changes[1].path == PATH_DIRECT && set.res[2].lc.changes[1].at_s > 1.7);
 	for (int i = 0; i < 3; i++)
 		assert_int_equal(runner_as_expected(&set.res[i]), runner_as_expected(&r[i]));
 	runner_free_results(&set);
@@ -469,8 +501,10 @@ static void the_report_says_at_once_whether_the_run_went_as_expected(void **stat
 	snprintf(a[2].expected_technique, sizeof(a[2].expected_technique), "none");
 	snprintf(a[3].expected_technique, sizeof(a[3].expected_technique), "punching");
 	snprintf(a[3].sc.lifecycle, sizeof(a[3].sc.lifecycle), "nat-reboot");
-	a[3].lc = (struct lifecycle_result){ .happened = true, .event_at_s = 3, .sent_after = 50, .lost_after = 4,
-					     .first_reply_s = 0.6, .relay_s = 0.7, .direct_s = 2.5, .path_after = PATH_DIRECT };
+	a[3].lc = (struct lifecycle_result){ .happened = true, .event_at_s = 3, .quiet_s = 0, .watch_s = 12,
+					     .sent_after = 50, .lost_after = 4, .first_reply_s = 0.6, .relay_s = 0.7,
+					     .direct_s = 2.5, .path_after = PATH_DIRECT, .path_changes = 2, .n_changes = 2,
+					     .changes = { { 0.7, PATH_RELAY }, { 2.5, PATH_DIRECT } } };
 	sets[0].info = info("ref");
 	sets[0].info.worse = 1;
 	snprintf(sets[0].info.baseline, sizeof(sets[0].info.baseline), "results/reference/ref");
@@ -502,7 +536,8 @@ static void the_report_says_at_once_whether_the_run_went_as_expected(void **stat
 	assert_non_null(strstr(html, "open: n=1, p50 0.75 s, p90 0.75 s"));
 	/* the lifecycle scenario as a timeline: settled, lost, relayed, direct */
 	assert_int_equal(count_of(html, "<g class=\"timeline\" data-scenario=\"nat-reboot\""), 1);
-	assert_non_null(strstr(html, "lost 4/50, reply 0.60s, direct"));
+	assert_non_null(strstr(html, "lost 4/50, reply 0.60s, direct, 2 path changes</text>"));
+	assert_int_equal(count_of(html, "<line class=\"change "), 2);
 	assert_null(strstr(html, "id=\"compare\""));
 	free(html);
 	/* Two runs: a column each, a row per pair either has. */
@@ -701,6 +736,7 @@ int main(void)
 		cmocka_unit_test(a_lifecycle_plan_names_its_own_pair_and_third_peer),
 		cmocka_unit_test(the_lifecycle_table_cuts_no_name),
 		cmocka_unit_test_setup_teardown(the_baseline_names_each_cell_that_got_worse, make_dir, remove_dir),
+		cmocka_unit_test(a_baseline_overlaps_a_plan_by_its_pairs),
 		cmocka_unit_test_setup_teardown(reports_escape_hostile_model_names_and_tool_versions, make_dir, remove_dir),
 		cmocka_unit_test_setup_teardown(results_read_back_as_written_with_null_for_never, make_dir, remove_dir),
 		cmocka_unit_test_setup_teardown(a_results_file_that_is_not_one_is_refused_saying_why, make_dir, remove_dir),

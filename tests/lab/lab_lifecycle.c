@@ -1,0 +1,84 @@
+/* Lifecycle scenarios through punchlab run, each a run of its own, side by
+ * side: a NAT reboots under a running tunnel, which comes back; a steady
+ * pair with traffic, every window watched for a change of path (none); a
+ * long silence, then traffic again at once. The full lengths (ten minutes
+ * of steady, five of silence) are make soak's; here they are short. */
+/* limit: 180 s */
+#include "lab.h"
+
+/* punchlab run ARGS into a fresh folder: its results.json (freed by the
+ * caller), after the run exited 0; the folder's name into dir. */
+static char *run(const char *args, char *dir, size_t len)
+{
+	static char log[16384];
+	char *json;
+
+	snprintf(dir, len, "/tmp/pl-life-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(lab_punchlab_run(log, sizeof(log), "run %s --output %s 2>&1", args, dir), 0);
+	json = lab_slurp(dir, "results.json");
+	return json;
+}
+
+static void nat_reboot_midstream_is_recorded_and_survived(void **state)
+{
+	char dir[64], *json;
+
+	(void)state;
+	json = run("--scenario nat-reboot-midstream", dir, sizeof(dir));
+	assert_non_null(strstr(json, "\"lifecycle\":{\"name\":\"nat-reboot-midstream\",\"happened\":true"));
+	assert_non_null(strstr(json, "\"path_after\":\"direct\""));
+	assert_int_equal(lab_count(json, "\"outcome\":\"connected\""), 1);
+	free(json);
+	json = lab_slurp(dir, "report.html");
+	assert_non_null(strstr(json, "<g class=\"timeline\" data-scenario=\"nat-reboot-midstream\""));
+	free(json);
+	assert_int_equal(lab_shell(NULL, 0, "rm -rf %s", dir), 0);
+}
+
+/* Direct from start to end, every probe answered: no change of path. */
+static void a_steady_pair_stays_direct_with_no_change_of_path(void **state)
+{
+	char dir[64], *json;
+
+	(void)state;
+	json = run("--scenario steady --duration 20", dir, sizeof(dir));
+	assert_non_null(strstr(json, "\"lifecycle\":{\"name\":\"steady\",\"happened\":true"));
+	assert_non_null(strstr(json, "\"quiet_s\":0,\"watch_s\":20,"));
+	assert_non_null(strstr(json, "\"lost_after\":0,"));
+	assert_non_null(strstr(json, "\"path_after\":\"direct\""));
+	assert_non_null(strstr(json, "\"path_changes\":0,\"changes\":[]"));
+	assert_non_null(strstr(json, "\"as_expected\":true"));
+	free(json);
+	assert_int_equal(lab_shell(NULL, 0, "rm -rf %s", dir), 0);
+}
+
+/* Silence (the tools' own keepalives only), then the first probe is
+ * answered at once, on the direct path. */
+static void after_a_long_silence_traffic_flows_again_directly(void **state)
+{
+	char dir[64], *json, *p;
+	double first = -1;
+
+	(void)state;
+	json = run("--scenario idle-long --duration 30", dir, sizeof(dir));
+	assert_non_null(strstr(json, "\"lifecycle\":{\"name\":\"idle-long\",\"happened\":true"));
+	assert_non_null(strstr(json, "\"quiet_s\":30,\"watch_s\":15,"));
+	assert_non_null(strstr(json, "\"path_after\":\"direct\""));
+	assert_non_null(p = strstr(json, "\"first_reply_s\":"));
+	assert_int_equal(sscanf(p, "\"first_reply_s\":%lf", &first), 1);
+	assert_true(first >= 0 && first < 5.0);   /* not a re-punch from nothing */
+	free(json);
+	assert_int_equal(lab_shell(NULL, 0, "rm -rf %s", dir), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(after_a_long_silence_traffic_flows_again_directly),
+		cmocka_unit_test(a_steady_pair_stays_direct_with_no_change_of_path),
+		cmocka_unit_test(nat_reboot_midstream_is_recorded_and_survived),
+	};
+	/* each its own run and lab; they mostly wait */
+	return lab_side_by_side("lab_lifecycle", tests, sizeof(tests) / sizeof(tests[0]), 3);
+}
