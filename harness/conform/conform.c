@@ -37,16 +37,10 @@ static void ev(struct conform_row *r, const char *fmt, ...)
 }
 
 /* Not measured: its own verdict, "skipped", with why. */
-static void skip(struct conform_row *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void skip(struct conform_row *r, const char *fmt, ...)
+static void skip(struct conform_row *r, const char *why)
 {
-	va_list ap;
-
 	r->verdict = CONFORM_SKIP;
-	va_start(ap, fmt);
-	vsnprintf(r->evidence, sizeof(r->evidence), fmt, ap);
-	va_end(ap);
+	ev(r, "%s", why);
 }
 
 static void verdict(struct conform_row *r, bool pass)
@@ -202,7 +196,7 @@ static void judge_idle(struct conform_row *r, unsigned at, int alive, unsigned m
 		       const char *unmeasured)
 {
 	if (!at || alive < 0) {
-		skip(r, "%s", unmeasured);
+		skip(r, unmeasured);
 		return;
 	}
 	if (alive && at >= min_s)

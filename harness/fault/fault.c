@@ -163,8 +163,8 @@ static int exec_recorded(void *arg)
  * folder recorded then (instance_note_command), never what the process
  * says of itself now (it may have rewritten its argv, and may run as
  * someone else). Only what the instance started can be restarted. */
-static int fault_process_with(struct instance *r, struct instance_command *cmd, const char *kind, const char *host, const char *program, char *err,
-			 size_t errlen)
+static int fault_process_with(struct instance *r, struct instance_command *cmd, const char *kind, const char *host,
+			      const char *program, char *err, size_t errlen)
 {
 	char ns[64];
 	pid_t pids[16], pid;

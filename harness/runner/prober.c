@@ -1,12 +1,12 @@
 /* The prober and its echo (prober.h). */
 #include "prober.h"
 #include "../../lib/util/netns.h"
+#include "../../lib/util/stats.h"
 #include "../../lib/util/timeutil.h"
 #include "../topo/build.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <math.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
@@ -133,23 +133,6 @@ void prober_poll(struct prober *p, int wait_ms)
 	}
 }
 
-static int cmp_double(const void *x, const void *y)
-{
-	double a = *(const double *)x, b = *(const double *)y;
-
-	return a < b ? -1 : a > b;
-}
-
-static double percentile(const double *v, int n, double pct)
-{
-	int k;
-
-	if (n == 0)
-		return -1;
-	k = (int)ceil(pct / 100.0 * n) - 1;
-	return v[k < 0 ? 0 : k >= n ? n - 1 : k];
-}
-
 void prober_rtt(const struct prober *p, double since_s, double *p50, double *p90, double *p99)
 {
 	int kept = p->n_samples < PROBER_MAX_SAMPLES ? p->n_samples : PROBER_MAX_SAMPLES, n = 0;
@@ -161,10 +144,10 @@ void prober_rtt(const struct prober *p, double since_s, double *p50, double *p90
 	for (int i = 0; i < kept; i++)
 		if (since_s < 0 || p->sample_at[i] >= since_s)
 			v[n++] = p->samples[i];
-	qsort(v, (size_t)n, sizeof(double), cmp_double);
-	*p50 = percentile(v, n, 50);
-	*p90 = percentile(v, n, 90);
-	*p99 = percentile(v, n, 99);
+	stats_sort(v, n);
+	*p50 = stats_quantile(v, n, 0.50);
+	*p90 = stats_quantile(v, n, 0.90);
+	*p99 = stats_quantile(v, n, 0.99);
 	free(v);
 }
 

@@ -64,7 +64,7 @@ int runner_write_junit(const char *path, const struct scenario_result *res, int 
 		fprintf(f, "<system-out>%s</system-out></testcase>\n", runner_cell_text(r, c, sizeof(c)));
 	}
 	fprintf(f, "</testsuite>\n");
-	return fclose(f) ? -errno : 0;
+	return text_close_written(f);
 }
 
 /* Rows A, columns B, for the two-sites scenarios; other topologies listed. */
@@ -87,13 +87,18 @@ int runner_models_of(const struct scenario_result *res, int n, char names[][RUNN
 	return k;
 }
 
+/* Is sc the plain pair a and b (either way round) in topo? */
+static bool same_cell(const struct scenario *sc, const char *topo, const char *a, const char *b)
+{
+	return !sc->lifecycle[0] && !strcmp(sc->topology, topo) &&
+	       ((!strcmp(sc->a, a) && !strcmp(sc->b, b)) || (!strcmp(sc->a, b) && !strcmp(sc->b, a)));
+}
+
 const struct scenario_result *runner_find(const struct scenario_result *res, int n, const char *topo, const char *a,
 					   const char *b)
 {
 	for (int i = 0; i < n; i++)
-		if (!res[i].sc.lifecycle[0] && !strcmp(res[i].sc.topology, topo) &&
-		    ((!strcmp(res[i].sc.a, a) && !strcmp(res[i].sc.b, b)) ||
-							  (!strcmp(res[i].sc.a, b) && !strcmp(res[i].sc.b, a))))
+		if (same_cell(&res[i].sc, topo, a, b))
 			return &res[i];
 	return NULL;
 }
@@ -206,8 +211,7 @@ int runner_baseline_overlap(const struct run_set *base, const struct scenario *s
 		if (b->lifecycle[0])
 			continue;
 		for (int j = 0; j < n && !found; j++)
-			found = !sc[j].lifecycle[0] && !strcmp(sc[j].topology, b->topology) &&
-				((!strcmp(sc[j].a, b->a) && !strcmp(sc[j].b, b->b)) || (!strcmp(sc[j].a, b->b) && !strcmp(sc[j].b, b->a)));
+			found = same_cell(&sc[j], b->topology, b->a, b->b);
 		common += found;
 	}
 	return common;

@@ -4,6 +4,7 @@
  * in it came from files and tools others wrote: escaped, always. */
 #include "runner.h"
 #include "../conform/html.h"
+#include "../../lib/util/stats.h"
 #include "../../lib/util/text.h"
 
 #include <errno.h>
@@ -29,6 +30,12 @@ static void h(FILE *f, const char *s)
 static const char *path_class(const struct scenario_result *r)
 {
 	return !r->connected ? "fail" : r->path == PATH_DIRECT ? "direct" : "relay";
+}
+
+/* A cell's data-path: the routers' path, or "fail". */
+static const char *data_path(const struct scenario_result *r)
+{
+	return r->connected ? path_name(r->path) : "fail";
 }
 
 /* Why a scenario is not as expected, in a few words ("" when it is). */
@@ -224,7 +231,7 @@ static void matrix(FILE *f, const struct run_set *s, int which)
 			h(f, r->sc.a);
 			fprintf(f, "\" data-b=\"");
 			h(f, r->sc.b);
-			fprintf(f, "\" data-path=\"%s\" data-as-expected=\"%s\" data-technique=\"", r->connected ? path_name(r->path) : "fail",
+			fprintf(f, "\" data-path=\"%s\" data-as-expected=\"%s\" data-technique=\"", data_path(r),
 				ok ? "true" : "false");
 			h(f, r->expected_technique);
 			fprintf(f, "\"><rect class=\"%s%s\" x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\"/>", path_class(r),
@@ -283,7 +290,7 @@ static void scenario_table(FILE *f, const struct run_set *s, bool open)
 		h(f, r->sc.a);
 		fprintf(f, "\" data-b=\"");
 		h(f, r->sc.b);
-		fprintf(f, "\" data-path=\"%s\"><td>", r->connected ? path_name(r->path) : "fail");
+		fprintf(f, "\" data-path=\"%s\"><td>", data_path(r));
 		h(f, r->sc.lifecycle[0] ? r->sc.lifecycle : r->sc.topology);
 		fprintf(f, "</td><td>");
 		pair(f, &r->sc);
@@ -374,21 +381,6 @@ static void compare(FILE *f, const struct run_set *sets, int nsets, const label_
 	fprintf(f, "</table>\n");
 }
 
-static int cmp_double(const void *x, const void *y)
-{
-	double a = *(const double *)x, b = *(const double *)y;
-
-	return (a > b) - (a < b);
-}
-
-/* The q-quantile of n sorted values (nearest rank). */
-static double quantile(const double *v, int n, double q)
-{
-	int i = (int)ceil(q * n) - 1;
-
-	return v[i < 0 ? 0 : i >= n ? n - 1 : i];
-}
-
 /* Time to direct per technique: a row per technique and run, a dot per
  * pair that went direct, its p50 marked, on one axis for all. */
 static void distributions(FILE *f, const struct run_set *sets, int nsets, const label_t *lab)
@@ -429,7 +421,7 @@ static void distributions(FILE *f, const struct run_set *sets, int nsets, const 
 	y = -24;   /* each row adds its height first */
 	for (int t = 0; t < nt; t++)
 		for (int s = 0; s < nsets; s++) {
-			double v[RUNNER_MAX_SCENARIOS];
+			double v[RUNNER_MAX_SCENARIOS], p50;
 			int n = 0;
 			if (!plain_pairs(&sets[s]))
 				continue;
@@ -450,8 +442,9 @@ static void distributions(FILE *f, const struct run_set *sets, int nsets, const 
 				fprintf(f, ": none direct</text>\n");
 				continue;
 			}
-			qsort(v, (size_t)n, sizeof(v[0]), cmp_double);
-			fprintf(f, ": n=%d, p50 %.2f s, p90 %.2f s</text>\n", n, quantile(v, n, 0.5), quantile(v, n, 0.9));
+			stats_sort(v, n);
+			p50 = stats_quantile(v, n, 0.5);
+			fprintf(f, ": n=%d, p50 %.2f s, p90 %.2f s</text>\n", n, p50, stats_quantile(v, n, 0.9));
 			for (int i = 0; i < n; i++) {
 				fprintf(f, "<circle class=\"ttd\" data-technique=\"");
 				h(f, tech[t]);
@@ -460,14 +453,11 @@ static void distributions(FILE *f, const struct run_set *sets, int nsets, const 
 				fprintf(f, "\" data-s=\"%.3f\" cx=\"%.1f\" cy=\"%d\" r=\"4\"/>\n", v[i], left + width * v[i] / max, y + 12);
 			}
 			fprintf(f, "<line class=\"p50\" x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\"/>\n",
-				left + width * quantile(v, n, 0.5) / max, y + 2, left + width * quantile(v, n, 0.5) / max, y + 22);
+				left + width * p50 / max, y + 2, left + width * p50 / max, y + 22);
 		}
 	fprintf(f, "</svg>\n");
 }
 
-/* Lifecycle scenarios as timelines: settled (grey) until the event, lost
- * (red) until the first reply after it, relayed (amber) and direct
- * (green) after, as the routers saw them. */
 /* A lifecycle scenario's silence after its event and its watch: as the
  * run recorded them, else (older files) as the scenario declares them. */
 static double quiet_of(const struct scenario_result *r)
@@ -491,6 +481,9 @@ static double watch_end(const struct scenario_result *r)
 	return (l->event_at_s > 0 ? l->event_at_s : 0) + quiet_of(r) + after + 1;
 }
 
+/* Lifecycle scenarios as timelines: settled (grey) until the event, the
+ * silence some keep (light grey), lost (red) until the first reply after
+ * it, relayed (amber) and direct (green) after, as the routers saw them. */
 static void timelines(FILE *f, const struct run_set *sets, int nsets, const label_t *lab)
 {
 	int rows = 0, left = 330, width = 520, y = 0;
@@ -587,6 +580,15 @@ static void timelines(FILE *f, const struct run_set *sets, int nsets, const labe
 	fprintf(f, "</svg>\n");
 }
 
+/* The runs' names, with commas (the title, the heading). */
+static void run_names(FILE *f, const label_t *lab, int nsets)
+{
+	for (int s = 0; s < nsets; s++) {
+		h(f, lab[s]);
+		fputs(s + 1 < nsets ? ", " : "", f);
+	}
+}
+
 int runner_write_html(const char *path, const struct run_set *sets, int nsets, const struct conform_report *const conf[],
 		      int n_conf)
 {
@@ -604,10 +606,7 @@ int runner_write_html(const char *path, const struct run_set *sets, int nsets, c
 		return -errno;
 	}
 	fprintf(f, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>punchlab: ");
-	for (int s = 0; s < nsets; s++) {
-		h(f, lab[s]);
-		fputs(s + 1 < nsets ? ", " : "", f);
-	}
+	run_names(f, lab, nsets);
 	fprintf(f, "</title>\n<style>body{font-family:sans-serif;margin:2em;max-width:1500px}"
 		   ".headline{font-size:1.3em;padding:.4em .8em;border-radius:4px}.headline.ok{background:#e8f5e9}"
 		   ".headline.bad{background:#ffebee}"
@@ -622,10 +621,7 @@ int runner_write_html(const char *path, const struct run_set *sets, int nsets, c
 		   "td.num{text-align:right;white-space:nowrap}td.command{font-family:monospace}td.why{min-width:30em}"
 		   "summary{font-weight:bold;margin:1em 0 .5em}</style></head><body>\n");
 	fprintf(f, "<h1>punchlab %s: ", nsets > 1 ? "report" : "run");
-	for (int s = 0; s < nsets; s++) {
-		h(f, lab[s]);
-		fputs(s + 1 < nsets ? ", " : "", f);
-	}
+	run_names(f, lab, nsets);
 	fprintf(f, "</h1>\n<div id=\"headline\">\n");
 	for (int s = 0; s < nsets; s++)
 		headline(f, &sets[s], nsets > 1 ? lab[s] : NULL);
@@ -650,9 +646,5 @@ int runner_write_html(const char *path, const struct run_set *sets, int nsets, c
 		conform_html_section(f, conf, n_conf);
 	fprintf(f, "</body></html>\n");
 	free(lab);
-	if (ferror(f)) {
-		fclose(f);
-		return -EIO;
-	}
-	return fclose(f) ? -errno : 0;
+	return text_close_written(f);
 }

@@ -15,17 +15,11 @@
 #include <sys/utsname.h>
 #include <time.h>
 
-/* A JSON string, escaped. */
-static void put(FILE *f, const char *s)
-{
-	text_json_put(f, s);
-}
-
 /* ,"key":"value" */
 static void field(FILE *f, const char *before, const char *key, const char *value)
 {
 	fprintf(f, "%s\"%s\":", before, key);
-	put(f, value);
+	text_json_put(f, value);
 }
 
 /* ,"key":seconds, or null for "never" (a negative time). */
@@ -136,11 +130,7 @@ int runner_write_json(const char *path, const struct run_info *info, const struc
 		fprintf(f, "}%s\n", i + 1 < n ? "," : "");
 	}
 	fprintf(f, "]}\n");
-	if (ferror(f)) {   /* a flush that failed earlier, say on a full disk */
-		fclose(f);
-		return -EIO;
-	}
-	return fclose(f) ? -errno : 0;
+	return text_close_written(f);
 }
 
 /* Reading back. */

@@ -153,7 +153,6 @@ static void lifecycle_event(struct step *s, double now)
 {
 	struct lifecycle_result *lr = &s->res->lc;
 	char ferr[256] = "";
-
 	int quiet_s = s->lc->quiet_s, after_s = s->lc->after_s;
 
 	if (s->o->duration_s && s->lc->duration == LC_DUR_WATCH)
@@ -210,11 +209,8 @@ static bool window(struct step *s, double now)
 			lr->relay_s = now - s->resume_at;
 		/* every change of path, as the routers saw it */
 		if (res->path != PATH_NONE && res->path != s->last_path) {
-			if (s->last_path != PATH_NONE && lr->n_changes < LC_MAX_CHANGES) {
-				lr->changes[lr->n_changes].at_s = now - s->resume_at;
-				lr->changes[lr->n_changes++].path = res->path;
-			}
-			lr->path_changes += s->last_path != PATH_NONE;
+			if (s->last_path != PATH_NONE && lr->path_changes++ < LC_MAX_CHANGES)
+				lr->changes[lr->n_changes++] = (struct lc_change){ now - s->resume_at, res->path };
 			s->last_path = res->path;
 		}
 		if (!direct_now)

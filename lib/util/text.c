@@ -209,3 +209,12 @@ void text_xml_put(FILE *out, const char *s)
 			fputc(*s, out);
 	}
 }
+
+int text_close_written(FILE *f)
+{
+	if (ferror(f)) {
+		fclose(f);
+		return -EIO;
+	}
+	return fclose(f) ? -errno : 0;
+}

@@ -39,5 +39,9 @@ void text_json_put(FILE *out, const char *s);
 void text_xml_put(FILE *out, const char *s);
 /* Read a whole file (at most max bytes); caller frees *out. */
 int text_read_file(const char *path, size_t max, char **out, size_t *len);
+/* Close a file that was written: 0, or -EIO when any write failed (a
+ * flush that failed earlier, say on a full disk, fclose does not report
+ * again), or -errno from fclose. */
+int text_close_written(FILE *f);
 
 #endif

@@ -2,6 +2,7 @@
  * delay, loss, reordering and duplication measured from the packets (both
  * ends are sockets of this process, so one clock times them). */
 #include "lab.h"
+#include "util/stats.h"
 
 #include "util/paths.h"
 #include "util/timeutil.h"
@@ -98,13 +99,6 @@ static bool take(int sock, struct tally *t, int timeout_ms)
 	return true;
 }
 
-static int cmp_double(const void *x, const void *y)
-{
-	double a = *(const double *)x, b = *(const double *)y;
-
-	return a < b ? -1 : a > b;
-}
-
 static void measure(const char *spec, struct measured *m)
 {
 	char dir[PATH_MAX], topo[PATH_MAX + 16], *none[] = { NULL };
@@ -151,7 +145,7 @@ static void measure(const char *spec, struct measured *m)
 	while (time_now_ms() < end)
 		take(sb, &t, 100);
 	m->mean_ms = m->received ? t.total_ms / m->received : 0;
-	qsort(t.delays, (size_t)m->received, sizeof(double), cmp_double);
+	stats_sort(t.delays, m->received);
 	m->median_ms = m->received ? t.delays[m->received / 2] : 0;
 	print_message("%s: %d of %d received, delay median %.2f ms, mean %.2f ms, %d reordered, %d duplicated\n", spec,
 		      m->received, PROBES, m->median_ms, m->mean_ms, m->reordered, m->duplicated);
