@@ -13,6 +13,7 @@ static const char usage[] =
 	"       punchlab fault [--run ID] port-exhaust ROUTER N\n"
 	"       punchlab fault [--run ID] link ROUTER down|up\n"
 	"       punchlab fault [--run ID] kill|restart HOST PROGRAM\n"
+	"       punchlab fault [--run ID] sleep|wake HOST\n"
 	"\n"
 	"Break a running topology the way real networks break:\n"
 	"  nat-reboot      the router forgets every conntrack entry and its NAT maps;\n"
@@ -24,7 +25,10 @@ static const char usage[] =
 	"  kill            PROGRAM on HOST dies (SIGKILL, as a crash)\n"
 	"  restart         PROGRAM on HOST stops and starts again as the run started it\n"
 	"                  (command line, user, folder as recorded then): only what\n"
-	"                  `topo exec` or `punchlab run` started can be restarted\n";
+	"                  `topo exec` or `punchlab run` started can be restarted\n"
+	"  sleep           every process on HOST stops (SIGSTOP), as a laptop's lid closes;\n"
+	"                  its NAT's mappings go on ageing\n"
+	"  wake            they go on (SIGCONT)\n";
 
 int cmd_fault(int argc, char **argv)
 {

@@ -34,10 +34,10 @@ static const char usage[] =
 	"                  conformance.json and a section of report.html\n"
 	"  --baseline F    exit 1 when a cell got worse than in that results.json\n"
 	"  --scenario S    a lifecycle scenario (a fault, silence, a dead introducer,\n"
-	"                  a lossy link, hours of traffic) on a pair that is up: how the\n"
-	"                  tunnel recovers, and every path change after it\n"
-	"  --duration S    how long steady runs (default 600) or idle-long stays silent\n"
-	"                  (default 300), 10 to 86400 seconds\n"
+	"                  a lossy link, a peer asleep, hours of traffic) on a pair that\n"
+	"                  is up: how the tunnel recovers, and every path change after it\n"
+	"  --duration S    how long steady runs (default 600), idle-long stays silent\n"
+	"                  (default 300) or sleep-wake sleeps (default 180), 10 to 86400 s\n"
 	"Exit 1 when a pair did not connect, or was relayed where `punchlab expect`\n"
 	"says a direct path is possible.\n";
 
@@ -172,7 +172,7 @@ int cmd_run(int argc, char **argv)
 	if (o.duration_s) {
 		const struct lifecycle *l = plan.lifecycle ? runner_lifecycle_find(plan.lifecycle) : NULL;
 		if (!plan.lifecycle || (strcmp(plan.lifecycle, "all") && (!l || l->duration == LC_DUR_NONE))) {
-			pl_err("run: --duration goes with --scenario steady, idle-long or all (it sets how long they last)");
+			pl_err("run: --duration goes with --scenario steady, idle-long, sleep-wake or all (it sets how long they last)");
 			return EXIT_USAGE;
 		}
 	}

@@ -258,6 +258,32 @@ static int port_exhaust(const struct topo_net *net, int router, const char *ns, 
 	return ret;
 }
 
+/* sleep: every process on HOST stops (SIGSTOP), as a laptop's lid
+ * closes; wake: they go on (SIGCONT). The network stays as it was. */
+static int fault_sleep(struct instance *r, const char *kind, const char *host, const char *arg, char *err,
+		       size_t errlen)
+{
+	char ns[64];
+	const char *names[] = { ns };
+	int pids[1024], n;
+
+	if (arg) {
+		snprintf(err, errlen, "%s takes HOST only: punchlab fault %s %s", kind, kind, host);
+		return -EINVAL;
+	}
+	if (topo_node_netns(r, host, ns, sizeof(ns))) {
+		snprintf(err, errlen, "run %s has no host \"%s\"", r->id, host);
+		return -EINVAL;
+	}
+	if ((n = netns_pids(names, 1, pids, 1024)) <= 0) {
+		snprintf(err, errlen, "nothing runs on %s: nothing to %s", host, kind);
+		return -ESRCH;
+	}
+	for (int i = 0; i < n; i++)
+		kill(pids[i], !strcmp(kind, "sleep") ? SIGSTOP : SIGCONT);
+	return 0;
+}
+
 int fault_apply(struct instance *r, const char *kind, const char *target, const char *arg, char *err, size_t errlen)
 {
 	struct topo_net *net = calloc(1, sizeof(*net));
@@ -268,6 +294,10 @@ int fault_apply(struct instance *r, const char *kind, const char *target, const 
 		return -ENOMEM;
 	if (!strcmp(kind, "kill") || !strcmp(kind, "restart")) {
 		ret = fault_process(r, kind, target, arg, err, errlen);
+		goto out;
+	}
+	if (!strcmp(kind, "sleep") || !strcmp(kind, "wake")) {
+		ret = fault_sleep(r, kind, target, arg, err, errlen);
 		goto out;
 	}
 	if ((ret = run_net(r, net, err, errlen)))
@@ -303,7 +333,7 @@ int fault_apply(struct instance *r, const char *kind, const char *target, const 
 	}
 	if (strcmp(kind, "nat-reboot") && strcmp(kind, "mapping-expire")) {
 		snprintf(err, errlen,
-			 "unknown fault \"%s\"; expected nat-reboot, mapping-expire, port-exhaust, link, kill or restart", kind);
+			 "unknown fault \"%s\"; expected nat-reboot, mapping-expire, port-exhaust, link, kill, restart, sleep or wake", kind);
 		ret = -EINVAL;
 		goto out;
 	}

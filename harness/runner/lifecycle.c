@@ -29,6 +29,10 @@ static const struct lifecycle lifecycles[] = {
 	  "port-restricted-cone", "full-cone", "", "", "", LC_NONE, "", "", "", false, 0, 600, LC_DUR_WATCH },
 	{ "idle-long", "--duration of silence (default 5 min: past every mapping timeout), then traffic", "two-sites",
 	  "port-restricted-cone", "full-cone", "", "", "", LC_IDLE, "", "", "", false, 300, 15, LC_DUR_SILENCE },
+	/* What laptops and phones do to a tunnel. */
+	{ "sleep-wake", "a sleeps (its processes stopped) for --duration (default 3 min) while its NAT's mappings (20 s) expire, "
+	  "then wakes", "two-sites", "@short-timeout.nat", "@short-timeout.nat", "", "", "", LC_SLEEP, "", "", "", false, 180, 20,
+	  LC_DUR_SILENCE },
 };
 
 const struct lifecycle *runner_lifecycle_find(const char *name)

@@ -140,6 +140,8 @@ static void print_lifecycles(FILE *out, const struct scenario_result *res, int n
 			fprintf(out, ", %d of %d pairs answer", l->pairs_connected, l->pairs);
 		if (l->path_changes)
 			fprintf(out, ", %d path change%s after it", l->path_changes, l->path_changes == 1 ? "" : "s");
+		if (l->handshakes)
+			fprintf(out, ", %d WireGuard handshake%s", l->handshakes, l->handshakes == 1 ? "" : "s");
 		fputc('\n', out);
 	}
 }

@@ -565,6 +565,8 @@ static void timelines(FILE *f, const struct run_set *sets, int nsets, const labe
 			fprintf(f, ", %s", r->connected ? path_name(l->path_after) : "FAIL");
 			if (l->path_changes)
 				fprintf(f, ", %d path change%s", l->path_changes, l->path_changes == 1 ? "" : "s");
+			if (l->handshakes)
+				fprintf(f, ", %d WireGuard handshake%s", l->handshakes, l->handshakes == 1 ? "" : "s");
 			fprintf(f, "</text>");
 			/* each change the routers saw: a tick on the line */
 			for (int c = 0; c < l->n_changes && c < LC_MAX_CHANGES; c++)

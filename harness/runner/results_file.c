@@ -115,8 +115,9 @@ int runner_write_json(const char *path, const struct run_info *info, const struc
 			seconds(f, ",", "first_reply_s", l->first_reply_s, "%.2f");
 			seconds(f, ",", "relay_s", l->relay_s, "%.2f");
 			seconds(f, ",", "direct_s", l->direct_s, "%.2f");
-			fprintf(f, ",\"path_after\":\"%s\",\"pairs\":%d,\"pairs_connected\":%d,\"path_changes\":%d,\"changes\":[",
-				path_name(l->path_after), l->pairs, l->pairs_connected, l->path_changes);
+			fprintf(f, ",\"path_after\":\"%s\",\"pairs\":%d,\"pairs_connected\":%d,\"handshakes\":%d,"
+				   "\"path_changes\":%d,\"changes\":[",
+				path_name(l->path_after), l->pairs, l->pairs_connected, l->handshakes, l->path_changes);
 			for (int c = 0; c < l->n_changes && c < LC_MAX_CHANGES; c++)
 				fprintf(f, "%s{\"at_s\":%.2f,\"path\":\"%s\"}", c ? "," : "", l->changes[c].at_s,
 					path_name(l->changes[c].path));
@@ -236,6 +237,7 @@ static int one_scenario(json_object *s, int i, struct scenario_result *r, char *
 		l->path_after = path_parse(p);
 		l->pairs = integer(lc, "pairs", 0);
 		l->pairs_connected = integer(lc, "pairs_connected", 0);
+		l->handshakes = integer(lc, "handshakes", 0);
 		l->path_changes = integer(lc, "path_changes", 0);
 		if ((changes = get(lc, "changes", json_type_array))) {
 			size_t k = json_object_array_length(changes);

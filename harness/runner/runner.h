@@ -21,7 +21,7 @@
 #define RUNNER_NAME 32
 #define RUNNER_MAX_MODELS 64
 
-enum lifecycle_kind { LC_NONE, LC_FAULT, LC_IDLE, LC_KILL_RELAY };
+enum lifecycle_kind { LC_NONE, LC_FAULT, LC_IDLE, LC_KILL_RELAY, LC_SLEEP };
 /* What --duration sets: nothing, the watch after the event, the silence. */
 enum lifecycle_duration { LC_DUR_NONE, LC_DUR_WATCH, LC_DUR_SILENCE };
 
@@ -34,7 +34,7 @@ struct lifecycle {
 	enum lifecycle_kind kind;
 	const char *fault_kind, *fault_target, *fault_arg;
 	bool early;                            /* before any direct path */
-	int quiet_s;                           /* LC_IDLE: silence this long */
+	int quiet_s;                           /* LC_IDLE: silence this long; LC_SLEEP: a's sleep */
 	int after_s;
 	enum lifecycle_duration duration;      /* what --duration S sets instead */
 };
@@ -64,6 +64,7 @@ struct lifecycle_result {
 	double direct_s;                       /* direct again (0: never left; -1: not again) */
 	enum path path_after;
 	int pairs, pairs_connected;            /* with a third peer: every pair probed at the end */
+	int handshakes;                        /* after it: WireGuard handshakes completed (responses seen) */
 	int path_changes;                      /* after it: windows whose path differs from the last one's */
 	int n_changes;                         /* the first LC_MAX_CHANGES of them, with their times */
 	struct lc_change {

@@ -34,6 +34,8 @@ struct step {
 	struct tool_ctx tc;
 	struct prober probe;
 	struct capture *cap[2];
+	struct wg_seen seen;           /* WireGuard handshakes in the captures */
+	int handshakes0;               /* responses seen before the lifecycle event */
 	struct verdict verdict;
 	bool inst_up, tool_up;
 	uint64_t d0, r0;               /* counters at the last window's end */
@@ -42,6 +44,7 @@ struct step {
 	bool said_settled;
 	double resume_at;              /* after a lifecycle event: probing again from */
 	bool left_direct;              /* after it: the path left direct */
+	bool asleep;                   /* LC_SLEEP: a's processes are stopped */
 	enum path last_path;           /* after it: the last window's path that said one */
 };
 
@@ -122,7 +125,7 @@ static int set_up(struct step *s)
 		if (i && !strcmp(s->meter.pairs[0].ns, s->meter.relay_ns))
 			break;
 		snprintf(file, sizeof(file), "%s/%s.pcap", s->dir, where);
-		if (!(s->cap[i] = capture_start(where, file, cerr, sizeof(cerr))))
+		if (!(s->cap[i] = capture_start(where, file, &s->seen, cerr, sizeof(cerr))))
 			snprintf(res->error, sizeof(res->error), "(no capture: %s) ", cerr);
 	}
 	return prober_open(&s->probe, &s->inst, res->error, sizeof(res->error));
@@ -173,9 +176,14 @@ static void lifecycle_event(struct step *s, double now)
 			    ferr, sizeof(ferr));
 	else if (s->lc->kind == LC_KILL_RELAY && s->tool->relay_program)
 		fault_apply(&s->inst, "kill", "introducer", s->tool->relay_program, ferr, sizeof(ferr));
+	else if (s->lc->kind == LC_SLEEP)
+		s->asleep = fault_apply(&s->inst, "sleep", "a", NULL, ferr, sizeof(ferr)) == 0;
 	if (ferr[0])
 		snprintf(s->res->error, sizeof(s->res->error), "%s", ferr);
 	prober_mark(&s->probe);
+	capture_poll(s->cap[0]);
+	capture_poll(s->cap[1]);
+	s->handshakes0 = s->seen.responses;
 	s->deadline = s->resume_at + after_s;
 }
 
@@ -195,7 +203,7 @@ static bool window(struct step *s, double now)
 	s->r0 = r1;
 	res->path = s->verdict.path;
 	res->time_to_direct_s = s->verdict.time_to_direct_s;
-	if (s->tool->said_path && now >= s->said_check) {
+	if (s->tool->said_path && !s->asleep && now >= s->said_check) {   /* a sleeping tool answers nothing */
 		s->tool->said_path(&s->tc, &res->tool_said_path, &s->said_settled);
 		s->said_check = now + 0.5;
 	}
@@ -225,6 +233,16 @@ static bool window(struct step *s, double now)
 	return settled && !lr->happened;   /* after an event: watch for the whole of after_s */
 }
 
+/* LC_SLEEP's end: a's processes go on where they stopped. */
+static void wake(struct step *s)
+{
+	char ferr[256] = "";
+
+	if (fault_apply(&s->inst, "wake", "a", NULL, ferr, sizeof(ferr)))
+		snprintf(s->res->error, sizeof(s->res->error), "%s", ferr);
+	s->asleep = false;
+}
+
 /* Probe every PROBER_EVERY_MS (not while a lifecycle's silence lasts),
  * judge every window, until settled or the deadline. */
 static void watch(struct step *s)
@@ -234,6 +252,8 @@ static void watch(struct step *s)
 
 	while (!settled && time_now_s() < s->deadline) {
 		double now = time_now_s();
+		if (s->asleep && now >= s->resume_at)
+			wake(s);
 		if (now >= s->next_probe) {
 			if (!lr->happened || now >= s->resume_at) {
 				prober_send(&s->probe, s->tc.addr_b);
@@ -275,6 +295,9 @@ static void sum_up(struct step *s)
 		if (!s->left_direct && res->path == PATH_DIRECT)
 			lr->direct_s = 0;
 		lr->path_after = res->path;
+		capture_poll(s->cap[0]);
+		capture_poll(s->cap[1]);
+		lr->handshakes = s->seen.responses - s->handshakes0;
 	}
 	res->probes_answered = p->n_samples;
 	res->connected = p->n_samples > 0 && p->last_reply > time_now_s() - 1.5;
@@ -295,6 +318,8 @@ static void sum_up(struct step *s)
 /* Everything down, unless a failed scenario is to be kept. */
 static void tear_down(struct step *s)
 {
+	if (s->asleep)
+		wake(s);   /* a run cut short: nothing left stopped */
 	prober_close(&s->probe);
 	capture_stop(s->cap[0]);
 	capture_stop(s->cap[1]);

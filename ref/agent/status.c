@@ -251,7 +251,10 @@ int status_print(const char *ifname, enum status_request req, int wait_s)
 	n = mesh_status_ask(ifname, req, buf, sizeof(buf));
 	if (n < 0) {
 		fprintf(stderr, "punchlab-agent: no agent answers on %s/%s.sock: %s (%s)\n", MESH_STATUS_DIR, ifname,
-			strerror(-n), n == -EACCES ? "it is root's: try sudo" : "is `punchlab-agent up` running for it?");
+			strerror(-n),
+			n == -EACCES      ? "it is root's: try sudo"
+			: n == -ETIMEDOUT ? "one is there but said nothing: is it stopped (SIGSTOP) or stuck?"
+					  : "is `punchlab-agent up` running for it?");
 		return n;
 	}
 	if (req == STATUS_ADDRESS && !strncmp(buf, "waiting: ", 9)) {

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -35,7 +36,7 @@ int mesh_status_ask(const char *ifname, enum status_request req, char *buf, size
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), ret;
 	size_t got = 0;
-	ssize_t n;
+	ssize_t n = 0;
 
 	if (len)
 		buf[0] = '\0';
@@ -48,9 +49,13 @@ int mesh_status_ask(const char *ifname, enum status_request req, char *buf, size
 		close(fd);
 		return ret ? ret : -EIO;
 	}
+	/* An agent that is stopped (or stuck) still has its socket listening:
+	 * the connection is taken, but nothing answers. */
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &(struct timeval){ .tv_sec = MESH_STATUS_TIMEOUT_S }, sizeof(struct timeval));
 	while (got + 1 < len && (n = read(fd, buf + got, len - 1 - got)) > 0)
 		got += (size_t)n;
+	ret = n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) ? -ETIMEDOUT : 0;
 	buf[got] = '\0';
 	close(fd);
-	return (int)got;
+	return ret && !got ? ret : (int)got;
 }

@@ -309,6 +309,59 @@ static void port_exhaust_lets_only_the_ports_left_be_mapped(void **state)
 	lab_down(&lab);
 }
 
+/* The state letter of a process (/proc/PID/stat: R, S, T for stopped...). */
+static char state_of(pid_t pid)
+{
+	char path[64], line[256] = "", *p;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if (!(f = fopen(path, "r")))
+		return '?';
+	if (!fgets(line, sizeof(line), f))
+		line[0] = '\0';
+	fclose(f);
+	p = strrchr(line, ')');
+	return p && p[1] == ' ' ? p[2] : '?';
+}
+
+/* sleep stops every process on the host (and none elsewhere); wake lets
+ * them go on. A host with nothing on it is refused, saying so. */
+static void sleep_stops_every_process_on_a_host_and_wake_continues_them(void **state)
+{
+	char *argv[] = { "sleep", "1000", NULL };
+	char err[512];
+	pid_t on[2], beside;
+
+	(void)state;
+	up("full-cone");
+	assert_int_equal(fault_apply(&lab.inst, "sleep", "client", NULL, err, sizeof(err)), -ESRCH);
+	assert_non_null(strstr(err, "nothing runs on client"));
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(proc_spawn(lab_ns(&lab, "client"), argv, -1, -1, &on[i]), 0);
+	assert_int_equal(proc_spawn(lab_ns(&lab, "stun"), argv, -1, -1, &beside), 0);
+	time_sleep_ms(100);
+	fault("sleep", "client", NULL);
+	for (int k = 0; k < 100 && (state_of(on[0]) != 'T' || state_of(on[1]) != 'T'); k++)
+		time_sleep_ms(10);
+	assert_int_equal(state_of(on[0]), 'T');
+	assert_int_equal(state_of(on[1]), 'T');
+	assert_int_not_equal(state_of(beside), 'T');
+	fault("wake", "client", NULL);
+	for (int k = 0; k < 100 && (state_of(on[0]) == 'T' || state_of(on[1]) == 'T'); k++)
+		time_sleep_ms(10);
+	assert_int_not_equal(state_of(on[0]), 'T');
+	assert_int_not_equal(state_of(on[1]), 'T');
+	assert_int_equal(fault_apply(&lab.inst, "sleep", "client", "now", err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "takes HOST only"));
+	assert_int_equal(fault_apply(&lab.inst, "sleep", "nowhere", NULL, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "no host \"nowhere\""));
+	for (int i = 0; i < 2; i++)
+		proc_stop(on[i], 500);
+	proc_stop(beside, 500);
+	lab_down(&lab);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -320,6 +373,7 @@ int main(void)
 		cmocka_unit_test_teardown(port_exhaust_lets_only_the_ports_left_be_mapped, lab_teardown),
 		cmocka_unit_test_teardown(kill_and_restart_a_program_on_a_host, lab_teardown),
 		cmocka_unit_test_teardown(restart_runs_only_the_recorded_command_of_what_the_instance_started, lab_teardown),
+		cmocka_unit_test_teardown(sleep_stops_every_process_on_a_host_and_wake_continues_them, lab_teardown),
 		cmocka_unit_test_teardown(faults_refuse_what_they_cannot_do, lab_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,9 +1,11 @@
 /* Lifecycle scenarios through punchlab run, each a run of its own, side by
  * side: a NAT reboots under a running tunnel, which comes back; a steady
  * pair with traffic, every window watched for a change of path (none); a
- * long silence, then traffic again at once. The full lengths (ten minutes
- * of steady, five of silence) are make soak's; here they are short. */
-/* limit: 180 s */
+ * long silence, then traffic again at once; a peer asleep past its NAT's
+ * mappings, then awake. The full lengths (ten minutes
+ * of steady, five of silence) are make soak's; here steady runs just past
+ * WireGuard's rekey at two minutes, and the silence is short. */
+/* limit: 210 s */
 #include "lab.h"
 
 /* punchlab run ARGS into a fresh folder: its results.json (freed by the
@@ -36,15 +38,20 @@ static void nat_reboot_midstream_is_recorded_and_survived(void **state)
 	assert_int_equal(lab_shell(NULL, 0, "rm -rf %s", dir), 0);
 }
 
-/* Direct from start to end, every probe answered: no change of path. */
+/* Direct from start to end, every probe answered: no change of path,
+ * across WireGuard's rekey at two minutes (a handshake seen on the wire). */
 static void a_steady_pair_stays_direct_with_no_change_of_path(void **state)
 {
-	char dir[64], *json;
+	char dir[64], *json, *p;
+	int handshakes = -1;
 
 	(void)state;
-	json = run("--scenario steady --duration 20", dir, sizeof(dir));
+	json = run("--scenario steady --duration 130", dir, sizeof(dir));
 	assert_non_null(strstr(json, "\"lifecycle\":{\"name\":\"steady\",\"happened\":true"));
-	assert_non_null(strstr(json, "\"quiet_s\":0,\"watch_s\":20,"));
+	assert_non_null(strstr(json, "\"quiet_s\":0,\"watch_s\":130,"));
+	assert_non_null(p = strstr(json, "\"handshakes\":"));
+	assert_int_equal(sscanf(p, "\"handshakes\":%d", &handshakes), 1);
+	assert_in_range(handshakes, 1, 3);
 	assert_non_null(strstr(json, "\"lost_after\":0,"));
 	assert_non_null(strstr(json, "\"path_after\":\"direct\""));
 	assert_non_null(strstr(json, "\"path_changes\":0,\"changes\":[]"));
@@ -72,13 +79,36 @@ static void after_a_long_silence_traffic_flows_again_directly(void **state)
 	assert_int_equal(lab_shell(NULL, 0, "rm -rf %s", dir), 0);
 }
 
+/* A laptop's lid closed for longer than its NAT keeps a mapping: a's
+ * agent stopped 30 s (mappings live 20 s), then continued. The tunnel
+ * must come back by itself, directly; nothing is left stopped. */
+static void a_peer_that_sleeps_past_its_mappings_comes_back_directly(void **state)
+{
+	char dir[64], *json, *p;
+	double first = -1;
+
+	(void)state;
+	json = run("--scenario sleep-wake --duration 30", dir, sizeof(dir));
+	assert_non_null(strstr(json, "\"lifecycle\":{\"name\":\"sleep-wake\",\"happened\":true"));
+	assert_non_null(strstr(json, "\"quiet_s\":30,\"watch_s\":20,"));
+	assert_non_null(strstr(json, "\"path_after\":\"direct\""));
+	assert_int_equal(lab_count(json, "\"outcome\":\"connected\""), 1);
+	assert_non_null(p = strstr(json, "\"first_reply_s\":"));
+	assert_int_equal(sscanf(p, "\"first_reply_s\":%lf", &first), 1);
+	assert_true(first >= 0 && first < 10.0);
+	assert_non_null(strstr(json, "\"error\":\"\""));   /* the wake went through */
+	free(json);
+	assert_int_equal(lab_shell(NULL, 0, "rm -rf %s", dir), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(after_a_long_silence_traffic_flows_again_directly),
 		cmocka_unit_test(a_steady_pair_stays_direct_with_no_change_of_path),
 		cmocka_unit_test(nat_reboot_midstream_is_recorded_and_survived),
+		cmocka_unit_test(a_peer_that_sleeps_past_its_mappings_comes_back_directly),
 	};
 	/* each its own run and lab; they mostly wait */
-	return lab_side_by_side("lab_lifecycle", tests, sizeof(tests) / sizeof(tests[0]), 3);
+	return lab_side_by_side("lab_lifecycle", tests, sizeof(tests) / sizeof(tests[0]), 4);
 }

@@ -348,8 +348,8 @@ static void mistakes_get_clear_errors(void **state)
 		{ "report --frobnicate results/reference/ref", 2, "report: unexpected \"--frobnicate\"" },
 		{ "report results/reference/ref -o", 2, "report: a value is missing after \"-o\"" },
 		{ "run --scenario steady --duration 5", 2, "--duration takes 10 to 86400 seconds, not \"5\"" },
-		{ "run --duration 60", 2, "--duration goes with --scenario steady, idle-long or all" },
-		{ "run --scenario nat-full --duration=60", 2, "--duration goes with --scenario steady, idle-long or all" },
+		{ "run --duration 60", 2, "--duration goes with --scenario steady, idle-long, sleep-wake or all" },
+		{ "run --scenario nat-full --duration=60", 2, "--duration goes with --scenario steady, idle-long, sleep-wake or all" },
 		{ "report -xo page.html results/reference/ref", 2, "report: unexpected \"-x\"" },
 	};
 	static const char *const progs[] = { "punchlab-agent", "punchlab-introducer", "punchlab-wg" };

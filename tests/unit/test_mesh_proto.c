@@ -12,8 +12,14 @@
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "mesh/proto.h"
+#include "mesh/status.h"
 #include "mesh/stream.h"
 
 static uint8_t alice_priv[32], alice_pub[32], bob_priv[32], bob_pub[32], ab[32], ba[32];
@@ -342,6 +348,38 @@ static void keys_read_as_wireguard_tools_writes_them(void **state)
 	assert_int_equal(key_parse("dwdtCnMYpX08FsFyUbJmRd9ML4frwJkqsXf7pR25LCo", priv), -EINVAL);
 }
 
+/* An agent stopped with SIGSTOP (a laptop asleep, a debugger) still has
+ * its status socket listening: the question is taken and nothing comes.
+ * `punchlab-agent status` (and the runner through it) must not hang: it
+ * gives up after MESH_STATUS_TIMEOUT_S with -ETIMEDOUT. Seen to hang
+ * before the timeout. */
+static void a_status_socket_that_never_answers_times_out(void **state)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char name[32], buf[256];
+	time_t t0;
+	int fd, ret;
+
+	(void)state;
+	if (mkdir(MESH_STATUS_DIR, 0755) && errno != EEXIST) {
+		skip();   /* not root: the agents' folder cannot be made */
+	}
+	snprintf(name, sizeof(name), "pltest%d", (int)getpid());
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/%s.sock", MESH_STATUS_DIR, name);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(fd >= 0);
+	unlink(sa.sun_path);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(fd, 4), 0);
+	t0 = time(NULL);
+	ret = mesh_status_ask(name, STATUS_JSON, buf, sizeof(buf));
+	unlink(sa.sun_path);
+	close(fd);
+	assert_int_equal(ret, -ETIMEDOUT);
+	assert_true(time(NULL) - t0 <= MESH_STATUS_TIMEOUT_S + 1);
+	assert_string_equal(buf, "");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -354,6 +392,7 @@ int main(void)
 		cmocka_unit_test(relay_carries_only_wireguard_and_shrinks_on_the_way_out),
 		cmocka_unit_test(tcp_frames_arrive_whole_in_any_pieces),
 		cmocka_unit_test(keys_read_as_wireguard_tools_writes_them),
+		cmocka_unit_test(a_status_socket_that_never_answers_times_out),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "runner/capture.h"
 #include "runner/runner.h"
 #include "util/text.h"
 
@@ -719,6 +720,80 @@ static void the_lifecycle_table_cuts_no_name(void **state)
 	free(text);
 }
 
+/* A captured packet as pcap's "any" device gives it (Linux cooked
+ * header, IPv4, UDP), with a WireGuard message of TYPE and LEN bytes whose
+ * indices start with ID. Returns its length. */
+static size_t wg_packet(uint8_t *p, uint8_t type, size_t len, uint8_t id)
+{
+	size_t ulen = 8 + len;
+
+	memset(p, 0, 16 + 20 + ulen);
+	p[14] = 0x08;                                  /* IPv4 */
+	p[16] = 0x45;
+	p[16 + 2] = (uint8_t)((20 + ulen) >> 8);
+	p[16 + 3] = (uint8_t)(20 + ulen);
+	p[16 + 9] = 17;
+	p[36 + 4] = (uint8_t)(ulen >> 8);
+	p[36 + 5] = (uint8_t)ulen;
+	p[44] = type;
+	p[48] = id;
+	return 16 + 20 + ulen;
+}
+
+static void wireguard_handshakes_are_counted_once_each_however_often_seen(void **state)
+{
+	struct wg_seen seen = { 0 };
+	uint8_t p[300];
+	size_t n;
+
+	(void)state;
+	n = wg_packet(p, 1, 148, 7);
+	capture_count_wg(&seen, 113, p, n);            /* DLT_LINUX_SLL */
+	capture_count_wg(&seen, 113, p, n);            /* the same, out of the router's other side */
+	assert_int_equal(seen.initiations, 1);
+	n = wg_packet(p, 2, 92, 7);
+	capture_count_wg(&seen, 113, p, n);
+	capture_count_wg(&seen, 113, p, n);
+	assert_int_equal(seen.responses, 1);
+	n = wg_packet(p, 2, 92, 8);                    /* the next handshake */
+	capture_count_wg(&seen, 113, p, n);
+	assert_int_equal(seen.responses, 2);
+	/* Not handshakes: data (type 4), a wrong length, a later fragment,
+	 * TCP, a packet cut short, a header with reserved bytes set. */
+	n = wg_packet(p, 4, 92, 9);
+	capture_count_wg(&seen, 113, p, n);
+	n = wg_packet(p, 2, 93, 10);
+	capture_count_wg(&seen, 113, p, n);
+	n = wg_packet(p, 2, 92, 11);
+	p[16 + 7] = 1;
+	capture_count_wg(&seen, 113, p, n);
+	n = wg_packet(p, 2, 92, 12);
+	p[16 + 9] = 6;
+	capture_count_wg(&seen, 113, p, n);
+	n = wg_packet(p, 2, 92, 13);
+	for (size_t cut = 0; cut < 16 + 20 + 8 + 20; cut++)
+		capture_count_wg(&seen, 113, p, cut);
+	p[45] = 1;
+	capture_count_wg(&seen, 113, p, n);
+	capture_count_wg(&seen, 999, p, n);            /* a link type it does not know */
+	capture_count_wg(NULL, 113, p, n);
+	assert_int_equal(seen.initiations, 1);
+	assert_int_equal(seen.responses, 2);
+	/* Raw IP (no link header) counts too. */
+	n = wg_packet(p, 2, 92, 14);
+	capture_count_wg(&seen, 12, p + 16, n - 16);   /* DLT_RAW */
+	assert_int_equal(seen.responses, 3);
+	/* More handshakes than the memory of recent ones: each still once. */
+	for (int i = 0; i < 3 * WG_SEEN_RING; i++) {
+		n = wg_packet(p, 2, 92, 0);
+		p[49] = (uint8_t)i;
+		p[50] = (uint8_t)(i >> 8);
+		capture_count_wg(&seen, 113, p, n);
+		capture_count_wg(&seen, 113, p, n);
+	}
+	assert_int_equal(seen.responses, 3 + 3 * WG_SEEN_RING);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -728,6 +803,7 @@ int main(void)
 		cmocka_unit_test(a_window_is_direct_only_when_most_of_its_bytes_went_direct),
 		cmocka_unit_test(a_path_that_breaks_is_not_steady),
 		cmocka_unit_test(path_names_read_back),
+		cmocka_unit_test(wireguard_handshakes_are_counted_once_each_however_often_seen),
 		cmocka_unit_test(as_expected_means_connected_and_direct_where_expect_says_it_can_be),
 		cmocka_unit_test(a_tool_that_says_another_path_than_the_counters_disagrees),
 		cmocka_unit_test(the_default_plan_is_every_pair_across_two_sites_and_the_other_shapes),

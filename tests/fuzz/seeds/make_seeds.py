@@ -85,3 +85,21 @@ rport = stun_request(struct.pack('!HHHH', 0x27, 4, 40001, 0))
 write('fuzz_stun_server', 'bare-then-padded.bin',
       stun_rec(0, bare) + stun_rec(0x21, padded) + stun_rec(0x0a, change) + stun_rec(0x13, rport))
 write('fuzz_stun_server', 'flood-one-source.bin', b''.join(stun_rec(0, bare) for _ in range(250)) + stun_rec(0xe0, bare))
+
+
+# capture: the first byte picks the link type (0: Linux cooked, 1: cooked
+# v2, 2: Ethernet, 3: raw IP), then a packet as the capture holds it.
+def sll(ip):
+    return struct.pack('!HHH8sH', 0, 1, 6, b'\0' * 8, 0x0800) + ip
+
+
+def sll2(ip):
+    return struct.pack('!HHIHBB8s', 0x0800, 0, 2, 1, 0, 6, b'\0' * 8) + ip
+
+
+init = bytes([1, 0, 0, 0]) + bytes(range(4, 148))
+resp = bytes([2, 0, 0, 0]) + bytes(range(4, 92))
+write('fuzz_capture', 'sll-initiation', bytes([0]) + sll(ipv4(17, udp(51820, 51820, init))))
+write('fuzz_capture', 'sll2-response', bytes([1]) + sll2(ipv4(17, udp(51820, 51820, resp))))
+write('fuzz_capture', 'ether-response', bytes([2]) + b'\0' * 12 + b'\x08\x00' + ipv4(17, udp(1, 2, resp)))
+write('fuzz_capture', 'raw-fragment', bytes([3]) + ipv4(17, udp(1, 2, resp))[:6] + b'\x20\x01' + ipv4(17, udp(1, 2, resp))[8:])
