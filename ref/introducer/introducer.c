@@ -908,15 +908,18 @@ int introducer_reload(struct introducer *in, const struct introducer_conf *conf)
 	return removed;
 }
 
+#define STATS_LOG_MS 10000   /* the cheap checks' counters, logged at most this often */
+
 void introducer_tick(struct introducer *in, uint64_t now)
 {
-	if (now - in->stats_log_ms >= 60000) {
-		/* What the cheap checks kept from the expensive one, when anything. */
+	if (now - in->stats_log_ms >= STATS_LOG_MS) {
+		/* What the cheap checks kept from the expensive one, when anything
+		 * changed: a flood shows within STATS_LOG_MS, a line at a time. */
 		if (memcmp(&in->stats, &in->stats_logged, sizeof(in->stats)))
 			say("so far: %llu REGISTERs without a valid MAC dropped, %llu X25519s for unknown keys, %llu over "
-			    "their budget dropped",
+			    "their budget dropped, %llu PROVEs sent",
 			    (unsigned long long)in->stats.no_mac1, (unsigned long long)in->stats.x25519,
-			    (unsigned long long)in->stats.x25519_limited);
+			    (unsigned long long)in->stats.x25519_limited, (unsigned long long)in->stats.proves);
 		in->stats_logged = in->stats;
 		in->stats_log_ms = now;
 	}

@@ -223,49 +223,6 @@ static void unknown_key_is_refused_and_never_listed(void **state)
 	mesh_down(&m, false);
 }
 
-/* Send buf from fd and collect what comes back within wait_ms: returns the
- * largest answer's length (0: none). */
-static ssize_t answer_to(int fd, uint32_t addr, uint16_t port, const uint8_t *buf, size_t len, int wait_ms)
-{
-	uint8_t in[2048];
-	ssize_t n, largest = 0;
-
-	lab_send(fd, addr, port, buf, len);
-	while ((n = lab_recv(fd, in, sizeof(in), wait_ms, NULL, NULL)) >= 0)
-		largest = n > largest ? n : largest;
-	return largest;
-}
-
-/* A REGISTER, with the proof a PROVE gave (NULL: none). */
-static int seal_register_proven(const uint8_t priv[32], const uint8_t intro_pub[32], uint64_t counter,
-				const uint8_t *proof, uint8_t *out, size_t cap)
-{
-	struct mesh_msg msg = { .type = MESH_REGISTER };
-	uint8_t shared[32];
-
-	if (proof) {
-		msg.u.reg.has_proof = true;
-		memcpy(msg.u.reg.proof, proof, MESH_PROOF_LEN);
-	}
-	key_public(msg.sender, priv);
-	msg.counter = counter;
-	snprintf(msg.u.reg.name, sizeof(msg.u.reg.name), "x");
-	assert_int_equal(mesh_shared_key(shared, intro_pub, priv), 0);
-	{
-		/* The cheap MAC a REGISTER ends with (mesh_mac1_*). */
-		uint8_t key[32];
-		int n = mesh_seal(&msg, shared, out, cap - MESH_MAC1_LEN);
-		assert_true(n > 0);
-		mesh_mac1_key(key, intro_pub);
-		return (int)mesh_mac1_put(out, (size_t)n, key);
-	}
-}
-
-static int seal_register(const uint8_t priv[32], const uint8_t intro_pub[32], uint64_t counter, uint8_t *out, size_t cap)
-{
-	return seal_register_proven(priv, intro_pub, counter, NULL, out, cap);
-}
-
 static void strangers_get_nothing_bigger_than_they_sent(void **state)
 {
 	static struct mesh m;
@@ -281,10 +238,10 @@ static void strangers_get_nothing_bigger_than_they_sent(void **state)
 	/* Garbage of every size, and our magic with nonsense behind it. */
 	for (size_t len = 1; len <= 1400; len += 97) {
 		randombytes_buf(buf, len);
-		assert_int_equal(answer_to(fd, intro, 3478, buf, len, 50), 0);
+		assert_int_equal(mesh_answer_to(fd, intro, 3478, buf, len, 50), 0);
 		if (len >= 4) {
 			buf[0] = 'P', buf[1] = 'L', buf[2] = MESH_VERSION, buf[3] = (uint8_t)(len % 20);
-			assert_int_equal(answer_to(fd, intro, 3478, buf, len, 50), 0);
+			assert_int_equal(mesh_answer_to(fd, intro, 3478, buf, len, 50), 0);
 		}
 	}
 	/* A relay frame with a made-up token gets no answer (what the relay
@@ -295,67 +252,26 @@ static void strangers_get_nothing_bigger_than_they_sent(void **state)
 	n = mesh_relay_build(buf, sizeof(buf), token, 2, buf + 200, 148);
 	assert_true(n > 0);
 	for (int i = 0; i < 20; i++)
-		assert_int_equal(answer_to(fd, intro, 3478, buf, (size_t)n, 20), 0);
+		assert_int_equal(mesh_answer_to(fd, intro, 3478, buf, (size_t)n, 20), 0);
 	/* A key the introducer does not know: it is told no, in fewer bytes. */
 	randombytes_buf(stranger, sizeof(stranger));
-	n = seal_register(stranger, intro_pub, mesh_counter_now(), buf, sizeof(buf));
-	ssize_t answer = answer_to(fd, intro, 3478, buf, (size_t)n, 300);
+	n = mesh_seal_register(stranger, intro_pub, mesh_counter_now(), NULL, buf, sizeof(buf));
+	ssize_t answer = mesh_answer_to(fd, intro, 3478, buf, (size_t)n, 300);
 	print_message("  REGISTER from a stranger: %d bytes, answer %zd bytes\n", n, answer);
 	assert_true(answer > 0 && answer < n);
 	/* A member's REGISTER from an address it has not proven gets only a
 	 * PROVE, no larger than it; the same bytes again, nothing. */
 	snprintf(path, sizeof(path), "%s/a.key", m.dir);
 	assert_int_equal(key_read(path, member, (char *)buf, sizeof(buf)), 0);
-	n = seal_register(member, intro_pub, mesh_counter_now(), buf, sizeof(buf));
-	answer = answer_to(fd, intro, 3478, buf, (size_t)n, 300);
+	n = mesh_seal_register(member, intro_pub, mesh_counter_now(), NULL, buf, sizeof(buf));
+	answer = mesh_answer_to(fd, intro, 3478, buf, (size_t)n, 300);
 	assert_true(answer > 0 && answer <= n);
-	assert_int_equal(answer_to(fd, intro, 3478, buf, (size_t)n, 300), 0);
+	assert_int_equal(mesh_answer_to(fd, intro, 3478, buf, (size_t)n, 300), 0);
 	/* One byte changed: it no longer authenticates. */
 	buf[n - 3] ^= 0x40;
-	assert_int_equal(answer_to(fd, intro, 3478, buf, (size_t)n, 300), 0);
+	assert_int_equal(mesh_answer_to(fd, intro, 3478, buf, (size_t)n, 300), 0);
 	close(fd);
 	mesh_down(&m, false);
-}
-
-/* The test plays member c (allowed, no agent) from a socket behind nat-a:
- * registers, learns its token and id from REGISTERED. */
-struct played {
-	int fd;
-	uint8_t priv[32], shared[32], token[MESH_TOKEN_LEN];
-	uint32_t id;
-};
-
-static void play_member_c(struct mesh *m, struct played *c)
-{
-	uint8_t buf[1500], intro_pub[32];
-	uint32_t intro = htonl(0xcb00710a); /* 203.0.113.10 */
-	char path[128];
-	ssize_t n;
-	bool registered = false;
-
-	snprintf(path, sizeof(path), "%s/c.key", m->dir);
-	assert_int_equal(key_read(path, c->priv, (char *)buf, sizeof(buf)), 0);
-	assert_int_equal(key_parse(m->intro_pub, intro_pub), 0);
-	assert_int_equal(mesh_shared_key(c->shared, intro_pub, c->priv), 0);
-	c->fd = lab_udp(&m->lab, "a", 0, 0);
-	n = seal_register(c->priv, intro_pub, mesh_counter_now(), buf, sizeof(buf));
-	lab_send(c->fd, intro, 3478, buf, (size_t)n);
-	while (!registered && (n = lab_recv(c->fd, buf, sizeof(buf), 2000, NULL, NULL)) > 0) {
-		struct mesh_msg msg;
-		char why[160];
-		if (mesh_open(buf, (size_t)n, c->shared, &msg, why, sizeof(why)))
-			continue;
-		if (msg.type == MESH_PROVE) {
-			/* Our address proves itself: register again with the proof. */
-			n = seal_register_proven(c->priv, intro_pub, mesh_counter_now(), msg.u.prove.proof, buf, sizeof(buf));
-			lab_send(c->fd, intro, 3478, buf, (size_t)n);
-		} else if (msg.type == MESH_REGISTERED) {
-			memcpy(c->token, msg.u.regd.token, MESH_TOKEN_LEN);
-			c->id = msg.u.regd.id;
-			registered = true;
-		}
-	}
-	assert_true(registered);
 }
 
 /* A relay frame carrying a WireGuard-shaped packet of len bytes. */
@@ -394,7 +310,7 @@ static long long relayed_in_after(const struct mesh *m, int i, long long than, i
 static void the_relay_carries_only_a_members_frames_from_where_it_registered(void **state)
 {
 	static struct mesh m;
-	struct played c;
+	struct mesh_played c;
 	char buf[1500], *assigns[] = { "A=full-cone", "B=full-cone" }, json[8192], id_s[16];
 	uint8_t frame[1500], wrong[MESH_TOKEN_LEN];
 	uint32_t intro = htonl(0xcb00710a), b_id;
@@ -407,7 +323,7 @@ static void the_relay_carries_only_a_members_frames_from_where_it_registered(voi
 		mesh_down(&m, true);
 		fail_msg("no direct path between a and b");
 	}
-	play_member_c(&m, &c);
+	mesh_play_member(&m, "c", "a", &c);
 	assert_true(mesh_peer_field(&m, 0, "id", id_s, sizeof(id_s)));
 	b_id = (uint32_t)atol(id_s);
 	/* b hears of c (the relay hands b only frames from members it knows). */
@@ -483,7 +399,7 @@ static void agents_drop_garbage_forged_and_replayed_pings(void **state)
 		randombytes_buf(buf, len);
 		if (len > 4 && len % 2)
 			buf[0] = 'P', buf[1] = 'L', buf[2] = MESH_VERSION, buf[3] = MESH_PING;
-		assert_int_equal(answer_to(fd, lo, port, buf, len, 20), 0);
+		assert_int_equal(mesh_answer_to(fd, lo, port, buf, len, 20), 0);
 	}
 	/* Garbage changed nothing: the pair still goes direct. (What follows
 	 * speaks with b's key, so it moves b's counters ahead of b's own and
@@ -499,13 +415,13 @@ static void agents_drop_garbage_forged_and_replayed_pings(void **state)
 	ping.u.ping.txid = 42;
 	n = mesh_seal(&ping, shared, buf, sizeof(buf));
 	assert_true(n > 0);
-	assert_true(answer_to(fd, lo, port, buf, (size_t)n, 300) > 0);
-	assert_int_equal(answer_to(fd, lo, port, buf, (size_t)n, 300), 0);
+	assert_true(mesh_answer_to(fd, lo, port, buf, (size_t)n, 300) > 0);
+	assert_int_equal(mesh_answer_to(fd, lo, port, buf, (size_t)n, 300), 0);
 	/* In b's name, sealed with another key: forged. */
 	randombytes_buf(wrong, sizeof(wrong));
 	ping.counter++;
 	n = mesh_seal(&ping, wrong, buf, sizeof(buf));
-	assert_int_equal(answer_to(fd, lo, port, buf, (size_t)n, 300), 0);
+	assert_int_equal(mesh_answer_to(fd, lo, port, buf, (size_t)n, 300), 0);
 	close(fd);
 	/* Counted, and the agent carries on. */
 	assert_true(mesh_status(&m, 0, json, sizeof(json)));

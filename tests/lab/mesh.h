@@ -132,6 +132,124 @@ static inline void mesh_start_agent(struct mesh *m, int i)
  * and remove its files. */
 static struct mesh *mesh_live;
 
+/* Send buf from fd and collect what comes back within wait_ms: returns the
+ * largest answer's length (0: none). */
+static inline ssize_t mesh_answer_to(int fd, uint32_t addr, uint16_t port, const uint8_t *buf, size_t len, int wait_ms)
+{
+	uint8_t in[2048];
+	ssize_t n, largest = 0;
+
+	lab_send(fd, addr, port, buf, len);
+	while ((n = lab_recv(fd, in, sizeof(in), wait_ms, NULL, NULL)) >= 0)
+		largest = n > largest ? n : largest;
+	return largest;
+}
+
+/* A REGISTER from key priv, with the proof a PROVE gave (NULL: none),
+ * ending with the cheap MAC (mesh_mac1_*) as an agent sends it. */
+static inline int mesh_seal_register(const uint8_t priv[32], const uint8_t intro_pub[32], uint64_t counter,
+				     const uint8_t *proof, uint8_t *out, size_t cap)
+{
+	struct mesh_msg msg = { .type = MESH_REGISTER };
+	uint8_t shared[32], key[32];
+	int n;
+
+	if (proof) {
+		msg.u.reg.has_proof = true;
+		memcpy(msg.u.reg.proof, proof, MESH_PROOF_LEN);
+	}
+	key_public(msg.sender, priv);
+	msg.counter = counter;
+	snprintf(msg.u.reg.name, sizeof(msg.u.reg.name), "x");
+	assert_int_equal(mesh_shared_key(shared, intro_pub, priv), 0);
+	n = mesh_seal(&msg, shared, out, cap - MESH_MAC1_LEN);
+	assert_true(n > 0);
+	mesh_mac1_key(key, intro_pub);
+	return (int)mesh_mac1_put(out, (size_t)n, key);
+}
+
+/* A member played by the test (allowed, no agent): its socket, key, the
+ * key it shares with the introducer, and what REGISTERED gave it. */
+struct mesh_played {
+	int fd;
+	uint8_t priv[32], shared[32], token[MESH_TOKEN_LEN];
+	uint32_t id;
+};
+
+/* Register as the member whose key is m->dir/WHO.key, from a new socket
+ * on NODE: REGISTER, PROVE, REGISTER with the proof, REGISTERED. */
+static inline void mesh_play_member(struct mesh *m, const char *who, const char *node, struct mesh_played *c)
+{
+	uint8_t buf[1500], intro_pub[32];
+	uint32_t intro = htonl(0xcb00710a); /* 203.0.113.10 */
+	char path[128];
+	ssize_t n;
+	bool registered = false;
+
+	snprintf(path, sizeof(path), "%s/%s.key", m->dir, who);
+	assert_int_equal(key_read(path, c->priv, (char *)buf, sizeof(buf)), 0);
+	assert_int_equal(key_parse(m->intro_pub, intro_pub), 0);
+	assert_int_equal(mesh_shared_key(c->shared, intro_pub, c->priv), 0);
+	c->fd = lab_udp(&m->lab, node, 0, 0);
+	n = mesh_seal_register(c->priv, intro_pub, mesh_counter_now(), NULL, buf, sizeof(buf));
+	lab_send(c->fd, intro, 3478, buf, (size_t)n);
+	while (!registered && (n = lab_recv(c->fd, buf, sizeof(buf), 2000, NULL, NULL)) > 0) {
+		struct mesh_msg msg;
+		char why[160];
+		if (mesh_open(buf, (size_t)n, c->shared, &msg, why, sizeof(why)))
+			continue;
+		if (msg.type == MESH_PROVE) {
+			/* Our address proves itself: register again with the proof. */
+			n = mesh_seal_register(c->priv, intro_pub, mesh_counter_now(), msg.u.prove.proof, buf, sizeof(buf));
+			lab_send(c->fd, intro, 3478, buf, (size_t)n);
+		} else if (msg.type == MESH_REGISTERED) {
+			memcpy(c->token, msg.u.regd.token, MESH_TOKEN_LEN);
+			c->id = msg.u.regd.id;
+			registered = true;
+		}
+	}
+	assert_true(registered);
+}
+
+static inline int mesh_raw_open(void *p)
+{
+	int *fd = p;
+
+	*fd = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);   /* IP_HDRINCL implied */
+	return *fd < 0 ? -errno : 0;
+}
+
+/* A raw socket in NODE's namespace: it sends IPv4 packets with any
+ * source (an attacker spoofing), from inside the test's own lab only. */
+static inline int mesh_raw(const struct lab *l, const char *node)
+{
+	int fd = -1;
+
+	assert_int_equal(netns_call(lab_ns(l, node), mesh_raw_open, &fd), 0);
+	return fd;
+}
+
+/* One UDP datagram from src:sport (anyone's address) to dst:dport through
+ * a raw socket; the UDP checksum is left out (0), as IPv4 allows. */
+static inline void mesh_spoof_udp(int raw, uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport, const void *buf,
+				  size_t len)
+{
+	uint8_t pkt[1600] = { 0x45 };
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = dst };
+	size_t total = 20 + 8 + len;
+
+	assert_true(total <= sizeof(pkt));
+	pkt[2] = (uint8_t)(total >> 8), pkt[3] = (uint8_t)total;
+	pkt[8] = 64, pkt[9] = IPPROTO_UDP;    /* id, checksum: the kernel fills them in */
+	memcpy(pkt + 12, &src, 4);
+	memcpy(pkt + 16, &dst, 4);
+	pkt[20] = (uint8_t)(sport >> 8), pkt[21] = (uint8_t)sport;
+	pkt[22] = (uint8_t)(dport >> 8), pkt[23] = (uint8_t)dport;
+	pkt[24] = (uint8_t)((8 + len) >> 8), pkt[25] = (uint8_t)(8 + len);
+	memcpy(pkt + 28, buf, len);
+	assert_int_equal(sendto(raw, pkt, total, 0, (struct sockaddr *)&sa, sizeof(sa)), (ssize_t)total);
+}
+
 /* Bring up TOPOLOGY, the introducer (with more configuration lines
  * intro_extra), and agents on a and b; with allow_c, c's key is a member
  * too, and with start_c its agent runs (else the test plays c itself). */
