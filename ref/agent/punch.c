@@ -165,7 +165,8 @@ static void send_ping(struct agent *a, struct agent_peer *p, int fd, const struc
 }
 
 /* A ping within its address's budget; birthday rounds (bounded by their
- * own rules: one per peer per 5 minutes, two at once) use send_ping. */
+ * own rules: one per peer per 5 minutes, two at once) and a working
+ * direct path's checks use send_ping. */
 static void ping(struct agent *a, struct agent_peer *p, int fd, const struct wg_endpoint *ep, int ttl)
 {
 	if (within_budget(a, ep))
@@ -447,7 +448,11 @@ void punch_tick(struct agent *a, struct agent_peer *p, uint64_t now)
 			 * renumbered): tell the introducer now, so the relay takes us. */
 			a->reg_next_ms = now;
 		} else if (now >= p->next_ping_ms) {
-			ping(a, p, p->direct_fd, &p->direct_ep, 0);
+			/* Not charged to the address's budget: the peer answers
+			 * these checks (it asked for them), and members that do
+			 * not answer, behind the same carrier NAT, must not
+			 * starve them. */
+			send_ping(a, p, p->direct_fd, &p->direct_ep, 0);
 			p->next_ping_ms = now + a->conf.ping_ms;
 		}
 		return;

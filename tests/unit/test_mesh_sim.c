@@ -673,6 +673,28 @@ static void punch_after_punch_sends_an_address_at_most_300_packets_a_minute(void
 	assert_true(flood.sent <= 300);
 }
 
+/* Found by lab_mesh_attacks: behind one carrier NAT address, members that
+ * never answer (gone, or played by an attacker) used up the per-address
+ * ping budget, and with it the path checks of a live peer at that address:
+ * its direct path was declared lost and traffic went to the relay. A
+ * working direct path's checks (the peer answers them: it asked for
+ * them) are not charged to the budget. Seen to fail before the fix. */
+static void a_spent_address_budget_does_not_stop_a_live_paths_checks(void **state)
+{
+	struct pair p = pair_up(&full_cone, &full_cone, NULL);
+	struct sim_agent *A = &S.agents[p.a];
+	struct agent_peer *ab = sim_peer(&S, p.a, p.b);
+
+	(void)state;
+	sim_run(&S, 20000);
+	assert_true(ab->direct);
+	/* Punching others at b's address has spent this minute's budget. */
+	for (int i = 0; i < AGENT_BUDGET_SLOTS; i++)
+		A->a.budget[i] = (struct agent_budget){ ab->direct_ep, S.now ? S.now : 1, AGENT_ADDR_BUDGET };
+	sim_run(&S, 50000);
+	assert_true(ab->direct);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -696,6 +718,7 @@ int main(void)
 		cmocka_unit_test_teardown(birthday_sockets_are_capped_across_peers, teardown),
 		cmocka_unit_test_teardown(handshakes_complete_under_load_direct_and_relayed, teardown),
 		cmocka_unit_test_teardown(punch_after_punch_sends_an_address_at_most_300_packets_a_minute, teardown),
+		cmocka_unit_test_teardown(a_spent_address_budget_does_not_stop_a_live_paths_checks, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
