@@ -473,6 +473,173 @@ static void handshakes_complete_under_a_hundred_initiations_a_second(void **stat
 	mesh_down(&m, false);
 }
 
+/* ---- what reaches an address that never asked ----------------------- */
+
+#define VICTIM htonl(0xc6120505) /* 198.18.5.5: nobody's; the internet router counts what is sent to it */
+
+/* Counters on the internet router (every path between the sites and the
+ * introducer crosses it): bytes sent to the victim from anywhere, before
+ * routing (nothing routes there), and bytes sent in its name from here. */
+static void victim_counters(const struct mesh *m)
+{
+	const char *ns = lab_ns(&m->lab, "internet");
+
+	assert_int_equal(lab_shell(NULL, 0,
+				   "ip netns exec %s nft -f - <<'EOF'\n"
+				   "table ip plvictim {\n"
+				   "  chain pre { type filter hook prerouting priority -300; ip daddr 198.18.5.5 counter; }\n"
+				   "  chain out { type filter hook output priority -300; ip saddr 198.18.5.5 counter; }\n"
+				   "}\nEOF",
+				   ns),
+			 0);
+}
+
+/* Packets and bytes to the victim (from anyone), and bytes in its name
+ * (from the attacker). */
+static void victim_count(const struct mesh *m, long long *to_pkts, long long *to, long long *from)
+{
+	char out[4096], *p;
+
+	assert_int_equal(lab_shell(out, sizeof(out), "ip netns exec %s nft list table ip plvictim",
+				   lab_ns(&m->lab, "internet")),
+			 0);
+	assert_non_null(p = strstr(out, "chain pre"));
+	assert_non_null(p = strstr(p, "packets "));
+	*to_pkts = atoll(p + 8);
+	assert_non_null(p = strstr(p, "bytes "));
+	*to = atoll(p + 6);
+	assert_non_null(p = strstr(p, "chain out"));
+	assert_non_null(p = strstr(p, "bytes "));
+	*from = atoll(p + 6);
+}
+
+#define MEMBERS 100
+
+/* Issue 13 #4: a member's REGISTER with a spoofed source made the
+ * introducer send REGISTERED and a PEER message per member to the victim
+ * (about 200 times the bytes, at 100 members), and steered relayed and
+ * punching traffic there. With 100 members (a and b, and 98 the test
+ * plays), an attacker sends REGISTERs of ten members in the victim's
+ * name: what reaches the victim, from the introducer or anyone else, is
+ * no more than what was sent in its name (nftables counters), and the
+ * members stay where they are. */
+static void spoofed_registers_amplify_nothing_with_a_hundred_members(void **state)
+{
+	static struct mesh m;
+	static struct mesh_played played[MEMBERS - 2];
+	static char names[MEMBERS - 2][64];
+	const char *who[MEMBERS - 2];
+	char keys[64], path[128], allow[8192 * 8] = "", extra[256], pub[45], *assigns[] = { "A=full-cone", "B=full-cone" };
+	uint8_t intro_pub[32], buf[512];
+	long long pkts, to, from;
+	int raw, n;
+
+	(void)state;
+	snprintf(keys, sizeof(keys), "/tmp/pl-amp-XXXXXX");
+	assert_non_null(mkdtemp(keys));
+	for (int i = 0; i < MEMBERS - 2; i++) {
+		snprintf(path, sizeof(path), "%s/p%d.key", keys, i);
+		mesh_keypair(path, pub);
+		snprintf(allow + strlen(allow), sizeof(allow) - strlen(allow), "%s p%d\n", pub, i);
+	}
+	snprintf(path, sizeof(path), "%s/allow", keys);
+	mesh_write(path, allow);
+	snprintf(extra, sizeof(extra), "allowlist-file = %s\n", path);
+	mesh_up_with(&m, "two-sites", 2, assigns, extra);
+	mesh_counters(&m);
+	if (!mesh_wait_path(&m, 0, "direct", 30000)) {
+		mesh_down(&m, true);
+		fail_msg("no direct path between a and b");
+	}
+	for (int i = 0; i < MEMBERS - 2; i++) {
+		snprintf(names[i], sizeof(names[i]), "%s/p%d.key", keys, i);
+		who[i] = names[i];
+	}
+	mesh_play_members(&m, who, MEMBERS - 2, "a", NULL, 0, played);
+	victim_counters(&m);
+	assert_int_equal(key_parse(m.intro_pub, intro_pub), 0);
+	raw = mesh_raw(&m.lab, "internet");
+	for (int k = 0; k < 10; k++)
+		for (int r = 0; r < 3; r++) {
+			n = mesh_seal_register(played[k].priv, intro_pub, mesh_counter_now(), NULL, buf, sizeof(buf));
+			mesh_spoof_udp(raw, VICTIM, 7777, INTRO, 3478, buf, (size_t)n);
+			time_sleep_ms(20);
+		}
+	time_sleep_ms(3000); /* whatever it would send (PEER lists, pings, relayed packets) has left */
+	victim_count(&m, &pkts, &to, &from);
+	print_message("  %d members; 30 REGISTERs in the victim's name, %lld bytes: %lld bytes reached the victim\n",
+		      MEMBERS, from, to);
+	assert_true(from > 0);
+	assert_true(to <= from);
+	/* The members are still where they registered: a still talks to b. */
+	assert_int_equal(mesh_traffic_path(mesh_traffic(&m)), PATH_DIRECT);
+	for (int i = 0; i < MEMBERS - 2; i++)
+		close(played[i].fd);
+	close(raw);
+	mesh_down(&m, false);
+	assert_int_equal(lab_shell(NULL, 0, "rm -rf %s", keys), 0);
+}
+
+/* Issue 13 #6: a PUNCH restarted a round unconditionally and the
+ * introducer turned every CONNECT into PUNCHes, so a member gone bad could
+ * have an agent send thousands of packets to an address it names. Member
+ * c (played) names the victim as its local address and asks for a path to
+ * a 20 times a second for 50 s: a sends the victim no more than its budget
+ * (AGENT_ADDR_BUDGET a minute: at most two minutes' worth in 50 s). */
+static void a_hostile_member_cannot_make_an_agent_flood_an_address(void **state)
+{
+	static struct mesh m;
+	struct mesh_played c;
+	struct wg_endpoint victim = { 0 };
+	struct sockaddr_in *sin = (struct sockaddr_in *)&victim.addr;
+	char json[8192], id_s[16], *p, *assigns[] = { "A=full-cone", "B=full-cone" };
+	uint8_t buf[512];
+	uint32_t a_id;
+	long long pkts, to, from;
+	double start;
+	int sent = 0;
+
+	(void)state;
+	mesh_up_allowing(&m, "two-sites", 2, assigns, NULL, true, false);
+	mesh_counters(&m);
+	if (!mesh_wait_path(&m, 1, "direct", 30000)) {
+		mesh_down(&m, true);
+		fail_msg("no direct path between a and b");
+	}
+	assert_true(mesh_status(&m, 1, json, sizeof(json)));
+	assert_non_null(p = strstr(json, "\"name\":\"a\""));
+	assert_true(text_json_field(p, "id", id_s, sizeof(id_s)));
+	a_id = (uint32_t)atol(id_s);
+	victim_counters(&m);
+	sin->sin_family = AF_INET;
+	sin->sin_addr.s_addr = VICTIM;
+	sin->sin_port = htons(9);
+	mesh_play_member_cands(&m, "c", "b", &victim, 1, &c);
+	start = time_now_s();
+	while (time_now_s() < start + 50) {
+		struct mesh_msg msg = { .type = MESH_CONNECT };
+		int n;
+		key_public(msg.sender, c.priv);
+		msg.counter = mesh_counter_now();
+		msg.u.connect.id = a_id;
+		n = mesh_seal(&msg, c.shared, buf, sizeof(buf));
+		assert_true(n > 0);
+		lab_send(c.fd, INTRO, 3478, buf, (size_t)n);
+		sent++;
+		while (lab_recv(c.fd, buf, sizeof(buf), 0, NULL, NULL) >= 0)
+			; /* PEERs, PUNCHes, a's pings: not answered */
+		time_sleep_ms(50);
+	}
+	victim_count(&m, &pkts, &to, &from);
+	print_message("  %d CONNECTs naming the victim in 50 s: %lld packets (%lld bytes) reached it\n", sent, pkts, to);
+	assert_int_equal(from, 0);
+	assert_true(pkts <= 2 * 300);
+	/* And a still talks to b. */
+	assert_int_equal(mesh_traffic_path(mesh_traffic(&m)), PATH_DIRECT);
+	close(c.fd);
+	mesh_down(&m, false);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -481,6 +648,8 @@ int main(void)
 		cmocka_unit_test_teardown(a_register_flood_of_fresh_keys_locks_no_member_out, mesh_teardown),
 		cmocka_unit_test_teardown(idle_tcp_connections_lock_no_member_out, mesh_teardown),
 		cmocka_unit_test_teardown(handshakes_complete_under_a_hundred_initiations_a_second, mesh_teardown),
+		cmocka_unit_test_teardown(spoofed_registers_amplify_nothing_with_a_hundred_members, mesh_teardown),
+		cmocka_unit_test_teardown(a_hostile_member_cannot_make_an_agent_flood_an_address, mesh_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

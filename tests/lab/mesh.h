@@ -145,15 +145,19 @@ static inline ssize_t mesh_answer_to(int fd, uint32_t addr, uint16_t port, const
 	return largest;
 }
 
-/* A REGISTER from key priv, with the proof a PROVE gave (NULL: none),
- * ending with the cheap MAC (mesh_mac1_*) as an agent sends it. */
-static inline int mesh_seal_register(const uint8_t priv[32], const uint8_t intro_pub[32], uint64_t counter,
-				     const uint8_t *proof, uint8_t *out, size_t cap)
+/* A REGISTER from key priv, with the proof a PROVE gave (NULL: none) and
+ * n local candidates, ending with the cheap MAC (mesh_mac1_*) as an agent
+ * sends it. */
+static inline int mesh_seal_register_cands(const uint8_t priv[32], const uint8_t intro_pub[32], uint64_t counter,
+					   const uint8_t *proof, const struct wg_endpoint *cands, int n_cands, uint8_t *out,
+					   size_t cap)
 {
 	struct mesh_msg msg = { .type = MESH_REGISTER };
 	uint8_t shared[32], key[32];
 	int n;
 
+	for (int i = 0; i < n_cands && i < MESH_MAX_CANDS; i++)
+		msg.u.reg.cands[msg.u.reg.n_cands++] = cands[i];
 	if (proof) {
 		msg.u.reg.has_proof = true;
 		memcpy(msg.u.reg.proof, proof, MESH_PROOF_LEN);
@@ -168,6 +172,12 @@ static inline int mesh_seal_register(const uint8_t priv[32], const uint8_t intro
 	return (int)mesh_mac1_put(out, (size_t)n, key);
 }
 
+static inline int mesh_seal_register(const uint8_t priv[32], const uint8_t intro_pub[32], uint64_t counter,
+				     const uint8_t *proof, uint8_t *out, size_t cap)
+{
+	return mesh_seal_register_cands(priv, intro_pub, counter, proof, NULL, 0, out, cap);
+}
+
 /* A member played by the test (allowed, no agent): its socket, key, the
  * key it shares with the introducer, and what REGISTERED gave it. */
 struct mesh_played {
@@ -176,39 +186,78 @@ struct mesh_played {
 	uint32_t id;
 };
 
-/* Register as the member whose key is m->dir/WHO.key, from a new socket
- * on NODE: REGISTER, PROVE, REGISTER with the proof, REGISTERED. */
-static inline void mesh_play_member(struct mesh *m, const char *who, const char *node, struct mesh_played *c)
+/* Register n members whose keys are m->dir/WHO.key (or the file WHO, a
+ * path), each from a new socket on NODE, each saying it has the n_cands
+ * local candidates: REGISTER, PROVE, REGISTER with the proof, REGISTERED.
+ * Together, and again every second for those not in yet, as agents do:
+ * the introducer computes only a few keys a second for one address. */
+static inline void mesh_play_members(struct mesh *m, const char *const who[], int n, const char *node,
+				     const struct wg_endpoint *cands, int n_cands, struct mesh_played *c)
 {
 	uint8_t buf[1500], intro_pub[32];
 	uint32_t intro = htonl(0xcb00710a); /* 203.0.113.10 */
 	char path[128];
-	ssize_t n;
-	bool registered = false;
+	ssize_t len;
+	int left = n;
+	bool *in = calloc((size_t)n, sizeof(*in));
 
-	snprintf(path, sizeof(path), "%s/%s.key", m->dir, who);
-	assert_int_equal(key_read(path, c->priv, (char *)buf, sizeof(buf)), 0);
+	assert_non_null(in);
 	assert_int_equal(key_parse(m->intro_pub, intro_pub), 0);
-	assert_int_equal(mesh_shared_key(c->shared, intro_pub, c->priv), 0);
-	c->fd = lab_udp(&m->lab, node, 0, 0);
-	n = mesh_seal_register(c->priv, intro_pub, mesh_counter_now(), NULL, buf, sizeof(buf));
-	lab_send(c->fd, intro, 3478, buf, (size_t)n);
-	while (!registered && (n = lab_recv(c->fd, buf, sizeof(buf), 2000, NULL, NULL)) > 0) {
-		struct mesh_msg msg;
-		char why[160];
-		if (mesh_open(buf, (size_t)n, c->shared, &msg, why, sizeof(why)))
-			continue;
-		if (msg.type == MESH_PROVE) {
-			/* Our address proves itself: register again with the proof. */
-			n = mesh_seal_register(c->priv, intro_pub, mesh_counter_now(), msg.u.prove.proof, buf, sizeof(buf));
-			lab_send(c->fd, intro, 3478, buf, (size_t)n);
-		} else if (msg.type == MESH_REGISTERED) {
-			memcpy(c->token, msg.u.regd.token, MESH_TOKEN_LEN);
-			c->id = msg.u.regd.id;
-			registered = true;
+	for (int i = 0; i < n; i++) {
+		snprintf(path, sizeof(path), who[i][0] == '/' ? "%s%s" : "%s/%s.key", who[i][0] == '/' ? "" : m->dir,
+			 who[i]);
+		assert_int_equal(key_read(path, c[i].priv, (char *)buf, sizeof(buf)), 0);
+		assert_int_equal(mesh_shared_key(c[i].shared, intro_pub, c[i].priv), 0);
+		c[i].fd = lab_udp(&m->lab, node, 0, 0);
+	}
+	for (int t = 0; t < 30 && left; t++) {
+		double until = time_now_s() + 1;
+		for (int i = 0; i < n; i++) {
+			if (in[i])
+				continue;
+			len = mesh_seal_register_cands(c[i].priv, intro_pub, mesh_counter_now(), NULL, cands, n_cands, buf,
+						       sizeof(buf));
+			lab_send(c[i].fd, intro, 3478, buf, (size_t)len);
+		}
+		while (left && time_now_s() < until) {
+			bool any = false;
+			for (int i = 0; i < n; i++) {
+				struct mesh_msg msg;
+				char why[160];
+				if (in[i] || (len = lab_recv(c[i].fd, buf, sizeof(buf), 0, NULL, NULL)) <= 0)
+					continue;
+				any = true;
+				if (mesh_open(buf, (size_t)len, c[i].shared, &msg, why, sizeof(why)))
+					continue;
+				if (msg.type == MESH_PROVE) {
+					/* Our address proves itself: register again with the proof. */
+					len = mesh_seal_register_cands(c[i].priv, intro_pub, mesh_counter_now(), msg.u.prove.proof,
+								       cands, n_cands, buf, sizeof(buf));
+					lab_send(c[i].fd, intro, 3478, buf, (size_t)len);
+				} else if (msg.type == MESH_REGISTERED) {
+					memcpy(c[i].token, msg.u.regd.token, MESH_TOKEN_LEN);
+					c[i].id = msg.u.regd.id;
+					in[i] = true;
+					left--;
+				}
+			}
+			if (!any)
+				time_sleep_ms(5);
 		}
 	}
-	assert_true(registered);
+	free(in);
+	assert_int_equal(left, 0);
+}
+
+static inline void mesh_play_member_cands(struct mesh *m, const char *who, const char *node,
+					  const struct wg_endpoint *cands, int n_cands, struct mesh_played *c)
+{
+	mesh_play_members(m, &who, 1, node, cands, n_cands, c);
+}
+
+static inline void mesh_play_member(struct mesh *m, const char *who, const char *node, struct mesh_played *c)
+{
+	mesh_play_member_cands(m, who, node, NULL, 0, c);
 }
 
 static inline int mesh_raw_open(void *p)
