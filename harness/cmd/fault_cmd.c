@@ -14,6 +14,7 @@ static const char usage[] =
 	"       punchlab fault [--run ID] link ROUTER down|up\n"
 	"       punchlab fault [--run ID] kill|restart HOST PROGRAM\n"
 	"       punchlab fault [--run ID] sleep|wake HOST\n"
+	"       punchlab fault [--run ID] roam HOST SEGMENT\n"
 	"\n"
 	"Break a running topology the way real networks break:\n"
 	"  nat-reboot      the router forgets every conntrack entry and its NAT maps;\n"
@@ -28,7 +29,10 @@ static const char usage[] =
 	"                  `topo exec` or `punchlab run` started can be restarted\n"
 	"  sleep           every process on HOST stops (SIGSTOP), as a laptop's lid closes;\n"
 	"                  its NAT's mappings go on ageing\n"
-	"  wake            they go on (SIGCONT)\n";
+	"  wake            they go on (SIGCONT)\n"
+	"  roam            HOST moves to SEGMENT (another site's LAN, e.g. site-c), as a\n"
+	"                  laptop changes Wi-Fi: a new link, address and default route;\n"
+	"                  its processes and sockets stay\n";
 
 int cmd_fault(int argc, char **argv)
 {

@@ -6,6 +6,7 @@
 #include "../../lib/nl/rtnl.h"
 #include "../topo/build.h"
 #include "../topo/topo.h"
+#include "../../lib/util/log.h"
 #include "../../lib/util/netns.h"
 #include "../../lib/util/proc.h"
 #include "../../lib/util/text.h"
@@ -45,6 +46,16 @@ static int run_net(const struct instance *r, struct topo_net *net, char *err, si
 			if (!net->nodes[k].ifaces[f].bridge && net->nodes[k].ifaces[f].addrs[0] == net->nodes[k].public_addr)
 				net->nodes[k].ifaces[f].addrs[0] = r->renumbered_addr[i];
 		net->nodes[k].public_addr = r->renumbered_addr[i];
+	}
+	/* Hosts an earlier fault moved (roam) are where it put them. */
+	for (int i = 0; i < r->n_roamed; i++) {
+		int k = topo_find_node(&net->topo, r->roamed[i]);
+		for (int s = 0; k >= 0 && net->nodes[k].n_ifaces == 1 && s < net->topo.n_segments; s++)
+			if (!strcmp(net->topo.segments[s].name, r->roamed_to[i])) {
+				net->nodes[k].ifaces[0].segment = s;
+				net->nodes[k].ifaces[0].addrs[0] = r->roamed_addr[i];
+				net->nodes[k].ifaces[0].plen = net->topo.segments[s].plen;
+			}
 	}
 	return 0;
 }
@@ -284,6 +295,79 @@ static int fault_sleep(struct instance *r, const char *kind, const char *host, c
 	return 0;
 }
 
+/* roam: HOST leaves its segment for SEGMENT (another site's LAN), as a
+ * laptop moves from one Wi-Fi to another: its link is cut, a new one
+ * joins the new segment's bridge, with an address there (the host's own
+ * place in its old prefix, moved into the new one: .200 up if that is
+ * taken) and a default route via the new gateway. Its processes and
+ * their sockets stay; the run's topology still names the old segment. */
+static int fault_roam(struct instance *r, struct topo_net *net, const char *host, const char *segment, char *err,
+		      size_t errlen)
+{
+	const struct topo *t = &net->topo;
+	char ns[64], gw_ns[64], port[16], a[16];
+	int h = topo_find_node(t, host), seg = -1, gw, ret;
+	const struct topo_iface *ifc;
+	uint32_t mask, addr, gw_addr = 0;
+
+	for (int i = 0; segment && i < t->n_segments; i++)
+		if (!strcmp(t->segments[i].name, segment))
+			seg = i;
+	if (!segment) {
+		snprintf(err, errlen, "roam takes HOST SEGMENT: punchlab fault roam %s site-b", host);
+		return -EINVAL;
+	}
+	if (h < 0 || net->nodes[h].router || net->nodes[h].n_ifaces != 1 || topo_node_netns(r, host, ns, sizeof(ns))) {
+		snprintf(err, errlen, "run %s has no host \"%s\" on one segment", r->id, host);
+		return -EINVAL;
+	}
+	if (seg < 0 || t->segments[seg].plen > 30) {
+		size_t off = (size_t)snprintf(err, errlen, "run %s has no segment \"%s\" to roam to; its segments:", r->id,
+					      segment ? segment : "");
+		for (int i = 0; i < t->n_segments && off < errlen; i++)
+			off += (size_t)snprintf(err + off, errlen - off, " %s", t->segments[i].name);
+		return -EINVAL;
+	}
+	ifc = &net->nodes[h].ifaces[0];
+	if (ifc->segment == seg) {
+		snprintf(err, errlen, "%s is on %s already", host, segment);
+		return -EINVAL;
+	}
+	gw = t->segments[seg].gateway;
+	for (int f = 0; f < net->nodes[gw].n_ifaces; f++)
+		if (net->nodes[gw].ifaces[f].bridge && net->nodes[gw].ifaces[f].segment == seg)
+			gw_addr = net->nodes[gw].ifaces[f].addrs[0];
+	if (!gw_addr || topo_node_netns(r, t->nodes[gw].name, gw_ns, sizeof(gw_ns))) {
+		snprintf(err, errlen, "segment %s has no gateway to route through", segment);
+		return -EINVAL;
+	}
+	/* The host's place in its old prefix, in the new one (unless that is
+	 * the gateway's or another node's: then .200 and up). */
+	mask = htonl(t->segments[seg].plen ? ~0u << (32 - t->segments[seg].plen) : 0);
+	addr = (t->segments[seg].prefix & mask) | (ifc->addrs[0] & ~mask);
+	for (int tries = 0; tries < 50; tries++) {
+		bool taken = addr == gw_addr;
+		for (int i = 0; i < t->n_nodes && !taken; i++)
+			for (int f = 0; f < net->nodes[i].n_ifaces; f++)
+				for (int k = 0; k < net->nodes[i].ifaces[f].n_addrs; k++)
+					taken |= net->nodes[i].ifaces[f].addrs[k] == addr;
+		if (!taken)
+			break;
+		addr = (t->segments[seg].prefix & mask) | (htonl(200u + (unsigned)tries) & ~mask);
+	}
+	snprintf(port, sizeof(port), "p-%s", host);
+	if ((ret = rtnl_link_delete(ns, ifc->ifname)) ||
+	    (ret = rtnl_veth_create(ns, ifc->ifname, gw_ns, port)) ||
+	    (ret = rtnl_link_set_master(gw_ns, port, t->segments[seg].name)) || (ret = rtnl_link_up(gw_ns, port)) ||
+	    (ret = rtnl_addr_add(ns, ifc->ifname, addr, t->segments[seg].plen)) || (ret = rtnl_link_up(ns, ifc->ifname)) ||
+	    (ret = rtnl_route_add(ns, 0, 0, gw_addr))) {
+		snprintf(err, errlen, "moving %s to %s: %s", host, segment, strerror(-ret));
+		return ret;
+	}
+	pl_info("%s roamed to %s as %s", host, segment, text_ipv4(addr, a));
+	return instance_note_roam(r, host, segment, addr);
+}
+
 int fault_apply(struct instance *r, const char *kind, const char *target, const char *arg, char *err, size_t errlen)
 {
 	struct topo_net *net = calloc(1, sizeof(*net));
@@ -302,6 +386,10 @@ int fault_apply(struct instance *r, const char *kind, const char *target, const 
 	}
 	if ((ret = run_net(r, net, err, errlen)))
 		goto out;
+	if (!strcmp(kind, "roam")) {
+		ret = fault_roam(r, net, target, arg, err, errlen);
+		goto out;
+	}
 	router = topo_find_node(&net->topo, target);
 	if (router < 0 || !net->nodes[router].router || topo_node_netns(r, target, ns, sizeof(ns))) {
 		size_t off = (size_t)snprintf(err, errlen, "run %s has no router \"%s\"; its routers:", r->id, target);
@@ -333,7 +421,7 @@ int fault_apply(struct instance *r, const char *kind, const char *target, const 
 	}
 	if (strcmp(kind, "nat-reboot") && strcmp(kind, "mapping-expire")) {
 		snprintf(err, errlen,
-			 "unknown fault \"%s\"; expected nat-reboot, mapping-expire, port-exhaust, link, kill, restart, sleep or wake", kind);
+			 "unknown fault \"%s\"; expected nat-reboot, mapping-expire, port-exhaust, link, kill, restart, sleep, wake or roam", kind);
 		ret = -EINVAL;
 		goto out;
 	}

@@ -33,6 +33,9 @@ static const struct lifecycle lifecycles[] = {
 	{ "sleep-wake", "a sleeps (its processes stopped) for --duration (default 3 min) while its NAT's mappings (20 s) expire, "
 	  "then wakes", "two-sites", "@short-timeout.nat", "@short-timeout.nat", "", "", "", LC_SLEEP, "", "", "", false, 180, 20,
 	  LC_DUR_SILENCE },
+	{ "roam", "a moves from site a to site c (another NAT) while traffic runs, as a laptop changes Wi-Fi", "three-sites",
+	  "port-restricted-cone", "full-cone", "restricted-cone", "", "", LC_FAULT, "roam", "a", "site-c", false, 0, 20,
+	  LC_DUR_NONE },
 };
 
 const struct lifecycle *runner_lifecycle_find(const char *name)

@@ -242,6 +242,27 @@ int instance_note_renumber(struct instance *r, const char *node, uint32_t addr)
 	return state_append(r, "renumber %s %u\n", node, addr);
 }
 
+static void roam_set(struct instance *r, const char *node, const char *segment, uint32_t addr)
+{
+	int i;
+
+	for (i = 0; i < r->n_roamed && strcmp(r->roamed[i], node); i++)
+		;
+	if (i == 4)
+		return;
+	snprintf(r->roamed[i], sizeof(r->roamed[i]), "%s", node);
+	snprintf(r->roamed_to[i], sizeof(r->roamed_to[i]), "%s", segment);
+	r->roamed_addr[i] = addr;
+	if (i == r->n_roamed)
+		r->n_roamed++;
+}
+
+int instance_note_roam(struct instance *r, const char *node, const char *segment, uint32_t addr)
+{
+	roam_set(r, node, segment, addr);
+	return state_append(r, "roam %s %s %u\n", node, segment, addr);
+}
+
 static bool valid_id(const char *id)
 {
 	if (strlen(id) != INSTANCE_ID_LEN)
@@ -277,7 +298,7 @@ int instance_load(const char *id, struct instance *r)
 	while (fgets(line, sizeof(line), f)) {
 		int pid;
 		unsigned long long start;
-		char word[64];
+		char word[64], seg[32];
 
 		line[strcspn(line, "\n")] = '\0';
 		if (sscanf(line, "owner %d %llu", &pid, &start) == 2) {
@@ -303,6 +324,8 @@ int instance_load(const char *id, struct instance *r)
 				if (i == r->n_renumbered)
 					r->n_renumbered++;
 			}
+		} else if (sscanf(line, "roam %15s %31s %llu", word, seg, &start) == 3) {
+			roam_set(r, word, seg, (uint32_t)start);
 		} else if (sscanf(line, "forwarder %31s %d %llu", word, &pid, &start) == 3) {
 			if (r->n_links < 8) {
 				snprintf(r->link_node[r->n_links], sizeof(r->link_node[0]), "%s", word);

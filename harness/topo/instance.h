@@ -33,6 +33,9 @@ struct instance {
 	int n_renumbered;              /* routers given a new public address */
 	char renumbered[4][16];
 	uint32_t renumbered_addr[4];   /* network order */
+	int n_roamed;                  /* hosts moved to another segment (fault roam) */
+	char roamed[4][16], roamed_to[4][32];
+	uint32_t roamed_addr[4];       /* their address there, network order */
 };
 
 /* A new instance owned by this process; state written before anything is made. */
@@ -68,6 +71,9 @@ int instance_dead_links(const struct instance *r, char *names, size_t len);
  * until `topo down` (SIGTERM) removes it. */
 int instance_detach(struct instance *r);
 /* Record that router NODE now has public address ADDR (network order). */
+/* Host NODE now sits on SEGMENT with address ADDR (fault roam); kept in
+ * the state for later faults. */
+int instance_note_roam(struct instance *r, const char *node, const char *segment, uint32_t addr);
 int instance_note_renumber(struct instance *r, const char *node, uint32_t addr);
 /* Namespace name for node NODE of instance ID: "pl-ID-NODE". */
 void instance_netns_name(const char *id, const char *node, char *buf, size_t len);

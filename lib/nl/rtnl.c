@@ -183,6 +183,26 @@ int rtnl_link_down(const char *ns, const char *ifname)
 	return netns_call(ns, link_do, &a);
 }
 
+static int link_delete_do(void *p)
+{
+	struct rtnl_req r;
+	struct ifinfomsg *ifm;
+	unsigned idx = if_nametoindex(p);
+
+	if (!idx)
+		return -ENODEV;
+	req_start(&r, RTM_DELLINK, 0);
+	ifm = mnl_nlmsg_put_extra_header(r.nlh, sizeof(*ifm));
+	ifm->ifi_family = AF_UNSPEC;
+	ifm->ifi_index = (int)idx;
+	return req_talk(&r);
+}
+
+int rtnl_link_delete(const char *ns, const char *ifname)
+{
+	return netns_call(ns, link_delete_do, (void *)ifname);
+}
+
 struct addr_arg {
 	const char *ifname;
 	uint32_t addr;

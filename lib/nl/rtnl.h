@@ -19,6 +19,8 @@ int rtnl_link_rename(const char *ns, const char *ifname, const char *name);
 int rtnl_link_up(const char *ns, const char *ifname);
 /* Set IFNAME down. */
 int rtnl_link_down(const char *ns, const char *ifname);
+/* Delete IFNAME (a veth: its peer goes too). */
+int rtnl_link_delete(const char *ns, const char *ifname);
 /* Add ADDR/PLEN (network order) to IFNAME. */
 int rtnl_addr_add(const char *ns, const char *ifname, uint32_t addr, uint8_t plen);
 /* Add the IPv6 address ADDR/PLEN to IFNAME. */

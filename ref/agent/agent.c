@@ -18,7 +18,7 @@
 #define TCP_FALLBACK_MS 3000       /* no UDP answer this long: try TCP */
 #define SILENCE_MS 5000            /* connected over TCP, no answer this long: say why it may be */
 #define TTL_SWEEP 8
-#define PEER_EXPIRE_MS 90000
+#define PEER_EXPIRE_MS 660000   /* not listed for two of the introducer's list refreshes (5 min) */
 
 void agent_log(struct agent *a, const char *fmt, ...)
 {
@@ -326,7 +326,11 @@ static void on_registered(struct agent *a, const struct mesh_msg *m, bool via_tc
 	remeasure(a);
 }
 
-static void on_peer(struct agent *a, const struct mesh_peer_rec *r, uint64_t now)
+/* A member's record from the introducer (PEER, or in a PUNCH), sent with
+ * counter: UDP may reorder two of them, and an older record must not
+ * replace a newer one (the later one may be the last for minutes: the
+ * whole list is sent again only every few minutes). */
+static void on_peer(struct agent *a, const struct mesh_peer_rec *r, uint64_t counter, uint64_t now)
 {
 	struct agent_peer *p = peer_by_key(a, r->key);
 	bool seen_changed;
@@ -355,6 +359,9 @@ static void on_peer(struct agent *a, const struct mesh_peer_rec *r, uint64_t now
 		punch_reassess(a, p);
 	}
 	p->last_heard_ms = now;
+	if (counter < p->rec_counter)
+		return;
+	p->rec_counter = counter;
 	seen_changed = memcmp(p->rec.seen, r->seen, sizeof(r->seen)) || p->rec.tcp_only != r->tcp_only;
 	if (p->rec.mesh4 != r->mesh4 || memcmp(p->rec.mesh6, r->mesh6, 16)) {
 		wg_peer_clear_allowed_ips(a->dev, p->wg);
@@ -488,11 +495,11 @@ static void on_control(struct agent *a, const uint8_t *buf, size_t len, int fd, 
 			on_registered(a, &m, via_tcp, now);
 			break;
 		case MESH_PEER:
-			on_peer(a, &m.u.peer, now);
+			on_peer(a, &m.u.peer, m.counter, now);
 			break;
 		case MESH_PUNCH: {
 			struct agent_peer *q;
-			on_peer(a, &m.u.punch.peer, now);
+			on_peer(a, &m.u.punch.peer, m.counter, now);
 			if ((q = peer_by_key(a, m.u.punch.peer.key)))
 				punch_start(a, q, m.u.punch.round);
 			break;

@@ -362,6 +362,46 @@ static void sleep_stops_every_process_on_a_host_and_wake_continues_them(void **s
 	lab_down(&lab);
 }
 
+/* roam: a leaves site a for site b's LAN; from then on the introducer
+ * sees it come from nat-b's public address, and its old link is gone. */
+static void roam_moves_a_host_to_another_site(void **state)
+{
+	char *assigns[] = { "A=full-cone", "B=full-cone" }, err[512];
+	uint32_t intro = htonl(0xcb00710a), from = 0, nat_a, nat_b;
+	char buf[16];
+	int sink, host;
+
+	(void)state;
+	lab_up(&lab, "two-sites", 2, assigns);
+	nat_a = lab_addr(&lab, "nat-a", 0);
+	nat_b = lab_addr(&lab, "nat-b", 0);
+	sink = lab_udp(&lab, "introducer", intro, SINK);
+	host = lab_udp(&lab, "a", 0, 0);
+	lab_send(host, intro, SINK, "x", 1);
+	assert_int_equal(lab_recv(sink, buf, sizeof(buf), 1000, &from, NULL), 1);
+	assert_int_equal(from, nat_a);
+	fault("roam", "a", "site-b");
+	/* The same socket, on the new link (a new link may drop what it is
+	 * given in its first moments, as a real one does). */
+	from = 0;
+	for (int i = 0; i < 10 && from != nat_b; i++) {
+		lab_send(host, intro, SINK, "x", 1);
+		if (lab_recv(sink, buf, sizeof(buf), 300, &from, NULL) != 1)
+			from = 0;
+	}
+	assert_int_equal(from, nat_b);
+	assert_int_equal(fault_apply(&lab.inst, "roam", "a", "site-b", err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "a is on site-b already"));
+	assert_int_equal(fault_apply(&lab.inst, "roam", "a", "mars", err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "no segment \"mars\" to roam to; its segments: inet wan-a wan-b site-a site-b"));
+	assert_int_equal(fault_apply(&lab.inst, "roam", "a", NULL, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "roam takes HOST SEGMENT"));
+	assert_int_equal(fault_apply(&lab.inst, "roam", "nat-a", "site-b", err, sizeof(err)), -EINVAL);
+	close(sink);
+	close(host);
+	lab_down(&lab);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -374,6 +414,7 @@ int main(void)
 		cmocka_unit_test_teardown(kill_and_restart_a_program_on_a_host, lab_teardown),
 		cmocka_unit_test_teardown(restart_runs_only_the_recorded_command_of_what_the_instance_started, lab_teardown),
 		cmocka_unit_test_teardown(sleep_stops_every_process_on_a_host_and_wake_continues_them, lab_teardown),
+		cmocka_unit_test_teardown(roam_moves_a_host_to_another_site, lab_teardown),
 		cmocka_unit_test_teardown(faults_refuse_what_they_cannot_do, lab_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

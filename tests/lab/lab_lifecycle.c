@@ -2,7 +2,7 @@
  * side: a NAT reboots under a running tunnel, which comes back; a steady
  * pair with traffic, every window watched for a change of path (none); a
  * long silence, then traffic again at once; a peer asleep past its NAT's
- * mappings, then awake. The full lengths (ten minutes
+ * mappings, then awake; a peer that moves behind another NAT. The full lengths (ten minutes
  * of steady, five of silence) are make soak's; here steady runs just past
  * WireGuard's rekey at two minutes, and the silence is short. */
 /* limit: 210 s */
@@ -101,6 +101,23 @@ static void a_peer_that_sleeps_past_its_mappings_comes_back_directly(void **stat
 	assert_int_equal(lab_shell(NULL, 0, "rm -rf %s", dir), 0);
 }
 
+/* A laptop changes networks while traffic runs: a moves from behind one
+ * NAT to behind another (three-sites: site a to site c). The tunnel must
+ * follow it and be direct again. */
+static void a_peer_that_roams_to_another_nat_is_followed(void **state)
+{
+	char dir[64], *json;
+
+	(void)state;
+	json = run("--scenario roam", dir, sizeof(dir));
+	assert_non_null(strstr(json, "\"lifecycle\":{\"name\":\"roam\",\"happened\":true"));
+	assert_non_null(strstr(json, "\"path_after\":\"direct\""));
+	assert_int_equal(lab_count(json, "\"outcome\":\"connected\""), 1);
+	assert_non_null(strstr(json, "\"error\":\"\""));   /* the move went through */
+	free(json);
+	assert_int_equal(lab_shell(NULL, 0, "rm -rf %s", dir), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -108,7 +125,8 @@ int main(void)
 		cmocka_unit_test(a_steady_pair_stays_direct_with_no_change_of_path),
 		cmocka_unit_test(nat_reboot_midstream_is_recorded_and_survived),
 		cmocka_unit_test(a_peer_that_sleeps_past_its_mappings_comes_back_directly),
+		cmocka_unit_test(a_peer_that_roams_to_another_nat_is_followed),
 	};
 	/* each its own run and lab; they mostly wait */
-	return lab_side_by_side("lab_lifecycle", tests, sizeof(tests) / sizeof(tests[0]), 4);
+	return lab_side_by_side("lab_lifecycle", tests, sizeof(tests) / sizeof(tests[0]), 5);
 }

@@ -25,7 +25,7 @@ static struct {
 	int udp_frames;
 	uint64_t ns;                     /* the wall clock */
 	struct wg_endpoint watch;        /* PUNCH messages and bytes sent here are counted */
-	int punches_to_watch;
+	int punches_to_watch, peers_to_watch;
 	size_t bytes_to_watch;
 	uint8_t last[MESH_MAX_MSG];      /* the last datagram sent, and where */
 	size_t last_len;
@@ -50,6 +50,8 @@ static void send_udp(void *ctx, int via, const struct wg_endpoint *to, const uin
 	}
 	if (len > 4 && buf[3] == MESH_PUNCH && wg_endpoint_equal(to, &io_seen.watch))
 		io_seen.punches_to_watch++;
+	if (len > 4 && buf[3] == MESH_PEER && wg_endpoint_equal(to, &io_seen.watch))
+		io_seen.peers_to_watch++;
 }
 
 static int send_tcp(void *ctx, int conn, const uint8_t *buf, size_t len)
@@ -495,6 +497,53 @@ static void a_register_from_a_forged_source_amplifies_nothing(void **state)
 	introducer_free(in);
 }
 
+/* Issue 13 #4: every REGISTER (each member's, every 10 s) brought the
+ * whole member list back: N^2 messages every 10 s, 99 a member at 100.
+ * The whole list goes to a member when its session starts and then every
+ * 5 minutes; in between, only what changed (a new member is sent to the
+ * others at once). Seen to fail before the change (99 PEERs a REGISTER). */
+static void the_member_list_goes_out_when_it_changed_not_with_every_register(void **state)
+{
+	struct introducer *in = intro_new_with("join-secret = the right secret, long enough\n");
+	struct wg_endpoint ea, e;
+	uint8_t buf[MESH_MAX_MSG];
+	size_t n;
+
+	(void)state;
+	assert_int_equal(wg_endpoint_parse("192.0.2.2:40000", &ea), 0);
+	for (int i = 0; i < 99; i++) {
+		char ep[32];
+		snprintf(ep, sizeof(ep), "203.0.113.%d:40000", i + 1);
+		assert_int_equal(wg_endpoint_parse(ep, &e), 0);
+		udp_join(in, "the right secret, long enough", &e, 1000 + (uint64_t)i * 20);
+	}
+	io_seen.watch = ea;
+	io_seen.peers_to_watch = 0;
+	udp_register(in, member_priv[0], NULL, &ea, 5000);
+	assert_int_equal(introducer_members(in), 100);
+	assert_int_equal(io_seen.peers_to_watch, 99);   /* its session starts: the whole list */
+	/* Four minutes of registrations every 10 s: nothing new. */
+	io_seen.peers_to_watch = 0;
+	for (uint64_t t = 15000; t <= 245000; t += 10000) {
+		io_seen.ns = CLOCK_NS + (t - 1000) * 1000000ULL;
+		n = register_datagram(member_priv[0], NULL, NULL, buf, sizeof(buf));
+		introducer_receive(in, 0, &ea, buf, n, t);
+	}
+	assert_int_equal(io_seen.peers_to_watch, 0);
+	/* A member joins: it is sent at once. */
+	assert_int_equal(wg_endpoint_parse("203.0.113.200:40000", &e), 0);
+	io_seen.ns = CLOCK_NS + 249000 * 1000000ULL;
+	udp_join(in, "the right secret, long enough", &e, 250000);
+	assert_int_equal(io_seen.peers_to_watch, 1);
+	/* Five minutes after the last whole list, it goes out again. */
+	io_seen.peers_to_watch = 0;
+	io_seen.ns = CLOCK_NS + 305000 * 1000000ULL;
+	n = register_datagram(member_priv[0], NULL, NULL, buf, sizeof(buf));
+	introducer_receive(in, 0, &ea, buf, n, 306000);
+	assert_int_equal(io_seen.peers_to_watch, 100);
+	introducer_free(in);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -505,6 +554,7 @@ int main(void)
 		cmocka_unit_test(connect_after_connect_is_rate_limited),
 		cmocka_unit_test(a_register_flood_of_fresh_keys_costs_little_and_locks_no_member_out),
 		cmocka_unit_test(a_register_from_a_forged_source_amplifies_nothing),
+		cmocka_unit_test(the_member_list_goes_out_when_it_changed_not_with_every_register),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
