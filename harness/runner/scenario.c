@@ -40,6 +40,7 @@ struct step {
 	bool inst_up, tool_up;
 	uint64_t d0, r0;               /* counters at the last window's end */
 	uint64_t dsum0, rsum0;         /* and when the tool was up */
+	uint64_t carry_d, carry_r;     /* counted before the counters were placed again (a host roamed) */
 	double deadline, next_probe, next_window, said_check;
 	bool said_settled;
 	double resume_at;              /* after a lifecycle event: probing again from */
@@ -150,6 +151,27 @@ static int start_tool(struct step *s)
 	return 0;
 }
 
+/* A host moved to another segment (fault roam): where a and b meet, and
+ * so where their direct bytes are counted, moved with it. What was
+ * counted so far is carried over. */
+static void meter_follow_roam(struct step *s)
+{
+	struct topo *t = &s->net.topo;
+	int h = topo_find_node(t, s->lc->fault_target);
+	uint64_t d, r;
+
+	for (int seg = 0; h >= 0 && seg < t->n_segments; seg++)
+		if (!strcmp(t->segments[seg].name, s->lc->fault_arg))
+			t->nodes[h].segment = seg;
+	read_counters(s, &d, &r);
+	s->carry_d += d - s->dsum0;
+	s->carry_r += r - s->rsum0;
+	if (meter_install(&s->meter, &s->net, &s->inst, (const char *const[]){ "a", "b" }, 2, s->res->error,
+			  sizeof(s->res->error)))
+		return;
+	s->dsum0 = s->rsum0 = s->d0 = s->r0 = 0;
+}
+
 /* The scenario's event, once the pair has settled (or at once, if early):
  * from then on the tunnel is watched for the lifecycle's after_s. */
 static void lifecycle_event(struct step *s, double now)
@@ -180,6 +202,8 @@ static void lifecycle_event(struct step *s, double now)
 		s->asleep = fault_apply(&s->inst, "sleep", "a", NULL, ferr, sizeof(ferr)) == 0;
 	if (ferr[0])
 		snprintf(s->res->error, sizeof(s->res->error), "%s", ferr);
+	else if (s->lc->kind == LC_FAULT && !strcmp(s->lc->fault_kind, "roam"))
+		meter_follow_roam(s);
 	prober_mark(&s->probe);
 	capture_poll(s->cap[0]);
 	capture_poll(s->cap[1]);
@@ -284,8 +308,8 @@ static void sum_up(struct step *s)
 
 	prober_poll(p, 200);
 	read_counters(s, &d1, &r1);
-	res->direct_bytes = d1 - s->dsum0;
-	res->relay_bytes = r1 - s->rsum0;
+	res->direct_bytes = d1 - s->dsum0 + s->carry_d;
+	res->relay_bytes = r1 - s->rsum0 + s->carry_r;
 	if (s->tool->said_path)
 		s->tool->said_path(&s->tc, &res->tool_said_path, &s->said_settled);
 	res->time_to_first_reply_s = p->first_reply;
