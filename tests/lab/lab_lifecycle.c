@@ -22,14 +22,36 @@ static char *run(const char *args, char *dir, size_t len)
 	return json;
 }
 
+/* The first number under "key" in json (a lifecycle's field). */
+static double number_of(const char *json, const char *key)
+{
+	char pat[64];
+	const char *p;
+	double v = -1;
+
+	snprintf(pat, sizeof(pat), "\"%s\":", key);
+	assert_non_null(p = strstr(json, pat));
+	assert_int_equal(sscanf(p + strlen(pat), "%lf", &v), 1);
+	return v;
+}
+
+/* The scenario's event happened, and the pair ended direct. */
+static void happened_and_direct(const char *json, const char *name)
+{
+	char pat[96];
+
+	snprintf(pat, sizeof(pat), "\"lifecycle\":{\"name\":\"%s\",\"happened\":true", name);
+	assert_non_null(strstr(json, pat));
+	assert_non_null(strstr(json, "\"path_after\":\"direct\""));
+}
+
 static void nat_reboot_midstream_is_recorded_and_survived(void **state)
 {
 	char dir[64], *json;
 
 	(void)state;
 	json = run("--scenario nat-reboot-midstream", dir, sizeof(dir));
-	assert_non_null(strstr(json, "\"lifecycle\":{\"name\":\"nat-reboot-midstream\",\"happened\":true"));
-	assert_non_null(strstr(json, "\"path_after\":\"direct\""));
+	happened_and_direct(json, "nat-reboot-midstream");
 	assert_int_equal(lab_count(json, "\"outcome\":\"connected\""), 1);
 	free(json);
 	json = lab_slurp(dir, "report.html");
@@ -42,18 +64,14 @@ static void nat_reboot_midstream_is_recorded_and_survived(void **state)
  * across WireGuard's rekey at two minutes (a handshake seen on the wire). */
 static void a_steady_pair_stays_direct_with_no_change_of_path(void **state)
 {
-	char dir[64], *json, *p;
-	int handshakes = -1;
+	char dir[64], *json;
 
 	(void)state;
 	json = run("--scenario steady --duration 130", dir, sizeof(dir));
-	assert_non_null(strstr(json, "\"lifecycle\":{\"name\":\"steady\",\"happened\":true"));
+	happened_and_direct(json, "steady");
 	assert_non_null(strstr(json, "\"quiet_s\":0,\"watch_s\":130,"));
-	assert_non_null(p = strstr(json, "\"handshakes\":"));
-	assert_int_equal(sscanf(p, "\"handshakes\":%d", &handshakes), 1);
-	assert_in_range(handshakes, 1, 3);
+	assert_in_range((int)number_of(json, "handshakes"), 1, 3);
 	assert_non_null(strstr(json, "\"lost_after\":0,"));
-	assert_non_null(strstr(json, "\"path_after\":\"direct\""));
 	assert_non_null(strstr(json, "\"path_changes\":0,\"changes\":[]"));
 	assert_non_null(strstr(json, "\"as_expected\":true"));
 	free(json);
@@ -64,16 +82,14 @@ static void a_steady_pair_stays_direct_with_no_change_of_path(void **state)
  * answered at once, on the direct path. */
 static void after_a_long_silence_traffic_flows_again_directly(void **state)
 {
-	char dir[64], *json, *p;
-	double first = -1;
+	char dir[64], *json;
+	double first;
 
 	(void)state;
 	json = run("--scenario idle-long --duration 30", dir, sizeof(dir));
-	assert_non_null(strstr(json, "\"lifecycle\":{\"name\":\"idle-long\",\"happened\":true"));
+	happened_and_direct(json, "idle-long");
 	assert_non_null(strstr(json, "\"quiet_s\":30,\"watch_s\":15,"));
-	assert_non_null(strstr(json, "\"path_after\":\"direct\""));
-	assert_non_null(p = strstr(json, "\"first_reply_s\":"));
-	assert_int_equal(sscanf(p, "\"first_reply_s\":%lf", &first), 1);
+	first = number_of(json, "first_reply_s");
 	assert_true(first >= 0 && first < 5.0);   /* not a re-punch from nothing */
 	free(json);
 	assert_int_equal(lab_shell(NULL, 0, "rm -rf %s", dir), 0);
@@ -84,17 +100,15 @@ static void after_a_long_silence_traffic_flows_again_directly(void **state)
  * must come back by itself, directly; nothing is left stopped. */
 static void a_peer_that_sleeps_past_its_mappings_comes_back_directly(void **state)
 {
-	char dir[64], *json, *p;
-	double first = -1;
+	char dir[64], *json;
+	double first;
 
 	(void)state;
 	json = run("--scenario sleep-wake --duration 30", dir, sizeof(dir));
-	assert_non_null(strstr(json, "\"lifecycle\":{\"name\":\"sleep-wake\",\"happened\":true"));
+	happened_and_direct(json, "sleep-wake");
 	assert_non_null(strstr(json, "\"quiet_s\":30,\"watch_s\":20,"));
-	assert_non_null(strstr(json, "\"path_after\":\"direct\""));
 	assert_int_equal(lab_count(json, "\"outcome\":\"connected\""), 1);
-	assert_non_null(p = strstr(json, "\"first_reply_s\":"));
-	assert_int_equal(sscanf(p, "\"first_reply_s\":%lf", &first), 1);
+	first = number_of(json, "first_reply_s");
 	assert_true(first >= 0 && first < 10.0);
 	assert_non_null(strstr(json, "\"error\":\"\""));   /* the wake went through */
 	free(json);
@@ -110,8 +124,7 @@ static void a_peer_that_roams_to_another_nat_is_followed(void **state)
 
 	(void)state;
 	json = run("--scenario roam", dir, sizeof(dir));
-	assert_non_null(strstr(json, "\"lifecycle\":{\"name\":\"roam\",\"happened\":true"));
-	assert_non_null(strstr(json, "\"path_after\":\"direct\""));
+	happened_and_direct(json, "roam");
 	assert_int_equal(lab_count(json, "\"outcome\":\"connected\""), 1);
 	assert_non_null(strstr(json, "\"error\":\"\""));   /* the move went through */
 	free(json);
