@@ -329,6 +329,10 @@ static int fault_roam(struct instance *r, struct topo_net *net, const char *host
 		return -EINVAL;
 	}
 	ifc = &net->nodes[h].ifaces[0];
+	if (t->nodes[h].impair.on) {
+		snprintf(err, errlen, "%s has an impaired link: roam moves plain links only", host);
+		return -EINVAL;
+	}
 	if (ifc->segment == seg) {
 		snprintf(err, errlen, "%s is on %s already", host, segment);
 		return -EINVAL;
@@ -345,14 +349,18 @@ static int fault_roam(struct instance *r, struct topo_net *net, const char *host
 	 * the gateway's or another node's: then .200 and up). */
 	mask = htonl(t->segments[seg].plen ? ~0u << (32 - t->segments[seg].plen) : 0);
 	addr = (t->segments[seg].prefix & mask) | (ifc->addrs[0] & ~mask);
-	for (int tries = 0; tries < 50; tries++) {
-		bool taken = addr == gw_addr;
+	for (int tries = 0;; tries++) {
+		bool taken = addr == gw_addr || !(addr & ~mask) || (addr & ~mask) == ~mask;   /* nor network, nor broadcast */
 		for (int i = 0; i < t->n_nodes && !taken; i++)
 			for (int f = 0; f < net->nodes[i].n_ifaces; f++)
 				for (int k = 0; k < net->nodes[i].ifaces[f].n_addrs; k++)
 					taken |= net->nodes[i].ifaces[f].addrs[k] == addr;
 		if (!taken)
 			break;
+		if (tries == 50) {
+			snprintf(err, errlen, "segment %s has no free address for %s", segment, host);
+			return -ENOSPC;
+		}
 		addr = (t->segments[seg].prefix & mask) | (htonl(200u + (unsigned)tries) & ~mask);
 	}
 	snprintf(port, sizeof(port), "p-%s", host);

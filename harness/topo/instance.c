@@ -367,6 +367,7 @@ static void kill_in_netns(const struct instance *r)
 {
 	if (!signal_in_netns(r, SIGTERM))
 		return;
+	signal_in_netns(r, SIGCONT);   /* a stopped one (fault sleep) acts on it only once continued */
 	for (int waited = 0; waited < 1000; waited += 20) {
 		time_sleep_ms(20);
 		if (!signal_in_netns(r, 0))

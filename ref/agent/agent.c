@@ -18,7 +18,10 @@
 #define TCP_FALLBACK_MS 3000       /* no UDP answer this long: try TCP */
 #define SILENCE_MS 5000            /* connected over TCP, no answer this long: say why it may be */
 #define TTL_SWEEP 8
-#define PEER_EXPIRE_MS 660000   /* not listed for two of the introducer's list refreshes (5 min) */
+#define PEER_EXPIRE_MS 150000   /* not listed for two of the introducer's list refreshes (60 s) and more */
+/* Records of one peer further apart than this in the introducer's counter
+ * are not a reordering but another introducer process (a clock behind). */
+#define RECORD_REORDER_NS (2ULL << 32)
 
 void agent_log(struct agent *a, const char *fmt, ...)
 {
@@ -297,6 +300,9 @@ static void on_registered(struct agent *a, const struct mesh_msg *m, bool via_tc
 		a->plen6 = m->u.regd.plen6;
 		memcpy(a->token, m->u.regd.token, MESH_TOKEN_LEN);
 		a->id = m->u.regd.id;
+		/* Another introducer process: its counters are its own. */
+		for (int i = 0; i < AGENT_MAX_PEERS; i++)
+			a->peers[i].rec_counter = 0;
 		agent_log(a, "registered as id %u, mesh address %s/%u%s", a->id, inet_ntop(AF_INET, &a->mesh4, buf, sizeof(buf)),
 			  a->plen4, via_tcp ? " (over TCP)" : "");
 		if (!a->addr_set && set_address(a) == 0)
@@ -359,7 +365,7 @@ static void on_peer(struct agent *a, const struct mesh_peer_rec *r, uint64_t cou
 		punch_reassess(a, p);
 	}
 	p->last_heard_ms = now;
-	if (counter < p->rec_counter)
+	if (counter < p->rec_counter && p->rec_counter - counter < RECORD_REORDER_NS)
 		return;
 	p->rec_counter = counter;
 	seen_changed = memcmp(p->rec.seen, r->seen, sizeof(r->seen)) || p->rec.tcp_only != r->tcp_only;

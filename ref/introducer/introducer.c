@@ -31,14 +31,16 @@ struct member {
 	struct bucket connects;    /* CONNECTs it may still make */
 	bool by_join;              /* joined with the join secret, not the allowlist */
 	uint64_t listed_ms;        /* when it was last sent the whole member list (0: never) */
+	uint64_t listed_session;   /* and to which of its sessions */
 };
 
-/* The whole member list goes to a member when it starts (a new session),
- * and again every LIST_REFRESH_MS in case a message of it was lost; in
+/* The whole member list goes to a member when its session starts (the
+ * first REGISTER of a new session on its main address or over TCP), and
+ * again every LIST_REFRESH_MS in case a message of it was lost; in
  * between, only changes: a member that joins or changes is sent to the
  * others, one that leaves is announced (GONE). Agents forget a peer not
- * listed for two refreshes (issue 13 #4: no N^2 lists every 10 s). */
-#define LIST_REFRESH_MS 300000
+ * listed for a few refreshes (issue 13 #4: no N^2 lists every 10 s). */
+#define LIST_REFRESH_MS 60000
 
 /* TCP connections are few (INTRODUCER_MAX_CONNS) and for members on
  * networks that drop UDP: one must register within CONN_AUTH_MS and stay
@@ -554,7 +556,7 @@ static void on_register(struct introducer *in, const struct mesh_msg *msg, const
 	snprintf(r.u.regd.name, sizeof(r.u.regd.name), "%s", m->rec.name);
 	for (int i = 0; i < MAX_MEMBERS; i++)
 		r.u.regd.n_peers += in->members[i].used && &in->members[i] != m;
-	bool whole_list = !m->listed_ms || m->session != msg->session || now - m->listed_ms >= LIST_REFRESH_MS;
+	bool whole_list = !m->listed_ms || m->listed_session != msg->session || now - m->listed_ms >= LIST_REFRESH_MS;
 	/* From now on, what we say to this member is for this session. */
 	m->session = msg->session;
 	n = seal_for(in, &r, m->session, m->shared, out, sizeof(out));
@@ -564,8 +566,10 @@ static void on_register(struct introducer *in, const struct mesh_msg *msg, const
 	 * it is due, and this member to everyone when something about it
 	 * changed. */
 	whole_list &= in->cur_via != 1;
-	if (whole_list)
+	if (whole_list) {
 		m->listed_ms = now ? now : 1;
+		m->listed_session = msg->session;
+	}
 	for (int i = 0; i < MAX_MEMBERS; i++) {
 		struct member *o = &in->members[i];
 		if (!o->used || o == m)

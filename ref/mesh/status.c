@@ -44,18 +44,22 @@ int mesh_status_ask(const char *ifname, enum status_request req, char *buf, size
 		return -errno;
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/%s.sock", MESH_STATUS_DIR, ifname);
 	ll = (size_t)snprintf(line, sizeof(line), "%s\n", mesh_status_request_name(req));
+	/* An agent that is stopped (or stuck) still has its socket listening:
+	 * connections queue until its backlog is full (then connect blocks),
+	 * and a question taken is never answered. Both wait this long. */
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &(struct timeval){ .tv_sec = MESH_STATUS_TIMEOUT_S }, sizeof(struct timeval));
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &(struct timeval){ .tv_sec = MESH_STATUS_TIMEOUT_S }, sizeof(struct timeval));
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) || write(fd, line, ll) != (ssize_t)ll) {
-		ret = -errno;
+		ret = errno == EAGAIN || errno == EWOULDBLOCK ? -ETIMEDOUT : -errno;
 		close(fd);
 		return ret ? ret : -EIO;
 	}
-	/* An agent that is stopped (or stuck) still has its socket listening:
-	 * the connection is taken, but nothing answers. */
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &(struct timeval){ .tv_sec = MESH_STATUS_TIMEOUT_S }, sizeof(struct timeval));
 	while (got + 1 < len && (n = read(fd, buf + got, len - 1 - got)) > 0)
 		got += (size_t)n;
 	ret = n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) ? -ETIMEDOUT : 0;
 	buf[got] = '\0';
 	close(fd);
-	return ret && !got ? ret : (int)got;
+	if (ret)
+		buf[0] = '\0';   /* half an answer is none */
+	return ret ? ret : (int)got;
 }

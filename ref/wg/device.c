@@ -64,6 +64,7 @@ struct wg_device {
 	bool force_load;
 	uint64_t load_window_ms;
 	unsigned load_count;
+	uint64_t load_until_ms;    /* under load until then, once a second had too many */
 	uint8_t cookie_secret[WG_HASH_LEN];
 	uint64_t cookie_secret_birth_ms;
 	bool cookie_secret_set;
@@ -597,12 +598,17 @@ static void cookie_for(struct wg_device *dev, const struct wg_endpoint *from, ui
 
 static bool under_load(struct wg_device *dev, uint64_t now_ms)
 {
-	/* More than 50 handshake messages in a second counts as load. */
+	/* More than 50 handshake messages in a second counts as load, and it
+	 * lasts a second past the last time it did (as wireguard-go's
+	 * underLoadUntil): a steady flood never gets its first 50 of each
+	 * second through the expensive path. */
 	if (now_ms - dev->load_window_ms >= 1000) {
 		dev->load_window_ms = now_ms;
 		dev->load_count = 0;
 	}
-	return dev->force_load || ++dev->load_count > 50;
+	if (++dev->load_count > 50)
+		dev->load_until_ms = now_ms + 1000;
+	return dev->force_load || now_ms < dev->load_until_ms;
 }
 
 /* Under load, a handshake message needs a valid mac2; if it has none, the

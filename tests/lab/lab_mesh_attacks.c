@@ -84,8 +84,9 @@ static void tcp_reset(int fd)
 
 /* Issue 13 #3: frames written at once, then a reset, crashed the
  * introducer (a pointer into a connection the frame callback had freed).
- * Fifty such clients, every kind of frame: the introducer keeps serving
- * both members, and exits cleanly at the end (mesh_down fails on a crash
+ * Eighty such clients (more than its 64 connection slots), every kind of
+ * frame: the introducer keeps serving both members, a member that starts
+ * again gets in, and the introducer exits cleanly at the end (mesh_down fails on a crash
  * or a sanitizer's report). */
 static void clients_that_write_frames_and_reset_crash_nothing(void **state)
 {
@@ -115,7 +116,7 @@ static void clients_that_write_frames_and_reset_crash_nothing(void **state)
 	}
 	frames[len] = 0x7f, frames[len + 1] = 0xff; /* 32767 bytes announced, 10 sent */
 	len += 12;
-	for (int i = 0; i < 50; i++) {
+	for (int i = 0; i < 80; i++) {   /* more than the introducer's 64 slots: none may leak */
 		int fd = tcp_to_introducer(&m, "a", 0);
 		assert_true(fd >= 0);
 		assert_int_equal(write(fd, frames, len), (ssize_t)len);
@@ -127,8 +128,12 @@ static void clients_that_write_frames_and_reset_crash_nothing(void **state)
 	assert_true(proc_alive(m.intro));
 	assert_true(mesh_peer_field(&m, 0, "mesh_ipv4", addr_b, sizeof(addr_b)));
 	assert_true(mesh_ping(&m, 0, addr_b, 3, 56) >= 2);
-	/* A member registering now still gets in (the slots were freed). */
-	mesh_start_agent_on(&m, 2, "a");
+	/* A member registering now still gets in: a starts again. */
+	kill(m.agent[0], SIGTERM);
+	assert_int_equal(proc_wait(m.agent[0], &(int){ 0 }), 0);
+	m.agent[0] = 0;
+	mesh_start_agent(&m, 0);
+	assert_true(mesh_wait_path(&m, 0, "direct", 30000));
 	mesh_down(&m, false);
 }
 
@@ -229,8 +234,9 @@ static void a_captured_ping_turned_into_a_pong_moves_no_path(void **state)
 /* ---- a flood of REGISTERs with fresh keys, from spoofed sources ------ */
 
 /* The introducer's counters from its last "so far" line (zeros if none
- * yet), waiting up to 15 s for more than `after` such lines (-1: no
- * wait). Returns how many lines there are. */
+ * yet), after waiting up to 15 s for more than `after` such lines (-1: no
+ * wait; the line comes within 10 s of a change, and none comes when
+ * nothing changed since the last). Returns how many lines there are. */
 static int stats_line(const struct mesh *m, int after, unsigned long long v[4])
 {
 	char path[128], *text = NULL, *p, *last = NULL;
@@ -250,7 +256,6 @@ static int stats_line(const struct mesh *m, int after, unsigned long long v[4])
 			break;
 		time_sleep_ms(100);
 	}
-	assert_true(lines > after);
 	memset(v, 0, 4 * sizeof(v[0]));
 	if (last)
 		assert_int_equal(sscanf(last,
@@ -303,6 +308,9 @@ static void a_register_flood_of_fresh_keys_locks_no_member_out(void **state)
 		if (i % 100 == 99)
 			time_sleep_ms(100);
 	}
+	/* A line logged from now on counts all of them (one comes within 10 s
+	 * of the last change; none if the last line already did). */
+	lines = stats_line(&m, -1, v);
 	lines = stats_line(&m, lines, v);
 	print_message("  %d REGISTERs with a wrong MAC: %llu dropped for a hash, %llu X25519s\n", FLOOD / 4, v[0] - v0[0],
 		      v[1] - v0[1]);
@@ -321,6 +329,7 @@ static void a_register_flood_of_fresh_keys_locks_no_member_out(void **state)
 		if (i % 100 == 99)
 			time_sleep_ms(100);
 	}
+	lines = stats_line(&m, -1, v);
 	assert_int_equal(proc_wait(pinger, &got), 0);
 	stats_line(&m, lines, v);
 	print_message("  %d fresh keys with valid MACs: %llu X25519s, %llu over the budget; %d of 25 pings through the "
@@ -373,7 +382,9 @@ static void idle_tcp_connections_lock_no_member_out(void **state)
 	assert_int_equal(proc_wait(m.agent[0], &(int){ 0 }), 0);
 	m.agent[0] = 0;
 	mesh_start_agent(&m, 0);
-	if (!mesh_wait_path(&m, 0, "relay", 30000)) {
+	/* Within 8 s: before the introducer's 10 s deadline would have closed
+	 * the idle ones anyway. */
+	if (!mesh_wait_path(&m, 0, "relay", 8000)) {
 		mesh_down(&m, true);
 		fail_msg("a did not register again over TCP while idle connections were held");
 	}
@@ -385,35 +396,37 @@ static void idle_tcp_connections_lock_no_member_out(void **state)
 
 /* ---- handshakes under a flood of initiations ---------------------------- */
 
-/* The stranger: 100 initiations a second, each from a fresh ephemeral
- * key with a valid mac1, to a's public endpoint for `seconds`; what came
- * back (cookie replies, handshake responses) into counts[2]. */
-static void flood_initiations(const struct mesh *m, uint32_t ip, uint16_t port, const uint8_t a_pub[32], int seconds,
-			      int counts[2])
+/* The stranger (in a child process: no cmocka there): 100 initiations a
+ * second, each from a fresh ephemeral key with a valid mac1, from fd to
+ * a's public endpoint for `seconds`, paced by the clock; what came back
+ * (cookie replies, handshake responses) into counts[2]. 0, or -1. */
+static int flood_initiations(int fd, uint32_t ip, uint16_t port, const uint8_t a_pub[32], int seconds, int counts[2])
 {
 	uint8_t priv[32], eph[32], ts[WG_TIMESTAMP_LEN], msg[WG_INITIATION_LEN], in[256];
+	struct sockaddr_in to = { .sin_family = AF_INET, .sin_addr.s_addr = ip, .sin_port = htons(port) };
 	struct wg_identity id;
 	struct wg_handshake hs;
 	double start = time_now_s();
-	int fd;
 
 	randombytes_buf(priv, sizeof(priv));
-	assert_int_equal(wg_identity_init(&id, priv), 0);
-	assert_int_equal(wg_handshake_init(&hs, &id, a_pub, NULL), 0);
-	fd = lab_udp(&m->lab, "internet", lab_addr(&m->lab, "internet", 0), 41000);
-	for (uint32_t i = 0; time_now_s() < start + seconds; i++) {
+	if (wg_identity_init(&id, priv) || wg_handshake_init(&hs, &id, a_pub, NULL))
+		return -1;
+	for (uint32_t i = 0; i < (uint32_t)seconds * 100; i++) {
 		ssize_t n;
+		double at = start + i / 100.0;
+		while (time_now_s() < at)
+			time_sleep_ms(1);
 		randombytes_buf(eph, sizeof(eph));
 		wg_timestamp_now(ts);
-		assert_int_equal(wg_initiation_create(&hs, &id, msg, i, eph, ts), 0);
-		lab_send(fd, ip, port, msg, sizeof(msg));
-		while ((n = lab_recv(fd, in, sizeof(in), 0, NULL, NULL)) > 0) {
+		if (wg_initiation_create(&hs, &id, msg, i, eph, ts) ||
+		    sendto(fd, msg, sizeof(msg), 0, (struct sockaddr *)&to, sizeof(to)) != (ssize_t)sizeof(msg))
+			return -1;
+		while ((n = recv(fd, in, sizeof(in), MSG_DONTWAIT)) > 0) {
 			counts[0] += in[0] == 3 && n == 64;
 			counts[1] += in[0] == 2;
 		}
-		time_sleep_ms(10);
 	}
-	close(fd);
+	return 0;
 }
 
 /* Issue 13 #5: under load the device's cookie reply had nowhere to go and
@@ -430,7 +443,7 @@ static void handshakes_complete_under_a_hundred_initiations_a_second(void **stat
 	char ep[64], addr_a[32], v[32], *colon;
 	uint32_t a_ip;
 	uint16_t a_port;
-	int counts[2] = { 0, 0 }, pipefd[2], got, code;
+	int counts[2] = { 0, 0 }, pipefd[2], got, code, fd;
 	long long hs = 0;
 	pid_t flooder;
 
@@ -444,13 +457,16 @@ static void handshakes_complete_under_a_hundred_initiations_a_second(void **stat
 	assert_int_equal(inet_pton(AF_INET, ep, &a_ip), 1);
 	a_port = (uint16_t)atoi(colon + 1);
 	assert_int_equal(pipe(pipefd), 0);
+	fd = lab_udp(&m.lab, "internet", lab_addr(&m.lab, "internet", 0), 41000);
 	flooder = fork();
 	assert_true(flooder >= 0);
-	if (flooder == 0) {
-		flood_initiations(&m, a_ip, a_port, a_pub, 20, counts);
-		_exit(write(pipefd[1], counts, sizeof(counts)) == sizeof(counts) ? 0 : 1);
-	}
+	if (flooder == 0)
+		_exit(flood_initiations(fd, a_ip, a_port, a_pub, 20, counts) == 0 &&
+			      write(pipefd[1], counts, sizeof(counts)) == sizeof(counts)
+		      ? 0
+		      : 1);
 	close(pipefd[1]);
+	close(fd);
 	time_sleep_ms(3000); /* the flood is on */
 	kill(m.agent[1], SIGTERM);
 	assert_int_equal(proc_wait(m.agent[1], &code), 0);
@@ -466,7 +482,7 @@ static void handshakes_complete_under_a_hundred_initiations_a_second(void **stat
 	print_message("  %d cookie replies to the flood, %d handshake responses; b: %lld handshake(s), %d of 10 pings "
 		      "answered\n",
 		      counts[0], counts[1], hs, got);
-	assert_true(counts[0] > 100);
+	assert_true(counts[0] > 1000);     /* under load throughout: a cookie for (nearly) each */
 	assert_int_equal(counts[1], 0);
 	assert_true(hs > 0);
 	assert_true(got >= 5);
@@ -515,6 +531,17 @@ static void victim_count(const struct mesh *m, long long *to_pkts, long long *to
 
 #define MEMBERS 100
 
+/* The played members' keys: removed by the test, or by its teardown when
+ * it failed midway. */
+static char amp_keys[64];
+
+static int amp_teardown(void **state)
+{
+	if (amp_keys[0] && lab_shell(NULL, 0, "rm -rf %s", amp_keys) == 0)
+		amp_keys[0] = '\0';
+	return mesh_teardown(state);
+}
+
 /* Issue 13 #4: a member's REGISTER with a spoofed source made the
  * introducer send REGISTERED and a PEER message per member to the victim
  * (about 200 times the bytes, at 100 members), and steered relayed and
@@ -529,13 +556,14 @@ static void spoofed_registers_amplify_nothing_with_a_hundred_members(void **stat
 	static struct mesh_played played[MEMBERS - 2];
 	static char names[MEMBERS - 2][64];
 	const char *who[MEMBERS - 2];
-	char keys[64], path[128], allow[8192 * 8] = "", extra[256], pub[45], *assigns[] = { "A=full-cone", "B=full-cone" };
+	char *keys = amp_keys, path[128], allow[8192 * 8] = "", extra[256], pub[45];
+	char *assigns[] = { "A=full-cone", "B=full-cone" };
 	uint8_t intro_pub[32], buf[512];
 	long long pkts, to, from;
 	int raw, n;
 
 	(void)state;
-	snprintf(keys, sizeof(keys), "/tmp/pl-amp-XXXXXX");
+	snprintf(amp_keys, sizeof(amp_keys), "/tmp/pl-amp-XXXXXX");
 	assert_non_null(mkdtemp(keys));
 	for (int i = 0; i < MEMBERS - 2; i++) {
 		snprintf(path, sizeof(path), "%s/p%d.key", keys, i);
@@ -578,6 +606,7 @@ static void spoofed_registers_amplify_nothing_with_a_hundred_members(void **stat
 	close(raw);
 	mesh_down(&m, false);
 	assert_int_equal(lab_shell(NULL, 0, "rm -rf %s", keys), 0);
+	amp_keys[0] = '\0';
 }
 
 /* Issue 13 #6: a PUNCH restarted a round unconditionally and the
@@ -633,7 +662,8 @@ static void a_hostile_member_cannot_make_an_agent_flood_an_address(void **state)
 	victim_count(&m, &pkts, &to, &from);
 	print_message("  %d CONNECTs naming the victim in 50 s: %lld packets (%lld bytes) reached it\n", sent, pkts, to);
 	assert_int_equal(from, 0);
-	assert_true(pkts <= 2 * 300);
+	assert_true(pkts > 0);             /* a did punch toward it: the attack reached the agent */
+	assert_true(pkts <= 2 * 300);      /* at most two minutes' budget in 50 s */
 	/* And a still talks to b. */
 	assert_int_equal(mesh_traffic_path(mesh_traffic(&m)), PATH_DIRECT);
 	close(c.fd);
@@ -648,7 +678,7 @@ int main(void)
 		cmocka_unit_test_teardown(a_register_flood_of_fresh_keys_locks_no_member_out, mesh_teardown),
 		cmocka_unit_test_teardown(idle_tcp_connections_lock_no_member_out, mesh_teardown),
 		cmocka_unit_test_teardown(handshakes_complete_under_a_hundred_initiations_a_second, mesh_teardown),
-		cmocka_unit_test_teardown(spoofed_registers_amplify_nothing_with_a_hundred_members, mesh_teardown),
+		cmocka_unit_test_teardown(spoofed_registers_amplify_nothing_with_a_hundred_members, amp_teardown),
 		cmocka_unit_test_teardown(a_hostile_member_cannot_make_an_agent_flood_an_address, mesh_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "wg/noise.h"
 #include "wg/wg.h"
 
 #define MAXQ 256
@@ -410,6 +411,43 @@ static void a_source_outside_allowed_ips_is_dropped(void **state)
 	assert_int_equal(wg_device_counters(B.dev)->not_allowed, 1);
 }
 
+/* A stranger's flood of 100 initiations a second (valid mac1s: they need
+ * only B's public key) keeps B under load from one second to the next: a
+ * real initiation early in a second gets a cookie, not the expensive
+ * path. Before, the count started again each second, so the first 50 of
+ * every second (half the flood) were processed in full, and a real
+ * initiation among them skipped the cookie path. Seen to fail (a lab
+ * test's review found it). */
+static void a_steady_flood_keeps_the_device_under_load(void **state)
+{
+	uint8_t priv[32], eph[32], ts[WG_TIMESTAMP_LEN], msg[WG_INITIATION_LEN], p[100];
+	struct wg_identity id;
+	struct wg_handshake hs;
+	struct wg_endpoint stranger = ep("198.51.100.66:4444");
+	size_t n = ip_packet(p, "10.0.0.1", "10.0.0.2", 30);
+
+	(void)state;
+	randombytes_buf(priv, sizeof(priv));
+	assert_int_equal(wg_identity_init(&id, priv), 0);
+	assert_int_equal(wg_handshake_init(&hs, &id, wg_device_public_key(B.dev), NULL), 0);
+	for (uint32_t i = 0; i < 240; i++) {   /* 2.4 s at 100 a second */
+		randombytes_buf(eph, sizeof(eph));
+		wg_timestamp_now(ts);
+		assert_int_equal(wg_initiation_create(&hs, &id, msg, i, eph, ts), 0);
+		wg_device_receive(B.dev, msg, sizeof(msg), &stranger, false, now);
+		now += 10;
+	}
+	/* A second started 400 ms ago: 40 of the flood in it so far. */
+	B.out.n = 0;
+	assert_int_equal(wg_device_send(A.dev, p, n, now), 0);
+	assert_int_equal(A.out.n, 1);
+	assert_int_equal(wg_device_receive(B.dev, A.out.buf[0], A.out.len[0], &A.addr, false, now), 0);
+	A.out.n = 0;
+	assert_int_equal(B.out.n, 1);
+	assert_int_equal(B.out.buf[0][0], WG_MSG_COOKIE);
+	assert_true(wg_endpoint_equal(&B.out.to[0], &A.addr));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -422,6 +460,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(a_session_past_reject_after_time_is_not_used, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_relayed_packet_never_moves_the_endpoint, setup, teardown),
 		cmocka_unit_test_setup_teardown(under_load_a_cookie_is_needed_and_then_works, setup, teardown),
+		cmocka_unit_test_setup_teardown(a_steady_flood_keeps_the_device_under_load, setup, teardown),
 		cmocka_unit_test_setup_teardown(simultaneous_first_packets_settle_on_a_session, setup, teardown),
 		cmocka_unit_test_setup_teardown(hostile_datagrams_are_counted_not_crashed_on, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_source_outside_allowed_ips_is_dropped, setup, teardown),
