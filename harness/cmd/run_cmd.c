@@ -68,7 +68,8 @@ static int list_what(int what, bool json)
 		int nl = runner_lifecycles(l, 32);
 		for (int q = 0; q < nl; q++) {
 			if (!json) {
-				printf("%-22s %s (%s %s %s)\n", l[q]->name, l[q]->what, l[q]->topology, l[q]->a, l[q]->b);
+				printf("%-22s %s (%s %s %s%s%s)\n", l[q]->name, l[q]->what, l[q]->topology, l[q]->a, l[q]->b,
+				       l[q]->c[0] ? " " : "", l[q]->c);
 				continue;
 			}
 			printf("%s{\"name\":", q ? "," : "");

@@ -338,6 +338,8 @@ static void mistakes_get_clear_errors(void **state)
 		/* --json was ignored by run --list-tools; topo show took no bare models */
 		{ "run --list-tools --json", 0, "[{\"name\":\"ref\"," },
 		{ "run --json --list-scenarios", 0, "{\"name\":\"three-peers\"" },
+		/* the third site's model was left out of the text listing */
+		{ "run --list-scenarios", 0, "(three-sites port-restricted-cone full-cone restricted-cone)" },
 		{ "run --json", 2, "--json goes with --list-tools or --list-scenarios" },
 		{ "topo show two-sites symmetric full-cone", 0, "nat symmetric" },
 		{ "topo --help", 0, "usage: punchlab topo up" },
