@@ -21,7 +21,7 @@ static const struct command {
 	{ "stun-server", "", "the lab's RFC 5389/5780 STUN server", cmd_stun_server },
 	{ "stun-probe", "SERVER", "RFC 5780 NAT behaviour discovery against a STUN server", cmd_stun_probe },
 	{ "expect", "A [B] [--topology T]", "can a and b go direct, by which technique, or why not", cmd_expect },
-	{ "fault", "KIND TARGET", "reboot a NAT, expire or exhaust its mappings, cut a link, kill or restart a daemon",
+	{ "fault", "KIND TARGET", "break a running lab: NAT reboots, mappings expire, links or daemons die, hosts sleep or roam",
 	  cmd_fault },
 	{ "conform", "MODEL...", "RFC 4787, 5382, 5508 and 6888 requirements, each with its verdict and evidence",
 	  cmd_conform },

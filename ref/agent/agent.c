@@ -334,8 +334,8 @@ static void on_registered(struct agent *a, const struct mesh_msg *m, bool via_tc
 
 /* A member's record from the introducer (PEER, or in a PUNCH), sent with
  * counter: UDP may reorder two of them, and an older record must not
- * replace a newer one (the later one may be the last for minutes: the
- * whole list is sent again only every few minutes). */
+ * replace a newer one (the later one may be the last for a minute: the
+ * whole list is sent again only every minute). */
 static void on_peer(struct agent *a, const struct mesh_peer_rec *r, uint64_t counter, uint64_t now)
 {
 	struct agent_peer *p = peer_by_key(a, r->key);
