@@ -48,15 +48,7 @@ static int run_net(const struct instance *r, struct topo_net *net, char *err, si
 		net->nodes[k].public_addr = r->renumbered_addr[i];
 	}
 	/* Hosts an earlier fault moved (roam) are where it put them. */
-	for (int i = 0; i < r->n_roamed; i++) {
-		int k = topo_find_node(&net->topo, r->roamed[i]);
-		for (int s = 0; k >= 0 && net->nodes[k].n_ifaces == 1 && s < net->topo.n_segments; s++)
-			if (!strcmp(net->topo.segments[s].name, r->roamed_to[i])) {
-				net->nodes[k].ifaces[0].segment = s;
-				net->nodes[k].ifaces[0].addrs[0] = r->roamed_addr[i];
-				net->nodes[k].ifaces[0].plen = net->topo.segments[s].plen;
-			}
-	}
+	topo_net_apply_roams(net, r);
 	return 0;
 }
 
@@ -306,13 +298,10 @@ static int fault_roam(struct instance *r, struct topo_net *net, const char *host
 {
 	const struct topo *t = &net->topo;
 	char ns[64], gw_ns[64], port[16], a[16];
-	int h = topo_find_node(t, host), seg = -1, gw, ret;
+	int h = topo_find_node(t, host), seg = segment ? topo_find_segment(t, segment) : -1, gw, ret;
 	const struct topo_iface *ifc;
 	uint32_t mask, addr, gw_addr = 0;
 
-	for (int i = 0; segment && i < t->n_segments; i++)
-		if (!strcmp(t->segments[i].name, segment))
-			seg = i;
 	if (!segment) {
 		snprintf(err, errlen, "roam takes HOST SEGMENT: punchlab fault roam %s site-b", host);
 		return -EINVAL;

@@ -151,18 +151,21 @@ static int start_tool(struct step *s)
 	return 0;
 }
 
+/* Both captures: what has arrived written, handshakes counted. */
+static void poll_captures(struct step *s)
+{
+	capture_poll(s->cap[0]);
+	capture_poll(s->cap[1]);
+}
+
 /* A host moved to another segment (fault roam): where a and b meet, and
  * so where their direct bytes are counted, moved with it. What was
  * counted so far is carried over. */
 static void meter_follow_roam(struct step *s)
 {
-	struct topo *t = &s->net.topo;
-	int h = topo_find_node(t, s->lc->fault_target);
 	uint64_t d, r;
 
-	for (int seg = 0; h >= 0 && seg < t->n_segments; seg++)
-		if (!strcmp(t->segments[seg].name, s->lc->fault_arg))
-			t->nodes[h].segment = seg;
+	topo_net_apply_roams(&s->net, &s->inst);
 	read_counters(s, &d, &r);
 	s->carry_d += d - s->dsum0;
 	s->carry_r += r - s->rsum0;
@@ -206,8 +209,7 @@ static void lifecycle_event(struct step *s, double now)
 	else if (s->lc->kind == LC_FAULT && !strcmp(s->lc->fault_kind, "roam"))
 		meter_follow_roam(s);
 	prober_mark(&s->probe);
-	capture_poll(s->cap[0]);
-	capture_poll(s->cap[1]);
+	poll_captures(s);
 	s->handshakes0 = s->seen.responses;
 	s->deadline = s->resume_at + after_s;
 }
@@ -293,8 +295,7 @@ static void watch(struct step *s)
 			s->next_window = now + VERDICT_WINDOW_MS / 1000.0;
 		}
 		prober_poll(&s->probe, 10);
-		capture_poll(s->cap[0]);
-		capture_poll(s->cap[1]);
+		poll_captures(s);
 	}
 }
 
@@ -320,8 +321,7 @@ static void sum_up(struct step *s)
 		if (!s->left_direct && res->path == PATH_DIRECT)
 			lr->direct_s = 0;
 		lr->path_after = res->path;
-		capture_poll(s->cap[0]);
-		capture_poll(s->cap[1]);
+		poll_captures(s);
 		lr->handshakes = s->seen.responses - s->handshakes0;
 	}
 	res->probes_answered = p->n_samples;

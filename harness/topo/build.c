@@ -49,6 +49,19 @@ static int make_node(const struct topo_net_node *n, struct instance *r, const ch
 	return 0;
 }
 
+void topo_net_apply_roams(struct topo_net *net, const struct instance *r)
+{
+	for (int i = 0; i < r->n_roamed; i++) {
+		int k = topo_find_node(&net->topo, r->roamed[i]), s = topo_find_segment(&net->topo, r->roamed_to[i]);
+		if (k < 0 || s < 0 || net->nodes[k].n_ifaces != 1)
+			continue;
+		net->topo.nodes[k].segment = s;
+		net->nodes[k].ifaces[0].segment = s;
+		net->nodes[k].ifaces[0].addrs[0] = r->roamed_addr[i];
+		net->nodes[k].ifaces[0].plen = net->topo.segments[s].plen;
+	}
+}
+
 int topo_node_netns(const struct instance *r, const char *node, char *buf, size_t len)
 {
 	char want[64];

@@ -13,6 +13,9 @@ struct nat_context;
 /* The NAT context of router ROUTER: its public address and, as subscribers,
  * every address on the segments it is the gateway of. */
 void topo_nat_context(const struct topo_net *net, int router, struct nat_context *ctx);
+/* Move, in net, each host run r has roamed (fault roam) to where it is
+ * now: its segment (the topology's and its link's) and its address. */
+void topo_net_apply_roams(struct topo_net *net, const struct instance *r);
 /* The namespace of node NAME in run r (buf of 40). -ENOENT if no such node. */
 int topo_node_netns(const struct instance *r, const char *node, char *buf, size_t len);
 

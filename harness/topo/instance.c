@@ -227,21 +227,31 @@ int instance_dead_links(const struct instance *r, char *names, size_t len)
 	return n;
 }
 
-int instance_note_renumber(struct instance *r, const char *node, uint32_t addr)
+/* Router NODE's public address is ADDR now (its entry, or a new one);
+ * false when all four are taken by other routers. */
+static bool renumber_set(struct instance *r, const char *node, uint32_t addr)
 {
 	int i;
 
 	for (i = 0; i < r->n_renumbered && strcmp(r->renumbered[i], node); i++)
 		;
 	if (i == 4)
-		return -ENOSPC;
+		return false;
 	snprintf(r->renumbered[i], sizeof(r->renumbered[i]), "%s", node);
 	r->renumbered_addr[i] = addr;
 	if (i == r->n_renumbered)
 		r->n_renumbered++;
+	return true;
+}
+
+int instance_note_renumber(struct instance *r, const char *node, uint32_t addr)
+{
+	if (!renumber_set(r, node, addr))
+		return -ENOSPC;
 	return state_append(r, "renumber %s %u\n", node, addr);
 }
 
+/* Host NODE sits on SEGMENT with address ADDR now (as renumber_set). */
 static void roam_set(struct instance *r, const char *node, const char *segment, uint32_t addr)
 {
 	int i;
@@ -315,15 +325,7 @@ int instance_load(const char *id, struct instance *r)
 			if (strncmp(word, prefix, strlen(prefix)) == 0 && r->n_netns < INSTANCE_MAX_NETNS)
 				snprintf(r->netns[r->n_netns++], sizeof(r->netns[0]), "%s", word);
 		} else if (sscanf(line, "renumber %15s %llu", word, &start) == 2) {
-			int i;
-			for (i = 0; i < r->n_renumbered && strcmp(r->renumbered[i], word); i++)
-				;
-			if (i < 4) {
-				snprintf(r->renumbered[i], sizeof(r->renumbered[i]), "%s", word);
-				r->renumbered_addr[i] = (uint32_t)start;
-				if (i == r->n_renumbered)
-					r->n_renumbered++;
-			}
+			renumber_set(r, word, (uint32_t)start);
 		} else if (sscanf(line, "roam %15s %31s %llu", word, seg, &start) == 3) {
 			roam_set(r, word, seg, (uint32_t)start);
 		} else if (sscanf(line, "forwarder %31s %d %llu", word, &pid, &start) == 3) {

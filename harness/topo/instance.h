@@ -71,10 +71,10 @@ int instance_dead_links(const struct instance *r, char *names, size_t len);
  * until `topo down` (SIGTERM) removes it. */
 int instance_detach(struct instance *r);
 /* Record that router NODE now has public address ADDR (network order). */
+int instance_note_renumber(struct instance *r, const char *node, uint32_t addr);
 /* Host NODE now sits on SEGMENT with address ADDR (fault roam); kept in
  * the state for later faults. */
 int instance_note_roam(struct instance *r, const char *node, const char *segment, uint32_t addr);
-int instance_note_renumber(struct instance *r, const char *node, uint32_t addr);
 /* Namespace name for node NODE of instance ID: "pl-ID-NODE". */
 void instance_netns_name(const char *id, const char *node, char *buf, size_t len);
 /* Read an instance's state. -ENOENT if there is no such instance. */

@@ -43,7 +43,7 @@ int topo_find_node(const struct topo *t, const char *name)
 	return -1;
 }
 
-static int find_segment(const struct topo *t, const char *name)
+int topo_find_segment(const struct topo *t, const char *name)
 {
 	for (int i = 0; i < t->n_segments; i++)
 		if (strcmp(t->segments[i].name, name) == 0)
@@ -61,7 +61,7 @@ static int find_param(const struct topo *t, const char *name)
 
 static bool name_taken(const struct topo *t, const char *name)
 {
-	return topo_find_node(t, name) >= 0 || find_segment(t, name) >= 0;
+	return topo_find_node(t, name) >= 0 || topo_find_segment(t, name) >= 0;
 }
 
 /* Segment names are resolved after every line is read; until then the
@@ -285,7 +285,7 @@ static int check_topo(struct topo *t, struct pending *pend, const char *origin, 
 		bool owns = false;
 
 		if (pend->uplink[i][0]) {
-			n->segment = find_segment(t, pend->uplink[i]);
+			n->segment = topo_find_segment(t, pend->uplink[i]);
 			if (n->segment < 0)
 				return text_fail(err, errlen, origin, n->line, "no segment \"%s\"", pend->uplink[i]);
 			if (t->segments[n->segment].gateway == i)

@@ -58,6 +58,8 @@ int topo_load(const char *topology, struct topo *t, char *err, size_t errlen);
 /* Names of the shipped topologies, sorted; returns the count. */
 int topo_list(char names[][32], int max);
 int topo_find_node(const struct topo *t, const char *name);
+/* The index of segment NAME, or -1. */
+int topo_find_segment(const struct topo *t, const char *name);
 /* The node whose link to its segment NAME means: a node's own name, or
  * "X-wan" for the uplink of X's NAT (router nat-X, or router X itself);
  * -1 if none. */

@@ -18,7 +18,7 @@
 #define TCP_FALLBACK_MS 3000       /* no UDP answer this long: try TCP */
 #define SILENCE_MS 5000            /* connected over TCP, no answer this long: say why it may be */
 #define TTL_SWEEP 8
-#define PEER_EXPIRE_MS 150000   /* not listed for two of the introducer's list refreshes (60 s) and more */
+#define PEER_EXPIRE_MS (2 * MESH_LIST_REFRESH_MS + 30000)   /* not listed for two refreshes and more: 150 s */
 /* Records of one peer further apart than this in the introducer's counter
  * are not a reordering but another introducer process (a clock behind). */
 #define RECORD_REORDER_NS (2ULL << 32)

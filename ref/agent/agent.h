@@ -51,7 +51,7 @@ struct agent_peer {
 	uint8_t shared[32];
 	struct mesh_replay replay;  /* its control messages' counters */
 	uint64_t last_heard_ms;     /* PEER from the introducer */
-	uint64_t rec_counter;           /* the introducer's counter on the record we hold: an older one never replaces it */
+	uint64_t rec_counter;       /* the introducer's counter on the record we hold: an older one never replaces it */
 	/* The path WireGuard takes now. */
 	bool direct;
 	struct wg_endpoint direct_ep;

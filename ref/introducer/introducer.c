@@ -36,11 +36,10 @@ struct member {
 
 /* The whole member list goes to a member when its session starts (the
  * first REGISTER of a new session on its main address or over TCP), and
- * again every LIST_REFRESH_MS in case a message of it was lost; in
+ * again every MESH_LIST_REFRESH_MS in case a message of it was lost; in
  * between, only changes: a member that joins or changes is sent to the
  * others, one that leaves is announced (GONE). Agents forget a peer not
  * listed for a few refreshes (issue 13 #4: no N^2 lists every 10 s). */
-#define LIST_REFRESH_MS 60000
 
 /* TCP connections are few (INTRODUCER_MAX_CONNS) and for members on
  * networks that drop UDP: one must register within CONN_AUTH_MS and stay
@@ -556,7 +555,6 @@ static void on_register(struct introducer *in, const struct mesh_msg *msg, const
 	snprintf(r.u.regd.name, sizeof(r.u.regd.name), "%s", m->rec.name);
 	for (int i = 0; i < MAX_MEMBERS; i++)
 		r.u.regd.n_peers += in->members[i].used && &in->members[i] != m;
-	bool whole_list = !m->listed_ms || m->listed_session != msg->session || now - m->listed_ms >= LIST_REFRESH_MS;
 	/* From now on, what we say to this member is for this session. */
 	m->session = msg->session;
 	n = seal_for(in, &r, m->session, m->shared, out, sizeof(out));
@@ -565,7 +563,8 @@ static void on_register(struct introducer *in, const struct mesh_msg *msg, const
 	/* The peer list: all of it to this member on its main address when
 	 * it is due, and this member to everyone when something about it
 	 * changed. */
-	whole_list &= in->cur_via != 1;
+	bool whole_list = in->cur_via != 1 && (!m->listed_ms || m->listed_session != msg->session ||
+					       now - m->listed_ms >= MESH_LIST_REFRESH_MS);
 	if (whole_list) {
 		m->listed_ms = now ? now : 1;
 		m->listed_session = msg->session;

@@ -42,6 +42,10 @@
 #define MESH_NAME_LEN 31
 #define MESH_MAX_MSG 1400      /* a sealed control message always fits one datagram */
 #define MESH_TCP_MAX 65535     /* a TCP frame: 2-byte length, then a message */
+/* The introducer sends each member the whole member list at least this
+ * often (between, only changes); agents forget a peer not listed for
+ * longer than a couple of these. */
+#define MESH_LIST_REFRESH_MS 60000
 
 enum mesh_type {
 	MESH_REGISTER = 1,   /* agent -> introducer: who I am, my local candidates */

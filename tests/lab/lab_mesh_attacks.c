@@ -15,29 +15,6 @@
 
 #define INTRO htonl(0xcb00710a) /* 203.0.113.10 */
 
-static void up_pair(struct mesh *m, const char *a, const char *b, const char *want)
-{
-	char pa[64], pb[64], *assigns[] = { pa, pb };
-
-	snprintf(pa, sizeof(pa), "A=%s", a);
-	snprintf(pb, sizeof(pb), "B=%s", b);
-	mesh_up(m, "two-sites", 2, assigns);
-	mesh_counters(m);
-	if (!mesh_wait_path(m, 0, want, 30000) || !mesh_wait_path(m, 1, want, 30000)) {
-		mesh_down(m, true);
-		fail_msg("two-sites %s %s: no %s path", a, b, want);
-	}
-}
-
-static long long status_number(const struct mesh *m, int i, bool peer, const char *key)
-{
-	char json[8192], v[48];
-
-	assert_true(mesh_status(m, i, json, sizeof(json)));
-	assert_true(mesh_json(json, peer, key, v, sizeof(v)));
-	return atoll(v);
-}
-
 /* ---- TCP: a client that writes frames and resets ------------------- */
 
 struct tcp_arg {
@@ -97,7 +74,7 @@ static void clients_that_write_frames_and_reset_crash_nothing(void **state)
 	int n;
 
 	(void)state;
-	up_pair(&m, "full-cone", "full-cone", "direct");
+	mesh_up_pair(&m, "full-cone", "full-cone", "direct");
 	assert_int_equal(key_parse(m.intro_pub, intro_pub), 0);
 	randombytes_buf(priv, sizeof(priv));
 	n = mesh_seal_register(priv, intro_pub, mesh_counter_now(), NULL, reg, sizeof(reg));
@@ -129,9 +106,7 @@ static void clients_that_write_frames_and_reset_crash_nothing(void **state)
 	assert_true(mesh_peer_field(&m, 0, "mesh_ipv4", addr_b, sizeof(addr_b)));
 	assert_true(mesh_ping(&m, 0, addr_b, 3, 56) >= 2);
 	/* A member registering now still gets in: a starts again. */
-	kill(m.agent[0], SIGTERM);
-	assert_int_equal(proc_wait(m.agent[0], &(int){ 0 }), 0);
-	m.agent[0] = 0;
+	mesh_stop_agent(&m, 0);
 	mesh_start_agent(&m, 0);
 	assert_true(mesh_wait_path(&m, 0, "direct", 30000));
 	mesh_down(&m, false);
@@ -202,7 +177,7 @@ static void a_captured_ping_turned_into_a_pong_moves_no_path(void **state)
 	int fd, raw;
 
 	(void)state;
-	up_pair(&m, "full-cone", "port-restricted-cone", "direct");
+	mesh_up_pair(&m, "full-cone", "port-restricted-cone", "direct");
 	assert_int_equal(key_parse(m.pub[0], a_pub), 0);
 	assert_int_equal(key_parse(m.pub[1], b_pub), 0);
 	assert_true(mesh_peer_field(&m, 0, "endpoint", before, sizeof(before)));
@@ -210,7 +185,7 @@ static void a_captured_ping_turned_into_a_pong_moves_no_path(void **state)
 	memcpy(turned, ping, len);
 	turned[3] = MESH_PONG;
 	memcpy(turned + 4, b_pub, 32);
-	dropped = status_number(&m, 0, false, "dropped_control");
+	dropped = mesh_number(&m, 0, false, "dropped_control");
 	attacker = lab_addr(&m.lab, "internet", 0);
 	fd = lab_udp(&m.lab, "internet", attacker, 40000);
 	raw = mesh_raw(&m.lab, "internet");
@@ -221,7 +196,7 @@ static void a_captured_ping_turned_into_a_pong_moves_no_path(void **state)
 		time_sleep_ms(20);
 	}
 	time_sleep_ms(2500); /* past two path checks: a switch would have happened */
-	assert_true(status_number(&m, 0, false, "dropped_control") >= dropped + 20);
+	assert_true(mesh_number(&m, 0, false, "dropped_control") >= dropped + 20);
 	assert_true(mesh_peer_field(&m, 0, "endpoint", after, sizeof(after)));
 	print_message("  a's path to b: %s before, %s after 30 turned or replayed copies\n", before, after);
 	assert_string_equal(before, after);
@@ -288,7 +263,7 @@ static void a_register_flood_of_fresh_keys_locks_no_member_out(void **state)
 	pid_t pinger;
 
 	(void)state;
-	up_pair(&m, "symmetric", "symmetric", "relay");
+	mesh_up_pair(&m, "symmetric", "symmetric", "relay");
 	assert_int_equal(key_parse(m.intro_pub, intro_pub), 0);
 	for (int i = 0; i < FLOOD; i++) {
 		randombytes_buf(priv, sizeof(priv));
@@ -378,9 +353,7 @@ static void idle_tcp_connections_lock_no_member_out(void **state)
 	}
 	print_message("  %d of 160 idle connections accepted\n", held);
 	/* a starts again: a new TCP connection, while the idle ones stay. */
-	kill(m.agent[0], SIGTERM);
-	assert_int_equal(proc_wait(m.agent[0], &(int){ 0 }), 0);
-	m.agent[0] = 0;
+	mesh_stop_agent(&m, 0);
 	mesh_start_agent(&m, 0);
 	/* Within 8 s: before the introducer's 10 s deadline would have closed
 	 * the idle ones anyway. */
@@ -448,7 +421,7 @@ static void handshakes_complete_under_a_hundred_initiations_a_second(void **stat
 	pid_t flooder;
 
 	(void)state;
-	up_pair(&m, "full-cone", "full-cone", "direct");
+	mesh_up_pair(&m, "full-cone", "full-cone", "direct");
 	assert_int_equal(key_parse(m.pub[0], a_pub), 0);
 	assert_true(mesh_peer_field(&m, 1, "endpoint", ep, sizeof(ep)));   /* a as b reaches it */
 	assert_true(mesh_peer_field(&m, 1, "mesh_ipv4", addr_a, sizeof(addr_a)));
@@ -468,9 +441,7 @@ static void handshakes_complete_under_a_hundred_initiations_a_second(void **stat
 	close(pipefd[1]);
 	close(fd);
 	time_sleep_ms(3000); /* the flood is on */
-	kill(m.agent[1], SIGTERM);
-	assert_int_equal(proc_wait(m.agent[1], &code), 0);
-	m.agent[1] = 0;
+	mesh_stop_agent(&m, 1);
 	mesh_start_agent(&m, 1);
 	got = mesh_wait_path(&m, 1, "direct", 10000) ? mesh_ping_every(&m, 1, addr_a, 10, 56, "1") : 0;
 	if (mesh_peer_field(&m, 1, "handshakes", v, sizeof(v)))

@@ -7,21 +7,6 @@
 
 #include "fault/fault.h"
 
-static void up_direct(struct mesh *m, const char *params)
-{
-	char buf[128], *assigns[2];
-	int n;
-
-	snprintf(buf, sizeof(buf), "%s", params);
-	n = text_split(buf, assigns, 2);
-	mesh_up(m, "two-sites", n, assigns);
-	mesh_counters(m);
-	if (!mesh_wait_path(m, 0, "direct", 30000) || !mesh_wait_path(m, 1, "direct", 30000)) {
-		mesh_down(m, true);
-		fail_msg("two-sites %s: no direct path", params);
-	}
-}
-
 static void traffic_keeps_flowing_direct_while_the_introducer_is_down_and_it_comes_back(void **state)
 {
 	static struct mesh m;
@@ -29,7 +14,7 @@ static void traffic_keeps_flowing_direct_while_the_introducer_is_down_and_it_com
 	char intro[16];
 
 	(void)state;
-	up_direct(&m, "A=port-restricted-cone B=restricted-cone");
+	mesh_up_pair(&m, "port-restricted-cone", "restricted-cone", "direct");
 	kill(m.intro, SIGKILL); /* a crash */
 	proc_wait(m.intro, NULL);
 	time_sleep_ms(2000);
@@ -51,15 +36,6 @@ static void traffic_keeps_flowing_direct_while_the_introducer_is_down_and_it_com
 	mesh_down(&m, false);
 }
 
-static long long relayed_out(const struct mesh *m, int i)
-{
-	char json[8192], v[32];
-
-	assert_true(mesh_status(m, i, json, sizeof(json)));
-	assert_true(mesh_json(json, false, "relayed_out", v, sizeof(v)));
-	return atoll(v);
-}
-
 static void flushed_mappings_fall_back_to_the_relay_then_go_direct_again(void **state)
 {
 	static struct mesh m;
@@ -69,11 +45,11 @@ static void flushed_mappings_fall_back_to_the_relay_then_go_direct_again(void **
 	int got;
 
 	(void)state;
-	up_direct(&m, "A=symmetric B=full-cone");
+	mesh_up_pair(&m, "symmetric", "full-cone", "direct");
 	assert_true(mesh_peer_field(&m, 1, "mesh_ipv4", addr_a, sizeof(addr_a)));
 	/* Traffic first, so WireGuard has a session when the path breaks. */
 	assert_int_equal(mesh_traffic_path(mesh_traffic(&m)), PATH_DIRECT);
-	relayed_before = relayed_out(&m, 1);
+	relayed_before = mesh_number(&m, 1, false, "relayed_out");
 	assert_int_equal(instance_load(m.lab.inst.id, &r), 0);
 	/* nat-a forgets its UDP mappings: a's packets leave from new ports, and
 	 * b's path to a's old mapping dies. b pings throughout (every 50 ms). */
@@ -89,8 +65,8 @@ static void flushed_mappings_fall_back_to_the_relay_then_go_direct_again(void **
 	/* It fell back: b's packets went through the relay meanwhile (its own
 	 * count of relayed frames), then direct again (the counters). */
 	assert_true(mesh_log_has(&m, "b.log", "back on the relay"));
-	print_message("  b relayed %lld frames through the change\n", relayed_out(&m, 1) - relayed_before);
-	assert_true(relayed_out(&m, 1) - relayed_before >= 3);
+	print_message("  b relayed %lld frames through the change\n", mesh_number(&m, 1, false, "relayed_out") - relayed_before);
+	assert_true(mesh_number(&m, 1, false, "relayed_out") - relayed_before >= 3);
 	assert_int_equal(mesh_traffic_path(mesh_traffic(&m)), PATH_DIRECT);
 	mesh_down(&m, false);
 }
@@ -104,7 +80,7 @@ static void sighup_takes_a_removed_key_out_of_the_mesh_at_once(void **state)
 	bool gone = false;
 
 	(void)state;
-	up_direct(&m, "A=full-cone B=full-cone");
+	mesh_up_pair(&m, "full-cone", "full-cone", "direct");
 	assert_true(mesh_status(&m, 0, buf, sizeof(buf)) && strstr(buf, "\"name\":\"b\""));
 	snprintf(path, sizeof(path), "%s/introducer.conf", m.dir);
 	snprintf(conf, sizeof(conf), "private-key-file = %s/introducer.key\nlisten = 203.0.113.10 203.0.113.11\nallow = %s a\n",
@@ -205,7 +181,7 @@ static void unknown_key_is_refused_and_never_listed(void **state)
 	bool refused = false;
 
 	(void)state;
-	up_direct(&m, "A=full-cone B=full-cone");
+	mesh_up_pair(&m, "full-cone", "full-cone", "direct");
 	mesh_start_agent_on(&m, 2, "a");
 	for (int t = 0; t < 15000 && !refused; t += 250) {
 		refused = mesh_status(&m, 2, buf, sizeof(buf)) && mesh_json(buf, false, "introducer", intro, sizeof(intro)) &&
@@ -232,7 +208,7 @@ static void strangers_get_nothing_bigger_than_they_sent(void **state)
 	int fd, n;
 
 	(void)state;
-	up_direct(&m, "A=full-cone B=full-cone");
+	mesh_up_pair(&m, "full-cone", "full-cone", "direct");
 	fd = lab_udp(&m.lab, "a", 0, 0);
 	assert_int_equal(key_parse(m.intro_pub, intro_pub), 0);
 	/* Garbage of every size, and our magic with nonsense behind it. */
@@ -282,23 +258,14 @@ static int relay_frame(uint8_t *out, size_t cap, const uint8_t token[MESH_TOKEN_
 	return mesh_relay_build(out, cap, token, to, pkt, len);
 }
 
-static long long relayed_in(const struct mesh *m, int i)
-{
-	char json[8192], v[32];
-
-	assert_true(mesh_status(m, i, json, sizeof(json)));
-	assert_true(mesh_json(json, false, "relayed_in", v, sizeof(v)));
-	return atoll(v);
-}
-
 /* Wait up to ms for agent i's relayed_in to pass `than`; returns it. */
 static long long relayed_in_after(const struct mesh *m, int i, long long than, int ms)
 {
-	long long now = relayed_in(m, i);
+	long long now = mesh_number(m, i, false, "relayed_in");
 
 	for (int t = 0; t < ms && now <= than; t += 50) {
 		time_sleep_ms(50);
-		now = relayed_in(m, i);
+		now = mesh_number(m, i, false, "relayed_in");
 	}
 	return now;
 }
@@ -332,7 +299,7 @@ static void the_relay_carries_only_a_members_frames_from_where_it_registered(voi
 	assert_non_null(strstr(json, "\"name\":\"c\""));
 
 	/* Everything right: it gets through. */
-	before = relayed_in(&m, 1);
+	before = mesh_number(&m, 1, false, "relayed_in");
 	n = relay_frame(frame, sizeof(frame), c.token, b_id, 148);
 	lab_send(c.fd, intro, 3478, frame, (size_t)n);
 	after = relayed_in_after(&m, 1, before, 2000);
@@ -366,12 +333,12 @@ static void the_relay_carries_only_a_members_frames_from_where_it_registered(voi
 
 	/* 300 frames of 1 kB at once, at 20 kB/s: about 20 get through (the
 	 * bucket holds a second's worth), not 300. */
-	before = relayed_in(&m, 1);
+	before = mesh_number(&m, 1, false, "relayed_in");
 	n = relay_frame(frame, sizeof(frame), c.token, b_id, 1000);
 	for (int i = 0; i < 300; i++)
 		lab_send(c.fd, intro, 3478, frame, (size_t)n);
 	time_sleep_ms(500);
-	after = relayed_in(&m, 1);
+	after = mesh_number(&m, 1, false, "relayed_in");
 	print_message("  300 frames of 1 kB at 20 kB/s: %lld got through\n", after - before);
 	assert_true(after - before >= 10 && after - before <= 40);
 	close(c.fd);
@@ -389,7 +356,7 @@ static void agents_drop_garbage_forged_and_replayed_pings(void **state)
 	int fd, n;
 
 	(void)state;
-	up_direct(&m, "A=full-cone B=full-cone");
+	mesh_up_pair(&m, "full-cone", "full-cone", "direct");
 	assert_true(mesh_status(&m, 0, json, sizeof(json)));
 	assert_true(mesh_json(json, false, "listen_port", port_s, sizeof(port_s)));
 	assert_true(mesh_json(json, false, "dropped_control", dropped_before, sizeof(dropped_before)));

@@ -10,28 +10,6 @@
 
 #define LONG_PINGS 330          /* one every 0.5 s: 165 s */
 
-static long long peer_number(const struct mesh *m, int i, const char *key)
-{
-	char v[32];
-
-	assert_true(mesh_peer_field(m, i, key, v, sizeof(v)));
-	return atoll(v);
-}
-
-static void up_direct(struct mesh *m, const char *a, const char *b)
-{
-	char pa[64], pb[64], *assigns[] = { pa, pb };
-
-	snprintf(pa, sizeof(pa), "A=%s", a);
-	snprintf(pb, sizeof(pb), "B=%s", b);
-	mesh_up(m, "two-sites", 2, assigns);
-	mesh_counters(m);
-	if (!mesh_wait_path(m, 0, "direct", 30000) || !mesh_wait_path(m, 1, "direct", 30000)) {
-		mesh_down(m, true);
-		fail_msg("two-sites %s %s: no direct path", a, b);
-	}
-}
-
 static void a_direct_pair_stays_direct_past_every_two_minute_window(void **state)
 {
 	static struct mesh m;
@@ -41,7 +19,7 @@ static void a_direct_pair_stays_direct_past_every_two_minute_window(void **state
 
 	(void)state;
 	/* The README's recipe pair that died at ~130 s. */
-	up_direct(&m, "full-cone", "port-restricted-cone");
+	mesh_up_pair(&m, "full-cone", "port-restricted-cone", "direct");
 	assert_true(mesh_peer_field(&m, 0, "mesh_ipv4", addr_b, sizeof(addr_b)));
 	before = mesh_read_counters(&m);
 	got = mesh_ping_every(&m, 0, addr_b, LONG_PINGS, 56, "0.5");
@@ -58,7 +36,7 @@ static void a_direct_pair_stays_direct_past_every_two_minute_window(void **state
 	/* WireGuard rekeyed past 120 s (a new handshake, not one from the
 	 * start), and neither agent ever lost its path or its membership. */
 	for (int i = 0; i < 2; i++) {
-		long long last = peer_number(&m, i, "last_handshake"), n = peer_number(&m, i, "handshakes");
+		long long last = mesh_number(&m, i, true, "last_handshake"), n = mesh_number(&m, i, true, "handshakes");
 		print_message("  %s: %lld handshakes, the last %lld s ago\n", mesh_host(i), n, (long long)time(NULL) - last);
 		assert_true(n >= 2);
 		assert_true(time(NULL) - last < 130);
@@ -72,15 +50,6 @@ static void a_direct_pair_stays_direct_past_every_two_minute_window(void **state
 	mesh_down(&m, false);
 }
 
-static void stop_agent(struct mesh *m, int i)
-{
-	int code = -1;
-
-	kill(m->agent[i], SIGTERM);
-	assert_int_equal(proc_wait(m->agent[i], &code), 0);
-	assert_int_equal(code, 0);
-}
-
 static void an_agent_restarted_twice_within_a_second_is_taken_back_at_once(void **state)
 {
 	static struct mesh m;
@@ -89,14 +58,14 @@ static void an_agent_restarted_twice_within_a_second_is_taken_back_at_once(void 
 	bool back = false;
 
 	(void)state;
-	up_direct(&m, "port-restricted-cone", "restricted-cone");
+	mesh_up_pair(&m, "port-restricted-cone", "restricted-cone", "direct");
 	/* Two quick restarts: the last one within a second of the first. Its
 	 * peer and the introducer still hold the earlier processes' counters. */
 	t0 = time_now_ms();
-	stop_agent(&m, 0);
+	mesh_stop_agent(&m, 0);
 	mesh_start_agent(&m, 0);
 	time_sleep_ms(300);
-	stop_agent(&m, 0);
+	mesh_stop_agent(&m, 0);
 	mesh_start_agent(&m, 0);
 	print_message("  restarted twice in %llu ms\n", (unsigned long long)(time_now_ms() - t0));
 	assert_true(time_now_ms() - t0 < 1000);

@@ -431,6 +431,29 @@ static inline bool mesh_peer_field(const struct mesh *m, int i, const char *key,
 	return mesh_status(m, i, buf, sizeof(buf)) && mesh_json(buf, true, key, out, len);
 }
 
+/* A number in agent i's status: at the top level, or (peer) in its first
+ * peer's object ("relayed_in", "dropped_control", "handshakes"...). */
+static inline long long mesh_number(const struct mesh *m, int i, bool peer, const char *key)
+{
+	char json[8192], v[48];
+
+	assert_true(mesh_status(m, i, json, sizeof(json)));
+	assert_true(mesh_json(json, peer, key, v, sizeof(v)));
+	return atoll(v);
+}
+
+/* Stop agent i (SIGTERM): it must exit 0. Start it again with
+ * mesh_start_agent. */
+static inline void mesh_stop_agent(struct mesh *m, int i)
+{
+	int code = -1;
+
+	kill(m->agent[i], SIGTERM);
+	assert_int_equal(proc_wait(m->agent[i], &code), 0);
+	assert_int_equal(code, 0);
+	m->agent[i] = 0;
+}
+
 /* Wait until agent i's first peer has path PATH ("direct"/"relay") and, for
  * "relay", the pair is settled (expected relay, or TCP-only). */
 static inline bool mesh_wait_path(const struct mesh *m, int i, const char *path, int timeout_ms)
@@ -506,6 +529,23 @@ static inline void mesh_counters(struct mesh *m)
 	if (meter_install(&m->meter, &m->lab.net, &m->lab.inst, hosts, topo_find_node(&m->lab.net.topo, "c") >= 0 ? 3 : 2,
 			  err, sizeof(err)))
 		fail_msg("counters: %s", err);
+}
+
+/* Two agents in two-sites behind A and B, counted, and both settled on
+ * the path WANT ("direct", "relay") within 30 s (else the test fails,
+ * logs shown). */
+static inline void mesh_up_pair(struct mesh *m, const char *a, const char *b, const char *want)
+{
+	char pa[64], pb[64], *assigns[] = { pa, pb };
+
+	snprintf(pa, sizeof(pa), "A=%s", a);
+	snprintf(pb, sizeof(pb), "B=%s", b);
+	mesh_up(m, "two-sites", 2, assigns);
+	mesh_counters(m);
+	if (!mesh_wait_path(m, 0, want, 30000) || !mesh_wait_path(m, 1, want, 30000)) {
+		mesh_down(m, true);
+		fail_msg("two-sites %s %s: no %s path", a, b, want);
+	}
 }
 
 struct mesh_bytes {
