@@ -3,6 +3,7 @@
 #include "../nl/conntrack.h"
 #include "../nl/nft.h"
 #include "../nl/nftlimit.h"
+#include "../nl/nftmtu.h"
 #include "../../lib/nl/rtnl.h"
 #include "../topo/build.h"
 #include "../topo/topo.h"
@@ -416,9 +417,20 @@ int fault_apply(struct instance *r, const char *kind, const char *target, const 
 		ret = port_exhaust(net, router, ns, arg, err, errlen);
 		goto out;
 	}
+	if (!strcmp(kind, "mtu-blackhole")) {
+		unsigned long bytes = 1280;
+		if (arg && !text_parse_uint(arg, 0, 9000, &bytes)) {
+			snprintf(err, errlen, "mtu-blackhole takes a size in bytes, 576 to 9000 (default 1280; 0 ends it): "
+					      "punchlab fault mtu-blackhole %s 1280", target);
+			ret = -EINVAL;
+		} else {
+			ret = nftmtu_blackhole(ns, (int)bytes, err, errlen);
+		}
+		goto out;
+	}
 	if (strcmp(kind, "nat-reboot") && strcmp(kind, "mapping-expire")) {
 		snprintf(err, errlen,
-			 "unknown fault \"%s\"; expected nat-reboot, mapping-expire, port-exhaust, link, kill, restart, sleep, wake or roam", kind);
+			 "unknown fault \"%s\"; expected nat-reboot, mapping-expire, port-exhaust, mtu-blackhole, link, kill, restart, sleep, wake or roam", kind);
 		ret = -EINVAL;
 		goto out;
 	}

@@ -78,10 +78,9 @@ static const uint8_t *udp_payload(const uint8_t *ip, size_t len, size_t *plen)
 	return ip + hl + 8;
 }
 
-void capture_count_wg(struct wg_seen *seen, int linktype, const uint8_t *pkt, size_t caplen)
+const uint8_t *capture_udp(int linktype, const uint8_t *pkt, size_t caplen, size_t *plen)
 {
-	size_t off, plen = 0;
-	const uint8_t *u;
+	size_t off;
 	uint16_t proto;
 
 	switch (linktype) {
@@ -89,11 +88,19 @@ void capture_count_wg(struct wg_seen *seen, int linktype, const uint8_t *pkt, si
 	case DLT_LINUX_SLL2: off = 20; proto = caplen >= 20 ? (uint16_t)(pkt[0] << 8 | pkt[1]) : 0; break;
 	case DLT_EN10MB:     off = 14; proto = caplen >= 14 ? (uint16_t)(pkt[12] << 8 | pkt[13]) : 0; break;
 	case DLT_RAW:        off = 0;  proto = caplen && pkt[0] >> 4 == 6 ? 0x86dd : 0x0800; break;
-	default: return;
+	default: return NULL;
 	}
-	if (!seen || caplen < off || (proto != 0x0800 && proto != 0x86dd))
-		return;
-	if (!(u = udp_payload(pkt + off, caplen - off, &plen)) || plen < 20 || (u[1] | u[2] | u[3]))
+	if (caplen < off || (proto != 0x0800 && proto != 0x86dd))
+		return NULL;
+	return udp_payload(pkt + off, caplen - off, plen);
+}
+
+void capture_count_wg(struct wg_seen *seen, int linktype, const uint8_t *pkt, size_t caplen)
+{
+	size_t plen = 0;
+	const uint8_t *u;
+
+	if (!seen || !(u = capture_udp(linktype, pkt, caplen, &plen)) || plen < 20 || (u[1] | u[2] | u[3]))
 		return;
 	/* The snap length may cut the rest: the type, and the length the
 	 * UDP header gives, decide. */

@@ -28,6 +28,10 @@ void capture_poll(struct capture *c);
 /* Write the rest, close the file, free c. */
 void capture_stop(struct capture *c);
 
+/* The UDP payload of one captured packet (LINKTYPE as below; IPv4 or
+ * IPv6, unfragmented or a first fragment), its length in *plen as
+ * captured; NULL if it carries none. */
+const uint8_t *capture_udp(int linktype, const uint8_t *pkt, size_t caplen, size_t *plen);
 /* Count one captured packet (LINKTYPE: pcap's DLT_LINUX_SLL, _SLL2,
  * DLT_EN10MB or DLT_RAW) if it is a WireGuard handshake message not seen
  * before; anything else, damaged or cut short, is passed over. */

@@ -78,15 +78,34 @@ void prober_close(struct prober *p)
 	p->fd_a = p->fd_b = -1;
 }
 
+#define PROBE_MAX 9000
+
+int prober_set_size(struct prober *p, int ip_bytes)
+{
+	int df = IP_PMTUDISC_DO;
+
+	if (ip_bytes < 28 + (int)sizeof(struct probe_msg) || ip_bytes > PROBE_MAX)
+		return -EINVAL;
+	p->size = (size_t)ip_bytes - 28;
+	if (setsockopt(p->fd_a, IPPROTO_IP, IP_MTU_DISCOVER, &df, sizeof(df)) ||
+	    setsockopt(p->fd_b, IPPROTO_IP, IP_MTU_DISCOVER, &df, sizeof(df)))
+		return -errno;
+	return 0;
+}
+
 void prober_send(struct prober *p, uint32_t to)
 {
+	static uint8_t buf[PROBE_MAX];
 	struct probe_msg m;
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = to, .sin_port = htons(PROBER_PORT) };
+	size_t len = p->size ? p->size : sizeof(m);
 
 	memset(&m, 0, sizeof(m));
 	m.seq = ++p->seq;
 	m.sent = time_now_s();
-	sendto(p->fd_a, &m, sizeof(m), 0, (struct sockaddr *)&sa, sizeof(sa));
+	memset(buf, 0, len);
+	memcpy(buf, &m, sizeof(m));
+	sendto(p->fd_a, buf, len, 0, (struct sockaddr *)&sa, sizeof(sa));
 }
 
 void prober_mark(struct prober *p)
@@ -98,6 +117,7 @@ void prober_mark(struct prober *p)
 void prober_poll(struct prober *p, int wait_ms)
 {
 	struct pollfd pf[2] = { { p->fd_a, POLLIN, 0 }, { p->fd_b, POLLIN, 0 } };
+	static uint8_t buf[PROBE_MAX];
 	struct probe_msg m;
 	struct sockaddr_in from;
 	socklen_t sl;
@@ -107,16 +127,17 @@ void prober_poll(struct prober *p, int wait_ms)
 		return;
 	for (int k = 0; k < 64; k++) {
 		sl = sizeof(from);
-		n = recvfrom(p->fd_b, &m, sizeof(m), 0, (struct sockaddr *)&from, &sl);
+		n = recvfrom(p->fd_b, buf, sizeof(buf), 0, (struct sockaddr *)&from, &sl);
 		if (n <= 0)
 			break;
-		sendto(p->fd_b, &m, (size_t)n, 0, (struct sockaddr *)&from, sl);
+		sendto(p->fd_b, buf, (size_t)n, 0, (struct sockaddr *)&from, sl);
 	}
 	for (int k = 0; k < 64; k++) {
 		double t;
-		n = recv(p->fd_a, &m, sizeof(m), 0);
+		n = recv(p->fd_a, buf, sizeof(buf), 0);
 		if (n < (ssize_t)sizeof(m.seq) + (ssize_t)sizeof(m.sent))
 			break;
+		memcpy(&m, buf, (size_t)n < sizeof(m) ? (size_t)n : sizeof(m));
 		t = time_now_s();
 		if (p->first_reply < 0)
 			p->first_reply = t - p->t0;

@@ -28,6 +28,7 @@ struct prober {
 	uint32_t from_seq;          /* replies to probes from this one on count below */
 	int answered_from;
 	double first_from;          /* when the first of them came back (-1: none yet) */
+	size_t size;                /* each probe's UDP payload (0: the usual, small) */
 };
 
 /* Open both ends inside the instance's namespaces of a and b; on failure
@@ -38,6 +39,9 @@ void prober_close(struct prober *p);
 void prober_send(struct prober *p, uint32_t to);
 /* Wait up to wait_ms for datagrams: the echo answers, the prober records. */
 void prober_poll(struct prober *p, int wait_ms);
+/* From now on, probes (and their echoes) of ip_bytes bytes as IP packets,
+ * sent with "don't fragment" (ping -M do -s ip_bytes-28); 0 -EINVAL. */
+int prober_set_size(struct prober *p, int ip_bytes);
 /* Count replies only to probes sent from now on (after an event). */
 void prober_mark(struct prober *p);
 /* Percentiles of the round trips that came back at or after since_s from

@@ -37,6 +37,7 @@ struct lifecycle {
 	int quiet_s;                           /* LC_IDLE: silence this long; LC_SLEEP: a's sleep */
 	int after_s;
 	enum lifecycle_duration duration;      /* what --duration S sets instead */
+	int probe_ip_bytes;                    /* after the event, probes of this size with "don't fragment" (0: as before) */
 };
 
 const struct lifecycle *runner_lifecycle_find(const char *name);

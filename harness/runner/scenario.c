@@ -208,6 +208,8 @@ static void lifecycle_event(struct step *s, double now)
 		snprintf(s->res->error, sizeof(s->res->error), "%s", ferr);
 	else if (s->lc->kind == LC_FAULT && !strcmp(s->lc->fault_kind, "roam"))
 		meter_follow_roam(s);
+	if (s->lc->probe_ip_bytes && prober_set_size(&s->probe, s->lc->probe_ip_bytes) && !ferr[0])
+		snprintf(s->res->error, sizeof(s->res->error), "cannot send probes of %d bytes", s->lc->probe_ip_bytes);
 	prober_mark(&s->probe);
 	poll_captures(s);
 	s->handshakes0 = s->seen.responses;

@@ -140,7 +140,8 @@ int agent_send_control(struct agent *a, struct agent_peer *p, struct mesh_msg *m
 	memcpy(m->sender, a->pub, WG_KEY_LEN);
 	m->counter = mesh_counter_next(&a->counter, real_ns(a));
 	m->session = p ? 0 : a->session;
-	n = mesh_seal(m, p ? p->shared : a->intro_shared, sealed, sizeof(sealed));
+	n = mesh_seal(m, p ? p->rec.key : a->conf.introducer_key, p ? p->shared : a->intro_shared, sealed,
+		      sizeof(sealed));
 	if (n < 0)
 		return n;
 	if (!ep)
@@ -151,6 +152,18 @@ int agent_send_control(struct agent *a, struct agent_peer *p, struct mesh_msg *m
 int agent_send_to_introducer(struct agent *a, struct mesh_msg *m)
 {
 	return agent_send_control(a, NULL, m, -1, NULL, 0);
+}
+
+struct piece_ctx {
+	struct agent *a;
+	struct agent_peer *p;
+};
+
+static int send_piece(void *ctx, const uint8_t *frag, size_t n)
+{
+	struct piece_ctx *c = ctx;
+
+	return out(c->a, c->p->direct_fd, frag, n, &c->p->direct_ep, 0);
 }
 
 /* WireGuard's way out: the direct path when there is one, else the relay. */
@@ -189,6 +202,14 @@ static int send_cb(void *ctx, struct wg_peer *wp, const struct wg_endpoint *ep, 
 			agent_log(a, "peer %s: roams from %s to %s", p->rec.name, agent_ep_str(&p->direct_ep), agent_ep_str(ep));
 			p->direct_ep = *ep;
 		}
+	}
+	if (p->direct && len > MESH_FRAG_SAFE && len > p->pmtu_ok) {
+		/* Larger than the path has been seen to carry: in pieces that
+		 * pass any path (a black hole drops it whole, and says nothing). */
+		struct piece_ctx c = { a, p };
+		a->frags_out++;
+		n = mesh_frag_split(buf, len, ++a->frag_id, send_piece, &c);
+		return n < 0 ? n : (int)len;
 	}
 	if (p->direct)
 		return out(a, p->direct_fd, buf, len, &p->direct_ep, 0);
@@ -259,9 +280,8 @@ static void send_register(struct agent *a, int which, int ttl)
 	memcpy(m.sender, a->pub, WG_KEY_LEN);
 	m.counter = mesh_counter_next(&a->counter, real_ns(a));
 	m.session = a->session;
-	if ((n = mesh_seal(&m, a->intro_shared, sealed, sizeof(sealed) - MESH_MAC1_LEN)) < 0)
+	if ((n = mesh_seal(&m, a->conf.introducer_key, a->intro_shared, sealed, sizeof(sealed))) < 0)
 		return;
-	n = (int)mesh_mac1_put(sealed, (size_t)n, a->mac1_key);
 	if (which == 2)
 		to_introducer(a, sealed, (size_t)n);
 	else if (which < a->conf.n_introducer)
@@ -396,7 +416,8 @@ static void send_resync(struct agent *a, struct agent_peer *p, size_t answered_l
 	memcpy(m.sender, a->pub, WG_KEY_LEN);
 	m.counter = mesh_counter_next(&a->counter, real_ns(a));
 	m.session = p ? 0 : a->session;
-	n = mesh_seal(&m, p ? p->shared : a->intro_shared, sealed, sizeof(sealed));
+	n = mesh_seal(&m, p ? p->rec.key : a->conf.introducer_key, p ? p->shared : a->intro_shared, sealed,
+		      sizeof(sealed));
 	if (n < 0 || (size_t)n > answered_len)
 		return;
 	if (p && !via_tcp && fd >= 0) {
@@ -437,32 +458,36 @@ static void on_control(struct agent *a, const uint8_t *buf, size_t len, int fd, 
 		       bool via_tcp, uint64_t now)
 {
 	uint8_t type;
-	const uint8_t *sender;
+	struct mesh_env env;
 	struct mesh_msg m;
 	struct agent_peer *p = NULL;
 	char why[160];
+	int ret;
 
-	if (mesh_peek(buf, len, &type, &sender)) {
+	if ((ret = mesh_check(buf, len, a->mac1_key, &type))) {
 		a->dropped_control++;
 		/* Another version of the protocol: say so, once a minute. */
-		if (buf[2] != MESH_VERSION && (!a->version_log_ms || now - a->version_log_ms >= 60000)) {
+		if (ret == -EPROTO && (!a->version_log_ms || now - a->version_log_ms >= 60000)) {
 			a->version_log_ms = now;
 			agent_log(a, "a message of mesh protocol version %u from %s; we speak %d: update the older side",
 				  buf[2], via_tcp ? "the introducer (TCP)" : agent_ep_str(from), MESH_VERSION);
 		}
 		return;
 	}
-	if (!memcmp(sender, a->conf.introducer_key, WG_KEY_LEN)) {
-		if (mesh_open(buf, len, a->intro_shared, &m, why, sizeof(why))) {
-			a->dropped_control++;
-			return;
-		}
-	} else if ((p = peer_by_key(a, sender))) {
-		if (mesh_open(buf, len, p->shared, &m, why, sizeof(why))) {
-			a->dropped_control++;
-			return;
-		}
-	} else {
+	/* Only someone who knows our key gets this far: one X25519 says who
+	 * sent it. */
+	if (mesh_unwrap(buf, len, a->conf.private_key, a->pub, &env)) {
+		a->dropped_control++;
+		return;
+	}
+	if (!memcmp(env.sender, a->conf.introducer_key, WG_KEY_LEN))
+		ret = mesh_open(buf, len, &env, a->intro_shared, &m, why, sizeof(why));
+	else if ((p = peer_by_key(a, env.sender)))
+		ret = mesh_open(buf, len, &env, p->shared, &m, why, sizeof(why));
+	else
+		ret = -ENOENT;
+	sodium_memzero(&env, sizeof(env));
+	if (ret) {
 		a->dropped_control++;
 		return;
 	}
@@ -534,9 +559,10 @@ static void on_control(struct agent *a, const uint8_t *buf, size_t len, int fd, 
 		}
 		return;
 	}
-	if (m.type == MESH_PING)
+	if (m.type == MESH_PING) {
+		m.u.ping.size = (uint16_t)len;   /* as it came: the pong says so (path MTU probes) */
 		punch_on_ping(a, p, &m, fd, from);
-	else if (m.type == MESH_PONG)
+	} else if (m.type == MESH_PONG)
 		punch_on_pong(a, p, &m, fd, from);
 	else
 		a->dropped_control++;
@@ -572,6 +598,23 @@ static void on_datagram(struct agent *a, uint8_t *buf, size_t len, int fd, const
 		a->reply_relay_id = src;
 		wg_device_receive(a->dev, copy, plen, from, true, now);
 		a->reply_relay_id = 0;
+		return;
+	}
+	if (buf[3] == MESH_FRAG) {
+		static uint8_t whole[MESH_FRAG_MAX];
+		char why[80];
+		int n;
+		/* A piece of a WireGuard packet from a peer's direct path. */
+		if (via_tcp || (n = mesh_frag_take(&a->reasm, from, buf, len, now, whole, sizeof(whole), why, sizeof(why))) < 0) {
+			a->dropped_control++;
+			return;
+		}
+		if (n > 0 && wg_is_message(whole, (size_t)n)) {
+			a->frags_in++;
+			a->reply_sock = fd;
+			wg_device_receive(a->dev, whole, (size_t)n, from, false, now);
+			a->reply_sock = -1;
+		}
 		return;
 	}
 	on_control(a, buf, len, fd, from, via_tcp, now);
@@ -710,6 +753,7 @@ int agent_init(struct agent *a, const struct agent_conf *conf, const struct agen
 	a->tun = a->uapi = a->status = a->tcp_fd = -1;
 	randombytes_buf(a->txid_key, sizeof(a->txid_key));
 	randombytes_buf(&a->session, sizeof(a->session));
+	randombytes_buf(&a->frag_id, sizeof(a->frag_id));
 	a->started_ms = a->now = now;
 	mesh_replay_init(&a->intro_replay);
 	key_public(a->pub, conf->private_key);
@@ -717,7 +761,7 @@ int agent_init(struct agent *a, const struct agent_conf *conf, const struct agen
 		snprintf(err, errlen, "introducer-key is not a usable public key");
 		return -EINVAL;
 	}
-	mesh_mac1_key(a->mac1_key, conf->introducer_key);
+	mesh_mac1_key(a->mac1_key, a->pub);
 	if (!(a->dev = wg_device_new(send_cb, deliver_cb, a))) {
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
@@ -762,7 +806,6 @@ int agent_reconfigure(struct agent *a, const struct agent_conf *c, uint64_t now)
 	a->conf.ping_ms = c->ping_ms;
 	if (intro_changed) {
 		/* Another introducer: register with it from scratch. */
-		mesh_mac1_key(a->mac1_key, c->introducer_key);
 		mesh_replay_init(&a->intro_replay);
 		tcp_close(a);
 		a->registered = a->refused = false;

@@ -9,6 +9,7 @@
 #define PL_AGENT_H
 
 #include "../mesh/conf.h"
+#include "../mesh/frag.h"
 #include "../mesh/natclass.h"
 #include "../mesh/status.h"
 #include "../mesh/stream.h"
@@ -62,6 +63,12 @@ struct agent_peer {
 	int better_pongs;
 	double rtt_ms;
 	uint64_t direct_since_ms, last_pong_ms, next_ping_ms;
+	/* The direct path's MTU, probed (packetization-layer, RFC 8899's
+	 * way: padded pings, no ICMP needed): the largest datagram seen to
+	 * pass (0: none yet); larger WireGuard packets go in pieces (frag.h). */
+	uint16_t pmtu_ok;
+	uint64_t pmtu_next_ms, pmtu_sent_ms;   /* the next probe; the one awaiting its pong (0: none) */
+	int pmtu_lost;              /* probes in a row that went unanswered */
 	/* What is expected, and the punching toward it. */
 	struct expect_result expect;
 	bool impossible;            /* measured: no direct path (until a network changes) */
@@ -112,7 +119,7 @@ struct agent {
 	struct agent_io io;
 	uint8_t pub[WG_KEY_LEN];
 	uint8_t intro_shared[32];
-	uint8_t mac1_key[32];       /* our REGISTERs' cheap MAC (the introducer's public key's) */
+	uint8_t mac1_key[32];       /* the cheap MAC of messages to us (our public key's) */
 	/* The introducer's proofs that our address is ours, per its address. */
 	uint8_t proof[2][MESH_PROOF_LEN];
 	bool has_proof[2];
@@ -146,6 +153,9 @@ struct agent {
 	int n_locals;
 	struct agent_peer peers[AGENT_MAX_PEERS];
 	uint64_t relayed_out, relayed_in, dropped_control;
+	uint64_t frags_out, frags_in;   /* WireGuard packets sent and received in pieces */
+	uint32_t frag_id;
+	struct mesh_reasm reasm;
 	bool log_verbose;
 	uint64_t version_log_ms;    /* when another protocol version was last logged */
 	/* While a received packet is handled: where an answer without a peer

@@ -104,6 +104,8 @@ static enum agent_cand found_by(const struct agent *a, const struct agent_peer *
  * moves no path (issue 13 #2). */
 #define PONG_MAX_AGE_MS 10000
 #define BETTER_PONGS 2        /* pongs in a row that move a working direct path to a better one */
+#define PMTU_EVERY_MS 5000    /* a full-size probe of the direct path this often */
+#define PMTU_ANSWER_MS 1000   /* a probe unanswered this long is lost */
 
 static uint32_t txid_mac(const struct agent *a, uint32_t sent, int fd, const struct wg_endpoint *ep)
 {
@@ -155,13 +157,61 @@ static bool within_budget(struct agent *a, const struct wg_endpoint *ep)
 	return true;
 }
 
-static void send_ping(struct agent *a, struct agent_peer *p, int fd, const struct wg_endpoint *ep, int ttl)
+/* A ping of `size` bytes on the wire (0: as small as it comes, with two
+ * zeros so that the pong, which says the ping's size, is no larger). */
+static void send_ping_sized(struct agent *a, struct agent_peer *p, int fd, const struct wg_endpoint *ep, int ttl,
+			    size_t size)
 {
 	struct mesh_msg m = { .type = MESH_PING };
+	uint8_t body[MESH_MAX_MSG];
+	int n;
 
 	m.u.ping.txid = (uint64_t)txid_mac(a, (uint32_t)a->now, fd, ep) << 32 | (uint32_t)a->now;
 	m.u.ping.addr = *ep;
+	n = mesh_msg_encode(&m, body, sizeof(body));
+	if (n > 0 && size > MESH_CONTROL_OVERHEAD + (size_t)n + 2)
+		m.u.ping.pad = (uint16_t)(size - MESH_CONTROL_OVERHEAD - (size_t)n);
+	else
+		m.u.ping.pad = 2;
 	agent_send_control(a, p, &m, fd, ep, ttl);
+}
+
+static void send_ping(struct agent *a, struct agent_peer *p, int fd, const struct wg_endpoint *ep, int ttl)
+{
+	send_ping_sized(a, p, fd, ep, ttl, 0);
+}
+
+/* The size a path MTU probe takes: the largest datagram the tunnel makes
+ * (the interface's MTU and WireGuard's 32 bytes), as far as a control
+ * message can be that large. */
+static size_t pmtu_probe_size(const struct agent *a)
+{
+	size_t want = (size_t)a->conf.mtu + 32;
+
+	return want < MESH_MAX_MSG ? want : MESH_MAX_MSG;
+}
+
+/* Probe the direct path's MTU every PMTU_EVERY_MS with a ping padded to
+ * the full size. Two in a row unanswered (while the path's checks are
+ * answered, or it would have been dropped): the path is a black hole for
+ * them, and larger packets go in pieces until a probe gets through. */
+static void pmtu_tick(struct agent *a, struct agent_peer *p, uint64_t now)
+{
+	if (p->pmtu_sent_ms && now - p->pmtu_sent_ms > PMTU_ANSWER_MS) {
+		p->pmtu_sent_ms = 0;
+		if (++p->pmtu_lost >= 2 && p->pmtu_ok) {
+			agent_log(a, "peer %s: %u-byte datagrams no longer pass the direct path: larger packets go in pieces",
+				  p->rec.name, p->pmtu_ok);
+			p->pmtu_ok = 0;
+		}
+		if (p->pmtu_lost < 2)
+			p->pmtu_next_ms = now; /* once more at once: one may be lost */
+	}
+	if (now >= p->pmtu_next_ms && !p->pmtu_sent_ms) {
+		send_ping_sized(a, p, p->direct_fd, &p->direct_ep, 0, pmtu_probe_size(a));
+		p->pmtu_sent_ms = now ? now : 1;
+		p->pmtu_next_ms = now + PMTU_EVERY_MS;
+	}
 }
 
 /* A ping within its address's budget; birthday rounds (bounded by their
@@ -283,6 +333,11 @@ static void take_path(struct agent *a, struct agent_peer *p, int fd, const struc
 	p->direct_since_ms = now;
 	p->last_pong_ms = now;
 	p->next_ping_ms = now + a->conf.ping_ms;
+	/* A new path: its MTU is not known until a probe passes (at once). */
+	p->pmtu_ok = 0;
+	p->pmtu_lost = 0;
+	p->pmtu_sent_ms = 0;
+	p->pmtu_next_ms = now;
 	p->punching = false;
 	p->failures = 0;
 	p->why[0] = '\0';
@@ -312,6 +367,7 @@ void punch_on_ping(struct agent *a, struct agent_peer *p, const struct mesh_msg 
 	 * the peer's mapping toward us (peer-reflexive), whatever its NAT. */
 	r.u.ping.txid = m->u.ping.txid;
 	r.u.ping.addr = *from;
+	r.u.ping.size = m->u.ping.size;
 	agent_send_control(a, p, &r, fd, from, 0);
 	if (p->direct)
 		return;
@@ -335,6 +391,13 @@ void punch_on_pong(struct agent *a, struct agent_peer *p, const struct mesh_msg 
 	if (p->direct && p->direct_fd == fd && wg_endpoint_equal(&p->direct_ep, from)) {
 		p->last_pong_ms = a->now;
 		p->rtt_ms = p->rtt_ms * 0.7 + rtt * 0.3;
+		if (m->u.ping.size >= pmtu_probe_size(a)) {
+			if (!p->pmtu_ok)
+				agent_log(a, "peer %s: %u-byte datagrams pass the direct path", p->rec.name, m->u.ping.size);
+			p->pmtu_ok = m->u.ping.size;
+			p->pmtu_lost = 0;
+			p->pmtu_sent_ms = 0;
+		}
 		return;
 	}
 	if (!p->direct) {
@@ -455,6 +518,8 @@ void punch_tick(struct agent *a, struct agent_peer *p, uint64_t now)
 			send_ping(a, p, p->direct_fd, &p->direct_ep, 0);
 			p->next_ping_ms = now + a->conf.ping_ms;
 		}
+		if (p->direct)
+			pmtu_tick(a, p, now);
 		return;
 	}
 	if (p->punching) {

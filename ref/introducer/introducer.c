@@ -32,6 +32,7 @@ struct member {
 	bool by_join;              /* joined with the join secret, not the allowlist */
 	uint64_t listed_ms;        /* when it was last sent the whole member list (0: never) */
 	uint64_t listed_session;   /* and to which of its sessions */
+	struct bucket x25519;      /* X25519s for messages from where it registered */
 };
 
 /* The whole member list goes to a member when its session starts (the
@@ -80,6 +81,13 @@ struct refusal {
 	uint64_t at_ms;
 };
 
+#define PLACES 256
+struct place {
+	struct wg_endpoint ep;
+	struct bucket b;
+	uint64_t at_ms;            /* when a message from it last opened (0: free) */
+};
+
 struct introducer {
 	struct introducer_conf conf;
 	struct introducer_io io;
@@ -99,6 +107,7 @@ struct introducer {
 	struct bucket x25519;      /* X25519s for unknown keys, in all */
 	struct introducer_stats stats, stats_logged;
 	struct shared_cache shared_cache[SHARED_CACHE];
+	struct place places[PLACES];
 	uint64_t stats_log_ms;
 	uint64_t join_log_ms;
 	uint64_t forged_log_ms, version_log_ms;
@@ -245,19 +254,19 @@ static void reply(struct introducer *in, const uint8_t *buf, size_t len)
 
 /* Seal m for a member's session (or, answering a REGISTER or a stale
  * message, the session it named). */
-static int seal_for(struct introducer *in, struct mesh_msg *m, uint64_t session, const uint8_t shared[static 32],
-		    uint8_t *out, size_t cap)
+static int seal_for(struct introducer *in, struct mesh_msg *m, const uint8_t to[static WG_KEY_LEN], uint64_t session,
+		    const uint8_t shared[static 32], uint8_t *out, size_t cap)
 {
 	memcpy(m->sender, in->pub, WG_KEY_LEN);
 	m->counter = mesh_counter_next(&in->counter, in->io.real_ns(in->io.ctx));
 	m->session = session;
-	return mesh_seal(m, shared, out, cap);
+	return mesh_seal(m, to, shared, out, cap);
 }
 
 static void send_msg(struct introducer *in, struct member *to, struct mesh_msg *m)
 {
 	uint8_t out[MESH_MAX_MSG];
-	int n = seal_for(in, m, to->session, to->shared, out, sizeof(out));
+	int n = seal_for(in, m, to->rec.key, to->session, to->shared, out, sizeof(out));
 
 	if (n > 0)
 		send_to_member(in, to, out, (size_t)n);
@@ -334,7 +343,7 @@ static void refuse(struct introducer *in, const struct mesh_msg *m, const uint8_
 	else if (++in->refusal_logs)
 		say("refused %s from %s: %s", keystr(m->sender), in->cur_via == 2 ? "TCP" : epstr(&in->cur_from), why);
 	r.u.refused.reason = reason;
-	n = seal_for(in, &r, m->session, shared, out, sizeof(out));
+	n = seal_for(in, &r, m->sender, m->session, shared, out, sizeof(out));
 	/* Never an amplifier: the answer is smaller than what it answers. */
 	if (n > 0 && (size_t)n < request_len)
 		reply(in, out, (size_t)n);
@@ -460,7 +469,7 @@ static void send_prove(struct introducer *in, const struct mesh_msg *msg, const 
 
 	proof_for(in, msg->sender, &in->cur_from, now / PROOF_WINDOW_MS, r.u.prove.proof);
 	r.u.prove.ttl = msg->u.reg.ttl; /* the agent learns the hops to us from this too */
-	n = seal_for(in, &r, msg->session, shared, out, sizeof(out));
+	n = seal_for(in, &r, msg->sender, msg->session, shared, out, sizeof(out));
 	in->stats.proves++;
 	if (n > 0 && (size_t)n <= request_len)
 		reply(in, out, (size_t)n);
@@ -557,7 +566,7 @@ static void on_register(struct introducer *in, const struct mesh_msg *msg, const
 		r.u.regd.n_peers += in->members[i].used && &in->members[i] != m;
 	/* From now on, what we say to this member is for this session. */
 	m->session = msg->session;
-	n = seal_for(in, &r, m->session, m->shared, out, sizeof(out));
+	n = seal_for(in, &r, m->rec.key, m->session, m->shared, out, sizeof(out));
 	if (n > 0)
 		reply(in, out, (size_t)n);
 	/* The peer list: all of it to this member on its main address when
@@ -618,25 +627,112 @@ static void send_resync(struct introducer *in, struct member *m, uint64_t sessio
 	if (!mesh_replay_resync_due(&m->replay, now))
 		return;
 	r.u.resync.newest = mesh_replay_newest(&m->replay);
-	n = seal_for(in, &r, session, m->shared, out, sizeof(out));
+	n = seal_for(in, &r, m->rec.key, session, m->shared, out, sizeof(out));
 	if (n > 0 && (size_t)n <= answered_len)
 		reply(in, out, (size_t)n);
 }
 
-/* The X25519 an unknown key costs: at most X25519_BURST at once and
+/* Every control message costs an X25519 to learn who sent it (protocol
+ * version 3 names no one), once its cheap MAC checked. A message from
+ * where a member registered (its address, or its TCP connection) is
+ * charged to that member: MEMBER_X25519_BURST at once, then
+ * MEMBER_X25519_PER_S a second, far above what an agent sends. One from
+ * anywhere else (a new member, one that moved, a flood of spoofed sources)
+ * is charged to the budget of strangers: at most X25519_BURST at once and
  * X25519_PER_S a second in all, and per source address a few a second, so
- * a flood of fresh keys cannot take the introducer's CPU; members' keys
- * are computed once and kept (issue 13 #7). */
+ * a flood cannot take the introducer's CPU and locks no member out
+ * (issue 13 #7). */
 #define X25519_BURST 200
 #define X25519_PER_S 1000
-#define X25519_PER_SOURCE 32       /* burst per source address (a carrier NAT's many users share one) */
-#define X25519_PER_SOURCE_S 8      /* then these a second */
+#define X25519_PER_SOURCE 64       /* burst per source address (a carrier NAT's many users share one) */
+#define X25519_PER_SOURCE_S 16     /* then these a second (a new member's first contact costs two) */
+#define MEMBER_X25519_BURST 40
+#define MEMBER_X25519_PER_S 10
+/* A place (address and port) that sent a message that opened, from any
+ * key, is remembered for a while: its next messages (a REGISTER again
+ * with its proof, a new member's retries) are charged to it and to the
+ * global budget, not to its address's, so a hundred agents joining behind
+ * one carrier NAT address at once do not starve each other. A spoofer
+ * gets a place in only at the strangers' rate, paid for in X25519s. */
+#define PLACE_BURST 8
+#define PLACE_PER_S 2
+#define PLACE_KEEP_MS 60000
 
-static bool x25519_allowed(struct introducer *in, uint64_t now)
+/* The member a message comes from by where it comes from, before anyone
+ * knows who sent it; NULL for a place no member registered from. */
+static struct member *member_at(struct introducer *in)
 {
-	struct bucket *s = addr_bucket(in, in->unknown, X25519_PER_SOURCE, X25519_PER_SOURCE_S, now);
+	if (in->cur_via == 2) {
+		struct conn *k = in->cur_conn >= 0 ? in->conns[in->cur_conn] : NULL;
+		return k && k->member >= 0 && in->members[k->member].used ? &in->members[k->member] : NULL;
+	}
+	for (int i = 0; i < MAX_MEMBERS; i++) {
+		struct member *m = &in->members[i];
+		if (m->used && (wg_endpoint_equal(&m->rec.seen[in->cur_via], &in->cur_from) ||
+		     wg_endpoint_equal(&m->rec.seen[0], &in->cur_from)))
+			return m;
+	}
+	return NULL;
+}
 
+/* The place the current message came from, if it sent one that opened
+ * lately (UDP only). */
+static struct place *place_at(struct introducer *in, uint64_t now)
+{
+	for (int i = 0; i < PLACES && in->cur_via < 2; i++)
+		if (in->places[i].at_ms && now - in->places[i].at_ms < PLACE_KEEP_MS &&
+		    wg_endpoint_equal(&in->places[i].ep, &in->cur_from))
+			return &in->places[i];
+	return NULL;
+}
+
+/* Remember where a message that opened came from (the oldest place goes). */
+static void place_heard(struct introducer *in, uint64_t now)
+{
+	struct place *p = place_at(in, now), *oldest = &in->places[0];
+
+	if (in->cur_via == 2)
+		return;
+	if (!p) {
+		for (int i = 1; i < PLACES; i++)
+			if (in->places[i].at_ms < oldest->at_ms)
+				oldest = &in->places[i];
+		p = oldest;
+		memset(p, 0, sizeof(*p));
+		p->ep = in->cur_from;
+	}
+	p->at_ms = now ? now : 1;
+}
+
+/* May the current message have its X25519? *from_member: its place is a
+ * member's. */
+static bool x25519_allowed(struct introducer *in, uint64_t now, bool *from_member)
+{
+	struct member *at = member_at(in);
+	struct place *pl;
+	struct bucket *s;
+
+	*from_member = at != NULL;
+	if (at) {
+		if (!bucket_take(&at->x25519, MEMBER_X25519_BURST, MEMBER_X25519_PER_S, now)) {
+			in->stats.x25519_limited++;
+			return false;
+		}
+		return true;
+	}
 	bucket_fill(&in->x25519, X25519_BURST, X25519_PER_S, now);
+	if ((pl = place_at(in, now))) {
+		bucket_fill(&pl->b, PLACE_BURST, PLACE_PER_S, now);
+		if (in->x25519.tokens < 1 || pl->b.tokens < 1) {
+			in->stats.x25519_limited++;
+			return false;
+		}
+		in->x25519.tokens -= 1;
+		pl->b.tokens -= 1;
+		in->stats.x25519++;
+		return true;
+	}
+	s = addr_bucket(in, in->unknown, X25519_PER_SOURCE, X25519_PER_SOURCE_S, now);
 	if (in->x25519.tokens < 1 || s->tokens < 1) {
 		in->stats.x25519_limited++;
 		return false;
@@ -648,8 +744,8 @@ static bool x25519_allowed(struct introducer *in, uint64_t now)
 }
 
 /* The shared key with a key that is not a member yet: from the cache (a
- * first contact sends several REGISTERs, and the PROVE round trip one
- * more), else computed within the budget. 0, or -EAGAIN/-EINVAL. */
+ * new agent's first contact sends several), else computed (the message
+ * was charged for it already). */
 static int unknown_shared(struct introducer *in, const uint8_t key[static WG_KEY_LEN], uint8_t shared[static 32],
 			  uint64_t now)
 {
@@ -665,8 +761,6 @@ static int unknown_shared(struct introducer *in, const uint8_t key[static WG_KEY
 		if (c->at_ms < oldest->at_ms)
 			oldest = c;
 	}
-	if (!x25519_allowed(in, now))
-		return -EAGAIN;
 	if (mesh_shared_key(shared, key, in->conf.private_key))
 		return -EINVAL;
 	memcpy(oldest->key, key, WG_KEY_LEN);
@@ -677,35 +771,40 @@ static int unknown_shared(struct introducer *in, const uint8_t key[static WG_KEY
 
 static void on_control(struct introducer *in, const uint8_t *buf, size_t len, uint64_t now)
 {
-	const size_t wire_len = len;
 	uint8_t type, shared[32];
-	const uint8_t *sender;
+	struct mesh_env env;
 	struct member *m;
 	struct mesh_msg msg;
 	char why[160];
+	bool from_member;
+	int ret;
 
-	if (mesh_peek(buf, len, &type, &sender)) {
-		if (buf[2] != MESH_VERSION && (!in->version_log_ms || now - in->version_log_ms >= LOG_EVERY_MS)) {
+	/* The cheap checks first: version, shape, the MAC keyed by our key. */
+	if ((ret = mesh_check(buf, len, in->mac1_key, &type))) {
+		if (ret == -EACCES)
+			in->stats.no_mac1++;
+		if (ret == -EPROTO && (!in->version_log_ms || now - in->version_log_ms >= LOG_EVERY_MS)) {
 			in->version_log_ms = now;
 			say("a message of mesh protocol version %u from %s; we speak %d: update the older side", buf[2],
 			    in->cur_via == 2 ? "TCP" : epstr(&in->cur_from), MESH_VERSION);
 		}
 		return;
 	}
-	/* A REGISTER ends with its cheap MAC (mesh_mac1_*): checked first. */
-	if (type == MESH_REGISTER) {
-		if (!mesh_mac1_ok(buf, len, in->mac1_key)) {
-			in->stats.no_mac1++;
-			return;
-		}
-		len -= MESH_MAC1_LEN; /* what it brought, for the never-more rule, is wire_len */
-	}
-	m = member_by_key(in, sender);
+	/* Then, within its place's budget, the X25519 that says who sent it. */
+	if (!x25519_allowed(in, now, &from_member) || mesh_unwrap(buf, len, in->conf.private_key, in->pub, &env))
+		return;
+	if (!from_member)
+		place_heard(in, now);
+	m = member_by_key(in, env.sender);
 	if (m)
 		memcpy(shared, m->shared, 32);
-	else if (type != MESH_REGISTER || unknown_shared(in, sender, shared, now))
+	else if (type != MESH_REGISTER || unknown_shared(in, env.sender, shared, now)) {
+		sodium_memzero(&env, sizeof(env));
 		return;
-	if (mesh_open(buf, len, shared, &msg, why, sizeof(why))) {
+	}
+	ret = mesh_open(buf, len, &env, shared, &msg, why, sizeof(why));
+	sodium_memzero(&env, sizeof(env));
+	if (ret) {
 		if (now - in->forged_log_ms > LOG_EVERY_MS) {
 			in->forged_log_ms = now;
 			say("dropped a message from %s: %s", in->cur_via == 2 ? "TCP" : epstr(&in->cur_from), why);
@@ -733,7 +832,7 @@ static void on_control(struct introducer *in, const uint8_t *buf, size_t len, ui
 		goto out;
 	switch (type) {
 	case MESH_REGISTER:
-		on_register(in, &msg, shared, wire_len, now);
+		on_register(in, &msg, shared, len, now);
 		break;
 	case MESH_CONNECT:
 		if (m)
@@ -932,7 +1031,7 @@ void introducer_tick(struct introducer *in, uint64_t now)
 		/* What the cheap checks kept from the expensive one, when anything
 		 * changed: a flood shows within STATS_LOG_MS, a line at a time. */
 		if (memcmp(&in->stats, &in->stats_logged, sizeof(in->stats)))
-			say("so far: %llu REGISTERs without a valid MAC dropped, %llu X25519s for unknown keys, %llu over "
+			say("so far: %llu messages without a valid MAC dropped, %llu X25519s for unknown places, %llu over "
 			    "their budget dropped, %llu PROVEs sent",
 			    (unsigned long long)in->stats.no_mac1, (unsigned long long)in->stats.x25519,
 			    (unsigned long long)in->stats.x25519_limited, (unsigned long long)in->stats.proves);

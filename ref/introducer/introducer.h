@@ -54,9 +54,9 @@ int introducer_reload(struct introducer *in, const struct introducer_conf *conf)
 void introducer_tick(struct introducer *in, uint64_t now);
 /* What the introducer's cheap checks kept from its expensive one. */
 struct introducer_stats {
-	uint64_t no_mac1;          /* REGISTERs without a valid cheap MAC: dropped for a hash */
-	uint64_t x25519;           /* X25519s computed for unknown keys */
-	uint64_t x25519_limited;   /* unknown keys over the X25519 budget: dropped */
+	uint64_t no_mac1;          /* messages without a valid cheap MAC: dropped for a hash */
+	uint64_t x25519;           /* X25519s for messages from places no member registered from */
+	uint64_t x25519_limited;   /* messages over their place's X25519 budget: dropped */
 	uint64_t proves;           /* PROVEs sent: REGISTERs from addresses not yet proven */
 };
 const struct introducer_stats *introducer_stats(const struct introducer *in);

@@ -233,6 +233,10 @@ int mesh_msg_encode(const struct mesh_msg *m, uint8_t *out, size_t cap)
 		put_name(&w, m->u.reg.name);
 		put8(&w, m->u.reg.ttl);
 		put_cands(&w, m->u.reg.n_cands, m->u.reg.cands);
+		/* Zeros up to the least size: a REGISTER is never smaller than
+		 * the PROVE that answers it. */
+		while (!w.over && w.len < MESH_REGISTER_MIN_BODY)
+			put8(&w, 0);
 		break;
 	case MESH_REGISTERED:
 		put_ep(&w, &m->u.regd.seen);
@@ -261,6 +265,11 @@ int mesh_msg_encode(const struct mesh_msg *m, uint8_t *out, size_t cap)
 	case MESH_PONG:
 		put64(&w, m->u.ping.txid);
 		put_ep(&w, &m->u.ping.addr);
+		if (m->type == MESH_PONG)
+			put16(&w, m->u.ping.size);
+		/* A path MTU probe: zeros to the size wanted. */
+		for (int i = 0; m->type == MESH_PING && i < m->u.ping.pad && !w.over; i++)
+			put8(&w, 0);
 		break;
 	case MESH_REFUSED:
 		put8(&w, m->u.refused.reason);
@@ -305,7 +314,13 @@ int mesh_msg_decode(uint8_t type, const uint8_t *in, size_t len, struct mesh_msg
 		if (get_name(&r, m->u.reg.name, why, whylen))
 			return -EBADMSG;
 		m->u.reg.ttl = get8(&r);
-		ret = get_cands(&r, &m->u.reg.n_cands, m->u.reg.cands, why, whylen);
+		if ((ret = get_cands(&r, &m->u.reg.n_cands, m->u.reg.cands, why, whylen)) || r.short_)
+			break;
+		if (len < MESH_REGISTER_MIN_BODY)
+			return bad(why, whylen, "register: %zu bytes, fewer than the %d it is padded to", len,
+				   MESH_REGISTER_MIN_BODY);
+		while (r.off < len && in[r.off] == 0)
+			r.off++;
 		break;
 	}
 	case MESH_REGISTERED:
@@ -339,7 +354,14 @@ int mesh_msg_decode(uint8_t type, const uint8_t *in, size_t len, struct mesh_msg
 	case MESH_PING:
 	case MESH_PONG:
 		m->u.ping.txid = get64(&r);
-		ret = get_ep(&r, &m->u.ping.addr, why, whylen);
+		if ((ret = get_ep(&r, &m->u.ping.addr, why, whylen)))
+			break;
+		if (type == MESH_PONG)
+			m->u.ping.size = get16(&r);
+		while (type == MESH_PING && !r.short_ && r.off < len && in[r.off] == 0) {
+			r.off++;
+			m->u.ping.pad++;
+		}
 		break;
 	case MESH_REFUSED:
 		m->u.refused.reason = get8(&r);
@@ -378,91 +400,178 @@ static bool ours(const uint8_t *buf, size_t len)
 	return mesh_is_message(buf, len) && buf[2] == MESH_VERSION;
 }
 
-/* The key one direction of a pair seals with: the pair's crypto_box key,
- * hashed with the sender's public key. The two directions never share a
- * key, so a message cannot be turned around (issue 13 #2). */
-static void direction_key(uint8_t out[static MESH_DIR_KEY_LEN], const uint8_t shared[static 32],
-			  const uint8_t sender[static WG_KEY_LEN])
-{
-	static const char label[] = "punchlab mesh 2 direction";
-	crypto_generichash_state h;
-
-	crypto_generichash_init(&h, shared, 32, MESH_DIR_KEY_LEN);
-	crypto_generichash_update(&h, (const uint8_t *)label, sizeof(label) - 1);
-	crypto_generichash_update(&h, sender, WG_KEY_LEN);
-	crypto_generichash_final(&h, out, MESH_DIR_KEY_LEN);
-	sodium_memzero(&h, sizeof(h));
-}
-
 int mesh_shared_key(uint8_t out[static 32], const uint8_t their_pub[static WG_KEY_LEN],
 		    const uint8_t my_priv[static WG_KEY_LEN])
 {
 	return crypto_box_beforenm(out, their_pub, my_priv) ? -EINVAL : 0;
 }
 
-int mesh_seal(const struct mesh_msg *m, const uint8_t shared[static 32], uint8_t *out, size_t cap)
+/* Offsets in a control message. */
+#define OFF_EPH MESH_HDR_LEN
+#define OFF_STATIC (OFF_EPH + MESH_EPH_LEN)
+#define OFF_BODY (OFF_STATIC + MESH_STATIC_BOX_LEN)
+
+static const uint8_t zero_nonce[crypto_aead_chacha20poly1305_IETF_NPUBBYTES];
+
+/* The message's chaining key: the ephemeral-static DH hashed with the
+ * header, the ephemeral key and the receiver's key (Noise's X pattern:
+ * a message opens for its receiver only, with its header as it was). */
+static void chain_key(uint8_t ck[static 32], const uint8_t dh[static 32], const uint8_t *hdr,
+		      const uint8_t to_pub[static WG_KEY_LEN])
 {
-	uint8_t plain[MESH_MAX_MSG], key[MESH_DIR_KEY_LEN];
+	static const char label[] = "punchlab mesh 3";
+	crypto_generichash_state h;
+
+	crypto_generichash_init(&h, dh, 32, 32);
+	crypto_generichash_update(&h, (const uint8_t *)label, sizeof(label) - 1);
+	crypto_generichash_update(&h, hdr, MESH_HDR_LEN + MESH_EPH_LEN);
+	crypto_generichash_update(&h, to_pub, WG_KEY_LEN);
+	crypto_generichash_final(&h, ck, 32);
+	sodium_memzero(&h, sizeof(h));
+}
+
+/* A key from the chaining key: the static's ("static"), or the body's
+ * ("body", mixed with the pair's static-static key: only the holder of
+ * the sender's private key can seal a body the receiver opens). */
+static void derive(uint8_t out[static 32], const uint8_t ck[static 32], const char *label,
+		   const uint8_t *shared)
+{
+	crypto_generichash_state h;
+
+	crypto_generichash_init(&h, ck, 32, 32);
+	crypto_generichash_update(&h, (const uint8_t *)label, strlen(label));
+	if (shared)
+		crypto_generichash_update(&h, shared, 32);
+	crypto_generichash_final(&h, out, 32);
+	sodium_memzero(&h, sizeof(h));
+}
+
+int mesh_seal(const struct mesh_msg *m, const uint8_t to_pub[static WG_KEY_LEN], const uint8_t shared[static 32],
+	      uint8_t *out, size_t cap)
+{
+	uint8_t plain[MESH_MAX_MSG], eph[32], dh[32], ck[32], key[32], mac1[32];
 	int n = mesh_msg_encode(m, plain, sizeof(plain));
 
 	if (n < 0)
 		return n;
-	if (cap < MESH_CONTROL_OVERHEAD + (size_t)n)
+	if (cap < MESH_CONTROL_OVERHEAD + (size_t)n || MESH_CONTROL_OVERHEAD + (size_t)n > MESH_MAX_MSG)
 		return -EMSGSIZE;
 	out[0] = 'P';
 	out[1] = 'L';
 	out[2] = MESH_VERSION;
 	out[3] = m->type;
-	memcpy(out + MESH_HDR_LEN, m->sender, WG_KEY_LEN);
-	randombytes_buf(out + MESH_HDR_LEN + WG_KEY_LEN, MESH_NONCE_LEN);
-	/* Every header byte (magic, version, type, sender) is associated
-	 * data: change one and the message does not open. */
-	direction_key(key, shared, m->sender);
-	crypto_aead_xchacha20poly1305_ietf_encrypt(out + MESH_HDR_LEN + WG_KEY_LEN + MESH_NONCE_LEN, NULL, plain,
-						   (unsigned long long)n, out, MESH_HDR_LEN + WG_KEY_LEN, NULL,
-						   out + MESH_HDR_LEN + WG_KEY_LEN, key);
+	/* A new ephemeral key for every message: nothing on the wire stays
+	 * the same from one message to the next. */
+	randombytes_buf(eph, sizeof(eph));
+	crypto_scalarmult_base(out + OFF_EPH, eph);
+	if (crypto_scalarmult(dh, eph, to_pub)) {
+		sodium_memzero(eph, sizeof(eph));
+		sodium_memzero(plain, sizeof(plain));
+		return -EINVAL; /* a weak receiver key */
+	}
+	sodium_memzero(eph, sizeof(eph));
+	chain_key(ck, dh, out, to_pub);
+	sodium_memzero(dh, sizeof(dh));
+	/* The sender's key, sealed to the receiver (AD: header, ephemeral). */
+	derive(key, ck, "static", NULL);
+	crypto_aead_chacha20poly1305_ietf_encrypt(out + OFF_STATIC, NULL, m->sender, WG_KEY_LEN, out, OFF_STATIC, NULL,
+						  zero_nonce, key);
+	/* The body (AD: everything before it). */
+	derive(key, ck, "body", shared);
+	crypto_aead_chacha20poly1305_ietf_encrypt(out + OFF_BODY, NULL, plain, (unsigned long long)n, out, OFF_BODY, NULL,
+						  zero_nonce, key);
 	sodium_memzero(plain, sizeof(plain));
 	sodium_memzero(key, sizeof(key));
+	sodium_memzero(ck, sizeof(ck));
+	/* Last, the cheap MAC keyed by the receiver's public key. */
+	mesh_mac1_key(mac1, to_pub);
+	mesh_mac1_put(out, OFF_BODY + (size_t)n + MESH_MAC_LEN, mac1);
 	return MESH_CONTROL_OVERHEAD + n;
 }
 
-int mesh_peek(const uint8_t *buf, size_t len, uint8_t *type, const uint8_t **sender)
+int mesh_check(const uint8_t *buf, size_t len, const uint8_t mac1_key[static 32], uint8_t *type)
 {
 	if (mesh_is_message(buf, len) && !ours(buf, len))
 		return -EPROTO;
 	if (!ours(buf, len) || len < MESH_CONTROL_OVERHEAD + 16 || len > MESH_MAX_MSG || buf[3] == 0 ||
 	    buf[3] >= MESH_RELAY)
 		return -EBADMSG;
+	if (!mesh_mac1_ok(buf, len, mac1_key))
+		return -EACCES;
 	*type = buf[3];
-	*sender = buf + MESH_HDR_LEN;
 	return 0;
 }
 
-int mesh_open(const uint8_t *buf, size_t len, const uint8_t shared[static 32], struct mesh_msg *m, char *why,
-	      size_t whylen)
+int mesh_unwrap(const uint8_t *buf, size_t len, const uint8_t my_priv[static WG_KEY_LEN],
+		const uint8_t my_pub[static WG_KEY_LEN], struct mesh_env *env)
 {
-	uint8_t plain[MESH_MAX_MSG], type, key[MESH_DIR_KEY_LEN];
-	const uint8_t *sender;
+	uint8_t dh[32], key[32];
+	int ret;
+
+	if (len < MESH_CONTROL_OVERHEAD + 16 || !ours(buf, len))
+		return -EBADMSG;
+	if (crypto_scalarmult(dh, my_priv, buf + OFF_EPH))
+		return -EBADMSG; /* a low-order ephemeral key */
+	chain_key(env->ck, dh, buf, my_pub);
+	sodium_memzero(dh, sizeof(dh));
+	derive(key, env->ck, "static", NULL);
+	ret = crypto_aead_chacha20poly1305_ietf_decrypt(env->sender, NULL, NULL, buf + OFF_STATIC, MESH_STATIC_BOX_LEN,
+							buf, OFF_STATIC, zero_nonce, key);
+	sodium_memzero(key, sizeof(key));
+	if (ret) {
+		sodium_memzero(env, sizeof(*env));
+		return -EBADMSG;
+	}
+	env->type = buf[3];
+	return 0;
+}
+
+int mesh_open(const uint8_t *buf, size_t len, const struct mesh_env *env, const uint8_t shared[static 32],
+	      struct mesh_msg *m, char *why, size_t whylen)
+{
+	uint8_t plain[MESH_MAX_MSG], key[32];
 	size_t n;
 	int ret;
 
-	if ((ret = mesh_peek(buf, len, &type, &sender)) == -EPROTO) {
-		bad(why, whylen, "a message of protocol version %u; we speak %d (update the older side)", buf[2], MESH_VERSION);
-		return -EPROTO;
-	}
-	if (ret)
+	if (len < MESH_CONTROL_OVERHEAD + 16 || len > MESH_MAX_MSG || !ours(buf, len) || buf[3] != env->type)
 		return bad(why, whylen, "not a control message (%zu bytes)", len);
 	n = len - MESH_CONTROL_OVERHEAD;
-	direction_key(key, shared, sender);
-	ret = crypto_aead_xchacha20poly1305_ietf_decrypt(plain, NULL, NULL, buf + MESH_HDR_LEN + WG_KEY_LEN + MESH_NONCE_LEN,
-							 n + MESH_MAC_LEN, buf, MESH_HDR_LEN + WG_KEY_LEN,
-							 buf + MESH_HDR_LEN + WG_KEY_LEN, key);
+	derive(key, env->ck, "body", shared);
+	ret = crypto_aead_chacha20poly1305_ietf_decrypt(plain, NULL, NULL, buf + OFF_BODY, n + MESH_MAC_LEN, buf,
+							OFF_BODY, zero_nonce, key);
 	sodium_memzero(key, sizeof(key));
 	if (ret)
-		return bad(why, whylen, "control message type %u does not authenticate (forged or damaged)", type);
-	memcpy(m->sender, sender, WG_KEY_LEN);
-	ret = mesh_msg_decode(type, plain, n, m, why, whylen);
+		return bad(why, whylen, "control message type %u does not authenticate (forged or damaged)", env->type);
+	memcpy(m->sender, env->sender, WG_KEY_LEN);
+	ret = mesh_msg_decode(env->type, plain, n, m, why, whylen);
 	sodium_memzero(plain, sizeof(plain));
+	return ret;
+}
+
+int mesh_receive(const uint8_t *buf, size_t len, const uint8_t my_priv[static WG_KEY_LEN],
+		 const uint8_t shared[static 32], struct mesh_msg *m, char *why, size_t whylen)
+{
+	uint8_t pub[WG_KEY_LEN], mac1[32], type;
+	struct mesh_env env;
+	int ret;
+
+	crypto_scalarmult_base(pub, my_priv);
+	mesh_mac1_key(mac1, pub);
+	ret = mesh_check(buf, len, mac1, &type);
+	if (ret == -EPROTO) {
+		bad(why, whylen, "a message of protocol version %u; we speak %d (update the older side)", buf[2],
+		    MESH_VERSION);
+		return -EPROTO;
+	}
+	if (ret == -EACCES)
+		return bad(why, whylen, "control message type %u without a valid MAC for this receiver", buf[3]);
+	if (ret)
+		return bad(why, whylen, "not a control message (%zu bytes)", len);
+	if (mesh_unwrap(buf, len, my_priv, pub, &env))
+		return bad(why, whylen, "control message type %u: the sender's key does not open (not for us, or forged)",
+			   type);
+	ret = mesh_open(buf, len, &env, shared, m, why, whylen);
+	sodium_memzero(&env, sizeof(env));
 	return ret;
 }
 
@@ -516,14 +625,14 @@ int mesh_relayed_parse(const uint8_t *buf, size_t len, uint32_t *from, const uin
 	return wg_is_message(*pkt, *pktlen) ? 0 : -EBADMSG;
 }
 
-void mesh_mac1_key(uint8_t key[static 32], const uint8_t intro_pub[static WG_KEY_LEN])
+void mesh_mac1_key(uint8_t key[static 32], const uint8_t to_pub[static WG_KEY_LEN])
 {
-	static const char label[] = "punchlab mesh 2 mac1";
+	static const char label[] = "punchlab mesh 3 mac1";
 	crypto_generichash_state h;
 
 	crypto_generichash_init(&h, NULL, 0, 32);
 	crypto_generichash_update(&h, (const uint8_t *)label, sizeof(label) - 1);
-	crypto_generichash_update(&h, intro_pub, WG_KEY_LEN);
+	crypto_generichash_update(&h, to_pub, WG_KEY_LEN);
 	crypto_generichash_final(&h, key, 32);
 }
 

@@ -1,19 +1,25 @@
 /* The mesh's control protocol: what agents and the introducer say to each
  * other, on the same UDP socket as WireGuard (and over TCP, framed, where
- * UDP is blocked). Every control message is sealed with crypto_box between
- * the sender's and the receiver's WireGuard keys, so it is authenticated
- * both ways; relay frames carry WireGuard packets, which protect
+ * UDP is blocked). Every control message is sealed between the sender's
+ * and the receiver's WireGuard keys, so it is authenticated both ways;
+ * relay frames carry WireGuard packets, which protect
  * themselves, behind a session token.
  *
- * Version 2: a control message is sealed with XChaCha20-Poly1305 under a
- * key of its direction (the pair's crypto_box key hashed with the sender's
- * public key), with every header byte as associated data: a message can be
- * neither turned around nor given another type or sender.
+ * Version 3: nothing on the wire names the sender. Each control message
+ * has a new ephemeral key E; the sender's static key travels sealed under
+ * the DH of E and the receiver's key, and the body under a key that also
+ * mixes in the pair's static-static DH (Noise's X pattern, one way): only
+ * the receiver opens it, only the sender's key holder can have sealed it,
+ * and every header byte is bound in. Last comes a MAC keyed by the
+ * receiver's public key (WireGuard's mac1), the cheap check made before
+ * the X25519 a message costs its receiver. What an observer still sees:
+ * the magic, version and type bytes, sizes, addresses and times; relay
+ * frames' session token (8 bytes, new each registration session) and ids.
  *
  * On the wire (all integers big-endian):
- *   control: 'P' 'L' VERSION TYPE | sender key (32) | nonce (24) | sealed
- *            sealed = AEAD(counter (8) + session (8) + the type's body),
- *            AD = the 36 bytes before the nonce
+ *   control: 'P' 'L' VERSION TYPE | E (32) | sealed static (32 + 16) |
+ *            sealed body (counter (8) + session (8) + the type's body, + 16) |
+ *            mac1 (16)
  *   relay:   'P' 'L' VERSION RELAY | token (8) | to (4) | WireGuard packet
  *   relayed: 'P' 'L' VERSION RELAYED | from (4) | WireGuard packet
  * The first byte is never 1-4, so nothing here is mistaken for WireGuard. */
@@ -28,18 +34,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define MESH_VERSION 2
-#define MESH_DIR_KEY_LEN 32
+#define MESH_VERSION 3
 #define MESH_HDR_LEN 4
-#define MESH_NONCE_LEN 24
+#define MESH_EPH_LEN 32
 #define MESH_MAC_LEN 16
-#define MESH_CONTROL_OVERHEAD (MESH_HDR_LEN + WG_KEY_LEN + MESH_NONCE_LEN + MESH_MAC_LEN)
+#define MESH_MAC1_LEN 16
+#define MESH_STATIC_BOX_LEN (WG_KEY_LEN + MESH_MAC_LEN)
+#define MESH_CONTROL_OVERHEAD (MESH_HDR_LEN + MESH_EPH_LEN + MESH_STATIC_BOX_LEN + MESH_MAC_LEN + MESH_MAC1_LEN)
 #define MESH_TOKEN_LEN 8
 #define MESH_PROOF_LEN 16
 #define MESH_RELAY_HDR_LEN (MESH_HDR_LEN + MESH_TOKEN_LEN + 4)
 #define MESH_RELAYED_HDR_LEN (MESH_HDR_LEN + 4)
 #define MESH_MAX_CANDS 8
 #define MESH_NAME_LEN 31
+#define MESH_REGISTER_MIN_BODY 48   /* a REGISTER's body is padded with zeros to this */
 #define MESH_MAX_MSG 1400      /* a sealed control message always fits one datagram */
 #define MESH_TCP_MAX 65535     /* a TCP frame: 2-byte length, then a message */
 /* The introducer sends each member the whole member list at least this
@@ -61,6 +69,7 @@ enum mesh_type {
 	MESH_GONE,           /* introducer -> agent: this member has left (expired, or taken off the allowlist) */
 	MESH_RELAY = 16,     /* agent -> introducer: carry this WireGuard packet to peer ID */
 	MESH_RELAYED,        /* introducer -> agent: a WireGuard packet from peer ID */
+	MESH_FRAG,           /* agent -> agent: a piece of a WireGuard packet (frag.h) */
 };
 
 enum mesh_refusal {
@@ -126,6 +135,8 @@ struct mesh_msg {
 		struct {
 			uint64_t txid;
 			struct wg_endpoint addr;      /* ping: where it was sent; pong: where the ping came from */
+			uint16_t pad;                 /* ping: zeros after it (a path MTU probe) */
+			uint16_t size;                /* pong: the bytes of the ping it answers, as they came */
 		} ping;                           /* PING and PONG */
 		struct {
 			uint8_t reason;
@@ -153,29 +164,48 @@ int mesh_msg_encode(const struct mesh_msg *m, uint8_t *out, size_t cap);
  * too). -EBADMSG (with why) on anything malformed. */
 int mesh_msg_decode(uint8_t type, const uint8_t *in, size_t len, struct mesh_msg *m, char *why, size_t whylen);
 
-/* The key two parties seal with: X25519 of one's private and the other's
- * public key, hashed (crypto_box_beforenm). -EINVAL for a weak public key. */
+/* The key two parties' static keys share: X25519 of one's private and
+ * the other's public key, hashed (crypto_box_beforenm). Computed once per
+ * pair and kept. -EINVAL for a weak public key. */
 int mesh_shared_key(uint8_t out[static 32], const uint8_t their_pub[static WG_KEY_LEN],
 		    const uint8_t my_priv[static WG_KEY_LEN]);
-/* Seal m (type, sender and counter set by the caller) into out. Returns
- * the datagram's length or a negative errno. */
-int mesh_seal(const struct mesh_msg *m, const uint8_t shared[static 32], uint8_t *out, size_t cap);
-/* The type and sender of a sealed control message, before opening it:
- * -EPROTO if it is of another protocol version, -EBADMSG if it is not a
- * well-formed control message. */
-int mesh_peek(const uint8_t *buf, size_t len, uint8_t *type, const uint8_t **sender);
-/* Open a sealed control message with the shared key; -EBADMSG (with why)
- * when it is forged, damaged or malformed, -EPROTO (why names both
- * versions) when it is of another protocol version. */
-int mesh_open(const uint8_t *buf, size_t len, const uint8_t shared[static 32], struct mesh_msg *m, char *why,
-	      size_t whylen);
+/* Seal m (type, sender = our public key, counter set by the caller) for
+ * the receiver to_pub, with the pair's shared key. Costs two X25519s (the
+ * ephemeral key and its DH). Returns the datagram's length or a negative
+ * errno. */
+int mesh_seal(const struct mesh_msg *m, const uint8_t to_pub[static WG_KEY_LEN], const uint8_t shared[static 32],
+	      uint8_t *out, size_t cap);
 
-/* A REGISTER carries, after the sealed message, a MAC of it keyed by the
- * introducer's public key (WireGuard's mac1, paper 5.4.4): a cheap check
- * the introducer makes before the X25519 an unknown key costs, so a blind
- * flood costs it a hash, not a scalar multiplication (issue 13 #7). */
-#define MESH_MAC1_LEN 16
-void mesh_mac1_key(uint8_t key[static 32], const uint8_t intro_pub[static WG_KEY_LEN]);
+/* Receiving takes three steps, cheapest first. */
+/* 1. Version, shape and the MAC keyed by our public key (mesh_mac1_key):
+ * -EPROTO for another protocol version, -EBADMSG for what is not a
+ * control message, -EACCES for a MAC that does not check (a stranger who
+ * does not know our key). Sets *type. A hash, no X25519. */
+int mesh_check(const uint8_t *buf, size_t len, const uint8_t mac1_key[static 32], uint8_t *type);
+/* 2. Who sent it: one X25519 with our private key opens the sender's key
+ * (-EBADMSG if it does not open). */
+struct mesh_env {
+	uint8_t type;
+	uint8_t sender[WG_KEY_LEN];
+	uint8_t ck[32];     /* the message's chaining key: zero it after use */
+};
+int mesh_unwrap(const uint8_t *buf, size_t len, const uint8_t my_priv[static WG_KEY_LEN],
+		const uint8_t my_pub[static WG_KEY_LEN], struct mesh_env *env);
+/* 3. Open the body with the shared key of that sender: -EBADMSG (with
+ * why) when it is forged, damaged or malformed. */
+int mesh_open(const uint8_t *buf, size_t len, const struct mesh_env *env, const uint8_t shared[static 32],
+	      struct mesh_msg *m, char *why, size_t whylen);
+/* All three, for a receiver that holds the shared key of the sender it
+ * expects (tests, tools); m->sender says who it was. -EPROTO (why names
+ * both versions) for another protocol version. */
+int mesh_receive(const uint8_t *buf, size_t len, const uint8_t my_priv[static WG_KEY_LEN],
+		 const uint8_t shared[static 32], struct mesh_msg *m, char *why, size_t whylen);
+
+/* Every control message ends with a MAC of the rest keyed by the
+ * receiver's public key (WireGuard's mac1, paper 5.4.4): a receiver checks
+ * it before the X25519 the message costs, so a flood from anyone who does
+ * not know its key costs a hash each (issue 13 #7). */
+void mesh_mac1_key(uint8_t key[static 32], const uint8_t to_pub[static WG_KEY_LEN]);
 /* Append the MAC of buf[0..len) at buf + len (cap must allow it); the new length. */
 size_t mesh_mac1_put(uint8_t *buf, size_t len, const uint8_t key[static 32]);
 /* Do the last MESH_MAC1_LEN bytes of buf MAC the rest? */

@@ -9,10 +9,10 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const uint8_t key[32] = { 1, 2, 3 };
+	static const uint8_t key[32] = { 1, 2, 3 }, priv[32] = { 4, 5, 6 };
 	struct mesh_msg m;
 	char why[160];
-	const uint8_t *token, *pkt, *sender;
+	const uint8_t *token, *pkt;
 	uint32_t id;
 	size_t len;
 	uint8_t type, out[MESH_MAX_MSG];
@@ -30,9 +30,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 	}
 	why[0] = '\0';
-	if (mesh_open(data, size, key, &m, why, sizeof(why)) && !why[0])
+	if (mesh_receive(data, size, priv, key, &m, why, sizeof(why)) && !why[0])
 		abort();
-	mesh_peek(data, size, &type, &sender);
+	mesh_check(data, size, key, &type);
 	mesh_relay_parse(data, size, &token, &id, &pkt, &len);
 	mesh_relayed_parse(data, size, &id, &pkt, &len);
 	return 0;

@@ -2,7 +2,8 @@
  * side: a NAT reboots under a running tunnel, which comes back; a steady
  * pair with traffic, every window watched for a change of path (none); a
  * long silence, then traffic again at once; a peer asleep past its NAT's
- * mappings, then awake; a peer that moves behind another NAT. The full lengths (ten minutes
+ * mappings, then awake; a peer that moves behind another NAT; a path MTU
+ * black hole. The full lengths (ten minutes
  * of steady, five of silence) are make soak's; here steady runs just past
  * WireGuard's rekey at two minutes, and the silence is short. */
 /* limit: 210 s */
@@ -131,6 +132,26 @@ static void a_peer_that_roams_to_another_nat_is_followed(void **state)
 	assert_int_equal(lab_shell(NULL, 0, "rm -rf %s", dir), 0);
 }
 
+/* A link that drops what is over 1280 bytes and says nothing: probes of
+ * 1228 bytes with don't-fragment (ping -M do -s 1200) must get through
+ * again, in pieces, within seconds, on the direct path. */
+static void a_path_mtu_black_hole_is_crossed(void **state)
+{
+	char dir[64], *json;
+	double first;
+
+	(void)state;
+	json = run("--scenario mtu-blackhole", dir, sizeof(dir));
+	happened_and_direct(json, "mtu-blackhole");
+	assert_int_equal(lab_count(json, "\"outcome\":\"connected\""), 1);
+	assert_non_null(strstr(json, "\"error\":\"\""));
+	first = number_of(json, "first_reply_s");
+	assert_true(first >= 0 && first < 10.0);
+	assert_true(number_of(json, "lost_after") < number_of(json, "sent_after") / 2);
+	free(json);
+	assert_int_equal(lab_shell(NULL, 0, "rm -rf %s", dir), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -139,6 +160,7 @@ int main(void)
 		cmocka_unit_test(nat_reboot_midstream_is_recorded_and_survived),
 		cmocka_unit_test(a_peer_that_sleeps_past_its_mappings_comes_back_directly),
 		cmocka_unit_test(a_peer_that_roams_to_another_nat_is_followed),
+		cmocka_unit_test(a_path_mtu_black_hole_is_crossed),
 	};
 	/* each its own run and lab; they mostly wait */
 	return lab_side_by_side("lab_lifecycle", tests, sizeof(tests) / sizeof(tests[0]), 5);

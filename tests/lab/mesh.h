@@ -146,14 +146,13 @@ static inline ssize_t mesh_answer_to(int fd, uint32_t addr, uint16_t port, const
 }
 
 /* A REGISTER from key priv, with the proof a PROVE gave (NULL: none) and
- * n local candidates, ending with the cheap MAC (mesh_mac1_*) as an agent
- * sends it. */
+ * n local candidates, sealed as an agent seals it. */
 static inline int mesh_seal_register_cands(const uint8_t priv[32], const uint8_t intro_pub[32], uint64_t counter,
 					   const uint8_t *proof, const struct wg_endpoint *cands, int n_cands, uint8_t *out,
 					   size_t cap)
 {
 	struct mesh_msg msg = { .type = MESH_REGISTER };
-	uint8_t shared[32], key[32];
+	uint8_t shared[32];
 	int n;
 
 	for (int i = 0; i < n_cands && i < MESH_MAX_CANDS; i++)
@@ -166,10 +165,9 @@ static inline int mesh_seal_register_cands(const uint8_t priv[32], const uint8_t
 	msg.counter = counter;
 	snprintf(msg.u.reg.name, sizeof(msg.u.reg.name), "x");
 	assert_int_equal(mesh_shared_key(shared, intro_pub, priv), 0);
-	n = mesh_seal(&msg, shared, out, cap - MESH_MAC1_LEN);
+	n = mesh_seal(&msg, intro_pub, shared, out, cap);
 	assert_true(n > 0);
-	mesh_mac1_key(key, intro_pub);
-	return (int)mesh_mac1_put(out, (size_t)n, key);
+	return n;
 }
 
 static inline int mesh_seal_register(const uint8_t priv[32], const uint8_t intro_pub[32], uint64_t counter,
@@ -227,7 +225,7 @@ static inline void mesh_play_members(struct mesh *m, const char *const who[], in
 				if (in[i] || (len = lab_recv(c[i].fd, buf, sizeof(buf), 0, NULL, NULL)) <= 0)
 					continue;
 				any = true;
-				if (mesh_open(buf, (size_t)len, c[i].shared, &msg, why, sizeof(why)))
+				if (mesh_receive(buf, (size_t)len, c[i].priv, c[i].shared, &msg, why, sizeof(why)))
 					continue;
 				if (msg.type == MESH_PROVE) {
 					/* Our address proves itself: register again with the proof. */
@@ -475,7 +473,7 @@ static inline bool mesh_wait_path(const struct mesh *m, int i, const char *path,
 static inline int mesh_ping_every(const struct mesh *m, int i, const char *addr, int count, int size, const char *every)
 {
 	char path[128], c[16], s[16], buf[4096];
-	char *argv[] = { "ping", "-n", "-q", "-c", c, "-s", s, "-i", (char *)every, "-W", "2", (char *)addr, NULL };
+	char *argv[] = { "ping", "-n", "-q", "-M", "do", "-c", c, "-s", s, "-i", (char *)every, "-W", "2", (char *)addr, NULL };
 	int fd, received = 0;
 	ssize_t n;
 	const char *p;

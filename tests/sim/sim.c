@@ -185,6 +185,10 @@ static void udp_send(struct sim *s, struct sim_agent *from, uint32_t src_ip, uin
 
 	if (ttl <= 0)
 		ttl = 64;
+	if (from && from->nat.max_datagram && len > from->nat.max_datagram) {
+		s->dropped_by_nat++;
+		return;
+	}
 	if (from && from->nat.mapping != SIM_NO_NAT) {
 		if (from->nat.udp_blocked) {
 			s->dropped_by_nat++;
@@ -229,6 +233,10 @@ static void udp_arrive(struct sim *s, struct sim_packet *p)
 	}
 	if (!(g = agent_by_public(s, p->dst_ip)))
 		return;
+	if (g->nat.max_datagram && p->len > g->nat.max_datagram) {
+		s->dropped_by_nat++;
+		return;
+	}
 	if (g->nat.mapping != SIM_NO_NAT) {
 		if (p->ttl <= 1 || g->nat.udp_blocked) {
 			s->dropped_ttl += p->ttl <= 1;

@@ -45,6 +45,7 @@ struct sim_nat {
 	enum sim_filtering filtering;
 	uint64_t timeout_ms;       /* a mapping without traffic either way lives this long (0: 120 s) */
 	bool udp_blocked;          /* UDP does not leave the site (TCP does) */
+	size_t max_datagram;       /* UDP payloads larger are dropped on the uplink, both ways, silently (0: none) */
 };
 
 struct sim_mapping_entry {

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "mesh/frag.h"
 #include "mesh/proto.h"
 #include "mesh/status.h"
 #include "mesh/stream.h"
@@ -49,12 +50,12 @@ static void roundtrip(const struct mesh_msg *in, struct mesh_msg *out)
 {
 	uint8_t wire[MESH_MAX_MSG];
 	char why[160];
-	int n = mesh_seal(in, ab, wire, sizeof(wire));
+	int n = mesh_seal(in, bob_pub, ab, wire, sizeof(wire));
 
 	assert_true(n > MESH_CONTROL_OVERHEAD);
 	assert_true(mesh_is_message(wire, (size_t)n));
 	assert_false(wg_is_message(wire, (size_t)n));
-	assert_int_equal(mesh_open(wire, (size_t)n, ba, out, why, sizeof(why)), 0);
+	assert_int_equal(mesh_receive(wire, (size_t)n, bob_priv, ba, out, why, sizeof(why)), 0);
 	assert_int_equal(out->type, in->type);
 	assert_int_equal(out->counter, in->counter);
 	assert_memory_equal(out->sender, alice_pub, 32);
@@ -135,6 +136,16 @@ static void every_message_type_survives_seal_and_open(void **state)
 	assert_int_equal(o.u.resync.newest, m.u.resync.newest);
 }
 
+/* The cheap MAC again, as anyone who knows the receiver's public key can
+ * make it: what is checked after it is the crypto. */
+static void remac(uint8_t *wire, size_t n, const uint8_t to_pub[32])
+{
+	uint8_t key[32];
+
+	mesh_mac1_key(key, to_pub);
+	mesh_mac1_put(wire, n - MESH_MAC1_LEN, key);
+}
+
 static void forged_or_damaged_messages_do_not_open(void **state)
 {
 	struct mesh_msg m = { .type = MESH_CONNECT }, o;
@@ -145,26 +156,44 @@ static void forged_or_damaged_messages_do_not_open(void **state)
 	(void)state;
 	memcpy(m.sender, alice_pub, 32);
 	m.u.connect.id = 3;
-	n = mesh_seal(&m, ab, wire, sizeof(wire));
-	/* Every single flipped bit past the header is caught. */
-	for (int i = MESH_HDR_LEN + WG_KEY_LEN; i < n; i++) {
+	n = mesh_seal(&m, bob_pub, ab, wire, sizeof(wire));
+	/* Every flipped bit past the header is caught: by the cheap MAC... */
+	for (int i = MESH_HDR_LEN; i < n; i++) {
 		wire[i] ^= 1;
-		assert_int_equal(mesh_open(wire, (size_t)n, ba, &o, why, sizeof(why)), -EBADMSG);
-		assert_non_null(strstr(why, "does not authenticate"));
+		assert_int_equal(mesh_receive(wire, (size_t)n, bob_priv, ba, &o, why, sizeof(why)), -EBADMSG);
+		assert_non_null(strstr(why, "without a valid MAC"));
+		/* ...and by the crypto, when the MAC is made again to match. */
+		if (i < n - MESH_MAC1_LEN) {
+			remac(wire, (size_t)n, bob_pub);
+			assert_int_equal(mesh_receive(wire, (size_t)n, bob_priv, ba, &o, why, sizeof(why)), -EBADMSG);
+			assert_true(strstr(why, "does not authenticate") || strstr(why, "does not open"));
+		}
 		wire[i] ^= 1;
+		remac(wire, (size_t)n, bob_pub);
 	}
+	assert_int_equal(mesh_receive(wire, (size_t)n, bob_priv, ba, &o, why, sizeof(why)), 0);
+	/* Another pair key (not alice's): the body does not open. */
 	randombytes_buf(other, sizeof(other));
-	assert_int_equal(mesh_open(wire, (size_t)n, other, &o, why, sizeof(why)), -EBADMSG);
-	assert_int_equal(mesh_open(wire, (size_t)n - 1, ba, &o, why, sizeof(why)), -EBADMSG);
-	assert_int_equal(mesh_open(wire, 10, ba, &o, why, sizeof(why)), -EBADMSG);
+	assert_int_equal(mesh_receive(wire, (size_t)n, bob_priv, other, &o, why, sizeof(why)), -EBADMSG);
+	assert_non_null(strstr(why, "does not authenticate"));
+	/* Another receiver (alice herself): its MAC is not hers; made hers,
+	 * the sender's key does not open. */
+	assert_int_equal(mesh_receive(wire, (size_t)n, alice_priv, ba, &o, why, sizeof(why)), -EBADMSG);
+	assert_non_null(strstr(why, "without a valid MAC"));
+	remac(wire, (size_t)n, alice_pub);
+	assert_int_equal(mesh_receive(wire, (size_t)n, alice_priv, ab, &o, why, sizeof(why)), -EBADMSG);
+	assert_non_null(strstr(why, "does not open"));
+	remac(wire, (size_t)n, bob_pub);
+	assert_int_equal(mesh_receive(wire, (size_t)n - 1, bob_priv, ba, &o, why, sizeof(why)), -EBADMSG);
+	assert_int_equal(mesh_receive(wire, 10, bob_priv, ba, &o, why, sizeof(why)), -EBADMSG);
 	assert_non_null(strstr(why, "not a control message"));
 }
 
 /* A PING captured on the path, its type made PONG and its sender made the
  * peer, sent back to whoever sent it: it must not open as the peer's PONG
  * (it did: the header was outside the box and the key the same both ways,
- * issue 13 #2). Every header byte is authenticated, and each direction has
- * its own key. */
+ * issue 13 #2). Every header byte is bound into the keys, and a message
+ * opens for its receiver only. */
 static void a_reflected_message_does_not_open(void **state)
 {
 	struct mesh_msg m = { .type = MESH_PING }, o;
@@ -177,28 +206,63 @@ static void a_reflected_message_does_not_open(void **state)
 	m.counter = 77;
 	m.u.ping.txid = 5;
 	m.u.ping.addr = ep("192.0.2.9:4000");
-	n = mesh_seal(&m, ab, wire, sizeof(wire));
+	n = mesh_seal(&m, bob_pub, ab, wire, sizeof(wire));
 	assert_true(n > 0);
-	assert_int_equal(mesh_open(wire, (size_t)n, ba, &o, why, sizeof(why)), 0);
-	/* The type alone. */
+	assert_int_equal(mesh_receive(wire, (size_t)n, bob_priv, ba, &o, why, sizeof(why)), 0);
+	/* The type alone (with a MAC made to match). */
 	wire[3] = MESH_PONG;
-	assert_int_equal(mesh_open(wire, (size_t)n, ba, &o, why, sizeof(why)), -EBADMSG);
-	/* Type and sender: back to alice as bob's PONG (alice opens what comes
-	 * "from bob" with the key she shares with bob). */
-	memcpy(wire + MESH_HDR_LEN, bob_pub, 32);
-	assert_int_equal(mesh_open(wire, (size_t)n, ab, &o, why, sizeof(why)), -EBADMSG);
-	assert_non_null(strstr(why, "does not authenticate"));
-	/* The sender alone, the type kept: still alice's direction. */
+	remac(wire, (size_t)n, bob_pub);
+	assert_int_equal(mesh_receive(wire, (size_t)n, bob_priv, ba, &o, why, sizeof(why)), -EBADMSG);
+	/* Back to alice as a PONG: it is not for her. */
+	remac(wire, (size_t)n, alice_pub);
+	assert_int_equal(mesh_receive(wire, (size_t)n, alice_priv, ab, &o, why, sizeof(why)), -EBADMSG);
+	assert_non_null(strstr(why, "does not open"));
+	/* Back to alice as the PING it was. */
 	wire[3] = MESH_PING;
-	assert_int_equal(mesh_open(wire, (size_t)n, ab, &o, why, sizeof(why)), -EBADMSG);
-	/* Every header byte after the magic and version. */
-	memcpy(wire + MESH_HDR_LEN, alice_pub, 32);
-	assert_int_equal(mesh_open(wire, (size_t)n, ba, &o, why, sizeof(why)), 0);
-	for (int i = 3; i < MESH_HDR_LEN + WG_KEY_LEN; i++) {
+	remac(wire, (size_t)n, alice_pub);
+	assert_int_equal(mesh_receive(wire, (size_t)n, alice_priv, ab, &o, why, sizeof(why)), -EBADMSG);
+	/* Every header byte after the magic and version, and the ephemeral key. */
+	remac(wire, (size_t)n, bob_pub);
+	assert_int_equal(mesh_receive(wire, (size_t)n, bob_priv, ba, &o, why, sizeof(why)), 0);
+	for (int i = 3; i < MESH_HDR_LEN + MESH_EPH_LEN; i++) {
 		wire[i] ^= 1;
-		assert_int_equal(mesh_open(wire, (size_t)n, ba, &o, why, sizeof(why)), -EBADMSG);
+		remac(wire, (size_t)n, bob_pub);
+		assert_int_equal(mesh_receive(wire, (size_t)n, bob_priv, ba, &o, why, sizeof(why)), -EBADMSG);
 		wire[i] ^= 1;
 	}
+}
+
+/* Does any run of 16 bytes of a occur in b? */
+static bool share_16(const uint8_t *a, size_t an, const uint8_t *b, size_t bn)
+{
+	for (size_t i = 0; i + 16 <= an; i++)
+		for (size_t j = 0; j + 16 <= bn; j++)
+			if (!memcmp(a + i, b + j, 16))
+				return true;
+	return false;
+}
+
+/* Issue 13 #10: the sender's key was in clear on every control message.
+ * The same message sealed twice shares no run of 16 bytes with the other
+ * copy, and holds neither party's key anywhere. */
+static void a_sealed_message_names_no_one(void **state)
+{
+	struct mesh_msg m = { .type = MESH_PING };
+	uint8_t w1[MESH_MAX_MSG], w2[MESH_MAX_MSG];
+	int n1, n2;
+
+	(void)state;
+	memcpy(m.sender, alice_pub, 32);
+	m.counter = 1;
+	m.u.ping.txid = 5;
+	m.u.ping.addr = ep("192.0.2.9:4000");
+	n1 = mesh_seal(&m, bob_pub, ab, w1, sizeof(w1));
+	n2 = mesh_seal(&m, bob_pub, ab, w2, sizeof(w2));
+	assert_int_equal(n1, n2);
+	assert_false(share_16(w1, (size_t)n1, w2, (size_t)n2));
+	assert_false(share_16(alice_pub, 32, w1, (size_t)n1));
+	assert_false(share_16(bob_pub, 32, w1, (size_t)n1));
+	assert_memory_equal(w1, w2, MESH_HDR_LEN); /* what stays: magic, version, type */
 }
 
 /* Another protocol version is refused, with both versions named. */
@@ -211,10 +275,10 @@ static void another_version_is_refused_by_name(void **state)
 
 	(void)state;
 	memcpy(m.sender, alice_pub, 32);
-	n = mesh_seal(&m, ab, wire, sizeof(wire));
+	n = mesh_seal(&m, bob_pub, ab, wire, sizeof(wire));
 	assert_true(n > 0);
 	wire[2] = MESH_VERSION - 1;
-	assert_int_equal(mesh_open(wire, (size_t)n, ba, &o, why, sizeof(why)), -EPROTO);
+	assert_int_equal(mesh_receive(wire, (size_t)n, bob_priv, ba, &o, why, sizeof(why)), -EPROTO);
 	snprintf(want, sizeof(want), "protocol version %d; we speak %d", MESH_VERSION - 1, MESH_VERSION);
 	assert_non_null(strstr(why, want));
 }
@@ -264,13 +328,77 @@ static void every_message_type_refuses_trailing_and_missing_bytes(void **state)
 		n = mesh_msg_encode(&m, body, sizeof(body));
 		assert_true(n >= 16);
 		assert_int_equal(mesh_msg_decode(types[i], body, (size_t)n, &o, why, sizeof(why)), 0);
-		body[n] = 0;
+		body[n] = 0x55; /* (a REGISTER takes zeros after its end: its padding) */
 		if (mesh_msg_decode(types[i], body, (size_t)n + 1, &o, why, sizeof(why)) != -EBADMSG)
 			fail_msg("type %u took a trailing byte", types[i]);
 		assert_non_null(strstr(why, "too many"));
 		if (mesh_msg_decode(types[i], body, (size_t)n - 1, &o, why, sizeof(why)) != -EBADMSG)
 			fail_msg("type %u took a body one byte short", types[i]);
 	}
+}
+
+struct pieces {
+	uint8_t p[MESH_FRAG_MAX_PIECES][MESH_FRAG_SAFE];
+	size_t len[MESH_FRAG_MAX_PIECES];
+	int n;
+};
+
+static int keep_piece(void *ctx, const uint8_t *frag, size_t n)
+{
+	struct pieces *ps = ctx;
+
+	assert_true(n <= MESH_FRAG_SAFE);
+	memcpy(ps->p[ps->n], frag, n);
+	ps->len[ps->n++] = n;
+	return 0;
+}
+
+/* A WireGuard packet in pieces (mesh/frag.h): each within 1232 bytes, put
+ * back together in any order, once; a missing piece gives the packet up
+ * after a second; pieces that disagree, or too many, are refused. */
+static void packets_go_in_pieces_and_come_back_whole(void **state)
+{
+	static struct mesh_reasm r;
+	static struct pieces ps;
+	static uint8_t pkt[4000], out[MESH_FRAG_MAX];
+	struct wg_endpoint a = ep("192.0.2.1:4000"), b = ep("192.0.2.2:4000");
+	char why[80];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(pkt); i++)
+		pkt[i] = (uint8_t)(i * 7);
+	pkt[0] = 4;
+	/* 1260 bytes (a 1228-byte inner packet): two pieces. */
+	assert_int_equal(mesh_frag_split(pkt, 1260, 9, keep_piece, &ps), 2);
+	assert_int_equal(ps.n, 2);
+	/* The last first, a duplicate, then the first: whole once. */
+	assert_int_equal(mesh_frag_take(&r, &a, ps.p[1], ps.len[1], 1000, out, sizeof(out), why, sizeof(why)), 0);
+	assert_int_equal(mesh_frag_take(&r, &a, ps.p[1], ps.len[1], 1001, out, sizeof(out), why, sizeof(why)), 0);
+	/* The same id from another sender is another packet. */
+	assert_int_equal(mesh_frag_take(&r, &b, ps.p[0], ps.len[0], 1002, out, sizeof(out), why, sizeof(why)), 0);
+	assert_int_equal(mesh_frag_take(&r, &a, ps.p[0], ps.len[0], 1003, out, sizeof(out), why, sizeof(why)), 1260);
+	assert_memory_equal(out, pkt, 1260);
+	assert_int_equal(mesh_frag_take(&r, &a, ps.p[0], ps.len[0], 1004, out, sizeof(out), why, sizeof(why)), 0);
+	/* b's other piece comes too late: given up. */
+	assert_int_equal(mesh_frag_take(&r, &b, ps.p[1], ps.len[1], 2500, out, sizeof(out), why, sizeof(why)), 0);
+	assert_true(r.dropped >= 1);
+	/* Pieces that disagree on their count; a short piece before the last. */
+	assert_int_equal(mesh_frag_take(&r, &a, ps.p[0], ps.len[0], 3000, out, sizeof(out), why, sizeof(why)), 0);
+	memcpy(ps.p[2], ps.p[0], ps.len[0]);
+	ps.p[2][8] = 1, ps.p[2][9] = 3;
+	assert_int_equal(mesh_frag_take(&r, &a, ps.p[2], ps.len[0], 3001, out, sizeof(out), why, sizeof(why)), -EBADMSG);
+	assert_non_null(strstr(why, "disagree"));
+	ps.p[0][8] = 1, ps.p[0][9] = 3;
+	assert_int_equal(mesh_frag_take(&r, &a, ps.p[0], 100, 3002, out, sizeof(out), why, sizeof(why)), -EBADMSG);
+	assert_non_null(strstr(why, "not full"));
+	/* Too large for 8 pieces; a single piece is no fragment. */
+	ps.n = 0;
+	assert_int_equal(mesh_frag_split(pkt, MESH_FRAG_MAX + 1, 1, keep_piece, &ps), -EMSGSIZE);
+	ps.p[1][8] = 0, ps.p[1][9] = 1;
+	assert_int_equal(mesh_frag_take(&r, &a, ps.p[1], 50, 3003, out, sizeof(out), why, sizeof(why)), -EBADMSG);
+	/* Nothing of ours is taken for a piece, and a piece is not a control message. */
+	assert_true(mesh_is_message(ps.p[0], ps.len[0]));
+	assert_false(wg_is_message(ps.p[0], ps.len[0]));
 }
 
 static void relay_carries_only_wireguard_and_shrinks_on_the_way_out(void **state)
@@ -403,9 +531,11 @@ int main(void)
 		cmocka_unit_test(every_message_type_survives_seal_and_open),
 		cmocka_unit_test(forged_or_damaged_messages_do_not_open),
 		cmocka_unit_test(a_reflected_message_does_not_open),
+		cmocka_unit_test(a_sealed_message_names_no_one),
 		cmocka_unit_test(another_version_is_refused_by_name),
 		cmocka_unit_test(malformed_bodies_are_refused_with_a_reason),
 		cmocka_unit_test(every_message_type_refuses_trailing_and_missing_bytes),
+		cmocka_unit_test(packets_go_in_pieces_and_come_back_whole),
 		cmocka_unit_test(relay_carries_only_wireguard_and_shrinks_on_the_way_out),
 		cmocka_unit_test(tcp_frames_arrive_whole_in_any_pieces),
 		cmocka_unit_test(keys_read_as_wireguard_tools_writes_them),

@@ -14,10 +14,10 @@
 
 #include "tests/sim/sim.h"
 
-static const struct sim_nat full_cone = { SIM_EIM, SIM_EIF, 0, false };
-static const struct sim_nat port_restricted = { SIM_EIM, SIM_APDF, 0, false };
-static const struct sim_nat symmetric = { SIM_ADM_RANDOM, SIM_APDF, 0, false };
-static const struct sim_nat udp_blocked = { SIM_EIM, SIM_APDF, 0, true };
+static const struct sim_nat full_cone = { SIM_EIM, SIM_EIF, 0, false, 0 };
+static const struct sim_nat port_restricted = { SIM_EIM, SIM_APDF, 0, false, 0 };
+static const struct sim_nat symmetric = { SIM_ADM_RANDOM, SIM_APDF, 0, false, 0 };
+static const struct sim_nat udp_blocked = { SIM_EIM, SIM_APDF, 0, true, 0 };
 
 static struct sim S;
 
@@ -76,6 +76,19 @@ static uint64_t traffic(struct pair p, int i, int j, int n, uint64_t every)
 	return S.agents[j].delivered - before;
 }
 
+/* The same with inner packets of `len` bytes. */
+static uint64_t traffic_sized(int i, int j, int n, uint64_t every, size_t len)
+{
+	uint64_t before = S.agents[j].delivered;
+
+	for (int k = 0; k < n; k++) {
+		sim_send(&S, i, j, len, (uint32_t)k);
+		sim_run(&S, every);
+	}
+	sim_run(&S, 1000);
+	return S.agents[j].delivered - before;
+}
+
 static void a_direct_pair_stays_direct_for_six_hours_of_virtual_time(void **state)
 {
 	struct pair p = pair_up(&full_cone, &port_restricted, NULL);
@@ -107,6 +120,64 @@ static void a_direct_pair_stays_direct_for_six_hours_of_virtual_time(void **stat
 	/* Both still members; none of their control messages went stale. */
 	assert_int_equal(sim_members(&S), 2);
 	assert_true(S.agents[p.a].a.registered && S.agents[p.b].a.registered);
+}
+
+/* Issue 13, mtu-blackhole: a link that drops datagrams over 1252 bytes
+ * (IP packets over 1280) and says nothing. A 1228-byte inner packet
+ * (ping -M do -s 1200) makes a 1260-byte WireGuard datagram: it went
+ * nowhere, forever, while the small path checks kept the path "up". The
+ * full-size probes notice within seconds; the packets then go in pieces,
+ * and whole again once the link is mended. */
+static void a_path_mtu_black_hole_is_crossed_in_pieces(void **state)
+{
+	struct pair p = pair_up(&full_cone, &port_restricted, NULL);
+	struct agent_peer *ab, *ba;
+	uint64_t got, before;
+	int t;
+
+	(void)state;
+	assert_true(sim_run_until(&S, 10000, both_direct, &p));
+	sim_run(&S, 2000);
+	ab = sim_peer(&S, p.a, p.b);
+	ba = sim_peer(&S, p.b, p.a);
+	print_message("  direct; datagrams seen to pass: %u and %u bytes\n", ab->pmtu_ok, ba->pmtu_ok);
+	assert_int_equal(ab->pmtu_ok, 1280 + 32);
+	assert_int_equal(ba->pmtu_ok, 1280 + 32);
+	/* Whole: no pieces. */
+	before = S.agents[p.b].delivered;
+	for (int k = 0; k < 10; k++) {
+		sim_send(&S, p.a, p.b, 1228, (uint32_t)k);
+		sim_run(&S, 100);
+	}
+	sim_run(&S, 500);
+	assert_int_equal(S.agents[p.b].delivered - before, 10);
+	assert_int_equal(S.agents[p.a].a.frags_out, 0);
+	/* The black hole, on a's uplink. */
+	S.agents[p.a].nat.max_datagram = 1280 - 28;
+	for (t = 0; t < 300; t++) {
+		before = S.agents[p.b].delivered;
+		sim_send(&S, p.a, p.b, 1228, (uint32_t)t);
+		sim_run(&S, 100);
+		if (S.agents[p.b].delivered > before)
+			break;
+	}
+	print_message("  black hole: 1228-byte packets through again after %d ms (%llu sent in pieces)\n", t * 100,
+		      (unsigned long long)S.agents[p.a].a.frags_out);
+	assert_true(t < 150);   /* two probes lost, five seconds apart at most */
+	assert_true(both_direct(&S, &p));
+	assert_int_equal(ab->pmtu_ok, 0);
+	/* From then on every one arrives, both ways. */
+	got = traffic_sized(p.a, p.b, 50, 100, 1228);
+	assert_int_equal(got, 50);
+	got = traffic_sized(p.b, p.a, 50, 100, 1228);
+	assert_int_equal(got, 50);
+	/* Mended: whole again within a probe or two. */
+	S.agents[p.a].nat.max_datagram = 0;
+	sim_run(&S, 12000);
+	assert_int_equal(ab->pmtu_ok, 1280 + 32);
+	before = S.agents[p.a].a.frags_out;
+	assert_int_equal(traffic_sized(p.a, p.b, 10, 100, 1228), 10);
+	assert_int_equal(S.agents[p.a].a.frags_out, before);
 }
 
 static void a_relayed_pair_is_carried_by_the_relay_for_hours(void **state)
@@ -489,14 +560,14 @@ static void a_pong_from_anywhere_but_where_the_ping_went_moves_no_path(void **st
 	key_public(a_pub, A->conf.private_key);
 	key_public(b_pub, B->conf.private_key);
 	assert_int_equal(mesh_shared_key(shared, a_pub, B->conf.private_key), 0);
-	assert_int_equal(mesh_open(spy.ping, spy.len, shared, &ping, why, sizeof(why)), 0);
+	assert_int_equal(mesh_receive(spy.ping, spy.len, B->conf.private_key, shared, &ping, why, sizeof(why)), 0);
 	/* b's answer to it (sealed by b: the observer only carries it), sent
 	 * to a from the observer's address before b's own arrives. */
 	memcpy(pong.sender, b_pub, 32);
 	pong.counter = ((SIM_EPOCH_S + S.now / 1000 + 1) << 32) | 1;
 	pong.u.ping.txid = ping.u.ping.txid;
 	pong.u.ping.addr = spy.to;
-	n = mesh_seal(&pong, shared, wire, sizeof(wire));
+	n = mesh_seal(&pong, a_pub, shared, wire, sizeof(wire));
 	assert_true(n > 0);
 	assert_int_equal(wg_endpoint_parse("192.0.2.66:6666", &evil), 0);
 	agent_receive(&A->a, spy.sock, &evil, wire, (size_t)n, S.now);
@@ -687,7 +758,7 @@ static void punch_after_punch_sends_an_address_at_most_300_packets_a_minute(void
 		assert_int_equal(wg_endpoint_parse("192.0.2.99:4000", &m.u.punch.peer.seen[0]), 0);
 		assert_int_equal(wg_endpoint_parse("192.0.2.99:4001", &m.u.punch.peer.seen[1]), 0);
 		m.u.punch.peer.n_cands = 0;
-		n = mesh_seal(&m, shared, wire, sizeof(wire));
+		n = mesh_seal(&m, A->a.pub, shared, wire, sizeof(wire));
 		assert_true(n > 0);
 		agent_receive(&A->a, A->a.udp, &intro, wire, (size_t)n, S.now);
 		sim_run(&S, 300);
@@ -723,6 +794,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(a_direct_pair_stays_direct_for_six_hours_of_virtual_time, teardown),
+		cmocka_unit_test_teardown(a_path_mtu_black_hole_is_crossed_in_pieces, teardown),
 		cmocka_unit_test_teardown(a_relayed_pair_is_carried_by_the_relay_for_hours, teardown),
 		cmocka_unit_test_teardown(path_checks_keep_short_lived_mappings_open_through_silence, teardown),
 		cmocka_unit_test_teardown(a_nat_that_forgets_moves_traffic_to_the_relay_then_direct_again, teardown),

@@ -103,3 +103,15 @@ write('fuzz_capture', 'sll-initiation', bytes([0]) + sll(ipv4(17, udp(51820, 518
 write('fuzz_capture', 'sll2-response', bytes([1]) + sll2(ipv4(17, udp(51820, 51820, resp))))
 write('fuzz_capture', 'ether-response', bytes([2]) + b'\0' * 12 + b'\x08\x00' + ipv4(17, udp(1, 2, resp)))
 write('fuzz_capture', 'raw-fragment', bytes([3]) + ipv4(17, udp(1, 2, resp))[:6] + b'\x20\x01' + ipv4(17, udp(1, 2, resp))[8:])
+
+
+# frag: records of sender|full, id, index, count, step, length (2), bytes.
+def frag_rec(sender, full, fid, idx, count, step, body=b''):
+    return bytes([sender | (4 if full else 0), fid, idx, count, step]) + struct.pack('!H', len(body)) + body
+
+
+write('fuzz_mesh_frag', 'two-pieces', frag_rec(0, True, 1, 0, 2, 0) + frag_rec(0, False, 1, 1, 2, 1, b'\x04' + b'x' * 40))
+write('fuzz_mesh_frag', 'out-of-order-two-senders',
+      frag_rec(1, False, 7, 2, 3, 0, b'z' * 20) + frag_rec(2, True, 7, 0, 3, 0) + frag_rec(1, True, 7, 0, 3, 5) +
+      frag_rec(1, True, 7, 1, 3, 5) + frag_rec(2, True, 7, 1, 3, 200))
+write('fuzz_mesh_frag', 'raw', bytes([0xff, 0, 0, 0, 0, 0, 0]) + b'PL\x03\x12\x00\x00\x00\x01\x00\x02' + b'y' * 30)
