@@ -324,6 +324,12 @@ void nft_batch_put_table(struct mnl_nlmsg_batch *b, uint32_t *seq, int family, c
 void nft_batch_put_chain(struct mnl_nlmsg_batch *b, uint32_t *seq, int family, const char *table, const char *name,
 			 uint32_t hooknum, int prio)
 {
+	nft_batch_put_dev_chain(b, seq, family, table, name, hooknum, prio, NULL);
+}
+
+void nft_batch_put_dev_chain(struct mnl_nlmsg_batch *b, uint32_t *seq, int family, const char *table, const char *name,
+			     uint32_t hooknum, int prio, const char *dev)
+{
 	struct nftnl_chain *ch = nftnl_chain_alloc();
 	struct nlmsghdr *nlh;
 
@@ -332,6 +338,8 @@ void nft_batch_put_chain(struct mnl_nlmsg_batch *b, uint32_t *seq, int family, c
 	nftnl_chain_set_str(ch, NFTNL_CHAIN_TYPE, "filter");
 	nftnl_chain_set_u32(ch, NFTNL_CHAIN_HOOKNUM, hooknum);
 	nftnl_chain_set_s32(ch, NFTNL_CHAIN_PRIO, prio);
+	if (dev)
+		nftnl_chain_set_str(ch, NFTNL_CHAIN_DEV, dev);
 	nftnl_chain_set_u32(ch, NFTNL_CHAIN_POLICY, NF_ACCEPT);
 	nlh = nftnl_chain_nlmsg_build_hdr(mnl_nlmsg_batch_current(b), NFT_MSG_NEWCHAIN, (uint16_t)family,
 					  NLM_F_CREATE | NLM_F_ACK, (*seq)++);

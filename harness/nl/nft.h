@@ -35,6 +35,9 @@ int nft_batch_talk(struct mnl_nlmsg_batch *b, const char *what, char *err, size_
 /* Add a base filter chain NAME (policy accept) on hook HOOKNUM at PRIO. */
 void nft_batch_put_chain(struct mnl_nlmsg_batch *b, uint32_t *seq, int family, const char *table, const char *name,
 			 uint32_t hooknum, int prio);
+/* The same, bound to device DEV (netdev family: ingress, egress). */
+void nft_batch_put_dev_chain(struct mnl_nlmsg_batch *b, uint32_t *seq, int family, const char *table, const char *name,
+			     uint32_t hooknum, int prio, const char *dev);
 /* Replace table TABLE (ip) in NETNS with one base filter chain CHAIN (HOOK,
  * PRIO, policy accept) holding one rule that build(r, arg) fills; build
  * NULL just removes the table. One batch; err names `what`. */

@@ -6,7 +6,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <libmnl/libmnl.h>
-#include <libnftnl/chain.h>
 #include <libnftnl/expr.h>
 #include <libnftnl/rule.h>
 #include <linux/if_ether.h>
@@ -42,25 +41,6 @@ static void put_drop(struct mnl_nlmsg_batch *b, uint32_t *seq, const char *chain
 	nft_batch_put_rule(b, seq, NFPROTO_NETDEV, r);
 }
 
-static void put_ingress_chain(struct mnl_nlmsg_batch *b, uint32_t *seq, const char *name, const char *dev)
-{
-	struct nftnl_chain *ch = nftnl_chain_alloc();
-	struct nlmsghdr *nlh;
-
-	nftnl_chain_set_str(ch, NFTNL_CHAIN_TABLE, NFTMTU_TABLE);
-	nftnl_chain_set_str(ch, NFTNL_CHAIN_NAME, name);
-	nftnl_chain_set_str(ch, NFTNL_CHAIN_TYPE, "filter");
-	nftnl_chain_set_u32(ch, NFTNL_CHAIN_HOOKNUM, NF_NETDEV_INGRESS);
-	nftnl_chain_set_s32(ch, NFTNL_CHAIN_PRIO, -500);
-	nftnl_chain_set_str(ch, NFTNL_CHAIN_DEV, dev);
-	nftnl_chain_set_u32(ch, NFTNL_CHAIN_POLICY, NF_ACCEPT);
-	nlh = nftnl_chain_nlmsg_build_hdr(mnl_nlmsg_batch_current(b), NFT_MSG_NEWCHAIN, NFPROTO_NETDEV,
-					  NLM_F_CREATE | NLM_F_ACK, (*seq)++);
-	nftnl_chain_nlmsg_build_payload(nlh, ch);
-	nftnl_chain_free(ch);
-	mnl_nlmsg_batch_next(b);
-}
-
 static int mtu_in_ns(void *arg)
 {
 	struct mtu_ctx *x = arg;
@@ -84,7 +64,7 @@ static int mtu_in_ns(void *arg)
 			if (!strcmp(i->if_name, "lo"))
 				continue;
 			snprintf(name, sizeof(name), "in%u", i->if_index);
-			put_ingress_chain(b, &seq, name, i->if_name);
+			nft_batch_put_dev_chain(b, &seq, NFPROTO_NETDEV, NFTMTU_TABLE, name, NF_NETDEV_INGRESS, -500, i->if_name);
 			put_drop(b, &seq, name, ETH_P_IP, 2, (uint16_t)x->max_bytes);         /* total length */
 			put_drop(b, &seq, name, ETH_P_IPV6, 4, (uint16_t)(x->max_bytes - 40)); /* payload length */
 			chains++;

@@ -189,6 +189,18 @@ static void forged_or_damaged_messages_do_not_open(void **state)
 	assert_non_null(strstr(why, "not a control message"));
 }
 
+/* Alice's PING to bob, as sent to 192.0.2.9:4000. */
+static struct mesh_msg alice_ping(uint64_t counter)
+{
+	struct mesh_msg m = { .type = MESH_PING };
+
+	memcpy(m.sender, alice_pub, 32);
+	m.counter = counter;
+	m.u.ping.txid = 5;
+	m.u.ping.addr = ep("192.0.2.9:4000");
+	return m;
+}
+
 /* A PING captured on the path, its type made PONG and its sender made the
  * peer, sent back to whoever sent it: it must not open as the peer's PONG
  * (it did: the header was outside the box and the key the same both ways,
@@ -196,16 +208,12 @@ static void forged_or_damaged_messages_do_not_open(void **state)
  * opens for its receiver only. */
 static void a_reflected_message_does_not_open(void **state)
 {
-	struct mesh_msg m = { .type = MESH_PING }, o;
+	struct mesh_msg m = alice_ping(77), o;
 	uint8_t wire[MESH_MAX_MSG];
 	char why[160];
 	int n;
 
 	(void)state;
-	memcpy(m.sender, alice_pub, 32);
-	m.counter = 77;
-	m.u.ping.txid = 5;
-	m.u.ping.addr = ep("192.0.2.9:4000");
 	n = mesh_seal(&m, bob_pub, ab, wire, sizeof(wire));
 	assert_true(n > 0);
 	assert_int_equal(mesh_receive(wire, (size_t)n, bob_priv, ba, &o, why, sizeof(why)), 0);
@@ -247,15 +255,11 @@ static bool share_16(const uint8_t *a, size_t an, const uint8_t *b, size_t bn)
  * copy, and holds neither party's key anywhere. */
 static void a_sealed_message_names_no_one(void **state)
 {
-	struct mesh_msg m = { .type = MESH_PING };
+	struct mesh_msg m = alice_ping(1);
 	uint8_t w1[MESH_MAX_MSG], w2[MESH_MAX_MSG];
 	int n1, n2;
 
 	(void)state;
-	memcpy(m.sender, alice_pub, 32);
-	m.counter = 1;
-	m.u.ping.txid = 5;
-	m.u.ping.addr = ep("192.0.2.9:4000");
 	n1 = mesh_seal(&m, bob_pub, ab, w1, sizeof(w1));
 	n2 = mesh_seal(&m, bob_pub, ab, w2, sizeof(w2));
 	assert_int_equal(n1, n2);
