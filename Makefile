@@ -149,6 +149,11 @@ build/fuzz/obj/%.o: %.c $(HDRS) | deps
 build/fuzz/libpunchlab.a: $(FUZZ_OBJ)
 	$(SAY) "  AR    $@"
 	$(Q)rm -f $@ && ar rcs $@ $^
+# The receive paths' fuzzer runs the mesh's cores in the simulated internet.
+build/fuzz/fuzz_mesh_receive: tests/fuzz/fuzz_mesh_receive.c $(SIM_SRC) build/fuzz/libpunchlab.a $(HDRS)
+	@mkdir -p $(dir $@)
+	$(SAY) "  FUZZ  $@"
+	$(Q)clang $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined $< $(SIM_SRC) build/fuzz/libpunchlab.a -o $@ $(HARNESS_LIBS)
 build/fuzz/%: tests/fuzz/%.c build/fuzz/libpunchlab.a $(HDRS) $(wildcard tests/tools/*.c)
 	@mkdir -p $(dir $@)
 	$(SAY) "  FUZZ  $@"

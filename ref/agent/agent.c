@@ -134,7 +134,7 @@ static int to_introducer(struct agent *a, const uint8_t *buf, size_t len)
 int agent_send_control(struct agent *a, struct agent_peer *p, struct mesh_msg *m, int fd, const struct wg_endpoint *ep,
 		       int ttl)
 {
-	uint8_t sealed[MESH_MAX_MSG];
+	static uint8_t sealed[MESH_MAX_PROBE];
 	int n;
 
 	memcpy(m->sender, a->pub, WG_KEY_LEN);
@@ -208,7 +208,7 @@ static int send_cb(void *ctx, struct wg_peer *wp, const struct wg_endpoint *ep, 
 		 * pass any path (a black hole drops it whole, and says nothing). */
 		struct piece_ctx c = { a, p };
 		a->frags_out++;
-		n = mesh_frag_split(buf, len, ++a->frag_id, send_piece, &c);
+		n = mesh_frag_split(buf, len, randombytes_random(), send_piece, &c);
 		return n < 0 ? n : (int)len;
 	}
 	if (p->direct)
@@ -453,6 +453,49 @@ static void on_prove(struct agent *a, const struct mesh_msg *m, const struct wg_
 	send_register(a, v, 0);
 }
 
+/* The X25519 that opens a control message: from the introducer's
+ * addresses (or its TCP connection), at most AGENT_INTRO_X25519_BURST at
+ * once (a whole member list, which comes in a burst) and
+ * AGENT_INTRO_X25519_PER_S a second; from anywhere else at most
+ * AGENT_X25519_BURST at once and AGENT_X25519_PER_S a second in all, and
+ * from one source address a share of that. A flood by someone who knows
+ * our key, or from many spoofed sources, costs a bounded share of a core. */
+#define AGENT_INTRO_X25519_BURST 2100
+#define AGENT_INTRO_X25519_PER_S 1000
+#define AGENT_X25519_BURST 400
+#define AGENT_X25519_PER_S 200
+#define AGENT_X25519_SOURCE_BURST 64
+#define AGENT_X25519_SOURCE_PER_S 32
+
+static bool x25519_allowed(struct agent *a, const struct wg_endpoint *from, bool via_tcp, uint64_t now)
+{
+	bool intro = via_tcp;
+	struct bucket *src = NULL;
+	uint8_t key[16];
+
+	for (int i = 0; i < a->conf.n_introducer && !intro; i++)
+		intro = wg_endpoint_equal(from, &a->conf.introducer[i]);
+	if (intro) {
+		if (bucket_take(&a->x25519_intro, AGENT_INTRO_X25519_BURST, AGENT_INTRO_X25519_PER_S, now))
+			return true;
+		a->x25519_limited++;
+		return false;
+	}
+	bucket_fill(&a->x25519, AGENT_X25519_BURST, AGENT_X25519_PER_S, now);
+	if (from->addr.ss_family == AF_INET)
+		bucket_addr_ipv4(((const struct sockaddr_in *)&from->addr)->sin_addr.s_addr, key);
+	else
+		memcpy(key, ((const struct sockaddr_in6 *)&from->addr)->sin6_addr.s6_addr, 16);
+	src = bucket_for(a->x25519_src, 64, key, AGENT_X25519_SOURCE_BURST, AGENT_X25519_SOURCE_PER_S, now);
+	if (a->x25519.tokens < 1 || src->tokens < 1) {
+		a->x25519_limited++;
+		return false;
+	}
+	a->x25519.tokens -= 1;
+	src->tokens -= 1;
+	return true;
+}
+
 /* A control message (sealed) from the introducer or a peer. */
 static void on_control(struct agent *a, const uint8_t *buf, size_t len, int fd, const struct wg_endpoint *from,
 		       bool via_tcp, uint64_t now)
@@ -474,9 +517,10 @@ static void on_control(struct agent *a, const uint8_t *buf, size_t len, int fd, 
 		}
 		return;
 	}
-	/* Only someone who knows our key gets this far: one X25519 says who
-	 * sent it. */
-	if (mesh_unwrap(buf, len, a->conf.private_key, a->pub, &env)) {
+	/* Only someone who knows our key gets this far (or a copy of what
+	 * was sent to us): one X25519 says who sent it, within budget. */
+	if (mesh_recent_copy(&a->recent, buf + len - MESH_MAC1_LEN, now) || !x25519_allowed(a, from, via_tcp, now) ||
+	    mesh_unwrap(buf, len, a->conf.private_key, a->pub, &env)) {
 		a->dropped_control++;
 		return;
 	}
@@ -568,6 +612,16 @@ static void on_control(struct agent *a, const uint8_t *buf, size_t len, int fd, 
 		a->dropped_control++;
 }
 
+/* Is from, on socket fd, where a peer's direct path goes? */
+static bool peer_on_path(const struct agent *a, int fd, const struct wg_endpoint *from)
+{
+	for (int i = 0; i < AGENT_MAX_PEERS; i++)
+		if (a->peers[i].used && a->peers[i].direct && a->peers[i].direct_fd == fd &&
+		    wg_endpoint_equal(&a->peers[i].direct_ep, from))
+			return true;
+	return false;
+}
+
 /* A datagram on one of our UDP sockets (or a frame from TCP). */
 static void on_datagram(struct agent *a, uint8_t *buf, size_t len, int fd, const struct wg_endpoint *from, bool via_tcp,
 			uint64_t now)
@@ -604,8 +658,8 @@ static void on_datagram(struct agent *a, uint8_t *buf, size_t len, int fd, const
 		static uint8_t whole[MESH_FRAG_MAX];
 		char why[80];
 		int n;
-		/* A piece of a WireGuard packet from a peer's direct path. */
-		if (via_tcp || (n = mesh_frag_take(&a->reasm, from, buf, len, now, whole, sizeof(whole), why, sizeof(why))) < 0) {
+		/* A piece of a WireGuard packet, from a peer's direct path only. */
+		if (via_tcp || !peer_on_path(a, fd, from) || (n = mesh_frag_take(&a->reasm, from, buf, len, now, whole, sizeof(whole), why, sizeof(why))) < 0) {
 			a->dropped_control++;
 			return;
 		}
@@ -753,7 +807,6 @@ int agent_init(struct agent *a, const struct agent_conf *conf, const struct agen
 	a->tun = a->uapi = a->status = a->tcp_fd = -1;
 	randombytes_buf(a->txid_key, sizeof(a->txid_key));
 	randombytes_buf(&a->session, sizeof(a->session));
-	randombytes_buf(&a->frag_id, sizeof(a->frag_id));
 	a->started_ms = a->now = now;
 	mesh_replay_init(&a->intro_replay);
 	key_public(a->pub, conf->private_key);

@@ -11,9 +11,11 @@
 #include "../mesh/conf.h"
 #include "../mesh/frag.h"
 #include "../mesh/natclass.h"
+#include "../mesh/recent.h"
 #include "../mesh/status.h"
 #include "../mesh/stream.h"
 #include "../wg/wg.h"
+#include "../../lib/util/bucket.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -154,8 +156,13 @@ struct agent {
 	struct agent_peer peers[AGENT_MAX_PEERS];
 	uint64_t relayed_out, relayed_in, dropped_control;
 	uint64_t frags_out, frags_in;   /* WireGuard packets sent and received in pieces */
-	uint32_t frag_id;
 	struct mesh_reasm reasm;
+	/* Before the X25519 a control message costs: copies dropped, and
+	 * budgets (the introducer's; everyone else's; each source address). */
+	struct mesh_recent recent;
+	struct bucket x25519_intro, x25519;
+	struct bucket_slot x25519_src[64];
+	uint64_t x25519_limited;
 	bool log_verbose;
 	uint64_t version_log_ms;    /* when another protocol version was last logged */
 	/* While a received packet is handled: where an answer without a peer

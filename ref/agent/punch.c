@@ -182,13 +182,12 @@ static void send_ping(struct agent *a, struct agent_peer *p, int fd, const struc
 }
 
 /* The size a path MTU probe takes: the largest datagram the tunnel makes
- * (the interface's MTU and WireGuard's 32 bytes), as far as a control
- * message can be that large. */
+ * (the interface's MTU and WireGuard's 32 bytes). */
 static size_t pmtu_probe_size(const struct agent *a)
 {
 	size_t want = (size_t)a->conf.mtu + 32;
 
-	return want < MESH_MAX_MSG ? want : MESH_MAX_MSG;
+	return want < MESH_MAX_PROBE ? want : MESH_MAX_PROBE;
 }
 
 /* Probe the direct path's MTU every PMTU_EVERY_MS with a ping padded to
@@ -365,9 +364,16 @@ void punch_on_ping(struct agent *a, struct agent_peer *p, const struct mesh_msg 
 
 	/* Answer on the socket it came in on, to where it came from: that is
 	 * the peer's mapping toward us (peer-reflexive), whatever its NAT. */
+	uint8_t body[MESH_MAX_MSG];
+	int n;
+
 	r.u.ping.txid = m->u.ping.txid;
 	r.u.ping.addr = *from;
 	r.u.ping.size = m->u.ping.size;
+	/* Never larger than the ping (its source may be someone else's). */
+	n = mesh_msg_encode(&r, body, sizeof(body));
+	if (n < 0 || MESH_CONTROL_OVERHEAD + (size_t)n > m->u.ping.size)
+		return;
 	agent_send_control(a, p, &r, fd, from, 0);
 	if (p->direct)
 		return;

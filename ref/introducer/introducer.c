@@ -3,6 +3,7 @@
  * calls hand it; everything it sends goes through its io. */
 #include "introducer.h"
 #include "../mesh/pool.h"
+#include "../mesh/recent.h"
 #include "../mesh/stream.h"
 #include "../../lib/util/bucket.h"
 
@@ -108,6 +109,7 @@ struct introducer {
 	struct introducer_stats stats, stats_logged;
 	struct shared_cache shared_cache[SHARED_CACHE];
 	struct place places[PLACES];
+	struct mesh_recent recent;
 	uint64_t stats_log_ms;
 	uint64_t join_log_ms;
 	uint64_t forged_log_ms, version_log_ms;
@@ -460,6 +462,8 @@ static bool proof_ok(const struct introducer *in, const struct mesh_msg *msg, ui
 }
 
 /* Ask the address the REGISTER came from to prove itself. */
+static void place_proven_soon(struct introducer *in, uint64_t now);
+
 static void send_prove(struct introducer *in, const struct mesh_msg *msg, const uint8_t shared[static 32],
 		       size_t request_len, uint64_t now)
 {
@@ -468,6 +472,7 @@ static void send_prove(struct introducer *in, const struct mesh_msg *msg, const 
 	int n;
 
 	proof_for(in, msg->sender, &in->cur_from, now / PROOF_WINDOW_MS, r.u.prove.proof);
+	place_proven_soon(in, now);
 	r.u.prove.ttl = msg->u.reg.ttl; /* the agent learns the hops to us from this too */
 	n = seal_for(in, &r, msg->sender, msg->session, shared, out, sizeof(out));
 	in->stats.proves++;
@@ -648,15 +653,17 @@ static void send_resync(struct introducer *in, struct member *m, uint64_t sessio
 #define X25519_PER_SOURCE_S 16     /* then these a second (a new member's first contact costs two) */
 #define MEMBER_X25519_BURST 40
 #define MEMBER_X25519_PER_S 10
-/* A place (address and port) that sent a message that opened, from any
- * key, is remembered for a while: its next messages (a REGISTER again
- * with its proof, a new member's retries) are charged to it and to the
- * global budget, not to its address's, so a hundred agents joining behind
- * one carrier NAT address at once do not starve each other. A spoofer
- * gets a place in only at the strangers' rate, paid for in X25519s. */
+/* A place (address and port) we sent a PROVE to (a key we admit, from
+ * an address not yet proven) is remembered for a while: its REGISTER with
+ * the proof, and its retries, are charged to it and to the global budget,
+ * not to its address's, so a hundred agents joining behind one carrier
+ * NAT address at once do not starve each other. A place lasts
+ * PLACE_KEEP_MS from its PROVE, whatever it sends, and one address holds
+ * at most PLACE_PER_ADDR of them (its oldest makes room). */
 #define PLACE_BURST 8
 #define PLACE_PER_S 2
-#define PLACE_KEEP_MS 60000
+#define PLACE_KEEP_MS 30000
+#define PLACE_PER_ADDR 64
 
 /* The member a message comes from by where it comes from, before anyone
  * knows who sent it; NULL for a place no member registered from. */
@@ -686,40 +693,52 @@ static struct place *place_at(struct introducer *in, uint64_t now)
 	return NULL;
 }
 
-/* Remember where a message that opened came from (the oldest place goes). */
-static void place_heard(struct introducer *in, uint64_t now)
+static bool same_addr(const struct wg_endpoint *x, const struct wg_endpoint *y)
 {
-	struct place *p = place_at(in, now), *oldest = &in->places[0];
+	struct wg_endpoint a = *x, b = *y;
 
-	if (in->cur_via == 2)
+	((struct sockaddr_in *)&a.addr)->sin_port = ((struct sockaddr_in *)&b.addr)->sin_port = 0;
+	return wg_endpoint_equal(&a, &b);
+}
+
+/* Remember the place a PROVE goes to (see PLACE_KEEP_MS). */
+static void place_proven_soon(struct introducer *in, uint64_t now)
+{
+	struct place *p = place_at(in, now), *oldest = NULL, *oldest_here = NULL, *free_slot = NULL;
+	int here = 0;
+
+	if (in->cur_via == 2 || p)
 		return;
-	if (!p) {
-		for (int i = 1; i < PLACES; i++)
-			if (in->places[i].at_ms < oldest->at_ms)
-				oldest = &in->places[i];
-		p = oldest;
-		memset(p, 0, sizeof(*p));
-		p->ep = in->cur_from;
+	for (int i = 0; i < PLACES; i++) {
+		struct place *q = &in->places[i];
+		if (!q->at_ms || now - q->at_ms >= PLACE_KEEP_MS) {
+			if (!free_slot)
+				free_slot = q;
+			continue;
+		}
+		if (!oldest || q->at_ms < oldest->at_ms)
+			oldest = q;
+		if (same_addr(&q->ep, &in->cur_from) && ++here && (!oldest_here || q->at_ms < oldest_here->at_ms))
+			oldest_here = q;
 	}
+	p = here >= PLACE_PER_ADDR ? oldest_here : free_slot ? free_slot : oldest;
+	memset(p, 0, sizeof(*p));
+	p->ep = in->cur_from;
 	p->at_ms = now ? now : 1;
 }
 
-/* May the current message have its X25519? *from_member: its place is a
- * member's. */
-static bool x25519_allowed(struct introducer *in, uint64_t now, bool *from_member)
+/* May the current message have its X25519? From a member's place, on
+ * that member's budget, or when it is spent (someone spoofing its
+ * address), on the strangers'; from a place a PROVE went to, on that
+ * place's; else on the strangers'. */
+static bool x25519_allowed(struct introducer *in, uint64_t now)
 {
 	struct member *at = member_at(in);
 	struct place *pl;
 	struct bucket *s;
 
-	*from_member = at != NULL;
-	if (at) {
-		if (!bucket_take(&at->x25519, MEMBER_X25519_BURST, MEMBER_X25519_PER_S, now)) {
-			in->stats.x25519_limited++;
-			return false;
-		}
+	if (at && bucket_take(&at->x25519, MEMBER_X25519_BURST, MEMBER_X25519_PER_S, now))
 		return true;
-	}
 	bucket_fill(&in->x25519, X25519_BURST, X25519_PER_S, now);
 	if ((pl = place_at(in, now))) {
 		bucket_fill(&pl->b, PLACE_BURST, PLACE_PER_S, now);
@@ -744,8 +763,8 @@ static bool x25519_allowed(struct introducer *in, uint64_t now, bool *from_membe
 }
 
 /* The shared key with a key that is not a member yet: from the cache (a
- * new agent's first contact sends several), else computed (the message
- * was charged for it already). */
+ * new agent's first contact sends several), else computed, for one more
+ * token of the strangers' budget. */
 static int unknown_shared(struct introducer *in, const uint8_t key[static WG_KEY_LEN], uint8_t shared[static 32],
 			  uint64_t now)
 {
@@ -761,6 +780,14 @@ static int unknown_shared(struct introducer *in, const uint8_t key[static WG_KEY
 		if (c->at_ms < oldest->at_ms)
 			oldest = c;
 	}
+	/* A second X25519 for a new key: charged to the strangers' budget too. */
+	bucket_fill(&in->x25519, X25519_BURST, X25519_PER_S, now);
+	if (in->x25519.tokens < 1) {
+		in->stats.x25519_limited++;
+		return -EAGAIN;
+	}
+	in->x25519.tokens -= 1;
+	in->stats.x25519++;
 	if (mesh_shared_key(shared, key, in->conf.private_key))
 		return -EINVAL;
 	memcpy(oldest->key, key, WG_KEY_LEN);
@@ -776,7 +803,6 @@ static void on_control(struct introducer *in, const uint8_t *buf, size_t len, ui
 	struct member *m;
 	struct mesh_msg msg;
 	char why[160];
-	bool from_member;
 	int ret;
 
 	/* The cheap checks first: version, shape, the MAC keyed by our key. */
@@ -791,10 +817,12 @@ static void on_control(struct introducer *in, const uint8_t *buf, size_t len, ui
 		return;
 	}
 	/* Then, within its place's budget, the X25519 that says who sent it. */
-	if (!x25519_allowed(in, now, &from_member) || mesh_unwrap(buf, len, in->conf.private_key, in->pub, &env))
+	if (mesh_recent_copy(&in->recent, buf + len - MESH_MAC1_LEN, now)) {
+		in->stats.copies++;
 		return;
-	if (!from_member)
-		place_heard(in, now);
+	}
+	if (!x25519_allowed(in, now) || mesh_unwrap(buf, len, in->conf.private_key, in->pub, &env))
+		return;
 	m = member_by_key(in, env.sender);
 	if (m)
 		memcpy(shared, m->shared, 32);
@@ -1032,9 +1060,10 @@ void introducer_tick(struct introducer *in, uint64_t now)
 		 * changed: a flood shows within STATS_LOG_MS, a line at a time. */
 		if (memcmp(&in->stats, &in->stats_logged, sizeof(in->stats)))
 			say("so far: %llu messages without a valid MAC dropped, %llu X25519s for unknown places, %llu over "
-			    "their budget dropped, %llu PROVEs sent",
+			    "their budget dropped, %llu PROVEs sent, %llu copies dropped",
 			    (unsigned long long)in->stats.no_mac1, (unsigned long long)in->stats.x25519,
-			    (unsigned long long)in->stats.x25519_limited, (unsigned long long)in->stats.proves);
+			    (unsigned long long)in->stats.x25519_limited, (unsigned long long)in->stats.proves,
+			    (unsigned long long)in->stats.copies);
 		in->stats_logged = in->stats;
 		in->stats_log_ms = now;
 	}

@@ -55,6 +55,7 @@ void introducer_tick(struct introducer *in, uint64_t now);
 /* What the introducer's cheap checks kept from its expensive one. */
 struct introducer_stats {
 	uint64_t no_mac1;          /* messages without a valid cheap MAC: dropped for a hash */
+	uint64_t copies;           /* copies of messages received lately: dropped for a lookup */
 	uint64_t x25519;           /* X25519s for messages from places no member registered from */
 	uint64_t x25519_limited;   /* messages over their place's X25519 budget: dropped */
 	uint64_t proves;           /* PROVEs sent: REGISTERs from addresses not yet proven */

@@ -81,8 +81,16 @@ int mesh_frag_take(struct mesh_reasm *r, const struct wg_endpoint *from, const u
 		s->at_ms = 0;
 		return refuse(r, why, whylen, "pieces disagree on their count");
 	}
-	if (s->have[idx])
-		return 0; /* a duplicate */
+	if (s->have[idx]) {
+		/* The same piece again is a duplicate; another piece under
+		 * its number spoils the packet (one of them is forged). */
+		if ((idx + 1 == count && n != s->last_len) ||
+		    memcmp(s->data + (size_t)idx * MESH_FRAG_PIECE, buf + MESH_FRAG_HDR_LEN, n)) {
+			s->at_ms = 0;
+			return refuse(r, why, whylen, "two different pieces under one number");
+		}
+		return 0;
+	}
 	memcpy(s->data + (size_t)idx * MESH_FRAG_PIECE, buf + MESH_FRAG_HDR_LEN, n);
 	if (idx + 1 == count)
 		s->last_len = (uint16_t)n;

@@ -406,6 +406,12 @@ int mesh_shared_key(uint8_t out[static 32], const uint8_t their_pub[static WG_KE
 	return crypto_box_beforenm(out, their_pub, my_priv) ? -EINVAL : 0;
 }
 
+/* The largest a message of this type may be on the wire. */
+static size_t max_len(uint8_t type)
+{
+	return type == MESH_PING ? MESH_MAX_PROBE : MESH_MAX_MSG;
+}
+
 /* Offsets in a control message. */
 #define OFF_EPH MESH_HDR_LEN
 #define OFF_STATIC (OFF_EPH + MESH_EPH_LEN)
@@ -449,12 +455,13 @@ static void derive(uint8_t out[static 32], const uint8_t ck[static 32], const ch
 int mesh_seal(const struct mesh_msg *m, const uint8_t to_pub[static WG_KEY_LEN], const uint8_t shared[static 32],
 	      uint8_t *out, size_t cap)
 {
-	uint8_t plain[MESH_MAX_MSG], eph[32], dh[32], ck[32], key[32], mac1[32];
+	static uint8_t plain[MESH_MAX_PROBE];
+	uint8_t eph[32], dh[32], ck[32], key[32], mac1[32];
 	int n = mesh_msg_encode(m, plain, sizeof(plain));
 
 	if (n < 0)
 		return n;
-	if (cap < MESH_CONTROL_OVERHEAD + (size_t)n || MESH_CONTROL_OVERHEAD + (size_t)n > MESH_MAX_MSG)
+	if (cap < MESH_CONTROL_OVERHEAD + (size_t)n || MESH_CONTROL_OVERHEAD + (size_t)n > max_len(m->type))
 		return -EMSGSIZE;
 	out[0] = 'P';
 	out[1] = 'L';
@@ -466,7 +473,7 @@ int mesh_seal(const struct mesh_msg *m, const uint8_t to_pub[static WG_KEY_LEN],
 	crypto_scalarmult_base(out + OFF_EPH, eph);
 	if (crypto_scalarmult(dh, eph, to_pub)) {
 		sodium_memzero(eph, sizeof(eph));
-		sodium_memzero(plain, sizeof(plain));
+		sodium_memzero(plain, (size_t)n);
 		return -EINVAL; /* a weak receiver key */
 	}
 	sodium_memzero(eph, sizeof(eph));
@@ -480,7 +487,7 @@ int mesh_seal(const struct mesh_msg *m, const uint8_t to_pub[static WG_KEY_LEN],
 	derive(key, ck, "body", shared);
 	crypto_aead_chacha20poly1305_ietf_encrypt(out + OFF_BODY, NULL, plain, (unsigned long long)n, out, OFF_BODY, NULL,
 						  zero_nonce, key);
-	sodium_memzero(plain, sizeof(plain));
+	sodium_memzero(plain, (size_t)n);
 	sodium_memzero(key, sizeof(key));
 	sodium_memzero(ck, sizeof(ck));
 	/* Last, the cheap MAC keyed by the receiver's public key. */
@@ -493,8 +500,8 @@ int mesh_check(const uint8_t *buf, size_t len, const uint8_t mac1_key[static 32]
 {
 	if (mesh_is_message(buf, len) && !ours(buf, len))
 		return -EPROTO;
-	if (!ours(buf, len) || len < MESH_CONTROL_OVERHEAD + 16 || len > MESH_MAX_MSG || buf[3] == 0 ||
-	    buf[3] >= MESH_RELAY)
+	if (!ours(buf, len) || len < MESH_CONTROL_OVERHEAD + 16 || buf[3] == 0 || buf[3] >= MESH_RELAY ||
+	    len > max_len(buf[3]))
 		return -EBADMSG;
 	if (!mesh_mac1_ok(buf, len, mac1_key))
 		return -EACCES;
@@ -529,11 +536,12 @@ int mesh_unwrap(const uint8_t *buf, size_t len, const uint8_t my_priv[static WG_
 int mesh_open(const uint8_t *buf, size_t len, const struct mesh_env *env, const uint8_t shared[static 32],
 	      struct mesh_msg *m, char *why, size_t whylen)
 {
-	uint8_t plain[MESH_MAX_MSG], key[32];
+	static uint8_t plain[MESH_MAX_PROBE];
+	uint8_t key[32];
 	size_t n;
 	int ret;
 
-	if (len < MESH_CONTROL_OVERHEAD + 16 || len > MESH_MAX_MSG || !ours(buf, len) || buf[3] != env->type)
+	if (len < MESH_CONTROL_OVERHEAD + 16 || !ours(buf, len) || buf[3] != env->type || len > max_len(env->type))
 		return bad(why, whylen, "not a control message (%zu bytes)", len);
 	n = len - MESH_CONTROL_OVERHEAD;
 	derive(key, env->ck, "body", shared);
@@ -544,7 +552,7 @@ int mesh_open(const uint8_t *buf, size_t len, const struct mesh_env *env, const 
 		return bad(why, whylen, "control message type %u does not authenticate (forged or damaged)", env->type);
 	memcpy(m->sender, env->sender, WG_KEY_LEN);
 	ret = mesh_msg_decode(env->type, plain, n, m, why, whylen);
-	sodium_memzero(plain, sizeof(plain));
+	sodium_memzero(plain, n);
 	return ret;
 }
 

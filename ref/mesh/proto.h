@@ -49,6 +49,7 @@
 #define MESH_NAME_LEN 31
 #define MESH_REGISTER_MIN_BODY 48   /* a REGISTER's body is padded with zeros to this */
 #define MESH_MAX_MSG 1400      /* a sealed control message always fits one datagram */
+#define MESH_MAX_PROBE 9100    /* but a PING may be padded to this: a path MTU probe (mtu 9000 + 32) */
 #define MESH_TCP_MAX 65535     /* a TCP frame: 2-byte length, then a message */
 /* The introducer sends each member the whole member list at least this
  * often (between, only changes); agents forget a peer not listed for

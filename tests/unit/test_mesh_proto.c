@@ -383,6 +383,14 @@ static void packets_go_in_pieces_and_come_back_whole(void **state)
 	assert_int_equal(mesh_frag_take(&r, &a, ps.p[0], ps.len[0], 1003, out, sizeof(out), why, sizeof(why)), 1260);
 	assert_memory_equal(out, pkt, 1260);
 	assert_int_equal(mesh_frag_take(&r, &a, ps.p[0], ps.len[0], 1004, out, sizeof(out), why, sizeof(why)), 0);
+	/* Another piece under a number already taken (someone else's, or
+	 * forged): the packet is given up, not spoiled silently. */
+	assert_int_equal(mesh_frag_take(&r, &a, ps.p[0], ps.len[0], 1005, out, sizeof(out), why, sizeof(why)), 0);
+	ps.p[0][MESH_FRAG_HDR_LEN] ^= 1;
+	assert_int_equal(mesh_frag_take(&r, &a, ps.p[0], ps.len[0], 1006, out, sizeof(out), why, sizeof(why)), -EBADMSG);
+	assert_non_null(strstr(why, "two different pieces"));
+	ps.p[0][MESH_FRAG_HDR_LEN] ^= 1;
+	assert_int_equal(mesh_frag_take(&r, &a, ps.p[1], ps.len[1], 1007, out, sizeof(out), why, sizeof(why)), 0);
 	/* b's other piece comes too late: given up. */
 	assert_int_equal(mesh_frag_take(&r, &b, ps.p[1], ps.len[1], 2500, out, sizeof(out), why, sizeof(why)), 0);
 	assert_true(r.dropped >= 1);

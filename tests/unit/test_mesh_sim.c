@@ -166,6 +166,15 @@ static void a_path_mtu_black_hole_is_crossed_in_pieces(void **state)
 	assert_true(t < 150);   /* two probes lost, five seconds apart at most */
 	assert_true(both_direct(&S, &p));
 	assert_int_equal(ab->pmtu_ok, 0);
+	/* Pieces from anywhere but a peer's path are not even looked at. */
+	{
+		struct wg_endpoint stranger;
+		uint8_t piece[64] = { 'P', 'L', MESH_VERSION, MESH_FRAG, 0, 0, 0, 1, 0, 2 };
+		uint64_t dropped = S.agents[p.a].a.dropped_control;
+		assert_int_equal(wg_endpoint_parse("198.51.100.7:4000", &stranger), 0);
+		agent_receive(&S.agents[p.a].a, S.agents[p.a].a.udp, &stranger, piece, sizeof(piece), S.now);
+		assert_int_equal(S.agents[p.a].a.dropped_control, dropped + 1);
+	}
 	/* From then on every one arrives, both ways. */
 	got = traffic_sized(p.a, p.b, 50, 100, 1228);
 	assert_int_equal(got, 50);
@@ -790,6 +799,82 @@ static void a_spent_address_budget_does_not_stop_a_live_paths_checks(void **stat
 	assert_true(ab->direct);
 }
 
+/* From the security review of protocol 3: every control message costs
+ * its receiver an X25519, and a copy of a captured one passes the cheap
+ * MAC. Copies are dropped for a lookup; a flood of new messages (from
+ * someone who knows the agent's key) is held to the agent's budget while
+ * its peer's path stays direct; a ping whose pong would be larger than
+ * it (a small ping from a spoofed source) is not answered. */
+static void copies_floods_and_small_pings_cost_an_agent_little(void **state)
+{
+	struct pair p = pair_up(&full_cone, &full_cone, NULL);
+	struct sim_agent *A = &S.agents[p.a], *B = &S.agents[p.b];
+	struct agent_peer *ab = sim_peer(&S, p.a, p.b);
+	struct mesh_msg m = { .type = MESH_PING };
+	struct mesh_counter counter = { 0 };
+	struct wg_endpoint from;
+	uint8_t b_pub[32], shared[32], wire[MESH_MAX_MSG];
+	uint64_t copies, limited;
+	int n;
+
+	(void)state;
+	sim_run(&S, 20000);
+	assert_true(ab->direct);
+	key_public(b_pub, B->conf.private_key);
+	assert_int_equal(mesh_shared_key(shared, A->a.pub, B->conf.private_key), 0);
+	/* One ping in b's name, then 1000 copies of it from 1000 addresses. */
+	memcpy(m.sender, b_pub, 32);
+	m.counter = mesh_counter_next(&counter, (SIM_EPOCH_S * 1000 + S.now) * 1000000ULL);
+	m.u.ping.txid = 1;
+	m.u.ping.addr = ab->direct_ep;
+	m.u.ping.pad = 2;
+	n = mesh_seal(&m, A->a.pub, shared, wire, sizeof(wire));
+	assert_true(n > 0);
+	copies = A->a.recent.copies;
+	limited = A->a.x25519_limited;
+	for (int i = 0; i < 1000; i++) {
+		char ep[32];
+		snprintf(ep, sizeof(ep), "198.51.%d.%d:4000", i / 250, i % 250 + 1);
+		assert_int_equal(wg_endpoint_parse(ep, &from), 0);
+		agent_receive(&A->a, A->a.udp, &from, wire, (size_t)n, S.now);
+	}
+	print_message("  1000 copies: %llu dropped as copies\n", (unsigned long long)(A->a.recent.copies - copies));
+	assert_int_equal(A->a.recent.copies - copies, 999);
+	assert_int_equal(A->a.x25519_limited, limited);
+	/* 5000 new pings in b's name from one address in a second, each
+	 * answered at most within budget; the path stays direct. */
+	flood.victim = htonl(0xc6336401); /* 198.51.100.1 */
+	flood.sent = 0;
+	flood.send = A->a.io.send;
+	A->a.io.send = flood_send;
+	assert_int_equal(wg_endpoint_parse("198.51.100.1:4000", &from), 0);
+	for (int i = 0; i < 5000; i++) {
+		m.counter = mesh_counter_next(&counter, (SIM_EPOCH_S * 1000 + S.now) * 1000000ULL);
+		n = mesh_seal(&m, A->a.pub, shared, wire, sizeof(wire));
+		agent_receive(&A->a, A->a.udp, &from, wire, (size_t)n, S.now);
+		if (i % 5 == 4)
+			sim_run(&S, 1);
+	}
+	print_message("  5000 new pings from one address in 1 s: %llu held back, %d answered\n",
+		      (unsigned long long)(A->a.x25519_limited - limited), flood.sent);
+	assert_true(A->a.x25519_limited - limited >= 5000 - (64 + 32 + 1));
+	assert_true(flood.sent <= 64 + 32 + 1);
+	/* A small ping (no padding, no address inside) from a spoofed
+	 * source: its pong would be larger, so none goes. */
+	flood.sent = 0;
+	memset(&m.u.ping.addr, 0, sizeof(m.u.ping.addr));
+	m.u.ping.pad = 0;
+	assert_int_equal(wg_endpoint_parse("198.51.100.1:4001", &from), 0);
+	sim_run(&S, 5000); /* the address's budget back */
+	m.counter = mesh_counter_next(&counter, (SIM_EPOCH_S * 1000 + S.now) * 1000000ULL);
+	n = mesh_seal(&m, A->a.pub, shared, wire, sizeof(wire));
+	agent_receive(&A->a, A->a.udp, &from, wire, (size_t)n, S.now);
+	assert_int_equal(flood.sent, 0);
+	A->a.io.send = flood.send;
+	sim_run(&S, 5000);
+	assert_true(ab->direct);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -816,6 +901,7 @@ int main(void)
 		cmocka_unit_test_teardown(handshakes_complete_under_load_direct_and_relayed, teardown),
 		cmocka_unit_test_teardown(punch_after_punch_sends_an_address_at_most_300_packets_a_minute, teardown),
 		cmocka_unit_test_teardown(a_spent_address_budget_does_not_stop_a_live_paths_checks, teardown),
+		cmocka_unit_test_teardown(copies_floods_and_small_pings_cost_an_agent_little, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

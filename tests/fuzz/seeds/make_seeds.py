@@ -115,3 +115,21 @@ write('fuzz_mesh_frag', 'out-of-order-two-senders',
       frag_rec(1, False, 7, 2, 3, 0, b'z' * 20) + frag_rec(2, True, 7, 0, 3, 0) + frag_rec(1, True, 7, 0, 3, 5) +
       frag_rec(1, True, 7, 1, 3, 5) + frag_rec(2, True, 7, 1, 3, 200))
 write('fuzz_mesh_frag', 'raw', bytes([0xff, 0, 0, 0, 0, 0, 0]) + b'PL\x03\x12\x00\x00\x00\x01\x00\x02' + b'y' * 30)
+
+
+# mesh_receive: records of where|raw, who, from, type, body length, 10 ms
+# steps, then the body (counter and session first, 16 bytes, then the
+# type's fields).
+def recv_rec(where, who, frm, mtype, body, step=1, raw=False):
+    return bytes([where | (4 if raw else 0), who, frm, mtype, len(body), step]) + body
+
+
+ctr = b'\0' * 16
+ping_body = ctr + struct.pack('!Q', 1) + bytes([4, 192, 0, 2, 10]) + struct.pack('!H', 4000) + b'\0\0'
+write('fuzz_mesh_receive', 'connect-ping-resync-gone',
+      recv_rec(0, 0, 0, 4, ctr + struct.pack('!I', 2)) +       # CONNECT from a to the introducer
+      recv_rec(2, 1, 1, 6, ping_body) +                           # PING from b to a
+      recv_rec(2, 1, 1, 9, ctr + struct.pack('!Q', 5)) +          # RESYNC from b to a
+      recv_rec(2, 2, 2, 11, ctr + struct.pack('!I', 2) + b'k' * 32, 50) +  # GONE from the introducer
+      recv_rec(1, 3, 3, 4, ctr + struct.pack('!I', 1)) +          # CONNECT from a stranger
+      recv_rec(2, 0, 3, 6, b'PL\x03\x06' + b'x' * 150, raw=True))  # garbage to a
