@@ -381,6 +381,11 @@ static void agents_drop_garbage_forged_and_replayed_pings(void **state)
 	key_public(ping.sender, b_priv);
 	ping.counter = mesh_counter_now();
 	ping.u.ping.txid = 42;
+	/* As an agent sends it: where it goes, and two zeros (a pong, which
+	 * says the ping's size, is never larger than its ping). */
+	assert_int_equal(wg_endpoint_parse("127.0.0.1:1", &ping.u.ping.addr), 0);
+	((struct sockaddr_in *)&ping.u.ping.addr.addr)->sin_port = htons(port);
+	ping.u.ping.pad = 2;
 	n = mesh_seal(&ping, a_pub, shared, buf, sizeof(buf));
 	assert_true(n > 0);
 	assert_true(mesh_answer_to(fd, lo, port, buf, (size_t)n, 300) > 0);
