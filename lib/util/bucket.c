@@ -1,5 +1,6 @@
 #include "bucket.h"
 
+#include <netinet/in.h>
 #include <string.h>
 
 void bucket_fill(struct bucket *b, double burst, double per_s, uint64_t now_ms)
@@ -17,6 +18,23 @@ bool bucket_take(struct bucket *b, double burst, double per_s, uint64_t now_ms)
 		return false;
 	b->tokens -= 1;
 	return true;
+}
+
+bool bucket_take_both(struct bucket *a, struct bucket *b)
+{
+	if (a->tokens < 1 || b->tokens < 1)
+		return false;
+	a->tokens -= 1;
+	b->tokens -= 1;
+	return true;
+}
+
+void bucket_addr_sockaddr(const struct sockaddr_storage *sa, uint8_t key[16])
+{
+	if (sa->ss_family == AF_INET6)
+		memcpy(key, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
+	else
+		bucket_addr_ipv4(((const struct sockaddr_in *)sa)->sin_addr.s_addr, key);
 }
 
 void bucket_addr_ipv4(uint32_t addr, uint8_t key[16])

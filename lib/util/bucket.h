@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 struct bucket {
 	double tokens;
@@ -18,6 +19,9 @@ struct bucket {
 void bucket_fill(struct bucket *b, double burst, double per_s, uint64_t now_ms);
 /* Fill b, then take one token if there is one. */
 bool bucket_take(struct bucket *b, double burst, double per_s, uint64_t now_ms);
+/* A token from each of two filled buckets (a budget in all and one of
+ * its share), or from neither when either has none. */
+bool bucket_take_both(struct bucket *a, struct bucket *b);
 
 /* An address as 16 bytes: IPv6 as it is, IPv4 as ::ffff:a.b.c.d. */
 struct bucket_slot {
@@ -25,6 +29,8 @@ struct bucket_slot {
 	struct bucket b;  /* at_ms 0: a free slot */
 };
 void bucket_addr_ipv4(uint32_t addr, uint8_t key[16]);   /* addr in network order */
+/* The same for a socket address (AF_INET or AF_INET6). */
+void bucket_addr_sockaddr(const struct sockaddr_storage *sa, uint8_t key[16]);
 
 /* ADDR's bucket in table (n slots), filled up to now_ms; a new address
  * takes the least recently used slot, full. */

@@ -470,7 +470,7 @@ static void on_prove(struct agent *a, const struct mesh_msg *m, const struct wg_
 static bool x25519_allowed(struct agent *a, const struct wg_endpoint *from, bool via_tcp, uint64_t now)
 {
 	bool intro = via_tcp;
-	struct bucket *src = NULL;
+	struct bucket *src;
 	uint8_t key[16];
 
 	for (int i = 0; i < a->conf.n_introducer && !intro; i++)
@@ -482,17 +482,12 @@ static bool x25519_allowed(struct agent *a, const struct wg_endpoint *from, bool
 		return false;
 	}
 	bucket_fill(&a->x25519, AGENT_X25519_BURST, AGENT_X25519_PER_S, now);
-	if (from->addr.ss_family == AF_INET)
-		bucket_addr_ipv4(((const struct sockaddr_in *)&from->addr)->sin_addr.s_addr, key);
-	else
-		memcpy(key, ((const struct sockaddr_in6 *)&from->addr)->sin6_addr.s6_addr, 16);
+	bucket_addr_sockaddr(&from->addr, key);
 	src = bucket_for(a->x25519_src, 64, key, AGENT_X25519_SOURCE_BURST, AGENT_X25519_SOURCE_PER_S, now);
-	if (a->x25519.tokens < 1 || src->tokens < 1) {
+	if (!bucket_take_both(&a->x25519, src)) {
 		a->x25519_limited++;
 		return false;
 	}
-	a->x25519.tokens -= 1;
-	src->tokens -= 1;
 	return true;
 }
 
@@ -659,7 +654,8 @@ static void on_datagram(struct agent *a, uint8_t *buf, size_t len, int fd, const
 		char why[80];
 		int n;
 		/* A piece of a WireGuard packet, from a peer's direct path only. */
-		if (via_tcp || !peer_on_path(a, fd, from) || (n = mesh_frag_take(&a->reasm, from, buf, len, now, whole, sizeof(whole), why, sizeof(why))) < 0) {
+		if (via_tcp || !peer_on_path(a, fd, from) ||
+		    (n = mesh_frag_take(&a->reasm, from, buf, len, now, whole, sizeof(whole), why, sizeof(why))) < 0) {
 			a->dropped_control++;
 			return;
 		}

@@ -391,10 +391,7 @@ static struct bucket *addr_bucket(struct introducer *in, struct bucket_slot *tab
 {
 	uint8_t key[16];
 
-	if (in->cur_from.addr.ss_family == AF_INET6)
-		memcpy(key, &((const struct sockaddr_in6 *)&in->cur_from.addr)->sin6_addr, 16);
-	else
-		bucket_addr_ipv4(((const struct sockaddr_in *)&in->cur_from.addr)->sin_addr.s_addr, key);
+	bucket_addr_sockaddr(&in->cur_from.addr, key);
 	return bucket_for(table, JOIN_SLOTS, key, burst, per_s, now);
 }
 
@@ -461,9 +458,9 @@ static bool proof_ok(const struct introducer *in, const struct mesh_msg *msg, ui
 	return false;
 }
 
-/* Ask the address the REGISTER came from to prove itself. */
 static void place_proven_soon(struct introducer *in, uint64_t now);
 
+/* Ask the address the REGISTER came from to prove itself. */
 static void send_prove(struct introducer *in, const struct mesh_msg *msg, const uint8_t shared[static 32],
 		       size_t request_len, uint64_t now)
 {
@@ -682,8 +679,8 @@ static struct member *member_at(struct introducer *in)
 	return NULL;
 }
 
-/* The place the current message came from, if it sent one that opened
- * lately (UDP only). */
+/* The place the current message came from, if a PROVE went there lately
+ * (UDP only). */
 static struct place *place_at(struct introducer *in, uint64_t now)
 {
 	for (int i = 0; i < PLACES && in->cur_via < 2; i++)
@@ -691,14 +688,6 @@ static struct place *place_at(struct introducer *in, uint64_t now)
 		    wg_endpoint_equal(&in->places[i].ep, &in->cur_from))
 			return &in->places[i];
 	return NULL;
-}
-
-static bool same_addr(const struct wg_endpoint *x, const struct wg_endpoint *y)
-{
-	struct wg_endpoint a = *x, b = *y;
-
-	((struct sockaddr_in *)&a.addr)->sin_port = ((struct sockaddr_in *)&b.addr)->sin_port = 0;
-	return wg_endpoint_equal(&a, &b);
 }
 
 /* Remember the place a PROVE goes to (see PLACE_KEEP_MS). */
@@ -718,7 +707,7 @@ static void place_proven_soon(struct introducer *in, uint64_t now)
 		}
 		if (!oldest || q->at_ms < oldest->at_ms)
 			oldest = q;
-		if (same_addr(&q->ep, &in->cur_from) && ++here && (!oldest_here || q->at_ms < oldest_here->at_ms))
+		if (wg_endpoint_same_address(&q->ep, &in->cur_from) && ++here && (!oldest_here || q->at_ms < oldest_here->at_ms))
 			oldest_here = q;
 	}
 	p = here >= PLACE_PER_ADDR ? oldest_here : free_slot ? free_slot : oldest;
@@ -740,24 +729,14 @@ static bool x25519_allowed(struct introducer *in, uint64_t now)
 	if (at && bucket_take(&at->x25519, MEMBER_X25519_BURST, MEMBER_X25519_PER_S, now))
 		return true;
 	bucket_fill(&in->x25519, X25519_BURST, X25519_PER_S, now);
-	if ((pl = place_at(in, now))) {
-		bucket_fill(&pl->b, PLACE_BURST, PLACE_PER_S, now);
-		if (in->x25519.tokens < 1 || pl->b.tokens < 1) {
-			in->stats.x25519_limited++;
-			return false;
-		}
-		in->x25519.tokens -= 1;
-		pl->b.tokens -= 1;
-		in->stats.x25519++;
-		return true;
-	}
-	s = addr_bucket(in, in->unknown, X25519_PER_SOURCE, X25519_PER_SOURCE_S, now);
-	if (in->x25519.tokens < 1 || s->tokens < 1) {
+	if ((pl = place_at(in, now)))
+		bucket_fill(s = &pl->b, PLACE_BURST, PLACE_PER_S, now);
+	else
+		s = addr_bucket(in, in->unknown, X25519_PER_SOURCE, X25519_PER_SOURCE_S, now);
+	if (!bucket_take_both(&in->x25519, s)) {
 		in->stats.x25519_limited++;
 		return false;
 	}
-	in->x25519.tokens -= 1;
-	s->tokens -= 1;
 	in->stats.x25519++;
 	return true;
 }
@@ -781,12 +760,10 @@ static int unknown_shared(struct introducer *in, const uint8_t key[static WG_KEY
 			oldest = c;
 	}
 	/* A second X25519 for a new key: charged to the strangers' budget too. */
-	bucket_fill(&in->x25519, X25519_BURST, X25519_PER_S, now);
-	if (in->x25519.tokens < 1) {
+	if (!bucket_take(&in->x25519, X25519_BURST, X25519_PER_S, now)) {
 		in->stats.x25519_limited++;
 		return -EAGAIN;
 	}
-	in->x25519.tokens -= 1;
 	in->stats.x25519++;
 	if (mesh_shared_key(shared, key, in->conf.private_key))
 		return -EINVAL;

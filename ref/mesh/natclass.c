@@ -3,19 +3,6 @@
 #include <stdio.h>
 #include <string.h>
 
-static bool same_addr(const struct wg_endpoint *a, const struct wg_endpoint *b)
-{
-	if (a->addr.ss_family != b->addr.ss_family)
-		return false;
-	if (a->addr.ss_family == AF_INET)
-		return ((const struct sockaddr_in *)&a->addr)->sin_addr.s_addr ==
-		       ((const struct sockaddr_in *)&b->addr)->sin_addr.s_addr;
-	if (a->addr.ss_family == AF_INET6)
-		return !memcmp(&((const struct sockaddr_in6 *)&a->addr)->sin6_addr,
-			       &((const struct sockaddr_in6 *)&b->addr)->sin6_addr, 16);
-	return false;
-}
-
 static int port_of(const struct wg_endpoint *e)
 {
 	return e->addr.ss_family == AF_INET ? ntohs(((const struct sockaddr_in *)&e->addr)->sin_port)
@@ -34,17 +21,17 @@ void mesh_nat_classify(const struct wg_endpoint seen[2], const struct wg_endpoin
 	if (!seen[0].addr.ss_family)
 		return;
 	for (int i = 0; i < n_locals; i++)
-		if (same_addr(&seen[0], &locals[i]))
+		if (wg_endpoint_same_address(&seen[0], &locals[i]))
 			out->open = true;
 	if (!seen[1].addr.ss_family)
 		return;
 	out->known = true;
-	if (port_of(&seen[0]) != port_of(&seen[1]) || !same_addr(&seen[0], &seen[1])) {
+	if (port_of(&seen[0]) != port_of(&seen[1]) || !wg_endpoint_same_address(&seen[0], &seen[1])) {
 		/* RFC 4787 §4.1: a new mapping per destination. Two ports a small
 		 * step apart, in the order we sent, suggest a counter. */
 		out->varies = true;
 		out->delta = port_of(&seen[1]) - port_of(&seen[0]);
-		out->sequential = same_addr(&seen[0], &seen[1]) && out->delta >= 1 && out->delta <= 16;
+		out->sequential = wg_endpoint_same_address(&seen[0], &seen[1]) && out->delta >= 1 && out->delta <= 16;
 	}
 }
 

@@ -31,6 +31,16 @@ static void put(struct wr *w, const void *src, size_t n)
 	w->len += n;
 }
 
+static void put_zeros(struct wr *w, size_t n)
+{
+	if (w->over || n > w->cap - w->len) {
+		w->over = true;
+		return;
+	}
+	memset(w->p + w->len, 0, n);
+	w->len += n;
+}
+
 static void put8(struct wr *w, uint8_t v)
 {
 	put(w, &v, 1);
@@ -63,6 +73,16 @@ static void get(struct rd *r, void *dst, size_t n)
 	}
 	memcpy(dst, r->p + r->off, n);
 	r->off += n;
+}
+
+/* Zeros after what a reader took (padding): how many, skipped. */
+static size_t skip_zeros(struct rd *r)
+{
+	size_t n = 0;
+
+	while (!r->short_ && r->off < r->len && r->p[r->off] == 0)
+		r->off++, n++;
+	return n;
 }
 
 static uint8_t get8(struct rd *r)
@@ -235,8 +255,8 @@ int mesh_msg_encode(const struct mesh_msg *m, uint8_t *out, size_t cap)
 		put_cands(&w, m->u.reg.n_cands, m->u.reg.cands);
 		/* Zeros up to the least size: a REGISTER is never smaller than
 		 * the PROVE that answers it. */
-		while (!w.over && w.len < MESH_REGISTER_MIN_BODY)
-			put8(&w, 0);
+		if (w.len < MESH_REGISTER_MIN_BODY)
+			put_zeros(&w, MESH_REGISTER_MIN_BODY - w.len);
 		break;
 	case MESH_REGISTERED:
 		put_ep(&w, &m->u.regd.seen);
@@ -268,8 +288,8 @@ int mesh_msg_encode(const struct mesh_msg *m, uint8_t *out, size_t cap)
 		if (m->type == MESH_PONG)
 			put16(&w, m->u.ping.size);
 		/* A path MTU probe: zeros to the size wanted. */
-		for (int i = 0; m->type == MESH_PING && i < m->u.ping.pad && !w.over; i++)
-			put8(&w, 0);
+		if (m->type == MESH_PING)
+			put_zeros(&w, m->u.ping.pad);
 		break;
 	case MESH_REFUSED:
 		put8(&w, m->u.refused.reason);
@@ -319,8 +339,7 @@ int mesh_msg_decode(uint8_t type, const uint8_t *in, size_t len, struct mesh_msg
 		if (len < MESH_REGISTER_MIN_BODY)
 			return bad(why, whylen, "register: %zu bytes, fewer than the %d it is padded to", len,
 				   MESH_REGISTER_MIN_BODY);
-		while (r.off < len && in[r.off] == 0)
-			r.off++;
+		skip_zeros(&r);
 		break;
 	}
 	case MESH_REGISTERED:
@@ -358,10 +377,8 @@ int mesh_msg_decode(uint8_t type, const uint8_t *in, size_t len, struct mesh_msg
 			break;
 		if (type == MESH_PONG)
 			m->u.ping.size = get16(&r);
-		while (type == MESH_PING && !r.short_ && r.off < len && in[r.off] == 0) {
-			r.off++;
-			m->u.ping.pad++;
-		}
+		if (type == MESH_PING)
+			m->u.ping.pad = (uint16_t)skip_zeros(&r);
 		break;
 	case MESH_REFUSED:
 		m->u.refused.reason = get8(&r);

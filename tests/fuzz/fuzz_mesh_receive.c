@@ -69,7 +69,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			len = (int)n;
 		} else {
 			memcpy(m.sender, pub[who], 32);
-			m.counter = mesh_counter_next(&counter[who], (SIM_EPOCH_S * 1000 + S.now) * 1000000ULL);
+			m.counter = mesh_counter_next(&counter[who], sim_wall_ns(&S));
 			if (who == 2 && S.agents[a].up)
 				m.session = S.agents[a].a.session;
 			if (mesh_shared_key(shared, to_pub, priv[who]) ||

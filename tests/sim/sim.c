@@ -56,6 +56,11 @@ static uint64_t wall_ns(const struct sim *s, int64_t offset)
 	return (uint64_t)((int64_t)((SIM_EPOCH_S * 1000 + s->now) * 1000000ULL) + offset);
 }
 
+uint64_t sim_wall_ns(const struct sim *s)
+{
+	return wall_ns(s, 0);
+}
+
 static struct sim_packet *enqueue(struct sim *s, enum sim_kind kind, uint64_t at, const uint8_t *data, size_t len)
 {
 	struct sim_packet *p;

@@ -137,6 +137,8 @@ void sim_stop_agent(struct sim *s, int i);
 void sim_restart_introducer(struct sim *s);
 /* The introducer dies (nothing answers at its address any more). */
 void sim_stop_introducer(struct sim *s);
+/* The wall clock at virtual time now (ns): what a message's counter carries. */
+uint64_t sim_wall_ns(const struct sim *s);
 /* Run the simulation until now + ms. */
 void sim_run(struct sim *s, uint64_t ms);
 /* Run until cond(s, ctx) holds (checked every 10 ms) or ms pass; true if it held. */

@@ -759,7 +759,7 @@ static void punch_after_punch_sends_an_address_at_most_300_packets_a_minute(void
 	/* 200 PUNCHes in a minute, each naming b at the victim's address. */
 	for (int i = 0; i < 200; i++) {
 		memcpy(m.sender, intro_pub, 32);
-		m.counter = mesh_counter_next(&counter, (SIM_EPOCH_S * 1000 + S.now) * 1000000ULL);
+		m.counter = mesh_counter_next(&counter, sim_wall_ns(&S));
 		m.session = A->a.session;
 		m.u.punch.round = 1000 + (uint32_t)i;
 		m.u.punch.peer = ab->rec;
@@ -824,7 +824,7 @@ static void copies_floods_and_small_pings_cost_an_agent_little(void **state)
 	assert_int_equal(mesh_shared_key(shared, A->a.pub, B->conf.private_key), 0);
 	/* One ping in b's name, then 1000 copies of it from 1000 addresses. */
 	memcpy(m.sender, b_pub, 32);
-	m.counter = mesh_counter_next(&counter, (SIM_EPOCH_S * 1000 + S.now) * 1000000ULL);
+	m.counter = mesh_counter_next(&counter, sim_wall_ns(&S));
 	m.u.ping.txid = 1;
 	m.u.ping.addr = ab->direct_ep;
 	m.u.ping.pad = 2;
@@ -849,7 +849,7 @@ static void copies_floods_and_small_pings_cost_an_agent_little(void **state)
 	A->a.io.send = flood_send;
 	assert_int_equal(wg_endpoint_parse("198.51.100.1:4000", &from), 0);
 	for (int i = 0; i < 5000; i++) {
-		m.counter = mesh_counter_next(&counter, (SIM_EPOCH_S * 1000 + S.now) * 1000000ULL);
+		m.counter = mesh_counter_next(&counter, sim_wall_ns(&S));
 		n = mesh_seal(&m, A->a.pub, shared, wire, sizeof(wire));
 		agent_receive(&A->a, A->a.udp, &from, wire, (size_t)n, S.now);
 		if (i % 5 == 4)
@@ -866,7 +866,7 @@ static void copies_floods_and_small_pings_cost_an_agent_little(void **state)
 	m.u.ping.pad = 0;
 	assert_int_equal(wg_endpoint_parse("198.51.100.1:4001", &from), 0);
 	sim_run(&S, 5000); /* the address's budget back */
-	m.counter = mesh_counter_next(&counter, (SIM_EPOCH_S * 1000 + S.now) * 1000000ULL);
+	m.counter = mesh_counter_next(&counter, sim_wall_ns(&S));
 	n = mesh_seal(&m, A->a.pub, shared, wire, sizeof(wire));
 	agent_receive(&A->a, A->a.udp, &from, wire, (size_t)n, S.now);
 	assert_int_equal(flood.sent, 0);
