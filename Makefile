@@ -48,7 +48,7 @@ FUZZ      = $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
 
 .PHONY: all mesh deps deps-test check unit lab soak stress run fuzz bench mutants install clean FORCE
 MESH_BIN  = punchlab-introducer punchlab-agent punchlab-wg
-all: deps build/punchlab build/asan/punchlab $(MESH_BIN:%=build/%) $(MESH_BIN:%=build/asan/%)
+all: deps build/punchlab build/asan/punchlab $(MESH_BIN:%=build/%) $(MESH_BIN:%=build/asan/%) $(TOOL_BIN)
 
 # The mesh alone: its three programs from ref/ and lib/, nothing of the lab.
 mesh: $(MESH_BIN:%=build/%)
@@ -59,7 +59,7 @@ deps:
 # third-party tools punchlab run drives; man and systemd-analyze check what
 # make install puts in place.
 deps-test: deps
-	@ci/deps.sh chromium nebula tinc man-db systemd conntrack
+	@ci/deps.sh chromium nebula tinc n2n coturn man-db systemd conntrack
 
 build/obj/%.o: %.c $(HDRS) | deps
 	@mkdir -p $(dir $@)
@@ -92,6 +92,19 @@ build/asan/punchlab: harness/main.c build/asan/libharness.a build/asan/libbase.a
 	$(SAY) "  CC    $@"
 	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) $^ -o $@ $(HARNESS_LIBS)
 
+# Programs the shipped tools under test need (tools/NAME/): the ICE peer
+# over libnice. pkg-config runs when the recipe does, after deps.
+TOOL_BIN  = build/punchlab-ice build/asan/punchlab-ice
+NICE_CFLAGS = $(shell pkg-config --cflags nice)
+NICE_LIBS   = $(shell pkg-config --libs nice)
+build/punchlab-ice: tools/ice/ice-peer.c | deps
+	$(SAY) "  CC    $@"
+	$(Q)$(CC) $(CFLAGS) $(NICE_CFLAGS) $< -o $@ $(NICE_LIBS)
+build/asan/punchlab-ice: tools/ice/ice-peer.c | deps
+	@mkdir -p $(dir $@)
+	$(SAY) "  CC    $@"
+	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) $(NICE_CFLAGS) $< -o $@ $(NICE_LIBS)
+
 WG_SRC = ref/wg/tool/main.c
 INTRODUCER_SRC = ref/introducer/main.c ref/introducer/daemon.c
 AGENT_SRC = ref/agent/main.c ref/agent/daemon.c
@@ -115,6 +128,8 @@ build/asan/tests/test_%: tests/unit/test_%.c $(SIM_SRC) build/asan/libpunchlab.a
 	@mkdir -p $(dir $@)
 	$(SAY) "  CC    $@"
 	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) $(TEST_INC) $(filter %.c %.a,$^) -o $@ $(HARNESS_LIBS) -lcmocka
+# The workflow's test reads YAML as GitHub does: with libyaml.
+build/tests/test_workflow build/asan/tests/test_workflow: HARNESS_LIBS += -lyaml
 build/asan/tests/lab_%: tests/lab/lab_%.c $(wildcard tests/lab/*.h) build/asan/libpunchlab.a
 	@mkdir -p $(dir $@)
 	$(SAY) "  CC    $@"
@@ -202,7 +217,7 @@ clean:
 	rm -rf build
 
 # make install [PREFIX=/usr/local] [DESTDIR=]: the four programs, their
-# man pages, the shipped models and topologies, systemd units for the
+# man pages, the shipped models, topologies and tools (adapters), systemd units for the
 # introducer and the agent, and example configurations in /etc/punchlab
 # (an existing one is never overwritten).
 PREFIX  ?= /usr/local
@@ -217,16 +232,20 @@ build/obj/lib/util/paths.o build/asan/obj/lib/util/paths.o: build/datadir
 build/datadir: FORCE
 	@mkdir -p build && echo '$(DATADIR)' | cmp -s - $@ || echo '$(DATADIR)' > $@
 FORCE:
-install: build/punchlab $(MESH_BIN:%=build/%)
+install: build/punchlab $(MESH_BIN:%=build/%) build/punchlab-ice
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
-		$(DESTDIR)$(DATADIR)/nat-models $(DESTDIR)$(DATADIR)/topologies $(DESTDIR)$(UNITDIR) \
+		$(DESTDIR)$(DATADIR)/nat-models $(DESTDIR)$(DATADIR)/topologies $(DESTDIR)$(DATADIR)/tools $(DESTDIR)$(UNITDIR) \
 		$(DESTDIR)$(SYSCONFDIR)/punchlab
-	install -m 755 build/punchlab $(MESH_BIN:%=build/%) $(DESTDIR)$(BINDIR)
+	install -m 755 build/punchlab $(MESH_BIN:%=build/%) build/punchlab-ice $(DESTDIR)$(BINDIR)
 	install -m 644 docs/man/*.1 $(DESTDIR)$(MANDIR)/man1
 	install -m 644 docs/man/*.5 $(DESTDIR)$(MANDIR)/man5
 	install -m 644 docs/man/*.8 $(DESTDIR)$(MANDIR)/man8
 	install -m 644 nat-models/*.nat $(DESTDIR)$(DATADIR)/nat-models
 	install -m 644 topologies/*.topo $(DESTDIR)$(DATADIR)/topologies
+	install -m 644 tools/common.sh $(DESTDIR)$(DATADIR)/tools
+	for t in tools/*/adapter; do \
+		install -d $(DESTDIR)$(DATADIR)/$$(dirname $$t) && install -m 755 $$t $(DESTDIR)$(DATADIR)/$$t || exit 1; \
+	done
 	for u in dist/systemd/*.service; do \
 		sed 's|@BINDIR@|$(BINDIR)|g' $$u > $(DESTDIR)$(UNITDIR)/$$(basename $$u) && \
 		chmod 644 $(DESTDIR)$(UNITDIR)/$$(basename $$u) || exit 1; \

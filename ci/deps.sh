@@ -3,7 +3,7 @@
 # arguments: what only the tests use), when run as root and only those
 # missing (nothing happens when all are present).
 set -eu
-PKGS="build-essential pkg-config clang libmnl-dev libnftnl-dev libcmocka-dev libsodium-dev libpcap-dev libjson-c-dev
+PKGS="build-essential pkg-config clang libmnl-dev libnftnl-dev libcmocka-dev libsodium-dev libpcap-dev libjson-c-dev libyaml-dev libnice-dev
 nftables iproute2 stun-client stun-server procps wireguard-go wireguard-tools iputils-ping $*"
 missing=""
 for p in $PKGS; do

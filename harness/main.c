@@ -27,6 +27,7 @@ static const struct command {
 	  cmd_conform },
 	{ "run", "", "the traversal matrix: a tool through every pair of NAT models", cmd_run },
 	{ "report", "RUN...", "the page of one or more runs, side by side", cmd_report },
+	{ "merge", "SHARD...", "the shards of one run (run --shard I/N) joined into its files", cmd_merge },
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 

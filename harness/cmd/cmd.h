@@ -12,6 +12,7 @@ int cmd_fault(int argc, char **argv);
 int cmd_conform(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+int cmd_merge(int argc, char **argv);
 
 /* Exit codes shared by every command. */
 #define EXIT_MISMATCH 1   /* what was checked does not hold */

@@ -13,10 +13,11 @@
 #include <time.h>
 
 static const char usage[] =
-	"usage: punchlab run [--tool NAME] [--models A,B,...] [--topology T] [--ordered]\n"
+	"usage: punchlab run [--tool NAME] [--tool-dir DIR]... [--models A,B,...] [--topology T] [--ordered]\n"
 	"                    [-j N] [--repeat N] [--timeout S] [--output DIR]\n"
-	"                    [--keep-failed] [--conform] [--baseline FILE]\n"
-	"       punchlab run --list-tools|--list-scenarios [--json]\n"
+	"                    [--keep-failed] [--conform] [--baseline FILE] [--shard I/N]\n"
+	"       punchlab run --list-tools [--tool-dir DIR]... [--json]\n"
+	"       punchlab run --list-scenarios [--json]\n"
 	"       punchlab run --scenario NAME|all [--tool NAME] [--duration S]\n"
 	"\n"
 	"Drive a NAT-traversal tool (default: ref, the reference mesh) through every\n"
@@ -25,6 +26,10 @@ static const char usage[] =
 	"--topology. Each scenario gets its own namespaces; the harness probes through\n"
 	"the tunnel and reads nftables counters on the routers to decide whether the\n"
 	"pair connected, directly or through the relay, and how fast.\n"
+	"  --tool NAME     the tool under test: a folder NAME/ with an executable adapter\n"
+	"                  (docs/adapters.md), looked for in each --tool-dir, then in\n"
+	"                  each folder of $PUNCHLAB_TOOL_PATH (colon-separated), then in\n"
+	"                  punchlab's tools/ (ref, wireguard-static, nebula, tinc)\n"
 	"  -j N            scenarios at once (default 2)\n"
 	"  --timeout S     give up on a scenario after S seconds (default 25)\n"
 	"  --output DIR    where results go (default results/<date-time>/): results.json,\n"
@@ -33,6 +38,8 @@ static const char usage[] =
 	"  --conform       also judge each model's RFC conformance (punchlab conform):\n"
 	"                  conformance.json and a section of report.html\n"
 	"  --baseline F    exit 1 when a cell got worse than in that results.json\n"
+	"  --shard I/N     only the Ith of N parts of the plan (every Nth scenario from\n"
+	"                  the Ith), e.g. one CI runner's; punchlab merge joins the parts\n"
 	"  --scenario S    a lifecycle scenario (a fault, silence, a dead introducer,\n"
 	"                  a lossy link, a peer asleep or roaming, hours of traffic) on a pair\n"
 	"                  that is up: how the tunnel recovers, and every path change after it\n"
@@ -41,29 +48,48 @@ static const char usage[] =
 	"Exit 1 when a pair did not connect, or was relayed where `punchlab expect`\n"
 	"says a direct path is possible.\n";
 
-/* --list-tools (1) or --list-scenarios (2), as a table or JSON. */
-static int list_what(int what, bool json)
+/* --list-tools: each tool found, where, its version or why it cannot run. */
+static int list_tools(const struct adapter_path *tp, bool json)
 {
-	char why[256];
+	static struct adapter ads[ADAPTER_MAX];
+	int n = adapter_list(tp, ads, ADAPTER_MAX);
+	char why[512], version[128];
 
 	if (json)
 		putchar('[');
-	if (what == 1) {
-		for (int t = 0; runner_tools[t]; t++) {
-			bool ok = runner_tools[t]->available(why, sizeof(why));
-			if (json) {
-				printf("%s{\"name\":", t ? "," : "");
-				text_json_put(stdout, runner_tools[t]->name);
-				printf(",\"what\":");
-				text_json_put(stdout, runner_tools[t]->what);
-				printf(",\"available\":%s,\"why_not\":", ok ? "true" : "false");
-				text_json_put(stdout, ok ? "" : why);
-				putchar('}');
-			} else {
-				printf("%-17s %s%s%s\n", runner_tools[t]->name, runner_tools[t]->what, ok ? "" : ": ", ok ? "" : why);
-			}
+	for (int t = 0; t < n; t++) {
+		bool ok = adapter_available(&ads[t], why, sizeof(why));
+		version[0] = '\0';
+		if (ok)
+			adapter_version(&ads[t], version, sizeof(version));
+		if (json) {
+			printf("%s{\"name\":", t ? "," : "");
+			text_json_put(stdout, ads[t].name);
+			printf(",\"dir\":");
+			text_json_put(stdout, ads[t].dir);
+			printf(",\"version\":");
+			text_json_put(stdout, version);
+			printf(",\"available\":%s,\"why_not\":", ok ? "true" : "false");
+			text_json_put(stdout, ok ? "" : why);
+			putchar('}');
+		} else {
+			printf("%-17s %s%s  (%s)\n", ads[t].name, ok ? (version[0] ? version : "(no version)") : "unavailable: ",
+			       ok ? "" : why, ads[t].dir);
 		}
-	} else {
+	}
+	if (json)
+		printf("]\n");
+	else if (!n)
+		printf("no tools found: no tools/ beside punchlab, and no --tool-dir or PUNCHLAB_TOOL_PATH\n");
+	return 0;
+}
+
+/* --list-scenarios, as a table or JSON. */
+static int list_scenarios(bool json)
+{
+	if (json)
+		putchar('[');
+	{
 		const struct lifecycle *l[32];
 		int nl = runner_lifecycles(l, 32);
 		for (int q = 0; q < nl; q++) {
@@ -103,13 +129,14 @@ int cmd_run(int argc, char **argv)
 	struct plan plan = { .repeat = 1 };
 	const char *baseline = NULL;
 	struct run_set base = { 0 }, set = { .res = res };
-	const struct runner_tool *tool;
-	char outdir[512] = "", why[256], err[700], *said = NULL;
+	static struct adapter tool;
+	struct adapter_path tp = { .n = 0 };
+	char outdir[512] = "", why[512], err[PATH_MAX + 700], *said = NULL;
 	bool conform = false, json = false;
 	int list = 0;
 	struct conform_report *reps = NULL;
 	const struct conform_report *conf[RUNNER_MAX_MODELS];
-	int n_conf = 0, n, k, bad = 0, compared = 0;
+	int n_conf = 0, n, k, bad = 0, compared = 0, shard = 0, shards = 0, planned;
 	time_t started = time(NULL);
 	double t0, wall;
 
@@ -134,6 +161,11 @@ int cmd_run(int argc, char **argv)
 			o.keep_failed = true;
 		} else if (val && !strcmp(arg, "--tool")) {
 			o.tool = argv[++i];
+		} else if (val && !strcmp(arg, "--tool-dir")) {
+			if (adapter_path_add(&tp, argv[++i])) {
+				pl_err("run: at most %d --tool-dir", ADAPTER_MAX_DIRS);
+				return EXIT_USAGE;
+			}
 		} else if (val && !strcmp(arg, "--models")) {
 			plan.models = argv[++i];
 		} else if (val && !strcmp(arg, "--topology")) {
@@ -155,13 +187,18 @@ int cmd_run(int argc, char **argv)
 			snprintf(outdir, sizeof(outdir), "%s", argv[++i]);
 		} else if (val && !strcmp(arg, "--baseline")) {
 			baseline = argv[++i];
+		} else if (val && !strcmp(arg, "--shard")) {
+			if (!runner_shard_parse(argv[++i], &shard, &shards)) {
+				pl_err("run: --shard takes I/N, 1 <= I <= N <= 256 (e.g. 2/4), not \"%s\"", argv[i]);
+				return EXIT_USAGE;
+			}
 		} else {
 			pl_err("run: unexpected \"%s\"\n%s", arg, usage);
 			return EXIT_USAGE;
 		}
 	}
 	if (list)
-		return list_what(list, json);
+		return list == 1 ? list_tools(&tp, json) : list_scenarios(json);
 	if (json) {
 		pl_err("run: --json goes with --list-tools or --list-scenarios (a run writes results.json)");
 		return EXIT_USAGE;
@@ -177,20 +214,25 @@ int cmd_run(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	if (!(tool = runner_tool_find(o.tool))) {
-		pl_err("run: no tool \"%s\"; punchlab run --list-tools shows them", o.tool);
+	if (adapter_find(&tp, o.tool, &tool, err, sizeof(err))) {
+		pl_err("run: %s", err);
 		return EXIT_USAGE;
 	}
-	if (!tool->available(why, sizeof(why))) {
+	if (!adapter_available(&tool, why, sizeof(why))) {
 		pl_err("run: tool %s is not available: %s", o.tool, why);
 		return EXIT_FAIL;
 	}
+	o.adapter = &tool;
+	adapter_version(&tool, o.tool_version, sizeof(o.tool_version));
 	plan.tool = o.tool;
 	/* Everything that cannot serve is said now, not after the run. */
 	if ((n = runner_plan(&plan, sc, names, &k, err, sizeof(err))) < 0) {
 		pl_err("run: %s", err);
 		return EXIT_USAGE;
 	}
+	planned = n;
+	if (shards)
+		n = runner_shard(sc, n, shard, shards);
 	if (baseline && runner_read_results(baseline, &base, err, sizeof(err))) {
 		pl_err("run: --baseline: %s", err);
 		return EXIT_USAGE;
@@ -208,6 +250,8 @@ int cmd_run(int argc, char **argv)
 		return bad ? bad : EXIT_FAIL;
 	}
 	o.outdir = outdir;
+	if (shards)
+		fprintf(stderr, "punchlab run: shard %d/%d: %d of the plan's %d scenarios\n", shard, shards, n, planned);
 	fprintf(stderr, "punchlab run: %d scenario%s with %s, %d at a time, results in %s\n", n, n == 1 ? "" : "s", o.tool,
 		o.jobs, outdir);
 	t0 = time_now_s();
@@ -223,7 +267,9 @@ int cmd_run(int argc, char **argv)
 	}
 	for (int i = 0; i < n; i++)
 		bad += !runner_as_expected(&res[i]);
-	runner_info_now(&set.info, o.tool, n ? res[0].tool_version : "", wall, argc, argv);
+	runner_info_now(&set.info, o.tool, o.tool_version, wall, argc, argv);
+	set.info.shard = shard;
+	set.info.shards = shards;
 	set.n = n;
 	if (baseline) {
 		/* Compared now, said after the summary: the count goes into the reports. */

@@ -5,6 +5,8 @@
 #include "../../lib/util/log.h"
 #include "../../lib/util/text.h"
 
+#include <arpa/inet.h>
+#include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -27,6 +29,7 @@ static const char server_usage[] =
 
 static const char probe_usage[] =
 	"usage: punchlab stun-probe SERVER[:PORT] [--json] [--timeouts[=MAX_S]] [--wait MS]\n"
+	"       punchlab stun-probe SERVER[:PORT] --mapped-from PORT [--wait MS]\n"
 	"       (SERVER: a host name or an IPv4 address)\n"
 	"\n"
 	"RFC 5780 NAT behaviour discovery against a STUN server that has two\n"
@@ -34,7 +37,10 @@ static const char probe_usage[] =
 	"filtering, port allocation, hairpinning and whether an unsolicited inbound\n"
 	"packet changes the next mapping. --timeouts also measures the mapping\n"
 	"lifetime, checking every 15 s up to MAX_S (default 180): it takes that long.\n"
-	"--wait is the time to wait for each answer (default 250 ms, 3 tries).\n";
+	"--wait is the time to wait for each answer (default 250 ms, 3 tries).\n"
+	"--mapped-from PORT: one binding request from local UDP port PORT, and the\n"
+	"address and port the server saw printed as ADDR:PORT; the port is free again\n"
+	"when it returns (a tool that binds it next is reached there).\n";
 
 static volatile int server_stop;
 
@@ -122,6 +128,7 @@ int cmd_stun_probe(int argc, char **argv)
 	struct nat_measured m;
 	const char *server = NULL;
 	bool json = false;
+	uint16_t from_port = 0;
 	int ret;
 
 	for (int i = 1; i < argc; i++) {
@@ -141,6 +148,11 @@ int cmd_stun_probe(int argc, char **argv)
 			}
 			for (unsigned t = 15; t <= max && cfg.n_points < PROBE_MAX_POINTS; t += 15)
 				cfg.points[cfg.n_points++] = t;
+		} else if (strcmp(argv[i], "--mapped-from") == 0 && i + 1 < argc) {
+			if (!parse_port(argv[++i], &from_port)) {
+				pl_err("stun-probe: --mapped-from takes a UDP port, 1 to 65535");
+				return EXIT_USAGE;
+			}
 		} else if (strcmp(argv[i], "--wait") == 0 && i + 1 < argc) {
 			if (!text_parse_uint(argv[++i], 10, 10000, &v)) {
 				pl_err("stun-probe: --wait takes 10 to 10000 ms");
@@ -178,6 +190,23 @@ int cmd_stun_probe(int argc, char **argv)
 			cfg.server = ((const struct sockaddr_in *)res->ai_addr)->sin_addr.s_addr;
 			freeaddrinfo(res);
 		}
+	}
+	if (from_port) {
+		uint32_t addr;
+		uint16_t port;
+		char ip[INET_ADDRSTRLEN];
+		if (json || cfg.n_points) {
+			pl_err("stun-probe: --mapped-from goes without --json and --timeouts");
+			return EXIT_USAGE;
+		}
+		if ((ret = stun_mapped_from(&cfg, from_port, &addr, &port))) {
+			pl_err("stun-probe: %s", ret == -ETIMEDOUT ? "no answer from the server"
+					     : ret == -EADDRINUSE ? "that port is taken here"
+								  : strerror(-ret));
+			return EXIT_FAIL;
+		}
+		printf("%s:%u\n", inet_ntop(AF_INET, &addr, ip, sizeof(ip)), port);
+		return 0;
 	}
 	ret = stun_probe_run(&cfg, &m);
 	if (ret) {

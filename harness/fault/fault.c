@@ -174,13 +174,25 @@ static int fault_process_with(struct instance *r, struct instance_command *cmd, 
 	pid_t pids[16], pid;
 	int n, rec = -1;
 
-	if (!program) {
+	if (!program && strcmp(kind, "kill")) {
 		snprintf(err, errlen, "%s takes HOST PROGRAM: punchlab fault %s %s PROGRAM", kind, kind, host);
 		return -EINVAL;
 	}
 	if (topo_node_netns(r, host, ns, sizeof(ns))) {
 		snprintf(err, errlen, "run %s has no host \"%s\"", r->id, host);
 		return -EINVAL;
+	}
+	if (!program) {
+		/* kill HOST: everything on it dies, as the host crashed. */
+		const char *names[] = { ns };
+		int all[1024];
+		if ((n = netns_pids(names, 1, all, 1024)) <= 0) {
+			snprintf(err, errlen, "nothing runs on %s: nothing to kill", host);
+			return -ESRCH;
+		}
+		for (int i = 0; i < n; i++)
+			kill(all[i], SIGKILL);
+		return 0;
 	}
 	n = find_program(ns, program, pids, 16);
 	if (n == 0) {

@@ -93,11 +93,11 @@ int prober_set_size(struct prober *p, int ip_bytes)
 	return 0;
 }
 
-void prober_send(struct prober *p, uint32_t to)
+void prober_send(struct prober *p, uint32_t to, uint16_t port)
 {
 	static uint8_t buf[PROBE_MAX];
 	struct probe_msg m;
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = to, .sin_port = htons(PROBER_PORT) };
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = to, .sin_port = htons(port) };
 	size_t len = p->size ? p->size : sizeof(m);
 
 	memset(&m, 0, sizeof(m));

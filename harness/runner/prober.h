@@ -35,8 +35,10 @@ struct prober {
  * err says which and why. */
 int prober_open(struct prober *p, const struct instance *inst, char *err, size_t errlen);
 void prober_close(struct prober *p);
-/* One probe to TO (b's tunnel address, network order). */
-void prober_send(struct prober *p, uint32_t to);
+/* One probe to TO (network order), port PORT (host order): b's tunnel
+ * address and PROBER_PORT, or the endpoint on a that a tool without a
+ * tunnel carries to b's echo. */
+void prober_send(struct prober *p, uint32_t to, uint16_t port);
 /* Wait up to wait_ms for datagrams: the echo answers, the prober records. */
 void prober_poll(struct prober *p, int wait_ms);
 /* From now on, probes (and their echoes) of ip_bytes bytes as IP packets,

@@ -54,6 +54,8 @@ int runner_write_junit(const char *path, const struct scenario_result *res, int 
 				put_str(f, r->error[0] ? r->error : "no reply through the tunnel");
 			else if (r->lc.pairs_connected != r->lc.pairs)
 				fprintf(f, "%d of %d pairs answered", r->lc.pairs_connected, r->lc.pairs);
+			else if (runner_expect_wrong(r))
+				fprintf(f, "direct, but punchlab expect says no direct path is possible: a disagreement with expect");
 			else {
 				fprintf(f, "relayed, but a direct path is possible (");
 				put_str(f, r->expected_technique);
@@ -171,8 +173,10 @@ void runner_print_matrix(FILE *out, const struct scenario_result *res, int n)
 		bool bad = !runner_as_expected(r);
 		if (!strcmp(r->sc.topology, "two-sites") && !bad)
 			continue;
-		fprintf(out, "%s %s %s: %s (expected %s)%s%s%s%s%s\n", r->sc.topology, r->sc.a, r->sc.b, runner_cell_text(r, c, sizeof(c)),
-			r->expected_direct ? "direct" : "relay", r->error[0] ? ": " : "", r->error,
+		fprintf(out, "%s %s %s: %s (expected %s)%s%s%s%s%s%s\n", r->sc.topology, r->sc.a, r->sc.b,
+			runner_cell_text(r, c, sizeof(c)), r->expected_direct ? "direct" : "relay",
+			runner_expect_wrong(r) ? ": DISAGREES WITH EXPECT, which says no direct path is possible" : "",
+			r->error[0] ? ": " : "", r->error,
 			r->kept_run[0] ? "; kept up: punchlab topo exec --run " : "", r->kept_run[0] ? r->kept_run : "",
 			r->kept_run[0] ? " a (topo down removes it)" : "");
 	}

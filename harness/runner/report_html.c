@@ -49,11 +49,13 @@ static const char *unexpected_why(const struct scenario_result *r)
 		return "did not connect";
 	if (r->lc.pairs_connected != r->lc.pairs)
 		return "not every pair answered";
+	if (runner_expect_wrong(r))
+		return "direct where `punchlab expect` says no direct path is possible: the theory disagrees";
 	return "relayed where a direct path is possible";
 }
 
 struct tally {
-	int n, as_expected, direct, relay, failed, no_direct, no_connect;
+	int n, as_expected, direct, relay, failed, no_direct, no_connect, expect_wrong;
 };
 
 static struct tally tally_of(const struct run_set *s)
@@ -68,7 +70,8 @@ static struct tally tally_of(const struct run_set *s)
 		t.direct += r->connected && r->path == PATH_DIRECT;
 		t.relay += r->connected && r->path != PATH_DIRECT;
 		t.no_connect += !ok && !r->connected;
-		t.no_direct += !ok && r->connected;
+		t.expect_wrong += runner_expect_wrong(r);
+		t.no_direct += !ok && r->connected && !runner_expect_wrong(r);
 	}
 	return t;
 }
@@ -155,7 +158,12 @@ static void headline(FILE *f, const struct run_set *s, const char *named)
 		fprintf(f, "all %d scenario%s as expected", t.n, t.n == 1 ? "" : "s");
 	else
 		fprintf(f, "%d of %d scenarios <b>not as expected</b> (%d did not connect, %d relayed where a direct path is "
-			   "possible)", t.n - t.as_expected, t.n, t.no_connect, t.no_direct);
+			   "possible)",
+			t.n - t.as_expected, t.n, t.no_connect, t.no_direct);
+	if (t.expect_wrong)
+		fprintf(f, "; <b class=\"expect-wrong\">%d direct where <code>punchlab expect</code> says no direct path is "
+			   "possible: the theory disagrees</b>",
+			t.expect_wrong);
 	fprintf(f, "; %d direct, %d relayed, %d failed", t.direct, t.relay, t.failed);
 	if (s->info.baseline[0]) {
 		fprintf(f, "; <span class=\"baseline\">%d cell%s worse than the baseline ", s->info.worse,

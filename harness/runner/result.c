@@ -24,9 +24,15 @@ void runner_scenario_dir(const struct runner_opts *o, const struct scenario *sc,
 			 dir_word(sc->b, b, sizeof(b)), sc->repeat ? "-" : "", sc->repeat);
 }
 
+bool runner_expect_wrong(const struct scenario_result *r)
+{
+	return r->connected && r->path == PATH_DIRECT && !r->expected_direct && r->expected_technique[0];
+}
+
 bool runner_as_expected(const struct scenario_result *r)
 {
-	return r->connected && (!r->expected_direct || r->path == PATH_DIRECT) && r->lc.pairs_connected == r->lc.pairs;
+	return r->connected && (!r->expected_direct || r->path == PATH_DIRECT) && r->lc.pairs_connected == r->lc.pairs &&
+	       !runner_expect_wrong(r);
 }
 
 bool runner_disagrees(const struct scenario_result *r)

@@ -4,6 +4,7 @@
  * or edited: json-c parses them (escapes, nesting, numbers), and each
  * field is checked for its type and cut to its buffer. */
 #include "runner.h"
+#include "../../lib/util/proc.h"
 #include "../../lib/util/text.h"
 
 #include <errno.h>
@@ -43,7 +44,11 @@ void runner_info_now(struct run_info *info, const char *tool, const char *tool_v
 	memset(info, 0, sizeof(*info));
 	snprintf(info->tool, sizeof(info->tool), "%s", tool);
 	snprintf(info->tool_version, sizeof(info->tool_version), "%s", tool_version);
-	tool_first_line(cv, "unknown", info->commit, sizeof(info->commit));
+	snprintf(info->commit, sizeof(info->commit), "unknown");
+	if (proc_capture_for(NULL, cv, NULL, PROC_ERR_TO_NULL, info->commit, sizeof(info->commit), 5000) != 0 ||
+	    !info->commit[strspn(info->commit, " \n")])
+		snprintf(info->commit, sizeof(info->commit), "unknown");
+	info->commit[strcspn(info->commit, "\n")] = '\0';
 	if (!uname(&u)) {
 		snprintf(info->kernel, sizeof(info->kernel), "%s", u.release);
 		snprintf(info->host, sizeof(info->host), "%s", u.nodename);
@@ -80,6 +85,8 @@ int runner_write_json(const char *path, const struct run_info *info, const struc
 	field(f, ",", "date_utc", info->date);
 	field(f, ",", "command", info->command);
 	fprintf(f, ",\"scenarios\":%d,\"wall_time_s\":%.1f,\"date\":%ld", n, info->wall_s, (long)time(NULL));
+	if (info->shards)
+		fprintf(f, ",\"shard\":\"%d/%d\"", info->shard, info->shards);
 	if (info->baseline[0]) {
 		field(f, ",", "baseline", info->baseline);
 		fprintf(f, ",\"worse_than_baseline\":%d", info->worse);
@@ -123,9 +130,9 @@ int runner_write_json(const char *path, const struct run_info *info, const struc
 					path_name(l->changes[c].path));
 			fprintf(f, "]}");
 		}
-		fprintf(f, ",\"tool_said_path\":\"%s\",\"disagreement\":%s,\"as_expected\":%s,\"wall_s\":%.2f",
+		fprintf(f, ",\"tool_said_path\":\"%s\",\"disagreement\":%s,\"disagrees_with_expect\":%s,\"as_expected\":%s,\"wall_s\":%.2f",
 			r->tool_said_path == PATH_UNKNOWN ? "" : path_name(r->tool_said_path), runner_disagrees(r) ? "true" : "false",
-			runner_as_expected(r) ? "true" : "false", r->wall_s);
+			runner_expect_wrong(r) ? "true" : "false", runner_as_expected(r) ? "true" : "false", r->wall_s);
 		field(f, ",", "kept_run", r->kept_run);
 		field(f, ",", "error", r->error);
 		fprintf(f, "}%s\n", i + 1 < n ? "," : "");
@@ -318,6 +325,12 @@ int runner_parse_results(const char *text, size_t len, struct run_set *out, char
 	str(head, "baseline", out->info.baseline, sizeof(out->info.baseline));
 	out->info.worse = integer(head, "worse_than_baseline", -1);
 	out->info.wall_s = num(head, "wall_time_s", 0);
+	{
+		char shard[16];
+		if (!ret && str(head, "shard", shard, sizeof(shard)) &&
+		    !runner_shard_parse(shard, &out->info.shard, &out->info.shards))
+			ret = text_fail(err, errlen, NULL, 0, "its header's shard \"%s\" is not I/N", shard);
+	}
 	if (!str(head, "date_utc", out->info.date, sizeof(out->info.date))) {
 		/* older files: seconds since 1970 */
 		double d = num(head, "date", -1);

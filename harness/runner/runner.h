@@ -9,6 +9,7 @@
 #include "../../lib/nat/model.h"
 #include "../topo/instance.h"
 #include "../topo/topo.h"
+#include "adapter.h"
 #include "verdict.h"
 
 #include <stdbool.h>
@@ -94,61 +95,44 @@ struct scenario_result {
 	struct lifecycle_result lc;
 };
 
-/* A tool under test: a C table entry (runner/tool_*.c). The harness builds
- * the network; the tool brings up its parts on the hosts and says which
- * addresses inside the tunnel reach each peer. */
+/* A tool under test, running in one scenario (tool.c): its adapter
+ * (adapter.h) started on the relay host and on each peer, in their
+ * namespaces, and what each peer's start line said. */
+#define TOOL_MAX_HOSTS 4
 struct tool_ctx {
+	const struct adapter *ad;
 	const struct instance *inst;
 	const struct topo_net *net;
-	char dir[200];             /* the scenario's files (keys, configs, logs) */
+	char dir[200];             /* the scenario's files (the adapter's, its logs) */
 	uint32_t addr_a, addr_b;   /* a's and b's addresses inside the tunnel (network order) */
-	uint32_t addr_c;           /* c's, when the topology has a third peer and the tool runs one (else 0) */
-	void *priv;
+	uint32_t addr_c;           /* c's, when the topology has a third peer (else 0) */
+	uint16_t port_a, port_b, port_c;   /* "udp ADDR:PORT" lines: the endpoint on each host (0: a tunnel) */
+	bool no_path;              /* the adapter has no `path` verb (it exited 2) */
+	int n_hosts;
+	struct tool_host {
+		char name[32];
+		bool relay;
+		pid_t pid;         /* its `start` (0: not started) */
+		bool exited;
+	} hosts[TOOL_MAX_HOSTS];
 };
 
-struct runner_tool {
-	const char *name;
-	const char *what;
-	/* Is the tool installed? If not, why (a clear line; never a silent pass). */
-	bool (*available)(char *why, size_t len);
-	void (*version)(char *buf, size_t len);
-	/* Start it in the lab (introducer on "introducer", peers on a and b);
-	 * set addr_a/addr_b once both peers know each other. */
-	int (*start)(struct tool_ctx *t, int timeout_ms, char *err, size_t errlen);
-	/* What a says its path to b is, and whether it has stopped trying
-	 * for better; NULL when the tool cannot say. */
-	int (*said_path)(struct tool_ctx *t, enum path *path, bool *settled);
-	void (*stop)(struct tool_ctx *t);
-	/* The relay's process on the introducer host (its name, for `fault
-	 * kill`); NULL when the tool has none. */
-	const char *relay_program;
-};
-
-/* For adapters (tool_util.c): a program beside punchlab (NULL if absent);
- * a file with this text (mode 0600); a WireGuard key pair, the private key
- * written to path as `wg genkey` does; a program started on NODE with its
- * output in t->dir/LOG, noted in the run. */
-const char *tool_sibling(const char *name, char *buf, size_t len);
-int tool_write_file(const char *path, const char *text);
-int tool_keypair(const char *path, char pub[45]);
-int tool_spawn(struct tool_ctx *t, const char *node, char *const argv[], const char *log, pid_t *pid);
-/* Is PROG on the PATH? tool_install: if not, install Debian's PACKAGE
- * (as root) or say why. */
-bool tool_have(const char *prog);
-bool tool_install(const char *prog, const char *package, char *why, size_t len);
-/* The first line a program prints, stdout and stderr (fallback when it
- * fails or prints nothing). No shell. */
-void tool_first_line(char *const argv[], const char *fallback, char *buf, size_t len);
-/* Stop the tool's processes and free t->priv. */
-void tool_stop_all(struct tool_ctx *t, pid_t *pids, int n);
-
-/* The tools (tools.c): one by name (NULL: none), and every one,
- * NULL-terminated. */
-const struct runner_tool *runner_tool_find(const char *name);
-extern const struct runner_tool *const runner_tools[];
+/* Start the tool: `start relay` on the introducer host (when the topology
+ * has one) until it says ready, then `start peer` on a, b (and c) at once
+ * until each says its tunnel address; at most timeout_ms in all. On
+ * failure err says which host, what the adapter did and where its log is. */
+int tool_start(struct tool_ctx *t, int timeout_ms, char *err, size_t errlen);
+/* What a says its path to b is (`path b`), and whether it has stopped
+ * trying for better; -ENOTSUP when the adapter cannot say. */
+int tool_said_path(struct tool_ctx *t, enum path *path, bool *settled);
+/* `stop ROLE` on each host it started on, then its start processes ended
+ * (what is left in the run's namespaces goes with them). */
+void tool_stop(struct tool_ctx *t);
 
 struct runner_opts {
 	const char *tool;
+	const struct adapter *adapter;   /* the tool's folder */
+	char tool_version[48];
 	int jobs;
 	int timeout_s;
 	int duration_s;          /* --duration: a long lifecycle scenario's length (0: its own) */
@@ -173,11 +157,30 @@ struct plan {
 int runner_plan(const struct plan *p, struct scenario *sc, char names[][NAT_MODEL_NAME_MAX], int *k, char *err,
 		size_t errlen);
 
+/* Sharding (merge.c): "I/N" into *i and *n (1 <= I <= N <= 256); and
+ * the scenarios of shard I of N kept in sc, the rest dropped (every Nth,
+ * from the Ith: the same plan always splits the same way). Returns how
+ * many are left. */
+struct run_set;
+bool runner_shard_parse(const char *s, int *i, int *n);
+int runner_shard(struct scenario *sc, int count, int i, int n);
+/* The shards of one plan (each a results.json of `run --shard I/N`, all
+ * N of them, in any order) as the single run would have written them:
+ * its scenarios in the plan's order, the first shard's header, the
+ * longest wall time, and the command without --shard, its --output DIR
+ * made outdir. 0, or -EINVAL with err (a shard missing or twice, another
+ * N, another tool, a file that is no shard); out->res is freed with
+ * runner_free_results. */
+int runner_merge(const struct run_set *shards, int n, const char *outdir, struct run_set *out, char *err, size_t errlen);
+
 /* Results (result.c): where a scenario's files go, OUTDIR/scenarios/NAME. */
 void runner_scenario_dir(const struct runner_opts *o, const struct scenario *sc, char *buf, size_t len);
-/* Connected, direct where `punchlab expect` says it can be, and (with a
- * third peer) every pair answering. */
+/* Connected, direct where `punchlab expect` says it can be (and only
+ * there), and (with a third peer) every pair answering. */
 bool runner_as_expected(const struct scenario_result *r);
+/* Direct where `punchlab expect` says no direct path is possible: not a
+ * pass but a disagreement with the theory (expect is wrong, or the lab). */
+bool runner_expect_wrong(const struct scenario_result *r);
 /* The tool said one path, the routers' counters show another. */
 bool runner_disagrees(const struct scenario_result *r);
 
@@ -208,6 +211,7 @@ struct run_info {
 	int worse;               /* cells worse than the baseline (-1: none given) */
 	double wall_s;
 	char source[600];        /* the file it was read from ("" for the run itself) */
+	int shard, shards;       /* --shard I/N (0/0: the whole plan) */
 };
 /* One run's results: its header and its scenarios. */
 struct run_set {

@@ -26,7 +26,6 @@ struct step {
 	const struct runner_opts *o;
 	const char *dir;
 	struct scenario_result *res;
-	const struct runner_tool *tool;
 	const struct lifecycle *lc;
 	struct topo_net net;
 	struct instance inst;
@@ -136,11 +135,12 @@ static int start_tool(struct step *s)
 {
 	int ret;
 
+	s->tc.ad = s->o->adapter;
 	s->tc.inst = &s->inst;
 	s->tc.net = &s->net;
 	snprintf(s->tc.dir, sizeof(s->tc.dir), "%s", s->dir);
 	s->tool_up = true;
-	if ((ret = s->tool->start(&s->tc, s->o->timeout_s * 1000, s->res->error, sizeof(s->res->error))))
+	if ((ret = tool_start(&s->tc, s->o->timeout_s * 1000, s->res->error, sizeof(s->res->error))))
 		return ret;
 	s->res->ran = true;
 	s->probe.t0 = s->next_probe = s->next_window = time_now_s();
@@ -200,8 +200,8 @@ static void lifecycle_event(struct step *s, double now)
 	if (s->lc->kind == LC_FAULT)
 		fault_apply(&s->inst, s->lc->fault_kind, s->lc->fault_target, s->lc->fault_arg[0] ? s->lc->fault_arg : NULL,
 			    ferr, sizeof(ferr));
-	else if (s->lc->kind == LC_KILL_RELAY && s->tool->relay_program)
-		fault_apply(&s->inst, "kill", "introducer", s->tool->relay_program, ferr, sizeof(ferr));
+	else if (s->lc->kind == LC_KILL_RELAY)   /* the relay host crashes: whatever the tool runs there */
+		fault_apply(&s->inst, "kill", "introducer", NULL, ferr, sizeof(ferr));
 	else if (s->lc->kind == LC_SLEEP)
 		s->asleep = fault_apply(&s->inst, "sleep", "a", NULL, ferr, sizeof(ferr)) == 0;
 	if (ferr[0])
@@ -232,8 +232,8 @@ static bool window(struct step *s, double now)
 	s->r0 = r1;
 	res->path = s->verdict.path;
 	res->time_to_direct_s = s->verdict.time_to_direct_s;
-	if (s->tool->said_path && !s->asleep && now >= s->said_check) {   /* a sleeping tool answers nothing */
-		s->tool->said_path(&s->tc, &res->tool_said_path, &s->said_settled);
+	if (!s->asleep && now >= s->said_check) {   /* a sleeping tool answers nothing */
+		tool_said_path(&s->tc, &res->tool_said_path, &s->said_settled);
 		s->said_check = now + 0.5;
 	}
 	settled = verdict_steady(&s->verdict, PATH_DIRECT) ||
@@ -285,7 +285,11 @@ static void watch(struct step *s)
 			wake(s);
 		if (now >= s->next_probe) {
 			if (!lr->happened || now >= s->resume_at) {
-				prober_send(&s->probe, s->tc.addr_b);
+				/* through the tunnel to b's echo, or into the tool on a */
+				if (s->tc.port_a)
+					prober_send(&s->probe, s->tc.addr_a, s->tc.port_a);
+				else
+					prober_send(&s->probe, s->tc.addr_b, PROBER_PORT);
 				s->res->probes_sent++;
 				if (lr->happened)
 					lr->sent_after++;
@@ -314,8 +318,7 @@ static void sum_up(struct step *s)
 	read_counters(s, &d1, &r1);
 	res->direct_bytes = d1 - s->dsum0 + s->carry_d;
 	res->relay_bytes = r1 - s->rsum0 + s->carry_r;
-	if (s->tool->said_path)
-		s->tool->said_path(&s->tc, &res->tool_said_path, &s->said_settled);
+	tool_said_path(&s->tc, &res->tool_said_path, &s->said_settled);
 	res->time_to_first_reply_s = p->first_reply;
 	if (lr->happened) {
 		lr->lost_after = lr->sent_after - p->answered_from;
@@ -331,9 +334,11 @@ static void sum_up(struct step *s)
 	if (topo_find_node(&s->net.topo, "c") >= 0) {
 		/* a-b is the probed pair; a-c and b-c are checked now. */
 		int more = 0, ok = 0;
-		if (s->tc.addr_c)
+		/* a tool without a tunnel carries a's datagrams to b only */
+		bool c_reached = s->tc.addr_c && !s->tc.port_c && !s->tc.port_a;
+		if (c_reached)
 			more = prober_pairs_with_c(p, &s->inst, s->tc.addr_c, &ok);
-		lr->pairs = 1 + (s->tc.addr_c ? more : 2);
+		lr->pairs = 1 + (c_reached ? more : 2);
 		lr->pairs_connected = ok + res->connected;
 	}
 	if (!res->connected)
@@ -356,7 +361,7 @@ static void tear_down(struct step *s)
 		snprintf(s->res->kept_run, sizeof(s->res->kept_run), "%s", s->inst.id);
 	} else {
 		if (s->tool_up)
-			s->tool->stop(&s->tc);
+			tool_stop(&s->tc);
 		instance_destroy(s->inst.id);
 	}
 	cleanup_forget_instance(s->inst.id);
@@ -381,18 +386,15 @@ void runner_scenario(const struct scenario *sc, const struct runner_opts *o, con
 	s->o = o;
 	s->dir = scenario_dir;
 	s->res = res;
-	s->tool = runner_tool_find(sc->tool);
 	s->lc = sc->lifecycle[0] ? runner_lifecycle_find(sc->lifecycle) : NULL;
 	s->probe.fd_a = s->probe.fd_b = -1;
 	verdict_init(&s->verdict);
-	if (!s->tool) {
+	snprintf(res->tool_version, sizeof(res->tool_version), "%s", o->tool_version);
+	if (!o->adapter) {
 		snprintf(res->error, sizeof(res->error), "unknown tool %s", sc->tool);
-	} else {
-		s->tool->version(res->tool_version, sizeof(res->tool_version));
-		if (set_up(s) == 0 && start_tool(s) == 0) {
-			watch(s);
-			sum_up(s);
-		}
+	} else if (set_up(s) == 0 && start_tool(s) == 0) {
+		watch(s);
+		sum_up(s);
 	}
 	tear_down(s);
 	res->wall_s = time_now_s() - start;

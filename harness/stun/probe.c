@@ -395,3 +395,48 @@ void stun_probe_print_json(const struct nat_measured *m, FILE *out)
 	}
 	fprintf(out, ",\"note\":\"%s\"}", m->note);
 }
+
+int stun_mapped_from(const struct stun_probe_cfg *cfg, uint16_t from_port, uint32_t *addr, uint16_t *port)
+{
+	struct sockaddr_in me = { .sin_family = AF_INET, .sin_port = htons(from_port) },
+			   to = { .sin_family = AF_INET, .sin_addr.s_addr = cfg->server, .sin_port = htons(cfg->port) };
+	struct stun_msg req, resp;
+	uint8_t buf[STUN_MAX_MSG];
+	const char *why;
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), ret = -ETIMEDOUT;
+
+	if (fd < 0)
+		return -errno;
+	if (bind(fd, (struct sockaddr *)&me, sizeof(me))) {
+		ret = -errno;
+		close(fd);
+		return ret;
+	}
+	memset(&req, 0, sizeof(req));
+	req.type = STUN_BINDING_REQUEST;
+	if (getrandom(req.txid, sizeof(req.txid), 0) != (ssize_t)sizeof(req.txid)) {
+		close(fd);
+		return -EIO;
+	}
+	for (int tries = 0; tries < cfg->tries && ret; tries++) {
+		size_t n = stun_encode(&req, buf, sizeof(buf));
+		double until = time_now_s() + cfg->timeout_ms / 1000.0;
+		sendto(fd, buf, n, 0, (struct sockaddr *)&to, sizeof(to));
+		while (ret && time_now_s() < until) {
+			struct pollfd pf = { fd, POLLIN, 0 };
+			const struct stun_addr *m;
+			ssize_t got;
+			if (poll(&pf, 1, (int)((until - time_now_s()) * 1000) + 1) != 1)
+				break;
+			got = recv(fd, buf, sizeof(buf), 0);
+			if (got > 0 && stun_decode(buf, (size_t)got, &resp, &why) == 0 && resp.type == STUN_BINDING_RESPONSE &&
+			    !memcmp(resp.txid, req.txid, sizeof(req.txid)) && (m = stun_reflexive(&resp))) {
+				*addr = m->addr;
+				*port = m->port;
+				ret = 0;
+			}
+		}
+	}
+	close(fd);
+	return ret;
+}

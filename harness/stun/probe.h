@@ -44,6 +44,12 @@ struct nat_measured {
 /* Run the discovery from this namespace. Returns 0 with results (even when
  * UDP is blocked: m->udp false), or a negative errno on local failure. */
 int stun_probe_run(const struct stun_probe_cfg *cfg, struct nat_measured *m);
+/* One binding request from local UDP port from_port (host order) to the
+ * server, tries times, timeout_ms each: the reflexive address the server
+ * saw (network order) into *addr and *port (host order). The port is free
+ * again when this returns, for a tool to bind. 0, -ETIMEDOUT when no
+ * answer came, or a negative errno (the port is taken: -EADDRINUSE). */
+int stun_mapped_from(const struct stun_probe_cfg *cfg, uint16_t from_port, uint32_t *addr, uint16_t *port);
 /* Print results for people, or as one JSON object. */
 void stun_probe_print(const struct nat_measured *m, FILE *out);
 void stun_probe_print_json(const struct nat_measured *m, FILE *out);

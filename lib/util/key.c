@@ -68,3 +68,25 @@ void key_generate(uint8_t priv[static KEY_LEN])
 	priv[0] &= 248;
 	priv[31] = (priv[31] & 127) | 64;
 }
+
+int key_new_file(const char *path, char pub[static KEY_B64_LEN])
+{
+	uint8_t priv[KEY_LEN], p[KEY_LEN];
+	char line[KEY_B64_LEN + 1];
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600), ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	key_generate(priv);
+	key_format(priv, line);
+	strcat(line, "\n");
+	key_public(p, priv);
+	key_format(p, pub);
+	if (write(fd, line, strlen(line)) != (ssize_t)strlen(line))
+		ret = -EIO;
+	if (close(fd) && !ret)
+		ret = -errno;
+	sodium_memzero(priv, sizeof(priv));
+	sodium_memzero(line, sizeof(line));
+	return ret;
+}

@@ -20,5 +20,8 @@ int key_read(const char *path, uint8_t key[static KEY_LEN], char *err, size_t er
 void key_public(uint8_t pub[static KEY_LEN], const uint8_t priv[static KEY_LEN]);
 /* A new private key, as `wg genkey` makes it. The caller wipes it. */
 void key_generate(uint8_t priv[static KEY_LEN]);
+/* A new key pair: the private key written to path (mode 0600, one line,
+ * as `wg genkey > path`), the public key into pub. 0 or -errno. */
+int key_new_file(const char *path, char pub[static KEY_B64_LEN]);
 
 #endif

@@ -48,11 +48,21 @@ static pid_t fork_into(const char *netns, int out_fd, int err_fd)
 
 int proc_spawn(const char *netns, char *const argv[], int out_fd, int err_fd, pid_t *pid)
 {
+	return proc_spawn_env(netns, argv, NULL, out_fd, err_fd, pid);
+}
+
+int proc_spawn_env(const char *netns, char *const argv[], char *const env[], int out_fd, int err_fd, pid_t *pid)
+{
 	pid_t p = fork_into(netns, out_fd, err_fd);
 
 	if (p < 0)
 		return -errno;
 	if (p == 0) {
+		for (int i = 0; env && env[i]; i++)
+			if (putenv(env[i])) {
+				fprintf(stderr, "punchlab: cannot set %s: %s\n", env[i], strerror(errno));
+				_exit(127);
+			}
 		execvp(argv[0], argv);
 		fprintf(stderr, "punchlab: cannot run %s: %s\n", argv[0], strerror(errno));
 		_exit(127);
@@ -232,6 +242,71 @@ int proc_capture(const char *netns, char *const argv[], bool with_stderr, char *
 	close(fds[0]);
 	if ((ret = proc_wait(pid, &code)))
 		return ret;
+	return code;
+}
+
+int proc_capture_for(const char *netns, char *const argv[], char *const env[], int err_fd, char *buf, size_t len,
+		     int timeout_ms)
+{
+	double until = time_now_s() + timeout_ms / 1000.0;
+	int fds[2], ret, code = -1, null = -1;
+	bool exited = false;
+	size_t got = 0;
+	pid_t pid = -1;
+
+	if (len == 0 || pipe2(fds, O_CLOEXEC | O_NONBLOCK))
+		return -EINVAL;
+	if (err_fd == PROC_ERR_TO_NULL && (null = open("/dev/null", O_WRONLY | O_CLOEXEC)) < 0) {
+		close(fds[0]);
+		close(fds[1]);
+		return -errno;
+	}
+	ret = proc_spawn_env(netns, argv, env, fds[1],
+			     err_fd == PROC_ERR_TO_OUT ? fds[1] : err_fd == PROC_ERR_TO_NULL ? null : err_fd, &pid);
+	close(fds[1]);
+	if (null >= 0)
+		close(null);
+	if (ret) {
+		close(fds[0]);
+		return ret;
+	}
+	/* Read while it runs (what does not fit is dropped); once it has
+	 * exited, what is left in the pipe, and no more: a child of its own
+	 * that keeps the pipe open is not waited for. */
+	for (bool eof = false;;) {
+		struct pollfd pf = { fds[0], POLLIN, 0 };
+		char scratch[4096];
+		ssize_t n = -1;
+		int left;
+
+		while (!eof && (n = got + 1 < len ? read(fds[0], buf + got, len - 1 - got)
+						 : read(fds[0], scratch, sizeof(scratch))) != 0) {
+			if (n < 0)
+				break;
+			if (got + 1 < len)
+				got += (size_t)n;
+		}
+		eof = eof || n == 0;
+		if (exited)
+			break;
+		if (proc_wait_timeout(pid, 0, &code) == 0) {
+			exited = true;   /* one more pass drains the pipe */
+			continue;
+		}
+		if ((left = (int)((until - time_now_s()) * 1000)) <= 0)
+			break;
+		if (eof)
+			exited = proc_wait_timeout(pid, left < 20 ? left : 20, &code) == 0;
+		else
+			poll(&pf, 1, left < 20 ? left : 20);
+	}
+	buf[got] = '\0';
+	close(fds[0]);
+	if (!exited) {
+		kill(pid, SIGKILL);
+		proc_wait(pid, &code);
+		return -ETIMEDOUT;
+	}
 	return code;
 }
 

@@ -10,6 +10,10 @@
 /* fork; the child enters namespace NETNS (NULL: stay), points stdout/stderr
  * at out_fd/err_fd (-1: inherit) and execs argv (PATH searched). */
 int proc_spawn(const char *netns, char *const argv[], int out_fd, int err_fd, pid_t *pid);
+/* As proc_spawn, with env ("NAME=VALUE" strings, NULL-terminated, kept
+ * alive by the caller until it returns; NULL: none) added to the child's
+ * environment. */
+int proc_spawn_env(const char *netns, char *const argv[], char *const env[], int out_fd, int err_fd, pid_t *pid);
 /* fork; the child enters NETNS, runs fn(arg) and exits with its result
  * (0 -> 0, negative errno -> 1). */
 int proc_fork_call(const char *netns, int (*fn)(void *), void *arg, pid_t *pid);
@@ -32,6 +36,18 @@ int proc_run(const char *netns, char *const argv[], int out_fd, int err_fd);
  * with_stderr; else inherited) read into buf (cut at len - 1,
  * NUL-terminated). No shell: argv is the program and its arguments. */
 int proc_capture(const char *netns, char *const argv[], bool with_stderr, char *buf, size_t len);
+
+/* As proc_capture, with env added (as proc_spawn_env), its standard error
+ * to err_fd (-1: inherited; PROC_ERR_TO_OUT: read with the output;
+ * PROC_ERR_TO_NULL: dropped), and for at most timeout_ms: a program still
+ * running then is killed (SIGKILL) and -ETIMEDOUT returned. Once it has
+ * exited, what it wrote is read and no more: a process it left behind
+ * holding its output is not waited for. Returns its exit code (128+signal),
+ * or a negative errno. */
+#define PROC_ERR_TO_OUT (-2)
+#define PROC_ERR_TO_NULL (-3)
+int proc_capture_for(const char *netns, char *const argv[], char *const env[], int err_fd, char *buf, size_t len,
+		     int timeout_ms);
 
 /* Raise this process's soft limit on open files to its hard limit (a
  * daemon with many sockets). */

@@ -18,6 +18,7 @@
 static const char usage[] =
 	"usage: punchlab-agent up [--config FILE] [--KEY VALUE ...] [-v]\n"
 	"       punchlab-agent status [--interface NAME] [--json | --address] [--wait S]\n"
+	"       punchlab-agent genkey | pubkey\n"
 	"       punchlab-agent --version\n"
 	"\n"
 	"up: join the mesh and run in the foreground until SIGINT/SIGTERM (SIGHUP: read\n"
@@ -26,7 +27,7 @@ static const char usage[] =
 	"traffic goes over the introducer's relay from the first packet and moves to\n"
 	"a direct path when one is found. `wg show IFNAME` works too.\n"
 	"Every configuration key can be a flag (--interface m0 is interface = m0):\n"
-	"  private-key-file FILE   our key (`wg genkey > FILE`)\n"
+	"  private-key-file FILE   our key (`punchlab-agent genkey > FILE`, or `wg genkey`)\n"
 	"  introducer ADDR1[:PORT] ADDR2[:PORT]   the introducer's two addresses (port 3478);\n"
 	"                          DNS names too, resolved again when it stops answering\n"
 	"  introducer-key KEY      the introducer's public key (pinned)\n"
@@ -35,13 +36,17 @@ static const char usage[] =
 	"  join-secret SECRET      to join without being on the allowlist\n"
 	"  listen-port PORT        our UDP port (default: any)\n"
 	"  mtu N, keepalive SECONDS (default 10), ping-interval-ms N (default 1000)\n"
+	"  probe-impossible yes|no  punch even peers the NATs say cannot go direct (default no)\n"
 	"\n"
 	"status: each peer's mesh address, path (direct endpoint or relay), RTT,\n"
 	"last handshake, bytes each way, and why it is relayed when it is.\n"
 	"  --address   only this agent's mesh address (for scripts)\n"
 	"  --wait S    first wait up to S seconds until the agent is registered with\n"
 	"              the introducer and knows a peer (with --address: until it has\n"
-	"              one); exit 1 and say what is missing\n";
+	"              one); exit 1 and say what is missing\n"
+	"\n"
+	"genkey: a new private key on standard output; pubkey: the public key of the\n"
+	"private key on standard input (as `wg genkey` and `wg pubkey`).\n";
 
 static volatile int stop, hup;
 
@@ -231,6 +236,34 @@ static int cmd_up(int argc, char **argv)
 	return ret ? 1 : 0;
 }
 
+/* genkey: a new private key; pubkey: the public key of the one read from
+ * standard input. As wireguard-tools writes them, one line of base64. */
+static int cmd_key(bool generate)
+{
+	uint8_t priv[KEY_LEN], pub[KEY_LEN];
+	char b64[KEY_B64_LEN], line[128];
+
+	if (generate) {
+		key_generate(priv);
+		key_format(priv, b64);
+	} else {
+		size_t n = fread(line, 1, sizeof(line) - 1, stdin);
+		line[n] = '\0';
+		line[strcspn(line, " \t\r\n")] = '\0';
+		if (key_parse(line, priv)) {
+			fprintf(stderr, "punchlab-agent pubkey: standard input is not a private key (44 characters of base64)\n");
+			return 1;
+		}
+		key_public(pub, priv);
+		key_format(pub, b64);
+	}
+	sodium_memzero(priv, sizeof(priv));
+	sodium_memzero(line, sizeof(line));
+	printf("%s\n", b64);
+	sodium_memzero(b64, sizeof(b64));
+	return fflush(stdout) ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (sodium_init() < 0)
@@ -247,6 +280,8 @@ int main(int argc, char **argv)
 		return cmd_up(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "status"))
 		return cmd_status(argc - 2, argv + 2);
+	if ((!strcmp(argv[1], "genkey") || !strcmp(argv[1], "pubkey")) && argc == 2)
+		return cmd_key(argv[1][0] == 'g');
 	fprintf(stderr, "punchlab-agent: unknown command \"%s\"\n%s", argv[1], usage);
 	return 2;
 }

@@ -251,8 +251,16 @@ void punch_reassess(struct agent *a, struct agent_peer *p)
 		return;
 	}
 	mesh_nat_expect(&a->nat, &peer, same_site, p->rec.name, &p->expect);
-	p->impossible = !p->expect.direct;
-	if (p->impossible) {
+	/* probe-impossible: the theory is tested, not assumed (a lab's
+	 * setting): such pairs are punched too, within the same rounds and
+	 * backoffs. */
+	p->impossible = !p->expect.direct && !a->conf.probe_impossible;
+	if (!p->expect.direct && !p->impossible) {
+		if (!p->direct)
+			set_why(p, "trying punching though it should fail: %s", p->expect.why);
+		if (p->next_connect_ms > a->now + 200)
+			p->next_connect_ms = a->now + 200;
+	} else if (p->impossible) {
 		if (!p->direct)
 			agent_log(a, "peer %s: relayed: %s", p->rec.name, p->expect.why);
 		set_why(p, "%s", p->expect.why);

@@ -347,6 +347,15 @@ int agent_conf_set(struct agent_conf *c, const char *key, const char *value, con
 		c->keepalive_s = (unsigned)u;
 		return 0;
 	}
+	if (!strcmp(key, "probe-impossible")) {
+		if (!strcmp(value, "yes") || !strcmp(value, "true"))
+			c->probe_impossible = true;
+		else if (!strcmp(value, "no") || !strcmp(value, "false"))
+			c->probe_impossible = false;
+		else
+			return text_fail(err, errlen, origin, line, "probe-impossible \"%s\": yes or no", value);
+		return 0;
+	}
 	if (!strcmp(key, "ping-interval-ms")) {
 		if (!text_parse_uint(value, 100, 60000, &u))
 			return text_fail(err, errlen, origin, line, "ping-interval-ms \"%s\": 100 to 60000", value);
@@ -355,7 +364,7 @@ int agent_conf_set(struct agent_conf *c, const char *key, const char *value, con
 	}
 	return text_fail(err, errlen, origin, line,
 			 "unknown key \"%s\"; expected private-key, private-key-file, introducer, introducer-key, interface, "
-			 "name, listen-port, join-secret, mtu, keepalive or ping-interval-ms", key);
+			 "name, listen-port, join-secret, mtu, keepalive, ping-interval-ms or probe-impossible", key);
 }
 
 /* The shared line loop: "key = value", '#' comments, blank lines. */

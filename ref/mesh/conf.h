@@ -62,6 +62,7 @@ struct agent_conf {
 	int mtu;
 	unsigned keepalive_s;                /* registration refresh (mapping keepalive toward the introducer) */
 	unsigned ping_ms;                    /* direct path checks */
+	bool probe_impossible;               /* punch pairs the NAT classes say cannot go direct, too */
 };
 
 void introducer_conf_defaults(struct introducer_conf *c);

@@ -3,31 +3,31 @@
  * `punchlab report`, or anything a person passes for one) through the real
  * reader; when it reads, it is compared with a fixed set of results
  * through runner_baseline_check and drawn as a page (runner_write_html,
- * beside the fixed set); and, line by line, it is an adapter's output as
- * the ref adapter reads it (`punchlab-agent status --json`:
- * text_json_field for the keys it looks up). Nothing may crash, a file
- * refused says why, and every cell named worse must be one of the results. */
+ * beside the fixed set); and, line by line, it is what an adapter prints
+ * (docs/adapters.md): a start line, for the relay and for a peer, and a
+ * path line. Nothing may crash, a file refused says why, a line refused
+ * says what was expected, and every cell named worse must be one of the
+ * results. */
 #include "runner/runner.h"
-#include "util/text.h"
 
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static unsigned long reached_lines, reached_fields, reached_worse, reached_read, reached_refused;
+static unsigned long reached_lines, reached_fields, reached_worse, reached_read, reached_refused, reached_tunnel;
 
 static void report(void)
 {
-	fprintf(stderr, "fuzz_runner_input reached: %lu files read, %lu refused, %lu lines, %lu fields found, %lu cells worse\n",
-		reached_read, reached_refused, reached_lines, reached_fields, reached_worse);
+	fprintf(stderr,
+		"fuzz_runner_input reached: %lu files read, %lu refused, %lu lines, %lu lines read (%lu tunnel lines), %lu cells worse\n",
+		reached_read, reached_refused, reached_lines, reached_fields, reached_tunnel, reached_worse);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct scenario_result res[3];
 	static bool ready;
-	static const char *const keys[] = { "path", "introducer", "mesh_ipv4", "name", "rtt_ms", "technique", "why" };
 	char err[256] = "", *text, *save = NULL, out[8192];
 	struct run_set set;
 	FILE *o;
@@ -68,20 +68,37 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		runner_free_results(&set);
 	}
-	/* The adapter's lines. */
+	/* An adapter's lines. */
 	if (!(text = malloc(size + 1)))
 		return 0;
 	memcpy(text, data, size);
 	text[size] = '\0';
 	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		char v[64];
+		char why[200];
+		uint32_t addr = 0;
+		uint16_t port = 0;
+		enum path path = PATH_NONE;
+		bool settled;
 		reached_lines++;
-		for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
-			if (text_json_field(line, keys[k], v, sizeof(v))) {
-				if (strlen(v) >= sizeof(v))
-					abort();
+		for (int relay = 0; relay < 2; relay++) {
+			why[0] = '\0';
+			if (adapter_parse_line(line, relay, &addr, &port, why, sizeof(why))) {
+				if (!why[0])
+					abort();   /* refused without a word */
+			} else {
 				reached_fields++;
+				if (!relay && !addr)
+					abort();
+				reached_tunnel += !relay;
 			}
+		}
+		if (adapter_parse_path(line, &path, &settled) == 0) {
+			if (path != PATH_DIRECT && path != PATH_RELAY && path != PATH_UNKNOWN)
+				abort();
+			reached_fields++;
+		} else if (settled) {
+			abort();
+		}
 	}
 	free(text);
 	return 0;

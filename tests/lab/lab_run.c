@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include "runner/runner.h"
 #include "util/paths.h"
 
 static char out[160];
@@ -141,14 +142,15 @@ static void baseline_flags_a_cell_that_got_worse(void **state)
 }
 
 /* Every third-party adapter on the pair that every tool should manage:
- * two full cones, which must end up direct. */
+ * two full cones, which must end up direct (ice: through a library that
+ * makes no tunnel, its datagrams carried from a UDP endpoint). */
 static void third_party_tools_connect_two_full_cones_directly(void **state)
 {
-	static const char *const tools[] = { "wireguard-static", "nebula", "tinc" };
+	static const char *const tools[] = { "wireguard-static", "nebula", "tinc", "n2n", "ice" };
 	char args[256], log[8192], dir[64], *json;
 
 	(void)state;
-	for (int i = 0; i < 3; i++) {
+	for (size_t i = 0; i < sizeof(tools) / sizeof(tools[0]); i++) {
 		snprintf(dir, sizeof(dir), "/tmp/pl-run-XXXXXX");
 		assert_non_null(mkdtemp(dir));
 		snprintf(args, sizeof(args), "--tool %s --models full-cone --output %s", tools[i], dir);
@@ -162,28 +164,26 @@ static void third_party_tools_connect_two_full_cones_directly(void **state)
 }
 
 /* A deliberately broken tool, to show that the runner's verdict can be
- * red: a copy of punchlab whose sibling punchlab-agent is a wrapper around
- * the real one that first puts a rule into its host's namespace (the
- * test's own): "relay" lets UDP out of the tunnel only to the introducer's port, so no
- * direct path can form; "never" drops everything sent into the tunnel. */
+ * red: a tool folder of its own (--tool-dir) whose adapter is the shipped
+ * ref adapter with a rule put first into each peer's namespace: "relay"
+ * lets UDP out of the tunnel only to the introducer's port, so no direct
+ * path can form; "never" drops everything sent into the tunnel. */
 static void broken_tool(const char *dir, const char *kind)
 {
-	char self[PATH_MAX], path[PATH_MAX + 64], cmd[3 * PATH_MAX];
+	char tools[PATH_MAX], path[PATH_MAX + 64];
 	FILE *f;
 
-	snprintf(self, sizeof(self), "%s", lab_punchlab());
-	*strrchr(self, '/') = '\0';
-	snprintf(cmd, sizeof(cmd), "cp %s/punchlab %s/punchlab && ln -s %s/punchlab-introducer %s/punchlab-introducer", self,
-		 dir, self, dir);
-	assert_int_equal(system(cmd), 0);
-	snprintf(path, sizeof(path), "%s/punchlab-agent", dir);
+	assert_int_equal(paths_data_dir("tools", tools, sizeof(tools)), 0);
+	snprintf(path, sizeof(path), "%s/broken", dir);
+	assert_int_equal(mkdir(path, 0755), 0);
+	snprintf(path, sizeof(path), "%s/broken/adapter", dir);
 	f = fopen(path, "w");
 	assert_non_null(f);
-	fprintf(f, "#!/bin/sh\n# lab_run's broken agent (%s)\n"
-		   "[ \"$1\" = up ] && nft -f - <<EOF\n"
+	fprintf(f, "#!/bin/sh\n# lab_run's broken ref (%s)\n"
+		   "if [ \"$1\" = start ] && [ \"$2\" = peer ]; then nft -f - <<EOF\n"
 		   "table inet plbroken {\n chain out {\n  type filter hook output priority 0; policy accept;\n  %s\n }\n}\n"
-		   "EOF\nexec %s/punchlab-agent \"$@\"\n",
-		kind, !strcmp(kind, "relay") ? "ip daddr != 100.100.0.0/16 udp dport != 3478 drop" : "ip daddr 100.100.0.0/16 drop", self);
+		   "EOF\nfi\nexec %s/ref/adapter \"$@\"\n",
+		kind, !strcmp(kind, "relay") ? "ip daddr != 100.100.0.0/16 udp dport != 3478 drop" : "ip daddr 100.100.0.0/16 drop", tools);
 	assert_int_equal(fclose(f), 0);
 	assert_int_equal(chmod(path, 0755), 0);
 }
@@ -193,17 +193,14 @@ static void broken_tool(const char *dir, const char *kind)
  * junit.xml and report.html. */
 static void broken_tool_is_red_everywhere(const char *kind)
 {
-	char dir[64], args[256], log[8192], home[PATH_MAX], cmd[PATH_MAX + 128], *text;
+	char dir[64], args[256], log[8192], cmd[PATH_MAX + 128], *text;
 	const bool relay = !strcmp(kind, "relay");
 
 	snprintf(dir, sizeof(dir), "/tmp/pl-broken-XXXXXX");
 	assert_non_null(mkdtemp(dir));
 	broken_tool(dir, kind);
-	/* The copy finds the models and topologies of this checkout. */
-	assert_int_equal(paths_data_dir("nat-models", home, sizeof(home)), 0);
-	*strrchr(home, '/') = '\0';
-	snprintf(args, sizeof(args), "--models full-cone --timeout 10 --output %s/out", dir);
-	assert_int_equal(lab_shell(log, sizeof(log), "PUNCHLAB_HOME=%s %s/punchlab run %s 2>&1", home, dir, args), 1);
+	snprintf(args, sizeof(args), "--tool-dir %s --tool broken --models full-cone --timeout 10 --output %s/out", dir, dir);
+	assert_int_equal(lab_punchlab_run(log, sizeof(log), "run %s 2>&1", args), 1);
 	assert_non_null(strstr(log, "0 of 1 scenarios as expected"));
 	assert_non_null(strstr(log, relay ? "two-sites full-cone full-cone: relay" : "two-sites full-cone full-cone: FAIL"));
 	snprintf(args, sizeof(args), "%s/out", dir);
@@ -273,6 +270,51 @@ static void bad_input_is_refused_before_the_run_and_a_model_named_twice_runs_onc
 	assert_int_equal(lab_shell(NULL, 0, "rm -rf %s", dir), 0);
 }
 
+/* The plan split in two shards (as two CI runners would run it), merged:
+ * the same scenarios in the same order with the same verdicts as the run
+ * without --shard, and the merged files say so. */
+static void shards_merged_give_the_single_runs_verdicts(void **state)
+{
+	char dir[64], log[8192], path[128], err[256];
+	struct run_set whole, merged;
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/pl-shard-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(lab_punchlab_run(log, sizeof(log), "run --models full-cone,symmetric --output %s/whole 2>&1", dir), 0);
+	assert_int_equal(lab_punchlab_run(log, sizeof(log), "run --models full-cone,symmetric --shard 2/2 --output %s/s2 2>&1", dir),
+			 0);
+	assert_non_null(strstr(log, "shard 2/2: 1 of the plan's 3 scenarios"));
+	assert_int_equal(lab_punchlab_run(log, sizeof(log), "run --models full-cone,symmetric --shard 1/2 --output %s/s1 2>&1", dir),
+			 0);
+	assert_int_equal(lab_punchlab_run(log, sizeof(log), "merge --output %s/merged %s/s2 %s/s1 2>&1", dir, dir, dir), 0);
+	assert_non_null(strstr(log, "2 shards merged: 3 of 3 scenarios as expected"));
+	assert_int_equal(lab_punchlab_run(log, sizeof(log), "merge --output %s/m %s/s2 2>&1", dir, dir), 2);
+	assert_non_null(strstr(log, "shard 1/2 is missing: give all 2"));
+	snprintf(path, sizeof(path), "%s/whole/results.json", dir);
+	assert_int_equal(runner_read_results(path, &whole, err, sizeof(err)), 0);
+	snprintf(path, sizeof(path), "%s/merged/results.json", dir);
+	assert_int_equal(runner_read_results(path, &merged, err, sizeof(err)), 0);
+	assert_int_equal(merged.n, 3);
+	assert_int_equal(whole.n, 3);
+	assert_int_equal(merged.info.shards, 0);
+	for (int i = 0; i < 3; i++) {
+		assert_string_equal(merged.res[i].sc.a, whole.res[i].sc.a);
+		assert_string_equal(merged.res[i].sc.b, whole.res[i].sc.b);
+		assert_int_equal(merged.res[i].connected, whole.res[i].connected);
+		assert_int_equal(merged.res[i].path, whole.res[i].path);
+		assert_int_equal(merged.res[i].expected_direct, whole.res[i].expected_direct);
+	}
+	assert_non_null(strstr(merged.info.command, "run --models full-cone,symmetric --output "));
+	assert_null(strstr(merged.info.command, "--shard"));
+	runner_free_results(&whole);
+	runner_free_results(&merged);
+	snprintf(path, sizeof(path), "%s/merged", dir);
+	free(lab_slurp(path, "junit.xml"));
+	free(lab_slurp(path, "report.html"));
+	assert_int_equal(paths_remove_tree(dir), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -282,6 +324,7 @@ int main(void)
 		cmocka_unit_test(a_tool_that_relays_where_direct_is_possible_is_red_in_every_report),
 		cmocka_unit_test(a_tool_that_never_connects_is_red_in_every_report),
 		cmocka_unit_test(bad_input_is_refused_before_the_run_and_a_model_named_twice_runs_once),
+		cmocka_unit_test(shards_merged_give_the_single_runs_verdicts),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

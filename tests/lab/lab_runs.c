@@ -336,7 +336,9 @@ static void mistakes_get_clear_errors(void **state)
 		{ "run -j2 --models=", 2, "--models names no model" },
 		{ "expect --topology=same-carrier full-cone symmetric", 0, "direct: yes" },
 		/* --json was ignored by run --list-tools; topo show took no bare models */
-		{ "run --list-tools --json", 0, "[{\"name\":\"ref\"," },
+		{ "run --list-tools --json", 0, "{\"name\":\"ref\",\"dir\":" },
+		{ "run --tool no-such-tool --models full-cone", 2, "no tool \"no-such-tool\" (no no-such-tool/adapter in " },
+		{ "run --tool ../ref --models full-cone", 2, "\"../ref\" cannot be a tool's name" },
 		{ "run --json --list-scenarios", 0, "{\"name\":\"three-peers\"" },
 		/* the third site's model was left out of the text listing */
 		{ "run --list-scenarios", 0, "(three-sites port-restricted-cone full-cone restricted-cone)" },

@@ -18,6 +18,7 @@
 #include "expect/topology.h"
 #include "mesh/proto.h"
 #include "mesh/status.h"
+#include "util/key.h"
 #include "runner/meter.h"
 #include "runner/runner.h"
 #include "util/proc.h"
@@ -75,7 +76,7 @@ static inline void mesh_write(const char *path, const char *text)
 /* A WireGuard key pair, as `wg genkey` would make it. */
 static inline void mesh_keypair(const char *path, char pub[45])
 {
-	assert_int_equal(tool_keypair(path, pub), 0);
+	assert_int_equal(key_new_file(path, pub), 0);
 }
 
 static inline pid_t mesh_spawn(struct mesh *m, const char *node, char *const argv[], const char *log)

@@ -93,6 +93,11 @@ static void agent_file_parses_and_flags_override_it(void **state)
 	assert_int_equal(ac.n_introducer, 2);
 	assert_int_equal(ac.listen_port, 51820);
 	assert_int_equal(ac.keepalive_s, 5);
+	assert_false(ac.probe_impossible);
+	assert_int_equal(agent_conf_set(&ac, "probe-impossible", "yes", "command line", 0, err, sizeof(err)), 0);
+	assert_true(ac.probe_impossible);
+	assert_int_equal(agent_conf_set(&ac, "probe-impossible", "maybe", "command line", 0, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "probe-impossible \"maybe\": yes or no"));
 	assert_int_equal(agent_conf_set(&ac, "interface", "m1", "command line", 0, err, sizeof(err)), 0);
 	assert_string_equal(ac.interface, "m1");
 	assert_int_equal(agent_conf_set(&ac, "interface", "a-name-far-too-long", "command line", 0, err, sizeof(err)),

@@ -212,6 +212,36 @@ static void a_relayed_pair_is_carried_by_the_relay_for_hours(void **state)
 	assert_int_equal(sim_members(&S), 2);
 }
 
+/* probe-impossible (the ref tool's setting in the lab): the theory is
+ * tested, not assumed. A pair the NATs say cannot go direct is punched
+ * anyway, in the usual rounds; the round fails, the pair stays relayed and
+ * says why; it is not punched again before its backoff. */
+static void a_pair_called_impossible_is_punched_anyway_when_asked(void **state)
+{
+	struct pair p;
+	struct agent_peer *ab;
+	uint64_t direct0;
+
+	(void)state;
+	sim_init(&S, NULL);
+	p.a = sim_add_agent(&S, "a", &symmetric);
+	p.b = sim_add_agent(&S, "b", &symmetric);
+	S.agents[p.a].conf.probe_impossible = S.agents[p.b].conf.probe_impossible = true;
+	sim_start_agent(&S, p.a);
+	sim_start_agent(&S, p.b);
+	assert_true(sim_run_until(&S, 10000, both_know_each_other, &p));
+	direct0 = S.direct_bytes;
+	sim_run(&S, 20000);
+	ab = sim_peer(&S, p.a, p.b);
+	assert_false(sim_direct(&S, p.a, p.b));
+	assert_false(ab->expect.direct);        /* expect still says no */
+	assert_false(ab->impossible);           /* but it was tried */
+	assert_true(ab->failures >= 1);
+	assert_non_null(strstr(ab->why, "failed"));
+	assert_true(S.direct_bytes - direct0 > 1000);   /* punches went between the sites */
+	assert_int_equal(traffic(p, p.a, p.b, 20, 100), 20);   /* relayed */
+}
+
 static void path_checks_keep_short_lived_mappings_open_through_silence(void **state)
 {
 	/* Mappings that die after 30 s without traffic; ten minutes without a
@@ -881,6 +911,7 @@ int main(void)
 		cmocka_unit_test_teardown(a_direct_pair_stays_direct_for_six_hours_of_virtual_time, teardown),
 		cmocka_unit_test_teardown(a_path_mtu_black_hole_is_crossed_in_pieces, teardown),
 		cmocka_unit_test_teardown(a_relayed_pair_is_carried_by_the_relay_for_hours, teardown),
+		cmocka_unit_test_teardown(a_pair_called_impossible_is_punched_anyway_when_asked, teardown),
 		cmocka_unit_test_teardown(path_checks_keep_short_lived_mappings_open_through_silence, teardown),
 		cmocka_unit_test_teardown(a_nat_that_forgets_moves_traffic_to_the_relay_then_direct_again, teardown),
 		cmocka_unit_test_teardown(an_agent_restarted_ten_seconds_behind_is_taken_back_within_a_ping_interval, teardown),

@@ -9,6 +9,9 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <limits.h>
+#include <sys/stat.h>
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +20,7 @@
 #include "runner/capture.h"
 #include "runner/runner.h"
 #include "util/text.h"
+#include "util/paths.h"
 
 /* One window of a recorded series: were probes answered, and the tunnel
  * bytes the "direct" and "relay" counters saw in it. */
@@ -794,6 +798,226 @@ static void wireguard_handshakes_are_counted_once_each_however_often_seen(void *
 	assert_int_equal(seen.responses, 3 + 3 * WG_SEEN_RING);
 }
 
+/* A pair that goes direct where `punchlab expect` says no direct path is
+ * possible is no pass: our theory is wrong (or the lab), and every report
+ * says so. */
+static void direct_where_expect_says_impossible_is_flagged_everywhere(void **state)
+{
+	struct scenario_result r[2] = { result("symmetric", "symmetric", true, PATH_DIRECT, false),
+					result("full-cone", "full-cone", true, PATH_DIRECT, true) };
+	struct run_set set = { .res = r, .n = 2 };
+	char path[128], *text, *line = NULL;
+	size_t len = 0;
+	FILE *mem;
+
+	(void)state;
+	snprintf(r[0].expected_technique, sizeof(r[0].expected_technique), "none");
+	snprintf(r[1].expected_technique, sizeof(r[1].expected_technique), "punching");
+	assert_true(runner_expect_wrong(&r[0]));
+	assert_false(runner_as_expected(&r[0]));
+	assert_false(runner_expect_wrong(&r[1]));
+	assert_true(runner_as_expected(&r[1]));
+	r[0].path = PATH_RELAY;
+	assert_false(runner_expect_wrong(&r[0]));   /* relayed, as expect says */
+	assert_true(runner_as_expected(&r[0]));
+	r[0].path = PATH_DIRECT;
+	set.info = info("ref");
+	snprintf(path, sizeof(path), "%s/results.json", dir);
+	assert_int_equal(runner_write_json(path, &set.info, r, 2), 0);
+	text = slurp("results.json");
+	assert_int_equal(strstr(text, "\"disagrees_with_expect\":true") != NULL, 1);
+	assert_int_equal(strstr(strstr(text, "\"disagrees_with_expect\":true") + 1, "\"disagrees_with_expect\":true"), NULL);
+	free(text);
+	{
+		struct run_set back;
+		char err[256];
+		assert_int_equal(runner_read_results(path, &back, err, sizeof(err)), 0);
+		assert_true(runner_expect_wrong(&back.res[0]));
+		assert_false(runner_expect_wrong(&back.res[1]));
+		runner_free_results(&back);
+	}
+	snprintf(path, sizeof(path), "%s/junit.xml", dir);
+	assert_int_equal(runner_write_junit(path, r, 2, 10), 0);
+	text = slurp("junit.xml");
+	assert_non_null(strstr(text, "failures=\"1\""));
+	assert_non_null(strstr(text, "<failure message=\"direct, but punchlab expect says no direct path is possible: a disagreement with expect\""));
+	free(text);
+	snprintf(path, sizeof(path), "%s/report.html", dir);
+	assert_int_equal(runner_write_html(path, &set, 1, NULL, 0), 0);
+	text = slurp("report.html");
+	assert_non_null(strstr(text, "1 direct where <code>punchlab expect</code> says no direct path is possible: the theory disagrees"));
+	assert_non_null(strstr(text, "direct where `punchlab expect` says no direct path is possible: the theory disagrees"));
+	free(text);
+	assert_non_null(mem = open_memstream(&line, &len));
+	runner_print_matrix(mem, r, 2);
+	fclose(mem);
+	assert_non_null(strstr(line, "two-sites symmetric symmetric: direct"));
+	assert_non_null(strstr(line, "(expected relay): DISAGREES WITH EXPECT, which says no direct path is possible"));
+	free(line);
+}
+
+/* Every committed reference run agrees with `punchlab expect`: no pair
+ * went direct where it says none can (fix expect when one does). */
+static void no_reference_result_disagrees_with_expect(void **state)
+{
+	char ref[PATH_MAX], path[PATH_MAX + 300], err[PATH_MAX + 300];
+	struct dirent *e;
+	DIR *d;
+	int files = 0, cells = 0;
+
+	(void)state;
+	assert_int_equal(paths_data_dir("results/reference", ref, sizeof(ref)), 0);
+	assert_non_null(d = opendir(ref));
+	while ((e = readdir(d))) {
+		struct run_set set;
+		struct stat st;
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s/results.json", ref, e->d_name);
+		if (stat(path, &st))
+			continue;
+		assert_int_equal(runner_read_results(path, &set, err, sizeof(err)), 0);
+		for (int i = 0; i < set.n; i++) {
+			if (runner_expect_wrong(&set.res[i]))
+				print_error("%s: %s %s %s went direct where punchlab expect says it cannot\n", path,
+					    set.res[i].sc.topology, set.res[i].sc.a, set.res[i].sc.b);
+			assert_false(runner_expect_wrong(&set.res[i]));
+			cells += set.res[i].expected_technique[0] != '\0';
+		}
+		runner_free_results(&set);
+		files++;
+	}
+	closedir(d);
+	assert_true(files >= 4);
+	assert_true(cells >= 4 * 65);   /* expect's answer is in every cell */
+}
+
+/* The file at dir/name with its "date" (the second it was written) cut
+ * out. */
+static char *undated(const char *name)
+{
+	char *text = slurp(name), *d = strstr(text, ",\"date\":");
+
+	if (d) {
+		char *end = d + strlen(",\"date\":");
+		end += strspn(end, "0123456789");
+		memmove(d, end, strlen(end) + 1);
+	}
+	return text;
+}
+
+/* A plan split in shards: every scenario in exactly one, the same split
+ * every time; the shards merged are, byte for byte (the second each file
+ * was written set aside), what the single run wrote. */
+static void shards_merged_are_the_single_run(void **state)
+{
+	static const char *const models[7][2] = { { "full-cone", "full-cone" },   { "full-cone", "symmetric" },
+						  { "symmetric", "symmetric" },   { "cgnat", "full-cone" },
+						  { "cgnat", "symmetric" },       { "open", "open" },
+						  { "udp-blocked", "full-cone" } };
+	struct scenario sc[7];
+	struct scenario_result whole[7], part[3][3];
+	struct run_set shard[3], merged, keep;
+	struct run_info in = info("ref");
+	char path[160], err[512], *a, *b;
+	int count[3] = { 0 }, i, n;
+	static const char *const files[] = { "results.json", "junit.xml", "report.html" };
+
+	(void)state;
+	assert_true(runner_shard_parse("2/3", &i, &n));
+	assert_int_equal(i, 2);
+	assert_int_equal(n, 3);
+	assert_false(runner_shard_parse("0/3", &i, &n));
+	assert_false(runner_shard_parse("4/3", &i, &n));
+	assert_false(runner_shard_parse("1/", &i, &n));
+	assert_false(runner_shard_parse("1/3x", &i, &n));
+	assert_false(runner_shard_parse("1/257", &i, &n));
+	for (int k = 0; k < 7; k++) {
+		memset(&sc[k], 0, sizeof(sc[k]));
+		snprintf(sc[k].a, sizeof(sc[k].a), "%s", models[k][0]);
+		whole[k] = result(models[k][0], models[k][1], k != 2 && k != 6, k % 3 ? PATH_RELAY : PATH_DIRECT, k % 2);
+		whole[k].time_to_first_reply_s = 0.1 * k;
+		whole[k].wall_s = 1.5 + k;
+		snprintf(whole[k].expected_technique, sizeof(whole[k].expected_technique), "%s", k % 2 ? "punching" : "none");
+	}
+	snprintf(whole[2].error, sizeof(whole[2].error), "no reply through the tunnel");
+	/* shard 2 of 3: the 2nd, 5th: every third from the second */
+	{
+		struct scenario part_sc[7];
+		memcpy(part_sc, sc, sizeof(sc));
+		assert_int_equal(runner_shard(part_sc, 7, 2, 3), 2);
+		assert_string_equal(part_sc[0].a, "full-cone");
+		assert_string_equal(part_sc[1].a, "cgnat");
+	}
+	for (int k = 0; k < 7; k++)
+		part[k % 3][count[k % 3]++] = whole[k];
+	in.wall_s = 42;
+	snprintf(in.command, sizeof(in.command), "punchlab run --tool ref --output /x/whole");
+	snprintf(path, sizeof(path), "%s/results.json", dir);
+	assert_int_equal(runner_write_json(path, &in, whole, 7), 0);
+	snprintf(path, sizeof(path), "%s/junit.xml", dir);
+	assert_int_equal(runner_write_junit(path, whole, 7, in.wall_s), 0);
+	snprintf(path, sizeof(path), "%s/report.html", dir);
+	assert_int_equal(runner_write_html(path, &(struct run_set){ .info = in, .res = whole, .n = 7 }, 1, NULL, 0), 0);
+	for (int k = 0; k < 3; k++)
+		for (size_t f = 0; f < 3; f++) {
+			snprintf(path, sizeof(path), "%s/%s", dir, files[f]);
+			snprintf(err, sizeof(err), "%s/whole-%s", dir, files[f]);
+			if (k == 0)
+				assert_int_equal(rename(path, err), 0);
+		}
+	/* each shard as its run writes it, read back in another order */
+	for (int k = 2; k >= 0; k--) {
+		struct run_info si = in;
+		si.shard = k + 1;
+		si.shards = 3;
+		si.wall_s = k == 1 ? 42 : 20 + k;
+		snprintf(si.command, sizeof(si.command), "punchlab run --tool ref --shard %d/3 --output /x/shard%d", k + 1, k + 1);
+		snprintf(path, sizeof(path), "%s/shard%d.json", dir, k + 1);
+		assert_int_equal(runner_write_json(path, &si, part[k], count[k]), 0);
+		assert_int_equal(runner_read_results(path, &shard[2 - k], err, sizeof(err)), 0);
+		assert_int_equal(shard[2 - k].info.shard, k + 1);
+	}
+	assert_int_equal(runner_merge(shard, 3, "/x/whole", &merged, err, sizeof(err)), 0);
+	assert_string_equal(merged.info.command, "punchlab run --tool ref --output /x/whole");
+	snprintf(path, sizeof(path), "%s/results.json", dir);
+	assert_int_equal(runner_write_json(path, &merged.info, merged.res, merged.n), 0);
+	snprintf(path, sizeof(path), "%s/junit.xml", dir);
+	assert_int_equal(runner_write_junit(path, merged.res, merged.n, merged.info.wall_s), 0);
+	snprintf(path, sizeof(path), "%s/report.html", dir);
+	assert_int_equal(runner_write_html(path, &merged, 1, NULL, 0), 0);
+	for (size_t f = 0; f < 3; f++) {
+		snprintf(path, sizeof(path), "whole-%s", files[f]);
+		a = undated(path);
+		b = undated(files[f]);
+		assert_string_equal(a, b);
+		free(a);
+		free(b);
+	}
+	runner_free_results(&merged);
+	/* a shard missing, or twice, or of another split, is refused */
+	assert_int_equal(runner_merge(shard, 2, "/x", &merged, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "shard 1/3 is missing: give all 3"));
+	keep = shard[1];
+	shard[1] = shard[0];
+	assert_int_equal(runner_merge(shard, 3, "/x", &merged, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "shard 3/3 given twice"));
+	shard[1].info.shards = 0;
+	assert_int_equal(runner_merge(&shard[1], 1, "/x", &merged, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "is a whole run, not a shard"));
+	runner_free_results(&shard[0]);
+	runner_free_results(&shard[2]);
+	runner_free_results(&keep);
+	for (int k = 1; k <= 3; k++) {
+		snprintf(path, sizeof(path), "%s/shard%d.json", dir, k);
+		unlink(path);
+	}
+	for (size_t f = 0; f < 3; f++) {
+		snprintf(path, sizeof(path), "%s/whole-%s", dir, files[f]);
+		unlink(path);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -818,6 +1042,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(a_results_file_that_is_not_one_is_refused_saying_why, make_dir, remove_dir),
 		cmocka_unit_test_setup_teardown(the_report_says_at_once_whether_the_run_went_as_expected, make_dir, remove_dir),
 		cmocka_unit_test_setup_teardown(a_page_from_absurd_times_stays_small, make_dir, remove_dir),
+		cmocka_unit_test_setup_teardown(direct_where_expect_says_impossible_is_flagged_everywhere, make_dir, remove_dir),
+		cmocka_unit_test(no_reference_result_disagrees_with_expect),
+		cmocka_unit_test_setup_teardown(shards_merged_are_the_single_run, make_dir, remove_dir),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

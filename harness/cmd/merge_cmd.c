@@ -1,0 +1,112 @@
+/* punchlab merge: the shards of one plan (`punchlab run --shard I/N`, run
+ * on as many machines) joined into the files one run would have written. */
+#include "cmd.h"
+#include "../runner/runner.h"
+#include "../../lib/util/log.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define MAX_SHARDS 256
+
+static const char usage[] =
+	"usage: punchlab merge --output DIR SHARD...\n"
+	"\n"
+	"Join the shards of one plan (each SHARD the folder `punchlab run --shard I/N`\n"
+	"wrote, or its results.json; all N of them, in any order) into DIR's\n"
+	"results.json, junit.xml and report.html, as the run without --shard would\n"
+	"have written them: its scenarios in its order, the first shard's header,\n"
+	"the longest shard's wall time. Each failed scenario's logs stay in its\n"
+	"shard's folder; conformance (--conform) is not merged.\n"
+	"  -o, --output DIR   where the merged files go (made if missing)\n"
+	"Exit 0 when every scenario went as expected, 1 when one did not (as run\n"
+	"does), 2 when a shard is missing, given twice, of another plan or cannot be\n"
+	"read, 3 when DIR cannot be written.\n";
+
+int cmd_merge(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "output", required_argument, NULL, 'o' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static struct run_set sets[MAX_SHARDS];
+	struct run_set merged;
+	const char *output = NULL;
+	char path[PATH_MAX + 32], err[1200];
+	int c, n = 0, ret = 0, bad = 0;
+
+	opterr = 0;
+	optind = 0;
+	while ((c = getopt_long(argc, argv, ":ho:", longopts, NULL)) != -1) {
+		if (c == 'h') {
+			fputs(usage, stdout);
+			return 0;
+		} else if (c == 'o') {
+			output = optarg;
+			continue;
+		}
+		pl_err("merge: %s \"%s\"\n%s", c == ':' ? "a value is missing after" : "unexpected", argv[optind - 1], usage);
+		return EXIT_USAGE;
+	}
+	if (!output || optind >= argc) {
+		pl_err("merge: %s\n%s", output ? "name the shards (the folders punchlab run --shard wrote)" : "--output DIR is needed",
+		       usage);
+		return EXIT_USAGE;
+	}
+	if (argc - optind > MAX_SHARDS) {
+		pl_err("merge: %d shards named; at most %d", argc - optind, MAX_SHARDS);
+		return EXIT_USAGE;
+	}
+	for (int i = optind; i < argc && !ret; i++) {
+		struct stat st;
+		if (!stat(argv[i], &st) && S_ISDIR(st.st_mode))
+			snprintf(path, sizeof(path), "%s/results.json", argv[i]);
+		else
+			snprintf(path, sizeof(path), "%s", argv[i]);
+		if (runner_read_results(path, &sets[n], err, sizeof(err))) {
+			pl_err("merge: %s", err);
+			ret = EXIT_USAGE;
+		} else {
+			n++;
+		}
+	}
+	if (!ret && runner_merge(sets, n, output, &merged, err, sizeof(err))) {
+		pl_err("merge: %s", err);
+		ret = EXIT_USAGE;
+	}
+	for (int i = 0; i < n; i++)
+		runner_free_results(&sets[i]);
+	if (ret)
+		return ret;
+	if (mkdir(output, 0755) && errno != EEXIST) {
+		pl_err("merge: cannot make %s: %s", output, strerror(errno));
+		runner_free_results(&merged);
+		return EXIT_FAIL;
+	}
+	snprintf(path, sizeof(path), "%s/results.json", output);
+	if (!(ret = runner_write_json(path, &merged.info, merged.res, merged.n))) {
+		snprintf(path, sizeof(path), "%s/junit.xml", output);
+		ret = runner_write_junit(path, merged.res, merged.n, merged.info.wall_s);
+	}
+	if (!ret) {
+		snprintf(path, sizeof(path), "%s/report.html", output);
+		ret = runner_write_html(path, &merged, 1, NULL, 0);
+	}
+	if (ret) {
+		pl_err("merge: cannot write %s: %s", path, strerror(-ret));
+		runner_free_results(&merged);
+		return EXIT_FAIL;
+	}
+	runner_print_matrix(stdout, merged.res, merged.n);
+	for (int i = 0; i < merged.n; i++)
+		bad += !runner_as_expected(&merged.res[i]);
+	printf("%d shards merged: %d of %d scenarios as expected; %s/report.html\n", n, merged.n - bad, merged.n, output);
+	runner_free_results(&merged);
+	return bad ? EXIT_MISMATCH : 0;
+}

@@ -1,0 +1,42 @@
+# Shared by the adapters shipped in tools/ (sourced, not a tool itself):
+# waiting without fixed sleeps, and ending what an adapter started by pid.
+
+# Wait (at most PUNCHLAB_TIMEOUT seconds) until UDP port $1 is bound in
+# this host's namespace (over IPv4, or dual-stack IPv6 as Go binds).
+wait_udp() {
+	hex=$(printf ':%04X ' "$1")
+	n=0
+	until grep -q "$hex" /proc/net/udp /proc/net/udp6; do
+		n=$((n + 1))
+		[ "$n" -le $((PUNCHLAB_TIMEOUT * 50)) ] || { echo "UDP port $1 was not bound within ${PUNCHLAB_TIMEOUT} s" >&2; exit 1; }
+		sleep 0.02
+	done
+}
+
+# Wait (at most PUNCHLAB_TIMEOUT seconds) until the command "$@" succeeds.
+wait_for() {
+	n=0
+	until "$@" >/dev/null 2>&1; do
+		n=$((n + 1))
+		[ "$n" -le $((PUNCHLAB_TIMEOUT * 50)) ] || { echo "waited ${PUNCHLAB_TIMEOUT} s for: $*" >&2; exit 1; }
+		sleep 0.02
+	done
+}
+
+# Is process $1 running (not gone, not a zombie its new parent has yet
+# to reap: the adapter that started it has exited)?
+running() {
+	[ -r "/proc/$1/status" ] && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null
+}
+
+# The process whose pid is in file $1 ends (SIGTERM, up to 2 s to clean up).
+stop_pidfile() {
+	[ -f "$1" ] || return 0
+	pid=$(cat "$1")
+	kill -TERM "$pid" 2>/dev/null || return 0
+	n=0
+	while running "$pid" && [ "$n" -lt 100 ]; do
+		n=$((n + 1))
+		sleep 0.02
+	done
+}
