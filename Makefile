@@ -60,6 +60,7 @@ deps:
 # make install puts in place.
 deps-test: deps
 	@ci/deps.sh chromium nebula tinc n2n coturn man-db systemd conntrack
+	@ci/npm.sh
 
 build/obj/%.o: %.c $(HDRS) | deps
 	@mkdir -p $(dir $@)

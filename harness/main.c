@@ -4,6 +4,7 @@
 #include "../lib/util/log.h"
 
 #include <signal.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +55,37 @@ static void usage(FILE *out)
 int cmd_is_help(const char *arg)
 {
 	return strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0;
+}
+
+int cmd_output_option(int argc, char **argv, const char *name, const char *usage, const char **output)
+{
+	static const struct option longopts[] = {
+		{ "output", required_argument, NULL, 'o' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	opterr = 0;
+	optind = 0;
+	while ((c = getopt_long(argc, argv, ":ho:", longopts, NULL)) != -1) {
+		char opt[64];
+		if (c == 'h') {
+			fputs(usage, stdout);
+			return -1;
+		} else if (c == 'o') {
+			*output = optarg;
+			continue;
+		}
+		/* the option as given: -x from a cluster, or the long word */
+		if (optopt)
+			snprintf(opt, sizeof(opt), "-%c", optopt);
+		else
+			snprintf(opt, sizeof(opt), "%s", argv[optind - 1]);
+		pl_err("%s: %s \"%s\"\n%s", name, c == ':' ? "a value is missing after" : "unexpected", opt, usage);
+		return -2;
+	}
+	return optind;
 }
 
 int cmd_need_root(const char *what)

@@ -21,6 +21,11 @@ int cmd_merge(int argc, char **argv);
 
 /* Is arg one of -h/--help? */
 int cmd_is_help(const char *arg);
+/* -o/--output VALUE and -h/--help, the options of commands that take
+ * runs (report, merge): *output set when given. Returns the index of the
+ * first argument after them; -1 after --help (usage printed: exit 0); -2
+ * for anything else (said, with usage: exit 2). */
+int cmd_output_option(int argc, char **argv, const char *name, const char *usage, const char **output);
 /* Refuse to go on without root; returns 0 when root. */
 int cmd_need_root(const char *what);
 

@@ -5,7 +5,6 @@
 #include "../../lib/util/log.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,46 +29,25 @@ static const char usage[] =
 
 int cmd_merge(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "output", required_argument, NULL, 'o' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	static struct run_set sets[MAX_SHARDS];
 	struct run_set merged;
 	const char *output = NULL;
 	char path[PATH_MAX + 32], err[1200];
-	int c, n = 0, ret = 0, bad = 0;
+	int first = cmd_output_option(argc, argv, "merge", usage, &output), n = 0, ret = 0, bad = 0;
 
-	opterr = 0;
-	optind = 0;
-	while ((c = getopt_long(argc, argv, ":ho:", longopts, NULL)) != -1) {
-		if (c == 'h') {
-			fputs(usage, stdout);
-			return 0;
-		} else if (c == 'o') {
-			output = optarg;
-			continue;
-		}
-		pl_err("merge: %s \"%s\"\n%s", c == ':' ? "a value is missing after" : "unexpected", argv[optind - 1], usage);
-		return EXIT_USAGE;
-	}
-	if (!output || optind >= argc) {
+	if (first < 0)
+		return first == -1 ? 0 : EXIT_USAGE;
+	if (!output || first >= argc) {
 		pl_err("merge: %s\n%s", output ? "name the shards (the folders punchlab run --shard wrote)" : "--output DIR is needed",
 		       usage);
 		return EXIT_USAGE;
 	}
-	if (argc - optind > MAX_SHARDS) {
-		pl_err("merge: %d shards named; at most %d", argc - optind, MAX_SHARDS);
+	if (argc - first > MAX_SHARDS) {
+		pl_err("merge: %d shards named; at most %d", argc - first, MAX_SHARDS);
 		return EXIT_USAGE;
 	}
-	for (int i = optind; i < argc && !ret; i++) {
-		struct stat st;
-		if (!stat(argv[i], &st) && S_ISDIR(st.st_mode))
-			snprintf(path, sizeof(path), "%s/results.json", argv[i]);
-		else
-			snprintf(path, sizeof(path), "%s", argv[i]);
-		if (runner_read_results(path, &sets[n], err, sizeof(err))) {
+	for (int i = first; i < argc && !ret; i++) {
+		if (runner_read_run(argv[i], &sets[n], err, sizeof(err))) {
 			pl_err("merge: %s", err);
 			ret = EXIT_USAGE;
 		} else {

@@ -4,11 +4,9 @@
 #include "../../lib/util/log.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #define MAX_RUNS 16
 
@@ -27,51 +25,23 @@ static const char usage[] =
 
 int cmd_report(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "output", required_argument, NULL, 'o' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct run_set sets[MAX_RUNS];
 	const char *output = "report.html";
-	char path[700], err[900];
-	int c, n = 0, ret = 0, total = 0;
+	char err[900];
+	int first = cmd_output_option(argc, argv, "report", usage, &output), n = 0, ret = 0, total = 0;
 
-	opterr = 0;
-	optind = 0;
-	while ((c = getopt_long(argc, argv, ":ho:", longopts, NULL)) != -1) {
-		char opt[64];
-		if (c == 'h') {
-			fputs(usage, stdout);
-			return 0;
-		} else if (c == 'o') {
-			output = optarg;
-			continue;
-		}
-		/* the option as given: -x from a cluster, or the long word */
-		if (optopt)
-			snprintf(opt, sizeof(opt), "-%c", optopt);
-		else
-			snprintf(opt, sizeof(opt), "%s", argv[optind - 1]);
-		pl_err("report: %s \"%s\"\n%s", c == ':' ? "a value is missing after" : "unexpected", opt, usage);
-		return EXIT_USAGE;
-	}
-	if (optind >= argc) {
+	if (first < 0)
+		return first == -1 ? 0 : EXIT_USAGE;
+	if (first >= argc) {
 		pl_err("report: name at least one run (a folder punchlab run wrote, or its results.json)\n%s", usage);
 		return EXIT_USAGE;
 	}
-	if (argc - optind > MAX_RUNS) {
-		pl_err("report: %d runs named; a page takes at most %d", argc - optind, MAX_RUNS);
+	if (argc - first > MAX_RUNS) {
+		pl_err("report: %d runs named; a page takes at most %d", argc - first, MAX_RUNS);
 		return EXIT_USAGE;
 	}
-	for (int i = optind; i < argc; i++) {
-		struct stat st;
-		const char *run = argv[i];
-		if (!stat(run, &st) && S_ISDIR(st.st_mode))
-			snprintf(path, sizeof(path), "%s/results.json", run);
-		else
-			snprintf(path, sizeof(path), "%s", run);
-		if (runner_read_results(path, &sets[n], err, sizeof(err))) {
+	for (int i = first; i < argc; i++) {
+		if (runner_read_run(argv[i], &sets[n], err, sizeof(err))) {
 			pl_err("report: %s", err);
 			ret = EXIT_USAGE;
 			break;

@@ -8,6 +8,8 @@
 #include "../../lib/util/text.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <sys/stat.h>
 #include <json-c/json.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -376,4 +378,16 @@ void runner_free_results(struct run_set *set)
 	free(set->res);
 	set->res = NULL;
 	set->n = 0;
+}
+
+int runner_read_run(const char *run, struct run_set *out, char *err, size_t errlen)
+{
+	char path[PATH_MAX + 16];
+	struct stat st;
+
+	if (!stat(run, &st) && S_ISDIR(st.st_mode))
+		snprintf(path, sizeof(path), "%s/results.json", run);
+	else
+		snprintf(path, sizeof(path), "%s", run);
+	return runner_read_results(path, out, err, errlen);
 }

@@ -240,6 +240,9 @@ int runner_write_json(const char *path, const struct run_info *info, const struc
  * scenarios are freed with runner_free_results. */
 int runner_parse_results(const char *text, size_t len, struct run_set *out, char *err, size_t errlen);
 /* The same from a file (err names it). */
+/* A run as people name it: the folder punchlab run wrote (its
+ * results.json), or the file itself. */
+int runner_read_run(const char *run, struct run_set *out, char *err, size_t errlen);
 int runner_read_results(const char *path, struct run_set *out, char *err, size_t errlen);
 void runner_free_results(struct run_set *set);
 

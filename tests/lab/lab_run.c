@@ -142,11 +142,12 @@ static void baseline_flags_a_cell_that_got_worse(void **state)
 }
 
 /* Every third-party adapter on the pair that every tool should manage:
- * two full cones, which must end up direct (ice: through a library that
- * makes no tunnel, its datagrams carried from a UDP endpoint). */
+ * two full cones, which must end up direct (ice and hyperdht: libraries
+ * that make no tunnel, the datagrams carried from a UDP endpoint; both
+ * say their path, and say direct). */
 static void third_party_tools_connect_two_full_cones_directly(void **state)
 {
-	static const char *const tools[] = { "wireguard-static", "nebula", "tinc", "n2n", "ice" };
+	static const char *const tools[] = { "wireguard-static", "nebula", "tinc", "n2n", "ice", "hyperdht" };
 	char args[256], log[8192], dir[64], *json;
 
 	(void)state;
@@ -157,6 +158,8 @@ static void third_party_tools_connect_two_full_cones_directly(void **state)
 		assert_int_equal(lab_punchlab_run(log, sizeof(log), "run %s 2>&1", args), 0);
 		json = lab_slurp(dir, "results.json");
 		assert_int_equal(lab_count(json, "\"outcome\":\"connected\",\"path\":\"direct\""), 1);
+		if (!strcmp(tools[i], "ice") || !strcmp(tools[i], "hyperdht"))
+			assert_non_null(strstr(json, "\"tool_said_path\":\"direct\""));
 		free(json);
 		snprintf(args, sizeof(args), "rm -rf %s", dir);
 		assert_int_equal(system(args), 0);
