@@ -48,6 +48,8 @@ FUZZ      = $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
 
 .PHONY: all mesh deps deps-test check unit lab soak stress run fuzz bench mutants install clean FORCE
 MESH_BIN  = punchlab-introducer punchlab-agent punchlab-wg
+# Programs the shipped tools under test need (tools/ice/).
+TOOL_BIN  = build/punchlab-ice build/asan/punchlab-ice
 all: deps build/punchlab build/asan/punchlab $(MESH_BIN:%=build/%) $(MESH_BIN:%=build/asan/%) $(TOOL_BIN)
 
 # The mesh alone: its three programs from ref/ and lib/, nothing of the lab.
@@ -95,7 +97,6 @@ build/asan/punchlab: harness/main.c build/asan/libharness.a build/asan/libbase.a
 
 # Programs the shipped tools under test need (tools/NAME/): the ICE peer
 # over libnice. pkg-config runs when the recipe does, after deps.
-TOOL_BIN  = build/punchlab-ice build/asan/punchlab-ice
 NICE_CFLAGS = $(shell pkg-config --cflags nice)
 NICE_LIBS   = $(shell pkg-config --libs nice)
 build/punchlab-ice: tools/ice/ice-peer.c | deps
