@@ -4,9 +4,10 @@
 # Wait (at most PUNCHLAB_TIMEOUT seconds) until UDP port $1 is bound in
 # this host's namespace (over IPv4, or dual-stack IPv6 as Go binds).
 wait_udp() {
-	hex=$(printf ':%04X ' "$1")
+	# the local address's port (the second field), not a peer's
+	hex=$(printf '^ *[0-9]+: [0-9A-F]+:%04X ' "$1")
 	n=0
-	until grep -q "$hex" /proc/net/udp /proc/net/udp6; do
+	until grep -Eq "$hex" /proc/net/udp /proc/net/udp6; do
 		n=$((n + 1))
 		[ "$n" -le $((PUNCHLAB_TIMEOUT * 50)) ] || { echo "UDP port $1 was not bound within ${PUNCHLAB_TIMEOUT} s" >&2; exit 1; }
 		sleep 0.02
@@ -33,6 +34,9 @@ running() {
 stop_pidfile() {
 	[ -f "$1" ] || return 0
 	pid=$(cat "$1")
+	# only a process of this host's namespace: after a crash (fault kill)
+	# the pid may have been reused by anyone
+	[ "$(readlink "/proc/$pid/ns/net" 2>/dev/null)" = "$(readlink /proc/self/ns/net)" ] || return 0
 	kill -TERM "$pid" 2>/dev/null || return 0
 	n=0
 	while running "$pid" && [ "$n" -lt 100 ]; do

@@ -106,7 +106,7 @@ int adapter_list(const struct adapter_path *p, struct adapter *out, int max)
 				seen = !strcmp(out[k].name, e->d_name);
 			/* Found here, as adapter_find would find it first. */
 			if (!seen && adapter_find(&(struct adapter_path){ { dirs[i] }, 1 }, e->d_name, &out[n], err, sizeof(err)) == 0 &&
-			    !strncmp(out[n].dir, dirs[i], strlen(dirs[i])))
+			    !strncmp(out[n].dir, dirs[i], strlen(dirs[i])) && out[n].dir[strlen(dirs[i])] == '/')
 				n++;
 		}
 		closedir(d);
@@ -142,40 +142,42 @@ static int verb(const struct adapter *a, const char *v, bool with_stderr, char *
 	return proc_capture_for(NULL, argv, env, with_stderr ? PROC_ERR_TO_OUT : PROC_ERR_TO_NULL, buf, len, timeout_ms);
 }
 
-/* Whitespace off both ends; newlines inside become "; ". */
-static void one_line(char *s)
+void adapter_one_line(const char *in, char *out, size_t len)
 {
-	char *p = s, *q = s;
+	size_t q = 0;
 
-	while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
-		p++;
-	for (; *p; p++) {
-		if (*p == '\r')
+	if (!len)
+		return;
+	while (*in == ' ' || *in == '\t' || *in == '\n' || *in == '\r')
+		in++;
+	for (; *in && q + 1 < len; in++) {
+		if (*in == '\r')
 			continue;
-		if (*p == '\n') {
-			while (p[1] == '\n' || p[1] == ' ')
-				p++;
-			if (p[1]) {
-				*q++ = ';';
-				*q++ = ' ';
+		if (*in == '\n') {
+			while (in[1] == '\n' || in[1] == ' ' || in[1] == '\r')
+				in++;
+			if (in[1] && q + 3 < len) {
+				out[q++] = ';';
+				out[q++] = ' ';
 			}
 			continue;
 		}
-		*q++ = (unsigned char)*p < 0x20 ? ' ' : *p;
+		/* nothing a terminal would take for a command */
+		out[q++] = (unsigned char)*in < 0x20 || *in == 0x7f ? ' ' : *in;
 	}
-	*q = '\0';
-	while (q > s && (q[-1] == ' ' || q[-1] == '\t'))
-		*--q = '\0';
+	out[q] = '\0';
+	while (q > 0 && (out[q - 1] == ' ' || out[q - 1] == '\t'))
+		out[--q] = '\0';
 }
 
 bool adapter_available(const struct adapter *a, char *why, size_t len)
 {
-	char out[1024];
-	int code = verb(a, "available", true, out, sizeof(out), ADAPTER_AVAILABLE_MS);
+	char raw[1024], out[1024];
+	int code = verb(a, "available", true, raw, sizeof(raw), ADAPTER_AVAILABLE_MS);
 
 	if (code == 0)
 		return true;
-	one_line(out);
+	adapter_one_line(raw, out, sizeof(out));
 	if (code == -ETIMEDOUT)
 		snprintf(why, len, "`%s available` did not answer within %d s", a->program, ADAPTER_AVAILABLE_MS / 1000);
 	else if (code < 0)
@@ -192,8 +194,7 @@ void adapter_version(const struct adapter *a, char *buf, size_t len)
 	buf[0] = '\0';
 	if (verb(a, "version", false, out, sizeof(out), ADAPTER_VERB_MS) == 0) {
 		out[strcspn(out, "\r\n")] = '\0';
-		one_line(out);
-		snprintf(buf, len, "%s", out);
+		adapter_one_line(out, buf, len);
 	}
 }
 

@@ -60,6 +60,9 @@ struct adapter_env {
 	char run_id[16], host[32], role[8], index[8], dir[PATH_MAX], relay[64], peers[64], timeout[16];
 };
 
+/* What a tool printed, as one line for a message: whitespace off both
+ * ends, line breaks as "; ", control characters as spaces. */
+void adapter_one_line(const char *in, char *out, size_t len);
 /* `adapter available`: true on exit 0; else why holds what it printed
  * (or why it could not be run). */
 bool adapter_available(const struct adapter *a, char *why, size_t len);

@@ -85,9 +85,18 @@ int runner_merge(const struct run_set *shards, int n, const char *outdir, struct
 		if (in->shards != of)
 			return text_fail(err, errlen, NULL, 0, "%s is shard %d/%d, %s of %d", in->source, in->shard, in->shards,
 					 shards[0].info.source, of);
-		if (strcmp(in->tool, shards[0].info.tool))
-			return text_fail(err, errlen, NULL, 0, "%s ran %s, %s ran %s: not one plan", in->source, in->tool,
-					 shards[0].info.source, shards[0].info.tool);
+		if (strcmp(in->tool, shards[0].info.tool) || strcmp(in->tool_version, shards[0].info.tool_version))
+			return text_fail(err, errlen, NULL, 0, "%s ran %s %s, %s ran %s %s: not one plan", in->source, in->tool,
+					 in->tool_version, shards[0].info.source, shards[0].info.tool, shards[0].info.tool_version);
+		{
+			/* the same plan: the same command but for --shard and --output */
+			char mine[1024], first[1024];
+			single_command(in->command, "", mine, sizeof(mine));
+			single_command(shards[0].info.command, "", first, sizeof(first));
+			if (strcmp(mine, first))
+				return text_fail(err, errlen, NULL, 0, "%s ran \"%s\", %s \"%s\": not one plan", in->source, in->command,
+						 shards[0].info.source, shards[0].info.command);
+		}
 		if (by[in->shard])
 			return text_fail(err, errlen, NULL, 0, "shard %d/%d given twice (%s and %s)", in->shard, of,
 					 by[in->shard]->info.source, in->source);
@@ -111,6 +120,8 @@ int runner_merge(const struct run_set *shards, int n, const char *outdir, struct
 	out->info = by[1]->info;
 	out->info.shard = out->info.shards = 0;
 	out->info.source[0] = '\0';
+	out->info.baseline[0] = '\0';   /* each shard's own comparison: not the whole's */
+	out->info.worse = -1;
 	for (int i = 2; i <= of; i++)
 		if (by[i]->info.wall_s > out->info.wall_s)
 			out->info.wall_s = by[i]->info.wall_s;

@@ -103,7 +103,7 @@ struct tool_ctx {
 	const struct adapter *ad;
 	const struct instance *inst;
 	const struct topo_net *net;
-	char dir[200];             /* the scenario's files (the adapter's, its logs) */
+	char dir[600];             /* the scenario's files (the adapter's, its logs) */
 	uint32_t addr_a, addr_b;   /* a's and b's addresses inside the tunnel (network order) */
 	uint32_t addr_c;           /* c's, when the topology has a third peer (else 0) */
 	uint16_t port_a, port_b, port_c;   /* "udp ADDR:PORT" lines: the endpoint on each host (0: a tunnel) */

@@ -138,7 +138,10 @@ static int start_tool(struct step *s)
 	s->tc.ad = s->o->adapter;
 	s->tc.inst = &s->inst;
 	s->tc.net = &s->net;
-	snprintf(s->tc.dir, sizeof(s->tc.dir), "%s", s->dir);
+	if ((size_t)snprintf(s->tc.dir, sizeof(s->tc.dir), "%s", s->dir) >= sizeof(s->tc.dir)) {
+		snprintf(s->res->error, sizeof(s->res->error), "the scenario's folder's name is too long (--output)");
+		return -ENAMETOOLONG;
+	}
 	s->tool_up = true;
 	if ((ret = tool_start(&s->tc, s->o->timeout_s * 1000, s->res->error, sizeof(s->res->error))))
 		return ret;

@@ -95,7 +95,10 @@ static void last_log_line(const struct tool_ctx *t, int h, char *buf, size_t len
 	while (n > 0 && (text[n - 1] == '\n' || text[n - 1] == '\r' || text[n - 1] == ' '))
 		text[--n] = '\0';
 	p = strrchr(text, '\n');
-	snprintf(buf, len, "%.160s", p ? p + 1 : text);
+	p = p ? p + 1 : text;
+	if (strlen(p) > 160)
+		p[160] = '\0';
+	adapter_one_line(p, buf, len);
 }
 
 static int spawn_start(struct tool_ctx *t, int h, int timeout_ms)
@@ -185,6 +188,11 @@ static int start_hosts(struct tool_ctx *t, int from, int to, double until, int t
 				return -EIO;
 			if (!got)
 				continue;
+			{
+				char clean[ADAPTER_LINE];
+				adapter_one_line(line, clean, sizeof(clean));   /* into messages: no control characters */
+				snprintf(line, sizeof(line), "%s", clean);
+			}
 			if (adapter_parse_line(line, t->hosts[h].relay, &addr, &port, why, sizeof(why))) {
 				snprintf(err, errlen, "tool %s: `adapter start %s` on %s %s", t->ad->name,
 					 t->hosts[h].relay ? "relay" : "peer", t->hosts[h].name, why);
@@ -242,7 +250,15 @@ int tool_start(struct tool_ctx *t, int timeout_ms, char *err, size_t errlen)
 		}
 	if (first_peer && (ret = start_hosts(t, 0, 1, until, timeout_ms / 1000, err, errlen)))
 		return ret;
-	return start_hosts(t, first_peer, t->n_hosts, until, timeout_ms / 1000, err, errlen);
+	if ((ret = start_hosts(t, first_peer, t->n_hosts, until, timeout_ms / 1000, err, errlen)))
+		return ret;
+	/* one kind of tool: every peer a tunnel address, or every peer an endpoint */
+	if (!!t->port_a != !!t->port_b) {
+		snprintf(err, errlen, "tool %s: a said \"%s\" and b \"%s\": every peer's start line is a tunnel address, or every one a "
+			 "udp endpoint", t->ad->name, t->port_a ? "udp" : "tunnel", t->port_b ? "udp" : "tunnel");
+		return -EINVAL;
+	}
+	return 0;
 }
 
 int tool_said_path(struct tool_ctx *t, enum path *path, bool *settled)
@@ -266,13 +282,22 @@ int tool_said_path(struct tool_ctx *t, enum path *path, bool *settled)
 	if (efd >= 0)
 		close(efd);
 	free(e);
-	if (code == 2) {
-		t->no_path = true;   /* a verb it does not know: it cannot say */
+	if (code == 2 || code == -ETIMEDOUT) {
+		/* a verb it does not know, or one that hangs (and would stall
+		 * the probes): it is not asked again */
+		t->no_path = true;
 		return -ENOTSUP;
 	}
 	out[strcspn(out, "\r\n")] = '\0';
-	if (code != 0 || adapter_parse_path(out, path, settled))
+	if (code != 0 || adapter_parse_path(out, path, settled)) {
+		if (code == 0 && (efd = open_log(t, h)) >= 0) {
+			char clean[256];
+			adapter_one_line(out, clean, sizeof(clean));
+			dprintf(efd, "punchlab: `adapter path b` said \"%s\": not direct, relay or unknown (and settled)\n", clean);
+			close(efd);
+		}
 		return -EIO;
+	}
 	return 0;
 }
 

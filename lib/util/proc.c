@@ -63,7 +63,12 @@ int proc_spawn_env(const char *netns, char *const argv[], char *const env[], int
 				fprintf(stderr, "punchlab: cannot set %s: %s\n", env[i], strerror(errno));
 				_exit(127);
 			}
-		execvp(argv[0], argv);
+		/* a path runs as it is (a script without "#!" is refused, not
+		 * handed to a shell); a bare name is looked up in PATH */
+		if (strchr(argv[0], '/'))
+			execv(argv[0], argv);
+		else
+			execvp(argv[0], argv);
 		fprintf(stderr, "punchlab: cannot run %s: %s\n", argv[0], strerror(errno));
 		_exit(127);
 	}
@@ -254,8 +259,18 @@ int proc_capture_for(const char *netns, char *const argv[], char *const env[], i
 	size_t got = 0;
 	pid_t pid = -1;
 
-	if (len == 0 || pipe2(fds, O_CLOEXEC | O_NONBLOCK))
+	if (len == 0)
 		return -EINVAL;
+	buf[0] = '\0';
+	/* only our end reads without blocking: the program's writes block */
+	if (pipe2(fds, O_CLOEXEC))
+		return -errno;
+	if (fcntl(fds[0], F_SETFL, O_NONBLOCK)) {
+		ret = -errno;
+		close(fds[0]);
+		close(fds[1]);
+		return ret;
+	}
 	if (err_fd == PROC_ERR_TO_NULL && (null = open("/dev/null", O_WRONLY | O_CLOEXEC)) < 0) {
 		close(fds[0]);
 		close(fds[1]);
@@ -279,9 +294,11 @@ int proc_capture_for(const char *netns, char *const argv[], char *const env[], i
 		ssize_t n = -1;
 		int left;
 
-		while (!eof && (n = got + 1 < len ? read(fds[0], buf + got, len - 1 - got)
-						 : read(fds[0], scratch, sizeof(scratch))) != 0) {
-			if (n < 0)
+		/* a bounded pass: a program that never stops writing is still
+		 * cut off at its limit */
+		for (int reads = 0; !eof && reads < 64; reads++) {
+			n = got + 1 < len ? read(fds[0], buf + got, len - 1 - got) : read(fds[0], scratch, sizeof(scratch));
+			if (n <= 0)
 				break;
 			if (got + 1 < len)
 				got += (size_t)n;

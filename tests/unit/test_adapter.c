@@ -185,6 +185,11 @@ static void an_adapter_that_cannot_run_is_said_so(void **state)
 	assert_string_equal(why, "frob is not installed:; apt-get install frob");
 	adapter_version(&a, version, sizeof(version));
 	assert_string_equal(version, "frob 1.2");
+	/* two lines, the second not indented: it overran its buffer once */
+	tool("t", "two", "case $1 in available) echo 'first line'; echo 'second line'; printf '\\033[2Jthird\\n'; exit 1;; esac", true);
+	assert_int_equal(adapter_find(&p, "two", &a, err, sizeof(err)), 0);
+	assert_false(adapter_available(&a, why, sizeof(why)));
+	assert_string_equal(why, "first line; second line;  [2Jthird");
 	tool("t", "mute", "exit 1", true);
 	assert_int_equal(adapter_find(&p, "mute", &a, err, sizeof(err)), 0);
 	assert_false(adapter_available(&a, why, sizeof(why)));
@@ -207,6 +212,8 @@ static void a_verb_that_hangs_is_cut_off(void **state)
 	char *leave[] = { "sh", "-c", "echo done; sleep 3 & exit 3", NULL };
 	char *env[] = { "PL_TEST_X=42", NULL };
 	char *show[] = { "sh", "-c", "echo $PL_TEST_X; echo err >&2", NULL };
+	char *flood[] = { "yes", NULL };
+	char *big[] = { "sh", "-c", "head -c 300000 /dev/zero | tr '\\0' x || exit 9; echo done >&2", NULL };
 	double t0 = time_now_s();
 
 	(void)state;
@@ -221,6 +228,13 @@ static void a_verb_that_hangs_is_cut_off(void **state)
 	assert_string_equal(out, "42\nerr\n");
 	assert_int_equal(proc_capture_for(NULL, show, env, PROC_ERR_TO_NULL, out, sizeof(out), 5000), 0);
 	assert_string_equal(out, "42\n");
+	/* a program that never stops writing is cut off all the same */
+	t0 = time_now_s();
+	assert_int_equal(proc_capture_for(NULL, flood, NULL, PROC_ERR_TO_NULL, out, sizeof(out), 300), -ETIMEDOUT);
+	assert_true(time_now_s() - t0 < 5);
+	/* one that writes more than a pipe holds is not cut short by a
+	 * non-blocking pipe of ours (its writes must block, not fail) */
+	assert_int_equal(proc_capture_for(NULL, big, NULL, PROC_ERR_TO_OUT, out, sizeof(out), 10000), 0);
 }
 
 int main(void)

@@ -998,6 +998,12 @@ static void shards_merged_are_the_single_run(void **state)
 	/* a shard missing, or twice, or of another split, is refused */
 	assert_int_equal(runner_merge(shard, 2, "/x", &merged, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "shard 1/3 is missing: give all 3"));
+	/* another plan (other models), split the same way */
+	snprintf(err, sizeof(err), "%s", shard[1].info.command);
+	snprintf(shard[1].info.command, sizeof(shard[1].info.command), "punchlab run --tool ref --models full-cone --shard 2/3 --output /y");
+	assert_int_equal(runner_merge(shard, 3, "/x", &merged, err + 200, sizeof(err) - 200), -EINVAL);
+	assert_non_null(strstr(err + 200, "not one plan"));
+	snprintf(shard[1].info.command, sizeof(shard[1].info.command), "%.200s", err);
 	keep = shard[1];
 	shard[1] = shard[0];
 	assert_int_equal(runner_merge(shard, 3, "/x", &merged, err, sizeof(err)), -EINVAL);
