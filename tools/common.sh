@@ -1,6 +1,18 @@
 # Shared by the adapters shipped in tools/ (sourced, not a tool itself):
 # waiting without fixed sleeps, and ending what an adapter started by pid.
 
+# For `available`: every program after the first argument on the PATH, or
+# say which one is not and the line that installs it ($1), and exit 1.
+need() {
+	line=$1
+	shift
+	for p in "$@"; do
+		command -v "$p" >/dev/null 2>&1 && continue
+		echo "$p is not installed: $line"
+		exit 1
+	done
+}
+
 # Wait (at most PUNCHLAB_TIMEOUT seconds) until UDP port $1 is bound in
 # this host's namespace (over IPv4, or dual-stack IPv6 as Go binds).
 wait_udp() {

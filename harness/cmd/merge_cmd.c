@@ -5,7 +5,6 @@
 #include "../../lib/util/log.h"
 
 #include <errno.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,7 +31,7 @@ int cmd_merge(int argc, char **argv)
 	static struct run_set sets[MAX_SHARDS];
 	struct run_set merged;
 	const char *output = NULL;
-	char path[PATH_MAX + 32], err[1200];
+	char err[1200];
 	int first = cmd_output_option(argc, argv, "merge", usage, &output), n = 0, ret = 0, bad = 0;
 
 	if (first < 0)
@@ -67,17 +66,8 @@ int cmd_merge(int argc, char **argv)
 		runner_free_results(&merged);
 		return EXIT_FAIL;
 	}
-	snprintf(path, sizeof(path), "%s/results.json", output);
-	if (!(ret = runner_write_json(path, &merged.info, merged.res, merged.n))) {
-		snprintf(path, sizeof(path), "%s/junit.xml", output);
-		ret = runner_write_junit(path, merged.res, merged.n, merged.info.wall_s);
-	}
-	if (!ret) {
-		snprintf(path, sizeof(path), "%s/report.html", output);
-		ret = runner_write_html(path, &merged, 1, NULL, 0);
-	}
-	if (ret) {
-		pl_err("merge: cannot write %s: %s", path, strerror(-ret));
+	if (runner_write_files(output, &merged, NULL, 0, err, sizeof(err))) {
+		pl_err("merge: %s", err);
 		runner_free_results(&merged);
 		return EXIT_FAIL;
 	}

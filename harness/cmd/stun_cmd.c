@@ -201,6 +201,7 @@ int cmd_stun_probe(int argc, char **argv)
 		}
 		if ((ret = stun_mapped_from(&cfg, from_port, &addr, &port))) {
 			pl_err("stun-probe: %s", ret == -ETIMEDOUT ? "no answer from the server"
+					     : ret == -EPROTO    ? "the server's answer names no address"
 					     : ret == -EADDRINUSE ? "that port is taken here"
 								  : strerror(-ret));
 			return EXIT_FAIL;

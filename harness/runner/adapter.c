@@ -115,19 +115,6 @@ int adapter_list(const struct adapter_path *p, struct adapter *out, int max)
 	return n;
 }
 
-/* The folder of punchlab's own programs (this one's). */
-static void bin_dir(char *buf, size_t len)
-{
-	char self[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	char *slash;
-
-	self[n > 0 ? n : 0] = '\0';
-	if ((slash = strrchr(self, '/')))
-		*slash = '\0';
-	snprintf(buf, len, "%s", self);
-}
-
 /* A verb outside the lab (available, version): with PUNCHLAB_BIN and
  * PUNCHLAB_TOOL_DIR. */
 static int verb(const struct adapter *a, const char *v, bool with_stderr, char *buf, size_t len, int timeout_ms)
@@ -136,7 +123,7 @@ static int verb(const struct adapter *a, const char *v, bool with_stderr, char *
 	char *env[] = { bin, tool, NULL };
 	char *argv[] = { (char *)a->program, (char *)v, NULL };
 
-	bin_dir(b, sizeof(b));
+	paths_program_dir(b, sizeof(b));
 	snprintf(bin, sizeof(bin), "PUNCHLAB_BIN=%s", b);
 	snprintf(tool, sizeof(tool), "PUNCHLAB_TOOL_DIR=%s", a->dir);
 	return proc_capture_for(NULL, argv, env, with_stderr ? PROC_ERR_TO_OUT : PROC_ERR_TO_NULL, buf, len, timeout_ms);

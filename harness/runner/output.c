@@ -92,11 +92,25 @@ int runner_write_results(const struct runner_opts *o, const struct run_set *set,
 			snprintf(err, errlen, "cannot remove %s: %s", path, strerror(errno));
 		}
 	}
-	snprintf(path, sizeof(path), "%s/results.json", o->outdir);
-	first_error(runner_write_json(path, &set->info, res, n), path, &ret, err, errlen);
-	snprintf(path, sizeof(path), "%s/junit.xml", o->outdir);
-	first_error(runner_write_junit(path, res, n, set->info.wall_s), path, &ret, err, errlen);
-	snprintf(path, sizeof(path), "%s/report.html", o->outdir);
+	{
+		/* written all the same; a failed removal is the error said */
+		char later[300];
+		int w = runner_write_files(o->outdir, set, conf, n_conf, ret ? later : err, ret ? sizeof(later) : errlen);
+		return ret ? ret : w;
+	}
+}
+
+int runner_write_files(const char *outdir, const struct run_set *set, const struct conform_report *const conf[], int n_conf,
+		       char *err, size_t errlen)
+{
+	char path[600];
+	int ret = 0;
+
+	snprintf(path, sizeof(path), "%s/results.json", outdir);
+	first_error(runner_write_json(path, &set->info, set->res, set->n), path, &ret, err, errlen);
+	snprintf(path, sizeof(path), "%s/junit.xml", outdir);
+	first_error(runner_write_junit(path, set->res, set->n, set->info.wall_s), path, &ret, err, errlen);
+	snprintf(path, sizeof(path), "%s/report.html", outdir);
 	first_error(runner_write_html(path, set, 1, conf, n_conf), path, &ret, err, errlen);
 	return ret;
 }

@@ -46,11 +46,11 @@ void runner_info_now(struct run_info *info, const char *tool, const char *tool_v
 	memset(info, 0, sizeof(*info));
 	snprintf(info->tool, sizeof(info->tool), "%s", tool);
 	snprintf(info->tool_version, sizeof(info->tool_version), "%s", tool_version);
-	snprintf(info->commit, sizeof(info->commit), "unknown");
-	if (proc_capture_for(NULL, cv, NULL, PROC_ERR_TO_NULL, info->commit, sizeof(info->commit), 5000) != 0 ||
-	    !info->commit[strspn(info->commit, " \n")])
-		snprintf(info->commit, sizeof(info->commit), "unknown");
+	if (proc_capture_for(NULL, cv, NULL, PROC_ERR_TO_NULL, info->commit, sizeof(info->commit), 5000) != 0)
+		info->commit[0] = '\0';
 	info->commit[strcspn(info->commit, "\n")] = '\0';
+	if (!info->commit[strspn(info->commit, " ")])
+		snprintf(info->commit, sizeof(info->commit), "unknown");
 	if (!uname(&u)) {
 		snprintf(info->kernel, sizeof(info->kernel), "%s", u.release);
 		snprintf(info->host, sizeof(info->host), "%s", u.nodename);

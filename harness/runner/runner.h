@@ -231,6 +231,10 @@ void runner_info_now(struct run_info *info, const char *tool, const char *tool_v
 int runner_write_results(const struct runner_opts *o, const struct run_set *set, const struct conform_report *const conf[],
 			 int n_conf, char *err, size_t errlen);
 
+/* Only the three files (results.json, junit.xml, report.html) into outdir,
+ * as runner_write_results writes them (punchlab merge's). */
+int runner_write_files(const char *outdir, const struct run_set *set, const struct conform_report *const conf[], int n_conf,
+		       char *err, size_t errlen);
 /* results.json (results_file.c): written, and read back. A time that never
  * came (negative) is written as null and read back as -1. */
 int runner_write_json(const char *path, const struct run_info *info, const struct scenario_result *res, int n);

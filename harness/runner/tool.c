@@ -3,6 +3,7 @@
 #include "runner.h"
 #include "prober.h"
 #include "../topo/build.h"
+#include "../../lib/util/paths.h"
 #include "../../lib/util/proc.h"
 #include "../../lib/util/timeutil.h"
 
@@ -18,6 +19,11 @@
 enum { ENV_BIN, ENV_TOOL, ENV_RUN, ENV_HOST, ENV_ROLE, ENV_INDEX, ENV_DIR, ENV_RELAY, ENV_PEERS, ENV_PORTS, ENV_PROBE,
        ENV_TIMEOUT, ENV_N };
 
+static const char *role_of(const struct tool_ctx *t, int h)
+{
+	return t->hosts[h].relay ? "relay" : "peer";
+}
+
 /* The environment of a verb on host h. */
 struct env {
 	char s[ENV_N][PATH_MAX + 32];
@@ -27,11 +33,8 @@ struct env {
 static void env_for(const struct tool_ctx *t, int h, int timeout_ms, struct env *e)
 {
 	char bin[PATH_MAX], relay[64] = "", peers[64] = "";
-	ssize_t n = readlink("/proc/self/exe", bin, sizeof(bin) - 1);
 
-	bin[n > 0 ? n : 0] = '\0';
-	if (strrchr(bin, '/'))
-		*strrchr(bin, '/') = '\0';
+	paths_program_dir(bin, sizeof(bin));
 	for (int w = 0; w < 2; w++) {
 		uint32_t a = topo_net_addr(t->net, "introducer", w);
 		char ip[20];
@@ -45,7 +48,7 @@ static void env_for(const struct tool_ctx *t, int h, int timeout_ms, struct env 
 	snprintf(e->s[ENV_TOOL], sizeof(e->s[0]), "PUNCHLAB_TOOL_DIR=%s", t->ad->dir);
 	snprintf(e->s[ENV_RUN], sizeof(e->s[0]), "PUNCHLAB_RUN_ID=%s", t->inst->id);
 	snprintf(e->s[ENV_HOST], sizeof(e->s[0]), "PUNCHLAB_HOST=%s", t->hosts[h].name);
-	snprintf(e->s[ENV_ROLE], sizeof(e->s[0]), "PUNCHLAB_ROLE=%s", t->hosts[h].relay ? "relay" : "peer");
+	snprintf(e->s[ENV_ROLE], sizeof(e->s[0]), "PUNCHLAB_ROLE=%s", role_of(t, h));
 	/* 0 the relay, 1.. the peers in order: a, b, c. */
 	snprintf(e->s[ENV_INDEX], sizeof(e->s[0]), "PUNCHLAB_INDEX=%d", t->hosts[h].relay ? 0 : h + (t->hosts[0].relay ? 0 : 1));
 	snprintf(e->s[ENV_DIR], sizeof(e->s[0]), "PUNCHLAB_DIR=%s", t->dir);
@@ -105,7 +108,7 @@ static int spawn_start(struct tool_ctx *t, int h, int timeout_ms)
 {
 	struct env *e = calloc(1, sizeof(*e));
 	char ns[64], out[300];
-	char *argv[] = { (char *)t->ad->program, "start", t->hosts[h].relay ? "relay" : "peer", NULL };
+	char *argv[] = { (char *)t->ad->program, "start", (char *)role_of(t, h), NULL };
 	int ofd, efd, ret;
 
 	if (!e)
@@ -155,11 +158,11 @@ static int start_line(struct tool_ctx *t, int h, char *line, size_t len, char *e
 	last_log_line(t, h, last, sizeof(last));
 	if (code)
 		snprintf(err, errlen, "tool %s: `adapter start %s` on %s failed (exit %d)%s%s (see %s/%s.log)", t->ad->name,
-			 t->hosts[h].relay ? "relay" : "peer", t->hosts[h].name, code, last[0] ? ": " : "", last, t->dir,
+			 role_of(t, h), t->hosts[h].name, code, last[0] ? ": " : "", last, t->dir,
 			 t->hosts[h].name);
 	else
 		snprintf(err, errlen, "tool %s: `adapter start %s` on %s exited without printing its line%s%s (see %s/%s.log)",
-			 t->ad->name, t->hosts[h].relay ? "relay" : "peer", t->hosts[h].name, last[0] ? ": " : "", last, t->dir,
+			 t->ad->name, role_of(t, h), t->hosts[h].name, last[0] ? ": " : "", last, t->dir,
 			 t->hosts[h].name);
 	return -1;
 }
@@ -194,8 +197,8 @@ static int start_hosts(struct tool_ctx *t, int from, int to, double until, int t
 				snprintf(line, sizeof(line), "%s", clean);
 			}
 			if (adapter_parse_line(line, t->hosts[h].relay, &addr, &port, why, sizeof(why))) {
-				snprintf(err, errlen, "tool %s: `adapter start %s` on %s %s", t->ad->name,
-					 t->hosts[h].relay ? "relay" : "peer", t->hosts[h].name, why);
+				snprintf(err, errlen, "tool %s: `adapter start %s` on %s %s", t->ad->name, role_of(t, h),
+					 t->hosts[h].name, why);
 				return -EINVAL;
 			}
 			if (!strcmp(t->hosts[h].name, "a")) {
@@ -218,7 +221,7 @@ static int start_hosts(struct tool_ctx *t, int from, int to, double until, int t
 					last_log_line(t, h, last, sizeof(last));
 					snprintf(err, errlen,
 						 "tool %s: `adapter start %s` on %s printed no line within the %d s timeout%s%s (see %s/%s.log)",
-						 t->ad->name, t->hosts[h].relay ? "relay" : "peer", t->hosts[h].name, timeout_s,
+						 t->ad->name, role_of(t, h), t->hosts[h].name, timeout_s,
 						 last[0] ? ": " : "", last, t->dir,
 						 t->hosts[h].name);
 					break;
@@ -261,11 +264,36 @@ int tool_start(struct tool_ctx *t, int timeout_ms, char *err, size_t errlen)
 	return 0;
 }
 
+/* `adapter VERB ARG` on host h, in its namespace, with its environment,
+ * its standard error to the host's log, for at most timeout_ms: its exit
+ * code (or a negative errno), its output in out. */
+static int run_verb(const struct tool_ctx *t, int h, const char *verb, const char *arg, int timeout_ms, char *out,
+		    size_t outlen)
+{
+	struct env *e = calloc(1, sizeof(*e));
+	char ns[64];
+	char *argv[] = { (char *)t->ad->program, (char *)verb, (char *)arg, NULL };
+	int efd, code;
+
+	out[0] = '\0';
+	if (!e)
+		return -ENOMEM;
+	if (topo_node_netns(t->inst, t->hosts[h].name, ns, sizeof(ns))) {
+		free(e);
+		return -ENOENT;
+	}
+	env_for(t, h, timeout_ms, e);
+	efd = open_log(t, h);
+	code = proc_capture_for(ns, argv, e->p, efd, out, outlen, timeout_ms);
+	if (efd >= 0)
+		close(efd);
+	free(e);
+	return code;
+}
+
 int tool_said_path(struct tool_ctx *t, enum path *path, bool *settled)
 {
-	struct env *e;
-	char ns[64], out[256];
-	char *argv[] = { (char *)t->ad->program, "path", "b", NULL };
+	char out[256];
 	int h = -1, efd, code;
 
 	*settled = false;
@@ -274,14 +302,10 @@ int tool_said_path(struct tool_ctx *t, enum path *path, bool *settled)
 	for (int k = 0; k < t->n_hosts; k++)
 		if (!strcmp(t->hosts[k].name, "a"))
 			h = k;
-	if (h < 0 || topo_node_netns(t->inst, "a", ns, sizeof(ns)) || !(e = calloc(1, sizeof(*e))))
+	if (h < 0)
 		return -ENOENT;
-	env_for(t, h, ADAPTER_PATH_MS, e);
-	efd = open_log(t, h);
-	code = proc_capture_for(ns, argv, e->p, efd, out, sizeof(out), ADAPTER_PATH_MS);
-	if (efd >= 0)
-		close(efd);
-	free(e);
+	if ((code = run_verb(t, h, "path", "b", ADAPTER_PATH_MS, out, sizeof(out))) == -ENOENT || code == -ENOMEM)
+		return code;
 	if (code == 2 || code == -ETIMEDOUT) {
 		/* a verb it does not know, or one that hangs (and would stall
 		 * the probes): it is not asked again */
@@ -304,21 +328,11 @@ int tool_said_path(struct tool_ctx *t, enum path *path, bool *settled)
 void tool_stop(struct tool_ctx *t)
 {
 	for (int h = t->n_hosts - 1; h >= 0; h--) {
-		struct env *e = calloc(1, sizeof(*e));
-		char ns[64], out[256];
-		char *argv[] = { (char *)t->ad->program, "stop", t->hosts[h].relay ? "relay" : "peer", NULL };
-		int efd;
+		char out[256];
 
 		if (!t->hosts[h].pid)
 			continue;
-		if (e && topo_node_netns(t->inst, t->hosts[h].name, ns, sizeof(ns)) == 0) {
-			env_for(t, h, ADAPTER_VERB_MS, e);
-			efd = open_log(t, h);
-			proc_capture_for(ns, argv, e->p, efd, out, sizeof(out), ADAPTER_VERB_MS);
-			if (efd >= 0)
-				close(efd);
-		}
-		free(e);
+		run_verb(t, h, "stop", role_of(t, h), ADAPTER_VERB_MS, out, sizeof(out));
 		if (!t->hosts[h].exited)
 			proc_stop(t->hosts[h].pid, 1000);
 		t->hosts[h].pid = 0;

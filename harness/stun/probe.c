@@ -19,9 +19,10 @@ struct endpoint {
 	uint16_t port;
 };
 
-static int udp_socket(void)
+/* A UDP socket bound to port (host order; 0: any). */
+static int udp_socket_on(uint16_t port)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET };
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
 	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 
 	if (fd < 0)
@@ -32,6 +33,11 @@ static int udp_socket(void)
 		return ret;
 	}
 	return fd;
+}
+
+static int udp_socket(void)
+{
+	return udp_socket_on(0);
 }
 
 static uint16_t local_port(int fd)
@@ -398,44 +404,15 @@ void stun_probe_print_json(const struct nat_measured *m, FILE *out)
 
 int stun_mapped_from(const struct stun_probe_cfg *cfg, uint16_t from_port, uint32_t *addr, uint16_t *port)
 {
-	struct sockaddr_in me = { .sin_family = AF_INET, .sin_port = htons(from_port) },
-			   to = { .sin_family = AF_INET, .sin_addr.s_addr = cfg->server, .sin_port = htons(cfg->port) };
-	struct stun_msg req, resp;
-	uint8_t buf[STUN_MAX_MSG];
-	const char *why;
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), ret = -ETIMEDOUT;
+	const struct endpoint server = { cfg->server, cfg->port };
+	struct stun_msg resp;
+	int fd = udp_socket_on(from_port), ret;
 
 	if (fd < 0)
-		return -errno;
-	if (bind(fd, (struct sockaddr *)&me, sizeof(me))) {
-		ret = -errno;
-		close(fd);
-		return ret;
-	}
-	memset(&req, 0, sizeof(req));
-	req.type = STUN_BINDING_REQUEST;
-	if (getrandom(req.txid, sizeof(req.txid), 0) != (ssize_t)sizeof(req.txid)) {
-		close(fd);
-		return -EIO;
-	}
-	for (int tries = 0; tries < cfg->tries && ret; tries++) {
-		size_t n = stun_encode(&req, buf, sizeof(buf));
-		double until = time_now_s() + cfg->timeout_ms / 1000.0;
-		sendto(fd, buf, n, 0, (struct sockaddr *)&to, sizeof(to));
-		while (ret && time_now_s() < until) {
-			struct pollfd pf = { fd, POLLIN, 0 };
-			const struct stun_addr *m;
-			ssize_t got;
-			if (poll(&pf, 1, (int)((until - time_now_s()) * 1000) + 1) != 1)
-				break;
-			got = recv(fd, buf, sizeof(buf), 0);
-			if (got > 0 && stun_decode(buf, (size_t)got, &resp, &why) == 0 && resp.type == STUN_BINDING_RESPONSE &&
-			    !memcmp(resp.txid, req.txid, sizeof(req.txid)) && (m = stun_reflexive(&resp))) {
-				*addr = m->addr;
-				*port = m->port;
-				ret = 0;
-			}
-		}
+		return fd;
+	if ((ret = transact(cfg, fd, &server, 0, -1, &resp)) == 0) {
+		*addr = stun_reflexive(&resp)->addr;
+		*port = stun_reflexive(&resp)->port;
 	}
 	close(fd);
 	return ret;

@@ -47,8 +47,10 @@ int stun_probe_run(const struct stun_probe_cfg *cfg, struct nat_measured *m);
 /* One binding request from local UDP port from_port (host order) to the
  * server, tries times, timeout_ms each: the reflexive address the server
  * saw (network order) into *addr and *port (host order). The port is free
- * again when this returns, for a tool to bind. 0, -ETIMEDOUT when no
- * answer came, or a negative errno (the port is taken: -EADDRINUSE). */
+ * again when this returns, for a tool to bind. The same transaction as
+ * the probe's own. 0, -ETIMEDOUT when no answer came, -EPROTO for an
+ * answer without an address, or a negative errno (the port is taken:
+ * -EADDRINUSE). */
 int stun_mapped_from(const struct stun_probe_cfg *cfg, uint16_t from_port, uint32_t *addr, uint16_t *port);
 /* Print results for people, or as one JSON object. */
 void stun_probe_print(const struct nat_measured *m, FILE *out);

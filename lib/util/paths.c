@@ -21,6 +21,18 @@ static int is_dir(const char *p)
 	return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+void paths_program_dir(char *buf, size_t len)
+{
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	char *slash;
+
+	exe[n > 0 ? n : 0] = '\0';
+	if ((slash = strrchr(exe, '/')))
+		*slash = '\0';
+	snprintf(buf, len, "%s", exe);
+}
+
 int paths_data_dir(const char *sub, char *buf, size_t len)
 {
 	const char *home = getenv("PUNCHLAB_HOME");

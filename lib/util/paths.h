@@ -7,6 +7,9 @@
 
 #define PL_STATE_DIR "/run/punchlab"
 
+/* The folder this program was started from (where its sibling programs
+ * are): "" when /proc/self/exe cannot be read. */
+void paths_program_dir(char *buf, size_t len);
 /* Directory SUB of the punchlab tree: $PUNCHLAB_HOME/SUB, else beside the
  * executable (build/../SUB), else PL_DATADIR/SUB. */
 int paths_data_dir(const char *sub, char *buf, size_t len);
