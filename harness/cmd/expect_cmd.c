@@ -1,4 +1,4 @@
-/* punchlab expect A B [--topology T] [--json] */
+/* punchlab expect A B [--topology T] [--tcp] [--json] */
 #include "cmd.h"
 #include "../expect/topology.h"
 #include "../topo/topo.h"
@@ -9,12 +9,14 @@
 #include <string.h>
 
 static const char usage[] =
-	"usage: punchlab expect MODEL_A [MODEL_B] [--topology T] [--json]\n"
+	"usage: punchlab expect MODEL_A [MODEL_B] [--topology T] [--tcp] [--json]\n"
 	"\n"
-	"Can hosts a and b go direct, by which technique (punching, prediction,\n"
-	"birthday, hairpin, same LAN, open), or why not: reasoned from the models'\n"
-	"declared behaviours and the topology (default two-sites). The models bind\n"
-	"the topology's parameters in order (or say A=MODEL). Exit status 0 when a\n"
+	"Can hosts a and b go direct, by which technique (punching, punching with\n"
+	"low-TTL openers, prediction, birthday, hairpin, same LAN, open), or why\n"
+	"not: reasoned from the models' declared behaviours and the topology\n"
+	"(default two-sites). The models bind the topology's parameters in order\n"
+	"(or say A=MODEL). --tcp: for a tool whose traffic is TCP, which every\n"
+	"model masquerades (its UDP behaviours do not apply). Exit status 0 when a\n"
 	"direct path is possible, 1 when only a relay will do.\n";
 
 int cmd_expect(int argc, char **argv)
@@ -24,7 +26,7 @@ int cmd_expect(int argc, char **argv)
 	struct topo t;
 	struct topo_net *net;
 	struct expect_result r;
-	bool json = false;
+	bool json = false, tcp = false;
 	int n = 0;
 
 	for (int i = 1; i < argc; i++) {
@@ -35,6 +37,8 @@ int cmd_expect(int argc, char **argv)
 			topology = argv[++i];
 		} else if (strcmp(argv[i], "--json") == 0) {
 			json = true;
+		} else if (strcmp(argv[i], "--tcp") == 0) {
+			tcp = true;
 		} else if (argv[i][0] != '-' && n < 8) {
 			models[n++] = argv[i];
 		} else {
@@ -63,7 +67,7 @@ int cmd_expect(int argc, char **argv)
 	net = calloc(1, sizeof(*net));
 	if (!net)
 		return EXIT_FAIL;
-	if (topo_resolve(&t, n, assigns, net, err, sizeof(err)) || expect_topology(net, "a", "b", &r)) {
+	if (topo_resolve(&t, n, assigns, net, err, sizeof(err)) || expect_topology_over(net, "a", "b", tcp, &r)) {
 		pl_err("%s", err[0] ? err : r.why);
 		free(net);
 		return EXIT_USAGE;
@@ -76,8 +80,13 @@ int cmd_expect(int argc, char **argv)
 			printf(*c == '"' || *c == '\\' ? "\\%c" : "%c", *c);
 		printf("\"}\n");
 	} else {
-		static const char *const how[] = { "", "local addresses on the LAN", "reaching the open host",
-			"hole punching", "port prediction", "birthday-paradox probing", "hairpinning through the shared NAT" };
+		static const char *const how[] = {
+			[EXPECT_NONE] = "", [EXPECT_SAME_LAN] = "local addresses on the LAN",
+			[EXPECT_OPEN] = "reaching the open host", [EXPECT_PUNCH] = "hole punching",
+			[EXPECT_PREDICTION] = "port prediction", [EXPECT_BIRTHDAY] = "birthday-paradox probing",
+			[EXPECT_HAIRPIN] = "hairpinning through the shared NAT",
+			[EXPECT_PUNCH_OPENERS] = "hole punching with low-TTL openers",
+		};
 		printf("direct: %s%s\nwhy:    %s\n", r.direct ? "yes, by " : "no (relay)", r.direct ? how[r.technique] : "", r.why);
 	}
 	return r.direct ? 0 : EXIT_MISMATCH;

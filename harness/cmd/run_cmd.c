@@ -58,10 +58,13 @@ static int list_tools(const struct adapter_path *tp, bool json)
 	if (json)
 		putchar('[');
 	for (int t = 0; t < n; t++) {
-		bool ok = adapter_available(&ads[t], why, sizeof(why));
+		bool ok = adapter_available(&ads[t], why, sizeof(why)), tcp = false;
 		version[0] = '\0';
-		if (ok)
+		if (ok) {
 			adapter_version(&ads[t], version, sizeof(version));
+			if (adapter_transport(&ads[t], &tcp, why, sizeof(why)))
+				ok = false;
+		}
 		if (json) {
 			printf("%s{\"name\":", t ? "," : "");
 			text_json_put(stdout, ads[t].name);
@@ -69,12 +72,13 @@ static int list_tools(const struct adapter_path *tp, bool json)
 			text_json_put(stdout, ads[t].dir);
 			printf(",\"version\":");
 			text_json_put(stdout, version);
-			printf(",\"available\":%s,\"why_not\":", ok ? "true" : "false");
+			printf(",\"transport\":\"%s\",\"available\":%s,\"why_not\":", tcp ? "tcp" : "udp",
+			       ok ? "true" : "false");
 			text_json_put(stdout, ok ? "" : why);
 			putchar('}');
 		} else {
-			printf("%-17s %s%s  (%s)\n", ads[t].name, ok ? (version[0] ? version : "(no version)") : "unavailable: ",
-			       ok ? "" : why, ads[t].dir);
+			printf("%-17s %s%s%s  (%s)\n", ads[t].name, ok ? (version[0] ? version : "(no version)") : "unavailable: ",
+			       ok ? "" : why, ok && tcp ? ", over TCP" : "", ads[t].dir);
 		}
 	}
 	if (json)
@@ -224,6 +228,10 @@ int cmd_run(int argc, char **argv)
 	}
 	o.adapter = &tool;
 	adapter_version(&tool, o.tool_version, sizeof(o.tool_version));
+	if (adapter_transport(&tool, &o.tcp, err, sizeof(err))) {
+		pl_err("run: tool %s: %s", o.tool, err);
+		return EXIT_FAIL;
+	}
 	plan.tool = o.tool;
 	/* Everything that cannot serve is said now, not after the run. */
 	if ((n = runner_plan(&plan, sc, names, &k, err, sizeof(err))) < 0) {
@@ -268,6 +276,7 @@ int cmd_run(int argc, char **argv)
 	for (int i = 0; i < n; i++)
 		bad += !runner_as_expected(&res[i]);
 	runner_info_now(&set.info, o.tool, o.tool_version, wall, argc, argv);
+	set.info.tcp = o.tcp;
 	set.info.shard = shard;
 	set.info.shards = shards;
 	set.n = n;

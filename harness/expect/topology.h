@@ -10,5 +10,9 @@ struct topo_net;
  * segment is a LAN, meeting at a translating router is a shared (carrier)
  * NAT. -EINVAL (with why set) for unknown hosts. */
 int expect_topology(const struct topo_net *net, const char *host_a, const char *host_b, struct expect_result *out);
+/* The same for a tool whose traffic is TCP (tcp true): every NAT as TCP
+ * sees it (expect_tcp_view), the reason starting "over TCP". */
+int expect_topology_over(const struct topo_net *net, const char *host_a, const char *host_b, bool tcp,
+			 struct expect_result *out);
 
 #endif

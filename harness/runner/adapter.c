@@ -185,6 +185,37 @@ void adapter_version(const struct adapter *a, char *buf, size_t len)
 	}
 }
 
+int adapter_parse_transport(const char *line, bool *tcp)
+{
+	char word[8], rest[4];
+	int n = sscanf(line, "%7s %3s", word, rest);
+
+	if (n != 1 || (strcmp(word, "udp") && strcmp(word, "tcp")))
+		return -EINVAL;
+	*tcp = !strcmp(word, "tcp");
+	return 0;
+}
+
+int adapter_transport(const struct adapter *a, bool *tcp, char *err, size_t errlen)
+{
+	char out[256], said[96];
+	int rc = verb(a, "transport", false, out, sizeof(out), ADAPTER_VERB_MS);
+
+	*tcp = false;
+	if (rc == 2)
+		return 0;   /* no such verb: UDP, as most tools */
+	out[strcspn(out, "\r\n")] = '\0';
+	if (rc == 0 && !adapter_parse_transport(out, tcp))
+		return 0;
+	adapter_one_line(out, said, sizeof(said));
+	if (rc < 0)
+		snprintf(err, errlen, "%s transport: %s", a->program, strerror(-rc));
+	else
+		snprintf(err, errlen, "%s transport exited %d saying \"%s\" where \"udp\" or \"tcp\" was expected",
+			 a->program, rc, said);
+	return -EINVAL;
+}
+
 int adapter_parse_line(const char *line, bool relay, uint32_t *addr, uint16_t *port, char *err, size_t errlen)
 {
 	char word[16], ip[64], rest[8], *colon;

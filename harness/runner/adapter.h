@@ -69,6 +69,13 @@ bool adapter_available(const struct adapter *a, char *why, size_t len);
 /* `adapter version`: its first line ("" when it says nothing). */
 void adapter_version(const struct adapter *a, char *buf, size_t len);
 
+/* `adapter transport`: what the tool's traffic between peers rides, "udp"
+ * (*tcp false) or "tcp"; an adapter without the verb (exit 2) is UDP. 0,
+ * or -EINVAL with err saying what it said instead. */
+int adapter_transport(const struct adapter *a, bool *tcp, char *err, size_t errlen);
+/* What a transport line says: 0 with *tcp set, or -EINVAL. */
+int adapter_parse_transport(const char *line, bool *tcp);
+
 /* A start line: "ready" for a relay; for a peer "tunnel A.B.C.D" (*port
  * 0) or "udp A.B.C.D:PORT" (a UDP endpoint on the peer's host that the
  * tool carries to the other peer, where it delivers to the harness's echo

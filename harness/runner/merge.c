@@ -85,7 +85,8 @@ int runner_merge(const struct run_set *shards, int n, const char *outdir, struct
 		if (in->shards != of)
 			return text_fail(err, errlen, NULL, 0, "%s is shard %d/%d, %s of %d", in->source, in->shard, in->shards,
 					 shards[0].info.source, of);
-		if (strcmp(in->tool, shards[0].info.tool) || strcmp(in->tool_version, shards[0].info.tool_version))
+		if (strcmp(in->tool, shards[0].info.tool) || strcmp(in->tool_version, shards[0].info.tool_version) ||
+		    in->tcp != shards[0].info.tcp)
 			return text_fail(err, errlen, NULL, 0, "%s ran %s %s, %s ran %s %s: not one plan", in->source, in->tool,
 					 in->tool_version, shards[0].info.source, shards[0].info.tool, shards[0].info.tool_version);
 		{

@@ -59,7 +59,8 @@ int runner_write_junit(const char *path, const struct scenario_result *res, int 
 			else {
 				fprintf(f, "relayed, but a direct path is possible (");
 				put_str(f, r->expected_technique);
-				fputc(')', f);
+				fprintf(f, runner_short_of_direct(r) == SHORT_TECHNIQUE ? ": a technique the tool did not use)"
+											  : ": for no reason expect knows)");
 			}
 			fprintf(f, "\"/>");
 		}
@@ -148,6 +149,46 @@ static void print_lifecycles(FILE *out, const struct scenario_result *res, int n
 	}
 }
 
+/* The pairs not direct where expect says they can be, and why: a
+ * technique the tool did not use (counted per technique), or no reason
+ * expect knows (each named: the tool's bugs, or ours). */
+static void print_short(FILE *out, const struct scenario_result *res, int n)
+{
+	char tech[8][32];
+	int count[8] = { 0 }, nt = 0, total = 0, unknown = 0;
+
+	for (int i = 0; i < n; i++) {
+		enum short_of_direct s = runner_short_of_direct(&res[i]);
+		int t = 0;
+		total += s != SHORT_NOT;
+		unknown += s == SHORT_UNKNOWN;
+		if (s != SHORT_TECHNIQUE)
+			continue;
+		while (t < nt && strcmp(tech[t], res[i].expected_technique))
+			t++;
+		if (t == nt && nt < 8)
+			snprintf(tech[nt++], sizeof(tech[0]), "%s", res[i].expected_technique);
+		if (t < nt)
+			count[t]++;
+	}
+	if (!total)
+		return;
+	fprintf(out, "not direct where expect says it can be: %d pair%s; %d need%s a technique the tool did not use", total,
+		total == 1 ? "" : "s", total - unknown, total - unknown == 1 ? "s" : "");
+	for (int t = 0; t < nt; t++)
+		fprintf(out, "%s%s %d", t ? ", " : " (", tech[t], count[t]);
+	fprintf(out, "%s; %d for no reason expect knows%s", nt ? ")" : "", unknown, unknown ? ":" : "\n");
+	for (int i = 0, k = 0; i < n; i++) {
+		const struct scenario *sc = &res[i].sc;
+		if (runner_short_of_direct(&res[i]) != SHORT_UNKNOWN)
+			continue;
+		fprintf(out, "%s %s %s%s%s (%s)", k ? "," : "", sc->topology, sc->a, sc->b[0] ? " " : "", sc->b,
+			res[i].expected_technique);
+		if (++k == unknown)
+			fputc('\n', out);
+	}
+}
+
 void runner_print_matrix(FILE *out, const struct scenario_result *res, int n)
 {
 	print_lifecycles(out, res, n);
@@ -180,6 +221,7 @@ void runner_print_matrix(FILE *out, const struct scenario_result *res, int n)
 			r->kept_run[0] ? "; kept up: punchlab topo exec --run " : "", r->kept_run[0] ? r->kept_run : "",
 			r->kept_run[0] ? " a (topo down removes it)" : "");
 	}
+	print_short(out, res, n);
 }
 
 int runner_baseline_check(const struct run_set *base, const struct scenario_result *res, int n, FILE *out)

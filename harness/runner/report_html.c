@@ -51,11 +51,14 @@ static const char *unexpected_why(const struct scenario_result *r)
 		return "not every pair answered";
 	if (runner_expect_wrong(r))
 		return "direct where `punchlab expect` says no direct path is possible: the theory disagrees";
-	return "relayed where a direct path is possible";
+	if (runner_short_of_direct(r) == SHORT_TECHNIQUE)
+		return "relayed where a direct path is possible, by a technique the tool did not use";
+	return "relayed where a direct path is possible, for no reason `punchlab expect` knows";
 }
 
 struct tally {
 	int n, as_expected, direct, relay, failed, no_direct, no_connect, expect_wrong;
+	int short_technique, short_unknown;   /* not direct where expect allows: why (runner_short_of_direct) */
 };
 
 static struct tally tally_of(const struct run_set *s)
@@ -72,6 +75,8 @@ static struct tally tally_of(const struct run_set *s)
 		t.no_connect += !ok && !r->connected;
 		t.expect_wrong += runner_expect_wrong(r);
 		t.no_direct += !ok && r->connected && !runner_expect_wrong(r);
+		t.short_technique += runner_short_of_direct(r) == SHORT_TECHNIQUE;
+		t.short_unknown += runner_short_of_direct(r) == SHORT_UNKNOWN;
 	}
 	return t;
 }
@@ -165,6 +170,10 @@ static void headline(FILE *f, const struct run_set *s, const char *named)
 			   "possible: the theory disagrees</b>",
 			t.expect_wrong);
 	fprintf(f, "; %d direct, %d relayed, %d failed", t.direct, t.relay, t.failed);
+	if (t.short_technique + t.short_unknown)
+		fprintf(f, "; not direct where expect allows: %d for want of a technique, <span class=\"short-unknown\" "
+			   "data-count=\"%d\">%d for no reason expect knows</span>",
+			t.short_technique, t.short_unknown, t.short_unknown);
 	if (s->info.baseline[0]) {
 		fprintf(f, "; <span class=\"baseline\">%d cell%s worse than the baseline ", s->info.worse,
 			s->info.worse == 1 ? "" : "s");
@@ -279,6 +288,78 @@ static void seconds_td(FILE *f, double s, const char *never)
 }
 
 /* Every scenario of one run, nothing only on hover. */
+/* Why the pairs that could go direct did not: per technique the tool did
+ * not use, and those for no reason expect knows (its bugs, or ours). */
+static void short_section(FILE *f, const struct run_set *s)
+{
+	struct tally t = tally_of(s);
+	char tech[8][32];
+	int nt = 0;
+
+	if (!t.short_technique && !t.short_unknown)
+		return;
+	for (int i = 0; i < s->n; i++) {
+		const struct scenario_result *r = &s->res[i];
+		int k = 0;
+		if (runner_short_of_direct(r) != SHORT_TECHNIQUE)
+			continue;
+		while (k < nt && strcmp(tech[k], r->expected_technique))
+			k++;
+		if (k == nt && nt < 8)
+			snprintf(tech[nt++], sizeof(tech[0]), "%s", r->expected_technique);
+	}
+	fprintf(f, "<h3>Not direct where expect allows it (%d)</h3>\n<table class=\"short\">\n"
+		   "<tr><th>why</th><th>pairs</th><th>cells</th></tr>\n",
+		t.short_technique + t.short_unknown);
+	for (int k = 0; k <= nt; k++) {
+		int count = 0;
+		bool unknown = k == nt;
+		if (unknown && !t.short_unknown)
+			break;
+		fprintf(f, "<tr class=\"%s\" data-technique=\"", unknown ? "short-unknown unexpected" : "short-technique");
+		h(f, unknown ? "" : tech[k]);
+		fprintf(f, "\"><td>");
+		if (unknown)
+			fprintf(f, "<b>for no reason <code>punchlab expect</code> knows</b>: plain punching, an open side, "
+				   "one LAN or a hairpin would do; the tool's bug, or ours");
+		else {
+			fprintf(f, "needs <b>");
+			h(f, tech[k]);
+			fprintf(f, "</b>, which the tool did not use");
+		}
+		fprintf(f, "</td><td class=\"num\">");
+		for (int i = 0; i < s->n; i++) {
+			enum short_of_direct w = runner_short_of_direct(&s->res[i]);
+			count += unknown ? w == SHORT_UNKNOWN
+					 : w == SHORT_TECHNIQUE && !strcmp(s->res[i].expected_technique, tech[k]);
+		}
+		fprintf(f, "%d</td><td>", count);
+		for (int i = 0, shown = 0; i < s->n; i++) {
+			const struct scenario_result *r = &s->res[i];
+			enum short_of_direct w = runner_short_of_direct(r);
+			if (unknown ? w != SHORT_UNKNOWN : w != SHORT_TECHNIQUE || strcmp(r->expected_technique, tech[k]))
+				continue;
+			fprintf(f, "%s", shown++ ? "; " : "");
+			if (unknown) {
+				h(f, r->sc.topology);
+				fprintf(f, " ");
+			}
+			pair(f, &r->sc);
+			if (unknown) {
+				fprintf(f, " (");
+				h(f, r->expected_technique);
+				fprintf(f, ")");
+			} else if (strcmp(r->sc.topology, "two-sites")) {
+				fprintf(f, " (");
+				h(f, r->sc.topology);
+				fprintf(f, ")");
+			}
+		}
+		fprintf(f, "</td></tr>\n");
+	}
+	fprintf(f, "</table>\n");
+}
+
 static void scenario_table(FILE *f, const struct run_set *s, bool open)
 {
 	struct tally t = tally_of(s);
@@ -393,7 +474,7 @@ static void compare(FILE *f, const struct run_set *sets, int nsets, const label_
  * pair that went direct, its p50 marked, on one axis for all. */
 static void distributions(FILE *f, const struct run_set *sets, int nsets, const label_t *lab)
 {
-	char tech[MAX_TECH][16];
+	char tech[MAX_TECH][32];
 	int nt = 0, rows = 0, left = 340, width = 560, y, plain = 0;
 	double max = 1, step;
 
@@ -647,6 +728,7 @@ int runner_write_html(const char *path, const struct run_set *sets, int nsets, c
 		h(f, lab[s]);
 		fprintf(f, "</h2>\n");
 		matrix(f, &sets[s], s);
+		short_section(f, &sets[s]);
 		scenario_table(f, &sets[s], nsets == 1);
 		fprintf(f, "</section>\n");
 	}

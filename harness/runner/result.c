@@ -1,7 +1,9 @@
 /* What a scenario's result means, and where its files go. */
 #include "runner.h"
+#include "../../lib/util/paths.h"
 
 #include <stdio.h>
+#include <string.h>
 
 /* A model for a directory name: a path's slashes become '_'. */
 static const char *dir_word(const char *model, char *buf, size_t len)
@@ -38,4 +40,46 @@ bool runner_as_expected(const struct scenario_result *r)
 bool runner_disagrees(const struct scenario_result *r)
 {
 	return r->connected && r->tool_said_path != PATH_UNKNOWN && r->tool_said_path != r->path;
+}
+
+enum short_of_direct runner_short_of_direct(const struct scenario_result *r)
+{
+	int t;
+
+	if (!r->ran || !r->expected_direct || r->sc.lifecycle[0] || (r->connected && r->path == PATH_DIRECT))
+		return SHORT_NOT;
+	t = expect_technique_parse(r->expected_technique);
+	return t >= 0 && expect_technique_special((enum expect_technique)t) ? SHORT_TECHNIQUE : SHORT_UNKNOWN;
+}
+
+const char *runner_short_word(enum short_of_direct s)
+{
+	return s == SHORT_TECHNIQUE ? "technique" : s == SHORT_UNKNOWN ? "unknown" : "";
+}
+
+int runner_resolve(const struct scenario *sc, struct topo_net *net, char *params, size_t plen, char *err, size_t errlen)
+{
+	char assign[3][300], *assigns[3];
+	struct topo t;
+	int n = 0, ret;
+
+	if (plen)
+		params[0] = '\0';
+	if ((ret = topo_load(sc->topology, &t, err, errlen)))
+		return ret;
+	for (int i = 0; i < t.n_params && n < 3; i++) {
+		const char *model = !strcmp(t.params[i], "C")                                     ? sc->c
+				    : !strcmp(t.params[i], "B") || (t.n_params == 1 && !sc->a[0]) ? sc->b
+												     : sc->a;
+		char data[256];
+		if (model[0] == '@' && paths_data_dir("tests/data", data, sizeof(data)) == 0)
+			snprintf(assign[n], sizeof(assign[n]), "%s=%s/%s", t.params[i], data, model + 1);
+		else
+			snprintf(assign[n], sizeof(assign[n]), "%s=%s", t.params[i], model);
+		assigns[n] = assign[n];
+		if (plen)
+			snprintf(params + strlen(params), plen - strlen(params), "%s%s", n ? " " : "", assign[n]);
+		n++;
+	}
+	return topo_resolve(&t, n, assigns, net, err, errlen);
 }

@@ -81,6 +81,7 @@ int runner_write_json(const char *path, const struct run_info *info, const struc
 		return -errno;
 	field(f, "{\"header\":{", "tool", info->tool);
 	field(f, ",", "tool_version", info->tool_version);
+	field(f, ",", "transport", info->tcp ? "tcp" : "udp");
 	field(f, ",", "commit", info->commit);
 	field(f, ",", "kernel", info->kernel);
 	field(f, ",", "host", info->host);
@@ -135,6 +136,7 @@ int runner_write_json(const char *path, const struct run_info *info, const struc
 		fprintf(f, ",\"tool_said_path\":\"%s\",\"disagreement\":%s,\"disagrees_with_expect\":%s,\"as_expected\":%s,\"wall_s\":%.2f",
 			r->tool_said_path == PATH_UNKNOWN ? "" : path_name(r->tool_said_path), runner_disagrees(r) ? "true" : "false",
 			runner_expect_wrong(r) ? "true" : "false", runner_as_expected(r) ? "true" : "false", r->wall_s);
+		field(f, ",", "not_direct_because", runner_short_word(runner_short_of_direct(r)));
 		field(f, ",", "kept_run", r->kept_run);
 		field(f, ",", "error", r->error);
 		fprintf(f, "}%s\n", i + 1 < n ? "," : "");
@@ -320,6 +322,12 @@ int runner_parse_results(const char *text, size_t len, struct run_set *out, char
 	head = get(root, "header", json_type_object);
 	str(head, "tool", out->info.tool, sizeof(out->info.tool));
 	str(head, "tool_version", out->info.tool_version, sizeof(out->info.tool_version));
+	{
+		char transport[8];
+		if (!ret && str(head, "transport", transport, sizeof(transport)) &&
+		    adapter_parse_transport(transport, &out->info.tcp))
+			ret = text_fail(err, errlen, NULL, 0, "its header's transport \"%s\" is not udp or tcp", transport);
+	}
 	str(head, "commit", out->info.commit, sizeof(out->info.commit));
 	str(head, "kernel", out->info.kernel, sizeof(out->info.kernel));
 	str(head, "host", out->info.host, sizeof(out->info.host));

@@ -81,8 +81,8 @@ struct scenario_result {
 	bool connected;
 	enum path path;            /* direct, relay, none (the routers' counters say) */
 	bool expected_direct;
-	char expected_technique[16];
-	char expected_reason[400];
+	char expected_technique[32];
+	char expected_reason[512];
 	double time_to_first_reply_s, time_to_direct_s;   /* -1: never */
 	double rtt_p50, rtt_p90, rtt_p99;                   /* ms; -1: no reply */
 	int probes_sent, probes_answered;
@@ -133,6 +133,7 @@ struct runner_opts {
 	const char *tool;
 	const struct adapter *adapter;   /* the tool's folder */
 	char tool_version[48];
+	bool tcp;                /* the tool's traffic is TCP (`adapter transport`): expect as TCP sees the NATs */
 	int jobs;
 	int timeout_s;
 	int duration_s;          /* --duration: a long lifecycle scenario's length (0: its own) */
@@ -175,6 +176,10 @@ int runner_merge(const struct run_set *shards, int n, const char *outdir, struct
 
 /* Results (result.c): where a scenario's files go, OUTDIR/scenarios/NAME. */
 void runner_scenario_dir(const struct runner_opts *o, const struct scenario *sc, char *buf, size_t len);
+/* sc's topology with its models given to the topology's parameters
+ * (A, B, C; "@NAME" is tests/data/NAME); params gets them as
+ * "A=MODEL B=MODEL" (plen may be 0). */
+int runner_resolve(const struct scenario *sc, struct topo_net *net, char *params, size_t plen, char *err, size_t errlen);
 /* Connected, direct where `punchlab expect` says it can be (and only
  * there), and (with a third peer) every pair answering. */
 bool runner_as_expected(const struct scenario_result *r);
@@ -183,6 +188,17 @@ bool runner_as_expected(const struct scenario_result *r);
 bool runner_expect_wrong(const struct scenario_result *r);
 /* The tool said one path, the routers' counters show another. */
 bool runner_disagrees(const struct scenario_result *r);
+/* A pair not direct where `punchlab expect` says it can be: why, as far
+ * as expect knows. */
+enum short_of_direct {
+	SHORT_NOT,         /* direct, or not expected to be (or a lifecycle scenario) */
+	SHORT_TECHNIQUE,   /* needs a technique beyond the endpoints the introducer saw (prediction,
+			    * birthday, openers): one the tool did not use */
+	SHORT_UNKNOWN,     /* for no reason expect knows: the tool's bug, or ours */
+};
+enum short_of_direct runner_short_of_direct(const struct scenario_result *r);
+/* Its word in results.json ("technique", "unknown"; "" for SHORT_NOT). */
+const char *runner_short_word(enum short_of_direct s);
 
 /* One scenario, in its steps (scenario.c): set up, start the tool, watch,
  * sum up, tear down; fills res. */
@@ -212,6 +228,7 @@ struct run_info {
 	double wall_s;
 	char source[600];        /* the file it was read from ("" for the run itself) */
 	int shard, shards;       /* --shard I/N (0/0: the whole plan) */
+	bool tcp;                /* the tool's traffic is TCP: expect judged the NATs as TCP sees them */
 };
 /* One run's results: its header and its scenarios. */
 struct run_set {

@@ -12,7 +12,6 @@
 #include "../impair/impair.h"
 #include "../topo/build.h"
 #include "../topo/cleanup.h"
-#include "../../lib/util/paths.h"
 #include "../../lib/util/timeutil.h"
 
 #include <errno.h>
@@ -61,35 +60,17 @@ static void read_counters(const struct step *s, uint64_t *direct, uint64_t *rela
 static int resolve(struct step *s, char *params, size_t plen)
 {
 	struct scenario_result *res = s->res;
-	char assign[3][300], *assigns[3];
 	struct expect_result ex;
-	struct topo t;
-	int n = 0, ret;
+	int ret;
 
-	if ((ret = topo_load(s->sc->topology, &t, res->error, sizeof(res->error))))
-		return ret;
-	for (int i = 0; i < t.n_params && n < 3; i++) {
-		const struct scenario *sc = s->sc;
-		const char *model = !strcmp(t.params[i], "C")                                     ? sc->c
-				    : !strcmp(t.params[i], "B") || (t.n_params == 1 && !sc->a[0]) ? sc->b
-												     : sc->a;
-		char data[256];
-		if (model[0] == '@' && paths_data_dir("tests/data", data, sizeof(data)) == 0)
-			snprintf(assign[n], sizeof(assign[n]), "%s=%s/%s", t.params[i], data, model + 1);
-		else
-			snprintf(assign[n], sizeof(assign[n]), "%s=%s", t.params[i], model);
-		assigns[n] = assign[n];
-		snprintf(params + strlen(params), plen - strlen(params), "%s%s", n ? " " : "", assign[n]);
-		n++;
-	}
-	if ((ret = topo_resolve(&t, n, assigns, &s->net, res->error, sizeof(res->error))))
+	if ((ret = runner_resolve(s->sc, &s->net, params, plen, res->error, sizeof(res->error))))
 		return ret;
 	if (s->lc && s->lc->link_node[0]) {
 		int k = topo_find_node(&s->net.topo, s->lc->link_node);
 		if (k < 0 || impair_parse(s->lc->link_spec, &s->net.topo.nodes[k].impair, res->error, sizeof(res->error)))
 			return -EINVAL;
 	}
-	if (expect_topology(&s->net, "a", "b", &ex) == 0) {
+	if (expect_topology_over(&s->net, "a", "b", s->o->tcp, &ex) == 0) {
 		res->expected_direct = ex.direct;
 		snprintf(res->expected_technique, sizeof(res->expected_technique), "%s", expect_technique_name(ex.technique));
 		snprintf(res->expected_reason, sizeof(res->expected_reason), "%s", ex.why);

@@ -7,12 +7,25 @@
 static const char *const technique_names[] = {
 	[EXPECT_NONE] = "none", [EXPECT_SAME_LAN] = "same-lan", [EXPECT_OPEN] = "open",
 	[EXPECT_PUNCH] = "punching", [EXPECT_PREDICTION] = "prediction", [EXPECT_BIRTHDAY] = "birthday",
-	[EXPECT_HAIRPIN] = "hairpin",
+	[EXPECT_HAIRPIN] = "hairpin", [EXPECT_PUNCH_OPENERS] = "punching-with-openers",
 };
 
 const char *expect_technique_name(enum expect_technique t)
 {
 	return technique_names[t];
+}
+
+bool expect_technique_special(enum expect_technique t)
+{
+	return t == EXPECT_PREDICTION || t == EXPECT_BIRTHDAY || t == EXPECT_PUNCH_OPENERS;
+}
+
+int expect_technique_parse(const char *name)
+{
+	for (size_t t = 0; t < sizeof(technique_names) / sizeof(technique_names[0]); t++)
+		if (!strcmp(technique_names[t], name))
+			return (int)t;
+	return -1;
 }
 
 static void verdict(struct expect_result *r, bool direct, enum expect_technique t, const char *fmt, ...)
@@ -27,6 +40,21 @@ static void verdict(struct expect_result *r, bool direct, enum expect_technique 
 	va_start(ap, fmt);
 	vsnprintf(r->why, sizeof(r->why), fmt, ap);
 	va_end(ap);
+}
+
+struct nat_model expect_tcp_view(const struct nat_model *m)
+{
+	struct nat_model t = *m;
+
+	t.udp_blocked = false;
+	if (!m->translate)
+		return t;
+	t.mapping = NAT_ENDPOINT_INDEPENDENT;
+	t.filtering = NAT_ADDRESS_AND_PORT_DEPENDENT;
+	t.ports = NAT_PORTS_PRESERVE;
+	t.hairpin = false;
+	t.port_block = 0;
+	return t;
 }
 
 struct nat_model expect_compose(const struct nat_model *inner, const struct nat_model *outer)
@@ -57,21 +85,44 @@ struct nat_model expect_compose(const struct nat_model *inner, const struct nat_
 	return m;
 }
 
+/* Plain punching, unless a NAT's conntrack quirk is in the way: where a
+ * peer's punch reaches a NAT that keeps unsolicited packets (Linux's plain
+ * masquerade) before its own side has sent, that side's next mapping to
+ * the peer takes a new port; the peer's NAT lets packets from that port in
+ * only if it does not filter by port. So the first punches toward such a
+ * NAT must die before it (openers with a low TTL: they open their own NAT
+ * and go no further), or come only after its side has sent; the second a
+ * standard ICE stack does by luck, and through two such NATs never. */
+static void punching(const struct nat_model *a, const struct nat_model *b, struct expect_result *r, const char *plain)
+{
+	const bool a_trap = a->unsolicited == NAT_UNSOLICITED_CONNTRACK && b->filtering == NAT_ADDRESS_AND_PORT_DEPENDENT;
+	const bool b_trap = b->unsolicited == NAT_UNSOLICITED_CONNTRACK && a->filtering == NAT_ADDRESS_AND_PORT_DEPENDENT;
+
+	if (a_trap && b_trap)
+		verdict(r, true, EXPECT_PUNCH_OPENERS,
+			"%s; but both NATs keep unsolicited packets in conntrack and filter by port: the first punch to "
+			"arrive moves the other's mapping to a port its filter drops, so the first punches must be openers "
+			"whose TTL dies between the NATs (plain ICE checks fail)", plain);
+	else if (a_trap || b_trap)
+		verdict(r, true, EXPECT_PUNCH_OPENERS,
+			"%s; but %s's NAT keeps unsolicited packets in conntrack and %s's filters by port: %s's punches must "
+			"not reach it before %s has sent (openers whose TTL dies between the NATs; plain punching works "
+			"only if the order is lucky)",
+			plain, a_trap ? "a" : "b", a_trap ? "b" : "a", a_trap ? "b" : "a", a_trap ? "a" : "b");
+	else
+		verdict(r, true, EXPECT_PUNCH, "%s", plain);
+}
+
 /* Both sides behind translating NATs, each seen from the internet. */
 static void across_the_internet(const struct nat_model *a, const struct nat_model *b, struct expect_result *r)
 {
 	const bool a_eim = a->mapping == NAT_ENDPOINT_INDEPENDENT, b_eim = b->mapping == NAT_ENDPOINT_INDEPENDENT;
-	const char *quirk = (a->unsolicited == NAT_UNSOLICITED_CONNTRACK || b->unsolicited == NAT_UNSOLICITED_CONNTRACK)
-				    ? " (one NAT keeps unsolicited packets in conntrack: the first punches must not reach it "
-				      "before its own side has sent)"
-				    : "";
 
 	/* Endpoint-independent on both sides: the mappings the introducer saw
 	 * are the ones the peers will use, and each side's outbound punch opens
 	 * its own filter for the other's mapping, whatever the filtering. */
 	if (a_eim && b_eim) {
-		verdict(r, true, EXPECT_PUNCH,
-			"both NATs map endpoint-independently: each peer punches to the other's reflexive endpoint%s", quirk);
+		punching(a, b, r, "both NATs map endpoint-independently: each peer punches to the other's reflexive endpoint");
 		return;
 	}
 	/* One side (hard) makes a new mapping for the other; the easy side's
@@ -82,10 +133,13 @@ static void across_the_internet(const struct nat_model *a, const struct nat_mode
 		const char *e = a_eim ? "a" : "b", *h = a_eim ? "b" : "a";
 
 		if (easy->filtering != NAT_ADDRESS_AND_PORT_DEPENDENT) {
-			verdict(r, true, EXPECT_PUNCH,
-				"%s's NAT maps per destination, but %s's NAT filters by %s: %s's packets reach %s's mapping "
-				"from whatever port %s's NAT picks%s",
-				h, e, easy->filtering == NAT_ENDPOINT_INDEPENDENT ? "nothing" : "address only", h, e, h, quirk);
+			char plain[200];
+
+			snprintf(plain, sizeof(plain),
+				 "%s's NAT maps per destination, but %s's NAT filters by %s: %s's packets reach %s's mapping "
+				 "from whatever port %s's NAT picks",
+				 h, e, easy->filtering == NAT_ENDPOINT_INDEPENDENT ? "nothing" : "address only", h, e, h);
+			punching(a, b, r, plain);
 			return;
 		}
 		if (hard->ports == NAT_PORTS_SEQUENTIAL) {

@@ -203,6 +203,44 @@ static void an_adapter_that_cannot_run_is_said_so(void **state)
 	assert_string_equal(version, "env");
 }
 
+/* What a tool's traffic rides: UDP unless its adapter says tcp; anything
+ * else it says is an error that names it. */
+static void the_transport_is_udp_unless_the_adapter_says_tcp(void **state)
+{
+	struct adapter_path p = { .n = 0 };
+	struct adapter a;
+	char d[PATH_MAX], err[PATH_MAX * 2];
+	bool tcp = true;
+
+	(void)state;
+	assert_int_equal(adapter_parse_transport("tcp", &tcp), 0);
+	assert_true(tcp);
+	assert_int_equal(adapter_parse_transport("udp\n", &tcp), 0);
+	assert_false(tcp);
+	assert_int_equal(adapter_parse_transport("quic", &tcp), -EINVAL);
+	assert_int_equal(adapter_parse_transport("tcp udp", &tcp), -EINVAL);
+	assert_int_equal(adapter_parse_transport("", &tcp), -EINVAL);
+	snprintf(d, sizeof(d), "%s/t", root);
+	adapter_path_add(&p, d);
+	tool("t", "old", "case $1 in available) exit 0;; *) echo \"usage: adapter ...\" >&2; exit 2;; esac", true);
+	assert_int_equal(adapter_find(&p, "old", &a, err, sizeof(err)), 0);
+	tcp = true;
+	assert_int_equal(adapter_transport(&a, &tcp, err, sizeof(err)), 0);
+	assert_false(tcp);
+	tool("t", "overtcp", "case $1 in transport) echo tcp;; *) exit 2;; esac", true);
+	assert_int_equal(adapter_find(&p, "overtcp", &a, err, sizeof(err)), 0);
+	assert_int_equal(adapter_transport(&a, &tcp, err, sizeof(err)), 0);
+	assert_true(tcp);
+	tool("t", "odd", "case $1 in transport) echo 'sctp please';; *) exit 2;; esac", true);
+	assert_int_equal(adapter_find(&p, "odd", &a, err, sizeof(err)), 0);
+	assert_int_equal(adapter_transport(&a, &tcp, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "odd/adapter transport exited 0 saying \"sctp please\" where \"udp\" or \"tcp\" was expected"));
+	tool("t", "broken", "case $1 in transport) echo oops; exit 1;; *) exit 2;; esac", true);
+	assert_int_equal(adapter_find(&p, "broken", &a, err, sizeof(err)), 0);
+	assert_int_equal(adapter_transport(&a, &tcp, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "transport exited 1 saying \"oops\""));
+}
+
 /* A verb that hangs is killed at its limit; one that leaves a child
  * holding its output is not waited for. */
 static void a_verb_that_hangs_is_cut_off(void **state)
@@ -245,6 +283,7 @@ int main(void)
 		cmocka_unit_test(names_that_could_leave_the_folder_are_refused),
 		cmocka_unit_test_setup_teardown(tools_are_found_along_the_path_in_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(an_adapter_that_cannot_run_is_said_so, setup, teardown),
+		cmocka_unit_test_setup_teardown(the_transport_is_udp_unless_the_adapter_says_tcp, setup, teardown),
 		cmocka_unit_test(a_verb_that_hangs_is_cut_off),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

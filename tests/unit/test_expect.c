@@ -19,6 +19,13 @@ static const struct {
 	{ "full-cone", "full-cone", true, EXPECT_PUNCH },
 	{ "port-restricted-cone", "port-restricted-cone", true, EXPECT_PUNCH },
 	{ "linux-masquerade", "restricted-cone", true, EXPECT_PUNCH },
+	{ "linux-masquerade", "full-cone", true, EXPECT_PUNCH },
+	/* The conntrack trap: a punch that arrives before its side has sent
+	 * moves the next mapping, and a filter by port drops the new one. */
+	{ "linux-masquerade", "linux-masquerade", true, EXPECT_PUNCH_OPENERS },
+	{ "linux-masquerade", "port-restricted-cone", true, EXPECT_PUNCH_OPENERS },
+	{ "cgnat", "linux-masquerade", true, EXPECT_PUNCH_OPENERS },
+	{ "symmetric", "linux-masquerade", true, EXPECT_BIRTHDAY },
 	{ "cgnat", "port-restricted-cone", true, EXPECT_PUNCH },
 	{ "symmetric", "full-cone", true, EXPECT_PUNCH },
 	{ "symmetric", "restricted-cone", true, EXPECT_PUNCH },
@@ -69,6 +76,64 @@ static void every_pair_across_the_internet(void **state)
 		assert_int_equal(swapped.direct, r.direct);
 		assert_int_equal(swapped.technique, r.technique);
 	}
+}
+
+/* A TCP tool meets every translating model as a Linux masquerade: the
+ * UDP behaviours do not apply, a site that blocks UDP lets TCP out, and
+ * the carrier's hairpin is for UDP only. */
+static void over_tcp_every_nat_is_a_masquerade(void **state)
+{
+	static const struct {
+		const char *topology, *a, *b;
+		bool direct;
+		enum expect_technique how;
+	} tcp[] = {
+		{ "two-sites", "symmetric", "symmetric", true, EXPECT_PUNCH },
+		{ "two-sites", "symmetric", "port-restricted-cone", true, EXPECT_PUNCH },
+		{ "two-sites", "linux-masquerade", "symmetric", true, EXPECT_PUNCH_OPENERS },
+		{ "two-sites", "udp-blocked", "full-cone", true, EXPECT_PUNCH },
+		{ "two-sites", "open", "symmetric", true, EXPECT_OPEN },
+		{ "same-carrier", "full-cone", "full-cone", false, EXPECT_NONE },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(tcp) / sizeof(tcp[0]); i++) {
+		char pa[80], pb[80], *params[] = { pa, pb };
+		struct topo t;
+		static struct topo_net net;
+		struct expect_result r, udp;
+		char err[512];
+
+		snprintf(pa, sizeof(pa), "A=%s", tcp[i].a);
+		snprintf(pb, sizeof(pb), "B=%s", tcp[i].b);
+		if (topo_load(tcp[i].topology, &t, err, sizeof(err)) || topo_resolve(&t, 2, params, &net, err, sizeof(err)))
+			fail_msg("%s", err);
+		assert_int_equal(expect_topology_over(&net, "a", "b", true, &r), 0);
+		if (r.direct != tcp[i].direct || r.technique != tcp[i].how)
+			fail_msg("%s %s / %s over TCP: %s by %s (%s)", tcp[i].topology, tcp[i].a, tcp[i].b,
+				 r.direct ? "direct" : "relay", expect_technique_name(r.technique), r.why);
+		assert_non_null(strstr(r.why, "over TCP (every model masquerades TCP): "));
+		assert_int_equal(expect_topology_over(&net, "a", "b", false, &udp), 0);
+		assert_null(strstr(udp.why, "over TCP (every model"));
+	}
+}
+
+static void technique_names_read_back(void **state)
+{
+	(void)state;
+	for (int t = EXPECT_NONE; t <= EXPECT_PUNCH_OPENERS; t++) {
+		assert_int_equal(expect_technique_parse(expect_technique_name((enum expect_technique)t)), t);
+		assert_true(strlen(expect_technique_name((enum expect_technique)t)) < 32);
+	}
+	assert_int_equal(expect_technique_parse("punch"), -1);
+	assert_int_equal(expect_technique_parse(""), -1);
+	/* Beyond the endpoints the introducer saw: a tool may lack them. */
+	assert_true(expect_technique_special(EXPECT_PUNCH_OPENERS));
+	assert_true(expect_technique_special(EXPECT_BIRTHDAY));
+	assert_true(expect_technique_special(EXPECT_PREDICTION));
+	assert_false(expect_technique_special(EXPECT_PUNCH));
+	assert_false(expect_technique_special(EXPECT_HAIRPIN));
+	assert_false(expect_technique_special(EXPECT_OPEN));
 }
 
 static void shapes_of_the_shipped_topologies(void **state)
@@ -135,6 +200,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(every_pair_across_the_internet),
+		cmocka_unit_test(technique_names_read_back),
+		cmocka_unit_test(over_tcp_every_nat_is_a_masquerade),
 		cmocka_unit_test(shapes_of_the_shipped_topologies),
 		cmocka_unit_test(composing_takes_the_stricter_layer),
 	};

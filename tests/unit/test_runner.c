@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "expect/topology.h"
 #include "runner/capture.h"
 #include "runner/runner.h"
 #include "util/text.h"
@@ -534,7 +535,7 @@ static void the_report_says_at_once_whether_the_run_went_as_expected(void **stat
 	assert_non_null(strstr(html, ">expected direct</text>"));
 	/* every scenario in a visible table, the unexpected one saying why */
 	assert_int_equal(count_of(html, "<tr class=\"scenario"), 4);
-	assert_non_null(strstr(html, "<b>relayed where a direct path is possible</b>"));
+	assert_non_null(strstr(html, "<b>relayed where a direct path is possible, by a technique the tool did not use</b>"));
 	/* time to direct per technique: a dot per direct pair, lifecycle ones aside */
 	assert_int_equal(count_of(html, "<circle class=\"ttd\""), 1);
 	assert_non_null(strstr(html, "data-technique=\"open\" data-tool=\"ref\" data-s=\"0.750\""));
@@ -856,6 +857,84 @@ static void direct_where_expect_says_impossible_is_flagged_everywhere(void **sta
 	free(line);
 }
 
+/* A pair not direct where expect allows it: for want of a technique
+ * beyond the introducer's endpoints (counted per technique), or for no
+ * reason expect knows (named, pair by pair), in every report. */
+static void not_direct_is_explained_or_named(void **state)
+{
+	struct scenario_result r[7] = {
+		result("full-cone", "full-cone", true, PATH_DIRECT, true),
+		result("symmetric-sequential", "symmetric-sequential", true, PATH_RELAY, true),
+		result("linux-masquerade", "linux-masquerade", false, PATH_NONE, true),
+		result("cgnat", "cgnat", true, PATH_RELAY, true),
+		result("symmetric", "symmetric", true, PATH_RELAY, false),
+		result("full-cone", "port-restricted-cone", true, PATH_RELAY, true),
+		result("port-restricted-cone", "symmetric", true, PATH_RELAY, true),
+	};
+	const char *tech[7] = { "punching", "prediction", "punching-with-openers", "punching", "none", "punching",
+				"birthday" };
+	const enum short_of_direct want[7] = { SHORT_NOT, SHORT_TECHNIQUE, SHORT_TECHNIQUE, SHORT_UNKNOWN,
+					       SHORT_NOT, SHORT_NOT, SHORT_TECHNIQUE };
+	struct run_set set = { .res = r, .n = 7 };
+	char path[128], *text, *line = NULL, *row;
+	size_t len = 0;
+	FILE *mem;
+
+	(void)state;
+	snprintf(r[5].sc.lifecycle, sizeof(r[5].sc.lifecycle), "nat-reboot");   /* judged by its own rules */
+	for (int i = 0; i < 7; i++) {
+		snprintf(r[i].expected_technique, sizeof(r[i].expected_technique), "%s", tech[i]);
+		assert_int_equal(runner_short_of_direct(&r[i]), want[i]);
+	}
+	r[6].ran = false;   /* not set up: nothing to explain */
+	assert_int_equal(runner_short_of_direct(&r[6]), SHORT_NOT);
+	set.info = info("ice");
+	set.info.tcp = true;   /* and the header says what the tool's traffic rode */
+	snprintf(path, sizeof(path), "%s/results.json", dir);
+	assert_int_equal(runner_write_json(path, &set.info, r, 7), 0);
+	{
+		struct run_set back;
+		char err[256];
+		assert_int_equal(runner_read_results(path, &back, err, sizeof(err)), 0);
+		assert_true(back.info.tcp);
+		runner_free_results(&back);
+	}
+	text = slurp("results.json");
+	assert_non_null(strstr(text, "\"transport\":\"tcp\""));
+	assert_non_null(row = strstr(text, "\"b\":\"symmetric-sequential\""));
+	assert_non_null(strstr(row, "\"not_direct_because\":\"technique\""));
+	assert_non_null(row = strstr(text, "\"b\":\"cgnat\""));
+	assert_non_null(strstr(row, "\"not_direct_because\":\"unknown\""));
+	assert_non_null(row = strstr(text, "\"b\":\"full-cone\""));
+	assert_int_equal(strncmp(strstr(row, "\"not_direct_because\":"), "\"not_direct_because\":\"\"", 23), 0);
+	free(text);
+	snprintf(path, sizeof(path), "%s/junit.xml", dir);
+	assert_int_equal(runner_write_junit(path, r, 7, 10), 0);
+	text = slurp("junit.xml");
+	assert_non_null(strstr(text, "relayed, but a direct path is possible (prediction: a technique the tool did not use)"));
+	assert_non_null(strstr(text, "relayed, but a direct path is possible (punching: for no reason expect knows)"));
+	free(text);
+	snprintf(path, sizeof(path), "%s/report.html", dir);
+	assert_int_equal(runner_write_html(path, &set, 1, NULL, 0), 0);
+	text = slurp("report.html");
+	assert_non_null(strstr(text, "not direct where expect allows: 2 for want of a technique, <span class=\"short-unknown\" "
+				     "data-count=\"1\">1 for no reason expect knows</span>"));
+	assert_non_null(strstr(text, "<h3>Not direct where expect allows it (3)</h3>"));
+	assert_non_null(row = strstr(text, "data-technique=\"prediction\">"));
+	assert_non_null(strstr(row, "<td class=\"num\">1</td><td>symmetric-sequential &#215; symmetric-sequential</td>"));
+	assert_non_null(strstr(text, "data-technique=\"punching-with-openers\">"));
+	assert_non_null(row = strstr(text, "<tr class=\"short-unknown unexpected\""));
+	assert_non_null(strstr(row, "<td class=\"num\">1</td><td>two-sites cgnat &#215; cgnat (punching)</td>"));
+	free(text);
+	assert_non_null(mem = open_memstream(&line, &len));
+	runner_print_matrix(mem, r, 7);
+	fclose(mem);
+	assert_non_null(strstr(line, "not direct where expect says it can be: 3 pairs; 2 need a technique the tool did not use "
+				     "(prediction 1, punching-with-openers 1); 1 for no reason expect knows: two-sites cgnat "
+				     "cgnat (punching)\n"));
+	free(line);
+}
+
 /* Every committed reference run agrees with `punchlab expect`: no pair
  * went direct where it says none can (fix expect when one does). */
 static void no_reference_result_disagrees_with_expect(void **state)
@@ -1004,6 +1083,11 @@ static void shards_merged_are_the_single_run(void **state)
 	assert_int_equal(runner_merge(shard, 3, "/x", &merged, err + 200, sizeof(err) - 200), -EINVAL);
 	assert_non_null(strstr(err + 200, "not one plan"));
 	snprintf(shard[1].info.command, sizeof(shard[1].info.command), "%.200s", err);
+	/* the same tool over another transport: not one plan either */
+	shard[1].info.tcp = true;
+	assert_int_equal(runner_merge(shard, 3, "/x", &merged, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "not one plan"));
+	shard[1].info.tcp = false;
 	keep = shard[1];
 	shard[1] = shard[0];
 	assert_int_equal(runner_merge(shard, 3, "/x", &merged, err, sizeof(err)), -EINVAL);
@@ -1049,6 +1133,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(the_report_says_at_once_whether_the_run_went_as_expected, make_dir, remove_dir),
 		cmocka_unit_test_setup_teardown(a_page_from_absurd_times_stays_small, make_dir, remove_dir),
 		cmocka_unit_test_setup_teardown(direct_where_expect_says_impossible_is_flagged_everywhere, make_dir, remove_dir),
+		cmocka_unit_test_setup_teardown(not_direct_is_explained_or_named, make_dir, remove_dir),
 		cmocka_unit_test(no_reference_result_disagrees_with_expect),
 		cmocka_unit_test_setup_teardown(shards_merged_are_the_single_run, make_dir, remove_dir),
 	};
