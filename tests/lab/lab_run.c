@@ -166,6 +166,32 @@ static void third_party_tools_connect_two_full_cones_directly(void **state)
 	}
 }
 
+/* libp2p (js-libp2p 2.10 on Node 20, DCUtR over TCP) connects two full
+ * cones through its circuit relay and says so; DCUtR's punch then fails
+ * in js-libp2p (tools/libp2p/README.md), so the pair is relayed where
+ * expect, judging it as TCP meets the NATs, says it could be direct: the
+ * run exits 1 and the reports say it is for no reason expect knows. */
+static void libp2p_is_relayed_over_tcp_for_no_reason_expect_knows(void **state)
+{
+	char args[256], log[8192], dir[64], *json;
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/pl-run-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	snprintf(args, sizeof(args), "--tool libp2p --models full-cone --output %s", dir);
+	assert_int_equal(lab_punchlab_run(log, sizeof(log), "run %s 2>&1", args), 1);
+	assert_non_null(strstr(log, "1 for no reason expect knows: two-sites full-cone full-cone (punching)"));
+	json = lab_slurp(dir, "results.json");
+	assert_non_null(strstr(json, "\"transport\":\"tcp\""));
+	assert_int_equal(lab_count(json, "\"outcome\":\"connected\",\"path\":\"relay\""), 1);
+	assert_non_null(strstr(json, "\"tool_said_path\":\"relay\""));
+	assert_non_null(strstr(json, "\"not_direct_because\":\"unknown\""));
+	assert_non_null(strstr(json, "over TCP (every model masquerades TCP)"));
+	free(json);
+	snprintf(args, sizeof(args), "rm -rf %s", dir);
+	assert_int_equal(system(args), 0);
+}
+
 /* A deliberately broken tool, to show that the runner's verdict can be
  * red: a tool folder of its own (--tool-dir) whose adapter is the shipped
  * ref adapter with a rule put first into each peer's namespace: "relay"
@@ -324,6 +350,7 @@ int main(void)
 		cmocka_unit_test(small_matrix_matches_expect_and_reports_every_scenario),
 		cmocka_unit_test(baseline_flags_a_cell_that_got_worse),
 		cmocka_unit_test(third_party_tools_connect_two_full_cones_directly),
+		cmocka_unit_test(libp2p_is_relayed_over_tcp_for_no_reason_expect_knows),
 		cmocka_unit_test(a_tool_that_relays_where_direct_is_possible_is_red_in_every_report),
 		cmocka_unit_test(a_tool_that_never_connects_is_red_in_every_report),
 		cmocka_unit_test(bad_input_is_refused_before_the_run_and_a_model_named_twice_runs_once),

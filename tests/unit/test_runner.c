@@ -971,6 +971,53 @@ static void no_reference_result_disagrees_with_expect(void **state)
 	assert_true(cells >= 4 * 65);   /* expect's answer is in every cell */
 }
 
+/* The committed reference runs were judged by today's theory: each
+ * pair's expected path and technique is what `punchlab expect` says now
+ * (a change to expect re-runs them, so their reports explain what stayed
+ * relayed by the theory they are read with). */
+static void reference_results_say_what_expect_says_now(void **state)
+{
+	char ref[PATH_MAX], path[PATH_MAX + 300], err[PATH_MAX + 300];
+	static struct topo_net net;
+	struct dirent *e;
+	int cells = 0, stale = 0;
+	DIR *d;
+
+	(void)state;
+	assert_int_equal(paths_data_dir("results/reference", ref, sizeof(ref)), 0);
+	assert_non_null(d = opendir(ref));
+	while ((e = readdir(d))) {
+		struct run_set set;
+		struct stat st;
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s/results.json", ref, e->d_name);
+		if (stat(path, &st))
+			continue;
+		assert_int_equal(runner_read_results(path, &set, err, sizeof(err)), 0);
+		for (int i = 0; i < set.n; i++) {
+			const struct scenario_result *r = &set.res[i];
+			struct expect_result ex;
+			if (!r->ran || !r->expected_technique[0])
+				continue;
+			if (runner_resolve(&r->sc, &net, NULL, 0, err, sizeof(err)))
+				fail_msg("%s: %s %s %s: %s", path, r->sc.topology, r->sc.a, r->sc.b, err);
+			assert_int_equal(expect_topology_over(&net, "a", "b", set.info.tcp, &ex), 0);
+			if (ex.direct != r->expected_direct || strcmp(expect_technique_name(ex.technique), r->expected_technique)) {
+				print_error("%s: %s %s %s says %s (%s); expect now says %s (%s)\n", path, r->sc.topology,
+					    r->sc.a, r->sc.b, r->expected_direct ? "direct" : "relay", r->expected_technique,
+					    ex.direct ? "direct" : "relay", expect_technique_name(ex.technique));
+				stale++;
+			}
+			cells++;
+		}
+		runner_free_results(&set);
+	}
+	closedir(d);
+	assert_true(cells >= 4 * 65);
+	assert_int_equal(stale, 0);
+}
+
 /* The file at dir/name with its "date" (the second it was written) cut
  * out. */
 static char *undated(const char *name)
@@ -1135,6 +1182,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(direct_where_expect_says_impossible_is_flagged_everywhere, make_dir, remove_dir),
 		cmocka_unit_test_setup_teardown(not_direct_is_explained_or_named, make_dir, remove_dir),
 		cmocka_unit_test(no_reference_result_disagrees_with_expect),
+		cmocka_unit_test(reference_results_say_what_expect_says_now),
 		cmocka_unit_test_setup_teardown(shards_merged_are_the_single_run, make_dir, remove_dir),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
