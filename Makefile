@@ -132,6 +132,7 @@ build/asan/tests/test_%: tests/unit/test_%.c $(SIM_SRC) build/asan/libpunchlab.a
 	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) $(TEST_INC) $(filter %.c %.a,$^) -o $@ $(HARNESS_LIBS) -lcmocka
 # The workflow's test reads YAML as GitHub does: with libyaml.
 build/tests/test_workflow build/asan/tests/test_workflow: HARNESS_LIBS += -lyaml
+build/asan/tests/lab_portmap: HARNESS_LIBS += -lnatpmp -lminiupnpc   # the routers' clients, as a host asks
 build/asan/tests/lab_%: tests/lab/lab_%.c $(wildcard tests/lab/*.h) build/asan/libpunchlab.a
 	@mkdir -p $(dir $@)
 	$(SAY) "  CC    $@"

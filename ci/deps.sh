@@ -4,6 +4,7 @@
 # missing (nothing happens when all are present).
 set -eu
 PKGS="build-essential pkg-config clang libmnl-dev libnftnl-dev libcmocka-dev libsodium-dev libpcap-dev libjson-c-dev libyaml-dev libnice-dev
+libnatpmp-dev libminiupnpc-dev miniupnpd-nftables
 nftables iproute2 stun-client stun-server procps wireguard-go wireguard-tools iputils-ping $*"
 missing=""
 for p in $PKGS; do

@@ -12,7 +12,8 @@ static const char usage[] =
 	"usage: punchlab expect MODEL_A [MODEL_B] [--topology T] [--tcp] [--json]\n"
 	"\n"
 	"Can hosts a and b go direct, by which technique (punching, punching with\n"
-	"low-TTL openers, prediction, birthday, hairpin, same LAN, open), or why\n"
+	"low-TTL openers, prediction, birthday, port mapping, hairpin, same LAN,\n"
+	"open), or why\n"
 	"not: reasoned from the models' declared behaviours and the topology\n"
 	"(default two-sites). The models bind the topology's parameters in order\n"
 	"(or say A=MODEL). --tcp: for a tool whose traffic is TCP, which every\n"
@@ -86,6 +87,7 @@ int cmd_expect(int argc, char **argv)
 			[EXPECT_PREDICTION] = "port prediction", [EXPECT_BIRTHDAY] = "birthday-paradox probing",
 			[EXPECT_HAIRPIN] = "hairpinning through the shared NAT",
 			[EXPECT_PUNCH_OPENERS] = "hole punching with low-TTL openers",
+			[EXPECT_PORTMAP] = "a port the router mapped on request",
 		};
 		printf("direct: %s%s\nwhy:    %s\n", r.direct ? "yes, by " : "no (relay)", r.direct ? how[r.technique] : "", r.why);
 	}

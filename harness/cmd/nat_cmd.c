@@ -1,5 +1,6 @@
 /* punchlab nat list|show */
 #include "cmd.h"
+#include "../nl/nftportmap.h"
 #include "../../lib/nat/model.h"
 #include "../nat/plan.h"
 #include "../../lib/util/log.h"
@@ -91,6 +92,8 @@ static int nat_show(int argc, char **argv)
 	if (!m.translate)
 		printf("# nat = none: the router only routes; its site has public addresses\n");
 	nat_plan_print(plan, stdout);
+	if (m.translate && m.portmap)
+		nft_portmap_print(m.portmap, stdout);
 	free(plan);
 	return 0;
 }

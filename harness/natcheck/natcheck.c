@@ -88,44 +88,6 @@ bool natcheck_compare(const struct nat_model *d, const struct nat_measured *m, b
 	return !detail[0];
 }
 
-struct server_arg {
-	uint32_t a1, a2;
-};
-
-static volatile int server_stop;
-
-static void server_on_term(int sig)
-{
-	(void)sig;
-	server_stop = 1;
-}
-
-static int server_main(void *p, int ready_fd)
-{
-	struct server_arg *a = p;
-	struct stun_server_cfg cfg = { a->a1, a->a2, 3478, 3479, ready_fd, false };
-	struct stun_server_stats st;
-	struct sigaction sa;
-	char err[256];
-	int ret;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = server_on_term;
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	ret = stun_server_run(&cfg, &server_stop, &st, err, sizeof(err));
-	if (ret)
-		pl_err("stun server: %s", err);
-	return ret;
-}
-
-int natcheck_start_stun_server(const char *netns, uint32_t a1, uint32_t a2, pid_t *pid)
-{
-	struct server_arg a = { a1, a2 };
-
-	return proc_fork_ready(netns, server_main, &a, pid, 5000);
-}
-
 struct probe_arg {
 	struct stun_probe_cfg cfg;
 	int out_fd;
@@ -285,7 +247,7 @@ void natcheck_run(const char *model, const struct natcheck_opts *o, struct natch
 			snprintf(res->model, sizeof(res->model), "%s", o->ruleset ? o->ruleset : o->router_cmd);
 	}
 	instance_netns_name(r.id, "stun", ns, sizeof(ns));
-	if ((ret = natcheck_start_stun_server(ns, topo_net_addr(net, "stun", 0), topo_net_addr(net, "stun", 1), &server))) {
+	if ((ret = stun_server_spawn(ns, topo_net_addr(net, "stun", 0), topo_net_addr(net, "stun", 1), 3478, -1, &server))) {
 		snprintf(res->detail, sizeof(res->detail), "the STUN server did not start in %s", ns);
 		goto out;
 	}

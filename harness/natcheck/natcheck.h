@@ -51,8 +51,5 @@ void natcheck_all(char *const models[], int n, int jobs, bool timeouts, struct n
 void natcheck_print(const struct natcheck_result *res, int n, bool timeouts, FILE *out);
 void natcheck_print_json(const struct natcheck_result *res, int n, FILE *out);
 
-/* Start the lab STUN server in namespace NETNS on a1/a2 (ports 3478/3479);
- * returns once it listens. The pid is recorded by the caller. */
-int natcheck_start_stun_server(const char *netns, uint32_t a1, uint32_t a2, pid_t *pid);
 
 #endif

@@ -112,6 +112,15 @@ void nft_emit_imm(struct nftnl_rule *r, uint32_t dreg, const void *data, uint32_
 	nftnl_expr_set(e, NFTNL_EXPR_IMM_DATA, data, len);
 }
 
+void nft_emit_jump(struct nftnl_rule *r, const char *chain)
+{
+	struct nftnl_expr *e = nft_expr_add(r, "immediate");
+
+	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, (uint32_t)NFT_JUMP);
+	nftnl_expr_set_str(e, NFTNL_EXPR_IMM_CHAIN, chain);
+}
+
 void nft_emit_verdict(struct nftnl_rule *r, uint32_t verdict)
 {
 	struct nftnl_expr *e = nft_expr_add(r, "immediate");
@@ -330,17 +339,25 @@ void nft_batch_put_chain(struct mnl_nlmsg_batch *b, uint32_t *seq, int family, c
 void nft_batch_put_dev_chain(struct mnl_nlmsg_batch *b, uint32_t *seq, int family, const char *table, const char *name,
 			     uint32_t hooknum, int prio, const char *dev)
 {
+	nft_batch_put_typed_chain(b, seq, family, table, name, "filter", hooknum, prio, dev);
+}
+
+void nft_batch_put_typed_chain(struct mnl_nlmsg_batch *b, uint32_t *seq, int family, const char *table,
+			       const char *name, const char *type, uint32_t hooknum, int prio, const char *dev)
+{
 	struct nftnl_chain *ch = nftnl_chain_alloc();
 	struct nlmsghdr *nlh;
 
 	nftnl_chain_set_str(ch, NFTNL_CHAIN_TABLE, table);
 	nftnl_chain_set_str(ch, NFTNL_CHAIN_NAME, name);
-	nftnl_chain_set_str(ch, NFTNL_CHAIN_TYPE, "filter");
-	nftnl_chain_set_u32(ch, NFTNL_CHAIN_HOOKNUM, hooknum);
-	nftnl_chain_set_s32(ch, NFTNL_CHAIN_PRIO, prio);
-	if (dev)
-		nftnl_chain_set_str(ch, NFTNL_CHAIN_DEV, dev);
-	nftnl_chain_set_u32(ch, NFTNL_CHAIN_POLICY, NF_ACCEPT);
+	if (type) {
+		nftnl_chain_set_str(ch, NFTNL_CHAIN_TYPE, type);
+		nftnl_chain_set_u32(ch, NFTNL_CHAIN_HOOKNUM, hooknum);
+		nftnl_chain_set_s32(ch, NFTNL_CHAIN_PRIO, prio);
+		if (dev)
+			nftnl_chain_set_str(ch, NFTNL_CHAIN_DEV, dev);
+		nftnl_chain_set_u32(ch, NFTNL_CHAIN_POLICY, NF_ACCEPT);
+	}
 	nlh = nftnl_chain_nlmsg_build_hdr(mnl_nlmsg_batch_current(b), NFT_MSG_NEWCHAIN, (uint16_t)family,
 					  NLM_F_CREATE | NLM_F_ACK, (*seq)++);
 	nftnl_chain_nlmsg_build_payload(nlh, ch);

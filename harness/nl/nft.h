@@ -38,6 +38,10 @@ void nft_batch_put_chain(struct mnl_nlmsg_batch *b, uint32_t *seq, int family, c
 /* The same, bound to device DEV (netdev family: ingress, egress). */
 void nft_batch_put_dev_chain(struct mnl_nlmsg_batch *b, uint32_t *seq, int family, const char *table, const char *name,
 			     uint32_t hooknum, int prio, const char *dev);
+/* A chain of any type ("filter", "nat") on a hook; type NULL: a regular
+ * chain (no hook), reached by jumps. */
+void nft_batch_put_typed_chain(struct mnl_nlmsg_batch *b, uint32_t *seq, int family, const char *table,
+			       const char *name, const char *type, uint32_t hooknum, int prio, const char *dev);
 /* Replace table TABLE (ip) in NETNS with one base filter chain CHAIN (HOOK,
  * PRIO, policy accept) holding one rule that build(r, arg) fills; build
  * NULL just removes the table. One batch; err names `what`. */
@@ -55,5 +59,7 @@ void nft_emit_meta(struct nftnl_rule *r, uint32_t key, uint32_t dreg);
 void nft_emit_payload(struct nftnl_rule *r, uint32_t base, uint32_t off, uint32_t len, uint32_t dreg);
 void nft_emit_imm(struct nftnl_rule *r, uint32_t dreg, const void *data, uint32_t len);
 void nft_emit_verdict(struct nftnl_rule *r, uint32_t verdict);
+/* End with a jump to chain CHAIN. */
+void nft_emit_jump(struct nftnl_rule *r, const char *chain);
 
 #endif

@@ -2,10 +2,12 @@
 #include "stun.h"
 #include "../../lib/util/bucket.h"
 #include "../../lib/util/log.h"
+#include "../../lib/util/proc.h"
 #include "../../lib/util/timeutil.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -206,4 +208,54 @@ out:
 			if (fds[a][p] >= 0)
 				close(fds[a][p]);
 	return ret;
+}
+
+struct spawn_arg {
+	uint32_t a1, a2;
+	uint16_t port;
+	int log_fd;
+};
+
+static volatile int spawned_stop;
+
+static void spawned_on_term(int sig)
+{
+	(void)sig;
+	spawned_stop = 1;
+}
+
+static int spawned_main(void *p, int ready_fd)
+{
+	const struct spawn_arg *a = p;
+	struct stun_server_cfg cfg = { a->a1, a->a2, a->port, (uint16_t)(a->port + 1), ready_fd, false };
+	struct stun_server_stats st;
+	struct sigaction sa;
+	char err[256];
+	int ret;
+
+	if (a->log_fd >= 0) {
+		/* a service outliving its starter holds none of its starter's files */
+		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+		if (null >= 0) {
+			dup2(null, STDIN_FILENO);
+			close(null);
+		}
+		dup2(a->log_fd, STDOUT_FILENO);
+		dup2(a->log_fd, STDERR_FILENO);
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = spawned_on_term;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	ret = stun_server_run(&cfg, &spawned_stop, &st, err, sizeof(err));
+	if (ret)
+		pl_err("stun server: %s", err);
+	return ret;
+}
+
+int stun_server_spawn(const char *netns, uint32_t a1, uint32_t a2, uint16_t port, int log_fd, pid_t *pid)
+{
+	struct spawn_arg a = { a1, a2, port, log_fd };
+
+	return proc_fork_ready(netns, spawned_main, &a, pid, 5000);
 }

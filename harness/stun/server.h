@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 struct stun_server_cfg {
 	uint32_t primary, alternate;   /* network order; alternate 0: none */
@@ -38,6 +39,12 @@ struct stun_server_stats {
  * -errno with a message in err. */
 int stun_server_run(const struct stun_server_cfg *cfg, volatile int *stop, struct stun_server_stats *st,
 		    char *err, size_t errlen);
+/* The server in a child process in namespace NETNS, on a1 and a2 (network
+ * order), ports PORT and PORT + 1; returns once it listens (-ETIMEDOUT
+ * after 5 s: the child is then the caller's to stop). SIGTERM ends it.
+ * log_fd >= 0: its standard output and error go there (and its input is
+ * /dev/null), for a service that outlives its starter; -1: inherited. */
+int stun_server_spawn(const char *netns, uint32_t a1, uint32_t a2, uint16_t port, int log_fd, pid_t *pid);
 /* Answer one datagram that arrived on socket (addr_idx, port_idx) from
  * src: fills out/out_len (within the bound above) and which socket and
  * destination to send from/to. Returns false when nothing is to be sent

@@ -1,4 +1,5 @@
 #include "build.h"
+#include "portmap.h"
 #include "../impair/impair.h"
 #include "../nat/plan.h"
 #include "../nl/nft.h"
@@ -193,6 +194,8 @@ int topo_build(const struct topo_net *net, struct instance *r, char *err, size_t
 		if (ret)
 			return ret;
 		pl_info("%s: NAT model %s installed", n->name, n->model.name);
+		if (n->model.translate && n->model.portmap && (ret = portmap_start(net, i, r, ns[i], err, errlen)))
+			return ret;
 	}
 	return 0;
 }

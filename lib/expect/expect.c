@@ -8,6 +8,7 @@ static const char *const technique_names[] = {
 	[EXPECT_NONE] = "none", [EXPECT_SAME_LAN] = "same-lan", [EXPECT_OPEN] = "open",
 	[EXPECT_PUNCH] = "punching", [EXPECT_PREDICTION] = "prediction", [EXPECT_BIRTHDAY] = "birthday",
 	[EXPECT_HAIRPIN] = "hairpin", [EXPECT_PUNCH_OPENERS] = "punching-with-openers",
+	[EXPECT_PORTMAP] = "port-mapping",
 };
 
 const char *expect_technique_name(enum expect_technique t)
@@ -17,7 +18,7 @@ const char *expect_technique_name(enum expect_technique t)
 
 bool expect_technique_special(enum expect_technique t)
 {
-	return t == EXPECT_PREDICTION || t == EXPECT_BIRTHDAY || t == EXPECT_PUNCH_OPENERS;
+	return t == EXPECT_PREDICTION || t == EXPECT_BIRTHDAY || t == EXPECT_PUNCH_OPENERS || t == EXPECT_PORTMAP;
 }
 
 int expect_technique_parse(const char *name)
@@ -165,6 +166,25 @@ static void across_the_internet(const struct nat_model *a, const struct nat_mode
 		a->ports != NAT_PORTS_SEQUENTIAL && b->ports != NAT_PORTS_SEQUENTIAL ? "each" : "one");
 }
 
+/* A router that maps a port on request (the outermost NAT's: a home
+ * router's mapping behind a carrier NAT opens nothing outside) lets
+ * anyone reach that port: the other side sends to it, whatever its own
+ * NAT, and the answers come back by conntrack. Named only where plain
+ * punching would not do. */
+static void with_port_mapping(const struct nat_model *a, const struct nat_model *b, struct expect_result *r)
+{
+	const struct nat_model *m = a->portmap ? a : b->portmap ? b : NULL;
+	char how[32], plain[sizeof(r->why)];
+
+	if (!m || (r->direct && !expect_technique_special(r->technique)))
+		return;
+	snprintf(plain, sizeof(plain), "%s", r->why);
+	verdict(r, true, EXPECT_PORTMAP,
+		"%s's router maps a port on request (%s): %s sends to the mapped endpoint, which anyone may reach (without "
+		"it: %s)",
+		m == a ? "a" : "b", nat_portmap_name(m->portmap, how, sizeof(how)), m == a ? "b" : "a", plain);
+}
+
 void expect_path(const struct nat_model *a, const struct nat_model *b, enum expect_shape shape,
 		 const struct nat_model *carrier, struct expect_result *r)
 {
@@ -212,4 +232,5 @@ void expect_path(const struct nat_model *a, const struct nat_model *b, enum expe
 		return;
 	}
 	across_the_internet(a, b, r);
+	with_port_mapping(a, b, r);
 }

@@ -20,6 +20,7 @@ enum expect_technique {
 	EXPECT_BIRTHDAY,     /* birthday-paradox probing against a random allocator */
 	EXPECT_HAIRPIN,      /* both behind one NAT that hairpins: meet at its mappings */
 	EXPECT_PUNCH_OPENERS, /* punching whose first packets die between the NATs (low TTL) */
+	EXPECT_PORTMAP,      /* one side's router maps a port on request (UPnP, NAT-PMP, PCP) */
 };
 
 /* Where the two peers meet (a double NAT is a two-sites pair whose NATs
@@ -50,7 +51,7 @@ void expect_path(const struct nat_model *a, const struct nat_model *b, enum expe
 		 const struct nat_model *carrier, struct expect_result *out);
 const char *expect_technique_name(enum expect_technique t);
 /* A technique beyond sending to the endpoints the introducer saw
- * (prediction, birthday, openers): a tool that lacks it stays relayed
+ * (prediction, birthday, openers, port mapping): a tool that lacks it stays relayed
  * there, for a reason expect knows. */
 bool expect_technique_special(enum expect_technique t);
 /* The technique named name; -1 when none is. */

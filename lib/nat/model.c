@@ -21,13 +21,54 @@ const char *nat_dependence_name(enum nat_dependence d) { return dependence_words
 const char *nat_ports_name(enum nat_ports p) { return ports_words[p]; }
 const char *nat_unsolicited_name(enum nat_unsolicited u) { return unsolicited_words[u]; }
 
+static const char *const portmap_words[] = { "upnp", "natpmp", "pcp" };
+
+const char *nat_portmap_name(unsigned portmap, char *buf, size_t len)
+{
+	size_t off = 0;
+
+	if (!portmap || portmap == NAT_PORTMAP_ALL) {
+		snprintf(buf, len, "%s", portmap ? "all" : "none");
+		return buf;
+	}
+	buf[0] = '\0';
+	for (int i = 0; i < 3 && off < len; i++)
+		if (portmap & (1u << i))
+			off += (size_t)snprintf(buf + off, len - off, "%s%s", off ? "," : "", portmap_words[i]);
+	return buf;
+}
+
+/* "none", "all", or protocols joined by commas, each once. */
+static bool parse_portmap(const char *value, unsigned *out)
+{
+	char buf[64], *save = NULL;
+
+	if (!strcmp(value, "none") || !strcmp(value, "all")) {
+		*out = value[0] == 'a' ? NAT_PORTMAP_ALL : 0;
+		return true;
+	}
+	if (strlen(value) >= sizeof(buf) || value[0] == ',' || value[strlen(value) - 1] == ',' || strstr(value, ",,"))
+		return false;
+	snprintf(buf, sizeof(buf), "%s", value);
+	*out = 0;
+	for (char *w = strtok_r(buf, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
+		int i = 0;
+		while (i < 3 && strcmp(w, portmap_words[i]))
+			i++;
+		if (i == 3 || (*out & (1u << i)))
+			return false;
+		*out |= 1u << i;
+	}
+	return *out != 0;
+}
+
 enum key {
 	K_NAT, K_UDP, K_MAPPING, K_FILTERING, K_PORTS, K_HAIRPIN, K_UDP_TIMEOUT,
-	K_UNSOLICITED, K_PORT_RANGE, K_PORT_BLOCK, K_INSIDE, K_COUNT
+	K_UNSOLICITED, K_PORT_RANGE, K_PORT_BLOCK, K_INSIDE, K_PORTMAP, K_COUNT
 };
 static const char *const key_words[K_COUNT] = {
 	"nat", "udp", "mapping", "filtering", "ports", "hairpin", "udp-timeout",
-	"unsolicited", "port-range", "port-block", "inside",
+	"unsolicited", "port-range", "port-block", "inside", "portmap",
 };
 
 
@@ -67,7 +108,7 @@ static int check_model(const struct nat_model *m, const bool *seen, const char *
 		       char *err, size_t errlen)
 {
 	static const enum key napt_only[] = { K_MAPPING, K_FILTERING, K_PORTS, K_HAIRPIN,
-		K_UNSOLICITED, K_PORT_RANGE, K_PORT_BLOCK, K_INSIDE, K_UDP_TIMEOUT };
+		K_UNSOLICITED, K_PORT_RANGE, K_PORT_BLOCK, K_INSIDE, K_UDP_TIMEOUT, K_PORTMAP };
 
 	if (!m->translate) {
 		for (size_t i = 0; i < sizeof(napt_only) / sizeof(napt_only[0]); i++)
@@ -217,6 +258,12 @@ int nat_model_parse(const char *name, const char *text, size_t len, const char *
 					    "inside \"%s\" is not an IPv4 prefix such as 100.64.0.0/16", value);
 			m->has_inside = true;
 			break;
+		case K_PORTMAP:
+			if (!parse_portmap(value, &m->portmap))
+				return text_fail(err, errlen, origin, lineno,
+					    "portmap \"%s\" is not none, all, or some of upnp, natpmp and pcp joined by "
+					    "commas (upnp,pcp)", value);
+			break;
 		case K_COUNT:
 			break;
 		}
@@ -348,4 +395,8 @@ void nat_model_write(const struct nat_model *m, const char *comment, FILE *out)
 		fprintf(out, "inside      = %s/%u\n", text_ipv4(m->inside_addr, a), m->inside_len);
 	if (m->port_block)
 		fprintf(out, "port-block  = %u\n", m->port_block);
+	if (m->portmap) {
+		char pm[32];
+		fprintf(out, "portmap     = %s\n", nat_portmap_name(m->portmap, pm, sizeof(pm)));
+	}
 }

@@ -30,6 +30,16 @@ enum nat_unsolicited {
 	NAT_UNSOLICITED_CONNTRACK,
 };
 
+/* Port mapping the router offers its inside hosts on request (a bit
+ * each; NAT_PORTMAP_ALL is every one): UPnP IGD, NAT-PMP (RFC 6886), PCP
+ * (RFC 6887). The lab's routers run Debian's miniupnpd for it. */
+enum {
+	NAT_PORTMAP_UPNP = 1,
+	NAT_PORTMAP_NATPMP = 2,
+	NAT_PORTMAP_PCP = 4,
+	NAT_PORTMAP_ALL = 7,
+};
+
 struct nat_model {
 	char name[NAT_MODEL_NAME_MAX];
 	bool translate;             /* nat = napt (true) | none */
@@ -45,6 +55,7 @@ struct nat_model {
 	bool has_inside;            /* inside = PREFIX: only it is translated */
 	uint32_t inside_addr;       /* network byte order */
 	uint8_t inside_len;
+	unsigned portmap;           /* NAT_PORTMAP_* bits; 0: none */
 };
 
 /* Parse a model from text. origin names it in errors ("nat-models/x.nat").
@@ -61,6 +72,8 @@ int nat_model_list(char names[][NAT_MODEL_NAME_MAX], int max);
 const char *nat_dependence_name(enum nat_dependence d);
 const char *nat_ports_name(enum nat_ports p);
 const char *nat_unsolicited_name(enum nat_unsolicited u);
+/* "none", "upnp", "natpmp", "pcp", "all", or a list such as "upnp,pcp". */
+const char *nat_portmap_name(unsigned portmap, char *buf, size_t len);
 
 /* Write m as a model file (what nat_model_parse reads back), after the
  * comment lines in comment (may be NULL). */

@@ -10,6 +10,9 @@
 
 #include "expect/topology.h"
 #include "topo/topo.h"
+#include "util/paths.h"
+
+#include <limits.h>
 
 static const struct {
 	const char *a, *b;
@@ -26,6 +29,11 @@ static const struct {
 	{ "linux-masquerade", "port-restricted-cone", true, EXPECT_PUNCH_OPENERS },
 	{ "cgnat", "linux-masquerade", true, EXPECT_PUNCH_OPENERS },
 	{ "symmetric", "linux-masquerade", true, EXPECT_BIRTHDAY },
+	/* A router that maps a port on request: where nothing else would do. */
+	{ "symmetric", "@symmetric-upnp.nat", true, EXPECT_PORTMAP },
+	{ "port-restricted-cone", "@symmetric-upnp.nat", true, EXPECT_PORTMAP },
+	{ "full-cone", "@symmetric-upnp.nat", true, EXPECT_PUNCH },
+	{ "udp-blocked", "@symmetric-upnp.nat", false, EXPECT_NONE },
 	{ "cgnat", "port-restricted-cone", true, EXPECT_PUNCH },
 	{ "symmetric", "full-cone", true, EXPECT_PUNCH },
 	{ "symmetric", "restricted-cone", true, EXPECT_PUNCH },
@@ -43,6 +51,19 @@ static const struct {
 	{ "open", "udp-blocked", false, EXPECT_NONE },
 };
 
+/* "A=MODEL", MODEL "@NAME" being tests/data/NAME (models not shipped). */
+static void assign(char *buf, size_t len, const char *param, const char *model)
+{
+	char data[PATH_MAX];
+
+	if (model[0] == '@') {
+		assert_int_equal(paths_data_dir("tests/data", data, sizeof(data)), 0);
+		snprintf(buf, len, "%s=%s/%s", param, data, model + 1);
+	} else {
+		snprintf(buf, len, "%s=%s", param, model);
+	}
+}
+
 static bool verdict_for(const char *topology, int n, char *params[], struct expect_result *r)
 {
 	struct topo t;
@@ -59,19 +80,19 @@ static void every_pair_across_the_internet(void **state)
 {
 	(void)state;
 	for (size_t i = 0; i < sizeof(two_sites) / sizeof(two_sites[0]); i++) {
-		char pa[80], pb[80], *params[] = { pa, pb };
+		char pa[PATH_MAX + 8], pb[PATH_MAX + 8], *params[] = { pa, pb };
 		struct expect_result r, swapped;
 
-		snprintf(pa, sizeof(pa), "A=%s", two_sites[i].a);
-		snprintf(pb, sizeof(pb), "B=%s", two_sites[i].b);
+		assign(pa, sizeof(pa), "A", two_sites[i].a);
+		assign(pb, sizeof(pb), "B", two_sites[i].b);
 		verdict_for("two-sites", 2, params, &r);
 		if (r.direct != two_sites[i].direct || r.technique != two_sites[i].how)
 			fail_msg("%s / %s: %s by %s (%s)", two_sites[i].a, two_sites[i].b, r.direct ? "direct" : "relay",
 				 expect_technique_name(r.technique), r.why);
 		assert_true(strlen(r.why) > 20);
 		/* The verdict does not depend on who is a. */
-		snprintf(pa, sizeof(pa), "A=%s", two_sites[i].b);
-		snprintf(pb, sizeof(pb), "B=%s", two_sites[i].a);
+		assign(pa, sizeof(pa), "A", two_sites[i].b);
+		assign(pb, sizeof(pb), "B", two_sites[i].a);
 		verdict_for("two-sites", 2, params, &swapped);
 		assert_int_equal(swapped.direct, r.direct);
 		assert_int_equal(swapped.technique, r.technique);
@@ -121,7 +142,7 @@ static void over_tcp_every_nat_is_a_masquerade(void **state)
 static void technique_names_read_back(void **state)
 {
 	(void)state;
-	for (int t = EXPECT_NONE; t <= EXPECT_PUNCH_OPENERS; t++) {
+	for (int t = EXPECT_NONE; t <= EXPECT_PORTMAP; t++) {
 		assert_int_equal(expect_technique_parse(expect_technique_name((enum expect_technique)t)), t);
 		assert_true(strlen(expect_technique_name((enum expect_technique)t)) < 32);
 	}
@@ -131,6 +152,7 @@ static void technique_names_read_back(void **state)
 	assert_true(expect_technique_special(EXPECT_PUNCH_OPENERS));
 	assert_true(expect_technique_special(EXPECT_BIRTHDAY));
 	assert_true(expect_technique_special(EXPECT_PREDICTION));
+	assert_true(expect_technique_special(EXPECT_PORTMAP));
 	assert_false(expect_technique_special(EXPECT_PUNCH));
 	assert_false(expect_technique_special(EXPECT_HAIRPIN));
 	assert_false(expect_technique_special(EXPECT_OPEN));
@@ -170,6 +192,12 @@ static void shapes_of_the_shipped_topologies(void **state)
 		char *p[] = { fc, prc_b };
 		verdict_for("double-nat", 2, p, &r);
 		assert_int_equal(r.technique, EXPECT_PUNCH);
+	}
+	{
+		/* A home router's mapping behind the carrier opens nothing outside. */
+		char upnp[PATH_MAX + 8], *p[] = { upnp, sym_b };
+		assign(upnp, sizeof(upnp), "A", "@symmetric-upnp.nat");
+		assert_false(verdict_for("double-nat", 2, p, &r));
 	}
 	{
 		char *p[] = { fc_b };

@@ -109,6 +109,11 @@ static void bad_files_are_rejected_with_reasons(void **state)
 		{ "mapping = endpoint-independent\nfiltering = endpoint-independent\nports = random\nport-block = 10\n",
 		  "port-block needs \"inside\"" },
 		{ "mapping = endpoint-independent\0\n", "NUL byte" },
+		{ "portmap = igd\n", "portmap \"igd\" is not none, all, or some of upnp, natpmp and pcp" },
+		{ "portmap = upnp,upnp\n", "portmap \"upnp,upnp\"" },
+		{ "portmap = upnp,\n", "portmap \"upnp,\"" },
+		{ "portmap = ,pcp\n", "portmap \",pcp\"" },
+		{ "nat = none\nportmap = upnp\n", "\"portmap\" has no meaning with nat = none" },
 	};
 	struct nat_model m;
 	char err[512];
@@ -152,6 +157,31 @@ static void every_shipped_model_survives_writing_and_reading(void **state)
 	}
 }
 
+/* Port mapping: none, all, or protocols in any order, read back the same. */
+static void portmap_names_the_protocols_a_router_answers(void **state)
+{
+	static const struct {
+		const char *value;
+		unsigned bits;
+		const char *written;
+	} cases[] = {
+		{ "none", 0, "none" }, { "all", NAT_PORTMAP_ALL, "all" }, { "pcp", NAT_PORTMAP_PCP, "pcp" },
+		{ "pcp,upnp", NAT_PORTMAP_PCP | NAT_PORTMAP_UPNP, "upnp,pcp" },
+		{ "natpmp,pcp,upnp", NAT_PORTMAP_ALL, "all" },
+	};
+	char text[256], err[256], pm[32];
+	struct nat_model m;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(text, sizeof(text), "mapping = endpoint-independent\nfiltering = address-and-port-dependent\n"
+					     "ports = random\nportmap = %s\n", cases[i].value);
+		assert_int_equal(nat_model_parse("t", text, strlen(text), "t.nat", &m, err, sizeof(err)), 0);
+		assert_int_equal(m.portmap, cases[i].bits);
+		assert_string_equal(nat_portmap_name(m.portmap, pm, sizeof(pm)), cases[i].written);
+	}
+}
+
 static void missing_model_says_how_to_list_them(void **state)
 {
 	struct nat_model m;
@@ -173,6 +203,7 @@ int main(void)
 		cmocka_unit_test(cgnat_has_inside_prefix_and_port_blocks),
 		cmocka_unit_test(unknown_filtering_names_file_line_and_allowed_values),
 		cmocka_unit_test(bad_files_are_rejected_with_reasons),
+		cmocka_unit_test(portmap_names_the_protocols_a_router_answers),
 		cmocka_unit_test(missing_model_says_how_to_list_them),
 		cmocka_unit_test(every_shipped_model_survives_writing_and_reading),
 	};

@@ -11,8 +11,13 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "topo/portmap.h"
 #include "topo/topo.h"
+#include "util/paths.h"
 #include "util/text.h"
+
+#include <limits.h>
+#include <stdlib.h>
 
 static struct topo_net net;
 
@@ -211,6 +216,36 @@ static void one_prefix_behind_two_nats_is_allowed(void **state)
 
 /* A name that is not a topology's is refused as such, whatever its
  * length (a short one with other characters passed: `&&` for `||`). */
+/* A router with portmap: miniupnpd's file says where it listens, what it
+ * may map for whom, where its rules go, and how it learns its address. */
+static void a_portmap_router_s_daemon_is_configured_for_its_lan(void **state)
+{
+	char data[PATH_MAX], a[PATH_MAX + 32], b[] = "B=full-cone", *assigns[] = { a, b }, *text = NULL;
+	size_t len = 0;
+	int router = -1;
+	FILE *f;
+
+	(void)state;
+	assert_int_equal(paths_data_dir("tests/data", data, sizeof(data)), 0);
+	snprintf(a, sizeof(a), "A=%s/symmetric-upnp.nat", data);
+	resolve("two-sites", 2, assigns);
+	for (int i = 0; i < net.topo.n_nodes; i++)
+		if (!strcmp(net.topo.nodes[i].name, "nat-a"))
+			router = i;
+	assert_true(router >= 0);
+	assert_non_null(f = open_memstream(&text, &len));
+	portmap_write_conf(&net, router, "abc123", "/run/punchlab/abc123", f);
+	fclose(f);
+	assert_non_null(strstr(text, "\next_ifname=wan\n"));
+	assert_non_null(strstr(text, "\nlistening_ip=site-a\n"));
+	assert_non_null(strstr(text, "\next_perform_stun=yes\next_stun_host=192.0.2.2\next_stun_port=3480\n"));
+	assert_non_null(strstr(text, "\nenable_upnp=yes\nenable_natpmp=yes\n"));
+	assert_non_null(strstr(text, "\nlease_file=/run/punchlab/abc123/miniupnpd-nat-a.leases\n"));
+	assert_non_null(strstr(text, "\nupnp_table_name=punchlab-pmap\n"));
+	assert_non_null(strstr(text, "\nallow 1024-65535 10.0.1.0/24 1024-65535\ndeny 0-65535 0.0.0.0/0 0-65535\n"));
+	free(text);
+}
+
 static void a_topology_name_with_other_characters_is_refused(void **state)
 {
 	static const char *const bad[] = { "Two Sites", "two;sites", "..", "-x", "two_sites", "" };
@@ -229,6 +264,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(every_shipped_topology_parses),
+		cmocka_unit_test(a_portmap_router_s_daemon_is_configured_for_its_lan),
 		cmocka_unit_test(a_topology_name_with_other_characters_is_refused),
 		cmocka_unit_test(two_sites_has_the_promised_hosts_and_addresses),
 		cmocka_unit_test(a_wan_names_the_uplink_of_a_s_nat),
