@@ -13,12 +13,11 @@ static const char usage[] =
 	"\n"
 	"Can hosts a and b go direct, by which technique (punching, punching with\n"
 	"low-TTL openers, prediction, birthday, port mapping, hairpin, same LAN,\n"
-	"open), or why\n"
-	"not: reasoned from the models' declared behaviours and the topology\n"
-	"(default two-sites). The models bind the topology's parameters in order\n"
-	"(or say A=MODEL). --tcp: for a tool whose traffic is TCP, which every\n"
-	"model masquerades (its UDP behaviours do not apply). Exit status 0 when a\n"
-	"direct path is possible, 1 when only a relay will do.\n";
+	"open), or why not: reasoned from the models' declared behaviours and the\n"
+	"topology (default two-sites). The models bind the topology's parameters\n"
+	"in order (or say A=MODEL). --tcp: for a tool whose traffic is TCP, which\n"
+	"every model masquerades (its UDP behaviours do not apply). Exit status 0\n"
+	"when a direct path is possible, 1 when only a relay will do.\n";
 
 int cmd_expect(int argc, char **argv)
 {

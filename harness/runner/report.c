@@ -154,22 +154,13 @@ static void print_lifecycles(FILE *out, const struct scenario_result *res, int n
  * expect knows (each named: the tool's bugs, or ours). */
 static void print_short(FILE *out, const struct scenario_result *res, int n)
 {
-	char tech[8][32];
-	int count[8] = { 0 }, nt = 0, total = 0, unknown = 0;
+	char tech[8][RUNNER_TECHNIQUE_LEN];
+	int count[8], nt = runner_short_techniques(res, n, tech, count, 8), total = 0, unknown = 0;
 
 	for (int i = 0; i < n; i++) {
 		enum short_of_direct s = runner_short_of_direct(&res[i]);
-		int t = 0;
 		total += s != SHORT_NOT;
 		unknown += s == SHORT_UNKNOWN;
-		if (s != SHORT_TECHNIQUE)
-			continue;
-		while (t < nt && strcmp(tech[t], res[i].expected_technique))
-			t++;
-		if (t == nt && nt < 8)
-			snprintf(tech[nt++], sizeof(tech[0]), "%s", res[i].expected_technique);
-		if (t < nt)
-			count[t]++;
 	}
 	if (!total)
 		return;

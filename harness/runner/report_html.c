@@ -287,32 +287,20 @@ static void seconds_td(FILE *f, double s, const char *never)
 		fprintf(f, "<td class=\"num\">%.2f s</td>", s);
 }
 
-/* Every scenario of one run, nothing only on hover. */
 /* Why the pairs that could go direct did not: per technique the tool did
  * not use, and those for no reason expect knows (its bugs, or ours). */
 static void short_section(FILE *f, const struct run_set *s)
 {
 	struct tally t = tally_of(s);
-	char tech[8][32];
-	int nt = 0;
+	char tech[8][RUNNER_TECHNIQUE_LEN];
+	int count[8], nt = runner_short_techniques(s->res, s->n, tech, count, 8);
 
 	if (!t.short_technique && !t.short_unknown)
 		return;
-	for (int i = 0; i < s->n; i++) {
-		const struct scenario_result *r = &s->res[i];
-		int k = 0;
-		if (runner_short_of_direct(r) != SHORT_TECHNIQUE)
-			continue;
-		while (k < nt && strcmp(tech[k], r->expected_technique))
-			k++;
-		if (k == nt && nt < 8)
-			snprintf(tech[nt++], sizeof(tech[0]), "%s", r->expected_technique);
-	}
 	fprintf(f, "<h3>Not direct where expect allows it (%d)</h3>\n<table class=\"short\">\n"
 		   "<tr><th>why</th><th>pairs</th><th>cells</th></tr>\n",
 		t.short_technique + t.short_unknown);
 	for (int k = 0; k <= nt; k++) {
-		int count = 0;
 		bool unknown = k == nt;
 		if (unknown && !t.short_unknown)
 			break;
@@ -328,12 +316,7 @@ static void short_section(FILE *f, const struct run_set *s)
 			fprintf(f, "</b>, which the tool did not use");
 		}
 		fprintf(f, "</td><td class=\"num\">");
-		for (int i = 0; i < s->n; i++) {
-			enum short_of_direct w = runner_short_of_direct(&s->res[i]);
-			count += unknown ? w == SHORT_UNKNOWN
-					 : w == SHORT_TECHNIQUE && !strcmp(s->res[i].expected_technique, tech[k]);
-		}
-		fprintf(f, "%d</td><td>", count);
+		fprintf(f, "%d</td><td>", unknown ? t.short_unknown : count[k]);
 		for (int i = 0, shown = 0; i < s->n; i++) {
 			const struct scenario_result *r = &s->res[i];
 			enum short_of_direct w = runner_short_of_direct(r);
@@ -360,6 +343,7 @@ static void short_section(FILE *f, const struct run_set *s)
 	fprintf(f, "</table>\n");
 }
 
+/* Every scenario of one run, nothing only on hover. */
 static void scenario_table(FILE *f, const struct run_set *s, bool open)
 {
 	struct tally t = tally_of(s);

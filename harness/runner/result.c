@@ -52,6 +52,28 @@ enum short_of_direct runner_short_of_direct(const struct scenario_result *r)
 	return t >= 0 && expect_technique_special((enum expect_technique)t) ? SHORT_TECHNIQUE : SHORT_UNKNOWN;
 }
 
+int runner_short_techniques(const struct scenario_result *res, int n, char tech[][RUNNER_TECHNIQUE_LEN], int count[],
+			    int max)
+{
+	int nt = 0;
+
+	for (int i = 0; i < n; i++) {
+		int t = 0;
+		if (runner_short_of_direct(&res[i]) != SHORT_TECHNIQUE)
+			continue;
+		while (t < nt && strcmp(tech[t], res[i].expected_technique))
+			t++;
+		if (t == nt) {
+			if (nt == max)
+				continue;
+			snprintf(tech[nt], RUNNER_TECHNIQUE_LEN, "%s", res[i].expected_technique);
+			count[nt++] = 0;
+		}
+		count[t]++;
+	}
+	return nt;
+}
+
 const char *runner_short_word(enum short_of_direct s)
 {
 	return s == SHORT_TECHNIQUE ? "technique" : s == SHORT_UNKNOWN ? "unknown" : "";

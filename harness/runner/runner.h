@@ -197,6 +197,12 @@ enum short_of_direct {
 	SHORT_UNKNOWN,     /* for no reason expect knows: the tool's bug, or ours */
 };
 enum short_of_direct runner_short_of_direct(const struct scenario_result *r);
+/* The techniques the SHORT_TECHNIQUE pairs of res need, each once in the
+ * order first met (at most max), with how many pairs need each; returns
+ * how many techniques. */
+#define RUNNER_TECHNIQUE_LEN 32
+int runner_short_techniques(const struct scenario_result *res, int n, char tech[][RUNNER_TECHNIQUE_LEN], int count[],
+			    int max);
 /* Its word in results.json ("technique", "unknown"; "" for SHORT_NOT). */
 const char *runner_short_word(enum short_of_direct s);
 
