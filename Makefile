@@ -4,7 +4,7 @@ CC       ?= cc
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-format-truncation
 LIBS      = -lnftnl -lmnl -lsodium -lpcap
-HARNESS_LIBS = $(LIBS) -ljson-c -lm   # json-c: results.json read back (report, --baseline)
+HARNESS_LIBS = $(LIBS) -ljson-c -lm -lnatpmp -lminiupnpc   # json-c: results.json read back (report, --baseline); NAT-PMP, UPnP: asking routers for mappings
 SANFLAGS  = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 FUZZ_SECONDS ?= 20
 # Build with every core (the suite's own parallelism is LAB_JOBS); the
@@ -132,7 +132,6 @@ build/asan/tests/test_%: tests/unit/test_%.c $(SIM_SRC) build/asan/libpunchlab.a
 	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) $(TEST_INC) $(filter %.c %.a,$^) -o $@ $(HARNESS_LIBS) -lcmocka
 # The workflow's test reads YAML as GitHub does: with libyaml.
 build/tests/test_workflow build/asan/tests/test_workflow: HARNESS_LIBS += -lyaml
-build/asan/tests/lab_portmap: HARNESS_LIBS += -lnatpmp -lminiupnpc   # the routers' clients, as a host asks
 build/asan/tests/lab_%: tests/lab/lab_%.c $(wildcard tests/lab/*.h) build/asan/libpunchlab.a
 	@mkdir -p $(dir $@)
 	$(SAY) "  CC    $@"

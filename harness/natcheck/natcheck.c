@@ -88,6 +88,33 @@ bool natcheck_compare(const struct nat_model *d, const struct nat_measured *m, b
 	return !detail[0];
 }
 
+bool natcheck_compare_portmap(unsigned declared, const struct pmap_measured *m, char *detail, size_t len)
+{
+	char d[32], g[32];
+
+	if (declared == m->offered)
+		return true;
+	add_detail(detail, len, "portmap: declared %s, granted by %s", nat_portmap_name(declared, d, sizeof(d)),
+		   nat_portmap_name(m->offered, g, sizeof(g)));
+	return false;
+}
+
+/* The client asks its router for a mapping by each protocol. */
+#define PORTMAP_PROBE_PORT 45000   /* the client's ports asked for (45000-45002) */
+struct portmap_arg {
+	uint32_t gateway, host;
+	const char *ifname;
+	struct pmap_measured *out;
+};
+
+static int portmap_in(void *p)
+{
+	struct portmap_arg *a = p;
+
+	pmap_measure(a->gateway, a->host, a->ifname, PORTMAP_PROBE_PORT, a->out);
+	return 0;
+}
+
 struct probe_arg {
 	struct stun_probe_cfg cfg;
 	int out_fd;
@@ -272,6 +299,20 @@ void natcheck_run(const char *model, const struct natcheck_opts *o, struct natch
 		goto out;
 	}
 	res->match = natcheck_compare(&res->declared, &res->measured, timeouts, res->detail, sizeof(res->detail));
+	{
+		int client = topo_find_node(&t, "client");
+		struct portmap_arg pa = { 0, topo_net_addr(net, "client", 0), net->nodes[client].ifaces[0].ifname,
+					  &res->portmap };
+		for (int f = 0; f < net->nodes[router].n_ifaces; f++)
+			if (net->nodes[router].ifaces[f].bridge && !pa.gateway)
+				pa.gateway = net->nodes[router].ifaces[f].addrs[0];
+		if ((ret = netns_call(ns, portmap_in, &pa))) {
+			snprintf(res->detail, sizeof(res->detail), "asking the router for a port mapping failed in %s", ns);
+			goto out;
+		}
+		res->match &= natcheck_compare_portmap(res->declared.translate ? res->declared.portmap : 0, &res->portmap,
+						       res->detail, sizeof(res->detail));
+	}
 	if (o->extra && (ret = o->extra(r.id, net, wan, o->ctx)))
 		snprintf(res->detail, sizeof(res->detail), "the tests with the lab up failed: %s", strerror(-ret));
 out:
@@ -375,6 +416,14 @@ void natcheck_print(const struct natcheck_result *res, int n, bool timeouts, FIL
 		    m->hairpin < 0 ? "-" : m->hairpin ? "yes" : "no",
 		    m->unsolicited < 0 ? "n/a" : nat_unsolicited_name((enum nat_unsolicited)m->unsolicited), life,
 		    r->match ? "match" : "MISMATCH", out, timeouts);
+		if (d->portmap || r->portmap.offered) {
+			char dp[32], gp[32];
+			fprintf(out, "    portmap declared %s, granted by %s", nat_portmap_name(d->portmap, dp, sizeof(dp)),
+				nat_portmap_name(r->portmap.offered, gp, sizeof(gp)));
+			if (r->portmap.offered)
+				fprintf(out, " (UDP port %u for %u s)", r->portmap.ext_port, r->portmap.lifetime);
+			fputc('\n', out);
+		}
 		if (!r->match) {
 			fprintf(out, "    %s\n", r->detail);
 			bad++;
@@ -406,6 +455,14 @@ void natcheck_print_json(const struct natcheck_result *res, int n, FILE *out)
 			fprintf(out, "null");
 		else
 			stun_probe_print_json(&r->measured, out);
+		{
+			char dp[32], gp[32];
+			fprintf(out, ",\"portmap\":{\"declared\":\"%s\",\"granted_by\":\"%s\",\"external_port\":%u,"
+				     "\"lifetime_s\":%u}",
+				nat_portmap_name(d->portmap, dp, sizeof(dp)),
+				r->error ? "" : nat_portmap_name(r->portmap.offered, gp, sizeof(gp)), r->portmap.ext_port,
+				r->portmap.lifetime);
+		}
 		fprintf(out, ",\"match\":%s,\"detail\":", !r->error && r->match ? "true" : "false");
 		text_json_put(out, r->detail);
 		fprintf(out, "}");

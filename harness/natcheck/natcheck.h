@@ -6,6 +6,7 @@
 
 #include "../../lib/nat/model.h"
 #include "../stun/probe.h"
+#include "pmprobe.h"
 #include "../topo/topo.h"
 
 #include <stdbool.h>
@@ -17,6 +18,7 @@ struct natcheck_result {
 	struct nat_model declared;
 	struct nat_measured measured;
 	bool timeouts;               /* lifetime was measured */
+	struct pmap_measured portmap; /* what the router granted when asked (UPnP, NAT-PMP, PCP) */
 	bool match;
 	int error;                   /* the lab could not be built or run */
 	char detail[320];            /* mismatches, or the error */
@@ -25,6 +27,9 @@ struct natcheck_result {
 /* Hold m against the declaration d; mismatches are listed in detail. */
 bool natcheck_compare(const struct nat_model *d, const struct nat_measured *m, bool timeouts, char *detail,
 		      size_t len);
+/* Hold the port-mapping protocols a router granted a mapping by against
+ * those the model declares; a mismatch is added to detail. */
+bool natcheck_compare_portmap(unsigned declared, const struct pmap_measured *m, char *detail, size_t len);
 /* How a check is run beyond the model: a person's own router set-up, the
  * lifetime checkpoints, and more tests while the lab is up. */
 struct natcheck_opts {

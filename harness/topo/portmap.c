@@ -8,6 +8,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,10 +57,13 @@ void portmap_write_conf(const struct topo_net *net, int router, const char *run_
 }
 
 /* Has the daemon started answering? Its log says so once its sockets are
- * bound (or says why it gave up). 1 ready, 0 not yet, -1 it refused. */
-static int log_says_ready(const char *log, unsigned portmap)
+ * bound (or says why it gave up). 1 ready, 0 not yet, -1 it refused (its
+ * line saying so copied into why). */
+static int log_says_ready(const char *log, unsigned portmap, char *why, size_t whylen)
 {
-	char buf[16384];
+	static const char *const refusals[] = { "Port forwarding is impossible", "does not support port forwarding",
+						"Failed to init", "EXITING" };
+	char buf[65536];
 	int fd = open(log, O_RDONLY | O_CLOEXEC);
 	ssize_t n;
 
@@ -70,9 +74,17 @@ static int log_says_ready(const char *log, unsigned portmap)
 	if (n <= 0)
 		return 0;
 	buf[n] = '\0';
-	if (strstr(buf, "Port forwarding is impossible") || strstr(buf, "does not support port forwarding") ||
-	    strstr(buf, "Failed to init") || strstr(buf, "EXITING"))
+	for (size_t i = 0; i < sizeof(refusals) / sizeof(refusals[0]); i++) {
+		const char *hit = strstr(buf, refusals[i]), *from = hit, *to;
+
+		if (!hit)
+			continue;
+		while (from > buf && from[-1] != '\n')
+			from--;
+		to = strchr(hit, '\n');
+		snprintf(why, whylen, "%.*s", (int)(to ? to - from : (ptrdiff_t)strlen(from)), from);
 		return -1;
+	}
 	if (!strstr(buf, "Port forwarding is now enabled"))
 		return 0;
 	if ((portmap & (NAT_PORTMAP_NATPMP | NAT_PORTMAP_PCP)) && !strstr(buf, "Listening for NAT-PMP/PCP traffic"))
@@ -86,8 +98,10 @@ int portmap_start(const struct topo_net *net, int router, struct instance *r, co
 {
 	const struct topo_net_node *n = &net->nodes[router];
 	const struct topo_iface *lan[1];
-	char conf[160], log[160], a[16];
-	char *argv[] = { "miniupnpd", "-d", "-f", conf, NULL };
+	char conf[160], log[160], pidfile[160], a[16];
+	/* its own pidfile: the default one, /var/run/miniupnpd.pid, is shared by
+	 * every run, and a second router would exit "already running" */
+	char *argv[] = { "miniupnpd", "-d", "-f", conf, "-P", pidfile, NULL };
 	pid_t stun, daemon;
 	int ret, fd, code;
 	FILE *f;
@@ -100,6 +114,7 @@ int portmap_start(const struct topo_net *net, int router, struct instance *r, co
 		return ret;
 	snprintf(conf, sizeof(conf), "%s/miniupnpd-%s.conf", r->dir, n->name);
 	snprintf(log, sizeof(log), "%s/miniupnpd-%s.log", r->dir, n->name);
+	snprintf(pidfile, sizeof(pidfile), "%s/miniupnpd-%s.pid", r->dir, n->name);
 	if (!(f = fopen(conf, "w"))) {
 		snprintf(err, errlen, "%s: cannot write %s: %s", n->name, conf, strerror(errno));
 		return -errno;
@@ -133,12 +148,14 @@ int portmap_start(const struct topo_net *net, int router, struct instance *r, co
 	if ((ret = instance_note_command(r, daemon, argv)))
 		return ret;
 	for (double t0 = time_now_s();;) {
-		int ready = log_says_ready(log, n->model.portmap);
+		char why[256] = "";
+		int ready = log_says_ready(log, n->model.portmap, why, sizeof(why));
 		if (ready > 0)
 			return 0;
 		if (ready < 0 || proc_wait_timeout(daemon, 0, &code) == 0 || time_now_s() - t0 > PORTMAP_READY_MS / 1000.0) {
-			snprintf(err, errlen, "%s: miniupnpd did not start answering (%s): see %s", n->name,
-				 ready < 0		 ? "it refused to forward"
+			snprintf(err, errlen, "%s: miniupnpd did not start answering (%s%s%s): see %s", n->name,
+				 ready < 0 ? "it refused to forward: " : "", why,
+				 ready < 0		 ? ""
 				 : proc_alive(daemon) ? "not within 10 s"
 						      : "it exited; is miniupnpd-nftables installed?",
 				 log);

@@ -165,8 +165,9 @@ int pcp_answer_parse(const uint8_t *buf, size_t len, struct pcp_answer *out, cha
 	out->map.external_port = get16(buf + 42);
 	memcpy(out->map.external.s6_addr, buf + 44, 16);
 	out->map.lifetime = out->lifetime;
-	if (out->result == PCP_SUCCESS && !out->map.external_port)
-		return bad(err, errlen, "a successful MAP answer with external port 0", len);
+	/* a removal's answer (lifetime 0) may leave the port out */
+	if (out->result == PCP_SUCCESS && out->lifetime && !out->map.external_port)
+		return bad(err, errlen, "a mapping granted without an external port (0)", len);
 	return check_options(buf + PCP_MAP_SIZE, len - PCP_MAP_SIZE, err, errlen, len);
 }
 

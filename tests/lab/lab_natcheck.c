@@ -1,21 +1,28 @@
-/* nat-check agrees with every shipped model's declaration. */
+/* nat-check agrees with every shipped model's declaration, and with a
+ * router that maps ports on request (tests/data/symmetric-upnp.nat: the
+ * protocols that grant a mapping are those it declares). */
 #include "lab.h"
 
 #include "natcheck/natcheck.h"
+#include "util/paths.h"
 
 static struct natcheck_result results[64];
-static char names[64][NAT_MODEL_NAME_MAX];
+static char names[64][NAT_MODEL_NAME_MAX], upnp[PATH_MAX];
 static int n_models;
 
 static int check_all(void **state)
 {
-	char *models[64];
+	char *models[64], data[PATH_MAX];
 
 	(void)state;
-	n_models = nat_model_list(names, 64);
+	n_models = nat_model_list(names, 63);
 	for (int i = 0; i < n_models; i++)
 		models[i] = names[i];
-	natcheck_all(models, n_models, 3, false, results);
+	if (paths_data_dir("tests/data", data, sizeof(data)))
+		return -1;
+	snprintf(upnp, sizeof(upnp), "%s/symmetric-upnp.nat", data);
+	models[n_models] = upnp;
+	natcheck_all(models, n_models + 1, 3, false, results);
 	return n_models >= 10 ? 0 : -1;
 }
 
@@ -28,17 +35,21 @@ static void nat_check_matches(void **state)
 	if (!r->match)
 		fail_msg("%s: %s", r->model, r->detail);
 	assert_true(r->measured.udp == !r->declared.udp_blocked);
+	assert_int_equal(r->portmap.offered, r->declared.portmap);
+	if (r->declared.portmap)
+		assert_true(r->portmap.lifetime > 0 && r->portmap.ext_port > 0);
 }
 
 int main(void)
 {
 	static struct CMUnitTest tests[64];
 	static char test_names[64][96];
-	int n = nat_model_list(names, 64);
+	int n = nat_model_list(names, 63);
 
-	for (int i = 0; i < n; i++) {
-		snprintf(test_names[i], sizeof(test_names[i]), "nat_check_measures_%s_as_declared", names[i]);
+	for (int i = 0; i <= n; i++) {
+		snprintf(test_names[i], sizeof(test_names[i]), "nat_check_measures_%s_as_declared",
+			 i < n ? names[i] : "symmetric-upnp");
 		tests[i] = (struct CMUnitTest){ test_names[i], nat_check_matches, NULL, NULL, &results[i] };
 	}
-	return _cmocka_run_group_tests("lab_natcheck", tests, (size_t)n, check_all, NULL);
+	return _cmocka_run_group_tests("lab_natcheck", tests, (size_t)n + 1, check_all, NULL);
 }

@@ -1,16 +1,13 @@
 /* Routers that map ports on request (model key portmap): Debian's
  * miniupnpd on the router, asked by real clients from the host behind it
- * (libminiupnpc for UPnP IGD, libnatpmp for NAT-PMP, our PCP codec), and
+ * (harness/natcheck/pmprobe.c: libminiupnpc for UPnP IGD, libnatpmp for
+ * NAT-PMP, our PCP codec), and
  * the mapped port reached from the other site through the model's own
  * filtering; a protocol the model does not offer gets no answer. */
 #include "lab.h"
-#include "pcp/pcp.h"
+#include "natcheck/pmprobe.h"
 #include "util/paths.h"
 
-#include <miniupnpc/miniupnpc.h>
-#include <miniupnpc/upnpcommands.h>
-#include <natpmp.h>
-#include <sys/select.h>
 #include <sys/stat.h>
 
 #define INTERNAL_PORT 40000
@@ -49,132 +46,6 @@ static void up(const char *model_a, const char *model_b)
 	lab_up(&lab, "two-sites", 2, assigns);
 }
 
-/* What one protocol's client got: the external endpoint, or nothing. */
-struct asked {
-	uint32_t gateway, host;
-	uint16_t port;
-	bool got;
-	uint32_t ext_addr;
-	uint16_t ext_port;
-	uint32_t lifetime;
-	char what[160];
-};
-
-static int ask_pcp(void *p)
-{
-	struct asked *q = p;
-	struct pcp_map req;
-	struct pcp_answer ans;
-	uint8_t buf[PCP_MAX_SIZE];
-	struct sockaddr_in gw = { .sin_family = AF_INET, .sin_addr.s_addr = q->gateway, .sin_port = htons(PCP_PORT) };
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), n;
-
-	memset(&req, 0, sizeof(req));
-	req.lifetime = 600;
-	pcp_v4_mapped(q->host, &req.client);
-	for (int i = 0; i < PCP_NONCE_SIZE; i++)
-		req.nonce[i] = (uint8_t)(i * 37 + 11);
-	req.protocol = IPPROTO_UDP;
-	req.internal_port = q->port;
-	pcp_v4_mapped(0, &req.external);
-	n = pcp_map_encode(&req, buf, sizeof(buf));
-	/* RFC 6887 §8.1.1: retransmit, doubling, from 3 s; 3 tries here */
-	for (int t = 0, wait = 500; t < 3 && !q->got; t++, wait *= 2) {
-		struct pollfd pfd = { fd, POLLIN, 0 };
-		char err[200];
-		uint32_t ext;
-		if (sendto(fd, buf, (size_t)n, 0, (struct sockaddr *)&gw, sizeof(gw)) != n)
-			break;
-		while (poll(&pfd, 1, wait) > 0) {
-			ssize_t got = recv(fd, buf, sizeof(buf), 0);
-			if (got <= 0 || pcp_answer_parse(buf, (size_t)got, &ans, err, sizeof(err)) ||
-			    !pcp_answer_is_for(&ans, &req))
-				continue;
-			if (ans.result != PCP_SUCCESS || !pcp_v4_of(&ans.map.external, &ext)) {
-				snprintf(q->what, sizeof(q->what), "PCP answered %s", pcp_result_name(ans.result));
-				break;
-			}
-			q->got = true;
-			q->ext_addr = ext;
-			q->ext_port = ans.map.external_port;
-			q->lifetime = ans.lifetime;
-			break;
-		}
-		pcp_map_encode(&req, buf, sizeof(buf));
-	}
-	close(fd);
-	return 0;
-}
-
-static int ask_natpmp(void *p)
-{
-	struct asked *q = p;
-	natpmp_t nat;
-	natpmpresp_t resp;
-	int r;
-
-	if (initnatpmp(&nat, 1, q->gateway) < 0)
-		return 0;
-	if (sendnewportmappingrequest(&nat, NATPMP_PROTOCOL_UDP, q->port, q->port, 600) < 0)
-		goto out;
-	do {
-		fd_set fds;
-		struct timeval tv;
-		FD_ZERO(&fds);
-		FD_SET(nat.s, &fds);
-		getnatpmprequesttimeout(&nat, &tv);
-		select(FD_SETSIZE, &fds, NULL, NULL, &tv);
-		r = readnatpmpresponseorretry(&nat, &resp);
-	} while (r == NATPMP_TRYAGAIN && nat.try_number <= 3);
-	if (r >= 0 && resp.type == NATPMP_RESPTYPE_UDPPORTMAPPING) {
-		q->got = true;
-		q->ext_port = resp.pnu.newportmapping.mappedpublicport;
-		q->lifetime = resp.pnu.newportmapping.lifetime;
-		q->ext_addr = 0;   /* NAT-PMP says the address in a request of its own */
-	} else {
-		snprintf(q->what, sizeof(q->what), "NAT-PMP: %d", r);
-	}
-out:
-	closenatpmp(&nat);
-	return 0;
-}
-
-static int ask_upnp(void *p)
-{
-	struct asked *q = p;
-	struct UPNPDev *devs;
-	struct UPNPUrls urls;
-	struct IGDdatas data;
-	char lan[64], ext[40], port[8];
-	int error = 0, igd;
-
-	devs = upnpDiscover(1500, "eth0", NULL, 0, 0, 2, &error);
-	if (!devs) {
-		snprintf(q->what, sizeof(q->what), "UPnP: no device answered discovery (%d)", error);
-		return 0;
-	}
-	/* 2: an IGD miniupnpc calls not connected, since its outside address is
-	 * a reserved one (every lab address is): used all the same */
-	igd = UPNP_GetValidIGD(devs, &urls, &data, lan, sizeof(lan));
-	if (igd == 1 || igd == 2) {
-		snprintf(port, sizeof(port), "%u", q->port);
-		if (UPNP_AddPortMapping(urls.controlURL, data.first.servicetype, port, port, lan, "punchlab lab", "UDP",
-					NULL, "600") == UPNPCOMMAND_SUCCESS &&
-		    UPNP_GetExternalIPAddress(urls.controlURL, data.first.servicetype, ext) == UPNPCOMMAND_SUCCESS) {
-			q->got = true;
-			q->ext_port = q->port;
-			q->ext_addr = inet_addr(ext);
-			q->lifetime = 600;
-		}
-	} else {
-		snprintf(q->what, sizeof(q->what), "UPnP: no IGD (%d)", igd);
-	}
-	if (igd)
-		FreeUPNPUrls(&urls);
-	freeUPNPDevlist(devs);
-	return 0;
-}
-
 /* nat-a's LAN address: a's gateway, where the daemon answers. */
 static uint32_t gateway(void)
 {
@@ -187,19 +58,50 @@ static uint32_t gateway(void)
 	return 0;
 }
 
-static struct asked ask(int (*fn)(void *), uint16_t port)
-{
-	struct asked q = { .gateway = gateway(), .host = lab_addr(&lab, "a", 0), .port = port };
+struct asking {
+	unsigned protocol;
+	struct pmap_ask q;
+	int ret;
+};
 
-	assert_int_equal(netns_call(lab_ns(&lab, "a"), fn, &q), 0);
-	return q;
+static int ask_in(void *p)
+{
+	struct asking *a = p;
+
+	a->ret = pmap_ask(a->protocol, &a->q);
+	return 0;
 }
+
+/* a asks its router for PORT by one protocol (NAT_PORTMAP_*). */
+static struct pmap_ask ask(unsigned protocol, uint16_t port)
+{
+	struct asking a = { protocol, { .gateway = gateway(), .host = lab_addr(&lab, "a", 0), .ifname = "eth0",
+					.port = port, .lifetime = 600 }, 0 };
+
+	assert_int_equal(netns_call(lab_ns(&lab, "a"), ask_in, &a), 0);
+	assert_int_equal(a.ret, 0);
+	return a.q;
+}
+
+/* a asks its router to remove a mapping it was granted (lifetime 0). */
+static bool remove_mapping(unsigned protocol, const struct pmap_ask *granted)
+{
+	struct asking a = { protocol, *granted, 0 };
+
+	a.q.lifetime = 0;
+	assert_int_equal(netns_call(lab_ns(&lab, "a"), ask_in, &a), 0);
+	if (!a.q.got)
+		print_message("removing the mapping of %u: %s\n", granted->port, a.q.why);
+	return a.ret == 0 && a.q.got;
+}
+
+static uint32_t outside(void);
 
 /* b, on the other site, sends to the mapped endpoint; a gets it on its
  * internal port and answers; b gets the answer from the mapped endpoint. */
-static bool reached(uint32_t ext_addr, uint16_t ext_port, uint16_t internal_port)
+static bool reached_from(uint16_t peer_port, uint32_t ext_addr, uint16_t ext_port, uint16_t internal_port)
 {
-	int a = lab_udp(&lab, "a", 0, internal_port), b = lab_udp(&lab, "b", 0, PEER_PORT);
+	int a = lab_udp(&lab, "a", 0, internal_port), b = lab_udp(&lab, "b", 0, peer_port);
 	uint32_t from;
 	uint16_t from_port;
 	char buf[32];
@@ -214,6 +116,11 @@ static bool reached(uint32_t ext_addr, uint16_t ext_port, uint16_t internal_port
 	close(a);
 	close(b);
 	return ok;
+}
+
+static bool reached(uint32_t ext_addr, uint16_t ext_port, uint16_t internal_port)
+{
+	return reached_from(PEER_PORT, ext_addr, ext_port, internal_port);
 }
 
 /* The router's outside address: what its NAT translates to. */
@@ -235,15 +142,15 @@ static void a_mapped_port_gets_past_every_filter(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(bases) / sizeof(bases[0]); i++) {
-		struct asked q;
+		struct pmap_ask q;
 		up(model_with(bases[i], "pcp"), "symmetric");
 		print_message("%s with portmap = pcp\n", bases[i]);
 		assert_false(reached(outside(), INTERNAL_PORT, INTERNAL_PORT));   /* not mapped: dropped */
-		q = ask(ask_pcp, INTERNAL_PORT);
+		q = ask(NAT_PORTMAP_PCP, INTERNAL_PORT);
 		if (!q.got)
-			fail_msg("%s: no PCP mapping (%s)", bases[i], q.what);
+			fail_msg("%s: no PCP mapping (%s)", bases[i], q.why);
 		assert_int_equal(q.ext_addr, outside());
-		assert_true(q.lifetime > 0 && q.lifetime <= 600);
+		assert_true(q.granted > 0 && q.granted <= 600);
 		if (!reached(q.ext_addr, q.ext_port, INTERNAL_PORT))
 			fail_msg("%s: the mapped endpoint %u did not reach a", bases[i], q.ext_port);
 		lab_down(&lab);
@@ -257,16 +164,16 @@ static void each_protocol_answers_alone(void **state)
 {
 	static const struct {
 		const char *what;
-		int (*fn)(void *);
-	} proto[] = { { "upnp", ask_upnp }, { "natpmp", ask_natpmp }, { "pcp", ask_pcp } };
+		unsigned bit;
+	} proto[] = { { "upnp", NAT_PORTMAP_UPNP }, { "natpmp", NAT_PORTMAP_NATPMP }, { "pcp", NAT_PORTMAP_PCP } };
 
 	(void)state;
 	for (size_t i = 0; i < 3; i++) {
 		up(model_with("symmetric", proto[i].what), "symmetric");
 		for (size_t j = 0; j < 3; j++) {
-			struct asked q = ask(proto[j].fn, (uint16_t)(INTERNAL_PORT + j));
+			struct pmap_ask q = ask(proto[j].bit, (uint16_t)(INTERNAL_PORT + j));
 			print_message("portmap = %s: %s %s%s%s\n", proto[i].what, proto[j].what, q.got ? "mapped" : "no mapping",
-				      q.what[0] ? ": " : "", q.what);
+				      q.why[0] ? ": " : "", q.why);
 			if (q.got != (i == j))
 				fail_msg("portmap = %s: %s %s", proto[i].what, proto[j].what,
 					 q.got ? "mapped a port" : "got no mapping");
@@ -295,13 +202,42 @@ static void symmetric_upnp_maps_by_every_protocol_and_leaves_nothing(void **stat
 	snprintf(path, sizeof(path), "%s/miniupnpd-nat-a.conf", lab.inst.dir);
 	assert_int_equal(stat(path, &st), 0);
 	for (int j = 0; j < 3; j++) {
-		int (*fn[])(void *) = { ask_upnp, ask_natpmp, ask_pcp };
-		struct asked q = ask(fn[j], (uint16_t)(INTERNAL_PORT + j));
+		uint16_t port = (uint16_t)(INTERNAL_PORT + j);
+		struct pmap_ask q = ask(1u << j, port);
 		assert_true(q.got);
+		assert_true(reached(outside(), q.ext_port, port));
+		/* removed by the protocol that made it: the port is closed again
+		 * (to a new flow: the one that got in keeps its conntrack entry) */
+		assert_true(remove_mapping(1u << j, &q));
+		assert_false(reached_from(PEER_PORT + 1, outside(), q.ext_port, port));
 	}
 	snprintf(id, sizeof(id), "%s", lab.inst.id);
 	lab_down(&lab);
 	assert_int_equal(instance_load(id, &lab.inst), -ENOENT);
+}
+
+/* Two runs at once, each with a mapping router: every daemon has its own
+ * pidfile in its run's folder (with miniupnpd's default one, the second
+ * exited "MiniUPnPd is already running" and its lab did not come up). */
+static void two_runs_at_once_each_run_their_own_daemon(void **state)
+{
+	static struct lab other;
+	char a[PATH_MAX + 4], b[32] = "B=symmetric", *assigns[] = { a, b }, path[300];
+	struct stat st;
+
+	(void)state;
+	up(model_with("symmetric", "natpmp"), "symmetric");
+	snprintf(a, sizeof(a), "A=%s", model_with("port-restricted-cone", "natpmp"));
+	lab_up(&other, "two-sites", 2, assigns);
+	for (const struct lab *l = &lab;; l = &other) {
+		snprintf(path, sizeof(path), "%s/miniupnpd-nat-a.pid", l->inst.dir);
+		assert_int_equal(stat(path, &st), 0);
+		if (l == &other)
+			break;
+	}
+	assert_true(ask(NAT_PORTMAP_NATPMP, INTERNAL_PORT).got);
+	lab_down(&other);
+	lab_down(&lab);
 }
 
 static int make_models(void **state)
@@ -324,6 +260,7 @@ int main(void)
 		cmocka_unit_test_teardown(a_mapped_port_gets_past_every_filter, lab_teardown),
 		cmocka_unit_test_teardown(each_protocol_answers_alone, lab_teardown),
 		cmocka_unit_test_teardown(symmetric_upnp_maps_by_every_protocol_and_leaves_nothing, lab_teardown),
+		cmocka_unit_test_teardown(two_runs_at_once_each_run_their_own_daemon, lab_teardown),
 	};
 	return cmocka_run_group_tests(tests, make_models, remove_models);
 }

@@ -109,6 +109,25 @@ static void udp_getting_through_a_udp_block_is_a_mismatch(void **state)
 	assert_non_null(strstr(detail, "UDP got through"));
 }
 
+/* The protocols that granted a mapping must be those declared, no more
+ * and no fewer. */
+static void portmap_granted_must_be_what_is_declared(void **state)
+{
+	struct pmap_measured m = { .offered = NAT_PORTMAP_ALL, .lifetime = 120, .ext_port = 45000 };
+	char detail[256] = "";
+
+	(void)state;
+	assert_true(natcheck_compare_portmap(NAT_PORTMAP_ALL, &m, detail, sizeof(detail)));
+	assert_string_equal(detail, "");
+	assert_false(natcheck_compare_portmap(NAT_PORTMAP_PCP, &m, detail, sizeof(detail)));
+	assert_non_null(strstr(detail, "portmap: declared pcp, granted by all"));
+	detail[0] = '\0';
+	m.offered = 0;
+	assert_false(natcheck_compare_portmap(NAT_PORTMAP_UPNP | NAT_PORTMAP_NATPMP, &m, detail, sizeof(detail)));
+	assert_non_null(strstr(detail, "portmap: declared upnp,natpmp, granted by none"));
+	assert_true(natcheck_compare_portmap(0, &m, detail, sizeof(detail)));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -117,6 +136,7 @@ int main(void)
 		cmocka_unit_test(unsolicited_counts_only_when_measurable),
 		cmocka_unit_test(hairpin_must_carry_the_external_address),
 		cmocka_unit_test(udp_getting_through_a_udp_block_is_a_mismatch),
+		cmocka_unit_test(portmap_granted_must_be_what_is_declared),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
