@@ -3,8 +3,8 @@
 CC       ?= cc
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-format-truncation
-LIBS      = -lnftnl -lmnl -lsodium -lpcap
-HARNESS_LIBS = $(LIBS) -ljson-c -lm -lnatpmp -lminiupnpc   # json-c: results.json read back (report, --baseline); NAT-PMP, UPnP: asking routers for mappings
+LIBS      = -lnftnl -lmnl -lsodium -lpcap -lnatpmp -lminiupnpc   # NAT-PMP, UPnP: asking routers for port mappings (lib/portmap)
+HARNESS_LIBS = $(LIBS) -ljson-c -lm   # json-c: results.json read back (report, --baseline)
 SANFLAGS  = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 FUZZ_SECONDS ?= 20
 # Build with every core (the suite's own parallelism is LAB_JOBS); the
@@ -26,7 +26,7 @@ endif
 # (the introducer's and the agent's handlers) are in ref's archive, so the
 # unit tests and fuzzers drive them; their programs add a main and a daemon
 # (sockets, loop) each.
-MESH_CORE = ref/introducer/introducer.c ref/agent/agent.c ref/agent/punch.c ref/agent/status.c
+MESH_CORE = ref/introducer/introducer.c ref/agent/agent.c ref/agent/punch.c ref/agent/portmap.c ref/agent/status.c
 BASE_SRC  = $(wildcard lib/*/*.c)
 REF_SRC   = $(wildcard ref/wg/*.c ref/mesh/*.c) $(MESH_CORE)
 HARNESS_SRC = $(filter-out harness/main.c,$(wildcard harness/*/*.c))

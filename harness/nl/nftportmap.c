@@ -119,3 +119,36 @@ void nft_portmap_print(unsigned portmap, FILE *out)
 			version == 2 ? "PCP" : "NAT-PMP", NATPMP_PORT, version);
 	fprintf(out, "}\n");
 }
+
+static int count_rule(const struct nlmsghdr *nlh, void *arg)
+{
+	struct nftnl_rule *r = nftnl_rule_alloc();
+
+	if (r && nftnl_rule_nlmsg_parse(nlh, r) == 0 && nftnl_rule_is_set(r, NFTNL_RULE_CHAIN) &&
+	    !strcmp(nftnl_rule_get_str(r, NFTNL_RULE_CHAIN), PORTMAP_NAT_CHAIN))
+		++*(int *)arg;
+	nftnl_rule_free(r);
+	return MNL_CB_OK;
+}
+
+static int count_in_ns(void *arg)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nftnl_rule *r = nftnl_rule_alloc();
+	struct nlmsghdr *nlh;
+
+	if (!r)
+		return -ENOMEM;
+	nlh = nftnl_rule_nlmsg_build_hdr(buf, NFT_MSG_GETRULE, NFPROTO_INET, NLM_F_DUMP, (uint32_t)time(NULL));
+	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, PORTMAP_TABLE);
+	nftnl_rule_nlmsg_build_payload(nlh, r);
+	nftnl_rule_free(r);
+	return nl_talk_once(NETLINK_NETFILTER, nlh, count_rule, arg);
+}
+
+int nft_portmap_count(const char *netns)
+{
+	int n = 0, ret = netns_call(netns, count_in_ns, &n);
+
+	return ret ? ret : n;
+}

@@ -22,6 +22,9 @@
 /* The table for a model's portmap bits (NAT_PORTMAP_*), made anew in
  * NETNS. 0, or the kernel's refusal in err. */
 int nft_portmap_apply(const char *netns, unsigned portmap, char *err, size_t errlen);
+/* How many ports the daemon maps now in NETNS (its rules in the NAT
+ * chain), or -errno. */
+int nft_portmap_count(const char *netns);
 /* The same as an nft script (punchlab nat show). */
 void nft_portmap_print(unsigned portmap, FILE *out);
 

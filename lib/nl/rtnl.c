@@ -289,3 +289,60 @@ int rtnl_route_add(const char *ns, uint32_t dst, uint8_t plen, uint32_t gw)
 
 	return netns_call(ns, route_do, &a);
 }
+
+struct route_got {
+	uint32_t gw, src;
+	int oif;
+};
+
+static int route_attr(const struct nlattr *attr, void *data)
+{
+	struct route_got *g = data;
+
+	if (mnl_attr_type_valid(attr, RTA_MAX) < 0)
+		return MNL_CB_OK;
+	switch (mnl_attr_get_type(attr)) {
+	case RTA_GATEWAY:
+		if (mnl_attr_validate(attr, MNL_TYPE_U32) >= 0)
+			g->gw = mnl_attr_get_u32(attr);
+		break;
+	case RTA_PREFSRC:
+		if (mnl_attr_validate(attr, MNL_TYPE_U32) >= 0)
+			g->src = mnl_attr_get_u32(attr);
+		break;
+	case RTA_OIF:
+		if (mnl_attr_validate(attr, MNL_TYPE_U32) >= 0)
+			g->oif = (int)mnl_attr_get_u32(attr);
+		break;
+	}
+	return MNL_CB_OK;
+}
+
+static int route_got_cb(const struct nlmsghdr *nlh, void *data)
+{
+	if (nlh->nlmsg_type != RTM_NEWROUTE)
+		return MNL_CB_OK;
+	return mnl_attr_parse(nlh, sizeof(struct rtmsg), route_attr, data);
+}
+
+int rtnl_route_get(uint32_t dst, uint32_t *gw, uint32_t *src, int *oif)
+{
+	struct rtnl_req r;
+	struct rtmsg *rtm;
+	struct route_got g = { 0, 0, 0 };
+	int ret;
+
+	req_start(&r, RTM_GETROUTE, 0);
+	rtm = mnl_nlmsg_put_extra_header(r.nlh, sizeof(*rtm));
+	rtm->rtm_family = AF_INET;
+	rtm->rtm_dst_len = 32;
+	mnl_attr_put_u32(r.nlh, RTA_DST, dst);
+	if ((ret = nl_talk_once(NETLINK_ROUTE, r.nlh, route_got_cb, &g)))
+		return ret;
+	if (!g.oif)
+		return -ENETUNREACH;
+	*gw = g.gw;
+	*src = g.src;
+	*oif = g.oif;
+	return 0;
+}

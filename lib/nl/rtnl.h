@@ -30,4 +30,9 @@ int rtnl_addr_del(const char *ns, const char *ifname, uint32_t addr, uint8_t ple
 /* Route DST/PLEN via GW (plen 0: the default route). */
 int rtnl_route_add(const char *ns, uint32_t dst, uint8_t plen, uint32_t gw);
 
+/* The route the current namespace takes to dst (network order): its
+ * gateway (0: dst is on a link of ours), our source address on it, and
+ * the interface's index. -ENETUNREACH when there is none. */
+int rtnl_route_get(uint32_t dst, uint32_t *gw, uint32_t *src, int *oif);
+
 #endif

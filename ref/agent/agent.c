@@ -277,6 +277,10 @@ static void send_register(struct agent *a, int which, int ttl)
 	m.u.reg.ttl = (uint8_t)(ttl ? ttl : 64);
 	m.u.reg.n_cands = (uint8_t)a->n_locals;
 	memcpy(m.u.reg.cands, a->locals, sizeof(a->locals));
+	if (portmap_offered(a, NULL, 0)) {
+		m.u.reg.mapped = a->pmap.got.ext;
+		m.u.reg.mapped_by = (uint8_t)a->pmap.got.by;
+	}
 	memcpy(m.sender, a->pub, WG_KEY_LEN);
 	m.counter = mesh_counter_next(&a->counter, real_ns(a));
 	m.session = a->session;
@@ -288,11 +292,12 @@ static void send_register(struct agent *a, int which, int ttl)
 		out(a, a->udp, sealed, (size_t)n, &a->conf.introducer[which], ttl);
 }
 
-static void remeasure(struct agent *a)
+void agent_remeasure(struct agent *a)
 {
 	struct mesh_nat_class old = a->nat;
 
 	mesh_nat_classify(a->seen, a->locals, a->n_locals, a->tcp_up && !a->udp_reply_ms, &a->nat);
+	a->nat.portmap = portmap_offered(a, NULL, 0) ? a->pmap.got.by : 0;
 	if (memcmp(&old, &a->nat, sizeof(old))) {
 		char d[80];
 		agent_log(a, "network measured: %s (seen as %s / %s)", mesh_nat_describe(&a->nat, d, sizeof(d)),
@@ -334,7 +339,7 @@ static void on_registered(struct agent *a, const struct mesh_msg *m, bool via_tc
 		snprintf(a->conf.name, sizeof(a->conf.name), "%s", m->u.regd.name);
 	if (via_tcp || via > 1) {
 		if (!a->udp_reply_ms)
-			remeasure(a); /* registered over TCP, never over UDP: UDP is blocked */
+			agent_remeasure(a); /* registered over TCP, never over UDP: UDP is blocked */
 		return;
 	}
 	a->udp_reply_ms = now;
@@ -349,7 +354,7 @@ static void on_registered(struct agent *a, const struct mesh_msg *m, bool via_tc
 		agent_log(a, "UDP reaches the introducer again: leaving TCP");
 		tcp_close(a);
 	}
-	remeasure(a);
+	agent_remeasure(a);
 }
 
 /* A member's record from the introducer (PEER, or in a PUNCH), sent with
@@ -388,7 +393,10 @@ static void on_peer(struct agent *a, const struct mesh_peer_rec *r, uint64_t cou
 	if (counter < p->rec_counter && p->rec_counter - counter < RECORD_REORDER_NS)
 		return;
 	p->rec_counter = counter;
-	seen_changed = memcmp(p->rec.seen, r->seen, sizeof(r->seen)) || p->rec.tcp_only != r->tcp_only;
+	/* what the peer measured, or a port its router mapped, changed: what
+	 * is expected changes with it */
+	seen_changed = memcmp(p->rec.seen, r->seen, sizeof(r->seen)) || p->rec.tcp_only != r->tcp_only ||
+		       !wg_endpoint_equal(&p->rec.mapped, &r->mapped) || p->rec.mapped_by != r->mapped_by;
 	if (p->rec.mesh4 != r->mesh4 || memcmp(p->rec.mesh6, r->mesh6, 16)) {
 		wg_peer_clear_allowed_ips(a->dev, p->wg);
 		wg_peer_add_allowed_ip(a->dev, p->wg, 4, (const uint8_t *)&r->mesh4, 32);
@@ -723,7 +731,7 @@ static void registration_tick(struct agent *a, uint64_t now)
 			memset(a->seen, 0, sizeof(a->seen));
 			a->udp_reply_ms = 0;
 			a->min_ttl = 0;
-			remeasure(a);
+			agent_remeasure(a);
 		}
 		if (!a->udp_reply_ms) {
 			/* First contact: also learn how many hops reach the
@@ -837,6 +845,8 @@ int agent_reconfigure(struct agent *a, const struct agent_conf *c, uint64_t now)
 		agent_log(a, "reload: listen-port %u takes a restart; kept the running one", c->listen_port);
 	if (a->conf.mtu != c->mtu && ++kept)
 		agent_log(a, "reload: mtu %d takes a restart; kept %d", c->mtu, a->conf.mtu);
+	if (a->conf.port_mapping != c->port_mapping && ++kept)
+		agent_log(a, "reload: port-mapping = %s takes a restart; kept the running one", c->port_mapping ? "yes" : "no");
 	if (intro_changed && mesh_shared_key(a->intro_shared, c->introducer_key, a->conf.private_key)) {
 		agent_log(a, "reload: introducer-key is not a usable public key; kept the running configuration");
 		mesh_shared_key(a->intro_shared, a->conf.introducer_key, a->conf.private_key);
@@ -900,6 +910,7 @@ void agent_tick(struct agent *a, uint64_t now)
 {
 	a->now = now;
 	registration_tick(a, now);
+	portmap_tick(a, now);
 	for (int i = 0; i < AGENT_MAX_PEERS; i++)
 		if (a->peers[i].used)
 			punch_tick(a, &a->peers[i], now);

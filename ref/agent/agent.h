@@ -38,6 +38,7 @@ enum agent_cand {
 	CAND_BIRTHDAY,              /* a random port, or a birthday socket's mapping */
 	CAND_HAIRPIN,               /* a reflexive endpoint on our own public address (one NAT for both) */
 	CAND_OPEN,                  /* a side without NAT: its own address */
+	CAND_MAPPED,                /* a port the peer's router mapped on request (UPnP IGD, NAT-PMP, PCP) */
 };
 
 /* Where a ping goes (a candidate of the peer) and from which socket. */
@@ -114,6 +115,33 @@ struct agent_io {
 	int (*set_address)(void *ctx, uint32_t mesh4, uint8_t plen4, const uint8_t mesh6[16], uint8_t plen6);
 	/* This host's addresses, for local candidates (the core sets the port). */
 	int (*local_addresses)(void *ctx, struct wg_endpoint *out, int max);
+	/* Ask our router, in the background, to map our port for lifetime_s
+	 * seconds (0: remove the mapping we hold); agent_portmap_answer says
+	 * what came of it. NULL: no port mapping (tests). -errno if it cannot
+	 * be asked now. */
+	int (*portmap)(void *ctx, uint32_t lifetime_s);
+};
+
+/* What our router said when asked for a port mapping (io.portmap). */
+struct agent_portmap_answer {
+	unsigned by;                /* the NAT_PORTMAP_* bit that granted it (0: none did) */
+	struct wg_endpoint ext;     /* the mapped endpoint (its address 0 if the router did not say) */
+	uint32_t lifetime_s;        /* granted */
+	char why[200];              /* none granted: what each protocol said */
+};
+
+/* The port mapping we hold: asked for once registered, renewed at half
+ * its lifetime, asked again every AGENT_PORTMAP_RETRY_MS when no router
+ * grants one, removed at exit (agent_stop). Offered to peers only when
+ * its address is the one the introducer sees us from: behind a carrier
+ * NAT, a home router's mapping opens nothing outside. */
+#define AGENT_PORTMAP_LIFETIME_S 7200
+#define AGENT_PORTMAP_RETRY_MS 300000
+struct agent_portmap {
+	bool asking;                /* an ask is out */
+	struct agent_portmap_answer got;   /* the last answer (got.by 0: no mapping) */
+	uint64_t got_ms, next_ms;   /* when granted; when to ask next (0: once registered) */
+	bool removed;               /* asked to remove it (at exit) */
 };
 
 struct agent {
@@ -176,6 +204,7 @@ struct agent {
 		uint64_t since_ms;
 		int sent;
 	} budget[AGENT_BUDGET_SLOTS];  /* out of descriptors: the UAPI and status sockets wait until then */
+	struct agent_portmap pmap;
 	uint64_t now;               /* the loop's clock for this turn: every timer compares with it */
 };
 
@@ -216,6 +245,17 @@ int agent_start(struct agent *a, const struct agent_conf *conf, char *err, size_
  * agent_stop closes and removes everything. */
 int agent_run(struct agent *a, volatile int *stop, volatile int *reload);
 void agent_stop(struct agent *a);
+
+/* portmap.c: the port mapping we hold (struct agent_portmap). */
+/* Timers: ask once registered, renew, ask again. */
+void portmap_tick(struct agent *a, uint64_t now);
+/* The answer to io.portmap's ask. */
+void agent_portmap_answer(struct agent *a, const struct agent_portmap_answer *ans, uint64_t now);
+/* The mapping we offer peers, or NULL: none, or not on the address the
+ * introducer sees us from (why, when given, says which). */
+const struct wg_endpoint *portmap_offered(const struct agent *a, char *why, size_t whylen);
+/* Recompute what we measured of our network (seen addresses, mapping). */
+void agent_remeasure(struct agent *a);
 
 /* punch.c */
 /* The introducer said: punch toward this peer now. */

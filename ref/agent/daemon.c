@@ -2,7 +2,9 @@
  * the introducer, the TUN device, the UAPI and status sockets, and the
  * loop that hands the core what arrives, with the time. */
 #include "agent.h"
+#include "../../lib/nat/model.h"
 #include "../../lib/nl/rtnl.h"
+#include "../../lib/portmap/portmap.h"
 #include "../../lib/util/proc.h"
 #include "../../lib/util/timeutil.h"
 #include "../wg/sock.h"
@@ -18,6 +20,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -170,6 +173,142 @@ static int io_local_addresses(void *ctx, struct wg_endpoint *out, int max)
 	return n;
 }
 
+/* Port mapping: asking a router takes up to seconds (a router that does
+ * not answer one protocol), so a helper thread asks while the loop goes
+ * on. It works on a job of its own (what to ask, what came back) and
+ * touches nothing else; it says it is done on a pipe the loop polls. One
+ * ask at a time. */
+struct pm_job {
+	uint32_t toward;          /* the introducer's address: the route there names our router */
+	uint16_t port;
+	uint32_t lifetime;
+	struct pmap_ask held;     /* in: the mapping we hold (PCP's nonce in it); out: the one granted */
+	unsigned held_by;
+	char ifname[IF_NAMESIZE];
+	struct agent_portmap_answer ans;
+};
+
+static struct {
+	pthread_t thread;
+	bool running;
+	int pipe[2];
+	struct pm_job job;        /* the helper's while it runs */
+	struct pmap_ask held;     /* the loop's: what we hold, for removal at exit */
+	unsigned held_by;
+} pm = { .pipe = { -1, -1 } };
+
+static void pm_note(struct pm_job *j, const char *what)
+{
+	size_t used = strlen(j->ans.why);
+
+	snprintf(j->ans.why + used, sizeof(j->ans.why) - used, "%s%s", used ? "; " : "", what);
+}
+
+static void *pm_ask(void *arg)
+{
+	static const unsigned order[] = { NAT_PORTMAP_PCP, NAT_PORTMAP_NATPMP, NAT_PORTMAP_UPNP };
+	struct pm_job *j = arg;
+	struct pmap_ask q;
+	int ret;
+
+	memset(&j->ans, 0, sizeof(j->ans));
+	memset(&q, 0, sizeof(q));
+	if ((ret = pmap_route(j->toward, &q, j->ifname))) {
+		pm_note(j, ret == -EHOSTUNREACH ? "no router between us and the introducer" : strerror(-ret));
+	} else {
+		/* The protocol that granted it first (a renewal keeps PCP's nonce),
+		 * then the others, newest first. */
+		for (int i = -1; i < 3 && !j->ans.by; i++) {
+			unsigned by = i < 0 ? j->held_by : order[i];
+			if (!by || (i >= 0 && by == j->held_by))
+				continue;
+			struct pmap_ask t = i < 0 ? j->held : q;
+			t.gateway = q.gateway, t.host = q.host, t.ifname = q.ifname;
+			t.port = j->port;
+			t.lifetime = j->lifetime;
+			if (pmap_ask(by, &t) || !t.got) {
+				pm_note(j, t.why[0] ? t.why : pmap_protocol_name(by));
+				continue;
+			}
+			j->held = t;
+			j->ans.by = by;
+			j->ans.lifetime_s = t.granted;
+			struct sockaddr_in *sin = (struct sockaddr_in *)&j->ans.ext.addr;
+			sin->sin_family = AF_INET;
+			sin->sin_addr.s_addr = t.ext_addr;
+			sin->sin_port = htons(t.ext_port);
+		}
+		j->held_by = j->ans.by;
+	}
+	if (write(pm.pipe[1], "", 1) < 0) {
+		/* the loop joins us at its next poll all the same */
+	}
+	return NULL;
+}
+
+static int io_portmap(void *ctx, uint32_t lifetime_s)
+{
+	struct agent *a = ctx;
+
+	if (pm.running)
+		return -EBUSY;
+	if (a->conf.introducer[0].addr.ss_family != AF_INET)
+		return -EAFNOSUPPORT;
+	if (pm.pipe[0] < 0 && pipe2(pm.pipe, O_CLOEXEC | O_NONBLOCK))
+		return -errno;
+	memset(&pm.job, 0, sizeof(pm.job));
+	pm.job.toward = ((const struct sockaddr_in *)&a->conf.introducer[0].addr)->sin_addr.s_addr;
+	pm.job.port = a->port;
+	pm.job.lifetime = lifetime_s;
+	pm.job.held = pm.held;
+	pm.job.held_by = pm.held_by;
+	if (pthread_create(&pm.thread, NULL, pm_ask, &pm.job))
+		return -EAGAIN;
+	pm.running = true;
+	return 0;
+}
+
+/* The helper thread is done: its answer to the core. */
+static void pm_done(struct agent *a, uint64_t now)
+{
+	char c;
+
+	while (read(pm.pipe[0], &c, 1) > 0) {
+	}
+	if (!pm.running)
+		return;
+	pthread_join(pm.thread, NULL);
+	pm.running = false;
+	pm.held = pm.job.held;
+	pm.held_by = pm.job.held_by;
+	pm.held.ifname = NULL;   /* it pointed into the job; a removal needs only the addresses */
+	agent_portmap_answer(a, &pm.job.ans, now);
+}
+
+/* At exit: the mapping we hold is removed (by the protocol and, for PCP,
+ * the nonce that made it), so a router keeps nothing of us. An ask still
+ * out is not waited for (a router that does not answer takes seconds):
+ * the process ends it. */
+static void pm_remove(struct agent *a)
+{
+	if (pm.held_by) {
+		struct pmap_ask q = pm.held;
+		char ifname[IF_NAMESIZE];
+		q.lifetime = 0;
+		if (pm.held_by == NAT_PORTMAP_UPNP && pmap_route(((const struct sockaddr_in *)&a->conf.introducer[0].addr)->sin_addr.s_addr,
+								   &q, ifname))
+			q.ifname = NULL;
+		if (pmap_ask(pm.held_by, &q) == 0 && q.got)
+			agent_log(a, "port mapping removed (%s)", pmap_protocol_name(pm.held_by));
+		else
+			agent_log(a, "port mapping not removed: %s (it lapses by itself)", q.why);
+		pm.held_by = 0;
+	}
+	for (int i = 0; i < 2 && !pm.running; i++)
+		if (pm.pipe[i] >= 0)
+			close(pm.pipe[i]), pm.pipe[i] = -1;
+}
+
 static int rebind(void *ctx, uint16_t port)
 {
 	(void)ctx;
@@ -180,7 +319,7 @@ static int rebind(void *ctx, uint16_t port)
 int agent_start(struct agent *a, const struct agent_conf *conf, char *err, size_t errlen)
 {
 	struct agent_io io = { a, io_real_ns, io_send, io_open_socket, io_close_socket, io_tcp_connect, io_tcp_write,
-			       io_tcp_close, io_deliver, io_set_address, io_local_addresses };
+			       io_tcp_close, io_deliver, io_set_address, io_local_addresses, io_portmap };
 	static struct agent_conf resolved;
 	struct sockaddr_in sa;
 	socklen_t sl = sizeof(sa);
@@ -227,6 +366,7 @@ int agent_start(struct agent *a, const struct agent_conf *conf, char *err, size_
 
 void agent_stop(struct agent *a)
 {
+	pm_remove(a);
 	if (a->dev)
 		agent_fini(a);
 	if (a->uapi_path[0] && a->uapi >= 0)
@@ -346,6 +486,7 @@ int agent_run(struct agent *a, volatile int *stop, volatile int *reload)
 		p[n++] = (struct pollfd){ listen ? a->uapi : -1, POLLIN, 0 };
 		p[n++] = (struct pollfd){ listen ? a->status : -1, POLLIN, 0 };
 		p[n++] = (struct pollfd){ a->tcp_fd, (short)(a->tcp_up ? POLLIN : POLLOUT), 0 };
+		p[n++] = (struct pollfd){ pm.pipe[0], POLLIN, 0 };
 		nbase = n;
 		for (int i = 0; i < AGENT_MAX_PEERS; i++) {
 			struct agent_peer *q = &a->peers[i];
@@ -376,6 +517,8 @@ int agent_run(struct agent *a, volatile int *stop, volatile int *reload)
 			pause_listening(a, now);
 		if (a->tcp_fd >= 0 && p[4].revents)
 			tcp_ready(a, p[4].revents, now);
+		if (p[5].revents & POLLIN)
+			pm_done(a, now);
 		for (int i = nbase; i < n; i++)
 			if (p[i].revents & POLLIN)
 				read_socket(a, p[i].fd, now);

@@ -29,9 +29,19 @@ static void set_port(struct wg_endpoint *e, uint16_t port)
 	((struct sockaddr_in *)&e->addr)->sin_port = htons(port);
 }
 
+/* A port the peer's router mapped, on the address the introducer sees it
+ * from (the introducer passes on no other; checked again here), or NULL. */
+static const struct wg_endpoint *peer_mapped(const struct agent_peer *p)
+{
+	return p->rec.mapped.addr.ss_family && p->rec.mapped_by && wg_endpoint_same_address(&p->rec.mapped, &p->rec.seen[0])
+		       ? &p->rec.mapped
+		       : NULL;
+}
+
 static void peer_class(const struct agent_peer *p, struct mesh_nat_class *c)
 {
 	mesh_nat_classify(p->rec.seen, p->rec.cands, p->rec.n_cands, p->rec.tcp_only, c);
+	c->portmap = peer_mapped(p) ? p->rec.mapped_by : 0;
 }
 
 /* The TTL that passes our own NAT(s) but dies before the peer's: one less
@@ -70,9 +80,9 @@ const char *agent_cand_technique(enum agent_cand k)
 	static const char *const names[] = {
 		[CAND_REFLEXIVE] = "punching",   [CAND_PREDICTED] = "prediction",     [CAND_LOCAL] = "same-lan",
 		[CAND_PEER_REFLEXIVE] = "punching", [CAND_BIRTHDAY] = "birthday", [CAND_HAIRPIN] = "hairpin",
-		[CAND_OPEN] = "open",
+		[CAND_OPEN] = "open", [CAND_MAPPED] = "port-mapping",
 	};
-	return k <= CAND_OPEN ? names[k] : "punching";
+	return k <= CAND_MAPPED ? names[k] : "punching";
 }
 
 /* How a pong on fd from `from` was reached: the target it answers, or a
@@ -93,6 +103,8 @@ static enum agent_cand found_by(const struct agent *a, const struct agent_peer *
 			k = CAND_HAIRPIN;
 		else if (peer.open || a->nat.open)
 			k = CAND_OPEN;
+		else if (p->expect.technique == EXPECT_PORTMAP && a->nat.portmap)
+			k = CAND_MAPPED;   /* the peer reached us through our mapping */
 	}
 	return k;
 }
@@ -296,8 +308,8 @@ void punch_start(struct agent *a, struct agent_peer *p, uint32_t round)
 	punch_close_birthday(a, p, -1);
 	/* Order matters for sequential allocators: each new destination takes
 	 * the next port, so predicted ports go first, in order (both sides do
-	 * the same, so their n-th new mappings meet), then reflexive, then
-	 * local addresses. */
+	 * the same, so their n-th new mappings meet), then a port the peer's
+	 * router mapped, then reflexive, then local addresses. */
 	if (peer.sequential) {
 		for (int k = 1; k <= PREDICT_PORTS; k++) {
 			struct wg_endpoint e = p->rec.seen[1];
@@ -308,6 +320,8 @@ void punch_start(struct agent *a, struct agent_peer *p, uint32_t round)
 			add_target(p, &e, a->udp, CAND_PREDICTED);
 		}
 	}
+	if (peer_mapped(p))
+		add_target(p, peer_mapped(p), a->udp, CAND_MAPPED);
 	add_target(p, &p->rec.seen[0], a->udp, CAND_REFLEXIVE);
 	add_target(p, &p->rec.seen[1], a->udp, CAND_REFLEXIVE);
 	for (int i = 0; i < p->rec.n_cands; i++)

@@ -1,6 +1,7 @@
 /* `punchlab-agent status`: the daemon answers on a UNIX socket with its
  * state, as a table for people or JSON for programs. */
 #include "agent.h"
+#include "../../lib/portmap/portmap.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -102,14 +103,41 @@ const char *agent_introducer_state(const struct agent *a)
 	return a->registered && udp_fresh ? "udp" : "unreachable";
 }
 
+/* The port mapping we hold: for people, "192.0.2.2:51820 by PCP, renewed
+ * in 3540 s" (or none, and why); in JSON an object with protocol
+ * ("" none), endpoint, offered, renew_in_s and why. */
+static void portmap_render(const struct agent *a, bool json, char *buf, size_t len)
+{
+	const struct agent_portmap *pm = &a->pmap;
+	char why[200], ep[64];
+	bool offered = portmap_offered(a, why, sizeof(why)) != NULL;
+	long renew = pm->got.by && pm->next_ms > a->now ? (long)((pm->next_ms - a->now) / 1000) : 0;
+
+	snprintf(ep, sizeof(ep), "%s", pm->got.by ? agent_ep_str(&pm->got.ext) : "");
+	if (!pm->got.by)
+		snprintf(why, sizeof(why), "%s", !a->conf.port_mapping ? "off (port-mapping = no)"
+						 : pm->got.why[0]  ? pm->got.why
+						 : pm->asking	   ? "asking the router"
+								   : "not asked yet");
+	if (json)
+		snprintf(buf, len, "{\"protocol\":\"%s\",\"endpoint\":\"%s\",\"offered\":%s,\"renew_in_s\":%ld,\"why\":\"%s\"}",
+			 pm->got.by ? pmap_protocol_name(pm->got.by) : "", ep, offered ? "true" : "false", renew, js(why));
+	else if (pm->got.by)
+		snprintf(buf, len, "%s by %s, renewed in %ld s%s%s", ep, pmap_protocol_name(pm->got.by), renew, why[0] ? "; " : "",
+			 why);
+	else
+		snprintf(buf, len, "none: %s", why);
+}
+
 static void render(struct agent *a, struct out *o, bool json)
 {
-	char key[45], nat[80], addr[40];
+	char key[45], nat[80], addr[40], pmap[512];
 	const char *intro = agent_introducer_state(a);
 	uint64_t now = a->now;
 
 	key_format(a->pub, key);
 	mesh_nat_describe(&a->nat, nat, sizeof(nat));
+	portmap_render(a, json, pmap, sizeof(pmap));
 	if (json) {
 		emit(o, "{\"interface\":\"%s\",\"name\":\"%s\",\"public_key\":\"%s\",\"listen_port\":%u,", js(a->conf.interface),
 		     js(a->conf.name), key, a->port);
@@ -117,9 +145,9 @@ static void render(struct agent *a, struct out *o, bool json)
 		     a->registered || a->mesh4 ? ip4(a->mesh4) : "", a->mesh4 ? ip6(a->mesh6) : "", intro,
 		     agent_ep_str(&a->seen[0]), agent_ep_str(&a->seen[1]));
 		emit(o, "\"nat\":\"%s\",\"opener_ttl\":%d,\"relayed_out\":%llu,\"relayed_in\":%llu,\"dropped_control\":%llu,"
-			"\"peers\":[",
+			"\"port_mapping\":%s,\"peers\":[",
 		     js(nat), a->min_ttl > 2 ? a->min_ttl - 1 : 0, (unsigned long long)a->relayed_out,
-		     (unsigned long long)a->relayed_in, (unsigned long long)a->dropped_control);
+		     (unsigned long long)a->relayed_in, (unsigned long long)a->dropped_control, pmap);
 	} else {
 		emit(o, "interface %s (%s), key %s\n", a->conf.interface, a->conf.name[0] ? a->conf.name : "-", key);
 		if (a->mesh4)
@@ -127,7 +155,8 @@ static void render(struct agent *a, struct out *o, bool json)
 		else
 			snprintf(addr, sizeof(addr), "none yet");
 		emit(o, "  mesh address %s, UDP port %u, introducer %s\n", addr, a->port, intro);
-		emit(o, "  seen as %s and %s: %s\n\n", agent_ep_str(&a->seen[0]), agent_ep_str(&a->seen[1]), nat);
+		emit(o, "  seen as %s and %s: %s\n", agent_ep_str(&a->seen[0]), agent_ep_str(&a->seen[1]), nat);
+		emit(o, "  port mapping: %s\n\n", pmap);
 		emit(o, "%-12s %-15s %-26s %8s %10s %12s %12s  %s\n", "peer", "mesh address", "path", "rtt", "handshake",
 		     "received", "sent", "why relayed");
 	}

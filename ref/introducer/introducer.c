@@ -554,6 +554,23 @@ static void on_register(struct introducer *in, const struct mesh_msg *msg, const
 		m->rec.n_cands = msg->u.reg.n_cands;
 		memcpy(m->rec.cands, msg->u.reg.cands, sizeof(m->rec.cands));
 	}
+	/* A port mapping is passed on only on the address we see the member
+	 * from (its REGISTER to our first address says): one elsewhere (a
+	 * home router's behind a carrier NAT) opens nothing, and no member
+	 * points its peers at another host. */
+	if (in->cur_via == 0) {
+		struct wg_endpoint mapped = { 0 };
+		uint8_t by = 0;
+		if (msg->u.reg.mapped.addr.ss_family && wg_endpoint_same_address(&msg->u.reg.mapped, &in->cur_from)) {
+			mapped = msg->u.reg.mapped;
+			by = msg->u.reg.mapped_by;
+		}
+		if (!wg_endpoint_equal(&m->rec.mapped, &mapped) || m->rec.mapped_by != by) {
+			changed = true;
+			m->rec.mapped = mapped;
+			m->rec.mapped_by = by;
+		}
+	}
 	r.u.regd.seen = in->cur_via == 2 ? (struct wg_endpoint){ 0 } : in->cur_from;
 	r.u.regd.via = (uint8_t)in->cur_via;
 	r.u.regd.ttl = msg->u.reg.ttl;

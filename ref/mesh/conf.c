@@ -197,6 +197,7 @@ void agent_conf_defaults(struct agent_conf *c)
 	c->mtu = 1280;
 	c->keepalive_s = 10;
 	c->ping_ms = 1000;
+	c->port_mapping = true;
 }
 
 static int add_member(struct introducer_conf *c, const char *key, const char *name, const char *origin, unsigned line,
@@ -347,13 +348,14 @@ int agent_conf_set(struct agent_conf *c, const char *key, const char *value, con
 		c->keepalive_s = (unsigned)u;
 		return 0;
 	}
-	if (!strcmp(key, "probe-impossible")) {
+	if (!strcmp(key, "probe-impossible") || !strcmp(key, "port-mapping")) {
+		bool *b = key[1] == 'r' ? &c->probe_impossible : &c->port_mapping;
 		if (!strcmp(value, "yes") || !strcmp(value, "true"))
-			c->probe_impossible = true;
+			*b = true;
 		else if (!strcmp(value, "no") || !strcmp(value, "false"))
-			c->probe_impossible = false;
+			*b = false;
 		else
-			return text_fail(err, errlen, origin, line, "probe-impossible \"%s\": yes or no", value);
+			return text_fail(err, errlen, origin, line, "%s \"%s\": yes or no", key, value);
 		return 0;
 	}
 	if (!strcmp(key, "ping-interval-ms")) {
@@ -364,7 +366,8 @@ int agent_conf_set(struct agent_conf *c, const char *key, const char *value, con
 	}
 	return text_fail(err, errlen, origin, line,
 			 "unknown key \"%s\"; expected private-key, private-key-file, introducer, introducer-key, interface, "
-			 "name, listen-port, join-secret, mtu, keepalive, ping-interval-ms or probe-impossible", key);
+			 "name, listen-port, join-secret, mtu, keepalive, ping-interval-ms, probe-impossible or port-mapping",
+			 key);
 }
 
 /* The shared line loop: "key = value", '#' comments, blank lines. */

@@ -63,6 +63,7 @@ struct agent_conf {
 	unsigned keepalive_s;                /* registration refresh (mapping keepalive toward the introducer) */
 	unsigned ping_ms;                    /* direct path checks */
 	bool probe_impossible;               /* punch pairs the NAT classes say cannot go direct, too */
+	bool port_mapping;                   /* ask our router to map our port (UPnP IGD, NAT-PMP, PCP); default yes */
 };
 
 void introducer_conf_defaults(struct introducer_conf *c);

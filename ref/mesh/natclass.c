@@ -45,6 +45,7 @@ void mesh_nat_model(const struct mesh_nat_class *c, struct nat_model *m)
 	m->filtering = c->open ? NAT_ENDPOINT_INDEPENDENT : NAT_ADDRESS_AND_PORT_DEPENDENT;
 	m->ports = c->sequential ? NAT_PORTS_SEQUENTIAL : c->varies ? NAT_PORTS_RANDOM : NAT_PORTS_PRESERVE;
 	m->unsolicited = NAT_UNSOLICITED_DROP_BEFORE_CONFIRM;
+	m->portmap = c->portmap;
 }
 
 void mesh_nat_expect(const struct mesh_nat_class *me, const struct mesh_nat_class *peer, bool same_site,

@@ -17,6 +17,7 @@ struct mesh_nat_class {
 	bool sequential;     /* ...with a small, steady step between new mappings */
 	int delta;           /* that step (second address's port minus the first's) */
 	bool tcp_only;       /* UDP does not get out */
+	unsigned portmap;    /* a port its router mapped on request, by this NAT_PORTMAP_* bit (0: none) */
 };
 
 /* Classify from the endpoints the introducer saw (seen[1] may be unset

@@ -1,4 +1,5 @@
 #include "proto.h"
+#include "../../lib/nat/model.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -214,7 +215,21 @@ static void put_peer(struct wr *w, const struct mesh_peer_rec *p)
 	put_ep(w, &p->seen[0]);
 	put_ep(w, &p->seen[1]);
 	put_cands(w, p->n_cands, p->cands);
-	put8(w, p->tcp_only);
+	put8(w, (uint8_t)(p->tcp_only | (p->mapped.addr.ss_family ? 2 : 0)));
+	if (p->mapped.addr.ss_family) {
+		put_ep(w, &p->mapped);
+		put8(w, p->mapped_by);
+	}
+}
+
+/* A port mapping's protocol: exactly one of the three bits. */
+static int check_mapped_by(uint8_t by, const struct wg_endpoint *ep, char *why, size_t whylen)
+{
+	if (by != NAT_PORTMAP_UPNP && by != NAT_PORTMAP_NATPMP && by != NAT_PORTMAP_PCP)
+		return bad(why, whylen, "port mapping by protocol %u (1 UPnP, 2 NAT-PMP, 4 PCP)", by);
+	if (!ep->addr.ss_family)
+		return bad(why, whylen, "a port mapping without an endpoint");
+	return 0;
 }
 
 static int get_peer(struct rd *r, struct mesh_peer_rec *p, char *why, size_t whylen)
@@ -231,9 +246,18 @@ static int get_peer(struct rd *r, struct mesh_peer_rec *p, char *why, size_t why
 	    get_cands(r, &p->n_cands, p->cands, why, whylen))
 		return -EBADMSG;
 	flags = get8(r);
-	if (flags > 1)
+	if (flags > 3)
 		return bad(why, whylen, "peer flags 0x%02x unknown", flags);
-	p->tcp_only = flags;
+	p->tcp_only = flags & 1;
+	memset(&p->mapped, 0, sizeof(p->mapped));
+	p->mapped_by = 0;
+	if (flags & 2) {
+		if (get_ep(r, &p->mapped, why, whylen))
+			return -EBADMSG;
+		p->mapped_by = get8(r);
+		if (!r->short_ && check_mapped_by(p->mapped_by, &p->mapped, why, whylen))
+			return -EBADMSG;
+	}
 	return 0;
 }
 
@@ -245,11 +269,15 @@ int mesh_msg_encode(const struct mesh_msg *m, uint8_t *out, size_t cap)
 	put64(&w, m->session);
 	switch (m->type) {
 	case MESH_REGISTER:
-		put8(&w, (uint8_t)(m->u.reg.has_join | m->u.reg.has_proof << 1));
+		put8(&w, (uint8_t)(m->u.reg.has_join | m->u.reg.has_proof << 1 | (m->u.reg.mapped.addr.ss_family ? 4 : 0)));
 		if (m->u.reg.has_join)
 			put(&w, m->u.reg.join, 32);
 		if (m->u.reg.has_proof)
 			put(&w, m->u.reg.proof, MESH_PROOF_LEN);
+		if (m->u.reg.mapped.addr.ss_family) {
+			put_ep(&w, &m->u.reg.mapped);
+			put8(&w, m->u.reg.mapped_by);
+		}
 		put_name(&w, m->u.reg.name);
 		put8(&w, m->u.reg.ttl);
 		put_cands(&w, m->u.reg.n_cands, m->u.reg.cands);
@@ -323,7 +351,7 @@ int mesh_msg_decode(uint8_t type, const uint8_t *in, size_t len, struct mesh_msg
 	switch (type) {
 	case MESH_REGISTER: {
 		uint8_t j = get8(&r);
-		if (j > 3)
+		if (j > 7)
 			return bad(why, whylen, "register: flags 0x%02x unknown", j);
 		m->u.reg.has_join = j & 1;
 		m->u.reg.has_proof = (j >> 1) & 1;
@@ -331,6 +359,13 @@ int mesh_msg_decode(uint8_t type, const uint8_t *in, size_t len, struct mesh_msg
 			get(&r, m->u.reg.join, 32);
 		if (m->u.reg.has_proof)
 			get(&r, m->u.reg.proof, MESH_PROOF_LEN);
+		if (j & 4) {
+			if (get_ep(&r, &m->u.reg.mapped, why, whylen))
+				return -EBADMSG;
+			m->u.reg.mapped_by = get8(&r);
+			if (!r.short_ && check_mapped_by(m->u.reg.mapped_by, &m->u.reg.mapped, why, whylen))
+				return -EBADMSG;
+		}
 		if (get_name(&r, m->u.reg.name, why, whylen))
 			return -EBADMSG;
 		m->u.reg.ttl = get8(&r);

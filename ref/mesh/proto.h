@@ -5,6 +5,8 @@
  * relay frames carry WireGuard packets, which protect
  * themselves, behind a session token.
  *
+ * Version 4: as 3, and a REGISTER and a member's record may carry the
+ * port mapping the member's router granted (its endpoint and protocol).
  * Version 3: nothing on the wire names the sender. Each control message
  * has a new ephemeral key E; the sender's static key travels sealed under
  * the DH of E and the receiver's key, and the body under a key that also
@@ -34,7 +36,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define MESH_VERSION 3
+#define MESH_VERSION 4
 #define MESH_HDR_LEN 4
 #define MESH_EPH_LEN 32
 #define MESH_MAC_LEN 16
@@ -89,6 +91,11 @@ struct mesh_peer_rec {
 	uint8_t n_cands;
 	struct wg_endpoint cands[MESH_MAX_CANDS];   /* its local addresses */
 	bool tcp_only;                    /* reaches the introducer over TCP only */
+	/* A port its router mapped on request (family 0: none), and by what:
+	 * a NAT_PORTMAP_* bit (lib/nat/model.h). The introducer passes on only
+	 * one on the address it sees the member from. */
+	struct wg_endpoint mapped;
+	uint8_t mapped_by;
 };
 
 struct mesh_msg {
@@ -111,6 +118,8 @@ struct mesh_msg {
 			uint8_t ttl;                  /* the TTL this copy was sent with (echoed) */
 			uint8_t n_cands;
 			struct wg_endpoint cands[MESH_MAX_CANDS];
+			struct wg_endpoint mapped;    /* a port our router mapped (family 0: none) */
+			uint8_t mapped_by;            /* NAT_PORTMAP_UPNP, _NATPMP or _PCP */
 		} reg;
 		struct {
 			struct wg_endpoint seen;      /* the sender's address as this introducer address saw it */

@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const struct sim_nat cone = { SIM_EIM, SIM_EIF, 0, false, 0 };
+static const struct sim_nat cone = { .mapping = SIM_EIM, .filtering = SIM_EIF };
 static uint64_t reached_opened;
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -27,6 +27,7 @@
 #include "topo/topo.h"
 #include "topo/cleanup.h"
 #include "util/netns.h"
+#include "util/paths.h"
 #include "util/text.h"
 
 struct lab {
@@ -34,6 +35,29 @@ struct lab {
 	struct topo_net net;
 	bool up;
 };
+
+/* A model file in DIR: the shipped model BASE with portmap = WHAT (its own
+ * portmap line dropped), named BASE-WHAT.nat. The path is static: use it
+ * before the next call. */
+static inline const char *lab_model_with_portmap(const char *dir, const char *base, const char *what)
+{
+	static char path[PATH_MAX];
+	char data[PATH_MAX], src[PATH_MAX + 64], line[256];
+	FILE *in, *out;
+
+	assert_int_equal(paths_data_dir("nat-models", data, sizeof(data)), 0);
+	snprintf(src, sizeof(src), "%s/%s.nat", data, base);
+	snprintf(path, sizeof(path), "%s/%s-%s.nat", dir, base, what);
+	assert_non_null(in = fopen(src, "r"));
+	assert_non_null(out = fopen(path, "w"));
+	while (fgets(line, sizeof(line), in))
+		if (strncmp(line, "portmap", 7))
+			fputs(line, out);
+	fprintf(out, "portmap = %s\n", what);
+	fclose(in);
+	assert_int_equal(fclose(out), 0);
+	return path;
+}
 
 /* Every lab that is up, so a test's teardown removes them even when an
  * assertion ended the test early. */

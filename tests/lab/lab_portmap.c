@@ -5,8 +5,7 @@
  * the mapped port reached from the other site through the model's own
  * filtering; a protocol the model does not offer gets no answer. */
 #include "lab.h"
-#include "natcheck/pmprobe.h"
-#include "util/paths.h"
+#include "portmap/portmap.h"
 
 #include <sys/stat.h>
 
@@ -16,25 +15,9 @@
 static struct lab lab;
 static char models[64];
 
-/* A model file: BASE's behaviours plus portmap = WHAT, in the test's folder. */
 static const char *model_with(const char *base, const char *what)
 {
-	static char path[PATH_MAX];
-	char dir[PATH_MAX], src[PATH_MAX + 64], line[256];
-	FILE *in, *out;
-
-	assert_int_equal(paths_data_dir("nat-models", dir, sizeof(dir)), 0);
-	snprintf(src, sizeof(src), "%s/%s.nat", dir, base);
-	snprintf(path, sizeof(path), "%s/%s-%s.nat", models, base, what);
-	assert_non_null(in = fopen(src, "r"));
-	assert_non_null(out = fopen(path, "w"));
-	while (fgets(line, sizeof(line), in))
-		if (strncmp(line, "portmap", 7))
-			fputs(line, out);
-	fprintf(out, "portmap = %s\n", what);
-	fclose(in);
-	assert_int_equal(fclose(out), 0);
-	return path;
+	return lab_model_with_portmap(models, base, what);
 }
 
 static void up(const char *model_a, const char *model_b)

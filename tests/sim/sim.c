@@ -115,6 +115,11 @@ static uint16_t nat_out(struct sim *s, struct sim_agent *g, uint16_t in_port, ui
 	bool per_dest = g->nat.mapping == SIM_ADM_RANDOM || g->nat.mapping == SIM_ADM_SEQUENTIAL;
 	struct sim_mapping_entry *m = NULL, *free_slot = NULL;
 
+	if (g->pm_port && s->now < g->pm_until && in_port == g->sock_port[1])
+		for (int i = 0; i < g->n_pm_flows; i++)
+			if (g->pm_flows[i].ip == dst_ip && g->pm_flows[i].port == dst_port)
+				return g->pm_port;
+
 	for (int i = 0; i < SIM_MAX_MAPPINGS; i++) {
 		struct sim_mapping_entry *e = &g->maps[i];
 		if (e->used && s->now - e->last_ms > nat_timeout(g))
@@ -154,6 +159,13 @@ static uint16_t nat_out(struct sim *s, struct sim_agent *g, uint16_t in_port, ui
 /* An inbound packet at agent g's NAT: the inside port it goes to (0: dropped). */
 static uint16_t nat_in(struct sim *s, struct sim_agent *g, uint16_t out_port, uint32_t src_ip, uint16_t src_port)
 {
+	if (g->pm_port && out_port == g->pm_port && s->now < g->pm_until && !g->nat.portmap_says_ip) {
+		/* a port the router mapped on request: anyone gets in, and the
+		 * flow's answers go back out by it */
+		int k = g->n_pm_flows < 16 ? g->n_pm_flows++ : (int)(rnd(s) % 16);
+		g->pm_flows[k].ip = src_ip, g->pm_flows[k].port = src_port;
+		return g->sock_port[1];
+	}
 	for (int i = 0; i < SIM_MAX_MAPPINGS; i++) {
 		struct sim_mapping_entry *e = &g->maps[i];
 		bool ok = false;
@@ -424,6 +436,45 @@ static int agent_set_address(void *ctx, uint32_t mesh4, uint8_t plen4, const uin
 	return 0;
 }
 
+static int agent_portmap(void *ctx, uint32_t lifetime_s)
+{
+	struct sim_agent *g = ctx;
+
+	if (g->pm_asked)
+		return -EBUSY;
+	g->pm_asked = true;
+	g->pm_ask_lifetime = lifetime_s;
+	g->pm_answer_at = g->sim->now + 2 * SIM_HOP_MS;
+	g->pm_asks++;
+	return 0;
+}
+
+/* The router answers an ask that is due. */
+static void portmap_answer(struct sim *s, struct sim_agent *g)
+{
+	struct agent_portmap_answer ans;
+
+	if (!g->pm_asked || s->now < g->pm_answer_at)
+		return;
+	g->pm_asked = false;
+	memset(&ans, 0, sizeof(ans));
+	if (!g->nat.portmap || g->nat.mapping == SIM_NO_NAT) {
+		snprintf(ans.why, sizeof(ans.why), "PCP: no answer; NAT-PMP: no answer; UPnP: no device answered discovery");
+	} else if (g->pm_ask_lifetime) {
+		uint32_t life = g->nat.portmap_lifetime_s ? g->nat.portmap_lifetime_s : g->pm_ask_lifetime;
+		g->pm_port = g->sock_port[1];
+		g->pm_until = s->now + (uint64_t)life * 1000;
+		ans.by = g->nat.portmap;
+		ans.lifetime_s = life;
+		ans.ext = endpoint(g->nat.portmap_says_ip ? g->nat.portmap_says_ip : g->public_ip, g->pm_port);
+	} else {
+		g->pm_port = 0;
+		g->n_pm_flows = 0;
+	}
+	if (g->up)
+		agent_portmap_answer(&g->a, &ans, s->now);
+}
+
 static int agent_local_addresses(void *ctx, struct wg_endpoint *out, int max)
 {
 	struct sim_agent *g = ctx;
@@ -607,7 +658,8 @@ void sim_start_agent(struct sim *s, int i)
 {
 	struct sim_agent *g = &s->agents[i];
 	struct agent_io io = { g, agent_real_ns, agent_send, agent_open_socket, agent_close_socket, agent_tcp_connect,
-			       agent_tcp_write, agent_tcp_close, agent_deliver, agent_set_address, agent_local_addresses };
+			       agent_tcp_write, agent_tcp_close, agent_deliver, agent_set_address, agent_local_addresses,
+			       agent_portmap };
 	char err[256];
 
 	if (!s->intro_up)
@@ -673,9 +725,11 @@ void sim_run(struct sim *s, uint64_t ms)
 			s->now = next;
 		process_due(s);
 		if (s->now >= s->next_tick) {
-			for (int i = 0; i < s->n_agents; i++)
+			for (int i = 0; i < s->n_agents; i++) {
+				portmap_answer(s, &s->agents[i]);
 				if (s->agents[i].up)
 					agent_tick(&s->agents[i].a, s->now);
+			}
 			s->next_tick = s->now + 10;
 		}
 		if (s->now >= s->next_intro_tick) {

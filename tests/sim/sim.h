@@ -46,6 +46,14 @@ struct sim_nat {
 	uint64_t timeout_ms;       /* a mapping without traffic either way lives this long (0: 120 s) */
 	bool udp_blocked;          /* UDP does not leave the site (TCP does) */
 	size_t max_datagram;       /* UDP payloads larger are dropped on the uplink, both ways, silently (0: none) */
+	/* Port mapping on request (io.portmap): the NAT_PORTMAP_* bit the
+	 * router grants by (0: it grants none), the lifetime it grants (0:
+	 * what is asked), and the outside address it says (0: its public
+	 * one; another: a home router behind a carrier NAT). A mapping lets
+	 * anyone in, whatever the filtering, until it lapses or is removed. */
+	unsigned portmap;
+	uint32_t portmap_lifetime_s;
+	uint32_t portmap_says_ip;
 };
 
 struct sim_mapping_entry {
@@ -90,6 +98,19 @@ struct sim_agent {
 	/* What arrived on its TUN device. */
 	uint64_t delivered, delivered_bytes;
 	uint32_t last_seq;         /* the sequence number in the last inner packet (sim_send's) */
+	/* Its router's port mapping: the agent's ask (answered SIM_HOP_MS * 2
+	 * later), and the mapping of its main port while it lasts. */
+	bool pm_asked;
+	uint32_t pm_ask_lifetime;
+	uint64_t pm_answer_at;
+	int pm_asks;               /* asks so far */
+	uint16_t pm_port;          /* mapped: the outside port (0: none) */
+	uint64_t pm_until;
+	struct {                   /* flows that came in through it: their answers leave by it (conntrack) */
+		uint32_t ip;
+		uint16_t port;
+	} pm_flows[16];
+	int n_pm_flows;
 };
 
 enum sim_kind { SIM_UDP, SIM_TCP_CONNECT, SIM_TCP_CONNECTED, SIM_TCP_DATA, SIM_TCP_CLOSE };

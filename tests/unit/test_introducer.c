@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "nat/model.h"
 #include "introducer/introducer.h"
 #include "mesh/counter.h"
 #include "mesh/conf.h"
@@ -121,6 +122,8 @@ static struct introducer *intro_new(void)
  * given (NULL: none). */
 /* The agent process's session its REGISTERs carry (a restart: another). */
 static uint64_t test_session = 1;
+/* A port mapping REGISTERs offer (family 0: none). */
+static struct wg_endpoint reg_mapped;
 
 static size_t register_datagram(const uint8_t priv[32], const char *secret, const uint8_t *proof, uint8_t *out,
 				size_t cap)
@@ -141,6 +144,10 @@ static size_t register_datagram(const uint8_t priv[32], const char *secret, cons
 	if (proof) {
 		msg.u.reg.has_proof = true;
 		memcpy(msg.u.reg.proof, proof, MESH_PROOF_LEN);
+	}
+	if (reg_mapped.addr.ss_family) {
+		msg.u.reg.mapped = reg_mapped;
+		msg.u.reg.mapped_by = NAT_PORTMAP_NATPMP;
 	}
 	assert_int_equal(mesh_shared_key(shared, intro_pub, priv), 0);
 	n = mesh_seal(&msg, intro_pub, shared, out, cap);
@@ -681,6 +688,50 @@ static void the_member_list_goes_out_when_it_changed_not_with_every_register(voi
 	introducer_free(in);
 }
 
+/* The PEER record of b the introducer last sent a (the last datagram). */
+static struct mesh_peer_rec last_peer_for_a(void)
+{
+	struct mesh_msg m;
+	uint8_t shared[32];
+	char why[160];
+
+	assert_true(io_seen.last_len > 0 && io_seen.last[3] == MESH_PEER);
+	assert_int_equal(mesh_shared_key(shared, intro_pub, member_priv[0]), 0);
+	assert_int_equal(mesh_receive(io_seen.last, io_seen.last_len, member_priv[0], shared, &m, why, sizeof(why)), 0);
+	return m.u.peer;
+}
+
+/* A port mapping is passed on only on the address the member is seen
+ * from: one elsewhere (a home router behind a carrier NAT, or a member
+ * pointing its peers at someone else) is dropped from its record, and
+ * one offered again comes back. */
+static void a_port_mapping_is_passed_on_only_on_the_members_own_address(void **state)
+{
+	struct introducer *in = intro_new();
+	struct wg_endpoint ea, eb;
+	uint8_t buf[MESH_MAX_MSG];
+	size_t n;
+
+	(void)state;
+	assert_int_equal(wg_endpoint_parse("192.0.2.2:40000", &ea), 0);
+	assert_int_equal(wg_endpoint_parse("192.0.2.10:41000", &eb), 0);
+	udp_register(in, member_priv[0], NULL, &ea, 1000);
+	assert_int_equal(wg_endpoint_parse("192.0.2.10:51820", &reg_mapped), 0);   /* b's own address */
+	udp_register(in, member_priv[1], NULL, &eb, 2000);
+	struct mesh_peer_rec b = last_peer_for_a();
+	assert_true(wg_endpoint_equal(&b.mapped, &reg_mapped));
+	assert_int_equal(b.mapped_by, NAT_PORTMAP_NATPMP);
+	assert_int_equal(wg_endpoint_parse("198.51.100.7:51820", &reg_mapped), 0);   /* someone else's */
+	io_seen.ns += 1000000000ULL;
+	n = register_datagram(member_priv[1], NULL, NULL, buf, sizeof(buf));
+	introducer_receive(in, 0, &eb, buf, n, 3000);
+	b = last_peer_for_a();
+	assert_int_equal(b.mapped.addr.ss_family, 0);
+	assert_int_equal(b.mapped_by, 0);
+	memset(&reg_mapped, 0, sizeof(reg_mapped));
+	introducer_free(in);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -694,6 +745,7 @@ int main(void)
 		cmocka_unit_test(strangers_on_many_ports_get_no_more_than_their_address),
 		cmocka_unit_test(a_register_from_a_forged_source_amplifies_nothing),
 		cmocka_unit_test(the_member_list_goes_out_when_it_changed_not_with_every_register),
+		cmocka_unit_test(a_port_mapping_is_passed_on_only_on_the_members_own_address),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

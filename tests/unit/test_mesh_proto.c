@@ -20,6 +20,7 @@
 
 #include "mesh/frag.h"
 #include "mesh/proto.h"
+#include "nat/model.h"
 #include "mesh/status.h"
 #include "mesh/stream.h"
 
@@ -82,6 +83,13 @@ static void every_message_type_survives_seal_and_open(void **state)
 	assert_int_equal(o.u.reg.ttl, 3);
 	assert_int_equal(o.u.reg.n_cands, 2);
 	assert_true(wg_endpoint_equal(&o.u.reg.cands[1], &m.u.reg.cands[1]));
+	assert_int_equal(o.u.reg.mapped.addr.ss_family, 0);
+	m.u.reg.mapped = ep("192.0.2.2:51820");   /* and with a port mapping */
+	m.u.reg.mapped_by = NAT_PORTMAP_PCP;
+	roundtrip(&m, &o);
+	assert_true(wg_endpoint_equal(&o.u.reg.mapped, &m.u.reg.mapped));
+	assert_int_equal(o.u.reg.mapped_by, NAT_PORTMAP_PCP);
+	assert_true(o.u.reg.has_join);
 
 	memset(&m.u, 0, sizeof(m.u));
 	m.type = MESH_REGISTERED;
@@ -114,6 +122,13 @@ static void every_message_type_survives_seal_and_open(void **state)
 	assert_int_equal(o.u.punch.round, 5);
 	assert_string_equal(o.u.punch.peer.name, "bob");
 	assert_true(wg_endpoint_equal(&o.u.punch.peer.seen[1], &m.u.punch.peer.seen[1]));
+	assert_true(o.u.punch.peer.tcp_only);
+	assert_int_equal(o.u.punch.peer.mapped.addr.ss_family, 0);
+	m.u.punch.peer.mapped = ep("192.0.2.10:40000");
+	m.u.punch.peer.mapped_by = NAT_PORTMAP_UPNP;
+	roundtrip(&m, &o);
+	assert_true(wg_endpoint_equal(&o.u.punch.peer.mapped, &m.u.punch.peer.mapped));
+	assert_int_equal(o.u.punch.peer.mapped_by, NAT_PORTMAP_UPNP);
 	assert_true(o.u.punch.peer.tcp_only);
 
 	memset(&m.u, 0, sizeof(m.u));
@@ -314,6 +329,21 @@ static void malformed_bodies_are_refused_with_a_reason(void **state)
 	body[18] = '\n';
 	assert_int_equal(mesh_msg_decode(MESH_REGISTER, body, 21, &m, why, sizeof(why)), -EBADMSG);
 	assert_non_null(strstr(why, "not printable"));
+	/* A port mapping by no protocol we know, and one without an endpoint. */
+	memset(body, 0, sizeof(body));
+	body[16] = 4;                                   /* a mapping follows */
+	body[17] = 4, body[18] = 192, body[21] = 2, body[22] = 0xca, body[23] = 0x6c;
+	body[24] = 3;                                   /* UPnP and NAT-PMP at once */
+	body[25] = 1, body[26] = 'x';
+	assert_int_equal(mesh_msg_decode(MESH_REGISTER, body, 64, &m, why, sizeof(why)), -EBADMSG);
+	assert_non_null(strstr(why, "port mapping by protocol 3"));
+	body[24] = 4;
+	assert_int_equal(mesh_msg_decode(MESH_REGISTER, body, 64, &m, why, sizeof(why)), 0);
+	assert_int_equal(m.u.reg.mapped_by, NAT_PORTMAP_PCP);
+	memmove(body + 18, body + 24, 40);
+	body[17] = 0;                                   /* family 0: no endpoint */
+	assert_int_equal(mesh_msg_decode(MESH_REGISTER, body, 58, &m, why, sizeof(why)), -EBADMSG);
+	assert_non_null(strstr(why, "without an endpoint"));
 }
 
 static void every_message_type_refuses_trailing_and_missing_bytes(void **state)

@@ -13,11 +13,15 @@
 #include <string.h>
 
 #include "tests/sim/sim.h"
+#include "nat/model.h"
 
-static const struct sim_nat full_cone = { SIM_EIM, SIM_EIF, 0, false, 0 };
-static const struct sim_nat port_restricted = { SIM_EIM, SIM_APDF, 0, false, 0 };
-static const struct sim_nat symmetric = { SIM_ADM_RANDOM, SIM_APDF, 0, false, 0 };
-static const struct sim_nat udp_blocked = { SIM_EIM, SIM_APDF, 0, true, 0 };
+static const struct sim_nat full_cone = { .mapping = SIM_EIM, .filtering = SIM_EIF };
+static const struct sim_nat port_restricted = { .mapping = SIM_EIM, .filtering = SIM_APDF };
+static const struct sim_nat symmetric = { .mapping = SIM_ADM_RANDOM, .filtering = SIM_APDF };
+static const struct sim_nat udp_blocked = { .mapping = SIM_EIM, .filtering = SIM_APDF, .udp_blocked = true };
+
+static const struct sim_nat symmetric_pcp = { .mapping = SIM_ADM_RANDOM, .filtering = SIM_APDF, .portmap = NAT_PORTMAP_PCP,
+					       .portmap_lifetime_s = 600 };
 
 static struct sim S;
 
@@ -187,6 +191,92 @@ static void a_path_mtu_black_hole_is_crossed_in_pieces(void **state)
 	before = S.agents[p.a].a.frags_out;
 	assert_int_equal(traffic_sized(p.a, p.b, 10, 100, 1228), 10);
 	assert_int_equal(S.agents[p.a].a.frags_out, before);
+}
+
+/* Two symmetric NATs, b's router granting port mappings by PCP for 10
+ * minutes: b maps its port once registered and offers it, a punches to it,
+ * and the pair goes direct; b renews at half the lifetime, so the path
+ * lives on for hours (past every renewal); it is relayed without. */
+static void a_port_mapping_takes_a_symmetric_pair_direct_and_is_renewed_for_hours(void **state)
+{
+	struct pair p = pair_up(&symmetric, &symmetric_pcp, NULL);
+	struct agent *b = &S.agents[p.b].a;
+	char json[4096];
+
+	(void)state;
+	assert_true(sim_run_until(&S, 20000, both_direct, &p));
+	assert_int_equal(b->pmap.got.by, NAT_PORTMAP_PCP);
+	assert_non_null(portmap_offered(b, NULL, 0));
+	assert_int_equal(sim_peer(&S, p.a, p.b)->rec.mapped_by, NAT_PORTMAP_PCP);
+	assert_int_equal(sim_peer(&S, p.a, p.b)->found_by, CAND_MAPPED);
+	assert_int_equal(S.agents[p.b].pm_asks, 1);
+	status_render(b, STATUS_JSON, json, sizeof(json));
+	assert_non_null(strstr(json, "\"port_mapping\":{\"protocol\":\"PCP\""));
+	assert_non_null(strstr(json, "\"offered\":true"));
+	for (int h = 0; h < 3; h++) {
+		sim_run(&S, 3600 * 1000);
+		assert_true(sim_direct(&S, p.a, p.b) && sim_direct(&S, p.b, p.a));
+		assert_int_equal(traffic(p, p.a, p.b, 10, 100), 10);
+	}
+	/* one ask at start, then one every 300 s for 3 hours */
+	print_message("  3 h direct through the mapping: %d asks\n", S.agents[p.b].pm_asks);
+	assert_in_range(S.agents[p.b].pm_asks, 36, 38);
+	/* The router forgets it (lapsed, never renewed): the next renewal
+	 * makes it again, and the path comes back. */
+	S.agents[p.b].pm_port = 0;
+	sim_run(&S, 330 * 1000);
+	assert_true(sim_run_until(&S, 60000, both_direct, &p));
+}
+
+/* Nothing granted: asked again every 5 minutes (the router may change),
+ * never more often; the pair is relayed and b's status says why. Another
+ * outside address than where the introducer sees b (a home router
+ * behind a carrier NAT): the mapping is held but not offered, and the
+ * introducer would not pass it on anyway. */
+static void a_mapping_not_granted_or_not_public_is_not_offered(void **state)
+{
+	struct sim_nat behind = symmetric_pcp;
+	struct pair p = pair_up(&symmetric, &symmetric, NULL);
+	char json[4096], why[200];
+
+	(void)state;
+	sim_run(&S, 16 * 60 * 1000);
+	assert_false(sim_direct(&S, p.a, p.b));
+	print_message("  16 min without a router that maps: %d asks\n", S.agents[p.b].pm_asks);
+	assert_in_range(S.agents[p.b].pm_asks, 4, 4);
+	status_render(&S.agents[p.b].a, STATUS_JSON, json, sizeof(json));
+	assert_non_null(strstr(json, "\"protocol\":\"\",\"endpoint\":\"\",\"offered\":false"));
+	assert_non_null(strstr(json, "PCP: no answer"));
+	sim_free(&S);
+
+	behind.portmap_says_ip = 0x64400002;   /* 100.64.0.2: the carrier's inside */
+	p = pair_up(&symmetric, &behind, NULL);
+	sim_run(&S, 20000);
+	assert_int_equal(S.agents[p.b].a.pmap.got.by, NAT_PORTMAP_PCP);
+	assert_null(portmap_offered(&S.agents[p.b].a, why, sizeof(why)));
+	print_message("  %s\n", why);
+	assert_non_null(strstr(why, "not where the introducer sees us"));
+	assert_int_equal(sim_peer(&S, p.a, p.b)->rec.mapped.addr.ss_family, 0);
+	assert_false(sim_direct(&S, p.a, p.b));
+	assert_true(sim_peer(&S, p.a, p.b)->impossible);
+}
+
+/* port-mapping = no: the router is never asked. */
+static void port_mapping_off_never_asks(void **state)
+{
+	struct pair p;
+
+	(void)state;
+	sim_init(&S, NULL);
+	p.a = sim_add_agent(&S, "a", &symmetric);
+	p.b = sim_add_agent(&S, "b", &symmetric_pcp);
+	S.agents[p.b].conf.port_mapping = false;
+	sim_start_agent(&S, p.a);
+	sim_start_agent(&S, p.b);
+	assert_true(sim_run_until(&S, 10000, both_know_each_other, &p));
+	sim_run(&S, 20000);
+	assert_int_equal(S.agents[p.b].pm_asks, 0);
+	assert_false(sim_direct(&S, p.a, p.b));
 }
 
 static void a_relayed_pair_is_carried_by_the_relay_for_hours(void **state)
@@ -911,6 +1001,9 @@ int main(void)
 		cmocka_unit_test_teardown(a_direct_pair_stays_direct_for_six_hours_of_virtual_time, teardown),
 		cmocka_unit_test_teardown(a_path_mtu_black_hole_is_crossed_in_pieces, teardown),
 		cmocka_unit_test_teardown(a_relayed_pair_is_carried_by_the_relay_for_hours, teardown),
+		cmocka_unit_test_teardown(a_port_mapping_takes_a_symmetric_pair_direct_and_is_renewed_for_hours, teardown),
+		cmocka_unit_test_teardown(a_mapping_not_granted_or_not_public_is_not_offered, teardown),
+		cmocka_unit_test_teardown(port_mapping_off_never_asks, teardown),
 		cmocka_unit_test_teardown(a_pair_called_impossible_is_punched_anyway_when_asked, teardown),
 		cmocka_unit_test_teardown(path_checks_keep_short_lived_mappings_open_through_silence, teardown),
 		cmocka_unit_test_teardown(a_nat_that_forgets_moves_traffic_to_the_relay_then_direct_again, teardown),

@@ -114,7 +114,7 @@ write('fuzz_mesh_frag', 'two-pieces', frag_rec(0, True, 1, 0, 2, 0) + frag_rec(0
 write('fuzz_mesh_frag', 'out-of-order-two-senders',
       frag_rec(1, False, 7, 2, 3, 0, b'z' * 20) + frag_rec(2, True, 7, 0, 3, 0) + frag_rec(1, True, 7, 0, 3, 5) +
       frag_rec(1, True, 7, 1, 3, 5) + frag_rec(2, True, 7, 1, 3, 200))
-write('fuzz_mesh_frag', 'raw', bytes([0xff, 0, 0, 0, 0, 0, 0]) + b'PL\x03\x12\x00\x00\x00\x01\x00\x02' + b'y' * 30)
+write('fuzz_mesh_frag', 'raw', bytes([0xff, 0, 0, 0, 0, 0, 0]) + b'PL\x04\x12\x00\x00\x00\x01\x00\x02' + b'y' * 30)
 
 
 # mesh_receive: records of where|raw, who, from, type, body length, 10 ms
@@ -132,4 +132,20 @@ write('fuzz_mesh_receive', 'connect-ping-resync-gone',
       recv_rec(2, 1, 1, 9, ctr + struct.pack('!Q', 5)) +          # RESYNC from b to a
       recv_rec(2, 2, 2, 11, ctr + struct.pack('!I', 2) + b'k' * 32, 50) +  # GONE from the introducer
       recv_rec(1, 3, 3, 4, ctr + struct.pack('!I', 1)) +          # CONNECT from a stranger
-      recv_rec(2, 0, 3, 6, b'PL\x03\x06' + b'x' * 150, raw=True))  # garbage to a
+      recv_rec(2, 0, 3, 6, b'PL\x04\x06' + b'x' * 150, raw=True))  # garbage to a
+
+
+# mesh_msg: the type byte, then a body (counter and session, 16 bytes, then
+# the type's fields). A REGISTER and a PEER that carry a port mapping
+# (endpoint, then its protocol: 4 PCP, 2 NAT-PMP, 1 UPnP).
+def ep4(addr, port):
+    return bytes([4, *addr]) + struct.pack('!H', port)
+
+
+mapped = ep4((192, 0, 2, 2), 51820) + bytes([4])
+reg = ctr + bytes([4]) + mapped + bytes([1]) + b'a' + bytes([64, 1]) + ep4((10, 0, 1, 2), 51820)
+write('fuzz_mesh_msg', 'register-mapped', bytes([1]) + reg + b'\0' * max(0, 48 - len(reg) + 16))
+write('fuzz_mesh_msg', 'peer-mapped',
+      bytes([3]) + ctr + struct.pack('!I', 7) + b'k' * 32 + bytes([1]) + b'b' + bytes([100, 64, 0, 3]) + b'\0' * 16 +
+      ep4((192, 0, 2, 2), 40000) + ep4((192, 0, 2, 2), 40001) + bytes([1]) + ep4((10, 0, 1, 2), 51820) + bytes([2]) +
+      mapped)
