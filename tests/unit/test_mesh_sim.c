@@ -221,11 +221,16 @@ static void a_port_mapping_takes_a_symmetric_pair_direct_and_is_renewed_for_hour
 	/* one ask at start, then one every 300 s for 3 hours */
 	print_message("  3 h direct through the mapping: %d asks\n", S.agents[p.b].pm_asks);
 	assert_in_range(S.agents[p.b].pm_asks, 36, 38);
-	/* The router forgets it (lapsed, never renewed): the next renewal
-	 * makes it again, and the path comes back. */
+	/* The router forgets it (a reboot): the path dies, b asks again at
+	 * once (not at the renewal, minutes away), and the path comes back
+	 * within a round or two. */
+	int asks = S.agents[p.b].pm_asks;
 	S.agents[p.b].pm_port = 0;
-	sim_run(&S, 330 * 1000);
+	S.agents[p.b].n_pm_flows = 0;
+	sim_run(&S, 5000);
+	assert_int_equal(S.agents[p.b].pm_asks, asks + 1);   /* the path was lost: asked at once */
 	assert_true(sim_run_until(&S, 60000, both_direct, &p));
+	assert_int_equal(traffic(p, p.b, p.a, 10, 100), 10);
 }
 
 /* Nothing granted: asked again every 5 minutes (the router may change),
