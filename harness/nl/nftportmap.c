@@ -120,13 +120,31 @@ void nft_portmap_print(unsigned portmap, FILE *out)
 	fprintf(out, "}\n");
 }
 
+/* Which protocol made a mapping, by the label miniupnpd keeps in its
+ * rule's user data (raw bytes, not nft's comment TLV): "PCP MAP <nonce>",
+ * "NAT-PMP <port> <proto>", else the UPnP client's description. */
+static unsigned label_protocol(const char *label, uint32_t len)
+{
+	if (label && len >= 4 && !memcmp(label, "PCP ", 4))
+		return NAT_PORTMAP_PCP;
+	if (label && len >= 8 && !memcmp(label, "NAT-PMP ", 8))
+		return NAT_PORTMAP_NATPMP;
+	return NAT_PORTMAP_UPNP;
+}
+
 static int count_rule(const struct nlmsghdr *nlh, void *arg)
 {
+	struct nft_portmap_granted *g = arg;
 	struct nftnl_rule *r = nftnl_rule_alloc();
 
 	if (r && nftnl_rule_nlmsg_parse(nlh, r) == 0 && nftnl_rule_is_set(r, NFTNL_RULE_CHAIN) &&
-	    !strcmp(nftnl_rule_get_str(r, NFTNL_RULE_CHAIN), PORTMAP_NAT_CHAIN))
-		++*(int *)arg;
+	    !strcmp(nftnl_rule_get_str(r, NFTNL_RULE_CHAIN), PORTMAP_NAT_CHAIN)) {
+		uint32_t len = 0;
+		const char *label =
+			nftnl_rule_is_set(r, NFTNL_RULE_USERDATA) ? nftnl_rule_get_data(r, NFTNL_RULE_USERDATA, &len) : NULL;
+		g->count++;
+		g->protocols |= label_protocol(label, len);
+	}
 	nftnl_rule_free(r);
 	return MNL_CB_OK;
 }
@@ -146,9 +164,16 @@ static int count_in_ns(void *arg)
 	return nl_talk_once(NETLINK_NETFILTER, nlh, count_rule, arg);
 }
 
+int nft_portmap_granted(const char *netns, struct nft_portmap_granted *g)
+{
+	memset(g, 0, sizeof(*g));
+	return netns_call(netns, count_in_ns, g);
+}
+
 int nft_portmap_count(const char *netns)
 {
-	int n = 0, ret = netns_call(netns, count_in_ns, &n);
+	struct nft_portmap_granted g;
+	int ret = nft_portmap_granted(netns, &g);
 
-	return ret ? ret : n;
+	return ret ? ret : g.count;
 }

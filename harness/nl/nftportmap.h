@@ -22,8 +22,15 @@
 /* The table for a model's portmap bits (NAT_PORTMAP_*), made anew in
  * NETNS. 0, or the kernel's refusal in err. */
 int nft_portmap_apply(const char *netns, unsigned portmap, char *err, size_t errlen);
-/* How many ports the daemon maps now in NETNS (its rules in the NAT
- * chain), or -errno. */
+/* The ports the daemon maps now in NETNS (its rules in the NAT chain),
+ * and by which protocols (NAT_PORTMAP_* bits, from the label it gives
+ * each rule). 0 or -errno. */
+struct nft_portmap_granted {
+	int count;
+	unsigned protocols;
+};
+int nft_portmap_granted(const char *netns, struct nft_portmap_granted *g);
+/* Just how many, or -errno. */
 int nft_portmap_count(const char *netns);
 /* The same as an nft script (punchlab nat show). */
 void nft_portmap_print(unsigned portmap, FILE *out);

@@ -393,6 +393,14 @@ static void scenario_table(FILE *f, const struct run_set *s, bool open)
 			fprintf(f, ". ");
 		}
 		h(f, r->expected_reason);
+		for (int k = 0; k < r->n_portmaps; k++) {
+			const struct run_portmap *pm = &r->portmaps[k];
+			char offers[32], by[32], say[160];
+			snprintf(say, sizeof(say), " Port mapping: %s (offers %s) held %d mapping%s%s%s.", pm->router,
+				 nat_portmap_name(pm->offers, offers, sizeof(offers)), pm->granted, pm->granted == 1 ? "" : "s",
+				 pm->granted ? " by " : "", pm->granted ? nat_portmap_name(pm->by, by, sizeof(by)) : "");
+			h(f, say);
+		}
 		fprintf(f, "</td></tr>\n");
 	}
 	fprintf(f, "</table></details>\n");

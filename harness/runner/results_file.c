@@ -116,6 +116,18 @@ int runner_write_json(const char *path, const struct run_info *info, const struc
 		seconds(f, ",", "p99", r->rtt_p99, "%.3f");
 		fprintf(f, "},\"probes\":{\"sent\":%d,\"answered\":%d},\"packets\":{\"direct_bytes\":%llu,\"relay_bytes\":%llu}",
 			r->probes_sent, r->probes_answered, (unsigned long long)r->direct_bytes, (unsigned long long)r->relay_bytes);
+		if (r->n_portmaps) {
+			fprintf(f, ",\"port_mappings\":[");
+			for (int k = 0; k < r->n_portmaps; k++) {
+				const struct run_portmap *pm = &r->portmaps[k];
+				char offers[32], by[32];
+				field(f, k ? ",{" : "{", "router", pm->router);
+				fprintf(f, ",\"offers\":\"%s\",\"granted\":%d,\"by\":\"%s\"}",
+					nat_portmap_name(pm->offers, offers, sizeof(offers)), pm->granted,
+					nat_portmap_name(pm->by, by, sizeof(by)));
+			}
+			fprintf(f, "]");
+		}
 		if (r->sc.lifecycle[0]) {
 			const struct lifecycle_result *l = &r->lc;
 			field(f, ",\"lifecycle\":{", "name", r->sc.lifecycle);
@@ -197,7 +209,7 @@ static int one_scenario(json_object *s, int i, struct scenario_result *r, char *
 {
 	static const char *const needed[] = { "topology", "a", "b", "outcome", "path" };
 	json_object *rtt = get(s, "rtt_ms", json_type_object), *probes = get(s, "probes", json_type_object),
-		    *packets = get(s, "packets", json_type_object), *lc = get(s, "lifecycle", json_type_object), *changes;
+		    *packets = get(s, "packets", json_type_object), *lc = get(s, "lifecycle", json_type_object), *changes, *pmaps;
 	char outcome[16], p[16];
 
 	if (!json_object_is_type(s, json_type_object))
@@ -231,6 +243,22 @@ static int one_scenario(json_object *s, int i, struct scenario_result *r, char *
 	r->probes_answered = integer(probes, "answered", 0);
 	r->direct_bytes = (uint64_t)(num(packets, "direct_bytes", 0) > 0 ? num(packets, "direct_bytes", 0) : 0);
 	r->relay_bytes = (uint64_t)(num(packets, "relay_bytes", 0) > 0 ? num(packets, "relay_bytes", 0) : 0);
+	if ((pmaps = get(s, "port_mappings", json_type_array))) {
+		size_t k = json_object_array_length(pmaps);
+		for (size_t m = 0; m < k && r->n_portmaps < RUN_MAX_PORTMAPS; m++) {
+			json_object *o = json_object_array_get_idx(pmaps, m);
+			struct run_portmap *pm = &r->portmaps[r->n_portmaps];
+			char offers[64], by[64];
+			if (!json_object_is_type(o, json_type_object) || !str(o, "router", pm->router, sizeof(pm->router)) ||
+			    !str(o, "offers", offers, sizeof(offers)) || !str(o, "by", by, sizeof(by)) ||
+			    !nat_portmap_parse(offers, &pm->offers) || !nat_portmap_parse(by, &pm->by))
+				return text_fail(err, errlen, NULL, 0,
+						 "scenario %d: a port mapping is not {router, offers, granted, by} with portmap words",
+						 i + 1);
+			pm->granted = integer(o, "granted", 0);
+			r->n_portmaps++;
+		}
+	}
 	if (lc) {
 		struct lifecycle_result *l = &r->lc;
 		if (!str(lc, "name", r->sc.lifecycle, sizeof(r->sc.lifecycle)) || !r->sc.lifecycle[0])

@@ -75,6 +75,7 @@ struct lifecycle_result {
 	} changes[LC_MAX_CHANGES];
 };
 
+#define RUN_MAX_PORTMAPS 4
 struct scenario_result {
 	struct scenario sc;
 	bool ran;                  /* false: could not be set up (error says why) */
@@ -93,6 +94,15 @@ struct scenario_result {
 	char error[300];
 	char kept_run[INSTANCE_ID_LEN + 1];  /* --keep-failed: the run left up */
 	struct lifecycle_result lc;
+	/* Each router whose model maps ports on request: what it offers and
+	 * what it had granted when the scenario was measured. */
+	struct run_portmap {
+		char router[32];
+		unsigned offers;       /* NAT_PORTMAP_* bits of its model */
+		int granted;           /* mappings it held */
+		unsigned by;           /* the protocols that made them */
+	} portmaps[RUN_MAX_PORTMAPS];
+	int n_portmaps;
 };
 
 /* A tool under test, running in one scenario (tool.c): its adapter

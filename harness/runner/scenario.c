@@ -4,6 +4,7 @@
  * window until the verdict is settled (with a lifecycle event on the way,
  * if the scenario has one), sum up, tear down. */
 #include "runner.h"
+#include "../nl/nftportmap.h"
 #include "capture.h"
 #include "meter.h"
 #include "prober.h"
@@ -289,6 +290,31 @@ static void watch(struct step *s)
 	}
 }
 
+/* What each router that maps ports on request holds now, while the tool
+ * still runs (it may remove its mappings when it stops). */
+static void read_portmaps(struct step *s)
+{
+	struct scenario_result *res = s->res;
+
+	res->n_portmaps = 0;
+	for (int i = 0; i < s->net.topo.n_nodes && res->n_portmaps < RUN_MAX_PORTMAPS; i++) {
+		const struct topo_net_node *n = &s->net.nodes[i];
+		struct run_portmap *pm = &res->portmaps[res->n_portmaps];
+		struct nft_portmap_granted g;
+		char ns[64];
+		if (!n->router || !n->has_model || !n->model.portmap)
+			continue;
+		instance_netns_name(s->inst.id, n->name, ns, sizeof(ns));
+		if (nft_portmap_granted(ns, &g))
+			continue;
+		snprintf(pm->router, sizeof(pm->router), "%s", n->name);
+		pm->offers = n->model.portmap;
+		pm->granted = g.count;
+		pm->by = g.protocols;
+		res->n_portmaps++;
+	}
+}
+
 /* The last replies, bytes, what the tool says, the third peer's pairs and
  * the RTT on the path it settled on. */
 static void sum_up(struct step *s)
@@ -299,6 +325,7 @@ static void sum_up(struct step *s)
 	uint64_t d1, r1;
 
 	prober_poll(p, 200);
+	read_portmaps(s);
 	read_counters(s, &d1, &r1);
 	res->direct_bytes = d1 - s->dsum0 + s->carry_d;
 	res->relay_bytes = r1 - s->rsum0 + s->carry_r;

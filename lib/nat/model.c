@@ -38,8 +38,7 @@ const char *nat_portmap_name(unsigned portmap, char *buf, size_t len)
 	return buf;
 }
 
-/* "none", "all", or protocols joined by commas, each once. */
-static bool parse_portmap(const char *value, unsigned *out)
+bool nat_portmap_parse(const char *value, unsigned *out)
 {
 	char buf[64], *save = NULL;
 
@@ -259,7 +258,7 @@ int nat_model_parse(const char *name, const char *text, size_t len, const char *
 			m->has_inside = true;
 			break;
 		case K_PORTMAP:
-			if (!parse_portmap(value, &m->portmap))
+			if (!nat_portmap_parse(value, &m->portmap))
 				return text_fail(err, errlen, origin, lineno,
 					    "portmap \"%s\" is not none, all, or some of upnp, natpmp and pcp joined by "
 					    "commas (upnp,pcp)", value);

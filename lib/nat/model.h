@@ -74,6 +74,8 @@ const char *nat_ports_name(enum nat_ports p);
 const char *nat_unsolicited_name(enum nat_unsolicited u);
 /* "none", "upnp", "natpmp", "pcp", "all", or a list such as "upnp,pcp". */
 const char *nat_portmap_name(unsigned portmap, char *buf, size_t len);
+/* "none", "all", or protocols joined by commas, each once: false if not. */
+bool nat_portmap_parse(const char *value, unsigned *out);
 
 /* Write m as a model file (what nat_model_parse reads back), after the
  * comment lines in comment (may be NULL). */

@@ -383,6 +383,8 @@ static void results_read_back_as_written_with_null_for_never(void **state)
 					     .path_changes = 2, .n_changes = 2,
 					     .changes = { { 0.5, PATH_RELAY }, { 1.75, PATH_DIRECT } } };
 	snprintf(r[2].expected_technique, sizeof(r[2].expected_technique), "punching");
+	r[0].n_portmaps = 1;
+	r[0].portmaps[0] = (struct run_portmap){ "nat-b", NAT_PORTMAP_ALL, 1, NAT_PORTMAP_PCP };
 	in.worse = 2;
 	snprintf(in.baseline, sizeof(in.baseline), "old/results.json");
 	snprintf(path, sizeof(path), "%s/results.json", dir);
@@ -415,6 +417,11 @@ static void results_read_back_as_written_with_null_for_never(void **state)
 	assert_int_equal(set.res[2].lc.path_changes, 2);
 	assert_int_equal(set.res[2].lc.n_changes, 2);
 	assert_true(set.res[2].lc.changes[1].path == PATH_DIRECT && set.res[2].lc.changes[1].at_s > 1.7);
+	assert_int_equal(set.res[0].n_portmaps, 1);
+	assert_string_equal(set.res[0].portmaps[0].router, "nat-b");
+	assert_true(set.res[0].portmaps[0].offers == NAT_PORTMAP_ALL && set.res[0].portmaps[0].by == NAT_PORTMAP_PCP);
+	assert_int_equal(set.res[0].portmaps[0].granted, 1);
+	assert_int_equal(set.res[1].n_portmaps, 0);
 	for (int i = 0; i < 3; i++)
 		assert_int_equal(runner_as_expected(&set.res[i]), runner_as_expected(&r[i]));
 	runner_free_results(&set);
@@ -441,6 +448,9 @@ static void a_results_file_that_is_not_one_is_refused_saying_why(void **state)
 		{ "{\"scenarios\":[{\"topology\":\"t\",\"a\":\"x\",\"b\":\"y\",\"outcome\":\"connected\",\"path\":\"direct\","
 		  "\"lifecycle\":{}}]}", "scenario 1: its \"lifecycle\" has no name" },
 		{ "{\"scenarios\":[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]}", "not JSON (nesting too deep" },
+		{ "{\"scenarios\":[{\"topology\":\"t\",\"a\":\"x\",\"b\":\"y\",\"outcome\":\"connected\",\"path\":\"direct\","
+		  "\"port_mappings\":[{\"router\":\"nat-b\",\"offers\":\"ftp\",\"granted\":1,\"by\":\"pcp\"}]}]}",
+		  "scenario 1: a port mapping is not {router, offers, granted, by}" },
 	};
 	struct run_set set;
 	char err[256], path[128];
