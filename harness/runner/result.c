@@ -49,6 +49,11 @@ enum short_of_direct runner_short_of_direct(const struct scenario_result *r)
 	if (!r->ran || !r->expected_direct || r->sc.lifecycle[0] || (r->connected && r->path == PATH_DIRECT))
 		return SHORT_NOT;
 	t = expect_technique_parse(r->expected_technique);
+	/* A port mapping the tool did get is not a technique it lacks: it
+	 * used it, and still did not go direct. */
+	for (int k = 0; t == EXPECT_PORTMAP && k < r->n_portmaps; k++)
+		if (r->portmaps[k].granted > 0)
+			return SHORT_UNKNOWN;
 	return t >= 0 && expect_technique_special((enum expect_technique)t) ? SHORT_TECHNIQUE : SHORT_UNKNOWN;
 }
 

@@ -156,7 +156,12 @@ static int ask_upnp(struct pmap_ask *q)
 			 UPNPCOMMAND_SUCCESS;
 	} else if ((error = UPNP_AddPortMapping(urls.controlURL, data.first.servicetype, port, port, lan, "punchlab",
 						"UDP", NULL, life)) != UPNPCOMMAND_SUCCESS) {
-		snprintf(q->why, sizeof(q->why), "UPnP: AddPortMapping: %s", strupnperror(error));
+		/* strupnperror knows no code the router made up (NULL) */
+		const char *said = strupnperror(error);
+		if (said)
+			snprintf(q->why, sizeof(q->why), "UPnP: AddPortMapping: %s", said);
+		else
+			snprintf(q->why, sizeof(q->why), "UPnP: AddPortMapping: error %d", error);
 	} else {
 		q->got = true;
 		q->ext_port = q->port;

@@ -364,7 +364,7 @@ static void on_registered(struct agent *a, const struct mesh_msg *m, bool via_tc
 static void on_peer(struct agent *a, const struct mesh_peer_rec *r, uint64_t counter, uint64_t now)
 {
 	struct agent_peer *p = peer_by_key(a, r->key);
-	bool seen_changed;
+	bool seen_changed, mapped_changed;
 
 	if (!memcmp(r->key, a->pub, WG_KEY_LEN))
 		return;
@@ -395,16 +395,25 @@ static void on_peer(struct agent *a, const struct mesh_peer_rec *r, uint64_t cou
 	p->rec_counter = counter;
 	/* what the peer measured, or a port its router mapped, changed: what
 	 * is expected changes with it */
-	seen_changed = memcmp(p->rec.seen, r->seen, sizeof(r->seen)) || p->rec.tcp_only != r->tcp_only ||
-		       !wg_endpoint_equal(&p->rec.mapped, &r->mapped) || p->rec.mapped_by != r->mapped_by;
+	seen_changed = memcmp(p->rec.seen, r->seen, sizeof(r->seen)) || p->rec.tcp_only != r->tcp_only;
+	mapped_changed = !wg_endpoint_equal(&p->rec.mapped, &r->mapped) || p->rec.mapped_by != r->mapped_by;
 	if (p->rec.mesh4 != r->mesh4 || memcmp(p->rec.mesh6, r->mesh6, 16)) {
 		wg_peer_clear_allowed_ips(a->dev, p->wg);
 		wg_peer_add_allowed_ip(a->dev, p->wg, 4, (const uint8_t *)&r->mesh4, 32);
 		wg_peer_add_allowed_ip(a->dev, p->wg, 6, r->mesh6, 128);
 	}
 	p->rec = *r;
-	if (seen_changed)
+	if (seen_changed) {
 		punch_reassess(a, p);
+	} else if (mapped_changed) {
+		/* A mapping alone that comes and goes (a member gone bad can flip
+		 * it every registration) does not cancel our backoff. */
+		unsigned failures = p->failures;
+		uint64_t until = p->backoff_until_ms;
+		punch_reassess(a, p);
+		p->failures = failures;
+		p->backoff_until_ms = until;
+	}
 }
 
 /* A sender whose counter we already hold (it restarted while we kept its

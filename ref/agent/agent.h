@@ -141,7 +141,8 @@ struct agent_portmap {
 	bool asking;                /* an ask is out */
 	struct agent_portmap_answer got;   /* the last answer (got.by 0: no mapping) */
 	uint64_t got_ms, next_ms;   /* when granted; when to ask next (0: once registered) */
-	bool removed;               /* asked to remove it (at exit) */
+	uint64_t asked_ms;          /* when last asked */
+	bool removed;               /* removed (at exit): never offered again */
 };
 
 struct agent {
@@ -249,6 +250,9 @@ void agent_stop(struct agent *a);
 /* portmap.c: the port mapping we hold (struct agent_portmap). */
 /* Timers: ask once registered, renew, ask again. */
 void portmap_tick(struct agent *a, uint64_t now);
+/* A path through our mapping died (the router may have forgotten it): ask
+ * again now, or 30 s after the last ask. */
+void portmap_ask_again(struct agent *a);
 /* The answer to io.portmap's ask. */
 void agent_portmap_answer(struct agent *a, const struct agent_portmap_answer *ans, uint64_t now);
 /* The mapping we offer peers, or NULL: none, or not on the address the

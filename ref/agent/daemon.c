@@ -287,10 +287,22 @@ static void pm_done(struct agent *a, uint64_t now)
 
 /* At exit: the mapping we hold is removed (by the protocol and, for PCP,
  * the nonce that made it), so a router keeps nothing of us. An ask still
- * out is not waited for (a router that does not answer takes seconds):
- * the process ends it. */
+ * out is waited for a second and a half (a renewal that reached the router
+ * after our removal would make the mapping again); one that takes longer
+ * (a router that does not answer) is left to the process's end. */
 static void pm_remove(struct agent *a)
 {
+	a->pmap.removed = true;
+	if (pm.running) {
+		struct pollfd pfd = { pm.pipe[0], POLLIN, 0 };
+		if (poll(&pfd, 1, 1500) > 0) {
+			pthread_join(pm.thread, NULL);
+			pm.running = false;
+			pm.held = pm.job.held;
+			pm.held_by = pm.job.held_by;
+			pm.held.ifname = NULL;
+		}
+	}
 	if (pm.held_by) {
 		struct pmap_ask q = pm.held;
 		char ifname[IF_NAMESIZE];

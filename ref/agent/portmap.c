@@ -8,7 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#define RENEW_MIN_MS 30000   /* never renew more often than this, whatever lifetime a router grants */
+#define RENEW_MIN_MS 5000    /* never renew more often than this, whatever lifetime a router grants */
+#define ASK_AGAIN_MS 30000   /* a lost path through our mapping asks again at most this often */
 
 const struct wg_endpoint *portmap_offered(const struct agent *a, char *why, size_t whylen)
 {
@@ -17,6 +18,9 @@ const struct wg_endpoint *portmap_offered(const struct agent *a, char *why, size
 	if (why && whylen)
 		why[0] = '\0';
 	if (!pm->got.by || pm->removed)
+		return NULL;
+	/* lapsed (not renewed in time: the router stopped answering) */
+	if (a->now >= pm->got_ms + (uint64_t)pm->got.lifetime_s * 1000)
 		return NULL;
 	if (!a->seen[0].addr.ss_family)
 		return NULL;
@@ -45,10 +49,21 @@ void portmap_tick(struct agent *a, uint64_t now)
 	 * address against it), and over UDP: a TCP-only site gains nothing. */
 	if (!a->registered || !a->seen[0].addr.ss_family || now < pm->next_ms)
 		return;
-	if (a->io.portmap(a->io.ctx, AGENT_PORTMAP_LIFETIME_S) == 0)
+	if (a->io.portmap(a->io.ctx, AGENT_PORTMAP_LIFETIME_S) == 0) {
 		pm->asking = true;
-	else
+		pm->asked_ms = now ? now : 1;
+	} else {
 		pm->next_ms = now + AGENT_PORTMAP_RETRY_MS;
+	}
+}
+
+void portmap_ask_again(struct agent *a)
+{
+	struct agent_portmap *pm = &a->pmap;
+	uint64_t soonest = pm->asked_ms + ASK_AGAIN_MS;
+
+	if (!pm->asking)
+		pm->next_ms = a->now > soonest ? a->now : soonest;
 }
 
 void agent_portmap_answer(struct agent *a, const struct agent_portmap_answer *ans, uint64_t now)

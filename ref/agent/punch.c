@@ -541,8 +541,8 @@ void punch_tick(struct agent *a, struct agent_peer *p, uint64_t now)
 			/* A path through the port our router mapped: the router may
 			 * have forgotten it (a reboot): ask it again now, not at the
 			 * renewal. */
-			if (p->found_by == CAND_MAPPED && a->nat.portmap && !a->pmap.asking)
-				a->pmap.next_ms = now;
+			if (p->found_by == CAND_MAPPED && a->nat.portmap)
+				portmap_ask_again(a);
 		} else if (now >= p->next_ping_ms) {
 			/* Not charged to the address's budget: the peer answers
 			 * these checks (it asked for them), and members that do

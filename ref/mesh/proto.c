@@ -229,6 +229,8 @@ static int check_mapped_by(uint8_t by, const struct wg_endpoint *ep, char *why, 
 		return bad(why, whylen, "port mapping by protocol %u (1 UPnP, 2 NAT-PMP, 4 PCP)", by);
 	if (!ep->addr.ss_family)
 		return bad(why, whylen, "a port mapping without an endpoint");
+	if (!((const struct sockaddr_in *)&ep->addr)->sin_port)   /* sin6_port sits at the same place */
+		return bad(why, whylen, "a port mapping to port 0");
 	return 0;
 }
 

@@ -36,6 +36,23 @@ struct lab {
 	bool up;
 };
 
+/* A scratch folder for a test's model files (lab_model_with_portmap):
+ * made by a group setup, removed (with what it holds) by its teardown. */
+static char lab_models[64];
+
+static inline int lab_models_make(void **state)
+{
+	(void)state;
+	snprintf(lab_models, sizeof(lab_models), "/tmp/pl-models-XXXXXX");
+	return mkdtemp(lab_models) ? 0 : -1;
+}
+
+static inline int lab_models_remove(void **state)
+{
+	(void)state;
+	return paths_remove_tree(lab_models);
+}
+
 /* A model file in DIR: the shipped model BASE with portmap = WHAT (its own
  * portmap line dropped), named BASE-WHAT.nat. The path is static: use it
  * before the next call. */

@@ -8,7 +8,6 @@
 #include "mesh.h"
 #include "nl/nftportmap.h"
 
-static char models[64];
 
 /* Symmetric on a, symmetric whose router maps by WHAT on b: direct, and
  * one agent says it was found by port mapping. */
@@ -16,7 +15,7 @@ static void symmetric_pair_direct_through(const char *what)
 {
 	char params[PATH_MAX + 32];
 
-	snprintf(params, sizeof(params), "A=symmetric B=%s", lab_model_with_portmap(models, "symmetric", what));
+	snprintf(params, sizeof(params), "A=symmetric B=%s", lab_model_with_portmap(lab_models, "symmetric", what));
 	mesh_check_pair("two-sites", params, "direct", "port-mapping", NULL);
 }
 
@@ -48,7 +47,7 @@ static void the_mapping_is_named_and_removed_when_the_agent_stops(void **state)
 	const char *router;
 
 	(void)state;
-	snprintf(pb, sizeof(pb), "B=%s", lab_model_with_portmap(models, "symmetric", "pcp"));
+	snprintf(pb, sizeof(pb), "B=%s", lab_model_with_portmap(lab_models, "symmetric", "pcp"));
 	mesh_up(&m, "two-sites", 2, assigns);
 	mesh_counters(&m);
 	if (!mesh_wait_path(&m, 1, "direct", 30000)) {
@@ -81,7 +80,7 @@ static void a_mapping_behind_a_carrier_nat_is_not_offered(void **state)
 	char pa[PATH_MAX + 4], pb[32] = "B=symmetric", *assigns[] = { pa, pb }, why[300], json[4096] = "";
 
 	(void)state;
-	snprintf(pa, sizeof(pa), "A=%s", lab_model_with_portmap(models, "symmetric", "all"));
+	snprintf(pa, sizeof(pa), "A=%s", lab_model_with_portmap(lab_models, "symmetric", "all"));
 	mesh_up(&m, "double-nat", 2, assigns);
 	for (int t = 0; t < 150; t++) {
 		if (mesh_status(&m, 0, json, sizeof(json)) && strstr(json, "\"protocol\":\"PCP\""))
@@ -100,20 +99,6 @@ static void a_mapping_behind_a_carrier_nat_is_not_offered(void **state)
 	mesh_down(&m, false);
 }
 
-static int make_models(void **state)
-{
-	(void)state;
-	snprintf(models, sizeof(models), "/tmp/pl-mesh-portmap-XXXXXX");
-	assert_non_null(mkdtemp(models));
-	return 0;
-}
-
-static int remove_models(void **state)
-{
-	(void)state;
-	return paths_remove_tree(models);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -123,5 +108,5 @@ int main(void)
 		cmocka_unit_test_teardown(the_mapping_is_named_and_removed_when_the_agent_stops, mesh_teardown),
 		cmocka_unit_test_teardown(a_mapping_behind_a_carrier_nat_is_not_offered, mesh_teardown),
 	};
-	return cmocka_run_group_tests(tests, make_models, remove_models);
+	return cmocka_run_group_tests(tests, lab_models_make, lab_models_remove);
 }

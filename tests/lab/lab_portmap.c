@@ -14,11 +14,10 @@
 #define PEER_PORT 41000
 
 static struct lab lab;
-static char models[64];
 
 static const char *model_with(const char *base, const char *what)
 {
-	return lab_model_with_portmap(models, base, what);
+	return lab_model_with_portmap(lab_models, base, what);
 }
 
 static void up(const char *model_a, const char *model_b)
@@ -225,18 +224,10 @@ static void two_runs_at_once_each_run_their_own_daemon(void **state)
 	lab_down(&lab);
 }
 
-static int make_models(void **state)
-{
-	(void)state;
-	snprintf(models, sizeof(models), "/tmp/pl-portmap-XXXXXX");
-	assert_non_null(mkdtemp(models));
-	return 0;
-}
-
 static int remove_models(void **state)
 {
 	lab_teardown(state);
-	return paths_remove_tree(models);
+	return lab_models_remove(state);
 }
 
 int main(void)
@@ -247,5 +238,5 @@ int main(void)
 		cmocka_unit_test_teardown(symmetric_upnp_maps_by_every_protocol_and_leaves_nothing, lab_teardown),
 		cmocka_unit_test_teardown(two_runs_at_once_each_run_their_own_daemon, lab_teardown),
 	};
-	return cmocka_run_group_tests(tests, make_models, remove_models);
+	return cmocka_run_group_tests(tests, lab_models_make, remove_models);
 }

@@ -340,6 +340,9 @@ static void malformed_bodies_are_refused_with_a_reason(void **state)
 	body[24] = 4;
 	assert_int_equal(mesh_msg_decode(MESH_REGISTER, body, 64, &m, why, sizeof(why)), 0);
 	assert_int_equal(m.u.reg.mapped_by, NAT_PORTMAP_PCP);
+	body[22] = body[23] = 0;                        /* to port 0: peers would send nowhere */
+	assert_int_equal(mesh_msg_decode(MESH_REGISTER, body, 64, &m, why, sizeof(why)), -EBADMSG);
+	assert_non_null(strstr(why, "port mapping to port 0"));
 	memmove(body + 18, body + 24, 40);
 	body[17] = 0;                                   /* family 0: no endpoint */
 	assert_int_equal(mesh_msg_decode(MESH_REGISTER, body, 58, &m, why, sizeof(why)), -EBADMSG);

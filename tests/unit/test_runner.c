@@ -896,6 +896,18 @@ static void not_direct_is_explained_or_named(void **state)
 		snprintf(r[i].expected_technique, sizeof(r[i].expected_technique), "%s", tech[i]);
 		assert_int_equal(runner_short_of_direct(&r[i]), want[i]);
 	}
+	{
+		/* A pair only a port mapping joins: the tool lacks it, unless the
+		 * router did map a port for it (it used it, and still relayed). */
+		struct scenario_result m = result("symmetric", "symmetric-upnp", true, PATH_RELAY, true);
+		snprintf(m.expected_technique, sizeof(m.expected_technique), "port-mapping");
+		m.n_portmaps = 1;
+		m.portmaps[0] = (struct run_portmap){ "nat-b", NAT_PORTMAP_ALL, 0, 0 };
+		assert_int_equal(runner_short_of_direct(&m), SHORT_TECHNIQUE);
+		m.portmaps[0].granted = 1;
+		m.portmaps[0].by = NAT_PORTMAP_UPNP;
+		assert_int_equal(runner_short_of_direct(&m), SHORT_UNKNOWN);
+	}
 	r[6].ran = false;   /* not set up: nothing to explain */
 	assert_int_equal(runner_short_of_direct(&r[6]), SHORT_NOT);
 	set.info = info("ice");

@@ -242,8 +242,10 @@ int main(int argc, char **argv)
 	}
 	p.loop = g_main_loop_new(NULL, FALSE);
 	p.agent = nice_agent_new(g_main_loop_get_context(p.loop), NICE_COMPATIBILITY_RFC5245);
+	/* libnice as it comes: UPnP IGD port mapping on (its default), so a
+	 * router that maps ports gives a candidate */
 	g_object_set(p.agent, "stun-server", stun, "stun-server-port", stun_port, "controlling-mode", controlling,
-		     "ice-tcp", FALSE, "upnp", FALSE, NULL);
+		     "ice-tcp", FALSE, "upnp", TRUE, NULL);
 	g_signal_connect(p.agent, "candidate-gathering-done", G_CALLBACK(gathered), &p);
 	g_signal_connect(p.agent, "component-state-changed", G_CALLBACK(state_changed), &p);
 	g_signal_connect(p.agent, "new-selected-pair-full", G_CALLBACK(selected), &p);
