@@ -286,14 +286,16 @@ static void pm_done(struct agent *a, uint64_t now)
 }
 
 /* At exit: the mapping we hold is removed (by the protocol and, for PCP,
- * the nonce that made it), so a router keeps nothing of us. An ask still
- * out is waited for a second and a half (a renewal that reached the router
- * after our removal would make the mapping again); one that takes longer
- * (a router that does not answer) is left to the process's end. */
+ * the nonce that made it), so a router keeps nothing of us. A renewal
+ * still out is waited for a second and a half (one that reached the
+ * router after our removal would make the mapping again); one that takes
+ * longer, or a first ask, is left to the process's end. */
 static void pm_remove(struct agent *a)
 {
 	a->pmap.removed = true;
-	if (pm.running) {
+	/* only a renewal in flight: a first ask (a router that may never
+	 * answer) does not hold up the exit */
+	if (pm.running && pm.held_by) {
 		struct pollfd pfd = { pm.pipe[0], POLLIN, 0 };
 		if (poll(&pfd, 1, 1500) > 0) {
 			pthread_join(pm.thread, NULL);
