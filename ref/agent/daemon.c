@@ -268,6 +268,16 @@ static int io_portmap(void *ctx, uint32_t lifetime_s)
 	return 0;
 }
 
+/* The helper thread has said it is done: join it and hold what it granted. */
+static void pm_join(void)
+{
+	pthread_join(pm.thread, NULL);
+	pm.running = false;
+	pm.held = pm.job.held;
+	pm.held_by = pm.job.held_by;
+	pm.held.ifname = NULL;   /* it pointed into the job; a removal needs only the addresses */
+}
+
 /* The helper thread is done: its answer to the core. */
 static void pm_done(struct agent *a, uint64_t now)
 {
@@ -277,11 +287,7 @@ static void pm_done(struct agent *a, uint64_t now)
 	}
 	if (!pm.running)
 		return;
-	pthread_join(pm.thread, NULL);
-	pm.running = false;
-	pm.held = pm.job.held;
-	pm.held_by = pm.job.held_by;
-	pm.held.ifname = NULL;   /* it pointed into the job; a removal needs only the addresses */
+	pm_join();
 	agent_portmap_answer(a, &pm.job.ans, now);
 }
 
@@ -297,13 +303,8 @@ static void pm_remove(struct agent *a)
 	 * answer) does not hold up the exit */
 	if (pm.running && pm.held_by) {
 		struct pollfd pfd = { pm.pipe[0], POLLIN, 0 };
-		if (poll(&pfd, 1, 1500) > 0) {
-			pthread_join(pm.thread, NULL);
-			pm.running = false;
-			pm.held = pm.job.held;
-			pm.held_by = pm.job.held_by;
-			pm.held.ifname = NULL;
-		}
+		if (poll(&pfd, 1, 1500) > 0)
+			pm_join();
 	}
 	if (pm.held_by) {
 		struct pmap_ask q = pm.held;
