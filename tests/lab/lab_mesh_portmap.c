@@ -92,7 +92,35 @@ static void a_mapping_behind_a_carrier_nat_is_not_offered(void **state)
 	assert_non_null(strstr(json, "\"offered\":false"));
 	assert_true(mesh_json(strstr(json, "\"port_mapping\""), false, "why", why, sizeof(why)));
 	assert_non_null(strstr(why, "not where the introducer sees us"));
-	if (!mesh_wait_path(&m, 0, "relay", 30000) || !mesh_wait_path(&m, 1, "relay", 30000)) {
+	/* Two ports of a symmetric home router, through the carrier's random
+	 * ports within its 1000-port block, land 1 to 16 apart about one run
+	 * in sixty: a counter, as far as two samples tell, so the agent tries
+	 * prediction (expected direct) instead of settling on the relay (seen
+	 * in CI). Then what holds is what this test is about: b is never told
+	 * of a mapping and no path goes direct. */
+	char nat[128] = "";
+	for (int t = 0; t < 50 && (!mesh_status(&m, 0, json, sizeof(json)) || !mesh_json(json, false, "nat", nat, sizeof(nat)) ||
+				   !strncmp(nat, "not measured", 12));
+	     t++)
+		time_sleep_ms(200);
+	print_message("a's NATs measured: %s\n", nat);
+	assert_non_null(strstr(nat, "mapping per destination"));
+	if (strstr(nat, "sequential")) {
+		char tech[32], path[16];
+		print_message("a counter, as two ports tell: checking that no path goes direct\n");
+		for (int t = 0; t < 100; t++) {
+			for (int i = 0; i < 2; i++)
+				if (mesh_peer_field(&m, i, "path", path, sizeof(path)) && strcmp(path, "relay")) {
+					mesh_down(&m, true);
+					fail_msg("double-nat with a mapping home router: %s went %s", i ? "b" : "a", path);
+				}
+			if (mesh_peer_field(&m, 1, "technique", tech, sizeof(tech)) && !strcmp(tech, "port-mapping")) {
+				mesh_down(&m, true);
+				fail_msg("double-nat: b was offered a's mapping");
+			}
+			time_sleep_ms(200);
+		}
+	} else if (!mesh_wait_path(&m, 0, "relay", 30000) || !mesh_wait_path(&m, 1, "relay", 30000)) {
 		mesh_down(&m, true);
 		fail_msg("double-nat with a mapping home router: not settled on the relay");
 	}
