@@ -16,7 +16,9 @@ static const char usage[] =
 	"open), or why not: reasoned from the models' declared behaviours and the\n"
 	"topology (default two-sites). The models bind the topology's parameters\n"
 	"in order (or say A=MODEL). --tcp: for a tool whose traffic is TCP, which\n"
-	"every model masquerades (its UDP behaviours do not apply). Exit status 0\n"
+	"every model masquerades (its UDP behaviours do not apply). Where a model\n"
+	"has IPv6 (ipv6 = firewall | nptv6 | nat66) the answer is given for each\n"
+	"address family, and a direct path over either will do. Exit status 0\n"
 	"when a direct path is possible, 1 when only a relay will do.\n";
 
 int cmd_expect(int argc, char **argv)
@@ -25,8 +27,9 @@ int cmd_expect(int argc, char **argv)
 	char *models[8], *assigns[8], bufs[8][300], err[512];
 	struct topo t;
 	struct topo_net *net;
-	struct expect_result r;
-	bool json = false, tcp = false;
+	struct expect_result r, r4, r6;
+	char why[2 * sizeof(r.why) + 16];
+	bool json = false, tcp = false, dual;
 	int n = 0;
 
 	for (int i = 1; i < argc; i++) {
@@ -67,18 +70,40 @@ int cmd_expect(int argc, char **argv)
 	net = calloc(1, sizeof(*net));
 	if (!net)
 		return EXIT_FAIL;
-	if (topo_resolve(&t, n, assigns, net, err, sizeof(err)) || expect_topology_over(net, "a", "b", tcp, &r)) {
-		pl_err("%s", err[0] ? err : r.why);
+	err[0] = '\0';
+	if (topo_resolve(&t, n, assigns, net, err, sizeof(err)) || expect_topology_over(net, "a", "b", tcp, &r4) ||
+	    (net->ipv6 && expect_topology_ipv6(net, "a", "b", tcp, &r6))) {
+		pl_err("%s", err[0] ? err : r4.why);
 		free(net);
 		return EXIT_USAGE;
 	}
+	/* Dual-stack (a model has IPv6): a direct path over either family
+	 * will do, IPv4's first; the reason names both. */
+	dual = net->ipv6;
 	free(net);
+	r = r4;
+	snprintf(why, sizeof(why), "%s", r4.why);
+	if (dual) {
+		if (!r4.direct && r6.direct)
+			r = r6;
+		snprintf(why, sizeof(why), "IPv4: %s; IPv6: %s", r4.why, r6.why);
+	}
 	if (json) {
-		printf("{\"topology\":\"%s\",\"direct\":%s,\"technique\":\"%s\",\"why\":\"", t.name, r.direct ? "true" : "false",
-		       expect_technique_name(r.technique));
-		for (const char *c = r.why; *c; c++)
+		printf("{\"topology\":\"%s\",\"direct\":%s,\"technique\":\"%s\",\"family\":\"%s\",\"why\":\"", t.name,
+		       r.direct ? "true" : "false", expect_technique_name(r.technique),
+		       !r.direct ? "" : dual && !r4.direct ? "ipv6" : "ipv4");
+		for (const char *c = why; *c; c++)
 			printf(*c == '"' || *c == '\\' ? "\\%c" : "%c", *c);
-		printf("\"}\n");
+		printf("\"");
+		for (int f = 0; dual && f < 2; f++) {
+			const struct expect_result *x = f ? &r6 : &r4;
+			printf(",\"%s\":{\"direct\":%s,\"technique\":\"%s\",\"why\":\"", f ? "ipv6" : "ipv4",
+			       x->direct ? "true" : "false", expect_technique_name(x->technique));
+			for (const char *c = x->why; *c; c++)
+				printf(*c == '"' || *c == '\\' ? "\\%c" : "%c", *c);
+			printf("\"}");
+		}
+		printf("}\n");
 	} else {
 		static const char *const how[] = {
 			[EXPECT_NONE] = "", [EXPECT_SAME_LAN] = "local addresses on the LAN",
@@ -88,7 +113,12 @@ int cmd_expect(int argc, char **argv)
 			[EXPECT_PUNCH_OPENERS] = "hole punching with low-TTL openers",
 			[EXPECT_PORTMAP] = "a port the router mapped on request",
 		};
-		printf("direct: %s%s\nwhy:    %s\n", r.direct ? "yes, by " : "no (relay)", r.direct ? how[r.technique] : "", r.why);
+		printf("direct: %s%s%s\nwhy:    %s\n", r.direct ? "yes, by " : "no (relay)", r.direct ? how[r.technique] : "",
+		       r.direct && dual ? (r4.direct ? " over IPv4" : " over IPv6") : "", why);
+		for (int f = 0; dual && f < 2; f++) {
+			const struct expect_result *x = f ? &r6 : &r4;
+			printf("%s:   %s%s\n", f ? "IPv6" : "IPv4", x->direct ? "yes, by " : "no (relay)", x->direct ? how[x->technique] : "");
+		}
 	}
 	return r.direct ? 0 : EXIT_MISMATCH;
 }

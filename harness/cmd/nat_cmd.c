@@ -92,6 +92,17 @@ static int nat_show(int argc, char **argv)
 	if (!m.translate)
 		printf("# nat = none: the router only routes; its site has public addresses\n");
 	nat_plan_print(plan, stdout);
+	if (m.ipv6) {
+		/* Its IPv6 side, on a LAN numbered as a topology's first segment. */
+		static const uint8_t inside[16] = { 0xfd, 0, 0, 0, 0, 0, 0, 1 },
+				     global[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 1 };
+		memcpy(ctx.inside6[0], m.ipv6 == NAT_IPV6_FIREWALL ? global : inside, 16);
+		memcpy(ctx.outside6[0], global, 16);
+		ctx.n_prefixes6 = 1;
+		nat_plan_compile6(&m, &ctx, plan, err, sizeof(err));
+		putchar('\n');
+		nat_plan_print(plan, stdout);
+	}
 	if (m.translate && m.portmap)
 		nft_portmap_print(m.portmap, stdout);
 	free(plan);

@@ -60,7 +60,7 @@ static int resolve_args(int argc, char **argv, struct topo_net *net)
 
 static void print_run(const struct instance *r, const struct topo_net *net, FILE *out)
 {
-	char a[16];
+	char a[46];
 
 	fprintf(out, "run %s: topology %s%s%s\n", r->id, r->topology, r->params[0] ? " " : "", r->params);
 	for (int i = 0; i < net->topo.n_nodes; i++) {
@@ -69,6 +69,9 @@ static void print_run(const struct instance *r, const struct topo_net *net, FILE
 		for (int f = 0; f < n->n_ifaces; f++)
 			for (int k = 0; k < n->ifaces[f].n_addrs; k++)
 				fprintf(out, " %s", text_ipv4(n->ifaces[f].addrs[k], a));
+		for (int f = 0; f < n->n_ifaces; f++)
+			for (int k = 0; k < n->ifaces[f].n_addrs6; k++)
+				fprintf(out, " %s", text_ipv6(n->ifaces[f].addrs6[k], a));
 		if (n->has_model)
 			fprintf(out, "  (nat %s)", n->model.name);
 		fputc('\n', out);

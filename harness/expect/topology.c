@@ -21,23 +21,53 @@ int expect_topology(const struct topo_net *net, const char *host_a, const char *
 	return expect_topology_over(net, host_a, host_b, false, out);
 }
 
-static struct nat_model seen_by(const struct nat_model *m, bool tcp)
+/* Router m as this family's traffic sees it; false when it carries none
+ * of that family (no IPv6). */
+static bool seen_by(const struct nat_model *m, bool tcp, bool ipv6, struct nat_model *out)
 {
-	return tcp ? expect_tcp_view(m) : *m;
+	struct nat_model v6;
+
+	if (ipv6) {
+		if (!nat_model_ipv6_view(m, &v6))
+			return false;
+		m = &v6;
+	}
+	*out = tcp ? expect_tcp_view(m) : *m;
+	return true;
 }
 
-int expect_topology_over(const struct topo_net *net, const char *host_a, const char *host_b, bool tcp,
-			 struct expect_result *out)
+/* Host h's NATs composed, innermost first, below position `below` of its
+ * gateway chain; false (and who in why) when one carries no IPv6. */
+static bool side(const struct topo_net *net, const int chain[], int below, bool tcp, bool ipv6, struct nat_model *out)
+{
+	struct nat_model m;
+
+	*out = no_nat();
+	for (int i = 0; i < below; i++)
+		if (net->nodes[chain[i]].has_model) {
+			if (!seen_by(&net->nodes[chain[i]].model, tcp, ipv6, &m))
+				return false;
+			*out = expect_compose(out, &m);
+		}
+	return true;
+}
+
+static int verdict(const struct topo_net *net, const char *host_a, const char *host_b, bool tcp, bool ipv6,
+		   struct expect_result *out)
 {
 	const struct topo *t = &net->topo;
 	int ia = topo_find_node(t, host_a), ib = topo_find_node(t, host_b), ca[TOPO_MAX_NODES], cb[TOPO_MAX_NODES];
 	int na, nb, meet_a = -1, meet_b = -1;
-	struct nat_model a = no_nat(), b = no_nat(), m, carrier;
+	struct nat_model a = no_nat(), b = no_nat(), carrier;
 
 	memset(out, 0, sizeof(*out));
 	if (ia < 0 || ib < 0 || t->nodes[ia].router || t->nodes[ib].router) {
 		snprintf(out->why, sizeof(out->why), "topology %s has no host \"%s\"", t->name, ia < 0 || t->nodes[ia].router ? host_a : host_b);
 		return -EINVAL;
+	}
+	if (ipv6 && (!net->nodes[ia].ipv6 || !net->nodes[ib].ipv6)) {
+		snprintf(out->why, sizeof(out->why), "no IPv6 on %s's side", !net->nodes[ia].ipv6 ? host_a : host_b);
+		return 0;
 	}
 	if (t->nodes[ia].segment == t->nodes[ib].segment) {
 		expect_path(&a, &b, SHAPE_SAME_LAN, NULL, out);
@@ -53,18 +83,14 @@ int expect_topology_over(const struct topo_net *net, const char *host_a, const c
 				break;
 			}
 	/* Each side's NATs below the meeting point, innermost first. */
-	for (int i = 0; i < (meet_a < 0 ? na : meet_a); i++)
-		if (net->nodes[ca[i]].has_model) {
-			m = seen_by(&net->nodes[ca[i]].model, tcp);
-			a = expect_compose(&a, &m);
-		}
-	for (int j = 0; j < (meet_b < 0 ? nb : meet_b); j++)
-		if (net->nodes[cb[j]].has_model) {
-			m = seen_by(&net->nodes[cb[j]].model, tcp);
-			b = expect_compose(&b, &m);
-		}
-	if (meet_a >= 0 && net->nodes[ca[meet_a]].has_model && net->nodes[ca[meet_a]].model.translate) {
-		carrier = seen_by(&net->nodes[ca[meet_a]].model, tcp);
+	if (!side(net, ca, meet_a < 0 ? na : meet_a, tcp, ipv6, &a) || !side(net, cb, meet_b < 0 ? nb : meet_b, tcp, ipv6, &b)) {
+		snprintf(out->why, sizeof(out->why), "a router between %s and %s carries no IPv6", host_a, host_b);
+		return 0;
+	}
+	/* A router's IPv6 sites meet without translation (only its uplink
+	 * translates): no shared NAT over IPv6. */
+	if (!ipv6 && meet_a >= 0 && net->nodes[ca[meet_a]].has_model && net->nodes[ca[meet_a]].model.translate) {
+		seen_by(&net->nodes[ca[meet_a]].model, tcp, false, &carrier);
 		expect_path(&a, &b, SHAPE_SAME_CARRIER, &carrier, out);
 	} else {
 		expect_path(&a, &b, SHAPE_TWO_SITES, NULL, out);
@@ -75,4 +101,16 @@ int expect_topology_over(const struct topo_net *net, const char *host_a, const c
 		snprintf(out->why, sizeof(out->why), "%s", why);
 	}
 	return 0;
+}
+
+int expect_topology_over(const struct topo_net *net, const char *host_a, const char *host_b, bool tcp,
+			 struct expect_result *out)
+{
+	return verdict(net, host_a, host_b, tcp, false, out);
+}
+
+int expect_topology_ipv6(const struct topo_net *net, const char *host_a, const char *host_b, bool tcp,
+			 struct expect_result *out)
+{
+	return verdict(net, host_a, host_b, tcp, true, out);
 }

@@ -15,4 +15,9 @@ int expect_topology(const struct topo_net *net, const char *host_a, const char *
 int expect_topology_over(const struct topo_net *net, const char *host_a, const char *host_b, bool tcp,
 			 struct expect_result *out);
 
+/* The same over IPv6 (each router as nat_model_ipv6_view sees it): no
+ * direct path, "no IPv6 on X's side", where either host has no IPv6. */
+int expect_topology_ipv6(const struct topo_net *net, const char *host_a, const char *host_b, bool tcp,
+			 struct expect_result *out);
+
 #endif

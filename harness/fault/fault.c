@@ -108,18 +108,7 @@ static int renumber(struct instance *r, struct topo_net *net, int router, const 
 /* Install the router's NAT again: its dynamic maps and sets start empty. */
 static int reinstall_nat(const struct topo_net *net, int router, const char *ns, char *err, size_t errlen)
 {
-	struct nat_context ctx;
-	struct nat_plan *plan = calloc(1, sizeof(*plan));
-	int ret;
-
-	if (!plan)
-		return -ENOMEM;
-	topo_nat_context(net, router, &ctx);
-	ret = nat_plan_compile(&net->nodes[router].model, &ctx, plan, err, errlen);
-	if (ret == 0 && plan->n_rules)
-		ret = nft_plan_apply(ns, plan, err, errlen);
-	free(plan);
-	return ret;
+	return topo_nat_install(net, router, ns, err, errlen);
 }
 
 /* Processes named PROGRAM (their comm) inside namespace NS. */

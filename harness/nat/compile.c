@@ -316,3 +316,62 @@ int nat_plan_compile(const struct nat_model *m, const struct nat_context *ctx,
 	}
 	return 0;
 }
+
+static void match_prefix6(struct nat_rule *r, enum nat_stmt_kind k, const uint8_t prefix[16])
+{
+	struct nat_stmt *s = stmt(r, k);
+
+	memcpy(s->addr6, prefix, 16);
+	s->plen = 64;
+}
+
+int nat_plan_compile6(const struct nat_model *m, const struct nat_context *ctx, struct nat_plan *p, char *err,
+		      size_t errlen)
+{
+	struct nat_rule *r;
+	struct nat_stmt *s;
+
+	(void)err;
+	(void)errlen;
+	memset(p, 0, sizeof(*p));
+	snprintf(p->model, sizeof(p->model), "%s", m->name);
+	p->ipv6 = true;
+	if (m->ipv6 == NAT_IPV6_NONE)
+		return 0;
+	if (m->udp_blocked) {
+		r = rule_new(p, NC_FORWARD, "udp = block: outbound UDP is dropped (IPv6 too)");
+		match_if(r, NS_OIF);
+		stmt(r, NS_UDP);
+		stmt(r, NS_COUNTER);
+		stmt(r, NS_DROP);
+	}
+	r = rule_new(p, NC_FORWARD, "ipv6: what answers the inside's own traffic comes in (RFC 6092)");
+	match_if(r, NS_IIF);
+	stmt(r, NS_CT_REPLY);
+	stmt(r, NS_ACCEPT);
+	r = rule_new(p, NC_FORWARD, "ipv6: nothing unsolicited comes in (dropped before conntrack confirms it)");
+	match_if(r, NS_IIF);
+	stmt(r, NS_COUNTER);
+	stmt(r, NS_DROP);
+	if (m->ipv6 == NAT_IPV6_NPTV6)
+		for (int i = 0; i < ctx->n_prefixes6; i++) {
+			r = rule_new(p, NC_POSTROUTING, "ipv6 = nptv6: the inside prefix becomes the outside one (RFC 6296, by conntrack)");
+			match_if(r, NS_OIF);
+			match_prefix6(r, NS_SADDR6, ctx->inside6[i]);
+			s = stmt(r, NS_SNAT_PREFIX6);
+			memcpy(s->addr6, ctx->outside6[i], 16);
+			s->plen = 64;
+			r = rule_new(p, NC_PREROUTING, "ipv6 = nptv6: and back, for what comes in to the outside prefix");
+			match_if(r, NS_IIF);
+			match_prefix6(r, NS_DADDR6, ctx->outside6[i]);
+			s = stmt(r, NS_DNAT_PREFIX6);
+			memcpy(s->addr6, ctx->inside6[i], 16);
+			s->plen = 64;
+		}
+	if (m->ipv6 == NAT_IPV6_NAT66) {
+		r = rule_new(p, NC_POSTROUTING, "ipv6 = nat66: the site is masqueraded behind the router's address");
+		match_if(r, NS_OIF);
+		stmt(r, NS_MASQUERADE);
+	}
+	return 0;
+}

@@ -6,6 +6,7 @@
 
 #include "../../lib/nat/model.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -49,6 +50,11 @@ enum nat_stmt_kind {
 	NS_SNAT_MAP,                            /* addr : key map @set */
 	NS_SNAT_NUMGEN,                         /* addr : numgen inc mod n offset port_min, hton */
 	NS_DNAT_MAP,                            /* to key map @set (address . port) */
+	/* IPv6 (a plan with ipv6 set) */
+	NS_SADDR6, NS_DADDR6,                   /* addr6/plen (plen a multiple of 8) */
+	NS_CT_REPLY,                            /* ct state established,related */
+	NS_ACCEPT,
+	NS_SNAT_PREFIX6, NS_DNAT_PREFIX6,       /* snat|dnat ip6 prefix to addr6/plen (conntrack's netmap) */
 };
 
 #define NAT_FLAG_PERSISTENT 0x08   /* NF_NAT_RANGE_PERSISTENT */
@@ -64,6 +70,7 @@ struct nat_stmt {
 	uint16_t port_min, port_max;
 	uint32_t modulus;
 	uint32_t flags;
+	uint8_t addr6[16];
 };
 
 #define NAT_RULE_MAX_STMTS 8
@@ -82,6 +89,7 @@ struct nat_sysctl {
 #define NAT_PLAN_MAX_RULES (16 + NAT_MAX_SUBSCRIBERS)
 struct nat_plan {
 	char model[NAT_MODEL_NAME_MAX];
+	bool ipv6;                  /* table ip6 (nat_plan_compile6), not ip */
 	int n_sets, n_rules, n_sysctls;
 	struct nat_set sets[4];
 	struct nat_rule rules[NAT_PLAN_MAX_RULES];
@@ -93,12 +101,20 @@ struct nat_context {
 	uint32_t public_addr;                      /* the WAN address, network order */
 	int n_subscribers;                         /* inside addresses, for port blocks */
 	uint32_t subscribers[NAT_MAX_SUBSCRIBERS];
+	/* IPv6: the router's LAN prefixes (/64) and, for nptv6, what each
+	 * becomes outside. */
+	int n_prefixes6;
+	uint8_t inside6[4][16], outside6[4][16];
 };
 
 /* Compile m for ctx into plan. -EINVAL with a message in err when the model
  * cannot be built for this router (e.g. more subscribers than port blocks). */
 int nat_plan_compile(const struct nat_model *m, const struct nat_context *ctx,
 		     struct nat_plan *plan, char *err, size_t errlen);
+/* The model's IPv6 side (ipv6 = ...) for ctx: a plan for table ip6 (no
+ * rules when the model has no IPv6). */
+int nat_plan_compile6(const struct nat_model *m, const struct nat_context *ctx, struct nat_plan *plan, char *err,
+		      size_t errlen);
 /* Print the plan as an nft script (loadable with nft -f), with comments. */
 void nat_plan_print(const struct nat_plan *plan, FILE *out);
 

@@ -39,7 +39,7 @@ static void print_flags(uint32_t flags, FILE *out)
 
 static void print_stmt(const struct nat_plan *p, const struct nat_stmt *s, FILE *out)
 {
-	char a[16];
+	char a[46];
 	const char *set = s->set >= 0 ? p->sets[s->set].name : "";
 
 	switch (s->kind) {
@@ -100,6 +100,17 @@ static void print_stmt(const struct nat_plan *p, const struct nat_stmt *s, FILE 
 		print_key(&s->key, out, false);
 		fprintf(out, " map @%s", set);
 		break;
+	case NS_SADDR6:
+	case NS_DADDR6:
+		fprintf(out, "ip6 %s %s/%u", s->kind == NS_SADDR6 ? "saddr" : "daddr", text_ipv6(s->addr6, a), s->plen);
+		break;
+	case NS_CT_REPLY: fprintf(out, "ct state established,related"); break;
+	case NS_ACCEPT: fprintf(out, "accept"); break;
+	case NS_SNAT_PREFIX6:
+	case NS_DNAT_PREFIX6:
+		fprintf(out, "%s ip6 prefix to %s/%u", s->kind == NS_SNAT_PREFIX6 ? "snat" : "dnat", text_ipv6(s->addr6, a),
+			s->plen);
+		break;
 	}
 }
 
@@ -122,10 +133,10 @@ static const char *hook_text(enum nat_chain c)
 
 void nat_plan_print(const struct nat_plan *p, FILE *out)
 {
-	fprintf(out, "# NAT model %s, as punchlab builds it (libnftnl over netlink)\n", p->model);
+	fprintf(out, "# NAT model %s%s, as punchlab builds it (libnftnl over netlink)\n", p->model, p->ipv6 ? ", its IPv6 side" : "");
 	for (int i = 0; i < p->n_sysctls; i++)
 		fprintf(out, "# sysctl %s=%s\n", p->sysctls[i].path, p->sysctls[i].value);
-	fprintf(out, "table ip %s {\n", NAT_TABLE);
+	fprintf(out, "table %s %s {\n", p->ipv6 ? "ip6" : "ip", NAT_TABLE);
 	for (int i = 0; i < p->n_sets; i++) {
 		const struct nat_set *s = &p->sets[i];
 

@@ -189,6 +189,29 @@ static void emit_nat(struct nftnl_rule *r, int type, uint32_t reg_addr, uint32_t
 		nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_FLAGS, flags);
 }
 
+/* snat|dnat ip6 prefix to addr6/plen: the range is the prefix's first
+ * and last address, and conntrack maps each address across (netmap). */
+static void emit_nat_prefix6(struct nftnl_rule *r, int type, const uint8_t prefix[16], uint8_t plen)
+{
+	struct nftnl_expr *e;
+	uint8_t lo[16], hi[16];
+
+	for (int i = 0; i < 16; i++) {
+		int bits = (int)plen - 8 * i;
+		uint8_t mask = bits >= 8 ? 0xff : bits <= 0 ? 0 : (uint8_t)(0xff << (8 - bits));
+		lo[i] = prefix[i] & mask;
+		hi[i] = (uint8_t)(lo[i] | (uint8_t)~mask);
+	}
+	nft_emit_imm(r, R_ADDR, lo, 16);
+	nft_emit_imm(r, R_DATA, hi, 16);
+	e = nft_expr_add(r, "nat");
+	nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_TYPE, (uint32_t)type);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_FAMILY, NFPROTO_IPV6);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_ADDR_MIN, R_ADDR);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_ADDR_MAX, R_DATA);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_FLAGS, NF_NAT_RANGE_NETMAP);
+}
+
 static void emit_stmt(struct nftnl_rule *r, const struct nat_plan *p, const struct nat_stmt *s)
 {
 	struct nftnl_expr *e;
@@ -299,6 +322,25 @@ static void emit_stmt(struct nftnl_rule *r, const struct nat_plan *p, const stru
 		/* The map's value is address . port: two consecutive registers. */
 		emit_nat(r, NFT_NAT_DNAT, R_VAL, R_VAL + 1, 0, 0);
 		break;
+	case NS_SADDR6:
+	case NS_DADDR6:
+		nft_emit_payload(r, NFT_PAYLOAD_NETWORK_HEADER, s->kind == NS_SADDR6 ? 8 : 24, s->plen / 8u, NFT_REG_1);
+		nft_emit_cmp(r, NFT_REG_1, NFT_CMP_EQ, s->addr6, s->plen / 8u);
+		break;
+	case NS_CT_REPLY: {
+		uint32_t zero = 0;
+		emit_ct(r, NFT_CT_STATE, -1, NFT_REG_1);
+		nft_emit_mask(r, NF_CT_STATE_BIT(IP_CT_ESTABLISHED) | NF_CT_STATE_BIT(IP_CT_RELATED));
+		nft_emit_cmp(r, NFT_REG_1, NFT_CMP_NEQ, &zero, 4);
+		break;
+	}
+	case NS_ACCEPT:
+		nft_emit_verdict(r, NF_ACCEPT);
+		break;
+	case NS_SNAT_PREFIX6:
+	case NS_DNAT_PREFIX6:
+		emit_nat_prefix6(r, s->kind == NS_SNAT_PREFIX6 ? NFT_NAT_SNAT : NFT_NAT_DNAT, s->addr6, s->plen);
+		break;
 	}
 }
 
@@ -368,10 +410,11 @@ void nft_batch_put_typed_chain(struct mnl_nlmsg_batch *b, uint32_t *seq, int fam
 static int build_batch(const struct nat_plan *p, struct mnl_nlmsg_batch *b, uint32_t *seq)
 {
 	struct nlmsghdr *nlh;
+	const uint16_t family = p->ipv6 ? NFPROTO_IPV6 : NFPROTO_IPV4;
 
 	nft_batch_open(b, seq);
 	/* Create-then-delete-then-create: replaces any earlier table whole. */
-	nft_batch_put_fresh_table(b, seq, NFPROTO_IPV4, NAT_TABLE);
+	nft_batch_put_fresh_table(b, seq, family, NAT_TABLE);
 
 	for (int c = 0; c < NC_COUNT; c++) {
 		struct nftnl_chain *ch = nftnl_chain_alloc();
@@ -383,7 +426,7 @@ static int build_batch(const struct nat_plan *p, struct mnl_nlmsg_batch *b, uint
 		nftnl_chain_set_s32(ch, NFTNL_CHAIN_PRIO, nat_chain_priority(c));
 		nftnl_chain_set_u32(ch, NFTNL_CHAIN_POLICY, NF_ACCEPT);
 		nlh = nftnl_chain_nlmsg_build_hdr(mnl_nlmsg_batch_current(b), NFT_MSG_NEWCHAIN,
-						  NFPROTO_IPV4, NLM_F_CREATE | NLM_F_ACK, (*seq)++);
+						  family, NLM_F_CREATE | NLM_F_ACK, (*seq)++);
 		nftnl_chain_nlmsg_build_payload(nlh, ch);
 		nftnl_chain_free(ch);
 		mnl_nlmsg_batch_next(b);
@@ -395,7 +438,7 @@ static int build_batch(const struct nat_plan *p, struct mnl_nlmsg_batch *b, uint
 
 		nftnl_set_set_str(set, NFTNL_SET_TABLE, NAT_TABLE);
 		nftnl_set_set_str(set, NFTNL_SET_NAME, s->name);
-		nftnl_set_set_u32(set, NFTNL_SET_FAMILY, NFPROTO_IPV4);
+		nftnl_set_set_u32(set, NFTNL_SET_FAMILY, family);
 		nftnl_set_set_u32(set, NFTNL_SET_ID, (uint32_t)i + 1);
 		nftnl_set_set_u32(set, NFTNL_SET_KEY_TYPE, key_type(&s->key));
 		nftnl_set_set_u32(set, NFTNL_SET_KEY_LEN, key_len(&s->key));
@@ -407,7 +450,7 @@ static int build_batch(const struct nat_plan *p, struct mnl_nlmsg_batch *b, uint
 		nftnl_set_set_u32(set, NFTNL_SET_FLAGS, flags);
 		nftnl_set_set_u64(set, NFTNL_SET_TIMEOUT, (uint64_t)s->timeout_s * 1000u);
 		nftnl_set_set_u32(set, NFTNL_SET_DESC_SIZE, 65536);
-		nlh = nftnl_set_nlmsg_build_hdr(mnl_nlmsg_batch_current(b), NFT_MSG_NEWSET, NFPROTO_IPV4,
+		nlh = nftnl_set_nlmsg_build_hdr(mnl_nlmsg_batch_current(b), NFT_MSG_NEWSET, family,
 						NLM_F_CREATE | NLM_F_ACK, (*seq)++);
 		nftnl_set_nlmsg_build_payload(nlh, set);
 		nftnl_set_free(set);
@@ -419,10 +462,10 @@ static int build_batch(const struct nat_plan *p, struct mnl_nlmsg_batch *b, uint
 
 		nftnl_rule_set_str(r, NFTNL_RULE_TABLE, NAT_TABLE);
 		nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, nat_chain_name(pr->chain));
-		nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, NFPROTO_IPV4);
+		nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, family);
 		for (int j = 0; j < pr->n; j++)
 			emit_stmt(r, p, &pr->s[j]);
-		if (nft_batch_put_rule(b, seq, NFPROTO_IPV4, r))
+		if (nft_batch_put_rule(b, seq, family, r))
 			return -ENOSPC;
 	}
 	nft_batch_close(b, seq);
@@ -492,7 +535,7 @@ static int apply_in_ns(void *arg)
 	if ((ret = build_batch(a->plan, b, &seq))) {
 		snprintf(a->err, a->errlen, "nftables batch too large");
 	} else {
-		snprintf(what, sizeof(what), "the ruleset for model %s", a->plan->model);
+		snprintf(what, sizeof(what), "the %sruleset for model %s", a->plan->ipv6 ? "IPv6 " : "", a->plan->model);
 		ret = nft_batch_talk(b, what, a->err, a->errlen);
 	}
 	mnl_nlmsg_batch_stop(b);

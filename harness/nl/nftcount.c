@@ -10,6 +10,7 @@
 #include <libnftnl/expr.h>
 #include <libnftnl/rule.h>
 #include <libnftnl/table.h>
+#include <linux/if_ether.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
@@ -56,29 +57,36 @@ static int install_in_ns(void *arg)
 	/* NF_BR_FORWARD is NF_INET_FORWARD's number. */
 	nft_batch_put_chain(b, &seq, x->family, NFTCOUNT_TABLE, CHAIN, NF_INET_FORWARD,
 			    x->family == NFPROTO_BRIDGE ? 0 : -300);
-	for (int i = 0; i < x->n; i++) {
+	/* Each rule twice: every family under its name, and IPv6 alone under
+	 * NAME/6 (the IPv4 share is the difference). */
+	for (int i = 0; i < 2 * x->n && !ret; i++) {
+		const struct nftcount_rule *cr = &x->rules[i / 2];
 		struct nftnl_rule *r = nftnl_rule_alloc();
-		char ifname[IFNAMSIZ];
-		uint8_t icmp = IPPROTO_ICMP;
+		char ifname[IFNAMSIZ], name[80];
+		uint8_t icmp = IPPROTO_ICMP, icmp6 = IPPROTO_ICMPV6;
+		uint16_t ip6 = htons(ETH_P_IPV6);
 
 		nftnl_rule_set_str(r, NFTNL_RULE_TABLE, NFTCOUNT_TABLE);
 		nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, CHAIN);
 		nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, (uint32_t)x->family);
-		if (x->rules[i].iif) {
+		if (cr->iif) {
 			memset(ifname, 0, sizeof(ifname));
-			snprintf(ifname, sizeof(ifname), "%s", x->rules[i].iif);
+			snprintf(ifname, sizeof(ifname), "%s", cr->iif);
 			match_meta(r, NFT_META_IIFNAME, NFT_CMP_EQ, ifname, sizeof(ifname));
 		}
-		if (x->rules[i].oif) {
+		if (cr->oif) {
 			memset(ifname, 0, sizeof(ifname));
-			snprintf(ifname, sizeof(ifname), "%s", x->rules[i].oif);
+			snprintf(ifname, sizeof(ifname), "%s", cr->oif);
 			match_meta(r, NFT_META_OIFNAME, NFT_CMP_EQ, ifname, sizeof(ifname));
 		}
+		if (i % 2)
+			match_meta(r, NFT_META_PROTOCOL, NFT_CMP_EQ, &ip6, 2);
 		match_meta(r, NFT_META_L4PROTO, NFT_CMP_NEQ, &icmp, 1);
+		match_meta(r, NFT_META_L4PROTO, NFT_CMP_NEQ, &icmp6, 1);
 		nft_expr_add(r, "counter");
-		nftnl_rule_set_data(r, NFTNL_RULE_USERDATA, x->rules[i].name, (uint32_t)strlen(x->rules[i].name) + 1);
-		if ((ret = nft_batch_put_rule(b, &seq, x->family, r)))
-			break;
+		snprintf(name, sizeof(name), "%s%s", cr->name, i % 2 ? "/6" : "");
+		nftnl_rule_set_data(r, NFTNL_RULE_USERDATA, name, (uint32_t)strlen(name) + 1);
+		ret = nft_batch_put_rule(b, &seq, x->family, r);
 	}
 	if (ret) {
 		snprintf(x->err, x->errlen, "too many counters for one batch");
@@ -90,7 +98,7 @@ static int install_in_ns(void *arg)
 
 int nftcount_install(const char *netns, int bridge, const struct nftcount_rule *rules, int n, char *err, size_t errlen)
 {
-	struct install_ctx x = { bridge ? NFPROTO_BRIDGE : NFPROTO_IPV4, rules, n, err, errlen };
+	struct install_ctx x = { bridge ? NFPROTO_BRIDGE : NFPROTO_INET, rules, n, err, errlen };
 
 	if (n > NFTCOUNT_MAX_RULES) {
 		snprintf(err, errlen, "at most %d counting rules", NFTCOUNT_MAX_RULES);
@@ -155,7 +163,7 @@ static int read_in_ns(void *arg)
 
 int nftcount_read(const char *netns, int bridge, const char *name, uint64_t *packets, uint64_t *bytes)
 {
-	struct read_ctx x = { bridge ? NFPROTO_BRIDGE : NFPROTO_IPV4, name, 0, 0, 0 };
+	struct read_ctx x = { bridge ? NFPROTO_BRIDGE : NFPROTO_INET, name, 0, 0, 0 };
 	int ret = netns_call(netns, read_in_ns, &x);
 
 	if (ret)

@@ -12,7 +12,7 @@
 #define NFTCOUNT_MAX_RULES 16
 
 /* One counting rule: packets forwarded from iif to oif (NULL: any), UDP
- * and TCP only (ICMP errors of punching are not the tunnel), summed under
+ * and TCP only (ICMP errors of punching are not the tunnel; nor ICMPv6), summed under
  * name. bridge: count frames a bridge forwards between its ports instead
  * (a LAN's own traffic, which no router routes). */
 struct nftcount_rule {
@@ -20,7 +20,8 @@ struct nftcount_rule {
 	const char *iif, *oif;
 };
 
-/* Replace table plcount in NETNS (family ip, or bridge) with these rules. */
+/* Replace table plcount in NETNS (family inet, or bridge) with these
+ * rules; each also counts its IPv6 share alone, under "NAME/6". */
 int nftcount_install(const char *netns, int bridge, const struct nftcount_rule *rules, int n, char *err, size_t errlen);
 /* Packets and bytes counted so far under name (the sum of its rules). */
 int nftcount_read(const char *netns, int bridge, const char *name, uint64_t *packets, uint64_t *bytes);

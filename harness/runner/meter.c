@@ -122,20 +122,41 @@ int meter_install(struct meter *m, const struct topo_net *net, const struct inst
 	return 0;
 }
 
-int meter_read(const struct meter *m, const char *x, const char *y, uint64_t *direct, uint64_t *relay)
+/* The pair of hosts x and y, either way round, or NULL. */
+static const struct meter_pair *pair_of(const struct meter *m, const char *x, const char *y)
 {
+	for (int i = 0; i < m->n_pairs; i++) {
+		const char *hx = m->hosts[m->pairs[i].x], *hy = m->hosts[m->pairs[i].y];
+		if ((!strcmp(hx, x) && !strcmp(hy, y)) || (!strcmp(hx, y) && !strcmp(hy, x)))
+			return &m->pairs[i];
+	}
+	return NULL;
+}
+
+int meter_read6(const struct meter *m, const char *x, const char *y, uint64_t *direct6)
+{
+	const struct meter_pair *pr = pair_of(m, x, y);
+	char name[40];
 	uint64_t p;
 
-	for (int i = 0; i < m->n_pairs; i++) {
-		const struct meter_pair *pr = &m->pairs[i];
-		const char *hx = m->hosts[pr->x], *hy = m->hosts[pr->y];
-		if (!((!strcmp(hx, x) && !strcmp(hy, y)) || (!strcmp(hx, y) && !strcmp(hy, x))))
-			continue;
-		if (nftcount_read(pr->ns, pr->bridge, pr->name, &p, direct))
-			*direct = 0;
-		if (nftcount_read(m->relay_ns, 0, "relay", &p, relay))
-			*relay = 0;
-		return 0;
-	}
-	return -ENOENT;
+	if (!pr)
+		return -ENOENT;
+	snprintf(name, sizeof(name), "%s/6", pr->name);
+	if (nftcount_read(pr->ns, pr->bridge, name, &p, direct6))
+		*direct6 = 0;
+	return 0;
+}
+
+int meter_read(const struct meter *m, const char *x, const char *y, uint64_t *direct, uint64_t *relay)
+{
+	const struct meter_pair *pr = pair_of(m, x, y);
+	uint64_t p;
+
+	if (!pr)
+		return -ENOENT;
+	if (nftcount_read(pr->ns, pr->bridge, pr->name, &p, direct))
+		*direct = 0;
+	if (nftcount_read(m->relay_ns, 0, "relay", &p, relay))
+		*relay = 0;
+	return 0;
 }

@@ -114,8 +114,11 @@ int runner_write_json(const char *path, const struct run_info *info, const struc
 		seconds(f, ",\"rtt_ms\":{", "p50", r->rtt_p50, "%.3f");
 		seconds(f, ",", "p90", r->rtt_p90, "%.3f");
 		seconds(f, ",", "p99", r->rtt_p99, "%.3f");
-		fprintf(f, "},\"probes\":{\"sent\":%d,\"answered\":%d},\"packets\":{\"direct_bytes\":%llu,\"relay_bytes\":%llu}",
-			r->probes_sent, r->probes_answered, (unsigned long long)r->direct_bytes, (unsigned long long)r->relay_bytes);
+		fprintf(f, "},\"probes\":{\"sent\":%d,\"answered\":%d},\"packets\":{\"direct_bytes\":%llu,\"relay_bytes\":%llu,"
+			   "\"direct_bytes_ipv4\":%llu,\"direct_bytes_ipv6\":%llu}",
+			r->probes_sent, r->probes_answered, (unsigned long long)r->direct_bytes, (unsigned long long)r->relay_bytes,
+			(unsigned long long)(r->direct_bytes - (r->direct_bytes_ipv6 < r->direct_bytes ? r->direct_bytes_ipv6 : r->direct_bytes)),
+			(unsigned long long)r->direct_bytes_ipv6);
 		if (r->n_portmaps) {
 			fprintf(f, ",\"port_mappings\":[");
 			for (int k = 0; k < r->n_portmaps; k++) {
@@ -243,6 +246,7 @@ static int one_scenario(json_object *s, int i, struct scenario_result *r, char *
 	r->probes_answered = integer(probes, "answered", 0);
 	r->direct_bytes = (uint64_t)(num(packets, "direct_bytes", 0) > 0 ? num(packets, "direct_bytes", 0) : 0);
 	r->relay_bytes = (uint64_t)(num(packets, "relay_bytes", 0) > 0 ? num(packets, "relay_bytes", 0) : 0);
+	r->direct_bytes_ipv6 = (uint64_t)(num(packets, "direct_bytes_ipv6", 0) > 0 ? num(packets, "direct_bytes_ipv6", 0) : 0);
 	if ((pmaps = get(s, "port_mappings", json_type_array))) {
 		size_t k = json_object_array_length(pmaps);
 		for (size_t m = 0; m < k && r->n_portmaps < RUN_MAX_PORTMAPS; m++) {

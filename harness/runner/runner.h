@@ -88,6 +88,7 @@ struct scenario_result {
 	double rtt_p50, rtt_p90, rtt_p99;                   /* ms; -1: no reply */
 	int probes_sent, probes_answered;
 	uint64_t direct_bytes, relay_bytes;                 /* tunnel bytes the routers counted */
+	uint64_t direct_bytes_ipv6;                         /* of direct_bytes, those over IPv6 */
 	enum path tool_said_path;  /* what the tool reported (PATH_UNKNOWN if it says nothing) */
 	char tool_version[48];
 	double wall_s;

@@ -40,6 +40,7 @@ struct step {
 	uint64_t d0, r0;               /* counters at the last window's end */
 	uint64_t dsum0, rsum0;         /* and when the tool was up */
 	uint64_t carry_d, carry_r;     /* counted before the counters were placed again (a host roamed) */
+	uint64_t d6_0, carry_d6;       /* the same for direct bytes over IPv6 */
 	double deadline, next_probe, next_window, said_check;
 	bool said_settled;
 	double resume_at;              /* after a lifecycle event: probing again from */
@@ -133,6 +134,8 @@ static int start_tool(struct step *s)
 	read_counters(s, &s->dsum0, &s->rsum0);
 	s->d0 = s->dsum0;
 	s->r0 = s->rsum0;
+	if (meter_read6(&s->meter, "a", "b", &s->d6_0))
+		s->d6_0 = 0;
 	return 0;
 }
 
@@ -148,17 +151,19 @@ static void poll_captures(struct step *s)
  * counted so far is carried over. */
 static void meter_follow_roam(struct step *s)
 {
-	uint64_t d, r;
+	uint64_t d, r, d6 = 0;
 
 	topo_net_apply_roams(&s->net, &s->inst);
 	read_counters(s, &d, &r);
 	s->carry_d += d - s->dsum0;
 	s->carry_r += r - s->rsum0;
+	if (meter_read6(&s->meter, "a", "b", &d6) == 0)
+		s->carry_d6 += d6 - s->d6_0;
 	/* Placed again from zero (or, if that failed, reading zero): no
 	 * window may take a difference across the two. */
 	meter_install(&s->meter, &s->net, &s->inst, (const char *const[]){ "a", "b" }, 2, s->res->error,
 		      sizeof(s->res->error));
-	s->dsum0 = s->rsum0 = s->d0 = s->r0 = 0;
+	s->dsum0 = s->rsum0 = s->d0 = s->r0 = s->d6_0 = 0;
 }
 
 /* The scenario's event, once the pair has settled (or at once, if early):
@@ -322,13 +327,15 @@ static void sum_up(struct step *s)
 	struct scenario_result *res = s->res;
 	struct lifecycle_result *lr = &res->lc;
 	struct prober *p = &s->probe;
-	uint64_t d1, r1;
+	uint64_t d1, r1, d6 = 0;
 
 	prober_poll(p, 200);
 	read_portmaps(s);
 	read_counters(s, &d1, &r1);
 	res->direct_bytes = d1 - s->dsum0 + s->carry_d;
 	res->relay_bytes = r1 - s->rsum0 + s->carry_r;
+	if (meter_read6(&s->meter, "a", "b", &d6) == 0)
+		res->direct_bytes_ipv6 = d6 - s->d6_0 + s->carry_d6;
 	tool_said_path(&s->tc, &res->tool_said_path, &s->said_settled);
 	res->time_to_first_reply_s = p->first_reply;
 	if (lr->happened) {

@@ -29,10 +29,26 @@ static int make_node(const struct topo_net_node *n, struct instance *r, const ch
 {
 	TRY(instance_note_netns(r, ns), "recording namespace %s", ns);
 	TRY(netns_create(ns), "creating namespace %s", ns);
-	/* IPv6 off before any link exists: no router solicitations, no DAD, no
-	 * traffic of its own in the lab. */
-	TRY(netns_sysctl(ns, "net.ipv6.conf.all.disable_ipv6", "1"), "%s: disabling IPv6", ns);
-	TRY(netns_sysctl(ns, "net.ipv6.conf.default.disable_ipv6", "1"), "%s: disabling IPv6", ns);
+	if (!n->ipv6) {
+		/* IPv6 off before any link exists: no router solicitations, no
+		 * DAD, no traffic of its own in the lab. */
+		TRY(netns_sysctl(ns, "net.ipv6.conf.all.disable_ipv6", "1"), "%s: disabling IPv6", ns);
+		TRY(netns_sysctl(ns, "net.ipv6.conf.default.disable_ipv6", "1"), "%s: disabling IPv6", ns);
+	} else {
+		/* IPv6 with the addresses the plan gives and nothing else: no
+		 * duplicate-address detection to wait for (the lab's addresses
+		 * are unique), no router advertisements taken or asked for, no
+		 * addresses of its own making but link-local ones. */
+		static const char *const keys[] = { "accept_dad", "accept_ra", "autoconf", "router_solicitations" };
+		for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
+			for (int which = 0; which < 2; which++) {
+				char key[64];
+				snprintf(key, sizeof(key), "net.ipv6.conf.%s.%s", which ? "default" : "all", keys[k]);
+				TRY(netns_sysctl(ns, key, "0"), "%s: setting %s=0", ns, key);
+			}
+		if (n->router)
+			TRY(netns_sysctl(ns, "net.ipv6.conf.all.forwarding", "1"), "%s: enabling IPv6 forwarding", ns);
+	}
 	if (n->router)
 		TRY(netns_sysctl(ns, "net.ipv4.ip_forward", "1"), "%s: enabling forwarding", ns);
 	/* Where br_netfilter is loaded, bridged frames would go through the
@@ -82,6 +98,11 @@ void topo_nat_context(const struct topo_net *net, int router, struct nat_context
 
 	memset(ctx, 0, sizeof(*ctx));
 	ctx->public_addr = net->nodes[router].public_addr;
+	for (int s = 0; s < t->n_segments && ctx->n_prefixes6 < 4; s++)
+		if (t->segments[s].gateway == router && net->seg_v6[s]) {
+			memcpy(ctx->inside6[ctx->n_prefixes6], net->seg_prefix6[s], 16);
+			memcpy(ctx->outside6[ctx->n_prefixes6++], net->seg_outside6[s], 16);
+		}
 	/* Subscribers: everyone on the segments this router is the gateway of. */
 	for (int i = 0; i < t->n_nodes; i++) {
 		int s = t->nodes[i].segment;
@@ -97,10 +118,29 @@ void topo_nat_context(const struct topo_net *net, int router, struct nat_context
 	}
 }
 
+int topo_nat_install(const struct topo_net *net, int router, const char *ns, char *err, size_t errlen)
+{
+	const struct topo_net_node *n = &net->nodes[router];
+	struct nat_context ctx;
+	struct nat_plan *plan = calloc(1, sizeof(*plan));
+	int ret;
+
+	if (!plan)
+		return -ENOMEM;
+	topo_nat_context(net, router, &ctx);
+	ret = nat_plan_compile(&n->model, &ctx, plan, err, errlen);
+	if (ret == 0 && plan->n_rules > 0)
+		ret = nft_plan_apply(ns, plan, err, errlen);
+	if (ret == 0 && n->ipv6 && (ret = nat_plan_compile6(&n->model, &ctx, plan, err, errlen)) == 0 && plan->n_rules > 0)
+		ret = nft_plan_apply(ns, plan, err, errlen);
+	free(plan);
+	return ret;
+}
+
 int topo_build(const struct topo_net *net, struct instance *r, char *err, size_t errlen)
 {
 	const struct topo *t = &net->topo;
-	char ns[TOPO_MAX_NODES][40], a[16];
+	char ns[TOPO_MAX_NODES][40], a[46];
 
 	for (int i = 0; i < t->n_nodes; i++) {
 		int ret;
@@ -119,6 +159,9 @@ int topo_build(const struct topo_net *net, struct instance *r, char *err, size_t
 			for (int k = 0; k < ifc->n_addrs; k++)
 				TRY(rtnl_addr_add(ns[i], ifc->ifname, ifc->addrs[k], ifc->plen), "%s: adding %s to %s",
 				    ns[i], text_ipv4(ifc->addrs[k], a), ifc->ifname);
+			for (int k = ifc->n_addrs6 - 1; k >= 0; k--)
+				TRY(rtnl_addr6_add(ns[i], ifc->ifname, ifc->addrs6[k], 64), "%s: adding %s to %s", ns[i],
+				    text_ipv6(ifc->addrs6[k], a), ifc->ifname);
 			TRY(rtnl_link_up(ns[i], ifc->ifname), "%s: setting %s up", ns[i], ifc->ifname);
 		}
 	}
@@ -166,6 +209,13 @@ int topo_build(const struct topo_net *net, struct instance *r, char *err, size_t
 			for (int k = 0; k < ifc->n_addrs; k++)
 				TRY(rtnl_addr_add(ns[i], ifc->ifname, ifc->addrs[k], ifc->plen), "%s: adding %s",
 				    ns[i], text_ipv4(ifc->addrs[k], a));
+			/* Last first: Linux puts a new IPv6 address ahead of the
+			 * others of its scope and picks the first as the source
+			 * of what an unbound socket sends, as IPv4 picks the
+			 * primary one; the first address must be that. */
+			for (int k = ifc->n_addrs6 - 1; k >= 0; k--)
+				TRY(rtnl_addr6_add(ns[i], ifc->ifname, ifc->addrs6[k], 64), "%s: adding %s", ns[i],
+				    text_ipv6(ifc->addrs6[k], a));
 			TRY(rtnl_link_up(ns[i], ifc->ifname), "%s: setting %s up", ns[i], ifc->ifname);
 		}
 	}
@@ -174,24 +224,17 @@ int topo_build(const struct topo_net *net, struct instance *r, char *err, size_t
 		for (int k = 0; k < n->n_routes; k++)
 			TRY(rtnl_route_add(ns[i], n->routes[k].dst, n->routes[k].plen, n->routes[k].gw),
 			    "%s: adding a route via %s", ns[i], text_ipv4(n->routes[k].gw, a));
+		for (int k = 0; k < n->n_routes6; k++)
+			TRY(rtnl_route6_add(ns[i], n->routes6[k].dst, n->routes6[k].plen, n->routes6[k].gw),
+			    "%s: adding a route via %s", ns[i], text_ipv6(n->routes6[k].gw, a));
 	}
 	for (int i = 0; i < t->n_nodes; i++) {
 		const struct topo_net_node *n = &net->nodes[i];
-		struct nat_context ctx;
-		struct nat_plan *plan;
 		int ret;
 
 		if (!n->has_model)
 			continue;
-		topo_nat_context(net, i, &ctx);
-		plan = calloc(1, sizeof(*plan));
-		if (!plan)
-			return -ENOMEM;
-		ret = nat_plan_compile(&n->model, &ctx, plan, err, errlen);
-		if (ret == 0 && plan->n_rules > 0)
-			ret = nft_plan_apply(ns[i], plan, err, errlen);
-		free(plan);
-		if (ret)
+		if ((ret = topo_nat_install(net, i, ns[i], err, errlen)))
 			return ret;
 		pl_info("%s: NAT model %s installed", n->name, n->model.name);
 		if (n->model.translate && n->model.portmap && (ret = portmap_start(net, i, r, ns[i], err, errlen)))

@@ -13,6 +13,9 @@ struct nat_context;
 /* The NAT context of router ROUTER: its public address and, as subscribers,
  * every address on the segments it is the gateway of. */
 void topo_nat_context(const struct topo_net *net, int router, struct nat_context *ctx);
+/* Install router ROUTER's NAT model in namespace NS: its IPv4 ruleset and,
+ * where the model has IPv6, its IPv6 one (each replaces any earlier). */
+int topo_nat_install(const struct topo_net *net, int router, const char *ns, char *err, size_t errlen);
 /* Move, in net, each host run r has roamed (fault roam) to where it is
  * now: its segment (the topology's and its link's) and its address. */
 void topo_net_apply_roams(struct topo_net *net, const struct instance *r);

@@ -109,6 +109,106 @@ static int lay_out_segment(const struct topo *t, struct topo_net *net, int s, ch
 	return 0;
 }
 
+/* Segment s's /64: 2001:db8:0:N:: (global) or fd00:0:0:N:: (inside a
+ * translating IPv6 router), N = s + 1. */
+static void prefix6(uint8_t out[16], bool inside, int s)
+{
+	static const uint8_t global[4] = { 0x20, 0x01, 0x0d, 0xb8 };
+
+	memset(out, 0, 16);
+	if (inside)
+		out[0] = 0xfd;
+	else
+		memcpy(out, global, 4);
+	out[6] = (uint8_t)((s + 1) >> 8);
+	out[7] = (uint8_t)(s + 1);
+}
+
+/* The IPv6 address on prefix of the node that is number index on the
+ * segment's IPv4 prefix (.10 is ::a). */
+static void host6(uint8_t out[16], const uint8_t prefix[16], uint32_t index)
+{
+	uint32_t be = htonl(index);
+
+	memcpy(out, prefix, 8);
+	memset(out + 8, 0, 8);
+	memcpy(out + 12, &be, 4);
+}
+
+static enum nat_ipv6 node_ipv6(const struct topo_net_node *n)
+{
+	return n->has_model ? n->model.ipv6 : NAT_IPV6_FIREWALL;   /* a plain router routes IPv6 as IPv4 */
+}
+
+/* Dual-stack where a model asks for IPv6: a segment has IPv6 when its
+ * gateway does and so does every router above it. */
+static void lay_out_ipv6(const struct topo *t, struct topo_net *net)
+{
+	for (int i = 0; i < t->n_nodes; i++)
+		net->ipv6 |= net->nodes[i].has_model && net->nodes[i].model.ipv6 != NAT_IPV6_NONE;
+	if (!net->ipv6)
+		return;
+	for (int round = 0; round < t->n_segments; round++)
+		for (int s = 0; s < t->n_segments; s++) {
+			int g = t->segments[s].gateway, up = t->nodes[g].segment;
+			net->seg_v6[s] = node_ipv6(&net->nodes[g]) != NAT_IPV6_NONE && (up < 0 || net->seg_v6[up]);
+		}
+	for (int s = 0; s < t->n_segments; s++) {
+		enum nat_ipv6 v = node_ipv6(&net->nodes[t->segments[s].gateway]);
+		if (!net->seg_v6[s])
+			continue;
+		prefix6(net->seg_prefix6[s], v == NAT_IPV6_NPTV6 || v == NAT_IPV6_NAT66, s);
+		if (v == NAT_IPV6_NPTV6)
+			prefix6(net->seg_outside6[s], false, s);
+	}
+	for (int i = 0; i < t->n_nodes; i++) {
+		struct topo_net_node *nn = &net->nodes[i];
+		for (int f = 0; f < nn->n_ifaces; f++) {
+			struct topo_iface *ifc = &nn->ifaces[f];
+			int s = ifc->segment;
+			if (!net->seg_v6[s])
+				continue;
+			nn->ipv6 = true;
+			for (int k = 0; k < ifc->n_addrs; k++)
+				host6(ifc->addrs6[ifc->n_addrs6++], net->seg_prefix6[s],
+				      ntohl(ifc->addrs[k]) - ntohl(net->seg_prefix[s]));
+			if (ifc->bridge)
+				continue;
+			if (nn->router)
+				memcpy(nn->public_addr6, ifc->addrs6[0], 16);
+			struct topo_route6 *r = &nn->routes6[nn->n_routes6++];
+			memset(r, 0, sizeof(*r));
+			host6(r->gw, net->seg_prefix6[s], 1);
+		}
+	}
+	/* A segment seen from above (its own prefix, or nptv6's outside one)
+	 * is routed by every router up the chain, up to and including the
+	 * first one that translates IPv6. */
+	for (int s = 0; s < t->n_segments; s++) {
+		int child = t->segments[s].gateway;
+		enum nat_ipv6 v = node_ipv6(&net->nodes[child]);
+		const uint8_t *seen = v == NAT_IPV6_NPTV6 ? net->seg_outside6[s] : net->seg_prefix6[s];
+
+		if (!net->seg_v6[s] || v == NAT_IPV6_NAT66)
+			continue;
+		while (t->nodes[child].segment >= 0) {
+			int parent = t->segments[t->nodes[child].segment].gateway;
+			struct topo_net_node *pn = &net->nodes[parent];
+			enum nat_ipv6 pv = node_ipv6(pn);
+
+			if (pn->n_routes6 < TOPO_MAX_ROUTES) {
+				struct topo_route6 *r = &pn->routes6[pn->n_routes6++];
+				memcpy(r->dst, seen, 16);
+				memcpy(r->gw, net->nodes[child].public_addr6, 16);
+				r->plen = 64;
+			}
+			if (pv == NAT_IPV6_NPTV6 || pv == NAT_IPV6_NAT66)
+				break;
+			child = parent;
+		}
+	}
+}
+
 int topo_resolve(const struct topo *t, int n, char *const assigns[], struct topo_net *net, char *err,
 		 size_t errlen)
 {
@@ -183,7 +283,24 @@ int topo_resolve(const struct topo *t, int n, char *const assigns[], struct topo
 			child = parent;
 		}
 	}
+	lay_out_ipv6(t, net);
 	return 0;
+}
+
+bool topo_net_addr6(const struct topo_net *net, const char *name, uint8_t out[16])
+{
+	int i = topo_find_node(&net->topo, name);
+
+	if (i < 0)
+		return false;
+	for (int f = 0; f < net->nodes[i].n_ifaces; f++) {
+		const struct topo_iface *ifc = &net->nodes[i].ifaces[f];
+		if (!ifc->bridge && ifc->n_addrs6) {
+			memcpy(out, ifc->addrs6[0], 16);
+			return true;
+		}
+	}
+	return false;
 }
 
 uint32_t topo_net_addr(const struct topo_net *net, const char *name, int which)
@@ -204,7 +321,7 @@ uint32_t topo_net_addr(const struct topo_net *net, const char *name, int which)
 
 void topo_net_print(const struct topo_net *net, FILE *out)
 {
-	char a[16], b[16];
+	char a[46], b[46];
 
 	for (int i = 0; i < net->topo.n_nodes; i++) {
 		const struct topo_net_node *n = &net->nodes[i];
@@ -218,6 +335,8 @@ void topo_net_print(const struct topo_net *net, FILE *out)
 			fprintf(out, "    %-12s %-8s", ifc->ifname, net->topo.segments[ifc->segment].name);
 			for (int k = 0; k < ifc->n_addrs; k++)
 				fprintf(out, " %s/%u", text_ipv4(ifc->addrs[k], a), ifc->plen);
+			for (int k = 0; k < ifc->n_addrs6; k++)
+				fprintf(out, " %s/64", text_ipv6(ifc->addrs6[k], a));
 			fputc('\n', out);
 		}
 		for (int r = 0; r < n->n_routes; r++) {
@@ -226,6 +345,13 @@ void topo_net_print(const struct topo_net *net, FILE *out)
 				fprintf(out, "    route %s/%u via %s\n", text_ipv4(rt->dst, a), rt->plen, text_ipv4(rt->gw, b));
 			else
 				fprintf(out, "    route default via %s\n", text_ipv4(rt->gw, b));
+		}
+		for (int r = 0; r < n->n_routes6; r++) {
+			const struct topo_route6 *rt = &n->routes6[r];
+			if (rt->plen)
+				fprintf(out, "    route %s/%u via %s\n", text_ipv6(rt->dst, a), rt->plen, text_ipv6(rt->gw, b));
+			else
+				fprintf(out, "    route default via %s\n", text_ipv6(rt->gw, b));
 		}
 	}
 }

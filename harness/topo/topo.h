@@ -80,11 +80,18 @@ struct topo_iface {
 	int n_addrs;
 	uint32_t addrs[TOPO_MAX_ADDRS];
 	uint8_t plen;
+	int n_addrs6;                 /* IPv6 (on a dual-stack segment), each a /64 */
+	uint8_t addrs6[TOPO_MAX_ADDRS][16];
 };
 
 struct topo_route {
 	uint32_t dst, gw;
 	uint8_t plen;
+};
+
+struct topo_route6 {
+	uint8_t dst[16], gw[16];
+	uint8_t plen;                 /* 0: the default route */
 };
 
 struct topo_net_node {
@@ -96,6 +103,10 @@ struct topo_net_node {
 	struct topo_iface ifaces[TOPO_MAX_IFACES];
 	struct topo_route routes[TOPO_MAX_ROUTES];
 	uint32_t public_addr;         /* a router's uplink address (its NAT's outside) */
+	bool ipv6;                    /* has IPv6 addresses (IPv6 is off in it otherwise) */
+	int n_routes6;
+	struct topo_route6 routes6[TOPO_MAX_ROUTES];
+	uint8_t public_addr6[16];     /* a router's IPv6 uplink address */
 };
 
 struct topo_net {
@@ -103,6 +114,15 @@ struct topo_net {
 	char models[TOPO_MAX_PARAMS][TOPO_MODEL_REF_MAX];  /* bound parameters */
 	uint32_t seg_prefix[TOPO_MAX_SEGMENTS];             /* effective prefixes */
 	uint8_t seg_plen[TOPO_MAX_SEGMENTS];
+	/* IPv6: only where a model asks for it (ipv6 = ...); then every
+	 * segment whose gateway and the routers above it carry IPv6 is
+	 * dual-stack, each a /64: 2001:db8:0:N::/64 (N: the segment's number
+	 * from 1), or fd00:0:0:N::/64 inside an nptv6 or nat66 router, whose
+	 * outside is 2001:db8:0:N::/64 (nptv6) or its uplink address (nat66). */
+	bool ipv6;
+	bool seg_v6[TOPO_MAX_SEGMENTS];
+	uint8_t seg_prefix6[TOPO_MAX_SEGMENTS][16];
+	uint8_t seg_outside6[TOPO_MAX_SEGMENTS][16];   /* nptv6: what the prefix becomes outside */
 	struct topo_net_node nodes[TOPO_MAX_NODES];
 };
 
@@ -112,6 +132,8 @@ int topo_resolve(const struct topo *t, int n, char *const assigns[], struct topo
 		 size_t errlen);
 /* First address of node NAME (network order), 0 if none. */
 uint32_t topo_net_addr(const struct topo_net *net, const char *name, int which);
+/* Node NAME's IPv6 address on its segment (a router's: its uplink); false if none. */
+bool topo_net_addr6(const struct topo_net *net, const char *name, uint8_t out[16]);
 /* Print the resolved plan for people. */
 void topo_net_print(const struct topo_net *net, FILE *out);
 

@@ -21,6 +21,32 @@ const char *nat_dependence_name(enum nat_dependence d) { return dependence_words
 const char *nat_ports_name(enum nat_ports p) { return ports_words[p]; }
 const char *nat_unsolicited_name(enum nat_unsolicited u) { return unsolicited_words[u]; }
 
+static const char *const ipv6_words[] = { "none", "firewall", "nptv6", "nat66" };
+
+const char *nat_ipv6_name(enum nat_ipv6 v) { return ipv6_words[v]; }
+
+bool nat_model_ipv6_view(const struct nat_model *m, struct nat_model *v6)
+{
+	memset(v6, 0, sizeof(*v6));
+	if (m->ipv6 == NAT_IPV6_NONE)
+		return false;
+	snprintf(v6->name, sizeof(v6->name), "%.*s/ipv6", (int)sizeof(v6->name) - 6, m->name);
+	v6->translate = true;
+	v6->udp_blocked = m->udp_blocked;
+	v6->mapping = NAT_ENDPOINT_INDEPENDENT;
+	v6->filtering = NAT_ADDRESS_AND_PORT_DEPENDENT;
+	v6->ports = NAT_PORTS_PRESERVE;
+	v6->udp_timeout = m->udp_timeout;
+	v6->port_min = 1024;
+	v6->port_max = 65535;
+	/* An unsolicited packet to an inside host is dropped in the forward
+	 * chain, before its conntrack entry is confirmed; NAT66's go to the
+	 * router itself, where the entry stays (nat-recipes.md). */
+	v6->unsolicited = m->ipv6 == NAT_IPV6_NAT66 ? NAT_UNSOLICITED_CONNTRACK : NAT_UNSOLICITED_DROP_BEFORE_CONFIRM;
+	v6->ipv6 = m->ipv6;
+	return true;
+}
+
 static const char *const portmap_words[] = { "upnp", "natpmp", "pcp" };
 
 const char *nat_portmap_name(unsigned portmap, char *buf, size_t len)
@@ -63,11 +89,11 @@ bool nat_portmap_parse(const char *value, unsigned *out)
 
 enum key {
 	K_NAT, K_UDP, K_MAPPING, K_FILTERING, K_PORTS, K_HAIRPIN, K_UDP_TIMEOUT,
-	K_UNSOLICITED, K_PORT_RANGE, K_PORT_BLOCK, K_INSIDE, K_PORTMAP, K_COUNT
+	K_UNSOLICITED, K_PORT_RANGE, K_PORT_BLOCK, K_INSIDE, K_PORTMAP, K_IPV6, K_COUNT
 };
 static const char *const key_words[K_COUNT] = {
 	"nat", "udp", "mapping", "filtering", "ports", "hairpin", "udp-timeout",
-	"unsolicited", "port-range", "port-block", "inside", "portmap",
+	"unsolicited", "port-range", "port-block", "inside", "portmap", "ipv6",
 };
 
 
@@ -263,6 +289,11 @@ int nat_model_parse(const char *name, const char *text, size_t len, const char *
 					    "portmap \"%s\" is not none, all, or some of upnp, natpmp and pcp joined by "
 					    "commas (upnp,pcp)", value);
 			break;
+		case K_IPV6:
+			if ((v = pick(value, ipv6_words, 4, expected, sizeof(expected))) < 0)
+				goto bad_value;
+			m->ipv6 = (enum nat_ipv6)v;
+			break;
 		case K_COUNT:
 			break;
 		}
@@ -380,6 +411,8 @@ void nat_model_write(const struct nat_model *m, const char *comment, FILE *out)
 	}
 	if (m->udp_blocked)
 		fprintf(out, "udp         = block\n");
+	if (m->ipv6)
+		fprintf(out, "ipv6        = %s\n", nat_ipv6_name(m->ipv6));
 	if (!m->translate) {
 		fprintf(out, "nat         = none\n");
 		return;

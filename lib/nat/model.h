@@ -40,6 +40,20 @@ enum {
 	NAT_PORTMAP_ALL = 7,
 };
 
+/* What the router does for IPv6 (none: the site has no IPv6). Every kind
+ * keeps a stateful firewall (RFC 6092): what an inside host sent opens the
+ * way back for that exact remote address and port; nothing unsolicited
+ * comes in. nptv6 also maps the site's inside prefix onto an outside one
+ * (RFC 6296's mapping, done by conntrack: nftables' "snat ip6 prefix",
+ * not the RFC's stateless checksum-neutral rewrite); nat66 masquerades the
+ * site behind the router's one outside address, as Linux does for IPv4. */
+enum nat_ipv6 {
+	NAT_IPV6_NONE,
+	NAT_IPV6_FIREWALL,
+	NAT_IPV6_NPTV6,
+	NAT_IPV6_NAT66,
+};
+
 struct nat_model {
 	char name[NAT_MODEL_NAME_MAX];
 	bool translate;             /* nat = napt (true) | none */
@@ -56,6 +70,7 @@ struct nat_model {
 	uint32_t inside_addr;       /* network byte order */
 	uint8_t inside_len;
 	unsigned portmap;           /* NAT_PORTMAP_* bits; 0: none */
+	enum nat_ipv6 ipv6;         /* ipv6 = none | firewall | nptv6 | nat66 */
 };
 
 /* Parse a model from text. origin names it in errors ("nat-models/x.nat").
@@ -72,6 +87,12 @@ int nat_model_list(char names[][NAT_MODEL_NAME_MAX], int max);
 const char *nat_dependence_name(enum nat_dependence d);
 const char *nat_ports_name(enum nat_ports p);
 const char *nat_unsolicited_name(enum nat_unsolicited u);
+const char *nat_ipv6_name(enum nat_ipv6 v);
+/* The router's IPv6 side in IPv4's vocabulary, for expect and the mesh:
+ * false when the model has no IPv6. A firewall or NPTv6 keeps ports and
+ * filters by address and port (a port-restricted cone whose unsolicited
+ * packets leave nothing); NAT66 is Linux's masquerade. */
+bool nat_model_ipv6_view(const struct nat_model *m, struct nat_model *v6);
 /* "none", "upnp", "natpmp", "pcp", "all", or a list such as "upnp,pcp". */
 const char *nat_portmap_name(unsigned portmap, char *buf, size_t len);
 /* "none", "all", or protocols joined by commas, each once: false if not. */

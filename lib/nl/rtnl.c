@@ -290,6 +290,38 @@ int rtnl_route_add(const char *ns, uint32_t dst, uint8_t plen, uint32_t gw)
 	return netns_call(ns, route_do, &a);
 }
 
+struct route6_arg {
+	const uint8_t *dst, *gw;
+	uint8_t plen;
+};
+
+static int route6_do(void *p)
+{
+	struct route6_arg *a = p;
+	struct rtnl_req r;
+	struct rtmsg *rtm;
+
+	req_start(&r, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL);
+	rtm = mnl_nlmsg_put_extra_header(r.nlh, sizeof(*rtm));
+	rtm->rtm_family = AF_INET6;
+	rtm->rtm_dst_len = a->plen;
+	rtm->rtm_table = RT_TABLE_MAIN;
+	rtm->rtm_protocol = RTPROT_STATIC;
+	rtm->rtm_scope = RT_SCOPE_UNIVERSE;
+	rtm->rtm_type = RTN_UNICAST;
+	if (a->plen)
+		mnl_attr_put(r.nlh, RTA_DST, 16, a->dst);
+	mnl_attr_put(r.nlh, RTA_GATEWAY, 16, a->gw);
+	return req_talk(&r);
+}
+
+int rtnl_route6_add(const char *ns, const uint8_t dst[16], uint8_t plen, const uint8_t gw[16])
+{
+	struct route6_arg a = { dst, gw, plen };
+
+	return netns_call(ns, route6_do, &a);
+}
+
 struct route_got {
 	uint32_t gw, src;
 	int oif;

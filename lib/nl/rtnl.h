@@ -29,6 +29,8 @@ int rtnl_addr6_add(const char *ns, const char *ifname, const uint8_t addr[16], u
 int rtnl_addr_del(const char *ns, const char *ifname, uint32_t addr, uint8_t plen);
 /* Route DST/PLEN via GW (plen 0: the default route). */
 int rtnl_route_add(const char *ns, uint32_t dst, uint8_t plen, uint32_t gw);
+/* The same for IPv6 (dst is not read when plen is 0). */
+int rtnl_route6_add(const char *ns, const uint8_t dst[16], uint8_t plen, const uint8_t gw[16]);
 
 /* The route the current namespace takes to dst (network order): its
  * gateway (0: dst is on a link of ours), our source address on it, and

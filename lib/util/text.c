@@ -114,6 +114,12 @@ const char *text_ipv4(uint32_t addr_be, char *buf)
 	return buf;
 }
 
+const char *text_ipv6(const uint8_t addr[16], char *buf)
+{
+	inet_ntop(AF_INET6, addr, buf, 46);
+	return buf;
+}
+
 int text_read_file(const char *path, size_t max, char **out, size_t *len)
 {
 	FILE *f = fopen(path, "rb");

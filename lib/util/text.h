@@ -22,6 +22,8 @@ bool text_parse_ipv4(const char *s, uint32_t *addr_be);
 bool text_parse_prefix(const char *s, uint32_t *addr_be, uint8_t *len);
 /* Format an address (network order) into buf of at least 16 bytes. */
 const char *text_ipv4(uint32_t addr_be, char *buf);
+/* addr as text into buf (46 bytes: INET6_ADDRSTRLEN). */
+const char *text_ipv6(const uint8_t addr[16], char *buf);
 /* Netmask in network order for a prefix length. */
 uint32_t text_mask(uint8_t len);
 /* Write "origin:line: message" (or "origin: message" when line is 0, or

@@ -22,5 +22,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	err[0] = '\0';
 	if (nat_plan_compile(&m, &ctx, &plan, err, sizeof(err)) && !err[0])
 		abort();
+	/* and its IPv6 side, on one LAN prefix */
+	ctx.n_prefixes6 = 1;
+	ctx.inside6[0][0] = 0xfd;
+	ctx.outside6[0][0] = 0x20;
+	if (nat_plan_compile6(&m, &ctx, &plan, err, sizeof(err)) || (m.ipv6 == NAT_IPV6_NONE) != (plan.n_rules == 0))
+		abort();
 	return 0;
 }

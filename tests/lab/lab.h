@@ -76,6 +76,18 @@ static inline const char *lab_model_with_portmap(const char *dir, const char *ba
 	return path;
 }
 
+/* tests/data/NAME: a model the lab tests use that is not shipped. The
+ * path is static: use it before the next call. */
+static inline const char *lab_test_model(const char *name)
+{
+	static char path[PATH_MAX];
+	char data[PATH_MAX - 16];
+
+	assert_int_equal(paths_data_dir("tests/data", data, sizeof(data)), 0);
+	snprintf(path, sizeof(path), "%s/%s.nat", data, name);
+	return path;
+}
+
 /* Every lab that is up, so a test's teardown removes them even when an
  * assertion ended the test early. */
 static struct lab *lab_live[8];
@@ -217,6 +229,64 @@ static inline ssize_t lab_recv(int fd, void *buf, size_t len, int timeout_ms, ui
 			*from = sa.sin_addr.s_addr;
 		if (port)
 			*port = ntohs(sa.sin_port);
+	}
+	return n;
+}
+
+struct lab_sock6_arg {
+	uint16_t port;
+	int fd;
+};
+
+static inline int lab_sock6_open(void *p)
+{
+	struct lab_sock6_arg *a = p;
+	struct sockaddr_in6 sa = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_ANY_INIT, .sin6_port = htons(a->port) };
+	int one = 1;
+
+	a->fd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (a->fd < 0)
+		return -errno;
+	setsockopt(a->fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (bind(a->fd, (struct sockaddr *)&sa, sizeof(sa)))
+		return -errno;
+	return 0;
+}
+
+/* An IPv6 UDP socket in NODE's namespace, bound to port (0: any). */
+static inline int lab_udp6(const struct lab *l, const char *node, uint16_t port)
+{
+	struct lab_sock6_arg a = { port, -1 };
+
+	assert_int_equal(netns_call(lab_ns(l, node), lab_sock6_open, &a), 0);
+	return a.fd;
+}
+
+/* Send over IPv6; false when the kernel refuses (no route: no IPv6). */
+static inline bool lab_send6(int fd, const uint8_t addr[16], uint16_t port, const void *buf, size_t len)
+{
+	struct sockaddr_in6 sa = { .sin6_family = AF_INET6, .sin6_port = htons(port) };
+
+	memcpy(&sa.sin6_addr, addr, 16);
+	return sendto(fd, buf, len, 0, (struct sockaddr *)&sa, sizeof(sa)) == (ssize_t)len;
+}
+
+/* Receive one IPv6 datagram within timeout_ms; returns its length or -1. */
+static inline ssize_t lab_recv6(int fd, void *buf, size_t len, int timeout_ms, uint8_t from[16], uint16_t *port)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	struct sockaddr_in6 sa;
+	socklen_t sl = sizeof(sa);
+	ssize_t n;
+
+	if (poll(&p, 1, timeout_ms) != 1)
+		return -1;
+	n = recvfrom(fd, buf, len, 0, (struct sockaddr *)&sa, &sl);
+	if (n >= 0) {
+		if (from)
+			memcpy(from, &sa.sin6_addr, 16);
+		if (port)
+			*port = ntohs(sa.sin6_port);
 	}
 	return n;
 }

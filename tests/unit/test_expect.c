@@ -76,6 +76,45 @@ static bool verdict_for(const char *topology, int n, char *params[], struct expe
 	return r->direct;
 }
 
+/* Per address family: where both sides have IPv6 behind a firewall (or
+ * NPTv6) a symmetric pair that IPv4 relays punches directly over IPv6;
+ * NAT66 is Linux's masquerade; a side without IPv6 has no IPv6 path. */
+static void ipv6_is_judged_on_its_own(void **state)
+{
+	static const struct {
+		const char *a, *b;
+		bool direct;
+		enum expect_technique how;
+		const char *why;
+	} pairs[] = {
+		{ "@symmetric-ipv6-firewall.nat", "@symmetric-ipv6-firewall.nat", true, EXPECT_PUNCH, "" },
+		{ "@symmetric-ipv6-nptv6.nat", "@symmetric-ipv6-firewall.nat", true, EXPECT_PUNCH, "" },
+		{ "@symmetric-ipv6-nat66.nat", "@symmetric-ipv6-firewall.nat", true, EXPECT_PUNCH_OPENERS, "" },
+		{ "@symmetric-ipv6-nat66.nat", "@symmetric-ipv6-nat66.nat", true, EXPECT_PUNCH_OPENERS, "" },
+		{ "@symmetric-ipv6-firewall.nat", "symmetric", false, EXPECT_NONE, "no IPv6 on b's side" },
+	};
+	static struct topo_net net;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {
+		char pa[PATH_MAX + 8], pb[PATH_MAX + 8], *params[] = { pa, pb }, err[512];
+		struct expect_result r4, r6;
+		struct topo t;
+
+		assign(pa, sizeof(pa), "A", pairs[i].a);
+		assign(pb, sizeof(pb), "B", pairs[i].b);
+		if (topo_load("two-sites", &t, err, sizeof(err)) || topo_resolve(&t, 2, params, &net, err, sizeof(err)))
+			fail_msg("%s", err);
+		assert_true(net.ipv6);
+		assert_int_equal(expect_topology(&net, "a", "b", &r4), 0);
+		assert_int_equal(expect_topology_ipv6(&net, "a", "b", false, &r6), 0);
+		assert_false(r4.direct);   /* symmetric over IPv4: relayed */
+		if (r6.direct != pairs[i].direct || r6.technique != pairs[i].how || !strstr(r6.why, pairs[i].why))
+			fail_msg("%s / %s over IPv6: %s by %s (%s)", pairs[i].a, pairs[i].b, r6.direct ? "direct" : "relay",
+				 expect_technique_name(r6.technique), r6.why);
+	}
+}
+
 static void every_pair_across_the_internet(void **state)
 {
 	(void)state;
@@ -228,6 +267,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(every_pair_across_the_internet),
+		cmocka_unit_test(ipv6_is_judged_on_its_own),
 		cmocka_unit_test(technique_names_read_back),
 		cmocka_unit_test(over_tcp_every_nat_is_a_masquerade),
 		cmocka_unit_test(shapes_of_the_shipped_topologies),

@@ -157,6 +157,45 @@ static void every_shipped_model_survives_writing_and_reading(void **state)
 	}
 }
 
+/* ipv6 = none | firewall | nptv6 | nat66, written back, refused
+ * otherwise with the choices; its view in IPv4's words. */
+static void ipv6_says_what_the_router_does_for_ipv6(void **state)
+{
+	static const char base[] = "mapping = address-and-port-dependent\nfiltering = address-and-port-dependent\nports = random\n";
+	struct nat_model m, v6, back;
+	char text[512], err[512], *out = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	(void)state;
+	snprintf(text, sizeof(text), "%sipv6 = nat66\n", base);
+	assert_int_equal(nat_model_parse("x", text, strlen(text), "x.nat", &m, err, sizeof(err)), 0);
+	assert_int_equal(m.ipv6, NAT_IPV6_NAT66);
+	assert_string_equal(nat_ipv6_name(m.ipv6), "nat66");
+	assert_true(nat_model_ipv6_view(&m, &v6));
+	assert_int_equal(v6.mapping, NAT_ENDPOINT_INDEPENDENT);
+	assert_int_equal(v6.ports, NAT_PORTS_PRESERVE);
+	assert_int_equal(v6.unsolicited, NAT_UNSOLICITED_CONNTRACK);
+	f = open_memstream(&out, &len);
+	nat_model_write(&m, NULL, f);
+	fclose(f);
+	assert_non_null(strstr(out, "ipv6        = nat66"));
+	assert_int_equal(nat_model_parse("x", out, len, "back", &back, err, sizeof(err)), 0);
+	assert_memory_equal(&m, &back, sizeof(m));
+	free(out);
+	snprintf(text, sizeof(text), "%sipv6 = firewall\n", base);
+	assert_int_equal(nat_model_parse("x", text, strlen(text), "x.nat", &m, err, sizeof(err)), 0);
+	assert_true(nat_model_ipv6_view(&m, &v6));
+	assert_int_equal(v6.filtering, NAT_ADDRESS_AND_PORT_DEPENDENT);
+	assert_int_equal(v6.unsolicited, NAT_UNSOLICITED_DROP_BEFORE_CONFIRM);
+	assert_int_equal(nat_model_parse("x", base, strlen(base), "x.nat", &m, err, sizeof(err)), 0);
+	assert_int_equal(m.ipv6, NAT_IPV6_NONE);
+	assert_false(nat_model_ipv6_view(&m, &v6));
+	snprintf(text, sizeof(text), "%sipv6 = yes\n", base);
+	assert_int_equal(nat_model_parse("x", text, strlen(text), "x.nat", &m, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "x.nat:4: unknown ipv6 \"yes\"; expected none, firewall, nptv6 or nat66"));
+}
+
 /* Port mapping: none, all, or protocols in any order, read back the same. */
 static void portmap_names_the_protocols_a_router_answers(void **state)
 {
@@ -204,6 +243,7 @@ int main(void)
 		cmocka_unit_test(unknown_filtering_names_file_line_and_allowed_values),
 		cmocka_unit_test(bad_files_are_rejected_with_reasons),
 		cmocka_unit_test(portmap_names_the_protocols_a_router_answers),
+		cmocka_unit_test(ipv6_says_what_the_router_does_for_ipv6),
 		cmocka_unit_test(missing_model_says_how_to_list_them),
 		cmocka_unit_test(every_shipped_model_survives_writing_and_reading),
 	};

@@ -163,6 +163,42 @@ static void open_builds_no_nat(void **state)
 	assert_int_equal(plan.n_sysctls, 0);
 }
 
+/* The IPv6 side (model key ipv6): a stateful firewall for each kind;
+ * nptv6 maps the prefix both ways, nat66 masquerades; none: no rules. */
+static void ipv6_firewall_prefix_translation_and_nat66(void **state)
+{
+	static const char *const kinds[] = { "none", "firewall", "nptv6", "nat66" };
+	struct nat_model m;
+	struct nat_context ctx = { 0 };
+	char err[512], text[256];
+
+	(void)state;
+	ctx.n_prefixes6 = 1;
+	ctx.inside6[0][0] = 0xfd;
+	ctx.outside6[0][0] = 0x20;
+	ctx.outside6[0][1] = 0x01;
+	for (int k = 0; k < 4; k++) {
+		snprintf(text, sizeof(text), "mapping = address-and-port-dependent\nfiltering = address-and-port-dependent\n"
+			 "ports = random\nipv6 = %s\n", kinds[k]);
+		assert_int_equal(nat_model_parse("v6", text, strlen(text), "test", &m, err, sizeof(err)), 0);
+		assert_int_equal(m.ipv6, (enum nat_ipv6)k);
+		assert_int_equal(nat_plan_compile6(&m, &ctx, &plan, err, sizeof(err)), 0);
+		assert_true(plan.ipv6);
+		if (k == 0) {
+			assert_int_equal(plan.n_rules, 0);
+			continue;
+		}
+		assert_int_equal(count_stmt(NC_FORWARD, NS_CT_REPLY), 1);
+		assert_int_equal(count_stmt(NC_FORWARD, NS_DROP), 1);
+		assert_int_equal(count_stmt(NC_POSTROUTING, NS_SNAT_PREFIX6), k == 2);
+		assert_int_equal(count_stmt(NC_PREROUTING, NS_DNAT_PREFIX6), k == 2);
+		assert_int_equal(count_stmt(NC_POSTROUTING, NS_MASQUERADE), k == 3);
+		assert_non_null(strstr(printed(), "table ip6 punchlab"));
+		if (k == 2)
+			assert_non_null(strstr(printed(), "oifname \"wan\" ip6 saddr fd00::/64 snat ip6 prefix to 2001::/64"));
+	}
+}
+
 static void timeouts_become_conntrack_sysctls(void **state)
 {
 	(void)state;
@@ -186,6 +222,7 @@ int main(void)
 		cmocka_unit_test(udp_blocked_drops_outbound_udp_in_forward),
 		cmocka_unit_test(open_builds_no_nat),
 		cmocka_unit_test(timeouts_become_conntrack_sysctls),
+		cmocka_unit_test(ipv6_firewall_prefix_translation_and_nat66),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -385,6 +385,8 @@ static void results_read_back_as_written_with_null_for_never(void **state)
 	snprintf(r[2].expected_technique, sizeof(r[2].expected_technique), "punching");
 	r[0].n_portmaps = 1;
 	r[0].portmaps[0] = (struct run_portmap){ "nat-b", NAT_PORTMAP_ALL, 1, NAT_PORTMAP_PCP };
+	r[0].direct_bytes = 5000;
+	r[0].direct_bytes_ipv6 = 3000;
 	in.worse = 2;
 	snprintf(in.baseline, sizeof(in.baseline), "old/results.json");
 	snprintf(path, sizeof(path), "%s/results.json", dir);
@@ -393,6 +395,7 @@ static void results_read_back_as_written_with_null_for_never(void **state)
 	assert_non_null(strstr(json, "\"time_to_direct_s\":null"));
 	assert_non_null(strstr(json, "\"rtt_ms\":{\"p50\":null,\"p90\":null,\"p99\":null}"));
 	assert_null(strstr(json, "-1.0"));
+	assert_non_null(strstr(json, "\"direct_bytes\":5000,\"relay_bytes\":0,\"direct_bytes_ipv4\":2000,\"direct_bytes_ipv6\":3000"));
 	/* one scenario per line, as people grep it */
 	assert_non_null(strstr(json, "\n{\"tool\":\"ref\",\"tool_version\":\"\",\"topology\":\"two-sites\",\"a\":\"symmetric\""));
 	free(json);
@@ -422,6 +425,7 @@ static void results_read_back_as_written_with_null_for_never(void **state)
 	assert_true(set.res[0].portmaps[0].offers == NAT_PORTMAP_ALL && set.res[0].portmaps[0].by == NAT_PORTMAP_PCP);
 	assert_int_equal(set.res[0].portmaps[0].granted, 1);
 	assert_int_equal(set.res[1].n_portmaps, 0);
+	assert_true(set.res[0].direct_bytes == 5000 && set.res[0].direct_bytes_ipv6 == 3000);
 	for (int i = 0; i < 3; i++)
 		assert_int_equal(runner_as_expected(&set.res[i]), runner_as_expected(&r[i]));
 	runner_free_results(&set);

@@ -74,6 +74,62 @@ static void two_sites_has_the_promised_hosts_and_addresses(void **state)
 	assert_int_equal(net.nodes[topo_find_node(&net.topo, "internet")].n_routes, 0);
 }
 
+static const char *addr6_of(const char *node)
+{
+	static char buf[4][46];
+	static int k;
+	uint8_t a[16];
+
+	k = (k + 1) % 4;
+	if (!topo_net_addr6(&net, node, a))
+		return "none";
+	return text_ipv6(a, buf[k]);
+}
+
+/* IPv6 only where a model asks for it; then the internet and every site
+ * whose router carries it are dual-stack: a firewall's site on a global
+ * /64 routed from above, nptv6's inside prefix seen outside as a global
+ * one, nat66's hidden behind the router's address. */
+static void dual_stack_where_a_model_has_ipv6(void **state)
+{
+	char data[PATH_MAX], pa[PATH_MAX + 64], pb[PATH_MAX + 64], *a[] = { pa, pb };
+	const struct topo_net_node *inet;
+	char x[46];
+
+	(void)state;
+	resolve("two-sites", 2, (char *[]){ "A=symmetric", "B=full-cone" });
+	assert_false(net.ipv6);
+	assert_string_equal(addr6_of("a"), "none");
+	assert_false(net.nodes[topo_find_node(&net.topo, "introducer")].ipv6);
+
+	assert_int_equal(paths_data_dir("tests/data", data, sizeof(data)), 0);
+	snprintf(pa, sizeof(pa), "A=%s/symmetric-ipv6-firewall.nat", data);
+	snprintf(pb, sizeof(pb), "B=%s/symmetric-ipv6-nptv6.nat", data);
+	resolve("two-sites", 2, a);
+	assert_true(net.ipv6);
+	assert_string_equal(addr6_of("introducer"), "2001:db8:0:1::a");
+	assert_string_equal(addr6_of("nat-a"), "2001:db8:0:2::2");
+	assert_string_equal(addr6_of("a"), "2001:db8:0:4::2");
+	assert_string_equal(addr6_of("b"), "fd00:0:0:5::2");
+	inet = &net.nodes[topo_find_node(&net.topo, "internet")];
+	assert_int_equal(inet->n_routes6, 2);
+	assert_string_equal(text_ipv6(inet->routes6[0].dst, x), "2001:db8:0:4::");
+	assert_string_equal(text_ipv6(inet->routes6[1].dst, x), "2001:db8:0:5::");   /* b's outside prefix */
+	assert_string_equal(text_ipv6(inet->routes6[1].gw, x), "2001:db8:0:3::2");   /* via nat-b */
+	assert_int_equal(net.nodes[topo_find_node(&net.topo, "b")].n_routes6, 1);
+	assert_string_equal(text_ipv6(net.nodes[topo_find_node(&net.topo, "b")].routes6[0].gw, x), "fd00:0:0:5::1");
+
+	snprintf(pb, sizeof(pb), "B=%s/symmetric-ipv6-nat66.nat", data);
+	resolve("two-sites", 2, a);
+	assert_int_equal(net.nodes[topo_find_node(&net.topo, "internet")].n_routes6, 1);
+	/* b's site behind a router without IPv6 has none; the router's uplink does. */
+	snprintf(pb, sizeof(pb), "B=symmetric");
+	resolve("two-sites", 2, a);
+	assert_string_equal(addr6_of("b"), "none");
+	assert_false(net.nodes[topo_find_node(&net.topo, "b")].ipv6);
+	assert_string_equal(addr6_of("nat-b"), "2001:db8:0:3::2");
+}
+
 static void a_wan_names_the_uplink_of_a_s_nat(void **state)
 {
 	char *a[] = { "A=symmetric", "B=full-cone" };
@@ -265,6 +321,7 @@ int main(void)
 		cmocka_unit_test(a_portmap_router_s_daemon_is_configured_for_its_lan),
 		cmocka_unit_test(a_topology_name_with_other_characters_is_refused),
 		cmocka_unit_test(two_sites_has_the_promised_hosts_and_addresses),
+		cmocka_unit_test(dual_stack_where_a_model_has_ipv6),
 		cmocka_unit_test(a_wan_names_the_uplink_of_a_s_nat),
 		cmocka_unit_test(open_site_gets_public_addresses_routed_from_the_internet),
 		cmocka_unit_test(carrier_segment_takes_the_inside_prefix),

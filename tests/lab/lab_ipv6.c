@@ -1,0 +1,227 @@
+/* IPv6 in the lab (model key ipv6): sites are dual-stack where their
+ * router's model says so, and each router's IPv6 side is met with real
+ * packets. A firewall lets in what answers the inside's own traffic and
+ * nothing else; a symmetric pair that IPv4 relays punches through two
+ * firewalls over IPv6; NPTv6 shows the outside prefix and keeps the port;
+ * NAT66 shows the router's address; a site whose router has no IPv6 has
+ * none. expect says the same for each. */
+#include "lab.h"
+#include "expect/topology.h"
+#include "runner/meter.h"
+
+/* limit: 120 s */
+
+#define A_PORT 5000
+#define B_PORT 6000
+#define I_PORT 7000
+
+static struct lab l;
+
+/* two-sites with A and B: a shipped model, or "@NAME" from tests/data. */
+static void up(const char *a, const char *b)
+{
+	char pa[PATH_MAX + 4], pb[PATH_MAX + 4], *assigns[] = { pa, pb };
+
+	snprintf(pa, sizeof(pa), "A=%s", a[0] == '@' ? lab_test_model(a + 1) : a);
+	snprintf(pb, sizeof(pb), "B=%s", b[0] == '@' ? lab_test_model(b + 1) : b);
+	lab_up(&l, "two-sites", 2, assigns);
+}
+
+static void addr6(const char *node, uint8_t out[16])
+{
+	assert_true(topo_net_addr6(&l.net, node, out));
+}
+
+/* Sent from fd to to:port, it reaches sink (three tries a second apart);
+ * from and fport: where sink saw it come from. */
+static bool arrives(int fd, const uint8_t to[16], uint16_t port, int sink, uint8_t from[16], uint16_t *fport)
+{
+	char buf[64];
+
+	for (int t = 0; t < 3; t++) {
+		assert_true(lab_send6(fd, to, port, "hello", 5));
+		if (lab_recv6(sink, buf, sizeof(buf), 1000, from, fport) == 5)
+			return true;
+	}
+	return false;
+}
+
+/* Sent from fd to to:port, it does not reach sink (half a second). */
+static bool kept_out(int fd, const uint8_t to[16], uint16_t port, int sink)
+{
+	char buf[64];
+
+	assert_true(lab_send6(fd, to, port, "stranger", 8));
+	return lab_recv6(sink, buf, sizeof(buf), 500, NULL, NULL) < 0;
+}
+
+static void expect_ipv6(bool direct, enum expect_technique how, const char *why)
+{
+	struct expect_result r;
+
+	assert_int_equal(expect_topology_ipv6(&l.net, "a", "b", false, &r), 0);
+	if (r.direct != direct || r.technique != how || !strstr(r.why, why))
+		fail_msg("expect over IPv6: %s by %s (%s)", r.direct ? "direct" : "relay", expect_technique_name(r.technique),
+			 r.why);
+}
+
+/* a behind an IPv6 firewall; the introducer's host, on the internet,
+ * has none: nothing it sends comes in until a sent to it, then only from
+ * the address and port a sent to, and a's address and port are its own. */
+static void a_firewall_lets_in_replies_and_nothing_else(void **state)
+{
+	uint8_t a[16], intro[16], from[16];
+	uint16_t fport = 0;
+	int as, is, is2;
+
+	(void)state;
+	up("@symmetric-ipv6-firewall", "@symmetric-ipv6-firewall");
+	addr6("a", a);
+	addr6("introducer", intro);
+	as = lab_udp6(&l, "a", A_PORT);
+	is = lab_udp6(&l, "introducer", I_PORT);
+	is2 = lab_udp6(&l, "introducer", I_PORT + 1);
+	assert_true(kept_out(is, a, A_PORT, as));
+	assert_true(arrives(as, intro, I_PORT, is, from, &fport));
+	assert_memory_equal(from, a, 16);
+	assert_int_equal(fport, A_PORT);
+	assert_true(arrives(is, a, A_PORT, as, NULL, NULL));
+	assert_true(kept_out(is2, a, A_PORT, as));
+	close(as);
+	close(is);
+	close(is2);
+	lab_down(&l);
+}
+
+/* Symmetric over IPv4 on both sides (relayed), firewalls over IPv6:
+ * a's first packet dies at b's firewall but opens a's; b's then comes in,
+ * and opens b's for a's next. */
+static void a_symmetric_pair_punches_through_two_ipv6_firewalls(void **state)
+{
+	uint8_t a[16], b[16], from[16];
+	uint16_t fport = 0;
+	struct expect_result r4;
+	struct meter m;
+	uint64_t direct = 0, relay = 0, direct6 = 0;
+	char err[256];
+	int as, bs;
+
+	(void)state;
+	up("@symmetric-ipv6-firewall", "@symmetric-ipv6-firewall");
+	if (meter_install(&m, &l.net, &l.inst, (const char *const[]){ "a", "b" }, 2, err, sizeof(err)))
+		fail_msg("%s", err);
+	assert_int_equal(expect_topology(&l.net, "a", "b", &r4), 0);
+	assert_false(r4.direct);
+	expect_ipv6(true, EXPECT_PUNCH, "");
+	addr6("a", a);
+	addr6("b", b);
+	as = lab_udp6(&l, "a", A_PORT);
+	bs = lab_udp6(&l, "b", B_PORT);
+	assert_true(kept_out(as, b, B_PORT, bs));
+	assert_true(arrives(bs, a, A_PORT, as, from, &fport));
+	assert_memory_equal(from, b, 16);
+	assert_int_equal(fport, B_PORT);
+	assert_true(arrives(as, b, B_PORT, bs, from, &fport));
+	assert_memory_equal(from, a, 16);
+	/* Where a and b meet, the counters saw it all over IPv6. */
+	assert_int_equal(meter_read(&m, "a", "b", &direct, &relay), 0);
+	assert_int_equal(meter_read6(&m, "a", "b", &direct6), 0);
+	print_message("direct %llu bytes, %llu of them over IPv6\n", (unsigned long long)direct, (unsigned long long)direct6);
+	assert_true(direct6 >= 3 * (40 + 8 + 5) && direct == direct6);
+	close(as);
+	close(bs);
+	lab_down(&l);
+}
+
+/* NPTv6: a's inside address (fd00::) leaves as the same host on the
+ * router's outside prefix (2001:db8::), port kept; replies come back to
+ * it; strangers do not. */
+static void nptv6_shows_the_outside_prefix_and_keeps_the_port(void **state)
+{
+	uint8_t a[16], intro[16], from[16], outside[16];
+	uint16_t fport = 0;
+	int as, is, is2, s;
+
+	(void)state;
+	up("@symmetric-ipv6-nptv6", "@symmetric-ipv6-firewall");
+	expect_ipv6(true, EXPECT_PUNCH, "");
+	addr6("a", a);
+	addr6("introducer", intro);
+	assert_int_equal(a[0], 0xfd);
+	s = l.net.topo.nodes[topo_find_node(&l.net.topo, "a")].segment;
+	memcpy(outside, l.net.seg_outside6[s], 8);
+	memcpy(outside + 8, a + 8, 8);
+	as = lab_udp6(&l, "a", A_PORT);
+	is = lab_udp6(&l, "introducer", I_PORT);
+	is2 = lab_udp6(&l, "introducer", I_PORT + 1);
+	assert_true(arrives(as, intro, I_PORT, is, from, &fport));
+	assert_memory_equal(from, outside, 16);
+	assert_int_equal(fport, A_PORT);
+	assert_true(arrives(is, outside, A_PORT, as, NULL, NULL));
+	assert_true(kept_out(is2, outside, A_PORT, as));
+	close(as);
+	close(is);
+	close(is2);
+	lab_down(&l);
+}
+
+/* NAT66: a is seen from its router's IPv6 address. */
+static void nat66_shows_the_router_s_address(void **state)
+{
+	uint8_t intro[16], from[16], router[16];
+	uint16_t fport = 0;
+	int as, is, is2;
+
+	(void)state;
+	up("@symmetric-ipv6-nat66", "@symmetric-ipv6-firewall");
+	expect_ipv6(true, EXPECT_PUNCH_OPENERS, "");
+	addr6("introducer", intro);
+	addr6("nat-a", router);
+	as = lab_udp6(&l, "a", A_PORT);
+	is = lab_udp6(&l, "introducer", I_PORT);
+	is2 = lab_udp6(&l, "introducer", I_PORT + 1);
+	assert_true(arrives(as, intro, I_PORT, is, from, &fport));
+	assert_memory_equal(from, router, 16);
+	assert_true(arrives(is, router, fport, as, NULL, NULL));
+	assert_true(kept_out(is2, router, fport, as));
+	close(as);
+	close(is);
+	close(is2);
+	lab_down(&l);
+}
+
+/* A router without IPv6 (ipv6 = none, the default) leaves its site
+ * without: a cannot send over IPv6 at all, while b, dual-stack, reaches
+ * the internet; expect says why. */
+static void a_site_without_ipv6_has_none(void **state)
+{
+	uint8_t a[16], intro[16];
+	int as, bs, is;
+
+	(void)state;
+	up("symmetric", "@symmetric-ipv6-firewall");
+	assert_false(topo_net_addr6(&l.net, "a", a));
+	expect_ipv6(false, EXPECT_NONE, "no IPv6 on a's side");
+	addr6("introducer", intro);
+	as = lab_udp6(&l, "a", A_PORT);
+	bs = lab_udp6(&l, "b", B_PORT);
+	is = lab_udp6(&l, "introducer", I_PORT);
+	assert_false(lab_send6(as, intro, I_PORT, "hello", 5));
+	assert_true(arrives(bs, intro, I_PORT, is, NULL, NULL));
+	close(as);
+	close(bs);
+	close(is);
+	lab_down(&l);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_teardown(a_firewall_lets_in_replies_and_nothing_else, lab_teardown),
+		cmocka_unit_test_teardown(a_symmetric_pair_punches_through_two_ipv6_firewalls, lab_teardown),
+		cmocka_unit_test_teardown(nptv6_shows_the_outside_prefix_and_keeps_the_port, lab_teardown),
+		cmocka_unit_test_teardown(nat66_shows_the_router_s_address, lab_teardown),
+		cmocka_unit_test_teardown(a_site_without_ipv6_has_none, lab_teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
