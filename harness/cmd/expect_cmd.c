@@ -71,23 +71,18 @@ int cmd_expect(int argc, char **argv)
 	if (!net)
 		return EXIT_FAIL;
 	err[0] = '\0';
-	if (topo_resolve(&t, n, assigns, net, err, sizeof(err)) || expect_topology_over(net, "a", "b", tcp, &r4) ||
-	    (net->ipv6 && expect_topology_ipv6(net, "a", "b", tcp, &r6))) {
-		pl_err("%s", err[0] ? err : r4.why);
+	if (topo_resolve(&t, n, assigns, net, err, sizeof(err)) || expect_topology_both(net, "a", "b", tcp, &r, &r4, &r6)) {
+		pl_err("%s", err[0] ? err : r.why);
 		free(net);
 		return EXIT_USAGE;
 	}
-	/* Dual-stack (a model has IPv6): a direct path over either family
-	 * will do, IPv4's first; the reason names both. */
+	/* Dual-stack (a model has IPv6): each family's reason in full. */
 	dual = net->ipv6;
 	free(net);
-	r = r4;
-	snprintf(why, sizeof(why), "%s", r4.why);
-	if (dual) {
-		if (!r4.direct && r6.direct)
-			r = r6;
+	if (dual)
 		snprintf(why, sizeof(why), "IPv4: %s; IPv6: %s", r4.why, r6.why);
-	}
+	else
+		snprintf(why, sizeof(why), "%s", r.why);
 	if (json) {
 		printf("{\"topology\":\"%s\",\"direct\":%s,\"technique\":\"%s\",\"family\":\"%s\",\"why\":\"", t.name,
 		       r.direct ? "true" : "false", expect_technique_name(r.technique),

@@ -114,3 +114,27 @@ int expect_topology_ipv6(const struct topo_net *net, const char *host_a, const c
 {
 	return verdict(net, host_a, host_b, tcp, true, out);
 }
+
+int expect_topology_both(const struct topo_net *net, const char *host_a, const char *host_b, bool tcp,
+			 struct expect_result *out, struct expect_result *v4, struct expect_result *v6)
+{
+	struct expect_result r4, r6;
+	int ret;
+
+	if ((ret = verdict(net, host_a, host_b, tcp, false, &r4)))
+		return ret;
+	*out = r4;
+	if (v4)
+		*v4 = r4;
+	if (!net->ipv6)
+		return 0;
+	if ((ret = verdict(net, host_a, host_b, tcp, true, &r6)))
+		return ret;
+	if (v6)
+		*v6 = r6;
+	if (!r4.direct && r6.direct)
+		*out = r6;
+	snprintf(out->why, sizeof(out->why), "IPv4: %.*s; IPv6: %.*s", (int)sizeof(out->why) / 2 - 10, r4.why,
+		 (int)sizeof(out->why) / 2 - 10, r6.why);
+	return 0;
+}

@@ -19,5 +19,11 @@ int expect_topology_over(const struct topo_net *net, const char *host_a, const c
  * direct path, "no IPv6 on X's side", where either host has no IPv6. */
 int expect_topology_ipv6(const struct topo_net *net, const char *host_a, const char *host_b, bool tcp,
 			 struct expect_result *out);
+/* Both families where the topology is dual-stack (net->ipv6): a direct
+ * path over either will do, IPv4's first; out->why names both ("IPv4:
+ * ...; IPv6: ...", each cut to half of it). Each family's own verdict in
+ * v4 and v6 (either may be NULL). Without IPv6, IPv4's alone. */
+int expect_topology_both(const struct topo_net *net, const char *host_a, const char *host_b, bool tcp,
+			 struct expect_result *out, struct expect_result *v4, struct expect_result *v6);
 
 #endif

@@ -72,7 +72,7 @@ static int resolve(struct step *s, char *params, size_t plen)
 		if (k < 0 || impair_parse(s->lc->link_spec, &s->net.topo.nodes[k].impair, res->error, sizeof(res->error)))
 			return -EINVAL;
 	}
-	if (expect_topology_over(&s->net, "a", "b", s->o->tcp, &ex) == 0) {
+	if (expect_topology_both(&s->net, "a", "b", s->o->tcp, &ex, NULL, NULL) == 0) {
 		res->expected_direct = ex.direct;
 		snprintf(res->expected_technique, sizeof(res->expected_technique), "%s", expect_technique_name(ex.technique));
 		snprintf(res->expected_reason, sizeof(res->expected_reason), "%s", ex.why);

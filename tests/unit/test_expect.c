@@ -112,6 +112,12 @@ static void ipv6_is_judged_on_its_own(void **state)
 		if (r6.direct != pairs[i].direct || r6.technique != pairs[i].how || !strstr(r6.why, pairs[i].why))
 			fail_msg("%s / %s over IPv6: %s by %s (%s)", pairs[i].a, pairs[i].b, r6.direct ? "direct" : "relay",
 				 expect_technique_name(r6.technique), r6.why);
+		/* Both together: direct over either, the reason naming both. */
+		struct expect_result both;
+		assert_int_equal(expect_topology_both(&net, "a", "b", false, &both, NULL, NULL), 0);
+		assert_int_equal(both.direct, r6.direct);
+		assert_int_equal(both.technique, r6.technique);
+		assert_true(!strncmp(both.why, "IPv4: both NATs map per destination", 35) && strstr(both.why, "; IPv6: "));
 	}
 }
 
