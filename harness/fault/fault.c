@@ -65,6 +65,14 @@ static int restore_routes(const struct topo_net *net, int router, const char *ns
 			return ret;
 		}
 	}
+	for (int i = 0; i < net->nodes[router].n_routes6; i++) {
+		const struct topo_route6 *rt = &net->nodes[router].routes6[i];
+		int ret = rtnl_route6_add(ns, rt->dst, rt->plen, rt->gw);
+		if (ret && ret != -EEXIST) {
+			snprintf(err, errlen, "%s: restoring an IPv6 route: %s", ns, strerror(-ret));
+			return ret;
+		}
+	}
 	return 0;
 }
 
@@ -103,12 +111,6 @@ static int renumber(struct instance *r, struct topo_net *net, int router, const 
 		return ret;
 	net->nodes[router].public_addr = fresh;
 	return instance_note_renumber(r, net->topo.nodes[router].name, fresh);
-}
-
-/* Install the router's NAT again: its dynamic maps and sets start empty. */
-static int reinstall_nat(const struct topo_net *net, int router, const char *ns, char *err, size_t errlen)
-{
-	return topo_nat_install(net, router, ns, err, errlen);
 }
 
 /* Processes named PROGRAM (their comm) inside namespace NS. */
@@ -457,7 +459,7 @@ int fault_apply(struct instance *r, const char *kind, const char *target, const 
 		snprintf(err, errlen, "%s: flushing conntrack: %s", ns, strerror(-ret));
 		goto out;
 	}
-	ret = reinstall_nat(net, router, ns, err, errlen);
+	ret = topo_nat_install(net, router, ns, err, errlen);   /* its dynamic maps and sets start empty */
 out:
 	free(net);
 	return ret;

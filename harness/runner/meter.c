@@ -142,9 +142,7 @@ int meter_read6(const struct meter *m, const char *x, const char *y, uint64_t *d
 	if (!pr)
 		return -ENOENT;
 	snprintf(name, sizeof(name), "%s/6", pr->name);
-	if (nftcount_read(pr->ns, pr->bridge, name, &p, direct6))
-		*direct6 = 0;
-	return 0;
+	return nftcount_read(pr->ns, pr->bridge, name, &p, direct6);
 }
 
 int meter_read(const struct meter *m, const char *x, const char *y, uint64_t *direct, uint64_t *relay)

@@ -35,7 +35,8 @@ int meter_install(struct meter *m, const struct topo_net *net, const struct inst
 /* Bytes counted so far between hosts x and y where they meet, and to or
  * from the introducer (all pairs together). -ENOENT: no such pair. */
 int meter_read(const struct meter *m, const char *x, const char *y, uint64_t *direct, uint64_t *relay);
-/* Of the direct bytes, those over IPv6. */
+/* Of the direct bytes, those over IPv6 (an error, and direct6 untouched,
+ * when they cannot be read). */
 int meter_read6(const struct meter *m, const char *x, const char *y, uint64_t *direct6);
 
 #endif

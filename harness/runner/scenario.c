@@ -157,7 +157,7 @@ static void meter_follow_roam(struct step *s)
 	read_counters(s, &d, &r);
 	s->carry_d += d - s->dsum0;
 	s->carry_r += r - s->rsum0;
-	if (meter_read6(&s->meter, "a", "b", &d6) == 0)
+	if (meter_read6(&s->meter, "a", "b", &d6) == 0 && d6 >= s->d6_0)
 		s->carry_d6 += d6 - s->d6_0;
 	/* Placed again from zero (or, if that failed, reading zero): no
 	 * window may take a difference across the two. */
@@ -334,7 +334,7 @@ static void sum_up(struct step *s)
 	read_counters(s, &d1, &r1);
 	res->direct_bytes = d1 - s->dsum0 + s->carry_d;
 	res->relay_bytes = r1 - s->rsum0 + s->carry_r;
-	if (meter_read6(&s->meter, "a", "b", &d6) == 0)
+	if (meter_read6(&s->meter, "a", "b", &d6) == 0 && d6 >= s->d6_0)
 		res->direct_bytes_ipv6 = d6 - s->d6_0 + s->carry_d6;
 	tool_said_path(&s->tc, &res->tool_said_path, &s->said_settled);
 	res->time_to_first_reply_s = p->first_reply;

@@ -39,12 +39,16 @@ static int make_node(const struct topo_net_node *n, struct instance *r, const ch
 		 * duplicate-address detection to wait for (the lab's addresses
 		 * are unique), no router advertisements taken or asked for, no
 		 * addresses of its own making but link-local ones. */
-		static const char *const keys[] = { "accept_dad", "accept_ra", "autoconf", "router_solicitations" };
+		static const struct {
+			const char *key, *value;
+		} keys[] = { { "accept_dad", "0" }, { "accept_ra", "0" }, { "autoconf", "0" }, { "router_solicitations", "0" },
+			     /* a link taken down (fault link) keeps them, as IPv4's */
+			     { "keep_addr_on_down", "1" } };
 		for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
 			for (int which = 0; which < 2; which++) {
 				char key[64];
-				snprintf(key, sizeof(key), "net.ipv6.conf.%s.%s", which ? "default" : "all", keys[k]);
-				TRY(netns_sysctl(ns, key, "0"), "%s: setting %s=0", ns, key);
+				snprintf(key, sizeof(key), "net.ipv6.conf.%s.%s", which ? "default" : "all", keys[k].key);
+				TRY(netns_sysctl(ns, key, keys[k].value), "%s: setting %s=%s", ns, key, keys[k].value);
 			}
 		if (n->router)
 			TRY(netns_sysctl(ns, "net.ipv6.conf.all.forwarding", "1"), "%s: enabling IPv6 forwarding", ns);

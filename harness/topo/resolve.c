@@ -183,7 +183,8 @@ static void lay_out_ipv6(const struct topo *t, struct topo_net *net)
 	}
 	/* A segment seen from above (its own prefix, or nptv6's outside one)
 	 * is routed by every router up the chain, up to and including the
-	 * first one that translates IPv6. */
+	 * first nat66 one (which hides it); an nptv6 router translates only
+	 * its own segments, so what is nested below it is routed past it. */
 	for (int s = 0; s < t->n_segments; s++) {
 		int child = t->segments[s].gateway;
 		enum nat_ipv6 v = node_ipv6(&net->nodes[child]);
@@ -202,7 +203,7 @@ static void lay_out_ipv6(const struct topo *t, struct topo_net *net)
 				memcpy(r->gw, net->nodes[child].public_addr6, 16);
 				r->plen = 64;
 			}
-			if (pv == NAT_IPV6_NPTV6 || pv == NAT_IPV6_NAT66)
+			if (pv == NAT_IPV6_NAT66)
 				break;
 			child = parent;
 		}

@@ -261,6 +261,7 @@ int rtnl_addr6_add(const char *ns, const char *ifname, const uint8_t addr[16], u
 struct route_arg {
 	uint32_t dst, gw;
 	uint8_t plen;
+	const uint8_t *dst6, *gw6;   /* IPv6 instead of dst and gw */
 };
 
 static int route_do(void *p)
@@ -271,55 +272,36 @@ static int route_do(void *p)
 
 	req_start(&r, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL);
 	rtm = mnl_nlmsg_put_extra_header(r.nlh, sizeof(*rtm));
-	rtm->rtm_family = AF_INET;
+	rtm->rtm_family = a->gw6 ? AF_INET6 : AF_INET;
 	rtm->rtm_dst_len = a->plen;
 	rtm->rtm_table = RT_TABLE_MAIN;
 	rtm->rtm_protocol = RTPROT_STATIC;
 	rtm->rtm_scope = RT_SCOPE_UNIVERSE;
 	rtm->rtm_type = RTN_UNICAST;
-	if (a->plen)
-		mnl_attr_put_u32(r.nlh, RTA_DST, a->dst);
-	mnl_attr_put_u32(r.nlh, RTA_GATEWAY, a->gw);
+	if (a->gw6) {
+		if (a->plen)
+			mnl_attr_put(r.nlh, RTA_DST, 16, a->dst6);
+		mnl_attr_put(r.nlh, RTA_GATEWAY, 16, a->gw6);
+	} else {
+		if (a->plen)
+			mnl_attr_put_u32(r.nlh, RTA_DST, a->dst);
+		mnl_attr_put_u32(r.nlh, RTA_GATEWAY, a->gw);
+	}
 	return req_talk(&r);
 }
 
 int rtnl_route_add(const char *ns, uint32_t dst, uint8_t plen, uint32_t gw)
 {
-	struct route_arg a = { dst, gw, plen };
+	struct route_arg a = { dst, gw, plen, NULL, NULL };
 
 	return netns_call(ns, route_do, &a);
 }
 
-struct route6_arg {
-	const uint8_t *dst, *gw;
-	uint8_t plen;
-};
-
-static int route6_do(void *p)
-{
-	struct route6_arg *a = p;
-	struct rtnl_req r;
-	struct rtmsg *rtm;
-
-	req_start(&r, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL);
-	rtm = mnl_nlmsg_put_extra_header(r.nlh, sizeof(*rtm));
-	rtm->rtm_family = AF_INET6;
-	rtm->rtm_dst_len = a->plen;
-	rtm->rtm_table = RT_TABLE_MAIN;
-	rtm->rtm_protocol = RTPROT_STATIC;
-	rtm->rtm_scope = RT_SCOPE_UNIVERSE;
-	rtm->rtm_type = RTN_UNICAST;
-	if (a->plen)
-		mnl_attr_put(r.nlh, RTA_DST, 16, a->dst);
-	mnl_attr_put(r.nlh, RTA_GATEWAY, 16, a->gw);
-	return req_talk(&r);
-}
-
 int rtnl_route6_add(const char *ns, const uint8_t dst[16], uint8_t plen, const uint8_t gw[16])
 {
-	struct route6_arg a = { dst, gw, plen };
+	struct route_arg a = { 0, 0, plen, dst, gw };
 
-	return netns_call(ns, route6_do, &a);
+	return netns_call(ns, route_do, &a);
 }
 
 struct route_got {

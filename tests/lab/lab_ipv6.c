@@ -7,6 +7,7 @@
  * none. expect says the same for each. */
 #include "lab.h"
 #include "expect/topology.h"
+#include "fault/fault.h"
 #include "runner/meter.h"
 
 /* limit: 120 s */
@@ -133,6 +134,29 @@ static void a_symmetric_pair_punches_through_two_ipv6_firewalls(void **state)
 	lab_down(&l);
 }
 
+/* fault link down and up on a's router: its IPv6 address and routes
+ * come back with the link, as IPv4's do (the address went with the link
+ * and no route was put back). */
+static void ipv6_comes_back_with_a_router_s_link(void **state)
+{
+	uint8_t intro[16];
+	char err[256];
+	int as, is;
+
+	(void)state;
+	up("@symmetric-ipv6-firewall", "@symmetric-ipv6-firewall");
+	addr6("introducer", intro);
+	if (fault_apply(&l.inst, "link", "nat-a", "down", err, sizeof(err)) ||
+	    fault_apply(&l.inst, "link", "nat-a", "up", err, sizeof(err)))
+		fail_msg("%s", err);
+	as = lab_udp6(&l, "a", A_PORT);
+	is = lab_udp6(&l, "introducer", I_PORT);
+	assert_true(arrives(as, intro, I_PORT, is, NULL, NULL));
+	close(as);
+	close(is);
+	lab_down(&l);
+}
+
 /* NPTv6: a's inside address (fd00::) leaves as the same host on the
  * router's outside prefix (2001:db8::), port kept; replies come back to
  * it; strangers do not. */
@@ -221,6 +245,7 @@ int main(void)
 		cmocka_unit_test_teardown(a_symmetric_pair_punches_through_two_ipv6_firewalls, lab_teardown),
 		cmocka_unit_test_teardown(nptv6_shows_the_outside_prefix_and_keeps_the_port, lab_teardown),
 		cmocka_unit_test_teardown(nat66_shows_the_router_s_address, lab_teardown),
+		cmocka_unit_test_teardown(ipv6_comes_back_with_a_router_s_link, lab_teardown),
 		cmocka_unit_test_teardown(a_site_without_ipv6_has_none, lab_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -130,6 +130,35 @@ static void dual_stack_where_a_model_has_ipv6(void **state)
 	assert_string_equal(addr6_of("nat-b"), "2001:db8:0:3::2");
 }
 
+/* A home router behind an nptv6 carrier: the carrier translates only its
+ * own segment, so the home's global prefix is routed past it, up to the
+ * internet (it was routed up to the carrier only, and its replies lost). */
+static void a_site_nested_below_an_nptv6_router_is_routed_past_it(void **state)
+{
+	static const char text[] = "param A C\nrouter internet\nrouter carrier nat $C uplink wan-c\n"
+				   "router home nat $A uplink carrier-net\nsegment inet 203.0.113.0/24 gateway internet\n"
+				   "segment wan-c 192.0.2.0/29 gateway internet\nsegment carrier-net 100.64.0.0/16 gateway carrier\n"
+				   "segment site-a 10.0.1.0/24 gateway home\nhost introducer inet address 203.0.113.10\nhost a site-a\n";
+	char data[PATH_MAX], pa[PATH_MAX + 64], pc[PATH_MAX + 64], *a[] = { pa, pc }, err[512], x[46];
+	const struct topo_net_node *inet;
+	struct topo t;
+	bool routed = false;
+
+	(void)state;
+	assert_int_equal(paths_data_dir("tests/data", data, sizeof(data)), 0);
+	snprintf(pa, sizeof(pa), "A=%s/symmetric-ipv6-firewall.nat", data);
+	snprintf(pc, sizeof(pc), "C=%s/symmetric-ipv6-nptv6.nat", data);
+	if (topo_parse("nested", text, strlen(text), "nested.topo", &t, err, sizeof(err)) ||
+	    topo_resolve(&t, 2, a, &net, err, sizeof(err)))
+		fail_msg("%s", err);
+	assert_string_equal(addr6_of("a"), "2001:db8:0:4::2");
+	inet = &net.nodes[topo_find_node(&net.topo, "internet")];
+	for (int i = 0; i < inet->n_routes6; i++)
+		routed |= !strcmp(text_ipv6(inet->routes6[i].dst, x), "2001:db8:0:4::") &&
+			  !strcmp(text_ipv6(inet->routes6[i].gw, x), "2001:db8:0:2::2");
+	assert_true(routed);
+}
+
 static void a_wan_names_the_uplink_of_a_s_nat(void **state)
 {
 	char *a[] = { "A=symmetric", "B=full-cone" };
@@ -322,6 +351,7 @@ int main(void)
 		cmocka_unit_test(a_topology_name_with_other_characters_is_refused),
 		cmocka_unit_test(two_sites_has_the_promised_hosts_and_addresses),
 		cmocka_unit_test(dual_stack_where_a_model_has_ipv6),
+		cmocka_unit_test(a_site_nested_below_an_nptv6_router_is_routed_past_it),
 		cmocka_unit_test(a_wan_names_the_uplink_of_a_s_nat),
 		cmocka_unit_test(open_site_gets_public_addresses_routed_from_the_internet),
 		cmocka_unit_test(carrier_segment_takes_the_inside_prefix),
