@@ -121,6 +121,17 @@ static void sysctl_add(struct nat_plan *p, const char *path, unsigned value)
 	snprintf(s->value, sizeof(s->value), "%u", value);
 }
 
+/* udp = block: outbound UDP dropped in the forward hook. */
+static void block_udp(struct nat_plan *p, const char *why)
+{
+	struct nat_rule *r = rule_new(p, NC_FORWARD, why);
+
+	match_if(r, NS_OIF);
+	stmt(r, NS_UDP);
+	stmt(r, NS_COUNTER);
+	stmt(r, NS_DROP);
+}
+
 int nat_plan_compile(const struct nat_model *m, const struct nat_context *ctx,
 		     struct nat_plan *p, char *err, size_t errlen)
 {
@@ -134,13 +145,8 @@ int nat_plan_compile(const struct nat_model *m, const struct nat_context *ctx,
 	memset(p, 0, sizeof(*p));
 	snprintf(p->model, sizeof(p->model), "%s", m->name);
 
-	if (m->udp_blocked) {
-		r = rule_new(p, NC_FORWARD, "udp = block: outbound UDP is dropped");
-		match_if(r, NS_OIF);
-		stmt(r, NS_UDP);
-		stmt(r, NS_COUNTER);
-		stmt(r, NS_DROP);
-	}
+	if (m->udp_blocked)
+		block_udp(p, "udp = block: outbound UDP is dropped");
 	if (!m->translate)
 		return 0;
 
@@ -338,13 +344,8 @@ int nat_plan_compile6(const struct nat_model *m, const struct nat_context *ctx, 
 	p->ipv6 = true;
 	if (m->ipv6 == NAT_IPV6_NONE)
 		return 0;
-	if (m->udp_blocked) {
-		r = rule_new(p, NC_FORWARD, "udp = block: outbound UDP is dropped (IPv6 too)");
-		match_if(r, NS_OIF);
-		stmt(r, NS_UDP);
-		stmt(r, NS_COUNTER);
-		stmt(r, NS_DROP);
-	}
+	if (m->udp_blocked)
+		block_udp(p, "udp = block: outbound UDP is dropped (IPv6 too)");
 	r = rule_new(p, NC_FORWARD, "ipv6: what answers the inside's own traffic comes in (RFC 6092)");
 	match_if(r, NS_IIF);
 	stmt(r, NS_CT_REPLY);

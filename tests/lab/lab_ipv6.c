@@ -66,31 +66,42 @@ static void expect_ipv6(bool direct, enum expect_technique how, const char *why)
 			 r.why);
 }
 
+/* a sends to the introducer's host (on the internet, no firewall), which
+ * sees it come from `seen` (and from A_PORT where the port is kept); the
+ * answer comes back to a, a stranger's (another port of that host) does
+ * not. before: nor did the introducer's own before a sent. */
+static void out_and_back(const uint8_t seen[16], bool port_kept, bool before)
+{
+	uint8_t intro[16], from[16];
+	uint16_t fport = 0;
+	int as = lab_udp6(&l, "a", A_PORT), is = lab_udp6(&l, "introducer", I_PORT),
+	    is2 = lab_udp6(&l, "introducer", I_PORT + 1);
+
+	addr6("introducer", intro);
+	if (before)
+		assert_true(kept_out(is, seen, A_PORT, as));
+	assert_true(arrives(as, intro, I_PORT, is, from, &fport));
+	assert_memory_equal(from, seen, 16);
+	if (port_kept)
+		assert_int_equal(fport, A_PORT);
+	assert_true(arrives(is, seen, fport, as, NULL, NULL));
+	assert_true(kept_out(is2, seen, fport, as));
+	close(as);
+	close(is);
+	close(is2);
+}
+
 /* a behind an IPv6 firewall; the introducer's host, on the internet,
  * has none: nothing it sends comes in until a sent to it, then only from
  * the address and port a sent to, and a's address and port are its own. */
 static void a_firewall_lets_in_replies_and_nothing_else(void **state)
 {
-	uint8_t a[16], intro[16], from[16];
-	uint16_t fport = 0;
-	int as, is, is2;
+	uint8_t a[16];
 
 	(void)state;
 	up("@symmetric-ipv6-firewall", "@symmetric-ipv6-firewall");
 	addr6("a", a);
-	addr6("introducer", intro);
-	as = lab_udp6(&l, "a", A_PORT);
-	is = lab_udp6(&l, "introducer", I_PORT);
-	is2 = lab_udp6(&l, "introducer", I_PORT + 1);
-	assert_true(kept_out(is, a, A_PORT, as));
-	assert_true(arrives(as, intro, I_PORT, is, from, &fport));
-	assert_memory_equal(from, a, 16);
-	assert_int_equal(fport, A_PORT);
-	assert_true(arrives(is, a, A_PORT, as, NULL, NULL));
-	assert_true(kept_out(is2, a, A_PORT, as));
-	close(as);
-	close(is);
-	close(is2);
+	out_and_back(a, true, true);
 	lab_down(&l);
 }
 
@@ -162,55 +173,31 @@ static void ipv6_comes_back_with_a_router_s_link(void **state)
  * it; strangers do not. */
 static void nptv6_shows_the_outside_prefix_and_keeps_the_port(void **state)
 {
-	uint8_t a[16], intro[16], from[16], outside[16];
-	uint16_t fport = 0;
-	int as, is, is2, s;
+	uint8_t a[16], outside[16];
+	int s;
 
 	(void)state;
 	up("@symmetric-ipv6-nptv6", "@symmetric-ipv6-firewall");
 	expect_ipv6(true, EXPECT_PUNCH, "");
 	addr6("a", a);
-	addr6("introducer", intro);
 	assert_int_equal(a[0], 0xfd);
 	s = l.net.topo.nodes[topo_find_node(&l.net.topo, "a")].segment;
 	memcpy(outside, l.net.seg_outside6[s], 8);
 	memcpy(outside + 8, a + 8, 8);
-	as = lab_udp6(&l, "a", A_PORT);
-	is = lab_udp6(&l, "introducer", I_PORT);
-	is2 = lab_udp6(&l, "introducer", I_PORT + 1);
-	assert_true(arrives(as, intro, I_PORT, is, from, &fport));
-	assert_memory_equal(from, outside, 16);
-	assert_int_equal(fport, A_PORT);
-	assert_true(arrives(is, outside, A_PORT, as, NULL, NULL));
-	assert_true(kept_out(is2, outside, A_PORT, as));
-	close(as);
-	close(is);
-	close(is2);
+	out_and_back(outside, true, true);
 	lab_down(&l);
 }
 
 /* NAT66: a is seen from its router's IPv6 address. */
 static void nat66_shows_the_router_s_address(void **state)
 {
-	uint8_t intro[16], from[16], router[16];
-	uint16_t fport = 0;
-	int as, is, is2;
+	uint8_t router[16];
 
 	(void)state;
 	up("@symmetric-ipv6-nat66", "@symmetric-ipv6-firewall");
 	expect_ipv6(true, EXPECT_PUNCH_OPENERS, "");
-	addr6("introducer", intro);
 	addr6("nat-a", router);
-	as = lab_udp6(&l, "a", A_PORT);
-	is = lab_udp6(&l, "introducer", I_PORT);
-	is2 = lab_udp6(&l, "introducer", I_PORT + 1);
-	assert_true(arrives(as, intro, I_PORT, is, from, &fport));
-	assert_memory_equal(from, router, 16);
-	assert_true(arrives(is, router, fport, as, NULL, NULL));
-	assert_true(kept_out(is2, router, fport, as));
-	close(as);
-	close(is);
-	close(is2);
+	out_and_back(router, false, false);
 	lab_down(&l);
 }
 
