@@ -320,7 +320,7 @@ static void short_section(FILE *f, const struct run_set *s)
 		for (int i = 0, shown = 0; i < s->n; i++) {
 			const struct scenario_result *r = &s->res[i];
 			enum short_of_direct w = runner_short_of_direct(r);
-			if (unknown ? w != SHORT_UNKNOWN : w != SHORT_TECHNIQUE || strcmp(r->expected_technique, tech[k]))
+			if (unknown ? w != SHORT_UNKNOWN : w != SHORT_TECHNIQUE || strcmp(runner_short_need(r), tech[k]))
 				continue;
 			fprintf(f, "%s", shown++ ? "; " : "");
 			if (unknown) {

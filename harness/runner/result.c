@@ -48,6 +48,9 @@ enum short_of_direct runner_short_of_direct(const struct scenario_result *r)
 
 	if (!r->ran || !r->expected_direct || r->sc.lifecycle[0] || (r->connected && r->path == PATH_DIRECT))
 		return SHORT_NOT;
+	/* A path only IPv6 has, which the tool did not take. */
+	if (r->expected_ipv6_only)
+		return SHORT_TECHNIQUE;
 	t = expect_technique_parse(r->expected_technique);
 	/* A port mapping the tool did get is not a technique it lacks: it
 	 * used it, and still did not go direct. */
@@ -55,6 +58,11 @@ enum short_of_direct runner_short_of_direct(const struct scenario_result *r)
 		if (r->portmaps[k].granted > 0)
 			return SHORT_UNKNOWN;
 	return t >= 0 && expect_technique_special((enum expect_technique)t) ? SHORT_TECHNIQUE : SHORT_UNKNOWN;
+}
+
+const char *runner_short_need(const struct scenario_result *r)
+{
+	return r->expected_ipv6_only ? "IPv6" : r->expected_technique;
 }
 
 int runner_short_techniques(const struct scenario_result *res, int n, char tech[][RUNNER_TECHNIQUE_LEN], int count[],
@@ -66,12 +74,12 @@ int runner_short_techniques(const struct scenario_result *res, int n, char tech[
 		int t = 0;
 		if (runner_short_of_direct(&res[i]) != SHORT_TECHNIQUE)
 			continue;
-		while (t < nt && strcmp(tech[t], res[i].expected_technique))
+		while (t < nt && strcmp(tech[t], runner_short_need(&res[i])))
 			t++;
 		if (t == nt) {
 			if (nt == max)
 				continue;
-			snprintf(tech[nt], RUNNER_TECHNIQUE_LEN, "%s", res[i].expected_technique);
+			snprintf(tech[nt], RUNNER_TECHNIQUE_LEN, "%s", runner_short_need(&res[i]));
 			count[nt++] = 0;
 		}
 		count[t]++;

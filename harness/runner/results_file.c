@@ -108,6 +108,8 @@ int runner_write_json(const char *path, const struct run_info *info, const struc
 			r->ran ? "true" : "false", r->connected ? "connected" : "failed", path_name(r->path),
 			r->expected_direct ? "direct" : "relay");
 		field(f, ",", "expected_technique", r->expected_technique);
+		if (r->expected_ipv6_only)
+			fprintf(f, ",\"expected_family\":\"ipv6\"");
 		field(f, ",", "expected_reason", r->expected_reason);
 		seconds(f, ",", "time_to_first_reply_s", r->time_to_first_reply_s, "%.3f");
 		seconds(f, ",", "time_to_direct_s", r->time_to_direct_s, "%.3f");
@@ -236,6 +238,8 @@ static int one_scenario(json_object *s, int i, struct scenario_result *r, char *
 	str(s, "expected_path", p, sizeof(p));
 	r->expected_direct = !strcmp(p, "direct");
 	str(s, "expected_technique", r->expected_technique, sizeof(r->expected_technique));
+	str(s, "expected_family", p, sizeof(p));
+	r->expected_ipv6_only = !strcmp(p, "ipv6");
 	str(s, "expected_reason", r->expected_reason, sizeof(r->expected_reason));
 	r->time_to_first_reply_s = num(s, "time_to_first_reply_s", -1);
 	r->time_to_direct_s = num(s, "time_to_direct_s", -1);

@@ -83,6 +83,7 @@ struct scenario_result {
 	enum path path;            /* direct, relay, none (the routers' counters say) */
 	bool expected_direct;
 	char expected_technique[32];
+	bool expected_ipv6_only;   /* direct expected over IPv6 only (IPv4 relays the pair) */
 	char expected_reason[512];
 	double time_to_first_reply_s, time_to_direct_s;   /* -1: never */
 	double rtt_p50, rtt_p90, rtt_p99;                   /* ms; -1: no reply */
@@ -204,10 +205,14 @@ bool runner_disagrees(const struct scenario_result *r);
 enum short_of_direct {
 	SHORT_NOT,         /* direct, or not expected to be (or a lifecycle scenario) */
 	SHORT_TECHNIQUE,   /* needs a technique beyond the endpoints the introducer saw (prediction,
-			    * birthday, openers): one the tool did not use */
+			    * birthday, openers, port mapping, IPv6 where IPv4
+			    * relays): one the tool did not use */
 	SHORT_UNKNOWN,     /* for no reason expect knows: the tool's bug, or ours */
 };
 enum short_of_direct runner_short_of_direct(const struct scenario_result *r);
+/* What a SHORT_TECHNIQUE pair needs, as people read it: its expected
+ * technique, or "IPv6" where only IPv6 goes direct. */
+const char *runner_short_need(const struct scenario_result *r);
 /* The techniques the SHORT_TECHNIQUE pairs of res need, each once in the
  * order first met (at most max), with how many pairs need each; returns
  * how many techniques. */

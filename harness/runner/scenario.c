@@ -62,7 +62,7 @@ static void read_counters(const struct step *s, uint64_t *direct, uint64_t *rela
 static int resolve(struct step *s, char *params, size_t plen)
 {
 	struct scenario_result *res = s->res;
-	struct expect_result ex;
+	struct expect_result ex, v4;
 	int ret;
 
 	if ((ret = runner_resolve(s->sc, &s->net, params, plen, res->error, sizeof(res->error))))
@@ -72,8 +72,9 @@ static int resolve(struct step *s, char *params, size_t plen)
 		if (k < 0 || impair_parse(s->lc->link_spec, &s->net.topo.nodes[k].impair, res->error, sizeof(res->error)))
 			return -EINVAL;
 	}
-	if (expect_topology_both(&s->net, "a", "b", s->o->tcp, &ex, NULL, NULL) == 0) {
+	if (expect_topology_both(&s->net, "a", "b", s->o->tcp, &ex, &v4, NULL) == 0) {
 		res->expected_direct = ex.direct;
+		res->expected_ipv6_only = ex.direct && !v4.direct;
 		snprintf(res->expected_technique, sizeof(res->expected_technique), "%s", expect_technique_name(ex.technique));
 		snprintf(res->expected_reason, sizeof(res->expected_reason), "%s", ex.why);
 	}

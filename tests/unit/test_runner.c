@@ -912,6 +912,26 @@ static void not_direct_is_explained_or_named(void **state)
 		m.portmaps[0].by = NAT_PORTMAP_UPNP;
 		assert_int_equal(runner_short_of_direct(&m), SHORT_UNKNOWN);
 	}
+	{
+		/* A pair IPv4 relays and IPv6 joins: relayed, the tool did not
+		 * use IPv6 (counted as such, and read back). */
+		struct scenario_result v = result("symmetric", "symmetric", true, PATH_RELAY, true);
+		struct run_set back;
+		char p6[160], err[256], t6[1][RUNNER_TECHNIQUE_LEN];
+		int c6[1];
+		snprintf(v.expected_technique, sizeof(v.expected_technique), "punching");
+		v.expected_ipv6_only = true;
+		assert_int_equal(runner_short_of_direct(&v), SHORT_TECHNIQUE);
+		assert_string_equal(runner_short_need(&v), "IPv6");
+		assert_int_equal(runner_short_techniques(&v, 1, t6, c6, 1), 1);
+		assert_string_equal(t6[0], "IPv6");
+		snprintf(p6, sizeof(p6), "%s/v6.json", dir);
+		assert_int_equal(runner_write_json(p6, &set.info, &v, 1), 0);
+		assert_int_equal(runner_read_results(p6, &back, err, sizeof(err)), 0);
+		assert_true(back.res[0].expected_ipv6_only);
+		runner_free_results(&back);
+		unlink(p6);
+	}
 	r[6].ran = false;   /* not set up: nothing to explain */
 	assert_int_equal(runner_short_of_direct(&r[6]), SHORT_NOT);
 	set.info = info("ice");
