@@ -11,7 +11,8 @@
 #include <string.h>
 #include <time.h>
 
-static struct nlmsghdr *ct_request(char *buf, uint16_t msg, uint16_t flags, uint32_t seq)
+/* family AF_UNSPEC: every family (a dump of all, a flush of all). */
+static struct nlmsghdr *ct_request(char *buf, uint16_t msg, uint16_t flags, uint32_t seq, uint8_t family)
 {
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 	struct nfgenmsg *nfg;
@@ -20,7 +21,7 @@ static struct nlmsghdr *ct_request(char *buf, uint16_t msg, uint16_t flags, uint
 	nlh->nlmsg_flags = NLM_F_REQUEST | flags;
 	nlh->nlmsg_seq = seq;
 	nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
-	nfg->nfgen_family = AF_INET;
+	nfg->nfgen_family = family;
 	nfg->version = NFNETLINK_V0;
 	nfg->res_id = 0;
 	return nlh;
@@ -32,10 +33,12 @@ struct flush_arg {
 	int ret;
 };
 
-/* The entries a dump found, kept as their CTA_TUPLE_ORIG attributes. */
+/* The entries a dump found, kept as their CTA_TUPLE_ORIG attributes and
+ * their address family. */
 struct tuples {
 	size_t n, cap;
 	char **attr;
+	uint8_t *family;
 };
 
 static int tuple_proto(const struct nlattr *orig)
@@ -53,6 +56,7 @@ static int tuple_proto(const struct nlattr *orig)
 static int collect_cb(const struct nlmsghdr *nlh, void *data)
 {
 	struct tuples *t = data;
+	const struct nfgenmsg *nfg = mnl_nlmsg_get_payload(nlh);
 	const struct nlattr *a;
 
 	mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg)) {
@@ -61,11 +65,16 @@ static int collect_cb(const struct nlmsghdr *nlh, void *data)
 		if (t->n == t->cap) {
 			size_t cap = t->cap ? t->cap * 2 : 64;
 			char **n = realloc(t->attr, cap * sizeof(*n));
+			uint8_t *fam;
 			if (!n)
 				return MNL_CB_ERROR;
 			t->attr = n;
+			if (!(fam = realloc(t->family, cap)))
+				return MNL_CB_ERROR;
+			t->family = fam;
 			t->cap = cap;
 		}
+		t->family[t->n] = nfg->nfgen_family;
 		t->attr[t->n] = malloc(a->nla_len);
 		if (!t->attr[t->n])
 			return MNL_CB_ERROR;
@@ -86,11 +95,11 @@ static int flush_in_ns(void *p)
 	if ((ret = nl_open(&nl, NETLINK_NETFILTER)))
 		return ret;
 	if (!f->proto) {
-		/* No tuple: the kernel flushes the whole table of this family. */
-		ret = nl_talk(&nl, ct_request(buf, IPCTNL_MSG_CT_DELETE, NLM_F_ACK, seq), NULL, NULL);
+		/* No tuple: the kernel flushes the whole table (IPv4 and IPv6). */
+		ret = nl_talk(&nl, ct_request(buf, IPCTNL_MSG_CT_DELETE, NLM_F_ACK, seq, AF_UNSPEC), NULL, NULL);
 		goto out;
 	}
-	if ((ret = nl_talk(&nl, ct_request(buf, IPCTNL_MSG_CT_GET, NLM_F_DUMP, seq++), collect_cb, &t)))
+	if ((ret = nl_talk(&nl, ct_request(buf, IPCTNL_MSG_CT_GET, NLM_F_DUMP, seq++, AF_UNSPEC), collect_cb, &t)))
 		goto out;
 	for (size_t i = 0; i < t.n; i++) {
 		const struct nlattr *orig = (const struct nlattr *)t.attr[i];
@@ -98,7 +107,7 @@ static int flush_in_ns(void *p)
 
 		if (tuple_proto(orig) != f->proto)
 			continue;
-		nlh = ct_request(buf, IPCTNL_MSG_CT_DELETE, NLM_F_ACK, seq++);
+		nlh = ct_request(buf, IPCTNL_MSG_CT_DELETE, NLM_F_ACK, seq++, t.family[i]);
 		memcpy((char *)nlh + nlh->nlmsg_len, orig, orig->nla_len);
 		nlh->nlmsg_len += MNL_ALIGN(orig->nla_len);
 		/* An entry that timed out meanwhile is fine (ENOENT). */
@@ -109,6 +118,7 @@ out:
 	for (size_t i = 0; i < t.n; i++)
 		free(t.attr[i]);
 	free(t.attr);
+	free(t.family);
 	nl_close(&nl);
 	return ret;
 }

@@ -3,9 +3,9 @@
 #ifndef PL_NL_CONNTRACK_H
 #define PL_NL_CONNTRACK_H
 
-/* Delete every IPv4 conntrack entry in NETNS. */
+/* Delete every conntrack entry in NETNS (IPv4 and IPv6). */
 int conntrack_flush(const char *netns);
-/* Delete the IPv4 entries of one protocol (IPPROTO_UDP...) in NETNS;
+/* Delete the entries (IPv4 and IPv6) of one protocol (IPPROTO_UDP...) in NETNS;
  * *deleted counts them. */
 int conntrack_flush_proto(const char *netns, int proto, int *deleted);
 

@@ -168,6 +168,30 @@ static void ipv6_comes_back_with_a_router_s_link(void **state)
 	lab_down(&l);
 }
 
+/* fault mapping-expire on a's router forgets its IPv6 flows too: the
+ * way back a's packet opened is shut (it was left open: only IPv4's
+ * entries were deleted). */
+static void an_expired_mapping_closes_the_ipv6_way_back(void **state)
+{
+	uint8_t a[16], intro[16];
+	char err[256];
+	int as, is;
+
+	(void)state;
+	up("@symmetric-ipv6-firewall", "@symmetric-ipv6-firewall");
+	addr6("a", a);
+	addr6("introducer", intro);
+	as = lab_udp6(&l, "a", A_PORT);
+	is = lab_udp6(&l, "introducer", I_PORT);
+	assert_true(arrives(as, intro, I_PORT, is, NULL, NULL));
+	if (fault_apply(&l.inst, "mapping-expire", "nat-a", NULL, err, sizeof(err)))
+		fail_msg("%s", err);
+	assert_true(kept_out(is, a, A_PORT, as));
+	close(as);
+	close(is);
+	lab_down(&l);
+}
+
 /* NPTv6: a's inside address (fd00::) leaves as the same host on the
  * router's outside prefix (2001:db8::), port kept; replies come back to
  * it; strangers do not. */
@@ -233,6 +257,7 @@ int main(void)
 		cmocka_unit_test_teardown(nptv6_shows_the_outside_prefix_and_keeps_the_port, lab_teardown),
 		cmocka_unit_test_teardown(nat66_shows_the_router_s_address, lab_teardown),
 		cmocka_unit_test_teardown(ipv6_comes_back_with_a_router_s_link, lab_teardown),
+		cmocka_unit_test_teardown(an_expired_mapping_closes_the_ipv6_way_back, lab_teardown),
 		cmocka_unit_test_teardown(a_site_without_ipv6_has_none, lab_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
