@@ -365,6 +365,21 @@ static int fault_roam(struct instance *r, struct topo_net *net, const char *host
 		snprintf(err, errlen, "moving %s to %s: %s", host, segment, strerror(-ret));
 		return ret;
 	}
+	if (net->seg_v6[seg]) {
+		/* A dual-stack segment: its IPv6 address and route too (IPv6
+		 * turned on where the host had none). */
+		uint8_t addr6[16], gw6[16];
+		char a6[46];
+		topo_net_host6(net, seg, addr, addr6);
+		topo_net_host6(net, seg, gw_addr, gw6);
+		if ((ret = topo_ipv6_on(ns, false, err, errlen)))
+			return ret;
+		if ((ret = rtnl_addr6_add(ns, ifc->ifname, addr6, 64)) || (ret = rtnl_route6_add(ns, gw6, 0, gw6))) {
+			snprintf(err, errlen, "moving %s to %s: its IPv6 address %s: %s", host, segment, text_ipv6(addr6, a6),
+				 strerror(-ret));
+			return ret;
+		}
+	}
 	pl_info("%s roamed to %s as %s", host, segment, text_ipv4(addr, a));
 	return instance_note_roam(r, host, segment, addr);
 }

@@ -24,9 +24,35 @@
 		}                                                        \
 	} while (0)
 
+int topo_ipv6_on(const char *ns, bool router, char *err, size_t errlen)
+{
+	/* IPv6 with the addresses the plan gives and nothing else: no
+	 * duplicate-address detection to wait for (the lab's addresses are
+	 * unique), no router advertisements taken or asked for, no addresses
+	 * of its own making but link-local ones. */
+	static const struct {
+		const char *key, *value;
+	} keys[] = { { "disable_ipv6", "0" }, { "accept_dad", "0" }, { "accept_ra", "0" }, { "autoconf", "0" },
+		     { "router_solicitations", "0" },
+		     /* a link taken down (fault link) keeps them, as IPv4's */
+		     { "keep_addr_on_down", "1" } };
+
+	for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
+		for (int which = 0; which < 2; which++) {
+			char key[64];
+			snprintf(key, sizeof(key), "net.ipv6.conf.%s.%s", which ? "default" : "all", keys[k].key);
+			TRY(netns_sysctl(ns, key, keys[k].value), "%s: setting %s=%s", ns, key, keys[k].value);
+		}
+	if (router)
+		TRY(netns_sysctl(ns, "net.ipv6.conf.all.forwarding", "1"), "%s: enabling IPv6 forwarding", ns);
+	return 0;
+}
+
 static int make_node(const struct topo_net_node *n, struct instance *r, const char *ns, char *err,
 		     size_t errlen)
 {
+	int v6;
+
 	TRY(instance_note_netns(r, ns), "recording namespace %s", ns);
 	TRY(netns_create(ns), "creating namespace %s", ns);
 	if (!n->ipv6) {
@@ -34,24 +60,8 @@ static int make_node(const struct topo_net_node *n, struct instance *r, const ch
 		 * DAD, no traffic of its own in the lab. */
 		TRY(netns_sysctl(ns, "net.ipv6.conf.all.disable_ipv6", "1"), "%s: disabling IPv6", ns);
 		TRY(netns_sysctl(ns, "net.ipv6.conf.default.disable_ipv6", "1"), "%s: disabling IPv6", ns);
-	} else {
-		/* IPv6 with the addresses the plan gives and nothing else: no
-		 * duplicate-address detection to wait for (the lab's addresses
-		 * are unique), no router advertisements taken or asked for, no
-		 * addresses of its own making but link-local ones. */
-		static const struct {
-			const char *key, *value;
-		} keys[] = { { "accept_dad", "0" }, { "accept_ra", "0" }, { "autoconf", "0" }, { "router_solicitations", "0" },
-			     /* a link taken down (fault link) keeps them, as IPv4's */
-			     { "keep_addr_on_down", "1" } };
-		for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
-			for (int which = 0; which < 2; which++) {
-				char key[64];
-				snprintf(key, sizeof(key), "net.ipv6.conf.%s.%s", which ? "default" : "all", keys[k].key);
-				TRY(netns_sysctl(ns, key, keys[k].value), "%s: setting %s=%s", ns, key, keys[k].value);
-			}
-		if (n->router)
-			TRY(netns_sysctl(ns, "net.ipv6.conf.all.forwarding", "1"), "%s: enabling IPv6 forwarding", ns);
+	} else if ((v6 = topo_ipv6_on(ns, n->router, err, errlen))) {
+		return v6;
 	}
 	if (n->router)
 		TRY(netns_sysctl(ns, "net.ipv4.ip_forward", "1"), "%s: enabling forwarding", ns);
@@ -80,6 +90,11 @@ void topo_net_apply_roams(struct topo_net *net, const struct instance *r)
 		net->nodes[k].ifaces[0].segment = s;
 		net->nodes[k].ifaces[0].addrs[0] = r->roamed_addr[i];
 		net->nodes[k].ifaces[0].plen = net->topo.segments[s].plen;
+		net->nodes[k].ifaces[0].n_addrs6 = net->seg_v6[s];
+		if (net->seg_v6[s]) {
+			topo_net_host6(net, s, r->roamed_addr[i], net->nodes[k].ifaces[0].addrs6[0]);
+			net->nodes[k].ipv6 = true;
+		}
 	}
 }
 

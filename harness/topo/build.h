@@ -9,6 +9,9 @@
 /* Build net in run r. On failure err says what and where; the caller
  * removes the run (instance_destroy), which removes whatever was made. */
 int topo_build(const struct topo_net *net, struct instance *r, char *err, size_t errlen);
+/* IPv6 on in namespace NS as the lab has it (no DAD, no RA, addresses
+ * kept on link down; forwarding for a router). */
+int topo_ipv6_on(const char *ns, bool router, char *err, size_t errlen);
 struct nat_context;
 /* The NAT context of router ROUTER: its public address and, as subscribers,
  * every address on the segments it is the gateway of. */

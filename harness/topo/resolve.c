@@ -135,6 +135,13 @@ static void host6(uint8_t out[16], const uint8_t prefix[16], uint32_t index)
 	memcpy(out + 12, &be, 4);
 }
 
+void topo_net_host6(const struct topo_net *net, int seg, uint32_t addr, uint8_t out[16])
+{
+	uint32_t host = net->seg_plen[seg] >= 32 ? 0 : ntohl(addr) & (0xffffffffu >> net->seg_plen[seg]);
+
+	host6(out, net->seg_prefix6[seg], host);
+}
+
 static enum nat_ipv6 node_ipv6(const struct topo_net_node *n)
 {
 	return n->has_model ? n->model.ipv6 : NAT_IPV6_FIREWALL;   /* a plain router routes IPv6 as IPv4 */

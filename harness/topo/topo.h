@@ -132,6 +132,9 @@ int topo_resolve(const struct topo *t, int n, char *const assigns[], struct topo
 		 size_t errlen);
 /* First address of node NAME (network order), 0 if none. */
 uint32_t topo_net_addr(const struct topo_net *net, const char *name, int which);
+/* The IPv6 address on dual-stack segment seg of the host whose IPv4
+ * address there is addr (network order): its place in the prefix. */
+void topo_net_host6(const struct topo_net *net, int seg, uint32_t addr, uint8_t out[16]);
 /* Node NAME's IPv6 address on its segment (a router's: its uplink); false if none. */
 bool topo_net_addr6(const struct topo_net *net, const char *name, uint8_t out[16]);
 /* Print the resolved plan for people. */

@@ -192,6 +192,27 @@ static void an_expired_mapping_closes_the_ipv6_way_back(void **state)
 	lab_down(&l);
 }
 
+/* fault roam moves a to b's dual-stack LAN: a gets an IPv6 address
+ * there (its place in that prefix) and a route, and is seen from it (it
+ * had its old IPv6 address's place in nothing: no address at all). */
+static void a_host_that_roams_gets_ipv6_where_it_lands(void **state)
+{
+	uint8_t a[16], b[16];
+	char err[256];
+
+	(void)state;
+	up("@symmetric-ipv6-firewall", "@symmetric-ipv6-firewall");
+	if (fault_apply(&l.inst, "roam", "a", "site-b", err, sizeof(err)))
+		fail_msg("%s", err);
+	topo_net_apply_roams(&l.net, &l.inst);
+	addr6("a", a);
+	addr6("b", b);
+	assert_memory_equal(a, b, 8);              /* on b's prefix now */
+	assert_memory_not_equal(a, b, 16);
+	out_and_back(a, true, true);
+	lab_down(&l);
+}
+
 /* NPTv6: a's inside address (fd00::) leaves as the same host on the
  * router's outside prefix (2001:db8::), port kept; replies come back to
  * it; strangers do not. */
@@ -258,6 +279,7 @@ int main(void)
 		cmocka_unit_test_teardown(nat66_shows_the_router_s_address, lab_teardown),
 		cmocka_unit_test_teardown(ipv6_comes_back_with_a_router_s_link, lab_teardown),
 		cmocka_unit_test_teardown(an_expired_mapping_closes_the_ipv6_way_back, lab_teardown),
+		cmocka_unit_test_teardown(a_host_that_roams_gets_ipv6_where_it_lands, lab_teardown),
 		cmocka_unit_test_teardown(a_site_without_ipv6_has_none, lab_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
