@@ -37,14 +37,30 @@ static bool fit(struct stun_msg *resp, size_t budget, uint8_t *out, size_t *out_
 	return true;
 }
 
+/* The server's address idx (0 primary, 1 alternate) in src's family, and
+ * whether it has one. */
+static bool server_addr(const struct stun_server_cfg *cfg, bool v6, int idx, uint16_t port, struct stun_addr *out)
+{
+	static const uint8_t none[16];
+
+	if (!v6) {
+		*out = (struct stun_addr){ true, idx ? cfg->alternate : cfg->primary, port, false, { 0 } };
+		return out->addr != 0;
+	}
+	*out = (struct stun_addr){ true, 0, port, true, { 0 } };
+	memcpy(out->addr6, idx ? cfg->alternate6 : cfg->primary6, 16);
+	return cfg->has6 && memcmp(out->addr6, none, 16);
+}
+
 bool stun_server_answer(const struct stun_server_cfg *cfg, int addr_idx, int port_idx, const uint8_t *in,
-			size_t in_len, uint32_t src_addr, uint16_t src_port, uint8_t *out, size_t *out_len,
+			size_t in_len, const struct stun_addr *src, uint8_t *out, size_t *out_len,
 			int *send_addr_idx, int *send_port_idx, uint16_t *dst_port)
 {
 	struct stun_msg req, resp;
+	struct stun_addr alt;
 	const char *why;
-	const uint32_t addrs[2] = { cfg->primary, cfg->alternate };
 	const uint16_t ports[2] = { cfg->port, cfg->alt_port };
+	const bool has_alt = server_addr(cfg, src->v6, 1, 0, &alt);
 
 	if (stun_decode(in, in_len, &req, &why) || req.type != STUN_BINDING_REQUEST)
 		return false;
@@ -53,7 +69,7 @@ bool stun_server_answer(const struct stun_server_cfg *cfg, int addr_idx, int por
 	snprintf(resp.software, sizeof(resp.software), "punchlab");
 	*send_addr_idx = addr_idx;
 	*send_port_idx = port_idx;
-	*dst_port = src_port;
+	*dst_port = src->port;
 
 	if (req.n_unknown) {
 		/* RFC 5389 §7.3.1: 420 with the attributes we do not understand. */
@@ -62,7 +78,7 @@ bool stun_server_answer(const struct stun_server_cfg *cfg, int addr_idx, int por
 		resp.error_code = 420;
 		resp.n_listed = req.n_unknown;
 		memcpy(resp.listed, req.unknown, sizeof(resp.listed));
-	} else if (req.has_change && (((req.change & STUN_CHANGE_IP) && !cfg->alternate) ||
+	} else if (req.has_change && (((req.change & STUN_CHANGE_IP) && !has_alt) ||
 				      ((req.change & STUN_CHANGE_PORT) && !cfg->alt_port))) {
 		/* RFC 5780 §6.1: a server without the alternate cannot change. */
 		resp.type = STUN_BINDING_ERROR;
@@ -80,33 +96,54 @@ bool stun_server_answer(const struct stun_server_cfg *cfg, int addr_idx, int por
 		}
 		if (req.has_response_port)
 			*dst_port = req.response_port;
-		resp.xor_mapped = (struct stun_addr){ true, src_addr, src_port };
+		resp.xor_mapped = *src;
+		resp.xor_mapped.set = true;
 		resp.mapped = resp.xor_mapped;
-		resp.response_origin = (struct stun_addr){ true, addrs[*send_addr_idx], ports[*send_port_idx] };
-		if (cfg->alternate && cfg->alt_port)
-			resp.other_address = (struct stun_addr){ true, addrs[!addr_idx], ports[!port_idx] };
+		server_addr(cfg, src->v6, *send_addr_idx, ports[*send_port_idx], &resp.response_origin);
+		if (has_alt && cfg->alt_port)
+			server_addr(cfg, src->v6, !addr_idx, ports[!port_idx], &resp.other_address);
 	}
 	return fit(&resp, in_len > STUN_SERVER_MIN_ANSWER ? in_len : STUN_SERVER_MIN_ANSWER, out, out_len);
 }
 
-bool stun_server_rate_ok(struct bucket_slot *table, uint32_t src_addr, uint64_t now_ms)
+bool stun_server_rate_ok(struct bucket_slot *table, const struct stun_addr *src, uint64_t now_ms)
 {
 	uint8_t key[16];
 
-	bucket_addr_ipv4(src_addr, key);
+	if (src->v6)
+		memcpy(key, src->addr6, 16);
+	else
+		bucket_addr_ipv4(src->addr, key);
 	return bucket_take(bucket_for(table, STUN_SERVER_SOURCES, key, STUN_SERVER_BURST, STUN_SERVER_PER_S, now_ms),
 			   STUN_SERVER_BURST, STUN_SERVER_PER_S, now_ms);
 }
 
-static int open_socket(uint32_t addr, uint16_t port)
+/* A socket bound to a's address (its family) and port; a negative errno. */
+static int open_socket(const struct stun_addr *a)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = addr, .sin_port = htons(port) };
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), one = 1;
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	int fd = socket(a->v6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), one = 1;
 
 	if (fd < 0)
 		return -errno;
+	memset(&ss, 0, sizeof(ss));
+	if (a->v6) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+		s6->sin6_family = AF_INET6;
+		memcpy(&s6->sin6_addr, a->addr6, 16);
+		s6->sin6_port = htons(a->port);
+		sl = sizeof(*s6);
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	} else {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+		s4->sin_family = AF_INET;
+		s4->sin_addr.s_addr = a->addr;
+		s4->sin_port = htons(a->port);
+		sl = sizeof(*s4);
+	}
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+	if (bind(fd, (struct sockaddr *)&ss, sl)) {
 		int ret = -errno;
 		close(fd);
 		return ret;
@@ -114,45 +151,78 @@ static int open_socket(uint32_t addr, uint16_t port)
 	return fd;
 }
 
+static const char *addr_text(const struct stun_addr *a, char *buf, size_t len)
+{
+	inet_ntop(a->v6 ? AF_INET6 : AF_INET, a->v6 ? (const void *)a->addr6 : (const void *)&a->addr, buf, (socklen_t)len);
+	return buf;
+}
+
+/* The source of a datagram as a STUN address. */
+static struct stun_addr from_sockaddr(const struct sockaddr_storage *ss)
+{
+	struct stun_addr a = { true, 0, 0, false, { 0 } };
+
+	if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
+		a.v6 = true;
+		memcpy(a.addr6, &s6->sin6_addr, 16);
+		a.port = ntohs(s6->sin6_port);
+	} else {
+		const struct sockaddr_in *s4 = (const struct sockaddr_in *)ss;
+		a.addr = s4->sin_addr.s_addr;
+		a.port = ntohs(s4->sin_port);
+	}
+	return a;
+}
+
 int stun_server_run(const struct stun_server_cfg *cfg, volatile int *stop, struct stun_server_stats *st,
 		    char *err, size_t errlen)
 {
-	const uint32_t addrs[2] = { cfg->primary, cfg->alternate };
 	const uint16_t ports[2] = { cfg->port, cfg->alt_port };
-	int fds[2][2] = { { -1, -1 }, { -1, -1 } }, ret = 0;
-	struct pollfd pfd[4];
-	int idx[4][2], n = 0;
+	int fds[2][2][2], ret = 0;       /* [family][address][port] */
+	struct pollfd pfd[8];
+	int idx[8][3], n = 0;
 	struct bucket_slot limits[STUN_SERVER_SOURCES];
 
 	memset(st, 0, sizeof(*st));
 	memset(limits, 0, sizeof(limits));
-	for (int a = 0; a < 2; a++)
-		for (int p = 0; p < 2; p++) {
-			char ab[16];
-			if ((a && !addrs[1]) || (p && !ports[1]))
-				continue;
-			fds[a][p] = open_socket(addrs[a], ports[p]);
-			if (fds[a][p] < 0) {
-				ret = fds[a][p];
-				inet_ntop(AF_INET, &addrs[a], ab, sizeof(ab));
-				snprintf(err, errlen, "cannot listen on %s:%u: %s", ab, ports[p], strerror(-ret));
-				goto out;
+	memset(fds, -1, sizeof(fds));
+	for (int f = 0; f < 2; f++)
+		for (int a = 0; a < 2; a++)
+			for (int p = 0; p < 2; p++) {
+				struct stun_addr at;
+				char ab[46];
+				if (!server_addr(cfg, f, a, ports[p], &at) || (p && !ports[1]))
+					continue;
+				fds[f][a][p] = open_socket(&at);
+				if (fds[f][a][p] < 0) {
+					ret = fds[f][a][p];
+					snprintf(err, errlen, "cannot listen on %s port %u: %s", addr_text(&at, ab, sizeof(ab)), ports[p],
+						 strerror(-ret));
+					goto out;
+				}
+				pfd[n] = (struct pollfd){ .fd = fds[f][a][p], .events = POLLIN };
+				idx[n][0] = f;
+				idx[n][1] = a;
+				idx[n][2] = p;
+				n++;
 			}
-			pfd[n] = (struct pollfd){ .fd = fds[a][p], .events = POLLIN };
-			idx[n][0] = a;
-			idx[n][1] = p;
-			n++;
-		}
 	if (cfg->verbose || isatty(STDERR_FILENO)) {
-		char a[16], b[16] = "";
-		inet_ntop(AF_INET, &addrs[0], a, sizeof(a));
-		if (addrs[1])
-			inet_ntop(AF_INET, &addrs[1], b, sizeof(b));
+		struct stun_addr x;
+		char a[46], b[46] = "", c[46] = "", d[46] = "";
+		server_addr(cfg, false, 0, 0, &x);
+		addr_text(&x, a, sizeof(a));
+		if (server_addr(cfg, false, 1, 0, &x))
+			addr_text(&x, b, sizeof(b));
+		if (server_addr(cfg, true, 0, 0, &x))
+			addr_text(&x, c, sizeof(c));
+		if (server_addr(cfg, true, 1, 0, &x))
+			addr_text(&x, d, sizeof(d));
 		fprintf(stderr,
-			"stun-server: answering on %s%s%s, port%s %u%s%.0u; to each source no more than it sent, %d answers "
+			"stun-server: answering on %s%s%s%s%s%s%s, port%s %u%s%.0u; to each source no more than it sent, %d answers "
 			"then %d a second\n",
-			a, b[0] ? " and " : "", b, ports[1] ? "s" : "", ports[0], ports[1] ? " and " : "", ports[1],
-			STUN_SERVER_BURST, STUN_SERVER_PER_S);
+			a, b[0] ? " and " : "", b, c[0] ? " and " : "", c, d[0] ? " and " : "", d, ports[1] ? "s" : "", ports[0],
+			ports[1] ? " and " : "", ports[1], STUN_SERVER_BURST, STUN_SERVER_PER_S);
 	}
 	if (cfg->ready_fd >= 0) {
 		if (write(cfg->ready_fd, "ready\n", 6) != 6)
@@ -168,7 +238,8 @@ int stun_server_run(const struct stun_server_cfg *cfg, volatile int *stop, struc
 		}
 		for (int i = 0; r > 0 && i < n; i++) {
 			uint8_t in[1500], out[STUN_MAX_MSG];
-			struct sockaddr_in src;
+			struct sockaddr_storage src;
+			struct stun_addr from;
 			socklen_t sl = sizeof(src);
 			ssize_t len;
 			size_t out_len;
@@ -181,38 +252,42 @@ int stun_server_run(const struct stun_server_cfg *cfg, volatile int *stop, struc
 			if (len < 0)
 				continue;
 			st->requests++;
-			if (!stun_server_answer(cfg, idx[i][0], idx[i][1], in, (size_t)len, src.sin_addr.s_addr,
-						ntohs(src.sin_port), out, &out_len, &sa, &sp, &dport)) {
+			from = from_sockaddr(&src);
+			if (!stun_server_answer(cfg, idx[i][1], idx[i][2], in, (size_t)len, &from, out, &out_len, &sa, &sp,
+						&dport)) {
 				st->dropped++;
 				continue;
 			}
-			if (!stun_server_rate_ok(limits, src.sin_addr.s_addr, time_now_ms())) {
+			if (!stun_server_rate_ok(limits, &from, time_now_ms())) {
 				st->limited++;
 				continue;
 			}
-			src.sin_port = htons(dport);
-			if (sendto(fds[sa][sp], out, out_len, 0, (struct sockaddr *)&src, sizeof(src)) < 0)
+			if (src.ss_family == AF_INET6)
+				((struct sockaddr_in6 *)&src)->sin6_port = htons(dport);
+			else
+				((struct sockaddr_in *)&src)->sin_port = htons(dport);
+			if (fds[idx[i][0]][sa][sp] < 0 || sendto(fds[idx[i][0]][sa][sp], out, out_len, 0, (struct sockaddr *)&src, sl) < 0)
 				st->errors++;
 			else
 				st->responses++;
 			if (cfg->verbose) {
-				char ab[16];
-				inet_ntop(AF_INET, &src.sin_addr, ab, sizeof(ab));
-				fprintf(stderr, "stun-server: %s:%u answered from socket %d/%d\n", ab, dport, sa, sp);
+				char ab[46];
+				fprintf(stderr, "stun-server: %s:%u answered from socket %d/%d\n", addr_text(&from, ab, sizeof(ab)), dport,
+					sa, sp);
 			}
 		}
 	}
 out:
-	for (int a = 0; a < 2; a++)
-		for (int p = 0; p < 2; p++)
-			if (fds[a][p] >= 0)
-				close(fds[a][p]);
+	for (int f = 0; f < 2; f++)
+		for (int a = 0; a < 2; a++)
+			for (int p = 0; p < 2; p++)
+				if (fds[f][a][p] >= 0)
+					close(fds[f][a][p]);
 	return ret;
 }
 
 struct spawn_arg {
-	uint32_t a1, a2;
-	uint16_t port;
+	struct stun_server_cfg cfg;
 	int log_fd;
 };
 
@@ -227,12 +302,13 @@ static void spawned_on_term(int sig)
 static int spawned_main(void *p, int ready_fd)
 {
 	const struct spawn_arg *a = p;
-	struct stun_server_cfg cfg = { a->a1, a->a2, a->port, (uint16_t)(a->port + 1), ready_fd, false };
+	struct stun_server_cfg cfg = a->cfg;
 	struct stun_server_stats st;
 	struct sigaction sa;
 	char err[256];
 	int ret;
 
+	cfg.ready_fd = ready_fd;
 	if (a->log_fd >= 0) {
 		/* a service outliving its starter holds none of its starter's files */
 		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -253,9 +329,16 @@ static int spawned_main(void *p, int ready_fd)
 	return ret;
 }
 
-int stun_server_spawn(const char *netns, uint32_t a1, uint32_t a2, uint16_t port, int log_fd, pid_t *pid)
+int stun_server_spawn_cfg(const char *netns, const struct stun_server_cfg *cfg, int log_fd, pid_t *pid)
 {
-	struct spawn_arg a = { a1, a2, port, log_fd };
+	struct spawn_arg a = { *cfg, log_fd };
 
 	return proc_fork_ready(netns, spawned_main, &a, pid, 5000);
+}
+
+int stun_server_spawn(const char *netns, uint32_t a1, uint32_t a2, uint16_t port, int log_fd, pid_t *pid)
+{
+	struct stun_server_cfg cfg = { a1, a2, port, (uint16_t)(port + 1), -1, false, false, { 0 }, { 0 } };
+
+	return stun_server_spawn_cfg(netns, &cfg, log_fd, pid);
 }

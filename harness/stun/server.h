@@ -4,6 +4,8 @@
 #ifndef PL_STUN_SERVER_H
 #define PL_STUN_SERVER_H
 
+#include "stun.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -14,6 +16,10 @@ struct stun_server_cfg {
 	uint16_t port, alt_port;       /* host order; alt_port 0: none */
 	int ready_fd;                  /* >= 0: "ready\n" is written here once bound */
 	bool verbose;
+	/* IPv6 too (has6): its two addresses, answered on the same ports
+	 * (alternate6 all zero: none). */
+	bool has6;
+	uint8_t primary6[16], alternate6[16];
 };
 
 /* What the server sends to a source nobody has verified (anyone can
@@ -45,19 +51,21 @@ int stun_server_run(const struct stun_server_cfg *cfg, volatile int *stop, struc
  * log_fd >= 0: its standard output and error go there (and its input is
  * /dev/null), for a service that outlives its starter; -1: inherited. */
 int stun_server_spawn(const char *netns, uint32_t a1, uint32_t a2, uint16_t port, int log_fd, pid_t *pid);
+/* The same with cfg (its ready_fd is the spawn's own). */
+int stun_server_spawn_cfg(const char *netns, const struct stun_server_cfg *cfg, int log_fd, pid_t *pid);
 /* Answer one datagram that arrived on socket (addr_idx, port_idx) from
  * src: fills out/out_len (within the bound above) and which socket and
  * destination to send from/to. Returns false when nothing is to be sent
  * (not a binding request, malformed, or no answer fits the bound). Pure:
  * used by the server loop and by the fuzz target. */
 bool stun_server_answer(const struct stun_server_cfg *cfg, int addr_idx, int port_idx, const uint8_t *in,
-			size_t in_len, uint32_t src_addr, uint16_t src_port, uint8_t *out, size_t *out_len,
+			size_t in_len, const struct stun_addr *src, uint8_t *out, size_t *out_len,
 			int *send_addr_idx, int *send_port_idx, uint16_t *dst_port);
 
-/* May an answer go to src_addr (network order) now? Takes one of its
- * tokens from table (STUN_SERVER_SOURCES slots); now_ms on any monotonic
- * clock. The server loop's limit, and the fuzz target's. */
+/* May an answer go to src's address now? Takes one of its tokens from
+ * table (STUN_SERVER_SOURCES slots); now_ms on any monotonic clock. The
+ * server loop's limit, and the fuzz target's. */
 struct bucket_slot;
-bool stun_server_rate_ok(struct bucket_slot *table, uint32_t src_addr, uint64_t now_ms);
+bool stun_server_rate_ok(struct bucket_slot *table, const struct stun_addr *src, uint64_t now_ms);
 
 #endif

@@ -52,9 +52,10 @@ static void put32(uint8_t *p, uint32_t v)
 	p[3] = (uint8_t)v;
 }
 
-/* RFC 5389 §15.1/§15.2: family 1 (IPv4) carries 4 bytes, family 2 (IPv6) 16.
- * IPv6 addresses are accepted as valid but not stored (the lab is IPv4). */
-static int decode_addr(const uint8_t *v, uint16_t len, bool xor, struct stun_addr *a, const char **why)
+/* RFC 5389 §15.1/§15.2: family 1 (IPv4) carries 4 bytes, family 2 (IPv6)
+ * 16; XOR-MAPPED-ADDRESS XORs an IPv6 address with the magic cookie and
+ * the transaction id. */
+static int decode_addr(const uint8_t *v, uint16_t len, const uint8_t *xor_txid, struct stun_addr *a, const char **why)
 {
 	uint16_t port;
 
@@ -63,7 +64,7 @@ static int decode_addr(const uint8_t *v, uint16_t len, bool xor, struct stun_add
 		return -EINVAL;
 	}
 	port = get16(v + 2);
-	if (xor)
+	if (xor_txid)
 		port ^= (uint16_t)(STUN_MAGIC >> 16);
 	if (v[1] == 0x01) {
 		uint32_t addr;
@@ -72,17 +73,24 @@ static int decode_addr(const uint8_t *v, uint16_t len, bool xor, struct stun_add
 			return -EINVAL;
 		}
 		addr = get32(v + 4);
-		if (xor)
+		if (xor_txid)
 			addr ^= STUN_MAGIC;
-		a->set = true;
-		a->addr = htonl(addr);
-		a->port = port;
+		*a = (struct stun_addr){ true, htonl(addr), port, false, { 0 } };
 		return 0;
 	}
 	if (v[1] == 0x02) {
 		if (len != 20) {
 			*why = "IPv6 address attribute is not 20 bytes";
 			return -EINVAL;
+		}
+		*a = (struct stun_addr){ true, 0, port, true, { 0 } };
+		memcpy(a->addr6, v + 4, 16);
+		if (xor_txid) {
+			uint8_t key[16];
+			put32(key, STUN_MAGIC);
+			memcpy(key + 4, xor_txid, 12);
+			for (int i = 0; i < 16; i++)
+				a->addr6[i] ^= key[i];
 		}
 		return 0;
 	}
@@ -133,16 +141,16 @@ int stun_decode(const uint8_t *buf, size_t len, struct stun_msg *m, const char *
 		}
 		switch (type) {
 		case STUN_A_MAPPED_ADDRESS:
-			ret = decode_addr(v, alen, false, &m->mapped, why);
+			ret = decode_addr(v, alen, NULL, &m->mapped, why);
 			break;
 		case STUN_A_XOR_MAPPED_ADDRESS:
-			ret = decode_addr(v, alen, true, &m->xor_mapped, why);
+			ret = decode_addr(v, alen, m->txid, &m->xor_mapped, why);
 			break;
 		case STUN_A_RESPONSE_ORIGIN:
-			ret = decode_addr(v, alen, false, &m->response_origin, why);
+			ret = decode_addr(v, alen, NULL, &m->response_origin, why);
 			break;
 		case STUN_A_OTHER_ADDRESS:
-			ret = decode_addr(v, alen, false, &m->other_address, why);
+			ret = decode_addr(v, alen, NULL, &m->other_address, why);
 			break;
 		case STUN_A_CHANGE_REQUEST:
 			if (alen != 4) {
@@ -235,21 +243,32 @@ static uint8_t *attr_put(struct writer *w, uint16_t type, uint16_t len)
 	return p + 4;
 }
 
-static void addr_put(struct writer *w, uint16_t type, const struct stun_addr *a, bool xor)
+static void addr_put(struct writer *w, uint16_t type, const struct stun_addr *a, const uint8_t *xor_txid)
 {
 	uint8_t *v;
 	uint32_t addr = ntohl(a->addr);
 	uint16_t port = a->port;
 
-	if (!a->set || !(v = attr_put(w, type, 8)))
+	if (!a->set || !(v = attr_put(w, type, a->v6 ? 20 : 8)))
 		return;
-	if (xor) {
+	if (xor_txid) {
 		addr ^= STUN_MAGIC;
 		port ^= (uint16_t)(STUN_MAGIC >> 16);
 	}
-	v[1] = 0x01;
+	v[1] = a->v6 ? 0x02 : 0x01;
 	put16(v + 2, port);
-	put32(v + 4, addr);
+	if (!a->v6) {
+		put32(v + 4, addr);
+		return;
+	}
+	memcpy(v + 4, a->addr6, 16);
+	if (xor_txid) {
+		uint8_t key[16];
+		put32(key, STUN_MAGIC);
+		memcpy(key + 4, xor_txid, 12);
+		for (int i = 0; i < 16; i++)
+			v[4 + i] ^= key[i];
+	}
 }
 
 size_t stun_encode(const struct stun_msg *m, uint8_t *buf, size_t cap)
@@ -262,10 +281,10 @@ size_t stun_encode(const struct stun_msg *m, uint8_t *buf, size_t cap)
 	put16(buf, m->type);
 	put32(buf + 4, STUN_MAGIC);
 	memcpy(buf + 8, m->txid, 12);
-	addr_put(&w, STUN_A_XOR_MAPPED_ADDRESS, &m->xor_mapped, true);
-	addr_put(&w, STUN_A_MAPPED_ADDRESS, &m->mapped, false);
-	addr_put(&w, STUN_A_RESPONSE_ORIGIN, &m->response_origin, false);
-	addr_put(&w, STUN_A_OTHER_ADDRESS, &m->other_address, false);
+	addr_put(&w, STUN_A_XOR_MAPPED_ADDRESS, &m->xor_mapped, m->txid);
+	addr_put(&w, STUN_A_MAPPED_ADDRESS, &m->mapped, NULL);
+	addr_put(&w, STUN_A_RESPONSE_ORIGIN, &m->response_origin, NULL);
+	addr_put(&w, STUN_A_OTHER_ADDRESS, &m->other_address, NULL);
 	if (m->has_change && (v = attr_put(&w, STUN_A_CHANGE_REQUEST, 4)))
 		put32(v, m->change);
 	if (m->has_response_port && (v = attr_put(&w, STUN_A_RESPONSE_PORT, 4)))

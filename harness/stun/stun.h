@@ -31,11 +31,14 @@
 #define STUN_CHANGE_PORT 0x02
 #define STUN_MAX_UNKNOWN 8
 
-/* An IPv4 transport address: addr in network order, port in host order. */
+/* A transport address: IPv4's addr in network order (v6 false), or
+ * IPv6's addr6 (v6 true); port in host order. */
 struct stun_addr {
 	bool set;
 	uint32_t addr;
 	uint16_t port;
+	bool v6;
+	uint8_t addr6[16];
 };
 
 struct stun_msg {

@@ -30,7 +30,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static const uint64_t step_ms[8] = { 0, 1, 10, 50, 100, 250, 1000, 2000 };
 	static struct bucket_slot limits[STUN_SERVER_SOURCES];
 	static bool registered;
-	struct stun_server_cfg cfg = { 0x0a00710b, 0x0b00710b, 3478, 3479, -1, false };
+	struct stun_server_cfg cfg = { 0x0a00710b, 0x0b00710b, 3478, 3479, -1, false, true, { 0x20, 0x01, [15] = 0x0a },
+				       { 0x20, 0x01, [15] = 0x0b } };
 	unsigned long answers[SOURCES] = { 0 };
 	uint64_t now = 1000, start = now;
 
@@ -52,14 +53,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (len > size)
 			len = size;
 		now += step_ms[flags >> 5];
-		if (stun_server_answer(&cfg, (flags >> 3) & 1, (flags >> 4) & 1, data, len, 0x0200710b + (uint32_t)src,
-				       (uint16_t)(5000 + src), out, &out_len, &sa, &sp, &dport)) {
+		/* sources 0-3 IPv4, 4-7 IPv6 */
+		struct stun_addr from = { true, 0x0200710b + (uint32_t)src, (uint16_t)(5000 + src), src >= 4,
+					  { 0x20, 0x01, [15] = (uint8_t)src } };
+		if (stun_server_answer(&cfg, (flags >> 3) & 1, (flags >> 4) & 1, data, len, &from, out, &out_len, &sa, &sp,
+				       &dport)) {
 			size_t bound = len > STUN_SERVER_MIN_ANSWER ? len : STUN_SERVER_MIN_ANSWER;
 			if (out_len > bound || out_len > STUN_MAX_MSG || stun_decode(out, out_len, &m, &why))
 				abort();
 			if (stun_decode(data, len, &m, &why) == 0 && stun_encode(&m, full, sizeof(full)) > out_len)
 				reached_bounded++;
-			if (stun_server_rate_ok(limits, 0x0200710b + (uint32_t)src, now)) {
+			if (stun_server_rate_ok(limits, &from, now)) {
 				answers[src]++;
 				reached_answers++;
 			} else {

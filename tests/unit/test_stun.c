@@ -25,6 +25,69 @@ static const uint8_t rfc5769_response[] = {
 	0x2a, 0xf9, 0xba, 0x53, 0xf0, 0x6b, 0xe7, 0xd7, 0x80, 0x28, 0x00, 0x04, 0xc0, 0x7d, 0x4c, 0x96,
 };
 
+/* RFC 5769 §2.3's IPv6 XOR-MAPPED-ADDRESS (2001:db8:1234:5678:11:2233:4455:6677
+ * port 32853, XORed with the cookie and its transaction id), in a bare
+ * response: decoded, and encoded back to the same bytes. */
+static void rfc5769_ipv6_address_decodes_and_encodes_back(void **state)
+{
+	static const uint8_t msg[] = {
+		0x01, 0x01, 0x00, 0x18, 0x21, 0x12, 0xa4, 0x42, 0xb7, 0xe7, 0xa7, 0x01, 0xbc, 0x34, 0xd6, 0x86,
+		0xfa, 0x87, 0xdf, 0xae, 0x00, 0x20, 0x00, 0x14, 0x00, 0x02, 0xa1, 0x47, 0x01, 0x13, 0xa9, 0xfa,
+		0xa5, 0xd3, 0xf1, 0x79, 0xbc, 0x25, 0xf4, 0xb5, 0xbe, 0xd2, 0xb9, 0xd9,
+	};
+	static const uint8_t want[16] = { 0x20, 0x01, 0x0d, 0xb8, 0x12, 0x34, 0x56, 0x78,
+					  0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77 };
+	struct stun_msg m, back;
+	uint8_t buf[STUN_MAX_MSG];
+	const char *why;
+	size_t n;
+
+	(void)state;
+	assert_int_equal(stun_decode(msg, sizeof(msg), &m, &why), 0);
+	assert_true(m.xor_mapped.set && m.xor_mapped.v6);
+	assert_memory_equal(m.xor_mapped.addr6, want, 16);
+	assert_int_equal(m.xor_mapped.port, 32853);
+	n = stun_encode(&m, buf, sizeof(buf));
+	assert_true(n > sizeof(msg));
+	assert_memory_equal(buf + STUN_HEADER_LEN, msg + STUN_HEADER_LEN, sizeof(msg) - STUN_HEADER_LEN);
+	assert_int_equal(stun_decode(buf, n, &back, &why), 0);
+	assert_memory_equal(back.xor_mapped.addr6, want, 16);
+}
+
+/* An IPv6 source is answered in IPv6: its own address, and the server's
+ * IPv6 addresses as origin and other address; a server without a second
+ * IPv6 address cannot change its address there. */
+static void an_ipv6_source_is_answered_in_ipv6(void **state)
+{
+	struct stun_server_cfg c = { htonl(0xcb00710a), htonl(0xcb00710b), 3478, 3479, -1, false, true,
+				     { 0x20, 0x01, 0x0d, 0xb8, [7] = 1, [15] = 0x0a }, { 0x20, 0x01, 0x0d, 0xb8, [7] = 1, [15] = 0x0b } };
+	struct stun_addr src = { true, 0, 5000, true, { 0x20, 0x01, 0x0d, 0xb8, [7] = 4, [15] = 2 } };
+	struct stun_msg req, resp;
+	uint8_t in[STUN_MAX_MSG], out[STUN_MAX_MSG];
+	size_t n, out_len;
+	int sa, sp;
+	uint16_t dport;
+	const char *why;
+
+	(void)state;
+	memset(&req, 0, sizeof(req));
+	req.type = STUN_BINDING_REQUEST;
+	req.padding = 80;
+	n = stun_encode(&req, in, sizeof(in));
+	assert_true(stun_server_answer(&c, 0, 0, in, n, &src, out, &out_len, &sa, &sp, &dport));
+	assert_int_equal(stun_decode(out, out_len, &resp, &why), 0);
+	assert_true(resp.xor_mapped.v6 && !memcmp(resp.xor_mapped.addr6, src.addr6, 16) && resp.xor_mapped.port == 5000);
+	assert_true(resp.response_origin.v6 && resp.response_origin.addr6[15] == 0x0a);
+	assert_true(resp.other_address.v6 && resp.other_address.addr6[15] == 0x0b && resp.other_address.port == 3479);
+	memset(c.alternate6, 0, 16);
+	req.has_change = true;
+	req.change = STUN_CHANGE_IP;
+	n = stun_encode(&req, in, sizeof(in));
+	assert_true(stun_server_answer(&c, 0, 0, in, n, &src, out, &out_len, &sa, &sp, &dport));
+	assert_int_equal(stun_decode(out, out_len, &resp, &why), 0);
+	assert_int_equal(resp.type, STUN_BINDING_ERROR);
+}
+
 static void rfc5769_ipv4_response_decodes(void **state)
 {
 	struct stun_msg m;
@@ -68,10 +131,10 @@ static void encode_then_decode_gives_the_same_message(void **state)
 	in.type = STUN_BINDING_RESPONSE;
 	for (int i = 0; i < 12; i++)
 		in.txid[i] = (uint8_t)(i * 7 + 1);
-	in.xor_mapped = (struct stun_addr){ true, htonl(0xcb007102), 40000 };
+	in.xor_mapped = (struct stun_addr){ true, htonl(0xcb007102), 40000, false, { 0 } };
 	in.mapped = in.xor_mapped;
-	in.response_origin = (struct stun_addr){ true, htonl(0xcb00710a), 3478 };
-	in.other_address = (struct stun_addr){ true, htonl(0xcb00710b), 3479 };
+	in.response_origin = (struct stun_addr){ true, htonl(0xcb00710a), 3478, false, { 0 } };
+	in.other_address = (struct stun_addr){ true, htonl(0xcb00710b), 3479, false, { 0 } };
 	in.has_change = true;
 	in.change = STUN_CHANGE_IP | STUN_CHANGE_PORT;
 	in.has_response_port = true;
@@ -127,9 +190,12 @@ static void hostile_messages_are_refused(void **state)
 	assert_int_equal(stun_decode(buf, 28, &m, &why), -EINVAL);
 }
 
+/* An IPv4 source (addr in network order). */
+#define SRC4(a, p) (&(struct stun_addr){ true, (a), (p), false, { 0 } })
+
 static struct stun_server_cfg server_cfg(void)
 {
-	struct stun_server_cfg c = { htonl(0xcb00710a), htonl(0xcb00710b), 3478, 3479, -1, false };
+	struct stun_server_cfg c = { htonl(0xcb00710a), htonl(0xcb00710b), 3478, 3479, -1, false, false, { 0 }, { 0 } };
 
 	return c;
 }
@@ -180,7 +246,7 @@ static void change_request_answers_from_the_other_address_and_port(void **state)
 	const char *why;
 
 	(void)state;
-	assert_true(stun_server_answer(&c, 0, 0, in, n, htonl(0xcb007102), 5000, out, &out_len, &sa, &sp, &dport));
+	assert_true(stun_server_answer(&c, 0, 0, in, n, SRC4(htonl(0xcb007102), 5000), out, &out_len, &sa, &sp, &dport));
 	assert_int_equal(sa, 1);
 	assert_int_equal(sp, 1);
 	assert_int_equal(dport, 5000);
@@ -192,7 +258,7 @@ static void change_request_answers_from_the_other_address_and_port(void **state)
 	assert_int_equal(r.other_address.addr, c.alternate);
 
 	n = request(in, STUN_CHANGE_PORT, -1, 0);
-	assert_true(stun_server_answer(&c, 0, 0, in, n, htonl(0xcb007102), 5000, out, &out_len, &sa, &sp, &dport));
+	assert_true(stun_server_answer(&c, 0, 0, in, n, SRC4(htonl(0xcb007102), 5000), out, &out_len, &sa, &sp, &dport));
 	assert_int_equal(sa, 0);
 	assert_int_equal(sp, 1);
 }
@@ -206,7 +272,7 @@ static void response_port_redirects_the_answer(void **state)
 	uint16_t dport;
 
 	(void)state;
-	assert_true(stun_server_answer(&c, 1, 0, in, n, htonl(0xcb007102), 5000, out, &out_len, &sa, &sp, &dport));
+	assert_true(stun_server_answer(&c, 1, 0, in, n, SRC4(htonl(0xcb007102), 5000), out, &out_len, &sa, &sp, &dport));
 	assert_int_equal(dport, 40001);
 	assert_int_equal(sa, 1);
 }
@@ -222,7 +288,7 @@ static void unknown_required_attribute_gets_420(void **state)
 	const char *why;
 
 	(void)state;
-	assert_true(stun_server_answer(&c, 0, 0, in, n, 1, 5000, out, &out_len, &sa, &sp, &dport));
+	assert_true(stun_server_answer(&c, 0, 0, in, n, SRC4(1, 5000), out, &out_len, &sa, &sp, &dport));
 	assert_int_equal(stun_decode(out, out_len, &r, &why), 0);
 	assert_int_equal(r.type, STUN_BINDING_ERROR);
 	assert_int_equal(r.error_code, 420);
@@ -242,7 +308,7 @@ static void a_server_without_alternate_refuses_to_change(void **state)
 
 	(void)state;
 	c.alternate = 0;
-	assert_true(stun_server_answer(&c, 0, 0, in, n, 1, 5000, out, &out_len, &sa, &sp, &dport));
+	assert_true(stun_server_answer(&c, 0, 0, in, n, SRC4(1, 5000), out, &out_len, &sa, &sp, &dport));
 	assert_int_equal(stun_decode(out, out_len, &r, &why), 0);
 	assert_int_equal(r.error_code, 420);
 	assert_int_equal(r.n_listed, 1);
@@ -258,9 +324,9 @@ static void responses_and_garbage_get_no_answer(void **state)
 	uint16_t dport;
 
 	(void)state;
-	assert_false(stun_server_answer(&c, 0, 0, rfc5769_response, sizeof(rfc5769_response), 1, 5000, out, &out_len,
+	assert_false(stun_server_answer(&c, 0, 0, rfc5769_response, sizeof(rfc5769_response), SRC4(1, 5000), out, &out_len,
 					&sa, &sp, &dport));
-	assert_false(stun_server_answer(&c, 0, 0, junk, sizeof(junk), 1, 5000, out, &out_len, &sa, &sp, &dport));
+	assert_false(stun_server_answer(&c, 0, 0, junk, sizeof(junk), SRC4(1, 5000), out, &out_len, &sa, &sp, &dport));
 }
 
 /* Issue 14: a 20-byte request with RESPONSE-PORT got 88 bytes, to any port
@@ -281,7 +347,7 @@ static void an_unverified_source_gets_no_more_than_it_sent(void **state)
 	n = request_padded(in, 0, -1, 0, 0);
 	n = STUN_HEADER_LEN;
 	in[2] = in[3] = 0;
-	assert_true(stun_server_answer(&c, 0, 0, in, n, htonl(0xcb007102), 5000, out, &out_len, &sa, &sp, &dport));
+	assert_true(stun_server_answer(&c, 0, 0, in, n, SRC4(htonl(0xcb007102), 5000), out, &out_len, &sa, &sp, &dport));
 	assert_true(out_len <= STUN_SERVER_MIN_ANSWER);
 	assert_int_equal(stun_decode(out, out_len, &r, &why), 0);
 	assert_true(r.xor_mapped.set);
@@ -292,7 +358,7 @@ static void an_unverified_source_gets_no_more_than_it_sent(void **state)
 		for (int k = 0; k < 8; k++) {
 			uint8_t change = (k & 1) ? STUN_CHANGE_IP | STUN_CHANGE_PORT : 0;
 			n = request_padded(in, change, (k & 2) ? 40001 : -1, (k & 4) ? 0x0042 : 0, (uint16_t)pad);
-			if (!stun_server_answer(&c, 0, 0, in, n, htonl(0xcb007102), 5000, out, &out_len, &sa, &sp, &dport))
+			if (!stun_server_answer(&c, 0, 0, in, n, SRC4(htonl(0xcb007102), 5000), out, &out_len, &sa, &sp, &dport))
 				continue;
 			answered++;
 			assert_true(out_len <= (n > STUN_SERVER_MIN_ANSWER ? n : STUN_SERVER_MIN_ANSWER));
@@ -310,24 +376,26 @@ static void answers_to_one_source_are_rate_limited(void **state)
 
 	(void)state;
 	for (int i = 0; i < 1000; i++)
-		ok += stun_server_rate_ok(table, htonl(0xc0000202), 1000);
+		ok += stun_server_rate_ok(table, SRC4(htonl(0xc0000202), 0), 1000);
 	assert_int_equal(ok, STUN_SERVER_BURST);
 	/* another address has its own */
-	assert_true(stun_server_rate_ok(table, htonl(0xc0000203), 1000));
+	assert_true(stun_server_rate_ok(table, SRC4(htonl(0xc0000203), 0), 1000));
 	/* a second later: STUN_SERVER_PER_S more */
 	ok = 0;
 	for (int i = 0; i < 1000; i++)
-		ok += stun_server_rate_ok(table, htonl(0xc0000202), 2000);
+		ok += stun_server_rate_ok(table, SRC4(htonl(0xc0000202), 0), 2000);
 	assert_int_equal(ok, STUN_SERVER_PER_S);
 	/* many addresses at once do not take a known one's place for long */
 	for (uint32_t a = 0; a < 10 * STUN_SERVER_SOURCES; a++)
-		assert_true(stun_server_rate_ok(table, htonl(0x0a000000 + a), 3000));
+		assert_true(stun_server_rate_ok(table, SRC4(htonl(0x0a000000 + a), 0), 3000));
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(rfc5769_ipv4_response_decodes),
+		cmocka_unit_test(rfc5769_ipv6_address_decodes_and_encodes_back),
+		cmocka_unit_test(an_ipv6_source_is_answered_in_ipv6),
 		cmocka_unit_test(a_flipped_bit_fails_the_fingerprint),
 		cmocka_unit_test(encode_then_decode_gives_the_same_message),
 		cmocka_unit_test(hostile_messages_are_refused),

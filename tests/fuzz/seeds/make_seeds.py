@@ -84,6 +84,8 @@ change = stun_request(struct.pack('!HHI', 3, 4, 6))
 rport = stun_request(struct.pack('!HHHH', 0x27, 4, 40001, 0))
 write('fuzz_stun_server', 'bare-then-padded.bin',
       stun_rec(0, bare) + stun_rec(0x21, padded) + stun_rec(0x0a, change) + stun_rec(0x13, rport))
+write('fuzz_stun_server', 'ipv6-sources.bin',   # sources 4-7 are IPv6
+      stun_rec(0x04, padded) + stun_rec(0x0d, change) + stun_rec(0x16, rport) + stun_rec(0x07, bare))
 write('fuzz_stun_server', 'flood-one-source.bin', b''.join(stun_rec(0, bare) for _ in range(250)) + stun_rec(0xe0, bare))
 
 
