@@ -15,13 +15,14 @@
 #include <string.h>
 
 static const char server_usage[] =
-	"usage: punchlab stun-server ADDR [ALT_ADDR] [--port P] [--alt-port P] [--ready-fd FD] [-v]\n"
+	"usage: punchlab stun-server ADDR [ALT_ADDR] [ADDR6 [ALT_ADDR6]] [--port P] [--alt-port P] [--ready-fd FD] [-v]\n"
 	"\n"
 	"An RFC 5389 STUN server with RFC 5780 behaviour discovery: it answers\n"
 	"binding requests on ADDR and ALT_ADDR, ports P (3478) and the alternate\n"
 	"port (3479), honours CHANGE-REQUEST and RESPONSE-PORT, and reports\n"
 	"OTHER-ADDRESS and RESPONSE-ORIGIN. Without ALT_ADDR it cannot change\n"
-	"address (CHANGE-REQUEST gets 420). Runs until SIGINT/SIGTERM.\n"
+	"address (CHANGE-REQUEST gets 420). IPv6 addresses (ADDR6, ALT_ADDR6) are\n"
+	"answered too, each client in its own family. Runs until SIGINT/SIGTERM.\n"
 	"Anyone can forge a source address, so no answer is larger than its request\n"
 	"(or 40 bytes, the least answer there is; clients that want every attribute\n"
 	"pad their requests, RFC 5780 PADDING), and each source address gets 200\n"
@@ -30,7 +31,8 @@ static const char server_usage[] =
 static const char probe_usage[] =
 	"usage: punchlab stun-probe SERVER[:PORT] [--json] [--timeouts[=MAX_S]] [--wait MS]\n"
 	"       punchlab stun-probe SERVER[:PORT] --mapped-from PORT [--wait MS]\n"
-	"       (SERVER: a host name or an IPv4 address)\n"
+	"       (SERVER: a host name, an IPv4 address, or an IPv6 address in brackets,\n"
+	"       [2001:db8::10]:3478, for the probe over IPv6; --mapped-from is IPv4 only)\n"
 	"\n"
 	"RFC 5780 NAT behaviour discovery against a STUN server that has two\n"
 	"addresses (punchlab stun-server, or any RFC 5780 server): mapping,\n"
@@ -65,7 +67,7 @@ int cmd_stun_server(int argc, char **argv)
 	struct stun_server_cfg cfg = { .port = 3478, .alt_port = 3479, .ready_fd = -1 };
 	struct stun_server_stats st;
 	struct sigaction sa;
-	int addrs = 0, ret;
+	int addrs = 0, addrs6 = 0, ret;
 	char err[256];
 
 	for (int i = 1; i < argc; i++) {
@@ -87,6 +89,9 @@ int cmd_stun_server(int argc, char **argv)
 			cfg.verbose = true;
 		} else if (addrs < 2 && text_parse_ipv4(argv[i], addrs ? &cfg.alternate : &cfg.primary)) {
 			addrs++;
+		} else if (addrs6 < 2 && inet_pton(AF_INET6, argv[i], addrs6 ? cfg.alternate6 : cfg.primary6) == 1) {
+			cfg.has6 = true;
+			addrs6++;
 		} else {
 			goto bad;
 		}
@@ -98,6 +103,10 @@ bad:
 	}
 	if (!addrs) {
 		fputs(server_usage, stderr);
+		return EXIT_USAGE;
+	}
+	if (addrs6 == 2 && !memcmp(cfg.alternate6, cfg.primary6, 16)) {
+		pl_err("stun-server: ALT_ADDR6 must be a second address, not ADDR6 again (or leave it out)");
 		return EXIT_USAGE;
 	}
 	if (addrs == 2 && cfg.alternate == cfg.primary) {
@@ -171,7 +180,22 @@ int cmd_stun_probe(int argc, char **argv)
 		fputs(probe_usage, stderr);
 		return EXIT_USAGE;
 	}
-	{
+	if (server[0] == '[') {
+		/* [IPv6]:PORT or [IPv6] */
+		char host[64];
+		const char *close_b = strchr(server, ']');
+		size_t n = close_b ? (size_t)(close_b - server - 1) : 0;
+		if (!close_b || n == 0 || n >= sizeof(host) || (close_b[1] && (close_b[1] != ':' || !parse_port(close_b + 2, &cfg.port)))) {
+			pl_err("stun-probe: \"%s\" is not [IPv6]:PORT (e.g. [2001:db8::10]:3478)", server);
+			return EXIT_USAGE;
+		}
+		snprintf(host, sizeof(host), "%.*s", (int)n, server + 1);
+		if (inet_pton(AF_INET6, host, cfg.server6) != 1) {
+			pl_err("stun-probe: \"%s\" is not an IPv6 address", host);
+			return EXIT_USAGE;
+		}
+		cfg.v6 = true;
+	} else {
 		char host[256];
 		const char *colon = strrchr(server, ':');
 		size_t n = colon ? (size_t)(colon - server) : strlen(server);
@@ -190,6 +214,10 @@ int cmd_stun_probe(int argc, char **argv)
 			cfg.server = ((const struct sockaddr_in *)res->ai_addr)->sin_addr.s_addr;
 			freeaddrinfo(res);
 		}
+	}
+	if (from_port && cfg.v6) {
+		pl_err("stun-probe: --mapped-from is IPv4 only");
+		return EXIT_USAGE;
 	}
 	if (from_port) {
 		uint32_t addr;

@@ -88,6 +88,37 @@ bool natcheck_compare(const struct nat_model *d, const struct nat_measured *m, b
 	return !detail[0];
 }
 
+bool natcheck_compare_ipv6(enum nat_ipv6 kind, const struct nat_measured *m, char *detail, size_t len)
+{
+	struct nat_model d, v6;
+	size_t before = strlen(detail);
+
+	memset(&d, 0, sizeof(d));
+	d.ipv6 = kind;
+	if (!nat_model_ipv6_view(&d, &v6))
+		return true;
+	if (!m->udp) {
+		add_detail(detail, len, "ipv6: no answer over IPv6");
+		return false;
+	}
+	if (kind == NAT_IPV6_FIREWALL && m->translated)
+		add_detail(detail, len, "ipv6: declared firewall, but the address was translated");
+	if (kind != NAT_IPV6_FIREWALL && !m->translated)
+		add_detail(detail, len, "ipv6: declared %s, but the address was not translated", nat_ipv6_name(kind));
+	if (kind == NAT_IPV6_NPTV6 && (memcmp(m->local6 + 8, m->mapped6 + 8, 8) || m->local_port != m->mapped_port))
+		add_detail(detail, len, "ipv6: declared nptv6, but the host part or the port changed");
+	if (m->mapping != (int)v6.mapping)
+		add_detail(detail, len, "ipv6 mapping: declared %s, measured %s", nat_dependence_name(v6.mapping),
+			   m->mapping < 0 ? "unknown" : nat_dependence_name((enum nat_dependence)m->mapping));
+	if (m->filtering != (int)v6.filtering)
+		add_detail(detail, len, "ipv6 filtering: declared %s, measured %s", nat_dependence_name(v6.filtering),
+			   m->filtering < 0 ? "unknown" : nat_dependence_name((enum nat_dependence)m->filtering));
+	if (m->unsolicited != PROBE_UNKNOWN && m->unsolicited != (int)v6.unsolicited)
+		add_detail(detail, len, "ipv6 unsolicited: declared %s, measured %s", nat_unsolicited_name(v6.unsolicited),
+			   nat_unsolicited_name((enum nat_unsolicited)m->unsolicited));
+	return strlen(detail) == before;
+}
+
 bool natcheck_compare_portmap(unsigned declared, const struct pmap_measured *m, char *detail, size_t len)
 {
 	char d[32], g[32];
@@ -274,9 +305,22 @@ void natcheck_run(const char *model, const struct natcheck_opts *o, struct natch
 			snprintf(res->model, sizeof(res->model), "%s", o->ruleset ? o->ruleset : o->router_cmd);
 	}
 	instance_netns_name(r.id, "stun", ns, sizeof(ns));
-	if ((ret = stun_server_spawn(ns, topo_net_addr(net, "stun", 0), topo_net_addr(net, "stun", 1), 3478, -1, &server))) {
-		snprintf(res->detail, sizeof(res->detail), "the STUN server did not start in %s", ns);
-		goto out;
+	{
+		/* IPv4, and IPv6 where the model has it: the stun host's two
+		 * addresses of each family. */
+		struct stun_server_cfg sc = { topo_net_addr(net, "stun", 0), topo_net_addr(net, "stun", 1), 3478, 3479, -1,
+					      false, false, { 0 }, { 0 } };
+		const struct topo_iface *si = &net->nodes[topo_find_node(&t, "stun")].ifaces[0];
+		if (si->n_addrs6 >= 2) {
+			sc.has6 = true;
+			memcpy(sc.primary6, si->addrs6[0], 16);
+			memcpy(sc.alternate6, si->addrs6[1], 16);
+		}
+		if ((ret = stun_server_spawn_cfg(ns, &sc, -1, &server))) {
+			snprintf(res->detail, sizeof(res->detail), "the STUN server did not start in %s", ns);
+			goto out;
+		}
+		memcpy(cfg.server6, sc.primary6, 16);
 	}
 	instance_note_pid(&r, server);
 	cfg.server = topo_net_addr(net, "stun", 0);
@@ -299,6 +343,16 @@ void natcheck_run(const char *model, const struct natcheck_opts *o, struct natch
 		goto out;
 	}
 	res->match = natcheck_compare(&res->declared, &res->measured, timeouts, res->detail, sizeof(res->detail));
+	if (res->declared.ipv6) {
+		struct stun_probe_cfg c6 = cfg;
+		c6.v6 = true;
+		c6.n_points = 0;   /* the lifetime is conntrack's, shared with IPv4 */
+		if ((ret = probe_in(ns, &c6, &res->measured6))) {
+			snprintf(res->detail, sizeof(res->detail), "the IPv6 probe failed in %s", ns);
+			goto out;
+		}
+		res->match &= natcheck_compare_ipv6(res->declared.ipv6, &res->measured6, res->detail, sizeof(res->detail));
+	}
 	{
 		int client = topo_find_node(&t, "client");
 		struct portmap_arg pa = { 0, topo_net_addr(net, "client", 0), net->nodes[client].ifaces[0].ifname,
@@ -416,6 +470,13 @@ void natcheck_print(const struct natcheck_result *res, int n, bool timeouts, FIL
 		    m->hairpin < 0 ? "-" : m->hairpin ? "yes" : "no",
 		    m->unsolicited < 0 ? "n/a" : nat_unsolicited_name((enum nat_unsolicited)m->unsolicited), life,
 		    r->match ? "match" : "MISMATCH", out, timeouts);
+		if (d->ipv6) {
+			const struct nat_measured *m6 = &r->measured6;
+			fprintf(out, "    ipv6 declared %s, measured %s, mapping %s, filtering %s, unsolicited %s\n",
+				nat_ipv6_name(d->ipv6), !m6->udp ? "no answer" : m6->translated ? "translated" : "not translated",
+				short_dep(m6->mapping), short_dep(m6->filtering),
+				m6->unsolicited < 0 ? "n/a" : nat_unsolicited_name((enum nat_unsolicited)m6->unsolicited));
+		}
 		if (d->portmap || r->portmap.offered) {
 			char dp[32], gp[32];
 			fprintf(out, "    portmap declared %s, granted by %s", nat_portmap_name(d->portmap, dp, sizeof(dp)),
@@ -462,6 +523,11 @@ void natcheck_print_json(const struct natcheck_result *res, int n, FILE *out)
 				nat_portmap_name(d->portmap, dp, sizeof(dp)),
 				r->error ? "" : nat_portmap_name(r->portmap.offered, gp, sizeof(gp)), r->portmap.ext_port,
 				r->portmap.lifetime);
+		}
+		if (d->ipv6 && !r->error) {
+			fprintf(out, ",\"ipv6\":{\"declared\":\"%s\",\"measured\":", nat_ipv6_name(d->ipv6));
+			stun_probe_print_json(&r->measured6, out);
+			fprintf(out, "}");
 		}
 		fprintf(out, ",\"match\":%s,\"detail\":", !r->error && r->match ? "true" : "false");
 		text_json_put(out, r->detail);

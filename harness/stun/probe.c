@@ -14,20 +14,22 @@
 
 #define SEQ_SOCKETS 6
 
-struct endpoint {
-	uint32_t addr;
-	uint16_t port;
-};
+/* An endpoint is a STUN address (IPv4 or IPv6). */
+#define endpoint stun_addr
 
-/* A UDP socket bound to port (host order; 0: any). */
-static int udp_socket_on(uint16_t port)
+/* A UDP socket of family v6 bound to port (host order; 0: any). */
+static int udp_socket_on(bool v6, uint16_t port)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	struct stun_addr any = { true, 0, port, v6, { 0 } };
+	struct sockaddr_storage ss;
+	socklen_t sl = stun_addr_to_sockaddr(&any, &ss);
+	int fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), one = 1;
 
 	if (fd < 0)
 		return -errno;
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+	if (v6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&ss, sl)) {
 		int ret = -errno;
 		close(fd);
 		return ret;
@@ -35,32 +37,37 @@ static int udp_socket_on(uint16_t port)
 	return fd;
 }
 
-static int udp_socket(void)
+static int udp_socket(bool v6)
 {
-	return udp_socket_on(0);
+	return udp_socket_on(v6, 0);
 }
 
 static uint16_t local_port(int fd)
 {
-	struct sockaddr_in sa;
-	socklen_t l = sizeof(sa);
+	struct sockaddr_storage ss;
+	socklen_t l = sizeof(ss);
 
-	getsockname(fd, (struct sockaddr *)&sa, &l);
-	return ntohs(sa.sin_port);
+	memset(&ss, 0, sizeof(ss));
+	getsockname(fd, (struct sockaddr *)&ss, &l);
+	return stun_addr_from_sockaddr(&ss).port;
 }
 
-/* The local address the kernel would use toward dst. */
-static uint32_t local_addr_toward(const struct endpoint *dst)
+/* The local address the kernel would use toward dst (port 0). */
+static struct stun_addr local_addr_toward(const struct endpoint *dst)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = dst->addr, .sin_port = htons(dst->port) };
-	socklen_t l = sizeof(sa);
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	uint32_t a = 0;
+	struct sockaddr_storage ss;
+	socklen_t l = stun_addr_to_sockaddr(dst, &ss);
+	int fd = socket(dst->v6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	struct stun_addr a = { true, 0, 0, dst->v6, { 0 } };
 
 	if (fd < 0)
-		return 0;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 && getsockname(fd, (struct sockaddr *)&sa, &l) == 0)
-		a = sa.sin_addr.s_addr;
+		return a;
+	if (connect(fd, (struct sockaddr *)&ss, l) == 0) {
+		l = sizeof(ss);
+		if (getsockname(fd, (struct sockaddr *)&ss, &l) == 0)
+			a = stun_addr_from_sockaddr(&ss);
+	}
+	a.port = 0;
 	close(fd);
 	return a;
 }
@@ -70,7 +77,8 @@ static uint32_t local_addr_toward(const struct endpoint *dst)
 static int send_request(int fd, const struct endpoint *dst, uint8_t change, int response_port, uint8_t txid[12])
 {
 	struct stun_msg req;
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = dst->addr, .sin_port = htons(dst->port) };
+	struct sockaddr_storage sa;
+	socklen_t sl = stun_addr_to_sockaddr(dst, &sa);
 	uint8_t buf[STUN_MAX_MSG];
 	size_t n;
 
@@ -90,7 +98,7 @@ static int send_request(int fd, const struct endpoint *dst, uint8_t change, int 
 	 * send no more than that to a source they cannot verify. */
 	req.padding = PROBE_PADDING;
 	n = stun_encode(&req, buf, sizeof(buf));
-	if (sendto(fd, buf, n, 0, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+	if (sendto(fd, buf, n, 0, (struct sockaddr *)&sa, sl) < 0)
 		return -errno;
 	return 0;
 }
@@ -104,7 +112,7 @@ static int wait_message(int fd, const uint8_t *txid, int timeout_ms, struct stun
 		struct pollfd p = { .fd = fd, .events = POLLIN };
 		uint64_t now = time_now_ms();
 		uint8_t buf[1500];
-		struct sockaddr_in sa;
+		struct sockaddr_storage sa;
 		socklen_t l = sizeof(sa);
 		const char *why;
 		ssize_t n;
@@ -118,10 +126,8 @@ static int wait_message(int fd, const uint8_t *txid, int timeout_ms, struct stun
 			continue;
 		if (txid && memcmp(msg->txid, txid, 12))
 			continue;
-		if (from) {
-			from->addr = sa.sin_addr.s_addr;
-			from->port = ntohs(sa.sin_port);
-		}
+		if (from)
+			*from = stun_addr_from_sockaddr(&sa);
 		return 0;
 	}
 }
@@ -146,7 +152,16 @@ static int transact(const struct stun_probe_cfg *cfg, int fd, const struct endpo
 
 static bool same(const struct stun_addr *a, const struct stun_addr *b)
 {
-	return a->addr == b->addr && a->port == b->port;
+	return stun_addr_equal(a, b);
+}
+
+/* What the measurement holds as our mapped endpoint, as an endpoint. */
+static struct stun_addr mapped_of(const struct nat_measured *m)
+{
+	struct stun_addr a = { true, m->mapped_addr, m->mapped_port, m->v6, { 0 } };
+
+	memcpy(a.addr6, m->mapped6, 16);
+	return a;
 }
 
 static void test_ports(const struct stun_probe_cfg *cfg, const struct endpoint *primary, struct nat_measured *m)
@@ -164,7 +179,7 @@ static void test_ports(const struct stun_probe_cfg *cfg, const struct endpoint *
 	/* New sockets one after another: each is a new mapping. */
 	for (int i = 0; i < SEQ_SOCKETS; i++) {
 		struct stun_msg r;
-		int fd = udp_socket();
+		int fd = udp_socket(primary->v6);
 		if (fd < 0)
 			break;
 		if (transact(cfg, fd, primary, 0, -1, &r) == 0)
@@ -186,10 +201,10 @@ static void test_ports(const struct stun_probe_cfg *cfg, const struct endpoint *
 
 static void test_hairpin(const struct stun_probe_cfg *cfg, int fd, struct nat_measured *m)
 {
-	struct endpoint mapped = { m->mapped_addr, m->mapped_port }, from;
+	struct endpoint mapped = mapped_of(m), from;
 	struct stun_msg msg;
 	uint8_t txid[12];
-	int h = udp_socket();
+	int h = udp_socket(m->v6);
 
 	if (h < 0)
 		return;
@@ -204,7 +219,8 @@ static void test_hairpin(const struct stun_probe_cfg *cfg, int fd, struct nat_me
 		send_request(h, &mapped, 0, -1, txid);
 		if (wait_message(fd, txid, cfg->timeout_ms, &msg, &from) == 0) {
 			m->hairpin = 1;
-			m->hairpin_external = from.addr == m->mapped_addr;
+			from.port = mapped.port;
+			m->hairpin_external = same(&from, &mapped);
 		}
 	}
 	close(h);
@@ -221,7 +237,7 @@ static void test_lifetime(const struct stun_probe_cfg *cfg, const struct endpoin
 	 * (an inbound packet may refresh what it reaches). */
 	for (int i = 0; i < cfg->n_points; i++) {
 		struct stun_msg r;
-		fds[i] = udp_socket();
+		fds[i] = udp_socket(primary->v6);
 		mapped[i] = 0;
 		if (fds[i] >= 0 && transact(cfg, fds[i], primary, 0, -1, &r) == 0)
 			mapped[i] = stun_reflexive(&r)->port;
@@ -239,7 +255,7 @@ static void test_lifetime(const struct stun_probe_cfg *cfg, const struct endpoin
 			continue;
 		/* RFC 5780 §4.6: from a new socket, ask the server to answer to
 		 * the old mapping's port (RESPONSE-PORT). */
-		y = udp_socket();
+		y = udp_socket(primary->v6);
 		if (y >= 0) {
 			uint8_t txid[12];
 			if (getrandom(txid, sizeof(txid), 0) == sizeof(txid)) {
@@ -262,38 +278,49 @@ static void test_lifetime(const struct stun_probe_cfg *cfg, const struct endpoin
 
 int stun_probe_run(const struct stun_probe_cfg *cfg, struct nat_measured *m)
 {
-	struct endpoint primary = { cfg->server, cfg->port }, alt_ip, alt_both;
+	struct endpoint primary = { true, cfg->server, cfg->port, cfg->v6, { 0 } }, alt_ip, alt_both, local;
 	struct stun_msg r1, r2, r3;
 	const struct stun_addr *m1;
 	int s, f, ret = 0;
 
+	memcpy(primary.addr6, cfg->server6, 16);
 	memset(m, 0, sizeof(*m));
 	m->mapping = m->filtering = m->ports = m->hairpin = m->unsolicited = PROBE_UNKNOWN;
 	m->lifetime_alive = m->lifetime_dead = -1;
-	if ((s = udp_socket()) < 0)
+	m->v6 = cfg->v6;
+	if ((s = udp_socket(cfg->v6)) < 0)
 		return s;
-	m->local_addr = local_addr_toward(&primary);
-	m->local_port = local_port(s);
+	local = local_addr_toward(&primary);
+	local.port = local_port(s);
+	m->local_addr = local.addr;
+	memcpy(m->local6, local.addr6, 16);
+	m->local_port = local.port;
 
 	/* Test I: do we get an answer at all, and from where are we seen? */
 	if (transact(cfg, s, &primary, 0, -1, &r1)) {
-		snprintf(m->note, sizeof(m->note), "no answer from the server over UDP");
+		snprintf(m->note, sizeof(m->note), "no answer from the server over UDP%s", cfg->v6 ? " (IPv6)" : "");
 		goto out;
 	}
 	m->udp = true;
 	m1 = stun_reflexive(&r1);
 	m->mapped_addr = m1->addr;
+	memcpy(m->mapped6, m1->addr6, 16);
 	m->mapped_port = m1->port;
-	m->translated = m1->addr != m->local_addr || m1->port != m->local_port;
-	m->rfc5780 = r1.other_address.set && r1.other_address.addr != cfg->server &&
-		     r1.other_address.port != cfg->port;
+	m->translated = !same(m1, &local);
+	{
+		struct endpoint other_ip = r1.other_address;
+		other_ip.port = primary.port;
+		m->rfc5780 = r1.other_address.set && r1.other_address.v6 == cfg->v6 && !same(&other_ip, &primary) &&
+			     r1.other_address.port != cfg->port;
+	}
 	if (!m->rfc5780) {
 		snprintf(m->note, sizeof(m->note), "the server gives no OTHER-ADDRESS: only the mapped address is known");
 		test_ports(cfg, &primary, m);
 		goto out;
 	}
-	alt_ip = (struct endpoint){ r1.other_address.addr, cfg->port };
-	alt_both = (struct endpoint){ r1.other_address.addr, r1.other_address.port };
+	alt_both = r1.other_address;
+	alt_ip = alt_both;
+	alt_ip.port = cfg->port;
 
 	/* Mapping, RFC 5780 §4.3: the same socket to the other address, then to
 	 * the other address and port. */
@@ -310,7 +337,7 @@ int stun_probe_run(const struct stun_probe_cfg *cfg, struct nat_measured *m)
 
 	/* Filtering, RFC 5780 §4.4, on a fresh socket that has only talked to
 	 * the primary endpoint. */
-	if ((f = udp_socket()) < 0) {
+	if ((f = udp_socket(cfg->v6)) < 0) {
 		ret = f;
 		goto out;
 	}
@@ -348,18 +375,28 @@ static const char *dep_or(int v, const char *unknown)
 	return v == PROBE_UNKNOWN ? unknown : nat_dependence_name((enum nat_dependence)v);
 }
 
+/* Our local and mapped endpoints as text. */
+static void endpoints_text(const struct nat_measured *m, char *local, char *mapped, size_t len)
+{
+	struct stun_addr l = { true, m->local_addr, m->local_port, m->v6, { 0 } }, x = mapped_of(m);
+
+	memcpy(l.addr6, m->local6, 16);
+	stun_addr_text(&l, local, len);
+	stun_addr_text(&x, mapped, len);
+}
+
 void stun_probe_print(const struct nat_measured *m, FILE *out)
 {
-	char a[16], b[16];
+	char a[64], b[64];
 
 	if (!m->udp) {
 		/* Silence is all that is known: no server, or UDP blocked. */
 		fprintf(out, "udp:          no STUN server answered (%s): none runs there, or UDP is blocked\n", m->note);
 		return;
 	}
-	fprintf(out, "local:        %s:%u\n", text_ipv4(m->local_addr, a), m->local_port);
-	fprintf(out, "mapped:       %s:%u%s\n", text_ipv4(m->mapped_addr, b), m->mapped_port,
-		m->translated ? "" : " (no NAT)");
+	endpoints_text(m, a, b, sizeof(a));
+	fprintf(out, "local:        %s\n", a);
+	fprintf(out, "mapped:       %s%s\n", b, m->translated ? "" : " (no NAT)");
 	fprintf(out, "mapping:      %s\n", dep_or(m->mapping, "unknown"));
 	fprintf(out, "filtering:    %s\n", dep_or(m->filtering, "unknown"));
 	if (m->ports == NAT_PORTS_SEQUENTIAL)
@@ -381,12 +418,12 @@ void stun_probe_print(const struct nat_measured *m, FILE *out)
 
 void stun_probe_print_json(const struct nat_measured *m, FILE *out)
 {
-	char a[16], b[16];
+	char a[64], b[64];
 
 	fprintf(out, "{\"udp\":%s", m->udp ? "true" : "false");
 	if (m->udp) {
-		fprintf(out, ",\"local\":\"%s:%u\",\"mapped\":\"%s:%u\",\"nat\":\"%s\"", text_ipv4(m->local_addr, a),
-			m->local_port, text_ipv4(m->mapped_addr, b), m->mapped_port, m->translated ? "napt" : "none");
+		endpoints_text(m, a, b, sizeof(a));
+		fprintf(out, ",\"local\":\"%s\",\"mapped\":\"%s\",\"nat\":\"%s\"", a, b, m->translated ? "napt" : "none");
 		fprintf(out, ",\"mapping\":\"%s\",\"filtering\":\"%s\"", dep_or(m->mapping, "unknown"),
 			dep_or(m->filtering, "unknown"));
 		fprintf(out, ",\"ports\":\"%s\"", m->ports == PROBE_UNKNOWN ? "unknown" : nat_ports_name((enum nat_ports)m->ports));
@@ -404,9 +441,9 @@ void stun_probe_print_json(const struct nat_measured *m, FILE *out)
 
 int stun_mapped_from(const struct stun_probe_cfg *cfg, uint16_t from_port, uint32_t *addr, uint16_t *port)
 {
-	const struct endpoint server = { cfg->server, cfg->port };
+	const struct endpoint server = { true, cfg->server, cfg->port, false, { 0 } };
 	struct stun_msg resp;
-	int fd = udp_socket_on(from_port), ret;
+	int fd = udp_socket_on(false, from_port), ret;
 
 	if (fd < 0)
 		return fd;

@@ -16,6 +16,8 @@
 
 struct stun_probe_cfg {
 	uint32_t server;            /* network order */
+	bool v6;                    /* over IPv6, to server6 instead */
+	uint8_t server6[16];
 	uint16_t port;              /* host order */
 	int timeout_ms;             /* per try */
 	int tries;
@@ -27,8 +29,10 @@ struct nat_measured {
 	bool udp;                   /* any answer at all */
 	bool rfc5780;               /* the server gave OTHER-ADDRESS */
 	bool translated;            /* mapped address differs from the local one */
-	uint32_t local_addr, mapped_addr;
+	uint32_t local_addr, mapped_addr;   /* IPv4; over IPv6, local6 and mapped6 */
 	uint16_t local_port, mapped_port;
+	bool v6;
+	uint8_t local6[16], mapped6[16];
 	int mapping;                /* enum nat_dependence or PROBE_UNKNOWN */
 	int filtering;
 	int ports;                  /* enum nat_ports or PROBE_UNKNOWN */

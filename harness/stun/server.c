@@ -122,26 +122,13 @@ bool stun_server_rate_ok(struct bucket_slot *table, const struct stun_addr *src,
 static int open_socket(const struct stun_addr *a)
 {
 	struct sockaddr_storage ss;
-	socklen_t sl;
+	socklen_t sl = stun_addr_to_sockaddr(a, &ss);
 	int fd = socket(a->v6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), one = 1;
 
 	if (fd < 0)
 		return -errno;
-	memset(&ss, 0, sizeof(ss));
-	if (a->v6) {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-		s6->sin6_family = AF_INET6;
-		memcpy(&s6->sin6_addr, a->addr6, 16);
-		s6->sin6_port = htons(a->port);
-		sl = sizeof(*s6);
+	if (a->v6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-	} else {
-		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-		s4->sin_family = AF_INET;
-		s4->sin_addr.s_addr = a->addr;
-		s4->sin_port = htons(a->port);
-		sl = sizeof(*s4);
-	}
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (bind(fd, (struct sockaddr *)&ss, sl)) {
 		int ret = -errno;
@@ -155,24 +142,6 @@ static const char *addr_text(const struct stun_addr *a, char *buf, size_t len)
 {
 	inet_ntop(a->v6 ? AF_INET6 : AF_INET, a->v6 ? (const void *)a->addr6 : (const void *)&a->addr, buf, (socklen_t)len);
 	return buf;
-}
-
-/* The source of a datagram as a STUN address. */
-static struct stun_addr from_sockaddr(const struct sockaddr_storage *ss)
-{
-	struct stun_addr a = { true, 0, 0, false, { 0 } };
-
-	if (ss->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
-		a.v6 = true;
-		memcpy(a.addr6, &s6->sin6_addr, 16);
-		a.port = ntohs(s6->sin6_port);
-	} else {
-		const struct sockaddr_in *s4 = (const struct sockaddr_in *)ss;
-		a.addr = s4->sin_addr.s_addr;
-		a.port = ntohs(s4->sin_port);
-	}
-	return a;
 }
 
 int stun_server_run(const struct stun_server_cfg *cfg, volatile int *stop, struct stun_server_stats *st,
@@ -252,7 +221,7 @@ int stun_server_run(const struct stun_server_cfg *cfg, volatile int *stop, struc
 			if (len < 0)
 				continue;
 			st->requests++;
-			from = from_sockaddr(&src);
+			from = stun_addr_from_sockaddr(&src);
 			if (!stun_server_answer(cfg, idx[i][1], idx[i][2], in, (size_t)len, &from, out, &out_len, &sa, &sp,
 						&dport)) {
 				st->dropped++;

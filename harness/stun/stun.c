@@ -2,6 +2,9 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <stdio.h>
 #include <string.h>
 
 #define FINGERPRINT_XOR 0x5354554eu
@@ -316,4 +319,52 @@ size_t stun_encode(const struct stun_msg *m, uint8_t *buf, size_t cap)
 const struct stun_addr *stun_reflexive(const struct stun_msg *m)
 {
 	return m->xor_mapped.set ? &m->xor_mapped : &m->mapped;
+}
+
+unsigned stun_addr_to_sockaddr(const struct stun_addr *a, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (a->v6) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+		s6->sin6_family = AF_INET6;
+		memcpy(&s6->sin6_addr, a->addr6, 16);
+		s6->sin6_port = htons(a->port);
+		return sizeof(*s6);
+	}
+	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+	s4->sin_family = AF_INET;
+	s4->sin_addr.s_addr = a->addr;
+	s4->sin_port = htons(a->port);
+	return sizeof(*s4);
+}
+
+struct stun_addr stun_addr_from_sockaddr(const struct sockaddr_storage *ss)
+{
+	struct stun_addr a = { true, 0, 0, false, { 0 } };
+
+	if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
+		a.v6 = true;
+		memcpy(a.addr6, &s6->sin6_addr, 16);
+		a.port = ntohs(s6->sin6_port);
+	} else {
+		const struct sockaddr_in *s4 = (const struct sockaddr_in *)ss;
+		a.addr = s4->sin_addr.s_addr;
+		a.port = ntohs(s4->sin_port);
+	}
+	return a;
+}
+
+bool stun_addr_equal(const struct stun_addr *a, const struct stun_addr *b)
+{
+	return a->v6 == b->v6 && a->port == b->port && (a->v6 ? !memcmp(a->addr6, b->addr6, 16) : a->addr == b->addr);
+}
+
+const char *stun_addr_text(const struct stun_addr *a, char *buf, size_t len)
+{
+	char t[46];
+
+	inet_ntop(a->v6 ? AF_INET6 : AF_INET, a->v6 ? (const void *)a->addr6 : (const void *)&a->addr, t, sizeof(t));
+	snprintf(buf, len, a->v6 ? "[%s]:%u" : "%s:%u", t, a->port);
+	return buf;
 }

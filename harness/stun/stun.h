@@ -70,6 +70,14 @@ int stun_decode(const uint8_t *buf, size_t len, struct stun_msg *m, const char *
 size_t stun_encode(const struct stun_msg *m, uint8_t *buf, size_t cap);
 /* CRC-32 as FINGERPRINT uses it (before the XOR). */
 uint32_t stun_crc32(const uint8_t *buf, size_t len);
+struct sockaddr_storage;
+/* a as a socket address (its length), and back (set, its family's). */
+unsigned stun_addr_to_sockaddr(const struct stun_addr *a, struct sockaddr_storage *ss);
+struct stun_addr stun_addr_from_sockaddr(const struct sockaddr_storage *ss);
+/* Same family, address and port. */
+bool stun_addr_equal(const struct stun_addr *a, const struct stun_addr *b);
+/* "192.0.2.1:3478" or "[2001:db8::1]:3478" into buf (at least 56 bytes). */
+const char *stun_addr_text(const struct stun_addr *a, char *buf, size_t len);
 /* The address a response reports: XOR-MAPPED-ADDRESS, else MAPPED-ADDRESS. */
 const struct stun_addr *stun_reflexive(const struct stun_msg *m);
 

@@ -1,13 +1,31 @@
 /* nat-check agrees with every shipped model's declaration (the routers
  * that map ports on request too, symmetric-upnp and cgnat-pcp: the
- * protocols that grant a mapping are those each declares). */
+ * protocols that grant a mapping are those each declares), and with the
+ * IPv6 side of the lab's dual-stack test models (firewall, NPTv6, NAT66:
+ * measured over IPv6 by the same STUN probe and server). */
 #include "lab.h"
 
 #include "natcheck/natcheck.h"
 
 static struct natcheck_result results[64];
 static char names[64][NAT_MODEL_NAME_MAX];
+static char paths[64][PATH_MAX];
 static int n_models;
+
+/* The shipped models, then the IPv6 test models (tests/data), as paths. */
+static int list_models(void)
+{
+	static const char *const v6[] = { "symmetric-ipv6-firewall", "symmetric-ipv6-nptv6", "symmetric-ipv6-nat66" };
+	int n = nat_model_list(names, 64 - 3);
+
+	for (int i = 0; i < n; i++)
+		snprintf(paths[i], sizeof(paths[i]), "%s", names[i]);
+	for (int k = 0; k < 3; k++, n++) {
+		snprintf(names[n], sizeof(names[n]), "%s", v6[k]);
+		snprintf(paths[n], sizeof(paths[n]), "%s", lab_test_model(v6[k]));
+	}
+	return n;
+}
 
 static int check_all(void **state)
 {
@@ -15,13 +33,13 @@ static int check_all(void **state)
 	int portmaps = 0;
 
 	(void)state;
-	n_models = nat_model_list(names, 64);
+	n_models = list_models();
 	for (int i = 0; i < n_models; i++) {
-		models[i] = names[i];
+		models[i] = paths[i];
 		portmaps += !strcmp(names[i], "symmetric-upnp") || !strcmp(names[i], "cgnat-pcp");
 	}
 	natcheck_all(models, n_models, 3, false, results);
-	return n_models >= 12 && portmaps == 2 ? 0 : -1;
+	return n_models >= 15 && portmaps == 2 ? 0 : -1;
 }
 
 static void nat_check_matches(void **state)
@@ -36,13 +54,17 @@ static void nat_check_matches(void **state)
 	assert_int_equal(r->portmap.offered, r->declared.portmap);
 	if (r->declared.portmap)
 		assert_true(r->portmap.lifetime > 0 && r->portmap.ext_port > 0);
+	if (r->declared.ipv6) {
+		assert_true(r->measured6.udp && r->measured6.v6);
+		assert_int_equal(r->measured6.translated, r->declared.ipv6 != NAT_IPV6_FIREWALL);
+	}
 }
 
 int main(void)
 {
 	static struct CMUnitTest tests[64];
 	static char test_names[64][96];
-	int n = nat_model_list(names, 64);
+	int n = list_models();
 
 	for (int i = 0; i < n; i++) {
 		snprintf(test_names[i], sizeof(test_names[i]), "nat_check_measures_%s_as_declared", names[i]);

@@ -37,6 +37,43 @@ static struct nat_measured as_declared(const struct nat_model *d)
 	return m;
 }
 
+/* IPv6 held against its kind: a firewall does not translate, NPTv6 keeps
+ * the host part and port, NAT66 translates; each filters by address and
+ * port; what differs is named. */
+static void ipv6_is_held_against_its_kind(void **state)
+{
+	struct nat_measured m;
+	char detail[320] = "";
+
+	(void)state;
+	memset(&m, 0, sizeof(m));
+	m.udp = m.v6 = true;
+	m.mapping = NAT_ENDPOINT_INDEPENDENT;
+	m.filtering = NAT_ADDRESS_AND_PORT_DEPENDENT;
+	m.unsolicited = PROBE_UNKNOWN;
+	m.local_port = m.mapped_port = 5000;
+	assert_true(natcheck_compare_ipv6(NAT_IPV6_FIREWALL, &m, detail, sizeof(detail)));
+	assert_true(natcheck_compare_ipv6(NAT_IPV6_NONE, &m, detail, sizeof(detail)));
+	assert_false(natcheck_compare_ipv6(NAT_IPV6_NAT66, &m, detail, sizeof(detail)));
+	assert_non_null(strstr(detail, "ipv6: declared nat66, but the address was not translated"));
+	detail[0] = '\0';
+	m.translated = true;
+	m.mapped6[0] = 0x20;
+	m.local6[0] = 0xfd;
+	m.local6[15] = m.mapped6[15] = 2;
+	m.unsolicited = NAT_UNSOLICITED_DROP_BEFORE_CONFIRM;
+	assert_true(natcheck_compare_ipv6(NAT_IPV6_NPTV6, &m, detail, sizeof(detail)));
+	m.mapped_port = 5001;
+	m.filtering = NAT_ENDPOINT_INDEPENDENT;
+	assert_false(natcheck_compare_ipv6(NAT_IPV6_NPTV6, &m, detail, sizeof(detail)));
+	assert_non_null(strstr(detail, "the host part or the port changed"));
+	assert_non_null(strstr(detail, "ipv6 filtering: declared address-and-port-dependent, measured endpoint-independent"));
+	detail[0] = '\0';
+	m.udp = false;
+	assert_false(natcheck_compare_ipv6(NAT_IPV6_FIREWALL, &m, detail, sizeof(detail)));
+	assert_non_null(strstr(detail, "no answer over IPv6"));
+}
+
 static void a_measurement_equal_to_the_declaration_matches(void **state)
 {
 	char names[64][NAT_MODEL_NAME_MAX], detail[320];
@@ -132,6 +169,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(a_measurement_equal_to_the_declaration_matches),
+		cmocka_unit_test(ipv6_is_held_against_its_kind),
 		cmocka_unit_test(each_difference_is_named),
 		cmocka_unit_test(unsolicited_counts_only_when_measurable),
 		cmocka_unit_test(hairpin_must_carry_the_external_address),
