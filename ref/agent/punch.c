@@ -17,6 +17,8 @@
 #define SEND_EVERY_MS 200
 #define PREDICT_PORTS 16
 #define BDAY_PROBES_PER_TICK 48
+#define BDAY_AFTER_MS (OPEN_WAIT_MS + 2 * SEND_EVERY_MS)         /* birthday probing starts this far into a round */
+#define BDAY_VOLLEYS ((ROUND_END_MS - ROUND_PUNCH_MS) / 1000)   /* the hard side's opener volleys a round */
 #define BACKOFF_MAX_MS 300000
 
 static uint16_t port_of(const struct wg_endpoint *e)
@@ -475,7 +477,9 @@ static void birthday_tick(struct agent *a, struct agent_peer *p, const struct me
 		}
 		p->bday_last_ms = now;
 		p->bday_role = a->nat.varies && !peer->varies ? 1 : 2;
-		p->bday_next_ms = now;
+		/* The hard side's mappings first: the easy side's probes start
+		 * once its openers have had time to leave. */
+		p->bday_next_ms = now + (p->bday_role == 2 ? OPEN_WAIT_MS : 0);
 		set_why(p, "birthday probing, round %u", p->round);
 		if (p->bday_role == 1)
 			for (int k = 0; k < AGENT_BDAY_SOCKETS; k++) {
@@ -490,6 +494,11 @@ static void birthday_tick(struct agent *a, struct agent_peer *p, const struct me
 	if (now < p->bday_next_ms)
 		return;
 	if (p->bday_role == 1) {
+		/* A volley a second, as many a round as when it began after
+		 * ROUND_PUNCH_MS: the same packet budget. */
+		if (p->bday_probes >= BDAY_VOLLEYS)
+			return;
+		p->bday_probes++;
 		for (int k = 0; k < p->n_bday; k++)
 			send_ping(a, p, p->bday_fds[k], &p->rec.seen[0], opener_ttl(a));
 		p->bday_next_ms = now + 1000;
@@ -569,7 +578,15 @@ void punch_tick(struct agent *a, struct agent_peer *p, uint64_t now)
 				     first && p->targets[i].kind != CAND_LOCAL ? opener_ttl(a) : 0);
 			p->next_send_ms = now + (first ? OPEN_WAIT_MS : t < ROUND_PUNCH_MS ? SEND_EVERY_MS : 1000);
 		}
-		if (t >= ROUND_PUNCH_MS && p->expect.technique == EXPECT_BIRTHDAY && peer.known && a->nat.known &&
+		/* Both sides' measured NATs say birthday probing is the only way
+		 * (expect's simplest technique, filtering assumed the strictest):
+		 * it starts once plain punching's openers and first two volleys
+		 * had their chance, not after ROUND_PUNCH_MS (issue 17); plain
+		 * punching goes on beside it. Not at once: where the peer's
+		 * filter is kinder than assumed, plain punching wins within
+		 * those, and both sides must not settle on different paths (one
+		 * on a birthday socket the other then closes). */
+		if (t >= BDAY_AFTER_MS && p->expect.technique == EXPECT_BIRTHDAY && peer.known && a->nat.known &&
 		    a->nat.varies != peer.varies)
 			birthday_tick(a, p, &peer, now);
 		return;

@@ -630,6 +630,41 @@ static void a_symmetric_nat_meets_a_cone_by_birthday_probing_on_its_own_sockets(
 	assert_int_equal(traffic(p, p.b, p.a, 10, 100), 10);
 }
 
+static bool a_round_runs(struct sim *s, void *ctx)
+{
+	const struct pair *p = ctx;
+	const struct agent_peer *pa = sim_peer(s, p->a, p->b);
+
+	return pa && pa->punching && pa->expect.technique == EXPECT_BIRTHDAY;
+}
+
+/* Issue 17: where both sides' measured NATs say birthday probing is the
+ * only way, it starts once plain punching's first volleys had their
+ * chance (0.7 s), not after 4 s of plain punching that cannot work (plain
+ * punching still runs beside it); the hard side sends no more opener
+ * volleys a round than it did. (Started with the round, it raced plain
+ * punching where the peer's filter is kinder than measured, and the two
+ * sides settled on different paths: seen in
+ * a_nat_that_forgets_moves_traffic_to_the_relay_then_direct_again.) */
+static void birthday_probing_starts_with_the_round_when_it_is_the_only_way(void **state)
+{
+	struct pair p = pair_up(&symmetric, &port_restricted, NULL);
+	struct agent_peer *pa, *pb;
+	uint64_t t0;
+
+	(void)state;
+	assert_true(sim_run_until(&S, 30000, a_round_runs, &p));
+	pa = sim_peer(&S, p.a, p.b);
+	pb = sim_peer(&S, p.b, p.a);
+	t0 = S.now;
+	assert_true(sim_run_until(&S, 1200, both_direct, &p) || (pa->bday_role && pb->bday_role));
+	print_message("  1.2 s into the round: a %s, b %s, direct %s\n", pa->bday_role ? "probing" : "waiting",
+		      pb->bday_role ? "probing" : "waiting", sim_direct(&S, p.a, p.b) ? "yes" : "no");
+	assert_true(sim_run_until(&S, 15000, both_direct, &p));
+	print_message("  direct %.1f s after the round began\n", (double)(S.now - t0) / 1000);
+	assert_true(S.now - t0 < 4000);
+}
+
 static void a_peer_behind_a_renumbered_nat_is_followed(void **state)
 {
 	struct pair p = pair_up(&port_restricted, &full_cone, NULL);
@@ -1024,6 +1059,7 @@ int main(void)
 		cmocka_unit_test_teardown(an_agent_takes_a_new_configuration_without_a_restart, teardown),
 		cmocka_unit_test_teardown(a_site_without_udp_reaches_the_mesh_over_tcp, teardown),
 		cmocka_unit_test_teardown(a_symmetric_nat_meets_a_cone_by_birthday_probing_on_its_own_sockets, teardown),
+		cmocka_unit_test_teardown(birthday_probing_starts_with_the_round_when_it_is_the_only_way, teardown),
 		cmocka_unit_test_teardown(a_peer_behind_a_renumbered_nat_is_followed, teardown),
 		cmocka_unit_test_teardown(a_pong_from_anywhere_but_where_the_ping_went_moves_no_path, teardown),
 		cmocka_unit_test_teardown(an_address_inside_the_mesh_is_never_a_candidate, teardown),
