@@ -213,22 +213,30 @@ static inline void lab_send(int fd, uint32_t addr, uint16_t port, const void *bu
 	assert_int_equal(sendto(fd, buf, len, 0, (struct sockaddr *)&sa, sizeof(sa)), (ssize_t)len);
 }
 
-/* Receive one datagram within timeout_ms; returns its length or -1. */
-static inline ssize_t lab_recv(int fd, void *buf, size_t len, int timeout_ms, uint32_t *from, uint16_t *port)
+/* Receive one datagram within timeout_ms, its source into sa; returns its
+ * length or -1. */
+static inline ssize_t lab_recv_from(int fd, void *buf, size_t len, int timeout_ms, struct sockaddr_storage *sa)
 {
 	struct pollfd p = { .fd = fd, .events = POLLIN };
-	struct sockaddr_in sa;
-	socklen_t sl = sizeof(sa);
-	ssize_t n;
+	socklen_t sl = sizeof(*sa);
 
 	if (poll(&p, 1, timeout_ms) != 1)
 		return -1;
-	n = recvfrom(fd, buf, len, 0, (struct sockaddr *)&sa, &sl);
+	return recvfrom(fd, buf, len, 0, (struct sockaddr *)sa, &sl);
+}
+
+/* Receive one datagram within timeout_ms; returns its length or -1. */
+static inline ssize_t lab_recv(int fd, void *buf, size_t len, int timeout_ms, uint32_t *from, uint16_t *port)
+{
+	struct sockaddr_storage ss;
+	const struct sockaddr_in *sa = (const struct sockaddr_in *)&ss;
+	ssize_t n = lab_recv_from(fd, buf, len, timeout_ms, &ss);
+
 	if (n >= 0) {
 		if (from)
-			*from = sa.sin_addr.s_addr;
+			*from = sa->sin_addr.s_addr;
 		if (port)
-			*port = ntohs(sa.sin_port);
+			*port = ntohs(sa->sin_port);
 	}
 	return n;
 }
@@ -274,19 +282,15 @@ static inline bool lab_send6(int fd, const uint8_t addr[16], uint16_t port, cons
 /* Receive one IPv6 datagram within timeout_ms; returns its length or -1. */
 static inline ssize_t lab_recv6(int fd, void *buf, size_t len, int timeout_ms, uint8_t from[16], uint16_t *port)
 {
-	struct pollfd p = { .fd = fd, .events = POLLIN };
-	struct sockaddr_in6 sa;
-	socklen_t sl = sizeof(sa);
-	ssize_t n;
+	struct sockaddr_storage ss;
+	const struct sockaddr_in6 *sa = (const struct sockaddr_in6 *)&ss;
+	ssize_t n = lab_recv_from(fd, buf, len, timeout_ms, &ss);
 
-	if (poll(&p, 1, timeout_ms) != 1)
-		return -1;
-	n = recvfrom(fd, buf, len, 0, (struct sockaddr *)&sa, &sl);
 	if (n >= 0) {
 		if (from)
-			memcpy(from, &sa.sin6_addr, 16);
+			memcpy(from, &sa->sin6_addr, 16);
 		if (port)
-			*port = ntohs(sa.sin6_port);
+			*port = ntohs(sa->sin6_port);
 	}
 	return n;
 }
