@@ -24,7 +24,7 @@ static const char server_usage[] =
 	"address (CHANGE-REQUEST gets 420). IPv6 addresses (ADDR6, ALT_ADDR6) are\n"
 	"answered too, each client in its own family. Runs until SIGINT/SIGTERM.\n"
 	"Anyone can forge a source address, so no answer is larger than its request\n"
-	"(or 40 bytes, the least answer there is; clients that want every attribute\n"
+	"(or 40 bytes, the least answer there is; 52 to an IPv6 client; clients that want every attribute\n"
 	"pad their requests, RFC 5780 PADDING), and each source address gets 200\n"
 	"answers, then 100 a second.\n";
 

@@ -88,15 +88,19 @@ bool natcheck_compare(const struct nat_model *d, const struct nat_measured *m, b
 	return !detail[0];
 }
 
-bool natcheck_compare_ipv6(enum nat_ipv6 kind, const struct nat_measured *m, char *detail, size_t len)
+bool natcheck_compare_ipv6(const struct nat_model *d, const struct nat_measured *m, char *detail, size_t len)
 {
-	struct nat_model d, v6;
+	const enum nat_ipv6 kind = d->ipv6;
+	struct nat_model v6;
 	size_t before = strlen(detail);
 
-	memset(&d, 0, sizeof(d));
-	d.ipv6 = kind;
-	if (!nat_model_ipv6_view(&d, &v6))
+	if (!nat_model_ipv6_view(d, &v6))
 		return true;
+	if (d->udp_blocked) {
+		if (m->udp)
+			add_detail(detail, len, "ipv6: declared udp = block, but UDP got through");
+		return strlen(detail) == before;
+	}
 	if (!m->udp) {
 		add_detail(detail, len, "ipv6: no answer over IPv6");
 		return false;
@@ -351,7 +355,7 @@ void natcheck_run(const char *model, const struct natcheck_opts *o, struct natch
 			snprintf(res->detail, sizeof(res->detail), "the IPv6 probe failed in %s", ns);
 			goto out;
 		}
-		res->match &= natcheck_compare_ipv6(res->declared.ipv6, &res->measured6, res->detail, sizeof(res->detail));
+		res->match &= natcheck_compare_ipv6(&res->declared, &res->measured6, res->detail, sizeof(res->detail));
 	}
 	{
 		int client = topo_find_node(&t, "client");

@@ -28,11 +28,12 @@ struct natcheck_result {
 /* Hold m against the declaration d; mismatches are listed in detail. */
 bool natcheck_compare(const struct nat_model *d, const struct nat_measured *m, bool timeouts, char *detail,
 		      size_t len);
-/* Hold what was measured over IPv6 against the model's ipv6 kind
+/* Hold what was measured over IPv6 against model d's ipv6 kind (and its
+ * udp = block, which blocks IPv6 too)
  * (firewall: no translation; nptv6: the address translated, host part and
  * port kept; nat66: the router's address; each endpoint-independent and
  * filtering by address and port); a mismatch is added to detail. */
-bool natcheck_compare_ipv6(enum nat_ipv6 kind, const struct nat_measured *m, char *detail, size_t len);
+bool natcheck_compare_ipv6(const struct nat_model *d, const struct nat_measured *m, char *detail, size_t len);
 /* Hold the port-mapping protocols a router granted a mapping by against
  * those the model declares; a mismatch is added to detail. */
 bool natcheck_compare_portmap(unsigned declared, const struct pmap_measured *m, char *detail, size_t len);

@@ -44,8 +44,9 @@ static bool server_addr(const struct stun_server_cfg *cfg, bool v6, int idx, uin
 	static const uint8_t none[16];
 
 	if (!v6) {
+		/* IPv4's primary is always there (0.0.0.0: every address) */
 		*out = (struct stun_addr){ true, idx ? cfg->alternate : cfg->primary, port, false, { 0 } };
-		return out->addr != 0;
+		return idx == 0 || out->addr != 0;
 	}
 	*out = (struct stun_addr){ true, 0, port, true, { 0 } };
 	memcpy(out->addr6, idx ? cfg->alternate6 : cfg->primary6, 16);
@@ -103,7 +104,10 @@ bool stun_server_answer(const struct stun_server_cfg *cfg, int addr_idx, int por
 		if (has_alt && cfg->alt_port)
 			server_addr(cfg, src->v6, !addr_idx, ports[!port_idx], &resp.other_address);
 	}
-	return fit(&resp, in_len > STUN_SERVER_MIN_ANSWER ? in_len : STUN_SERVER_MIN_ANSWER, out, out_len);
+	{
+		const size_t least = src->v6 ? STUN_SERVER_MIN_ANSWER6 : STUN_SERVER_MIN_ANSWER;
+		return fit(&resp, in_len > least ? in_len : least, out, out_len);
+	}
 }
 
 bool stun_server_rate_ok(struct bucket_slot *table, const struct stun_addr *src, uint64_t now_ms)

@@ -24,7 +24,8 @@ struct stun_server_cfg {
 
 /* What the server sends to a source nobody has verified (anyone can
  * forge a source address, and so aim the answers at a victim): never more
- * bytes than the request had, or STUN_SERVER_MIN_ANSWER (the least binding
+ * bytes than the request had, or STUN_SERVER_MIN_ANSWER (STUN_SERVER_MIN_ANSWER6
+ * to an IPv6 source; the least binding
  * answer there is: the header, XOR-MAPPED-ADDRESS and FINGERPRINT), the
  * optional attributes left out to fit (SOFTWARE, MAPPED-ADDRESS,
  * OTHER-ADDRESS, RESPONSE-ORIGIN; a client that wants them all pads its
@@ -32,6 +33,7 @@ struct stun_server_cfg {
  * STUN_SERVER_BURST answers, then STUN_SERVER_PER_S a second, per source
  * address. */
 #define STUN_SERVER_MIN_ANSWER 40
+#define STUN_SERVER_MIN_ANSWER6 52   /* the same to an IPv6 source (its address is 16 bytes) */
 #define STUN_SERVER_BURST 200
 #define STUN_SERVER_PER_S 100
 #define STUN_SERVER_SOURCES 256   /* addresses whose rates it remembers */

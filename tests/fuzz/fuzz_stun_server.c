@@ -58,7 +58,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 					  { 0x20, 0x01, [15] = (uint8_t)src } };
 		if (stun_server_answer(&cfg, (flags >> 3) & 1, (flags >> 4) & 1, data, len, &from, out, &out_len, &sa, &sp,
 				       &dport)) {
-			size_t bound = len > STUN_SERVER_MIN_ANSWER ? len : STUN_SERVER_MIN_ANSWER;
+			const size_t least = from.v6 ? STUN_SERVER_MIN_ANSWER6 : STUN_SERVER_MIN_ANSWER;
+			size_t bound = len > least ? len : least;
 			if (out_len > bound || out_len > STUN_MAX_MSG || stun_decode(out, out_len, &m, &why))
 				abort();
 			if (stun_decode(data, len, &m, &why) == 0 && stun_encode(&m, full, sizeof(full)) > out_len)

@@ -646,7 +646,7 @@ static bool a_round_runs(struct sim *s, void *ctx)
  * punching where the peer's filter is kinder than measured, and the two
  * sides settled on different paths: seen in
  * a_nat_that_forgets_moves_traffic_to_the_relay_then_direct_again.) */
-static void birthday_probing_starts_with_the_round_when_it_is_the_only_way(void **state)
+static void birthday_probing_joins_early_when_it_is_the_only_way(void **state)
 {
 	struct pair p = pair_up(&symmetric, &port_restricted, NULL);
 	struct agent_peer *pa, *pb;
@@ -1059,7 +1059,7 @@ int main(void)
 		cmocka_unit_test_teardown(an_agent_takes_a_new_configuration_without_a_restart, teardown),
 		cmocka_unit_test_teardown(a_site_without_udp_reaches_the_mesh_over_tcp, teardown),
 		cmocka_unit_test_teardown(a_symmetric_nat_meets_a_cone_by_birthday_probing_on_its_own_sockets, teardown),
-		cmocka_unit_test_teardown(birthday_probing_starts_with_the_round_when_it_is_the_only_way, teardown),
+		cmocka_unit_test_teardown(birthday_probing_joins_early_when_it_is_the_only_way, teardown),
 		cmocka_unit_test_teardown(a_peer_behind_a_renumbered_nat_is_followed, teardown),
 		cmocka_unit_test_teardown(a_pong_from_anywhere_but_where_the_ping_went_moves_no_path, teardown),
 		cmocka_unit_test_teardown(an_address_inside_the_mesh_is_never_a_candidate, teardown),

@@ -43,6 +43,8 @@ static struct nat_measured as_declared(const struct nat_model *d)
 static void ipv6_is_held_against_its_kind(void **state)
 {
 	struct nat_measured m;
+	struct nat_model none = { .ipv6 = NAT_IPV6_NONE }, fw = { .ipv6 = NAT_IPV6_FIREWALL },
+			 npt = { .ipv6 = NAT_IPV6_NPTV6 }, nat66 = { .ipv6 = NAT_IPV6_NAT66 };
 	char detail[320] = "";
 
 	(void)state;
@@ -52,9 +54,9 @@ static void ipv6_is_held_against_its_kind(void **state)
 	m.filtering = NAT_ADDRESS_AND_PORT_DEPENDENT;
 	m.unsolicited = PROBE_UNKNOWN;
 	m.local_port = m.mapped_port = 5000;
-	assert_true(natcheck_compare_ipv6(NAT_IPV6_FIREWALL, &m, detail, sizeof(detail)));
-	assert_true(natcheck_compare_ipv6(NAT_IPV6_NONE, &m, detail, sizeof(detail)));
-	assert_false(natcheck_compare_ipv6(NAT_IPV6_NAT66, &m, detail, sizeof(detail)));
+	assert_true(natcheck_compare_ipv6(&fw, &m, detail, sizeof(detail)));
+	assert_true(natcheck_compare_ipv6(&none, &m, detail, sizeof(detail)));
+	assert_false(natcheck_compare_ipv6(&nat66, &m, detail, sizeof(detail)));
 	assert_non_null(strstr(detail, "ipv6: declared nat66, but the address was not translated"));
 	detail[0] = '\0';
 	m.translated = true;
@@ -62,16 +64,23 @@ static void ipv6_is_held_against_its_kind(void **state)
 	m.local6[0] = 0xfd;
 	m.local6[15] = m.mapped6[15] = 2;
 	m.unsolicited = NAT_UNSOLICITED_DROP_BEFORE_CONFIRM;
-	assert_true(natcheck_compare_ipv6(NAT_IPV6_NPTV6, &m, detail, sizeof(detail)));
+	assert_true(natcheck_compare_ipv6(&npt, &m, detail, sizeof(detail)));
 	m.mapped_port = 5001;
 	m.filtering = NAT_ENDPOINT_INDEPENDENT;
-	assert_false(natcheck_compare_ipv6(NAT_IPV6_NPTV6, &m, detail, sizeof(detail)));
+	assert_false(natcheck_compare_ipv6(&npt, &m, detail, sizeof(detail)));
 	assert_non_null(strstr(detail, "the host part or the port changed"));
 	assert_non_null(strstr(detail, "ipv6 filtering: declared address-and-port-dependent, measured endpoint-independent"));
 	detail[0] = '\0';
 	m.udp = false;
-	assert_false(natcheck_compare_ipv6(NAT_IPV6_FIREWALL, &m, detail, sizeof(detail)));
+	assert_false(natcheck_compare_ipv6(&fw, &m, detail, sizeof(detail)));
 	assert_non_null(strstr(detail, "no answer over IPv6"));
+	/* udp = block blocks it over IPv6 too: silence is what it declares. */
+	detail[0] = '\0';
+	fw.udp_blocked = true;
+	assert_true(natcheck_compare_ipv6(&fw, &m, detail, sizeof(detail)));
+	m.udp = true;
+	assert_false(natcheck_compare_ipv6(&fw, &m, detail, sizeof(detail)));
+	assert_non_null(strstr(detail, "ipv6: declared udp = block, but UDP got through"));
 }
 
 static void a_measurement_equal_to_the_declaration_matches(void **state)

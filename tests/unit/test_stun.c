@@ -79,6 +79,15 @@ static void an_ipv6_source_is_answered_in_ipv6(void **state)
 	assert_true(resp.xor_mapped.v6 && !memcmp(resp.xor_mapped.addr6, src.addr6, 16) && resp.xor_mapped.port == 5000);
 	assert_true(resp.response_origin.v6 && resp.response_origin.addr6[15] == 0x0a);
 	assert_true(resp.other_address.v6 && resp.other_address.addr6[15] == 0x0b && resp.other_address.port == 3479);
+	/* A bare request (no padding) gets the least IPv6 answer there is:
+	 * 52 bytes, not IPv4's 40 (it got none). */
+	req.padding = 0;
+	n = stun_encode(&req, in, sizeof(in));
+	assert_true(stun_server_answer(&c, 0, 0, in, n, &src, out, &out_len, &sa, &sp, &dport));
+	assert_int_equal(out_len, STUN_SERVER_MIN_ANSWER6);
+	assert_int_equal(stun_decode(out, out_len, &resp, &why), 0);
+	assert_true(resp.xor_mapped.v6 && !memcmp(resp.xor_mapped.addr6, src.addr6, 16));
+	req.padding = 80;
 	memset(c.alternate6, 0, 16);
 	req.has_change = true;
 	req.change = STUN_CHANGE_IP;
