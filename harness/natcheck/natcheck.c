@@ -109,7 +109,7 @@ bool natcheck_compare_ipv6(const struct nat_model *d, const struct nat_measured 
 		add_detail(detail, len, "ipv6: declared firewall, but the address was translated");
 	if (kind != NAT_IPV6_FIREWALL && !m->translated)
 		add_detail(detail, len, "ipv6: declared %s, but the address was not translated", nat_ipv6_name(kind));
-	if (kind == NAT_IPV6_NPTV6 && (memcmp(m->local6 + 8, m->mapped6 + 8, 8) || m->local_port != m->mapped_port))
+	if (kind == NAT_IPV6_NPTV6 && (memcmp(m->local.addr6 + 8, m->mapped.addr6 + 8, 8) || m->local.port != m->mapped.port))
 		add_detail(detail, len, "ipv6: declared nptv6, but the host part or the port changed");
 	if (m->mapping != (int)v6.mapping)
 		add_detail(detail, len, "ipv6 mapping: declared %s, measured %s", nat_dependence_name(v6.mapping),

@@ -49,11 +49,15 @@ struct step {
 	enum path last_path;           /* after it: the last window's path that said one */
 };
 
-/* The tunnel's bytes between a and b where they meet, and at the relay. */
-static void read_counters(const struct step *s, uint64_t *direct, uint64_t *relay)
+/* The tunnel's bytes between a and b where they meet, and at the relay;
+ * direct6 (NULL: not read, as in each window): of the direct ones, those
+ * over IPv6. */
+static void read_counters(const struct step *s, uint64_t *direct, uint64_t *relay, uint64_t *direct6)
 {
 	if (meter_read(&s->meter, "a", "b", direct, relay))
 		*direct = *relay = 0;
+	if (direct6 && meter_read6(&s->meter, "a", "b", direct6))
+		*direct6 = 0;
 }
 
 /* The topology with the scenario's models (in the topology's order of
@@ -132,11 +136,9 @@ static int start_tool(struct step *s)
 	s->res->ran = true;
 	s->probe.t0 = s->next_probe = s->next_window = time_now_s();
 	s->deadline = s->probe.t0 + s->o->timeout_s;
-	read_counters(s, &s->dsum0, &s->rsum0);
+	read_counters(s, &s->dsum0, &s->rsum0, &s->d6_0);
 	s->d0 = s->dsum0;
 	s->r0 = s->rsum0;
-	if (meter_read6(&s->meter, "a", "b", &s->d6_0))
-		s->d6_0 = 0;
 	return 0;
 }
 
@@ -152,13 +154,13 @@ static void poll_captures(struct step *s)
  * counted so far is carried over. */
 static void meter_follow_roam(struct step *s)
 {
-	uint64_t d, r, d6 = 0;
+	uint64_t d, r, d6;
 
 	topo_net_apply_roams(&s->net, &s->inst);
-	read_counters(s, &d, &r);
+	read_counters(s, &d, &r, &d6);
 	s->carry_d += d - s->dsum0;
 	s->carry_r += r - s->rsum0;
-	if (meter_read6(&s->meter, "a", "b", &d6) == 0 && d6 >= s->d6_0)
+	if (d6 >= s->d6_0)
 		s->carry_d6 += d6 - s->d6_0;
 	/* Placed again from zero (or, if that failed, reading zero): no
 	 * window may take a difference across the two. */
@@ -217,7 +219,7 @@ static bool window(struct step *s, double now)
 	bool answered = s->probe.last_reply > now - 2.0 * VERDICT_WINDOW_MS / 1000.0, settled;
 	uint64_t d1, r1;
 
-	read_counters(s, &d1, &r1);
+	read_counters(s, &d1, &r1, NULL);
 	verdict_window(&s->verdict, answered, d1 - s->d0, r1 - s->r0, now - s->probe.t0);
 	s->d0 = d1;
 	s->r0 = r1;
@@ -328,14 +330,14 @@ static void sum_up(struct step *s)
 	struct scenario_result *res = s->res;
 	struct lifecycle_result *lr = &res->lc;
 	struct prober *p = &s->probe;
-	uint64_t d1, r1, d6 = 0;
+	uint64_t d1, r1, d6;
 
 	prober_poll(p, 200);
 	read_portmaps(s);
-	read_counters(s, &d1, &r1);
+	read_counters(s, &d1, &r1, &d6);
 	res->direct_bytes = d1 - s->dsum0 + s->carry_d;
 	res->relay_bytes = r1 - s->rsum0 + s->carry_r;
-	if (meter_read6(&s->meter, "a", "b", &d6) == 0 && d6 >= s->d6_0)
+	if (d6 >= s->d6_0)
 		res->direct_bytes_ipv6 = d6 - s->d6_0 + s->carry_d6;
 	tool_said_path(&s->tc, &res->tool_said_path, &s->said_settled);
 	res->time_to_first_reply_s = p->first_reply;

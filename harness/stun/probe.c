@@ -14,27 +14,12 @@
 
 #define SEQ_SOCKETS 6
 
-/* An endpoint is a STUN address (IPv4 or IPv6). */
-#define endpoint stun_addr
-
 /* A UDP socket of family v6 bound to port (host order; 0: any). */
 static int udp_socket_on(bool v6, uint16_t port)
 {
-	struct stun_addr any = { true, 0, port, v6, { 0 } };
-	struct sockaddr_storage ss;
-	socklen_t sl = stun_addr_to_sockaddr(&any, &ss);
-	int fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), one = 1;
+	const struct stun_addr any = { true, 0, port, v6, { 0 } };
 
-	if (fd < 0)
-		return -errno;
-	if (v6)
-		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&ss, sl)) {
-		int ret = -errno;
-		close(fd);
-		return ret;
-	}
-	return fd;
+	return stun_socket_bound(&any, false);
 }
 
 static int udp_socket(bool v6)
@@ -53,7 +38,7 @@ static uint16_t local_port(int fd)
 }
 
 /* The local address the kernel would use toward dst (port 0). */
-static struct stun_addr local_addr_toward(const struct endpoint *dst)
+static struct stun_addr local_addr_toward(const struct stun_addr *dst)
 {
 	struct sockaddr_storage ss;
 	socklen_t l = stun_addr_to_sockaddr(dst, &ss);
@@ -74,7 +59,7 @@ static struct stun_addr local_addr_toward(const struct endpoint *dst)
 
 #define PROBE_PADDING 80
 
-static int send_request(int fd, const struct endpoint *dst, uint8_t change, int response_port, uint8_t txid[12])
+static int send_request(int fd, const struct stun_addr *dst, uint8_t change, int response_port, uint8_t txid[12])
 {
 	struct stun_msg req;
 	struct sockaddr_storage sa;
@@ -104,7 +89,7 @@ static int send_request(int fd, const struct endpoint *dst, uint8_t change, int 
 }
 
 /* Wait up to timeout_ms for a STUN message with txid (NULL: any) on fd. */
-static int wait_message(int fd, const uint8_t *txid, int timeout_ms, struct stun_msg *msg, struct endpoint *from)
+static int wait_message(int fd, const uint8_t *txid, int timeout_ms, struct stun_msg *msg, struct stun_addr *from)
 {
 	uint64_t end = time_now_ms() + (uint64_t)timeout_ms;
 
@@ -133,7 +118,7 @@ static int wait_message(int fd, const uint8_t *txid, int timeout_ms, struct stun
 }
 
 /* One binding transaction with retransmission. */
-static int transact(const struct stun_probe_cfg *cfg, int fd, const struct endpoint *dst, uint8_t change,
+static int transact(const struct stun_probe_cfg *cfg, int fd, const struct stun_addr *dst, uint8_t change,
 		    int response_port, struct stun_msg *resp)
 {
 	uint8_t txid[12];
@@ -150,21 +135,8 @@ static int transact(const struct stun_probe_cfg *cfg, int fd, const struct endpo
 	return -ETIMEDOUT;
 }
 
-static bool same(const struct stun_addr *a, const struct stun_addr *b)
-{
-	return stun_addr_equal(a, b);
-}
 
-/* What the measurement holds as our mapped endpoint, as an endpoint. */
-static struct stun_addr mapped_of(const struct nat_measured *m)
-{
-	struct stun_addr a = { true, m->mapped_addr, m->mapped_port, m->v6, { 0 } };
-
-	memcpy(a.addr6, m->mapped6, 16);
-	return a;
-}
-
-static void test_ports(const struct stun_probe_cfg *cfg, const struct endpoint *primary, struct nat_measured *m)
+static void test_ports(const struct stun_probe_cfg *cfg, const struct stun_addr *primary, struct nat_measured *m)
 {
 	int ports[SEQ_SOCKETS], n = 0;
 
@@ -172,7 +144,7 @@ static void test_ports(const struct stun_probe_cfg *cfg, const struct endpoint *
 		m->ports = NAT_PORTS_PRESERVE;
 		return;
 	}
-	if (m->mapped_port == m->local_port) {
+	if (m->mapped.port == m->local.port) {
 		m->ports = NAT_PORTS_PRESERVE;
 		return;
 	}
@@ -201,10 +173,10 @@ static void test_ports(const struct stun_probe_cfg *cfg, const struct endpoint *
 
 static void test_hairpin(const struct stun_probe_cfg *cfg, int fd, struct nat_measured *m)
 {
-	struct endpoint mapped = mapped_of(m), from;
+	struct stun_addr mapped = m->mapped, from;
 	struct stun_msg msg;
 	uint8_t txid[12];
-	int h = udp_socket(m->v6);
+	int h = udp_socket(mapped.v6);
 
 	if (h < 0)
 		return;
@@ -220,13 +192,13 @@ static void test_hairpin(const struct stun_probe_cfg *cfg, int fd, struct nat_me
 		if (wait_message(fd, txid, cfg->timeout_ms, &msg, &from) == 0) {
 			m->hairpin = 1;
 			from.port = mapped.port;
-			m->hairpin_external = same(&from, &mapped);
+			m->hairpin_external = stun_addr_equal(&from, &mapped);
 		}
 	}
 	close(h);
 }
 
-static void test_lifetime(const struct stun_probe_cfg *cfg, const struct endpoint *primary, struct nat_measured *m)
+static void test_lifetime(const struct stun_probe_cfg *cfg, const struct stun_addr *primary, struct nat_measured *m)
 {
 	int fds[PROBE_MAX_POINTS];
 	uint16_t mapped[PROBE_MAX_POINTS];
@@ -278,7 +250,7 @@ static void test_lifetime(const struct stun_probe_cfg *cfg, const struct endpoin
 
 int stun_probe_run(const struct stun_probe_cfg *cfg, struct nat_measured *m)
 {
-	struct endpoint primary = { true, cfg->server, cfg->port, cfg->v6, { 0 } }, alt_ip, alt_both, local;
+	struct stun_addr primary = { true, cfg->server, cfg->port, cfg->v6, { 0 } }, alt_ip, alt_both;
 	struct stun_msg r1, r2, r3;
 	const struct stun_addr *m1;
 	int s, f, ret = 0;
@@ -287,14 +259,10 @@ int stun_probe_run(const struct stun_probe_cfg *cfg, struct nat_measured *m)
 	memset(m, 0, sizeof(*m));
 	m->mapping = m->filtering = m->ports = m->hairpin = m->unsolicited = PROBE_UNKNOWN;
 	m->lifetime_alive = m->lifetime_dead = -1;
-	m->v6 = cfg->v6;
 	if ((s = udp_socket(cfg->v6)) < 0)
 		return s;
-	local = local_addr_toward(&primary);
-	local.port = local_port(s);
-	m->local_addr = local.addr;
-	memcpy(m->local6, local.addr6, 16);
-	m->local_port = local.port;
+	m->local = local_addr_toward(&primary);
+	m->local.port = local_port(s);
 
 	/* Test I: do we get an answer at all, and from where are we seen? */
 	if (transact(cfg, s, &primary, 0, -1, &r1)) {
@@ -303,14 +271,12 @@ int stun_probe_run(const struct stun_probe_cfg *cfg, struct nat_measured *m)
 	}
 	m->udp = true;
 	m1 = stun_reflexive(&r1);
-	m->mapped_addr = m1->addr;
-	memcpy(m->mapped6, m1->addr6, 16);
-	m->mapped_port = m1->port;
-	m->translated = !same(m1, &local);
+	m->mapped = *m1;
+	m->translated = !stun_addr_equal(m1, &m->local);
 	{
-		struct endpoint other_ip = r1.other_address;
+		struct stun_addr other_ip = r1.other_address;
 		other_ip.port = primary.port;
-		m->rfc5780 = r1.other_address.set && r1.other_address.v6 == cfg->v6 && !same(&other_ip, &primary) &&
+		m->rfc5780 = r1.other_address.set && r1.other_address.v6 == cfg->v6 && !stun_addr_equal(&other_ip, &primary) &&
 			     r1.other_address.port != cfg->port;
 	}
 	if (!m->rfc5780) {
@@ -327,10 +293,10 @@ int stun_probe_run(const struct stun_probe_cfg *cfg, struct nat_measured *m)
 	if (!m->translated) {
 		m->mapping = NAT_ENDPOINT_INDEPENDENT;
 	} else if (transact(cfg, s, &alt_ip, 0, -1, &r2) == 0) {
-		if (same(stun_reflexive(&r2), m1)) {
+		if (stun_addr_equal(stun_reflexive(&r2), m1)) {
 			m->mapping = NAT_ENDPOINT_INDEPENDENT;
 		} else if (transact(cfg, s, &alt_both, 0, -1, &r3) == 0) {
-			m->mapping = same(stun_reflexive(&r3), stun_reflexive(&r2)) ? NAT_ADDRESS_DEPENDENT
+			m->mapping = stun_addr_equal(stun_reflexive(&r3), stun_reflexive(&r2)) ? NAT_ADDRESS_DEPENDENT
 										  : NAT_ADDRESS_AND_PORT_DEPENDENT;
 		}
 	}
@@ -375,16 +341,6 @@ static const char *dep_or(int v, const char *unknown)
 	return v == PROBE_UNKNOWN ? unknown : nat_dependence_name((enum nat_dependence)v);
 }
 
-/* Our local and mapped endpoints as text. */
-static void endpoints_text(const struct nat_measured *m, char *local, char *mapped, size_t len)
-{
-	struct stun_addr l = { true, m->local_addr, m->local_port, m->v6, { 0 } }, x = mapped_of(m);
-
-	memcpy(l.addr6, m->local6, 16);
-	stun_addr_text(&l, local, len);
-	stun_addr_text(&x, mapped, len);
-}
-
 void stun_probe_print(const struct nat_measured *m, FILE *out)
 {
 	char a[64], b[64];
@@ -394,9 +350,8 @@ void stun_probe_print(const struct nat_measured *m, FILE *out)
 		fprintf(out, "udp:          no STUN server answered (%s): none runs there, or UDP is blocked\n", m->note);
 		return;
 	}
-	endpoints_text(m, a, b, sizeof(a));
-	fprintf(out, "local:        %s\n", a);
-	fprintf(out, "mapped:       %s%s\n", b, m->translated ? "" : " (no NAT)");
+	fprintf(out, "local:        %s\n", stun_addr_text(&m->local, a, sizeof(a)));
+	fprintf(out, "mapped:       %s%s\n", stun_addr_text(&m->mapped, b, sizeof(b)), m->translated ? "" : " (no NAT)");
 	fprintf(out, "mapping:      %s\n", dep_or(m->mapping, "unknown"));
 	fprintf(out, "filtering:    %s\n", dep_or(m->filtering, "unknown"));
 	if (m->ports == NAT_PORTS_SEQUENTIAL)
@@ -422,8 +377,8 @@ void stun_probe_print_json(const struct nat_measured *m, FILE *out)
 
 	fprintf(out, "{\"udp\":%s", m->udp ? "true" : "false");
 	if (m->udp) {
-		endpoints_text(m, a, b, sizeof(a));
-		fprintf(out, ",\"local\":\"%s\",\"mapped\":\"%s\",\"nat\":\"%s\"", a, b, m->translated ? "napt" : "none");
+		fprintf(out, ",\"local\":\"%s\",\"mapped\":\"%s\",\"nat\":\"%s\"", stun_addr_text(&m->local, a, sizeof(a)),
+			stun_addr_text(&m->mapped, b, sizeof(b)), m->translated ? "napt" : "none");
 		fprintf(out, ",\"mapping\":\"%s\",\"filtering\":\"%s\"", dep_or(m->mapping, "unknown"),
 			dep_or(m->filtering, "unknown"));
 		fprintf(out, ",\"ports\":\"%s\"", m->ports == PROBE_UNKNOWN ? "unknown" : nat_ports_name((enum nat_ports)m->ports));
@@ -441,7 +396,7 @@ void stun_probe_print_json(const struct nat_measured *m, FILE *out)
 
 int stun_mapped_from(const struct stun_probe_cfg *cfg, uint16_t from_port, uint32_t *addr, uint16_t *port)
 {
-	const struct endpoint server = { true, cfg->server, cfg->port, false, { 0 } };
+	const struct stun_addr server = { true, cfg->server, cfg->port, false, { 0 } };
 	struct stun_msg resp;
 	int fd = udp_socket_on(false, from_port), ret;
 

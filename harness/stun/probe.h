@@ -5,6 +5,7 @@
 #ifndef PL_STUN_PROBE_H
 #define PL_STUN_PROBE_H
 
+#include "stun.h"
 #include "../../lib/nat/model.h"
 
 #include <stdbool.h>
@@ -29,10 +30,7 @@ struct nat_measured {
 	bool udp;                   /* any answer at all */
 	bool rfc5780;               /* the server gave OTHER-ADDRESS */
 	bool translated;            /* mapped address differs from the local one */
-	uint32_t local_addr, mapped_addr;   /* IPv4; over IPv6, local6 and mapped6 */
-	uint16_t local_port, mapped_port;
-	bool v6;
-	uint8_t local6[16], mapped6[16];
+	struct stun_addr local, mapped;   /* our socket, and where the server saw it (either family) */
 	int mapping;                /* enum nat_dependence or PROBE_UNKNOWN */
 	int filtering;
 	int ports;                  /* enum nat_ports or PROBE_UNKNOWN */

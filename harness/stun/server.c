@@ -122,32 +122,6 @@ bool stun_server_rate_ok(struct bucket_slot *table, const struct stun_addr *src,
 			   STUN_SERVER_BURST, STUN_SERVER_PER_S, now_ms);
 }
 
-/* A socket bound to a's address (its family) and port; a negative errno. */
-static int open_socket(const struct stun_addr *a)
-{
-	struct sockaddr_storage ss;
-	socklen_t sl = stun_addr_to_sockaddr(a, &ss);
-	int fd = socket(a->v6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), one = 1;
-
-	if (fd < 0)
-		return -errno;
-	if (a->v6)
-		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&ss, sl)) {
-		int ret = -errno;
-		close(fd);
-		return ret;
-	}
-	return fd;
-}
-
-static const char *addr_text(const struct stun_addr *a, char *buf, size_t len)
-{
-	inet_ntop(a->v6 ? AF_INET6 : AF_INET, a->v6 ? (const void *)a->addr6 : (const void *)&a->addr, buf, (socklen_t)len);
-	return buf;
-}
-
 int stun_server_run(const struct stun_server_cfg *cfg, volatile int *stop, struct stun_server_stats *st,
 		    char *err, size_t errlen)
 {
@@ -167,10 +141,10 @@ int stun_server_run(const struct stun_server_cfg *cfg, volatile int *stop, struc
 				char ab[46];
 				if (!server_addr(cfg, f, a, ports[p], &at) || (p && !ports[1]))
 					continue;
-				fds[f][a][p] = open_socket(&at);
+				fds[f][a][p] = stun_socket_bound(&at, true);
 				if (fds[f][a][p] < 0) {
 					ret = fds[f][a][p];
-					snprintf(err, errlen, "cannot listen on %s port %u: %s", addr_text(&at, ab, sizeof(ab)), ports[p],
+					snprintf(err, errlen, "cannot listen on %s port %u: %s", stun_addr_ip_text(&at, ab, sizeof(ab)), ports[p],
 						 strerror(-ret));
 					goto out;
 				}
@@ -184,13 +158,13 @@ int stun_server_run(const struct stun_server_cfg *cfg, volatile int *stop, struc
 		struct stun_addr x;
 		char a[46], b[46] = "", c[46] = "", d[46] = "";
 		server_addr(cfg, false, 0, 0, &x);
-		addr_text(&x, a, sizeof(a));
+		stun_addr_ip_text(&x, a, sizeof(a));
 		if (server_addr(cfg, false, 1, 0, &x))
-			addr_text(&x, b, sizeof(b));
+			stun_addr_ip_text(&x, b, sizeof(b));
 		if (server_addr(cfg, true, 0, 0, &x))
-			addr_text(&x, c, sizeof(c));
+			stun_addr_ip_text(&x, c, sizeof(c));
 		if (server_addr(cfg, true, 1, 0, &x))
-			addr_text(&x, d, sizeof(d));
+			stun_addr_ip_text(&x, d, sizeof(d));
 		fprintf(stderr,
 			"stun-server: answering on %s%s%s%s%s%s%s, port%s %u%s%.0u; to each source no more than it sent, %d answers "
 			"then %d a second\n",
@@ -245,7 +219,7 @@ int stun_server_run(const struct stun_server_cfg *cfg, volatile int *stop, struc
 				st->responses++;
 			if (cfg->verbose) {
 				char ab[46];
-				fprintf(stderr, "stun-server: %s:%u answered from socket %d/%d\n", addr_text(&from, ab, sizeof(ab)), dport,
+				fprintf(stderr, "stun-server: %s:%u answered from socket %d/%d\n", stun_addr_ip_text(&from, ab, sizeof(ab)), dport,
 					sa, sp);
 			}
 		}

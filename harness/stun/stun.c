@@ -1,4 +1,5 @@
 #include "stun.h"
+#include "../../lib/util/text.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -6,6 +7,7 @@
 #include <sys/socket.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #define FINGERPRINT_XOR 0x5354554eu
 
@@ -55,6 +57,18 @@ static void put32(uint8_t *p, uint32_t v)
 	p[3] = (uint8_t)v;
 }
 
+/* XOR-MAPPED-ADDRESS's IPv6 address, XORed (both ways) with the magic
+ * cookie and the transaction id (RFC 5389 §15.2). */
+static void xor_addr6(uint8_t addr[16], const uint8_t txid[12])
+{
+	uint8_t key[16];
+
+	put32(key, STUN_MAGIC);
+	memcpy(key + 4, txid, 12);
+	for (int i = 0; i < 16; i++)
+		addr[i] ^= key[i];
+}
+
 /* RFC 5389 §15.1/§15.2: family 1 (IPv4) carries 4 bytes, family 2 (IPv6)
  * 16; XOR-MAPPED-ADDRESS XORs an IPv6 address with the magic cookie and
  * the transaction id. */
@@ -88,13 +102,8 @@ static int decode_addr(const uint8_t *v, uint16_t len, const uint8_t *xor_txid, 
 		}
 		*a = (struct stun_addr){ true, 0, port, true, { 0 } };
 		memcpy(a->addr6, v + 4, 16);
-		if (xor_txid) {
-			uint8_t key[16];
-			put32(key, STUN_MAGIC);
-			memcpy(key + 4, xor_txid, 12);
-			for (int i = 0; i < 16; i++)
-				a->addr6[i] ^= key[i];
-		}
+		if (xor_txid)
+			xor_addr6(a->addr6, xor_txid);
 		return 0;
 	}
 	*why = "unknown address family";
@@ -265,13 +274,8 @@ static void addr_put(struct writer *w, uint16_t type, const struct stun_addr *a,
 		return;
 	}
 	memcpy(v + 4, a->addr6, 16);
-	if (xor_txid) {
-		uint8_t key[16];
-		put32(key, STUN_MAGIC);
-		memcpy(key + 4, xor_txid, 12);
-		for (int i = 0; i < 16; i++)
-			v[4 + i] ^= key[i];
-	}
+	if (xor_txid)
+		xor_addr6(v + 4, xor_txid);
 }
 
 size_t stun_encode(const struct stun_msg *m, uint8_t *buf, size_t cap)
@@ -360,11 +364,38 @@ bool stun_addr_equal(const struct stun_addr *a, const struct stun_addr *b)
 	return a->v6 == b->v6 && a->port == b->port && (a->v6 ? !memcmp(a->addr6, b->addr6, 16) : a->addr == b->addr);
 }
 
+const char *stun_addr_ip_text(const struct stun_addr *a, char *buf, size_t len)
+{
+	char t[46];
+
+	snprintf(buf, len, "%s", a->v6 ? text_ipv6(a->addr6, t) : text_ipv4(a->addr, t));
+	return buf;
+}
+
 const char *stun_addr_text(const struct stun_addr *a, char *buf, size_t len)
 {
 	char t[46];
 
-	inet_ntop(a->v6 ? AF_INET6 : AF_INET, a->v6 ? (const void *)a->addr6 : (const void *)&a->addr, t, sizeof(t));
-	snprintf(buf, len, a->v6 ? "[%s]:%u" : "%s:%u", t, a->port);
+	snprintf(buf, len, a->v6 ? "[%s]:%u" : "%s:%u", stun_addr_ip_text(a, t, sizeof(t)), a->port);
 	return buf;
+}
+
+int stun_socket_bound(const struct stun_addr *a, bool reuse)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = stun_addr_to_sockaddr(a, &ss);
+	int fd = socket(a->v6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), one = 1;
+
+	if (fd < 0)
+		return -errno;
+	if (a->v6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (reuse)
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&ss, sl)) {
+		int ret = -errno;
+		close(fd);
+		return ret;
+	}
+	return fd;
 }

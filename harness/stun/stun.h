@@ -78,6 +78,11 @@ struct stun_addr stun_addr_from_sockaddr(const struct sockaddr_storage *ss);
 bool stun_addr_equal(const struct stun_addr *a, const struct stun_addr *b);
 /* "192.0.2.1:3478" or "[2001:db8::1]:3478" into buf (at least 56 bytes). */
 const char *stun_addr_text(const struct stun_addr *a, char *buf, size_t len);
+/* The address alone ("2001:db8::1"), into buf (at least 46 bytes). */
+const char *stun_addr_ip_text(const struct stun_addr *a, char *buf, size_t len);
+/* A UDP socket of a's family bound to a (an IPv6 one IPv6 only; reuse:
+ * SO_REUSEADDR); a negative errno. */
+int stun_socket_bound(const struct stun_addr *a, bool reuse);
 /* The address a response reports: XOR-MAPPED-ADDRESS, else MAPPED-ADDRESS. */
 const struct stun_addr *stun_reflexive(const struct stun_msg *m);
 

@@ -177,8 +177,7 @@ static void lay_out_ipv6(const struct topo *t, struct topo_net *net)
 				continue;
 			nn->ipv6 = true;
 			for (int k = 0; k < ifc->n_addrs; k++)
-				host6(ifc->addrs6[ifc->n_addrs6++], net->seg_prefix6[s],
-				      ntohl(ifc->addrs[k]) - ntohl(net->seg_prefix[s]));
+				topo_net_host6(net, s, ifc->addrs[k], ifc->addrs6[ifc->n_addrs6++]);
 			if (ifc->bridge)
 				continue;
 			if (nn->router)

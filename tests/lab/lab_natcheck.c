@@ -55,7 +55,7 @@ static void nat_check_matches(void **state)
 	if (r->declared.portmap)
 		assert_true(r->portmap.lifetime > 0 && r->portmap.ext_port > 0);
 	if (r->declared.ipv6) {
-		assert_true(r->measured6.udp && r->measured6.v6);
+		assert_true(r->measured6.udp && r->measured6.local.v6);
 		assert_int_equal(r->measured6.translated, r->declared.ipv6 != NAT_IPV6_FIREWALL);
 	}
 }
