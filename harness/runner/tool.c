@@ -16,8 +16,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-enum { ENV_BIN, ENV_TOOL, ENV_RUN, ENV_HOST, ENV_ROLE, ENV_INDEX, ENV_DIR, ENV_RELAY, ENV_PEERS, ENV_PORTS, ENV_PROBE,
-       ENV_TIMEOUT, ENV_N };
+enum { ENV_BIN, ENV_TOOL, ENV_RUN, ENV_HOST, ENV_ROLE, ENV_INDEX, ENV_DIR, ENV_RELAY, ENV_RELAY6, ENV_PEERS, ENV_PORTS,
+       ENV_PROBE, ENV_TIMEOUT, ENV_N };
 
 static const char *role_of(const struct tool_ctx *t, int h)
 {
@@ -32,7 +32,8 @@ struct env {
 
 static void env_for(const struct tool_ctx *t, int h, int timeout_ms, struct env *e)
 {
-	char bin[PATH_MAX], relay[64] = "", peers[64] = "";
+	char bin[PATH_MAX], relay[64] = "", relay6[INET6_ADDRSTRLEN] = "", peers[64] = "";
+	uint8_t a6[16];
 
 	paths_program_dir(bin, sizeof(bin));
 	for (int w = 0; w < 2; w++) {
@@ -41,6 +42,9 @@ static void env_for(const struct tool_ctx *t, int h, int timeout_ms, struct env 
 		if (a && inet_ntop(AF_INET, &a, ip, sizeof(ip)))
 			snprintf(relay + strlen(relay), sizeof(relay) - strlen(relay), "%s%s", relay[0] ? " " : "", ip);
 	}
+	/* A dual-stack lab: the relay host's IPv6 address too ("" none). */
+	if (t->net->ipv6 && topo_net_addr6(t->net, "introducer", a6) && !inet_ntop(AF_INET6, a6, relay6, sizeof(relay6)))
+		relay6[0] = '\0';
 	for (int k = 0; k < t->n_hosts; k++)
 		if (!t->hosts[k].relay)
 			snprintf(peers + strlen(peers), sizeof(peers) - strlen(peers), "%s%s", peers[0] ? " " : "", t->hosts[k].name);
@@ -53,6 +57,7 @@ static void env_for(const struct tool_ctx *t, int h, int timeout_ms, struct env 
 	snprintf(e->s[ENV_INDEX], sizeof(e->s[0]), "PUNCHLAB_INDEX=%d", t->hosts[h].relay ? 0 : h + (t->hosts[0].relay ? 0 : 1));
 	snprintf(e->s[ENV_DIR], sizeof(e->s[0]), "PUNCHLAB_DIR=%s", t->dir);
 	snprintf(e->s[ENV_RELAY], sizeof(e->s[0]), "PUNCHLAB_RELAY=%s", relay);
+	snprintf(e->s[ENV_RELAY6], sizeof(e->s[0]), "PUNCHLAB_RELAY6=%s", relay6);
 	snprintf(e->s[ENV_PEERS], sizeof(e->s[0]), "PUNCHLAB_PEERS=%s", peers);
 	snprintf(e->s[ENV_PORTS], sizeof(e->s[0]), "PUNCHLAB_PORTS=%s", ADAPTER_PORTS);
 	snprintf(e->s[ENV_PROBE], sizeof(e->s[0]), "PUNCHLAB_PROBE=udp %d", PROBER_PORT);

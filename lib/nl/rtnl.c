@@ -360,3 +360,59 @@ int rtnl_route_get(uint32_t dst, uint32_t *gw, uint32_t *src, int *oif)
 	*oif = g.oif;
 	return 0;
 }
+
+struct addr6_dump {
+	struct rtnl_addr6 *out;
+	int max, n;
+};
+
+static int addr6_attr(const struct nlattr *attr, void *data)
+{
+	struct rtnl_addr6 *a = data;
+
+	if (mnl_attr_type_valid(attr, IFA_MAX) < 0)
+		return MNL_CB_OK;
+	if (mnl_attr_get_type(attr) == IFA_ADDRESS && mnl_attr_get_payload_len(attr) == 16)
+		memcpy(a->addr, mnl_attr_get_payload(attr), 16);
+	else if (mnl_attr_get_type(attr) == IFA_FLAGS && mnl_attr_validate(attr, MNL_TYPE_U32) >= 0)
+		a->flags = mnl_attr_get_u32(attr);
+	return MNL_CB_OK;
+}
+
+static int addr6_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct addr6_dump *d = data;
+	const struct ifaddrmsg *ifa;
+	struct rtnl_addr6 a;
+
+	if (nlh->nlmsg_type != RTM_NEWADDR || nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*ifa)) || d->n >= d->max)
+		return MNL_CB_OK;
+	ifa = mnl_nlmsg_get_payload(nlh);
+	if (ifa->ifa_family != AF_INET6)
+		return MNL_CB_OK;
+	memset(&a, 0, sizeof(a));
+	a.plen = ifa->ifa_prefixlen;
+	a.scope = ifa->ifa_scope;
+	a.flags = ifa->ifa_flags;
+	a.ifindex = (int)ifa->ifa_index;
+	if (mnl_attr_parse(nlh, sizeof(*ifa), addr6_attr, &a) < 0)
+		return MNL_CB_OK;
+	d->out[d->n++] = a;
+	return MNL_CB_OK;
+}
+
+int rtnl_addr6_list(struct rtnl_addr6 *out, int max)
+{
+	struct rtnl_req r;
+	struct ifaddrmsg *ifa;
+	struct addr6_dump d = { out, max, 0 };
+	int ret;
+
+	req_start(&r, RTM_GETADDR, NLM_F_DUMP);
+	r.nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;   /* a dump ends with its DONE, no ack */
+	ifa = mnl_nlmsg_put_extra_header(r.nlh, sizeof(*ifa));
+	ifa->ifa_family = AF_INET6;
+	if ((ret = nl_talk_once(NETLINK_ROUTE, r.nlh, addr6_cb, &d)))
+		return ret;
+	return d.n;
+}

@@ -37,4 +37,15 @@ int rtnl_route6_add(const char *ns, const uint8_t dst[16], uint8_t plen, const u
  * the interface's index. -ENETUNREACH when there is none. */
 int rtnl_route_get(uint32_t dst, uint32_t *gw, uint32_t *src, int *oif);
 
+/* The current namespace's IPv6 addresses, with the kernel's IFA_F_*
+ * flags (deprecated, tentative, ...) and scope: how many (at most max),
+ * or a negative errno. */
+struct rtnl_addr6 {
+	uint8_t addr[16];
+	uint8_t plen, scope;
+	uint32_t flags;
+	int ifindex;
+};
+int rtnl_addr6_list(struct rtnl_addr6 *out, int max);
+
 #endif

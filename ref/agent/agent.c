@@ -235,10 +235,36 @@ bool agent_in_mesh(const struct agent *a, const struct wg_endpoint *ep)
 	const struct sockaddr_in *sin = (const struct sockaddr_in *)&ep->addr;
 	uint32_t mask;
 
+	if (ep->addr.ss_family == AF_INET6) {
+		const uint8_t *x = ((const struct sockaddr_in6 *)&ep->addr)->sin6_addr.s6_addr;
+		int bits = a->plen6;
+		if (!bits)
+			return false;
+		for (int i = 0; i < 16 && bits > 0; i++, bits -= 8) {
+			uint8_t m = bits >= 8 ? 0xff : (uint8_t)(0xff << (8 - bits));
+			if ((x[i] ^ a->mesh6[i]) & m)
+				return false;
+		}
+		return true;
+	}
 	if (!a->plen4 || ep->addr.ss_family != AF_INET)
 		return false;
 	mask = a->plen4 >= 32 ? 0xffffffffu : ~(0xffffffffu >> a->plen4);
 	return ((ntohl(sin->sin_addr.s_addr) ^ ntohl(a->mesh4)) & mask) == 0;
+}
+
+/* An IPv6 address of our own among the local candidates. */
+static bool local_ipv6(const struct agent *a)
+{
+	for (int i = 0; i < a->n_locals; i++)
+		if (a->locals[i].addr.ss_family == AF_INET6)
+			return true;
+	return false;
+}
+
+bool agent_has_ipv6(const struct agent *a)
+{
+	return a->seen6.addr.ss_family == AF_INET6 || local_ipv6(a);
 }
 
 /* Local candidates: this host's own addresses (the io says which), with
@@ -269,7 +295,7 @@ static void send_register(struct agent *a, int which, int ttl)
 
 	m.u.reg.has_join = a->conf.has_join;
 	memcpy(m.u.reg.join, a->conf.join, 32);
-	if (which < 2 && a->has_proof[which]) {
+	if (which != MESH_VIA_TCP && which < MESH_VIAS && a->has_proof[which]) {
 		m.u.reg.has_proof = true;
 		memcpy(m.u.reg.proof, a->proof[which], MESH_PROOF_LEN);
 	}
@@ -286,8 +312,10 @@ static void send_register(struct agent *a, int which, int ttl)
 	m.session = a->session;
 	if ((n = mesh_seal(&m, a->conf.introducer_key, a->intro_shared, sealed, sizeof(sealed))) < 0)
 		return;
-	if (which == 2)
+	if (which == MESH_VIA_TCP)
 		to_introducer(a, sealed, (size_t)n);
+	else if (which == MESH_VIA_UDP6)
+		out(a, a->udp, sealed, (size_t)n, &a->conf.introducer6, ttl);
 	else if (which < a->conf.n_introducer)
 		out(a, a->udp, sealed, (size_t)n, &a->conf.introducer[which], ttl);
 }
@@ -337,6 +365,25 @@ static void on_registered(struct agent *a, const struct mesh_msg *m, bool via_tc
 	a->refused = false;
 	if (m->u.regd.name[0])
 		snprintf(a->conf.name, sizeof(a->conf.name), "%s", m->u.regd.name);
+	if (!via_tcp && via == MESH_VIA_UDP6) {
+		/* Where we are seen from over IPv6: our IPv6 candidate for
+		 * peers, through whatever NAT66 or prefix translation is on
+		 * the way. */
+		if (m->u.regd.seen.addr.ss_family != AF_INET6)
+			return;
+		a->seen6_ms = now;
+		if (m->u.regd.ttl && (a->min_ttl6 == 0 || m->u.regd.ttl < a->min_ttl6))
+			a->min_ttl6 = m->u.regd.ttl;
+		if (!wg_endpoint_equal(&a->seen6, &m->u.regd.seen)) {
+			agent_log(a, "seen over IPv6 as %s%s", agent_ep_str(&m->u.regd.seen),
+				  a->seen6.addr.ss_family ? " (it changed)" : "");
+			a->seen6 = m->u.regd.seen;
+			for (int i = 0; i < AGENT_MAX_PEERS; i++)
+				if (a->peers[i].used)
+					punch_reassess(a, &a->peers[i]);
+		}
+		return;
+	}
 	if (via_tcp || via > 1) {
 		if (!a->udp_reply_ms)
 			agent_remeasure(a); /* registered over TCP, never over UDP: UDP is blocked */
@@ -396,7 +443,10 @@ static void on_peer(struct agent *a, const struct mesh_peer_rec *r, uint64_t cou
 	/* what the peer measured, or a port its router mapped, changed: what
 	 * is expected changes with it */
 	seen_changed = memcmp(p->rec.seen, r->seen, sizeof(r->seen)) || p->rec.tcp_only != r->tcp_only;
-	mapped_changed = !wg_endpoint_equal(&p->rec.mapped, &r->mapped) || p->rec.mapped_by != r->mapped_by;
+	/* (or its IPv6: where it is seen from over it, its own addresses) */
+	mapped_changed = !wg_endpoint_equal(&p->rec.mapped, &r->mapped) || p->rec.mapped_by != r->mapped_by ||
+			 !wg_endpoint_equal(&p->rec.seen6, &r->seen6) || p->rec.n_cands != r->n_cands ||
+			 memcmp(p->rec.cands, r->cands, sizeof(r->cands[0]) * r->n_cands);
 	if (p->rec.mesh4 != r->mesh4 || memcmp(p->rec.mesh6, r->mesh6, 16)) {
 		wg_peer_clear_allowed_ips(a->dev, p->wg);
 		wg_peer_add_allowed_ip(a->dev, p->wg, 4, (const uint8_t *)&r->mesh4, 32);
@@ -456,14 +506,19 @@ static void on_prove(struct agent *a, const struct mesh_msg *m, const struct wg_
 	for (int i = 0; i < a->conf.n_introducer && !via_tcp && v < 0; i++)
 		if (wg_endpoint_equal(from, &a->conf.introducer[i]))
 			v = i;
-	if (v < 0 || v > 1)
+	if (!via_tcp && v < 0 && a->conf.introducer6.addr.ss_family && wg_endpoint_equal(from, &a->conf.introducer6))
+		v = MESH_VIA_UDP6;
+	if (v < 0 || v == MESH_VIA_TCP)
 		return;
 	memcpy(a->proof[v], m->u.prove.proof, MESH_PROOF_LEN);
 	a->has_proof[v] = true;
 	/* The TTL sweep of a first contact is answered by PROVEs: the
 	 * smallest TTL that got one is the hops to the introducer. */
-	if (m->u.prove.ttl && (a->min_ttl == 0 || m->u.prove.ttl < a->min_ttl))
-		a->min_ttl = m->u.prove.ttl;
+	{
+		uint8_t *min = v == MESH_VIA_UDP6 ? &a->min_ttl6 : &a->min_ttl;
+		if (m->u.prove.ttl && (*min == 0 || m->u.prove.ttl < *min))
+			*min = m->u.prove.ttl;
+	}
 	if (a->proof_sent_ms[v] && now - a->proof_sent_ms[v] < 1000)
 		return;
 	a->proof_sent_ms[v] = now;
@@ -492,6 +547,7 @@ static bool x25519_allowed(struct agent *a, const struct wg_endpoint *from, bool
 
 	for (int i = 0; i < a->conf.n_introducer && !intro; i++)
 		intro = wg_endpoint_equal(from, &a->conf.introducer[i]);
+	intro |= a->conf.introducer6.addr.ss_family && wg_endpoint_equal(from, &a->conf.introducer6);
 	if (intro) {
 		if (bucket_take(&a->x25519_intro, AGENT_INTRO_X25519_BURST, AGENT_INTRO_X25519_PER_S, now))
 			return true;
@@ -752,7 +808,22 @@ static void registration_tick(struct agent *a, uint64_t now)
 		if (a->conf.n_introducer > 1)
 			send_register(a, 1, 0);
 		if (a->tcp_up)
-			send_register(a, 2, 0);
+			send_register(a, MESH_VIA_TCP, 0);
+		/* Over IPv6 too, once registered (the introducer's IPv6 address
+		 * only updates a member), when we have an IPv6 address. */
+		if (a->registered && a->conf.introducer6.addr.ss_family && local_ipv6(a)) {
+			/* and the hops there, as over IPv4, for IPv6's openers */
+			for (int ttl = 1; ttl <= TTL_SWEEP && !a->seen6.addr.ss_family; ttl++)
+				send_register(a, MESH_VIA_UDP6, ttl);
+			send_register(a, MESH_VIA_UDP6, 0);
+		}
+		if (a->seen6.addr.ss_family && now - a->seen6_ms > 3 * a->conf.keepalive_s * 1000u) {
+			agent_log(a, "no longer seen over IPv6 (was %s)", agent_ep_str(&a->seen6));
+			memset(&a->seen6, 0, sizeof(a->seen6));
+			for (int i = 0; i < AGENT_MAX_PEERS; i++)
+				if (a->peers[i].used)
+					punch_reassess(a, &a->peers[i]);
+		}
 		a->reg_next_ms = now + (a->registered && (udp_ok || a->tcp_up) ? a->conf.keepalive_s * 1000u : REGISTER_RETRY_MS);
 	}
 	if (a->tcp_up_ms && !a->registered && !a->refused && !a->silence_said && now - a->tcp_up_ms > SILENCE_MS) {
@@ -777,7 +848,7 @@ void agent_tcp_connected(struct agent *a, uint64_t now)
 	if (!a->tcp_up_ms)
 		a->tcp_up_ms = now;   /* the first time TCP reached it */
 	agent_log(a, "connected to the introducer over TCP");
-	send_register(a, 2, 0);
+	send_register(a, MESH_VIA_TCP, 0);
 }
 
 void agent_tcp_closed(struct agent *a, int err, uint64_t now)
@@ -817,7 +888,7 @@ int agent_init(struct agent *a, const struct agent_conf *conf, const struct agen
 	a->udp = sock;
 	a->reply_sock = -1;
 	a->port = port;
-	a->tun = a->uapi = a->status = a->tcp_fd = -1;
+	a->udp6 = a->tun = a->uapi = a->status = a->tcp_fd = -1;
 	randombytes_buf(a->txid_key, sizeof(a->txid_key));
 	randombytes_buf(&a->session, sizeof(a->session));
 	a->started_ms = a->now = now;
@@ -841,6 +912,7 @@ int agent_reconfigure(struct agent *a, const struct agent_conf *c, uint64_t now)
 {
 	bool intro_changed = memcmp(a->conf.introducer_key, c->introducer_key, WG_KEY_LEN) ||
 			     memcmp(a->conf.introducer, c->introducer, sizeof(c->introducer)) ||
+			     !wg_endpoint_equal(&a->conf.introducer6, &c->introducer6) ||
 			     a->conf.n_introducer != c->n_introducer;
 	int kept = 0;
 
@@ -862,6 +934,7 @@ int agent_reconfigure(struct agent *a, const struct agent_conf *c, uint64_t now)
 		return -EINVAL;
 	}
 	memcpy(a->conf.introducer, c->introducer, sizeof(c->introducer));
+	a->conf.introducer6 = c->introducer6;
 	memcpy(a->conf.introducer_host, c->introducer_host, sizeof(c->introducer_host));
 	memcpy(a->conf.introducer_port, c->introducer_port, sizeof(c->introducer_port));
 	a->conf.n_introducer = c->n_introducer;

@@ -151,13 +151,15 @@ struct agent {
 	uint8_t pub[WG_KEY_LEN];
 	uint8_t intro_shared[32];
 	uint8_t mac1_key[32];       /* the cheap MAC of messages to us (our public key's) */
-	/* The introducer's proofs that our address is ours, per its address. */
-	uint8_t proof[2][MESH_PROOF_LEN];
-	bool has_proof[2];
-	uint64_t proof_sent_ms[2];
+	/* The introducer's proofs that our address is ours, per its address
+	 * (indexed by "via": 0, 1, MESH_VIA_UDP6). */
+	uint8_t proof[MESH_VIAS][MESH_PROOF_LEN];
+	bool has_proof[MESH_VIAS];
+	uint64_t proof_sent_ms[MESH_VIAS];
 	struct mesh_replay intro_replay;
 	struct wg_device *dev;
-	int udp;                    /* the main socket's number */
+	int udp;                    /* the main socket's number (IPv4 and IPv6: the io sends on the right one) */
+	int udp6;                   /* the daemon's IPv6 socket on the same port (-1: none; in tests) */
 	int tun, uapi, status, tcp_fd;   /* the daemon's: -1 in tests */
 	char uapi_path[108], status_path[108];
 	uint16_t port;
@@ -177,8 +179,11 @@ struct agent {
 	uint8_t plen4, mesh6[16], plen6;
 	bool addr_set;
 	struct wg_endpoint seen[2];
+	struct wg_endpoint seen6;   /* as the introducer's IPv6 address sees us (family 0: not, or not lately) */
+	uint64_t seen6_ms;
 	uint64_t seen_ms[2], reg_next_ms, udp_reply_ms, started_ms, tcp_next_ms, intro_heard_ms;
 	uint8_t min_ttl;            /* the smallest TTL that reached the introducer (0: unknown) */
+	uint8_t min_ttl6;           /* the same over IPv6 (its hop limit) */
 	struct mesh_nat_class nat;
 	struct wg_endpoint locals[MESH_MAX_CANDS];
 	int n_locals;
@@ -210,8 +215,12 @@ struct agent {
 };
 
 void agent_log(struct agent *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Is ep inside our mesh's IPv4 pool (known once registered)? */
+/* Is ep inside our mesh's IPv4 or IPv6 pool (known once registered)? */
 bool agent_in_mesh(const struct agent *a, const struct wg_endpoint *ep);
+/* Does this agent speak IPv6 to the world: a usable IPv6 address of its
+ * own (local candidates hold no other), or the introducer saw it over
+ * IPv6? */
+bool agent_has_ipv6(const struct agent *a);
 const char *agent_ep_str(const struct wg_endpoint *ep);
 
 /* agent.c: the core. Times are monotonic milliseconds. */

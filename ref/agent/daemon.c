@@ -14,7 +14,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ifaddrs.h>
+#include <linux/if_addr.h>
 #include <linux/if_packet.h>
+#include <linux/rtnetlink.h>
 #include <net/if_arp.h>
 #include <net/if.h>
 #include <netinet/in.h>
@@ -32,10 +34,12 @@ static uint64_t io_real_ns(void *ctx)
 	return time_real_ns();
 }
 
-/* sendto with a TTL of its own for this one datagram (IP_TTL as
- * ancillary data), so punching can stop short of the peer's NAT. */
+/* sendto with a TTL of its own for this one datagram (IP_TTL or
+ * IPV6_HOPLIMIT as ancillary data), so punching can stop short of the
+ * peer's NAT. The main socket's IPv6 datagrams go out on its IPv6 twin. */
 static int io_send(void *ctx, int fd, const uint8_t *buf, size_t len, const struct wg_endpoint *ep, int ttl)
 {
+	struct agent *a = ctx;
 	struct iovec iov = { (void *)buf, len };
 	union {
 		char b[CMSG_SPACE(sizeof(int))];
@@ -44,15 +48,19 @@ static int io_send(void *ctx, int fd, const uint8_t *buf, size_t len, const stru
 	struct msghdr mh = { .msg_name = (void *)&ep->addr, .msg_namelen = wg_endpoint_len(ep), .msg_iov = &iov,
 			     .msg_iovlen = 1 };
 
-	(void)ctx;
-	if (ttl > 0 && ep->addr.ss_family == AF_INET) {
+	if (ep->addr.ss_family == AF_INET6 && fd == a->udp) {
+		if (a->udp6 < 0)
+			return -EAFNOSUPPORT;
+		fd = a->udp6;
+	}
+	if (ttl > 0) {
 		struct cmsghdr *c;
 		memset(&ctrl, 0, sizeof(ctrl));
 		mh.msg_control = ctrl.b;
 		mh.msg_controllen = sizeof(ctrl.b);
 		c = CMSG_FIRSTHDR(&mh);
-		c->cmsg_level = IPPROTO_IP;
-		c->cmsg_type = IP_TTL;
+		c->cmsg_level = ep->addr.ss_family == AF_INET6 ? IPPROTO_IPV6 : IPPROTO_IP;
+		c->cmsg_type = ep->addr.ss_family == AF_INET6 ? IPV6_HOPLIMIT : IP_TTL;
 		c->cmsg_len = CMSG_LEN(sizeof(int));
 		memcpy(CMSG_DATA(c), &ttl, sizeof(int));
 	}
@@ -150,6 +158,46 @@ static bool is_tunnel(const struct ifaddrs *all, const char *name)
 	return false;
 }
 
+/* Is interface index ifindex ours, loopback or a tunnel? */
+static bool not_for_peers(const struct agent *a, const struct ifaddrs *all, int ifindex)
+{
+	char name[IF_NAMESIZE];
+
+	if (!if_indextoname((unsigned)ifindex, name) || !strcmp(name, a->conf.interface) || is_tunnel(all, name))
+		return true;
+	for (const struct ifaddrs *i = all; i; i = i->ifa_next)
+		if (!strcmp(i->ifa_name, name) && (i->ifa_flags & IFF_LOOPBACK))
+			return true;
+	return false;
+}
+
+/* This host's IPv6 addresses a peer may reach it on, after the IPv4 ones
+ * in out[0..n): global and unique local ones, but never link-local ones,
+ * nor ones the kernel has not finished with (tentative, failed duplicate
+ * address detection) or is giving up (deprecated), nor our mesh's own
+ * (agent_in_mesh, in the core). Global ones first. */
+static int local_ipv6(struct agent *a, const struct ifaddrs *all, struct wg_endpoint *out, int n, int max)
+{
+	struct rtnl_addr6 got[32];
+	int k = a->udp6 >= 0 ? rtnl_addr6_list(got, 32) : 0;
+
+	for (int pass = 0; pass < 2; pass++)
+		for (int i = 0; i < k && n < max; i++) {
+			struct sockaddr_in6 *s6;
+			bool global = (got[i].addr[0] & 0xe0) == 0x20;
+			if (got[i].scope != RT_SCOPE_UNIVERSE || (pass == 0) != global ||
+			    (got[i].flags & (IFA_F_TENTATIVE | IFA_F_DADFAILED | IFA_F_DEPRECATED)) ||
+			    not_for_peers(a, all, got[i].ifindex))
+				continue;
+			memset(&out[n], 0, sizeof(out[n]));
+			s6 = (struct sockaddr_in6 *)&out[n].addr;
+			s6->sin6_family = AF_INET6;
+			memcpy(&s6->sin6_addr, got[i].addr, 16);
+			n++;
+		}
+	return n;
+}
+
 static int io_local_addresses(void *ctx, struct wg_endpoint *out, int max)
 {
 	struct agent *a = ctx;
@@ -169,6 +217,7 @@ static int io_local_addresses(void *ctx, struct wg_endpoint *out, int max)
 		sin->sin_addr = ((struct sockaddr_in *)i->ifa_addr)->sin_addr;
 		n++;
 	}
+	n = local_ipv6(a, ifs, out, n, max);
 	freeifaddrs(ifs);
 	return n;
 }
@@ -341,7 +390,7 @@ int agent_start(struct agent *a, const struct agent_conf *conf, char *err, size_
 	int ret, udp;
 
 	memset(a, 0, sizeof(*a));
-	a->udp = a->tun = a->uapi = a->status = a->tcp_fd = -1;
+	a->udp = a->udp6 = a->tun = a->uapi = a->status = a->tcp_fd = -1;
 	proc_raise_fd_limit(); /* birthday probing opens hundreds of sockets */
 	if ((udp = wg_udp_bind(conf->listen_port)) < 0) {
 		snprintf(err, errlen, "cannot bind UDP port %u: %s", conf->listen_port, strerror(-udp));
@@ -357,6 +406,13 @@ int agent_start(struct agent *a, const struct agent_conf *conf, char *err, size_
 		close(udp);
 		a->udp = -1;
 		return ret;
+	}
+	/* IPv6 on the same port, where the host has it: peers and the
+	 * introducer over IPv6 (without it, IPv4 only). */
+	if ((a->udp6 = wg_udp_bind6(a->port)) < 0) {
+		if (a->udp6 != -EAFNOSUPPORT)
+			agent_log(a, "no IPv6: cannot bind UDP port %u over it: %s (IPv4 works)", a->port, strerror(-a->udp6));
+		a->udp6 = -1;
 	}
 	if ((a->tun = wg_tun_open(conf->interface, conf->mtu)) < 0) {
 		snprintf(err, errlen, "cannot create TUN device %s: %s", conf->interface, strerror(-a->tun));
@@ -394,14 +450,19 @@ void agent_stop(struct agent *a)
 		close(a->status);
 	if (a->udp >= 0)
 		close(a->udp);
+	if (a->udp6 >= 0)
+		close(a->udp6);
 	if (a->tun >= 0)
 		close(a->tun);
-	a->uapi = a->status = a->udp = a->tun = -1;
+	a->uapi = a->status = a->udp = a->udp6 = a->tun = -1;
 }
 
-/* Read what a UDP socket of ours (main or birthday) holds. */
+/* Read what a UDP socket of ours (main or birthday) holds; the main
+ * socket's IPv6 twin's datagrams are the main socket's to the core. */
 static void read_socket(struct agent *a, int fd, uint64_t now)
 {
+	int sock = fd == a->udp6 ? a->udp : fd;
+
 	static uint8_t buf[65536];
 
 	for (int k = 0; k < 64; k++) {
@@ -413,7 +474,7 @@ static void read_socket(struct agent *a, int fd, uint64_t now)
 		n = recvfrom(fd, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&from.addr, &sl);
 		if (n < 0)
 			return;
-		agent_receive(a, fd, &from, buf, (size_t)n, now);
+		agent_receive(a, sock, &from, buf, (size_t)n, now);
 	}
 }
 
@@ -487,7 +548,7 @@ int agent_run(struct agent *a, volatile int *stop, volatile int *reload)
 	uint64_t next_resolve = 0;
 
 	while (!*stop) {
-		struct pollfd p[6 + AGENT_MAX_PEERS * 2 + AGENT_BDAY_ROUNDS * AGENT_BDAY_SOCKETS];
+		struct pollfd p[7 + AGENT_MAX_PEERS * 2 + AGENT_BDAY_ROUNDS * AGENT_BDAY_SOCKETS];
 		if (reload && *reload)
 			return 1;
 		int n = 0, nbase;
@@ -502,6 +563,7 @@ int agent_run(struct agent *a, volatile int *stop, volatile int *reload)
 		p[n++] = (struct pollfd){ listen ? a->status : -1, POLLIN, 0 };
 		p[n++] = (struct pollfd){ a->tcp_fd, (short)(a->tcp_up ? POLLIN : POLLOUT), 0 };
 		p[n++] = (struct pollfd){ pm.pipe[0], POLLIN, 0 };
+		p[n++] = (struct pollfd){ a->udp6, POLLIN, 0 };
 		nbase = n;
 		for (int i = 0; i < AGENT_MAX_PEERS; i++) {
 			struct agent_peer *q = &a->peers[i];
@@ -534,6 +596,8 @@ int agent_run(struct agent *a, volatile int *stop, volatile int *reload)
 			tcp_ready(a, p[4].revents, now);
 		if (p[5].revents & POLLIN)
 			pm_done(a, now);
+		if (p[6].revents & POLLIN)
+			read_socket(a, a->udp6, now);
 		for (int i = nbase; i < n; i++)
 			if (p[i].revents & POLLIN)
 				read_socket(a, p[i].fd, now);

@@ -51,9 +51,11 @@ static void peer_class(const struct agent_peer *p, struct mesh_nat_class *c)
  * router past our NATs. A first punch that reached the peer's NAT before
  * the peer had sent would be recorded there as an inbound flow, and Linux's
  * masquerade would then give the peer's own packets another port. */
-static int opener_ttl(const struct agent *a)
+static int opener_ttl(const struct agent *a, const struct wg_endpoint *to)
 {
-	return a->min_ttl > 2 ? a->min_ttl - 1 : 0;
+	uint8_t min = to->addr.ss_family == AF_INET6 ? a->min_ttl6 : a->min_ttl;
+
+	return min > 2 ? min - 1 : 0;
 }
 
 void punch_close_birthday(struct agent *a, struct agent_peer *p, int keep)
@@ -66,9 +68,47 @@ void punch_close_birthday(struct agent *a, struct agent_peer *p, int keep)
 	p->bday_probes = 0;
 }
 
-static void add_target(struct agent_peer *p, const struct wg_endpoint *ep, int fd, enum agent_cand kind)
+/* An IPv6 address that is no way to reach anyone: unspecified,
+ * loopback, link-local (it names no link), multicast, IPv4-mapped. */
+static bool ipv6_unusable(const struct wg_endpoint *ep)
 {
-	if (!ep->addr.ss_family || ep->addr.ss_family != AF_INET)
+	const struct in6_addr *x = &((const struct sockaddr_in6 *)&ep->addr)->sin6_addr;
+
+	return IN6_IS_ADDR_UNSPECIFIED(x) || IN6_IS_ADDR_LOOPBACK(x) || IN6_IS_ADDR_LINKLOCAL(x) ||
+	       IN6_IS_ADDR_MULTICAST(x) || IN6_IS_ADDR_V4MAPPED(x) || IN6_IS_ADDR_SITELOCAL(x);
+}
+
+/* A global IPv6 address (2000::/3): one the internet routes to, where a
+ * firewall, not a NAT, stands between (a unique local one, fc00::/7,
+ * reaches no farther than its site, or a NAT66 / prefix translator). */
+static bool ipv6_global(const struct wg_endpoint *ep)
+{
+	const uint8_t *x = ((const struct sockaddr_in6 *)&ep->addr)->sin6_addr.s6_addr;
+
+	return ep->addr.ss_family == AF_INET6 && (x[0] & 0xe0) == 0x20;
+}
+
+/* Where a side can be reached over IPv6 from the internet: where the
+ * introducer saw it over IPv6, else its own global address (a firewall
+ * only: the same address and port); NULL when neither is known. */
+static const struct wg_endpoint *ipv6_reach(const struct wg_endpoint *seen6, const struct wg_endpoint *cands, int n)
+{
+	if (seen6->addr.ss_family == AF_INET6)
+		return seen6;
+	for (int i = 0; i < n; i++)
+		if (ipv6_global(&cands[i]))
+			return &cands[i];
+	return NULL;
+}
+
+static void add_target(struct agent *a, struct agent_peer *p, const struct wg_endpoint *ep, int fd,
+		       enum agent_cand kind)
+{
+	if (ep->addr.ss_family != AF_INET && ep->addr.ss_family != AF_INET6)
+		return;
+	/* IPv6 only when we have it (and from the main socket: birthday
+	 * sockets are IPv4), never to an address that reaches no one. */
+	if (ep->addr.ss_family == AF_INET6 && (fd != a->udp || !agent_has_ipv6(a) || ipv6_unusable(ep)))
 		return;
 	for (int i = 0; i < p->n_targets; i++)
 		if (wg_endpoint_equal(&p->targets[i].ep, ep) && p->targets[i].fd == fd)
@@ -99,6 +139,11 @@ static enum agent_cand found_by(const struct agent *a, const struct agent_peer *
 	for (int i = 0; i < p->n_targets; i++)
 		if (p->targets[i].fd == fd && wg_endpoint_equal(&p->targets[i].ep, from))
 			k = p->targets[i].kind;
+	/* Over IPv6 (no NAT to speak of, or one that keeps the port): a
+	 * path between the sides' own or seen addresses is punched, but on
+	 * a LAN's own addresses (not global ones). */
+	if (from->addr.ss_family == AF_INET6)
+		return k == CAND_LOCAL && !ipv6_global(from) ? CAND_LOCAL : CAND_PEER_REFLEXIVE;
 	if (k == CAND_REFLEXIVE || k == CAND_PEER_REFLEXIVE) {
 		peer_class(p, &peer);
 		if (wg_endpoint_same_address(from, &a->seen[0]))
@@ -247,6 +292,45 @@ static void set_why(struct agent_peer *p, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* What IPv6 adds to IPv4's verdict r (from mesh_nat_expect): where both
+ * sides have IPv6, a direct path over it is punched (a stateful firewall
+ * lets in the replies to what went out; NAT66 and prefix translation
+ * keep one mapping per socket), so a pair IPv4 relays may go direct.
+ * The reason names each family. */
+static void expect_ipv6(const struct agent *a, const struct agent_peer *p, struct expect_result *r)
+{
+	const struct wg_endpoint *me = ipv6_reach(&a->seen6, a->locals, a->n_locals);
+	const struct wg_endpoint *peer = ipv6_reach(&p->rec.seen6, p->rec.cands, p->rec.n_cands);
+	const char *v4 = r->why;
+	char v6[160], why[sizeof(r->why)];
+
+	if (r->direct && r->technique == EXPECT_SAME_LAN)
+		return;
+	if (!strncmp(v4, "measured: ", 10))
+		v4 += 10;
+	if (me && peer)
+		snprintf(v6, sizeof(v6), "both have IPv6 (%s at %s): punching over it", p->rec.name, agent_ep_str(peer));
+	else if (!me && !peer)
+		snprintf(v6, sizeof(v6), "no IPv6 on either side");
+	else if (!me)
+		snprintf(v6, sizeof(v6), "no IPv6 on our side");
+	else
+		snprintf(v6, sizeof(v6), "no IPv6 on %s's side", p->rec.name);
+	if (r->direct) {
+		if (me && peer)
+			snprintf(why, sizeof(why), "measured: %s; IPv6: %s", v4, v6);
+		else
+			snprintf(why, sizeof(why), "measured: %s", v4);
+	} else if (me && peer) {
+		snprintf(why, sizeof(why), "measured: IPv6: %s (IPv4: %s)", v6, v4);
+		r->direct = true;
+		r->technique = EXPECT_PUNCH;
+	} else {
+		snprintf(why, sizeof(why), "measured: IPv4: %s; IPv6: %s", v4, v6);
+	}
+	snprintf(r->why, sizeof(r->why), "%s", why);
+}
+
 void punch_reassess(struct agent *a, struct agent_peer *p)
 {
 	struct mesh_nat_class peer;
@@ -265,6 +349,7 @@ void punch_reassess(struct agent *a, struct agent_peer *p)
 		return;
 	}
 	mesh_nat_expect(&a->nat, &peer, same_site, p->rec.name, &p->expect);
+	expect_ipv6(a, p, &p->expect);
 	/* probe-impossible: the theory is tested, not assumed (a lab's
 	 * setting): such pairs are punched too, within the same rounds and
 	 * backoffs. */
@@ -319,16 +404,17 @@ void punch_start(struct agent *a, struct agent_peer *p, uint32_t round)
 			if (port > 65535)
 				break;
 			set_port(&e, (uint16_t)port);
-			add_target(p, &e, a->udp, CAND_PREDICTED);
+			add_target(a, p, &e, a->udp, CAND_PREDICTED);
 		}
 	}
 	if (peer_mapped(p))
-		add_target(p, peer_mapped(p), a->udp, CAND_MAPPED);
-	add_target(p, &p->rec.seen[0], a->udp, CAND_REFLEXIVE);
-	add_target(p, &p->rec.seen[1], a->udp, CAND_REFLEXIVE);
+		add_target(a, p, peer_mapped(p), a->udp, CAND_MAPPED);
+	add_target(a, p, &p->rec.seen[0], a->udp, CAND_REFLEXIVE);
+	add_target(a, p, &p->rec.seen[1], a->udp, CAND_REFLEXIVE);
+	add_target(a, p, &p->rec.seen6, a->udp, CAND_REFLEXIVE);
 	for (int i = 0; i < p->rec.n_cands; i++)
 		if (!agent_in_mesh(a, &p->rec.cands[i])) /* a path through the mesh is no path */
-			add_target(p, &p->rec.cands[i], a->udp, CAND_LOCAL);
+			add_target(a, p, &p->rec.cands[i], a->udp, CAND_LOCAL);
 	set_why(p, "punching (%s), round %u", expect_technique_name(p->expect.technique), round);
 	if (a->log_verbose)
 		agent_log(a, "peer %s: round %u, %d candidates, expecting %s", p->rec.name, round, p->n_targets,
@@ -401,7 +487,7 @@ void punch_on_ping(struct agent *a, struct agent_peer *p, const struct mesh_msg 
 	agent_send_control(a, p, &r, fd, from, 0);
 	if (p->direct)
 		return;
-	add_target(p, from, fd, fd == a->udp ? CAND_PEER_REFLEXIVE : CAND_BIRTHDAY);
+	add_target(a, p, from, fd, fd == a->udp ? CAND_PEER_REFLEXIVE : CAND_BIRTHDAY);
 	if (!p->punching) {
 		/* The peer is punching toward us: join in. */
 		p->punching = true;
@@ -500,7 +586,7 @@ static void birthday_tick(struct agent *a, struct agent_peer *p, const struct me
 			return;
 		p->bday_probes++;
 		for (int k = 0; k < p->n_bday; k++)
-			send_ping(a, p, p->bday_fds[k], &p->rec.seen[0], opener_ttl(a));
+			send_ping(a, p, p->bday_fds[k], &p->rec.seen[0], opener_ttl(a, &p->rec.seen[0]));
 		p->bday_next_ms = now + 1000;
 	} else {
 		for (int k = 0; k < BDAY_PROBES_PER_TICK && p->bday_probes < AGENT_BDAY_PROBES; k++, p->bday_probes++) {
@@ -575,7 +661,7 @@ void punch_tick(struct agent *a, struct agent_peer *p, uint64_t now)
 			bool first = p->next_send_ms == p->round_ms;
 			for (int i = 0; i < p->n_targets; i++)
 				ping(a, p, p->targets[i].fd, &p->targets[i].ep,
-				     first && p->targets[i].kind != CAND_LOCAL ? opener_ttl(a) : 0);
+				     first && p->targets[i].kind != CAND_LOCAL ? opener_ttl(a, &p->targets[i].ep) : 0);
 			p->next_send_ms = now + (first ? OPEN_WAIT_MS : t < ROUND_PUNCH_MS ? SEND_EVERY_MS : 1000);
 		}
 		/* Both sides' measured NATs say birthday probing is the only way

@@ -144,6 +144,8 @@ static void render(struct agent *a, struct out *o, bool json)
 		emit(o, "\"mesh_ipv4\":\"%s\",\"mesh_ipv6\":\"%s\",\"introducer\":\"%s\",\"seen\":[\"%s\",\"%s\"],",
 		     a->registered || a->mesh4 ? ip4(a->mesh4) : "", a->mesh4 ? ip6(a->mesh6) : "", intro,
 		     agent_ep_str(&a->seen[0]), agent_ep_str(&a->seen[1]));
+		emit(o, "\"seen_ipv6\":\"%s\",\"ipv6\":%s,", a->seen6.addr.ss_family ? agent_ep_str(&a->seen6) : "",
+		     agent_has_ipv6(a) ? "true" : "false");
 		emit(o, "\"nat\":\"%s\",\"opener_ttl\":%d,\"relayed_out\":%llu,\"relayed_in\":%llu,\"dropped_control\":%llu,"
 			"\"port_mapping\":%s,\"peers\":[",
 		     js(nat), a->min_ttl > 2 ? a->min_ttl - 1 : 0, (unsigned long long)a->relayed_out,
@@ -156,6 +158,11 @@ static void render(struct agent *a, struct out *o, bool json)
 			snprintf(addr, sizeof(addr), "none yet");
 		emit(o, "  mesh address %s, UDP port %u, introducer %s\n", addr, a->port, intro);
 		emit(o, "  seen as %s and %s: %s\n", agent_ep_str(&a->seen[0]), agent_ep_str(&a->seen[1]), nat);
+		if (a->seen6.addr.ss_family)
+			emit(o, "  seen over IPv6 as %s\n", agent_ep_str(&a->seen6));
+		else
+			emit(o, "  IPv6: %s\n", agent_has_ipv6(a) ? "an address of its own, not seen by the introducer over it"
+								   : "none");
 		emit(o, "  port mapping: %s\n\n", pmap);
 		emit(o, "%-12s %-15s %-26s %8s %10s %12s %12s  %s\n", "peer", "mesh address", "path", "rtt", "handshake",
 		     "received", "sent", "why relayed");

@@ -1,5 +1,5 @@
 /* The introducer on real sockets: two UDP addresses, TCP on the first,
- * one poll loop that hands the core what arrives, with the time. */
+ * an IPv6 address where one is configured, one poll loop that hands the core what arrives, with the time. */
 #include "introducer.h"
 #include "../mesh/stream.h"
 #include "../wg/sock.h"
@@ -19,7 +19,7 @@
 
 struct introducer_daemon {
 	struct introducer *core;
-	int udp[2], tcp;
+	int udp[MESH_VIAS], tcp;   /* by "via": udp[MESH_VIA_TCP] is unused */
 	int conn_fd[INTRODUCER_MAX_CONNS];
 	struct introducer_conf conf;
 	uint64_t accept_paused_ms;  /* out of descriptors: TCP accepts wait until then */
@@ -29,7 +29,7 @@ static void io_send_udp(void *ctx, int via, const struct wg_endpoint *to, const 
 {
 	struct introducer_daemon *d = ctx;
 
-	if (via >= 0 && via < 2 && d->udp[via] >= 0)
+	if (via >= 0 && via < MESH_VIAS && d->udp[via] >= 0)
 		sendto(d->udp[via], buf, len, 0, (const struct sockaddr *)&to->addr, wg_endpoint_len(to));
 }
 
@@ -81,7 +81,7 @@ void introducer_daemon_free(struct introducer_daemon *d)
 	for (int c = 0; c < INTRODUCER_MAX_CONNS; c++)
 		if (d->conn_fd[c] >= 0)
 			close(d->conn_fd[c]);
-	for (int i = 0; i < 2; i++)
+	for (int i = 0; i < MESH_VIAS; i++)
 		if (d->udp[i] >= 0)
 			close(d->udp[i]);
 	if (d->tcp >= 0)
@@ -101,7 +101,9 @@ struct introducer_daemon *introducer_daemon_new(const struct introducer_conf *co
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	d->udp[0] = d->udp[1] = d->tcp = -1;
+	for (int i = 0; i < MESH_VIAS; i++)
+		d->udp[i] = -1;
+	d->tcp = -1;
 	proc_raise_fd_limit(); /* TCP members */
 	for (int c = 0; c < INTRODUCER_MAX_CONNS; c++)
 		d->conn_fd[c] = -1;
@@ -114,6 +116,14 @@ struct introducer_daemon *introducer_daemon_new(const struct introducer_conf *co
 			goto fail;
 		}
 		d->udp[i] = ret;
+	}
+	if (conf->listen6.addr.ss_family) {
+		if ((ret = wg_udp_open(&conf->listen6, WG_UDP_BUFFER)) < 0) {
+			wg_endpoint_format(&conf->listen6, ep, sizeof(ep));
+			snprintf(err, errlen, "cannot listen on UDP %s: %s", ep, strerror(-ret));
+			goto fail;
+		}
+		d->udp[MESH_VIA_UDP6] = ret;
 	}
 	if (conf->tcp) {
 		if ((ret = open_tcp(&conf->listen[0])) < 0) {
@@ -190,26 +200,32 @@ static void reload(struct introducer_daemon *d, int fd)
 int introducer_daemon_run(struct introducer_daemon *d, int reload_fd, volatile int *stop)
 {
 	static uint8_t buf[65536];
-	char k[45], a0[64], a1[64];
+	char k[45], a0[64], a1[64], a6[80] = "";
 
 	key_format(introducer_public_key(d->core), k);
 	wg_endpoint_format(&d->conf.listen[0], a0, sizeof(a0));
 	if (d->conf.n_listen > 1)
 		wg_endpoint_format(&d->conf.listen[1], a1, sizeof(a1));
-	fprintf(stderr, "punchlab-introducer: serving as %s on %s%s%s%s\n", k, a0, d->conf.n_listen > 1 ? " and " : "",
-		d->conf.n_listen > 1 ? a1 : "", d->tcp >= 0 ? " (and TCP on the first)" : "");
+	if (d->udp[MESH_VIA_UDP6] >= 0) {
+		snprintf(a6, sizeof(a6), ", IPv6 ");
+		wg_endpoint_format(&d->conf.listen6, a6 + strlen(a6), sizeof(a6) - strlen(a6));
+	}
+	fprintf(stderr, "punchlab-introducer: serving as %s on %s%s%s%s%s\n", k, a0, d->conf.n_listen > 1 ? " and " : "",
+		d->conf.n_listen > 1 ? a1 : "", d->tcp >= 0 ? " (and TCP on the first)" : "", a6);
 	while (!*stop) {
-		struct pollfd p[4 + INTRODUCER_MAX_CONNS];
-		int map[4 + INTRODUCER_MAX_CONNS], n = 0;
+		struct pollfd p[MESH_VIAS + 2 + INTRODUCER_MAX_CONNS];
+		int map[MESH_VIAS + 2 + INTRODUCER_MAX_CONNS], n = 0;
 		uint64_t now;
 
-		for (int v = 0; v < 2; v++)
+		/* map: -1 - via for a UDP socket, -10 TCP's listener, -11 the
+		 * supervisor, else a connection. */
+		for (int v = 0; v < MESH_VIAS; v++)
 			if (d->udp[v] >= 0) {
 				map[n] = -1 - v;
 				p[n++] = (struct pollfd){ d->udp[v], POLLIN, 0 };
 			}
 		if (d->tcp >= 0 && time_now_ms() >= d->accept_paused_ms) {
-			map[n] = -3;
+			map[n] = -10;
 			p[n++] = (struct pollfd){ d->tcp, POLLIN, 0 };
 		}
 		for (int c = 0; c < INTRODUCER_MAX_CONNS; c++)
@@ -218,7 +234,7 @@ int introducer_daemon_run(struct introducer_daemon *d, int reload_fd, volatile i
 				p[n++] = (struct pollfd){ d->conn_fd[c], POLLIN, 0 };
 			}
 		if (reload_fd >= 0) {
-			map[n] = -4;
+			map[n] = -11;
 			p[n++] = (struct pollfd){ reload_fd, POLLIN, 0 };
 		}
 		if (poll(p, (nfds_t)n, 500) < 0 && errno != EINTR)
@@ -227,7 +243,7 @@ int introducer_daemon_run(struct introducer_daemon *d, int reload_fd, volatile i
 		for (int i = 0; i < n; i++) {
 			if (!p[i].revents)
 				continue;
-			if (map[i] == -1 || map[i] == -2) {
+			if (map[i] < 0 && map[i] >= -MESH_VIAS) {
 				int v = -1 - map[i];
 				for (int k2 = 0; k2 < 64; k2++) {
 					struct wg_endpoint from;
@@ -239,9 +255,9 @@ int introducer_daemon_run(struct introducer_daemon *d, int reload_fd, volatile i
 						break;
 					introducer_receive(d->core, v, &from, buf, (size_t)len, now);
 				}
-			} else if (map[i] == -3) {
+			} else if (map[i] == -10) {
 				accept_conn(d, now);
-			} else if (map[i] == -4) {
+			} else if (map[i] == -11) {
 				if (p[i].revents & POLLIN)
 					reload(d, reload_fd);
 				else

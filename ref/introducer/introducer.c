@@ -27,6 +27,7 @@ struct member {
 	struct mesh_replay replay;  /* its control messages' counters */
 	int conn;                  /* its TCP connection, or -1 */
 	uint64_t last_ms;
+	uint64_t seen6_ms;         /* when it last registered on our IPv6 address */
 	struct bucket relay;       /* relay bytes it may still send */
 	uint64_t session;          /* the agent process's, from its last REGISTER */
 	struct bucket connects;    /* CONNECTs it may still make */
@@ -115,7 +116,7 @@ struct introducer {
 	uint64_t forged_log_ms, version_log_ms;
 	uint64_t last_expire_ms;
 	/* Where the message being handled came from. */
-	int cur_via;               /* 0, 1: UDP address; 2: TCP */
+	int cur_via;               /* 0, 1: UDP address; MESH_VIA_TCP; MESH_VIA_UDP6 */
 	int cur_conn;
 	int reading_conn;          /* the connection whose frames are being read, or -1 */
 	struct wg_endpoint cur_from;
@@ -123,6 +124,18 @@ struct introducer {
 };
 
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Did the message being handled come over UDP (either family)? */
+static bool over_udp(const struct introducer *in)
+{
+	return in->cur_via != MESH_VIA_TCP;
+}
+
+/* Where a member was seen from on our address via (NULL: TCP). */
+static struct wg_endpoint *seen_at(struct member *m, int via)
+{
+	return via == MESH_VIA_UDP6 ? &m->rec.seen6 : via == MESH_VIA_TCP ? NULL : &m->rec.seen[via];
+}
 
 static void say(const char *fmt, ...)
 {
@@ -246,7 +259,7 @@ static void send_to_member(struct introducer *in, struct member *m, const uint8_
 /* Answer where the current message came from (same socket or connection). */
 static void reply(struct introducer *in, const uint8_t *buf, size_t len)
 {
-	if (in->cur_via == 2) {
+	if (in->cur_via == MESH_VIA_TCP) {
 		if (conn_open(in, in->cur_conn) && in->io.send_tcp(in->io.ctx, in->cur_conn, buf, len) == -EPIPE)
 			conn_close(in, in->cur_conn);
 		return;
@@ -343,7 +356,7 @@ static void refuse(struct introducer *in, const struct mesh_msg *m, const uint8_
 	else if (in->refusal_logs >= REFUSAL_LOGS)
 		in->refusals_unlogged++;
 	else if (++in->refusal_logs)
-		say("refused %s from %s: %s", keystr(m->sender), in->cur_via == 2 ? "TCP" : epstr(&in->cur_from), why);
+		say("refused %s from %s: %s", keystr(m->sender), !over_udp(in) ? "TCP" : epstr(&in->cur_from), why);
 	r.u.refused.reason = reason;
 	n = seal_for(in, &r, m->sender, m->session, shared, out, sizeof(out));
 	/* Never an amplifier: the answer is smaller than what it answers. */
@@ -404,7 +417,7 @@ static bool join_allowed(struct introducer *in, uint64_t now)
 		if (!in->joins_limited++ || now - in->join_log_ms >= LOG_EVERY_MS) {
 			in->join_log_ms = now;
 			say("join attempts from %s over its limit (%d, then one per %d s): not heard (%llu so far)",
-			    in->cur_via == 2 ? "TCP" : epstr(&in->cur_from), JOIN_BURST, JOIN_EVERY_MS / 1000,
+			    !over_udp(in) ? "TCP" : epstr(&in->cur_from), JOIN_BURST, JOIN_EVERY_MS / 1000,
 			    (unsigned long long)in->joins_limited);
 		}
 		return false;
@@ -492,6 +505,10 @@ static void on_register(struct introducer *in, const struct mesh_msg *msg, const
 		/* A join attempt over its address's limit is not heard at all. */
 		if (!listed && in->conf.has_join && msg->u.reg.has_join && !join_allowed(in, now))
 			return;
+		/* A member joins over IPv4 (or TCP): our IPv6 address only
+		 * learns where an existing member is seen from over IPv6. */
+		if (in->cur_via == MESH_VIA_UDP6)
+			return;
 		if (!listed && !(in->conf.has_join && msg->u.reg.has_join && !sodium_memcmp(msg->u.reg.join, in->conf.join, 32))) {
 			refuse(in, msg, shared, MESH_REFUSED_NOT_MEMBER,
 			       in->conf.has_join ? "not in the allowlist, and no valid join secret" : "not in the allowlist",
@@ -499,7 +516,7 @@ static void on_register(struct introducer *in, const struct mesh_msg *msg, const
 			return;
 		}
 		/* Over UDP, a member is made only from a proven address. */
-		if (in->cur_via < 2 && !proof_ok(in, msg, now)) {
+		if (over_udp(in) && !proof_ok(in, msg, now)) {
 			send_prove(in, msg, shared, request_len, now);
 			return;
 		}
@@ -517,15 +534,24 @@ static void on_register(struct introducer *in, const struct mesh_msg *msg, const
 		mesh_replay_check(&m->replay, msg->counter);
 		changed = true;
 		say("member %s (%s) joined from %s as id %u", m->rec.name, keystr(m->rec.key),
-		    in->cur_via == 2 ? "TCP" : epstr(&in->cur_from), m->rec.id);
+		    !over_udp(in) ? "TCP" : epstr(&in->cur_from), m->rec.id);
 	}
 	/* A member moves to a new address only once the address proves it. */
-	if (in->cur_via < 2 && !wg_endpoint_equal(&m->rec.seen[in->cur_via], &in->cur_from) && !proof_ok(in, msg, now)) {
+	if (over_udp(in) && !wg_endpoint_equal(seen_at(m, in->cur_via), &in->cur_from) && !proof_ok(in, msg, now)) {
 		send_prove(in, msg, shared, request_len, now);
 		return;
 	}
-	m->last_ms = now;
-	if (in->cur_via < 2) {
+	if (in->cur_via == MESH_VIA_UDP6) {
+		/* Only where it is seen from over IPv6: its IPv4 registrations
+		 * keep it a member, and its candidates, mapping and peer list
+		 * come with them. */
+		if (!wg_endpoint_equal(&m->rec.seen6, &in->cur_from)) {
+			m->rec.seen6 = in->cur_from;
+			changed = true;
+		}
+		m->seen6_ms = now ? now : 1;
+	} else if (in->cur_via < 2) {
+		m->last_ms = now;
 		if (!wg_endpoint_equal(&m->rec.seen[in->cur_via], &in->cur_from))
 			changed = true;
 		m->rec.seen[in->cur_via] = in->cur_from;
@@ -535,6 +561,7 @@ static void on_register(struct introducer *in, const struct mesh_msg *msg, const
 		}
 	} else {
 		struct conn *k = in->conns[in->cur_conn];
+		m->last_ms = now;
 		if (m->conn != in->cur_conn && m->conn >= 0 && in->conns[m->conn])
 			in->conns[m->conn]->member = -1;
 		/* One member per connection: one that registered over it before
@@ -548,8 +575,8 @@ static void on_register(struct introducer *in, const struct mesh_msg *msg, const
 			changed = true;
 		}
 	}
-	if (m->rec.n_cands != msg->u.reg.n_cands ||
-	    memcmp(m->rec.cands, msg->u.reg.cands, sizeof(m->rec.cands[0]) * msg->u.reg.n_cands)) {
+	if (in->cur_via != MESH_VIA_UDP6 && (m->rec.n_cands != msg->u.reg.n_cands ||
+	    memcmp(m->rec.cands, msg->u.reg.cands, sizeof(m->rec.cands[0]) * msg->u.reg.n_cands))) {
 		changed = true;
 		m->rec.n_cands = msg->u.reg.n_cands;
 		memcpy(m->rec.cands, msg->u.reg.cands, sizeof(m->rec.cands));
@@ -571,7 +598,7 @@ static void on_register(struct introducer *in, const struct mesh_msg *msg, const
 			m->rec.mapped_by = by;
 		}
 	}
-	r.u.regd.seen = in->cur_via == 2 ? (struct wg_endpoint){ 0 } : in->cur_from;
+	r.u.regd.seen = over_udp(in) ? in->cur_from : (struct wg_endpoint){ 0 };
 	r.u.regd.via = (uint8_t)in->cur_via;
 	r.u.regd.ttl = msg->u.reg.ttl;
 	r.u.regd.id = m->rec.id;
@@ -591,7 +618,7 @@ static void on_register(struct introducer *in, const struct mesh_msg *msg, const
 	/* The peer list: all of it to this member on its main address when
 	 * it is due, and this member to everyone when something about it
 	 * changed. */
-	bool whole_list = in->cur_via != 1 && (!m->listed_ms || m->listed_session != msg->session ||
+	bool whole_list = (in->cur_via == 0 || in->cur_via == MESH_VIA_TCP) && (!m->listed_ms || m->listed_session != msg->session ||
 					       now - m->listed_ms >= MESH_LIST_REFRESH_MS);
 	if (whole_list) {
 		m->listed_ms = now ? now : 1;
@@ -683,13 +710,13 @@ static void send_resync(struct introducer *in, struct member *m, uint64_t sessio
  * knows who sent it; NULL for a place no member registered from. */
 static struct member *member_at(struct introducer *in)
 {
-	if (in->cur_via == 2) {
+	if (!over_udp(in)) {
 		struct conn *k = in->cur_conn >= 0 ? in->conns[in->cur_conn] : NULL;
 		return k && k->member >= 0 && in->members[k->member].used ? &in->members[k->member] : NULL;
 	}
 	for (int i = 0; i < MAX_MEMBERS; i++) {
 		struct member *m = &in->members[i];
-		if (m->used && (wg_endpoint_equal(&m->rec.seen[in->cur_via], &in->cur_from) ||
+		if (m->used && (wg_endpoint_equal(seen_at(m, in->cur_via), &in->cur_from) ||
 		     wg_endpoint_equal(&m->rec.seen[0], &in->cur_from)))
 			return m;
 	}
@@ -700,7 +727,7 @@ static struct member *member_at(struct introducer *in)
  * (UDP only). */
 static struct place *place_at(struct introducer *in, uint64_t now)
 {
-	for (int i = 0; i < PLACES && in->cur_via < 2; i++)
+	for (int i = 0; i < PLACES && over_udp(in); i++)
 		if (in->places[i].at_ms && now - in->places[i].at_ms < PLACE_KEEP_MS &&
 		    wg_endpoint_equal(&in->places[i].ep, &in->cur_from))
 			return &in->places[i];
@@ -713,7 +740,7 @@ static void place_proven_soon(struct introducer *in, uint64_t now)
 	struct place *p = place_at(in, now), *oldest = NULL, *oldest_here = NULL, *free_slot = NULL;
 	int here = 0;
 
-	if (in->cur_via == 2 || p)
+	if (!over_udp(in) || p)
 		return;
 	for (int i = 0; i < PLACES; i++) {
 		struct place *q = &in->places[i];
@@ -806,7 +833,7 @@ static void on_control(struct introducer *in, const uint8_t *buf, size_t len, ui
 		if (ret == -EPROTO && (!in->version_log_ms || now - in->version_log_ms >= LOG_EVERY_MS)) {
 			in->version_log_ms = now;
 			say("a message of mesh protocol version %u from %s; we speak %d: update the older side", buf[2],
-			    in->cur_via == 2 ? "TCP" : epstr(&in->cur_from), MESH_VERSION);
+			    !over_udp(in) ? "TCP" : epstr(&in->cur_from), MESH_VERSION);
 		}
 		return;
 	}
@@ -829,7 +856,7 @@ static void on_control(struct introducer *in, const uint8_t *buf, size_t len, ui
 	if (ret) {
 		if (now - in->forged_log_ms > LOG_EVERY_MS) {
 			in->forged_log_ms = now;
-			say("dropped a message from %s: %s", in->cur_via == 2 ? "TCP" : epstr(&in->cur_from), why);
+			say("dropped a message from %s: %s", !over_udp(in) ? "TCP" : epstr(&in->cur_from), why);
 		}
 		goto out;
 	}
@@ -847,10 +874,13 @@ static void on_control(struct introducer *in, const uint8_t *buf, size_t len, ui
 			send_resync(in, m, msg.session, len, now);
 		goto out; /* a replay, or the member restarted with its clock behind */
 	}
+	/* Our IPv6 address hears REGISTERs only (see on_register). */
+	if (in->cur_via == MESH_VIA_UDP6 && type != MESH_REGISTER)
+		goto out;
 	if (m && in->cur_via < 2 && type != MESH_REGISTER && !wg_endpoint_equal(&m->rec.seen[in->cur_via], &in->cur_from) &&
 	    !wg_endpoint_equal(&m->rec.seen[0], &in->cur_from))
 		goto out; /* from somewhere it has not registered: register first */
-	if (m && in->cur_via == 2 && type != MESH_REGISTER && m->conn != in->cur_conn)
+	if (m && !over_udp(in) && type != MESH_REGISTER && m->conn != in->cur_conn)
 		goto out;
 	switch (type) {
 	case MESH_REGISTER:
@@ -885,7 +915,9 @@ static void on_relay(struct introducer *in, const uint8_t *buf, size_t len, uint
 			src = &in->members[i];
 	if (!src)
 		return;
-	if (in->cur_via == 2 ? src->conn != in->cur_conn
+	if (in->cur_via == MESH_VIA_UDP6)
+		return; /* relayed over IPv4 or TCP only */
+	if (!over_udp(in) ? src->conn != in->cur_conn
 			     : !wg_endpoint_equal(&src->rec.seen[0], &in->cur_from) &&
 				       !wg_endpoint_equal(&src->rec.seen[1], &in->cur_from))
 		return;
@@ -965,7 +997,7 @@ int introducer_conn_input(struct introducer *in, int conn, const uint8_t *bytes,
 
 	if (conn < 0 || conn >= MAX_CONNS || !in->conns[conn])
 		return -ENOENT;
-	in->cur_via = 2;
+	in->cur_via = MESH_VIA_TCP;
 	in->cur_conn = conn;
 	in->cur_from = in->conns[conn]->from;
 	in->cur_now = now;
@@ -1012,6 +1044,13 @@ static void expire(struct introducer *in, uint64_t now)
 			say("member %s (%s) expired: not heard from for %d s", m->rec.name, keystr(m->rec.key),
 			    MEMBER_EXPIRE_MS / 1000);
 			member_remove(in, i);
+		} else if (m->used && m->rec.seen6.addr.ss_family && now - m->seen6_ms > MEMBER_EXPIRE_MS) {
+			/* No longer heard over IPv6 (its IPv6 went away): the
+			 * others stop punching toward that endpoint. */
+			memset(&m->rec.seen6, 0, sizeof(m->rec.seen6));
+			for (int k = 0; k < MAX_MEMBERS; k++)
+				if (in->members[k].used && k != i)
+					send_peer(in, &in->members[k], m);
 		}
 	}
 }

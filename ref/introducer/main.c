@@ -29,6 +29,7 @@ static const char usage[] =
 	"Every configuration key can be a flag (--listen \"A B\" is listen = A B):\n"
 	"  private-key-file FILE   its key pair (`wg genkey > FILE`); agents pin the public key\n"
 	"  listen ADDR1[:PORT] ADDR2[:PORT]   two addresses (port 3478); TCP on the first\n"
+	"  listen6 ADDR6           an IPv6 address members register on too (their IPv6 endpoint)\n"
 	"  allow KEY NAME          a member (repeat), or allowlist-file FILE (lines KEY NAME)\n"
 	"  join-secret SECRET      anyone who knows it may join (16 characters or more)\n"
 	"  pool4 PREFIX            mesh IPv4 addresses (default " MESH_DEFAULT_POOL4 ")\n"

@@ -16,18 +16,36 @@ void mesh_join_hash(const char *secret, uint8_t out[static 32])
 	blake2s(out, 32, NULL, 0, (const uint8_t *)secret, strlen(secret));
 }
 
-/* "ADDR[:PORT]" (IPv4) or "[ADDR6]:PORT"; the port defaults to 3478. */
+/* "ADDR[:PORT]" (IPv4), "[ADDR6]:PORT", "[ADDR6]" or "ADDR6"; the port
+ * defaults to 3478. */
 static int parse_endpoint(const char *s, struct wg_endpoint *ep)
 {
 	char buf[80];
 	uint32_t a;
+	uint8_t a6[16];
+	size_t n = strlen(s);
 
 	if (wg_endpoint_parse(s, ep) == 0)
 		return 0;
-	if (!text_parse_ipv4(s, &a))
+	if (text_parse_ipv4(s, &a))
+		snprintf(buf, sizeof(buf), "%s:%d", s, MESH_DEFAULT_PORT);
+	else if (n < 48 && s[0] == '[' && s[n - 1] == ']')
+		snprintf(buf, sizeof(buf), "%s:%d", s, MESH_DEFAULT_PORT);
+	else if (n < 48 && inet_pton(AF_INET6, s, a6) == 1)
+		snprintf(buf, sizeof(buf), "[%s]:%d", s, MESH_DEFAULT_PORT);
+	else
 		return -EINVAL;
-	snprintf(buf, sizeof(buf), "%s:%d", s, MESH_DEFAULT_PORT);
 	return wg_endpoint_parse(buf, ep);
+}
+
+/* One IPv6 endpoint ("listen6", "introducer6"). */
+static int parse_endpoint6(const char *s, struct wg_endpoint *ep)
+{
+	if (parse_endpoint(s, ep) || ep->addr.ss_family != AF_INET6) {
+		memset(ep, 0, sizeof(*ep));
+		return -EINVAL;
+	}
+	return 0;
 }
 
 static int parse_endpoints(char *value, struct wg_endpoint *eps, int max, int *n)
@@ -235,6 +253,12 @@ int introducer_conf_set(struct introducer_conf *c, const char *key, const char *
 					 "addresses let agents tell mappings that depend on the destination)", value);
 		return 0;
 	}
+	if (!strcmp(key, "listen6")) {
+		if (parse_endpoint6(value, &c->listen6))
+			return text_fail(err, errlen, origin, line, "listen6 \"%.60s\": expected one IPv6 address, ADDR6 or "
+					 "[ADDR6]:PORT (agents register there too, to learn their IPv6 endpoint)", value);
+		return 0;
+	}
 	if (!strcmp(key, "allow")) {
 		if (text_split(v, w, 3) != 2)
 			return text_fail(err, errlen, origin, line, "allow \"%s\": expected PUBLIC-KEY NAME", value);
@@ -289,7 +313,7 @@ int introducer_conf_set(struct introducer_conf *c, const char *key, const char *
 		return 0;
 	}
 	return text_fail(err, errlen, origin, line,
-			 "unknown key \"%s\"; expected private-key, private-key-file, listen, allow, allowlist-file, "
+			 "unknown key \"%s\"; expected private-key, private-key-file, listen, listen6, allow, allowlist-file, "
 			 "join-secret, pool4, pool6, user, relay-rate or tcp", key);
 }
 
@@ -310,6 +334,12 @@ int agent_conf_set(struct agent_conf *c, const char *key, const char *value, con
 		if (parse_introducer(v, c))
 			return text_fail(err, errlen, origin, line,
 					 "introducer \"%.80s\": expected one or two ADDR[:PORT] or NAME[:PORT] (a DNS name)", value);
+		return 0;
+	}
+	if (!strcmp(key, "introducer6")) {
+		if (parse_endpoint6(value, &c->introducer6))
+			return text_fail(err, errlen, origin, line, "introducer6 \"%.60s\": expected the introducer's IPv6 "
+					 "address, ADDR6 or [ADDR6]:PORT", value);
 		return 0;
 	}
 	if (!strcmp(key, "interface")) {
@@ -365,7 +395,7 @@ int agent_conf_set(struct agent_conf *c, const char *key, const char *value, con
 		return 0;
 	}
 	return text_fail(err, errlen, origin, line,
-			 "unknown key \"%s\"; expected private-key, private-key-file, introducer, introducer-key, interface, "
+			 "unknown key \"%s\"; expected private-key, private-key-file, introducer, introducer6, introducer-key, interface, "
 			 "name, listen-port, join-secret, mtu, keepalive, ping-interval-ms, probe-impossible or port-mapping",
 			 key);
 }

@@ -28,6 +28,7 @@ struct introducer_conf {
 	uint8_t private_key[WG_KEY_LEN];
 	struct wg_endpoint listen[2];        /* two addresses, one port each; TCP on the first */
 	int n_listen;
+	struct wg_endpoint listen6;          /* an IPv6 address agents also register on (family 0: none) */
 	struct mesh_member_conf allow[MESH_MAX_ALLOW];
 	int n_allow;
 	bool has_join;
@@ -54,6 +55,7 @@ struct agent_conf {
 	char introducer_host[2][128];
 	uint16_t introducer_port[2];
 	int n_introducer_given;
+	struct wg_endpoint introducer6;      /* its IPv6 address, registered on too (family 0: none) */
 	char interface[16];
 	char name[MESH_NAME_LEN + 1];
 	uint16_t listen_port;

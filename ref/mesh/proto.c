@@ -215,11 +215,13 @@ static void put_peer(struct wr *w, const struct mesh_peer_rec *p)
 	put_ep(w, &p->seen[0]);
 	put_ep(w, &p->seen[1]);
 	put_cands(w, p->n_cands, p->cands);
-	put8(w, (uint8_t)(p->tcp_only | (p->mapped.addr.ss_family ? 2 : 0)));
+	put8(w, (uint8_t)(p->tcp_only | (p->mapped.addr.ss_family ? 2 : 0) | (p->seen6.addr.ss_family ? 4 : 0)));
 	if (p->mapped.addr.ss_family) {
 		put_ep(w, &p->mapped);
 		put8(w, p->mapped_by);
 	}
+	if (p->seen6.addr.ss_family)
+		put_ep(w, &p->seen6);
 }
 
 /* A port mapping's protocol: exactly one of the three bits. */
@@ -248,7 +250,7 @@ static int get_peer(struct rd *r, struct mesh_peer_rec *p, char *why, size_t why
 	    get_cands(r, &p->n_cands, p->cands, why, whylen))
 		return -EBADMSG;
 	flags = get8(r);
-	if (flags > 3)
+	if (flags > 7)
 		return bad(why, whylen, "peer flags 0x%02x unknown", flags);
 	p->tcp_only = flags & 1;
 	memset(&p->mapped, 0, sizeof(p->mapped));
@@ -259,6 +261,13 @@ static int get_peer(struct rd *r, struct mesh_peer_rec *p, char *why, size_t why
 		p->mapped_by = get8(r);
 		if (!r->short_ && check_mapped_by(p->mapped_by, &p->mapped, why, whylen))
 			return -EBADMSG;
+	}
+	memset(&p->seen6, 0, sizeof(p->seen6));
+	if (flags & 4) {
+		if (get_ep(r, &p->seen6, why, whylen))
+			return -EBADMSG;
+		if (!r->short_ && p->seen6.addr.ss_family != AF_INET6)
+			return bad(why, whylen, "a member's IPv6 endpoint that is not IPv6");
 	}
 	return 0;
 }
@@ -393,7 +402,7 @@ int mesh_msg_decode(uint8_t type, const uint8_t *in, size_t len, struct mesh_msg
 		m->u.regd.n_peers = get16(&r);
 		if (get_name(&r, m->u.regd.name, why, whylen))
 			return -EBADMSG;
-		if (!r.short_ && (m->u.regd.via > 2 || m->u.regd.plen4 > 32 || m->u.regd.plen6 > 128))
+		if (!r.short_ && (m->u.regd.via >= MESH_VIAS || m->u.regd.plen4 > 32 || m->u.regd.plen6 > 128))
 			return bad(why, whylen, "registered: via %u, prefix lengths /%u and /%u out of range", m->u.regd.via,
 				   m->u.regd.plen4, m->u.regd.plen6);
 		break;

@@ -5,6 +5,9 @@
  * relay frames carry WireGuard packets, which protect
  * themselves, behind a session token.
  *
+ * Version 5: as 4, and an agent registers over IPv6 too, with the
+ * introducer's IPv6 address (a REGISTERED "via" 3), and a member's record
+ * may carry where that address saw it (its IPv6 reflexive endpoint).
  * Version 4: as 3, and a REGISTER and a member's record may carry the
  * port mapping the member's router granted (its endpoint and protocol).
  * Version 3: nothing on the wire names the sender. Each control message
@@ -36,7 +39,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define MESH_VERSION 4
+#define MESH_VERSION 5
 #define MESH_HDR_LEN 4
 #define MESH_EPH_LEN 32
 #define MESH_MAC_LEN 16
@@ -48,6 +51,11 @@
 #define MESH_RELAY_HDR_LEN (MESH_HDR_LEN + MESH_TOKEN_LEN + 4)
 #define MESH_RELAYED_HDR_LEN (MESH_HDR_LEN + 4)
 #define MESH_MAX_CANDS 8
+/* Where a message reached the introducer: its two IPv4 addresses (0, 1),
+ * TCP, its IPv6 address. */
+#define MESH_VIA_TCP 2
+#define MESH_VIA_UDP6 3
+#define MESH_VIAS 4
 #define MESH_NAME_LEN 31
 #define MESH_REGISTER_MIN_BODY 48   /* a REGISTER's body is padded with zeros to this */
 #define MESH_MAX_MSG 1400      /* a sealed control message always fits one datagram */
@@ -88,6 +96,7 @@ struct mesh_peer_rec {
 	uint32_t mesh4;                   /* network order */
 	uint8_t mesh6[16];
 	struct wg_endpoint seen[2];       /* as seen from introducer address 0 and 1 (family 0: not yet) */
+	struct wg_endpoint seen6;         /* as seen from the introducer's IPv6 address (family 0: not, or none) */
 	uint8_t n_cands;
 	struct wg_endpoint cands[MESH_MAX_CANDS];   /* its local addresses */
 	bool tcp_only;                    /* reaches the introducer over TCP only */
@@ -123,7 +132,7 @@ struct mesh_msg {
 		} reg;
 		struct {
 			struct wg_endpoint seen;      /* the sender's address as this introducer address saw it */
-			uint8_t via;                  /* which introducer address (0, 1; 2: TCP) */
+			uint8_t via;                  /* which introducer address (0, 1; MESH_VIA_TCP, MESH_VIA_UDP6) */
 			uint8_t ttl;                  /* echo of reg.ttl */
 			uint32_t id;
 			uint32_t mesh4;

@@ -8,10 +8,16 @@
 
 int wg_udp_open(const struct wg_endpoint *ep, int bufsize)
 {
-	int fd = socket(ep->addr.ss_family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	int fd = socket(ep->addr.ss_family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0), one = 1;
 
 	if (fd < 0)
 		return -errno;
+	/* IPv6 only: an IPv4 socket may hold the same port beside it. */
+	if (ep->addr.ss_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one))) {
+		int ret = -errno;
+		close(fd);
+		return ret;
+	}
 	if (bufsize > 0) {
 		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bufsize, sizeof(bufsize));
 		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bufsize, sizeof(bufsize));
@@ -32,5 +38,16 @@ int wg_udp_bind(uint16_t port)
 	memset(&ep, 0, sizeof(ep));
 	sa->sin_family = AF_INET;
 	sa->sin_port = htons(port);
+	return wg_udp_open(&ep, WG_UDP_BUFFER);
+}
+
+int wg_udp_bind6(uint16_t port)
+{
+	struct wg_endpoint ep;
+	struct sockaddr_in6 *sa = (struct sockaddr_in6 *)&ep.addr;
+
+	memset(&ep, 0, sizeof(ep));
+	sa->sin6_family = AF_INET6;
+	sa->sin6_port = htons(port);
 	return wg_udp_open(&ep, WG_UDP_BUFFER);
 }

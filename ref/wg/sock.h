@@ -9,11 +9,13 @@
 
 #define WG_UDP_BUFFER (4 << 20)   /* the data path's buffers each way */
 
-/* A non-blocking UDP socket bound to ep (its family, address and port),
- * with buffers of bufsize bytes each way when bufsize > 0; returns the fd
+/* A non-blocking UDP socket bound to ep (its family, address and port;
+ * an IPv6 one carries IPv6 only), with buffers of bufsize bytes each way when bufsize > 0; returns the fd
  * or a negative errno. */
 int wg_udp_open(const struct wg_endpoint *ep, int bufsize);
 /* An IPv4 one on any address, PORT (0: any), with WG_UDP_BUFFER. */
 int wg_udp_bind(uint16_t port);
+/* The same on IPv6's any address (IPv6 only, beside an IPv4 one). */
+int wg_udp_bind6(uint16_t port);
 
 #endif

@@ -8,7 +8,8 @@
  * parses as the type it names, so the handlers past the crypto are
  * reached; or it goes raw. Nothing may crash, and the mesh must still be
  * two members at most. Each record: where (bits 0-1: introducer 0,
- * introducer 1, agent a; bit 2: raw), who (0-3), from (0-3), type, body
+ * introducer 1, agent a; bit 2: raw; bit 3: over IPv6, to the
+ * introducer's IPv6 address or to a from an IPv6 place), who (0-3), from (0-3), type, body
  * length, milliseconds to pass (x 10), then the body. */
 #include "tests/sim/sim.h"
 
@@ -27,7 +28,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static uint8_t stranger_priv[32] = { 7 };
 	uint8_t priv[4][32], pub[4][32], to_pub[32], shared[32], wire[MESH_MAX_PROBE];
 	struct mesh_counter counter[4];
-	struct wg_endpoint from[4], intro[2];
+	struct wg_endpoint from[4], from6[4], intro[2];
 	size_t i = 0;
 	int a, b;
 
@@ -51,6 +52,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	from[1] = S.agents[a].a.peers[0].used ? S.agents[a].a.peers[0].rec.seen[0] : intro[0]; /* where b is seen */
 	from[2] = intro[0];
 	wg_endpoint_parse("198.51.100.9:4000", &from[3]);
+	for (int k = 0; k < 4; k++) {
+		char text[48];
+		snprintf(text, sizeof(text), "[2001:db8:0:%d::2]:%d", k + 1, 4000 + k);
+		wg_endpoint_parse(text, &from6[k]);
+	}
 	while (i + 6 <= size) {
 		const uint8_t *h = data + i;
 		size_t n = h[4];
@@ -79,10 +85,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		i += n;
 		if (len > 0) {
+			const struct wg_endpoint *src = h[0] & 8 ? &from6[h[2] & 3] : &from[h[2] & 3];
 			if (where < 2 && S.intro_up)
-				introducer_receive(S.intro, where, &from[h[2] & 3], wire, (size_t)len, S.now);
+				introducer_receive(S.intro, h[0] & 8 ? MESH_VIA_UDP6 : where, src, wire, (size_t)len, S.now);
 			else if (where == 2 && S.agents[a].up)
-				agent_receive(&S.agents[a].a, S.agents[a].a.udp, &from[h[2] & 3], wire, (size_t)len, S.now);
+				agent_receive(&S.agents[a].a, S.agents[a].a.udp, src, wire, (size_t)len, S.now);
 		}
 		sim_run(&S, (uint64_t)h[5] * 10);
 	}

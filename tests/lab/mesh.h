@@ -36,6 +36,18 @@ struct mesh {
 	bool allow_c;                /* c is a member too (three peers) */
 };
 
+/* Where the lab is dual-stack: the introducer's IPv6 address, which it
+ * listens on and agents register on too, as ADDR6 text ("": none). */
+static inline const char *mesh_introducer6(const struct mesh *m)
+{
+	static char text[INET6_ADDRSTRLEN];
+	uint8_t a6[16];
+
+	if (!m->lab.net.ipv6 || !topo_net_addr6(&m->lab.net, "introducer", a6))
+		return "";
+	return inet_ntop(AF_INET6, a6, text, sizeof(text)) ? text : "";
+}
+
 static inline const char *mesh_host(int i)
 {
 	static const char *const names[] = { "a", "b", "c" };
@@ -100,9 +112,10 @@ static inline void mesh_start_introducer(struct mesh *m, const char *extra)
 	char *argv[] = { (char *)mesh_bin("punchlab-introducer"), "--config", path, NULL };
 
 	snprintf(conf, sizeof(conf),
-		 "private-key-file = %s/introducer.key\nlisten = 203.0.113.10 203.0.113.11\nallow = %s a\nallow = %s b\n%s%s%s%s",
+		 "private-key-file = %s/introducer.key\nlisten = 203.0.113.10 203.0.113.11\nallow = %s a\nallow = %s b\n%s%s%s%s%s%s%s",
 		 m->dir, m->pub[0], m->pub[1], m->allow_c ? "allow = " : "", m->allow_c ? m->pub[2] : "",
-		 m->allow_c ? " c\n" : "", extra ? extra : "");
+		 m->allow_c ? " c\n" : "", *mesh_introducer6(m) ? "listen6 = " : "", mesh_introducer6(m),
+		 *mesh_introducer6(m) ? "\n" : "", extra ? extra : "");
 	snprintf(path, sizeof(path), "%s/introducer.conf", m->dir);
 	mesh_write(path, conf);
 	m->intro = mesh_spawn(m, "introducer", argv, "introducer.log");
@@ -116,8 +129,9 @@ static inline void mesh_start_agent_on(struct mesh *m, int i, const char *node)
 
 	snprintf(conf, sizeof(conf),
 		 "private-key-file = %s/%s.key\nintroducer = 203.0.113.10 203.0.113.11\nintroducer-key = %s\n"
-		 "interface = %s\nname = %s\n",
-		 m->dir, mesh_host(i), m->intro_pub, m->ifname[i], mesh_host(i));
+		 "interface = %s\nname = %s\n%s%s%s",
+		 m->dir, mesh_host(i), m->intro_pub, m->ifname[i], mesh_host(i), *mesh_introducer6(m) ? "introducer6 = " : "",
+		 mesh_introducer6(m), *mesh_introducer6(m) ? "\n" : "");
 	snprintf(path, sizeof(path), "%s/%s.conf", m->dir, mesh_host(i));
 	mesh_write(path, conf);
 	snprintf(log, sizeof(log), "%s.log", mesh_host(i));

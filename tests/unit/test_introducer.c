@@ -732,6 +732,67 @@ static void a_port_mapping_is_passed_on_only_on_the_members_own_address(void **s
 	introducer_free(in);
 }
 
+/* The introducer's IPv6 address hears REGISTERs of members only: one
+ * from a key not yet registered over IPv4 gets no answer; a member's
+ * proves its address, then is answered ("via" IPv6) and its IPv6
+ * endpoint goes to the others in its record; nothing else is heard there
+ * (a relay frame goes nowhere); IPv6 alone keeps no one a member, and an
+ * IPv6 endpoint not heard from for a minute is taken out of the record. */
+static void ipv6_registers_only_say_where_a_member_is_seen_from_over_ipv6(void **state)
+{
+	struct introducer *in = intro_new_with("listen6 = 2001:db8::a\n");
+	struct wg_endpoint ea, eb, e6;
+	uint8_t buf[MESH_MAX_MSG], shared[32], wgpkt[32] = { 4 };
+	struct mesh_msg m;
+	char why[160];
+	size_t n;
+	int frames;
+
+	(void)state;
+	assert_int_equal(wg_endpoint_parse("192.0.2.2:40000", &ea), 0);
+	assert_int_equal(wg_endpoint_parse("192.0.2.10:41000", &eb), 0);
+	assert_int_equal(wg_endpoint_parse("[2001:db8:0:4::2]:41000", &e6), 0);
+	n = register_datagram(member_priv[1], NULL, NULL, buf, sizeof(buf));
+	introducer_receive(in, MESH_VIA_UDP6, &e6, buf, n, 1000);
+	assert_int_equal(io_seen.udp_frames, 0);
+	assert_int_equal(introducer_members(in), 0);
+	udp_register(in, member_priv[0], NULL, &ea, 1000);
+	udp_register(in, member_priv[1], NULL, &eb, 1000);
+	assert_int_equal(introducer_members(in), 2);
+	udp_register_via(in, MESH_VIA_UDP6, member_priv[1], NULL, &e6, 2000);
+	assert_int_equal(mesh_shared_key(shared, intro_pub, member_priv[1]), 0);
+	assert_int_equal(mesh_receive(io_seen.regd, io_seen.regd_len, member_priv[1], shared, &m, why, sizeof(why)), 0);
+	assert_int_equal(m.u.regd.via, MESH_VIA_UDP6);
+	assert_true(wg_endpoint_equal(&m.u.regd.seen, &e6));
+	/* a hears where b is over IPv6; b's IPv4 endpoints are as they were */
+	struct mesh_peer_rec b = last_peer_for_a();
+	assert_true(wg_endpoint_equal(&b.seen6, &e6));
+	assert_true(wg_endpoint_equal(&b.seen[0], &eb));
+	/* b's relay frame on the IPv6 address is not carried */
+	frames = io_seen.udp_frames;
+	n = (size_t)mesh_relay_build(buf, sizeof(buf), m.u.regd.token, 2, wgpkt, sizeof(wgpkt));
+	introducer_receive(in, MESH_VIA_UDP6, &e6, buf, n, 2500);
+	assert_int_equal(io_seen.udp_frames, frames);
+	/* b registers over IPv4 alone for a minute and more: its IPv6
+	 * endpoint leaves its record; a member heard over IPv6 alone expires */
+	for (uint64_t t = 10000; t <= 70000; t += 10000) {
+		io_seen.ns += 10000000000ULL;
+		udp_register(in, member_priv[0], NULL, &ea, t);
+		udp_register(in, member_priv[1], NULL, &eb, t);
+		introducer_tick(in, t);
+	}
+	b = last_peer_for_a();   /* sent as the tick took it out */
+	assert_int_equal(b.seen6.addr.ss_family, 0);
+	for (uint64_t t = 80000; t <= 150000; t += 10000) {
+		io_seen.ns += 10000000000ULL;
+		udp_register(in, member_priv[0], NULL, &ea, t);
+		udp_register_via(in, MESH_VIA_UDP6, member_priv[1], NULL, &e6, t);
+		introducer_tick(in, t);
+	}
+	assert_int_equal(introducer_members(in), 1);
+	introducer_free(in);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -746,6 +807,7 @@ int main(void)
 		cmocka_unit_test(a_register_from_a_forged_source_amplifies_nothing),
 		cmocka_unit_test(the_member_list_goes_out_when_it_changed_not_with_every_register),
 		cmocka_unit_test(a_port_mapping_is_passed_on_only_on_the_members_own_address),
+		cmocka_unit_test(ipv6_registers_only_say_where_a_member_is_seen_from_over_ipv6),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -105,6 +105,33 @@ static void agent_file_parses_and_flags_override_it(void **state)
 	assert_non_null(strstr(err, "at most 15"));
 }
 
+/* The introducer's IPv6 address: listened on, registered on; given as
+ * an IPv6 address (bare, bracketed, with a port), nothing else. */
+static void ipv6_addresses_of_the_introducer_parse(void **state)
+{
+	char ep[64];
+
+	(void)state;
+	assert_int_equal(intro("listen = 203.0.113.10\nlisten6 = 2001:db8::a\n"), 0);
+	wg_endpoint_format(&ic.listen6, ep, sizeof(ep));
+	assert_string_equal(ep, "[2001:db8::a]:3478");
+	assert_int_equal(intro("listen6 = [2001:db8::a]:4000\n"), 0);
+	wg_endpoint_format(&ic.listen6, ep, sizeof(ep));
+	assert_string_equal(ep, "[2001:db8::a]:4000");
+	assert_int_equal(intro("listen = 203.0.113.10\n"), 0);
+	assert_int_equal(ic.listen6.addr.ss_family, 0);
+	assert_int_equal(intro("listen6 = 203.0.113.10\n"), -EINVAL);
+	assert_non_null(strstr(err, "intro.conf:1: listen6 \"203.0.113.10\": expected one IPv6 address"));
+	assert_int_equal(intro("listen6 = 2001:db8::a 2001:db8::b\n"), -EINVAL);
+	assert_int_equal(agent("introducer6 = [2001:db8::a]\n"), 0);
+	wg_endpoint_format(&ac.introducer6, ep, sizeof(ep));
+	assert_string_equal(ep, "[2001:db8::a]:3478");
+	assert_int_equal(agent("introducer6 = intro.example\n"), -EINVAL);
+	assert_non_null(strstr(err, "agent.conf:1: introducer6 \"intro.example\": expected the introducer's IPv6 address"));
+	assert_int_equal(agent("colour = blue\n"), -EINVAL);
+	assert_non_null(strstr(err, "introducer6"));
+}
+
 static void agent_missing_introducer_key_is_explained(void **state)
 {
 	(void)state;
@@ -212,6 +239,7 @@ int main(void)
 		cmocka_unit_test(introducer_file_with_two_addresses_and_members_parses),
 		cmocka_unit_test(introducer_mistakes_are_named_with_their_line),
 		cmocka_unit_test(agent_file_parses_and_flags_override_it),
+		cmocka_unit_test(ipv6_addresses_of_the_introducer_parse),
 		cmocka_unit_test(agent_missing_introducer_key_is_explained),
 		cmocka_unit_test(a_private_key_file_others_can_read_draws_a_warning),
 		cmocka_unit_test(the_introducer_may_be_a_dns_name),

@@ -130,6 +130,23 @@ static void every_message_type_survives_seal_and_open(void **state)
 	assert_true(wg_endpoint_equal(&o.u.punch.peer.mapped, &m.u.punch.peer.mapped));
 	assert_int_equal(o.u.punch.peer.mapped_by, NAT_PORTMAP_UPNP);
 	assert_true(o.u.punch.peer.tcp_only);
+	assert_int_equal(o.u.punch.peer.seen6.addr.ss_family, 0);
+	m.u.punch.peer.seen6 = ep("[2001:db8:0:4::2]:5000");   /* and where IPv6 saw it */
+	roundtrip(&m, &o);
+	assert_true(wg_endpoint_equal(&o.u.punch.peer.seen6, &m.u.punch.peer.seen6));
+	assert_true(wg_endpoint_equal(&o.u.punch.peer.mapped, &m.u.punch.peer.mapped));
+	m.u.punch.peer.mapped = (struct wg_endpoint){ 0 };       /* IPv6 alone */
+	roundtrip(&m, &o);
+	assert_true(wg_endpoint_equal(&o.u.punch.peer.seen6, &m.u.punch.peer.seen6));
+	assert_int_equal(o.u.punch.peer.mapped.addr.ss_family, 0);
+
+	memset(&m.u, 0, sizeof(m.u));
+	m.type = MESH_REGISTERED;               /* an answer on the introducer's IPv6 address */
+	m.u.regd.seen = ep("[2001:db8:0:4::2]:5000");
+	m.u.regd.via = MESH_VIA_UDP6;
+	roundtrip(&m, &o);
+	assert_int_equal(o.u.regd.via, MESH_VIA_UDP6);
+	assert_true(wg_endpoint_equal(&o.u.regd.seen, &m.u.regd.seen));
 
 	memset(&m.u, 0, sizeof(m.u));
 	m.type = MESH_PONG;
@@ -347,6 +364,40 @@ static void malformed_bodies_are_refused_with_a_reason(void **state)
 	body[17] = 0;                                   /* family 0: no endpoint */
 	assert_int_equal(mesh_msg_decode(MESH_REGISTER, body, 58, &m, why, sizeof(why)), -EBADMSG);
 	assert_non_null(strstr(why, "without an endpoint"));
+	/* REGISTERED from a fifth place (there are four: two IPv4
+	 * addresses, TCP, IPv6). */
+	{
+		struct mesh_msg r = { .type = MESH_REGISTERED };
+		uint8_t enc[128];
+		int n;
+		r.u.regd.via = MESH_VIAS;
+		n = mesh_msg_encode(&r, enc, sizeof(enc));
+		assert_true(n > 0);
+		assert_int_equal(mesh_msg_decode(MESH_REGISTERED, enc, (size_t)n, &m, why, sizeof(why)), -EBADMSG);
+		assert_non_null(strstr(why, "via 4"));
+	}
+	/* A member's record whose IPv6 endpoint is IPv4, and one with flags
+	 * no version knows. */
+	{
+		struct mesh_msg r = { .type = MESH_PEER };
+		uint8_t enc[256];
+		int n;
+		r.u.peer.seen6 = ep("192.0.2.1:5");
+		n = mesh_msg_encode(&r, enc, sizeof(enc));
+		assert_true(n > 0);
+		assert_int_equal(mesh_msg_decode(MESH_PEER, enc, (size_t)n, &m, why, sizeof(why)), -EBADMSG);
+		assert_non_null(strstr(why, "not IPv6"));
+		r.u.peer.seen6 = ep("[2001:db8::1]:5");
+		n = mesh_msg_encode(&r, enc, sizeof(enc));
+		assert_int_equal(mesh_msg_decode(MESH_PEER, enc, (size_t)n, &m, why, sizeof(why)), 0);
+		for (int i = 0; i < n; i++)
+			if (enc[i] == 4 && i + 1 < n && enc[i + 1] == 6) {   /* the flags byte, before the IPv6 endpoint */
+				enc[i] = 8;
+				break;
+			}
+		assert_int_equal(mesh_msg_decode(MESH_PEER, enc, (size_t)n, &m, why, sizeof(why)), -EBADMSG);
+		assert_non_null(strstr(why, "peer flags 0x08"));
+	}
 }
 
 static void every_message_type_refuses_trailing_and_missing_bytes(void **state)

@@ -1,0 +1,108 @@
+/* The reference mesh on a dual-stack lab (model key ipv6): two symmetric
+ * NATs, which no punching gets through over IPv4, go direct over IPv6
+ * through stateful firewalls, through prefix translation (NPTv6) and
+ * through NAT66, each as `punchlab expect` says per family; a pair where
+ * one side has no IPv6 stays relayed and says so per family. The
+ * introducer listens on IPv6 too, and the agents register there (mesh.h
+ * does it wherever the lab is dual-stack). Real introducer, real agents,
+ * the routers' counters, which tell IPv6's direct bytes apart. */
+#include "mesh.h"
+
+/* Agents on a (behind model A) and b (behind model B) of two-sites: the
+ * path both agents report and the counters' verdict must be WANT, as
+ * expect says over either family; direct, nearly all of the tunnel's
+ * direct bytes go over IPv6, and the agents' paths are IPv6 endpoints;
+ * relayed, both agents' "why" names each family and contains why_relayed. */
+static void ipv6_pair(const char *a, const char *b, const char *want, const char *why_relayed)
+{
+	static struct mesh m;
+	char pa[PATH_MAX + 4], pb[PATH_MAX + 4], *assigns[] = { pa, pb }, ep[80], why[400];
+	const bool direct = !strcmp(want, "direct");
+	struct expect_result r, r4, r6;
+	struct mesh_bytes d;
+	uint64_t v6_before = 0, v6_after = 0;
+
+	snprintf(pa, sizeof(pa), "A=%s", a);
+	snprintf(pb, sizeof(pb), "B=%s", b);
+	mesh_up(&m, "two-sites", 2, assigns);
+	mesh_counters(&m);
+	assert_int_equal(expect_topology_both(&m.lab.net, "a", "b", false, &r, &r4, &r6), 0);
+	print_message("%s x %s: want %s; expect says %s (%s)\n", a, b, want, r.direct ? "direct" : "relay", r.why);
+	if (r.direct != direct) {
+		mesh_down(&m, false);
+		fail_msg("%s x %s: punchlab expect says %s, the test's table says %s", a, b, r.direct ? "direct" : "relay",
+			 want);
+	}
+	if (!mesh_wait_path(&m, 0, want, 30000) || !mesh_wait_path(&m, 1, want, 30000)) {
+		mesh_down(&m, true);
+		fail_msg("%s x %s: the agents did not settle on the %s path", a, b, want);
+	}
+	assert_int_equal(meter_read6(&m.meter, "a", "b", &v6_before), 0);
+	d = mesh_traffic(&m);
+	assert_int_equal(meter_read6(&m.meter, "a", "b", &v6_after), 0);
+	print_message("  tunnel bytes: %lld direct (%llu over IPv6), %lld through the introducer\n", d.direct,
+		      (unsigned long long)(v6_after - v6_before), d.introducer);
+	if (mesh_traffic_path(d) != (direct ? PATH_DIRECT : PATH_RELAY)) {
+		mesh_down(&m, true);
+		fail_msg("%s x %s: the counters say otherwise", a, b);
+	}
+	for (int i = 0; i < 2; i++) {
+		if (direct) {
+			/* IPv4 cannot carry it: every direct byte is IPv6's. */
+			assert_true(v6_after - v6_before >= (uint64_t)d.direct * 9 / 10);
+			assert_true(mesh_peer_field(&m, i, "endpoint", ep, sizeof(ep)));
+			print_message("  %s's path: %s\n", mesh_host(i), ep);
+			assert_int_equal(ep[0], '[');
+		} else {
+			assert_true(mesh_peer_field(&m, i, "why", why, sizeof(why)));
+			print_message("  %s: %s\n", mesh_host(i), why);
+			assert_non_null(strstr(why, "IPv4: "));
+			assert_non_null(strstr(why, why_relayed));
+		}
+	}
+	mesh_down(&m, false);
+}
+
+static void symmetric_pair_goes_direct_over_ipv6_firewalls(void **state)
+{
+	char a[PATH_MAX];
+
+	(void)state;
+	snprintf(a, sizeof(a), "%s", lab_test_model("symmetric-ipv6-firewall"));
+	ipv6_pair(a, lab_test_model("symmetric-ipv6-firewall"), "direct", NULL);
+}
+
+static void symmetric_pair_goes_direct_through_prefix_translation(void **state)
+{
+	char a[PATH_MAX];
+
+	(void)state;
+	snprintf(a, sizeof(a), "%s", lab_test_model("symmetric-ipv6-nptv6"));
+	ipv6_pair(a, lab_test_model("symmetric-ipv6-nptv6"), "direct", NULL);
+}
+
+static void symmetric_pair_goes_direct_through_nat66(void **state)
+{
+	char a[PATH_MAX];
+
+	(void)state;
+	snprintf(a, sizeof(a), "%s", lab_test_model("symmetric-ipv6-nat66"));
+	ipv6_pair(a, lab_test_model("symmetric-ipv6-firewall"), "direct", NULL);
+}
+
+static void without_ipv6_on_one_side_the_pair_is_relayed_and_says_why(void **state)
+{
+	(void)state;
+	ipv6_pair(lab_test_model("symmetric-ipv6-firewall"), "symmetric", "relay", "IPv6: no IPv6 on ");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_teardown(symmetric_pair_goes_direct_over_ipv6_firewalls, mesh_teardown),
+		cmocka_unit_test_teardown(symmetric_pair_goes_direct_through_prefix_translation, mesh_teardown),
+		cmocka_unit_test_teardown(symmetric_pair_goes_direct_through_nat66, mesh_teardown),
+		cmocka_unit_test_teardown(without_ipv6_on_one_side_the_pair_is_relayed_and_says_why, mesh_teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
