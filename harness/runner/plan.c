@@ -68,14 +68,36 @@ static int models_of(const char *list, char names[][NAT_MODEL_NAME_MAX], char *e
 	return k ? k : -1;
 }
 
-/* The default matrix: every pair across two sites, and the other shapes
- * with models that show what they are about. */
+/* The default matrix: every pair across two sites of the IPv4-only
+ * models, the other shapes with models that show what they are about, and
+ * the dual-stack models in scenarios of their own (each symmetric over
+ * IPv4: paired with every model they would add only IPv4's verdicts). */
 static int default_matrix(struct scenario *sc, int n, const char *tool, char names[][NAT_MODEL_NAME_MAX], int k,
 			  bool ordered, int rep)
 {
 	static char some[3][NAT_MODEL_NAME_MAX] = { "full-cone", "port-restricted-cone", "symmetric" };
+	static const char *const dual[][2] = {
+		{ "symmetric-ipv6-firewall", "symmetric-ipv6-firewall" },   /* direct over IPv6 only */
+		{ "symmetric-ipv6-nptv6", "symmetric-ipv6-firewall" },      /* through prefix translation */
+		{ "symmetric-ipv6-nat66", "symmetric-ipv6-firewall" },      /* through NAT66: openers */
+		{ "symmetric-ipv6-firewall", "symmetric" },                 /* IPv6 on one side: relayed */
+	};
+	static char v4[RUNNER_MAX_MODELS][NAT_MODEL_NAME_MAX];
+	int k4 = 0;
 
-	n = pairs(sc, n, tool, "two-sites", names, k, ordered, rep);
+	for (int i = 0; i < k; i++) {
+		struct nat_model m;
+		char err[256];
+		if (nat_model_load(names[i], &m, err, sizeof(err)) || m.ipv6 == NAT_IPV6_NONE)
+			snprintf(v4[k4++], sizeof(v4[0]), "%s", names[i]);
+	}
+	n = pairs(sc, n, tool, "two-sites", v4, k4, ordered, rep);
+	for (size_t i = 0; i < sizeof(dual) / sizeof(dual[0]); i++) {
+		struct nat_model m;
+		char err[256];
+		if (!nat_model_load(dual[i][0], &m, err, sizeof(err)) && !nat_model_load(dual[i][1], &m, err, sizeof(err)))
+			n = add(sc, n, tool, "two-sites", dual[i][0], dual[i][1], rep);
+	}
 	n = pairs(sc, n, tool, "same-lan", some, 3, false, rep);
 	n = pairs(sc, n, tool, "udp-blocked-site", some, 3, false, rep);
 	n = add(sc, n, tool, "same-carrier", "port-restricted-cone", "full-cone", rep);

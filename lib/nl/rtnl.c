@@ -372,8 +372,13 @@ static int addr6_attr(const struct nlattr *attr, void *data)
 
 	if (mnl_attr_type_valid(attr, IFA_MAX) < 0)
 		return MNL_CB_OK;
-	if (mnl_attr_get_type(attr) == IFA_ADDRESS && mnl_attr_get_payload_len(attr) == 16)
+	/* IFA_LOCAL, where there is one, is ours (on a point-to-point link
+	 * IFA_ADDRESS is the other end's) */
+	if ((mnl_attr_get_type(attr) == IFA_LOCAL || (mnl_attr_get_type(attr) == IFA_ADDRESS && !a->has_local)) &&
+	    mnl_attr_get_payload_len(attr) == 16) {
 		memcpy(a->addr, mnl_attr_get_payload(attr), 16);
+		a->has_local |= mnl_attr_get_type(attr) == IFA_LOCAL;
+	}
 	else if (mnl_attr_get_type(attr) == IFA_FLAGS && mnl_attr_validate(attr, MNL_TYPE_U32) >= 0)
 		a->flags = mnl_attr_get_u32(attr);
 	return MNL_CB_OK;

@@ -3,6 +3,7 @@
 #ifndef PL_NL_RTNL_H
 #define PL_NL_RTNL_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* A veth pair: end NAME_A in namespace NS_A, NAME_B in NS_B. */
@@ -45,6 +46,7 @@ struct rtnl_addr6 {
 	uint8_t plen, scope;
 	uint32_t flags;
 	int ifindex;
+	bool has_local;               /* addr came from IFA_LOCAL */
 };
 int rtnl_addr6_list(struct rtnl_addr6 *out, int max);
 

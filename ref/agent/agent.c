@@ -780,6 +780,17 @@ static void tcp_start(struct agent *a)
 	agent_log(a, "no answer from the introducer over UDP: trying TCP to %s", agent_ep_str(ep));
 }
 
+/* What we measured of our networks (a new network): measured again
+ * from scratch, over both families. */
+static void forget_measurements(struct agent *a)
+{
+	memset(a->seen, 0, sizeof(a->seen));
+	memset(&a->seen6, 0, sizeof(a->seen6));
+	a->udp_reply_ms = 0;
+	a->min_ttl = a->min_ttl6 = 0;
+	a->has_proof[MESH_VIA_UDP6] = false;
+}
+
 static void registration_tick(struct agent *a, uint64_t now)
 {
 	bool udp_ok = a->udp_reply_ms && now - a->udp_reply_ms < 3 * a->conf.keepalive_s * 1000u;
@@ -793,9 +804,7 @@ static void registration_tick(struct agent *a, uint64_t now)
 		if (a->udp_reply_ms && (n_old != a->n_locals || memcmp(old, a->locals, sizeof(old[0]) * (size_t)n_old))) {
 			/* Roaming: a new local address; what we measured is stale. */
 			agent_log(a, "local addresses changed: measuring again");
-			memset(a->seen, 0, sizeof(a->seen));
-			a->udp_reply_ms = 0;
-			a->min_ttl = 0;
+			forget_measurements(a);
 			agent_remeasure(a);
 		}
 		if (!a->udp_reply_ms) {
@@ -951,6 +960,10 @@ int agent_reconfigure(struct agent *a, const struct agent_conf *c, uint64_t now)
 		tcp_close(a);
 		a->registered = a->refused = false;
 		a->udp_reply_ms = 0;
+		/* its IPv6 address may be another one's: seen there anew */
+		memset(&a->seen6, 0, sizeof(a->seen6));
+		a->min_ttl6 = 0;
+		a->has_proof[MESH_VIA_UDP6] = false;
 		a->tcp_up_ms = 0;
 		a->silence_said = false;
 		a->started_ms = now;

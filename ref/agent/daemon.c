@@ -206,7 +206,9 @@ static int io_local_addresses(void *ctx, struct wg_endpoint *out, int max)
 
 	if (getifaddrs(&ifs))
 		return 0;
-	for (i = ifs; i && n < max; i = i->ifa_next) {
+	/* IPv4's take at most all but two places where we speak IPv6 too (a
+	 * host with many IPv4 addresses, Docker's bridges, still offers IPv6) */
+	for (i = ifs; i && n < (a->udp6 >= 0 && max > 2 ? max - 2 : max); i = i->ifa_next) {
 		struct sockaddr_in *sin;
 		if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET || (i->ifa_flags & IFF_LOOPBACK) ||
 		    !strcmp(i->ifa_name, a->conf.interface) || is_tunnel(ifs, i->ifa_name))

@@ -68,14 +68,20 @@ void punch_close_birthday(struct agent *a, struct agent_peer *p, int keep)
 	p->bday_probes = 0;
 }
 
-/* An IPv6 address that is no way to reach anyone: unspecified,
- * loopback, link-local (it names no link), multicast, IPv4-mapped. */
-static bool ipv6_unusable(const struct wg_endpoint *ep)
+/* An IPv6 address no peer of ours has: unspecified, loopback,
+ * link-local (it names no link), multicast, site-local, the discard
+ * prefix, or one that stands for an IPv4 address (IPv4-mapped or
+ * -compatible, NAT64, 6to4, Teredo: IPv4's budget would not count it). */
+static bool ipv6_unusable(const struct agent *a, const struct wg_endpoint *ep)
 {
 	const struct in6_addr *x = &((const struct sockaddr_in6 *)&ep->addr)->sin6_addr;
+	const uint8_t *b = x->s6_addr;
+	static const uint8_t zero[12], discard[8] = { 0x01 }, nat64[4] = { 0x00, 0x64, 0xff, 0x9b },
+				      teredo[4] = { 0x20, 0x01, 0x00, 0x00 }, six_to_four[2] = { 0x20, 0x02 };
 
-	return IN6_IS_ADDR_UNSPECIFIED(x) || IN6_IS_ADDR_LOOPBACK(x) || IN6_IS_ADDR_LINKLOCAL(x) ||
-	       IN6_IS_ADDR_MULTICAST(x) || IN6_IS_ADDR_V4MAPPED(x) || IN6_IS_ADDR_SITELOCAL(x);
+	return !memcmp(b, zero, 12) || IN6_IS_ADDR_LINKLOCAL(x) || IN6_IS_ADDR_MULTICAST(x) || IN6_IS_ADDR_V4MAPPED(x) ||
+	       IN6_IS_ADDR_SITELOCAL(x) || !memcmp(b, discard, 8) || !memcmp(b, nat64, 4) || !memcmp(b, teredo, 4) ||
+	       !memcmp(b, six_to_four, 2) || agent_in_mesh(a, ep);
 }
 
 /* A global IPv6 address (2000::/3): one the internet routes to, where a
@@ -89,14 +95,18 @@ static bool ipv6_global(const struct wg_endpoint *ep)
 }
 
 /* Where a side can be reached over IPv6 from the internet: where the
- * introducer saw it over IPv6, else its own global address (a firewall
- * only: the same address and port); NULL when neither is known. */
-static const struct wg_endpoint *ipv6_reach(const struct wg_endpoint *seen6, const struct wg_endpoint *cands, int n)
+ * introducer saw it over IPv6; else, unless only that counts (we know
+ * the introducer's IPv6 address and have not been seen there yet: our
+ * IPv6 may not reach out, and our openers' hop limit is not measured),
+ * its own global address (a firewall only: the same address and port).
+ * NULL: neither. */
+static const struct wg_endpoint *ipv6_reach(const struct agent *a, const struct wg_endpoint *seen6,
+					    const struct wg_endpoint *cands, int n, bool seen_only)
 {
-	if (seen6->addr.ss_family == AF_INET6)
+	if (seen6->addr.ss_family == AF_INET6 && !ipv6_unusable(a, seen6))
 		return seen6;
-	for (int i = 0; i < n; i++)
-		if (ipv6_global(&cands[i]))
+	for (int i = 0; i < n && !seen_only; i++)
+		if (ipv6_global(&cands[i]) && !ipv6_unusable(a, &cands[i]))
 			return &cands[i];
 	return NULL;
 }
@@ -108,7 +118,7 @@ static void add_target(struct agent *a, struct agent_peer *p, const struct wg_en
 		return;
 	/* IPv6 only when we have it (and from the main socket: birthday
 	 * sockets are IPv4), never to an address that reaches no one. */
-	if (ep->addr.ss_family == AF_INET6 && (fd != a->udp || !agent_has_ipv6(a) || ipv6_unusable(ep)))
+	if (ep->addr.ss_family == AF_INET6 && (fd != a->udp || !agent_has_ipv6(a) || ipv6_unusable(a, ep)))
 		return;
 	for (int i = 0; i < p->n_targets; i++)
 		if (wg_endpoint_equal(&p->targets[i].ep, ep) && p->targets[i].fd == fd)
@@ -196,7 +206,7 @@ static bool within_budget(struct agent *a, const struct wg_endpoint *ep)
 	struct agent_budget *b = NULL, *oldest = &a->budget[0];
 
 	for (int i = 0; i < AGENT_BUDGET_SLOTS && !b; i++) {
-		if (a->budget[i].since_ms && wg_endpoint_same_address(&a->budget[i].ep, ep))
+		if (a->budget[i].since_ms && wg_endpoint_same_source(&a->budget[i].ep, ep))
 			b = &a->budget[i];
 		else if (a->budget[i].since_ms < oldest->since_ms)
 			oldest = &a->budget[i];
@@ -299,15 +309,14 @@ static void set_why(struct agent_peer *p, const char *fmt, ...)
  * The reason names each family. */
 static void expect_ipv6(const struct agent *a, const struct agent_peer *p, struct expect_result *r)
 {
-	const struct wg_endpoint *me = ipv6_reach(&a->seen6, a->locals, a->n_locals);
-	const struct wg_endpoint *peer = ipv6_reach(&p->rec.seen6, p->rec.cands, p->rec.n_cands);
+	const struct wg_endpoint *me =
+		ipv6_reach(a, &a->seen6, a->locals, a->n_locals, a->conf.introducer6.addr.ss_family != 0);
+	const struct wg_endpoint *peer = ipv6_reach(a, &p->rec.seen6, p->rec.cands, p->rec.n_cands, false);
 	const char *v4 = r->why;
 	char v6[160], why[sizeof(r->why)];
 
 	if (r->direct && r->technique == EXPECT_SAME_LAN)
 		return;
-	if (!strncmp(v4, "measured: ", 10))
-		v4 += 10;
 	if (me && peer)
 		snprintf(v6, sizeof(v6), "both have IPv6 (%s at %s): punching over it", p->rec.name, agent_ep_str(peer));
 	else if (!me && !peer)
@@ -316,17 +325,18 @@ static void expect_ipv6(const struct agent *a, const struct agent_peer *p, struc
 		snprintf(v6, sizeof(v6), "no IPv6 on our side");
 	else
 		snprintf(v6, sizeof(v6), "no IPv6 on %s's side", p->rec.name);
+	/* IPv4's reason is measured; IPv6's is what each side has (its
+	 * filtering is not measured: replies are assumed let in). */
+	if (r->direct && !(me && peer))
+		return;
 	if (r->direct) {
-		if (me && peer)
-			snprintf(why, sizeof(why), "measured: %s; IPv6: %s", v4, v6);
-		else
-			snprintf(why, sizeof(why), "measured: %s", v4);
+		snprintf(why, sizeof(why), "IPv4: %s; IPv6: %s", v4, v6);
 	} else if (me && peer) {
-		snprintf(why, sizeof(why), "measured: IPv6: %s (IPv4: %s)", v6, v4);
+		snprintf(why, sizeof(why), "IPv6: %s; IPv4: %s", v6, v4);
 		r->direct = true;
 		r->technique = EXPECT_PUNCH;
 	} else {
-		snprintf(why, sizeof(why), "measured: IPv4: %s; IPv6: %s", v4, v6);
+		snprintf(why, sizeof(why), "IPv4: %s; IPv6: %s", v4, v6);
 	}
 	snprintf(r->why, sizeof(r->why), "%s", why);
 }

@@ -502,12 +502,12 @@ static void on_register(struct introducer *in, const struct mesh_msg *msg, const
 
 	if (!m) {
 		char name[MESH_NAME_LEN + 1];
-		/* A join attempt over its address's limit is not heard at all. */
-		if (!listed && in->conf.has_join && msg->u.reg.has_join && !join_allowed(in, now))
-			return;
 		/* A member joins over IPv4 (or TCP): our IPv6 address only
 		 * learns where an existing member is seen from over IPv6. */
 		if (in->cur_via == MESH_VIA_UDP6)
+			return;
+		/* A join attempt over its address's limit is not heard at all. */
+		if (!listed && in->conf.has_join && msg->u.reg.has_join && !join_allowed(in, now))
 			return;
 		if (!listed && !(in->conf.has_join && msg->u.reg.has_join && !sodium_memcmp(msg->u.reg.join, in->conf.join, 32))) {
 			refuse(in, msg, shared, MESH_REFUSED_NOT_MEMBER,
@@ -751,7 +751,7 @@ static void place_proven_soon(struct introducer *in, uint64_t now)
 		}
 		if (!oldest || q->at_ms < oldest->at_ms)
 			oldest = q;
-		if (wg_endpoint_same_address(&q->ep, &in->cur_from) && ++here && (!oldest_here || q->at_ms < oldest_here->at_ms))
+		if (wg_endpoint_same_source(&q->ep, &in->cur_from) && ++here && (!oldest_here || q->at_ms < oldest_here->at_ms))
 			oldest_here = q;
 	}
 	p = here >= PLACE_PER_ADDR ? oldest_here : free_slot ? free_slot : oldest;
@@ -837,6 +837,10 @@ static void on_control(struct introducer *in, const uint8_t *buf, size_t len, ui
 		}
 		return;
 	}
+	/* Our IPv6 address hears REGISTERs only (see on_register): nothing
+	 * else there costs an X25519. */
+	if (in->cur_via == MESH_VIA_UDP6 && type != MESH_REGISTER)
+		return;
 	/* Then, within its place's budget, the X25519 that says who sent it. */
 	if (mesh_recent_copy(&in->recent, buf + len - MESH_MAC1_LEN, now)) {
 		in->stats.copies++;
@@ -847,7 +851,8 @@ static void on_control(struct introducer *in, const uint8_t *buf, size_t len, ui
 	m = member_by_key(in, env.sender);
 	if (m)
 		memcpy(shared, m->shared, 32);
-	else if (type != MESH_REGISTER || unknown_shared(in, env.sender, shared, now)) {
+	else if (type != MESH_REGISTER || in->cur_via == MESH_VIA_UDP6 || unknown_shared(in, env.sender, shared, now)) {
+		/* (no one joins on our IPv6 address: no pair key for a stranger there) */
 		sodium_memzero(&env, sizeof(env));
 		return;
 	}
@@ -874,9 +879,6 @@ static void on_control(struct introducer *in, const uint8_t *buf, size_t len, ui
 			send_resync(in, m, msg.session, len, now);
 		goto out; /* a replay, or the member restarted with its clock behind */
 	}
-	/* Our IPv6 address hears REGISTERs only (see on_register). */
-	if (in->cur_via == MESH_VIA_UDP6 && type != MESH_REGISTER)
-		goto out;
 	if (m && in->cur_via < 2 && type != MESH_REGISTER && !wg_endpoint_equal(&m->rec.seen[in->cur_via], &in->cur_from) &&
 	    !wg_endpoint_equal(&m->rec.seen[0], &in->cur_from))
 		goto out; /* from somewhere it has not registered: register first */
@@ -970,7 +972,7 @@ int introducer_conn_open(struct introducer *in, const struct wg_endpoint *from, 
 				slot = c;
 			continue;
 		}
-		same += wg_endpoint_same_address(&o->from, from);
+		same += wg_endpoint_same_source(&o->from, from);
 		if (o->member < 0 && (victim < 0 || o->opened_ms < in->conns[victim]->opened_ms))
 			victim = c;
 	}

@@ -48,6 +48,7 @@ static int parse_endpoint6(const char *s, struct wg_endpoint *ep)
 	return 0;
 }
 
+/* "A B": IPv4 endpoints (IPv6 has keys of its own). */
 static int parse_endpoints(char *value, struct wg_endpoint *eps, int max, int *n)
 {
 	char *w[4];
@@ -56,7 +57,7 @@ static int parse_endpoints(char *value, struct wg_endpoint *eps, int max, int *n
 	if (k < 1 || k > max)
 		return -EINVAL;
 	for (int i = 0; i < k; i++)
-		if (parse_endpoint(w[i], &eps[i]))
+		if (parse_endpoint(w[i], &eps[i]) || eps[i].addr.ss_family != AF_INET)
 			return -EINVAL;
 	*n = k;
 	return 0;
@@ -104,8 +105,11 @@ static int parse_introducer(char *value, struct agent_conf *c)
 
 		memset(&c->introducer[i], 0, sizeof(c->introducer[i]));
 		c->introducer_host[i][0] = '\0';
-		if (parse_endpoint(w[i], &c->introducer[i]) == 0)
+		if (parse_endpoint(w[i], &c->introducer[i]) == 0) {
+			if (c->introducer[i].addr.ss_family != AF_INET)
+				return -EINVAL;   /* introducer6 takes the IPv6 one */
 			continue;
+		}
 		memset(&c->introducer[i], 0, sizeof(c->introducer[i]));   /* a name: no address yet */
 		if (colon && !text_parse_uint(colon + 1, 1, 65535, &port))
 			return -EINVAL;
@@ -249,8 +253,9 @@ int introducer_conf_set(struct introducer_conf *c, const char *key, const char *
 		return set_private_key(key, value, c->private_key, &c->has_key, c->warning, origin, line, err, errlen);
 	if (!strcmp(key, "listen")) {
 		if (parse_endpoints(v, c->listen, 2, &c->n_listen))
-			return text_fail(err, errlen, origin, line, "listen \"%s\": expected one or two ADDR[:PORT] (two "
-					 "addresses let agents tell mappings that depend on the destination)", value);
+			return text_fail(err, errlen, origin, line, "listen \"%s\": expected one or two IPv4 ADDR[:PORT] (two "
+					 "addresses let agents tell mappings that depend on the destination; listen6 takes an "
+					 "IPv6 one)", value);
 		return 0;
 	}
 	if (!strcmp(key, "listen6")) {
@@ -333,7 +338,8 @@ int agent_conf_set(struct agent_conf *c, const char *key, const char *value, con
 	if (!strcmp(key, "introducer")) {
 		if (parse_introducer(v, c))
 			return text_fail(err, errlen, origin, line,
-					 "introducer \"%.80s\": expected one or two ADDR[:PORT] or NAME[:PORT] (a DNS name)", value);
+					 "introducer \"%.80s\": expected one or two IPv4 ADDR[:PORT] or NAME[:PORT] (a DNS name; "
+					 "introducer6 takes an IPv6 address)", value);
 		return 0;
 	}
 	if (!strcmp(key, "introducer6")) {

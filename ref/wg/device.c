@@ -339,6 +339,14 @@ bool wg_endpoint_same_address(const struct wg_endpoint *a, const struct wg_endpo
 							&((const struct sockaddr_in6 *)&b->addr)->sin6_addr, 16);
 }
 
+bool wg_endpoint_same_source(const struct wg_endpoint *a, const struct wg_endpoint *b)
+{
+	if (a->addr.ss_family == AF_INET6 && b->addr.ss_family == AF_INET6)
+		return !memcmp(&((const struct sockaddr_in6 *)&a->addr)->sin6_addr,
+			       &((const struct sockaddr_in6 *)&b->addr)->sin6_addr, 8);
+	return wg_endpoint_same_address(a, b);
+}
+
 int wg_endpoint_parse(const char *s, struct wg_endpoint *ep)
 {
 	char host[64];

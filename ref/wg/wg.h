@@ -129,6 +129,9 @@ void wg_peer_initiate(struct wg_device *dev, struct wg_peer *peer, uint64_t now_
 bool wg_endpoint_equal(const struct wg_endpoint *a, const struct wg_endpoint *b);
 /* The same IPv4 or IPv6 address, whatever the ports (false for no address). */
 bool wg_endpoint_same_address(const struct wg_endpoint *a, const struct wg_endpoint *b);
+/* One party, as limits count them: the same IPv4 address, or the same
+ * IPv6 /64 (a site's prefix: its hosts pick any address in it). */
+bool wg_endpoint_same_source(const struct wg_endpoint *a, const struct wg_endpoint *b);
 int wg_endpoint_parse(const char *s, struct wg_endpoint *ep);          /* "1.2.3.4:5" or "[::1]:5" */
 void wg_endpoint_format(const struct wg_endpoint *ep, char *buf, size_t len);
 socklen_t wg_endpoint_len(const struct wg_endpoint *ep);

@@ -18,13 +18,13 @@
 
 static struct lab l;
 
-/* two-sites with A and B: a shipped model, or "@NAME" from tests/data. */
+/* two-sites with models A and B. */
 static void up(const char *a, const char *b)
 {
-	char pa[PATH_MAX + 4], pb[PATH_MAX + 4], *assigns[] = { pa, pb };
+	char pa[64], pb[64], *assigns[] = { pa, pb };
 
-	snprintf(pa, sizeof(pa), "A=%s", a[0] == '@' ? lab_test_model(a + 1) : a);
-	snprintf(pb, sizeof(pb), "B=%s", b[0] == '@' ? lab_test_model(b + 1) : b);
+	snprintf(pa, sizeof(pa), "A=%s", a);
+	snprintf(pb, sizeof(pb), "B=%s", b);
 	lab_up(&l, "two-sites", 2, assigns);
 }
 
@@ -99,7 +99,7 @@ static void a_firewall_lets_in_replies_and_nothing_else(void **state)
 	uint8_t a[16];
 
 	(void)state;
-	up("@symmetric-ipv6-firewall", "@symmetric-ipv6-firewall");
+	up("symmetric-ipv6-firewall", "symmetric-ipv6-firewall");
 	addr6("a", a);
 	out_and_back(a, true, true);
 	lab_down(&l);
@@ -119,7 +119,7 @@ static void a_symmetric_pair_punches_through_two_ipv6_firewalls(void **state)
 	int as, bs;
 
 	(void)state;
-	up("@symmetric-ipv6-firewall", "@symmetric-ipv6-firewall");
+	up("symmetric-ipv6-firewall", "symmetric-ipv6-firewall");
 	if (meter_install(&m, &l.net, &l.inst, (const char *const[]){ "a", "b" }, 2, err, sizeof(err)))
 		fail_msg("%s", err);
 	assert_int_equal(expect_topology(&l.net, "a", "b", &r4), 0);
@@ -155,7 +155,7 @@ static void ipv6_comes_back_with_a_router_s_link(void **state)
 	int as, is;
 
 	(void)state;
-	up("@symmetric-ipv6-firewall", "@symmetric-ipv6-firewall");
+	up("symmetric-ipv6-firewall", "symmetric-ipv6-firewall");
 	addr6("introducer", intro);
 	if (fault_apply(&l.inst, "link", "nat-a", "down", err, sizeof(err)) ||
 	    fault_apply(&l.inst, "link", "nat-a", "up", err, sizeof(err)))
@@ -178,7 +178,7 @@ static void an_expired_mapping_closes_the_ipv6_way_back(void **state)
 	int as, is;
 
 	(void)state;
-	up("@symmetric-ipv6-firewall", "@symmetric-ipv6-firewall");
+	up("symmetric-ipv6-firewall", "symmetric-ipv6-firewall");
 	addr6("a", a);
 	addr6("introducer", intro);
 	as = lab_udp6(&l, "a", A_PORT);
@@ -201,7 +201,7 @@ static void a_host_that_roams_gets_ipv6_where_it_lands(void **state)
 	char err[256];
 
 	(void)state;
-	up("@symmetric-ipv6-firewall", "@symmetric-ipv6-firewall");
+	up("symmetric-ipv6-firewall", "symmetric-ipv6-firewall");
 	if (fault_apply(&l.inst, "roam", "a", "site-b", err, sizeof(err)))
 		fail_msg("%s", err);
 	topo_net_apply_roams(&l.net, &l.inst);
@@ -222,7 +222,7 @@ static void nptv6_shows_the_outside_prefix_and_keeps_the_port(void **state)
 	int s;
 
 	(void)state;
-	up("@symmetric-ipv6-nptv6", "@symmetric-ipv6-firewall");
+	up("symmetric-ipv6-nptv6", "symmetric-ipv6-firewall");
 	expect_ipv6(true, EXPECT_PUNCH, "");
 	addr6("a", a);
 	assert_int_equal(a[0], 0xfd);
@@ -239,7 +239,7 @@ static void nat66_shows_the_router_s_address(void **state)
 	uint8_t router[16];
 
 	(void)state;
-	up("@symmetric-ipv6-nat66", "@symmetric-ipv6-firewall");
+	up("symmetric-ipv6-nat66", "symmetric-ipv6-firewall");
 	expect_ipv6(true, EXPECT_PUNCH_OPENERS, "");
 	addr6("nat-a", router);
 	out_and_back(router, false, false);
@@ -255,7 +255,7 @@ static void a_site_without_ipv6_has_none(void **state)
 	int as, bs, is;
 
 	(void)state;
-	up("symmetric", "@symmetric-ipv6-firewall");
+	up("symmetric", "symmetric-ipv6-firewall");
 	assert_false(topo_net_addr6(&l.net, "a", a));
 	expect_ipv6(false, EXPECT_NONE, "no IPv6 on a's side");
 	addr6("introducer", intro);

@@ -12,18 +12,13 @@ static char names[64][NAT_MODEL_NAME_MAX];
 static char paths[64][PATH_MAX];
 static int n_models;
 
-/* The shipped models, then the IPv6 test models (tests/data), as paths. */
+/* The shipped models (the IPv6 ones among them), as names. */
 static int list_models(void)
 {
-	static const char *const v6[] = { "symmetric-ipv6-firewall", "symmetric-ipv6-nptv6", "symmetric-ipv6-nat66" };
-	int n = nat_model_list(names, 64 - 3);
+	int n = nat_model_list(names, 64);
 
 	for (int i = 0; i < n; i++)
 		snprintf(paths[i], sizeof(paths[i]), "%s", names[i]);
-	for (int k = 0; k < 3; k++, n++) {
-		snprintf(names[n], sizeof(names[n]), "%s", v6[k]);
-		snprintf(paths[n], sizeof(paths[n]), "%s", lab_test_model(v6[k]));
-	}
 	return n;
 }
 

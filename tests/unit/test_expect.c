@@ -51,17 +51,10 @@ static const struct {
 	{ "open", "udp-blocked", false, EXPECT_NONE },
 };
 
-/* "A=MODEL", MODEL "@NAME" being tests/data/NAME (models not shipped). */
+/* "A=MODEL". */
 static void assign(char *buf, size_t len, const char *param, const char *model)
 {
-	char data[PATH_MAX];
-
-	if (model[0] == '@') {
-		assert_int_equal(paths_data_dir("tests/data", data, sizeof(data)), 0);
-		snprintf(buf, len, "%s=%s/%s", param, data, model + 1);
-	} else {
-		snprintf(buf, len, "%s=%s", param, model);
-	}
+	snprintf(buf, len, "%s=%s", param, model);
 }
 
 static bool verdict_for(const char *topology, int n, char *params[], struct expect_result *r)
@@ -87,11 +80,11 @@ static void ipv6_is_judged_on_its_own(void **state)
 		enum expect_technique how;
 		const char *why;
 	} pairs[] = {
-		{ "@symmetric-ipv6-firewall.nat", "@symmetric-ipv6-firewall.nat", true, EXPECT_PUNCH, "" },
-		{ "@symmetric-ipv6-nptv6.nat", "@symmetric-ipv6-firewall.nat", true, EXPECT_PUNCH, "" },
-		{ "@symmetric-ipv6-nat66.nat", "@symmetric-ipv6-firewall.nat", true, EXPECT_PUNCH_OPENERS, "" },
-		{ "@symmetric-ipv6-nat66.nat", "@symmetric-ipv6-nat66.nat", true, EXPECT_PUNCH_OPENERS, "" },
-		{ "@symmetric-ipv6-firewall.nat", "symmetric", false, EXPECT_NONE, "no IPv6 on b's side" },
+		{ "symmetric-ipv6-firewall", "symmetric-ipv6-firewall", true, EXPECT_PUNCH, "" },
+		{ "symmetric-ipv6-nptv6", "symmetric-ipv6-firewall", true, EXPECT_PUNCH, "" },
+		{ "symmetric-ipv6-nat66", "symmetric-ipv6-firewall", true, EXPECT_PUNCH_OPENERS, "" },
+		{ "symmetric-ipv6-nat66", "symmetric-ipv6-nat66", true, EXPECT_PUNCH_OPENERS, "" },
+		{ "symmetric-ipv6-firewall", "symmetric", false, EXPECT_NONE, "no IPv6 on b's side" },
 	};
 	static struct topo_net net;
 

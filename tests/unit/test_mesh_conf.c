@@ -130,6 +130,11 @@ static void ipv6_addresses_of_the_introducer_parse(void **state)
 	assert_non_null(strstr(err, "agent.conf:1: introducer6 \"intro.example\": expected the introducer's IPv6 address"));
 	assert_int_equal(agent("colour = blue\n"), -EINVAL);
 	assert_non_null(strstr(err, "introducer6"));
+	/* IPv6 has keys of its own: the IPv4 ones say so */
+	assert_int_equal(intro("listen = [2001:db8::a]:3478\n"), -EINVAL);
+	assert_non_null(strstr(err, "listen6 takes an IPv6 one"));
+	assert_int_equal(agent("introducer = 2001:db8::a\n"), -EINVAL);
+	assert_non_null(strstr(err, "introducer6 takes an IPv6 address"));
 }
 
 static void agent_missing_introducer_key_is_explained(void **state)
@@ -196,7 +201,7 @@ static void the_introducer_may_be_a_dns_name(void **state)
 		snprintf(line, sizeof(line), "introducer = %s\n", bad[i]);
 		if (agent(line) != -EINVAL)
 			fail_msg("\"%s\" was taken", bad[i]);
-		assert_non_null(strstr(err, "NAME[:PORT] (a DNS name)"));
+		assert_non_null(strstr(err, "NAME[:PORT] (a DNS name"));
 	}
 }
 

@@ -92,7 +92,7 @@ static const char *addr6_of(const char *node)
  * one, nat66's hidden behind the router's address. */
 static void dual_stack_where_a_model_has_ipv6(void **state)
 {
-	char data[PATH_MAX], pa[PATH_MAX + 64], pb[PATH_MAX + 64], *a[] = { pa, pb };
+	char pa[64], pb[64], *a[] = { pa, pb };
 	const struct topo_net_node *inet;
 	char x[46];
 
@@ -102,9 +102,8 @@ static void dual_stack_where_a_model_has_ipv6(void **state)
 	assert_string_equal(addr6_of("a"), "none");
 	assert_false(net.nodes[topo_find_node(&net.topo, "introducer")].ipv6);
 
-	assert_int_equal(paths_data_dir("tests/data", data, sizeof(data)), 0);
-	snprintf(pa, sizeof(pa), "A=%s/symmetric-ipv6-firewall.nat", data);
-	snprintf(pb, sizeof(pb), "B=%s/symmetric-ipv6-nptv6.nat", data);
+	snprintf(pa, sizeof(pa), "A=symmetric-ipv6-firewall");
+	snprintf(pb, sizeof(pb), "B=symmetric-ipv6-nptv6");
 	resolve("two-sites", 2, a);
 	assert_true(net.ipv6);
 	assert_string_equal(addr6_of("introducer"), "2001:db8:0:1::a");
@@ -119,7 +118,7 @@ static void dual_stack_where_a_model_has_ipv6(void **state)
 	assert_int_equal(net.nodes[topo_find_node(&net.topo, "b")].n_routes6, 1);
 	assert_string_equal(text_ipv6(net.nodes[topo_find_node(&net.topo, "b")].routes6[0].gw, x), "fd00:0:0:5::1");
 
-	snprintf(pb, sizeof(pb), "B=%s/symmetric-ipv6-nat66.nat", data);
+	snprintf(pb, sizeof(pb), "B=symmetric-ipv6-nat66");
 	resolve("two-sites", 2, a);
 	assert_int_equal(net.nodes[topo_find_node(&net.topo, "internet")].n_routes6, 1);
 	/* b's site behind a router without IPv6 has none; the router's uplink does. */
@@ -139,15 +138,14 @@ static void a_site_nested_below_an_nptv6_router_is_routed_past_it(void **state)
 				   "router home nat $A uplink carrier-net\nsegment inet 203.0.113.0/24 gateway internet\n"
 				   "segment wan-c 192.0.2.0/29 gateway internet\nsegment carrier-net 100.64.0.0/16 gateway carrier\n"
 				   "segment site-a 10.0.1.0/24 gateway home\nhost introducer inet address 203.0.113.10\nhost a site-a\n";
-	char data[PATH_MAX], pa[PATH_MAX + 64], pc[PATH_MAX + 64], *a[] = { pa, pc }, err[512], x[46];
+	char pa[64], pc[64], *a[] = { pa, pc }, err[512], x[46];
 	const struct topo_net_node *inet;
 	struct topo t;
 	bool routed = false;
 
 	(void)state;
-	assert_int_equal(paths_data_dir("tests/data", data, sizeof(data)), 0);
-	snprintf(pa, sizeof(pa), "A=%s/symmetric-ipv6-firewall.nat", data);
-	snprintf(pc, sizeof(pc), "C=%s/symmetric-ipv6-nptv6.nat", data);
+	snprintf(pa, sizeof(pa), "A=symmetric-ipv6-firewall");
+	snprintf(pc, sizeof(pc), "C=symmetric-ipv6-nptv6");
 	if (topo_parse("nested", text, strlen(text), "nested.topo", &t, err, sizeof(err)) ||
 	    topo_resolve(&t, 2, a, &net, err, sizeof(err)))
 		fail_msg("%s", err);
