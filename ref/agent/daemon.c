@@ -394,7 +394,7 @@ int agent_start(struct agent *a, const struct agent_conf *conf, char *err, size_
 	memset(a, 0, sizeof(*a));
 	a->udp = a->udp6 = a->tun = a->uapi = a->status = a->tcp_fd = -1;
 	proc_raise_fd_limit(); /* birthday probing opens hundreds of sockets */
-	if ((udp = wg_udp_bind(conf->listen_port)) < 0) {
+	if ((udp = wg_udp_bind(AF_INET, conf->listen_port)) < 0) {
 		snprintf(err, errlen, "cannot bind UDP port %u: %s", conf->listen_port, strerror(-udp));
 		return udp;
 	}
@@ -411,7 +411,7 @@ int agent_start(struct agent *a, const struct agent_conf *conf, char *err, size_
 	}
 	/* IPv6 on the same port, where the host has it: peers and the
 	 * introducer over IPv6 (without it, IPv4 only). */
-	if ((a->udp6 = wg_udp_bind6(a->port)) < 0) {
+	if ((a->udp6 = wg_udp_bind(AF_INET6, a->port)) < 0) {
 		if (a->udp6 != -EAFNOSUPPORT)
 			agent_log(a, "no IPv6: cannot bind UDP port %u over it: %s (IPv4 works)", a->port, strerror(-a->udp6));
 		a->udp6 = -1;

@@ -30,24 +30,12 @@ int wg_udp_open(const struct wg_endpoint *ep, int bufsize)
 	return fd;
 }
 
-int wg_udp_bind(uint16_t port)
+int wg_udp_bind(int family, uint16_t port)
 {
 	struct wg_endpoint ep;
-	struct sockaddr_in *sa = (struct sockaddr_in *)&ep.addr;
 
-	memset(&ep, 0, sizeof(ep));
-	sa->sin_family = AF_INET;
-	sa->sin_port = htons(port);
-	return wg_udp_open(&ep, WG_UDP_BUFFER);
-}
-
-int wg_udp_bind6(uint16_t port)
-{
-	struct wg_endpoint ep;
-	struct sockaddr_in6 *sa = (struct sockaddr_in6 *)&ep.addr;
-
-	memset(&ep, 0, sizeof(ep));
-	sa->sin6_family = AF_INET6;
-	sa->sin6_port = htons(port);
+	memset(&ep, 0, sizeof(ep));   /* the any address, in either family */
+	ep.addr.ss_family = (sa_family_t)family;
+	((struct sockaddr_in *)&ep.addr)->sin_port = htons(port);   /* sin6_port sits at the same place */
 	return wg_udp_open(&ep, WG_UDP_BUFFER);
 }

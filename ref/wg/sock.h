@@ -13,9 +13,8 @@
  * an IPv6 one carries IPv6 only), with buffers of bufsize bytes each way when bufsize > 0; returns the fd
  * or a negative errno. */
 int wg_udp_open(const struct wg_endpoint *ep, int bufsize);
-/* An IPv4 one on any address, PORT (0: any), with WG_UDP_BUFFER. */
-int wg_udp_bind(uint16_t port);
-/* The same on IPv6's any address (IPv6 only, beside an IPv4 one). */
-int wg_udp_bind6(uint16_t port);
+/* One of family (AF_INET, AF_INET6: IPv6 only, beside an IPv4 one) on
+ * its any address, PORT (0: any), with WG_UDP_BUFFER. */
+int wg_udp_bind(int family, uint16_t port);
 
 #endif

@@ -233,7 +233,7 @@ static void receive_batch(struct state *s, uint64_t now)
 static int rebind(void *ctx, uint16_t port)
 {
 	struct state *s = ctx;
-	int fd = wg_udp_bind(port), zero = 0, old;
+	int fd = wg_udp_bind(AF_INET, port), zero = 0, old;
 
 	if (fd < 0)
 		return fd;
