@@ -46,6 +46,7 @@ struct agent_target {
 	struct wg_endpoint ep;
 	int fd;                     /* the main socket or a birthday socket */
 	enum agent_cand kind;
+	uint64_t opened_ms;         /* when its opener went (0: not yet; its pings wait OPEN_WAIT_MS after) */
 };
 
 struct agent_peer {

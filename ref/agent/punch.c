@@ -111,20 +111,35 @@ static const struct wg_endpoint *ipv6_reach(const struct agent *a, const struct 
 	return NULL;
 }
 
-static void add_target(struct agent *a, struct agent_peer *p, const struct wg_endpoint *ep, int fd,
-		       enum agent_cand kind)
+/* A target for this round (its opener not sent yet); the one there
+ * already, or NULL when it is none we send to. */
+static struct agent_target *add_target(struct agent *a, struct agent_peer *p, const struct wg_endpoint *ep, int fd,
+				       enum agent_cand kind)
 {
 	if (ep->addr.ss_family != AF_INET && ep->addr.ss_family != AF_INET6)
-		return;
+		return NULL;
 	/* IPv6 only when we have it (and from the main socket: birthday
 	 * sockets are IPv4), never to an address that reaches no one. */
 	if (ep->addr.ss_family == AF_INET6 && (fd != a->udp || !agent_has_ipv6(a) || ipv6_unusable(a, ep)))
-		return;
+		return NULL;
 	for (int i = 0; i < p->n_targets; i++)
 		if (wg_endpoint_equal(&p->targets[i].ep, ep) && p->targets[i].fd == fd)
-			return;
-	if (p->n_targets < AGENT_MAX_TARGETS)
-		p->targets[p->n_targets++] = (struct agent_target){ *ep, fd, kind };
+			return &p->targets[i];
+	if (p->n_targets >= AGENT_MAX_TARGETS)
+		return NULL;
+	p->targets[p->n_targets] = (struct agent_target){ *ep, fd, kind, 0 };
+	return &p->targets[p->n_targets++];
+}
+
+/* The peer's IPv6 endpoints, where it was seen over IPv6 and its own
+ * addresses: at a round's start, and again when either side's IPv6
+ * becomes known while a round runs (they join it, openers first). */
+static void add_ipv6_targets(struct agent *a, struct agent_peer *p)
+{
+	add_target(a, p, &p->rec.seen6, a->udp, CAND_REFLEXIVE);
+	for (int i = 0; i < p->rec.n_cands; i++)
+		if (p->rec.cands[i].addr.ss_family == AF_INET6)
+			add_target(a, p, &p->rec.cands[i], a->udp, CAND_LOCAL);
 }
 
 const char *agent_cand_technique(enum agent_cand k)
@@ -380,6 +395,12 @@ void punch_reassess(struct agent *a, struct agent_peer *p)
 		if (p->next_connect_ms > a->now + 200)
 			p->next_connect_ms = a->now + 200;
 	}
+	if (p->punching && !p->direct) {
+		int before = p->n_targets;
+		add_ipv6_targets(a, p);
+		if (p->n_targets > before && p->next_send_ms > a->now)
+			p->next_send_ms = a->now;
+	}
 }
 
 void punch_start(struct agent *a, struct agent_peer *p, uint32_t round)
@@ -421,10 +442,10 @@ void punch_start(struct agent *a, struct agent_peer *p, uint32_t round)
 		add_target(a, p, peer_mapped(p), a->udp, CAND_MAPPED);
 	add_target(a, p, &p->rec.seen[0], a->udp, CAND_REFLEXIVE);
 	add_target(a, p, &p->rec.seen[1], a->udp, CAND_REFLEXIVE);
-	add_target(a, p, &p->rec.seen6, a->udp, CAND_REFLEXIVE);
 	for (int i = 0; i < p->rec.n_cands; i++)
-		if (!agent_in_mesh(a, &p->rec.cands[i])) /* a path through the mesh is no path */
-			add_target(a, p, &p->rec.cands[i], a->udp, CAND_LOCAL);
+		if (p->rec.cands[i].addr.ss_family == AF_INET && !agent_in_mesh(a, &p->rec.cands[i]))
+			add_target(a, p, &p->rec.cands[i], a->udp, CAND_LOCAL);   /* a path through the mesh is no path */
+	add_ipv6_targets(a, p);
 	set_why(p, "punching (%s), round %u", expect_technique_name(p->expect.technique), round);
 	if (a->log_verbose)
 		agent_log(a, "peer %s: round %u, %d candidates, expecting %s", p->rec.name, round, p->n_targets,
@@ -497,7 +518,12 @@ void punch_on_ping(struct agent *a, struct agent_peer *p, const struct mesh_msg 
 	agent_send_control(a, p, &r, fd, from, 0);
 	if (p->direct)
 		return;
-	add_target(a, p, from, fd, fd == a->udp ? CAND_PEER_REFLEXIVE : CAND_BIRTHDAY);
+	{
+		/* its ping came through: nothing to open first */
+		struct agent_target *g = add_target(a, p, from, fd, fd == a->udp ? CAND_PEER_REFLEXIVE : CAND_BIRTHDAY);
+		if (g && !g->opened_ms)
+			g->opened_ms = 1;
+	}
 	if (!p->punching) {
 		/* The peer is punching toward us: join in. */
 		p->punching = true;
@@ -668,11 +694,20 @@ void punch_tick(struct agent *a, struct agent_peer *p, uint64_t now)
 			return;
 		}
 		if (now >= p->next_send_ms) {
-			bool first = p->next_send_ms == p->round_ms;
-			for (int i = 0; i < p->n_targets; i++)
-				ping(a, p, p->targets[i].fd, &p->targets[i].ep,
-				     first && p->targets[i].kind != CAND_LOCAL ? opener_ttl(a, &p->targets[i].ep) : 0);
-			p->next_send_ms = now + (first ? OPEN_WAIT_MS : t < ROUND_PUNCH_MS ? SEND_EVERY_MS : 1000);
+			/* A target's first ping is its opener (low TTL, but to a
+			 * LAN's own address); the next ones OPEN_WAIT_MS later. */
+			bool opening = false;
+			for (int i = 0; i < p->n_targets; i++) {
+				struct agent_target *g = &p->targets[i];
+				if (!g->opened_ms) {
+					ping(a, p, g->fd, &g->ep, g->kind != CAND_LOCAL ? opener_ttl(a, &g->ep) : 0);
+					g->opened_ms = now ? now : 1;
+					opening = true;
+				} else if (now - g->opened_ms >= OPEN_WAIT_MS) {
+					ping(a, p, g->fd, &g->ep, 0);
+				}
+			}
+			p->next_send_ms = now + (opening ? OPEN_WAIT_MS : t < ROUND_PUNCH_MS ? SEND_EVERY_MS : 1000);
 		}
 		/* Both sides' measured NATs say birthday probing is the only way
 		 * (expect's simplest technique, filtering assumed the strictest):

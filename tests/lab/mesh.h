@@ -34,6 +34,7 @@ struct mesh {
 	pid_t intro, agent[MESH_HOSTS];
 	struct meter meter;          /* the tunnel's bytes, counted as punchlab run counts them */
 	bool allow_c;                /* c is a member too (three peers) */
+	const char *agent_extra;     /* more lines of every agent's configuration (set before mesh_up) */
 };
 
 /* Where the lab is dual-stack: the introducer's IPv6 address, which it
@@ -129,9 +130,9 @@ static inline void mesh_start_agent_on(struct mesh *m, int i, const char *node)
 
 	snprintf(conf, sizeof(conf),
 		 "private-key-file = %s/%s.key\nintroducer = 203.0.113.10 203.0.113.11\nintroducer-key = %s\n"
-		 "interface = %s\nname = %s\n%s%s%s",
+		 "interface = %s\nname = %s\n%s%s%s%s",
 		 m->dir, mesh_host(i), m->intro_pub, m->ifname[i], mesh_host(i), *mesh_introducer6(m) ? "introducer6 = " : "",
-		 mesh_introducer6(m), *mesh_introducer6(m) ? "\n" : "");
+		 mesh_introducer6(m), *mesh_introducer6(m) ? "\n" : "", m->agent_extra ? m->agent_extra : "");
 	snprintf(path, sizeof(path), "%s/%s.conf", m->dir, mesh_host(i));
 	mesh_write(path, conf);
 	snprintf(log, sizeof(log), "%s.log", mesh_host(i));
@@ -320,7 +321,10 @@ static inline void mesh_up_allowing(struct mesh *m, const char *topology, int n,
 {
 	char path[128];
 
+	const char *agent_extra = m->agent_extra;
+
 	memset(m, 0, sizeof(*m));
+	m->agent_extra = agent_extra;
 	assert_true(sodium_init() >= 0);
 	lab_up(&m->lab, topology, n, assigns);
 	snprintf(m->dir, sizeof(m->dir), "/tmp/pl-mesh-XXXXXX");
