@@ -99,11 +99,11 @@ static void small_matrix_matches_expect_and_reports_every_scenario(void **state)
 		free(dom);
 		/* This run beside the reference one, drawn by punchlab report. */
 		assert_int_equal(lab_punchlab_run(line, sizeof(line), "report -o %s/side.html %s results/reference/ref 2>&1", out, out), 0);
-		assert_non_null(strstr(line, "side.html: 2 runs, 94 scenarios"));
+		assert_non_null(strstr(line, "side.html: 2 runs, 98 scenarios"));
 		dom = rendered(out, "side.html");
 		assert_non_null(strstr(dom, "<table id=\"compare\">"));
 		assert_int_equal(lab_count(dom, "<p class=\"headline ok\" data-tool=\"ref\""), 2);
-		assert_int_equal(lab_count(dom, "<tr class=\"row\""), 88);   /* the reference's 88 scenarios; this run's 6 among them */
+		assert_int_equal(lab_count(dom, "<tr class=\"row\""), 92);   /* the reference's 92 scenarios; this run's 6 among them */
 		assert_non_null(strstr(dom, "<svg class=\"matrix\" id=\"matrix-1\""));
 		free(dom);
 	}
