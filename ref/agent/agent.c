@@ -944,6 +944,7 @@ int agent_reconfigure(struct agent *a, const struct agent_conf *c, uint64_t now)
 	}
 	memcpy(a->conf.introducer, c->introducer, sizeof(c->introducer));
 	a->conf.introducer6 = c->introducer6;
+	a->conf.introducer6_given = c->introducer6_given;
 	memcpy(a->conf.introducer_host, c->introducer_host, sizeof(c->introducer_host));
 	memcpy(a->conf.introducer_port, c->introducer_port, sizeof(c->introducer_port));
 	a->conf.n_introducer = c->n_introducer;

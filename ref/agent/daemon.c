@@ -541,6 +541,7 @@ static void resolve_again(struct agent *a, uint64_t now, uint64_t *next)
 				  agent_ep_str(&c.introducer[i]));
 	memcpy(a->conf.introducer, c.introducer, sizeof(c.introducer));
 	a->conf.n_introducer = c.n_introducer;
+	a->conf.introducer6 = c.introducer6;
 }
 
 int agent_run(struct agent *a, volatile int *stop, volatile int *reload)

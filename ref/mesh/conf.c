@@ -151,6 +151,20 @@ int agent_conf_resolve(struct agent_conf *c, char *err, size_t errlen)
 			c->n_introducer = got;
 		freeaddrinfo(res);
 	}
+	/* The first name's IPv6 address, where it has one: registered on too
+	 * (agents learn where IPv6 sees them; one that does not listen there
+	 * costs a datagram a keepalive). */
+	if (!c->introducer6_given && c->n_introducer_given > 0 && c->introducer_host[0][0]) {
+		struct addrinfo hints = { .ai_family = AF_INET6, .ai_socktype = SOCK_DGRAM }, *res = NULL;
+		memset(&c->introducer6, 0, sizeof(c->introducer6));
+		if (!getaddrinfo(c->introducer_host[0], NULL, &hints, &res) && res &&
+		    res->ai_addrlen <= sizeof(c->introducer6.addr)) {
+			memcpy(&c->introducer6.addr, res->ai_addr, res->ai_addrlen);
+			((struct sockaddr_in6 *)&c->introducer6.addr)->sin6_port = htons(c->introducer_port[0]);
+		}
+		if (res)
+			freeaddrinfo(res);
+	}
 	return 0;
 }
 
@@ -346,6 +360,7 @@ int agent_conf_set(struct agent_conf *c, const char *key, const char *value, con
 		if (parse_endpoint6(value, &c->introducer6))
 			return text_fail(err, errlen, origin, line, "introducer6 \"%.60s\": expected the introducer's IPv6 "
 					 "address, ADDR6 or [ADDR6]:PORT", value);
+		c->introducer6_given = true;
 		return 0;
 	}
 	if (!strcmp(key, "interface")) {

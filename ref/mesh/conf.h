@@ -56,6 +56,7 @@ struct agent_conf {
 	uint16_t introducer_port[2];
 	int n_introducer_given;
 	struct wg_endpoint introducer6;      /* its IPv6 address, registered on too (family 0: none) */
+	bool introducer6_given;              /* by introducer6 (else the first name's IPv6 address, if any) */
 	char interface[16];
 	char name[MESH_NAME_LEN + 1];
 	uint16_t listen_port;
@@ -97,8 +98,9 @@ void mesh_join_hash(const char *secret, uint8_t out[static 32]);
 
 /* Resolve the introducer's names (IPv4): each name its first address; a
  * single name with two addresses gives both (the two an agent measures
- * its NAT against). 0, or -errno with err naming what failed. Changes
- * nothing for addresses given as such. */
+ * its NAT against); and, unless introducer6 was given, the first name's
+ * first IPv6 address as introducer6 (none: none). 0, or -errno with err
+ * naming what failed. Changes nothing for addresses given as such. */
 int agent_conf_resolve(struct agent_conf *c, char *err, size_t errlen);
 
 #endif

@@ -8,6 +8,11 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/wait.h>
+#include <netdb.h>
 #include <sodium.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -137,6 +142,48 @@ static void ipv6_addresses_of_the_introducer_parse(void **state)
 	assert_non_null(strstr(err, "introducer6 takes an IPv6 address"));
 }
 
+/* A name with an IPv6 address gives introducer6 too: resolved in a child
+ * that sees its own /etc/hosts (a private mount namespace; root only:
+ * make check runs as root), so the answer does not hang on this
+ * machine's resolver. */
+static int resolve_in_own_hosts(void)
+{
+	char dir[] = "/tmp/pl-hosts-XXXXXX", path[64], buf[64];
+	int status, fd;
+	pid_t pid;
+
+	if (geteuid() != 0 || !mkdtemp(dir))
+		return -1;
+	snprintf(path, sizeof(path), "%s/hosts", dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (fd < 0 || write(fd, "192.0.2.1 intro.test\n2001:db8::a intro.test\n", 45) != 45)
+		return -1;
+	close(fd);
+	if ((pid = fork()) == 0) {
+		if (unshare(CLONE_NEWNS) || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
+		    mount(path, "/etc/hosts", NULL, MS_BIND, NULL))
+			_exit(2);
+		if (agent("introducer = intro.test:4000\n") || agent_conf_resolve(&ac, err, sizeof(err)))
+			_exit(3);
+		wg_endpoint_format(&ac.introducer6, buf, sizeof(buf));
+		_exit(strcmp(buf, "[2001:db8::a]:4000") ? 4 : 0);
+	}
+	waitpid(pid, &status, 0);
+	unlink(path);
+	rmdir(dir);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 5;
+}
+
+static void a_name_with_an_ipv6_address_gives_introducer6(void **state)
+{
+	int ret;
+
+	(void)state;
+	if ((ret = resolve_in_own_hosts()) < 0)
+		skip();
+	assert_int_equal(ret, 0);
+}
+
 static void agent_missing_introducer_key_is_explained(void **state)
 {
 	(void)state;
@@ -188,6 +235,31 @@ static void the_introducer_may_be_a_dns_name(void **state)
 	wg_endpoint_format(&ac.introducer[1], buf, sizeof(buf));
 	assert_string_equal(buf, "203.0.113.11:3478");
 	assert_int_equal(ac.n_introducer, 2);
+	/* and the first name's IPv6 address, as this machine's resolver
+	 * gives it (none: none), unless introducer6 says which */
+	{
+		struct addrinfo hints = { .ai_family = AF_INET6, .ai_socktype = SOCK_DGRAM }, *res = NULL;
+		char want[64] = "none";
+		struct wg_endpoint e;
+		if (!getaddrinfo("localhost", NULL, &hints, &res) && res) {
+			memset(&e, 0, sizeof(e));
+			memcpy(&e.addr, res->ai_addr, res->ai_addrlen);
+			((struct sockaddr_in6 *)&e.addr)->sin6_port = htons(4000);
+			wg_endpoint_format(&e, want, sizeof(want));
+		}
+		if (res)
+			freeaddrinfo(res);
+		if (ac.introducer6.addr.ss_family)
+			wg_endpoint_format(&ac.introducer6, buf, sizeof(buf));
+		else
+			snprintf(buf, sizeof(buf), "none");
+		print_message("localhost over IPv6: %s\n", buf);
+		assert_string_equal(buf, want);
+		assert_int_equal(agent("introducer = localhost:4000\nintroducer6 = [2001:db8::a]:5000\n"), 0);
+		assert_int_equal(agent_conf_resolve(&ac, err, sizeof(err)), 0);
+		wg_endpoint_format(&ac.introducer6, buf, sizeof(buf));
+		assert_string_equal(buf, "[2001:db8::a]:5000");
+	}
 	assert_int_equal(agent("introducer = localhost\n"), 0);
 	assert_int_equal(agent_conf_resolve(&ac, err, sizeof(err)), 0);
 	wg_endpoint_format(&ac.introducer[0], buf, sizeof(buf));
@@ -245,6 +317,7 @@ int main(void)
 		cmocka_unit_test(introducer_mistakes_are_named_with_their_line),
 		cmocka_unit_test(agent_file_parses_and_flags_override_it),
 		cmocka_unit_test(ipv6_addresses_of_the_introducer_parse),
+		cmocka_unit_test(a_name_with_an_ipv6_address_gives_introducer6),
 		cmocka_unit_test(agent_missing_introducer_key_is_explained),
 		cmocka_unit_test(a_private_key_file_others_can_read_draws_a_warning),
 		cmocka_unit_test(the_introducer_may_be_a_dns_name),
