@@ -324,8 +324,12 @@ static void set_why(struct agent_peer *p, const char *fmt, ...)
  * The reason names each family. */
 static void expect_ipv6(const struct agent *a, const struct agent_peer *p, struct expect_result *r)
 {
-	const struct wg_endpoint *me =
-		ipv6_reach(a, &a->seen6, a->locals, a->n_locals, a->conf.introducer6.addr.ss_family != 0);
+	/* Only where the introducer saw us over IPv6, once it is known to
+	 * answer there: given as introducer6, or heard from there (a name's
+	 * IPv6 address where nothing listens must not stop a firewall's own
+	 * global address from counting). */
+	bool seen_only = a->conf.introducer6.addr.ss_family && (a->conf.introducer6_given || a->min_ttl6);
+	const struct wg_endpoint *me = ipv6_reach(a, &a->seen6, a->locals, a->n_locals, seen_only);
 	const struct wg_endpoint *peer = ipv6_reach(a, &p->rec.seen6, p->rec.cands, p->rec.n_cands, false);
 	const char *v4 = r->why;
 	char v6[160], why[sizeof(r->why)];
