@@ -320,6 +320,14 @@ static void send_register(struct agent *a, int which, int ttl)
 		out(a, a->udp, sealed, (size_t)n, &a->conf.introducer[which], ttl);
 }
 
+/* What we measured changed: what is expected toward every peer too. */
+static void reassess_peers(struct agent *a)
+{
+	for (int i = 0; i < AGENT_MAX_PEERS; i++)
+		if (a->peers[i].used)
+			punch_reassess(a, &a->peers[i]);
+}
+
 void agent_remeasure(struct agent *a)
 {
 	struct mesh_nat_class old = a->nat;
@@ -330,15 +338,33 @@ void agent_remeasure(struct agent *a)
 		char d[80];
 		agent_log(a, "network measured: %s (seen as %s / %s)", mesh_nat_describe(&a->nat, d, sizeof(d)),
 			  agent_ep_str(&a->seen[0]), agent_ep_str(&a->seen[1]));
-		for (int i = 0; i < AGENT_MAX_PEERS; i++)
-			if (a->peers[i].used)
-				punch_reassess(a, &a->peers[i]);
+		reassess_peers(a);
 	}
 }
 
 static int set_address(struct agent *a)
 {
 	return a->io.set_address(a->io.ctx, a->mesh4, a->plen4, a->mesh6, a->plen6);
+}
+
+/* A TTL (hop limit) that reached the introducer: the smallest is the
+ * hops there (0: the answer did not say). */
+static void note_hops(uint8_t *min, uint8_t ttl)
+{
+	if (ttl && (*min == 0 || ttl < *min))
+		*min = ttl;
+}
+
+/* Which of the introducer's addresses from is (0, 1, MESH_VIA_UDP6), or
+ * -1: none of them. */
+static int introducer_via(const struct agent *a, const struct wg_endpoint *from)
+{
+	for (int i = 0; i < a->conf.n_introducer; i++)
+		if (wg_endpoint_equal(from, &a->conf.introducer[i]))
+			return i;
+	if (a->conf.introducer6.addr.ss_family && wg_endpoint_equal(from, &a->conf.introducer6))
+		return MESH_VIA_UDP6;
+	return -1;
 }
 
 static void on_registered(struct agent *a, const struct mesh_msg *m, bool via_tcp, uint64_t now)
@@ -372,15 +398,12 @@ static void on_registered(struct agent *a, const struct mesh_msg *m, bool via_tc
 		if (m->u.regd.seen.addr.ss_family != AF_INET6)
 			return;
 		a->seen6_ms = now;
-		if (m->u.regd.ttl && (a->min_ttl6 == 0 || m->u.regd.ttl < a->min_ttl6))
-			a->min_ttl6 = m->u.regd.ttl;
+		note_hops(&a->min_ttl6, m->u.regd.ttl);
 		if (!wg_endpoint_equal(&a->seen6, &m->u.regd.seen)) {
 			agent_log(a, "seen over IPv6 as %s%s", agent_ep_str(&m->u.regd.seen),
 				  a->seen6.addr.ss_family ? " (it changed)" : "");
 			a->seen6 = m->u.regd.seen;
-			for (int i = 0; i < AGENT_MAX_PEERS; i++)
-				if (a->peers[i].used)
-					punch_reassess(a, &a->peers[i]);
+			reassess_peers(a);
 		}
 		return;
 	}
@@ -390,8 +413,7 @@ static void on_registered(struct agent *a, const struct mesh_msg *m, bool via_tc
 		return;
 	}
 	a->udp_reply_ms = now;
-	if (m->u.regd.ttl && (a->min_ttl == 0 || m->u.regd.ttl < a->min_ttl))
-		a->min_ttl = m->u.regd.ttl;
+	note_hops(&a->min_ttl, m->u.regd.ttl);
 	if (!wg_endpoint_equal(&a->seen[via], &m->u.regd.seen) && a->seen[via].addr.ss_family)
 		agent_log(a, "seen from introducer address %d as %s (was %s): the network changed", via,
 			  agent_ep_str(&m->u.regd.seen), agent_ep_str(&a->seen[via]));
@@ -501,24 +523,15 @@ static void send_resync(struct agent *a, struct agent_peer *p, size_t answered_l
  * most once a second each, whatever it asks). */
 static void on_prove(struct agent *a, const struct mesh_msg *m, const struct wg_endpoint *from, bool via_tcp, uint64_t now)
 {
-	int v = -1;
+	int v = via_tcp ? -1 : introducer_via(a, from);
 
-	for (int i = 0; i < a->conf.n_introducer && !via_tcp && v < 0; i++)
-		if (wg_endpoint_equal(from, &a->conf.introducer[i]))
-			v = i;
-	if (!via_tcp && v < 0 && a->conf.introducer6.addr.ss_family && wg_endpoint_equal(from, &a->conf.introducer6))
-		v = MESH_VIA_UDP6;
-	if (v < 0 || v == MESH_VIA_TCP)
+	if (v < 0)
 		return;
 	memcpy(a->proof[v], m->u.prove.proof, MESH_PROOF_LEN);
 	a->has_proof[v] = true;
 	/* The TTL sweep of a first contact is answered by PROVEs: the
 	 * smallest TTL that got one is the hops to the introducer. */
-	{
-		uint8_t *min = v == MESH_VIA_UDP6 ? &a->min_ttl6 : &a->min_ttl;
-		if (m->u.prove.ttl && (*min == 0 || m->u.prove.ttl < *min))
-			*min = m->u.prove.ttl;
-	}
+	note_hops(v == MESH_VIA_UDP6 ? &a->min_ttl6 : &a->min_ttl, m->u.prove.ttl);
 	if (a->proof_sent_ms[v] && now - a->proof_sent_ms[v] < 1000)
 		return;
 	a->proof_sent_ms[v] = now;
@@ -541,14 +554,10 @@ static void on_prove(struct agent *a, const struct mesh_msg *m, const struct wg_
 
 static bool x25519_allowed(struct agent *a, const struct wg_endpoint *from, bool via_tcp, uint64_t now)
 {
-	bool intro = via_tcp;
 	struct bucket *src;
 	uint8_t key[16];
 
-	for (int i = 0; i < a->conf.n_introducer && !intro; i++)
-		intro = wg_endpoint_equal(from, &a->conf.introducer[i]);
-	intro |= a->conf.introducer6.addr.ss_family && wg_endpoint_equal(from, &a->conf.introducer6);
-	if (intro) {
+	if (via_tcp || introducer_via(a, from) >= 0) {
 		if (bucket_take(&a->x25519_intro, AGENT_INTRO_X25519_BURST, AGENT_INTRO_X25519_PER_S, now))
 			return true;
 		a->x25519_limited++;
@@ -780,15 +789,23 @@ static void tcp_start(struct agent *a)
 	agent_log(a, "no answer from the introducer over UDP: trying TCP to %s", agent_ep_str(ep));
 }
 
+/* What IPv6 told us (a new network, another introducer): seen, hops and
+ * proof there, measured again. */
+static void forget_ipv6(struct agent *a)
+{
+	memset(&a->seen6, 0, sizeof(a->seen6));
+	a->min_ttl6 = 0;
+	a->has_proof[MESH_VIA_UDP6] = false;
+}
+
 /* What we measured of our networks (a new network): measured again
  * from scratch, over both families. */
 static void forget_measurements(struct agent *a)
 {
 	memset(a->seen, 0, sizeof(a->seen));
-	memset(&a->seen6, 0, sizeof(a->seen6));
 	a->udp_reply_ms = 0;
-	a->min_ttl = a->min_ttl6 = 0;
-	a->has_proof[MESH_VIA_UDP6] = false;
+	a->min_ttl = 0;
+	forget_ipv6(a);
 }
 
 static void registration_tick(struct agent *a, uint64_t now)
@@ -829,9 +846,7 @@ static void registration_tick(struct agent *a, uint64_t now)
 		if (a->seen6.addr.ss_family && now - a->seen6_ms > 3 * a->conf.keepalive_s * 1000u) {
 			agent_log(a, "no longer seen over IPv6 (was %s)", agent_ep_str(&a->seen6));
 			memset(&a->seen6, 0, sizeof(a->seen6));
-			for (int i = 0; i < AGENT_MAX_PEERS; i++)
-				if (a->peers[i].used)
-					punch_reassess(a, &a->peers[i]);
+			reassess_peers(a);
 		}
 		a->reg_next_ms = now + (a->registered && (udp_ok || a->tcp_up) ? a->conf.keepalive_s * 1000u : REGISTER_RETRY_MS);
 	}
@@ -961,10 +976,7 @@ int agent_reconfigure(struct agent *a, const struct agent_conf *c, uint64_t now)
 		tcp_close(a);
 		a->registered = a->refused = false;
 		a->udp_reply_ms = 0;
-		/* its IPv6 address may be another one's: seen there anew */
-		memset(&a->seen6, 0, sizeof(a->seen6));
-		a->min_ttl6 = 0;
-		a->has_proof[MESH_VIA_UDP6] = false;
+		forget_ipv6(a);   /* its IPv6 address may be another one's */
 		a->tcp_up_ms = 0;
 		a->silence_said = false;
 		a->started_ms = now;

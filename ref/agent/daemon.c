@@ -176,7 +176,7 @@ static bool not_for_peers(const struct agent *a, const struct ifaddrs *all, int 
  * nor ones the kernel has not finished with (tentative, failed duplicate
  * address detection) or is giving up (deprecated), nor our mesh's own
  * (agent_in_mesh, in the core). Global ones first. */
-static int local_ipv6(struct agent *a, const struct ifaddrs *all, struct wg_endpoint *out, int n, int max)
+static int add_local_ipv6(struct agent *a, const struct ifaddrs *all, struct wg_endpoint *out, int n, int max)
 {
 	struct rtnl_addr6 got[32];
 	int k = a->udp6 >= 0 ? rtnl_addr6_list(got, 32) : 0;
@@ -219,7 +219,7 @@ static int io_local_addresses(void *ctx, struct wg_endpoint *out, int max)
 		sin->sin_addr = ((struct sockaddr_in *)i->ifa_addr)->sin_addr;
 		n++;
 	}
-	n = local_ipv6(a, ifs, out, n, max);
+	n = add_local_ipv6(a, ifs, out, n, max);
 	freeifaddrs(ifs);
 	return n;
 }
@@ -463,9 +463,8 @@ void agent_stop(struct agent *a)
  * socket's IPv6 twin's datagrams are the main socket's to the core. */
 static void read_socket(struct agent *a, int fd, uint64_t now)
 {
-	int sock = fd == a->udp6 ? a->udp : fd;
-
 	static uint8_t buf[65536];
+	int sock = fd == a->udp6 ? a->udp : fd;
 
 	for (int k = 0; k < 64; k++) {
 		struct wg_endpoint from;

@@ -345,12 +345,11 @@ static void expect_ipv6(const struct agent *a, const struct agent_peer *p, struc
 	else
 		snprintf(v6, sizeof(v6), "no IPv6 on %s's side", p->rec.name);
 	/* IPv4's reason is measured; IPv6's is what each side has (its
-	 * filtering is not measured: replies are assumed let in). */
+	 * filtering is not measured: replies are assumed let in). The family
+	 * that goes direct is named first. */
 	if (r->direct && !(me && peer))
 		return;
-	if (r->direct) {
-		snprintf(why, sizeof(why), "IPv4: %s; IPv6: %s", v4, v6);
-	} else if (me && peer) {
+	if (!r->direct && me && peer) {
 		snprintf(why, sizeof(why), "IPv6: %s; IPv4: %s", v6, v4);
 		r->direct = true;
 		r->technique = EXPECT_PUNCH;

@@ -168,6 +168,12 @@ static const char *epstr(const struct wg_endpoint *ep)
 	return buf[k];
 }
 
+/* Where the message being handled came from, for the log. */
+static const char *cur_from_str(const struct introducer *in)
+{
+	return over_udp(in) ? epstr(&in->cur_from) : "TCP";
+}
+
 struct introducer *introducer_new(const struct introducer_conf *conf, const struct introducer_io *io, char *err,
 				  size_t errlen)
 {
@@ -356,7 +362,7 @@ static void refuse(struct introducer *in, const struct mesh_msg *m, const uint8_
 	else if (in->refusal_logs >= REFUSAL_LOGS)
 		in->refusals_unlogged++;
 	else if (++in->refusal_logs)
-		say("refused %s from %s: %s", keystr(m->sender), !over_udp(in) ? "TCP" : epstr(&in->cur_from), why);
+		say("refused %s from %s: %s", keystr(m->sender), cur_from_str(in), why);
 	r.u.refused.reason = reason;
 	n = seal_for(in, &r, m->sender, m->session, shared, out, sizeof(out));
 	/* Never an amplifier: the answer is smaller than what it answers. */
@@ -417,7 +423,7 @@ static bool join_allowed(struct introducer *in, uint64_t now)
 		if (!in->joins_limited++ || now - in->join_log_ms >= LOG_EVERY_MS) {
 			in->join_log_ms = now;
 			say("join attempts from %s over its limit (%d, then one per %d s): not heard (%llu so far)",
-			    !over_udp(in) ? "TCP" : epstr(&in->cur_from), JOIN_BURST, JOIN_EVERY_MS / 1000,
+			    cur_from_str(in), JOIN_BURST, JOIN_EVERY_MS / 1000,
 			    (unsigned long long)in->joins_limited);
 		}
 		return false;
@@ -534,27 +540,27 @@ static void on_register(struct introducer *in, const struct mesh_msg *msg, const
 		mesh_replay_check(&m->replay, msg->counter);
 		changed = true;
 		say("member %s (%s) joined from %s as id %u", m->rec.name, keystr(m->rec.key),
-		    !over_udp(in) ? "TCP" : epstr(&in->cur_from), m->rec.id);
+		    cur_from_str(in), m->rec.id);
 	}
 	/* A member moves to a new address only once the address proves it. */
 	if (over_udp(in) && !wg_endpoint_equal(seen_at(m, in->cur_via), &in->cur_from) && !proof_ok(in, msg, now)) {
 		send_prove(in, msg, shared, request_len, now);
 		return;
 	}
+	if (over_udp(in)) {
+		struct wg_endpoint *at = seen_at(m, in->cur_via);
+		if (!wg_endpoint_equal(at, &in->cur_from)) {
+			*at = in->cur_from;
+			changed = true;
+		}
+	}
 	if (in->cur_via == MESH_VIA_UDP6) {
 		/* Only where it is seen from over IPv6: its IPv4 registrations
 		 * keep it a member, and its candidates, mapping and peer list
 		 * come with them. */
-		if (!wg_endpoint_equal(&m->rec.seen6, &in->cur_from)) {
-			m->rec.seen6 = in->cur_from;
-			changed = true;
-		}
 		m->seen6_ms = now ? now : 1;
 	} else if (in->cur_via < 2) {
 		m->last_ms = now;
-		if (!wg_endpoint_equal(&m->rec.seen[in->cur_via], &in->cur_from))
-			changed = true;
-		m->rec.seen[in->cur_via] = in->cur_from;
 		if (m->rec.tcp_only) {
 			m->rec.tcp_only = false;
 			changed = true;
@@ -833,7 +839,7 @@ static void on_control(struct introducer *in, const uint8_t *buf, size_t len, ui
 		if (ret == -EPROTO && (!in->version_log_ms || now - in->version_log_ms >= LOG_EVERY_MS)) {
 			in->version_log_ms = now;
 			say("a message of mesh protocol version %u from %s; we speak %d: update the older side", buf[2],
-			    !over_udp(in) ? "TCP" : epstr(&in->cur_from), MESH_VERSION);
+			    cur_from_str(in), MESH_VERSION);
 		}
 		return;
 	}
@@ -861,7 +867,7 @@ static void on_control(struct introducer *in, const uint8_t *buf, size_t len, ui
 	if (ret) {
 		if (now - in->forged_log_ms > LOG_EVERY_MS) {
 			in->forged_log_ms = now;
-			say("dropped a message from %s: %s", !over_udp(in) ? "TCP" : epstr(&in->cur_from), why);
+			say("dropped a message from %s: %s", cur_from_str(in), why);
 		}
 		goto out;
 	}

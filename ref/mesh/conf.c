@@ -27,9 +27,7 @@ static int parse_endpoint(const char *s, struct wg_endpoint *ep)
 
 	if (wg_endpoint_parse(s, ep) == 0)
 		return 0;
-	if (text_parse_ipv4(s, &a))
-		snprintf(buf, sizeof(buf), "%s:%d", s, MESH_DEFAULT_PORT);
-	else if (n < 48 && s[0] == '[' && s[n - 1] == ']')
+	if (text_parse_ipv4(s, &a) || (n < 48 && s[0] == '[' && s[n - 1] == ']'))
 		snprintf(buf, sizeof(buf), "%s:%d", s, MESH_DEFAULT_PORT);
 	else if (n < 48 && inet_pton(AF_INET6, s, a6) == 1)
 		snprintf(buf, sizeof(buf), "[%s]:%d", s, MESH_DEFAULT_PORT);
