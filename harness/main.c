@@ -24,7 +24,7 @@ static const struct command {
 	{ "expect", "A [B] [--topology T]", "can a and b go direct, by which technique, or why not", cmd_expect },
 	{ "fault", "KIND TARGET", "break a running lab: NAT reboots, mappings expire, links or daemons die, hosts sleep or roam",
 	  cmd_fault },
-	{ "conform", "MODEL...", "RFC 4787, 5382, 5508 and 6888 requirements, each with its verdict and evidence",
+	{ "conform", "MODEL...", "NAT, port-mapping and IPv6 RFC requirements, each with its verdict and evidence",
 	  cmd_conform },
 	{ "run", "", "the traversal matrix: a tool through every pair of NAT models", cmd_run },
 	{ "report", "RUN...", "the page of one or more runs, side by side", cmd_report },

@@ -22,8 +22,11 @@ static const char usage[] =
 	"\n"
 	"Every requirement of the NAT behaviour RFCs that can be seen from outside\n"
 	"a NAT (RFC 4787 UDP, RFC 5382 TCP, RFC 5508 ICMP, RFC 6888 carrier NAT),\n"
-	"each with its level (MUST/SHOULD/MAY), a verdict (pass, FAIL, n/a: does not\n"
-	"apply, skipped: not measured) and one line of evidence, then a count.\n"
+	"of port mapping (NAT-PMP RFC 6886, PCP RFC 6887, UPnP IGD: a mapping lets\n"
+	"outside hosts in, its removal shuts them out) and of IPv6 where the model\n"
+	"has it (RFC 6092 filtering, RFC 6296 NPTv6), each with its level\n"
+	"(MUST/SHOULD/MAY), a verdict (pass, FAIL, n/a: does not apply, skipped:\n"
+	"not measured) and one line of evidence, then a count.\n"
 	"Exit 1: a MUST failed; 2: bad input. The lab: two hosts behind the NAT, a\n"
 	"server with several addresses outside. MODEL is a shipped name or a .nat\n"
 	"file; several are checked N at a time (-j, default 2) and shown side by\n"
@@ -93,8 +96,10 @@ static int save_model(const char *path, const struct conform_report *rep)
 
 	snprintf(name, sizeof(name), "%.*s", (int)strcspn(base, "."), base);
 	conform_measured_model(&rep->check.measured, name[0] ? name : "measured", &m);
+	conform_measured_more(&rep->obs, &m);
 	snprintf(comment, sizeof(comment),
-		 "Measured by punchlab conform on %s\n(mapping, filtering, ports, hairpin, unsolicited; udp-timeout only with --long)",
+		 "Measured by punchlab conform on %s\n(mapping, filtering, ports, hairpin, unsolicited, portmap, ipv6;"
+		 " udp-timeout only with --long)",
 		 rep->check.model);
 	f = fopen(path, "w");
 	if (!f) {

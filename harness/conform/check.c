@@ -29,6 +29,9 @@ static int observe_lab(const char *run_id, const struct topo_net *net, const cha
 	lab.server[1] = topo_net_addr(net, "stun", 1);
 	snprintf(lab.server_if, sizeof(lab.server_if), "%s", net->nodes[stun].ifaces[0].ifname);
 	snprintf(lab.router_wan, sizeof(lab.router_wan), "%s", wan);
+	lab.gateway = natcheck_gateway(net);
+	snprintf(lab.client_if, sizeof(lab.client_if), "%s",
+		 net->nodes[topo_find_node(&net->topo, "client")].ifaces[0].ifname);
 	if (x->timing)
 		lab.timing = *x->timing;
 	return conform_observe(&lab, &x->rep->obs);
@@ -44,6 +47,8 @@ void conform_check(const char *model, const struct natcheck_opts *opts, const st
 	o.extra = observe_lab;
 	o.ctx = &x;
 	natcheck_run(model, &o, &rep->check);
+	rep->obs.v6_kind = rep->check.declared.ipv6;
+	rep->obs.v6 = rep->check.measured6;
 	if (!rep->check.error)
 		rep->n_rows = conform_judge(&rep->check.measured, &rep->obs, rep->rows);
 }

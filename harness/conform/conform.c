@@ -1,5 +1,8 @@
 #include "conform.h"
+#include "../../lib/csum/csum.h"
 #include "../../lib/util/text.h"
+
+#include <arpa/inet.h>
 
 #include <stdarg.h>
 #include <string.h>
@@ -379,6 +382,137 @@ static void judge_carrier(const struct nat_measured *m, const struct conform_obs
 		ev(r, "the old mappings still lived at %u s: nothing to tell", o->hold_s);
 }
 
+/* Port mapping: NAT-PMP (RFC 6886), PCP (RFC 6887), UPnP IGD
+ * (WANIPConnection v2): a granted mapping lets in a host outside that
+ * the inside never wrote to, and removing it closes the port again. */
+static void judge_pmap(const struct conform_obs *o, struct conform_row *rows, int *n)
+{
+	static const struct {
+		int i;                  /* o->pm's index */
+		const char *id_in, *what_in, *id_rm, *what_rm;
+	} protos[] = {
+		{ 1, "RFC6886 3.9", "NAT-PMP: a mapping lets any outside host in", "RFC6886 3.4",
+		  "NAT-PMP: lifetime 0 removes the mapping" },
+		{ 2, "RFC6887 11", "PCP: a MAP lets any outside host in", "RFC6887 15.1",
+		  "PCP: lifetime 0 removes the mapping" },
+		{ 0, "IGD 2.3.17", "UPnP IGD: a mapping lets any outside host in", "IGD 2.5.18",
+		  "UPnP IGD: DeletePortMapping removes it" },
+	};
+	static const char *const names[OBS_PMAP] = { "UPnP IGD", "NAT-PMP", "PCP" };
+	struct obs_ep at;
+	char b[24];
+
+	for (size_t k = 0; k < sizeof(protos) / sizeof(protos[0]); k++) {
+		const struct obs_pmap *p = &o->pm[protos[k].i];
+		const char *name = names[protos[k].i];
+		struct conform_row *in = row(rows, n, protos[k].id_in, protos[k].what_in, CONFORM_MUST);
+		struct conform_row *rm = row(rows, n, protos[k].id_rm, protos[k].what_rm, CONFORM_MUST);
+
+		if (!p->granted) {
+			ev(in, "%s gave no mapping%s%s", name, p->why[0] ? ": " : "", p->why);
+			ev(rm, "%s gave no mapping", name);
+			continue;
+		}
+		at = (struct obs_ep){ p->ext_addr ? p->ext_addr : o->pm_seen, p->ext_port };
+		if (p->inbound >= 0) {
+			verdict(in, p->inbound == 1);
+			ev(in, "mapped to %s for %u s: a datagram from an outside host it never wrote to %s", ep(&at, b, sizeof(b)),
+			   p->lifetime, p->inbound ? "got in" : "was dropped");
+		}
+		if (p->removed == 0) {
+			verdict(rm, false);
+			ev(rm, "the removal was not acknowledged");
+		} else if (p->after >= 0) {
+			verdict(rm, p->after == 0);
+			ev(rm, "removed; a new flow from outside to %s %s", ep(&at, b, sizeof(b)),
+			   p->after ? "still got in" : "was dropped");
+		}
+	}
+	/* RFC 6887 §15: the lifetime assigned may differ from the one asked
+	 * for, but its minimum SHOULD be 120 s (we ask for 120). */
+	struct conform_row *r = row(rows, n, "RFC6887 15", "PCP: assigned lifetime >= 120 s", CONFORM_SHOULD);
+	if (!o->pm[2].granted)
+		ev(r, "PCP gave no mapping");
+	else {
+		verdict(r, o->pm[2].lifetime >= 120);
+		ev(r, "asked for 120 s, assigned %u s", o->pm[2].lifetime);
+	}
+	/* GetExternalIPAddress (and PCP's assigned external address) is
+	 * where the mapping is reached: the address the outside sees. */
+	r = row(rows, n, "IGD 2.5.20", "UPnP IGD: external address as seen outside", CONFORM_SHOULD);
+	if (!o->pm[0].granted)
+		ev(r, "UPnP IGD gave no mapping");
+	else if (o->pm[0].ext_addr && o->pm_seen) {
+		char said[INET_ADDRSTRLEN], seen[INET_ADDRSTRLEN];
+		inet_ntop(AF_INET, &o->pm[0].ext_addr, said, sizeof(said));
+		inet_ntop(AF_INET, &o->pm_seen, seen, sizeof(seen));
+		verdict(r, o->pm[0].ext_addr == o->pm_seen);
+		ev(r, "it said %s, the outside saw %s", said, seen);
+	}
+}
+
+/* One's-complement sum of an IPv6 address's eight words (RFC 6296's
+ * checksum neutrality keeps it). */
+static uint16_t addr_sum(const uint8_t a[16])
+{
+	return csum_inet(a, 16, 0);
+}
+
+static void addr6_str(const uint8_t a[16], char *buf, size_t len)
+{
+	if (!inet_ntop(AF_INET6, a, buf, (socklen_t)len))
+		snprintf(buf, len, "?");
+}
+
+/* IPv6 through the router (RFC 6092 simple security, RFC 6296 NPTv6), from
+ * the STUN probe over IPv6 where the lab has IPv6. */
+static void judge_ipv6(const struct conform_obs *o, struct conform_row *rows, int *n)
+{
+	const struct nat_measured *m = &o->v6;
+	const char *no6 = "no IPv6 in the lab (a model with ipv6 = firewall, nptv6 or nat66 gives it)";
+	bool npt = o->v6_kind == NAT_IPV6_NPTV6 && m->udp && m->translated;
+	struct conform_row *r;
+	char b1[INET6_ADDRSTRLEN], b2[INET6_ADDRSTRLEN];
+
+	/* REC-17: endpoint-independent filtering for transparency,
+	 * address-dependent for strictness; by address and port is neither. */
+	r = row(rows, n, "RFC6092 REC-17", "IPv6 UDP filtering endpoint- or address-dependent", CONFORM_SHOULD);
+	if (!o->v6_kind)
+		ev(r, "%s", no6);
+	else if (!m->udp)
+		ev(r, "no UDP gets through over IPv6");
+	else if (m->filtering >= 0) {
+		verdict(r, m->filtering != NAT_ADDRESS_AND_PORT_DEPENDENT);
+		ev(r, "filtering is %s; unsolicited inbound %s", dep(m->filtering),
+		   m->unsolicited < 0 ? "unknown" : nat_unsolicited_name((enum nat_unsolicited)m->unsolicited));
+	}
+	r = row(rows, n, "RFC6296 6", "NPTv6: ports not translated", CONFORM_MUST);
+	if (!o->v6_kind)
+		ev(r, "%s", no6);
+	else if (!npt)
+		ev(r, "not NPTv6: the router does %s", nat_ipv6_name((enum nat_ipv6)o->v6_kind));
+	else {
+		verdict(r, m->local.port == m->mapped.port);
+		ev(r, "port %u left as %u", m->local.port, m->mapped.port);
+	}
+	/* §3.5 (prefixes longer than /48, as the lab's /64s): one word of
+	 * the host part adjusted so that the address's sum is unchanged and
+	 * no checksum needs rewriting. */
+	r = row(rows, n, "RFC6296 3.5", "NPTv6: checksum-neutral mapping", CONFORM_SHOULD);
+	if (!o->v6_kind)
+		ev(r, "%s", no6);
+	else if (!npt)
+		ev(r, "not NPTv6: the router does %s", nat_ipv6_name((enum nat_ipv6)o->v6_kind));
+	else {
+		uint16_t in = addr_sum(m->local.addr6), out = addr_sum(m->mapped.addr6);
+		verdict(r, in == out);
+		addr6_str(m->local.addr6, b1, sizeof(b1));
+		addr6_str(m->mapped.addr6, b2, sizeof(b2));
+		ev(r, "%s became %s: sums %04x and %04x%s", b1, b2, in, out,
+		   in == out ? "" : " (a prefix swap with checksums rewritten)");
+	}
+}
+
 int conform_judge(const struct nat_measured *m, const struct conform_obs *o, struct conform_row rows[CONFORM_MAX_ROWS])
 {
 	int n = 0;
@@ -387,6 +521,8 @@ int conform_judge(const struct nat_measured *m, const struct conform_obs *o, str
 	judge_tcp(o, rows, &n);
 	judge_icmp(m, o, rows, &n);
 	judge_carrier(m, o, rows, &n);
+	judge_pmap(o, rows, &n);
+	judge_ipv6(o, rows, &n);
 	/* Say why a row was left without a verdict. */
 	for (int i = 0; i < n; i++)
 		if (!rows[i].evidence[0])
@@ -415,6 +551,29 @@ void conform_measured_model(const struct nat_measured *m, const char *name, stru
 	out->udp_timeout = m->lifetime_dead > 0 && m->lifetime_dead < 120 ? (unsigned)m->lifetime_dead : 120;
 	out->port_min = 1024;
 	out->port_max = 65535;
+}
+
+void conform_measured_more(const struct conform_obs *o, struct nat_model *out)
+{
+	static const unsigned bits[OBS_PMAP] = { NAT_PORTMAP_UPNP, NAT_PORTMAP_NATPMP, NAT_PORTMAP_PCP };
+	const struct nat_measured *v6 = &o->v6;
+
+	/* A protocol counts when its mapping let an outside host in. */
+	out->portmap = 0;
+	for (int i = 0; i < OBS_PMAP; i++)
+		if (o->pm[i].granted && o->pm[i].inbound == 1)
+			out->portmap |= bits[i];
+	out->ipv6 = NAT_IPV6_NONE;
+	if (o->v6_kind && v6->udp) {
+		/* NPTv6 keeps the port and the host part, but for one word
+		 * RFC 6296 §3.5 may adjust. */
+		int words = 0;
+		for (int w = 8; w < 16; w += 2)
+			words += memcmp(v6->local.addr6 + w, v6->mapped.addr6 + w, 2) != 0;
+		out->ipv6 = !v6->translated ? NAT_IPV6_FIREWALL
+			    : words <= 1 && v6->local.port == v6->mapped.port ? NAT_IPV6_NPTV6
+									      : NAT_IPV6_NAT66;
+	}
 }
 
 const struct conform_row *conform_find(const struct conform_row *rows, int n, const char *id)

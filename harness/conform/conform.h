@@ -23,7 +23,7 @@ struct conform_row {
 	char evidence[160];
 };
 
-#define CONFORM_MAX_ROWS 32
+#define CONFORM_MAX_ROWS 48
 
 /* Judge measurement m (lifetimes measured if m->lifetime_* are set) and
  * observations o; rows gets one entry per requirement. Returns the count. */
@@ -31,6 +31,11 @@ int conform_judge(const struct nat_measured *m, const struct conform_obs *o, str
 /* What was measured, as a model (name: its name) that `punchlab expect` and
  * `punchlab run` take; what was not measured keeps the model defaults. */
 void conform_measured_model(const struct nat_measured *m, const char *name, struct nat_model *out);
+/* And what o saw beyond the probe: the port-mapping protocols whose
+ * mapping let an outside host in, and IPv6's kind (firewall: not
+ * translated; nptv6: port and host part kept, one word of it adjusted at
+ * most; else nat66). */
+void conform_measured_more(const struct conform_obs *o, struct nat_model *out);
 /* The row with ID, or NULL. */
 const struct conform_row *conform_find(const struct conform_row *rows, int n, const char *id);
 /* Did any MUST fail? */

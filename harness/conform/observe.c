@@ -45,6 +45,7 @@ int conform_observe(const struct conform_lab *lab, struct conform_obs *o)
 	observe_udp(&c, o);
 	observe_tcp(&c, o);
 	observe_icmp(&c, o);
+	observe_pmap(&c, o);
 	if (timed)
 		observe_time_begin(&c, o);
 	if (o->carrier)

@@ -5,6 +5,8 @@
 #ifndef PL_CONFORM_OBSERVE_H
 #define PL_CONFORM_OBSERVE_H
 
+#include "../stun/probe.h"
+
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -27,6 +29,8 @@ struct conform_lab {
 	uint32_t server[2];         /* the server's two addresses */
 	char server_if[16];         /* its interface (more addresses go there) */
 	char router_wan[16];        /* the router's outside interface */
+	uint32_t gateway;           /* the router's inside address (port mapping is asked there) */
+	char client_if[16];         /* the client's interface (UPnP's discovery goes out there) */
 	struct conform_timing timing;
 };
 
@@ -37,6 +41,19 @@ struct obs_ep {
 };
 
 enum obs_answer { OBS_NOTHING, OBS_RST, OBS_ICMP, OBS_ACCEPTED };
+
+/* One port-mapping protocol asked for a mapping of a port that never sent. */
+#define OBS_PMAP 3                  /* UPnP IGD, NAT-PMP, PCP, in that order */
+struct obs_pmap {
+	bool asked, granted;
+	uint32_t ext_addr;          /* the outside address it said (0: it did not) */
+	uint16_t ext_port;
+	uint32_t lifetime;          /* granted, of 120 s asked */
+	int inbound;                /* 1 a datagram from an outside stranger reached the port */
+	int removed;                /* 1 lifetime 0 was acknowledged */
+	int after;                  /* 1 a new outside flow still got in after the removal */
+	char why[96];               /* not granted: what came back */
+};
 
 struct conform_obs {
 	uint32_t client;            /* the first inside host's address: seen outside, no translation */
@@ -87,6 +104,12 @@ struct conform_obs {
 	bool hold_reused;           /* that port was one of the limit test's */
 	int hold_fresh;             /* new flows that got ports the limit test never saw in use */
 	int hold_old_alive;         /* a limit test mapping still answered */
+	/* Port mapping (RFC 6886, RFC 6887, UPnP IGD) */
+	struct obs_pmap pm[OBS_PMAP];
+	uint32_t pm_seen;           /* the client's outside address, as the server saw it (0 unknown) */
+	/* IPv6 (RFC 6092, RFC 6296): the STUN probe over IPv6, where the lab has it */
+	int v6_kind;                /* enum nat_ipv6 the model declares; 0: no IPv6 in the lab */
+	struct nat_measured v6;
 	char note[160];             /* a local failure that left facts unknown */
 };
 

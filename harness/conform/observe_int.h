@@ -48,6 +48,7 @@ void observe_udp(struct obs_ctx *c, struct conform_obs *o);
 void observe_tcp(struct obs_ctx *c, struct conform_obs *o);
 void observe_icmp(struct obs_ctx *c, struct conform_obs *o);
 void observe_carrier(struct obs_ctx *c, struct conform_obs *o);
+void observe_pmap(struct obs_ctx *c, struct conform_obs *o);
 /* The timeline's set-up at 0, and the rest of it (waits until the end). */
 void observe_time_begin(struct obs_ctx *c, struct conform_obs *o);
 void observe_time_end(struct obs_ctx *c, struct conform_obs *o);

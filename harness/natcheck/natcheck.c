@@ -255,6 +255,16 @@ static int router_setup(struct instance *r, const struct natcheck_opts *o, pid_t
 	return 0;
 }
 
+uint32_t natcheck_gateway(const struct topo_net *net)
+{
+	const struct topo_net_node *router = &net->nodes[topo_find_node(&net->topo, "nat")];
+
+	for (int f = 0; f < router->n_ifaces; f++)
+		if (router->ifaces[f].bridge)
+			return router->ifaces[f].addrs[0];
+	return 0;
+}
+
 void natcheck_run(const char *model, const struct natcheck_opts *o, struct natcheck_result *res)
 {
 	struct topo t;
@@ -361,9 +371,7 @@ void natcheck_run(const char *model, const struct natcheck_opts *o, struct natch
 		int client = topo_find_node(&t, "client");
 		struct portmap_arg pa = { 0, topo_net_addr(net, "client", 0), net->nodes[client].ifaces[0].ifname,
 					  &res->portmap };
-		for (int f = 0; f < net->nodes[router].n_ifaces; f++)
-			if (net->nodes[router].ifaces[f].bridge && !pa.gateway)
-				pa.gateway = net->nodes[router].ifaces[f].addrs[0];
+		pa.gateway = natcheck_gateway(net);
 		if ((ret = netns_call(ns, portmap_in, &pa))) {
 			snprintf(res->detail, sizeof(res->detail), "asking the router for a port mapping failed in %s", ns);
 			goto out;

@@ -52,6 +52,8 @@ struct natcheck_opts {
 	void *ctx;
 };
 
+/* The nat-probe router's inside address (network order; 0: none). */
+uint32_t natcheck_gateway(const struct topo_net *net);
 /* Check MODEL (NULL with a ruleset or router command: the bare router) as
  * opts say. */
 void natcheck_run(const char *model, const struct natcheck_opts *opts, struct natcheck_result *res);

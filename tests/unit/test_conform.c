@@ -75,6 +75,18 @@ static struct conform_obs clean_obs(void)
 	o.tcp_est_alive = o.tcp_tr_alive = 1;
 	o.hold_s = 135;
 	o.hold_new = o.hold_old_alive = 0;
+	o.pm_seen = pub;
+	for (int i = 0; i < OBS_PMAP; i++)
+		o.pm[i] = (struct obs_pmap){ true, true, i == 1 ? 0 : pub, (uint16_t)(45010 + i), 120, 1, 1, 0, "" };
+	/* RFC 6296's own NPTv6, filtering by nothing: fd00:0:0:2::2 becomes
+	 * 2001:db8:0:2:cf47::2 (one word adjusted: the sums are equal). */
+	o.v6_kind = NAT_IPV6_NPTV6;
+	o.v6 = clean();
+	o.v6.filtering = NAT_ENDPOINT_INDEPENDENT;
+	o.v6.local = (struct stun_addr){ .set = true, .port = 40000, .v6 = true };
+	o.v6.mapped = o.v6.local;
+	inet_pton(AF_INET6, "fd00:0:0:2::2", o.v6.local.addr6);
+	inet_pton(AF_INET6, "2001:db8:0:2:cf47::2", o.v6.mapped.addr6);
 	return o;
 }
 
@@ -128,6 +140,28 @@ static void each_requirement_can_fail(void **state)
 	m = clean();
 	o = c, o.pool_addrs = 4;
 	assert_int_equal(verdict(&m, &o, "RFC4787 REQ-2"), CONFORM_FAIL);
+	/* Port mapping: a mapping that lets no stranger in; a removal that
+	 * leaves the port open, or is not acknowledged; a short lease; an
+	 * external address the outside does not see. */
+	o = c, o.pm[0].inbound = 0;
+	assert_int_equal(verdict(&m, &o, "IGD 2.3.17"), CONFORM_FAIL);
+	o = c, o.pm[1].after = 1;
+	assert_int_equal(verdict(&m, &o, "RFC6886 3.4"), CONFORM_FAIL);
+	o = c, o.pm[2].removed = 0;
+	assert_int_equal(verdict(&m, &o, "RFC6887 15.1"), CONFORM_FAIL);
+	o = c, o.pm[2].lifetime = 60;
+	assert_int_equal(verdict(&m, &o, "RFC6887 15"), CONFORM_FAIL);
+	o = c, o.pm[0].ext_addr = htonl(0xc0a80101); /* a home router's, behind a carrier */
+	assert_int_equal(verdict(&m, &o, "IGD 2.5.20"), CONFORM_FAIL);
+	/* IPv6: filtering by address and port; NPTv6 moving the port, or
+	 * swapping the prefix without the adjusting word. */
+	o = c, o.v6.filtering = NAT_ADDRESS_AND_PORT_DEPENDENT;
+	assert_int_equal(verdict(&m, &o, "RFC6092 REC-17"), CONFORM_FAIL);
+	o = c, o.v6.mapped.port = 40001;
+	assert_int_equal(verdict(&m, &o, "RFC6296 6"), CONFORM_FAIL);
+	o = c, inet_pton(AF_INET6, "2001:db8:0:2::2", o.v6.mapped.addr6);
+	assert_int_equal(verdict(&m, &o, "RFC6296 3.5"), CONFORM_FAIL);
+	o = c, o.pool_addrs = 4;
 	assert_int_equal(verdict(&m, &o, "RFC6888 REQ-2"), CONFORM_FAIL);
 	o = c, o.over2 = o.over1;
 	assert_int_equal(verdict(&m, &o, "RFC4787 REQ-3"), CONFORM_FAIL);
@@ -276,6 +310,41 @@ static void what_was_not_measured_is_skipped_not_na_and_the_table_sums_up(void *
 	free(text);
 }
 
+/* No protocol answered, no IPv6 in the lab, a NAT66 rather than NPTv6: the
+ * rows are n/a and say why; what a saved model gets from them. */
+static void port_mapping_and_ipv6_rows_say_why_they_do_not_apply(void **state)
+{
+	struct nat_measured m = clean();
+	struct conform_obs o = clean_obs();
+	struct conform_row rows[CONFORM_MAX_ROWS];
+	struct nat_model saved;
+	int n;
+
+	(void)state;
+	conform_measured_more(&o, &saved);
+	assert_int_equal(saved.portmap, NAT_PORTMAP_ALL);
+	assert_int_equal(saved.ipv6, NAT_IPV6_NPTV6);
+	memset(o.pm, 0, sizeof(o.pm));
+	snprintf(o.pm[2].why, sizeof(o.pm[2].why), "PCP: no answer");
+	o.v6_kind = NAT_IPV6_NONE;
+	n = conform_judge(&m, &o, rows);
+	assert_int_equal(conform_find(rows, n, "RFC6887 11")->verdict, CONFORM_NA);
+	assert_string_equal(conform_find(rows, n, "RFC6887 11")->evidence, "PCP gave no mapping: PCP: no answer");
+	assert_int_equal(conform_find(rows, n, "RFC6092 REC-17")->verdict, CONFORM_NA);
+	assert_non_null(strstr(conform_find(rows, n, "RFC6296 6")->evidence, "no IPv6 in the lab"));
+	conform_measured_more(&o, &saved);
+	assert_int_equal(saved.portmap, 0);
+	assert_int_equal(saved.ipv6, NAT_IPV6_NONE);
+	o = clean_obs();
+	o.v6_kind = NAT_IPV6_NAT66;
+	o.v6.mapped.port = 61000;
+	n = conform_judge(&m, &o, rows);
+	assert_int_equal(conform_find(rows, n, "RFC6296 3.5")->verdict, CONFORM_NA);
+	assert_string_equal(conform_find(rows, n, "RFC6296 3.5")->evidence, "not NPTv6: the router does nat66");
+	conform_measured_more(&o, &saved);
+	assert_int_equal(saved.ipv6, NAT_IPV6_NAT66);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -283,6 +352,7 @@ int main(void)
 		cmocka_unit_test(a_clean_nat_passes_all_it_can_be_judged_on),
 		cmocka_unit_test(each_requirement_can_fail),
 		cmocka_unit_test(a_measurement_reads_back_as_the_model_it_came_from),
+		cmocka_unit_test(port_mapping_and_ipv6_rows_say_why_they_do_not_apply),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
