@@ -89,7 +89,9 @@ static int nat_show(int argc, char **argv)
 		free(plan);
 		return EXIT_USAGE;
 	}
-	if (!m.translate)
+	if (m.no_ipv4)
+		printf("# ipv4 = none: the site's hosts get no IPv4 address or route (IPv6 only)\n");
+	else if (!m.translate)
 		printf("# nat = none: the router only routes; its site has public addresses\n");
 	nat_plan_print(plan, stdout);
 	if (m.ipv6) {

@@ -524,12 +524,18 @@ int conform_judge(const struct nat_measured *m, const struct conform_obs *o, str
 	judge_pmap(o, rows, &n);
 	judge_ipv6(o, rows, &n);
 	/* Say why a row was left without a verdict. */
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < n; i++) {
+		/* An IPv6-only site: IPv4's rows do not apply. */
+		if (!o->client && rows[i].verdict == CONFORM_NA &&
+		    (!strncmp(rows[i].id, "RFC4787", 7) || !strncmp(rows[i].id, "RFC5382", 7) ||
+		     !strncmp(rows[i].id, "RFC5508", 7) || !strncmp(rows[i].id, "RFC6888", 7)))
+			ev(&rows[i], "the site has no IPv4 (ipv4 = none)");
 		if (!rows[i].evidence[0])
 			ev(&rows[i], "%s", !strncmp(rows[i].id, "RFC5382", 7) && !o->tcp ? "no TCP connection got through"
 					   : !m->udp						? "no UDP gets through"
 					   : !m->translated					? "no translation"
 												: "could not be observed");
+	}
 	return n;
 }
 

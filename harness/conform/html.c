@@ -14,7 +14,8 @@ void conform_html_section(FILE *f, const struct conform_report *const reps[], in
 		if (reps[j] && !reps[j]->check.error)
 			first = reps[j];
 	fprintf(f, "<h2>NAT conformance</h2>\n<p>Each requirement of RFC 4787 (UDP), 5382 (TCP), 5508 (ICMP) and 6888 "
-		   "(carrier NAT) that can be seen from outside, as <code>punchlab conform</code> judged it. Hover a "
+		   "(carrier NAT), of port mapping (RFC 6886 NAT-PMP, RFC 6887 PCP, UPnP IGD) and of IPv6 (RFC 6092, "
+		   "RFC 6296) that can be seen from outside, as <code>punchlab conform</code> judged it. Hover a "
 		   "verdict for its evidence.</p>\n<style>td.pass{background:#c8e6c9}td.fail{background:#ffcdd2}"
 		   "td.na{background:#eeeeee}#conformance td:first-child{white-space:nowrap}</style>\n<table id=\"conformance\">\n<tr><th>requirement</th><th></th>"
 		   "<th>level</th>");

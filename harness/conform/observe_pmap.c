@@ -56,7 +56,7 @@ void observe_pmap(struct obs_ctx *c, struct conform_obs *o)
 	static const unsigned protocols[OBS_PMAP] = { NAT_PORTMAP_UPNP, NAT_PORTMAP_NATPMP, NAT_PORTMAP_PCP };
 	const struct conform_lab *lab = c->lab;
 	uint16_t from = PMAP_FROM_PORT;
-	int seen = csock_udp(lab->client_ns, lab->client, PMAP_SEEN_PORT);
+	int seen = lab->client ? csock_udp(lab->client_ns, lab->client, PMAP_SEEN_PORT) : -1;
 
 	for (int i = 0; i < OBS_PMAP; i++)
 		o->pm[i] = (struct obs_pmap){ .inbound = OBS_UNKNOWN, .removed = OBS_UNKNOWN, .after = OBS_UNKNOWN };
@@ -70,8 +70,12 @@ void observe_pmap(struct obs_ctx *c, struct conform_obs *o)
 			o->pm_seen = e.addr;
 		close(seen);
 	}
-	if (!lab->gateway)
+	if (!lab->gateway || !lab->client) {
+		/* Port mapping is IPv4's: an IPv6-only site has none to ask. */
+		for (int i = 0; i < OBS_PMAP && !lab->client; i++)
+			snprintf(o->pm[i].why, sizeof(o->pm[i].why), "the client has no IPv4");
 		return;
+	}
 	for (int i = 0; i < OBS_PMAP; i++) {
 		struct obs_pmap *p = &o->pm[i];
 		uint16_t port = (uint16_t)(PMAP_PORT + i);

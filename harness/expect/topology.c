@@ -65,6 +65,10 @@ static int verdict(const struct topo_net *net, const char *host_a, const char *h
 		snprintf(out->why, sizeof(out->why), "topology %s has no host \"%s\"", t->name, ia < 0 || t->nodes[ia].router ? host_a : host_b);
 		return -EINVAL;
 	}
+	if (!ipv6 && (net->nodes[ia].no_ipv4 || net->nodes[ib].no_ipv4)) {
+		snprintf(out->why, sizeof(out->why), "no IPv4 on %s's side", net->nodes[ia].no_ipv4 ? host_a : host_b);
+		return 0;
+	}
 	if (ipv6 && (!net->nodes[ia].ipv6 || !net->nodes[ib].ipv6)) {
 		snprintf(out->why, sizeof(out->why), "no IPv6 on %s's side", !net->nodes[ia].ipv6 ? host_a : host_b);
 		return 0;

@@ -379,6 +379,8 @@ static int fault_roam(struct instance *r, struct topo_net *net, const char *host
 				 strerror(-ret));
 			return ret;
 		}
+		if ((ret = topo_ipv6_wait(ns, IPV6_READY_MS, err, errlen)))
+			return ret;
 	}
 	pl_info("%s roamed to %s as %s", host, segment, text_ipv4(addr, a));
 	return instance_note_roam(r, host, segment, addr);

@@ -40,6 +40,11 @@ bool natcheck_compare(const struct nat_model *d, const struct nat_measured *m, b
 		      size_t len)
 {
 	detail[0] = '\0';
+	if (d->no_ipv4) {
+		if (m->udp)
+			add_detail(detail, len, "ipv4: declared none, but UDP got through over IPv4");
+		return !detail[0];
+	}
 	if (d->udp_blocked) {
 		if (m->udp)
 			add_detail(detail, len, "udp: declared block, but UDP got through");
@@ -372,7 +377,8 @@ void natcheck_run(const char *model, const struct natcheck_opts *o, struct natch
 		struct portmap_arg pa = { 0, topo_net_addr(net, "client", 0), net->nodes[client].ifaces[0].ifname,
 					  &res->portmap };
 		pa.gateway = natcheck_gateway(net);
-		if ((ret = netns_call(ns, portmap_in, &pa))) {
+		/* Port mapping is IPv4's: a site without IPv4 is not asked. */
+		if (pa.host && pa.gateway && (ret = netns_call(ns, portmap_in, &pa))) {
 			snprintf(res->detail, sizeof(res->detail), "asking the router for a port mapping failed in %s", ns);
 			goto out;
 		}
@@ -465,8 +471,9 @@ void natcheck_print(const struct natcheck_result *res, int n, bool timeouts, FIL
 			continue;
 		}
 		snprintf(life, sizeof(life), "%us", d->udp_timeout);
-		row(r->model, "declared", d->translate ? "napt" : "none", d->udp_blocked ? "block" : "allow",
-		    napt ? short_dep((int)d->mapping) : "-", napt ? short_dep((int)d->filtering) : (d->translate ? "-" : "EI"),
+		row(r->model, "declared", d->no_ipv4 ? "-" : d->translate ? "napt" : "none",
+		    d->no_ipv4 ? "no-v4" : d->udp_blocked ? "block" : "allow", napt ? short_dep((int)d->mapping) : "-",
+		    napt ? short_dep((int)d->filtering) : (d->translate || d->no_ipv4 ? "-" : "EI"),
 		    napt ? nat_ports_name(d->ports) : "-", napt ? (d->hairpin ? "yes" : "no") : "-",
 		    napt ? nat_unsolicited_name(d->unsolicited) : "-", napt ? life : "-", "", out, timeouts);
 		if (m->ports == NAT_PORTS_SEQUENTIAL)
@@ -518,6 +525,8 @@ void natcheck_print_json(const struct natcheck_result *res, int n, FILE *out)
 		text_json_put(out, r->model);
 		fprintf(out, ",\"declared\":{\"nat\":\"%s\",\"udp\":\"%s\"", d->translate ? "napt" : "none",
 			d->udp_blocked ? "block" : "allow");
+		if (d->no_ipv4)
+			fprintf(out, ",\"ipv4\":\"none\"");
 		if (d->translate)
 			fprintf(out, ",\"mapping\":\"%s\",\"filtering\":\"%s\",\"ports\":\"%s\",\"hairpin\":%s,"
 				     "\"udp_timeout\":%u,\"unsolicited\":\"%s\"",

@@ -70,8 +70,9 @@ static int models_of(const char *list, char names[][NAT_MODEL_NAME_MAX], char *e
 
 /* The default matrix: every pair across two sites of the IPv4-only
  * models, the other shapes with models that show what they are about, and
- * the dual-stack models in scenarios of their own (each symmetric over
- * IPv4: paired with every model they would add only IPv4's verdicts). */
+ * the dual-stack models and the IPv6-only site in scenarios of their own
+ * (each symmetric over IPv4, or without it: paired with every model they
+ * would add only IPv4's verdicts). */
 static int default_matrix(struct scenario *sc, int n, const char *tool, char names[][NAT_MODEL_NAME_MAX], int k,
 			  bool ordered, int rep)
 {
@@ -81,6 +82,8 @@ static int default_matrix(struct scenario *sc, int n, const char *tool, char nam
 		{ "symmetric-ipv6-nptv6", "symmetric-ipv6-firewall" },      /* through prefix translation */
 		{ "symmetric-ipv6-nat66", "symmetric-ipv6-firewall" },      /* through NAT66: openers */
 		{ "symmetric-ipv6-firewall", "symmetric" },                 /* IPv6 on one side: relayed */
+		{ "ipv6-only", "symmetric-ipv6-firewall" },                 /* no IPv4 on one side: IPv6 */
+		{ "ipv6-only", "symmetric" },                               /* no family in common: relayed */
 	};
 	static char v4[RUNNER_MAX_MODELS][NAT_MODEL_NAME_MAX];
 	int k4 = 0;

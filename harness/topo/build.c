@@ -9,9 +9,16 @@
 #include "../../lib/util/text.h"
 
 #include <errno.h>
+#include <linux/if_addr.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
 
 #define TRY(expr, ...)                                                   \
 	do {                                                             \
@@ -46,6 +53,60 @@ int topo_ipv6_on(const char *ns, bool router, char *err, size_t errlen)
 	if (router)
 		TRY(netns_sysctl(ns, "net.ipv6.conf.all.forwarding", "1"), "%s: enabling IPv6 forwarding", ns);
 	return 0;
+}
+
+/* Has every link here that is up, but lo, carrier and a link-local IPv6
+ * address that is not tentative? The kernel gives a link one only once it
+ * has carrier, and keeps it when the link goes down (keep_addr_on_down). */
+static int ipv6_links_ready(void *p)
+{
+	struct rtnl_addr6 addrs[64];
+	struct if_nameindex *ifs = if_nameindex();
+	int n = rtnl_addr6_list(addrs, 64), fd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	bool *ready = p;
+
+	*ready = ifs && n >= 0 && fd >= 0;
+	for (struct if_nameindex *i = ifs; *ready && i && i->if_index; i++) {
+		struct ifreq q;
+		bool has = false;
+
+		if (!strcmp(i->if_name, "lo"))
+			continue;
+		memset(&q, 0, sizeof(q));
+		snprintf(q.ifr_name, sizeof(q.ifr_name), "%s", i->if_name);
+		if (ioctl(fd, SIOCGIFFLAGS, &q) || !(q.ifr_flags & IFF_UP))
+			continue;
+		for (int k = 0; k < n && !has; k++)
+			has = addrs[k].ifindex == (int)i->if_index && addrs[k].scope == RT_SCOPE_LINK &&
+			      !(addrs[k].flags & IFA_F_TENTATIVE);
+		*ready = has && (q.ifr_flags & IFF_RUNNING);
+	}
+	if (ifs)
+		if_freenameindex(ifs);
+	if (fd >= 0)
+		close(fd);
+	return 0;
+}
+
+int topo_ipv6_wait(const char *ns, int timeout_ms, char *err, size_t errlen)
+{
+	for (int waited = 0;; waited += 10) {
+		bool ready = false;
+		int ret = netns_call(ns, ipv6_links_ready, &ready);
+
+		if (ret) {
+			snprintf(err, errlen, "%s: listing its IPv6 addresses: %s", ns, strerror(-ret));
+			return ret;
+		}
+		if (ready)
+			return 0;
+		if (waited >= timeout_ms) {
+			snprintf(err, errlen, "%s: a link had no carrier (no link-local IPv6 address) after %d ms", ns,
+				 timeout_ms);
+			return -ETIMEDOUT;
+		}
+		nanosleep(&(struct timespec){ 0, 10 * 1000 * 1000 }, NULL);
+	}
 }
 
 static int make_node(const struct topo_net_node *n, struct instance *r, const char *ns, char *err,
@@ -257,6 +318,14 @@ int topo_build(const struct topo_net *net, struct instance *r, char *err, size_t
 			return ret;
 		pl_info("%s: NAT model %s installed", n->name, n->model.name);
 		if (n->model.translate && n->model.portmap && (ret = portmap_start(net, i, r, ns[i], err, errlen)))
+			return ret;
+	}
+	/* Neighbour discovery works on a link only once it has carrier,
+	 * which the kernel may bring up to a second after the link (IPv4's
+	 * ARP does not wait): what a test sends over IPv6 at once was lost. */
+	for (int i = 0; i < t->n_nodes; i++) {
+		int ret;
+		if (net->nodes[i].ipv6 && (ret = topo_ipv6_wait(ns[i], IPV6_READY_MS, err, errlen)))
 			return ret;
 	}
 	return 0;

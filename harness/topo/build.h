@@ -12,6 +12,11 @@ int topo_build(const struct topo_net *net, struct instance *r, char *err, size_t
 /* IPv6 on in namespace NS as the lab has it (no DAD, no RA, addresses
  * kept on link down; forwarding for a router). */
 int topo_ipv6_on(const char *ns, bool router, char *err, size_t errlen);
+/* Wait up to timeout_ms until every link in NS has carrier and a
+ * link-local IPv6 address (IPv6's neighbour discovery needs both):
+ * -ETIMEDOUT, with err, if one never does. */
+#define IPV6_READY_MS 5000
+int topo_ipv6_wait(const char *ns, int timeout_ms, char *err, size_t errlen);
 struct nat_context;
 /* The NAT context of router ROUTER: its public address and, as subscribers,
  * every address on the segments it is the gateway of. */

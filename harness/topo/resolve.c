@@ -216,6 +216,41 @@ static void lay_out_ipv6(const struct topo *t, struct topo_net *net)
 	}
 }
 
+/* An IPv6-only site (its gateway's model says ipv4 = none): its hosts, and
+ * the gateway's side of it, keep the IPv6 addresses laid out from their
+ * IPv4 ones and lose IPv4 altogether, routes included. */
+static int lay_out_no_ipv4(const struct topo *t, struct topo_net *net, char *err, size_t errlen)
+{
+	for (int s = 0; s < t->n_segments; s++)
+		if (net->seg_no4[s] && !net->seg_v6[s])
+			return text_fail(err, errlen, NULL, 0,
+				    "topology %s: segment %s is IPv6-only (ipv4 = none), but a router above it carries no IPv6",
+				    t->name, t->segments[s].name);
+	for (int i = 0; i < t->n_nodes; i++) {
+		struct topo_net_node *nn = &net->nodes[i];
+		int left = 0;
+
+		for (int f = 0; f < nn->n_ifaces; f++) {
+			struct topo_iface *ifc = &nn->ifaces[f];
+			if (!net->seg_no4[ifc->segment]) {
+				left += ifc->n_addrs;
+				continue;
+			}
+			if (nn->router && !ifc->bridge)
+				return text_fail(err, errlen, NULL, 0,
+					    "topology %s: router %s sits on IPv6-only segment %s (ipv4 = none); only hosts can",
+					    t->name, nn->name, t->segments[ifc->segment].name);
+			ifc->n_addrs = 0;
+			memset(ifc->addrs, 0, sizeof(ifc->addrs));
+		}
+		if (!nn->router && !left) {
+			nn->no_ipv4 = true;
+			nn->n_routes = 0;
+		}
+	}
+	return 0;
+}
+
 int topo_resolve(const struct topo *t, int n, char *const assigns[], struct topo_net *net, char *err,
 		 size_t errlen)
 {
@@ -252,7 +287,7 @@ int topo_resolve(const struct topo *t, int n, char *const assigns[], struct topo
 
 		net->seg_prefix[s] = seg->prefix;
 		net->seg_plen[s] = seg->plen;
-		if (gw->has_model && !gw->model.translate) {
+		if (gw->has_model && !gw->model.translate && !gw->model.no_ipv4) {
 			if (!seg->has_public)
 				return text_fail(err, errlen, NULL, 0,
 					    "topology %s: segment %s needs \"public PREFIX\" when %s's model (%s) does not translate",
@@ -269,13 +304,17 @@ int topo_resolve(const struct topo *t, int n, char *const assigns[], struct topo
 	for (int s = 0; s < t->n_segments; s++)
 		if ((ret = lay_out_segment(t, net, s, err, errlen)))
 			return ret;
+	for (int s = 0; s < t->n_segments; s++) {
+		const struct topo_net_node *g = &net->nodes[t->segments[s].gateway];
+		net->seg_no4[s] = g->has_model && g->model.no_ipv4;
+	}
 	/* A segment behind a router that does not translate is reachable from
 	 * above: each router up the chain routes it, up to and including the
 	 * first one that translates (beyond it, the NAT hides it). */
 	for (int s = 0; s < t->n_segments; s++) {
 		int child = t->segments[s].gateway;
 
-		if (translates(&net->nodes[child]))
+		if (translates(&net->nodes[child]) || net->seg_no4[s])
 			continue;
 		while (t->nodes[child].segment >= 0) {
 			int up_seg = t->nodes[child].segment;
@@ -291,7 +330,7 @@ int topo_resolve(const struct topo *t, int n, char *const assigns[], struct topo
 		}
 	}
 	lay_out_ipv6(t, net);
-	return 0;
+	return lay_out_no_ipv4(t, net, err, errlen);
 }
 
 bool topo_net_addr6(const struct topo_net *net, const char *name, uint8_t out[16])

@@ -107,6 +107,7 @@ struct topo_net_node {
 	int n_routes6;
 	struct topo_route6 routes6[TOPO_MAX_ROUTES];
 	uint8_t public_addr6[16];     /* a router's IPv6 uplink address */
+	bool no_ipv4;                 /* a host on an IPv6-only site: no IPv4 address or route */
 };
 
 struct topo_net {
@@ -121,6 +122,7 @@ struct topo_net {
 	 * outside is 2001:db8:0:N::/64 (nptv6) or its uplink address (nat66). */
 	bool ipv6;
 	bool seg_v6[TOPO_MAX_SEGMENTS];
+	bool seg_no4[TOPO_MAX_SEGMENTS];   /* IPv6-only: the gateway's model says ipv4 = none */
 	uint8_t seg_prefix6[TOPO_MAX_SEGMENTS][16];
 	uint8_t seg_outside6[TOPO_MAX_SEGMENTS][16];   /* nptv6: what the prefix becomes outside */
 	struct topo_net_node nodes[TOPO_MAX_NODES];

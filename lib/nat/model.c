@@ -22,6 +22,7 @@ const char *nat_ports_name(enum nat_ports p) { return ports_words[p]; }
 const char *nat_unsolicited_name(enum nat_unsolicited u) { return unsolicited_words[u]; }
 
 static const char *const ipv6_words[] = { "none", "firewall", "nptv6", "nat66" };
+static const char *const ipv4_words[] = { "none", "yes" };
 
 const char *nat_ipv6_name(enum nat_ipv6 v) { return ipv6_words[v]; }
 
@@ -89,11 +90,11 @@ bool nat_portmap_parse(const char *value, unsigned *out)
 
 enum key {
 	K_NAT, K_UDP, K_MAPPING, K_FILTERING, K_PORTS, K_HAIRPIN, K_UDP_TIMEOUT,
-	K_UNSOLICITED, K_PORT_RANGE, K_PORT_BLOCK, K_INSIDE, K_PORTMAP, K_IPV6, K_COUNT
+	K_UNSOLICITED, K_PORT_RANGE, K_PORT_BLOCK, K_INSIDE, K_PORTMAP, K_IPV6, K_IPV4, K_COUNT
 };
 static const char *const key_words[K_COUNT] = {
 	"nat", "udp", "mapping", "filtering", "ports", "hairpin", "udp-timeout",
-	"unsolicited", "port-range", "port-block", "inside", "portmap", "ipv6",
+	"unsolicited", "port-range", "port-block", "inside", "portmap", "ipv6", "ipv4",
 };
 
 
@@ -135,6 +136,12 @@ static int check_model(const struct nat_model *m, const bool *seen, const char *
 	static const enum key napt_only[] = { K_MAPPING, K_FILTERING, K_PORTS, K_HAIRPIN,
 		K_UNSOLICITED, K_PORT_RANGE, K_PORT_BLOCK, K_INSIDE, K_UDP_TIMEOUT, K_PORTMAP };
 
+	if (m->no_ipv4 && m->ipv6 == NAT_IPV6_NONE)
+		return text_fail(err, errlen, origin, 0,
+			    "ipv4 = none leaves the site nothing without IPv6; say ipv6 = firewall, nptv6 or nat66");
+	if (m->no_ipv4 && m->translate)
+		return text_fail(err, errlen, origin, 0,
+			    "ipv4 = none: the site has no IPv4 to translate; say nat = none");
 	if (!m->translate) {
 		for (size_t i = 0; i < sizeof(napt_only) / sizeof(napt_only[0]); i++)
 			if (seen[napt_only[i]])
@@ -294,6 +301,11 @@ int nat_model_parse(const char *name, const char *text, size_t len, const char *
 				goto bad_value;
 			m->ipv6 = (enum nat_ipv6)v;
 			break;
+		case K_IPV4:
+			if ((v = pick(value, ipv4_words, 2, expected, sizeof(expected))) < 0)
+				goto bad_value;
+			m->no_ipv4 = v == 0;
+			break;
 		case K_COUNT:
 			break;
 		}
@@ -411,6 +423,8 @@ void nat_model_write(const struct nat_model *m, const char *comment, FILE *out)
 	}
 	if (m->udp_blocked)
 		fprintf(out, "udp         = block\n");
+	if (m->no_ipv4)
+		fprintf(out, "ipv4        = none\n");
 	if (m->ipv6)
 		fprintf(out, "ipv6        = %s\n", nat_ipv6_name(m->ipv6));
 	if (!m->translate) {

@@ -71,6 +71,7 @@ struct nat_model {
 	uint8_t inside_len;
 	unsigned portmap;           /* NAT_PORTMAP_* bits; 0: none */
 	enum nat_ipv6 ipv6;         /* ipv6 = none | firewall | nptv6 | nat66 */
+	bool no_ipv4;               /* ipv4 = none: the site's hosts get no IPv4 (an IPv6-only site) */
 };
 
 /* Parse a model from text. origin names it in errors ("nat-models/x.nat").

@@ -116,9 +116,12 @@ static void tcp_close(struct agent *a)
 }
 
 /* A datagram for the introducer: UDP to its first address, or the TCP
- * connection when UDP does not get through. */
+ * connection when UDP does not get through; on an IPv6-only host, its
+ * IPv6 address. */
 static int to_introducer(struct agent *a, const uint8_t *buf, size_t len)
 {
+	if (agent_ipv6_only(a))
+		return out(a, a->udp, buf, len, &a->conf.introducer6, 0);
 	if (a->tcp_up) {
 		int ret = a->io.tcp_write(a->io.ctx, buf, len);
 		if (ret == -EPIPE) {
@@ -267,6 +270,14 @@ bool agent_has_ipv6(const struct agent *a)
 	return a->seen6.addr.ss_family == AF_INET6 || local_ipv6(a);
 }
 
+bool agent_ipv6_only(const struct agent *a)
+{
+	for (int i = 0; i < a->n_locals; i++)
+		if (a->locals[i].addr.ss_family == AF_INET)
+			return false;
+	return local_ipv6(a) && a->conf.introducer6.addr.ss_family == AF_INET6;
+}
+
 /* Local candidates: this host's own addresses (the io says which), with
  * our port (peers on the same LAN meet there without the NAT). Never one
  * inside the mesh: another agent's tunnel address on this host would make
@@ -398,6 +409,8 @@ static void on_registered(struct agent *a, const struct mesh_msg *m, bool via_tc
 		if (m->u.regd.seen.addr.ss_family != AF_INET6)
 			return;
 		a->seen6_ms = now;
+		if (agent_ipv6_only(a))
+			a->udp_reply_ms = now;   /* our only way to the introducer answers */
 		note_hops(&a->min_ttl6, m->u.regd.ttl);
 		if (!wg_endpoint_equal(&a->seen6, &m->u.regd.seen)) {
 			agent_log(a, "seen over IPv6 as %s%s", agent_ep_str(&m->u.regd.seen),
@@ -719,8 +732,7 @@ static void on_datagram(struct agent *a, uint8_t *buf, size_t len, int fd, const
 		uint32_t src;
 		static uint8_t copy[WG_MAX_PACKET + 64];
 		/* Only from the introducer, whose relay the keys below prove. */
-		if (!via_tcp && !wg_endpoint_equal(from, &a->conf.introducer[0]) &&
-		    !(a->conf.n_introducer > 1 && wg_endpoint_equal(from, &a->conf.introducer[1])))
+		if (!via_tcp && introducer_via(a, from) < 0)
 			return;
 		if (mesh_relayed_parse(buf, len, &src, &pkt, &plen) || !peer_by_id(a, src) || plen > sizeof(copy))
 			return;
@@ -811,6 +823,7 @@ static void forget_measurements(struct agent *a)
 static void registration_tick(struct agent *a, uint64_t now)
 {
 	bool udp_ok = a->udp_reply_ms && now - a->udp_reply_ms < 3 * a->conf.keepalive_s * 1000u;
+	bool v6only;
 
 	if (now >= a->reg_next_ms) {
 		struct wg_endpoint old[MESH_MAX_CANDS];
@@ -824,20 +837,24 @@ static void registration_tick(struct agent *a, uint64_t now)
 			forget_measurements(a);
 			agent_remeasure(a);
 		}
-		if (!a->udp_reply_ms) {
+		v6only = agent_ipv6_only(a);
+		if (!a->udp_reply_ms && !v6only) {
 			/* First contact: also learn how many hops reach the
 			 * introducer (the smallest TTL that gets an answer). */
 			for (int ttl = 1; ttl <= TTL_SWEEP; ttl++)
 				send_register(a, 0, ttl);
 		}
-		send_register(a, 0, 0);
-		if (a->conf.n_introducer > 1)
-			send_register(a, 1, 0);
+		if (!v6only) {
+			send_register(a, 0, 0);
+			if (a->conf.n_introducer > 1)
+				send_register(a, 1, 0);
+		}
 		if (a->tcp_up)
 			send_register(a, MESH_VIA_TCP, 0);
-		/* Over IPv6 too, once registered (the introducer's IPv6 address
-		 * only updates a member), when we have an IPv6 address. */
-		if (a->registered && a->conf.introducer6.addr.ss_family && local_ipv6(a)) {
+		/* Over IPv6 too, once registered over IPv4 (a dual-stack host
+		 * joins there), when we have an IPv6 address; an IPv6-only
+		 * host registers there alone, from the start. */
+		if ((a->registered || v6only) && a->conf.introducer6.addr.ss_family && local_ipv6(a)) {
 			/* and the hops there, as over IPv4, for IPv6's openers */
 			for (int ttl = 1; ttl <= TTL_SWEEP && !a->seen6.addr.ss_family; ttl++)
 				send_register(a, MESH_VIA_UDP6, ttl);
@@ -857,7 +874,9 @@ static void registration_tick(struct agent *a, uint64_t now)
 			     "(punchlab-introducer --public-key)? Are we on its allowlist?");
 		a->silence_said = true;
 	}
-	if (!udp_ok && !a->tcp && now - a->started_ms > TCP_FALLBACK_MS && now >= a->tcp_next_ms) {
+	/* TCP reaches the introducer's IPv4 address: of no use to an
+	 * IPv6-only host. */
+	if (!udp_ok && !a->tcp && !agent_ipv6_only(a) && now - a->started_ms > TCP_FALLBACK_MS && now >= a->tcp_next_ms) {
 		tcp_start(a);
 		a->tcp_next_ms = now + 10000;
 	}

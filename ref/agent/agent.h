@@ -222,6 +222,10 @@ bool agent_in_mesh(const struct agent *a, const struct wg_endpoint *ep);
  * own (local candidates hold no other), or the introducer saw it over
  * IPv6? */
 bool agent_has_ipv6(const struct agent *a);
+/* An IPv6-only host: IPv6 addresses of its own, no IPv4 one, and the
+ * introducer's IPv6 address known (introducer6): it registers there
+ * alone, and everything for the introducer goes there. */
+bool agent_ipv6_only(const struct agent *a);
 const char *agent_ep_str(const struct wg_endpoint *ep);
 
 /* agent.c: the core. Times are monotonic milliseconds. */

@@ -31,6 +31,7 @@ static const char usage[] =
 	"  introducer ADDR1[:PORT] ADDR2[:PORT]   the introducer's two addresses (port 3478);\n"
 	"                          DNS names too, resolved again when it stops answering\n"
 	"  introducer6 ADDR6       its IPv6 address (its listen6): registered on too\n"
+	"                          (alone, on a host without IPv4)\n"
 	"  introducer-key KEY      the introducer's public key (pinned)\n"
 	"  interface NAME          the TUN device (default plmesh0)\n"
 	"  name NAME               how peers see us (an allowlist's name wins)\n"

@@ -122,6 +122,8 @@ static struct agent_target *add_target(struct agent *a, struct agent_peer *p, co
 	 * sockets are IPv4), never to an address that reaches no one. */
 	if (ep->addr.ss_family == AF_INET6 && (fd != a->udp || !agent_has_ipv6(a) || ipv6_unusable(a, ep)))
 		return NULL;
+	if (ep->addr.ss_family == AF_INET && agent_ipv6_only(a))
+		return NULL;   /* no IPv4 here: it could not even leave */
 	for (int i = 0; i < p->n_targets; i++)
 		if (wg_endpoint_equal(&p->targets[i].ep, ep) && p->targets[i].fd == fd)
 			return &p->targets[i];
@@ -359,6 +361,12 @@ static void expect_ipv6(const struct agent *a, const struct agent_peer *p, struc
 	snprintf(r->why, sizeof(r->why), "%s", why);
 }
 
+/* A peer on an IPv6-only host: the introducer saw it over IPv6 alone. */
+static bool peer_ipv6_only(const struct agent_peer *p)
+{
+	return !p->rec.seen[0].addr.ss_family && !p->rec.tcp_only && p->rec.seen6.addr.ss_family == AF_INET6;
+}
+
 void punch_reassess(struct agent *a, struct agent_peer *p)
 {
 	struct mesh_nat_class peer;
@@ -367,7 +375,15 @@ void punch_reassess(struct agent *a, struct agent_peer *p)
 	peer_class(p, &peer);
 	same_site = wg_endpoint_same_address(&a->seen[0], &p->rec.seen[0]);
 	p->failures = 0;
-	if (!a->nat.known || !peer.known) {
+	if (agent_ipv6_only(a) || peer_ipv6_only(p)) {
+		/* No IPv4 on one side: IPv6 alone can go direct. */
+		memset(&p->expect, 0, sizeof(p->expect));
+		if (agent_ipv6_only(a))
+			snprintf(p->expect.why, sizeof(p->expect.why), "no IPv4 on our side");
+		else
+			snprintf(p->expect.why, sizeof(p->expect.why), "no IPv4 on %s's side", p->rec.name);
+		expect_ipv6(a, p, &p->expect);
+	} else if (!a->nat.known || !peer.known) {
 		p->impossible = false;
 		memset(&p->expect, 0, sizeof(p->expect));
 		p->expect.direct = true;
@@ -375,9 +391,10 @@ void punch_reassess(struct agent *a, struct agent_peer *p)
 		if (!p->direct)
 			set_why(p, "waiting for the introducer's measurements");
 		return;
+	} else {
+		mesh_nat_expect(&a->nat, &peer, same_site, p->rec.name, &p->expect);
+		expect_ipv6(a, p, &p->expect);
 	}
-	mesh_nat_expect(&a->nat, &peer, same_site, p->rec.name, &p->expect);
-	expect_ipv6(a, p, &p->expect);
 	/* probe-impossible: the theory is tested, not assumed (a lab's
 	 * setting): such pairs are punched too, within the same rounds and
 	 * backoffs. */

@@ -144,8 +144,9 @@ static void render(struct agent *a, struct out *o, bool json)
 		emit(o, "\"mesh_ipv4\":\"%s\",\"mesh_ipv6\":\"%s\",\"introducer\":\"%s\",\"seen\":[\"%s\",\"%s\"],",
 		     a->registered || a->mesh4 ? ip4(a->mesh4) : "", a->mesh4 ? ip6(a->mesh6) : "", intro,
 		     agent_ep_str(&a->seen[0]), agent_ep_str(&a->seen[1]));
-		emit(o, "\"seen_ipv6\":\"%s\",\"ipv6\":%s,", a->seen6.addr.ss_family ? agent_ep_str(&a->seen6) : "",
-		     agent_has_ipv6(a) ? "true" : "false");
+		emit(o, "\"seen_ipv6\":\"%s\",\"ipv6\":%s,\"ipv6_only\":%s,",
+		     a->seen6.addr.ss_family ? agent_ep_str(&a->seen6) : "", agent_has_ipv6(a) ? "true" : "false",
+		     agent_ipv6_only(a) ? "true" : "false");
 		emit(o, "\"nat\":\"%s\",\"opener_ttl\":%d,\"relayed_out\":%llu,\"relayed_in\":%llu,\"dropped_control\":%llu,"
 			"\"port_mapping\":%s,\"peers\":[",
 		     js(nat), a->min_ttl > 2 ? a->min_ttl - 1 : 0, (unsigned long long)a->relayed_out,
@@ -157,7 +158,10 @@ static void render(struct agent *a, struct out *o, bool json)
 		else
 			snprintf(addr, sizeof(addr), "none yet");
 		emit(o, "  mesh address %s, UDP port %u, introducer %s\n", addr, a->port, intro);
-		emit(o, "  seen as %s and %s: %s\n", agent_ep_str(&a->seen[0]), agent_ep_str(&a->seen[1]), nat);
+		if (agent_ipv6_only(a))
+			emit(o, "  no IPv4 here: registered over IPv6 alone (introducer6)\n");
+		else
+			emit(o, "  seen as %s and %s: %s\n", agent_ep_str(&a->seen[0]), agent_ep_str(&a->seen[1]), nat);
 		if (a->seen6.addr.ss_family)
 			emit(o, "  seen over IPv6 as %s\n", agent_ep_str(&a->seen6));
 		else

@@ -131,6 +131,14 @@ static bool over_udp(const struct introducer *in)
 	return in->cur_via != MESH_VIA_TCP;
 }
 
+/* A member reached over IPv6 alone (an IPv6-only host): no IPv4 address
+ * of ours and no TCP connection has heard it. */
+static bool ipv6_only(const struct member *m)
+{
+	return !m->rec.seen[0].addr.ss_family && !m->rec.seen[1].addr.ss_family && m->conn < 0 &&
+	       m->rec.seen6.addr.ss_family == AF_INET6;
+}
+
 /* Where a member was seen from on our address via (NULL: TCP). */
 static struct wg_endpoint *seen_at(struct member *m, int via)
 {
@@ -260,6 +268,8 @@ static void send_to_member(struct introducer *in, struct member *m, const uint8_
 			in->io.send_udp(in->io.ctx, v, &m->rec.seen[v], buf, len);
 			return;
 		}
+	if (ipv6_only(m))
+		in->io.send_udp(in->io.ctx, MESH_VIA_UDP6, &m->rec.seen6, buf, len);
 }
 
 /* Answer where the current message came from (same socket or connection). */
@@ -508,10 +518,6 @@ static void on_register(struct introducer *in, const struct mesh_msg *msg, const
 
 	if (!m) {
 		char name[MESH_NAME_LEN + 1];
-		/* A member joins over IPv4 (or TCP): our IPv6 address only
-		 * learns where an existing member is seen from over IPv6. */
-		if (in->cur_via == MESH_VIA_UDP6)
-			return;
 		/* A join attempt over its address's limit is not heard at all. */
 		if (!listed && in->conf.has_join && msg->u.reg.has_join && !join_allowed(in, now))
 			return;
@@ -555,10 +561,11 @@ static void on_register(struct introducer *in, const struct mesh_msg *msg, const
 		}
 	}
 	if (in->cur_via == MESH_VIA_UDP6) {
-		/* Only where it is seen from over IPv6: its IPv4 registrations
-		 * keep it a member, and its candidates, mapping and peer list
-		 * come with them. */
+		/* Where it is seen from over IPv6; a proven registration there
+		 * keeps it a member as one over IPv4 does (an IPv6-only host
+		 * has no other). */
 		m->seen6_ms = now ? now : 1;
+		m->last_ms = now;
 	} else if (in->cur_via < 2) {
 		m->last_ms = now;
 		if (m->rec.tcp_only) {
@@ -581,7 +588,9 @@ static void on_register(struct introducer *in, const struct mesh_msg *msg, const
 			changed = true;
 		}
 	}
-	if (in->cur_via != MESH_VIA_UDP6 && (m->rec.n_cands != msg->u.reg.n_cands ||
+	/* Its candidates come with its registrations on its main path (IPv6
+	 * for an IPv6-only host). */
+	if ((in->cur_via != MESH_VIA_UDP6 || ipv6_only(m)) && (m->rec.n_cands != msg->u.reg.n_cands ||
 	    memcmp(m->rec.cands, msg->u.reg.cands, sizeof(m->rec.cands[0]) * msg->u.reg.n_cands))) {
 		changed = true;
 		m->rec.n_cands = msg->u.reg.n_cands;
@@ -624,7 +633,8 @@ static void on_register(struct introducer *in, const struct mesh_msg *msg, const
 	/* The peer list: all of it to this member on its main address when
 	 * it is due, and this member to everyone when something about it
 	 * changed. */
-	bool whole_list = (in->cur_via == 0 || in->cur_via == MESH_VIA_TCP) && (!m->listed_ms || m->listed_session != msg->session ||
+	bool main_path = in->cur_via == 0 || in->cur_via == MESH_VIA_TCP || (in->cur_via == MESH_VIA_UDP6 && ipv6_only(m));
+	bool whole_list = main_path && (!m->listed_ms || m->listed_session != msg->session ||
 					       now - m->listed_ms >= MESH_LIST_REFRESH_MS);
 	if (whole_list) {
 		m->listed_ms = now ? now : 1;
@@ -843,10 +853,14 @@ static void on_control(struct introducer *in, const uint8_t *buf, size_t len, ui
 		}
 		return;
 	}
-	/* Our IPv6 address hears REGISTERs only (see on_register): nothing
-	 * else there costs an X25519. */
-	if (in->cur_via == MESH_VIA_UDP6 && type != MESH_REGISTER)
-		return;
+	/* Our IPv6 address hears REGISTERs from anyone, and the rest only
+	 * from where an IPv6-only member is seen (a dual-stack one asks over
+	 * IPv4): nothing else there costs an X25519. */
+	if (in->cur_via == MESH_VIA_UDP6 && type != MESH_REGISTER) {
+		struct member *at = member_at(in);
+		if (!at || !ipv6_only(at))
+			return;
+	}
 	/* Then, within its place's budget, the X25519 that says who sent it. */
 	if (mesh_recent_copy(&in->recent, buf + len - MESH_MAC1_LEN, now)) {
 		in->stats.copies++;
@@ -857,8 +871,7 @@ static void on_control(struct introducer *in, const uint8_t *buf, size_t len, ui
 	m = member_by_key(in, env.sender);
 	if (m)
 		memcpy(shared, m->shared, 32);
-	else if (type != MESH_REGISTER || in->cur_via == MESH_VIA_UDP6 || unknown_shared(in, env.sender, shared, now)) {
-		/* (no one joins on our IPv6 address: no pair key for a stranger there) */
+	else if (type != MESH_REGISTER || unknown_shared(in, env.sender, shared, now)) {
 		sodium_memzero(&env, sizeof(env));
 		return;
 	}
@@ -889,6 +902,9 @@ static void on_control(struct introducer *in, const uint8_t *buf, size_t len, ui
 	    !wg_endpoint_equal(&m->rec.seen[0], &in->cur_from))
 		goto out; /* from somewhere it has not registered: register first */
 	if (m && !over_udp(in) && type != MESH_REGISTER && m->conn != in->cur_conn)
+		goto out;
+	if (m && in->cur_via == MESH_VIA_UDP6 && type != MESH_REGISTER &&
+	    (!ipv6_only(m) || !wg_endpoint_equal(&m->rec.seen6, &in->cur_from)))
 		goto out;
 	switch (type) {
 	case MESH_REGISTER:
@@ -923,11 +939,10 @@ static void on_relay(struct introducer *in, const uint8_t *buf, size_t len, uint
 			src = &in->members[i];
 	if (!src)
 		return;
-	if (in->cur_via == MESH_VIA_UDP6)
-		return; /* relayed over IPv4 or TCP only */
 	if (!over_udp(in) ? src->conn != in->cur_conn
-			     : !wg_endpoint_equal(&src->rec.seen[0], &in->cur_from) &&
-				       !wg_endpoint_equal(&src->rec.seen[1], &in->cur_from))
+	    : in->cur_via == MESH_VIA_UDP6 ? !ipv6_only(src) || !wg_endpoint_equal(&src->rec.seen6, &in->cur_from)
+					   : !wg_endpoint_equal(&src->rec.seen[0], &in->cur_from) &&
+						     !wg_endpoint_equal(&src->rec.seen[1], &in->cur_from))
 		return;
 	if (!(dst = member_by_id(in, to)) || dst == src)
 		return;

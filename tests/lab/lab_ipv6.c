@@ -270,6 +270,58 @@ static void a_site_without_ipv6_has_none(void **state)
 	lab_down(&l);
 }
 
+/* An IPv6-only site (ipv4 = none): a has no IPv4 address or route at all
+ * (an IPv4 datagram cannot even leave), and meets b, dual-stack behind a
+ * firewall, directly over IPv6, as expect says; b keeps its IPv4. */
+static void an_ipv6_only_site_reaches_a_dual_stack_peer_directly(void **state)
+{
+	uint8_t a[16], b[16], from[16];
+	uint16_t fport = 0;
+	struct expect_result r4;
+	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(I_PORT) };
+	struct meter m;
+	uint64_t direct = 0, relay = 0, direct6 = 0;
+	char err[256];
+	int as, bs, a4, b4, is4;
+
+	(void)state;
+	up("ipv6-only", "symmetric-ipv6-firewall");
+	if (meter_install(&m, &l.net, &l.inst, (const char *const[]){ "a", "b" }, 2, err, sizeof(err)))
+		fail_msg("%s", err);
+	assert_int_equal(topo_net_addr(&l.net, "a", 0), 0);
+	assert_int_equal(expect_topology(&l.net, "a", "b", &r4), 0);
+	assert_false(r4.direct);
+	assert_non_null(strstr(r4.why, "no IPv4 on a's side"));
+	expect_ipv6(true, EXPECT_PUNCH, "");
+	to.sin_addr.s_addr = topo_net_addr(&l.net, "introducer", 0);
+	a4 = lab_udp(&l, "a", 0, A_PORT);
+	assert_int_equal(sendto(a4, "v4", 2, 0, (struct sockaddr *)&to, sizeof(to)), -1);
+	assert_int_equal(errno, ENETUNREACH);
+	b4 = lab_udp(&l, "b", 0, B_PORT);
+	is4 = lab_udp(&l, "introducer", to.sin_addr.s_addr, I_PORT);
+	lab_send(b4, to.sin_addr.s_addr, I_PORT, "v4", 2);
+	assert_int_equal(lab_recv(is4, err, sizeof(err), 2000, NULL, NULL), 2);
+	addr6("a", a);
+	addr6("b", b);
+	as = lab_udp6(&l, "a", A_PORT);
+	bs = lab_udp6(&l, "b", B_PORT);
+	assert_true(kept_out(as, b, B_PORT, bs));
+	assert_true(arrives(bs, a, A_PORT, as, from, &fport));
+	assert_memory_equal(from, b, 16);
+	assert_true(arrives(as, b, B_PORT, bs, from, &fport));
+	assert_memory_equal(from, a, 16);
+	assert_int_equal(fport, A_PORT);
+	assert_int_equal(meter_read(&m, "a", "b", &direct, &relay), 0);
+	assert_int_equal(meter_read6(&m, "a", "b", &direct6), 0);
+	assert_true(direct6 >= 3 * (40 + 8 + 5) && direct == direct6);
+	close(as);
+	close(bs);
+	close(a4);
+	close(b4);
+	close(is4);
+	lab_down(&l);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -281,6 +333,7 @@ int main(void)
 		cmocka_unit_test_teardown(an_expired_mapping_closes_the_ipv6_way_back, lab_teardown),
 		cmocka_unit_test_teardown(a_host_that_roams_gets_ipv6_where_it_lands, lab_teardown),
 		cmocka_unit_test_teardown(a_site_without_ipv6_has_none, lab_teardown),
+		cmocka_unit_test_teardown(an_ipv6_only_site_reaches_a_dual_stack_peer_directly, lab_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -107,6 +107,24 @@ static void ipv6_endpoints_learned_during_a_round_join_it(void **state)
 	ipv6_pair_with("symmetric-ipv6-nat66", "symmetric-ipv6-firewall", "direct", NULL, "probe-impossible = yes\n", 10000);
 }
 
+/* An IPv6-only site (ipv4 = none): its agent joins the introducer over
+ * IPv6 (nothing else reaches it) and meets a dual-stack peer behind a
+ * firewall directly over IPv6. */
+static void an_ipv6_only_agent_joins_over_ipv6_and_goes_direct(void **state)
+{
+	(void)state;
+	ipv6_pair("ipv6-only", "symmetric-ipv6-firewall", "direct", NULL);
+}
+
+/* An IPv6-only agent and an IPv4-only one share no family: the
+ * introducer relays between its IPv6 and IPv4 addresses, and each side
+ * says why. */
+static void an_ipv6_only_agent_and_an_ipv4_only_one_meet_through_the_relay(void **state)
+{
+	(void)state;
+	ipv6_pair("ipv6-only", "symmetric", "relay", "no IPv4 on ");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -115,6 +133,8 @@ int main(void)
 		cmocka_unit_test_teardown(symmetric_pair_goes_direct_through_nat66, mesh_teardown),
 		cmocka_unit_test_teardown(without_ipv6_on_one_side_the_pair_is_relayed_and_says_why, mesh_teardown),
 		cmocka_unit_test_teardown(ipv6_endpoints_learned_during_a_round_join_it, mesh_teardown),
+		cmocka_unit_test_teardown(an_ipv6_only_agent_joins_over_ipv6_and_goes_direct, mesh_teardown),
+		cmocka_unit_test_teardown(an_ipv6_only_agent_and_an_ipv4_only_one_meet_through_the_relay, mesh_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

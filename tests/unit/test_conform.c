@@ -37,6 +37,7 @@ static struct conform_obs clean_obs(void)
 	uint32_t pub = htonl(0xcb007102); /* 203.0.113.2 */
 
 	memset(&o, 0, sizeof(o));
+	o.client = htonl(0x64400002); /* 100.64.0.2 */
 	o.carrier = true;
 	o.pool_flows = 32;
 	o.pool_dests = 8;

@@ -732,13 +732,12 @@ static void a_port_mapping_is_passed_on_only_on_the_members_own_address(void **s
 	introducer_free(in);
 }
 
-/* The introducer's IPv6 address hears REGISTERs of members only: one
- * from a key not yet registered over IPv4 gets no answer; a member's
- * proves its address, then is answered ("via" IPv6) and its IPv6
- * endpoint goes to the others in its record; nothing else is heard there
- * (a relay frame goes nowhere); IPv6 alone keeps no one a member, and an
- * IPv6 endpoint not heard from for a minute is taken out of the record. */
-static void ipv6_registers_only_say_where_a_member_is_seen_from_over_ipv6(void **state)
+/* A dual-stack member (registered over IPv4) registers on our IPv6 address
+ * too: that says where it is seen from over IPv6, and nothing more is
+ * heard from it there (its relay frames, its CONNECTs go over IPv4); the
+ * IPv6 endpoint leaves its record a minute after the last IPv6
+ * REGISTER. */
+static void a_dual_stack_members_ipv6_registers_say_where_it_is_seen_from(void **state)
 {
 	struct introducer *in = intro_new_with("listen6 = 2001:db8::a\n");
 	struct wg_endpoint ea, eb, e6;
@@ -752,12 +751,6 @@ static void ipv6_registers_only_say_where_a_member_is_seen_from_over_ipv6(void *
 	assert_int_equal(wg_endpoint_parse("192.0.2.2:40000", &ea), 0);
 	assert_int_equal(wg_endpoint_parse("192.0.2.10:41000", &eb), 0);
 	assert_int_equal(wg_endpoint_parse("[2001:db8:0:4::2]:41000", &e6), 0);
-	n = register_datagram(member_priv[1], NULL, NULL, buf, sizeof(buf));
-	introducer_receive(in, MESH_VIA_UDP6, &e6, buf, n, 1000);
-	assert_int_equal(io_seen.udp_frames, 0);
-	assert_int_equal(introducer_members(in), 0);
-	/* it cost the X25519 that names its sender, not a pair key too */
-	assert_int_equal(introducer_stats(in)->x25519, 1);
 	udp_register(in, member_priv[0], NULL, &ea, 1000);
 	udp_register(in, member_priv[1], NULL, &eb, 1000);
 	assert_int_equal(introducer_members(in), 2);
@@ -770,13 +763,15 @@ static void ipv6_registers_only_say_where_a_member_is_seen_from_over_ipv6(void *
 	struct mesh_peer_rec b = last_peer_for_a();
 	assert_true(wg_endpoint_equal(&b.seen6, &e6));
 	assert_true(wg_endpoint_equal(&b.seen[0], &eb));
-	/* b's relay frame on the IPv6 address is not carried */
+	/* b's relay frame and CONNECT on the IPv6 address are not heard */
 	frames = io_seen.udp_frames;
-	n = (size_t)mesh_relay_build(buf, sizeof(buf), m.u.regd.token, 2, wgpkt, sizeof(wgpkt));
+	n = (size_t)mesh_relay_build(buf, sizeof(buf), m.u.regd.token, 1, wgpkt, sizeof(wgpkt));
+	introducer_receive(in, MESH_VIA_UDP6, &e6, buf, n, 2500);
+	n = connect_datagram(1, 1, buf, sizeof(buf));
 	introducer_receive(in, MESH_VIA_UDP6, &e6, buf, n, 2500);
 	assert_int_equal(io_seen.udp_frames, frames);
 	/* b registers over IPv4 alone for a minute and more: its IPv6
-	 * endpoint leaves its record; a member heard over IPv6 alone expires */
+	 * endpoint leaves its record */
 	for (uint64_t t = 10000; t <= 70000; t += 10000) {
 		io_seen.ns += 10000000000ULL;
 		udp_register(in, member_priv[0], NULL, &ea, t);
@@ -785,13 +780,77 @@ static void ipv6_registers_only_say_where_a_member_is_seen_from_over_ipv6(void *
 	}
 	b = last_peer_for_a();   /* sent as the tick took it out */
 	assert_int_equal(b.seen6.addr.ss_family, 0);
-	for (uint64_t t = 80000; t <= 150000; t += 10000) {
+	introducer_free(in);
+}
+
+/* A member on an IPv6-only host has only our IPv6 address: it joins
+ * there (proving its address first, as over IPv4), its registrations
+ * there keep it a member and carry its candidates, its peers and PUNCHes
+ * go there, and its CONNECTs and relay frames from there are heard; the
+ * relay carries between its IPv6 and a peer's IPv4. */
+static void an_ipv6_only_member_joins_and_is_served_over_ipv6(void **state)
+{
+	struct introducer *in = intro_new_with("listen6 = 2001:db8::a\n");
+	struct wg_endpoint ea, e6;
+	uint8_t buf[MESH_MAX_MSG], shared[32], wgpkt[32] = { 4 };
+	struct mesh_msg m, regd_a;
+	char why[160];
+	size_t n;
+
+	(void)state;
+	assert_int_equal(wg_endpoint_parse("192.0.2.2:40000", &ea), 0);
+	assert_int_equal(wg_endpoint_parse("[2001:db8:0:4::2]:41000", &e6), 0);
+	udp_register(in, member_priv[0], NULL, &ea, 1000);
+	assert_int_equal(mesh_shared_key(shared, intro_pub, member_priv[0]), 0);
+	assert_int_equal(mesh_receive(io_seen.regd, io_seen.regd_len, member_priv[0], shared, &regd_a, why, sizeof(why)), 0);
+	/* b's first REGISTER over IPv6 gets a PROVE, not a membership */
+	n = register_datagram(member_priv[1], NULL, NULL, buf, sizeof(buf));
+	introducer_receive(in, MESH_VIA_UDP6, &e6, buf, n, 1000);
+	assert_int_equal(io_seen.last[3], MESH_PROVE);
+	assert_int_equal(introducer_members(in), 1);
+	io_seen.watch = ea;
+	udp_register_via(in, MESH_VIA_UDP6, member_priv[1], NULL, &e6, 1000);
+	assert_int_equal(introducer_members(in), 2);
+	assert_int_equal(mesh_shared_key(shared, intro_pub, member_priv[1]), 0);
+	assert_int_equal(mesh_receive(io_seen.regd, io_seen.regd_len, member_priv[1], shared, &m, why, sizeof(why)), 0);
+	assert_int_equal(m.u.regd.via, MESH_VIA_UDP6);
+	assert_true(wg_endpoint_equal(&m.u.regd.seen, &e6));
+	/* a learns of b: seen over IPv6 alone */
+	assert_true(io_seen.peers_to_watch > 0);
+	/* b's CONNECT from its IPv6 place: a PUNCH to each, b's over IPv6 */
+	io_seen.watch = e6;
+	io_seen.punches_to_watch = 0;
+	n = connect_datagram(1, regd_a.u.regd.id, buf, sizeof(buf));
+	introducer_receive(in, MESH_VIA_UDP6, &e6, buf, n, 1500);
+	assert_int_equal(io_seen.punches_to_watch, 1);
+	/* b's relay frame to a goes out to a's IPv4 endpoint; a's to b to b's IPv6 one */
+	n = (size_t)mesh_relay_build(buf, sizeof(buf), m.u.regd.token, regd_a.u.regd.id, wgpkt, sizeof(wgpkt));
+	io_seen.last_len = 0;
+	introducer_receive(in, MESH_VIA_UDP6, &e6, buf, n, 1600);
+	assert_int_equal(io_seen.last[3], MESH_RELAYED);
+	assert_true(wg_endpoint_equal(&io_seen.last_to, &ea));
+	n = (size_t)mesh_relay_build(buf, sizeof(buf), regd_a.u.regd.token, m.u.regd.id, wgpkt, sizeof(wgpkt));
+	io_seen.last_len = 0;
+	introducer_receive(in, 0, &ea, buf, n, 1700);
+	assert_int_equal(io_seen.last[3], MESH_RELAYED);
+	assert_true(wg_endpoint_equal(&io_seen.last_to, &e6));
+	/* from another IPv6 place, b's relay frame is not carried */
+	{
+		struct wg_endpoint other;
+		int frames = io_seen.udp_frames;
+		assert_int_equal(wg_endpoint_parse("[2001:db8:0:4::2]:41001", &other), 0);
+		n = (size_t)mesh_relay_build(buf, sizeof(buf), m.u.regd.token, regd_a.u.regd.id, wgpkt, sizeof(wgpkt));
+		introducer_receive(in, MESH_VIA_UDP6, &other, buf, n, 1800);
+		assert_int_equal(io_seen.udp_frames, frames);
+	}
+	/* registering over IPv6 alone keeps it a member past the expiry */
+	for (uint64_t t = 10000; t <= 150000; t += 10000) {
 		io_seen.ns += 10000000000ULL;
 		udp_register(in, member_priv[0], NULL, &ea, t);
 		udp_register_via(in, MESH_VIA_UDP6, member_priv[1], NULL, &e6, t);
 		introducer_tick(in, t);
 	}
-	assert_int_equal(introducer_members(in), 1);
+	assert_int_equal(introducer_members(in), 2);
 	introducer_free(in);
 }
 
@@ -809,7 +868,8 @@ int main(void)
 		cmocka_unit_test(a_register_from_a_forged_source_amplifies_nothing),
 		cmocka_unit_test(the_member_list_goes_out_when_it_changed_not_with_every_register),
 		cmocka_unit_test(a_port_mapping_is_passed_on_only_on_the_members_own_address),
-		cmocka_unit_test(ipv6_registers_only_say_where_a_member_is_seen_from_over_ipv6),
+		cmocka_unit_test(a_dual_stack_members_ipv6_registers_say_where_it_is_seen_from),
+		cmocka_unit_test(an_ipv6_only_member_joins_and_is_served_over_ipv6),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -196,6 +196,39 @@ static void ipv6_says_what_the_router_does_for_ipv6(void **state)
 	assert_non_null(strstr(err, "x.nat:4: unknown ipv6 \"yes\"; expected none, firewall, nptv6 or nat66"));
 }
 
+/* ipv4 = none: an IPv6-only site, written back; refused without IPv6 or
+ * with IPv4 translation. The shipped model is one. */
+static void ipv4_none_makes_an_ipv6_only_site(void **state)
+{
+	struct nat_model m, back;
+	char err[512], *out = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	(void)state;
+	assert_int_equal(parse("ipv4 = none\nnat = none\nipv6 = firewall\n", &m, err), 0);
+	assert_true(m.no_ipv4);
+	f = open_memstream(&out, &len);
+	nat_model_write(&m, NULL, f);
+	fclose(f);
+	assert_non_null(strstr(out, "ipv4        = none\n"));
+	assert_int_equal(nat_model_parse("t", out, len, "back", &back, err, sizeof(err)), 0);
+	assert_memory_equal(&m, &back, sizeof(m));
+	free(out);
+	assert_int_equal(parse("ipv4 = yes\nnat = none\n", &m, err), 0);
+	assert_false(m.no_ipv4);
+	assert_int_equal(parse("ipv4 = none\nnat = none\n", &m, err), -EINVAL);
+	assert_non_null(strstr(err, "ipv4 = none leaves the site nothing without IPv6"));
+	assert_int_equal(parse("ipv4 = none\nipv6 = firewall\nmapping = endpoint-independent\n"
+			       "filtering = endpoint-independent\nports = preserve\n", &m, err), -EINVAL);
+	assert_non_null(strstr(err, "say nat = none"));
+	assert_int_equal(parse("ipv4 = no\nnat = none\n", &m, err), -EINVAL);
+	assert_non_null(strstr(err, "unknown ipv4 \"no\"; expected none or yes"));
+	assert_int_equal(nat_model_load("ipv6-only", &m, err, sizeof(err)), 0);
+	assert_true(m.no_ipv4);
+	assert_int_equal(m.ipv6, NAT_IPV6_FIREWALL);
+}
+
 /* Port mapping: none, all, or protocols in any order, read back the same. */
 static void portmap_names_the_protocols_a_router_answers(void **state)
 {
@@ -244,6 +277,7 @@ int main(void)
 		cmocka_unit_test(bad_files_are_rejected_with_reasons),
 		cmocka_unit_test(portmap_names_the_protocols_a_router_answers),
 		cmocka_unit_test(ipv6_says_what_the_router_does_for_ipv6),
+		cmocka_unit_test(ipv4_none_makes_an_ipv6_only_site),
 		cmocka_unit_test(missing_model_says_how_to_list_them),
 		cmocka_unit_test(every_shipped_model_survives_writing_and_reading),
 	};

@@ -24,7 +24,7 @@ static struct nat_measured as_declared(const struct nat_model *d)
 	struct nat_measured m;
 
 	memset(&m, 0, sizeof(m));
-	m.udp = !d->udp_blocked;
+	m.udp = !d->udp_blocked && !d->no_ipv4;   /* ipv4 = none: nothing over IPv4 */
 	m.translated = d->translate;
 	m.mapping = d->translate ? (int)d->mapping : NAT_ENDPOINT_INDEPENDENT;
 	m.filtering = d->translate ? (int)d->filtering : NAT_ENDPOINT_INDEPENDENT;
@@ -101,6 +101,12 @@ static void a_measurement_equal_to_the_declaration_matches(void **state)
 		struct nat_measured m = as_declared(&d);
 		if (!natcheck_compare(&d, &m, false, detail, sizeof(detail)))
 			fail_msg("%s: %s", names[i], detail);
+		/* An IPv6-only site that answers over IPv4 is not one. */
+		if (d.no_ipv4) {
+			m.udp = true;
+			assert_false(natcheck_compare(&d, &m, false, detail, sizeof(detail)));
+			assert_string_equal(detail, "ipv4: declared none, but UDP got through over IPv4");
+		}
 	}
 }
 

@@ -627,23 +627,24 @@ static void the_default_plan_is_every_pair_across_two_sites_and_the_other_shapes
 	assert_int_equal(k, m);
 	assert_true(m >= 10);
 	/* Every pair of the IPv4-only models; the dual-stack ones (ipv6 =)
-	 * in four scenarios of their own, each with at least one of them. */
+	 * and the IPv6-only site (ipv4 = none) in six scenarios of their
+	 * own, each with at least one of them. */
 	for (int i = 0; i < m; i++) {
 		struct nat_model nm;
 		assert_int_equal(nat_model_load(names[i], &nm, err, sizeof(err)), 0);
 		dual += nm.ipv6 != NAT_IPV6_NONE;
 	}
-	assert_int_equal(dual, 3);
+	assert_int_equal(dual, 4);
 	m -= dual;
 	for (int i = 0; i < n; i++)
 		with_v6 += strstr(sc[i].a, "ipv6") || strstr(sc[i].b, "ipv6");
-	assert_int_equal(with_v6, 4);
-	assert_int_equal(count_in(sc, n, "two-sites"), m * (m + 1) / 2 + 4);
+	assert_int_equal(with_v6, 6);
+	assert_int_equal(count_in(sc, n, "two-sites"), m * (m + 1) / 2 + 6);
 	assert_int_equal(count_in(sc, n, "same-lan"), 3);
 	assert_int_equal(count_in(sc, n, "udp-blocked-site"), 3);
 	assert_int_equal(count_in(sc, n, "same-carrier"), 2);
 	assert_int_equal(count_in(sc, n, "double-nat"), 2);
-	assert_int_equal(n, m * (m + 1) / 2 + 4 + 10);
+	assert_int_equal(n, m * (m + 1) / 2 + 6 + 10);
 	for (int i = 0; i < n; i++) {
 		assert_string_equal(sc[i].tool, "ref");
 		assert_int_equal(sc[i].repeat, 0);

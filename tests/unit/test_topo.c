@@ -157,6 +157,49 @@ static void a_site_nested_below_an_nptv6_router_is_routed_past_it(void **state)
 	assert_true(routed);
 }
 
+/* An IPv6-only site (ipv4 = none): its host has IPv6 and no IPv4 address
+ * or route, its router no IPv4 on that side, and nothing routes it over
+ * IPv4; below a router without IPv6, or as a router's uplink, refused. */
+static void an_ipv6_only_site_has_no_ipv4(void **state)
+{
+	static const char text[] = "param A C\nrouter internet\nrouter carrier nat $C uplink wan-c\n"
+				   "router home nat $A uplink carrier-net\nsegment inet 203.0.113.0/24 gateway internet\n"
+				   "segment wan-c 192.0.2.0/29 gateway internet\nsegment carrier-net 100.64.0.0/16 gateway carrier\n"
+				   "segment site-a 10.0.1.0/24 gateway home\nhost introducer inet address 203.0.113.10\nhost a site-a\n";
+	char pa[64], pc[64], *a[] = { pa, pc }, err[512];
+	const struct topo_net_node *na, *nat_a;
+	struct topo t;
+
+	(void)state;
+	resolve("two-sites", 2, (char *[]){ "A=ipv6-only", "B=symmetric-ipv6-firewall" });
+	na = &net.nodes[topo_find_node(&net.topo, "a")];
+	nat_a = &net.nodes[topo_find_node(&net.topo, "nat-a")];
+	assert_true(na->no_ipv4);
+	assert_int_equal(topo_net_addr(&net, "a", 0), 0);
+	assert_int_equal(na->ifaces[0].n_addrs, 0);
+	assert_int_equal(na->n_routes, 0);
+	assert_string_equal(addr6_of("a"), "2001:db8:0:4::2");
+	assert_int_equal(na->n_routes6, 1);
+	for (int f = 0; f < nat_a->n_ifaces; f++)
+		if (nat_a->ifaces[f].bridge)
+			assert_int_equal(nat_a->ifaces[f].n_addrs, 0);
+	assert_string_equal(addr_of("nat-a", 0), "192.0.2.2");   /* its uplink keeps IPv4 */
+	assert_int_equal(net.nodes[topo_find_node(&net.topo, "internet")].n_routes, 0);
+	assert_false(net.nodes[topo_find_node(&net.topo, "b")].no_ipv4);
+	assert_string_equal(addr_of("b", 0), "10.0.2.2");
+	/* Below a carrier without IPv6 there is nothing left. */
+	assert_int_equal(topo_parse("nested", text, strlen(text), "nested.topo", &t, err, sizeof(err)), 0);
+	snprintf(pa, sizeof(pa), "A=ipv6-only");
+	snprintf(pc, sizeof(pc), "C=cgnat");
+	assert_int_equal(topo_resolve(&t, 2, a, &net, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "segment site-a is IPv6-only (ipv4 = none), but a router above it carries no IPv6"));
+	/* A router's uplink cannot be IPv6-only. */
+	snprintf(pa, sizeof(pa), "A=symmetric-ipv6-firewall");
+	snprintf(pc, sizeof(pc), "C=ipv6-only");
+	assert_int_equal(topo_resolve(&t, 2, a, &net, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "router home sits on IPv6-only segment carrier-net"));
+}
+
 static void a_wan_names_the_uplink_of_a_s_nat(void **state)
 {
 	char *a[] = { "A=symmetric", "B=full-cone" };
@@ -349,6 +392,7 @@ int main(void)
 		cmocka_unit_test(a_topology_name_with_other_characters_is_refused),
 		cmocka_unit_test(two_sites_has_the_promised_hosts_and_addresses),
 		cmocka_unit_test(dual_stack_where_a_model_has_ipv6),
+		cmocka_unit_test(an_ipv6_only_site_has_no_ipv4),
 		cmocka_unit_test(a_site_nested_below_an_nptv6_router_is_routed_past_it),
 		cmocka_unit_test(a_wan_names_the_uplink_of_a_s_nat),
 		cmocka_unit_test(open_site_gets_public_addresses_routed_from_the_internet),
