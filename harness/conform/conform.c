@@ -464,13 +464,28 @@ static void addr6_str(const uint8_t a[16], char *buf, size_t len)
 		snprintf(buf, len, "?");
 }
 
+#define NO_IPV6 "no IPv6 in the lab (a model with ipv6 = firewall, nptv6 or nat66 gives it)"
+
+/* Does an NPTv6 row apply (the router translates IPv6's prefix and
+ * answers)? If not, its evidence says why. */
+static bool nptv6_applies(struct conform_row *r, const struct conform_obs *o)
+{
+	if (!o->v6_kind)
+		ev(r, "%s", NO_IPV6);
+	else if (o->v6_kind != NAT_IPV6_NPTV6)
+		ev(r, "not NPTv6: the router does %s", nat_ipv6_name((enum nat_ipv6)o->v6_kind));
+	else if (!o->v6.udp || !o->v6.translated)
+		ev(r, "%s", !o->v6.udp ? "no UDP gets through over IPv6" : "no translation over IPv6");
+	else
+		return true;
+	return false;
+}
+
 /* IPv6 through the router (RFC 6092 simple security, RFC 6296 NPTv6), from
  * the STUN probe over IPv6 where the lab has IPv6. */
 static void judge_ipv6(const struct conform_obs *o, struct conform_row *rows, int *n)
 {
 	const struct nat_measured *m = &o->v6;
-	const char *no6 = "no IPv6 in the lab (a model with ipv6 = firewall, nptv6 or nat66 gives it)";
-	bool npt = o->v6_kind == NAT_IPV6_NPTV6 && m->udp && m->translated;
 	struct conform_row *r;
 	char b1[INET6_ADDRSTRLEN], b2[INET6_ADDRSTRLEN];
 
@@ -478,7 +493,7 @@ static void judge_ipv6(const struct conform_obs *o, struct conform_row *rows, in
 	 * address-dependent for strictness; by address and port is neither. */
 	r = row(rows, n, "RFC6092 REC-17", "IPv6 UDP filtering endpoint- or address-dependent", CONFORM_SHOULD);
 	if (!o->v6_kind)
-		ev(r, "%s", no6);
+		ev(r, "%s", NO_IPV6);
 	else if (!m->udp)
 		ev(r, "no UDP gets through over IPv6");
 	else if (m->filtering >= 0) {
@@ -487,11 +502,7 @@ static void judge_ipv6(const struct conform_obs *o, struct conform_row *rows, in
 		   m->unsolicited < 0 ? "unknown" : nat_unsolicited_name((enum nat_unsolicited)m->unsolicited));
 	}
 	r = row(rows, n, "RFC6296 6", "NPTv6: ports not translated", CONFORM_MUST);
-	if (!o->v6_kind)
-		ev(r, "%s", no6);
-	else if (!npt)
-		ev(r, "not NPTv6: the router does %s", nat_ipv6_name((enum nat_ipv6)o->v6_kind));
-	else {
+	if (nptv6_applies(r, o)) {
 		verdict(r, m->local.port == m->mapped.port);
 		ev(r, "port %u left as %u", m->local.port, m->mapped.port);
 	}
@@ -499,11 +510,7 @@ static void judge_ipv6(const struct conform_obs *o, struct conform_row *rows, in
 	 * the host part adjusted so that the address's sum is unchanged and
 	 * no checksum needs rewriting. */
 	r = row(rows, n, "RFC6296 3.5", "NPTv6: checksum-neutral mapping", CONFORM_SHOULD);
-	if (!o->v6_kind)
-		ev(r, "%s", no6);
-	else if (!npt)
-		ev(r, "not NPTv6: the router does %s", nat_ipv6_name((enum nat_ipv6)o->v6_kind));
-	else {
+	if (nptv6_applies(r, o)) {
 		uint16_t in = addr_sum(m->local.addr6), out = addr_sum(m->mapped.addr6);
 		verdict(r, in == out);
 		addr6_str(m->local.addr6, b1, sizeof(b1));

@@ -132,9 +132,59 @@ static int ask_natpmp(struct pmap_ask *q)
 	return 0;
 }
 
+#define UPNP_MAX_DEVS 64   /* devices looked at among discovery's answers */
+
+bool pmap_url_at(const char *url, uint32_t addr)
+{
+	char host[INET_ADDRSTRLEN];
+	struct in_addr a;
+	size_t n;
+
+	if (!url || strncmp(url, "http://", 7))
+		return false;
+	url += 7;
+	n = strcspn(url, ":/");
+	if (n == 0 || n >= sizeof(host) || (url[n] != ':' && url[n] != '/'))
+		return false;
+	memcpy(host, url, n);
+	host[n] = '\0';
+	return inet_pton(AF_INET, host, &a) == 1 && a.s_addr == addr;
+}
+
+/* Only the devices whose description is at addr (all, when addr is 0),
+ * relinked into one chain from *kept; the original links are kept in
+ * next[] to put back (at most max devices). Returns how many were kept. */
+static int upnp_at(struct UPNPDev *devs, uint32_t addr, struct UPNPDev **kept, struct UPNPDev *next[], int max)
+{
+	struct UPNPDev **tail = kept;
+	int i = 0, k = 0;
+
+	*kept = NULL;
+	for (struct UPNPDev *d = devs; d && i < max; d = next[i++]) {
+		next[i] = d->pNext;
+		if (addr && !pmap_url_at(d->descURL, addr))
+			continue;
+		*tail = d;
+		tail = &d->pNext;
+		k++;
+	}
+	*tail = NULL;
+	return k;
+}
+
+static void upnp_relink(struct UPNPDev *devs, struct UPNPDev *next[], int max)
+{
+	int i = 0;
+
+	for (struct UPNPDev *d = devs; d && i < max; i++) {
+		d->pNext = next[i];
+		d = next[i];
+	}
+}
+
 static int ask_upnp(struct pmap_ask *q)
 {
-	struct UPNPDev *devs;
+	struct UPNPDev *devs, *kept, *next[UPNP_MAX_DEVS];
 	struct UPNPUrls urls;
 	struct IGDdatas data;
 	char lan[64], ext[40], port[8], life[12];
@@ -144,9 +194,19 @@ static int ask_upnp(struct pmap_ask *q)
 		snprintf(q->why, sizeof(q->why), "UPnP: no device answered discovery");
 		return 0;
 	}
+	/* Only our gateway's: anyone on the LAN may answer discovery, and a
+	 * mapping elsewhere opens nothing on our way out. */
+	if (!upnp_at(devs, q->gateway, &kept, next, UPNP_MAX_DEVS)) {
+		upnp_relink(devs, next, UPNP_MAX_DEVS);
+		freeUPNPDevlist(devs);
+		snprintf(q->why, sizeof(q->why), "UPnP: no device at the gateway %s answered discovery",
+			 inet_ntop(AF_INET, &q->gateway, lan, sizeof(lan)) ? lan : "?");
+		return 0;
+	}
 	/* 2: an IGD miniupnpc calls not connected because its outside address
 	 * is a reserved one (as every lab address is): usable all the same */
-	igd = UPNP_GetValidIGD(devs, &urls, &data, lan, sizeof(lan));
+	igd = UPNP_GetValidIGD(kept, &urls, &data, lan, sizeof(lan));
+	upnp_relink(devs, next, UPNP_MAX_DEVS);
 	snprintf(port, sizeof(port), "%u", q->port);
 	snprintf(life, sizeof(life), "%u", q->lifetime);
 	if (igd != 1 && igd != 2) {

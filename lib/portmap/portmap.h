@@ -37,6 +37,11 @@ int pmap_ask(unsigned protocol, struct pmap_ask *q);
  * router between). */
 int pmap_route(uint32_t toward, struct pmap_ask *q, char *ifname);
 
+/* Is url (a UPnP device's description, http://A.B.C.D[:PORT]/...) at
+ * IPv4 address addr (network order)? UPnP IGD is asked only of a device
+ * at the gateway: anyone on the LAN may answer discovery. */
+bool pmap_url_at(const char *url, uint32_t addr);
+
 /* "UPnP IGD", "NAT-PMP", "PCP" for one NAT_PORTMAP_* bit. */
 const char *pmap_protocol_name(unsigned protocol);
 

@@ -838,6 +838,10 @@ static void registration_tick(struct agent *a, uint64_t now)
 			agent_remeasure(a);
 		}
 		v6only = agent_ipv6_only(a);
+		if (v6only && a->tcp) {
+			agent_log(a, "no IPv4 here any more: leaving TCP (it reaches the introducer's IPv4 address)");
+			tcp_close(a);
+		}
 		if (!a->udp_reply_ms && !v6only) {
 			/* First contact: also learn how many hops reach the
 			 * introducer (the smallest TTL that gets an answer). */

@@ -28,6 +28,7 @@ struct member {
 	int conn;                  /* its TCP connection, or -1 */
 	uint64_t last_ms;
 	uint64_t seen6_ms;         /* when it last registered on our IPv6 address */
+	uint64_t seen4_ms[2];      /* and on each IPv4 address (rec.seen[v] leaves a minute after) */
 	struct bucket relay;       /* relay bytes it may still send */
 	uint64_t session;          /* the agent process's, from its last REGISTER */
 	struct bucket connects;    /* CONNECTs it may still make */
@@ -68,6 +69,8 @@ struct conn {
 #define JOIN_SLOTS 64
 #define JOIN_BURST 5
 #define JOIN_EVERY_MS 10000
+#define JOIN_ALL_BURST 256         /* join attempts from anywhere at once (a join is two), */
+#define JOIN_ALL_PER_S 4           /* then these a second */
 #define SHARED_CACHE 64            /* unknown keys' shared keys kept (an agent's first contact sends several) */
 struct shared_cache {
 	uint8_t key[WG_KEY_LEN];
@@ -102,6 +105,7 @@ struct introducer {
 	int refusal_logs, refusals_unlogged;  /* in the current LOG_EVERY_MS */
 	uint64_t refusal_window_ms;
 	struct bucket_slot joins[JOIN_SLOTS];
+	struct bucket joins_all;                  /* join attempts from anywhere */
 	uint64_t joins_limited;    /* join attempts not heard: over their address's limit */
 	uint8_t mac1_key[32];
 	uint8_t proof_secret[32];  /* PROVE's MAC key, new each start */
@@ -424,21 +428,34 @@ static struct bucket *addr_bucket(struct introducer *in, struct bucket_slot *tab
 	return bucket_for(table, JOIN_SLOTS, key, burst, per_s, now);
 }
 
-/* May the current source try a join secret now? Takes one of its tokens. */
+/* May the current source try a join secret now? Takes one of its tokens,
+ * and one of everyone's: an IPv6 source is counted by its /48 (a /56 or a
+ * /48 is one home's or one tunnel's, and its /64s are free to rotate
+ * through), and all join attempts together are limited too, so no
+ * number of addresses guesses the secret fast. */
 static bool join_allowed(struct introducer *in, uint64_t now)
 {
-	struct bucket *j = addr_bucket(in, in->joins, JOIN_BURST, 1000.0 / JOIN_EVERY_MS, now);
+	uint8_t key[16];
+	struct bucket *j;
 
-	if (j->tokens < 1) {
+	bucket_addr_sockaddr(&in->cur_from.addr, key);
+	if (in->cur_from.addr.ss_family == AF_INET6)
+		memset(key + 6, 0, 10);
+	j = bucket_for(in->joins, JOIN_SLOTS, key, JOIN_BURST, 1000.0 / JOIN_EVERY_MS, now);
+	bucket_fill(&in->joins_all, JOIN_ALL_BURST, JOIN_ALL_PER_S, now);
+	if (!bucket_take_both(j, &in->joins_all)) {
 		if (!in->joins_limited++ || now - in->join_log_ms >= LOG_EVERY_MS) {
 			in->join_log_ms = now;
-			say("join attempts from %s over its limit (%d, then one per %d s): not heard (%llu so far)",
-			    cur_from_str(in), JOIN_BURST, JOIN_EVERY_MS / 1000,
-			    (unsigned long long)in->joins_limited);
+			if (j->tokens < 1)
+				say("join attempts from %s over its limit (%d, then one per %d s): not heard (%llu so far)",
+				    cur_from_str(in), JOIN_BURST, JOIN_EVERY_MS / 1000, (unsigned long long)in->joins_limited);
+			else
+				say("join attempts from everywhere over their limit (%d, then %d a second): %s's not heard "
+				    "(%llu so far)", JOIN_ALL_BURST, JOIN_ALL_PER_S, cur_from_str(in),
+				    (unsigned long long)in->joins_limited);
 		}
 		return false;
 	}
-	j->tokens -= 1;
 	return true;
 }
 
@@ -566,8 +583,13 @@ static void on_register(struct introducer *in, const struct mesh_msg *msg, const
 		 * has no other). */
 		m->seen6_ms = now ? now : 1;
 		m->last_ms = now;
+		if (m->rec.tcp_only && ipv6_only(m)) {
+			m->rec.tcp_only = false;   /* its TCP connection is gone */
+			changed = true;
+		}
 	} else if (in->cur_via < 2) {
 		m->last_ms = now;
+		m->seen4_ms[in->cur_via] = now ? now : 1;
 		if (m->rec.tcp_only) {
 			m->rec.tcp_only = false;
 			changed = true;
@@ -739,6 +761,17 @@ static struct member *member_at(struct introducer *in)
 	return NULL;
 }
 
+/* Is an IPv6-only member registered at where the current message came
+ * from (our IPv6 address)? */
+static bool ipv6_only_member_at(const struct introducer *in)
+{
+	for (int i = 0; i < MAX_MEMBERS; i++)
+		if (in->members[i].used && ipv6_only(&in->members[i]) &&
+		    wg_endpoint_equal(&in->members[i].rec.seen6, &in->cur_from))
+			return true;
+	return false;
+}
+
 /* The place the current message came from, if a PROVE went there lately
  * (UDP only). */
 static struct place *place_at(struct introducer *in, uint64_t now)
@@ -856,11 +889,8 @@ static void on_control(struct introducer *in, const uint8_t *buf, size_t len, ui
 	/* Our IPv6 address hears REGISTERs from anyone, and the rest only
 	 * from where an IPv6-only member is seen (a dual-stack one asks over
 	 * IPv4): nothing else there costs an X25519. */
-	if (in->cur_via == MESH_VIA_UDP6 && type != MESH_REGISTER) {
-		struct member *at = member_at(in);
-		if (!at || !ipv6_only(at))
-			return;
-	}
+	if (in->cur_via == MESH_VIA_UDP6 && type != MESH_REGISTER && !ipv6_only_member_at(in))
+		return;
 	/* Then, within its place's budget, the X25519 that says who sent it. */
 	if (mesh_recent_copy(&in->recent, buf + len - MESH_MAC1_LEN, now)) {
 		in->stats.copies++;
@@ -1059,22 +1089,41 @@ static void member_remove(struct introducer *in, int i)
 			send_msg(in, &in->members[k], &g);
 }
 
+/* An endpoint of m's not heard from for a minute leaves its record: the
+ * others stop punching toward it, and nothing more is sent there. Did
+ * one? */
+static bool forget_stale(struct wg_endpoint *ep, uint64_t heard_ms, uint64_t now)
+{
+	if (!ep->addr.ss_family || now - heard_ms <= MEMBER_EXPIRE_MS)
+		return false;
+	memset(ep, 0, sizeof(*ep));
+	return true;
+}
+
 static void expire(struct introducer *in, uint64_t now)
 {
 	for (int i = 0; i < MAX_MEMBERS; i++) {
 		struct member *m = &in->members[i];
+		bool changed = false;
+
 		if (m->used && now - m->last_ms > MEMBER_EXPIRE_MS) {
 			say("member %s (%s) expired: not heard from for %d s", m->rec.name, keystr(m->rec.key),
 			    MEMBER_EXPIRE_MS / 1000);
 			member_remove(in, i);
-		} else if (m->used && m->rec.seen6.addr.ss_family && now - m->seen6_ms > MEMBER_EXPIRE_MS) {
-			/* No longer heard over IPv6 (its IPv6 went away): the
-			 * others stop punching toward that endpoint. */
-			memset(&m->rec.seen6, 0, sizeof(m->rec.seen6));
+			continue;
+		}
+		if (!m->used)
+			continue;
+		/* Its IPv6 went away; or its IPv4 did while it registers over
+		 * IPv6 (which keeps it a member): an address it proved once
+		 * may be someone else's by now. */
+		changed |= forget_stale(&m->rec.seen6, m->seen6_ms, now);
+		for (int v = 0; v < 2; v++)
+			changed |= forget_stale(&m->rec.seen[v], m->seen4_ms[v], now);
+		if (changed)
 			for (int k = 0; k < MAX_MEMBERS; k++)
 				if (in->members[k].used && k != i)
 					send_peer(in, &in->members[k], m);
-		}
 	}
 }
 

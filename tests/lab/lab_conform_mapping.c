@@ -12,6 +12,13 @@ static const char *const pmap_rows[] = { "RFC6886 3.9", "RFC6886 3.4", "RFC6887 
 					 "IGD 2.3.17",	"IGD 2.5.18",  "RFC6887 15", "IGD 2.5.20", NULL };
 static const char *const ipv6_rows[] = { "RFC6092 REC-17", "RFC6296 6", "RFC6296 3.5", NULL };
 
+/* What --save-model writes for a report. */
+static void saved_model(const struct conform_report *rep, struct nat_model *m)
+{
+	conform_measured_model(&rep->check.measured, "measured", m);
+	conform_measured_more(&rep->obs, m);
+}
+
 /* Every protocol maps, lets a stranger in, and shuts it out again; and the
  * model saved from it offers them all. */
 static void a_router_offering_every_protocol_meets_each_ones_rules(void **state)
@@ -25,8 +32,7 @@ static void a_router_offering_every_protocol_meets_each_ones_rules(void **state)
 	for (int i = 0; i < OBS_PMAP; i++)
 		assert_int_equal(rep->obs.pm[i].inbound, 1);
 	assert_int_equal(rep->obs.pm[0].ext_addr, rep->obs.pm_seen);
-	conform_measured_model(&rep->check.measured, "measured", &m);
-	conform_measured_more(&rep->obs, &m);
+	saved_model(rep, &m);
 	assert_int_equal(m.portmap, NAT_PORTMAP_ALL);
 	assert_int_equal(m.ipv6, NAT_IPV6_NONE);
 	free(rep);
@@ -46,8 +52,7 @@ static void filtered_mappings_and_a_port_left_open_fail_their_rows(void **state)
 	conform_expect(rep, CONFORM_FAIL, fail);
 	conform_expect(rep, CONFORM_PASS, pass);
 	assert_true(conform_must_failed(rep->rows, rep->n_rows));
-	conform_measured_model(&rep->check.measured, "measured", &m);
-	conform_measured_more(&rep->obs, &m);
+	saved_model(rep, &m);
 	assert_int_equal(m.portmap, NAT_PORTMAP_PCP); /* the only one that let anyone in */
 	free(rep);
 }
@@ -67,8 +72,7 @@ static void nptv6_keeps_ports_but_is_not_checksum_neutral(void **state)
 	conform_expect(rep, CONFORM_PASS, pass);
 	conform_expect(rep, CONFORM_NA, pmap_rows);
 	assert_true(rep->obs.v6.translated);
-	conform_measured_model(&rep->check.measured, "measured", &m);
-	conform_measured_more(&rep->obs, &m);
+	saved_model(rep, &m);
 	assert_int_equal(m.ipv6, NAT_IPV6_NPTV6);
 	assert_int_equal(m.portmap, 0);
 	free(rep);
@@ -88,8 +92,7 @@ static void an_ipv6_firewall_filtering_by_nothing_meets_rec17(void **state)
 	conform_expect(rep, CONFORM_PASS, pass);
 	conform_expect(rep, CONFORM_NA, na);
 	assert_int_equal(rep->obs.v6.filtering, NAT_ENDPOINT_INDEPENDENT);
-	conform_measured_model(&rep->check.measured, "measured", &m);
-	conform_measured_more(&rep->obs, &m);
+	saved_model(rep, &m);
 	assert_int_equal(m.ipv6, NAT_IPV6_FIREWALL);
 	free(rep);
 }

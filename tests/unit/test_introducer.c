@@ -854,6 +854,96 @@ static void an_ipv6_only_member_joins_and_is_served_over_ipv6(void **state)
 	introducer_free(in);
 }
 
+/* Join-secret guesses from a site's many IPv6 /64s count as one source
+ * (its /48: rotating through a /56's or a /48's /64s was a fresh five
+ * tries each), and guesses from everywhere together are limited too
+ * (a security review found 10 000 guesses in 10 s from one /56 all
+ * answered; seen failing before). Each answer is a REFUSED. */
+static void join_guesses_from_a_sites_many_ipv6_prefixes_are_limited(void **state)
+{
+	struct introducer *in = intro_new_with("listen6 = 2001:db8::a\njoin-secret = the right secret, long enough\n");
+	uint8_t buf[MESH_MAX_MSG];
+	int answered = 0;
+	size_t n;
+
+	(void)state;
+	for (int i = 0; i < 1000; i++) {
+		char ep[64];
+		struct wg_endpoint from;
+		snprintf(ep, sizeof(ep), "[2001:db8:0:%x::1]:5000", i);   /* a /64 each, one /48 */
+		assert_int_equal(wg_endpoint_parse(ep, &from), 0);
+		n = join_datagram("a wrong guess, long enough", buf, sizeof(buf));
+		io_seen.last_len = 0;
+		introducer_receive(in, MESH_VIA_UDP6, &from, buf, n, 1000 + (uint64_t)i);
+		answered += io_seen.last_len > 0;
+	}
+	assert_true(answered <= 5);
+	/* From a thousand /48s: everyone's budget (256 at once, then 4 a second). */
+	answered = 0;
+	for (int i = 0; i < 1000; i++) {
+		char ep[64];
+		struct wg_endpoint from;
+		snprintf(ep, sizeof(ep), "[2001:db8:%x::1]:5000", i + 1);
+		assert_int_equal(wg_endpoint_parse(ep, &from), 0);
+		n = join_datagram("a wrong guess, long enough", buf, sizeof(buf));
+		io_seen.last_len = 0;
+		introducer_receive(in, MESH_VIA_UDP6, &from, buf, n, 3000 + (uint64_t)i);
+		answered += io_seen.last_len > 0;
+	}
+	print_message("%d of 1000 guesses from as many /48s answered\n", answered);
+	assert_true(answered <= 256 + 8);
+	assert_int_equal(introducer_members(in), 0);
+	introducer_free(in);
+}
+
+/* A member that goes on registering over IPv6 alone (its host lost IPv4)
+ * stays a member, and its IPv4 endpoints leave its record a minute after
+ * its last IPv4 REGISTER: from then on it is served over IPv6, and nothing
+ * more goes to an IPv4 address it proved long ago (a security review saw
+ * relayed frames go there for ten minutes; seen failing before). */
+static void a_member_heard_over_ipv6_alone_loses_its_old_ipv4_endpoint(void **state)
+{
+	struct introducer *in = intro_new_with("listen6 = 2001:db8::a\n");
+	struct wg_endpoint ea, eb, e6;
+	uint8_t buf[MESH_MAX_MSG], shared[32], wgpkt[32] = { 4 };
+	struct mesh_msg ra, rb;
+	char why[160];
+	size_t n;
+
+	(void)state;
+	assert_int_equal(wg_endpoint_parse("192.0.2.2:40000", &ea), 0);
+	assert_int_equal(wg_endpoint_parse("192.0.2.10:41000", &eb), 0);
+	assert_int_equal(wg_endpoint_parse("[2001:db8:0:4::2]:41000", &e6), 0);
+	udp_register(in, member_priv[0], NULL, &ea, 1000);
+	assert_int_equal(mesh_shared_key(shared, intro_pub, member_priv[0]), 0);
+	assert_int_equal(mesh_receive(io_seen.regd, io_seen.regd_len, member_priv[0], shared, &ra, why, sizeof(why)), 0);
+	udp_register(in, member_priv[1], NULL, &eb, 1000);
+	udp_register_via(in, MESH_VIA_UDP6, member_priv[1], NULL, &e6, 1000);
+	assert_int_equal(mesh_shared_key(shared, intro_pub, member_priv[1]), 0);
+	assert_int_equal(mesh_receive(io_seen.regd, io_seen.regd_len, member_priv[1], shared, &rb, why, sizeof(why)), 0);
+	for (uint64_t t = 10000; t <= 120000; t += 10000) {
+		io_seen.ns += 10000000000ULL;
+		udp_register(in, member_priv[0], NULL, &ea, t);
+		udp_register_via(in, MESH_VIA_UDP6, member_priv[1], NULL, &e6, t);
+		introducer_tick(in, t);
+	}
+	assert_int_equal(introducer_members(in), 2);
+	/* a relays to b: it goes to b's IPv6 endpoint, never its old IPv4 one */
+	io_seen.watch = eb;
+	io_seen.bytes_to_watch = 0;
+	n = (size_t)mesh_relay_build(buf, sizeof(buf), ra.u.regd.token, rb.u.regd.id, wgpkt, sizeof(wgpkt));
+	io_seen.last_len = 0;
+	introducer_receive(in, 0, &ea, buf, n, 121000);
+	assert_int_equal(io_seen.bytes_to_watch, 0);
+	assert_true(io_seen.last_len > 0 && wg_endpoint_equal(&io_seen.last_to, &e6));
+	/* and b's own relay frame over IPv6 is carried to a */
+	n = (size_t)mesh_relay_build(buf, sizeof(buf), rb.u.regd.token, ra.u.regd.id, wgpkt, sizeof(wgpkt));
+	io_seen.last_len = 0;
+	introducer_receive(in, MESH_VIA_UDP6, &e6, buf, n, 121500);
+	assert_true(io_seen.last_len > 0 && wg_endpoint_equal(&io_seen.last_to, &ea));
+	introducer_free(in);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -870,6 +960,8 @@ int main(void)
 		cmocka_unit_test(a_port_mapping_is_passed_on_only_on_the_members_own_address),
 		cmocka_unit_test(a_dual_stack_members_ipv6_registers_say_where_it_is_seen_from),
 		cmocka_unit_test(an_ipv6_only_member_joins_and_is_served_over_ipv6),
+		cmocka_unit_test(join_guesses_from_a_sites_many_ipv6_prefixes_are_limited),
+		cmocka_unit_test(a_member_heard_over_ipv6_alone_loses_its_old_ipv4_endpoint),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

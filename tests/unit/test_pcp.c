@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "pcp/pcp.h"
+#include "portmap/portmap.h"
 
 static struct pcp_map request(void)
 {
@@ -168,6 +169,27 @@ static void malformed_answers_are_refused_saying_why(void **state)
 	assert_int_equal(pcp_answer_parse(buf, 64, &ans, err, sizeof(err)), 0);   /* an empty option */
 }
 
+/* UPnP IGD is asked only of a device whose description is at our
+ * gateway: another host on the LAN answering discovery (or a URL that
+ * names a host by name, another address, or nothing) is not it. */
+static void upnp_is_asked_only_of_the_gateway(void **state)
+{
+	uint32_t gw = inet_addr("10.0.1.1");
+
+	(void)state;
+	assert_true(pmap_url_at("http://10.0.1.1:5000/rootDesc.xml", gw));
+	assert_true(pmap_url_at("http://10.0.1.1/rootDesc.xml", gw));
+	assert_false(pmap_url_at("http://10.0.1.7:5000/rootDesc.xml", gw));
+	assert_false(pmap_url_at("http://10.0.1.10:5000/rootDesc.xml", gw));
+	assert_false(pmap_url_at("http://10.0.1.1", gw));
+	assert_false(pmap_url_at("https://10.0.1.1:5000/", gw));
+	assert_false(pmap_url_at("http://router.lan:5000/rootDesc.xml", gw));
+	assert_false(pmap_url_at("http://[fd00::1]:5000/rootDesc.xml", gw));
+	assert_false(pmap_url_at("http://:5000/", gw));
+	assert_false(pmap_url_at("", gw));
+	assert_false(pmap_url_at(NULL, gw));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -175,6 +197,7 @@ int main(void)
 		cmocka_unit_test(a_router_s_answer_reads_back_and_matches_its_request),
 		cmocka_unit_test(errors_and_a_nat_pmp_router_are_told_apart),
 		cmocka_unit_test(malformed_answers_are_refused_saying_why),
+		cmocka_unit_test(upnp_is_asked_only_of_the_gateway),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
