@@ -563,6 +563,7 @@ int nft_plan_apply(const char *netns, const struct nat_plan *plan, char *err, si
 }
 
 struct one_rule_ctx {
+	int family;
 	const char *table, *chain, *what;
 	uint32_t hook;
 	int prio;
@@ -581,27 +582,34 @@ static int one_rule_in_ns(void *p)
 
 	nft_batch_open(b, &seq);
 	/* Create-then-delete empties any old table; then build anew. */
-	nft_batch_put_table(b, &seq, NFPROTO_IPV4, x->table, NFT_MSG_NEWTABLE, NLM_F_CREATE | NLM_F_ACK);
-	nft_batch_put_table(b, &seq, NFPROTO_IPV4, x->table, NFT_MSG_DELTABLE, NLM_F_ACK);
+	nft_batch_put_table(b, &seq, x->family, x->table, NFT_MSG_NEWTABLE, NLM_F_CREATE | NLM_F_ACK);
+	nft_batch_put_table(b, &seq, x->family, x->table, NFT_MSG_DELTABLE, NLM_F_ACK);
 	if (x->build) {
 		struct nftnl_rule *r = nftnl_rule_alloc();
 
-		nft_batch_put_table(b, &seq, NFPROTO_IPV4, x->table, NFT_MSG_NEWTABLE, NLM_F_CREATE | NLM_F_ACK);
-		nft_batch_put_chain(b, &seq, NFPROTO_IPV4, x->table, x->chain, x->hook, x->prio);
+		nft_batch_put_table(b, &seq, x->family, x->table, NFT_MSG_NEWTABLE, NLM_F_CREATE | NLM_F_ACK);
+		nft_batch_put_chain(b, &seq, x->family, x->table, x->chain, x->hook, x->prio);
 		nftnl_rule_set_str(r, NFTNL_RULE_TABLE, x->table);
 		nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, x->chain);
-		nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, NFPROTO_IPV4);
+		nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, x->family);
 		x->build(r, x->arg);
-		nft_batch_put_rule(b, &seq, NFPROTO_IPV4, r);
+		nft_batch_put_rule(b, &seq, x->family, r);
 	}
 	return nft_batch_close_talk(b, &seq, x->what, x->err, x->errlen);
+}
+
+int nft_one_rule_table_family(const char *netns, int family, const char *table, const char *chain, uint32_t hook,
+			      int prio, void (*build)(struct nftnl_rule *r, void *arg), void *arg, const char *what,
+			      char *err, size_t errlen)
+{
+	struct one_rule_ctx x = { family, table, chain, what, hook, prio, build, arg, err, errlen };
+
+	return netns_call(netns, one_rule_in_ns, &x);
 }
 
 int nft_one_rule_table(const char *netns, const char *table, const char *chain, uint32_t hook, int prio,
 		       void (*build)(struct nftnl_rule *r, void *arg), void *arg, const char *what, char *err,
 		       size_t errlen)
 {
-	struct one_rule_ctx x = { table, chain, what, hook, prio, build, arg, err, errlen };
-
-	return netns_call(netns, one_rule_in_ns, &x);
+	return nft_one_rule_table_family(netns, NFPROTO_IPV4, table, chain, hook, prio, build, arg, what, err, errlen);
 }

@@ -48,6 +48,10 @@ void nft_batch_put_typed_chain(struct mnl_nlmsg_batch *b, uint32_t *seq, int fam
 int nft_one_rule_table(const char *netns, const char *table, const char *chain, uint32_t hook, int prio,
 		       void (*build)(struct nftnl_rule *r, void *arg), void *arg, const char *what, char *err,
 		       size_t errlen);
+/* The same in family FAMILY (NFPROTO_IPV4, NFPROTO_IPV6). */
+int nft_one_rule_table_family(const char *netns, int family, const char *table, const char *chain, uint32_t hook,
+			      int prio, void (*build)(struct nftnl_rule *r, void *arg), void *arg, const char *what,
+			      char *err, size_t errlen);
 /* Append a new expression NAME to rule r (NULL if out of memory). */
 struct nftnl_expr *nft_expr_add(struct nftnl_rule *r, const char *name);
 /* Expressions: compare register reg with data (op NFT_CMP_*); reg1 &=

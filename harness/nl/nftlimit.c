@@ -43,8 +43,15 @@ static void limit_rule(struct nftnl_rule *r, void *arg)
 	nft_emit_verdict(r, NF_DROP);
 }
 
-int nftlimit_new_flows(const char *netns, long max_flows, char *err, size_t errlen)
+int nftlimit_new_flows(const char *netns, long max_flows, long max_flows6, char *err, size_t errlen)
 {
-	return nft_one_rule_table(netns, NFTLIMIT_TABLE, "forward", NF_INET_FORWARD, -150,
-				  max_flows >= 0 ? limit_rule : NULL, &max_flows, "the port limit", err, errlen);
+	int ret = nft_one_rule_table(netns, NFTLIMIT_TABLE, "forward", NF_INET_FORWARD, -150,
+				     max_flows >= 0 ? limit_rule : NULL, &max_flows, "the port limit", err, errlen);
+
+	/* IPv6's own ports (NAT66), limited apart: a space of their own. */
+	if (!ret)
+		ret = nft_one_rule_table_family(netns, NFPROTO_IPV6, NFTLIMIT_TABLE, "forward", NF_INET_FORWARD, -150,
+						max_flows6 >= 0 ? limit_rule : NULL, &max_flows6, "the IPv6 port limit",
+						err, errlen);
+	return ret;
 }

@@ -8,8 +8,9 @@
 
 #define NFTLIMIT_TABLE "plfault"
 
-/* Allow at most max_flows UDP flows out of "wan" (0: no new one at all);
- * max_flows < 0 removes the limit. One batch. */
-int nftlimit_new_flows(const char *netns, long max_flows, char *err, size_t errlen);
+/* Allow at most max_flows UDP flows out of "wan" (0: no new one at all),
+ * and max_flows6 IPv6 ones, counted apart (a NAT66 router's ports); a
+ * limit < 0 is none (removed). One batch a family. */
+int nftlimit_new_flows(const char *netns, long max_flows, long max_flows6, char *err, size_t errlen);
 
 #endif

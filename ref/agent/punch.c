@@ -138,7 +138,14 @@ static struct agent_target *add_target(struct agent *a, struct agent_peer *p, co
  * becomes known while a round runs (they join it, openers first). */
 static void add_ipv6_targets(struct agent *a, struct agent_peer *p)
 {
-	add_target(a, p, &p->rec.seen6, a->udp, CAND_REFLEXIVE);
+	/* Its opener needs our hop limit over IPv6 (what reaches the
+	 * introducer's IPv6 address, less one). Until that is measured, an
+	 * "opener" at the full hop limit reached a NAT66 peer's router before
+	 * the peer's own left, and the conntrack entry it left there made the
+	 * peer's masquerade move its port: nat66 x nat66 relayed one run in
+	 * two. It joins the round once we are seen over IPv6. */
+	if (!a->conf.introducer6.addr.ss_family || a->min_ttl6)
+		add_target(a, p, &p->rec.seen6, a->udp, CAND_REFLEXIVE);
 	for (int i = 0; i < p->rec.n_cands; i++)
 		if (p->rec.cands[i].addr.ss_family == AF_INET6)
 			add_target(a, p, &p->rec.cands[i], a->udp, CAND_LOCAL);

@@ -313,6 +313,43 @@ static void an_ipv6_only_site_reaches_a_dual_stack_peer_directly(void **state)
 	lab_down(&l);
 }
 
+/* port-exhaust on a NAT66 router takes its IPv6 ports too, counted apart
+ * from IPv4's: with all but two taken, two new IPv6 flows get out and a
+ * third does not, until they are given back; a firewall's IPv6 has no
+ * ports to take. */
+static void port_exhaust_takes_a_nat66_routers_ipv6_ports_too(void **state)
+{
+	uint8_t intro[16];
+	int is, fa[4], fb[3];
+	char err[512];
+
+	(void)state;
+	up("symmetric-ipv6-nat66", "symmetric-ipv6-firewall");
+	addr6("introducer", intro);
+	is = lab_udp6(&l, "introducer", I_PORT);
+	for (int i = 0; i < 4; i++)
+		fa[i] = lab_udp6(&l, "a", (uint16_t)(A_PORT + i));
+	for (int i = 0; i < 3; i++)
+		fb[i] = lab_udp6(&l, "b", (uint16_t)(B_PORT + i));
+	if (fault_apply(&l.inst, "port-exhaust", "nat-a", "64510", err, sizeof(err)) ||
+	    fault_apply(&l.inst, "port-exhaust", "nat-b", "64510", err, sizeof(err)))
+		fail_msg("%s", err);
+	assert_true(arrives(fa[0], intro, I_PORT, is, NULL, NULL));
+	assert_true(arrives(fa[1], intro, I_PORT, is, NULL, NULL));
+	assert_false(arrives(fa[2], intro, I_PORT, is, NULL, NULL));
+	for (int i = 0; i < 3; i++)
+		assert_true(arrives(fb[i], intro, I_PORT, is, NULL, NULL));
+	if (fault_apply(&l.inst, "port-exhaust", "nat-a", "0", err, sizeof(err)))
+		fail_msg("%s", err);
+	assert_true(arrives(fa[3], intro, I_PORT, is, NULL, NULL));
+	close(is);
+	for (int i = 0; i < 4; i++)
+		close(fa[i]);
+	for (int i = 0; i < 3; i++)
+		close(fb[i]);
+	lab_down(&l);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -325,6 +362,7 @@ int main(void)
 		cmocka_unit_test_teardown(a_host_that_roams_gets_ipv6_where_it_lands, lab_teardown),
 		cmocka_unit_test_teardown(a_site_without_ipv6_has_none, lab_teardown),
 		cmocka_unit_test_teardown(an_ipv6_only_site_reaches_a_dual_stack_peer_directly, lab_teardown),
+		cmocka_unit_test_teardown(port_exhaust_takes_a_nat66_routers_ipv6_ports_too, lab_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
