@@ -212,8 +212,10 @@ fuzz: $(FUZZ)
 mutants:
 	@ci/mutants.sh
 
+# make bench [BASELINE=results/bench/wg.json]: exit 1 when a figure got
+# 20 % worse than the file's.
 bench: deps build/punchlab build/punchlab-wg
-	@ci/bench-wg.sh
+	@ci/bench-wg.sh $(if $(BASELINE),--baseline $(BASELINE))
 
 clean:
 	rm -rf build
