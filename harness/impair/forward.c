@@ -93,6 +93,9 @@ static int packet_socket(const char *ifname)
 	int size = 4 << 20;
 
 	setsockopt(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof(one));
+	/* Arrivals stamped by the kernel: a frame's delay runs from when it
+	 * came, not from when a busy forwarder got round to reading it. */
+	setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one));
 	/* Room for bursts while frames wait their turn (SO_RCVBUFFORCE: root). */
 	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)))
 		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
@@ -101,6 +104,31 @@ static int packet_socket(const char *ifname)
 		return -ENODEV;
 	}
 	return fd;
+}
+
+/* Read one frame; *age_ns: how long ago the kernel took it in (0 when it
+ * did not say). */
+static ssize_t recv_frame(int fd, uint8_t *frame, size_t cap, uint64_t *age_ns)
+{
+	char ctrl[CMSG_SPACE(sizeof(struct timespec))];
+	struct iovec iov = { frame, cap };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctrl, .msg_controllen = sizeof(ctrl) };
+	ssize_t n = recvmsg(fd, &msg, MSG_TRUNC);
+
+	*age_ns = 0;
+	for (struct cmsghdr *cm = n > 0 ? CMSG_FIRSTHDR(&msg) : NULL; cm; cm = CMSG_NXTHDR(&msg, cm))
+		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_TIMESTAMPNS) {
+			struct timespec at, now;
+			uint64_t at_ns, now_ns;
+			memcpy(&at, CMSG_DATA(cm), sizeof(at));
+			clock_gettime(CLOCK_REALTIME, &now);
+			at_ns = (uint64_t)at.tv_sec * 1000000000u + (uint64_t)at.tv_nsec;
+			now_ns = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+			/* a wall clock stepped back, or an age past any delay: none */
+			if (now_ns > at_ns && now_ns - at_ns < 10000000000ull)
+				*age_ns = now_ns - at_ns;
+		}
+	return n;
 }
 
 int impair_forward(const char *a, const char *b, const struct impair *im, volatile int *stop, int ready_fd)
@@ -137,8 +165,8 @@ int impair_forward(const char *a, const char *b, const struct impair *im, volati
 		for (int side = 0; side < 2; side++) {
 			for (int burst = 0; burst < 64 && (p[side].revents & POLLIN); burst++) {
 				uint8_t frame[FRAME_MAX];
-				ssize_t n = recv(fds[side], frame, sizeof(frame), MSG_TRUNC);
-				uint64_t due;
+				uint64_t due, age;
+				ssize_t n = recv_frame(fds[side], frame, sizeof(frame), &age);
 				int copies;
 
 				if (n <= 0)
@@ -146,12 +174,13 @@ int impair_forward(const char *a, const char *b, const struct impair *im, volati
 				if (n > FRAME_MAX || uniform() < im->loss)
 					continue;
 				now = time_now_ns();
-				due = now + (uint64_t)im->delay_us * 1000u;
+				/* from the frame's arrival (the monotonic clock, less its age) */
+				due = (now > age ? now - age : now) + (uint64_t)im->delay_us * 1000u;
 				if (im->jitter_us)
 					due += (uint64_t)((uniform() * 2.0 - 1.0) * im->jitter_us * 1000.0);
 				/* netem's way: a reordered frame skips the delay and overtakes. */
 				if (im->reorder > 0 && uniform() < im->reorder)
-					due = now;
+					due = now > age ? now - age : now;
 				if (im->rate_bps) {
 					/* Serialise on the link: one frame after another at the rate. */
 					uint64_t tx = (uint64_t)n * 8u * 1000000000ull / im->rate_bps;
