@@ -398,13 +398,12 @@ static void judge_pmap(const struct conform_obs *o, struct conform_row *rows, in
 		{ 0, "IGD 2.3.17", "UPnP IGD: a mapping lets any outside host in", "IGD 2.5.18",
 		  "UPnP IGD: DeletePortMapping removes it" },
 	};
-	static const char *const names[OBS_PMAP] = { "UPnP IGD", "NAT-PMP", "PCP" };
 	struct obs_ep at;
 	char b[24];
 
 	for (size_t k = 0; k < sizeof(protos) / sizeof(protos[0]); k++) {
 		const struct obs_pmap *p = &o->pm[protos[k].i];
-		const char *name = names[protos[k].i];
+		const char *name = pmap_protocol_name(pmap_protocols[protos[k].i]);
 		struct conform_row *in = row(rows, n, protos[k].id_in, protos[k].what_in, CONFORM_MUST);
 		struct conform_row *rm = row(rows, n, protos[k].id_rm, protos[k].what_rm, CONFORM_MUST);
 
@@ -568,14 +567,13 @@ void conform_measured_model(const struct nat_measured *m, const char *name, stru
 
 void conform_measured_more(const struct conform_obs *o, struct nat_model *out)
 {
-	static const unsigned bits[OBS_PMAP] = { NAT_PORTMAP_UPNP, NAT_PORTMAP_NATPMP, NAT_PORTMAP_PCP };
 	const struct nat_measured *v6 = &o->v6;
 
 	/* A protocol counts when its mapping let an outside host in. */
 	out->portmap = 0;
 	for (int i = 0; i < OBS_PMAP; i++)
 		if (o->pm[i].granted && o->pm[i].inbound == 1)
-			out->portmap |= bits[i];
+			out->portmap |= pmap_protocols[i];
 	out->ipv6 = NAT_IPV6_NONE;
 	if (o->v6_kind && v6->udp) {
 		/* NPTv6 keeps the port and the host part, but for one word

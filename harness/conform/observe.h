@@ -6,6 +6,7 @@
 #define PL_CONFORM_OBSERVE_H
 
 #include "../stun/probe.h"
+#include "../../lib/portmap/portmap.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -43,7 +44,7 @@ struct obs_ep {
 enum obs_answer { OBS_NOTHING, OBS_RST, OBS_ICMP, OBS_ACCEPTED };
 
 /* One port-mapping protocol asked for a mapping of a port that never sent. */
-#define OBS_PMAP 3                  /* UPnP IGD, NAT-PMP, PCP, in that order */
+#define OBS_PMAP PMAP_PROTOCOLS     /* pmap_protocols' order: UPnP IGD, NAT-PMP, PCP */
 struct obs_pmap {
 	bool asked, granted;
 	uint32_t ext_addr;          /* the outside address it said (0: it did not) */

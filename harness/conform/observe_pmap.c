@@ -53,7 +53,6 @@ static int reaches(struct obs_ctx *c, uint16_t from_port, uint32_t addr, uint16_
 
 void observe_pmap(struct obs_ctx *c, struct conform_obs *o)
 {
-	static const unsigned protocols[OBS_PMAP] = { NAT_PORTMAP_UPNP, NAT_PORTMAP_NATPMP, NAT_PORTMAP_PCP };
 	const struct conform_lab *lab = c->lab;
 	uint16_t from = PMAP_FROM_PORT;
 	int seen = lab->client ? csock_udp(lab->client_ns, lab->client, PMAP_SEEN_PORT) : -1;
@@ -87,7 +86,7 @@ void observe_pmap(struct obs_ctx *c, struct conform_obs *o)
 		if (fd < 0)
 			continue;
 		p->asked = true;
-		ask(lab, protocols[i], &q);
+		ask(lab, pmap_protocols[i], &q);
 		if (!q.got) {
 			snprintf(p->why, sizeof(p->why), "%s", q.why);
 			close(fd);
@@ -101,7 +100,7 @@ void observe_pmap(struct obs_ctx *c, struct conform_obs *o)
 		if (at)
 			p->inbound = reaches(c, from++, at, p->ext_port, fd);
 		q.lifetime = 0;
-		ask(lab, protocols[i], &q);
+		ask(lab, pmap_protocols[i], &q);
 		p->removed = q.got;
 		if (at && q.got)
 			p->after = reaches(c, from++, at, p->ext_port, fd);

@@ -234,13 +234,20 @@ static int fault_process(struct instance *r, const char *kind, const char *host,
 	return ret;
 }
 
+#define PORTS_DEFAULT (65535 - 1024 + 1)   /* 1024-65535: a masquerade's ports (IPv4's, or NAT66's) */
+
+/* The flows a NAT whose capacity ports n are taken may still map; -1 (no
+ * limit) when n is 0, giving them back. */
+static long ports_left(unsigned long n, unsigned long capacity)
+{
+	return n == 0 ? -1 : n >= capacity ? 0 : (long)(capacity - n);
+}
+
 /* port-exhaust: N of the NAT's external ports taken, so only the rest can
  * be mapped; once they are, new UDP flows out are dropped, as on a full
  * carrier NAT. Linux allocates ports per destination, so taking ports with
  * real flows would not do it: a connection limit on new flows does.
  * N = 0 gives them back. */
-#define PORTS6 (65535 - 1024 + 1)   /* a NAT66 masquerade's IPv6 ports */
-
 static int port_exhaust(const struct topo_net *net, int router, const char *ns, const char *arg, char *err,
 			size_t errlen)
 {
@@ -260,12 +267,12 @@ static int port_exhaust(const struct topo_net *net, int router, const char *ns, 
 	}
 	capacity = m->port_block ? m->port_block
 		   : m->port_max   ? (unsigned long)m->port_max - m->port_min + 1
-				   : 65535 - 1024 + 1;
+				   : PORTS_DEFAULT;
 	/* A NAT66 router's IPv6 ports run out too, from their own space
 	 * (1024-65535, as its masquerade allocates them); a firewall or
 	 * NPTv6 has none. */
-	ret = nftlimit_new_flows(ns, n == 0 ? -1 : n >= capacity ? 0 : (long)(capacity - n),
-				 n == 0 || m->ipv6 != NAT_IPV6_NAT66 ? -1 : n >= PORTS6 ? 0 : (long)(PORTS6 - n), err, errlen);
+	ret = nftlimit_new_flows(ns, ports_left(n, capacity), m->ipv6 == NAT_IPV6_NAT66 ? ports_left(n, PORTS_DEFAULT) : -1,
+				 err, errlen);
 	if (ret && !err[0])
 		snprintf(err, errlen, "%s: %s", ns, strerror(-ret));
 	return ret;

@@ -5,15 +5,13 @@
 
 void pmap_measure(uint32_t gateway, uint32_t host, const char *ifname, uint16_t port, struct pmap_measured *m)
 {
-	static const unsigned protocols[] = { NAT_PORTMAP_UPNP, NAT_PORTMAP_NATPMP, NAT_PORTMAP_PCP };
-
 	memset(m, 0, sizeof(*m));
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; i < PMAP_PROTOCOLS; i++) {
 		struct pmap_ask q = { .gateway = gateway, .host = host, .ifname = ifname, .port = (uint16_t)(port + i),
 				      .lifetime = 120 };
-		if (pmap_ask(protocols[i], &q) || !q.got)
+		if (pmap_ask(pmap_protocols[i], &q) || !q.got)
 			continue;
-		m->offered |= protocols[i];
+		m->offered |= pmap_protocols[i];
 		if (!m->lifetime) {
 			m->lifetime = q.granted;
 			m->ext_port = q.ext_port;
@@ -21,6 +19,6 @@ void pmap_measure(uint32_t gateway, uint32_t host, const char *ifname, uint16_t 
 		if (!m->ext_addr)
 			m->ext_addr = q.ext_addr;
 		q.lifetime = 0;   /* and removed again (PCP: by the nonce that made it) */
-		pmap_ask(protocols[i], &q);
+		pmap_ask(pmap_protocols[i], &q);
 	}
 }

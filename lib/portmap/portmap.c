@@ -264,6 +264,8 @@ int pmap_route(uint32_t toward, struct pmap_ask *q, char *ifname)
 	return 0;
 }
 
+const unsigned pmap_protocols[PMAP_PROTOCOLS] = { NAT_PORTMAP_UPNP, NAT_PORTMAP_NATPMP, NAT_PORTMAP_PCP };
+
 const char *pmap_protocol_name(unsigned protocol)
 {
 	return protocol == NAT_PORTMAP_UPNP ? "UPnP IGD" : protocol == NAT_PORTMAP_NATPMP ? "NAT-PMP"

@@ -42,6 +42,11 @@ int pmap_route(uint32_t toward, struct pmap_ask *q, char *ifname);
  * at the gateway: anyone on the LAN may answer discovery. */
 bool pmap_url_at(const char *url, uint32_t addr);
 
+/* The protocols, one NAT_PORTMAP_* bit each, in the order they are asked
+ * (nat-check, conform): UPnP IGD, NAT-PMP, PCP. */
+#define PMAP_PROTOCOLS 3
+extern const unsigned pmap_protocols[PMAP_PROTOCOLS];
+
 /* "UPnP IGD", "NAT-PMP", "PCP" for one NAT_PORTMAP_* bit. */
 const char *pmap_protocol_name(unsigned protocol);
 

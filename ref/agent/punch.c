@@ -377,15 +377,15 @@ static bool peer_ipv6_only(const struct agent_peer *p)
 void punch_reassess(struct agent *a, struct agent_peer *p)
 {
 	struct mesh_nat_class peer;
-	bool same_site;
+	bool same_site, no_ipv4_here = agent_ipv6_only(a);
 
 	peer_class(p, &peer);
 	same_site = wg_endpoint_same_address(&a->seen[0], &p->rec.seen[0]);
 	p->failures = 0;
-	if (agent_ipv6_only(a) || peer_ipv6_only(p)) {
+	if (no_ipv4_here || peer_ipv6_only(p)) {
 		/* No IPv4 on one side: IPv6 alone can go direct. */
 		memset(&p->expect, 0, sizeof(p->expect));
-		if (agent_ipv6_only(a))
+		if (no_ipv4_here)
 			snprintf(p->expect.why, sizeof(p->expect.why), "no IPv4 on our side");
 		else
 			snprintf(p->expect.why, sizeof(p->expect.why), "no IPv4 on %s's side", p->rec.name);

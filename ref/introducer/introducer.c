@@ -143,6 +143,13 @@ static bool ipv6_only(const struct member *m)
 	       m->rec.seen6.addr.ss_family == AF_INET6;
 }
 
+/* Did the message being handled come from where IPv6-only member m
+ * registered (our IPv6 address, its seen6)? */
+static bool ipv6_only_here(const struct introducer *in, const struct member *m)
+{
+	return in->cur_via == MESH_VIA_UDP6 && ipv6_only(m) && wg_endpoint_equal(&m->rec.seen6, &in->cur_from);
+}
+
 /* Where a member was seen from on our address via (NULL: TCP). */
 static struct wg_endpoint *seen_at(struct member *m, int via)
 {
@@ -418,13 +425,16 @@ static struct member *member_new(struct introducer *in, const uint8_t key[static
 	return m;
 }
 
-/* The current source address's bucket in table (JOIN_SLOTS of them). */
-static struct bucket *addr_bucket(struct introducer *in, struct bucket_slot *table, double burst, double per_s,
-				  uint64_t now)
+/* The current source address's bucket in table (JOIN_SLOTS of them); an
+ * IPv6 source is counted by its first v6_bytes (8: its /64). */
+static struct bucket *addr_bucket(struct introducer *in, struct bucket_slot *table, int v6_bytes, double burst,
+				  double per_s, uint64_t now)
 {
 	uint8_t key[16];
 
 	bucket_addr_sockaddr(&in->cur_from.addr, key);
+	if (in->cur_from.addr.ss_family == AF_INET6)
+		memset(key + v6_bytes, 0, (size_t)(16 - v6_bytes));
 	return bucket_for(table, JOIN_SLOTS, key, burst, per_s, now);
 }
 
@@ -435,13 +445,8 @@ static struct bucket *addr_bucket(struct introducer *in, struct bucket_slot *tab
  * number of addresses guesses the secret fast. */
 static bool join_allowed(struct introducer *in, uint64_t now)
 {
-	uint8_t key[16];
-	struct bucket *j;
+	struct bucket *j = addr_bucket(in, in->joins, 6, JOIN_BURST, 1000.0 / JOIN_EVERY_MS, now);
 
-	bucket_addr_sockaddr(&in->cur_from.addr, key);
-	if (in->cur_from.addr.ss_family == AF_INET6)
-		memset(key + 6, 0, 10);
-	j = bucket_for(in->joins, JOIN_SLOTS, key, JOIN_BURST, 1000.0 / JOIN_EVERY_MS, now);
 	bucket_fill(&in->joins_all, JOIN_ALL_BURST, JOIN_ALL_PER_S, now);
 	if (!bucket_take_both(j, &in->joins_all)) {
 		if (!in->joins_limited++ || now - in->join_log_ms >= LOG_EVERY_MS) {
@@ -766,8 +771,7 @@ static struct member *member_at(struct introducer *in)
 static bool ipv6_only_member_at(const struct introducer *in)
 {
 	for (int i = 0; i < MAX_MEMBERS; i++)
-		if (in->members[i].used && ipv6_only(&in->members[i]) &&
-		    wg_endpoint_equal(&in->members[i].rec.seen6, &in->cur_from))
+		if (in->members[i].used && ipv6_only_here(in, &in->members[i]))
 			return true;
 	return false;
 }
@@ -825,7 +829,7 @@ static bool x25519_allowed(struct introducer *in, uint64_t now)
 	if ((pl = place_at(in, now)))
 		bucket_fill(s = &pl->b, PLACE_BURST, PLACE_PER_S, now);
 	else
-		s = addr_bucket(in, in->unknown, X25519_PER_SOURCE, X25519_PER_SOURCE_S, now);
+		s = addr_bucket(in, in->unknown, 8, X25519_PER_SOURCE, X25519_PER_SOURCE_S, now);
 	if (!bucket_take_both(&in->x25519, s)) {
 		in->stats.x25519_limited++;
 		return false;
@@ -933,8 +937,7 @@ static void on_control(struct introducer *in, const uint8_t *buf, size_t len, ui
 		goto out; /* from somewhere it has not registered: register first */
 	if (m && !over_udp(in) && type != MESH_REGISTER && m->conn != in->cur_conn)
 		goto out;
-	if (m && in->cur_via == MESH_VIA_UDP6 && type != MESH_REGISTER &&
-	    (!ipv6_only(m) || !wg_endpoint_equal(&m->rec.seen6, &in->cur_from)))
+	if (m && in->cur_via == MESH_VIA_UDP6 && type != MESH_REGISTER && !ipv6_only_here(in, m))
 		goto out;
 	switch (type) {
 	case MESH_REGISTER:
@@ -970,7 +973,7 @@ static void on_relay(struct introducer *in, const uint8_t *buf, size_t len, uint
 	if (!src)
 		return;
 	if (!over_udp(in) ? src->conn != in->cur_conn
-	    : in->cur_via == MESH_VIA_UDP6 ? !ipv6_only(src) || !wg_endpoint_equal(&src->rec.seen6, &in->cur_from)
+	    : in->cur_via == MESH_VIA_UDP6 ? !ipv6_only_here(in, src)
 					   : !wg_endpoint_equal(&src->rec.seen[0], &in->cur_from) &&
 						     !wg_endpoint_equal(&src->rec.seen[1], &in->cur_from))
 		return;
