@@ -26,7 +26,7 @@ endif
 # (the introducer's and the agent's handlers) are in ref's archive, so the
 # unit tests and fuzzers drive them; their programs add a main and a daemon
 # (sockets, loop) each.
-MESH_CORE = ref/introducer/introducer.c ref/agent/agent.c ref/agent/punch.c ref/agent/portmap.c ref/agent/status.c
+MESH_CORE = ref/introducer/introducer.c ref/introducer/members.c ref/agent/agent.c ref/agent/punch.c ref/agent/portmap.c ref/agent/status.c
 BASE_SRC  = $(wildcard lib/*/*.c)
 REF_SRC   = $(wildcard ref/wg/*.c ref/mesh/*.c) $(MESH_CORE)
 HARNESS_SRC = $(filter-out harness/main.c,$(wildcard harness/*/*.c))

@@ -29,9 +29,9 @@ bool bucket_take_both(struct bucket *a, struct bucket *b)
 	return true;
 }
 
-void bucket_addr_sockaddr(const struct sockaddr_storage *sa, uint8_t key[16])
+void bucket_addr_sockaddr(const struct sockaddr *sa, uint8_t key[16])
 {
-	if (sa->ss_family == AF_INET6) {
+	if (sa->sa_family == AF_INET6) {
 		/* its /64: a host may take any address of its prefix */
 		memcpy(key, &((const struct sockaddr_in6 *)sa)->sin6_addr, 8);
 		memset(key + 8, 0, 8);

@@ -31,7 +31,7 @@ struct bucket_slot {
 void bucket_addr_ipv4(uint32_t addr, uint8_t key[16]);   /* addr in network order */
 /* The same for a socket address (AF_INET; AF_INET6 by its /64, which one
  * party may fill with as many addresses as it likes). */
-void bucket_addr_sockaddr(const struct sockaddr_storage *sa, uint8_t key[16]);
+void bucket_addr_sockaddr(const struct sockaddr *sa, uint8_t key[16]);
 
 /* ADDR's bucket in table (n slots), filled up to now_ms; a new address
  * takes the least recently used slot, full. */

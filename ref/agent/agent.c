@@ -577,7 +577,7 @@ static bool x25519_allowed(struct agent *a, const struct wg_endpoint *from, bool
 		return false;
 	}
 	bucket_fill(&a->x25519, AGENT_X25519_BURST, AGENT_X25519_PER_S, now);
-	bucket_addr_sockaddr(&from->addr, key);
+	bucket_addr_sockaddr(&from->addr.sa, key);
 	src = bucket_for(a->x25519_src, 64, key, AGENT_X25519_SOURCE_BURST, AGENT_X25519_SOURCE_PER_S, now);
 	if (!bucket_take_both(&a->x25519, src)) {
 		a->x25519_limited++;

@@ -2,6 +2,7 @@
  * and the relay, driven by what introducer_receive and the connection
  * calls hand it; everything it sends goes through its io. */
 #include "introducer.h"
+#include "members.h"
 #include "../mesh/pool.h"
 #include "../mesh/recent.h"
 #include "../mesh/stream.h"
@@ -14,29 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_MEMBERS INTRODUCER_MAX_MEMBERS
 #define MAX_CONNS INTRODUCER_MAX_CONNS
 #define MEMBER_EXPIRE_MS 60000
 #define LOG_EVERY_MS 10000
-
-struct member {
-	bool used;
-	struct mesh_peer_rec rec;
-	uint8_t shared[32];
-	uint8_t token[MESH_TOKEN_LEN];
-	struct mesh_replay replay;  /* its control messages' counters */
-	int conn;                  /* its TCP connection, or -1 */
-	uint64_t last_ms;
-	uint64_t seen6_ms;         /* when it last registered on our IPv6 address */
-	uint64_t seen4_ms[2];      /* and on each IPv4 address (rec.seen[v] leaves a minute after) */
-	struct bucket relay;       /* relay bytes it may still send */
-	uint64_t session;          /* the agent process's, from its last REGISTER */
-	struct bucket connects;    /* CONNECTs it may still make */
-	bool by_join;              /* joined with the join secret, not the allowlist */
-	uint64_t listed_ms;        /* when it was last sent the whole member list (0: never) */
-	uint64_t listed_session;   /* and to which of its sessions */
-	struct bucket x25519;      /* X25519s for messages from where it registered */
-};
 
 /* The whole member list goes to a member when its session starts (the
  * first REGISTER of a new session on its main address or over TCP), and
@@ -56,7 +37,7 @@ struct member {
 
 struct conn {
 	struct wg_endpoint from;
-	int member;                /* the member registered over it, or -1 */
+	struct member *member;     /* the member registered over it, or NULL */
 	uint64_t opened_ms, last_ms;
 	bool closing;              /* failed while its bytes were being read: closed after */
 	struct mesh_stream in;
@@ -98,7 +79,7 @@ struct introducer {
 	struct introducer_io io;
 	uint8_t pub[WG_KEY_LEN];
 	struct conn *conns[MAX_CONNS];
-	struct member members[MAX_MEMBERS];
+	struct member_table members;
 	uint32_t next_id, round;
 	struct mesh_counter counter; /* of the control messages we send */
 	struct refusal refused[16];
@@ -150,10 +131,16 @@ static bool ipv6_only_here(const struct introducer *in, const struct member *m)
 	return in->cur_via == MESH_VIA_UDP6 && ipv6_only(m) && wg_endpoint_equal(&m->rec.seen6, &in->cur_from);
 }
 
-/* Where a member was seen from on our address via (NULL: TCP). */
+/* Where a member was seen from on our address via (NULL: TCP), and the
+ * index that finds it by that. */
 static struct wg_endpoint *seen_at(struct member *m, int via)
 {
 	return via == MESH_VIA_UDP6 ? &m->rec.seen6 : via == MESH_VIA_TCP ? NULL : &m->rec.seen[via];
+}
+
+static enum member_index seen_index(int via)
+{
+	return via == MESH_VIA_UDP6 ? BY_SEEN6 : via == 1 ? BY_SEEN1 : BY_SEEN0;
 }
 
 static void say(const char *fmt, ...)
@@ -206,6 +193,11 @@ struct introducer *introducer_new(const struct introducer_conf *conf, const stru
 	in->io = *io;
 	in->next_id = 1;
 	in->reading_conn = -1;
+	if (members_init(&in->members, INTRODUCER_MAX_MEMBERS)) {
+		snprintf(err, errlen, "out of memory for %d members", INTRODUCER_MAX_MEMBERS);
+		free(in);
+		return NULL;
+	}
 	key_public(in->pub, conf->private_key);
 	mesh_mac1_key(in->mac1_key, in->pub);
 	randombytes_buf(in->proof_secret, sizeof(in->proof_secret));
@@ -224,8 +216,8 @@ static void conn_close(struct introducer *in, int c)
 		k->closing = true;
 		return;
 	}
-	if (k->member >= 0 && in->members[k->member].conn == c)
-		in->members[k->member].conn = -1;
+	if (k->member && k->member->conn == c)
+		k->member->conn = -1;
 	free(k);
 	in->conns[c] = NULL;
 	in->io.close_tcp(in->io.ctx, c);
@@ -238,19 +230,14 @@ void introducer_free(struct introducer *in)
 	for (int c = 0; c < MAX_CONNS; c++)
 		conn_close(in, c);
 	sodium_memzero(in->conf.private_key, sizeof(in->conf.private_key));
-	for (int i = 0; i < MAX_MEMBERS; i++)
-		sodium_memzero(in->members[i].shared, 32);
+	members_free(&in->members);
 	sodium_memzero(in->shared_cache, sizeof(in->shared_cache));
 	free(in);
 }
 
 int introducer_members(const struct introducer *in)
 {
-	int n = 0;
-
-	for (int i = 0; i < MAX_MEMBERS; i++)
-		n += in->members[i].used;
-	return n;
+	return in->members.n;
 }
 
 const uint8_t *introducer_public_key(const struct introducer *in)
@@ -314,21 +301,6 @@ static void send_msg(struct introducer *in, struct member *to, struct mesh_msg *
 		send_to_member(in, to, out, (size_t)n);
 }
 
-static struct member *member_by_key(struct introducer *in, const uint8_t key[static WG_KEY_LEN])
-{
-	for (int i = 0; i < MAX_MEMBERS; i++)
-		if (in->members[i].used && !memcmp(in->members[i].rec.key, key, WG_KEY_LEN))
-			return &in->members[i];
-	return NULL;
-}
-
-static struct member *member_by_id(struct introducer *in, uint32_t id)
-{
-	for (int i = 0; i < MAX_MEMBERS; i++)
-		if (in->members[i].used && in->members[i].rec.id == id)
-			return &in->members[i];
-	return NULL;
-}
 
 static const struct mesh_member_conf *allowed(const struct introducer *in, const uint8_t key[static WG_KEY_LEN])
 {
@@ -336,14 +308,6 @@ static const struct mesh_member_conf *allowed(const struct introducer *in, const
 		if (!sodium_memcmp(in->conf.allow[i].key, key, WG_KEY_LEN))
 			return &in->conf.allow[i];
 	return NULL;
-}
-
-static bool pool_taken(const struct introducer *in, uint32_t a)
-{
-	for (int i = 0; i < MAX_MEMBERS; i++)
-		if (in->members[i].used && in->members[i].rec.mesh4 == a)
-			return true;
-	return false;
 }
 
 static bool refusal_logged(struct introducer *in, const uint8_t key[static WG_KEY_LEN], uint64_t now)
@@ -394,33 +358,24 @@ static void refuse(struct introducer *in, const struct mesh_msg *m, const uint8_
 static struct member *member_new(struct introducer *in, const uint8_t key[static WG_KEY_LEN], const uint8_t shared[static 32],
 				 const char *name)
 {
-	struct member *m = NULL;
-	uint32_t size = 1u << (32 - in->conf.plen4);
+	struct member *m;
+	uint32_t size = 1u << (32 - in->conf.plen4), mesh4 = 0;
+	uint8_t token[MESH_TOKEN_LEN];
 
-	for (int i = 0; i < MAX_MEMBERS && !m; i++)
-		if (!in->members[i].used)
-			m = &in->members[i];
-	if (!m)
-		return NULL;
-	memset(m, 0, sizeof(*m));
-	m->rec.mesh4 = 0;
-	for (uint32_t a = 0; a < size; a++) {
+	for (uint32_t a = 0; a < size && !mesh4; a++) {
 		uint32_t addr = mesh_pool_v4(in->conf.pool4, in->conf.plen4, key, a);
-		if (!pool_taken(in, addr)) {
-			m->rec.mesh4 = addr;
-			break;
-		}
+		if (!members_by_mesh4(&in->members, addr))
+			mesh4 = addr;
 	}
-	if (!m->rec.mesh4)
+	if (!mesh4)
 		return NULL;
-	m->used = true;
-	m->conn = -1;
-	m->rec.id = in->next_id++;
-	memcpy(m->rec.key, key, WG_KEY_LEN);
+	randombytes_buf(token, sizeof(token));
+	if (!(m = members_add(&in->members, key, in->next_id, token, mesh4)))
+		return NULL;
+	in->next_id++;
 	memcpy(m->shared, shared, 32);
 	snprintf(m->rec.name, sizeof(m->rec.name), "%s", name);
 	mesh_pool_v6(in->conf.pool6, in->conf.plen6, key, m->rec.mesh6);
-	randombytes_buf(m->token, sizeof(m->token));
 	mesh_replay_init(&m->replay);
 	return m;
 }
@@ -432,7 +387,7 @@ static struct bucket *addr_bucket(struct introducer *in, struct bucket_slot *tab
 {
 	uint8_t key[16];
 
-	bucket_addr_sockaddr(&in->cur_from.addr, key);
+	bucket_addr_sockaddr(&in->cur_from.addr.sa, key);
 	if (in->cur_from.addr.ss_family == AF_INET6)
 		memset(key + v6_bytes, 0, (size_t)(16 - v6_bytes));
 	return bucket_for(table, JOIN_SLOTS, key, burst, per_s, now);
@@ -532,7 +487,7 @@ static void on_register(struct introducer *in, const struct mesh_msg *msg, const
 			size_t request_len, uint64_t now)
 {
 	const struct mesh_member_conf *listed = allowed(in, msg->sender);
-	struct member *m = member_by_key(in, msg->sender);
+	struct member *m = members_by_key(&in->members, msg->sender);
 	struct mesh_msg r = { .type = MESH_REGISTERED };
 	uint8_t out[MESH_MAX_MSG];
 	bool changed = false;
@@ -576,9 +531,8 @@ static void on_register(struct introducer *in, const struct mesh_msg *msg, const
 		return;
 	}
 	if (over_udp(in)) {
-		struct wg_endpoint *at = seen_at(m, in->cur_via);
-		if (!wg_endpoint_equal(at, &in->cur_from)) {
-			*at = in->cur_from;
+		if (!wg_endpoint_equal(seen_at(m, in->cur_via), &in->cur_from)) {
+			members_set_seen(&in->members, m, seen_index(in->cur_via), &in->cur_from);
 			changed = true;
 		}
 	}
@@ -603,13 +557,13 @@ static void on_register(struct introducer *in, const struct mesh_msg *msg, const
 		struct conn *k = in->conns[in->cur_conn];
 		m->last_ms = now;
 		if (m->conn != in->cur_conn && m->conn >= 0 && in->conns[m->conn])
-			in->conns[m->conn]->member = -1;
+			in->conns[m->conn]->member = NULL;
 		/* One member per connection: one that registered over it before
 		 * no longer owns it (its expiry must not close it). */
-		if (k->member >= 0 && k->member != (int)(m - in->members) && in->members[k->member].conn == in->cur_conn)
-			in->members[k->member].conn = -1;
+		if (k->member && k->member != m && k->member->conn == in->cur_conn)
+			k->member->conn = -1;
 		m->conn = in->cur_conn;
-		k->member = (int)(m - in->members);
+		k->member = m;
 		if (!m->rec.seen[0].addr.ss_family && !m->rec.tcp_only) {
 			m->rec.tcp_only = true;
 			changed = true;
@@ -650,8 +604,7 @@ static void on_register(struct introducer *in, const struct mesh_msg *msg, const
 	r.u.regd.plen6 = in->conf.plen6;
 	memcpy(r.u.regd.token, m->token, MESH_TOKEN_LEN);
 	snprintf(r.u.regd.name, sizeof(r.u.regd.name), "%s", m->rec.name);
-	for (int i = 0; i < MAX_MEMBERS; i++)
-		r.u.regd.n_peers += in->members[i].used && &in->members[i] != m;
+	r.u.regd.n_peers = (uint16_t)(in->members.n - 1);
 	/* From now on, what we say to this member is for this session. */
 	m->session = msg->session;
 	n = seal_for(in, &r, m->rec.key, m->session, m->shared, out, sizeof(out));
@@ -667,9 +620,9 @@ static void on_register(struct introducer *in, const struct mesh_msg *msg, const
 		m->listed_ms = now ? now : 1;
 		m->listed_session = msg->session;
 	}
-	for (int i = 0; i < MAX_MEMBERS; i++) {
-		struct member *o = &in->members[i];
-		if (!o->used || o == m)
+	for (int i = 0; i < in->members.n; i++) {
+		struct member *o = in->members.live[i];
+		if (o == m)
 			continue;
 		if (whole_list)
 			send_peer(in, m, o);
@@ -686,7 +639,7 @@ static void on_register(struct introducer *in, const struct mesh_msg *msg, const
 
 static void on_connect(struct introducer *in, struct member *m, const struct mesh_msg *msg, uint64_t now)
 {
-	struct member *o = member_by_id(in, msg->u.connect.id);
+	struct member *o = members_by_id(&in->members, msg->u.connect.id);
 	struct mesh_msg p = { .type = MESH_PUNCH };
 
 	if (!o || o == m)
@@ -755,25 +708,20 @@ static struct member *member_at(struct introducer *in)
 {
 	if (!over_udp(in)) {
 		struct conn *k = in->cur_conn >= 0 ? in->conns[in->cur_conn] : NULL;
-		return k && k->member >= 0 && in->members[k->member].used ? &in->members[k->member] : NULL;
+		return k ? k->member : NULL;
 	}
-	for (int i = 0; i < MAX_MEMBERS; i++) {
-		struct member *m = &in->members[i];
-		if (m->used && (wg_endpoint_equal(seen_at(m, in->cur_via), &in->cur_from) ||
-		     wg_endpoint_equal(&m->rec.seen[0], &in->cur_from)))
-			return m;
-	}
-	return NULL;
+	struct member *m = members_seen_at(&in->members, seen_index(in->cur_via), &in->cur_from);
+
+	return m ? m : members_seen_at(&in->members, BY_SEEN0, &in->cur_from);
 }
 
 /* Is an IPv6-only member registered at where the current message came
  * from (our IPv6 address)? */
 static bool ipv6_only_member_at(const struct introducer *in)
 {
-	for (int i = 0; i < MAX_MEMBERS; i++)
-		if (in->members[i].used && ipv6_only_here(in, &in->members[i]))
-			return true;
-	return false;
+	struct member *m = members_seen_at(&in->members, BY_SEEN6, &in->cur_from);
+
+	return m && ipv6_only_here(in, m);
 }
 
 /* The place the current message came from, if a PROVE went there lately
@@ -902,7 +850,7 @@ static void on_control(struct introducer *in, const uint8_t *buf, size_t len, ui
 	}
 	if (!x25519_allowed(in, now) || mesh_unwrap(buf, len, in->conf.private_key, in->pub, &env))
 		return;
-	m = member_by_key(in, env.sender);
+	m = members_by_key(&in->members, env.sender);
 	if (m)
 		memcpy(shared, m->shared, 32);
 	else if (type != MESH_REGISTER || unknown_shared(in, env.sender, shared, now)) {
@@ -967,17 +915,14 @@ static void on_relay(struct introducer *in, const uint8_t *buf, size_t len, uint
 
 	if (mesh_relay_parse(buf, len, &token, &to, &pkt, &pktlen))
 		return;
-	for (int i = 0; i < MAX_MEMBERS && !src; i++)
-		if (in->members[i].used && !sodium_memcmp(in->members[i].token, token, MESH_TOKEN_LEN))
-			src = &in->members[i];
-	if (!src)
+	if (!(src = members_by_token(&in->members, token)))
 		return;
 	if (!over_udp(in) ? src->conn != in->cur_conn
 	    : in->cur_via == MESH_VIA_UDP6 ? !ipv6_only_here(in, src)
 					   : !wg_endpoint_equal(&src->rec.seen[0], &in->cur_from) &&
 						     !wg_endpoint_equal(&src->rec.seen[1], &in->cur_from))
 		return;
-	if (!(dst = member_by_id(in, to)) || dst == src)
+	if (!(dst = members_by_id(&in->members, to)) || dst == src)
 		return;
 	bucket_fill(&src->relay, in->conf.relay_rate, in->conf.relay_rate, now);
 	if (src->relay.tokens < (double)len)
@@ -1027,7 +972,7 @@ int introducer_conn_open(struct introducer *in, const struct wg_endpoint *from, 
 			continue;
 		}
 		same += wg_endpoint_same_source(&o->from, from);
-		if (o->member < 0 && (victim < 0 || o->opened_ms < in->conns[victim]->opened_ms))
+		if (!o->member && (victim < 0 || o->opened_ms < in->conns[victim]->opened_ms))
 			victim = c;
 	}
 	if (same >= CONN_PER_ADDRESS)
@@ -1040,7 +985,7 @@ int introducer_conn_open(struct introducer *in, const struct wg_endpoint *from, 
 	}
 	if (!(k = calloc(1, sizeof(*k))))
 		return -ENOMEM;
-	k->member = -1;
+	k->member = NULL;
 	k->from = *from;
 	k->opened_ms = k->last_ms = now;
 	in->conns[slot] = k;
@@ -1074,59 +1019,63 @@ void introducer_conn_closed(struct introducer *in, int conn)
 		conn_close(in, conn);
 }
 
-/* Member i is out: its connection, its keys, and every other member told
- * at once (GONE), so that none keeps it as a peer or sends it anything. */
-static void member_remove(struct introducer *in, int i)
+/* m is out: its connection, its keys, and every other member told at once
+ * (GONE), so that none keeps it as a peer or sends it anything. m is freed;
+ * the member last in the table's list takes its place there. */
+static void member_remove(struct introducer *in, struct member *m)
 {
-	struct member *m = &in->members[i];
 	struct mesh_msg g = { .type = MESH_GONE };
 
-	if (m->conn >= 0 && in->conns[m->conn] && in->conns[m->conn]->member == i)
+	if (m->conn >= 0 && in->conns[m->conn] && in->conns[m->conn]->member == m)
 		conn_close(in, m->conn);
-	sodium_memzero(m->shared, sizeof(m->shared));
-	m->used = false;
+	for (int c = 0; c < MAX_CONNS; c++)
+		if (in->conns[c] && in->conns[c]->member == m)
+			in->conns[c]->member = NULL;
 	g.u.gone.id = m->rec.id;
 	memcpy(g.u.gone.key, m->rec.key, WG_KEY_LEN);
-	for (int k = 0; k < MAX_MEMBERS; k++)
-		if (in->members[k].used)
-			send_msg(in, &in->members[k], &g);
+	members_remove(&in->members, m);
+	for (int k = 0; k < in->members.n; k++)
+		send_msg(in, in->members.live[k], &g);
 }
 
 /* An endpoint of m's not heard from for a minute leaves its record: the
  * others stop punching toward it, and nothing more is sent there. Did
  * one? */
-static bool forget_stale(struct wg_endpoint *ep, uint64_t heard_ms, uint64_t now)
+static bool forget_stale(struct introducer *in, struct member *m, enum member_index ix, uint64_t heard_ms,
+			 uint64_t now)
 {
+	const struct wg_endpoint *ep = ix == BY_SEEN6 ? &m->rec.seen6 : &m->rec.seen[ix - BY_SEEN0];
+
 	if (!ep->addr.ss_family || now - heard_ms <= MEMBER_EXPIRE_MS)
 		return false;
-	memset(ep, 0, sizeof(*ep));
+	members_set_seen(&in->members, m, ix, NULL);
 	return true;
 }
 
 static void expire(struct introducer *in, uint64_t now)
 {
-	for (int i = 0; i < MAX_MEMBERS; i++) {
-		struct member *m = &in->members[i];
+	/* From the end: a member removed takes the last one's place, which
+	 * was seen already. */
+	for (int i = in->members.n - 1; i >= 0; i--) {
+		struct member *m = in->members.live[i];
 		bool changed = false;
 
-		if (m->used && now - m->last_ms > MEMBER_EXPIRE_MS) {
+		if (now - m->last_ms > MEMBER_EXPIRE_MS) {
 			say("member %s (%s) expired: not heard from for %d s", m->rec.name, keystr(m->rec.key),
 			    MEMBER_EXPIRE_MS / 1000);
-			member_remove(in, i);
+			member_remove(in, m);
 			continue;
 		}
-		if (!m->used)
-			continue;
 		/* Its IPv6 went away; or its IPv4 did while it registers over
 		 * IPv6 (which keeps it a member): an address it proved once
 		 * may be someone else's by now. */
-		changed |= forget_stale(&m->rec.seen6, m->seen6_ms, now);
+		changed |= forget_stale(in, m, BY_SEEN6, m->seen6_ms, now);
 		for (int v = 0; v < 2; v++)
-			changed |= forget_stale(&m->rec.seen[v], m->seen4_ms[v], now);
+			changed |= forget_stale(in, m, v ? BY_SEEN1 : BY_SEEN0, m->seen4_ms[v], now);
 		if (changed)
-			for (int k = 0; k < MAX_MEMBERS; k++)
-				if (in->members[k].used && k != i)
-					send_peer(in, &in->members[k], m);
+			for (int k = 0; k < in->members.n; k++)
+				if (in->members.live[k] != m)
+					send_peer(in, in->members.live[k], m);
 	}
 }
 
@@ -1140,11 +1089,9 @@ int introducer_reload(struct introducer *in, const struct introducer_conf *conf)
 	in->conf.has_join = conf->has_join;
 	memcpy(in->conf.join, conf->join, sizeof(conf->join));
 	in->conf.relay_rate = conf->relay_rate;
-	for (int i = 0; i < MAX_MEMBERS; i++) {
-		struct member *m = &in->members[i];
+	for (int i = in->members.n - 1; i >= 0; i--) {
+		struct member *m = in->members.live[i];
 		const struct mesh_member_conf *listed;
-		if (!m->used)
-			continue;
 		if ((listed = allowed(in, m->rec.key))) {
 			m->by_join = false;
 			continue;
@@ -1153,7 +1100,7 @@ int introducer_reload(struct introducer *in, const struct introducer_conf *conf)
 			continue;
 		say("member %s (%s) removed: %s", m->rec.name, keystr(m->rec.key),
 		    m->by_join ? "the join secret changed or is gone" : "no longer in the allowlist");
-		member_remove(in, i);
+		member_remove(in, m);
 		removed++;
 	}
 	return removed;
@@ -1180,7 +1127,7 @@ void introducer_tick(struct introducer *in, uint64_t now)
 		expire(in, now);
 		for (int c = 0; c < MAX_CONNS; c++) {
 			const struct conn *k = in->conns[c];
-			if (k && (k->member < 0 ? now - k->opened_ms > CONN_AUTH_MS : now - k->last_ms > CONN_IDLE_MS))
+			if (k && (!k->member ? now - k->opened_ms > CONN_AUTH_MS : now - k->last_ms > CONN_IDLE_MS))
 				conn_close(in, c);
 		}
 	}

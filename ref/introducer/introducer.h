@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define INTRODUCER_MAX_MEMBERS 1024
+#define INTRODUCER_MAX_MEMBERS 16384
 #define INTRODUCER_MAX_CONNS 64
 #define INTRODUCER_VIA_TCP 2    /* "via" of a message that came over TCP (0, 1: the UDP addresses) */
 

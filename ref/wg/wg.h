@@ -27,8 +27,17 @@
 #define WG_MAX_PACKET 65535
 #define WG_QUEUE_LEN 64
 
+/* An IPv4 or IPv6 address and port in 28 bytes, not a sockaddr_storage's
+ * 128: the introducer keeps a dozen for each of thousands of members. */
+union wg_sockaddr {
+	sa_family_t ss_family;          /* AF_INET or AF_INET6; 0: none */
+	struct sockaddr sa;
+	struct sockaddr_in in4;
+	struct sockaddr_in6 in6;
+};
+
 struct wg_endpoint {
-	struct sockaddr_storage addr;   /* AF_INET or AF_INET6; family 0: none */
+	union wg_sockaddr addr;
 };
 
 struct wg_device;
