@@ -142,8 +142,18 @@ build/asan/tests/soak_%: tests/lab/soak_%.c $(wildcard tests/lab/*.h) build/asan
 	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) $(TEST_INC) $(filter %.c %.a,$^) -o $@ $(HARNESS_LIBS) -lcmocka
 
 # Test equipment: programs the lab tests run (a userspace NAT for conform).
-TOOLS     = build/asan/tests/toynat
+TOOLS     = build/asan/tests/toynat build/asan/tests/introducer-load
 build/asan/tests/toynat: tests/tools/toynat.c build/asan/libpunchlab.a
+	@mkdir -p $(dir $@)
+	$(SAY) "  CC    $@"
+	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) $(TEST_INC) $^ -o $@ $(HARNESS_LIBS)
+
+# make bench's load generator for the introducer (many agents, many sources).
+build/tests/introducer-load: tests/tools/introducer-load.c build/libpunchlab.a
+	@mkdir -p $(dir $@)
+	$(SAY) "  CC    $@"
+	$(Q)$(CC) $(CFLAGS) $(TEST_INC) $^ -o $@ $(HARNESS_LIBS)
+build/asan/tests/introducer-load: tests/tools/introducer-load.c build/asan/libpunchlab.a
 	@mkdir -p $(dir $@)
 	$(SAY) "  CC    $@"
 	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) $(TEST_INC) $^ -o $@ $(HARNESS_LIBS)
@@ -212,10 +222,12 @@ fuzz: $(FUZZ)
 mutants:
 	@ci/mutants.sh
 
-# make bench [BASELINE=results/bench/wg.json]: exit 1 when a figure got
-# 20 % worse than the file's.
-bench: deps build/punchlab build/punchlab-wg
-	@ci/bench-wg.sh $(if $(BASELINE),--baseline $(BASELINE))
+# make bench [BASELINE=results/bench]: WireGuard, then the introducer under
+# load; exit 1 when a figure got 20 % worse than the folder's wg.json and
+# introducer.json (BASELINE=FILE.json: WireGuard's alone, as before).
+bench: deps build/punchlab build/punchlab-wg build/punchlab-introducer build/tests/introducer-load
+	@ci/bench-wg.sh $(if $(BASELINE),--baseline $(if $(filter %.json,$(BASELINE)),$(BASELINE),$(BASELINE)/wg.json))
+	@ci/bench-introducer.sh $(if $(filter-out %.json,$(BASELINE)),--baseline $(BASELINE)/introducer.json)
 
 clean:
 	rm -rf build

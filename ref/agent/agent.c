@@ -306,6 +306,7 @@ static void send_register(struct agent *a, int which, int ttl)
 
 	m.u.reg.has_join = a->conf.has_join;
 	memcpy(m.u.reg.join, a->conf.join, 32);
+	m.u.reg.on_demand = a->conf.peers_on_demand;
 	if (which != MESH_VIA_TCP && which < MESH_VIAS && a->has_proof[which]) {
 		m.u.reg.has_proof = true;
 		memcpy(m.u.reg.proof, a->proof[which], MESH_PROOF_LEN);
@@ -784,10 +785,62 @@ void agent_receive(struct agent *a, int sock, const struct wg_endpoint *from, ui
 	on_datagram(a, buf, len, sock, from, false, now);
 }
 
+/* peers = on-demand: ask the introducer for the member at a mesh address
+ * (family 4 or 6), at most once a LOOKUP_EVERY_MS per address. */
+#define LOOKUP_EVERY_MS 1000
+static void lookup(struct agent *a, int family, const uint8_t *addr, uint64_t now)
+{
+	struct mesh_msg m = { .type = MESH_LOOKUP };
+	struct agent_lookup *l, *oldest = &a->lookups[0];
+	size_t n = family == 4 ? 4 : 16;
+
+	for (size_t i = 0; i < sizeof(a->lookups) / sizeof(a->lookups[0]); i++) {
+		l = &a->lookups[i];
+		if (l->at_ms && l->family == family && !memcmp(l->addr, addr, n)) {
+			if (now - l->at_ms < LOOKUP_EVERY_MS)
+				return;
+			oldest = l;
+			break;
+		}
+		if (l->at_ms < oldest->at_ms)
+			oldest = l;
+	}
+	memset(oldest, 0, sizeof(*oldest));
+	oldest->family = (uint8_t)family;
+	memcpy(oldest->addr, addr, n);
+	oldest->at_ms = now ? now : 1;
+	m.u.lookup.family = (uint8_t)family;
+	memcpy(m.u.lookup.addr, addr, n);
+	agent_send_to_introducer(a, &m);
+}
+
+/* A packet from the TUN device for no peer: with peers = on-demand and a
+ * destination in the mesh, ask who is there (this packet is dropped; the
+ * next ones go once the peer is in). */
+static void lookup_for(struct agent *a, const uint8_t *pkt, size_t len, uint64_t now)
+{
+	struct wg_endpoint dst = { 0 };
+	int family = len ? pkt[0] >> 4 : 0;
+
+	if (!a->conf.peers_on_demand || !a->registered)
+		return;
+	if (family == 4 && len >= 20) {
+		dst.addr.in4.sin_family = AF_INET;
+		memcpy(&dst.addr.in4.sin_addr, pkt + 16, 4);
+	} else if (family == 6 && len >= 40) {
+		dst.addr.in6.sin6_family = AF_INET6;
+		memcpy(&dst.addr.in6.sin6_addr, pkt + 24, 16);
+	} else
+		return;
+	if (agent_in_mesh(a, &dst))
+		lookup(a, family, family == 4 ? pkt + 16 : pkt + 24, now);
+}
+
 void agent_tun_packet(struct agent *a, const uint8_t *pkt, size_t len, uint64_t now)
 {
 	a->now = now;
-	wg_device_send(a->dev, pkt, len, now);
+	if (wg_device_send(a->dev, pkt, len, now) == -ENETUNREACH)
+		lookup_for(a, pkt, len, now);
 }
 
 static void tcp_start(struct agent *a)
@@ -1029,6 +1082,14 @@ static void expire_peers(struct agent *a, uint64_t now)
 {
 	for (int i = 0; i < AGENT_MAX_PEERS; i++) {
 		struct agent_peer *p = &a->peers[i];
+		/* peers = on-demand: no list comes, so we ask for each peer's
+		 * record again a list refresh after the last one came, every
+		 * few seconds until one does. */
+		if (p->used && a->conf.peers_on_demand && a->registered && now - p->last_heard_ms > MESH_LIST_REFRESH_MS &&
+		    now - p->looked_up_ms > 5000) {
+			p->looked_up_ms = now;
+			lookup(a, 4, (const uint8_t *)&p->rec.mesh4, now);
+		}
 		/* Only while the introducer answers: when it is down, the peers
 		 * (and their direct paths) stay. */
 		if (p->used && a->registered && now - a->intro_heard_ms < 3000 && now - p->last_heard_ms > PEER_EXPIRE_MS) {

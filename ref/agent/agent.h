@@ -56,6 +56,7 @@ struct agent_peer {
 	uint8_t shared[32];
 	struct mesh_replay replay;  /* its control messages' counters */
 	uint64_t last_heard_ms;     /* PEER from the introducer */
+	uint64_t looked_up_ms;      /* peers = on-demand: when we last asked for its record again */
 	uint64_t rec_counter;       /* the introducer's counter on the record we hold: an older one never replaces it */
 	/* The path WireGuard takes now. */
 	bool direct;
@@ -188,6 +189,12 @@ struct agent {
 	struct mesh_nat_class nat;
 	struct wg_endpoint locals[MESH_MAX_CANDS];
 	int n_locals;
+	/* peers = on-demand: the mesh addresses we asked the introducer for
+	 * lately (each at most once a LOOKUP_EVERY_MS). */
+	struct agent_lookup {
+		uint8_t family, addr[16];
+		uint64_t at_ms;     /* 0: free */
+	} lookups[16];
 	struct agent_peer peers[AGENT_MAX_PEERS];
 	uint64_t relayed_out, relayed_in, dropped_control;
 	uint64_t frags_out, frags_in;   /* WireGuard packets sent and received in pieces */

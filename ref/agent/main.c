@@ -39,6 +39,8 @@ static const char usage[] =
 	"  listen-port PORT        our UDP port (default: any)\n"
 	"  mtu N, keepalive SECONDS (default 10), ping-interval-ms N (default 1000)\n"
 	"  probe-impossible yes|no  punch even peers the NATs say cannot go direct (default no)\n"
+	"  peers all|on-demand     every member as a peer (default), or only those we\n"
+	"                          have packets for (meshes of thousands)\n"
 	"\n"
 	"status: each peer's mesh address, path (direct endpoint or relay), RTT,\n"
 	"last handshake, bytes each way, and why it is relayed when it is.\n"

@@ -762,10 +762,12 @@ void punch_tick(struct agent *a, struct agent_peer *p, uint64_t now)
 	if (now < p->next_connect_ms)
 		return;
 	/* Ask the introducer to start a round. The smaller key asks; the
-	 * other asks too if nothing happened for a while. */
+	 * other asks too if nothing happened for a while. With peers on
+	 * demand we ask whatever our key: the peer may not know us yet, and
+	 * learns of us from the round. */
 	{
 		struct mesh_msg m = { .type = MESH_CONNECT };
-		bool first = memcmp(a->pub, p->rec.key, WG_KEY_LEN) < 0;
+		bool first = memcmp(a->pub, p->rec.key, WG_KEY_LEN) < 0 || a->conf.peers_on_demand;
 		m.u.connect.id = p->rec.id;
 		if (first || now - p->next_connect_ms > 6000) {
 			agent_send_to_introducer(a, &m);

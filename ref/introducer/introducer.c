@@ -24,7 +24,13 @@
  * again every MESH_LIST_REFRESH_MS in case a message of it was lost; in
  * between, only changes: a member that joins or changes is sent to the
  * others, one that leaves is announced (GONE). Agents forget a peer not
- * listed for a few refreshes (issue 13 #4: no N^2 lists every 10 s). */
+ * listed for a few refreshes (issue 13 #4: no N^2 lists every 10 s).
+ * A member that registers "on demand" gets neither list nor changes: it
+ * asks for the member at a mesh address (LOOKUP) when it has a packet for
+ * it, and learns of one that wants it from the PUNCH; a mesh of thousands
+ * costs no one a list of thousands (issue 17). It is told of a member gone
+ * only when the configuration took it out (an expired one no longer
+ * answers its lookups). */
 
 /* TCP connections are few (INTRODUCER_MAX_CONNS) and for members on
  * networks that drop UDP: one must register within CONN_AUTH_MS and stay
@@ -360,7 +366,7 @@ static struct member *member_new(struct introducer *in, const uint8_t key[static
 {
 	struct member *m;
 	uint32_t size = 1u << (32 - in->conf.plen4), mesh4 = 0;
-	uint8_t token[MESH_TOKEN_LEN];
+	uint8_t token[MESH_TOKEN_LEN], mesh6[16];
 
 	for (uint32_t a = 0; a < size && !mesh4; a++) {
 		uint32_t addr = mesh_pool_v4(in->conf.pool4, in->conf.plen4, key, a);
@@ -370,12 +376,12 @@ static struct member *member_new(struct introducer *in, const uint8_t key[static
 	if (!mesh4)
 		return NULL;
 	randombytes_buf(token, sizeof(token));
-	if (!(m = members_add(&in->members, key, in->next_id, token, mesh4)))
+	mesh_pool_v6(in->conf.pool6, in->conf.plen6, key, mesh6);
+	if (!(m = members_add(&in->members, key, in->next_id, token, mesh4, mesh6)))
 		return NULL;
 	in->next_id++;
 	memcpy(m->shared, shared, 32);
 	snprintf(m->rec.name, sizeof(m->rec.name), "%s", name);
-	mesh_pool_v6(in->conf.pool6, in->conf.plen6, key, m->rec.mesh6);
 	mesh_replay_init(&m->replay);
 	return m;
 }
@@ -393,17 +399,25 @@ static struct bucket *addr_bucket(struct introducer *in, struct bucket_slot *tab
 	return bucket_for(table, JOIN_SLOTS, key, burst, per_s, now);
 }
 
-/* May the current source try a join secret now? Takes one of its tokens,
- * and one of everyone's: an IPv6 source is counted by its /48 (a /56 or a
- * /48 is one home's or one tunnel's, and its /64s are free to rotate
- * through), and all join attempts together are limited too, so no
+/* The current source's join bucket: an IPv6 source is counted by its /48
+ * (a /56 or a /48 is one home's or one tunnel's, and its /64s are free to
+ * rotate through); and all join attempts together are limited too, so no
  * number of addresses guesses the secret fast. */
+static struct bucket *join_bucket(struct introducer *in, uint64_t now)
+{
+	bucket_fill(&in->joins_all, JOIN_ALL_BURST, JOIN_ALL_PER_S, now);
+	return addr_bucket(in, in->joins, 6, JOIN_BURST, 1000.0 / JOIN_EVERY_MS, now);
+}
+
+/* May the current source try a join secret now? Only while it and
+ * everyone have a token left; a wrong secret takes one of each
+ * (join_guessed_wrong), the right one none: guesses stay as slow as
+ * ever, and a thousand agents that know the secret join at once. */
 static bool join_allowed(struct introducer *in, uint64_t now)
 {
-	struct bucket *j = addr_bucket(in, in->joins, 6, JOIN_BURST, 1000.0 / JOIN_EVERY_MS, now);
+	struct bucket *j = join_bucket(in, now);
 
-	bucket_fill(&in->joins_all, JOIN_ALL_BURST, JOIN_ALL_PER_S, now);
-	if (!bucket_take_both(j, &in->joins_all)) {
+	if (j->tokens < 1 || in->joins_all.tokens < 1) {
 		if (!in->joins_limited++ || now - in->join_log_ms >= LOG_EVERY_MS) {
 			in->join_log_ms = now;
 			if (j->tokens < 1)
@@ -499,6 +513,8 @@ static void on_register(struct introducer *in, const struct mesh_msg *msg, const
 		if (!listed && in->conf.has_join && msg->u.reg.has_join && !join_allowed(in, now))
 			return;
 		if (!listed && !(in->conf.has_join && msg->u.reg.has_join && !sodium_memcmp(msg->u.reg.join, in->conf.join, 32))) {
+			if (in->conf.has_join && msg->u.reg.has_join)
+				bucket_take_both(join_bucket(in, now), &in->joins_all);   /* a wrong guess */
 			refuse(in, msg, shared, MESH_REFUSED_NOT_MEMBER,
 			       in->conf.has_join ? "not in the allowlist, and no valid join secret" : "not in the allowlist",
 			       request_len, now);
@@ -607,6 +623,7 @@ static void on_register(struct introducer *in, const struct mesh_msg *msg, const
 	r.u.regd.n_peers = (uint16_t)(in->members.n - 1);
 	/* From now on, what we say to this member is for this session. */
 	m->session = msg->session;
+	m->on_demand = msg->u.reg.on_demand;
 	n = seal_for(in, &r, m->rec.key, m->session, m->shared, out, sizeof(out));
 	if (n > 0)
 		reply(in, out, (size_t)n);
@@ -614,7 +631,7 @@ static void on_register(struct introducer *in, const struct mesh_msg *msg, const
 	 * it is due, and this member to everyone when something about it
 	 * changed. */
 	bool main_path = in->cur_via == 0 || in->cur_via == MESH_VIA_TCP || (in->cur_via == MESH_VIA_UDP6 && ipv6_only(m));
-	bool whole_list = main_path && (!m->listed_ms || m->listed_session != msg->session ||
+	bool whole_list = main_path && !m->on_demand && (!m->listed_ms || m->listed_session != msg->session ||
 					       now - m->listed_ms >= MESH_LIST_REFRESH_MS);
 	if (whole_list) {
 		m->listed_ms = now ? now : 1;
@@ -626,7 +643,7 @@ static void on_register(struct introducer *in, const struct mesh_msg *msg, const
 			continue;
 		if (whole_list)
 			send_peer(in, m, o);
-		if (changed)
+		if (changed && !o->on_demand)
 			send_peer(in, o, m);
 	}
 }
@@ -654,6 +671,26 @@ static void on_connect(struct introducer *in, struct member *m, const struct mes
 	send_msg(in, m, &p);
 	p.u.punch.peer = m->rec;
 	send_msg(in, o, &p);
+}
+
+/* LOOKUPs a member may make: a burst (a member that starts talking to
+ * many peers at once), then a few a second. */
+#define LOOKUP_BURST 32
+#define LOOKUP_PER_S 8
+
+/* The member at a mesh address, to the member that asks; nothing when
+ * there is none. */
+static void on_lookup(struct introducer *in, struct member *m, const struct mesh_msg *msg, uint64_t now)
+{
+	struct member *o;
+	uint32_t a4;
+
+	if (!bucket_take(&m->lookups, LOOKUP_BURST, LOOKUP_PER_S, now))
+		return;
+	memcpy(&a4, msg->u.lookup.addr, 4);
+	o = msg->u.lookup.family == 4 ? members_by_mesh4(&in->members, a4) : members_by_mesh6(&in->members, msg->u.lookup.addr);
+	if (o && o != m)
+		send_peer(in, m, o);
 }
 
 /* A member whose counter we already hold (it restarted while we kept its
@@ -895,6 +932,10 @@ static void on_control(struct introducer *in, const uint8_t *buf, size_t len, ui
 		if (m)
 			on_connect(in, m, &msg, now);
 		break;
+	case MESH_LOOKUP:
+		if (m)
+			on_lookup(in, m, &msg, now);
+		break;
 	default:
 		break;
 	}
@@ -1022,7 +1063,7 @@ void introducer_conn_closed(struct introducer *in, int conn)
 /* m is out: its connection, its keys, and every other member told at once
  * (GONE), so that none keeps it as a peer or sends it anything. m is freed;
  * the member last in the table's list takes its place there. */
-static void member_remove(struct introducer *in, struct member *m)
+static void member_remove(struct introducer *in, struct member *m, bool by_conf)
 {
 	struct mesh_msg g = { .type = MESH_GONE };
 
@@ -1035,7 +1076,8 @@ static void member_remove(struct introducer *in, struct member *m)
 	memcpy(g.u.gone.key, m->rec.key, WG_KEY_LEN);
 	members_remove(&in->members, m);
 	for (int k = 0; k < in->members.n; k++)
-		send_msg(in, in->members.live[k], &g);
+		if (by_conf || !in->members.live[k]->on_demand)
+			send_msg(in, in->members.live[k], &g);
 }
 
 /* An endpoint of m's not heard from for a minute leaves its record: the
@@ -1063,7 +1105,7 @@ static void expire(struct introducer *in, uint64_t now)
 		if (now - m->last_ms > MEMBER_EXPIRE_MS) {
 			say("member %s (%s) expired: not heard from for %d s", m->rec.name, keystr(m->rec.key),
 			    MEMBER_EXPIRE_MS / 1000);
-			member_remove(in, m);
+			member_remove(in, m, false);
 			continue;
 		}
 		/* Its IPv6 went away; or its IPv4 did while it registers over
@@ -1074,7 +1116,7 @@ static void expire(struct introducer *in, uint64_t now)
 			changed |= forget_stale(in, m, v ? BY_SEEN1 : BY_SEEN0, m->seen4_ms[v], now);
 		if (changed)
 			for (int k = 0; k < in->members.n; k++)
-				if (in->members.live[k] != m)
+				if (in->members.live[k] != m && !in->members.live[k]->on_demand)
 					send_peer(in, in->members.live[k], m);
 	}
 }
@@ -1100,7 +1142,7 @@ int introducer_reload(struct introducer *in, const struct introducer_conf *conf)
 			continue;
 		say("member %s (%s) removed: %s", m->rec.name, keystr(m->rec.key),
 		    m->by_join ? "the join secret changed or is gone" : "no longer in the allowlist");
-		member_remove(in, m);
+		member_remove(in, m, true);
 		removed++;
 	}
 	return removed;

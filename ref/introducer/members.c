@@ -53,6 +53,8 @@ static uint32_t member_hash(const struct member_table *t, const struct member *m
 		return hash_bytes(t, ix, m->token, MESH_TOKEN_LEN);
 	case BY_MESH4:
 		return hash_bytes(t, ix, &m->rec.mesh4, sizeof(m->rec.mesh4));
+	case BY_MESH6:
+		return hash_bytes(t, ix, m->rec.mesh6, 16);
 	default:
 		return hash_bytes(t, ix, b, endpoint_bytes(seen_ep((struct member *)m, ix), b));
 	}
@@ -121,7 +123,7 @@ void members_free(struct member_table *t)
 }
 
 struct member *members_add(struct member_table *t, const uint8_t key[static WG_KEY_LEN], uint32_t id,
-			   const uint8_t token[static MESH_TOKEN_LEN], uint32_t mesh4)
+			   const uint8_t token[static MESH_TOKEN_LEN], uint32_t mesh4, const uint8_t mesh6[static 16])
 {
 	struct member *m;
 
@@ -131,8 +133,9 @@ struct member *members_add(struct member_table *t, const uint8_t key[static WG_K
 	m->rec.id = id;
 	memcpy(m->token, token, MESH_TOKEN_LEN);
 	m->rec.mesh4 = mesh4;
+	memcpy(m->rec.mesh6, mesh6, 16);
 	m->conn = -1;
-	for (int ix = BY_KEY; ix <= BY_MESH4; ix++)
+	for (int ix = BY_KEY; ix <= BY_MESH6; ix++)
 		link_in(t, m, (enum member_index)ix);
 	m->live_at = t->n;
 	t->live[t->n++] = m;
@@ -185,6 +188,12 @@ static bool mesh4_is(const struct member *m, enum member_index ix, const void *p
 	return !memcmp(&m->rec.mesh4, p, sizeof(m->rec.mesh4));
 }
 
+static bool mesh6_is(const struct member *m, enum member_index ix, const void *p)
+{
+	(void)ix;
+	return !memcmp(m->rec.mesh6, p, 16);
+}
+
 static bool seen_is(const struct member *m, enum member_index ix, const void *p)
 {
 	return wg_endpoint_equal(seen_ep((struct member *)m, ix), p);
@@ -208,6 +217,11 @@ struct member *members_by_token(const struct member_table *t, const uint8_t toke
 struct member *members_by_mesh4(const struct member_table *t, uint32_t mesh4)
 {
 	return find(t, BY_MESH4, &mesh4, sizeof(mesh4), mesh4_is);
+}
+
+struct member *members_by_mesh6(const struct member_table *t, const uint8_t mesh6[static 16])
+{
+	return find(t, BY_MESH6, mesh6, 16, mesh6_is);
 }
 
 struct member *members_seen_at(const struct member_table *t, enum member_index ix, const struct wg_endpoint *ep)

@@ -17,7 +17,7 @@
 /* What a member is found by. The three SEEN ones are where it registered
  * on our two IPv4 addresses and on our IPv6 one (rec.seen[0], rec.seen[1],
  * rec.seen6). */
-enum member_index { BY_KEY, BY_ID, BY_TOKEN, BY_MESH4, BY_SEEN0, BY_SEEN1, BY_SEEN6, MEMBER_INDEXES };
+enum member_index { BY_KEY, BY_ID, BY_TOKEN, BY_MESH4, BY_MESH6, BY_SEEN0, BY_SEEN1, BY_SEEN6, MEMBER_INDEXES };
 
 struct member {
 	struct mesh_peer_rec rec;
@@ -35,6 +35,8 @@ struct member {
 	uint64_t listed_ms;        /* when it was last sent the whole member list (0: never) */
 	uint64_t listed_session;   /* and to which of its sessions */
 	struct bucket x25519;      /* X25519s for messages from where it registered */
+	bool on_demand;            /* asks for its peers (LOOKUP): no member list, no changes */
+	struct bucket lookups;     /* LOOKUPs it may still make */
 	/* The table's own: */
 	int live_at;               /* its place in the table's list */
 	struct member *next[MEMBER_INDEXES];
@@ -54,17 +56,18 @@ struct member_table {
 int members_init(struct member_table *t, int cap);
 /* Frees every member (their shared keys wiped) and the table. */
 void members_free(struct member_table *t);
-/* A new member with key, id, token and mesh4 as given (and indexed by
- * them), every other field zero and conn -1; NULL when the table is full
- * or memory is out. The table owns it. */
+/* A new member with key, id, token and mesh addresses as given (and
+ * indexed by them), every other field zero and conn -1; NULL when the
+ * table is full or memory is out. The table owns it. */
 struct member *members_add(struct member_table *t, const uint8_t key[static WG_KEY_LEN], uint32_t id,
-			   const uint8_t token[static MESH_TOKEN_LEN], uint32_t mesh4);
+			   const uint8_t token[static MESH_TOKEN_LEN], uint32_t mesh4, const uint8_t mesh6[static 16]);
 /* Out of the table and freed (its shared key wiped). Pointers to it die. */
 void members_remove(struct member_table *t, struct member *m);
 struct member *members_by_key(const struct member_table *t, const uint8_t key[static WG_KEY_LEN]);
 struct member *members_by_id(const struct member_table *t, uint32_t id);
 struct member *members_by_token(const struct member_table *t, const uint8_t token[static MESH_TOKEN_LEN]);
 struct member *members_by_mesh4(const struct member_table *t, uint32_t mesh4);
+struct member *members_by_mesh6(const struct member_table *t, const uint8_t mesh6[static 16]);
 /* A member registered from ep on our address ix (BY_SEEN0, BY_SEEN1 or
  * BY_SEEN6); NULL: none. */
 struct member *members_seen_at(const struct member_table *t, enum member_index ix, const struct wg_endpoint *ep);

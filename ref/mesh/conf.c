@@ -407,6 +407,12 @@ int agent_conf_set(struct agent_conf *c, const char *key, const char *value, con
 			return text_fail(err, errlen, origin, line, "%s \"%s\": yes or no", key, value);
 		return 0;
 	}
+	if (!strcmp(key, "peers")) {
+		if (strcmp(value, "all") && strcmp(value, "on-demand"))
+			return text_fail(err, errlen, origin, line, "peers \"%s\": all or on-demand", value);
+		c->peers_on_demand = !strcmp(value, "on-demand");
+		return 0;
+	}
 	if (!strcmp(key, "ping-interval-ms")) {
 		if (!text_parse_uint(value, 100, 60000, &u))
 			return text_fail(err, errlen, origin, line, "ping-interval-ms \"%s\": 100 to 60000", value);
@@ -415,7 +421,7 @@ int agent_conf_set(struct agent_conf *c, const char *key, const char *value, con
 	}
 	return text_fail(err, errlen, origin, line,
 			 "unknown key \"%s\"; expected private-key, private-key-file, introducer, introducer6, introducer-key, interface, "
-			 "name, listen-port, join-secret, mtu, keepalive, ping-interval-ms, probe-impossible or port-mapping",
+			 "name, listen-port, join-secret, mtu, keepalive, ping-interval-ms, probe-impossible, port-mapping or peers",
 			 key);
 }
 

@@ -67,6 +67,7 @@ struct agent_conf {
 	unsigned ping_ms;                    /* direct path checks */
 	bool probe_impossible;               /* punch pairs the NAT classes say cannot go direct, too */
 	bool port_mapping;                   /* ask our router to map our port (UPnP IGD, NAT-PMP, PCP); default yes */
+	bool peers_on_demand;                /* peers = on-demand: ask the introducer for a peer when a packet is for it */
 };
 
 void introducer_conf_defaults(struct introducer_conf *c);

@@ -280,7 +280,8 @@ int mesh_msg_encode(const struct mesh_msg *m, uint8_t *out, size_t cap)
 	put64(&w, m->session);
 	switch (m->type) {
 	case MESH_REGISTER:
-		put8(&w, (uint8_t)(m->u.reg.has_join | m->u.reg.has_proof << 1 | (m->u.reg.mapped.addr.ss_family ? 4 : 0)));
+		put8(&w, (uint8_t)(m->u.reg.has_join | m->u.reg.has_proof << 1 | (m->u.reg.mapped.addr.ss_family ? 4 : 0) |
+				   m->u.reg.on_demand << 3));
 		if (m->u.reg.has_join)
 			put(&w, m->u.reg.join, 32);
 		if (m->u.reg.has_proof)
@@ -344,6 +345,10 @@ int mesh_msg_encode(const struct mesh_msg *m, uint8_t *out, size_t cap)
 		put32(&w, m->u.gone.id);
 		put(&w, m->u.gone.key, WG_KEY_LEN);
 		break;
+	case MESH_LOOKUP:
+		put8(&w, m->u.lookup.family);
+		put(&w, m->u.lookup.addr, 16);
+		break;
 	default:
 		return -EINVAL;
 	}
@@ -362,10 +367,11 @@ int mesh_msg_decode(uint8_t type, const uint8_t *in, size_t len, struct mesh_msg
 	switch (type) {
 	case MESH_REGISTER: {
 		uint8_t j = get8(&r);
-		if (j > 7)
+		if (j > 15)
 			return bad(why, whylen, "register: flags 0x%02x unknown", j);
 		m->u.reg.has_join = j & 1;
 		m->u.reg.has_proof = (j >> 1) & 1;
+		m->u.reg.on_demand = (j >> 3) & 1;
 		if (m->u.reg.has_join)
 			get(&r, m->u.reg.join, 32);
 		if (m->u.reg.has_proof)
@@ -439,6 +445,14 @@ int mesh_msg_decode(uint8_t type, const uint8_t *in, size_t len, struct mesh_msg
 	case MESH_GONE:
 		m->u.gone.id = get32(&r);
 		get(&r, m->u.gone.key, WG_KEY_LEN);
+		break;
+	case MESH_LOOKUP:
+		m->u.lookup.family = get8(&r);
+		get(&r, m->u.lookup.addr, 16);
+		if (!r.short_ && m->u.lookup.family != 4 && m->u.lookup.family != 6)
+			return bad(why, whylen, "lookup: address family %u; expected 4 or 6", m->u.lookup.family);
+		if (!r.short_ && m->u.lookup.family == 4 && !sodium_is_zero(m->u.lookup.addr + 4, 12))
+			return bad(why, whylen, "lookup: an IPv4 address with bytes after it");
 		break;
 	default:
 		return bad(why, whylen, "unknown control message type %u", type);

@@ -78,6 +78,7 @@ enum mesh_type {
 	MESH_RESYNC,         /* either way: I hold your counters up to this one (you restarted): continue above */
 	MESH_PROVE,          /* introducer -> agent: register again from here with this proof (never larger than what it answers) */
 	MESH_GONE,           /* introducer -> agent: this member has left (expired, or taken off the allowlist) */
+	MESH_LOOKUP,         /* agent -> introducer: send me (PEER) the member at this mesh address */
 	MESH_RELAY = 16,     /* agent -> introducer: carry this WireGuard packet to peer ID */
 	MESH_RELAYED,        /* introducer -> agent: a WireGuard packet from peer ID */
 	MESH_FRAG,           /* agent -> agent: a piece of a WireGuard packet (frag.h) */
@@ -129,6 +130,10 @@ struct mesh_msg {
 			struct wg_endpoint cands[MESH_MAX_CANDS];
 			struct wg_endpoint mapped;    /* a port our router mapped (family 0: none) */
 			uint8_t mapped_by;            /* NAT_PORTMAP_UPNP, _NATPMP or _PCP */
+			/* Send me no member list and no changes: I ask (LOOKUP) for
+			 * the peers I want, and learn of those who want me from
+			 * PUNCH (a mesh of thousands). */
+			bool on_demand;
 		} reg;
 		struct {
 			struct wg_endpoint seen;      /* the sender's address as this introducer address saw it */
@@ -171,6 +176,10 @@ struct mesh_msg {
 			uint32_t id;
 			uint8_t key[WG_KEY_LEN];
 		} gone;
+		struct {
+			uint8_t family;               /* 4 or 6 */
+			uint8_t addr[16];             /* IPv4: the first 4 bytes, zeros after */
+		} lookup;
 	} u;
 };
 

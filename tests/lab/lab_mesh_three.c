@@ -59,10 +59,55 @@ static void three_peers_behind_three_nats_make_a_full_mesh(void **state)
 	mesh_down(&m, false);
 }
 
+/* With peers = on-demand, no agent is given a member list: each has no
+ * peer until it has a packet for one. a's ping to c makes a ask the
+ * introducer for c; c learns of a from the round of punching; the two go
+ * direct, and b, which sent nothing, still has no peer (issue 17). */
+static void on_demand_agents_meet_only_the_peers_they_have_packets_for(void **state)
+{
+	static struct mesh m;
+	char *assigns[] = { "A=symmetric", "B=restricted-cone", "C=full-cone" }, buf[8192], addr[3][32];
+	int got;
+
+	(void)state;
+	m.agent_extra = "peers = on-demand\n";
+	mesh_up_members(&m, "three-sites", 3, assigns, NULL, true);
+	for (int i = 0; i < 3; i++) {
+		bool up = false;
+		for (int t = 0; t < 10000 && !up; t += 200) {
+			up = mesh_status(&m, i, buf, sizeof(buf)) && mesh_json(buf, false, "mesh_ipv4", addr[i], sizeof(addr[i])) &&
+			     strcmp(addr[i], "");
+			if (!up)
+				time_sleep_ms(200);
+		}
+		assert_true(up);
+	}
+	time_sleep_ms(1500);   /* a list would have come by now */
+	for (int i = 0; i < 3; i++) {
+		assert_true(mesh_status(&m, i, buf, sizeof(buf)));
+		assert_int_equal(count(buf, "\"path\":"), 0);
+	}
+	/* The first ping asks; the next ones go once c is a peer. */
+	got = mesh_ping_every(&m, 0, addr[2], 10, 56, "0.3");
+	print_message("  a to c: %d of 10 pings answered\n", got);
+	assert_in_range(got, 5, 10);
+	assert_true(mesh_wait_path(&m, 0, "direct", 20000));
+	assert_true(mesh_wait_path(&m, 2, "direct", 20000));
+	assert_true(mesh_status(&m, 0, buf, sizeof(buf)));
+	assert_int_equal(count(buf, "\"path\":"), 1);
+	assert_true(mesh_status(&m, 2, buf, sizeof(buf)));
+	assert_int_equal(count(buf, "\"path\":"), 1);
+	assert_true(mesh_status(&m, 1, buf, sizeof(buf)));
+	assert_int_equal(count(buf, "\"path\":"), 0);
+	assert_in_range(mesh_ping(&m, 2, addr[0], 10, 1000), 9, 10);
+	mesh_down(&m, false);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(three_peers_behind_three_nats_make_a_full_mesh, mesh_teardown),
+		cmocka_unit_test_teardown(on_demand_agents_meet_only_the_peers_they_have_packets_for, mesh_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -26,7 +26,7 @@ static struct {
 	int udp_frames;
 	uint64_t ns;                     /* the wall clock */
 	struct wg_endpoint watch;        /* PUNCH messages and bytes sent here are counted */
-	int punches_to_watch, peers_to_watch;
+	int punches_to_watch, peers_to_watch, gones_to_watch;
 	size_t bytes_to_watch;
 	uint8_t last[MESH_MAX_MSG];      /* the last datagram sent, and where */
 	size_t last_len;
@@ -53,6 +53,8 @@ static void send_udp(void *ctx, int via, const struct wg_endpoint *to, const uin
 		io_seen.punches_to_watch++;
 	if (len > 4 && buf[3] == MESH_PEER && wg_endpoint_equal(to, &io_seen.watch))
 		io_seen.peers_to_watch++;
+	if (len > 4 && buf[3] == MESH_GONE && wg_endpoint_equal(to, &io_seen.watch))
+		io_seen.gones_to_watch++;
 }
 
 static int send_tcp(void *ctx, int conn, const uint8_t *buf, size_t len)
@@ -124,6 +126,8 @@ static struct introducer *intro_new(void)
 static uint64_t test_session = 1;
 /* A port mapping REGISTERs offer (family 0: none). */
 static struct wg_endpoint reg_mapped;
+/* Do REGISTERs ask for peers on demand? */
+static bool reg_on_demand;
 
 static size_t register_datagram(const uint8_t priv[32], const char *secret, const uint8_t *proof, uint8_t *out,
 				size_t cap)
@@ -145,6 +149,7 @@ static size_t register_datagram(const uint8_t priv[32], const char *secret, cons
 		msg.u.reg.has_proof = true;
 		memcpy(msg.u.reg.proof, proof, MESH_PROOF_LEN);
 	}
+	msg.u.reg.on_demand = reg_on_demand;
 	if (reg_mapped.addr.ss_family) {
 		msg.u.reg.mapped = reg_mapped;
 		msg.u.reg.mapped_by = NAT_PORTMAP_NATPMP;
@@ -319,6 +324,27 @@ static void join_secret_guesses_from_one_address_are_limited(void **state)
 	introducer_free(in);
 }
 
+/* Only wrong guesses count against the join limits: six hundred agents
+ * that know the secret join within three seconds from twenty addresses
+ * (issue 17; the limits let 5 an address and 256 in all through at once,
+ * then one an address every 10 s and 4 a second in all). */
+static void agents_that_know_the_join_secret_are_not_held_by_the_guess_limit(void **state)
+{
+	struct introducer *in = intro_new_with("join-secret = the right secret, long enough\n");
+	struct wg_endpoint e;
+
+	(void)state;
+	for (int i = 0; i < 600; i++) {
+		char ep[32];
+		snprintf(ep, sizeof(ep), "198.18.0.%d:%d", i % 20 + 1, 40000 + i);
+		assert_int_equal(wg_endpoint_parse(ep, &e), 0);
+		io_seen.ns = CLOCK_NS + (uint64_t)i * 5000000ULL;
+		udp_join(in, "the right secret, long enough", &e, 1000 + (uint64_t)i * 5);
+	}
+	assert_int_equal(introducer_members(in), 600);
+	introducer_free(in);
+}
+
 /* Idle TCP connections cannot lock members out (issue 13 #8): one address
  * holds a few; when every slot is taken, one that never registered makes
  * room for a member; one that does not register within 10 s, or a
@@ -362,21 +388,28 @@ static void idle_tcp_connections_do_not_lock_members_out(void **state)
 	introducer_free(in);
 }
 
-/* A CONNECT from member i asking for a round with member id `to`. */
-static size_t connect_datagram(int i, uint32_t to, uint8_t *out, size_t cap)
+/* msg from member i, sealed for the introducer. */
+static size_t member_datagram(int i, struct mesh_msg *msg, uint8_t *out, size_t cap)
 {
 	static struct mesh_counter counter[2];
-	struct mesh_msg msg = { .type = MESH_CONNECT };
 	uint8_t shared[32];
 	int n;
 
-	key_public(msg.sender, member_priv[i]);
-	msg.counter = mesh_counter_next(&counter[i], io_seen.ns);
-	msg.u.connect.id = to;
+	key_public(msg->sender, member_priv[i]);
+	msg->counter = mesh_counter_next(&counter[i], io_seen.ns);
 	assert_int_equal(mesh_shared_key(shared, intro_pub, member_priv[i]), 0);
-	n = mesh_seal(&msg, intro_pub, shared, out, cap);
+	n = mesh_seal(msg, intro_pub, shared, out, cap);
 	assert_true(n > 0);
 	return (size_t)n;
+}
+
+/* A CONNECT from member i asking for a round with member id `to`. */
+static size_t connect_datagram(int i, uint32_t to, uint8_t *out, size_t cap)
+{
+	struct mesh_msg msg = { .type = MESH_CONNECT };
+
+	msg.u.connect.id = to;
+	return member_datagram(i, &msg, out, cap);
 }
 
 /* A member gone bad asks for round after round: the introducer passes on
@@ -701,6 +734,120 @@ static struct mesh_peer_rec last_peer_for_a(void)
 	return m.u.peer;
 }
 
+/* The last message sent, opened by member i. */
+static struct mesh_msg last_for(int i)
+{
+	struct mesh_msg m;
+	uint8_t shared[32];
+	char why[160];
+
+	assert_true(io_seen.last_len > 0);
+	assert_int_equal(mesh_shared_key(shared, intro_pub, member_priv[i]), 0);
+	assert_int_equal(mesh_receive(io_seen.last, io_seen.last_len, member_priv[i], shared, &m, why, sizeof(why)), 0);
+	return m;
+}
+
+/* A LOOKUP from member i for the member at mesh address addr (family 4
+ * or 6), taken at now. */
+static void lookup(struct introducer *in, int i, const struct wg_endpoint *from, int family, const void *addr,
+		   uint64_t now)
+{
+	struct mesh_msg msg = { .type = MESH_LOOKUP };
+	uint8_t buf[MESH_MAX_MSG];
+	size_t n;
+
+	msg.u.lookup.family = (uint8_t)family;
+	memcpy(msg.u.lookup.addr, addr, family == 4 ? 4 : 16);
+	n = member_datagram(i, &msg, buf, sizeof(buf));
+	io_seen.last_len = 0;
+	introducer_receive(in, 0, from, buf, n, now);
+}
+
+/* A member that asks for its peers on demand is sent no member list and
+ * no member's changes, however many there are (issue 17: no N^2); it gets
+ * the member at a mesh address when it asks, nothing for an address no
+ * one has, a burst of answers and then a few a second, and is told of a
+ * member gone only when the configuration took it out. */
+static void an_on_demand_member_gets_no_lists_and_looks_up_its_peers(void **state)
+{
+	struct introducer *in = intro_new_with("join-secret = the right secret, long enough\n");
+	struct wg_endpoint ea, eb, e;
+	struct mesh_msg regd, m;
+	uint8_t none[4] = { 10, 99, 99, 99 }, bkey[32];
+	uint64_t t = 1000;
+	int answered = 0;
+
+	(void)state;
+	assert_int_equal(wg_endpoint_parse("192.0.2.2:40000", &ea), 0);
+	assert_int_equal(wg_endpoint_parse("192.0.2.10:40000", &eb), 0);
+	for (int i = 0; i < 40; i++) {
+		char ep[32];
+		snprintf(ep, sizeof(ep), "203.0.113.%d:40000", i + 1);
+		assert_int_equal(wg_endpoint_parse(ep, &e), 0);
+		udp_join(in, "the right secret, long enough", &e, t);
+	}
+	udp_register(in, member_priv[1], NULL, &eb, t);
+	io_seen.last_len = io_seen.regd_len;
+	memcpy(io_seen.last, io_seen.regd, io_seen.regd_len);
+	regd = last_for(1);
+	io_seen.watch = ea;
+	reg_on_demand = true;
+	udp_register(in, member_priv[0], NULL, &ea, t);
+	reg_on_demand = false;
+	assert_int_equal(introducer_members(in), 42);
+	assert_int_equal(io_seen.peers_to_watch, 0);   /* no list */
+	assert_int_equal(wg_endpoint_parse("203.0.113.200:40000", &e), 0);
+	udp_join(in, "the right secret, long enough", &e, t);
+	assert_int_equal(io_seen.peers_to_watch, 0);   /* no changes */
+	/* b, by its IPv4 mesh address and by its IPv6 one. */
+	lookup(in, 0, &ea, 4, &regd.u.regd.mesh4, t);
+	m = last_for(0);
+	assert_int_equal(m.type, MESH_PEER);
+	key_public(bkey, member_priv[1]);
+	assert_memory_equal(m.u.peer.key, bkey, WG_KEY_LEN);
+	assert_int_equal(m.u.peer.id, regd.u.regd.id);
+	lookup(in, 0, &ea, 6, regd.u.regd.mesh6, t);
+	assert_int_equal(last_for(0).u.peer.id, regd.u.regd.id);
+	lookup(in, 0, &ea, 4, none, t);
+	assert_int_equal(io_seen.last_len, 0);   /* no one there: nothing */
+	/* A hundred lookups in a second: the burst, and no more. */
+	for (int i = 0; i < 100; i++) {
+		t += 10;
+		io_seen.ns += 10000000;
+		lookup(in, 0, &ea, 4, &regd.u.regd.mesh4, t);
+		answered += io_seen.last_len > 0;
+	}
+	print_message("  %d of 100 lookups answered\n", answered);
+	assert_true(answered >= 20 && answered <= 40);
+	/* Members that expire are not announced to it; b taken out of the
+	 * allowlist is. */
+	io_seen.gones_to_watch = 0;
+	for (uint64_t k = t; k <= t + 60000; k += 10000) {
+		io_seen.ns = CLOCK_NS + k * 1000000ULL;
+		reg_on_demand = true;
+		udp_register(in, member_priv[0], NULL, &ea, k);
+		reg_on_demand = false;
+		udp_register(in, member_priv[1], NULL, &eb, k);
+	}
+	t += 61000;
+	introducer_tick(in, t);
+	assert_int_equal(introducer_members(in), 2);
+	assert_int_equal(io_seen.gones_to_watch, 0);
+	{
+		struct introducer_conf conf;
+		char err[256], pub[45], line[128];
+		uint8_t k[32];
+		introducer_conf_defaults(&conf);
+		key_public(k, member_priv[0]);
+		key_format(k, pub);
+		snprintf(line, sizeof(line), "allow = %s a\n", pub);
+		assert_int_equal(introducer_conf_parse(&conf, line, strlen(line), "the test", err, sizeof(err)), 0);
+		assert_int_equal(introducer_reload(in, &conf), 1);
+	}
+	assert_int_equal(io_seen.gones_to_watch, 1);
+	introducer_free(in);
+}
+
 /* A port mapping is passed on only on the address the member is seen
  * from: one elsewhere (a home router behind a carrier NAT, or a member
  * pointing its peers at someone else) is dropped from its record, and
@@ -950,6 +1097,7 @@ int main(void)
 		cmocka_unit_test(a_connection_that_resets_while_its_frames_are_read_is_closed_once),
 		cmocka_unit_test(a_second_member_on_a_connection_keeps_it_when_the_first_expires),
 		cmocka_unit_test(join_secret_guesses_from_one_address_are_limited),
+		cmocka_unit_test(agents_that_know_the_join_secret_are_not_held_by_the_guess_limit),
 		cmocka_unit_test(idle_tcp_connections_do_not_lock_members_out),
 		cmocka_unit_test(connect_after_connect_is_rate_limited),
 		cmocka_unit_test(a_register_flood_of_fresh_keys_costs_little_and_locks_no_member_out),
@@ -962,6 +1110,7 @@ int main(void)
 		cmocka_unit_test(an_ipv6_only_member_joins_and_is_served_over_ipv6),
 		cmocka_unit_test(join_guesses_from_a_sites_many_ipv6_prefixes_are_limited),
 		cmocka_unit_test(a_member_heard_over_ipv6_alone_loses_its_old_ipv4_endpoint),
+		cmocka_unit_test(an_on_demand_member_gets_no_lists_and_looks_up_its_peers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -65,7 +65,7 @@ static struct member *twin_by(const struct member_table *t, enum member_index ix
 		struct member *m = t->live[i];
 		if ((ix == BY_KEY && !memcmp(m->rec.key, p, WG_KEY_LEN)) || (ix == BY_ID && m->rec.id == *(const uint32_t *)p) ||
 		    (ix == BY_TOKEN && !memcmp(m->token, p, MESH_TOKEN_LEN)) ||
-		    (ix == BY_MESH4 && m->rec.mesh4 == *(const uint32_t *)p))
+		    (ix == BY_MESH4 && m->rec.mesh4 == *(const uint32_t *)p) || (ix == BY_MESH6 && !memcmp(m->rec.mesh6, p, 16)))
 			return m;
 	}
 	return NULL;
@@ -84,12 +84,13 @@ static void member_table_agrees_with_a_list(void **state)
 		struct member *m = t.n ? t.live[rnd() % (uint64_t)t.n] : NULL;
 
 		if (r % 4 == 0 || !m) {
-			uint8_t key[WG_KEY_LEN], token[MESH_TOKEN_LEN];
+			uint8_t key[WG_KEY_LEN], token[MESH_TOKEN_LEN], mesh6[16] = { 0xfd };
 			for (int i = 0; i < WG_KEY_LEN; i++)
 				key[i] = (uint8_t)rnd();
 			for (int i = 0; i < MESH_TOKEN_LEN; i++)
 				token[i] = (uint8_t)rnd();
-			struct member *n = members_add(&t, key, next_id, token, (uint32_t)rnd());
+			mesh6[15] = (uint8_t)rnd();   /* often shared: the lookup must tell them apart */
+			struct member *n = members_add(&t, key, next_id, token, (uint32_t)rnd(), mesh6);
 			if (t.n == CAP && !n)
 				continue;
 			assert_non_null(n);
@@ -111,6 +112,12 @@ static void member_table_agrees_with_a_list(void **state)
 			assert_ptr_equal(members_by_token(&t, m->token), m);
 			assert_ptr_equal(members_by_mesh4(&t, mesh4), twin_by(&t, BY_MESH4, &mesh4));
 			assert_ptr_equal(members_by_id(&t, id), twin_by(&t, BY_ID, &id));
+			uint8_t mesh6[16] = { 0xfd };
+			mesh6[15] = (uint8_t)rnd();
+			struct member *f6 = members_by_mesh6(&t, mesh6);
+			assert_int_equal(f6 != NULL, twin_by(&t, BY_MESH6, mesh6) != NULL);
+			if (f6)
+				assert_memory_equal(f6->rec.mesh6, mesh6, 16);
 			other[0] = (uint8_t)rnd();
 			assert_ptr_equal(members_by_key(&t, other), twin_by(&t, BY_KEY, other));
 			for (int ix = BY_SEEN0; ix <= BY_SEEN6; ix++) {
@@ -130,18 +137,18 @@ static void member_table_agrees_with_a_list(void **state)
 static void member_table_refuses_past_its_capacity(void **state)
 {
 	struct member_table t;
-	uint8_t key[WG_KEY_LEN] = { 0 }, token[MESH_TOKEN_LEN] = { 0 };
+	uint8_t key[WG_KEY_LEN] = { 0 }, token[MESH_TOKEN_LEN] = { 0 }, mesh6[16] = { 0 };
 
 	(void)state;
 	assert_int_equal(members_init(&t, 3), 0);
 	for (int i = 0; i < 3; i++) {
 		key[0] = (uint8_t)i;
-		assert_non_null(members_add(&t, key, (uint32_t)i + 1, token, (uint32_t)i));
+		assert_non_null(members_add(&t, key, (uint32_t)i + 1, token, (uint32_t)i, mesh6));
 	}
 	key[0] = 9;
-	assert_null(members_add(&t, key, 9, token, 9));
+	assert_null(members_add(&t, key, 9, token, 9, mesh6));
 	members_remove(&t, t.live[0]);
-	assert_non_null(members_add(&t, key, 9, token, 9));
+	assert_non_null(members_add(&t, key, 9, token, 9, mesh6));
 	assert_int_equal(t.n, 3);
 	members_free(&t);
 }

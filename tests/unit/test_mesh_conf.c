@@ -103,6 +103,13 @@ static void agent_file_parses_and_flags_override_it(void **state)
 	assert_true(ac.probe_impossible);
 	assert_int_equal(agent_conf_set(&ac, "probe-impossible", "maybe", "command line", 0, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "probe-impossible \"maybe\": yes or no"));
+	assert_false(ac.peers_on_demand);   /* the default: every member */
+	assert_int_equal(agent_conf_set(&ac, "peers", "on-demand", "command line", 0, err, sizeof(err)), 0);
+	assert_true(ac.peers_on_demand);
+	assert_int_equal(agent_conf_set(&ac, "peers", "some", "command line", 0, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "peers \"some\": all or on-demand"));
+	assert_int_equal(agent_conf_set(&ac, "peers", "all", "command line", 0, err, sizeof(err)), 0);
+	assert_false(ac.peers_on_demand);
 	assert_int_equal(agent_conf_set(&ac, "interface", "m1", "command line", 0, err, sizeof(err)), 0);
 	assert_string_equal(ac.interface, "m1");
 	assert_int_equal(agent_conf_set(&ac, "interface", "a-name-far-too-long", "command line", 0, err, sizeof(err)),

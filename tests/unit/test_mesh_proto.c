@@ -403,7 +403,8 @@ static void malformed_bodies_are_refused_with_a_reason(void **state)
 static void every_message_type_refuses_trailing_and_missing_bytes(void **state)
 {
 	static const uint8_t types[] = { MESH_REGISTER, MESH_REGISTERED, MESH_PEER, MESH_CONNECT, MESH_PUNCH,
-					 MESH_PING,     MESH_PONG,       MESH_REFUSED, MESH_RESYNC, MESH_PROVE, MESH_GONE };
+					 MESH_PING,     MESH_PONG,       MESH_REFUSED, MESH_RESYNC, MESH_PROVE, MESH_GONE,
+					 MESH_LOOKUP };
 	uint8_t body[MESH_MAX_MSG + 1];
 	char why[160];
 
@@ -412,7 +413,10 @@ static void every_message_type_refuses_trailing_and_missing_bytes(void **state)
 		struct mesh_msg m = { .type = types[i] }, o;
 		int n;
 		m.counter = 77;
-		strcpy(m.u.reg.name, "alice");
+		if (types[i] == MESH_LOOKUP)
+			m.u.lookup.family = 6;
+		else
+			strcpy(m.u.reg.name, "alice");
 		n = mesh_msg_encode(&m, body, sizeof(body));
 		assert_true(n >= 16);
 		assert_int_equal(mesh_msg_decode(types[i], body, (size_t)n, &o, why, sizeof(why)), 0);
@@ -423,6 +427,42 @@ static void every_message_type_refuses_trailing_and_missing_bytes(void **state)
 		if (mesh_msg_decode(types[i], body, (size_t)n - 1, &o, why, sizeof(why)) != -EBADMSG)
 			fail_msg("type %u took a body one byte short", types[i]);
 	}
+}
+
+static void lookup_and_on_demand_round_trip_and_bad_ones_are_refused(void **state)
+{
+	struct mesh_msg m = { .type = MESH_LOOKUP }, o;
+	uint8_t body[MESH_MAX_MSG];
+	char why[160];
+	int n;
+
+	(void)state;
+	m.u.lookup.family = 4;
+	memcpy(m.u.lookup.addr, "\x0a\x40\x00\x07", 4);
+	n = mesh_msg_encode(&m, body, sizeof(body));
+	assert_int_equal(mesh_msg_decode(MESH_LOOKUP, body, (size_t)n, &o, why, sizeof(why)), 0);
+	assert_int_equal(o.u.lookup.family, 4);
+	assert_memory_equal(o.u.lookup.addr, m.u.lookup.addr, 16);
+	m.u.lookup.addr[9] = 1;   /* bytes after an IPv4 address */
+	n = mesh_msg_encode(&m, body, sizeof(body));
+	assert_int_equal(mesh_msg_decode(MESH_LOOKUP, body, (size_t)n, &o, why, sizeof(why)), -EBADMSG);
+	assert_non_null(strstr(why, "bytes after it"));
+	m.u.lookup.family = 5;
+	n = mesh_msg_encode(&m, body, sizeof(body));
+	assert_int_equal(mesh_msg_decode(MESH_LOOKUP, body, (size_t)n, &o, why, sizeof(why)), -EBADMSG);
+	assert_non_null(strstr(why, "family 5"));
+
+	memset(&m, 0, sizeof(m));
+	m.type = MESH_REGISTER;
+	m.u.reg.on_demand = true;
+	strcpy(m.u.reg.name, "many");
+	n = mesh_msg_encode(&m, body, sizeof(body));
+	assert_int_equal(mesh_msg_decode(MESH_REGISTER, body, (size_t)n, &o, why, sizeof(why)), 0);
+	assert_true(o.u.reg.on_demand);
+	assert_false(o.u.reg.has_join);
+	body[16] |= 0x10;   /* a flag no one knows */
+	assert_int_equal(mesh_msg_decode(MESH_REGISTER, body, (size_t)n, &o, why, sizeof(why)), -EBADMSG);
+	assert_non_null(strstr(why, "flags 0x18"));
 }
 
 struct pieces {
@@ -631,6 +671,7 @@ int main(void)
 		cmocka_unit_test(another_version_is_refused_by_name),
 		cmocka_unit_test(malformed_bodies_are_refused_with_a_reason),
 		cmocka_unit_test(every_message_type_refuses_trailing_and_missing_bytes),
+		cmocka_unit_test(lookup_and_on_demand_round_trip_and_bad_ones_are_refused),
 		cmocka_unit_test(packets_go_in_pieces_and_come_back_whole),
 		cmocka_unit_test(relay_carries_only_wireguard_and_shrinks_on_the_way_out),
 		cmocka_unit_test(tcp_frames_arrive_whole_in_any_pieces),

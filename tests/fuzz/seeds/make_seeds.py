@@ -140,6 +140,15 @@ write('fuzz_mesh_receive', 'connect-ping-resync-gone',
       recv_rec(10, 1, 1, 6, ping_body))                             # a PING to a from b's IPv6 place
 
 
+# peers on demand: a's REGISTER asks for them (flag 8), then a LOOKUP (type
+# 12) for b's mesh address and one for an address no one has
+reg_od = ctr + bytes([8, 1]) + b'a' + bytes([64, 0]) + b'\0' * 28
+write('fuzz_mesh_receive', 'on-demand-lookup',
+      recv_rec(0, 0, 0, 1, reg_od) +
+      recv_rec(0, 0, 0, 12, ctr + bytes([4, 100, 100, 0, 2]) + b'\0' * 12, 5) +
+      recv_rec(0, 0, 0, 12, ctr + bytes([6]) + b'\xfd' + b'\0' * 15, 5))
+
+
 # mesh_msg: the type byte, then a body (counter and session, 16 bytes, then
 # the type's fields). A REGISTER and a PEER that carry a port mapping
 # (endpoint, then its protocol: 4 PCP, 2 NAT-PMP, 1 UPnP).
@@ -159,3 +168,5 @@ write('fuzz_mesh_msg', 'peer-ipv6',
       bytes([3]) + ctr + struct.pack('!I', 7) + b'k' * 32 + bytes([1]) + b'b' + bytes([100, 64, 0, 3]) + b'\0' * 16 +
       ep4((192, 0, 2, 2), 40000) + ep4((192, 0, 2, 2), 40001) + bytes([0]) + bytes([4]) +
       bytes([6, 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 4] + [0] * 7 + [2]) + struct.pack('!H', 40000))
+write('fuzz_mesh_msg', 'lookup', bytes([12]) + ctr + bytes([4, 100, 100, 0, 2]) + b'\0' * 12)
+write('fuzz_mesh_msg', 'register-on-demand', bytes([1]) + ctr + bytes([8, 1]) + b'a' + bytes([64, 0]) + b'\0' * 28)
