@@ -6,10 +6,13 @@
 # own. For each run: first registrations a second (join, PROVE, proof),
 # re-registrations a second, the introducer's resident bytes per member,
 # its CPU while every agent registers every 10 s (BENCH_KEEPALIVE_S,
-# default 20), and relayed Mbit/s over UDP (BENCH_SECONDS, default 5).
+# default 20), and relayed Mbit/s over UDP and over TCP (BENCH_SECONDS
+# each, default 5).
 # Runs: BENCH_AGENTS (default "1000 10000") agents that ask for peers on
-# demand, and BENCH_ALL_AGENTS (default 300) that take the whole member
-# list, for the contrast. A fresh introducer for each. Writes
+# demand, BENCH_FULL_AGENTS (default 10000) that re-register in full
+# messages (an X25519 each way) rather than session messages, and
+# BENCH_ALL_AGENTS (default 300) that take the whole member list, for the
+# contrasts. A fresh introducer for each. Writes
 # results/bench/introducer.json (or BENCH_OUT). --baseline FILE: exit 1
 # when a figure of a run in both got 20 % worse than FILE's.
 set -euo pipefail
@@ -20,6 +23,7 @@ keepalive=${BENCH_KEEPALIVE_S:-20}
 secs=${BENCH_SECONDS:-5}
 all_agents=${BENCH_ALL_AGENTS:-300}
 agents=${BENCH_AGENTS:-1000 10000}
+full_agents=${BENCH_FULL_AGENTS:-10000}
 baseline=
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -60,7 +64,7 @@ relay-rate = 2000000000
 user = root
 EOF
 
-one_run() { # agents peers file
+one_run() { # agents peers file [--full]
 	ip netns exec "$(ns b)" build/punchlab-introducer --config "$tmp/intro.conf" 2>"$tmp/intro.log" &
 	local ipid=$!
 	pids+=("$ipid")
@@ -71,7 +75,7 @@ one_run() { # agents peers file
 	[ -n "$server" ] || { echo "bench-introducer.sh: the introducer did not start:" >&2; cat "$tmp/intro.log" >&2; exit 1; }
 	ip netns exec "$(ns a)" build/tests/introducer-load --introducer "$b_addr:3478" --introducer-key "$intro_pub" \
 		--join-secret "a bench's join secret, long enough" --from "$from" --agents "$1" --peers "$2" \
-		--keepalive-s "$keepalive" --relay-s "$secs" --pid "$server" --json "$3"
+		--keepalive-s "$keepalive" --relay-s "$secs" --pid "$server" --json "$3" ${4:-}
 	kill "$ipid"
 	wait "$ipid" 2>/dev/null || true
 }
@@ -81,8 +85,9 @@ for n in $agents; do
 	one_run "$n" on-demand "$tmp/on-demand-$n.json"
 	names="$names on-demand-$n"
 done
+one_run "$full_agents" on-demand "$tmp/full-$full_agents.json" --full
 one_run "$all_agents" all "$tmp/all-$all_agents.json"
-names="$names all-$all_agents"
+names="$names full-$full_agents all-$all_agents"
 
 mkdir -p "$(dirname "$out")"
 python3 - "$tmp" "$out" "$baseline" $names <<'EOF'
@@ -108,10 +113,12 @@ res = {
 with open(out, 'w') as f:
     json.dump(res, f, indent=1)
     f.write('\n')
-print('%-18s %8s %10s %10s %10s %9s %9s' % ('run', 'agents', 'first/s', 'again/s', 'B/agent', 'idle CPU', 'relay'))
+print('%-18s %7s %8s %8s %8s %9s %10s %10s' % ('run', 'agents', 'first/s', 'again/s', 'B/agent', 'idle CPU',
+      'relay UDP', 'relay TCP'))
 for name, r in runs.items():
-    print('%-18s %8d %10.0f %10.0f %10.0f %8.1f%% %6.0f Mb' % (name, r['agents'], r['first_registrations_per_s'],
-          r['reregistrations_per_s'], r['rss_bytes_per_agent'], r['keepalive_cpu_percent'], r['relay_udp_mbit_s']))
+    print('%-18s %7d %8.0f %8.0f %8.0f %8.1f%% %7.0f Mb %7.0f Mb' % (name, r['agents'], r['first_registrations_per_s'],
+          r['reregistrations_per_s'], r['rss_bytes_per_agent'], r['keepalive_cpu_percent'], r['relay_udp_mbit_s'],
+          r['relay_tcp_mbit_s']))
 print('written to', out)
 if baseline:
     base = json.load(open(baseline)).get('runs', {})
@@ -120,7 +127,7 @@ if baseline:
         b = base.get(name)
         if not b:
             continue
-        for k in ('first_registrations_per_s', 'reregistrations_per_s', 'relay_udp_mbit_s'):
+        for k in ('first_registrations_per_s', 'reregistrations_per_s', 'relay_udp_mbit_s', 'relay_tcp_mbit_s'):
             if b.get(k) and r[k] < 0.8 * b[k]:
                 worse.append('%s %s: %.0f, was %.0f' % (name, k, r[k], b[k]))
         # (idle CPU: and by a point at least, so that noise on a few per cent is not a regression)

@@ -134,17 +134,34 @@ static int to_introducer(struct agent *a, const uint8_t *buf, size_t len)
 	return out(a, a->udp, buf, len, &a->conf.introducer[0], 0);
 }
 
+/* Seal m (sender, counter and session set here) for peer p, or for the
+ * introducer (NULL): as a session message while the introducer answers
+ * our session REGISTERs; when no REGISTERED came within
+ * SESSION_ANSWER_MS of the first one since the last (it restarted, or
+ * took us out), in full, which any introducer process reads, until one
+ * comes. A REGISTER with a proof goes in full: the proof may be a new
+ * introducer process's. */
+#define SESSION_ANSWER_MS 2000
+static int seal(struct agent *a, struct agent_peer *p, struct mesh_msg *m, uint8_t *out, size_t cap)
+{
+	memcpy(m->sender, a->pub, WG_KEY_LEN);
+	m->counter = mesh_counter_next(&a->counter, real_ns(a));
+	m->session = p ? 0 : a->session;
+	if (!p && a->has_sid && !(m->type == MESH_REGISTER && m->u.reg.has_proof) &&
+	    (!a->session_asked_ms || a->now - a->session_asked_ms < SESSION_ANSWER_MS)) {
+		if (!a->session_asked_ms && m->type == MESH_REGISTER)
+			a->session_asked_ms = a->now ? a->now : 1;
+		return mesh_session_seal(m, a->sid, a->intro_keys.to_introducer, out, cap);
+	}
+	return mesh_seal(m, p ? p->rec.key : a->conf.introducer_key, p ? p->shared : a->intro_shared, out, cap);
+}
+
 int agent_send_control(struct agent *a, struct agent_peer *p, struct mesh_msg *m, int fd, const struct wg_endpoint *ep,
 		       int ttl)
 {
 	static uint8_t sealed[MESH_MAX_PROBE];
-	int n;
+	int n = seal(a, p, m, sealed, sizeof(sealed));
 
-	memcpy(m->sender, a->pub, WG_KEY_LEN);
-	m->counter = mesh_counter_next(&a->counter, real_ns(a));
-	m->session = p ? 0 : a->session;
-	n = mesh_seal(m, p ? p->rec.key : a->conf.introducer_key, p ? p->shared : a->intro_shared, sealed,
-		      sizeof(sealed));
 	if (n < 0)
 		return n;
 	if (!ep)
@@ -319,10 +336,7 @@ static void send_register(struct agent *a, int which, int ttl)
 		m.u.reg.mapped = a->pmap.got.ext;
 		m.u.reg.mapped_by = (uint8_t)a->pmap.got.by;
 	}
-	memcpy(m.sender, a->pub, WG_KEY_LEN);
-	m.counter = mesh_counter_next(&a->counter, real_ns(a));
-	m.session = a->session;
-	if ((n = mesh_seal(&m, a->conf.introducer_key, a->intro_shared, sealed, sizeof(sealed))) < 0)
+	if ((n = seal(a, NULL, &m, sealed, sizeof(sealed))) < 0)
 		return;
 	if (which == MESH_VIA_TCP)
 		to_introducer(a, sealed, (size_t)n);
@@ -382,6 +396,13 @@ static int introducer_via(const struct agent *a, const struct wg_endpoint *from)
 static void on_registered(struct agent *a, const struct mesh_msg *m, bool via_tcp, uint64_t now)
 {
 	const int via = m->u.regd.via;
+
+	/* Our session's keys: what we send from now on goes under them. */
+	if (!a->has_sid || memcmp(a->sid, m->u.regd.sid, MESH_SID_LEN)) {
+		memcpy(a->sid, m->u.regd.sid, MESH_SID_LEN);
+		mesh_session_keys(m->u.regd.secret, a->intro_shared, &a->intro_keys);
+		a->has_sid = true;
+	}
 
 	if (!a->registered || memcmp(a->token, m->u.regd.token, MESH_TOKEN_LEN) || a->mesh4 != m->u.regd.mesh4) {
 		char buf[16];
@@ -587,6 +608,29 @@ static bool x25519_allowed(struct agent *a, const struct wg_endpoint *from, bool
 	return true;
 }
 
+static void handle(struct agent *a, struct agent_peer *p, struct mesh_msg *msg, size_t len, int fd,
+		   const struct wg_endpoint *from, bool via_tcp, uint64_t now);
+
+/* A session message from the introducer: its sid must be our session's,
+ * its key opens it (no X25519); then as any message of the introducer's. */
+static void on_session(struct agent *a, const uint8_t *buf, size_t len, int fd, const struct wg_endpoint *from,
+		       bool via_tcp, uint64_t now)
+{
+	const uint8_t *sid;
+	struct mesh_msg m;
+	char why[160];
+
+	if (!a->has_sid || (!via_tcp && introducer_via(a, from) < 0) || mesh_session_sid(buf, len, &sid) ||
+	    sodium_memcmp(sid, a->sid, MESH_SID_LEN) ||
+	    mesh_session_open(buf, len, a->intro_keys.to_agent, &m, why, sizeof(why))) {
+		a->dropped_control++;
+		return;
+	}
+	memcpy(m.sender, a->conf.introducer_key, WG_KEY_LEN);
+	handle(a, NULL, &m, len, fd, from, via_tcp, now);
+	sodium_memzero(&m, sizeof(m));   /* a REGISTERED's secret */
+}
+
 /* A control message (sealed) from the introducer or a peer. */
 static void on_control(struct agent *a, const uint8_t *buf, size_t len, int fd, const struct wg_endpoint *from,
 		       bool via_tcp, uint64_t now)
@@ -626,18 +670,28 @@ static void on_control(struct agent *a, const uint8_t *buf, size_t len, int fd, 
 		a->dropped_control++;
 		return;
 	}
+	handle(a, p, &m, len, fd, from, via_tcp, now);
+	sodium_memzero(&m, sizeof(m));   /* a REGISTERED's secret */
+}
+
+/* An opened control message from peer p, or from the introducer (NULL). */
+static void handle(struct agent *a, struct agent_peer *p, struct mesh_msg *msg, size_t len, int fd,
+		   const struct wg_endpoint *from, bool via_tcp, uint64_t now)
+{
+	struct mesh_msg m = *msg;
+
 	/* The same rules for the introducer as for peers: sent within the
 	 * skew, and each counter once. */
 	if (!mesh_counter_fresh(m.counter, real_ns(a), MESH_COUNTER_SKEW_S)) {
 		a->dropped_control++;
-		return;
+		goto out;
 	}
 	/* The introducer speaks to this process only: what it said to an
 	 * earlier one (captured, and replayed to us after a restart) names
 	 * another session. */
 	if (!p && m.session != a->session) {
 		a->dropped_control++;
-		return;
+		goto out;
 	}
 	if (m.type == MESH_RESYNC) {
 		/* Outside the replay window on purpose: it only ever moves our
@@ -645,16 +699,21 @@ static void on_control(struct agent *a, const uint8_t *buf, size_t len, int fd, 
 		if (mesh_counter_resync(&a->counter, m.u.resync.newest, real_ns(a)))
 			agent_log(a, "%s holds newer counters of ours (we restarted, or the clock stepped back): continuing above them",
 				  p ? p->rec.name : "the introducer");
-		return;
+		goto out;
 	}
 	if (!mesh_replay_check(p ? &p->replay : &a->intro_replay, m.counter)) {
 		a->dropped_control++;
 		if (!mesh_replay_holds(p ? &p->replay : &a->intro_replay, m.counter))
 			send_resync(a, p, len, fd, from, via_tcp, now);
-		return;
+		goto out;
 	}
-	if (!p)
+	if (!p) {
 		a->intro_heard_ms = now;
+		if (m.type == MESH_REGISTERED) {
+			a->session_asked_ms = 0;
+			a->session_fell_back = false;
+		}
+	}
 	if (!p) {
 		switch (m.type) {
 		case MESH_REGISTERED:
@@ -692,7 +751,7 @@ static void on_control(struct agent *a, const uint8_t *buf, size_t len, int fd, 
 		default:
 			a->dropped_control++;
 		}
-		return;
+		goto out;
 	}
 	if (m.type == MESH_PING) {
 		m.u.ping.size = (uint16_t)len;   /* as it came: the pong says so (path MTU probes) */
@@ -701,6 +760,8 @@ static void on_control(struct agent *a, const uint8_t *buf, size_t len, int fd, 
 		punch_on_pong(a, p, &m, fd, from);
 	else
 		a->dropped_control++;
+out:
+	sodium_memzero(&m, sizeof(m));   /* a REGISTERED's secret */
 }
 
 /* Is from, on socket fd, where a peer's direct path goes? */
@@ -762,7 +823,10 @@ static void on_datagram(struct agent *a, uint8_t *buf, size_t len, int fd, const
 		}
 		return;
 	}
-	on_control(a, buf, len, fd, from, via_tcp, now);
+	if (buf[3] == MESH_SESSION)
+		on_session(a, buf, len, fd, from, via_tcp, now);
+	else
+		on_control(a, buf, len, fd, from, via_tcp, now);
 }
 
 struct frame_ctx {
@@ -878,6 +942,12 @@ static void registration_tick(struct agent *a, uint64_t now)
 	bool udp_ok = a->udp_reply_ms && now - a->udp_reply_ms < 3 * a->conf.keepalive_s * 1000u;
 	bool v6only;
 
+	/* Our session messages went unanswered (the introducer restarted, or
+	 * took us out): register in full now, not a keepalive later. */
+	if (a->session_asked_ms && now - a->session_asked_ms >= SESSION_ANSWER_MS && !a->session_fell_back) {
+		a->session_fell_back = true;
+		a->reg_next_ms = now;
+	}
 	if (now >= a->reg_next_ms) {
 		struct wg_endpoint old[MESH_MAX_CANDS];
 		int n_old = a->n_locals;
@@ -1052,6 +1122,8 @@ int agent_reconfigure(struct agent *a, const struct agent_conf *c, uint64_t now)
 		tcp_close(a);
 		a->registered = a->refused = false;
 		a->udp_reply_ms = 0;
+		a->has_sid = false;   /* its session keys were the other's */
+		sodium_memzero(&a->intro_keys, sizeof(a->intro_keys));
 		forget_ipv6(a);   /* its IPv6 address may be another one's */
 		a->tcp_up_ms = 0;
 		a->silence_said = false;
@@ -1073,6 +1145,7 @@ void agent_fini(struct agent *a)
 	a->dev = NULL;
 	sodium_memzero(a->conf.private_key, sizeof(a->conf.private_key));
 	sodium_memzero(a->intro_shared, sizeof(a->intro_shared));
+	sodium_memzero(&a->intro_keys, sizeof(a->intro_keys));
 	sodium_memzero(a->txid_key, sizeof(a->txid_key));
 	for (int i = 0; i < AGENT_MAX_PEERS; i++)
 		sodium_memzero(a->peers[i].shared, 32);

@@ -176,6 +176,13 @@ struct agent {
 	struct mesh_stream tcp_in;
 	bool registered, refused;
 	uint8_t token[MESH_TOKEN_LEN];
+	/* Our session's keys with the introducer (from REGISTERED): while it
+	 * answers, what we send it goes as session messages (no X25519). */
+	bool has_sid;
+	uint64_t session_asked_ms;   /* our first session message since the introducer last spoke (0: none) */
+	bool session_fell_back;      /* and we registered in full since, as it did not answer */
+	uint8_t sid[MESH_SID_LEN];
+	struct mesh_session_keys intro_keys;
 	uint32_t id;
 	uint32_t mesh4;
 	uint8_t plen4, mesh6[16], plen6;

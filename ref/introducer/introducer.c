@@ -58,6 +58,8 @@ struct conn {
 #define JOIN_EVERY_MS 10000
 #define JOIN_ALL_BURST 256         /* join attempts from anywhere at once (a join is two), */
 #define JOIN_ALL_PER_S 4           /* then these a second */
+#define JOIN_OK_BURST 2000         /* joins with the right secret at once, */
+#define JOIN_OK_PER_S 500          /* then these a second */
 #define SHARED_CACHE 64            /* unknown keys' shared keys kept (an agent's first contact sends several) */
 struct shared_cache {
 	uint8_t key[WG_KEY_LEN];
@@ -93,6 +95,7 @@ struct introducer {
 	uint64_t refusal_window_ms;
 	struct bucket_slot joins[JOIN_SLOTS];
 	struct bucket joins_all;                  /* join attempts from anywhere */
+	struct bucket joins_ok;                   /* joins with the right secret */
 	uint64_t joins_limited;    /* join attempts not heard: over their address's limit */
 	uint8_t mac1_key[32];
 	uint8_t proof_secret[32];  /* PROVE's MAC key, new each start */
@@ -112,6 +115,7 @@ struct introducer {
 	int reading_conn;          /* the connection whose frames are being read, or -1 */
 	struct wg_endpoint cur_from;
 	uint64_t cur_now;
+	bool cur_session;          /* it came as a session message */
 };
 
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -298,10 +302,23 @@ static int seal_for(struct introducer *in, struct mesh_msg *m, const uint8_t to[
 	return mesh_seal(m, to, shared, out, cap);
 }
 
+/* Seal m for member `to`'s current session: as a session message once the
+ * member has sent one (it holds the keys), else in full. */
+static int seal_to(struct introducer *in, struct member *to, struct mesh_msg *m, uint8_t *out, size_t cap)
+{
+	if (to->has_sid && to->sid_heard && to->sid_session == to->session) {
+		memcpy(m->sender, in->pub, WG_KEY_LEN);
+		m->counter = mesh_counter_next(&in->counter, in->io.real_ns(in->io.ctx));
+		m->session = to->session;
+		return mesh_session_seal(m, to->sid, to->keys.to_agent, out, cap);
+	}
+	return seal_for(in, m, to->rec.key, to->session, to->shared, out, cap);
+}
+
 static void send_msg(struct introducer *in, struct member *to, struct mesh_msg *m)
 {
 	uint8_t out[MESH_MAX_MSG];
-	int n = seal_for(in, m, to->rec.key, to->session, to->shared, out, sizeof(out));
+	int n = seal_to(in, to, m, out, sizeof(out));
 
 	if (n > 0)
 		send_to_member(in, to, out, (size_t)n);
@@ -480,9 +497,25 @@ static bool proof_ok(const struct introducer *in, const struct mesh_msg *msg, ui
 
 static void place_proven_soon(struct introducer *in, uint64_t now);
 
-/* Ask the address the REGISTER came from to prove itself. */
-static void send_prove(struct introducer *in, const struct mesh_msg *msg, const uint8_t shared[static 32],
-		       size_t request_len, uint64_t now)
+/* Seal an answer r to the message being handled (of session `session`,
+ * from its sender to, with the pair's key shared): as a session message
+ * when it came as one (from member m), else in full. */
+static int seal_answer(struct introducer *in, struct member *m, struct mesh_msg *r, const uint8_t to[static WG_KEY_LEN],
+		       uint64_t session, const uint8_t shared[static 32], uint8_t *out, size_t cap)
+{
+	if (in->cur_session && m && m->has_sid) {
+		memcpy(r->sender, in->pub, WG_KEY_LEN);
+		r->counter = mesh_counter_next(&in->counter, in->io.real_ns(in->io.ctx));
+		r->session = session;
+		return mesh_session_seal(r, m->sid, m->keys.to_agent, out, cap);
+	}
+	return seal_for(in, r, to, session, shared, out, cap);
+}
+
+/* Ask the address the REGISTER came from to prove itself (in the form
+ * the REGISTER came in: never larger than it). */
+static void send_prove(struct introducer *in, struct member *m, const struct mesh_msg *msg,
+		       const uint8_t shared[static 32], size_t request_len, uint64_t now)
 {
 	struct mesh_msg r = { .type = MESH_PROVE };
 	uint8_t out[MESH_MAX_MSG];
@@ -491,11 +524,14 @@ static void send_prove(struct introducer *in, const struct mesh_msg *msg, const 
 	proof_for(in, msg->sender, &in->cur_from, now / PROOF_WINDOW_MS, r.u.prove.proof);
 	place_proven_soon(in, now);
 	r.u.prove.ttl = msg->u.reg.ttl; /* the agent learns the hops to us from this too */
-	n = seal_for(in, &r, msg->sender, msg->session, shared, out, sizeof(out));
+	n = seal_answer(in, m, &r, msg->sender, msg->session, shared, out, sizeof(out));
 	in->stats.proves++;
 	if (n > 0 && (size_t)n <= request_len)
 		reply(in, out, (size_t)n);
 }
+
+#define CHANGE_BURST 4
+#define CHANGE_PER_S 1
 
 static void on_register(struct introducer *in, const struct mesh_msg *msg, const uint8_t shared[static 32],
 			size_t request_len, uint64_t now)
@@ -509,20 +545,37 @@ static void on_register(struct introducer *in, const struct mesh_msg *msg, const
 
 	if (!m) {
 		char name[MESH_NAME_LEN + 1];
-		/* A join attempt over its address's limit is not heard at all. */
-		if (!listed && in->conf.has_join && msg->u.reg.has_join && !join_allowed(in, now))
-			return;
-		if (!listed && !(in->conf.has_join && msg->u.reg.has_join && !sodium_memcmp(msg->u.reg.join, in->conf.join, 32))) {
-			if (in->conf.has_join && msg->u.reg.has_join)
-				bucket_take_both(join_bucket(in, now), &in->joins_all);   /* a wrong guess */
+		bool joining = !listed && in->conf.has_join && msg->u.reg.has_join;
+		if (!listed && !joining) {
 			refuse(in, msg, shared, MESH_REFUSED_NOT_MEMBER,
 			       in->conf.has_join ? "not in the allowlist, and no valid join secret" : "not in the allowlist",
 			       request_len, now);
 			return;
 		}
-		/* Over UDP, a member is made only from a proven address. */
+		/* Over UDP, a member is made only from a proven address: and a
+		 * join secret is tried only from one, so spoofed sources spend
+		 * no one's join attempts. */
 		if (over_udp(in) && !proof_ok(in, msg, now)) {
-			send_prove(in, msg, shared, request_len, now);
+			send_prove(in, NULL, msg, shared, request_len, now);
+			return;
+		}
+		/* A join attempt over its address's limit is not heard at all. */
+		if (joining && !join_allowed(in, now))
+			return;
+		if (joining && sodium_memcmp(msg->u.reg.join, in->conf.join, 32)) {
+			bucket_take_both(join_bucket(in, now), &in->joins_all);   /* a wrong guess */
+			refuse(in, msg, shared, MESH_REFUSED_NOT_MEMBER, "not in the allowlist, and no valid join secret",
+			       request_len, now);
+			return;
+		}
+		/* Joins with the right secret: many at once, but not without
+		 * end (one who has the secret cannot fill the table at once). */
+		if (joining && !bucket_take(&in->joins_ok, JOIN_OK_BURST, JOIN_OK_PER_S, now)) {
+			if (!in->joins_limited++ || now - in->join_log_ms >= LOG_EVERY_MS) {
+				in->join_log_ms = now;
+				say("joins with the right secret over their limit (%d, then %d a second): %s's not heard yet",
+				    JOIN_OK_BURST, JOIN_OK_PER_S, cur_from_str(in));
+			}
 			return;
 		}
 		if (listed)
@@ -543,7 +596,7 @@ static void on_register(struct introducer *in, const struct mesh_msg *msg, const
 	}
 	/* A member moves to a new address only once the address proves it. */
 	if (over_udp(in) && !wg_endpoint_equal(seen_at(m, in->cur_via), &in->cur_from) && !proof_ok(in, msg, now)) {
-		send_prove(in, msg, shared, request_len, now);
+		send_prove(in, m, msg, shared, request_len, now);
 		return;
 	}
 	if (over_udp(in)) {
@@ -621,10 +674,30 @@ static void on_register(struct introducer *in, const struct mesh_msg *msg, const
 	memcpy(r.u.regd.token, m->token, MESH_TOKEN_LEN);
 	snprintf(r.u.regd.name, sizeof(r.u.regd.name), "%s", m->rec.name);
 	r.u.regd.n_peers = (uint16_t)(in->members.n - 1);
-	/* From now on, what we say to this member is for this session. */
+	/* From now on, what we say to this member is for this session, and
+	 * its session messages go under this session's keys. */
 	m->session = msg->session;
 	m->on_demand = msg->u.reg.on_demand;
-	n = seal_for(in, &r, m->rec.key, m->session, m->shared, out, sizeof(out));
+	if (!m->has_sid || m->sid_session != m->session) {
+		uint8_t sid[MESH_SID_LEN];
+		do
+			randombytes_buf(sid, sizeof(sid));
+		while (members_by_sid(&in->members, sid));
+		members_set_sid(&in->members, m, sid);
+		randombytes_buf(m->secret, sizeof(m->secret));
+		mesh_session_keys(m->secret, m->shared, &m->keys);
+		m->sid_session = m->session;
+		m->sid_heard = false;
+	}
+	/* A REGISTER in full: it may have lost the keys (an agent that
+	 * changed introducer and came back): the answer goes in full. */
+	if (!in->cur_session)
+		m->sid_heard = false;
+	memcpy(r.u.regd.sid, m->sid, MESH_SID_LEN);
+	memcpy(r.u.regd.secret, m->secret, MESH_SECRET_LEN);
+	n = in->cur_session ? seal_answer(in, m, &r, m->rec.key, m->session, m->shared, out, sizeof(out))
+			    : seal_to(in, m, &r, out, sizeof(out));
+	sodium_memzero(r.u.regd.secret, sizeof(r.u.regd.secret));
 	if (n > 0)
 		reply(in, out, (size_t)n);
 	/* The peer list: all of it to this member on its main address when
@@ -637,6 +710,16 @@ static void on_register(struct introducer *in, const struct mesh_msg *msg, const
 		m->listed_ms = now ? now : 1;
 		m->listed_session = msg->session;
 	}
+	/* A member's changes go out a few at once, then one a second (the
+	 * latest record, in the next second, when over that): one that
+	 * changes its record with every REGISTER makes no flood. */
+	if (changed && !bucket_take(&m->changes, CHANGE_BURST, CHANGE_PER_S, now)) {
+		m->change_pending = true;
+		changed = false;
+	} else if (changed)
+		m->change_pending = false;
+	if (!whole_list && !changed)
+		return;
 	for (int i = 0; i < in->members.n; i++) {
 		struct member *o = in->members.live[i];
 		if (o == m)
@@ -706,7 +789,7 @@ static void send_resync(struct introducer *in, struct member *m, uint64_t sessio
 	if (!mesh_replay_resync_due(&m->replay, now))
 		return;
 	r.u.resync.newest = mesh_replay_newest(&m->replay);
-	n = seal_for(in, &r, m->rec.key, session, m->shared, out, sizeof(out));
+	n = seal_answer(in, m, &r, m->rec.key, session, m->shared, out, sizeof(out));
 	if (n > 0 && (size_t)n <= answered_len)
 		reply(in, out, (size_t)n);
 }
@@ -855,6 +938,9 @@ static int unknown_shared(struct introducer *in, const uint8_t key[static WG_KEY
 	return 0;
 }
 
+static bool handle(struct introducer *in, struct member *m, const struct mesh_msg *msg, const uint8_t shared[static 32],
+		   size_t len, uint64_t now);
+
 static void on_control(struct introducer *in, const uint8_t *buf, size_t len, uint64_t now)
 {
 	uint8_t type, shared[32];
@@ -903,44 +989,97 @@ static void on_control(struct introducer *in, const uint8_t *buf, size_t len, ui
 		}
 		goto out;
 	}
-	if (!mesh_counter_fresh(msg.counter, in->io.real_ns(in->io.ctx), MESH_COUNTER_SKEW_S))
-		goto out; /* an old message replayed, or a clock far off */
+	handle(in, m, &msg, shared, len, now);
+out:
+	sodium_memzero(shared, sizeof(shared));
+}
+
+/* An opened control message, from a full one or a session's: from m (NULL:
+ * not a member yet), with the pair's key shared. */
+static bool handle(struct introducer *in, struct member *m, const struct mesh_msg *msg, const uint8_t shared[static 32],
+		   size_t len, uint64_t now)
+{
+	uint8_t type = msg->type;
+
+	if (!mesh_counter_fresh(msg->counter, in->io.real_ns(in->io.ctx), MESH_COUNTER_SKEW_S))
+		return false; /* an old message replayed, or a clock far off */
 	if (m && type == MESH_RESYNC) {
 		/* Outside the replay window: it only moves our counter forward. */
-		if (mesh_counter_resync(&in->counter, msg.u.resync.newest, in->io.real_ns(in->io.ctx)))
+		if (mesh_counter_resync(&in->counter, msg->u.resync.newest, in->io.real_ns(in->io.ctx)))
 			say("member %s holds newer counters of ours (we restarted, or the clock stepped back): continuing above them",
 			    m->rec.name);
-		goto out;
+		return false;
 	}
-	if (m && !mesh_replay_check(&m->replay, msg.counter)) {
-		if (!mesh_replay_holds(&m->replay, msg.counter))
-			send_resync(in, m, msg.session, len, now);
-		goto out; /* a replay, or the member restarted with its clock behind */
+	if (m && !mesh_replay_check(&m->replay, msg->counter)) {
+		if (!mesh_replay_holds(&m->replay, msg->counter))
+			send_resync(in, m, msg->session, len, now);
+		return false; /* a replay, or the member restarted with its clock behind */
 	}
 	if (m && in->cur_via < 2 && type != MESH_REGISTER && !wg_endpoint_equal(&m->rec.seen[in->cur_via], &in->cur_from) &&
 	    !wg_endpoint_equal(&m->rec.seen[0], &in->cur_from))
-		goto out; /* from somewhere it has not registered: register first */
+		return false; /* from somewhere it has not registered: register first */
 	if (m && !over_udp(in) && type != MESH_REGISTER && m->conn != in->cur_conn)
-		goto out;
+		return false;
 	if (m && in->cur_via == MESH_VIA_UDP6 && type != MESH_REGISTER && !ipv6_only_here(in, m))
-		goto out;
+		return false;
+	/* It holds this session's keys: what we send it may go under them. */
+	if (m && in->cur_session)
+		m->sid_heard = true;
 	switch (type) {
 	case MESH_REGISTER:
-		on_register(in, &msg, shared, len, now);
+		on_register(in, msg, shared, len, now);
 		break;
 	case MESH_CONNECT:
 		if (m)
-			on_connect(in, m, &msg, now);
+			on_connect(in, m, msg, now);
 		break;
 	case MESH_LOOKUP:
 		if (m)
-			on_lookup(in, m, &msg, now);
+			on_lookup(in, m, msg, now);
 		break;
 	default:
 		break;
 	}
-out:
-	sodium_memzero(shared, sizeof(shared));
+	return true;
+}
+
+#define SESSION_MSG_BURST 64
+#define SESSION_MSG_PER_S 20
+
+/* A session message: its sid names the member (a table lookup), its key
+ * opens it (no X25519); then as any control message of that member's
+ * (issue 17: a re-registration costs a hash lookup and two AEADs). */
+static void on_session(struct introducer *in, const uint8_t *buf, size_t len, uint64_t now)
+{
+	const uint8_t *sid;
+	struct member *m;
+	struct mesh_msg msg;
+	char why[160];
+
+	if (mesh_session_sid(buf, len, &sid) || !(m = members_by_sid(&in->members, sid)))
+		return;
+	if (mesh_session_open(buf, len, m->keys.to_introducer, &msg, why, sizeof(why))) {
+		if (now - in->forged_log_ms > LOG_EVERY_MS) {
+			in->forged_log_ms = now;
+			say("dropped a session message from %s: %s", cur_from_str(in), why);
+		}
+		return;
+	}
+	if (msg.session != m->sid_session || msg.type == MESH_REGISTERED || msg.type == MESH_PEER || msg.type == MESH_PUNCH)
+		return;
+	/* From somewhere the member has not registered (it moved, or someone
+	 * replays its messages from elsewhere): what that may cost (a PROVE's
+	 * X25519s) is charged as a stranger's message is. */
+	if (member_at(in) != m && !x25519_allowed(in, now))
+		return;
+	/* A member's session messages: many at once, then a few a second
+	 * (an agent sends one every few seconds; one gone bad no flood). */
+	if (!bucket_take(&m->session_msgs, SESSION_MSG_BURST, SESSION_MSG_PER_S, now))
+		return;
+	memcpy(msg.sender, m->rec.key, WG_KEY_LEN);
+	in->cur_session = true;
+	handle(in, m, &msg, m->shared, len, now);
+	in->cur_session = false;
 }
 
 /* RELAY: only between registered members, from where they registered,
@@ -980,6 +1119,8 @@ static void on_datagram(struct introducer *in, const uint8_t *buf, size_t len, u
 		return;
 	if (buf[3] == MESH_RELAY)
 		on_relay(in, buf, len, now);
+	else if (buf[3] == MESH_SESSION)
+		on_session(in, buf, len, now);
 	else
 		on_control(in, buf, len, now);
 }
@@ -1114,6 +1255,11 @@ static void expire(struct introducer *in, uint64_t now)
 		changed |= forget_stale(in, m, BY_SEEN6, m->seen6_ms, now);
 		for (int v = 0; v < 2; v++)
 			changed |= forget_stale(in, m, v ? BY_SEEN1 : BY_SEEN0, m->seen4_ms[v], now);
+		/* A change held back (over the member's rate) goes out now. */
+		if (m->change_pending && bucket_take(&m->changes, CHANGE_BURST, CHANGE_PER_S, now)) {
+			m->change_pending = false;
+			changed = true;
+		}
 		if (changed)
 			for (int k = 0; k < in->members.n; k++)
 				if (in->members.live[k] != m && !in->members.live[k]->on_demand)

@@ -55,6 +55,8 @@ static uint32_t member_hash(const struct member_table *t, const struct member *m
 		return hash_bytes(t, ix, &m->rec.mesh4, sizeof(m->rec.mesh4));
 	case BY_MESH6:
 		return hash_bytes(t, ix, m->rec.mesh6, 16);
+	case BY_SID:
+		return hash_bytes(t, ix, m->sid, MESH_SID_LEN);
 	default:
 		return hash_bytes(t, ix, b, endpoint_bytes(seen_ep((struct member *)m, ix), b));
 	}
@@ -109,6 +111,8 @@ err:
 static void member_wipe_free(struct member *m)
 {
 	sodium_memzero(m->shared, sizeof(m->shared));
+	sodium_memzero(m->secret, sizeof(m->secret));
+	sodium_memzero(&m->keys, sizeof(m->keys));
 	free(m);
 }
 
@@ -194,6 +198,12 @@ static bool mesh6_is(const struct member *m, enum member_index ix, const void *p
 	return !memcmp(m->rec.mesh6, p, 16);
 }
 
+static bool sid_is(const struct member *m, enum member_index ix, const void *p)
+{
+	(void)ix;
+	return m->has_sid && !sodium_memcmp(m->sid, p, MESH_SID_LEN);
+}
+
 static bool seen_is(const struct member *m, enum member_index ix, const void *p)
 {
 	return wg_endpoint_equal(seen_ep((struct member *)m, ix), p);
@@ -222,6 +232,19 @@ struct member *members_by_mesh4(const struct member_table *t, uint32_t mesh4)
 struct member *members_by_mesh6(const struct member_table *t, const uint8_t mesh6[static 16])
 {
 	return find(t, BY_MESH6, mesh6, 16, mesh6_is);
+}
+
+struct member *members_by_sid(const struct member_table *t, const uint8_t sid[static MESH_SID_LEN])
+{
+	return find(t, BY_SID, sid, MESH_SID_LEN, sid_is);
+}
+
+void members_set_sid(struct member_table *t, struct member *m, const uint8_t sid[static MESH_SID_LEN])
+{
+	link_out(t, m, BY_SID);
+	memcpy(m->sid, sid, MESH_SID_LEN);
+	m->has_sid = true;
+	link_in(t, m, BY_SID);
 }
 
 struct member *members_seen_at(const struct member_table *t, enum member_index ix, const struct wg_endpoint *ep)

@@ -17,7 +17,7 @@
 /* What a member is found by. The three SEEN ones are where it registered
  * on our two IPv4 addresses and on our IPv6 one (rec.seen[0], rec.seen[1],
  * rec.seen6). */
-enum member_index { BY_KEY, BY_ID, BY_TOKEN, BY_MESH4, BY_MESH6, BY_SEEN0, BY_SEEN1, BY_SEEN6, MEMBER_INDEXES };
+enum member_index { BY_KEY, BY_ID, BY_TOKEN, BY_MESH4, BY_MESH6, BY_SID, BY_SEEN0, BY_SEEN1, BY_SEEN6, MEMBER_INDEXES };
 
 struct member {
 	struct mesh_peer_rec rec;
@@ -36,6 +36,17 @@ struct member {
 	uint64_t listed_session;   /* and to which of its sessions */
 	struct bucket x25519;      /* X25519s for messages from where it registered */
 	bool on_demand;            /* asks for its peers (LOOKUP): no member list, no changes */
+	/* Its session's keys (session messages, no X25519), made for the
+	 * agent session sid_session; used for what we send once it has sent
+	 * one (sid_heard: it has them). */
+	uint8_t sid[MESH_SID_LEN];
+	uint8_t secret[MESH_SECRET_LEN];
+	struct mesh_session_keys keys;
+	uint64_t sid_session;
+	bool has_sid, sid_heard;
+	struct bucket session_msgs;  /* session messages it may still send */
+	struct bucket changes;     /* changes of its record that may still go out at once */
+	bool change_pending;       /* one held back: out within a second */
 	struct bucket lookups;     /* LOOKUPs it may still make */
 	/* The table's own: */
 	int live_at;               /* its place in the table's list */
@@ -71,6 +82,9 @@ struct member *members_by_mesh6(const struct member_table *t, const uint8_t mesh
 /* A member registered from ep on our address ix (BY_SEEN0, BY_SEEN1 or
  * BY_SEEN6); NULL: none. */
 struct member *members_seen_at(const struct member_table *t, enum member_index ix, const struct wg_endpoint *ep);
+struct member *members_by_sid(const struct member_table *t, const uint8_t sid[static MESH_SID_LEN]);
+/* m's session id becomes sid (indexed). */
+void members_set_sid(struct member_table *t, struct member *m, const uint8_t sid[static MESH_SID_LEN]);
 /* m's endpoint on address ix becomes ep (family 0: none), in the index too. */
 void members_set_seen(struct member_table *t, struct member *m, enum member_index ix, const struct wg_endpoint *ep);
 

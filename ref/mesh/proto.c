@@ -310,6 +310,8 @@ int mesh_msg_encode(const struct mesh_msg *m, uint8_t *out, size_t cap)
 		put(&w, m->u.regd.token, MESH_TOKEN_LEN);
 		put16(&w, m->u.regd.n_peers);
 		put_name(&w, m->u.regd.name);
+		put(&w, m->u.regd.sid, MESH_SID_LEN);
+		put(&w, m->u.regd.secret, MESH_SECRET_LEN);
 		break;
 	case MESH_PEER:
 		put_peer(&w, &m->u.peer);
@@ -408,6 +410,8 @@ int mesh_msg_decode(uint8_t type, const uint8_t *in, size_t len, struct mesh_msg
 		m->u.regd.n_peers = get16(&r);
 		if (get_name(&r, m->u.regd.name, why, whylen))
 			return -EBADMSG;
+		get(&r, m->u.regd.sid, MESH_SID_LEN);
+		get(&r, m->u.regd.secret, MESH_SECRET_LEN);
 		if (!r.short_ && (m->u.regd.via >= MESH_VIAS || m->u.regd.plen4 > 32 || m->u.regd.plen6 > 128))
 			return bad(why, whylen, "registered: via %u, prefix lengths /%u and /%u out of range", m->u.regd.via,
 				   m->u.regd.plen4, m->u.regd.plen6);
@@ -673,6 +677,90 @@ int mesh_relay_build(uint8_t *out, size_t cap, const uint8_t token[static MESH_T
 	put32(&w, to);
 	put(&w, pkt, len);
 	return w.over ? -EMSGSIZE : (int)w.len;
+}
+
+void mesh_session_keys(const uint8_t secret[static MESH_SECRET_LEN], const uint8_t shared[static 32],
+		       struct mesh_session_keys *k)
+{
+	derive(k->to_introducer, secret, "punchlab session to introducer", shared);
+	derive(k->to_agent, secret, "punchlab session to agent", shared);
+}
+
+/* The nonce: the sender's counter (never twice under one key). */
+static void session_nonce(uint8_t nonce[static crypto_aead_chacha20poly1305_IETF_NPUBBYTES], const uint8_t *counter)
+{
+	memset(nonce, 0, crypto_aead_chacha20poly1305_IETF_NPUBBYTES);
+	memcpy(nonce + 4, counter, 8);
+}
+
+int mesh_session_seal(const struct mesh_msg *m, const uint8_t sid[static MESH_SID_LEN], const uint8_t key[static 32],
+		      uint8_t *out, size_t cap)
+{
+	static uint8_t plain[MESH_MAX_PROBE];
+	uint8_t nonce[crypto_aead_chacha20poly1305_IETF_NPUBBYTES];
+	int n = mesh_msg_encode(m, plain + 1, sizeof(plain) - 1);
+
+	if (n < 0)
+		return n;
+	if (cap < MESH_SESSION_OVERHEAD + (size_t)n || MESH_SESSION_OVERHEAD + (size_t)n > max_len(m->type))
+		return -EMSGSIZE;
+	plain[0] = m->type;
+	out[0] = 'P';
+	out[1] = 'L';
+	out[2] = MESH_VERSION;
+	out[3] = MESH_SESSION;
+	memcpy(out + MESH_HDR_LEN, sid, MESH_SID_LEN);
+	for (int i = 0; i < 8; i++)
+		out[MESH_HDR_LEN + MESH_SID_LEN + i] = (uint8_t)(m->counter >> (56 - 8 * i));
+	session_nonce(nonce, out + MESH_HDR_LEN + MESH_SID_LEN);
+	crypto_aead_chacha20poly1305_ietf_encrypt(out + MESH_SESSION_HDR_LEN, NULL, plain, (unsigned long long)n + 1, out,
+						  MESH_SESSION_HDR_LEN, NULL, nonce, key);
+	sodium_memzero(plain, (size_t)n + 1);
+	return MESH_SESSION_OVERHEAD + n;
+}
+
+int mesh_session_sid(const uint8_t *buf, size_t len, const uint8_t **sid)
+{
+	if (!ours(buf, len) || buf[3] != MESH_SESSION || len < MESH_SESSION_OVERHEAD + 16 || len > MESH_MAX_PROBE)
+		return -EBADMSG;
+	*sid = buf + MESH_HDR_LEN;
+	return 0;
+}
+
+int mesh_session_open(const uint8_t *buf, size_t len, const uint8_t key[static 32], struct mesh_msg *m, char *why,
+		      size_t whylen)
+{
+	static uint8_t plain[MESH_MAX_PROBE];
+	uint8_t nonce[crypto_aead_chacha20poly1305_IETF_NPUBBYTES];
+	const uint8_t *sid;
+	uint64_t counter = 0;
+	size_t n;
+	int ret;
+
+	if (mesh_session_sid(buf, len, &sid))
+		return bad(why, whylen, "not a session message (%zu bytes)", len);
+	n = len - MESH_SESSION_HDR_LEN - MESH_MAC_LEN;
+	session_nonce(nonce, buf + MESH_HDR_LEN + MESH_SID_LEN);
+	if (crypto_aead_chacha20poly1305_ietf_decrypt(plain, NULL, NULL, buf + MESH_SESSION_HDR_LEN, n + MESH_MAC_LEN, buf,
+						      MESH_SESSION_HDR_LEN, nonce, key))
+		return bad(why, whylen, "a session message that does not authenticate (forged, damaged, or an old session's)");
+	for (int i = 0; i < 8; i++)
+		counter = counter << 8 | buf[MESH_HDR_LEN + MESH_SID_LEN + i];
+	if (plain[0] == MESH_SESSION || plain[0] == MESH_RELAY || plain[0] == MESH_RELAYED || plain[0] == MESH_FRAG) {
+		ret = bad(why, whylen, "a session message carrying type %u", plain[0]);
+		goto out;
+	}
+	if ((ret = mesh_msg_decode(plain[0], plain + 1, n - 1, m, why, whylen)))
+		goto out;
+	if (plain[0] != MESH_PING && len > MESH_MAX_MSG) {
+		ret = bad(why, whylen, "a session message of type %u, %zu bytes", plain[0], len);
+		goto out;
+	}
+	if (m->counter != counter)
+		ret = bad(why, whylen, "a session message whose counter is not its header's");
+out:
+	sodium_memzero(plain, n);
+	return ret;
 }
 
 int mesh_relay_parse(const uint8_t *buf, size_t len, const uint8_t **token, uint32_t *to, const uint8_t **pkt,

@@ -39,7 +39,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define MESH_VERSION 5
+#define MESH_VERSION 6
 #define MESH_HDR_LEN 4
 #define MESH_EPH_LEN 32
 #define MESH_MAC_LEN 16
@@ -51,6 +51,11 @@
 #define MESH_RELAY_HDR_LEN (MESH_HDR_LEN + MESH_TOKEN_LEN + 4)
 #define MESH_RELAYED_HDR_LEN (MESH_HDR_LEN + 4)
 #define MESH_MAX_CANDS 8
+#define MESH_SID_LEN 8
+#define MESH_SECRET_LEN 32
+/* A session message: header, session id, counter, then the sealed type and body. */
+#define MESH_SESSION_HDR_LEN (MESH_HDR_LEN + MESH_SID_LEN + 8)
+#define MESH_SESSION_OVERHEAD (MESH_SESSION_HDR_LEN + 1 + MESH_MAC_LEN)
 /* Where a message reached the introducer: its two IPv4 addresses (0, 1),
  * TCP, its IPv6 address. */
 #define MESH_VIA_TCP 2
@@ -82,6 +87,7 @@ enum mesh_type {
 	MESH_RELAY = 16,     /* agent -> introducer: carry this WireGuard packet to peer ID */
 	MESH_RELAYED,        /* introducer -> agent: a WireGuard packet from peer ID */
 	MESH_FRAG,           /* agent -> agent: a piece of a WireGuard packet (frag.h) */
+	MESH_SESSION,        /* agent <-> introducer: a control message under the session's keys (no X25519) */
 };
 
 enum mesh_refusal {
@@ -146,6 +152,10 @@ struct mesh_msg {
 			uint8_t plen6;
 			uint8_t token[MESH_TOKEN_LEN];
 			uint16_t n_peers;             /* members besides you */
+			/* The keys of this session of yours (mesh_session_keys):
+			 * what you send now may go as session messages under sid. */
+			uint8_t sid[MESH_SID_LEN];
+			uint8_t secret[MESH_SECRET_LEN];
 			char name[MESH_NAME_LEN + 1]; /* your name in the mesh (the allowlist's, or yours) */
 		} regd;
 		struct mesh_peer_rec peer;        /* PEER */
@@ -238,6 +248,32 @@ void mesh_mac1_key(uint8_t key[static 32], const uint8_t to_pub[static WG_KEY_LE
 size_t mesh_mac1_put(uint8_t *buf, size_t len, const uint8_t key[static 32]);
 /* Do the last MESH_MAC1_LEN bytes of buf MAC the rest? */
 bool mesh_mac1_ok(const uint8_t *buf, size_t len, const uint8_t key[static 32]);
+
+/* Session messages (issue 17): once the introducer has sent an agent's
+ * session a sid and a secret (in REGISTERED, sealed as every control
+ * message is), either side may send the other any control message under
+ * keys from the secret and their static-static key, one for each way,
+ * with the sender's counter as the nonce: no X25519 per message, and a
+ * message of the session is found by its sid. The header (sid, counter)
+ * is the AEAD's associated data. */
+struct mesh_session_keys {
+	uint8_t to_introducer[32];
+	uint8_t to_agent[32];
+};
+void mesh_session_keys(const uint8_t secret[static MESH_SECRET_LEN], const uint8_t shared[static 32],
+		       struct mesh_session_keys *k);
+/* Seal m (its type, counter and session set) under key with sid: the
+ * length, or a negative errno. */
+int mesh_session_seal(const struct mesh_msg *m, const uint8_t sid[static MESH_SID_LEN], const uint8_t key[static 32],
+		      uint8_t *out, size_t cap);
+/* A session message's sid (pointing into buf), or -EBADMSG for bytes
+ * that are not one of this version. */
+int mesh_session_sid(const uint8_t *buf, size_t len, const uint8_t **sid);
+/* Open it with key into m (m->sender untouched): -EBADMSG with why when it
+ * is forged, damaged or malformed (its body's counter must be the
+ * header's). */
+int mesh_session_open(const uint8_t *buf, size_t len, const uint8_t key[static 32], struct mesh_msg *m, char *why,
+		      size_t whylen);
 
 /* Relay frames. _build returns the frame's length (header + packet) or
  * -EMSGSIZE; _parse points *pkt into buf, -EBADMSG if malformed. */

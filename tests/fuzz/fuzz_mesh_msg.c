@@ -1,6 +1,7 @@
 /* libFuzzer: every parser of the mesh's messages (control bodies of each
  * type, sealed messages, relay frames) refuses bad bytes with a reason and
- * never crashes. The first byte picks the type for the body parser. */
+ * never crashes (session messages too). The first byte picks the type for
+ * the body parser. */
 #include "mesh/proto.h"
 
 #include <stdint.h>
@@ -33,6 +34,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (mesh_receive(data, size, priv, key, &m, why, sizeof(why)) && !why[0])
 		abort();
 	mesh_check(data, size, key, &type);
+	{
+		const uint8_t *sid;
+		why[0] = '\0';
+		if (!mesh_session_sid(data, size, &sid) && mesh_session_open(data, size, key, &m, why, sizeof(why)) && !why[0])
+			abort();
+	}
 	mesh_relay_parse(data, size, &token, &id, &pkt, &len);
 	mesh_relayed_parse(data, size, &id, &pkt, &len);
 	return 0;

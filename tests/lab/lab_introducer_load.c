@@ -109,6 +109,7 @@ static void hundreds_of_agents_on_demand_join_register_and_relay_and_get_no_list
 	assert_true(num(json, "first_registrations_per_s") > 0);
 	assert_true(num(json, "reregistrations_per_s") > 0);
 	assert_true(num(json, "relay_udp_mbit_s") > 0);
+	assert_true(num(json, "relay_tcp_mbit_s") > 0);
 	/* A member list would be 399 records to each: 50 kB and more. */
 	assert_true(num(json, "list_bytes_received") < 400 * 300);
 	load("all", 60, json, sizeof(json));

@@ -13,11 +13,13 @@
  *      with the proof, REGISTERED), at most WINDOW under way at once;
  *      registrations a second over the whole phase;
  *   2. re-registrations: every agent registers again from where it is,
- *      as fast as the introducer answers (WINDOW under way);
+ *      as fast as the introducer answers (WINDOW under way), with session
+ *      messages as agents do (--full: sealed in full, an X25519 each way);
  *   3. keepalive: every agent registers every 10 s, as agents do, for
  *      --keepalive-s seconds; the introducer's CPU then (with --pid);
  *   4. relay: agent 0 sends 1200-byte packets to agent 1 through the
- *      introducer's relay for --relay-s seconds; Mbit/s that arrive.
+ *      introducer's relay for --relay-s seconds; Mbit/s that arrive;
+ *   5. the same between two more members that reach it over TCP.
  * With --pid, the introducer's resident memory before and after the
  * members joined (bytes per member) and its CPU in each phase.
  * The REGISTERs of phases 1 and 2 are sealed before their phase starts,
@@ -37,6 +39,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -55,6 +58,9 @@ struct agent {
 	uint8_t token[MESH_TOKEN_LEN];
 	uint8_t msg[MESH_MAX_MSG];   /* a REGISTER sealed ahead */
 	size_t msg_len;
+	bool has_sid;                /* its session's keys, from REGISTERED */
+	uint8_t sid[MESH_SID_LEN];
+	struct mesh_session_keys keys;
 	bool has_proof;              /* this phase's PROVE came: its proof */
 	uint8_t proof[MESH_PROOF_LEN];
 	int state;                   /* 0 idle, 1 sent, 2 done (this phase) */
@@ -68,7 +74,7 @@ static struct {
 	struct wg_endpoint from[MAX_FROM];
 	int n_from;
 	int n;
-	bool on_demand;
+	bool on_demand, full;
 	int keepalive_s, relay_s;
 	int pid;
 	const char *json;
@@ -156,7 +162,12 @@ static void seal_register(struct agent *a, const uint8_t *proof)
 		memcpy(m.u.reg.proof, proof, MESH_PROOF_LEN);
 	}
 	snprintf(m.u.reg.name, sizeof(m.u.reg.name), "load%d", (int)(a - L.agents));
-	if ((n = mesh_seal(&m, L.intro_pub, a->shared, a->msg, sizeof(a->msg))) < 0)
+	/* Registered: as agents do, in its session (--full: in full). */
+	if (a->has_sid && !L.full && !proof)
+		n = mesh_session_seal(&m, a->sid, a->keys.to_introducer, a->msg, sizeof(a->msg));
+	else
+		n = mesh_seal(&m, L.intro_pub, a->shared, a->msg, sizeof(a->msg));
+	if (n < 0)
 		die("%s", "cannot seal a REGISTER");
 	a->msg_len = (size_t)n;
 }
@@ -196,13 +207,16 @@ static bool on_reply(struct agent *a, const uint8_t *buf, size_t len, bool want_
 	}
 	if (buf[3] == MESH_REFUSED)
 		die("%s", "the introducer refused an agent (is --join-secret the introducer's?)");
-	if (buf[3] != MESH_REGISTERED || a->state != 1)
+	if ((buf[3] != MESH_REGISTERED && buf[3] != MESH_SESSION) || a->state != 1)
 		return false;
-	if (want_token && a - L.agents < 2) {
+	if (want_token && buf[3] == MESH_REGISTERED) {
 		if (mesh_receive(buf, len, a->priv, a->shared, &m, why, sizeof(why)))
 			return false;
 		a->id = m.u.regd.id;
 		memcpy(a->token, m.u.regd.token, MESH_TOKEN_LEN);
+		memcpy(a->sid, m.u.regd.sid, MESH_SID_LEN);
+		mesh_session_keys(m.u.regd.secret, a->shared, &a->keys);
+		a->has_sid = true;
 	}
 	a->state = 2;
 	return true;
@@ -268,7 +282,7 @@ static void usage(FILE *f)
 {
 	fputs("usage: introducer-load --introducer ADDR:PORT --introducer-key KEY --join-secret SECRET\n"
 	      "                       --from ADDR[,ADDR...] --agents N [--peers all|on-demand]\n"
-	      "                       [--keepalive-s S] [--relay-s S] [--pid PID] [--json FILE]\n",
+	      "                       [--keepalive-s S] [--relay-s S] [--pid PID] [--json FILE] [--full]\n",
 	      f);
 }
 
@@ -361,18 +375,150 @@ static double relay(void)
 	return got && last > first ? (double)got * 8 / (last - first) / 1e6 : 0;
 }
 
+/* A member over TCP (a network that drops UDP): connected, registered
+ * (no proof over TCP), its id and relay token learned. */
+struct tcp_agent {
+	int fd;
+	uint8_t priv[32], pub[32], shared[32];
+	uint32_t id;
+	uint8_t token[MESH_TOKEN_LEN];
+	uint8_t in[1 << 17];
+	size_t in_len;
+};
+
+static void write_all(int fd, const uint8_t *buf, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, buf, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			die("TCP write: %s", strerror(errno));
+		buf += n;
+		len -= (size_t)n;
+	}
+}
+
+static void tcp_agent_up(struct tcp_agent *t)
+{
+	struct mesh_msg m = { .type = MESH_REGISTER };
+	uint8_t frame[2 + MESH_MAX_MSG];
+	char why[160];
+	int n;
+	double t0 = now_s();
+
+	crypto_box_keypair(t->pub, t->priv);
+	if (mesh_shared_key(t->shared, L.intro_pub, t->priv))
+		die("%s", "a bad key");
+	if ((t->fd = socket(L.intro.addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
+	    connect(t->fd, &L.intro.addr.sa, intro_len()))
+		die("cannot connect to the introducer over TCP: %s", strerror(errno));
+	memcpy(m.sender, t->pub, 32);
+	m.counter = mesh_counter_next(&L.counter, real_ns());
+	m.session = 2;
+	m.u.reg.has_join = true;
+	memcpy(m.u.reg.join, L.join, 32);
+	m.u.reg.on_demand = true;
+	m.u.reg.ttl = 64;
+	snprintf(m.u.reg.name, sizeof(m.u.reg.name), "tcp%d", t->fd);
+	if ((n = mesh_seal(&m, L.intro_pub, t->shared, frame + 2, sizeof(frame) - 2)) < 0)
+		die("%s", "cannot seal a REGISTER");
+	frame[0] = (uint8_t)(n >> 8);
+	frame[1] = (uint8_t)n;
+	write_all(t->fd, frame, (size_t)n + 2);
+	/* Frames until the REGISTERED. */
+	while (now_s() - t0 < 10) {
+		ssize_t got = read(t->fd, t->in + t->in_len, sizeof(t->in) - t->in_len);
+		if (got <= 0)
+			die("%s", "the introducer closed our TCP connection");
+		t->in_len += (size_t)got;
+		while (t->in_len >= 2 && t->in_len >= 2 + (size_t)(t->in[0] << 8 | t->in[1])) {
+			size_t len = (size_t)(t->in[0] << 8 | t->in[1]);
+			bool done = len > 4 && t->in[5] == MESH_REGISTERED &&
+				    !mesh_receive(t->in + 2, len, t->priv, t->shared, &m, why, sizeof(why));
+			memmove(t->in, t->in + 2 + len, t->in_len - 2 - len);
+			t->in_len -= 2 + len;
+			if (done) {
+				t->id = m.u.regd.id;
+				memcpy(t->token, m.u.regd.token, MESH_TOKEN_LEN);
+				return;
+			}
+		}
+	}
+	die("%s", "no REGISTERED over TCP within 10 s");
+}
+
+/* Phase 5: the same over TCP, from one member's connection to another's. */
+static double relay_tcp(void)
+{
+	static struct tcp_agent a, b;
+	uint8_t pkt[1200], batch[64 * (2 + 1400)];
+	size_t bl = 0;
+	double t0, end, first = 0, last = 0;
+	uint64_t got = 0;
+	int n;
+
+	tcp_agent_up(&a);
+	tcp_agent_up(&b);
+	memset(pkt, 0x5a, sizeof(pkt));
+	pkt[0] = 4;
+	pkt[1] = pkt[2] = pkt[3] = 0;
+	for (int i = 0; i < 64; i++) {
+		n = mesh_relay_build(batch + bl + 2, 1400, a.token, b.id, pkt, sizeof(pkt));
+		if (n < 0)
+			die("%s", "cannot build a relay frame");
+		batch[bl] = (uint8_t)(n >> 8);
+		batch[bl + 1] = (uint8_t)n;
+		bl += 2 + (size_t)n;
+	}
+	fcntl(a.fd, F_SETFL, O_NONBLOCK);
+	fcntl(b.fd, F_SETFL, O_NONBLOCK);
+	t0 = now_s();
+	end = t0 + L.relay_s;
+	b.in_len = 0;
+	for (size_t off = 0; now_s() < end;) {
+		ssize_t w = write(a.fd, batch + off, bl - off), r;
+		if (w > 0)
+			off = (off + (size_t)w) % bl;
+		while ((r = read(b.fd, b.in + b.in_len, sizeof(b.in) - b.in_len)) > 0) {
+			b.in_len += (size_t)r;
+			size_t k = 0;
+			while (b.in_len - k >= 2 && b.in_len - k >= 2 + (size_t)(b.in[k] << 8 | b.in[k + 1])) {
+				size_t len = (size_t)(b.in[k] << 8 | b.in[k + 1]);
+				if (len > MESH_RELAYED_HDR_LEN && b.in[k + 5] == MESH_RELAYED) {
+					last = now_s();
+					if (!got)
+						first = last;
+					got += len - MESH_RELAYED_HDR_LEN;
+				}
+				k += 2 + len;
+			}
+			memmove(b.in, b.in + k, b.in_len - k);
+			b.in_len -= k;
+		}
+		if (w < 0 && errno == EAGAIN) {
+			struct pollfd p[2] = { { a.fd, POLLOUT, 0 }, { b.fd, POLLIN, 0 } };
+			poll(p, 2, 5);
+		}
+	}
+	close(a.fd);
+	close(b.fd);
+	return got && last > first ? (double)got * 8 / (last - first) / 1e6 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "introducer", 1, NULL, 'i' }, { "introducer-key", 1, NULL, 'k' }, { "join-secret", 1, NULL, 'j' },
 		{ "from", 1, NULL, 'f' },       { "agents", 1, NULL, 'n' },         { "peers", 1, NULL, 'p' },
 		{ "keepalive-s", 1, NULL, 'K' }, { "relay-s", 1, NULL, 'R' },       { "pid", 1, NULL, 'P' },
-		{ "json", 1, NULL, 'J' },       { "help", 0, NULL, 'h' },           { 0 }
+		{ "json", 1, NULL, 'J' },       { "help", 0, NULL, 'h' },           { "full", 0, NULL, 'F' },
+		{ 0 }
 	};
 	bool have_intro = false, have_key = false, have_join = false;
 	uint64_t list_bytes = 0;
 	long rss0, rss1;
-	double cpu0, cpu1, cpu2, cpu3, t_first, t_again, mbit = 0;
+	double cpu0, cpu1, cpu2, cpu3, t_first, t_again, mbit = 0, mbit_tcp = 0;
 	int c;
 
 	L.keepalive_s = 20;
@@ -419,6 +565,9 @@ int main(int argc, char **argv)
 		case 'J':
 			L.json = optarg;
 			break;
+		case 'F':
+			L.full = true;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -450,23 +599,26 @@ int main(int argc, char **argv)
 	fprintf(stderr, "introducer-load: %d registered again in %.2f s (%.0f a second)\n", L.n, t_again, L.n / t_again);
 	keepalive();
 	cpu3 = cpu_s();
-	if (L.relay_s > 0)
+	if (L.relay_s > 0) {
 		mbit = relay();
-	fprintf(stderr, "introducer-load: relay %.0f Mbit/s; %ld bytes a member; keepalive CPU %.1f %%\n", mbit,
+		mbit_tcp = relay_tcp();
+	}
+	fprintf(stderr, "introducer-load: relay %.0f Mbit/s over UDP, %.0f over TCP; %ld bytes a member; keepalive CPU %.1f %%\n",
+		mbit, mbit_tcp,
 		L.pid ? (rss1 - rss0) / L.n : 0L, L.keepalive_s ? 100 * (cpu3 - cpu2) / L.keepalive_s : 0);
 	if (L.json) {
 		FILE *f = fopen(L.json, "w");
 		if (!f)
 			die("cannot write %s", L.json);
 		fprintf(f,
-			"{\"agents\":%d,\"sources\":%d,\"peers\":\"%s\",\"first_registrations_per_s\":%.1f,"
+			"{\"agents\":%d,\"sources\":%d,\"peers\":\"%s\",\"registrations\":\"%s\",\"first_registrations_per_s\":%.1f,"
 			"\"first_registrations_s\":%.3f,\"introducer_cpu_first_s\":%.3f,"
 			"\"reregistrations_per_s\":%.1f,\"introducer_cpu_again_s\":%.3f,\"list_bytes_received\":%llu,"
 			"\"rss_bytes_before\":%ld,\"rss_bytes_after\":%ld,\"rss_bytes_per_agent\":%.1f,"
-			"\"keepalive_s\":%d,\"keepalive_cpu_percent\":%.2f,\"relay_udp_mbit_s\":%.1f}\n",
-			L.n, L.n_from, L.on_demand ? "on-demand" : "all", L.n / t_first, t_first, cpu1 - cpu0, L.n / t_again,
+			"\"keepalive_s\":%d,\"keepalive_cpu_percent\":%.2f,\"relay_udp_mbit_s\":%.1f,\"relay_tcp_mbit_s\":%.1f}\n",
+			L.n, L.n_from, L.on_demand ? "on-demand" : "all", L.full ? "full" : "session", L.n / t_first, t_first, cpu1 - cpu0, L.n / t_again,
 			cpu2 - cpu1, (unsigned long long)list_bytes, rss0, rss1, L.pid ? (double)(rss1 - rss0) / L.n : 0.0,
-			L.keepalive_s, L.keepalive_s ? 100 * (cpu3 - cpu2) / L.keepalive_s : 0, mbit);
+			L.keepalive_s, L.keepalive_s ? 100 * (cpu3 - cpu2) / L.keepalive_s : 0, mbit, mbit_tcp);
 		fclose(f);
 	}
 	return 0;

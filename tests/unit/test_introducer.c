@@ -288,6 +288,30 @@ static void udp_join(struct introducer *in, const char *secret, const struct wg_
 	udp_register(in, priv, secret, from, now);
 }
 
+/* A wrong join secret from a fresh key at `from`, its address proven
+ * first (a secret is tried only from a proven address): was it refused
+ * (heard), or not heard at all? */
+static bool guess_heard(struct introducer *in, int via, const struct wg_endpoint *from, uint64_t now)
+{
+	uint8_t priv[32], pub[32], buf[MESH_MAX_MSG], shared[32];
+	struct mesh_msg m;
+	char why[160];
+	size_t n;
+
+	crypto_box_keypair(pub, priv);
+	n = register_datagram(priv, "a wrong guess, long enough", NULL, buf, sizeof(buf));
+	io_seen.last_len = 0;
+	introducer_receive(in, via, from, buf, n, now);
+	if (!io_seen.last_len || io_seen.last[3] != MESH_PROVE)
+		return false;
+	assert_int_equal(mesh_shared_key(shared, intro_pub, priv), 0);
+	assert_int_equal(mesh_receive(io_seen.last, io_seen.last_len, priv, shared, &m, why, sizeof(why)), 0);
+	n = register_datagram(priv, "a wrong guess, long enough", m.u.prove.proof, buf, sizeof(buf));
+	io_seen.last_len = 0;
+	introducer_receive(in, via, from, buf, n, now);
+	return io_seen.last_len > 0 && io_seen.last[3] == MESH_REFUSED;
+}
+
 /* The join secret cannot be guessed online without limit (issue 13 #14):
  * after a few wrong guesses from one address, that address is not heard
  * for a while, even with the right secret; other addresses are. */
@@ -295,20 +319,18 @@ static void join_secret_guesses_from_one_address_are_limited(void **state)
 {
 	struct introducer *in = intro_new_with("join-secret = the right secret, long enough\n");
 	struct wg_endpoint guesser, other;
-	uint8_t buf[MESH_MAX_MSG];
-	size_t n;
 	int guesses = 0;
 
 	(void)state;
 	assert_int_equal(wg_endpoint_parse("192.0.2.66:5000", &guesser), 0);
 	assert_int_equal(wg_endpoint_parse("192.0.2.77:5000", &other), 0);
-	/* A guess a second for 50 s (slow enough for every other limit). */
+	/* A guess a second for 50 s (slow enough for every other limit):
+	 * the first five are heard (refused), the rest not. */
 	for (int i = 0; i < 50; i++) {
-		n = join_datagram("a wrong guess, long enough", buf, sizeof(buf));
-		introducer_receive(in, 0, &guesser, buf, n, 1000 + (uint64_t)i * 1000);
+		guesses += guess_heard(in, 0, &guesser, 1000 + (uint64_t)i * 1000);
 		io_seen.ns += 1000000000ULL;
-		guesses++;
 	}
+	assert_in_range(guesses, 5, 10);
 	assert_int_equal(introducer_members(in), 0);
 	/* The right secret from the guesser's address, at once: not heard. */
 	udp_join(in, "the right secret, long enough", &guesser, 50050);
@@ -848,6 +870,107 @@ static void an_on_demand_member_gets_no_lists_and_looks_up_its_peers(void **stat
 	introducer_free(in);
 }
 
+/* Once registered, a member registers again with session messages under
+ * the keys its REGISTERED gave: answered as session messages, with no
+ * X25519 on either side (issue 17). One under another key, or with a sid
+ * no one has, is dropped; a REGISTER in full is answered in full again
+ * (an agent that lost its keys). */
+static void a_member_registers_again_with_session_messages(void **state)
+{
+	struct introducer *in = intro_new();
+	struct wg_endpoint ea, eb;
+	struct mesh_session_keys k, wrong;
+	struct mesh_msg regd, msg = { .type = MESH_REGISTER }, o;
+	uint8_t buf[MESH_MAX_MSG], shared[32], sid[MESH_SID_LEN];
+	char why[160];
+	uint64_t x25519;
+	int n;
+
+	(void)state;
+	assert_int_equal(wg_endpoint_parse("192.0.2.2:40000", &ea), 0);
+	udp_register(in, member_priv[0], NULL, &ea, 1000);
+	assert_int_equal(io_seen.last[3], MESH_REGISTERED);   /* the first answer: in full */
+	regd = last_for(0);
+	memcpy(sid, regd.u.regd.sid, sizeof(sid));
+	assert_int_equal(mesh_shared_key(shared, intro_pub, member_priv[0]), 0);
+	mesh_session_keys(regd.u.regd.secret, shared, &k);
+	x25519 = introducer_stats(in)->x25519;
+	for (int i = 0; i < 50; i++) {
+		msg.counter = mesh_counter_next(&(struct mesh_counter){ 0 }, io_seen.ns) + 1000 + (uint64_t)i;
+		msg.session = test_session;
+		n = mesh_session_seal(&msg, sid, k.to_introducer, buf, sizeof(buf));
+		assert_true(n > 0);
+		io_seen.last_len = 0;
+		introducer_receive(in, 0, &ea, buf, (size_t)n, 2000 + (uint64_t)i);
+		assert_true(io_seen.last_len > 0);
+		assert_int_equal(io_seen.last[3], MESH_SESSION);
+		assert_int_equal(mesh_session_open(io_seen.last, io_seen.last_len, k.to_agent, &o, why, sizeof(why)), 0);
+		assert_int_equal(o.type, MESH_REGISTERED);
+		assert_memory_equal(o.u.regd.sid, sid, sizeof(sid));
+	}
+	assert_int_equal(introducer_stats(in)->x25519, x25519);   /* none since the first contact's */
+	/* Another key; a sid no one has: nothing. */
+	memcpy(&wrong, &k, sizeof(wrong));
+	wrong.to_introducer[0] ^= 1;
+	msg.counter += 100000;
+	n = mesh_session_seal(&msg, sid, wrong.to_introducer, buf, sizeof(buf));
+	io_seen.last_len = 0;
+	introducer_receive(in, 0, &ea, buf, (size_t)n, 3000);
+	assert_int_equal(io_seen.last_len, 0);
+	sid[0] ^= 1;
+	msg.counter += 1;
+	n = mesh_session_seal(&msg, sid, k.to_introducer, buf, sizeof(buf));
+	introducer_receive(in, 0, &ea, buf, (size_t)n, 3000);
+	assert_int_equal(io_seen.last_len, 0);
+	/* From a new address (its NAT moved it): a PROVE as a session message,
+	 * no larger than the REGISTER; with the proof, it moves. */
+	sid[0] ^= 1;
+	assert_int_equal(wg_endpoint_parse("192.0.2.2:40999", &eb), 0);
+	msg.counter += 1;
+	n = mesh_session_seal(&msg, sid, k.to_introducer, buf, sizeof(buf));
+	io_seen.last_len = 0;
+	introducer_receive(in, 0, &eb, buf, (size_t)n, 3100);
+	assert_true(io_seen.last_len > 0 && io_seen.last_len <= (size_t)n);
+	assert_int_equal(mesh_session_open(io_seen.last, io_seen.last_len, k.to_agent, &o, why, sizeof(why)), 0);
+	assert_int_equal(o.type, MESH_PROVE);
+	msg.counter += 1;
+	msg.u.reg.has_proof = true;
+	memcpy(msg.u.reg.proof, o.u.prove.proof, MESH_PROOF_LEN);
+	n = mesh_session_seal(&msg, sid, k.to_introducer, buf, sizeof(buf));
+	introducer_receive(in, 0, &eb, buf, (size_t)n, 3200);
+	assert_int_equal(mesh_session_open(io_seen.last, io_seen.last_len, k.to_agent, &o, why, sizeof(why)), 0);
+	assert_int_equal(o.type, MESH_REGISTERED);
+	assert_true(wg_endpoint_equal(&o.u.regd.seen, &eb));
+	msg.u.reg.has_proof = false;
+	/* A member gone bad sends 300 in a second, its record different in
+	 * each: a burst and a few a second are answered, and the other
+	 * member hears of the changes a few times, not 300. */
+	udp_register(in, member_priv[1], NULL, &ea, 3300);
+	io_seen.watch = ea;
+	io_seen.peers_to_watch = 0;
+	int answered = 0;
+	for (int i = 0; i < 300; i++) {
+		msg.counter += 1;
+		msg.u.reg.n_cands = 1;
+		assert_int_equal(wg_endpoint_parse("10.0.0.2:1", &msg.u.reg.cands[0]), 0);
+		msg.u.reg.cands[0].addr.in4.sin_port = htons((uint16_t)(1000 + i));
+		n = mesh_session_seal(&msg, sid, k.to_introducer, buf, sizeof(buf));
+		io_seen.last_len = 0;
+		introducer_receive(in, 0, &eb, buf, (size_t)n, 3400 + (uint64_t)i * 3);
+		answered += io_seen.last_len > 0;
+	}
+	print_message("  %d of 300 answered, %d changes passed on\n", answered, io_seen.peers_to_watch);
+	assert_in_range(answered, 30, 64 + 25);   /* (the 50 above took from the same burst) */
+	assert_in_range(io_seen.peers_to_watch, 1, 8);
+	/* In full: answered in full. */
+	io_seen.ns += 1000000000ULL;
+	n = (int)register_datagram(member_priv[0], NULL, NULL, buf, sizeof(buf));
+	io_seen.regd_len = 0;
+	introducer_receive(in, 0, &eb, buf, (size_t)n, 6000);
+	assert_true(io_seen.regd_len > 0);   /* (sent as REGISTERED, not as a session message) */
+	introducer_free(in);
+}
+
 /* A port mapping is passed on only on the address the member is seen
  * from: one elsewhere (a home router behind a carrier NAT, or a member
  * pointing its peers at someone else) is dropped from its record, and
@@ -1009,9 +1132,7 @@ static void an_ipv6_only_member_joins_and_is_served_over_ipv6(void **state)
 static void join_guesses_from_a_sites_many_ipv6_prefixes_are_limited(void **state)
 {
 	struct introducer *in = intro_new_with("listen6 = 2001:db8::a\njoin-secret = the right secret, long enough\n");
-	uint8_t buf[MESH_MAX_MSG];
 	int answered = 0;
-	size_t n;
 
 	(void)state;
 	for (int i = 0; i < 1000; i++) {
@@ -1019,10 +1140,7 @@ static void join_guesses_from_a_sites_many_ipv6_prefixes_are_limited(void **stat
 		struct wg_endpoint from;
 		snprintf(ep, sizeof(ep), "[2001:db8:0:%x::1]:5000", i);   /* a /64 each, one /48 */
 		assert_int_equal(wg_endpoint_parse(ep, &from), 0);
-		n = join_datagram("a wrong guess, long enough", buf, sizeof(buf));
-		io_seen.last_len = 0;
-		introducer_receive(in, MESH_VIA_UDP6, &from, buf, n, 1000 + (uint64_t)i);
-		answered += io_seen.last_len > 0;
+		answered += guess_heard(in, MESH_VIA_UDP6, &from, 1000 + (uint64_t)i);
 	}
 	assert_true(answered <= 5);
 	/* From a thousand /48s: everyone's budget (256 at once, then 4 a second). */
@@ -1032,10 +1150,7 @@ static void join_guesses_from_a_sites_many_ipv6_prefixes_are_limited(void **stat
 		struct wg_endpoint from;
 		snprintf(ep, sizeof(ep), "[2001:db8:%x::1]:5000", i + 1);
 		assert_int_equal(wg_endpoint_parse(ep, &from), 0);
-		n = join_datagram("a wrong guess, long enough", buf, sizeof(buf));
-		io_seen.last_len = 0;
-		introducer_receive(in, MESH_VIA_UDP6, &from, buf, n, 3000 + (uint64_t)i);
-		answered += io_seen.last_len > 0;
+		answered += guess_heard(in, MESH_VIA_UDP6, &from, 3000 + (uint64_t)i);
 	}
 	print_message("%d of 1000 guesses from as many /48s answered\n", answered);
 	assert_true(answered <= 256 + 8);
@@ -1111,6 +1226,7 @@ int main(void)
 		cmocka_unit_test(join_guesses_from_a_sites_many_ipv6_prefixes_are_limited),
 		cmocka_unit_test(a_member_heard_over_ipv6_alone_loses_its_old_ipv4_endpoint),
 		cmocka_unit_test(an_on_demand_member_gets_no_lists_and_looks_up_its_peers),
+		cmocka_unit_test(a_member_registers_again_with_session_messages),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

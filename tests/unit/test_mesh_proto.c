@@ -465,6 +465,50 @@ static void lookup_and_on_demand_round_trip_and_bad_ones_are_refused(void **stat
 	assert_non_null(strstr(why, "flags 0x18"));
 }
 
+/* Session messages: what is sealed opens with the key, and nothing else
+ * does: not the other direction's key, not a flipped bit anywhere, not a
+ * byte less, not another version's. */
+static void session_messages_open_with_their_key_and_nothing_else(void **state)
+{
+	uint8_t secret[MESH_SECRET_LEN], shared[32], sid[MESH_SID_LEN], out[MESH_MAX_MSG], copy[MESH_MAX_MSG];
+	struct mesh_session_keys k;
+	struct mesh_msg m = { .type = MESH_REGISTER }, o;
+	const uint8_t *got_sid;
+	char why[160];
+	int n;
+
+	(void)state;
+	randombytes_buf(secret, sizeof(secret));
+	randombytes_buf(shared, sizeof(shared));
+	randombytes_buf(sid, sizeof(sid));
+	mesh_session_keys(secret, shared, &k);
+	assert_memory_not_equal(k.to_introducer, k.to_agent, 32);
+	m.counter = 1234567;
+	m.session = 99;
+	strcpy(m.u.reg.name, "alice");
+	n = mesh_session_seal(&m, sid, k.to_introducer, out, sizeof(out));
+	assert_true(n > MESH_SESSION_OVERHEAD);
+	assert_int_equal(mesh_session_sid(out, (size_t)n, &got_sid), 0);
+	assert_memory_equal(got_sid, sid, MESH_SID_LEN);
+	assert_int_equal(mesh_session_open(out, (size_t)n, k.to_introducer, &o, why, sizeof(why)), 0);
+	assert_int_equal(o.type, MESH_REGISTER);
+	assert_int_equal(o.counter, 1234567);
+	assert_int_equal(o.session, 99);
+	assert_string_equal(o.u.reg.name, "alice");
+	assert_int_equal(mesh_session_open(out, (size_t)n, k.to_agent, &o, why, sizeof(why)), -EBADMSG);
+	assert_non_null(strstr(why, "does not authenticate"));
+	for (int i = 4; i < n; i++) {
+		memcpy(copy, out, (size_t)n);
+		copy[i] ^= 0x40;
+		if (mesh_session_open(copy, (size_t)n, k.to_introducer, &o, why, sizeof(why)) != -EBADMSG)
+			fail_msg("a flipped bit at byte %d went through", i);
+	}
+	assert_int_equal(mesh_session_open(out, (size_t)n - 1, k.to_introducer, &o, why, sizeof(why)), -EBADMSG);
+	assert_int_equal(mesh_session_sid(out, 20, &got_sid), -EBADMSG);
+	out[2] = MESH_VERSION - 1;
+	assert_int_equal(mesh_session_sid(out, (size_t)n, &got_sid), -EBADMSG);
+}
+
 struct pieces {
 	uint8_t p[MESH_FRAG_MAX_PIECES][MESH_FRAG_SAFE];
 	size_t len[MESH_FRAG_MAX_PIECES];
@@ -672,6 +716,7 @@ int main(void)
 		cmocka_unit_test(malformed_bodies_are_refused_with_a_reason),
 		cmocka_unit_test(every_message_type_refuses_trailing_and_missing_bytes),
 		cmocka_unit_test(lookup_and_on_demand_round_trip_and_bad_ones_are_refused),
+		cmocka_unit_test(session_messages_open_with_their_key_and_nothing_else),
 		cmocka_unit_test(packets_go_in_pieces_and_come_back_whole),
 		cmocka_unit_test(relay_carries_only_wireguard_and_shrinks_on_the_way_out),
 		cmocka_unit_test(tcp_frames_arrive_whole_in_any_pieces),

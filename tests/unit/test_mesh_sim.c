@@ -803,7 +803,8 @@ static void an_introducer_message_to_an_earlier_process_is_refused_after_a_resta
 		for (int i = 0; i < S.n_packets && !len; i++) {
 			const struct sim_packet *k = &S.packets[i];
 			if (k->kind == SIM_UDP && k->src_ip == 0xcb00710a && k->dst_ip == A->public_ip && k->len >= 4 &&
-			    k->len <= sizeof(captured) && mesh_is_message(k->data, k->len) && k->data[3] == MESH_REGISTERED) {
+			    k->len <= sizeof(captured) && mesh_is_message(k->data, k->len) &&
+			    (k->data[3] == MESH_REGISTERED || k->data[3] == MESH_SESSION)) {
 				memcpy(captured, k->data, k->len);
 				len = k->len;
 			}
