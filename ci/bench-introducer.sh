@@ -34,17 +34,8 @@ while [ $# -gt 0 ]; do
 done
 [ -z "$baseline" ] || [ -r "$baseline" ] || { echo "bench-introducer.sh: cannot read baseline $baseline" >&2; exit 2; }
 pl=build/punchlab
-run=$($pl topo up tests/data/wg-pair.topo | sed -n 's/^run \([0-9a-f]*\):.*/\1/p')
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-	# Only the daemons this script started, by pid.
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	$pl topo down --run "$run" >/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-ns() { echo "pl-$run-$1"; }
+# The lab, a scratch folder, and what is started in it ended by pid at exit.
+. ci/bench-lab.sh
 a_addr=$(ip -n "$(ns a)" -4 -o addr show dev eth0 | awk '{ split($4, x, "/"); print x[1] }')
 b_addr=$(ip -n "$(ns b)" -4 -o addr show dev eth0 | awk '{ split($4, x, "/"); print x[1] }')
 # The introducer's second address, and the load's many sources.

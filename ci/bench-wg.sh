@@ -28,17 +28,8 @@ if ! command -v iperf3 >/dev/null; then
 	[ "$(id -u)" = 0 ] || { echo "make bench needs iperf3 (apt-get install iperf3) and root" >&2; exit 1; }
 	apt-get install -y -qq --no-install-recommends iperf3 >/dev/null
 fi
-run=$($pl topo up tests/data/wg-pair.topo | sed -n 's/^run \([0-9a-f]*\):.*/\1/p')
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-	# Only the daemons this script started, by pid.
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	$pl topo down --run "$run" >/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-ns() { echo "pl-$run-$1"; }
+# The lab, a scratch folder, and what is started in it ended by pid at exit.
+. ci/bench-lab.sh
 for h in a b; do
 	(umask 077; wg genkey >"$tmp/$h.key")
 	wg pubkey <"$tmp/$h.key" >"$tmp/$h.pub"

@@ -108,17 +108,25 @@ static void die(const char *fmt, const char *what)
 	exit(1);
 }
 
-/* The introducer's CPU seconds so far and resident bytes (0 without --pid). */
-static double cpu_s(void)
+/* The introducer's /proc/PID/WHAT, or NULL (no --pid, or gone). */
+static FILE *proc_open(const char *what)
 {
-	char path[64], buf[1024], *p;
-	unsigned long ut = 0, st = 0;
-	FILE *f;
+	char path[64];
 
 	if (!L.pid)
-		return 0;
-	snprintf(path, sizeof(path), "/proc/%d/stat", L.pid);
-	if (!(f = fopen(path, "r")))
+		return NULL;
+	snprintf(path, sizeof(path), "/proc/%d/%s", L.pid, what);
+	return fopen(path, "r");
+}
+
+/* The introducer's CPU seconds so far, and its resident bytes (0 without --pid). */
+static double cpu_s(void)
+{
+	char buf[1024], *p;
+	unsigned long ut = 0, st = 0;
+	FILE *f = proc_open("stat");
+
+	if (!f)
 		return 0;
 	if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')))
 		sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st);
@@ -128,14 +136,11 @@ static double cpu_s(void)
 
 static long rss_bytes(void)
 {
-	char path[64], line[256];
+	char line[256];
 	long kb = 0;
-	FILE *f;
+	FILE *f = proc_open("status");
 
-	if (!L.pid)
-		return 0;
-	snprintf(path, sizeof(path), "/proc/%d/status", L.pid);
-	if (!(f = fopen(path, "r")))
+	if (!f)
 		return 0;
 	while (fgets(line, sizeof(line), f))
 		if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)

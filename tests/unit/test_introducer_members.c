@@ -11,17 +11,7 @@
 #include <string.h>
 
 #include "introducer/members.h"
-
-static uint64_t rng_state = 0x2545F4914F6CDD1DULL;
-
-static uint64_t rnd(void)
-{
-	/* xorshift64*: reproducible, so a failure can be replayed. */
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return rng_state * 2685821657736338717ULL;
-}
+#include "twin_rng.h"
 
 /* Endpoints from a small set, so that members share them. */
 static struct wg_endpoint random_endpoint(void)
@@ -155,6 +145,7 @@ static void member_table_refuses_past_its_capacity(void **state)
 
 int main(void)
 {
+	rng_state = 0x2545F4914F6CDD1DULL;
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(member_table_agrees_with_a_list),
 		cmocka_unit_test(member_table_refuses_past_its_capacity),

@@ -13,17 +13,7 @@
 
 #include "wg/allowedips.h"
 #include "wg/replay.h"
-
-static uint64_t rng_state = 0x9E3779B97F4A7C15ULL;
-
-static uint64_t rnd(void)
-{
-	/* xorshift64*: reproducible, so a failure can be replayed. */
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return rng_state * 2685821657736338717ULL;
-}
+#include "twin_rng.h"
 
 static void replay_window_edges(void **state)
 {
@@ -197,6 +187,7 @@ static void allowed_ips_basics(void **state)
 
 int main(void)
 {
+	rng_state = 0x9E3779B97F4A7C15ULL;
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(replay_window_edges),
 		cmocka_unit_test(replay_window_agrees_with_a_set),
