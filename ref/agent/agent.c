@@ -608,7 +608,7 @@ static bool x25519_allowed(struct agent *a, const struct wg_endpoint *from, bool
 	return true;
 }
 
-static void handle(struct agent *a, struct agent_peer *p, struct mesh_msg *msg, size_t len, int fd,
+static void handle(struct agent *a, struct agent_peer *p, struct mesh_msg *m, size_t len, int fd,
 		   const struct wg_endpoint *from, bool via_tcp, uint64_t now);
 
 /* A session message from the introducer: its sid must be our session's,
@@ -675,93 +675,89 @@ static void on_control(struct agent *a, const uint8_t *buf, size_t len, int fd, 
 }
 
 /* An opened control message from peer p, or from the introducer (NULL). */
-static void handle(struct agent *a, struct agent_peer *p, struct mesh_msg *msg, size_t len, int fd,
+static void handle(struct agent *a, struct agent_peer *p, struct mesh_msg *m, size_t len, int fd,
 		   const struct wg_endpoint *from, bool via_tcp, uint64_t now)
 {
-	struct mesh_msg m = *msg;
-
 	/* The same rules for the introducer as for peers: sent within the
 	 * skew, and each counter once. */
-	if (!mesh_counter_fresh(m.counter, real_ns(a), MESH_COUNTER_SKEW_S)) {
+	if (!mesh_counter_fresh(m->counter, real_ns(a), MESH_COUNTER_SKEW_S)) {
 		a->dropped_control++;
-		goto out;
+		return;
 	}
 	/* The introducer speaks to this process only: what it said to an
 	 * earlier one (captured, and replayed to us after a restart) names
 	 * another session. */
-	if (!p && m.session != a->session) {
+	if (!p && m->session != a->session) {
 		a->dropped_control++;
-		goto out;
+		return;
 	}
-	if (m.type == MESH_RESYNC) {
+	if (m->type == MESH_RESYNC) {
 		/* Outside the replay window on purpose: it only ever moves our
 		 * counter forward, so a replayed one changes nothing. */
-		if (mesh_counter_resync(&a->counter, m.u.resync.newest, real_ns(a)))
+		if (mesh_counter_resync(&a->counter, m->u.resync.newest, real_ns(a)))
 			agent_log(a, "%s holds newer counters of ours (we restarted, or the clock stepped back): continuing above them",
 				  p ? p->rec.name : "the introducer");
-		goto out;
+		return;
 	}
-	if (!mesh_replay_check(p ? &p->replay : &a->intro_replay, m.counter)) {
+	if (!mesh_replay_check(p ? &p->replay : &a->intro_replay, m->counter)) {
 		a->dropped_control++;
-		if (!mesh_replay_holds(p ? &p->replay : &a->intro_replay, m.counter))
+		if (!mesh_replay_holds(p ? &p->replay : &a->intro_replay, m->counter))
 			send_resync(a, p, len, fd, from, via_tcp, now);
-		goto out;
+		return;
 	}
 	if (!p) {
 		a->intro_heard_ms = now;
-		if (m.type == MESH_REGISTERED) {
+		if (m->type == MESH_REGISTERED) {
 			a->session_asked_ms = 0;
 			a->session_fell_back = false;
 		}
 	}
 	if (!p) {
-		switch (m.type) {
+		switch (m->type) {
 		case MESH_REGISTERED:
-			on_registered(a, &m, via_tcp, now);
+			on_registered(a, m, via_tcp, now);
 			break;
 		case MESH_PEER:
-			on_peer(a, &m.u.peer, m.counter, now);
+			on_peer(a, &m->u.peer, m->counter, now);
 			break;
 		case MESH_PUNCH: {
 			struct agent_peer *q;
-			on_peer(a, &m.u.punch.peer, m.counter, now);
-			if ((q = peer_by_key(a, m.u.punch.peer.key)))
-				punch_start(a, q, m.u.punch.round);
+			on_peer(a, &m->u.punch.peer, m->counter, now);
+			if ((q = peer_by_key(a, m->u.punch.peer.key)))
+				punch_start(a, q, m->u.punch.round);
 			break;
 		}
 		case MESH_REFUSED:
 			if (!a->refused)
 				agent_log(a, "the introducer refused us: %s",
-					  m.u.refused.reason == MESH_REFUSED_NOT_MEMBER
+					  m->u.refused.reason == MESH_REFUSED_NOT_MEMBER
 						  ? "not a member (add our public key to its allowlist, or set join-secret)"
 						  : "no mesh address left in its pool");
 			a->refused = true;
 			a->registered = false;
 			break;
 		case MESH_PROVE:
-			on_prove(a, &m, from, via_tcp, now);
+			on_prove(a, m, from, via_tcp, now);
 			break;
 		case MESH_GONE: {
 			/* At once, not after PEER_EXPIRE_MS of silence. */
-			struct agent_peer *q = peer_by_key(a, m.u.gone.key);
-			if (q && q->rec.id == m.u.gone.id)
+			struct agent_peer *q = peer_by_key(a, m->u.gone.key);
+			if (q && q->rec.id == m->u.gone.id)
 				peer_drop(a, q, "left the mesh (the introducer says so)");
 			break;
 		}
 		default:
 			a->dropped_control++;
 		}
-		goto out;
+		return;
 	}
-	if (m.type == MESH_PING) {
-		m.u.ping.size = (uint16_t)len;   /* as it came: the pong says so (path MTU probes) */
-		punch_on_ping(a, p, &m, fd, from);
-	} else if (m.type == MESH_PONG)
-		punch_on_pong(a, p, &m, fd, from);
+	if (m->type == MESH_PING) {
+		m->u.ping.size = (uint16_t)len;   /* as it came: the pong says so (path MTU probes) */
+		punch_on_ping(a, p, m, fd, from);
+	} else if (m->type == MESH_PONG)
+		punch_on_pong(a, p, m, fd, from);
 	else
 		a->dropped_control++;
-out:
-	sodium_memzero(&m, sizeof(m));   /* a REGISTERED's secret */
 }
 
 /* Is from, on socket fd, where a peer's direct path goes? */

@@ -141,16 +141,16 @@ static bool ipv6_only_here(const struct introducer *in, const struct member *m)
 	return in->cur_via == MESH_VIA_UDP6 && ipv6_only(m) && wg_endpoint_equal(&m->rec.seen6, &in->cur_from);
 }
 
-/* Where a member was seen from on our address via (NULL: TCP), and the
- * index that finds it by that. */
-static struct wg_endpoint *seen_at(struct member *m, int via)
-{
-	return via == MESH_VIA_UDP6 ? &m->rec.seen6 : via == MESH_VIA_TCP ? NULL : &m->rec.seen[via];
-}
-
+/* The index that finds a member by where it was seen from on our UDP
+ * address via, and that endpoint (NULL: TCP). */
 static enum member_index seen_index(int via)
 {
 	return via == MESH_VIA_UDP6 ? BY_SEEN6 : via == 1 ? BY_SEEN1 : BY_SEEN0;
+}
+
+static struct wg_endpoint *seen_at(struct member *m, int via)
+{
+	return via == MESH_VIA_TCP ? NULL : members_seen_ep(m, seen_index(via));
 }
 
 static void say(const char *fmt, ...)
@@ -302,16 +302,22 @@ static int seal_for(struct introducer *in, struct mesh_msg *m, const uint8_t to[
 	return mesh_seal(m, to, shared, out, cap);
 }
 
+/* Seal m as a session message of member to's (its agent session `session`). */
+static int seal_session(struct introducer *in, struct member *to, struct mesh_msg *m, uint64_t session, uint8_t *out,
+			size_t cap)
+{
+	memcpy(m->sender, in->pub, WG_KEY_LEN);
+	m->counter = mesh_counter_next(&in->counter, in->io.real_ns(in->io.ctx));
+	m->session = session;
+	return mesh_session_seal(m, to->sid, to->keys.to_agent, out, cap);
+}
+
 /* Seal m for member `to`'s current session: as a session message once the
  * member has sent one (it holds the keys), else in full. */
 static int seal_to(struct introducer *in, struct member *to, struct mesh_msg *m, uint8_t *out, size_t cap)
 {
-	if (to->has_sid && to->sid_heard && to->sid_session == to->session) {
-		memcpy(m->sender, in->pub, WG_KEY_LEN);
-		m->counter = mesh_counter_next(&in->counter, in->io.real_ns(in->io.ctx));
-		m->session = to->session;
-		return mesh_session_seal(m, to->sid, to->keys.to_agent, out, cap);
-	}
+	if (to->has_sid && to->sid_heard && to->sid_session == to->session)
+		return seal_session(in, to, m, to->session, out, cap);
 	return seal_for(in, m, to->rec.key, to->session, to->shared, out, cap);
 }
 
@@ -427,9 +433,9 @@ static struct bucket *join_bucket(struct introducer *in, uint64_t now)
 }
 
 /* May the current source try a join secret now? Only while it and
- * everyone have a token left; a wrong secret takes one of each
- * (join_guessed_wrong), the right one none: guesses stay as slow as
- * ever, and a thousand agents that know the secret join at once. */
+ * everyone have a token left; a wrong secret takes one of each (in
+ * on_register), the right one none: guesses stay as slow as ever, and a
+ * thousand agents that know the secret join at once. */
 static bool join_allowed(struct introducer *in, uint64_t now)
 {
 	struct bucket *j = join_bucket(in, now);
@@ -456,6 +462,15 @@ static void send_peer(struct introducer *in, struct member *to, const struct mem
 
 	p.u.peer = about->rec;
 	send_msg(in, to, &p);
+}
+
+/* m's record changed: to every other member that takes changes (not
+ * those on demand). */
+static void announce(struct introducer *in, const struct member *m)
+{
+	for (int k = 0; k < in->members.n; k++)
+		if (in->members.live[k] != m && !in->members.live[k]->on_demand)
+			send_peer(in, in->members.live[k], m);
 }
 
 /* An address proves it is the sender's by bringing back a proof we sent
@@ -503,12 +518,8 @@ static void place_proven_soon(struct introducer *in, uint64_t now);
 static int seal_answer(struct introducer *in, struct member *m, struct mesh_msg *r, const uint8_t to[static WG_KEY_LEN],
 		       uint64_t session, const uint8_t shared[static 32], uint8_t *out, size_t cap)
 {
-	if (in->cur_session && m && m->has_sid) {
-		memcpy(r->sender, in->pub, WG_KEY_LEN);
-		r->counter = mesh_counter_next(&in->counter, in->io.real_ns(in->io.ctx));
-		r->session = session;
-		return mesh_session_seal(r, m->sid, m->keys.to_agent, out, cap);
-	}
+	if (in->cur_session && m && m->has_sid)
+		return seal_session(in, m, r, session, out, cap);
 	return seal_for(in, r, to, session, shared, out, cap);
 }
 
@@ -695,8 +706,7 @@ static void on_register(struct introducer *in, const struct mesh_msg *msg, const
 		m->sid_heard = false;
 	memcpy(r.u.regd.sid, m->sid, MESH_SID_LEN);
 	memcpy(r.u.regd.secret, m->secret, MESH_SECRET_LEN);
-	n = in->cur_session ? seal_answer(in, m, &r, m->rec.key, m->session, m->shared, out, sizeof(out))
-			    : seal_to(in, m, &r, out, sizeof(out));
+	n = seal_answer(in, m, &r, m->rec.key, m->session, m->shared, out, sizeof(out));
 	sodium_memzero(r.u.regd.secret, sizeof(r.u.regd.secret));
 	if (n > 0)
 		reply(in, out, (size_t)n);
@@ -718,17 +728,11 @@ static void on_register(struct introducer *in, const struct mesh_msg *msg, const
 		changed = false;
 	} else if (changed)
 		m->change_pending = false;
-	if (!whole_list && !changed)
-		return;
-	for (int i = 0; i < in->members.n; i++) {
-		struct member *o = in->members.live[i];
-		if (o == m)
-			continue;
-		if (whole_list)
-			send_peer(in, m, o);
-		if (changed && !o->on_demand)
-			send_peer(in, o, m);
-	}
+	for (int i = 0; i < in->members.n && whole_list; i++)
+		if (in->members.live[i] != m)
+			send_peer(in, m, in->members.live[i]);
+	if (changed)
+		announce(in, m);
 }
 
 /* CONNECTs a member may make: a burst (a member meeting many peers at
@@ -938,7 +942,7 @@ static int unknown_shared(struct introducer *in, const uint8_t key[static WG_KEY
 	return 0;
 }
 
-static bool handle(struct introducer *in, struct member *m, const struct mesh_msg *msg, const uint8_t shared[static 32],
+static void handle(struct introducer *in, struct member *m, const struct mesh_msg *msg, const uint8_t shared[static 32],
 		   size_t len, uint64_t now);
 
 static void on_control(struct introducer *in, const uint8_t *buf, size_t len, uint64_t now)
@@ -996,32 +1000,32 @@ out:
 
 /* An opened control message, from a full one or a session's: from m (NULL:
  * not a member yet), with the pair's key shared. */
-static bool handle(struct introducer *in, struct member *m, const struct mesh_msg *msg, const uint8_t shared[static 32],
+static void handle(struct introducer *in, struct member *m, const struct mesh_msg *msg, const uint8_t shared[static 32],
 		   size_t len, uint64_t now)
 {
 	uint8_t type = msg->type;
 
 	if (!mesh_counter_fresh(msg->counter, in->io.real_ns(in->io.ctx), MESH_COUNTER_SKEW_S))
-		return false; /* an old message replayed, or a clock far off */
+		return; /* an old message replayed, or a clock far off */
 	if (m && type == MESH_RESYNC) {
 		/* Outside the replay window: it only moves our counter forward. */
 		if (mesh_counter_resync(&in->counter, msg->u.resync.newest, in->io.real_ns(in->io.ctx)))
 			say("member %s holds newer counters of ours (we restarted, or the clock stepped back): continuing above them",
 			    m->rec.name);
-		return false;
+		return;
 	}
 	if (m && !mesh_replay_check(&m->replay, msg->counter)) {
 		if (!mesh_replay_holds(&m->replay, msg->counter))
 			send_resync(in, m, msg->session, len, now);
-		return false; /* a replay, or the member restarted with its clock behind */
+		return; /* a replay, or the member restarted with its clock behind */
 	}
 	if (m && in->cur_via < 2 && type != MESH_REGISTER && !wg_endpoint_equal(&m->rec.seen[in->cur_via], &in->cur_from) &&
 	    !wg_endpoint_equal(&m->rec.seen[0], &in->cur_from))
-		return false; /* from somewhere it has not registered: register first */
+		return; /* from somewhere it has not registered: register first */
 	if (m && !over_udp(in) && type != MESH_REGISTER && m->conn != in->cur_conn)
-		return false;
+		return;
 	if (m && in->cur_via == MESH_VIA_UDP6 && type != MESH_REGISTER && !ipv6_only_here(in, m))
-		return false;
+		return;
 	/* It holds this session's keys: what we send it may go under them. */
 	if (m && in->cur_session)
 		m->sid_heard = true;
@@ -1040,7 +1044,6 @@ static bool handle(struct introducer *in, struct member *m, const struct mesh_ms
 	default:
 		break;
 	}
-	return true;
 }
 
 #define SESSION_MSG_BURST 64
@@ -1227,7 +1230,7 @@ static void member_remove(struct introducer *in, struct member *m, bool by_conf)
 static bool forget_stale(struct introducer *in, struct member *m, enum member_index ix, uint64_t heard_ms,
 			 uint64_t now)
 {
-	const struct wg_endpoint *ep = ix == BY_SEEN6 ? &m->rec.seen6 : &m->rec.seen[ix - BY_SEEN0];
+	const struct wg_endpoint *ep = members_seen_ep(m, ix);
 
 	if (!ep->addr.ss_family || now - heard_ms <= MEMBER_EXPIRE_MS)
 		return false;
@@ -1261,9 +1264,7 @@ static void expire(struct introducer *in, uint64_t now)
 			changed = true;
 		}
 		if (changed)
-			for (int k = 0; k < in->members.n; k++)
-				if (in->members.live[k] != m && !in->members.live[k]->on_demand)
-					send_peer(in, in->members.live[k], m);
+			announce(in, m);
 	}
 }
 

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static struct wg_endpoint *seen_ep(struct member *m, enum member_index ix)
+struct wg_endpoint *members_seen_ep(struct member *m, enum member_index ix)
 {
 	return ix == BY_SEEN6 ? &m->rec.seen6 : &m->rec.seen[ix - BY_SEEN0];
 }
@@ -58,7 +58,7 @@ static uint32_t member_hash(const struct member_table *t, const struct member *m
 	case BY_SID:
 		return hash_bytes(t, ix, m->sid, MESH_SID_LEN);
 	default:
-		return hash_bytes(t, ix, b, endpoint_bytes(seen_ep((struct member *)m, ix), b));
+		return hash_bytes(t, ix, b, endpoint_bytes(members_seen_ep((struct member *)m, ix), b));
 	}
 }
 
@@ -206,7 +206,7 @@ static bool sid_is(const struct member *m, enum member_index ix, const void *p)
 
 static bool seen_is(const struct member *m, enum member_index ix, const void *p)
 {
-	return wg_endpoint_equal(seen_ep((struct member *)m, ix), p);
+	return wg_endpoint_equal(members_seen_ep((struct member *)m, ix), p);
 }
 
 struct member *members_by_key(const struct member_table *t, const uint8_t key[static WG_KEY_LEN])
@@ -263,7 +263,7 @@ struct member *members_seen_at(const struct member_table *t, enum member_index i
 
 void members_set_seen(struct member_table *t, struct member *m, enum member_index ix, const struct wg_endpoint *ep)
 {
-	struct wg_endpoint *at = seen_ep(m, ix);
+	struct wg_endpoint *at = members_seen_ep(m, ix);
 
 	link_out(t, m, ix);
 	memset(at, 0, sizeof(*at));

@@ -85,6 +85,8 @@ struct member *members_seen_at(const struct member_table *t, enum member_index i
 struct member *members_by_sid(const struct member_table *t, const uint8_t sid[static MESH_SID_LEN]);
 /* m's session id becomes sid (indexed). */
 void members_set_sid(struct member_table *t, struct member *m, const uint8_t sid[static MESH_SID_LEN]);
+/* Where m registered on our address ix (BY_SEEN0, BY_SEEN1, BY_SEEN6). */
+struct wg_endpoint *members_seen_ep(struct member *m, enum member_index ix);
 /* m's endpoint on address ix becomes ep (family 0: none), in the index too. */
 void members_set_seen(struct member_table *t, struct member *m, enum member_index ix, const struct wg_endpoint *ep);
 

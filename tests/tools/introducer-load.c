@@ -150,18 +150,26 @@ static long rss_bytes(void)
 }
 
 /* Seal a REGISTER of agent a (with a proof when given) into its msg. */
+/* A REGISTER from pub, of agent session `session`, with the join secret. */
+static void register_msg(struct mesh_msg *m, const uint8_t pub[static 32], uint64_t session, bool on_demand)
+{
+	memset(m, 0, sizeof(*m));
+	m->type = MESH_REGISTER;
+	memcpy(m->sender, pub, 32);
+	m->counter = mesh_counter_next(&L.counter, real_ns());
+	m->session = session;
+	m->u.reg.has_join = true;
+	memcpy(m->u.reg.join, L.join, 32);
+	m->u.reg.on_demand = on_demand;
+	m->u.reg.ttl = 64;
+}
+
 static void seal_register(struct agent *a, const uint8_t *proof)
 {
-	struct mesh_msg m = { .type = MESH_REGISTER };
+	struct mesh_msg m;
 	int n;
 
-	memcpy(m.sender, a->pub, 32);
-	m.counter = mesh_counter_next(&L.counter, real_ns());
-	m.session = 1;
-	m.u.reg.has_join = true;
-	memcpy(m.u.reg.join, L.join, 32);
-	m.u.reg.on_demand = L.on_demand;
-	m.u.reg.ttl = 64;
+	register_msg(&m, a->pub, 1, L.on_demand);
 	if (proof) {
 		m.u.reg.has_proof = true;
 		memcpy(m.u.reg.proof, proof, MESH_PROOF_LEN);
@@ -348,6 +356,21 @@ static void keepalive(void)
 	}
 }
 
+/* What the relay carries: 1200 bytes under a WireGuard data message's
+ * header, so it passes for one. */
+static void wg_data_packet(uint8_t pkt[static 1200])
+{
+	memset(pkt, 0x5a, 1200);
+	pkt[0] = 4;
+	pkt[1] = pkt[2] = pkt[3] = 0;
+}
+
+/* Payload Mbit/s: got bytes between the first and the last arrival. */
+static double mbit_s(uint64_t got, double first, double last)
+{
+	return got && last > first ? (double)got * 8 / (last - first) / 1e6 : 0;
+}
+
 /* Phase 4: agent 0 to agent 1 through the relay; payload Mbit/s arriving. */
 static double relay(void)
 {
@@ -356,10 +379,7 @@ static double relay(void)
 	uint64_t got = 0;
 	int n;
 
-	memset(pkt, 0x5a, sizeof(pkt));
-	/* The header of a WireGuard data message, so it passes for one. */
-	pkt[0] = 4;
-	pkt[1] = pkt[2] = pkt[3] = 0;
+	wg_data_packet(pkt);
 	n = mesh_relay_build(frame, sizeof(frame), L.agents[0].token, L.agents[1].id, pkt, sizeof(pkt));
 	if (n < 0)
 		die("%s", "cannot build a relay frame");
@@ -377,7 +397,7 @@ static double relay(void)
 				got += (uint64_t)len - MESH_RELAYED_HDR_LEN;
 			}
 	}
-	return got && last > first ? (double)got * 8 / (last - first) / 1e6 : 0;
+	return mbit_s(got, first, last);
 }
 
 /* A member over TCP (a network that drops UDP): connected, registered
@@ -406,7 +426,7 @@ static void write_all(int fd, const uint8_t *buf, size_t len)
 
 static void tcp_agent_up(struct tcp_agent *t)
 {
-	struct mesh_msg m = { .type = MESH_REGISTER };
+	struct mesh_msg m;
 	uint8_t frame[2 + MESH_MAX_MSG];
 	char why[160];
 	int n;
@@ -418,13 +438,7 @@ static void tcp_agent_up(struct tcp_agent *t)
 	if ((t->fd = socket(L.intro.addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
 	    connect(t->fd, &L.intro.addr.sa, intro_len()))
 		die("cannot connect to the introducer over TCP: %s", strerror(errno));
-	memcpy(m.sender, t->pub, 32);
-	m.counter = mesh_counter_next(&L.counter, real_ns());
-	m.session = 2;
-	m.u.reg.has_join = true;
-	memcpy(m.u.reg.join, L.join, 32);
-	m.u.reg.on_demand = true;
-	m.u.reg.ttl = 64;
+	register_msg(&m, t->pub, 2, true);
 	snprintf(m.u.reg.name, sizeof(m.u.reg.name), "tcp%d", t->fd);
 	if ((n = mesh_seal(&m, L.intro_pub, t->shared, frame + 2, sizeof(frame) - 2)) < 0)
 		die("%s", "cannot seal a REGISTER");
@@ -465,9 +479,7 @@ static double relay_tcp(void)
 
 	tcp_agent_up(&a);
 	tcp_agent_up(&b);
-	memset(pkt, 0x5a, sizeof(pkt));
-	pkt[0] = 4;
-	pkt[1] = pkt[2] = pkt[3] = 0;
+	wg_data_packet(pkt);
 	for (int i = 0; i < 64; i++) {
 		n = mesh_relay_build(batch + bl + 2, 1400, a.token, b.id, pkt, sizeof(pkt));
 		if (n < 0)
@@ -508,7 +520,7 @@ static double relay_tcp(void)
 	}
 	close(a.fd);
 	close(b.fd);
-	return got && last > first ? (double)got * 8 / (last - first) / 1e6 : 0;
+	return mbit_s(got, first, last);
 }
 
 int main(int argc, char **argv)
