@@ -222,12 +222,14 @@ fuzz: $(FUZZ)
 mutants:
 	@ci/mutants.sh
 
-# make bench [BASELINE=results/bench]: WireGuard, then the introducer under
-# load; exit 1 when a figure got 20 % worse than the folder's wg.json and
-# introducer.json (BASELINE=FILE.json: WireGuard's alone, as before).
-bench: deps build/punchlab build/punchlab-wg build/punchlab-introducer build/tests/introducer-load
+# make bench [BASELINE=results/bench]: WireGuard, the introducer under
+# load, then time to direct and the lab's own times; exit 1 when a figure
+# got 20 % worse than the folder's wg.json, introducer.json and
+# traversal.json (BASELINE=FILE.json: WireGuard's alone, as before).
+bench: deps build/punchlab build/punchlab-wg build/punchlab-introducer build/punchlab-agent build/tests/introducer-load
 	@ci/bench-wg.sh $(if $(BASELINE),--baseline $(if $(filter %.json,$(BASELINE)),$(BASELINE),$(BASELINE)/wg.json))
 	@ci/bench-introducer.sh $(if $(filter-out %.json,$(BASELINE)),--baseline $(BASELINE)/introducer.json)
+	@ci/bench-traversal.sh $(if $(filter-out %.json,$(BASELINE)),--baseline $(BASELINE)/traversal.json)
 
 clean:
 	rm -rf build

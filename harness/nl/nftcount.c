@@ -35,6 +35,31 @@ static void match_meta(struct nftnl_rule *r, uint32_t key, int op, const void *d
 	nftnl_expr_set(c, NFTNL_EXPR_CMP_DATA, data, len);
 }
 
+/* After the counter: packets of log_min_len bytes or more (IP, as the
+ * kernel sees them) to log group log_group, one message each, under the
+ * rule's name. */
+static void put_log(struct nftnl_rule *r, const struct nftcount_rule *cr)
+{
+	struct nftnl_expr *e = nft_expr_add(r, "meta");
+	uint32_t min = htonl(cr->log_min_len);
+
+	nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, NFT_META_LEN);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_META_DREG, NFT_REG_1);
+	e = nft_expr_add(r, "byteorder");
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_SREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_DREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_OP, NFT_BYTEORDER_HTON);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_LEN, 4);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_SIZE, 4);
+	e = nft_expr_add(r, "cmp");
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, NFT_CMP_GTE);
+	nftnl_expr_set(e, NFTNL_EXPR_CMP_DATA, &min, sizeof(min));
+	e = nft_expr_add(r, "log");
+	nftnl_expr_set_u16(e, NFTNL_EXPR_LOG_GROUP, cr->log_group);
+	nftnl_expr_set_u16(e, NFTNL_EXPR_LOG_QTHRESHOLD, 1);
+	nftnl_expr_set_str(e, NFTNL_EXPR_LOG_PREFIX, cr->name);
+}
 
 struct install_ctx {
 	int family;
@@ -84,6 +109,8 @@ static int install_in_ns(void *arg)
 		match_meta(r, NFT_META_L4PROTO, NFT_CMP_NEQ, &icmp, 1);
 		match_meta(r, NFT_META_L4PROTO, NFT_CMP_NEQ, &icmp6, 1);
 		nft_expr_add(r, "counter");
+		if (cr->log_group && i % 2 == 0)
+			put_log(r, cr);
 		snprintf(name, sizeof(name), "%s%s", cr->name, i % 2 ? "/6" : "");
 		nftnl_rule_set_data(r, NFTNL_RULE_USERDATA, name, (uint32_t)strlen(name) + 1);
 		ret = nft_batch_put_rule(b, &seq, x->family, r);

@@ -18,6 +18,8 @@
 struct nftcount_rule {
 	const char *name;
 	const char *iif, *oif;
+	uint16_t log_group;        /* not 0: each packet of at least log_min_len */
+	uint16_t log_min_len;      /* bytes (IP) also goes to this log group, prefixed name (nflog.h) */
 };
 
 /* Replace table plcount in NETNS (family inet, or bridge) with these

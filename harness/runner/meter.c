@@ -1,4 +1,5 @@
 #include "meter.h"
+#include "../nl/nflog.h"
 #include "../nl/nftcount.h"
 #include "../topo/build.h"
 
@@ -37,18 +38,19 @@ static struct place *place_for(struct place *places, int *n, const char *ns, boo
 	return &places[(*n)++];
 }
 
-static int add_rule(struct place *p, const char *name, const char *iif, const char *oif, char *err, size_t errlen)
+static int add_rule(struct place *p, const char *name, const char *iif, const char *oif, uint16_t log_min_len, char *err,
+		    size_t errlen)
 {
 	if (p->n >= NFTCOUNT_MAX_RULES) {
 		snprintf(err, errlen, "too many counters in %s", p->ns);
 		return -E2BIG;
 	}
-	p->rules[p->n++] = (struct nftcount_rule){ name, iif, oif };
+	p->rules[p->n++] = (struct nftcount_rule){ name, iif, oif, log_min_len ? METER_LOG_GROUP : 0, log_min_len };
 	return 0;
 }
 
 int meter_install(struct meter *m, const struct topo_net *net, const struct instance *r, const char *const hosts[], int n_hosts,
-		  char *err, size_t errlen)
+		  uint16_t log_min_len, char *err, size_t errlen)
 {
 	const struct topo *t = &net->topo;
 	struct place places[METER_MAX_HOSTS * 2 + 1];
@@ -80,7 +82,7 @@ int meter_install(struct meter *m, const struct topo_net *net, const struct inst
 				topo_node_netns(r, t->nodes[gw].name, pr->ns, sizeof(pr->ns));
 				pr->bridge = true;
 				pl = place_for(places, &n_places, pr->ns, true);
-				if ((ret = add_rule(pl, pr->name, NULL, NULL, err, errlen)))
+				if ((ret = add_rule(pl, pr->name, NULL, NULL, m->n_pairs == 1 ? log_min_len : 0, err, errlen)))
 					return ret;
 			} else {
 				int ci[TOPO_MAX_NODES], cj[TOPO_MAX_NODES], ni = topo_gateway_chain(t, idx[i], ci),
@@ -99,10 +101,11 @@ int meter_install(struct meter *m, const struct topo_net *net, const struct inst
 					   *sj = t->segments[segment_below(t, idx[j], meet)].name;
 				topo_node_netns(r, t->nodes[meet].name, pr->ns, sizeof(pr->ns));
 				pl = place_for(places, &n_places, pr->ns, false);
-				if ((ret = add_rule(pl, pr->name, si, sj, err, errlen)))
+				uint16_t log = m->n_pairs == 1 ? log_min_len : 0;
+				if ((ret = add_rule(pl, pr->name, si, sj, log, err, errlen)))
 					return ret;
 				/* Two homes behind one carrier: one segment, both ways. */
-				if (strcmp(si, sj) && (ret = add_rule(pl, pr->name, sj, si, err, errlen)))
+				if (strcmp(si, sj) && (ret = add_rule(pl, pr->name, sj, si, log, err, errlen)))
 					return ret;
 			}
 		}
@@ -112,14 +115,54 @@ int meter_install(struct meter *m, const struct topo_net *net, const struct inst
 	snprintf(m->relay_ns, sizeof(m->relay_ns), "%s", ns);
 	{
 		struct place *pl = place_for(places, &n_places, ns, false);
-		if ((ret = add_rule(pl, "relay", t->segments[iseg].name, NULL, err, errlen)) ||
-		    (ret = add_rule(pl, "relay", NULL, t->segments[iseg].name, err, errlen)))
+		if ((ret = add_rule(pl, "relay", t->segments[iseg].name, NULL, log_min_len, err, errlen)) ||
+		    (ret = add_rule(pl, "relay", NULL, t->segments[iseg].name, log_min_len, err, errlen)))
 			return ret;
 	}
 	for (int i = 0; i < n_places; i++)
 		if ((ret = nftcount_install(places[i].ns, places[i].bridge, places[i].rules, places[i].n, err, errlen)))
 			return ret;
+	if (!log_min_len)
+		return 0;
+	/* One listener per namespace: the relay's shares the direct one's
+	 * when they are the same router. */
+	if (!(m->log[0] = nflog_open(m->pairs[0].ns, METER_LOG_GROUP, err, errlen)))
+		return -EIO;
+	if (strcmp(m->relay_ns, m->pairs[0].ns) && !(m->log[1] = nflog_open(m->relay_ns, METER_LOG_GROUP, err, errlen))) {
+		meter_close(m);
+		return -EIO;
+	}
 	return 0;
+}
+
+void meter_close(struct meter *m)
+{
+	for (int i = 0; i < 2; i++) {
+		nflog_close(m->log[i]);
+		m->log[i] = NULL;
+	}
+}
+
+static void count_logged(const char *prefix, void *arg)
+{
+	struct meter *m = arg;
+
+	if (!strcmp(prefix, "relay"))
+		m->logged_relay++;
+	else if (!strcmp(prefix, m->pairs[0].name))
+		m->logged_direct++;
+}
+
+int meter_read_packets(struct meter *m, uint64_t *direct, uint64_t *relay)
+{
+	int ret = 0;
+
+	for (int i = 0; i < 2; i++)
+		if (m->log[i] && nflog_drain(m->log[i], count_logged, m) == -ENOBUFS)
+			ret = -ENOBUFS;
+	*direct = m->logged_direct;
+	*relay = m->logged_relay;
+	return ret;
 }
 
 /* The pair of hosts x and y, either way round, or NULL. */

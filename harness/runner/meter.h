@@ -9,10 +9,13 @@
 #include "../topo/instance.h"
 #include "../topo/topo.h"
 
+struct nflog;
+
 #include <stdbool.h>
 #include <stdint.h>
 
 #define METER_MAX_HOSTS 3
+#define METER_LOG_GROUP 1            /* nftables log group of the per-packet counts (one per router namespace) */
 
 struct meter_pair {
 	int x, y;                    /* indexes into hosts */
@@ -26,12 +29,24 @@ struct meter {
 	char hosts[METER_MAX_HOSTS][32];
 	struct meter_pair pairs[METER_MAX_HOSTS * (METER_MAX_HOSTS - 1) / 2];
 	char relay_ns[64];
+	struct nflog *log[2];        /* per packet: the first pair's direct counter, the relay's (NULL: not logged) */
+	uint64_t logged_direct, logged_relay;   /* packets each has seen so far */
 };
 
 /* Count every pair among hosts (2 or 3 names) in run r of net, and the
- * introducer's traffic; replaces any counters a run had. */
+ * introducer's traffic; replaces any counters a run had. log_min_len not
+ * 0: the first pair's direct counter and the relay's also pass on each
+ * packet of at least that many bytes (IP), one by one, for
+ * meter_read_packets; meter_close lets them go (before m is installed
+ * again, or dropped). */
 int meter_install(struct meter *m, const struct topo_net *net, const struct instance *r, const char *const hosts[], int n_hosts,
-		  char *err, size_t errlen);
+		  uint16_t log_min_len, char *err, size_t errlen);
+void meter_close(struct meter *m);
+/* The packets of log_min_len bytes or more that have crossed the first
+ * pair's direct counter, and the relay's, since meter_install: read up to
+ * the moment of the call (each as it passed, in order). -ENOBUFS: some were
+ * lost (the counts are too low). */
+int meter_read_packets(struct meter *m, uint64_t *direct, uint64_t *relay);
 /* Bytes counted so far between hosts x and y where they meet, and to or
  * from the introducer (all pairs together). -ENOENT: no such pair. */
 int meter_read(const struct meter *m, const char *x, const char *y, uint64_t *direct, uint64_t *relay);

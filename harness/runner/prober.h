@@ -15,6 +15,21 @@
 #define PROBER_EVERY_MS 100
 #define PROBER_BYTES VERDICT_MIN_BYTES   /* big enough that probes outweigh the tools' own chatter */
 #define PROBER_MAX_SAMPLES 2048
+/* Until the first reply that came the direct way, and for at most
+ * PROBER_FAST_S after the start, a probe every PROBER_FAST_MS: time to
+ * direct is then known to a few milliseconds. */
+#define PROBER_FAST_MS 5
+#define PROBER_FAST_S 5
+/* No tool carries a probe in fewer bytes (IP): its payload is this large
+ * and random (nothing to compress), so the per-packet counts (meter.h)
+ * pass over the tools' own smaller messages. */
+#define PROBER_WIRE_MIN PROBER_BYTES
+#define PROBER_GOT_MAX 64
+
+struct prober_reply {
+	uint32_t seq;
+	double at;                  /* wall clock (time_now_s) */
+};
 
 struct prober {
 	int fd_a, fd_b;             /* the prober's socket in a, the echo's in b (port PROBER_PORT) */
@@ -29,6 +44,8 @@ struct prober {
 	int answered_from;
 	double first_from;          /* when the first of them came back (-1: none yet) */
 	size_t size;                /* each probe's UDP payload (0: the usual, small) */
+	struct prober_reply got[PROBER_GOT_MAX];   /* the replies the last prober_poll read */
+	int n_got;
 };
 
 /* Open both ends inside the instance's namespaces of a and b; on failure
@@ -37,8 +54,8 @@ int prober_open(struct prober *p, const struct instance *inst, char *err, size_t
 void prober_close(struct prober *p);
 /* One probe to TO (network order), port PORT (host order): b's tunnel
  * address and PROBER_PORT, or the endpoint on a that a tool without a
- * tunnel carries to b's echo. */
-void prober_send(struct prober *p, uint32_t to, uint16_t port);
+ * tunnel carries to b's echo. Returns its number (p->seq). */
+uint32_t prober_send(struct prober *p, uint32_t to, uint16_t port);
 /* Wait up to wait_ms for datagrams: the echo answers, the prober records. */
 void prober_poll(struct prober *p, int wait_ms);
 /* From now on, probes (and their echoes) of ip_bytes bytes as IP packets,

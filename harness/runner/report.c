@@ -18,10 +18,10 @@ const char *runner_cell_text(const struct scenario_result *r, char *buf, size_t 
 {
 	if (!r->ran || !r->connected)
 		snprintf(buf, len, "FAIL");
-	else if (r->path == PATH_DIRECT)
-		snprintf(buf, len, "direct %.1fs", r->time_to_direct_s);
+	else if (r->path == PATH_DIRECT)   /* to the packet: hundredths where they fit */
+		snprintf(buf, len, r->time_to_direct_s < 10 ? "direct %.2fs" : "direct %.1fs", r->time_to_direct_s);
 	else
-		snprintf(buf, len, "relay %.1fs", r->time_to_first_reply_s);
+		snprintf(buf, len, r->time_to_first_reply_s < 10 ? "relay %.2fs" : "relay %.1fs", r->time_to_first_reply_s);
 	return buf;
 }
 

@@ -1,8 +1,10 @@
 /* What a scenario's result means, and where its files go. */
 #include "runner.h"
 #include "../../lib/util/paths.h"
+#include "../../lib/util/stats.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* A model for a directory name: a path's slashes become '_'. */
@@ -117,4 +119,53 @@ int runner_resolve(const struct scenario *sc, struct topo_net *net, char *params
 		n++;
 	}
 	return topo_resolve(&t, n, assigns, net, err, errlen);
+}
+
+/* p50, p90, p99 of v[0..n) (sorted here); -1 each when n is 0. */
+static void quantiles(double *v, int n, double *p50, double *p90, double *p99)
+{
+	stats_sort(v, n);
+	*p50 = n ? stats_quantile(v, n, 0.50) : -1;
+	*p90 = n ? stats_quantile(v, n, 0.90) : -1;
+	*p99 = n ? stats_quantile(v, n, 0.99) : -1;
+}
+
+int runner_ttd_summary(const struct scenario_result *res, int n, struct ttd_summary *out, int max)
+{
+	double *v = malloc(sizeof(double) * (size_t)(n ? n : 1)), *w = malloc(sizeof(double) * (size_t)(n ? n : 1));
+	int nt = 0;
+
+	if (!v || !w) {
+		free(v);
+		free(w);
+		return 0;
+	}
+	for (int i = 0; i < n; i++) {
+		const struct scenario_result *r = &res[i];
+		int t = 0;
+		if (r->time_to_direct_s < 0 || r->sc.lifecycle[0])
+			continue;
+		while (t < nt && strcmp(out[t].technique, r->expected_technique))
+			t++;
+		if (t == nt && nt < max) {
+			memset(&out[nt], 0, sizeof(out[nt]));
+			snprintf(out[nt++].technique, RUNNER_TECHNIQUE_LEN, "%s", r->expected_technique);
+		}
+	}
+	for (int t = 0; t < nt; t++) {
+		struct ttd_summary *o = &out[t];
+		for (int i = 0; i < n; i++) {
+			const struct scenario_result *r = &res[i];
+			if (r->time_to_direct_s < 0 || r->sc.lifecycle[0] || strcmp(o->technique, r->expected_technique))
+				continue;
+			v[o->n++] = r->time_to_direct_s;
+			if (r->time_to_direct_reg_s >= 0)
+				w[o->n_reg++] = r->time_to_direct_reg_s;
+		}
+		quantiles(v, o->n, &o->p50, &o->p90, &o->p99);
+		quantiles(w, o->n_reg, &o->reg_p50, &o->reg_p90, &o->reg_p99);
+	}
+	free(v);
+	free(w);
+	return nt;
 }

@@ -113,6 +113,8 @@ int runner_write_json(const char *path, const struct run_info *info, const struc
 		field(f, ",", "expected_reason", r->expected_reason);
 		seconds(f, ",", "time_to_first_reply_s", r->time_to_first_reply_s, "%.3f");
 		seconds(f, ",", "time_to_direct_s", r->time_to_direct_s, "%.3f");
+		if (r->time_to_direct_reg_s >= 0)
+			seconds(f, ",", "time_to_direct_from_registration_s", r->time_to_direct_reg_s, "%.3f");
 		seconds(f, ",\"rtt_ms\":{", "p50", r->rtt_p50, "%.3f");
 		seconds(f, ",", "p90", r->rtt_p90, "%.3f");
 		seconds(f, ",", "p99", r->rtt_p99, "%.3f");
@@ -157,6 +159,26 @@ int runner_write_json(const char *path, const struct run_info *info, const struc
 		field(f, ",", "kept_run", r->kept_run);
 		field(f, ",", "error", r->error);
 		fprintf(f, "}%s\n", i + 1 < n ? "," : "");
+	}
+	fprintf(f, "],\n\"time_to_direct\":[");
+	{
+		struct ttd_summary t[16];
+		int nt = runner_ttd_summary(res, n, t, 16);
+		for (int k = 0; k < nt; k++) {
+			field(f, k ? ",\n{" : "\n{", "technique", t[k].technique);
+			fprintf(f, ",\"n\":%d", t[k].n);
+			seconds(f, ",", "p50_s", t[k].p50, "%.3f");
+			seconds(f, ",", "p90_s", t[k].p90, "%.3f");
+			seconds(f, ",", "p99_s", t[k].p99, "%.3f");
+			if (t[k].n_reg) {
+				fprintf(f, ",\"from_registration\":{\"n\":%d", t[k].n_reg);
+				seconds(f, ",", "p50_s", t[k].reg_p50, "%.3f");
+				seconds(f, ",", "p90_s", t[k].reg_p90, "%.3f");
+				seconds(f, ",", "p99_s", t[k].reg_p99, "%.3f");
+				fputc('}', f);
+			}
+			fputc('}', f);
+		}
 	}
 	fprintf(f, "]}\n");
 	return text_close_written(f);
@@ -243,6 +265,7 @@ static int one_scenario(json_object *s, int i, struct scenario_result *r, char *
 	str(s, "expected_reason", r->expected_reason, sizeof(r->expected_reason));
 	r->time_to_first_reply_s = num(s, "time_to_first_reply_s", -1);
 	r->time_to_direct_s = num(s, "time_to_direct_s", -1);
+	r->time_to_direct_reg_s = num(s, "time_to_direct_from_registration_s", -1);
 	r->rtt_p50 = num(rtt, "p50", -1);
 	r->rtt_p90 = num(rtt, "p90", -1);
 	r->rtt_p99 = num(rtt, "p99", -1);

@@ -85,7 +85,11 @@ struct scenario_result {
 	char expected_technique[32];
 	bool expected_ipv6_only;   /* direct expected over IPv6 only (IPv4 relays the pair) */
 	char expected_reason[512];
-	double time_to_first_reply_s, time_to_direct_s;   /* -1: never */
+	/* From the later of a's and b's start lines: the first probe
+	 * answered, the first answered the direct way (to the packet, or to
+	 * a window where the kernel cannot log packets); -1: never. */
+	double time_to_first_reply_s, time_to_direct_s;
+	double time_to_direct_reg_s;   /* direct from the later of the two registrations (`registered`; -1: unknown) */
 	double rtt_p50, rtt_p90, rtt_p99;                   /* ms; -1: no reply */
 	int probes_sent, probes_answered;
 	uint64_t direct_bytes, relay_bytes;                 /* tunnel bytes the routers counted */
@@ -126,14 +130,23 @@ struct tool_ctx {
 		bool relay;
 		pid_t pid;         /* its `start` (0: not started) */
 		bool exited;
+		double line_at;    /* when its start line was seen (time_now_s, to TOOL_LINE_POLL_MS) */
 	} hosts[TOOL_MAX_HOSTS];
 };
+
+#define TOOL_LINE_POLL_MS 2
 
 /* Start the tool: `start relay` on the introducer host (when the topology
  * has one) until it says ready, then `start peer` on a, b (and c) at once
  * until each says its tunnel address; at most timeout_ms in all. On
  * failure err says which host, what the adapter did and where its log is. */
 int tool_start(struct tool_ctx *t, int timeout_ms, char *err, size_t errlen);
+/* The later of a's and b's start lines (time_now_s). */
+double tool_started_at(const struct tool_ctx *t);
+/* The later of the times a and b say they first heard from their
+ * rendezvous (`registered`: CLOCK_MONOTONIC seconds, time_now_s's clock);
+ * -ENOTSUP when the adapter cannot say. */
+int tool_registered_at(struct tool_ctx *t, double *at);
 /* What a says its path to b is (`path b`), and whether it has stopped
  * trying for better; -ENOTSUP when the adapter cannot say. */
 int tool_said_path(struct tool_ctx *t, enum path *path, bool *settled);
@@ -221,6 +234,19 @@ int runner_short_techniques(const struct scenario_result *res, int n, char tech[
 			    int max);
 /* Its word in results.json ("technique", "unknown"; "" for SHORT_NOT). */
 const char *runner_short_word(enum short_of_direct s);
+
+/* Time to direct per technique across a run (every repeat), from the
+ * pairs that went direct outside lifecycle scenarios: from the start
+ * lines, and from the registrations where the tool says (n_reg 0: it
+ * does not). Percentiles in seconds, -1 where none. */
+struct ttd_summary {
+	char technique[RUNNER_TECHNIQUE_LEN];
+	int n, n_reg;
+	double p50, p90, p99;
+	double reg_p50, reg_p90, reg_p99;
+};
+/* In the order first met, at most max; returns how many. */
+int runner_ttd_summary(const struct scenario_result *res, int n, struct ttd_summary *out, int max);
 
 /* One scenario, in its steps (scenario.c): set up, start the tool, watch,
  * sum up, tear down; fills res. */

@@ -47,6 +47,11 @@ struct step {
 	bool left_direct;              /* after it: the path left direct */
 	bool asleep;                   /* LC_SLEEP: a's processes are stopped */
 	enum path last_path;           /* after it: the last window's path that said one */
+	/* Time to direct to the packet: the direct and relay packets counted
+	 * (meter_read_packets) when each probe went out, by its number. */
+	struct { uint32_t seq; uint64_t direct, relay; } at_send[256];
+	bool per_packet;               /* the meter passes on each packet (else: windows alone) */
+	double direct_reply_at;        /* the first reply that came the direct way, from t0 (-1: none yet) */
 };
 
 /* The tunnel's bytes between a and b where they meet, and at the relay;
@@ -100,10 +105,19 @@ static int set_up(struct step *s)
 	}
 	s->inst_up = true;
 	cleanup_watch_instance(s->inst.id);
-	if ((ret = topo_build(&s->net, &s->inst, res->error, sizeof(res->error))) ||
-	    (ret = meter_install(&s->meter, &s->net, &s->inst, (const char *const[]){ "a", "b" }, 2, res->error,
-				 sizeof(res->error))))
+	if ((ret = topo_build(&s->net, &s->inst, res->error, sizeof(res->error))))
 		return ret;
+	/* Each probe's packets where they cross, if the kernel logs them;
+	 * else time to direct is known to a window. */
+	s->per_packet = meter_install(&s->meter, &s->net, &s->inst, (const char *const[]){ "a", "b" }, 2, PROBER_WIRE_MIN,
+				      res->error, sizeof(res->error)) == 0;
+	if (!s->per_packet) {
+		meter_close(&s->meter);
+		res->error[0] = '\0';
+		if ((ret = meter_install(&s->meter, &s->net, &s->inst, (const char *const[]){ "a", "b" }, 2, 0, res->error,
+					 sizeof(res->error))))
+			return ret;
+	}
 	mkdir(s->dir, 0755);
 	/* Packets where the relay sits and where the sites meet: kept with
 	 * the logs when the scenario fails. */
@@ -134,7 +148,9 @@ static int start_tool(struct step *s)
 	if ((ret = tool_start(&s->tc, s->o->timeout_s * 1000, s->res->error, sizeof(s->res->error))))
 		return ret;
 	s->res->ran = true;
-	s->probe.t0 = s->next_probe = s->next_window = time_now_s();
+	/* Time counts from the later of a's and b's start lines. */
+	s->next_probe = s->next_window = time_now_s();
+	s->probe.t0 = tool_started_at(&s->tc);
 	s->deadline = s->probe.t0 + s->o->timeout_s;
 	read_counters(s, &s->dsum0, &s->rsum0, &s->d6_0);
 	s->d0 = s->dsum0;
@@ -163,8 +179,11 @@ static void meter_follow_roam(struct step *s)
 	if (d6 >= s->d6_0)
 		s->carry_d6 += d6 - s->d6_0;
 	/* Placed again from zero (or, if that failed, reading zero): no
-	 * window may take a difference across the two. */
-	meter_install(&s->meter, &s->net, &s->inst, (const char *const[]){ "a", "b" }, 2, s->res->error,
+	 * window may take a difference across the two. Packet by packet no
+	 * more: the counts start again. */
+	meter_close(&s->meter);
+	s->per_packet = false;
+	meter_install(&s->meter, &s->net, &s->inst, (const char *const[]){ "a", "b" }, 2, 0, s->res->error,
 		      sizeof(s->res->error));
 	s->dsum0 = s->rsum0 = s->d0 = s->r0 = s->d6_0 = 0;
 }
@@ -224,7 +243,11 @@ static bool window(struct step *s, double now)
 	s->d0 = d1;
 	s->r0 = r1;
 	res->path = s->verdict.path;
+	/* The first reply that came the direct way, once the windows agree
+	 * the path went direct. */
 	res->time_to_direct_s = s->verdict.time_to_direct_s;
+	if (res->time_to_direct_s >= 0 && s->direct_reply_at >= 0 && s->direct_reply_at < res->time_to_direct_s)
+		res->time_to_direct_s = s->direct_reply_at;
 	if (!s->asleep && now >= s->said_check) {   /* a sleeping tool answers nothing */
 		tool_said_path(&s->tc, &res->tool_said_path, &s->said_settled);
 		s->said_check = now + 0.5;
@@ -265,35 +288,84 @@ static void wake(struct step *s)
 	s->asleep = false;
 }
 
+/* Probes go fast until one came back the direct way (before any event),
+ * for at most PROBER_FAST_S. */
+static bool fast(const struct step *s, double now)
+{
+	return s->per_packet && s->direct_reply_at < 0 && !s->res->lc.happened && now - s->probe.t0 < PROBER_FAST_S;
+}
+
+/* One probe, through the tunnel to b's echo or into the tool on a, and
+ * what the per-packet counts were as it left. */
+static void send_probe(struct step *s)
+{
+	uint64_t d = 0, r = 0;
+	uint32_t seq;
+
+	if (s->per_packet && meter_read_packets(&s->meter, &d, &r) == -ENOBUFS)
+		s->per_packet = false;   /* counts lost: windows alone */
+	if (s->tc.port_a)
+		seq = prober_send(&s->probe, s->tc.addr_a, s->tc.port_a);
+	else
+		seq = prober_send(&s->probe, s->tc.addr_b, PROBER_PORT);
+	s->at_send[seq % 256].seq = seq;
+	s->at_send[seq % 256].direct = d;
+	s->at_send[seq % 256].relay = r;
+	s->res->probes_sent++;
+	if (s->res->lc.happened)
+		s->res->lc.sent_after++;
+}
+
+/* The replies the prober just read: the first whose probe and echo both
+ * crossed the direct counter, and nothing of their size crossed the
+ * relay's in between, is when the path went direct. */
+static void stamp_replies(struct step *s)
+{
+	uint64_t d, r;
+
+	if (!s->per_packet || s->direct_reply_at >= 0 || !s->probe.n_got)
+		return;
+	if (meter_read_packets(&s->meter, &d, &r) == -ENOBUFS) {
+		s->per_packet = false;
+		return;
+	}
+	for (int i = 0; i < s->probe.n_got; i++) {
+		const struct prober_reply *g = &s->probe.got[i];
+		if (s->at_send[g->seq % 256].seq != g->seq || g->at < s->probe.t0)
+			continue;
+		if (d - s->at_send[g->seq % 256].direct >= 2 && r == s->at_send[g->seq % 256].relay) {
+			s->direct_reply_at = g->at - s->probe.t0;
+			return;
+		}
+	}
+}
+
 /* Probe every PROBER_EVERY_MS (not while a lifecycle's silence lasts),
  * judge every window, until settled or the deadline. */
 static void watch(struct step *s)
 {
 	struct lifecycle_result *lr = &s->res->lc;
 	bool settled = false;
+	int wait_ms;
 
 	while (!settled && time_now_s() < s->deadline) {
 		double now = time_now_s();
 		if (s->asleep && now >= s->resume_at)
 			wake(s);
 		if (now >= s->next_probe) {
-			if (!lr->happened || now >= s->resume_at) {
-				/* through the tunnel to b's echo, or into the tool on a */
-				if (s->tc.port_a)
-					prober_send(&s->probe, s->tc.addr_a, s->tc.port_a);
-				else
-					prober_send(&s->probe, s->tc.addr_b, PROBER_PORT);
-				s->res->probes_sent++;
-				if (lr->happened)
-					lr->sent_after++;
-			}
-			s->next_probe += PROBER_EVERY_MS / 1000.0;
+			if (!lr->happened || now >= s->resume_at)
+				send_probe(s);
+			s->next_probe += (fast(s, now) ? PROBER_FAST_MS : PROBER_EVERY_MS) / 1000.0;
+			if (s->next_probe < now)   /* behind (a slow verb): no burst to catch up */
+				s->next_probe = now;
 		}
 		if (now >= s->next_window) {
 			settled = window(s, now);
 			s->next_window = now + VERDICT_WINDOW_MS / 1000.0;
 		}
-		prober_poll(&s->probe, 10);
+		wait_ms = (int)((s->next_probe - time_now_s()) * 1000.0 + 0.999);
+		prober_poll(&s->probe, wait_ms < 0 ? 0 : wait_ms > 10 ? 10 : wait_ms);
+		stamp_replies(s);
 		poll_captures(s);
 	}
 }
@@ -366,6 +438,10 @@ static void sum_up(struct step *s)
 		res->path = PATH_NONE;
 	/* After the direct path came, if it did. */
 	prober_rtt(p, res->time_to_direct_s, &res->rtt_p50, &res->rtt_p90, &res->rtt_p99);
+	/* and from the tool's own start, where it can say */
+	double reg;
+	if (res->time_to_direct_s >= 0 && tool_registered_at(&s->tc, &reg) == 0 && reg <= p->t0 + res->time_to_direct_s)
+		res->time_to_direct_reg_s = p->t0 + res->time_to_direct_s - reg;
 }
 
 /* Everything down, unless a failed scenario is to be kept. */
@@ -396,7 +472,7 @@ void runner_scenario(const struct scenario *sc, const struct runner_opts *o, con
 
 	memset(res, 0, sizeof(*res));
 	res->sc = *sc;
-	res->time_to_first_reply_s = res->time_to_direct_s = -1;
+	res->time_to_first_reply_s = res->time_to_direct_s = res->time_to_direct_reg_s = -1;
 	res->rtt_p50 = res->rtt_p90 = res->rtt_p99 = -1;
 	res->path = PATH_NONE;
 	if (!s) {
@@ -409,6 +485,7 @@ void runner_scenario(const struct scenario *sc, const struct runner_opts *o, con
 	s->res = res;
 	s->lc = sc->lifecycle[0] ? runner_lifecycle_find(sc->lifecycle) : NULL;
 	s->probe.fd_a = s->probe.fd_b = -1;
+	s->direct_reply_at = -1;
 	verdict_init(&s->verdict);
 	snprintf(res->tool_version, sizeof(res->tool_version), "%s", o->tool_version);
 	if (!o->adapter) {
@@ -418,6 +495,7 @@ void runner_scenario(const struct scenario *sc, const struct runner_opts *o, con
 		sum_up(s);
 	}
 	tear_down(s);
+	meter_close(&s->meter);
 	res->wall_s = time_now_s() - start;
 	free(s);
 }

@@ -216,6 +216,7 @@ static int start_hosts(struct tool_ctx *t, int from, int to, double until, int t
 				t->addr_c = addr;
 				t->port_c = port;
 			}
+			t->hosts[h].line_at = time_now_s();
 			done[h] = true;
 			left--;
 		}
@@ -234,9 +235,19 @@ static int start_hosts(struct tool_ctx *t, int from, int to, double until, int t
 			return -ETIMEDOUT;
 		}
 		if (left)
-			time_sleep_ms(20);
+			time_sleep_ms(TOOL_LINE_POLL_MS);
 	}
 	return 0;
+}
+
+double tool_started_at(const struct tool_ctx *t)
+{
+	double at = 0;
+
+	for (int h = 0; h < t->n_hosts; h++)
+		if ((!strcmp(t->hosts[h].name, "a") || !strcmp(t->hosts[h].name, "b")) && t->hosts[h].line_at > at)
+			at = t->hosts[h].line_at;
+	return at;
 }
 
 int tool_start(struct tool_ctx *t, int timeout_ms, char *err, size_t errlen)
@@ -294,6 +305,31 @@ static int run_verb(const struct tool_ctx *t, int h, const char *verb, const cha
 		close(efd);
 	free(e);
 	return code;
+}
+
+int tool_registered_at(struct tool_ctx *t, double *at)
+{
+	double later = 0;
+	int asked = 0;
+
+	for (int h = 0; h < t->n_hosts; h++) {
+		char out[64], *end;
+		double v;
+		int code;
+		if (strcmp(t->hosts[h].name, "a") && strcmp(t->hosts[h].name, "b"))
+			continue;
+		if ((code = run_verb(t, h, "registered", role_of(t, h), ADAPTER_PATH_MS, out, sizeof(out))) == 2)
+			return -ENOTSUP;   /* a verb it does not know */
+		v = strtod(out, &end);
+		if (code != 0 || end == out || (*end && !strchr("\r\n", *end)) || !(v > 0))
+			return -EIO;
+		later = v > later ? v : later;
+		asked++;
+	}
+	if (asked < 2)
+		return -ENOENT;
+	*at = later;
+	return 0;
 }
 
 int tool_said_path(struct tool_ctx *t, enum path *path, bool *settled)

@@ -338,6 +338,8 @@ static void send_register(struct agent *a, int which, int ttl)
 	}
 	if ((n = seal(a, NULL, &m, sealed, sizeof(sealed))) < 0)
 		return;
+	if ((which == 0 || which == 1) && !ttl)   /* its answer gives the RTT to the introducer */
+		a->reg_sent_ms[which] = a->now ? a->now : 1;
 	if (which == MESH_VIA_TCP)
 		to_introducer(a, sealed, (size_t)n);
 	else if (which == MESH_VIA_UDP6)
@@ -420,6 +422,8 @@ static void on_registered(struct agent *a, const struct mesh_msg *m, bool via_tc
 		if (!a->addr_set && set_address(a) == 0)
 			a->addr_set = true;
 	}
+	if (!a->registered_at_ms)
+		a->registered_at_ms = now ? now : 1;
 	a->registered = true;
 	a->refused = false;
 	if (m->u.regd.name[0])
@@ -449,6 +453,12 @@ static void on_registered(struct agent *a, const struct mesh_msg *m, bool via_tc
 	}
 	a->udp_reply_ms = now;
 	note_hops(&a->min_ttl, m->u.regd.ttl);
+	if (m->u.regd.ttl == 64 && a->reg_sent_ms[via] && now >= a->reg_sent_ms[via]) {
+		/* ms stamps: the middle of the millisecond; smoothed as TCP does */
+		double rtt = (double)(now - a->reg_sent_ms[via]) + 0.5;
+		a->intro_rtt_ms = a->intro_rtt_ms > 0 ? 0.875 * a->intro_rtt_ms + 0.125 * rtt : rtt;
+		a->reg_sent_ms[via] = 0;
+	}
 	if (!wg_endpoint_equal(&a->seen[via], &m->u.regd.seen) && a->seen[via].addr.ss_family)
 		agent_log(a, "seen from introducer address %d as %s (was %s): the network changed", via,
 			  agent_ep_str(&m->u.regd.seen), agent_ep_str(&a->seen[via]));
@@ -490,6 +500,7 @@ static void on_peer(struct agent *a, const struct mesh_peer_rec *r, uint64_t cou
 		wg_peer_add_allowed_ip(a->dev, p->wg, 4, (const uint8_t *)&r->mesh4, 32);
 		wg_peer_add_allowed_ip(a->dev, p->wg, 6, r->mesh6, 128);
 		p->next_connect_ms = now + 200;
+		p->connect_soon = true;
 		agent_log(a, "peer %s joined (id %u)", r->name, r->id);
 		punch_reassess(a, p);
 	}

@@ -80,6 +80,8 @@ struct agent_peer {
 	bool punching;
 	uint32_t round;
 	uint64_t round_ms, next_send_ms, next_connect_ms, connect_sent_ms;
+	bool connect_soon;          /* ask as soon as both NATs are measured, not at next_connect_ms */
+	uint32_t send_gap_ms;       /* this round's next gap between pings (it doubles, up to a ceiling) */
 	unsigned failures;
 	char why[200];              /* why it is relayed now */
 	struct agent_target targets[AGENT_MAX_TARGETS];
@@ -175,6 +177,9 @@ struct agent {
 	bool silence_said;          /* "answers TCP but not our REGISTER" said */
 	struct mesh_stream tcp_in;
 	bool registered, refused;
+	double intro_rtt_ms;         /* to the introducer's two addresses, smoothed (0: not measured) */
+	uint64_t reg_sent_ms[2];     /* our last plain REGISTER to each, until answered (0: none) */
+	uint64_t registered_at_ms;   /* the first REGISTERED (the loop's clock; 0: none yet) */
 	uint8_t token[MESH_TOKEN_LEN];
 	/* Our session's keys with the introducer (from REGISTERED): while it
 	 * answers, what we send it goes as session messages (no X25519). */
@@ -253,8 +258,11 @@ void agent_receive(struct agent *a, int sock, const struct wg_endpoint *from, ui
 /* An inner packet read from the TUN device. */
 void agent_tun_packet(struct agent *a, const uint8_t *pkt, size_t len, uint64_t now);
 /* Timers: registration, punching, path checks, peer expiry, WireGuard's.
- * Call at least every 20 ms. */
+ * Call at least every 20 ms, and sooner when agent_tick_in says. */
 void agent_tick(struct agent *a, uint64_t now);
+/* How soon (ms, 0 to 20) a punching timer falls due that the last
+ * agent_tick has not yet seen. */
+int agent_tick_in(const struct agent *a, uint64_t now);
 /* The TCP connection to the introducer came up; bytes arrived on it; it
  * failed or closed (err: why). */
 void agent_tcp_connected(struct agent *a, uint64_t now);
@@ -299,6 +307,14 @@ void punch_on_pong(struct agent *a, struct agent_peer *p, const struct mesh_msg 
 void punch_tick(struct agent *a, struct agent_peer *p, uint64_t now);
 /* Recompute what is expected toward p (after a measurement changed). */
 void punch_reassess(struct agent *a, struct agent_peer *p);
+/* Ask the introducer to start a round with p as soon as both NATs are
+ * measured (CONNECT_WAIT_MS at the latest). */
+void punch_connect_soon(struct agent *a, struct agent_peer *p);
+/* The wait after the low-TTL openers before plain pings: what they need
+ * to leave our NAT (and the peer's, which got its PUNCH at about the same
+ * time), from our measured RTT to the introducer, with room for a busy
+ * host; OPEN_WAIT_MS until it is measured. */
+uint64_t punch_open_wait_ms(const struct agent *a);
 /* An RTT for people ("under 1 ms", "12 ms"): pings carry ms stamps. */
 const char *agent_rtt_str(double ms);
 /* The technique a kind of candidate stands for ("punching", "prediction",

@@ -577,7 +577,7 @@ int agent_run(struct agent *a, volatile int *stop, volatile int *reload)
 			if (q->direct && q->direct_fd != a->udp && q->n_bday == 0 && n < (int)(sizeof(p) / sizeof(p[0])))
 				p[n++] = (struct pollfd){ q->direct_fd, POLLIN, 0 };
 		}
-		if (poll(p, (nfds_t)n, 20) < 0 && errno != EINTR)
+		if (poll(p, (nfds_t)n, agent_tick_in(a, now)) < 0 && errno != EINTR)
 			return -errno;
 		now = time_now_ms();
 		a->now = now;

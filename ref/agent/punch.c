@@ -13,11 +13,14 @@
 
 #define ROUND_PUNCH_MS 4000        /* plain punching and prediction */
 #define ROUND_END_MS 15000         /* birthday probing too, then give up for now */
-#define OPEN_WAIT_MS 300           /* after the low-TTL openers, before normal pings */
-#define SEND_EVERY_MS 200
+/* Timers scale with the RTT to the introducer (issue 17): */
+#define OPEN_WAIT_MS 300           /* after the openers, before plain pings, until an RTT is measured */
+#define OPEN_WAIT_BUSY_MS 20       /* room for a busy host to send its openers after its PUNCH came */
+#define SEND_EVERY_MS 200          /* the longest gap between a round's pings */
+#define SEND_FIRST_MIN_MS 10       /* the shortest first gap; each gap doubles (about the same pings a round) */
+#define CONNECT_WAIT_MS 200        /* a new peer: ask at once if both NATs are measured, else at most this late */
 #define PREDICT_PORTS 16
 #define BDAY_PROBES_PER_TICK 48
-#define BDAY_AFTER_MS (OPEN_WAIT_MS + 2 * SEND_EVERY_MS)         /* birthday probing starts this far into a round */
 #define BDAY_VOLLEYS ((ROUND_END_MS - ROUND_PUNCH_MS) / 1000)   /* the hard side's opener volleys a round */
 #define BACKOFF_MAX_MS 300000
 
@@ -374,6 +377,21 @@ static bool peer_ipv6_only(const struct agent_peer *p)
 	return !p->rec.seen[0].addr.ss_family && !p->rec.tcp_only && p->rec.seen6.addr.ss_family == AF_INET6;
 }
 
+static bool peer_known(const struct agent_peer *p)
+{
+	struct mesh_nat_class c;
+
+	peer_class(p, &c);
+	return c.known;
+}
+
+void punch_connect_soon(struct agent *a, struct agent_peer *p)
+{
+	if (p->next_connect_ms > a->now + CONNECT_WAIT_MS)
+		p->next_connect_ms = a->now + CONNECT_WAIT_MS;
+	p->connect_soon = true;
+}
+
 void punch_reassess(struct agent *a, struct agent_peer *p)
 {
 	struct mesh_nat_class peer;
@@ -409,8 +427,7 @@ void punch_reassess(struct agent *a, struct agent_peer *p)
 	if (!p->expect.direct && !p->impossible) {
 		if (!p->direct)
 			set_why(p, "trying punching though it should fail: %s", p->expect.why);
-		if (p->next_connect_ms > a->now + 200)
-			p->next_connect_ms = a->now + 200;
+		punch_connect_soon(a, p);
 	} else if (p->impossible) {
 		if (!p->direct)
 			agent_log(a, "peer %s: relayed: %s", p->rec.name, p->expect.why);
@@ -419,8 +436,7 @@ void punch_reassess(struct agent *a, struct agent_peer *p)
 		punch_close_birthday(a, p, p->direct ? p->direct_fd : -1);
 	} else if (!p->direct) {
 		set_why(p, "trying %s", expect_technique_name(p->expect.technique));
-		if (p->next_connect_ms > a->now + 200)
-			p->next_connect_ms = a->now + 200;
+		punch_connect_soon(a, p);
 	}
 	if (p->punching && !p->direct) {
 		int before = p->n_targets;
@@ -428,6 +444,32 @@ void punch_reassess(struct agent *a, struct agent_peer *p)
 		if (p->n_targets > before && p->next_send_ms > a->now)
 			p->next_send_ms = a->now;
 	}
+}
+
+uint64_t punch_open_wait_ms(const struct agent *a)
+{
+	uint64_t w;
+
+	if (!(a->intro_rtt_ms > 0))
+		return OPEN_WAIT_MS;
+	w = (uint64_t)(2 * a->intro_rtt_ms) + OPEN_WAIT_BUSY_MS;
+	return w < OPEN_WAIT_MS ? w : OPEN_WAIT_MS;
+}
+
+/* A round's first gap between plain pings: twice the RTT we know, at
+ * least SEND_FIRST_MIN_MS; the gaps double from there to SEND_EVERY_MS. */
+static uint32_t first_gap_ms(const struct agent *a)
+{
+	double g = a->intro_rtt_ms > 0 ? 2 * a->intro_rtt_ms : SEND_EVERY_MS;
+
+	return g < SEND_FIRST_MIN_MS ? SEND_FIRST_MIN_MS : g > SEND_EVERY_MS ? SEND_EVERY_MS : (uint32_t)g;
+}
+
+/* Birthday probing starts this far into a round: plain punching's openers
+ * and first two volleys have had their chance. */
+static uint64_t bday_after_ms(const struct agent *a)
+{
+	return punch_open_wait_ms(a) + 3 * (uint64_t)first_gap_ms(a);
 }
 
 void punch_start(struct agent *a, struct agent_peer *p, uint32_t round)
@@ -447,8 +489,10 @@ void punch_start(struct agent *a, struct agent_peer *p, uint32_t round)
 	p->punching = true;
 	p->round = round;
 	p->connect_sent_ms = 0;
+	p->connect_soon = false;
 	p->round_ms = now;
 	p->next_send_ms = now;
+	p->send_gap_ms = first_gap_ms(a);
 	p->n_targets = 0;
 	punch_close_birthday(a, p, -1);
 	/* Order matters for sequential allocators: each new destination takes
@@ -510,6 +554,9 @@ static void take_path(struct agent *a, struct agent_peer *p, int fd, const struc
 	p->why[0] = '\0';
 	/* A birthday socket that won carries this peer from now on. */
 	punch_close_birthday(a, p, fd);
+	/* A handshake lost on the relay (the peer did not know us yet) goes
+	 * again this way now. */
+	wg_peer_path_changed(a->dev, p->wg, now);
 	agent_log(a, "peer %s: %s path via %s (rtt %s, found by %s%s)", p->rec.name, was ? "better direct" : "direct",
 		  agent_ep_str(ep), agent_rtt_str(rtt), agent_cand_technique(p->found_by),
 		  fd != a->udp ? ", a birthday socket" : "");
@@ -555,7 +602,8 @@ void punch_on_ping(struct agent *a, struct agent_peer *p, const struct mesh_msg 
 		/* The peer is punching toward us: join in. */
 		p->punching = true;
 		p->round_ms = a->now;
-		p->next_send_ms = p->round_ms + OPEN_WAIT_MS;
+		p->next_send_ms = p->round_ms + punch_open_wait_ms(a);
+		p->send_gap_ms = first_gap_ms(a);
 	} else if (p->next_send_ms > a->now + 20) {
 		p->next_send_ms = a->now;
 	}
@@ -628,7 +676,7 @@ static void birthday_tick(struct agent *a, struct agent_peer *p, const struct me
 		p->bday_role = a->nat.varies && !peer->varies ? 1 : 2;
 		/* The hard side's mappings first: the easy side's probes start
 		 * once its openers have had time to leave. */
-		p->bday_next_ms = now + (p->bday_role == 2 ? OPEN_WAIT_MS : 0);
+		p->bday_next_ms = now + (p->bday_role == 2 ? punch_open_wait_ms(a) : 0);
 		set_why(p, "birthday probing, round %u", p->round);
 		if (p->bday_role == 1)
 			for (int k = 0; k < AGENT_BDAY_SOCKETS; k++) {
@@ -722,7 +770,8 @@ void punch_tick(struct agent *a, struct agent_peer *p, uint64_t now)
 		}
 		if (now >= p->next_send_ms) {
 			/* A target's first ping is its opener (low TTL, but to a
-			 * LAN's own address); the next ones OPEN_WAIT_MS later. */
+			 * LAN's own address); the next ones the open wait later. */
+			uint64_t wait = punch_open_wait_ms(a);
 			bool opening = false;
 			for (int i = 0; i < p->n_targets; i++) {
 				struct agent_target *g = &p->targets[i];
@@ -730,11 +779,18 @@ void punch_tick(struct agent *a, struct agent_peer *p, uint64_t now)
 					ping(a, p, g->fd, &g->ep, g->kind != CAND_LOCAL ? opener_ttl(a, &g->ep) : 0);
 					g->opened_ms = now ? now : 1;
 					opening = true;
-				} else if (now - g->opened_ms >= OPEN_WAIT_MS) {
+				} else if (now - g->opened_ms >= wait) {
 					ping(a, p, g->fd, &g->ep, 0);
 				}
 			}
-			p->next_send_ms = now + (opening ? OPEN_WAIT_MS : t < ROUND_PUNCH_MS ? SEND_EVERY_MS : 1000);
+			if (opening) {
+				p->next_send_ms = now + wait;
+			} else if (t < ROUND_PUNCH_MS) {
+				p->next_send_ms = now + p->send_gap_ms;
+				p->send_gap_ms = p->send_gap_ms * 2 < SEND_EVERY_MS ? p->send_gap_ms * 2 : SEND_EVERY_MS;
+			} else {
+				p->next_send_ms = now + 1000;
+			}
 		}
 		/* Both sides' measured NATs say birthday probing is the only way
 		 * (expect's simplest technique, filtering assumed the strictest):
@@ -744,7 +800,7 @@ void punch_tick(struct agent *a, struct agent_peer *p, uint64_t now)
 		 * filter is kinder than assumed, plain punching wins within
 		 * those, and both sides must not settle on different paths (one
 		 * on a birthday socket the other then closes). */
-		if (t >= BDAY_AFTER_MS && p->expect.technique == EXPECT_BIRTHDAY && peer.known && a->nat.known &&
+		if (t >= bday_after_ms(a) && p->expect.technique == EXPECT_BIRTHDAY && peer.known && a->nat.known &&
 		    a->nat.varies != peer.varies)
 			birthday_tick(a, p, &peer, now);
 		return;
@@ -759,7 +815,9 @@ void punch_tick(struct agent *a, struct agent_peer *p, uint64_t now)
 		punch_start(a, p, 0);
 		return;
 	}
-	if (now < p->next_connect_ms)
+	/* A new peer (or news of one): at once when both NATs are measured,
+	 * else when they should be. */
+	if (now < p->next_connect_ms && !(p->connect_soon && a->nat.known && peer_known(p)))
 		return;
 	/* Ask the introducer to start a round. The smaller key asks; the
 	 * other asks too if nothing happened for a while. With peers on
@@ -769,7 +827,8 @@ void punch_tick(struct agent *a, struct agent_peer *p, uint64_t now)
 		struct mesh_msg m = { .type = MESH_CONNECT };
 		bool first = memcmp(a->pub, p->rec.key, WG_KEY_LEN) < 0 || a->conf.peers_on_demand;
 		m.u.connect.id = p->rec.id;
-		if (first || now - p->next_connect_ms > 6000) {
+		p->connect_soon = false;
+		if (first || (now > p->next_connect_ms && now - p->next_connect_ms > 6000)) {
 			agent_send_to_introducer(a, &m);
 			p->next_connect_ms = now + 5000;
 			p->connect_sent_ms = now;
@@ -778,4 +837,25 @@ void punch_tick(struct agent *a, struct agent_peer *p, uint64_t now)
 			p->connect_sent_ms = now;
 		}
 	}
+}
+
+int agent_tick_in(const struct agent *a, uint64_t now)
+{
+	/* Deadlines the last tick (at a->now) has not yet seen: one it saw
+	 * and left where it was (a peer that waits for something else) must
+	 * not keep the loop spinning. */
+	uint64_t soonest = now + 20, d[3];
+
+	for (int i = 0; i < AGENT_MAX_PEERS; i++) {
+		const struct agent_peer *p = &a->peers[i];
+		if (!p->used || p->direct)
+			continue;
+		d[0] = p->punching ? p->next_send_ms : 0;
+		d[1] = p->bday_role ? p->bday_next_ms : 0;
+		d[2] = p->punching ? 0 : p->next_connect_ms;
+		for (int k = 0; k < 3; k++)
+			if (d[k] > a->now && d[k] < soonest)
+				soonest = d[k];
+	}
+	return soonest <= now ? 0 : (int)(soonest - now);
 }

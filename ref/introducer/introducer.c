@@ -710,12 +710,14 @@ static void on_register(struct introducer *in, const struct mesh_msg *msg, const
 	sodium_memzero(r.u.regd.secret, sizeof(r.u.regd.secret));
 	if (n > 0)
 		reply(in, out, (size_t)n);
-	/* The peer list: all of it to this member on its main address when
-	 * it is due, and this member to everyone when something about it
-	 * changed. */
+	/* The peer list: all of it to this member when its session starts,
+	 * on whichever address heard it first (the other's REGISTER may be
+	 * lost, and a member that knows no one cannot answer a peer's
+	 * handshake), then on its main address when it is due; and this
+	 * member to everyone when something about it changed. */
 	bool main_path = in->cur_via == 0 || in->cur_via == MESH_VIA_TCP || (in->cur_via == MESH_VIA_UDP6 && ipv6_only(m));
-	bool whole_list = main_path && !m->on_demand && (!m->listed_ms || m->listed_session != msg->session ||
-					       now - m->listed_ms >= MESH_LIST_REFRESH_MS);
+	bool whole_list = !m->on_demand && (!m->listed_ms || m->listed_session != msg->session ||
+					    (main_path && now - m->listed_ms >= MESH_LIST_REFRESH_MS));
 	if (whole_list) {
 		m->listed_ms = now ? now : 1;
 		m->listed_session = msg->session;

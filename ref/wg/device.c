@@ -459,6 +459,19 @@ void wg_peer_initiate(struct wg_device *dev, struct wg_peer *p, uint64_t now_ms)
 	pthread_mutex_unlock(&dev->lock);
 }
 
+void wg_peer_path_changed(struct wg_device *dev, struct wg_peer *p, uint64_t now_ms)
+{
+	bool again;
+
+	pthread_mutex_lock(&dev->lock);
+	again = p->handshake_pending && now_ms - p->handshake_started_ms < WG_REKEY_ATTEMPT_TIME_MS;
+	if (again)   /* the once-per-REKEY_TIMEOUT rule counts from the new way */
+		p->last_initiation_ms = now_ms - dev->timers.rekey_timeout_ms;
+	pthread_mutex_unlock(&dev->lock);
+	if (again)
+		wg_peer_initiate(dev, p, now_ms);
+}
+
 static bool keypair_usable(const struct wg_device *dev, const struct wg_keypair *kp, uint64_t now_ms)
 {
 	return kp->valid && now_ms - kp->birth_ms < dev->timers.reject_after_time_ms &&

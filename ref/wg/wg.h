@@ -133,6 +133,11 @@ void wg_device_tick(struct wg_device *dev, uint64_t now_ms);
 /* Start a handshake with peer now (the fuzz target; the device starts its
  * own when it has data to send). */
 void wg_peer_initiate(struct wg_device *dev, struct wg_peer *peer, uint64_t now_ms);
+/* The way to peer changed (a direct path found, for one): an initiation
+ * still unanswered goes again now, on the new way, rather than a
+ * REKEY_TIMEOUT after the last (the old way may have lost it). Nothing
+ * when no handshake is pending. */
+void wg_peer_path_changed(struct wg_device *dev, struct wg_peer *peer, uint64_t now_ms);
 
 /* Endpoint helpers. */
 bool wg_endpoint_equal(const struct wg_endpoint *a, const struct wg_endpoint *b);

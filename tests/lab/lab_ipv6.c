@@ -144,7 +144,7 @@ static void a_symmetric_pair_punches_through_two_ipv6_firewalls(void **state)
 
 	(void)state;
 	up("symmetric-ipv6-firewall", "symmetric-ipv6-firewall");
-	if (meter_install(&m, &l.net, &l.inst, (const char *const[]){ "a", "b" }, 2, err, sizeof(err)))
+	if (meter_install(&m, &l.net, &l.inst, (const char *const[]){ "a", "b" }, 2, 0, err, sizeof(err)))
 		fail_msg("%s", err);
 	assert_int_equal(expect_topology(&l.net, "a", "b", &r4), 0);
 	assert_false(r4.direct);
@@ -291,7 +291,7 @@ static void an_ipv6_only_site_reaches_a_dual_stack_peer_directly(void **state)
 
 	(void)state;
 	up("ipv6-only", "symmetric-ipv6-firewall");
-	if (meter_install(&m, &l.net, &l.inst, (const char *const[]){ "a", "b" }, 2, err, sizeof(err)))
+	if (meter_install(&m, &l.net, &l.inst, (const char *const[]){ "a", "b" }, 2, 0, err, sizeof(err)))
 		fail_msg("%s", err);
 	assert_int_equal(topo_net_addr(&l.net, "a", 0), 0);
 	assert_int_equal(expect_topology(&l.net, "a", "b", &r4), 0);

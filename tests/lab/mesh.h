@@ -543,7 +543,7 @@ static inline void mesh_counters(struct mesh *m)
 	static const char *const hosts[] = { "a", "b", "c" };
 	char err[256];
 
-	if (meter_install(&m->meter, &m->lab.net, &m->lab.inst, hosts, topo_find_node(&m->lab.net.topo, "c") >= 0 ? 3 : 2,
+	if (meter_install(&m->meter, &m->lab.net, &m->lab.inst, hosts, topo_find_node(&m->lab.net.topo, "c") >= 0 ? 3 : 2, 0,
 			  err, sizeof(err)))
 		fail_msg("counters: %s", err);
 }

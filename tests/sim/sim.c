@@ -231,7 +231,7 @@ static void udp_send(struct sim *s, struct sim_agent *from, uint32_t src_ip, uin
 		s->intro_bytes += len;
 	else
 		s->direct_bytes += len;
-	if (!(p = enqueue(s, SIM_UDP, s->now + (uint64_t)(hops + 1) * SIM_HOP_MS, buf, len)))
+	if (!(p = enqueue(s, SIM_UDP, s->now + (uint64_t)(hops + 1) * s->hop_ms, buf, len)))
 		return;
 	p->src_ip = src_ip, p->src_port = src_port, p->dst_ip = dst_ip, p->dst_port = dst_port;
 	p->ttl = ttl;
@@ -444,7 +444,7 @@ static int agent_portmap(void *ctx, uint32_t lifetime_s)
 		return -EBUSY;
 	g->pm_asked = true;
 	g->pm_ask_lifetime = lifetime_s;
-	g->pm_answer_at = g->sim->now + 2 * SIM_HOP_MS;
+	g->pm_answer_at = g->sim->now + 2 * g->sim->hop_ms;
 	g->pm_asks++;
 	return 0;
 }
@@ -562,6 +562,7 @@ void sim_init(struct sim *s, const char *intro_extra)
 	if (sodium_init() < 0)
 		abort();
 	s->rng = 4787;
+	s->hop_ms = SIM_HOP_MS;
 	s->packets = calloc(SIM_MAX_PACKETS, sizeof(*s->packets));
 	if (!s->packets)
 		abort();
@@ -591,6 +592,7 @@ void sim_free(struct sim *s)
 	for (int i = 0; i < s->n_packets; i++)
 		free(s->packets[i].data);
 	free(s->packets);
+	memset(s, 0, sizeof(*s));   /* freed twice: nothing the second time */
 }
 
 int sim_add_agent(struct sim *s, const char *name, const struct sim_nat *nat)

@@ -143,6 +143,7 @@ struct sim {
 	uint64_t direct_bytes, intro_bytes;
 	uint64_t dropped_by_nat, dropped_ttl;
 	uint32_t rng;
+	uint64_t hop_ms;           /* each router's delay (sim_init: SIM_HOP_MS; set before agents start) */
 };
 
 /* A simulation with an introducer that allows every agent added later. */

@@ -665,6 +665,54 @@ static void birthday_probing_joins_early_when_it_is_the_only_way(void **state)
 	assert_true(S.now - t0 < 4000);
 }
 
+/* From two agents knowing each other to both direct, with routers of
+ * hop_ms each; *rtt: what a measured to the introducer. */
+static uint64_t meeting_to_direct(uint64_t hop_ms, const struct sim_nat *na, const struct sim_nat *nb, double *rtt)
+{
+	struct pair p;
+	uint64_t met;
+
+	sim_free(&S);
+	sim_init(&S, NULL);
+	S.hop_ms = hop_ms;
+	p.a = sim_add_agent(&S, "a", na);
+	p.b = sim_add_agent(&S, "b", nb);
+	sim_start_agent(&S, p.a);
+	sim_start_agent(&S, p.b);
+	assert_true(sim_run_until(&S, 10000, both_know_each_other, &p));
+	met = S.now;
+	assert_true(sim_run_until(&S, 15000, both_direct, &p));
+	*rtt = S.agents[p.a].a.intro_rtt_ms;
+	return S.now - met;
+}
+
+/* Issue 17: the waits of a round scale with the RTT measured to the
+ * introducer, not fixed at 200 ms (before CONNECT) and 300 ms (after the
+ * openers): with routers of 1 ms, a pair that knows each other goes
+ * direct within 0.1 s; with routers of 15 ms it waits longer, and the
+ * agent says why (its measured RTT). */
+static void a_rounds_waits_scale_with_the_rtt_to_the_introducer(void **state)
+{
+	static const struct sim_nat *const pairs[][2] = { { &full_cone, &port_restricted },
+							  { &port_restricted, &port_restricted } };
+	double rtt_fast, rtt_slow;
+	uint64_t fast, slow;
+
+	(void)state;
+	for (size_t k = 0; k < sizeof(pairs) / sizeof(pairs[0]); k++) {
+		fast = meeting_to_direct(1, pairs[k][0], pairs[k][1], &rtt_fast);
+		slow = meeting_to_direct(15, pairs[k][0], pairs[k][1], &rtt_slow);
+		print_message("  pair %zu: direct %llu ms after meeting (RTT %.1f ms), %llu ms (RTT %.1f ms)\n", k,
+			      (unsigned long long)fast, rtt_fast, (unsigned long long)slow, rtt_slow);
+		/* five router delays there and back (the sim's), and half a
+		 * millisecond for the agent's ms clock */
+		assert_true(rtt_fast >= 5 && rtt_fast <= 7);
+		assert_true(rtt_slow >= 75 && rtt_slow <= 77);
+		assert_true(fast <= 100);
+		assert_true(slow > fast && slow <= 2 * (uint64_t)rtt_slow + 20 + 4 * (uint64_t)rtt_slow);
+	}
+}
+
 static void a_peer_behind_a_renumbered_nat_is_followed(void **state)
 {
 	struct pair p = pair_up(&port_restricted, &full_cone, NULL);
@@ -1062,6 +1110,7 @@ int main(void)
 		cmocka_unit_test_teardown(a_symmetric_nat_meets_a_cone_by_birthday_probing_on_its_own_sockets, teardown),
 		cmocka_unit_test_teardown(birthday_probing_joins_early_when_it_is_the_only_way, teardown),
 		cmocka_unit_test_teardown(a_peer_behind_a_renumbered_nat_is_followed, teardown),
+		cmocka_unit_test_teardown(a_rounds_waits_scale_with_the_rtt_to_the_introducer, teardown),
 		cmocka_unit_test_teardown(a_pong_from_anywhere_but_where_the_ping_went_moves_no_path, teardown),
 		cmocka_unit_test_teardown(an_address_inside_the_mesh_is_never_a_candidate, teardown),
 		cmocka_unit_test_teardown(an_introducer_message_to_an_earlier_process_is_refused_after_a_restart, teardown),

@@ -147,6 +147,7 @@ static struct scenario_result result(const char *a, const char *b, bool connecte
 	r.expected_direct = expected_direct;
 	r.time_to_first_reply_s = connected ? 0.5 : -1;
 	r.time_to_direct_s = path == PATH_DIRECT ? 0.75 : -1;
+	r.time_to_direct_reg_s = -1;
 	return r;
 }
 
@@ -431,6 +432,62 @@ static void results_read_back_as_written_with_null_for_never(void **state)
 	runner_free_results(&set);
 }
 
+/* Time to direct per technique, across repeats: p50, p90 and p99 in
+ * results.json, from the start lines and (where the tool says) from the
+ * registrations; lifecycle scenarios and pairs that never went direct
+ * are left out. */
+static void time_to_direct_is_summed_up_per_technique_across_repeats(void **state)
+{
+	struct scenario_result r[13];
+	struct run_info in = { .tool = "ref" };
+	struct ttd_summary t[4];
+	struct run_set set;
+	char path[128], err[256], *json;
+	int nt;
+
+	(void)state;
+	for (int i = 0; i < 10; i++) {   /* punching: 0.01 .. 0.10 s, registered 5 ms before the later start line */
+		r[i] = result("full-cone", "full-cone", true, PATH_DIRECT, true);
+		r[i].sc.repeat = i + 1;
+		snprintf(r[i].expected_technique, sizeof(r[i].expected_technique), "punching");
+		r[i].time_to_direct_s = 0.01 * (i + 1);
+		r[i].time_to_direct_reg_s = r[i].time_to_direct_s + 0.005;
+	}
+	r[10] = result("port-restricted-cone", "symmetric", true, PATH_DIRECT, true);
+	snprintf(r[10].expected_technique, sizeof(r[10].expected_technique), "birthday");
+	r[10].time_to_direct_s = 1.25;
+	r[11] = result("symmetric", "symmetric", true, PATH_RELAY, false);
+	r[12] = result("full-cone", "full-cone", true, PATH_DIRECT, true);
+	snprintf(r[12].sc.lifecycle, sizeof(r[12].sc.lifecycle), "nat-reboot");
+	snprintf(r[12].expected_technique, sizeof(r[12].expected_technique), "punching");
+	r[12].time_to_direct_s = 9;
+	nt = runner_ttd_summary(r, 13, t, 4);
+	assert_int_equal(nt, 2);
+	assert_string_equal(t[0].technique, "punching");
+	assert_int_equal(t[0].n, 10);
+	assert_int_equal(t[0].n_reg, 10);
+	assert_true(t[0].p50 > 0.0499 && t[0].p50 < 0.0501);   /* nearest rank: the fifth of ten */
+	assert_true(t[0].p99 > 0.098 && t[0].p99 <= 0.100);
+	assert_true(t[0].reg_p50 > t[0].p50 + 0.004 && t[0].reg_p50 < t[0].p50 + 0.006);
+	assert_string_equal(t[1].technique, "birthday");
+	assert_true(t[1].n == 1 && t[1].n_reg == 0 && t[1].p50 == 1.25 && t[1].p99 == 1.25 && t[1].reg_p50 < 0);
+	assert_int_equal(runner_ttd_summary(r, 13, t, 1), 1);   /* at most max */
+
+	snprintf(path, sizeof(path), "%s/results.json", dir);
+	assert_int_equal(runner_write_json(path, &in, r, 13), 0);
+	json = slurp("results.json");
+	assert_non_null(strstr(json, "\"time_to_direct_from_registration_s\":0.015"));
+	assert_non_null(strstr(json, "\"time_to_direct\":[\n{\"technique\":\"punching\",\"n\":10,\"p50_s\":0.050,"));
+	assert_non_null(strstr(json, "\"from_registration\":{\"n\":10,\"p50_s\":0.055,"));
+	assert_non_null(strstr(json, "{\"technique\":\"birthday\",\"n\":1,\"p50_s\":1.250,\"p90_s\":1.250,\"p99_s\":1.250}]}"));
+	free(json);
+	assert_int_equal(runner_read_results(path, &set, err, sizeof(err)), 0);
+	assert_int_equal(set.n, 13);
+	assert_true(set.res[0].time_to_direct_reg_s > 0.0149 && set.res[0].time_to_direct_reg_s < 0.0151);
+	assert_true(set.res[10].time_to_direct_reg_s < 0);
+	runner_free_results(&set);
+}
+
 /* What is not a results.json is refused, saying what is wrong and where. */
 static void a_results_file_that_is_not_one_is_refused_saying_why(void **state)
 {
@@ -545,7 +602,7 @@ static void the_report_says_at_once_whether_the_run_went_as_expected(void **stat
 	assert_non_null(strstr(html, "data-as-expected=\"true\" data-technique=\"open\"><rect class=\"direct\""));
 	assert_non_null(strstr(html, "data-path=\"relay\" data-as-expected=\"false\" data-technique=\"prediction\">"
 				     "<rect class=\"relay unexpected\""));
-	assert_non_null(strstr(html, ">&#10008; relay 0.5s</text><text class=\"small\""));
+	assert_non_null(strstr(html, ">&#10008; relay 0.50s</text><text class=\"small\""));
 	assert_non_null(strstr(html, ">expected direct</text>"));
 	/* every scenario in a visible table, the unexpected one saying why */
 	assert_int_equal(count_of(html, "<tr class=\"scenario"), 4);
@@ -553,7 +610,7 @@ static void the_report_says_at_once_whether_the_run_went_as_expected(void **stat
 	/* time to direct per technique: a dot per direct pair, lifecycle ones aside */
 	assert_int_equal(count_of(html, "<circle class=\"ttd\""), 1);
 	assert_non_null(strstr(html, "data-technique=\"open\" data-tool=\"ref\" data-s=\"0.750\""));
-	assert_non_null(strstr(html, "open: n=1, p50 0.75 s, p90 0.75 s"));
+	assert_non_null(strstr(html, "open: n=1, p50 0.750 s, p90 0.750 s, p99 0.750 s"));
 	/* the lifecycle scenario as a timeline: settled, lost, relayed, direct */
 	assert_int_equal(count_of(html, "<g class=\"timeline\" data-scenario=\"nat-reboot\""), 1);
 	assert_non_null(strstr(html, "lost 4/50, reply 0.60s, direct, 2 path changes</text>"));
@@ -573,7 +630,7 @@ static void the_report_says_at_once_whether_the_run_went_as_expected(void **stat
 	assert_int_equal(count_of(html, "<p class=\"headline"), 2);
 	assert_non_null(strstr(html, "<b>nebula</b>: 2 of 3 scenarios <b>not as expected</b> (1 did not connect, 1 relayed"));
 	assert_int_equal(count_of(html, "<tr class=\"row\""), 4);   /* 3 pairs of ref (no lifecycle) + open/open */
-	assert_non_null(strstr(html, "<td class=\"relay unexpected\" data-tool=\"nebula\">&#10008; relay 0.5s</td>"));
+	assert_non_null(strstr(html, "<td class=\"relay unexpected\" data-tool=\"nebula\">&#10008; relay 0.50s</td>"));
 	assert_non_null(strstr(html, "<td class=\"fail unexpected\" data-tool=\"nebula\">&#10008; FAIL</td>"));
 	assert_non_null(strstr(html, "<td>not run</td>"));
 	assert_non_null(strstr(html, "id=\"matrix-1\""));
@@ -1214,6 +1271,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(not_direct_is_explained_or_named, make_dir, remove_dir),
 		cmocka_unit_test(every_reference_result_agrees_with_expect_as_it_is_now),
 		cmocka_unit_test_setup_teardown(shards_merged_are_the_single_run, make_dir, remove_dir),
+		cmocka_unit_test_setup_teardown(time_to_direct_is_summed_up_per_technique_across_repeats, make_dir, remove_dir),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

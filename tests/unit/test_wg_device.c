@@ -205,6 +205,31 @@ static void an_unanswered_initiation_is_retried_then_abandoned(void **state)
 	assert_int_equal(A.out.n, 0);
 }
 
+/* An initiation lost on the way it went (a relay to a peer that did not
+ * know us yet) goes again when the way changes, not five seconds later;
+ * with no handshake pending, a new way sends nothing. */
+static void a_lost_initiation_goes_again_on_a_new_path(void **state)
+{
+	uint8_t p[100];
+	size_t n = ip_packet(p, "10.0.0.1", "10.0.0.2", 30);
+
+	(void)state;
+	wg_peer_path_changed(A.dev, A.peer, now);
+	assert_int_equal(A.out.n, 0);
+	assert_int_equal(wg_device_send(A.dev, p, n, now), 0);
+	assert_true(A.out.n == 1 && A.out.buf[0][0] == 1);
+	A.out.n = 0;   /* lost */
+	now += 20;
+	wg_device_tick(A.dev, now);
+	assert_int_equal(A.out.n, 0);   /* not yet due */
+	wg_peer_path_changed(A.dev, A.peer, now);
+	assert_true(A.out.n == 1 && A.out.buf[0][0] == 1);
+	pump(false);
+	assert_int_equal(B.delivered, 1);   /* the queued packet, at once */
+	wg_peer_path_changed(A.dev, A.peer, now);
+	assert_int_equal(A.out.n, 0);
+}
+
 static void data_without_reply_gets_a_keepalive(void **state)
 {
 	(void)state;
@@ -454,6 +479,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(a_queued_packet_goes_through_once_the_handshake_is_done, setup, teardown),
 		cmocka_unit_test_setup_teardown(no_peer_owns_the_destination, setup, teardown),
 		cmocka_unit_test_setup_teardown(an_unanswered_initiation_is_retried_then_abandoned, setup, teardown),
+		cmocka_unit_test_setup_teardown(a_lost_initiation_goes_again_on_a_new_path, setup, teardown),
 		cmocka_unit_test_setup_teardown(data_without_reply_gets_a_keepalive, setup, teardown),
 		cmocka_unit_test_setup_teardown(persistent_keepalive_keeps_sending, setup, teardown),
 		cmocka_unit_test_setup_teardown(the_initiator_rekeys_after_rekey_after_time, setup, teardown),

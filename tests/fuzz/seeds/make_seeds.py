@@ -170,3 +170,20 @@ write('fuzz_mesh_msg', 'peer-ipv6',
       bytes([6, 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 4] + [0] * 7 + [2]) + struct.pack('!H', 40000))
 write('fuzz_mesh_msg', 'lookup', bytes([12]) + ctr + bytes([4, 100, 100, 0, 2]) + b'\0' * 12)
 write('fuzz_mesh_msg', 'register-on-demand', bytes([1]) + ctr + bytes([8, 1]) + b'a' + bytes([64, 0]) + b'\0' * 28)
+
+# nflog: datagrams a netlink log socket reads (nlmsghdr, nfgenmsg, attributes).
+def nlattr(kind, body):
+    body = bytes(body)
+    pad = (-len(body)) % 4
+    return struct.pack('<HH', 4 + len(body), kind) + body + b'\0' * pad
+
+
+def nflog_msg(kind, attrs):
+    body = struct.pack('<BBH', 2, 0, 0) + b''.join(attrs)
+    return struct.pack('<IHHII', 16 + len(body), (4 << 8) | kind, 0, 0, 0) + body
+
+
+write('fuzz_nflog', 'direct', nflog_msg(0, [nlattr(1, struct.pack('>HBB', 0x0800, 3, 0)), nlattr(10, b'direct-a-b\0')]))
+write('fuzz_nflog', 'two', nflog_msg(0, [nlattr(10, b'relay\0')]) + nflog_msg(0, [nlattr(4, struct.pack('>I', 3)), nlattr(10, b'direct-a-b\0')]))
+write('fuzz_nflog', 'config', nflog_msg(1, [nlattr(1, b'\x01\0\0\0')]))
+write('fuzz_nflog', 'unterminated', nflog_msg(0, [nlattr(10, b'relay')]))
