@@ -338,8 +338,13 @@ static void send_register(struct agent *a, int which, int ttl)
 	}
 	if ((n = seal(a, NULL, &m, sealed, sizeof(sealed))) < 0)
 		return;
-	if ((which == 0 || which == 1) && !ttl)   /* its answer gives the RTT to the introducer */
+	if ((which == 0 || which == 1) && !ttl) {
+		/* Its answer gives the RTT to the introducer, unless an earlier
+		 * one is still unanswered: which one the answer is for is not
+		 * known then (Karn's rule), and no sample is taken. */
+		a->reg_ambiguous[which] = a->reg_sent_ms[which] != 0;
 		a->reg_sent_ms[which] = a->now ? a->now : 1;
+	}
 	if (which == MESH_VIA_TCP)
 		to_introducer(a, sealed, (size_t)n);
 	else if (which == MESH_VIA_UDP6)
@@ -393,6 +398,20 @@ static int introducer_via(const struct agent *a, const struct wg_endpoint *from)
 	if (a->conf.introducer6.addr.ss_family && wg_endpoint_equal(from, &a->conf.introducer6))
 		return MESH_VIA_UDP6;
 	return -1;
+}
+
+/* An answer (REGISTERED, or a PROVE) from introducer address via to a
+ * REGISTER sent with TTL ttl: a plain one's answer is an RTT sample. */
+static void rtt_sample(struct agent *a, int via, uint8_t ttl, uint64_t now)
+{
+	if (via < 0 || via > 1 || ttl != 64)
+		return;
+	if (a->reg_sent_ms[via] && !a->reg_ambiguous[via] && now >= a->reg_sent_ms[via]) {
+		/* ms stamps: the middle of the millisecond; smoothed as TCP does */
+		double rtt = (double)(now - a->reg_sent_ms[via]) + 0.5;
+		a->intro_rtt_ms = a->intro_rtt_ms > 0 ? 0.875 * a->intro_rtt_ms + 0.125 * rtt : rtt;
+	}
+	a->reg_sent_ms[via] = 0;
 }
 
 static void on_registered(struct agent *a, const struct mesh_msg *m, bool via_tcp, uint64_t now)
@@ -453,12 +472,7 @@ static void on_registered(struct agent *a, const struct mesh_msg *m, bool via_tc
 	}
 	a->udp_reply_ms = now;
 	note_hops(&a->min_ttl, m->u.regd.ttl);
-	if (m->u.regd.ttl == 64 && a->reg_sent_ms[via] && now >= a->reg_sent_ms[via]) {
-		/* ms stamps: the middle of the millisecond; smoothed as TCP does */
-		double rtt = (double)(now - a->reg_sent_ms[via]) + 0.5;
-		a->intro_rtt_ms = a->intro_rtt_ms > 0 ? 0.875 * a->intro_rtt_ms + 0.125 * rtt : rtt;
-		a->reg_sent_ms[via] = 0;
-	}
+	rtt_sample(a, via, m->u.regd.ttl, now);
 	if (!wg_endpoint_equal(&a->seen[via], &m->u.regd.seen) && a->seen[via].addr.ss_family)
 		agent_log(a, "seen from introducer address %d as %s (was %s): the network changed", via,
 			  agent_ep_str(&m->u.regd.seen), agent_ep_str(&a->seen[via]));
@@ -578,6 +592,7 @@ static void on_prove(struct agent *a, const struct mesh_msg *m, const struct wg_
 	/* The TTL sweep of a first contact is answered by PROVEs: the
 	 * smallest TTL that got one is the hops to the introducer. */
 	note_hops(v == MESH_VIA_UDP6 ? &a->min_ttl6 : &a->min_ttl, m->u.prove.ttl);
+	rtt_sample(a, v, m->u.prove.ttl, now);
 	if (a->proof_sent_ms[v] && now - a->proof_sent_ms[v] < 1000)
 		return;
 	a->proof_sent_ms[v] = now;
@@ -941,6 +956,7 @@ static void forget_measurements(struct agent *a)
 	memset(a->seen, 0, sizeof(a->seen));
 	a->udp_reply_ms = 0;
 	a->min_ttl = 0;
+	a->intro_rtt_ms = 0;   /* another network: the waits go back to their ceilings until measured */
 	forget_ipv6(a);
 }
 

@@ -179,6 +179,7 @@ struct agent {
 	bool registered, refused;
 	double intro_rtt_ms;         /* to the introducer's two addresses, smoothed (0: not measured) */
 	uint64_t reg_sent_ms[2];     /* our last plain REGISTER to each, until answered (0: none) */
+	bool reg_ambiguous[2];       /* it went while an earlier one was unanswered: no RTT sample from it */
 	uint64_t registered_at_ms;   /* the first REGISTERED (the loop's clock; 0: none yet) */
 	uint8_t token[MESH_TOKEN_LEN];
 	/* Our session's keys with the introducer (from REGISTERED): while it

@@ -15,12 +15,15 @@
 #define ROUND_END_MS 15000         /* birthday probing too, then give up for now */
 /* Timers scale with the RTT to the introducer (issue 17): */
 #define OPEN_WAIT_MS 300           /* after the openers, before plain pings, until an RTT is measured */
-#define OPEN_WAIT_BUSY_MS 20       /* room for a busy host to send its openers after its PUNCH came */
+#define OPEN_WAIT_MIN_MS 50        /* at least: room for a busy host (ours or the peer's) to send its openers */
 #define SEND_EVERY_MS 200          /* the longest gap between a round's pings */
 #define SEND_FIRST_MIN_MS 10       /* the shortest first gap; each gap doubles (about the same pings a round) */
 #define CONNECT_WAIT_MS 200        /* a new peer: ask at once if both NATs are measured, else at most this late */
 #define PREDICT_PORTS 16
 #define BDAY_PROBES_PER_TICK 48
+/* The latest a hard side opens its birthday mappings (its waits at their
+ * ceilings), and their open wait after that. */
+#define BDAY_LATE_MS (OPEN_WAIT_MS + 3 * SEND_EVERY_MS + OPEN_WAIT_MS)
 #define BDAY_VOLLEYS ((ROUND_END_MS - ROUND_PUNCH_MS) / 1000)   /* the hard side's opener volleys a round */
 #define BACKOFF_MAX_MS 300000
 
@@ -452,8 +455,8 @@ uint64_t punch_open_wait_ms(const struct agent *a)
 
 	if (!(a->intro_rtt_ms > 0))
 		return OPEN_WAIT_MS;
-	w = (uint64_t)(2 * a->intro_rtt_ms) + OPEN_WAIT_BUSY_MS;
-	return w < OPEN_WAIT_MS ? w : OPEN_WAIT_MS;
+	w = (uint64_t)(2 * a->intro_rtt_ms) + 20;
+	return w < OPEN_WAIT_MIN_MS ? OPEN_WAIT_MIN_MS : w < OPEN_WAIT_MS ? w : OPEN_WAIT_MS;
 }
 
 /* A round's first gap between plain pings: twice the RTT we know, at
@@ -700,12 +703,21 @@ static void birthday_tick(struct agent *a, struct agent_peer *p, const struct me
 			send_ping(a, p, p->bday_fds[k], &p->rec.seen[0], opener_ttl(a, &p->rec.seen[0]));
 		p->bday_next_ms = now + 1000;
 	} else {
-		for (int k = 0; k < BDAY_PROBES_PER_TICK && p->bday_probes < AGENT_BDAY_PROBES; k++, p->bday_probes++) {
+		/* Half the probes at once; the other half once a hard side
+		 * whose waits are the longest (an RTT not measured, or large:
+		 * each side times its round by its own) has surely opened its
+		 * mappings. 2048 probes meet 256 mappings with p > 99.9 %. */
+		int limit = now - p->round_ms < BDAY_LATE_MS ? AGENT_BDAY_PROBES / 2 : AGENT_BDAY_PROBES;
+		for (int k = 0; k < BDAY_PROBES_PER_TICK && p->bday_probes < limit; k++, p->bday_probes++) {
 			struct wg_endpoint e = p->rec.seen[0];
 			set_port(&e, (uint16_t)(1024 + randombytes_uniform(65536 - 1024)));
 			send_ping(a, p, a->udp, &e, 0);
 		}
-		p->bday_next_ms = now + 10;
+		if (p->bday_probes < limit)
+			p->bday_next_ms = now + 10;
+		else if (limit < AGENT_BDAY_PROBES)
+			p->bday_next_ms = p->round_ms + BDAY_LATE_MS;
+		/* (all sent: no more wake-ups for it) */
 	}
 }
 

@@ -20,7 +20,8 @@
 #define LOG_EVERY_MS 10000
 
 /* The whole member list goes to a member when its session starts (the
- * first REGISTER of a new session on its main address or over TCP), and
+ * first REGISTER of a new session, on whichever address or connection
+ * heard it), and
  * again every MESH_LIST_REFRESH_MS in case a message of it was lost; in
  * between, only changes: a member that joins or changes is sent to the
  * others, one that leaves is announced (GONE). Agents forget a peer not
@@ -730,9 +731,22 @@ static void on_register(struct introducer *in, const struct mesh_msg *msg, const
 		changed = false;
 	} else if (changed)
 		m->change_pending = false;
+	/* On the main path the list goes where the member is now (its
+	 * record says so); on another, back where this REGISTER came from
+	 * (the address it just proved): the main endpoint on record may be
+	 * an old one, someone else's by now. */
 	for (int i = 0; i < in->members.n && whole_list; i++)
-		if (in->members.live[i] != m)
-			send_peer(in, m, in->members.live[i]);
+		if (in->members.live[i] != m) {
+			struct mesh_msg pm = { .type = MESH_PEER };
+			int k;
+			if (main_path) {
+				send_peer(in, m, in->members.live[i]);
+				continue;
+			}
+			pm.u.peer = in->members.live[i]->rec;
+			if ((k = seal_to(in, m, &pm, out, sizeof(out))) > 0)
+				reply(in, out, (size_t)k);
+		}
 	if (changed)
 		announce(in, m);
 }

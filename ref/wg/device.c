@@ -41,6 +41,7 @@ struct wg_peer {
 	uint64_t handshakes;            /* completed, either side initiating */
 	bool handshake_pending;
 	uint64_t handshake_started_ms, last_initiation_ms, last_sent_ms, keepalive_due_ms, unanswered_since_ms;
+	uint64_t resend_at_ms;          /* the way changed: the pending initiation goes again then (0: no) */
 	uint64_t retransmit_jitter_ms;  /* this initiation's extra wait before a retransmit */
 	bool have_cookie;
 	uint8_t cookie[WG_MAC_LEN];
@@ -427,12 +428,14 @@ static uint32_t new_index(struct wg_device *dev)
 	}
 }
 
-void wg_peer_initiate(struct wg_device *dev, struct wg_peer *p, uint64_t now_ms)
+/* force: a new way to the peer (wg_peer_path_changed), not the timer. */
+static void initiate(struct wg_device *dev, struct wg_peer *p, uint64_t now_ms, bool force)
 {
 	uint8_t msg[WG_INITIATION_LEN], eph[WG_KEY_LEN], ts[WG_TIMESTAMP_LEN];
 
 	pthread_mutex_lock(&dev->lock);
-	if (!dev->has_key || (p->handshake_pending && now_ms - p->last_initiation_ms < dev->timers.rekey_timeout_ms)) {
+	if (!dev->has_key ||
+	    (!force && p->handshake_pending && now_ms - p->last_initiation_ms < dev->timers.rekey_timeout_ms)) {
 		/* Paper §6.2: at most one initiation per REKEY_TIMEOUT. */
 		pthread_mutex_unlock(&dev->lock);
 		return;
@@ -448,6 +451,7 @@ void wg_peer_initiate(struct wg_device *dev, struct wg_peer *p, uint64_t now_ms)
 			wg_mac2(msg + WG_INITIATION_LEN - WG_MAC2_FROM_END, p->cookie, msg, WG_INITIATION_LEN);
 		p->handshake_pending = true;
 		p->last_initiation_ms = now_ms;
+		p->resend_at_ms = 0;
 		/* As the kernel's timers.c: up to a third of a second more before
 		 * a retransmit, so two peers that initiate at the same moment
 		 * (each answering the other, neither's own answered) stop
@@ -459,17 +463,25 @@ void wg_peer_initiate(struct wg_device *dev, struct wg_peer *p, uint64_t now_ms)
 	pthread_mutex_unlock(&dev->lock);
 }
 
+void wg_peer_initiate(struct wg_device *dev, struct wg_peer *p, uint64_t now_ms)
+{
+	initiate(dev, p, now_ms, false);
+}
+
 void wg_peer_path_changed(struct wg_device *dev, struct wg_peer *p, uint64_t now_ms)
 {
-	bool again;
-
 	pthread_mutex_lock(&dev->lock);
-	again = p->handshake_pending && now_ms - p->handshake_started_ms < WG_REKEY_ATTEMPT_TIME_MS;
-	if (again)   /* the once-per-REKEY_TIMEOUT rule counts from the new way */
-		p->last_initiation_ms = now_ms - dev->timers.rekey_timeout_ms;
+	if (p->handshake_pending && now_ms - p->handshake_started_ms < WG_REKEY_ATTEMPT_TIME_MS) {
+		/* One just sent may still be answered (and a peer drops an
+		 * initiation hard on the heels of another): not before
+		 * WG_PATH_RESEND_MS after it. */
+		uint64_t at = p->last_initiation_ms + WG_PATH_RESEND_MS;
+		if (now_ms >= at)
+			initiate(dev, p, now_ms, true);
+		else
+			p->resend_at_ms = at;
+	}
 	pthread_mutex_unlock(&dev->lock);
-	if (again)
-		wg_peer_initiate(dev, p, now_ms);
 }
 
 static bool keypair_usable(const struct wg_device *dev, const struct wg_keypair *kp, uint64_t now_ms)
@@ -906,6 +918,9 @@ void wg_device_tick(struct wg_device *dev, uint64_t now_ms)
 {
 	pthread_mutex_lock(&dev->lock);
 	for (struct wg_peer *p = dev->peers; p; p = p->next_peer) {
+		/* The way changed since an initiation went: again, once. */
+		if (p->handshake_pending && p->resend_at_ms && now_ms >= p->resend_at_ms)
+			initiate(dev, p, now_ms, true);
 		/* Retransmit an unanswered initiation; give up after
 		 * REKEY_ATTEMPT_TIME (paper §6.4). */
 		if (p->handshake_pending &&

@@ -134,9 +134,11 @@ void wg_device_tick(struct wg_device *dev, uint64_t now_ms);
  * own when it has data to send). */
 void wg_peer_initiate(struct wg_device *dev, struct wg_peer *peer, uint64_t now_ms);
 /* The way to peer changed (a direct path found, for one): an initiation
- * still unanswered goes again now, on the new way, rather than a
- * REKEY_TIMEOUT after the last (the old way may have lost it). Nothing
- * when no handshake is pending. */
+ * still unanswered goes again on the new way, rather than a REKEY_TIMEOUT
+ * after the last (the old way may have lost it): now, or WG_PATH_RESEND_MS
+ * after the last one went (wg_device_tick sends it). Nothing when no
+ * handshake is pending. */
+#define WG_PATH_RESEND_MS 50
 void wg_peer_path_changed(struct wg_device *dev, struct wg_peer *peer, uint64_t now_ms);
 
 /* Endpoint helpers. */

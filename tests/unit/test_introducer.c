@@ -743,6 +743,16 @@ static void the_member_list_goes_out_when_it_changed_not_with_every_register(voi
 	introducer_receive(in, 0, &ea, buf, n, 72000);
 	assert_true(io_seen.last_len > 0 && io_seen.last[3] == MESH_REGISTERED);   /* taken, on the main address */
 	assert_int_equal(io_seen.peers_to_watch, 0);
+	/* It restarts again somewhere else, and the second address hears it
+	 * first: the list goes where that REGISTER came from, never to the
+	 * main address on record (its old one: someone else's by now). */
+	test_session++;
+	assert_int_equal(wg_endpoint_parse("198.51.100.9:41000", &e), 0);
+	io_seen.watch = e;
+	io_seen.peers_to_watch = 0;
+	io_seen.ns = CLOCK_NS + 73000 * 1000000ULL;
+	udp_register_via(in, 1, member_priv[0], NULL, &e, 74000);
+	assert_int_equal(io_seen.peers_to_watch, 100);   /* the whole list, all of it here */
 	introducer_free(in);
 }
 

@@ -222,12 +222,20 @@ static void a_lost_initiation_goes_again_on_a_new_path(void **state)
 	now += 20;
 	wg_device_tick(A.dev, now);
 	assert_int_equal(A.out.n, 0);   /* not yet due */
-	wg_peer_path_changed(A.dev, A.peer, now);
-	assert_true(A.out.n == 1 && A.out.buf[0][0] == 1);
-	pump(false);
-	assert_int_equal(B.delivered, 1);   /* the queued packet, at once */
+	/* 20 ms after it went: it may still be answered; again 50 ms after */
 	wg_peer_path_changed(A.dev, A.peer, now);
 	assert_int_equal(A.out.n, 0);
+	now += WG_PATH_RESEND_MS - 20;
+	wg_device_tick(A.dev, now);
+	assert_true(A.out.n == 1 && A.out.buf[0][0] == 1);
+	now += 10;
+	wg_device_tick(A.dev, now);
+	assert_int_equal(A.out.n, 1);   /* once */
+	pump(false);
+	assert_int_equal(B.delivered, 1);   /* the queued packet, at once */
+	now += 1000;
+	wg_peer_path_changed(A.dev, A.peer, now);
+	assert_int_equal(A.out.n, 0);   /* none pending */
 }
 
 static void data_without_reply_gets_a_keepalive(void **state)
