@@ -442,7 +442,12 @@ void punch_reassess(struct agent *a, struct agent_peer *p)
 		punch_connect_soon(a, p);
 	}
 	if (p->punching && !p->direct) {
+		/* What the peer's record gained since the round began joins it:
+		 * a port its router mapped (the answer may come a moment after
+		 * the PUNCH), its IPv6 endpoints. */
 		int before = p->n_targets;
+		if (peer_mapped(p))
+			add_target(a, p, peer_mapped(p), a->udp, CAND_MAPPED);
 		add_ipv6_targets(a, p);
 		if (p->n_targets > before && p->next_send_ms > a->now)
 			p->next_send_ms = a->now;

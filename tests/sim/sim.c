@@ -444,7 +444,7 @@ static int agent_portmap(void *ctx, uint32_t lifetime_s)
 		return -EBUSY;
 	g->pm_asked = true;
 	g->pm_ask_lifetime = lifetime_s;
-	g->pm_answer_at = g->sim->now + 2 * g->sim->hop_ms;
+	g->pm_answer_at = g->sim->now + (g->sim->portmap_ms ? g->sim->portmap_ms : 2 * g->sim->hop_ms);
 	g->pm_asks++;
 	return 0;
 }

@@ -144,6 +144,7 @@ struct sim {
 	uint64_t dropped_by_nat, dropped_ttl;
 	uint32_t rng;
 	uint64_t hop_ms;           /* each router's delay (sim_init: SIM_HOP_MS; set before agents start) */
+	uint64_t portmap_ms;       /* a router's answer to a port mapping ask comes this late (0: two hops) */
 };
 
 /* A simulation with an introducer that allows every agent added later. */
