@@ -104,7 +104,7 @@ for topo in sorted(os.listdir('topologies')):
     if not topo.endswith('.topo'):
         continue
     name = topo[:-5]
-    params = [m.group(1) for m in (re.match(r'\s*param\s+(\S+)', l) for l in open(os.path.join('topologies', topo))) if m]
+    params = [n for l in open(os.path.join('topologies', topo)) if re.match(r'\s*param\s', l) for n in l.split()[1:]]
     up_s, down_s = [], []
     for _ in range(builds):
         t = time.monotonic()
