@@ -74,6 +74,7 @@ int meter_install(struct meter *m, const struct topo_net *net, const struct inst
 		for (int j = i + 1; j < n_hosts; j++) {
 			struct meter_pair *pr = &m->pairs[m->n_pairs++];
 			struct place *pl;
+			uint16_t log = m->n_pairs == 1 ? log_min_len : 0;   /* the first pair's alone, packet by packet */
 			pr->x = i, pr->y = j;
 			snprintf(pr->name, sizeof(pr->name), "direct-%s-%s", hosts[i], hosts[j]);
 			if (t->nodes[idx[i]].segment == t->nodes[idx[j]].segment) {
@@ -82,7 +83,7 @@ int meter_install(struct meter *m, const struct topo_net *net, const struct inst
 				topo_node_netns(r, t->nodes[gw].name, pr->ns, sizeof(pr->ns));
 				pr->bridge = true;
 				pl = place_for(places, &n_places, pr->ns, true);
-				if ((ret = add_rule(pl, pr->name, NULL, NULL, m->n_pairs == 1 ? log_min_len : 0, err, errlen)))
+				if ((ret = add_rule(pl, pr->name, NULL, NULL, log, err, errlen)))
 					return ret;
 			} else {
 				int ci[TOPO_MAX_NODES], cj[TOPO_MAX_NODES], ni = topo_gateway_chain(t, idx[i], ci),
@@ -101,7 +102,6 @@ int meter_install(struct meter *m, const struct topo_net *net, const struct inst
 					   *sj = t->segments[segment_below(t, idx[j], meet)].name;
 				topo_node_netns(r, t->nodes[meet].name, pr->ns, sizeof(pr->ns));
 				pl = place_for(places, &n_places, pr->ns, false);
-				uint16_t log = m->n_pairs == 1 ? log_min_len : 0;
 				if ((ret = add_rule(pl, pr->name, si, sj, log, err, errlen)))
 					return ret;
 				/* Two homes behind one carrier: one segment, both ways. */

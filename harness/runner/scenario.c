@@ -165,6 +165,14 @@ static void poll_captures(struct step *s)
 	capture_poll(s->cap[1]);
 }
 
+/* Packet by packet no more (the first direct reply came, or the kernel
+ * lost some): the routers stop logging, windows alone from here. */
+static void per_packet_done(struct step *s)
+{
+	meter_close(&s->meter);
+	s->per_packet = false;
+}
+
 /* A host moved to another segment (fault roam): where a and b meet, and
  * so where their direct bytes are counted, moved with it. What was
  * counted so far is carried over. */
@@ -181,8 +189,7 @@ static void meter_follow_roam(struct step *s)
 	/* Placed again from zero (or, if that failed, reading zero): no
 	 * window may take a difference across the two. Packet by packet no
 	 * more: the counts start again. */
-	meter_close(&s->meter);
-	s->per_packet = false;
+	per_packet_done(s);
 	meter_install(&s->meter, &s->net, &s->inst, (const char *const[]){ "a", "b" }, 2, 0, s->res->error,
 		      sizeof(s->res->error));
 	s->dsum0 = s->rsum0 = s->d0 = s->r0 = s->d6_0 = 0;
@@ -292,7 +299,7 @@ static void wake(struct step *s)
  * for at most PROBER_FAST_S. */
 static bool fast(const struct step *s, double now)
 {
-	return s->per_packet && s->direct_reply_at < 0 && !s->res->lc.happened && now - s->probe.t0 < PROBER_FAST_S;
+	return s->per_packet && !s->res->lc.happened && now - s->probe.t0 < PROBER_FAST_S;
 }
 
 /* One probe, through the tunnel to b's echo or into the tool on a, and
@@ -303,7 +310,7 @@ static void send_probe(struct step *s)
 	uint32_t seq;
 
 	if (s->per_packet && meter_read_packets(&s->meter, &d, &r) == -ENOBUFS)
-		s->per_packet = false;   /* counts lost: windows alone */
+		per_packet_done(s);   /* counts lost */
 	if (s->tc.port_a)
 		seq = prober_send(&s->probe, s->tc.addr_a, s->tc.port_a);
 	else
@@ -323,10 +330,10 @@ static void stamp_replies(struct step *s)
 {
 	uint64_t d, r;
 
-	if (!s->per_packet || s->direct_reply_at >= 0 || !s->probe.n_got)
+	if (!s->per_packet || !s->probe.n_got)
 		return;
 	if (meter_read_packets(&s->meter, &d, &r) == -ENOBUFS) {
-		s->per_packet = false;
+		per_packet_done(s);
 		return;
 	}
 	for (int i = 0; i < s->probe.n_got; i++) {
@@ -335,6 +342,7 @@ static void stamp_replies(struct step *s)
 			continue;
 		if (d - s->at_send[g->seq % 256].direct >= 2 && r == s->at_send[g->seq % 256].relay) {
 			s->direct_reply_at = g->at - s->probe.t0;
+			per_packet_done(s);   /* no probe's packets need logging after this */
 			return;
 		}
 	}
