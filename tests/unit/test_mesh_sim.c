@@ -649,11 +649,21 @@ static void a_symmetric_nat_meets_a_cone_by_birthday_probing_on_its_own_sockets(
 	pa = sim_peer(&S, p.a, p.b);
 	pb = sim_peer(&S, p.b, p.a);
 	print_message("  found by: a %s, b %s\n", agent_cand_technique(pa->found_by), agent_cand_technique(pb->found_by));
-	assert_int_equal(pb->found_by, CAND_BIRTHDAY);
-	/* The hard side's winning birthday socket carries the peer; the
-	 * other birthday sockets are closed. */
-	assert_int_equal(pa->found_by, CAND_BIRTHDAY);
-	assert_int_not_equal(pa->direct_fd, S.agents[p.a].a.udp);
+	/* The easy side's random probes may hit the mapping the hard side's
+	 * own socket opened toward it, as likely as any one birthday
+	 * socket's (1 in 257 here: seen 8 times in 1300 runs, and CI failed
+	 * on it). Then the hard side's ping to the peer's reflexive address
+	 * is what was answered, that socket carries the peer, and the easy
+	 * side may have heard that ping before its probe's answer. Otherwise
+	 * the winning birthday socket carries the peer. Either way the other
+	 * birthday sockets are closed. */
+	if (pa->direct_fd == S.agents[p.a].a.udp) {
+		assert_int_equal(pa->found_by, CAND_REFLEXIVE);
+		assert_true(pb->found_by == CAND_BIRTHDAY || pb->found_by == CAND_PEER_REFLEXIVE);
+	} else {
+		assert_int_equal(pa->found_by, CAND_BIRTHDAY);
+		assert_int_equal(pb->found_by, CAND_BIRTHDAY);
+	}
 	assert_int_equal(pa->n_bday, 0);
 	for (int k = 2; k < SIM_MAX_SOCKETS; k++)
 		if (k != pa->direct_fd)
