@@ -1,7 +1,8 @@
 #!/bin/bash
 # make bench: WireGuard through two namespaces on one LAN, in one run:
 # plain veth (the ceiling), ours<->ours, wireguard-go<->wireguard-go and
-# ours<->wireguard-go, in BENCH_ROUNDS interleaved rounds (default 5) of
+# ours<->wireguard-go (and ours<->ours with --no-gro, TCP only: what
+# joining received segments gains), in BENCH_ROUNDS interleaved rounds (default 5) of
 # BENCH_SECONDS each (default 5): bulk TCP (Mbit/s), 64-byte UDP datagrams
 # (packets a second received), and the CPU-seconds the two tunnel daemons
 # spent per GB carried (cycles per byte where perf counters are missing).
@@ -18,7 +19,7 @@ baseline=
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--baseline) baseline=${2:?--baseline needs a file}; shift 2 ;;
-	-h | --help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "bench-wg.sh: unknown argument $1 (--baseline FILE)" >&2; exit 2 ;;
 	esac
 done
@@ -54,6 +55,8 @@ ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
 start_wg() { # host impl ifname -> its pid in $wgpid
 	if [ "$2" = ours ]; then
 		ip netns exec "$(ns "$1")" build/punchlab-wg "$3" >/dev/null 2>&1 &
+	elif [ "$2" = ours-no-gro ]; then
+		ip netns exec "$(ns "$1")" build/punchlab-wg --no-gro "$3" >/dev/null 2>&1 &
 	else
 		ip netns exec "$(ns "$1")" env WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD=1 wireguard-go -f "$3" \
 			>/dev/null 2>&1 &
@@ -65,7 +68,7 @@ start_wg() { # host impl ifname -> its pid in $wgpid
 
 # One round of one pair: TCP and UDP through a tunnel of impl_a and
 # impl_b, each result and the daemons' CPU ticks in files named NAME.
-tunnel() { # impl_a impl_b name
+tunnel() { # impl_a impl_b name [tcp-only]
 	local ia="wa$run" ib="wb$run" pa pb t0
 	start_wg a "$1" "$ia"; pa=$wgpid
 	start_wg b "$2" "$ib"; pb=$wgpid
@@ -79,7 +82,7 @@ tunnel() { # impl_a impl_b name
 	t0=$(( $(ticks "$pa") + $(ticks "$pb") ))
 	iperf 10.9.0.2 tcp "$tmp/$3.tcp.$round"
 	echo $(( $(ticks "$pa") + $(ticks "$pb") - t0 )) >"$tmp/$3.ticks.$round"
-	iperf 10.9.0.2 udp "$tmp/$3.udp.$round"
+	[ "${4:-}" = tcp-only ] || iperf 10.9.0.2 udp "$tmp/$3.udp.$round"
 	# SIGTERM: each removes its UAPI socket. Their pids are forgotten
 	# once reaped (a pid may be another process's later).
 	kill "$pa" "$pb" 2>/dev/null || true
@@ -93,13 +96,14 @@ for round in $(seq "$rounds"); do
 	tunnel ours ours ours
 	tunnel wggo wggo wireguard_go
 	tunnel ours wggo mixed
+	tunnel ours-no-gro ours-no-gro ours_no_gro tcp-only
 	echo "bench: round $round of $rounds done" >&2
 done
 mkdir -p "$(dirname "$out")"
 python3 - "$tmp" "$rounds" "$secs" "$out" "$(getconf CLK_TCK)" "${baseline}" <<'PY'
 import json, statistics, sys, os, datetime, platform, subprocess
 tmp, rounds, secs, out, hz, baseline = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], int(sys.argv[5]), sys.argv[6]
-names = ["veth", "ours", "wireguard_go", "mixed"]
+names = ["veth", "ours", "wireguard_go", "mixed", "ours_no_gro"]
 def load(name, kind, r):
     try:
         with open(f"{tmp}/{name}.{kind}.{r}") as f:
@@ -131,7 +135,9 @@ for n in names:
                 c.append(ticks / hz / gb)
             except (OSError, ValueError):
                 pass
-    tcp[n], udp[n] = spread(t), spread(u)
+    tcp[n] = spread(t)
+    if spread(u):
+        udp[n] = spread(u)
     if n != "veth":
         cpu[n] = spread(c)
 def ratio(d, a, b):
@@ -146,6 +152,7 @@ res = {
     "tcp_mbps": tcp, "udp64_pps": udp, "cpu_seconds_per_gb": cpu,
     "ratio_ours_to_wireguard_go": {"tcp": ratio(tcp, "ours", "wireguard_go"), "udp64": ratio(udp, "ours", "wireguard_go"),
                                    "cpu_seconds_per_gb": ratio(cpu, "ours", "wireguard_go")},
+    "ratio_gro_to_no_gro": {"tcp": ratio(tcp, "ours", "ours_no_gro"), "cpu_seconds_per_gb": ratio(cpu, "ours", "ours_no_gro")},
     "cpu": cpuname, "cores": os.cpu_count(), "kernel": platform.release(),
     "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), "wireguard_go": wggo,
 }
@@ -162,6 +169,7 @@ for n in names:
     if n in cpu and cpu[n]:
         line += f"  {cpu[n]['median']} CPU-s/GB"
     print(line)
+print(f"  ours / ours --no-gro: TCP {res['ratio_gro_to_no_gro']['tcp']}, CPU per GB {res['ratio_gro_to_no_gro']['cpu_seconds_per_gb']}")
 print(f"  ours / wireguard-go: TCP {res['ratio_ours_to_wireguard_go']['tcp']}, UDP64 {res['ratio_ours_to_wireguard_go']['udp64']}, "
       f"CPU per GB {res['ratio_ours_to_wireguard_go']['cpu_seconds_per_gb']}; written to {out}")
 if baseline:

@@ -121,3 +121,195 @@ int wg_offload_segment(uint8_t *buf, size_t len, uint8_t *out, wg_segment_fn fn,
 	}
 	return n;
 }
+
+/* GRO toward the kernel (offload.h). */
+
+struct tcp_seg {
+	size_t l4, hlen, payload;
+	uint32_t seq;
+	uint16_t id;
+	bool v4, joinable;
+};
+
+static uint32_t get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* The folded, uncomplemented sum of the pseudo-header for a TCP length. */
+static uint32_t pseudo_sum(const uint8_t *pkt, bool v4, size_t tcplen)
+{
+	uint32_t sum = v4 ? csum_add(pkt + 12, 8, 0) : csum_add(pkt + 8, 32, 0);
+
+	sum += 6 + (uint32_t)(tcplen >> 16) + (uint32_t)(tcplen & 0xffff);
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return sum;
+}
+
+/* Is pkt a TCP segment (the fields GRO needs in t), and may it be joined?
+ * Returns false for anything that is not TCP over IP as described. */
+static bool tcp_parse(const uint8_t *pkt, size_t len, struct tcp_seg *t)
+{
+	size_t doff;
+	uint8_t flags;
+
+	memset(t, 0, sizeof(*t));
+	if (len >= 40 && pkt[0] == 0x45 && get16(pkt + 2) == len && pkt[9] == 6) {
+		t->v4 = true;
+		t->l4 = 20;
+		t->id = get16(pkt + 4);
+		if (get16(pkt + 6) & 0x3fff)
+			return false; /* a fragment */
+	} else if (len >= 60 && (pkt[0] >> 4) == 6 && get16(pkt + 4) == len - 40 && pkt[6] == 6) {
+		t->l4 = 40;
+	} else {
+		return false;
+	}
+	doff = (size_t)(pkt[t->l4 + 12] >> 4) * 4;
+	if (doff < 20 || t->l4 + doff > len)
+		return false;
+	t->hlen = t->l4 + doff;
+	t->payload = len - t->hlen;
+	t->seq = get32(pkt + t->l4 + 4);
+	flags = pkt[t->l4 + 13];
+	t->joinable = t->payload > 0 && (flags & ~0x08) == 0x10 && (pkt[t->l4 + 12] & 0x0f) == 0 &&
+		      (!t->v4 || csum_inet(pkt, 20, 0) == 0) &&
+		      csum_inet(pkt + t->l4, len - t->l4, pseudo_sum(pkt, t->v4, len - t->l4)) == 0;
+	return true;
+}
+
+/* Same flow, and headers one super-packet can stand for (cut again, it
+ * gives back these very segments): IP addresses, version, TOS or traffic
+ * class and flow label, TTL or hop limit, IPv4 flags; ports, ACK number,
+ * data offset, window, urgent pointer, options. PSH may differ. */
+static bool same_flow(const struct wg_gro_flow *f, const uint8_t *pkt, const struct tcp_seg *t)
+{
+	const uint8_t *h = f->buf;
+
+	if (f->l4 != t->l4)
+		return false;
+	if (t->v4 ? memcmp(h, pkt, 2) || memcmp(h + 6, pkt + 6, 3) || memcmp(h + 12, pkt + 12, 8)
+		  : memcmp(h, pkt, 4) || h[7] != pkt[7] || memcmp(h + 8, pkt + 8, 32))
+		return false;
+	return !memcmp(h + t->l4, pkt + t->l4, 4) && !memcmp(h + t->l4 + 8, pkt + t->l4 + 8, 5) &&
+	       !memcmp(h + t->l4 + 14, pkt + t->l4 + 14, 2) && !memcmp(h + t->l4 + 18, pkt + t->l4 + 18, 2) &&
+	       f->hlen == t->hlen && !memcmp(h + t->l4 + 20, pkt + t->l4 + 20, t->hlen - t->l4 - 20);
+}
+
+/* Same addresses and ports, whatever else: the flow a segment that cannot
+ * be joined belongs to, whose held bytes must go before it. */
+static bool same_ports(const struct wg_gro_flow *f, const uint8_t *pkt, const struct tcp_seg *t)
+{
+	return f->l4 == t->l4 && !memcmp(f->buf + (t->v4 ? 12 : 8), pkt + (t->v4 ? 12 : 8), t->v4 ? 8 : 32) &&
+	       !memcmp(f->buf + t->l4, pkt + t->l4, 4);
+}
+
+static void gro_emit(struct wg_gro *g, struct wg_gro_flow *f)
+{
+	static const uint8_t plain[WG_VNET_HDR_LEN];
+	struct virtio_net_hdr h = { 0 };
+	uint8_t *p = f->buf, hdr[WG_VNET_HDR_LEN];
+
+	if (!f->len)
+		return;
+	if (f->segs == 1) {
+		g->write(g->ctx, plain, p, f->len); /* as it came */
+		f->len = 0;
+		return;
+	}
+	if (p[0] >> 4 == 4) {
+		put16(p + 2, (uint16_t)f->len);
+		put16(p + 10, 0);
+		put16(p + 10, csum_inet(p, 20, 0));
+		h.gso_type = VIRTIO_NET_HDR_GSO_TCPV4;
+	} else {
+		put16(p + 4, (uint16_t)(f->len - 40));
+		h.gso_type = VIRTIO_NET_HDR_GSO_TCPV6;
+	}
+	put16(p + f->l4 + 16, (uint16_t)pseudo_sum(p, p[0] >> 4 == 4, f->len - f->l4));
+	h.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+	h.hdr_len = (uint16_t)f->hlen;
+	h.gso_size = (uint16_t)f->mss;
+	h.csum_start = (uint16_t)f->l4;
+	h.csum_offset = 16;
+	memcpy(hdr, &h, sizeof(hdr));
+	g->write(g->ctx, hdr, p, f->len);
+	f->len = 0;
+}
+
+void wg_gro_init(struct wg_gro *g, wg_gro_write_fn write, void *ctx)
+{
+	g->write = write;
+	g->ctx = ctx;
+	g->evict = 0;
+	for (int i = 0; i < WG_GRO_FLOWS; i++)
+		g->flow[i].len = 0;
+}
+
+static void gro_hold(struct wg_gro_flow *f, const uint8_t *pkt, size_t len, const struct tcp_seg *t)
+{
+	memcpy(f->buf, pkt, len);
+	f->len = len;
+	f->l4 = t->l4;
+	f->hlen = t->hlen;
+	f->mss = t->payload;
+	f->next_seq = t->seq + (uint32_t)t->payload;
+	f->next_id = (uint16_t)(t->id + 1);
+	f->segs = 1;
+	f->open = !(pkt[t->l4 + 13] & 0x08);
+}
+
+void wg_gro_add(struct wg_gro *g, const uint8_t *pkt, size_t len)
+{
+	static const uint8_t plain[WG_VNET_HDR_LEN];
+	struct wg_gro_flow *free_slot = NULL;
+	struct tcp_seg t;
+	bool tcp = tcp_parse(pkt, len, &t);
+
+	for (int i = 0; i < WG_GRO_FLOWS; i++) {
+		struct wg_gro_flow *f = &g->flow[i];
+		if (!f->len) {
+			if (!free_slot)
+				free_slot = f;
+			continue;
+		}
+		if (!tcp || !same_ports(f, pkt, &t))
+			continue;
+		if (t.joinable && same_flow(f, pkt, &t) && f->open && t.seq == f->next_seq && t.payload <= f->mss &&
+		    f->len + t.payload <= sizeof(f->buf) && f->segs < WG_GRO_MAX_SEGS &&
+		    (!t.v4 || t.id == f->next_id)) {
+			memcpy(f->buf + f->len, pkt + t.hlen, t.payload);
+			f->len += t.payload;
+			f->next_seq += (uint32_t)t.payload;
+			f->next_id++;
+			f->segs++;
+			if (pkt[t.l4 + 13] & 0x08) {
+				f->buf[f->l4 + 13] |= 0x08;
+				f->open = 0;
+			}
+			if (t.payload < f->mss)
+				f->open = 0;
+			return;
+		}
+		gro_emit(g, f); /* the flow's earlier bytes go first */
+		if (!free_slot)
+			free_slot = f;
+	}
+	if (!tcp || !t.joinable) {
+		g->write(g->ctx, plain, pkt, len);
+		return;
+	}
+	if (!free_slot) {
+		free_slot = &g->flow[g->evict];
+		g->evict = (g->evict + 1) % WG_GRO_FLOWS;
+		gro_emit(g, free_slot);
+	}
+	gro_hold(free_slot, pkt, len, &t);
+}
+
+void wg_gro_flush(struct wg_gro *g)
+{
+	for (int i = 0; i < WG_GRO_FLOWS; i++)
+		gro_emit(g, &g->flow[i]);
+}

@@ -246,6 +246,312 @@ static void bad_headers_are_refused(void **state)
 	assert_int_equal(wg_offload_segment(buf, len, scratch, collect, &s), -EINVAL);
 }
 
+/* GRO: what the receiving thread writes to the TUN device. */
+struct written {
+	int n;
+	struct virtio_net_hdr h[64];
+	size_t len[64];
+	uint8_t pkt[64][65536 + WG_VNET_HDR_LEN];
+};
+
+static void write_cb(void *ctx, const uint8_t *hdr, const uint8_t *pkt, size_t len)
+{
+	struct written *w = ctx;
+
+	assert_true(w->n < 64);
+	memcpy(&w->h[w->n], hdr, WG_VNET_HDR_LEN);
+	memcpy(w->pkt[w->n], hdr, WG_VNET_HDR_LEN);
+	memcpy(w->pkt[w->n] + WG_VNET_HDR_LEN, pkt, len);
+	w->len[w->n++] = len;
+}
+
+/* Cut what was written (the i-th write, vnet header first) again, as the
+ * kernel would, into s. */
+static int cut_again(struct written *w, int i, struct seen *s)
+{
+	static uint8_t scratch[65536];
+
+	return wg_offload_segment(w->pkt[i], WG_VNET_HDR_LEN + w->len[i], scratch, collect, s);
+}
+
+/* The TCP checksum field of a GRO super-packet holds the pseudo-header
+ * sum, for the kernel to finish: finished here by the slow twin, the
+ * packet's checksums are valid. */
+static void assert_partial_checksum_finishes(const uint8_t *pkt, size_t len)
+{
+	static uint8_t p[65536];
+	uint16_t partial, c;
+
+	memcpy(p, pkt, len);
+	partial = (uint16_t)(p[36] << 8 | p[37]);
+	p[36] = p[37] = 0;
+	c = slow_csum(p + 20, len - 20, partial);
+	p[36] = (uint8_t)(c >> 8);
+	p[37] = (uint8_t)c;
+	assert_checksums_valid(p, len);
+}
+
+static struct seen segs, again;
+static struct written out;
+static struct wg_gro gro;
+
+/* The 8 segments of a 10000-byte TSO packet (ACK, PSH on the last). */
+static void eight_segments(uint8_t flags)
+{
+	static uint8_t buf[70000], scratch[65536];
+
+	segs.n = 0;
+	assert_int_equal(wg_offload_segment(buf, tso_packet(buf, 10000, 1380, flags), scratch, collect, &segs), 8);
+}
+
+static void segments_joined_are_the_super_packet_the_sender_cut(void **state)
+{
+	(void)state;
+	eight_segments(0x18);
+	out.n = 0;
+	wg_gro_init(&gro, write_cb, &out);
+	for (int i = 0; i < segs.n; i++)
+		wg_gro_add(&gro, segs.pkt[i], segs.len[i]);
+	assert_int_equal(out.n, 0); /* held until the batch ends */
+	wg_gro_flush(&gro);
+	assert_int_equal(out.n, 1);
+	assert_int_equal(out.len[0], 40 + 10000);
+	assert_int_equal(out.h[0].gso_type, VIRTIO_NET_HDR_GSO_TCPV4);
+	assert_int_equal(out.h[0].gso_size, 1380);
+	assert_int_equal(out.h[0].flags, VIRTIO_NET_HDR_F_NEEDS_CSUM);
+	assert_int_equal(out.h[0].csum_start, 20);
+	assert_int_equal(out.h[0].csum_offset, 16);
+	assert_int_equal(out.h[0].hdr_len, 40);
+	assert_int_equal(out.pkt[0][WG_VNET_HDR_LEN + 33], 0x18); /* the last segment's PSH */
+	assert_partial_checksum_finishes(out.pkt[0] + WG_VNET_HDR_LEN, out.len[0]);
+	/* Cut again, it gives back the very segments. */
+	again.n = 0;
+	assert_int_equal(cut_again(&out, 0, &again), 8);
+	for (int i = 0; i < 8; i++) {
+		assert_int_equal(again.len[i], segs.len[i]);
+		assert_memory_equal(again.pkt[i], segs.pkt[i], segs.len[i]);
+	}
+	wg_gro_flush(&gro);
+	assert_int_equal(out.n, 1); /* nothing held twice */
+}
+
+/* Set an IPv4 segment's port and both checksums again after a change. */
+static void refinish(uint8_t *p, size_t len)
+{
+	uint16_t c;
+
+	p[10] = p[11] = 0;
+	c = slow_csum(p, 20, 0);
+	p[10] = (uint8_t)(c >> 8), p[11] = (uint8_t)c;
+	p[36] = p[37] = 0;
+	c = slow_csum(p + 20, len - 20, pseudo_sum(p, 6, len - 20));
+	p[36] = (uint8_t)(c >> 8), p[37] = (uint8_t)c;
+}
+
+static void flows_are_joined_apart_and_each_keeps_its_order(void **state)
+{
+	static struct seen other;
+	int firsts = 0;
+
+	(void)state;
+	eight_segments(0x10);
+	other = segs;
+	for (int i = 0; i < other.n; i++) {
+		other.pkt[i][21] ^= 1; /* another source port */
+		refinish(other.pkt[i], other.len[i]);
+	}
+	out.n = 0;
+	wg_gro_init(&gro, write_cb, &out);
+	for (int i = 0; i < segs.n; i++) {
+		wg_gro_add(&gro, segs.pkt[i], segs.len[i]);
+		wg_gro_add(&gro, other.pkt[i], other.len[i]);
+	}
+	wg_gro_flush(&gro);
+	assert_int_equal(out.n, 2);
+	for (int k = 0; k < 2; k++) {
+		struct seen *want = out.pkt[k][WG_VNET_HDR_LEN + 21] == segs.pkt[0][21] ? &segs : &other;
+		firsts += want == &segs;
+		again.n = 0;
+		assert_int_equal(cut_again(&out, k, &again), 8);
+		for (int i = 0; i < 8; i++)
+			assert_memory_equal(again.pkt[i], want->pkt[i], want->len[i]);
+	}
+	assert_int_equal(firsts, 1);
+}
+
+static void a_gap_a_bad_checksum_or_a_fin_ends_what_was_joined(void **state)
+{
+	(void)state;
+	/* A lost segment (the fourth): two super-packets, in order. */
+	eight_segments(0x10);
+	out.n = 0;
+	wg_gro_init(&gro, write_cb, &out);
+	for (int i = 0; i < segs.n; i++)
+		if (i != 3)
+			wg_gro_add(&gro, segs.pkt[i], segs.len[i]);
+	wg_gro_flush(&gro);
+	assert_int_equal(out.n, 2);
+	assert_int_equal(out.len[0], 40 + 3 * 1380);
+	assert_int_equal(out.len[1], 40 + 10000 - 4 * 1380);
+	again.n = 0;
+	assert_int_equal(cut_again(&out, 1, &again), 4);
+	assert_memory_equal(again.pkt[0], segs.pkt[4], segs.len[4]);
+
+	/* A segment whose checksum is wrong goes by itself, as it came, after
+	 * what its flow held; the kernel drops it, as it would have. */
+	eight_segments(0x10);
+	segs.pkt[2][100] ^= 0xff;
+	out.n = 0;
+	for (int i = 0; i < 4; i++)
+		wg_gro_add(&gro, segs.pkt[i], segs.len[i]);
+	wg_gro_flush(&gro);
+	assert_int_equal(out.n, 3);
+	assert_int_equal(out.len[0], 40 + 2 * 1380);
+	assert_int_equal(out.h[1].gso_type, VIRTIO_NET_HDR_GSO_NONE);
+	assert_memory_equal(out.pkt[1] + WG_VNET_HDR_LEN, segs.pkt[2], segs.len[2]);
+	assert_int_equal(out.h[2].gso_type, VIRTIO_NET_HDR_GSO_NONE); /* the fourth alone: written as it came */
+	assert_memory_equal(out.pkt[2] + WG_VNET_HDR_LEN, segs.pkt[3], segs.len[3]);
+
+	/* A FIN is never joined, and what came before it goes first. */
+	eight_segments(0x11);
+	out.n = 0;
+	for (int i = 0; i < 8; i++)
+		wg_gro_add(&gro, segs.pkt[i], segs.len[i]);
+	assert_int_equal(out.n, 2); /* the seven, then the FIN, at once */
+	assert_int_equal(out.len[0], 40 + 7 * 1380);
+	assert_memory_equal(out.pkt[1] + WG_VNET_HDR_LEN, segs.pkt[7], segs.len[7]);
+	wg_gro_flush(&gro);
+	assert_int_equal(out.n, 2);
+}
+
+struct many {
+	int n;
+	size_t len[128];
+	uint8_t pkt[128][1600];
+};
+
+/* n segments of mss bytes that follow each other, cut from TSO packets of
+ * 20 segments. */
+static void many_segments(struct many *m, int n, uint16_t mss)
+{
+	static uint8_t buf[70000], scratch[65536];
+	static struct seen part;
+
+	m->n = 0;
+	for (int first = 0; first < n; first += 20) {
+		int k = n - first < 20 ? n - first : 20;
+		size_t payload = (size_t)k * mss, len = tso_packet(buf, payload, mss, 0x10);
+		uint8_t *p = buf + WG_VNET_HDR_LEN;
+		uint32_t seq = 0xffffff00u + (uint32_t)first * mss;
+		uint16_t id = (uint16_t)(0x1234 + first);
+
+		p[24] = (uint8_t)(seq >> 24), p[25] = (uint8_t)(seq >> 16), p[26] = (uint8_t)(seq >> 8), p[27] = (uint8_t)seq;
+		p[4] = (uint8_t)(id >> 8), p[5] = (uint8_t)id;
+		part.n = 0;
+		assert_int_equal(wg_offload_segment(buf, len, scratch, collect, &part), k);
+		for (int i = 0; i < k; i++) {
+			memcpy(m->pkt[m->n], part.pkt[i], part.len[i]);
+			m->len[m->n++] = part.len[i];
+		}
+	}
+}
+
+static void a_super_packet_stops_at_65535_bytes_or_64_segments(void **state)
+{
+	static struct many m;
+	size_t total = 0;
+
+	(void)state;
+	/* 60 segments of 1380 bytes: 47 fit in 65535 bytes (48 would not). */
+	many_segments(&m, 60, 1380);
+	out.n = 0;
+	wg_gro_init(&gro, write_cb, &out);
+	for (int i = 0; i < m.n; i++)
+		wg_gro_add(&gro, m.pkt[i], m.len[i]);
+	wg_gro_flush(&gro);
+	assert_int_equal(out.n, 2);
+	assert_int_equal(out.len[0], 40 + 47 * 1380);
+	for (int k = 0; k < out.n; k++) {
+		total += out.len[k] - 40;
+		assert_partial_checksum_finishes(out.pkt[k] + WG_VNET_HDR_LEN, out.len[k]);
+	}
+	assert_int_equal(total, 60 * 1380);
+	/* 70 segments of 500: 64 at most. */
+	many_segments(&m, 70, 500);
+	out.n = 0;
+	for (int i = 0; i < m.n; i++)
+		wg_gro_add(&gro, m.pkt[i], m.len[i]);
+	wg_gro_flush(&gro);
+	assert_int_equal(out.n, 2);
+	assert_int_equal(out.len[0], 40 + 64 * 500);
+	assert_int_equal(out.len[1], 40 + 6 * 500);
+	again.n = 0;
+	assert_int_equal(cut_again(&out, 1, &again), 6);
+	for (int i = 0; i < 6; i++)
+		assert_memory_equal(again.pkt[i], m.pkt[64 + i], m.len[64 + i]);
+}
+
+/* An IPv6 TCP segment: 40 + 20 + payload bytes, checksum by the slow twin. */
+static size_t tcp6_segment(uint8_t *p, uint32_t seq, size_t payload)
+{
+	uint64_t pseudo = 6 + 20 + payload;
+	uint16_t c;
+
+	memset(p, 0, 60);
+	p[0] = 0x60;
+	p[4] = (uint8_t)((20 + payload) >> 8), p[5] = (uint8_t)(20 + payload);
+	p[6] = 6, p[7] = 64;
+	inet_pton(AF_INET6, "fd00::1", p + 8);
+	inet_pton(AF_INET6, "fd00::2", p + 24);
+	p[40] = 0x1f, p[41] = 0x90, p[42] = 0x1b, p[43] = 0x58;
+	p[44] = (uint8_t)(seq >> 24), p[45] = (uint8_t)(seq >> 16), p[46] = (uint8_t)(seq >> 8), p[47] = (uint8_t)seq;
+	p[52] = 5 << 4, p[53] = 0x10, p[54] = 0x01;
+	for (size_t i = 0; i < payload; i++)
+		p[60 + i] = (uint8_t)(seq + i);
+	for (int i = 8; i < 40; i += 2)
+		pseudo += (uint64_t)(p[i] << 8 | p[i + 1]);
+	c = slow_csum(p + 40, 20 + payload, pseudo);
+	p[56] = (uint8_t)(c >> 8), p[57] = (uint8_t)c;
+	return 60 + payload;
+}
+
+static void ipv6_segments_are_joined_too(void **state)
+{
+	(void)state;
+	segs.n = 0;
+	for (int i = 0; i < 3; i++)
+		segs.len[segs.n] = tcp6_segment(segs.pkt[segs.n], 1000u + (uint32_t)i * 1000, i < 2 ? 1000 : 300), segs.n++;
+	out.n = 0;
+	wg_gro_init(&gro, write_cb, &out);
+	for (int i = 0; i < segs.n; i++)
+		wg_gro_add(&gro, segs.pkt[i], segs.len[i]);
+	wg_gro_flush(&gro);
+	assert_int_equal(out.n, 1);
+	assert_int_equal(out.h[0].gso_type, VIRTIO_NET_HDR_GSO_TCPV6);
+	assert_int_equal(out.h[0].csum_start, 40);
+	assert_int_equal(out.len[0], 60 + 2300);
+	again.n = 0;
+	assert_int_equal(cut_again(&out, 0, &again), 3);
+	for (int i = 0; i < 3; i++)
+		assert_memory_equal(again.pkt[i], segs.pkt[i], segs.len[i]);
+}
+
+static void what_is_not_tcp_goes_at_once_as_it_came(void **state)
+{
+	static uint8_t udp[200];
+
+	(void)state;
+	memset(udp, 0, sizeof(udp));
+	udp[0] = 0x45, udp[3] = 200, udp[8] = 64, udp[9] = 17;
+	out.n = 0;
+	wg_gro_init(&gro, write_cb, &out);
+	wg_gro_add(&gro, udp, sizeof(udp));
+	assert_int_equal(out.n, 1);
+	assert_int_equal(out.h[0].gso_type, VIRTIO_NET_HDR_GSO_NONE);
+	assert_int_equal(out.h[0].flags, 0);
+	assert_memory_equal(out.pkt[0] + WG_VNET_HDR_LEN, udp, sizeof(udp));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -255,6 +561,12 @@ int main(void)
 		cmocka_unit_test(csum_inet_agrees_with_a_slow_twin_on_random_input_of_every_length),
 		cmocka_unit_test(odd_length_segments_get_valid_checksums),
 		cmocka_unit_test(bad_headers_are_refused),
+		cmocka_unit_test(segments_joined_are_the_super_packet_the_sender_cut),
+		cmocka_unit_test(flows_are_joined_apart_and_each_keeps_its_order),
+		cmocka_unit_test(a_gap_a_bad_checksum_or_a_fin_ends_what_was_joined),
+		cmocka_unit_test(a_super_packet_stops_at_65535_bytes_or_64_segments),
+		cmocka_unit_test(ipv6_segments_are_joined_too),
+		cmocka_unit_test(what_is_not_tcp_goes_at_once_as_it_came),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

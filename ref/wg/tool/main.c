@@ -25,6 +25,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <netinet/udp.h>
+#include <linux/virtio_net.h>
 #ifndef UDP_SEGMENT
 #define UDP_SEGMENT 103 /* linux/udp.h, which clashes with netinet/udp.h */
 #endif
@@ -32,7 +33,7 @@
 #include <unistd.h>
 
 static const char usage[] =
-	"usage: punchlab-wg [-d] [--mtu N] [--rekey-after-ms N] [--under-load] IFNAME\n"
+	"usage: punchlab-wg [-d] [--mtu N] [--no-gro] [--rekey-after-ms N] [--under-load] IFNAME\n"
 	"       punchlab-wg --version\n"
 	"\n"
 	"A userspace WireGuard interface: creates the TUN device IFNAME and the\n"
@@ -42,8 +43,10 @@ static const char usage[] =
 	"wireguard-go:\n"
 	"  wg set IFNAME private-key FILE listen-port P peer PUB endpoint IP:PORT allowed-ips ...\n"
 	"  ip addr add 10.0.0.1/24 dev IFNAME && ip link set IFNAME up\n"
-	"--rekey-after-ms shortens REKEY_AFTER_TIME and --under-load makes every\n"
-	"handshake need a cookie (tests only).\n";
+	"--no-gro writes each TCP segment received to the device by itself\n"
+	"instead of joining a batch's segments into one (to measure what joining\n"
+	"gains). --rekey-after-ms shortens REKEY_AFTER_TIME and --under-load makes\n"
+	"every handshake need a cookie (tests only).\n";
 
 #define BATCH 64
 #define SLOT 2048   /* one datagram: MTU + WireGuard overhead, with room */
@@ -64,6 +67,7 @@ struct state {
 	char sock_path[108];
 	_Atomic bool gso;
 	bool offload;
+	bool gro_rx;              /* join received TCP segments (not with --no-gro) */
 };
 
 /* Each data thread batches its own sends. */
@@ -159,15 +163,51 @@ static void flush(struct state *s)
 	b->n = 0;
 }
 
+/* The receiving thread joins the TCP segments it opens from one batch
+ * (wg_gro_add) and writes them at the batch's end; elsewhere each packet
+ * is written as it comes. */
+static _Thread_local struct wg_gro *rx_gro, *rx_gro_held;
+
+static void tun_write(void *ctx, const uint8_t *hdr, const uint8_t *pkt, size_t len);
+
+static void tun_write_plain(void *ctx, uint8_t *pkt, size_t len)
+{
+	static const uint8_t plain[WG_VNET_HDR_LEN];
+
+	tun_write(ctx, plain, pkt, len);
+}
+
+static void tun_write(void *ctx, const uint8_t *hdr, const uint8_t *pkt, size_t len)
+{
+	static _Thread_local uint8_t whole[WG_VNET_HDR_LEN + 65536], seg[65536];
+	struct state *s = ctx;
+	struct iovec iov[2] = { { (void *)hdr, WG_VNET_HDR_LEN }, { (void *)pkt, len } };
+
+	if (writev(s->tun, s->offload ? iov : iov + 1, s->offload ? 2 : 1) >= 0 || errno == EAGAIN)
+		return;
+	if (errno == EINVAL && s->offload && hdr[1] != VIRTIO_NET_HDR_GSO_NONE && len <= 65536) {
+		/* A kernel that takes no super-packets: cut this one again
+		 * (and any the batch still holds), and join no more. */
+		if (rx_gro)
+			fprintf(stderr, "punchlab-wg: the TUN device refuses joined segments; writing each by itself\n");
+		rx_gro = NULL;
+		memcpy(whole, hdr, WG_VNET_HDR_LEN);
+		memcpy(whole + WG_VNET_HDR_LEN, pkt, len);
+		wg_offload_segment(whole, WG_VNET_HDR_LEN + len, seg, tun_write_plain, s);
+		return;
+	}
+	perror("punchlab-wg: tun write");
+}
+
 static void deliver_cb(void *ctx, struct wg_peer *peer, const uint8_t *pkt, size_t len)
 {
 	static const uint8_t no_offload[WG_VNET_HDR_LEN];
-	struct state *s = ctx;
-	struct iovec iov[2] = { { (void *)no_offload, WG_VNET_HDR_LEN }, { (void *)pkt, len } };
 
 	(void)peer;
-	if (writev(s->tun, s->offload ? iov : iov + 1, s->offload ? 2 : 1) < 0 && errno != EAGAIN)
-		perror("punchlab-wg: tun write");
+	if (rx_gro)
+		wg_gro_add(rx_gro, pkt, len);
+	else
+		tun_write(ctx, no_offload, pkt, len);
 }
 
 static void segment_cb(void *ctx, uint8_t *pkt, size_t len)
@@ -224,6 +264,8 @@ static void receive_batch(struct state *s, uint64_t now)
 			for (size_t off = 0; off < len; off += seg)
 				wg_device_receive(s->dev, bufs[i] + off, len - off < seg ? len - off : seg, &from[i], false, now);
 		}
+		if (rx_gro_held)
+			wg_gro_flush(rx_gro_held); /* even once joining stopped: what it held */
 		if (n < RX_BATCH)
 			return;
 	}
@@ -284,8 +326,13 @@ static void *tx_main(void *arg)
 
 static void *rx_main(void *arg)
 {
+	static struct wg_gro gro; /* 8 flows of 64 KiB: one receiving thread */
 	struct state *s = arg;
 
+	if (s->offload && s->gro_rx) {
+		wg_gro_init(&gro, tun_write, s);
+		rx_gro = rx_gro_held = &gro;
+	}
 	while (!stop) {
 		struct pollfd p = { s->udp, POLLIN, 0 };
 		if (poll(&p, 1, 100) <= 0)
@@ -325,7 +372,7 @@ static int detach(const char *ifname)
 
 int main(int argc, char **argv)
 {
-	struct state s = { .tun = -1, .udp = -1, .uapi = -1 };
+	struct state s = { .tun = -1, .udp = -1, .uapi = -1, .gro_rx = true };
 	struct wg_timers timers = { WG_REKEY_AFTER_TIME_MS, WG_REJECT_AFTER_TIME_MS, WG_REKEY_TIMEOUT_MS,
 				    WG_KEEPALIVE_TIMEOUT_MS };
 	const char *ifname = NULL;
@@ -347,6 +394,8 @@ int main(int argc, char **argv)
 			timers.rekey_after_time_ms = strtoull(argv[++i], NULL, 10);
 		} else if (!strncmp(argv[i], "--rekey-after-ms=", 17)) {
 			timers.rekey_after_time_ms = strtoull(argv[i] + 17, NULL, 10);
+		} else if (!strcmp(argv[i], "--no-gro")) {
+			s.gro_rx = false;
 		} else if (!strcmp(argv[i], "--under-load")) {
 			under_load = true;
 		} else if (!strcmp(argv[i], "-f") || !strcmp(argv[i], "--foreground")) {

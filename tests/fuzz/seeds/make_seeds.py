@@ -56,6 +56,32 @@ write('fuzz_wg_offload', 'partial-csum', vnet(1, 0, 0, 0, 20, 16) + ipv4(6, tcp(
 write('fuzz_wg_offload', 'udp-gso', vnet(1, 5, 28, 1200, 20, 6) + ipv4(17, udp(5000, 6000, payload), src=(10, 9, 0, 1), dst=(10, 9, 0, 2)))
 write('fuzz_wg_offload', 'plain', vnet(0, 0, 0, 0, 0, 0) + ipv4(17, udp(5000, 6000, b'ping'), src=(10, 9, 0, 1), dst=(10, 9, 0, 2)))
 
+# wg_gro: records of a flags byte (1: set the IPv4 header checksum, 2: set
+# the TCP checksum, 4: the batch ends), a 16-bit length and a packet.
+def tcp_seq(sport, seq, flags, body):
+    return struct.pack('!HHIIBBHHH', sport, 7000, seq, 1, 5 << 4, flags, 0xffff, 0, 0) + bytes(body)
+
+
+def ipv4_id(proto, payload, ident):
+    total = 20 + len(payload)
+    return struct.pack('!BBHHHBBH4B4B', 0x45, 0, total, ident, 0x4000, 64, proto, 0, 10, 9, 0, 1, 10, 9, 0, 2) + bytes(payload)
+
+
+def ipv6_tcp(payload):
+    return struct.pack('!IHBB', 0x60000000, len(payload), 6, 64) + bytes([0xfd] + [0] * 14 + [1]) + bytes([0xfd] + [0] * 14 + [2]) + bytes(payload)
+
+
+def gro_rec(flags, pkt):
+    return bytes([flags]) + struct.pack('!H', len(pkt)) + pkt
+
+
+seg = payload[:1000]
+write('fuzz_wg_gro', 'one-flow', b''.join(gro_rec(3, ipv4_id(6, tcp_seq(8080, 100 + i * 1000, 0x10, seg), 7 + i)) for i in range(6)))
+write('fuzz_wg_gro', 'two-flows', b''.join(gro_rec(3, ipv4_id(6, tcp_seq(8080 + i % 2, 100 + (i // 2) * 1000, 0x10, seg), 7 + i // 2)) for i in range(8)))
+write('fuzz_wg_gro', 'gap-psh-batch', b''.join(gro_rec(3 | (4 if i == 2 else 0), ipv4_id(6, tcp_seq(8080, 100 + i * 1000, 0x18 if i == 4 else 0x10, seg), 7 + i)) for i in (0, 1, 2, 4, 5)))
+write('fuzz_wg_gro', 'ipv6', b''.join(gro_rec(2, ipv6_tcp(tcp_seq(8080, 100 + i * 1000, 0x10, seg))) for i in range(4)))
+write('fuzz_wg_gro', 'udp-between', gro_rec(3, ipv4_id(6, tcp_seq(8080, 100, 0x10, seg), 7)) + gro_rec(1, ipv4(17, udp(5000, 6000, b'x'))) + gro_rec(3, ipv4_id(6, tcp_seq(8080, 1100, 0x10, seg), 8)))
+
 # wg_receive: event sequences (see tests/fuzz/fuzz_wg_receive.c for the ops).
 data = [0, 40, 2] + [0x55] * 40           # other sends 40 bytes from its own address
 deliver = lambda k, how=0, at=0, flip=0: [1, k, how, at, flip]
