@@ -155,6 +155,8 @@ static bool tcp_parse(const uint8_t *pkt, size_t len, struct tcp_seg *t)
 	uint8_t flags;
 
 	memset(t, 0, sizeof(*t));
+	if (len > sizeof(((struct wg_gro_flow *)0)->buf))
+		return false;
 	if (len >= 40 && pkt[0] == 0x45 && get16(pkt + 2) == len && pkt[9] == 6) {
 		t->v4 = true;
 		t->l4 = 20;
@@ -203,6 +205,19 @@ static bool same_ports(const struct wg_gro_flow *f, const uint8_t *pkt, const st
 {
 	return f->l4 == t->l4 && !memcmp(f->buf + (t->v4 ? 12 : 8), pkt + (t->v4 ? 12 : 8), t->v4 ? 8 : 32) &&
 	       !memcmp(f->buf + t->l4, pkt + t->l4, 4);
+}
+
+/* Might pkt belong to a flow held in f, though it cannot be joined or
+ * even parsed (an IPv4 fragment or one with options, IPv6 with extension
+ * headers)? Then what f holds goes first. Same addresses, TCP or not
+ * known not to be. */
+static bool may_follow(const struct wg_gro_flow *f, const uint8_t *pkt, size_t len)
+{
+	if (len >= 20 && pkt[0] >> 4 == 4 && f->l4 == 20)
+		return pkt[9] == 6 && !memcmp(f->buf + 12, pkt + 12, 8);
+	if (len >= 40 && pkt[0] >> 4 == 6 && f->l4 == 40)
+		return pkt[6] != 17 && pkt[6] != 58 && !memcmp(f->buf + 8, pkt + 8, 32);
+	return false;
 }
 
 static void gro_emit(struct wg_gro *g, struct wg_gro_flow *f)
@@ -270,6 +285,12 @@ void wg_gro_add(struct wg_gro *g, const uint8_t *pkt, size_t len)
 	for (int i = 0; i < WG_GRO_FLOWS; i++) {
 		struct wg_gro_flow *f = &g->flow[i];
 		if (!f->len) {
+			if (!free_slot)
+				free_slot = f;
+			continue;
+		}
+		if (!tcp && may_follow(f, pkt, len)) {
+			gro_emit(g, f);
 			if (!free_slot)
 				free_slot = f;
 			continue;

@@ -29,7 +29,9 @@ int wg_offload_segment(uint8_t *buf, size_t len, uint8_t *out, wg_segment_fn fn,
  * sequence number (and IPv4 ID); no larger than the first, which sets the
  * segment size; a smaller one or a PSH ends the super-packet; 64 segments
  * and 65535 bytes at most. Anything else is written as it came, after
- * what its flow had held. */
+ * what its flow had held (for what cannot be parsed, an IPv4 fragment or
+ * one with options, IPv6 with extension headers: whatever its addresses
+ * had held). */
 #define WG_GRO_FLOWS 8
 #define WG_GRO_MAX_SEGS 64
 

@@ -204,10 +204,13 @@ static void deliver_cb(void *ctx, struct wg_peer *peer, const uint8_t *pkt, size
 	static const uint8_t no_offload[WG_VNET_HDR_LEN];
 
 	(void)peer;
-	if (rx_gro)
+	if (rx_gro) {
 		wg_gro_add(rx_gro, pkt, len);
-	else
-		tun_write(ctx, no_offload, pkt, len);
+		return;
+	}
+	if (rx_gro_held)
+		wg_gro_flush(rx_gro_held); /* joining stopped in this batch: what it held first */
+	tun_write(ctx, no_offload, pkt, len);
 }
 
 static void segment_cb(void *ctx, uint8_t *pkt, size_t len)

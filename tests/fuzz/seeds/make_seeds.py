@@ -80,6 +80,9 @@ write('fuzz_wg_gro', 'one-flow', b''.join(gro_rec(3, ipv4_id(6, tcp_seq(8080, 10
 write('fuzz_wg_gro', 'two-flows', b''.join(gro_rec(3, ipv4_id(6, tcp_seq(8080 + i % 2, 100 + (i // 2) * 1000, 0x10, seg), 7 + i // 2)) for i in range(8)))
 write('fuzz_wg_gro', 'gap-psh-batch', b''.join(gro_rec(3 | (4 if i == 2 else 0), ipv4_id(6, tcp_seq(8080, 100 + i * 1000, 0x18 if i == 4 else 0x10, seg), 7 + i)) for i in (0, 1, 2, 4, 5)))
 write('fuzz_wg_gro', 'ipv6', b''.join(gro_rec(2, ipv6_tcp(tcp_seq(8080, 100 + i * 1000, 0x10, seg))) for i in range(4)))
+frag = bytearray(ipv4_id(6, tcp_seq(8080, 2100, 0x10, seg), 9))
+frag[6] |= 0x20
+write('fuzz_wg_gro', 'fragment-after', b''.join(gro_rec(3, ipv4_id(6, tcp_seq(8080, 100 + i * 1000, 0x10, seg), 7 + i)) for i in range(2)) + gro_rec(3, bytes(frag)))
 write('fuzz_wg_gro', 'udp-between', gro_rec(3, ipv4_id(6, tcp_seq(8080, 100, 0x10, seg), 7)) + gro_rec(1, ipv4(17, udp(5000, 6000, b'x'))) + gro_rec(3, ipv4_id(6, tcp_seq(8080, 1100, 0x10, seg), 8)))
 
 # wg_receive: event sequences (see tests/fuzz/fuzz_wg_receive.c for the ops).
