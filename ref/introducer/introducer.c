@@ -837,7 +837,7 @@ static void send_resync(struct introducer *in, struct member *m, uint64_t sessio
  * NAT address at once do not starve each other. A place lasts
  * PLACE_KEEP_MS from its PROVE, whatever it sends, and one address holds
  * at most PLACE_PER_ADDR of them (its oldest makes room). */
-#define PLACE_BURST 8
+#define PLACE_BURST 16   /* a first contact: a TTL sweep of 8 and a REGISTER to each address, and proofs */
 #define PLACE_PER_S 2
 #define PLACE_KEEP_MS 30000
 #define PLACE_PER_ADDR 64
@@ -852,7 +852,12 @@ static struct member *member_at(struct introducer *in)
 	}
 	struct member *m = members_seen_at(&in->members, seen_index(in->cur_via), &in->cur_from);
 
-	return m ? m : members_seen_at(&in->members, BY_SEEN0, &in->cur_from);
+	/* Or where it registered on our other address: an agent's first
+	 * contact reaches both, and the two sockets' queues are read in
+	 * either order (its sweep to one after it joined on the other). */
+	if (!m)
+		m = members_seen_at(&in->members, BY_SEEN0, &in->cur_from);
+	return m ? m : members_seen_at(&in->members, BY_SEEN1, &in->cur_from);
 }
 
 /* Is an IPv6-only member registered at where the current message came
