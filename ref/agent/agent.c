@@ -414,6 +414,8 @@ static void rtt_sample(struct agent *a, int via, uint8_t ttl, uint64_t now)
 	a->reg_sent_ms[via] = 0;
 }
 
+static void register_ipv6(struct agent *a);
+
 static void on_registered(struct agent *a, const struct mesh_msg *m, bool via_tcp, uint64_t now)
 {
 	const int via = m->u.regd.via;
@@ -443,6 +445,15 @@ static void on_registered(struct agent *a, const struct mesh_msg *m, bool via_tc
 	}
 	if (!a->registered_at_ms)
 		a->registered_at_ms = now ? now : 1;
+	if (!a->registered && !agent_ipv6_only(a)) {
+		/* A dual-stack host's IPv6 registration follows its first
+		 * over IPv4 at once, not at the next retry a second later:
+		 * until the introducer has seen it there, it has no IPv6
+		 * candidate a translated peer can reach (issue 17: two
+		 * IPv6 pairs direct 1.05 s late). */
+		a->registered = true;
+		register_ipv6(a);
+	}
 	a->registered = true;
 	a->refused = false;
 	if (m->u.regd.name[0])
@@ -960,6 +971,18 @@ static void forget_measurements(struct agent *a)
 	forget_ipv6(a);
 }
 
+/* Register at the introducer's IPv6 address, where it has one and we
+ * have an IPv6 address, with the hops there (as over IPv4, for IPv6's
+ * openers) until it has seen us. */
+static void register_ipv6(struct agent *a)
+{
+	if (!a->conf.introducer6.addr.ss_family || !local_ipv6(a))
+		return;
+	for (int ttl = 1; ttl <= TTL_SWEEP && !a->seen6.addr.ss_family; ttl++)
+		send_register(a, MESH_VIA_UDP6, ttl);
+	send_register(a, MESH_VIA_UDP6, 0);
+}
+
 static void registration_tick(struct agent *a, uint64_t now)
 {
 	bool udp_ok = a->udp_reply_ms && now - a->udp_reply_ms < 3 * a->conf.keepalive_s * 1000u;
@@ -1004,12 +1027,8 @@ static void registration_tick(struct agent *a, uint64_t now)
 		/* Over IPv6 too, once registered over IPv4 (a dual-stack host
 		 * joins there), when we have an IPv6 address; an IPv6-only
 		 * host registers there alone, from the start. */
-		if ((a->registered || v6only) && a->conf.introducer6.addr.ss_family && local_ipv6(a)) {
-			/* and the hops there, as over IPv4, for IPv6's openers */
-			for (int ttl = 1; ttl <= TTL_SWEEP && !a->seen6.addr.ss_family; ttl++)
-				send_register(a, MESH_VIA_UDP6, ttl);
-			send_register(a, MESH_VIA_UDP6, 0);
-		}
+		if (a->registered || v6only)
+			register_ipv6(a);
 		if (a->seen6.addr.ss_family && now - a->seen6_ms > 3 * a->conf.keepalive_s * 1000u) {
 			agent_log(a, "no longer seen over IPv6 (was %s)", agent_ep_str(&a->seen6));
 			memset(&a->seen6, 0, sizeof(a->seen6));
