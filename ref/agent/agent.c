@@ -445,7 +445,7 @@ static void on_registered(struct agent *a, const struct mesh_msg *m, bool via_tc
 	}
 	if (!a->registered_at_ms)
 		a->registered_at_ms = now ? now : 1;
-	if (!a->registered && !agent_ipv6_only(a)) {
+	if (!a->registered && !agent_ipv6_only(a) && (via_tcp || via != MESH_VIA_UDP6)) {
 		/* A dual-stack host's IPv6 registration follows its first
 		 * over IPv4 at once, not at the next retry a second later:
 		 * until the introducer has seen it there, it has no IPv6

@@ -79,6 +79,7 @@ struct refusal {
 #define PLACES 256
 struct place {
 	struct wg_endpoint ep;
+	bool admitted;             /* the PROVE went to a listed key or a member (not a join claim) */
 	struct bucket b;
 	uint64_t at_ms;            /* when a message from it last opened (0: free) */
 };
@@ -511,7 +512,7 @@ static bool proof_ok(const struct introducer *in, const struct mesh_msg *msg, ui
 	return false;
 }
 
-static void place_proven_soon(struct introducer *in, uint64_t now);
+static void place_proven_soon(struct introducer *in, bool admitted, uint64_t now);
 
 /* Seal an answer r to the message being handled (of session `session`,
  * from its sender to, with the pair's key shared): as a session message
@@ -534,7 +535,7 @@ static void send_prove(struct introducer *in, struct member *m, const struct mes
 	int n;
 
 	proof_for(in, msg->sender, &in->cur_from, now / PROOF_WINDOW_MS, r.u.prove.proof);
-	place_proven_soon(in, now);
+	place_proven_soon(in, m || allowed(in, msg->sender), now);
 	r.u.prove.ttl = msg->u.reg.ttl; /* the agent learns the hops to us from this too */
 	n = seal_answer(in, m, &r, msg->sender, msg->session, shared, out, sizeof(out));
 	in->stats.proves++;
@@ -838,6 +839,7 @@ static void send_resync(struct introducer *in, struct member *m, uint64_t sessio
  * PLACE_KEEP_MS from its PROVE, whatever it sends, and one address holds
  * at most PLACE_PER_ADDR of them (its oldest makes room). */
 #define PLACE_BURST 16   /* a first contact: a TTL sweep of 8 and a REGISTER to each address, and proofs */
+#define PLACE_JOIN_BURST 8 /* for a key that only claims the join secret (any key may: checked after the proof) */
 #define PLACE_PER_S 2
 #define PLACE_KEEP_MS 30000
 #define PLACE_PER_ADDR 64
@@ -881,7 +883,7 @@ static struct place *place_at(struct introducer *in, uint64_t now)
 }
 
 /* Remember the place a PROVE goes to (see PLACE_KEEP_MS). */
-static void place_proven_soon(struct introducer *in, uint64_t now)
+static void place_proven_soon(struct introducer *in, bool admitted, uint64_t now)
 {
 	struct place *p = place_at(in, now), *oldest = NULL, *oldest_here = NULL, *free_slot = NULL;
 	int here = 0;
@@ -903,6 +905,7 @@ static void place_proven_soon(struct introducer *in, uint64_t now)
 	p = here >= PLACE_PER_ADDR ? oldest_here : free_slot ? free_slot : oldest;
 	memset(p, 0, sizeof(*p));
 	p->ep = in->cur_from;
+	p->admitted = admitted;
 	p->at_ms = now ? now : 1;
 }
 
@@ -920,7 +923,7 @@ static bool x25519_allowed(struct introducer *in, uint64_t now)
 		return true;
 	bucket_fill(&in->x25519, X25519_BURST, X25519_PER_S, now);
 	if ((pl = place_at(in, now)))
-		bucket_fill(s = &pl->b, PLACE_BURST, PLACE_PER_S, now);
+		bucket_fill(s = &pl->b, pl->admitted ? PLACE_BURST : PLACE_JOIN_BURST, PLACE_PER_S, now);
 	else
 		s = addr_bucket(in, in->unknown, 8, X25519_PER_SOURCE, X25519_PER_SOURCE_S, now);
 	if (!bucket_take_both(&in->x25519, s)) {

@@ -635,6 +635,40 @@ static void a_first_contact_read_out_of_order_on_two_addresses_is_answered_on_bo
 	introducer_free(in);
 }
 
+/* A place a PROVE went to spends X25519s on its own budget: 16 at once
+ * for a key on the allowlist (a first contact's sweep and proofs), but
+ * only 8 for a key that merely claims the join secret (any made-up key
+ * may: the secret is checked after the proof), as before the first grew
+ * (from a review of that change). */
+static int proves_for(struct introducer *in, const uint8_t priv[32], const char *secret, const char *ep)
+{
+	struct wg_endpoint from;
+	uint8_t buf[MESH_MAX_MSG];
+	int proves = 0;
+
+	assert_int_equal(wg_endpoint_parse(ep, &from), 0);
+	for (int i = 0; i < 30; i++) {
+		size_t n = register_datagram(priv, secret, NULL, buf, sizeof(buf));
+		io_seen.last_len = 0;
+		introducer_receive(in, 0, &from, buf, n, 1000);
+		proves += io_seen.last_len > 0 && io_seen.last[3] == MESH_PROVE;
+	}
+	return proves;
+}
+
+static void a_join_claims_place_gets_the_smaller_budget(void **state)
+{
+	struct introducer *in = intro_new_with("join-secret = the right secret, long enough\n");
+	uint8_t priv[32], pub[32];
+
+	(void)state;
+	crypto_box_keypair(pub, priv);
+	/* The first on the address's budget, then the place's. */
+	assert_int_equal(proves_for(in, member_priv[0], NULL, "192.0.2.30:4000"), 1 + 16);
+	assert_int_equal(proves_for(in, priv, "the right secret, long enough", "192.0.2.31:4000"), 1 + 8);
+	introducer_free(in);
+}
+
 /* From the security review of protocol 3: any key (made up on the spot)
  * earned its source a "place", a budget outside its address's, so one
  * host cycling through ports spent X25519s far past its address's share.
@@ -1265,6 +1299,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(a_connection_that_resets_while_its_frames_are_read_is_closed_once),
 		cmocka_unit_test(a_first_contact_read_out_of_order_on_two_addresses_is_answered_on_both),
+		cmocka_unit_test(a_join_claims_place_gets_the_smaller_budget),
 		cmocka_unit_test(a_second_member_on_a_connection_keeps_it_when_the_first_expires),
 		cmocka_unit_test(join_secret_guesses_from_one_address_are_limited),
 		cmocka_unit_test(agents_that_know_the_join_secret_are_not_held_by_the_guess_limit),
