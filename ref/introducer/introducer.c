@@ -526,8 +526,9 @@ static int seal_answer(struct introducer *in, struct member *m, struct mesh_msg 
 }
 
 /* Ask the address the REGISTER came from to prove itself (in the form
- * the REGISTER came in: never larger than it). */
-static void send_prove(struct introducer *in, struct member *m, const struct mesh_msg *msg,
+ * the REGISTER came in: never larger than it). admitted: the key is on
+ * the allowlist or a member's (not a join claim), as the caller found. */
+static void send_prove(struct introducer *in, struct member *m, bool admitted, const struct mesh_msg *msg,
 		       const uint8_t shared[static 32], size_t request_len, uint64_t now)
 {
 	struct mesh_msg r = { .type = MESH_PROVE };
@@ -535,7 +536,7 @@ static void send_prove(struct introducer *in, struct member *m, const struct mes
 	int n;
 
 	proof_for(in, msg->sender, &in->cur_from, now / PROOF_WINDOW_MS, r.u.prove.proof);
-	place_proven_soon(in, m || allowed(in, msg->sender), now);
+	place_proven_soon(in, admitted, now);
 	r.u.prove.ttl = msg->u.reg.ttl; /* the agent learns the hops to us from this too */
 	n = seal_answer(in, m, &r, msg->sender, msg->session, shared, out, sizeof(out));
 	in->stats.proves++;
@@ -569,7 +570,7 @@ static void on_register(struct introducer *in, const struct mesh_msg *msg, const
 		 * join secret is tried only from one, so spoofed sources spend
 		 * no one's join attempts. */
 		if (over_udp(in) && !proof_ok(in, msg, now)) {
-			send_prove(in, NULL, msg, shared, request_len, now);
+			send_prove(in, NULL, listed != NULL, msg, shared, request_len, now);
 			return;
 		}
 		/* A join attempt over its address's limit is not heard at all. */
@@ -609,7 +610,7 @@ static void on_register(struct introducer *in, const struct mesh_msg *msg, const
 	}
 	/* A member moves to a new address only once the address proves it. */
 	if (over_udp(in) && !wg_endpoint_equal(seen_at(m, in->cur_via), &in->cur_from) && !proof_ok(in, msg, now)) {
-		send_prove(in, m, msg, shared, request_len, now);
+		send_prove(in, m, true, msg, shared, request_len, now);
 		return;
 	}
 	if (over_udp(in)) {

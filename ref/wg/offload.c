@@ -21,22 +21,25 @@ static uint16_t get16(const uint8_t *p)
 	return (uint16_t)(p[0] << 8 | p[1]);
 }
 
+/* The folded, uncomplemented sum of the pseudo-header: the addresses,
+ * protocol proto and the transport length. */
+static uint32_t pseudo_sum(const uint8_t *pkt, bool v4, uint8_t proto, size_t l4len)
+{
+	uint32_t sum = v4 ? csum_add(pkt + 12, 8, 0) : csum_add(pkt + 8, 32, 0);
+
+	sum += proto + (uint32_t)(l4len >> 16) + (uint32_t)(l4len & 0xffff);
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return sum;
+}
+
 /* The TCP/UDP checksum of a whole packet, pseudo-header included. */
 static void l4_checksum(uint8_t *pkt, size_t len, size_t l4, size_t csum_off)
 {
-	uint32_t sum = 0;
-	uint16_t l4len = (uint16_t)(len - l4);
+	bool v4 = (pkt[0] >> 4) == 4;
 
-	if ((pkt[0] >> 4) == 4) {
-		sum = csum_add(pkt + 12, 8, 0);
-		sum += pkt[9];
-	} else {
-		sum = csum_add(pkt + 8, 32, 0);
-		sum += pkt[6];
-	}
-	sum += l4len;
 	put16(pkt + l4 + csum_off, 0);
-	put16(pkt + l4 + csum_off, csum_inet(pkt + l4, l4len, sum));
+	put16(pkt + l4 + csum_off, csum_inet(pkt + l4, len - l4, pseudo_sum(pkt, v4, v4 ? pkt[9] : pkt[6], len - l4)));
 }
 
 int wg_offload_segment(uint8_t *buf, size_t len, uint8_t *out, wg_segment_fn fn, void *ctx)
@@ -124,6 +127,8 @@ int wg_offload_segment(uint8_t *buf, size_t len, uint8_t *out, wg_segment_fn fn,
 
 /* GRO toward the kernel (offload.h). */
 
+const uint8_t wg_vnet_none[WG_VNET_HDR_LEN];
+
 struct tcp_seg {
 	size_t l4, hlen, payload;
 	uint32_t seq;
@@ -134,17 +139,6 @@ struct tcp_seg {
 static uint32_t get32(const uint8_t *p)
 {
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-/* The folded, uncomplemented sum of the pseudo-header for a TCP length. */
-static uint32_t pseudo_sum(const uint8_t *pkt, bool v4, size_t tcplen)
-{
-	uint32_t sum = v4 ? csum_add(pkt + 12, 8, 0) : csum_add(pkt + 8, 32, 0);
-
-	sum += 6 + (uint32_t)(tcplen >> 16) + (uint32_t)(tcplen & 0xffff);
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return sum;
 }
 
 /* Is pkt a TCP segment (the fields GRO needs in t), and may it be joined?
@@ -177,7 +171,7 @@ static bool tcp_parse(const uint8_t *pkt, size_t len, struct tcp_seg *t)
 	flags = pkt[t->l4 + 13];
 	t->joinable = t->payload > 0 && (flags & ~0x08) == 0x10 && (pkt[t->l4 + 12] & 0x0f) == 0 &&
 		      (!t->v4 || csum_inet(pkt, 20, 0) == 0) &&
-		      csum_inet(pkt + t->l4, len - t->l4, pseudo_sum(pkt, t->v4, len - t->l4)) == 0;
+		      csum_inet(pkt + t->l4, len - t->l4, pseudo_sum(pkt, t->v4, 6, len - t->l4)) == 0;
 	return true;
 }
 
@@ -222,14 +216,13 @@ static bool may_follow(const struct wg_gro_flow *f, const uint8_t *pkt, size_t l
 
 static void gro_emit(struct wg_gro *g, struct wg_gro_flow *f)
 {
-	static const uint8_t plain[WG_VNET_HDR_LEN];
 	struct virtio_net_hdr h = { 0 };
 	uint8_t *p = f->buf, hdr[WG_VNET_HDR_LEN];
 
 	if (!f->len)
 		return;
 	if (f->segs == 1) {
-		g->write(g->ctx, plain, p, f->len); /* as it came */
+		g->write(g->ctx, wg_vnet_none, p, f->len); /* as it came */
 		f->len = 0;
 		return;
 	}
@@ -242,7 +235,7 @@ static void gro_emit(struct wg_gro *g, struct wg_gro_flow *f)
 		put16(p + 4, (uint16_t)(f->len - 40));
 		h.gso_type = VIRTIO_NET_HDR_GSO_TCPV6;
 	}
-	put16(p + f->l4 + 16, (uint16_t)pseudo_sum(p, p[0] >> 4 == 4, f->len - f->l4));
+	put16(p + f->l4 + 16, (uint16_t)pseudo_sum(p, p[0] >> 4 == 4, 6, f->len - f->l4));
 	h.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
 	h.hdr_len = (uint16_t)f->hlen;
 	h.gso_size = (uint16_t)f->mss;
@@ -277,7 +270,6 @@ static void gro_hold(struct wg_gro_flow *f, const uint8_t *pkt, size_t len, cons
 
 void wg_gro_add(struct wg_gro *g, const uint8_t *pkt, size_t len)
 {
-	static const uint8_t plain[WG_VNET_HDR_LEN];
 	struct wg_gro_flow *free_slot = NULL;
 	struct tcp_seg t;
 	bool tcp = tcp_parse(pkt, len, &t);
@@ -318,7 +310,7 @@ void wg_gro_add(struct wg_gro *g, const uint8_t *pkt, size_t len)
 			free_slot = f;
 	}
 	if (!tcp || !t.joinable) {
-		g->write(g->ctx, plain, pkt, len);
+		g->write(g->ctx, wg_vnet_none, pkt, len);
 		return;
 	}
 	if (!free_slot) {

@@ -9,6 +9,9 @@
 
 #define WG_VNET_HDR_LEN 10   /* struct virtio_net_hdr */
 
+/* The vnet header of a packet that needs nothing done (all zero). */
+extern const uint8_t wg_vnet_none[WG_VNET_HDR_LEN];
+
 /* Called with each finished packet. */
 typedef void (*wg_segment_fn)(void *ctx, uint8_t *pkt, size_t len);
 

@@ -172,9 +172,7 @@ static void tun_write(void *ctx, const uint8_t *hdr, const uint8_t *pkt, size_t 
 
 static void tun_write_plain(void *ctx, uint8_t *pkt, size_t len)
 {
-	static const uint8_t plain[WG_VNET_HDR_LEN];
-
-	tun_write(ctx, plain, pkt, len);
+	tun_write(ctx, wg_vnet_none, pkt, len);
 }
 
 static void tun_write(void *ctx, const uint8_t *hdr, const uint8_t *pkt, size_t len)
@@ -201,8 +199,6 @@ static void tun_write(void *ctx, const uint8_t *hdr, const uint8_t *pkt, size_t 
 
 static void deliver_cb(void *ctx, struct wg_peer *peer, const uint8_t *pkt, size_t len)
 {
-	static const uint8_t no_offload[WG_VNET_HDR_LEN];
-
 	(void)peer;
 	if (rx_gro) {
 		wg_gro_add(rx_gro, pkt, len);
@@ -210,7 +206,7 @@ static void deliver_cb(void *ctx, struct wg_peer *peer, const uint8_t *pkt, size
 	}
 	if (rx_gro_held)
 		wg_gro_flush(rx_gro_held); /* joining stopped in this batch: what it held first */
-	tun_write(ctx, no_offload, pkt, len);
+	tun_write(ctx, wg_vnet_none, pkt, len);
 }
 
 static void segment_cb(void *ctx, uint8_t *pkt, size_t len)
