@@ -315,10 +315,16 @@ static void gather_locals(struct agent *a)
 	memset(a->locals + a->n_locals, 0, sizeof(a->locals[0]) * (size_t)(MESH_MAX_CANDS - a->n_locals));
 }
 
+/* A cookie is used this long after it came (the introducer takes it for
+ * two to four minutes). */
+#define COOKIE_KEEP_MS 110000
+
 static void send_register(struct agent *a, int which, int ttl)
 {
 	struct mesh_msg m = { .type = MESH_REGISTER };
-	uint8_t sealed[MESH_MAX_MSG];
+	uint8_t sealed[MESH_MAX_MSG + MESH_COOKIED_OVERHEAD];
+	bool cookie = (which == 0 || which == 1 || which == MESH_VIA_UDP6) && a->cookie_ms[which] &&
+		      a->now - a->cookie_ms[which] < COOKIE_KEEP_MS;
 	int n;
 
 	m.u.reg.has_join = a->conf.has_join;
@@ -328,6 +334,13 @@ static void send_register(struct agent *a, int which, int ttl)
 		m.u.reg.has_proof = true;
 		memcpy(m.u.reg.proof, a->proof[which], MESH_PROOF_LEN);
 	}
+	/* A cookie of that address's proves ours as a PROVE's proof does, in
+	 * the sealed body too (bound to our key: no one else proves their
+	 * address with our REGISTER). */
+	if (cookie) {
+		m.u.reg.has_proof = true;
+		memcpy(m.u.reg.proof, a->cookie[which], MESH_PROOF_LEN);
+	}
 	snprintf(m.u.reg.name, sizeof(m.u.reg.name), "%s", a->conf.name);
 	m.u.reg.ttl = (uint8_t)(ttl ? ttl : 64);
 	m.u.reg.n_cands = (uint8_t)a->n_locals;
@@ -336,7 +349,11 @@ static void send_register(struct agent *a, int which, int ttl)
 		m.u.reg.mapped = a->pmap.got.ext;
 		m.u.reg.mapped_by = (uint8_t)a->pmap.got.by;
 	}
-	if ((n = seal(a, NULL, &m, sealed, sizeof(sealed))) < 0)
+	if ((n = seal(a, NULL, &m, sealed, MESH_MAX_MSG)) < 0)
+		return;
+	/* And around it (mac2), so it is heard when the introducer is busy. */
+	if (cookie && sealed[3] != MESH_SESSION &&
+	    (n = mesh_cookied_wrap(sealed, sizeof(sealed), sealed, (size_t)n, a->cookie[which])) < 0)
 		return;
 	if ((which == 0 || which == 1) && !ttl) {
 		/* Its answer gives the RTT to the introducer, unless an earlier
@@ -610,6 +627,38 @@ static void on_prove(struct agent *a, const struct mesh_msg *m, const struct wg_
 	send_register(a, v, 0);
 }
 
+/* The introducer is busy: it sent a cookie for our address instead of
+ * reading our REGISTER. Keep it for that address of the introducer's
+ * and register there again at once with it (at most once a second). A
+ * forged one (anyone who knows the introducer's key can make one) costs
+ * little: the introducer reads a REGISTER whose cookie does not check as
+ * one without, and answers it with a real one when busy. */
+static void on_cookie(struct agent *a, const uint8_t *buf, size_t len, const struct wg_endpoint *from, bool via_tcp,
+		      uint64_t now)
+{
+	int v = via_tcp ? -1 : introducer_via(a, from);
+	uint8_t key[32], cookie[MESH_COOKIE_LEN];
+	int ret;
+
+	if (v < 0) {
+		a->dropped_control++;
+		return;
+	}
+	mesh_cookie_key(key, a->conf.introducer_key);
+	ret = mesh_cookie_open(buf, len, key, cookie);
+	sodium_memzero(key, sizeof(key));
+	if (ret) {
+		a->dropped_control++;   /* and the cookie we hold stays */
+		return;
+	}
+	memcpy(a->cookie[v], cookie, MESH_COOKIE_LEN);
+	a->cookie_ms[v] = now ? now : 1;
+	if (a->cookie_sent_ms[v] && now - a->cookie_sent_ms[v] < 1000)
+		return;
+	a->cookie_sent_ms[v] = now ? now : 1;
+	send_register(a, v, 0);
+}
+
 /* The X25519 that opens a control message: from the introducer's
  * addresses (or its TCP connection), at most AGENT_INTRO_X25519_BURST at
  * once (a whole member list, which comes in a burst) and
@@ -858,6 +907,8 @@ static void on_datagram(struct agent *a, uint8_t *buf, size_t len, int fd, const
 	}
 	if (buf[3] == MESH_SESSION)
 		on_session(a, buf, len, fd, from, via_tcp, now);
+	else if (buf[3] == MESH_COOKIE)
+		on_cookie(a, buf, len, from, via_tcp, now);
 	else
 		on_control(a, buf, len, fd, from, via_tcp, now);
 }
@@ -1171,6 +1222,7 @@ int agent_reconfigure(struct agent *a, const struct agent_conf *c, uint64_t now)
 		a->silence_said = false;
 		a->started_ms = now;
 	}
+	memset(a->cookie_ms, 0, sizeof(a->cookie_ms));   /* its cookies may be another's, for another address */
 	a->reg_next_ms = now;   /* tell the introducer at once (a new name, a join secret) */
 	agent_log(a, "configuration read again%s%s", intro_changed ? ": a new introducer" : "",
 		  kept ? " (what takes a restart was kept)" : "");

@@ -160,6 +160,11 @@ struct agent {
 	uint8_t proof[MESH_VIAS][MESH_PROOF_LEN];
 	bool has_proof[MESH_VIAS];
 	uint64_t proof_sent_ms[MESH_VIAS];
+	/* Its cookies for our address, per its address, when it is over its
+	 * budget (a COOKIE): our REGISTERs in full go in COOKIED with them. */
+	uint8_t cookie[MESH_VIAS][MESH_COOKIE_LEN];
+	uint64_t cookie_ms[MESH_VIAS];          /* when it came (0: none) */
+	uint64_t cookie_sent_ms[MESH_VIAS];     /* our last REGISTER sent at once for one */
 	struct mesh_replay intro_replay;
 	struct wg_device *dev;
 	int udp;                    /* the main socket's number (IPv4 and IPv6: the io sends on the right one) */

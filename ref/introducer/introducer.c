@@ -59,8 +59,10 @@ struct conn {
 #define JOIN_EVERY_MS 10000
 #define JOIN_ALL_BURST 256         /* join attempts from anywhere at once (a join is two), */
 #define JOIN_ALL_PER_S 4           /* then these a second */
-#define JOIN_OK_BURST 2000         /* joins with the right secret at once, */
-#define JOIN_OK_PER_S 500          /* then these a second */
+#define JOIN_OK_BURST 10000        /* joins with the right secret at once (peers on demand), */
+#define JOIN_OK_PER_S 5000         /* then these a second; */
+#define JOIN_LIST_BURST 2000       /* those that take the member list (sealed in full */
+#define JOIN_LIST_PER_S 500        /* for each: a join costs twice the members' X25519s) */
 #define SHARED_CACHE 64            /* unknown keys' shared keys kept (an agent's first contact sends several) */
 struct shared_cache {
 	uint8_t key[WG_KEY_LEN];
@@ -98,11 +100,19 @@ struct introducer {
 	struct bucket_slot joins[JOIN_SLOTS];
 	struct bucket joins_all;                  /* join attempts from anywhere */
 	struct bucket joins_ok;                   /* joins with the right secret */
+	struct bucket joins_list;                 /* those of them that take the member list */
 	uint64_t joins_limited;    /* join attempts not heard: over their address's limit */
 	uint8_t mac1_key[32];
 	uint8_t proof_secret[32];  /* PROVE's MAC key, new each start */
 	struct bucket_slot unknown[JOIN_SLOTS];   /* X25519s for unknown keys, per source address */
 	struct bucket x25519;      /* X25519s for unknown keys, in all */
+	struct bucket_slot proven[JOIN_SLOTS];    /* the same for messages with a cookie (COOKIED) */
+	struct bucket x25519_proven;
+	struct bucket cookies;     /* COOKIEs sent */
+	struct bucket_slot cookie_dst[JOIN_SLOTS];  /* the same per address they go to */
+	uint8_t cookie_secret[2][32];  /* this period's, the one before */
+	uint64_t cookie_period;    /* which period cookie_secret[0] is for (0: none yet) */
+	uint8_t cookie_key[32];    /* what our COOKIEs are sealed under */
 	struct introducer_stats stats, stats_logged;
 	struct shared_cache shared_cache[SHARED_CACHE];
 	struct place places[PLACES];
@@ -118,6 +128,7 @@ struct introducer {
 	struct wg_endpoint cur_from;
 	uint64_t cur_now;
 	bool cur_session;          /* it came as a session message */
+	bool cur_proven;           /* it came with a cookie of its source address's (COOKIED) */
 };
 
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -212,6 +223,7 @@ struct introducer *introducer_new(const struct introducer_conf *conf, const stru
 	}
 	key_public(in->pub, conf->private_key);
 	mesh_mac1_key(in->mac1_key, in->pub);
+	mesh_cookie_key(in->cookie_key, in->pub);
 	randombytes_buf(in->proof_secret, sizeof(in->proof_secret));
 	return in;
 }
@@ -498,18 +510,28 @@ static void proof_for(const struct introducer *in, const uint8_t key[static WG_K
 	crypto_generichash_final(&h, out, MESH_PROOF_LEN);
 }
 
-static bool proof_ok(const struct introducer *in, const struct mesh_msg *msg, uint64_t now)
+static bool cookie_for(struct introducer *in, int age, uint64_t now, uint8_t out[static MESH_COOKIE_LEN]);
+
+/* Does the REGISTER prove its source address: with the proof of a PROVE
+ * to its key there, or with the cookie of that address (COOKIE)? Either
+ * is in its sealed body, which only the key's holder makes: someone on
+ * the path cannot take a member's REGISTER and prove their own address
+ * with it. */
+static bool proof_ok(struct introducer *in, const struct mesh_msg *msg, uint64_t now)
 {
 	uint8_t want[MESH_PROOF_LEN];
+	bool ok = false;
 
 	if (!msg->u.reg.has_proof)
 		return false;
-	for (uint64_t w = now / PROOF_WINDOW_MS, k = 0; k < 2 && w >= k; k++) {
+	for (uint64_t w = now / PROOF_WINDOW_MS, k = 0; k < 2 && w >= k && !ok; k++) {
 		proof_for(in, msg->sender, &in->cur_from, w - k, want);
-		if (!sodium_memcmp(want, msg->u.reg.proof, MESH_PROOF_LEN))
-			return true;
+		ok = !sodium_memcmp(want, msg->u.reg.proof, MESH_PROOF_LEN);
 	}
-	return false;
+	for (int age = 0; age < 2 && !ok; age++)
+		ok = cookie_for(in, age, now, want) && !sodium_memcmp(want, msg->u.reg.proof, MESH_PROOF_LEN);
+	sodium_memzero(want, sizeof(want));
+	return ok;
 }
 
 static void place_proven_soon(struct introducer *in, bool admitted, uint64_t now);
@@ -583,12 +605,15 @@ static void on_register(struct introducer *in, const struct mesh_msg *msg, const
 			return;
 		}
 		/* Joins with the right secret: many at once, but not without
-		 * end (one who has the secret cannot fill the table at once). */
-		if (joining && !bucket_take(&in->joins_ok, JOIN_OK_BURST, JOIN_OK_PER_S, now)) {
+		 * end (one who has the secret cannot fill the table at once),
+		 * and fewer that each cost a member list. */
+		if (joining && (msg->u.reg.on_demand ? !bucket_take(&in->joins_ok, JOIN_OK_BURST, JOIN_OK_PER_S, now)
+						     : !bucket_take(&in->joins_list, JOIN_LIST_BURST, JOIN_LIST_PER_S, now))) {
 			if (!in->joins_limited++ || now - in->join_log_ms >= LOG_EVERY_MS) {
 				in->join_log_ms = now;
-				say("joins with the right secret over their limit (%d, then %d a second): %s's not heard yet",
-				    JOIN_OK_BURST, JOIN_OK_PER_S, cur_from_str(in));
+				say("joins with the right secret over their limit (%d, then %d a second; %d and %d of agents "
+				    "with peers on demand): %s's not heard yet",
+				    JOIN_LIST_BURST, JOIN_LIST_PER_S, JOIN_OK_BURST, JOIN_OK_PER_S, cur_from_str(in));
 			}
 			return;
 		}
@@ -832,6 +857,28 @@ static void send_resync(struct introducer *in, struct member *m, uint64_t sessio
 #define X25519_PER_SOURCE_S 16     /* then these a second (a new member's first contact costs two) */
 #define MEMBER_X25519_BURST 40
 #define MEMBER_X25519_PER_S 10
+/* A REGISTER that comes with a cookie of its source address's (COOKIED:
+ * the address is proven before any X25519, and a spoofed flood has no
+ * cookie) is charged to the budget of proven sources instead: larger, so
+ * thousands of agents join in a second or two (first registrations at
+ * 5000 a second and more, issue 17), and per address a share of it (a
+ * carrier NAT's hundreds of users share one). Proven sources cannot flood
+ * at any speed either: the X25519s that open their messages stay under
+ * X25519_PROVEN_PER_S (with the two that seal each answer, the most one
+ * core does here: a join storm is served at the introducer's full speed,
+ * a member's session messages cost no X25519). */
+#define X25519_PROVEN_BURST 2000
+#define X25519_PROVEN_PER_S 12000
+#define X25519_PROVEN_PER_SOURCE 512
+#define X25519_PROVEN_PER_SOURCE_S 256
+/* Over the strangers' budget, a REGISTER in full over UDP is answered with
+ * a COOKIE (a hash and an AEAD, 60 bytes, smaller than any REGISTER),
+ * these many at once and a second. */
+#define COOKIE_BURST 10000
+#define COOKIE_PER_S 50000
+#define COOKIE_PER_ADDR 256        /* to one address (a carrier NAT's users), at once, */
+#define COOKIE_PER_ADDR_S 128      /* then a second (a PROVE's: 64 and 16) */
+#define COOKIE_SECRET_MS 120000    /* a cookie secret's period; the one before counts too */
 /* A place (address and port) we sent a PROVE to (a key we admit, from
  * an address not yet proven) is remembered for a while: its REGISTER with
  * the proof, and its retries, are charged to it and to the global budget,
@@ -910,6 +957,50 @@ static void place_proven_soon(struct introducer *in, bool admitted, uint64_t now
 	p->at_ms = now ? now : 1;
 }
 
+/* The cookie of the current source address (and port) under the secret
+ * of this period (age 0) or the one before (1); false when that secret
+ * is not there (it is the first period). */
+static bool cookie_for(struct introducer *in, int age, uint64_t now, uint8_t out[static MESH_COOKIE_LEN])
+{
+	uint64_t period = now / COOKIE_SECRET_MS + 1;
+
+	if (in->cookie_period != period) {
+		if (in->cookie_period + 1 == period)
+			memcpy(in->cookie_secret[1], in->cookie_secret[0], 32);
+		else
+			sodium_memzero(in->cookie_secret[1], 32);  /* none from the period before */
+		randombytes_buf(in->cookie_secret[0], 32);
+		in->cookie_period = period;
+	}
+	if (sodium_is_zero(in->cookie_secret[age], 32))
+		return false;
+	crypto_generichash(out, MESH_COOKIE_LEN, (const uint8_t *)&in->cur_from.addr, wg_endpoint_len(&in->cur_from),
+			   in->cookie_secret[age], 32);
+	return true;
+}
+
+/* Answer a REGISTER over the strangers' budget with a COOKIE, within
+ * COOKIE_BURST / COOKIE_PER_S in all and COOKIE_PER_ADDR /
+ * COOKIE_PER_ADDR_S to one address, never larger than the REGISTER. */
+static void send_cookie(struct introducer *in, size_t request_len, uint64_t now)
+{
+	uint8_t cookie[MESH_COOKIE_LEN], out[MESH_COOKIE_MSG_LEN];
+	int n;
+
+	if (!over_udp(in))
+		return;
+	bucket_fill(&in->cookies, COOKIE_BURST, COOKIE_PER_S, now);
+	if (!bucket_take_both(&in->cookies, addr_bucket(in, in->cookie_dst, 8, COOKIE_PER_ADDR, COOKIE_PER_ADDR_S, now)) ||
+	    !cookie_for(in, 0, now, cookie))
+		return;
+	n = mesh_cookie_build(out, sizeof(out), in->cookie_key, cookie);
+	sodium_memzero(cookie, sizeof(cookie));
+	if (n > 0 && (size_t)n < request_len) {
+		in->stats.cookies++;
+		reply(in, out, (size_t)n);
+	}
+}
+
 /* May the current message have its X25519? From a member's place, on
  * that member's budget, or when it is spent (someone spoofing its
  * address), on the strangers'; from a place a PROVE went to, on that
@@ -922,6 +1013,16 @@ static bool x25519_allowed(struct introducer *in, uint64_t now)
 
 	if (at && bucket_take(&at->x25519, MEMBER_X25519_BURST, MEMBER_X25519_PER_S, now))
 		return true;
+	if (in->cur_proven) {
+		bucket_fill(&in->x25519_proven, X25519_PROVEN_BURST, X25519_PROVEN_PER_S, now);
+		s = addr_bucket(in, in->proven, 8, X25519_PROVEN_PER_SOURCE, X25519_PROVEN_PER_SOURCE_S, now);
+		if (!bucket_take_both(&in->x25519_proven, s)) {
+			in->stats.x25519_limited++;
+			return false;
+		}
+		in->stats.x25519++;
+		return true;
+	}
 	bucket_fill(&in->x25519, X25519_BURST, X25519_PER_S, now);
 	if ((pl = place_at(in, now)))
 		bucket_fill(s = &pl->b, pl->admitted ? PLACE_BURST : PLACE_JOIN_BURST, PLACE_PER_S, now);
@@ -953,8 +1054,10 @@ static int unknown_shared(struct introducer *in, const uint8_t key[static WG_KEY
 		if (c->at_ms < oldest->at_ms)
 			oldest = c;
 	}
-	/* A second X25519 for a new key: charged to the strangers' budget too. */
-	if (!bucket_take(&in->x25519, X25519_BURST, X25519_PER_S, now)) {
+	/* A second X25519 for a new key: charged to the strangers' budget too
+	 * (or the proven sources'). */
+	if (in->cur_proven ? !bucket_take(&in->x25519_proven, X25519_PROVEN_BURST, X25519_PROVEN_PER_S, now)
+			   : !bucket_take(&in->x25519, X25519_BURST, X25519_PER_S, now)) {
 		in->stats.x25519_limited++;
 		return -EAGAIN;
 	}
@@ -1000,13 +1103,20 @@ static void on_control(struct introducer *in, const uint8_t *buf, size_t len, ui
 		in->stats.copies++;
 		return;
 	}
-	if (!x25519_allowed(in, now) || mesh_unwrap(buf, len, in->conf.private_key, in->pub, &env))
+	if (!x25519_allowed(in, now)) {
+		if (type == MESH_REGISTER && !in->cur_proven)
+			send_cookie(in, len, now);
+		return;
+	}
+	if (mesh_unwrap(buf, len, in->conf.private_key, in->pub, &env))
 		return;
 	m = members_by_key(&in->members, env.sender);
 	if (m)
 		memcpy(shared, m->shared, 32);
-	else if (type != MESH_REGISTER || unknown_shared(in, env.sender, shared, now)) {
+	else if (type != MESH_REGISTER || (ret = unknown_shared(in, env.sender, shared, now))) {
 		sodium_memzero(&env, sizeof(env));
+		if (type == MESH_REGISTER && ret == -EAGAIN && !in->cur_proven)
+			send_cookie(in, len, now);   /* its second X25519 over the budget */
 		return;
 	}
 	ret = mesh_open(buf, len, &env, shared, &msg, why, sizeof(why));
@@ -1141,6 +1251,36 @@ static void on_relay(struct introducer *in, const uint8_t *buf, size_t len, uint
 		send_to_member(in, dst, out, (size_t)n);
 }
 
+/* COOKIED: a REGISTER with a MAC keyed by its source's cookie. One that
+ * checks has its source proven before any X25519, and is charged to the
+ * budget of proven sources (the cookie in its body, checked after, is
+ * what moves a member there or lets it join); one that does not
+ * (a cookie from before our restart, or over two periods old) is heard
+ * as the REGISTER alone, which may get a new COOKIE. Over UDP only (a
+ * TCP connection proves its address itself). */
+static void on_cookied(struct introducer *in, const uint8_t *buf, size_t len, uint64_t now)
+{
+	uint8_t cookie[MESH_COOKIE_LEN], type;
+	const uint8_t *msg;
+	size_t msglen;
+
+	/* Its REGISTER's cheap MAC first (on_control counts one that fails):
+	 * a flood of them costs no more hashing than one of REGISTERs. */
+	if (!over_udp(in) || mesh_cookied_inner(buf, len, &msg, &msglen))
+		return;
+	if (mesh_check(msg, msglen, in->mac1_key, &type)) {
+		on_control(in, msg, msglen, now);
+		return;
+	}
+	for (int age = 0; age < 2 && !in->cur_proven; age++)
+		in->cur_proven = cookie_for(in, age, now, cookie) && mesh_cookied_ok(buf, len, cookie);
+	sodium_memzero(cookie, sizeof(cookie));
+	if (in->cur_proven)
+		in->stats.cookied++;
+	on_control(in, msg, msglen, now);
+	in->cur_proven = false;
+}
+
 static void on_datagram(struct introducer *in, const uint8_t *buf, size_t len, uint64_t now)
 {
 	if (!mesh_is_message(buf, len))
@@ -1149,6 +1289,8 @@ static void on_datagram(struct introducer *in, const uint8_t *buf, size_t len, u
 		on_relay(in, buf, len, now);
 	else if (buf[3] == MESH_SESSION)
 		on_session(in, buf, len, now);
+	else if (buf[3] == MESH_COOKIED)
+		on_cookied(in, buf, len, now);
 	else
 		on_control(in, buf, len, now);
 }
@@ -1166,6 +1308,7 @@ void introducer_receive(struct introducer *in, int via, const struct wg_endpoint
 {
 	in->cur_via = via;
 	in->cur_from = *from;
+	in->cur_proven = false;
 	on_datagram(in, buf, len, now);
 }
 
@@ -1329,10 +1472,12 @@ void introducer_tick(struct introducer *in, uint64_t now)
 		 * changed: a flood shows within STATS_LOG_MS, a line at a time. */
 		if (memcmp(&in->stats, &in->stats_logged, sizeof(in->stats)))
 			say("so far: %llu messages without a valid MAC dropped, %llu X25519s for unknown places, %llu over "
-			    "their budget dropped, %llu PROVEs sent, %llu copies dropped",
+			    "their budget dropped, %llu PROVEs sent, %llu copies dropped, %llu COOKIEs sent, %llu REGISTERs "
+			    "with a cookie",
 			    (unsigned long long)in->stats.no_mac1, (unsigned long long)in->stats.x25519,
 			    (unsigned long long)in->stats.x25519_limited, (unsigned long long)in->stats.proves,
-			    (unsigned long long)in->stats.copies);
+			    (unsigned long long)in->stats.copies, (unsigned long long)in->stats.cookies,
+			    (unsigned long long)in->stats.cookied);
 		in->stats_logged = in->stats;
 		in->stats_log_ms = now;
 	}

@@ -59,6 +59,8 @@ struct introducer_stats {
 	uint64_t x25519;           /* X25519s for messages from places no member registered from */
 	uint64_t x25519_limited;   /* messages over their place's X25519 budget: dropped */
 	uint64_t proves;           /* PROVEs sent: REGISTERs from addresses not yet proven */
+	uint64_t cookies;          /* COOKIEs sent: REGISTERs over the strangers' X25519 budget */
+	uint64_t cookied;          /* REGISTERs that came with their address's cookie */
 };
 const struct introducer_stats *introducer_stats(const struct introducer *in);
 /* How many members are registered now. */

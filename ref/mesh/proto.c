@@ -824,3 +824,76 @@ bool mesh_mac1_ok(const uint8_t *buf, size_t len, const uint8_t key[static 32])
 	crypto_generichash(mac, sizeof(mac), buf, len - MESH_MAC1_LEN, key, 32);
 	return sodium_memcmp(mac, buf + len - MESH_MAC1_LEN, MESH_MAC1_LEN) == 0;
 }
+
+void mesh_cookie_key(uint8_t key[static 32], const uint8_t intro_pub[static WG_KEY_LEN])
+{
+	static const char label[] = "punchlab mesh cookie";
+	crypto_generichash_state h;
+
+	crypto_generichash_init(&h, NULL, 0, 32);
+	crypto_generichash_update(&h, (const uint8_t *)label, sizeof(label) - 1);
+	crypto_generichash_update(&h, intro_pub, WG_KEY_LEN);
+	crypto_generichash_final(&h, key, 32);
+}
+
+int mesh_cookie_build(uint8_t *out, size_t cap, const uint8_t key[static 32], const uint8_t cookie[static MESH_COOKIE_LEN])
+{
+	if (cap < MESH_COOKIE_MSG_LEN)
+		return -EMSGSIZE;
+	out[0] = 'P';
+	out[1] = 'L';
+	out[2] = MESH_VERSION;
+	out[3] = MESH_COOKIE;
+	randombytes_buf(out + MESH_HDR_LEN, MESH_COOKIE_NONCE_LEN);
+	/* The header is bound in: no other message type carries it. */
+	crypto_aead_xchacha20poly1305_ietf_encrypt(out + MESH_HDR_LEN + MESH_COOKIE_NONCE_LEN, NULL, cookie,
+						   MESH_COOKIE_LEN, out, MESH_HDR_LEN, NULL, out + MESH_HDR_LEN, key);
+	return MESH_COOKIE_MSG_LEN;
+}
+
+int mesh_cookie_open(const uint8_t *buf, size_t len, const uint8_t key[static 32], uint8_t cookie[static MESH_COOKIE_LEN])
+{
+	if (len != MESH_COOKIE_MSG_LEN || !ours(buf, len) || buf[3] != MESH_COOKIE)
+		return -EBADMSG;
+	if (crypto_aead_xchacha20poly1305_ietf_decrypt(cookie, NULL, NULL, buf + MESH_HDR_LEN + MESH_COOKIE_NONCE_LEN,
+						       MESH_COOKIE_LEN + MESH_MAC_LEN, buf, MESH_HDR_LEN,
+						       buf + MESH_HDR_LEN, key)) {
+		sodium_memzero(cookie, MESH_COOKIE_LEN);
+		return -EBADMSG;
+	}
+	return 0;
+}
+
+int mesh_cookied_wrap(uint8_t *out, size_t cap, const uint8_t *msg, size_t len, const uint8_t cookie[static MESH_COOKIE_LEN])
+{
+	if (len > MESH_MAX_MSG || cap < len + MESH_COOKIED_OVERHEAD)
+		return -EMSGSIZE;
+	memmove(out + MESH_HDR_LEN, msg, len);   /* first: msg may be out (wrapped in place) */
+	out[0] = 'P';
+	out[1] = 'L';
+	out[2] = MESH_VERSION;
+	out[3] = MESH_COOKIED;
+	crypto_generichash(out + MESH_HDR_LEN + len, MESH_MAC2_LEN, out, MESH_HDR_LEN + len, cookie, MESH_COOKIE_LEN);
+	return (int)(len + MESH_COOKIED_OVERHEAD);
+}
+
+int mesh_cookied_inner(const uint8_t *buf, size_t len, const uint8_t **msg, size_t *msglen)
+{
+	if (len < MESH_COOKIED_OVERHEAD + MESH_CONTROL_OVERHEAD || len > MESH_MAX_MSG + MESH_COOKIED_OVERHEAD ||
+	    !ours(buf, len) || buf[3] != MESH_COOKIED || !ours(buf + MESH_HDR_LEN, len - MESH_COOKIED_OVERHEAD) ||
+	    buf[MESH_HDR_LEN + 3] != MESH_REGISTER)
+		return -EBADMSG;
+	*msg = buf + MESH_HDR_LEN;
+	*msglen = len - MESH_COOKIED_OVERHEAD;
+	return 0;
+}
+
+bool mesh_cookied_ok(const uint8_t *buf, size_t len, const uint8_t cookie[static MESH_COOKIE_LEN])
+{
+	uint8_t mac[MESH_MAC2_LEN];
+
+	if (len < MESH_COOKIED_OVERHEAD)
+		return false;
+	crypto_generichash(mac, sizeof(mac), buf, len - MESH_MAC2_LEN, cookie, MESH_COOKIE_LEN);
+	return sodium_memcmp(mac, buf + len - MESH_MAC2_LEN, MESH_MAC2_LEN) == 0;
+}

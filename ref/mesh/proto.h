@@ -25,6 +25,8 @@
  *   control: 'P' 'L' VERSION TYPE | E (32) | sealed static (32 + 16) |
  *            sealed body (counter (8) + session (8) + the type's body, + 16) |
  *            mac1 (16)
+ *   cookie:  'P' 'L' VERSION COOKIE | nonce (24) | sealed cookie (16 + 16)
+ *   cookied: 'P' 'L' VERSION COOKIED | a control message | mac2 (16)
  *   relay:   'P' 'L' VERSION RELAY | token (8) | to (4) | WireGuard packet
  *   relayed: 'P' 'L' VERSION RELAYED | from (4) | WireGuard packet
  * The first byte is never 1-4, so nothing here is mistaken for WireGuard. */
@@ -88,6 +90,8 @@ enum mesh_type {
 	MESH_RELAYED,        /* introducer -> agent: a WireGuard packet from peer ID */
 	MESH_FRAG,           /* agent -> agent: a piece of a WireGuard packet (frag.h) */
 	MESH_SESSION,        /* agent <-> introducer: a control message under the session's keys (no X25519) */
+	MESH_COOKIE,         /* introducer -> agent: over budget; send it again with this address's cookie (no X25519) */
+	MESH_COOKIED,        /* agent -> introducer: a REGISTER in full, with a MAC keyed by the cookie (mac2) */
 };
 
 enum mesh_refusal {
@@ -274,6 +278,40 @@ int mesh_session_sid(const uint8_t *buf, size_t len, const uint8_t **sid);
  * header's). */
 int mesh_session_open(const uint8_t *buf, size_t len, const uint8_t key[static 32], struct mesh_msg *m, char *why,
 		      size_t whylen);
+
+/* Cookies (issue 17; WireGuard's cookie reply, paper 5.4.7). When the
+ * X25519s of strangers' messages are over their budget, the introducer
+ * answers a REGISTER in full with a COOKIE instead of dropping it: a MAC
+ * of the address and port it came from under a secret that changes every
+ * two minutes, sealed (XChaCha20-Poly1305, a random nonce) under a key
+ * from the introducer's public key, so it is read by whoever knows that
+ * key and received at that address. Making it costs a hash and an AEAD,
+ * and it is smaller than any REGISTER. The agent sends its REGISTER again
+ * wrapped in COOKIED, ending with a MAC keyed by the cookie (mac2): one
+ * that checks proves its source address before any X25519, as a PROVE's
+ * proof does after one, and is charged to the budget of proven sources. */
+#define MESH_COOKIE_LEN 16
+#define MESH_COOKIE_NONCE_LEN 24
+#define MESH_COOKIE_MSG_LEN (MESH_HDR_LEN + MESH_COOKIE_NONCE_LEN + MESH_COOKIE_LEN + MESH_MAC_LEN)
+#define MESH_MAC2_LEN 16
+#define MESH_COOKIED_OVERHEAD (MESH_HDR_LEN + MESH_MAC2_LEN)
+/* An agent puts the cookie in its REGISTER's proof too (sealed: bound to its key). */
+_Static_assert(MESH_COOKIE_LEN == MESH_PROOF_LEN, "a cookie goes in a REGISTER's proof field");
+/* The key COOKIEs of the introducer whose public key is intro_pub are sealed under. */
+void mesh_cookie_key(uint8_t key[static 32], const uint8_t intro_pub[static WG_KEY_LEN]);
+/* A COOKIE carrying cookie, sealed under key: MESH_COOKIE_MSG_LEN, or -EMSGSIZE. */
+int mesh_cookie_build(uint8_t *out, size_t cap, const uint8_t key[static 32], const uint8_t cookie[static MESH_COOKIE_LEN]);
+/* Open a COOKIE: 0 with *cookie set, -EBADMSG for anything else (not one,
+ * forged, damaged). */
+int mesh_cookie_open(const uint8_t *buf, size_t len, const uint8_t key[static 32], uint8_t cookie[static MESH_COOKIE_LEN]);
+/* Wrap the control message msg in COOKIED with mac2 keyed by cookie: the
+ * length (len + MESH_COOKIED_OVERHEAD), or -EMSGSIZE. */
+int mesh_cookied_wrap(uint8_t *out, size_t cap, const uint8_t *msg, size_t len, const uint8_t cookie[static MESH_COOKIE_LEN]);
+/* The control message inside a COOKIED (pointing into buf), or -EBADMSG
+ * when buf is not one of this version around a REGISTER. Checks the
+ * shape only: mesh_cookied_ok says whether its mac2 is keyed by cookie. */
+int mesh_cookied_inner(const uint8_t *buf, size_t len, const uint8_t **msg, size_t *msglen);
+bool mesh_cookied_ok(const uint8_t *buf, size_t len, const uint8_t cookie[static MESH_COOKIE_LEN]);
 
 /* Relay frames. _build returns the frame's length (header + packet) or
  * -EMSGSIZE; _parse points *pkt into buf, -EBADMSG if malformed. */

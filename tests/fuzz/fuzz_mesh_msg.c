@@ -1,6 +1,6 @@
 /* libFuzzer: every parser of the mesh's messages (control bodies of each
  * type, sealed messages, relay frames) refuses bad bytes with a reason and
- * never crashes (session messages too). The first byte picks the type for
+ * never crashes (session messages, COOKIE and COOKIED too). The first byte picks the type for
  * the body parser. */
 #include "mesh/proto.h"
 
@@ -42,5 +42,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	mesh_relay_parse(data, size, &token, &id, &pkt, &len);
 	mesh_relayed_parse(data, size, &id, &pkt, &len);
+	{
+		/* COOKIE and COOKIED: the inner message lies within the input
+		 * and is a REGISTER's shape. */
+		uint8_t cookie[MESH_COOKIE_LEN] = { 0 };
+		const uint8_t *inner;
+		size_t inner_len;
+		mesh_cookie_open(data, size, key, cookie);
+		if (!mesh_cookied_inner(data, size, &inner, &inner_len)) {
+			if (inner < data || inner + inner_len > data + size || inner_len < MESH_CONTROL_OVERHEAD ||
+			    inner[3] != MESH_REGISTER)
+				abort();
+			mesh_cookied_ok(data, size, cookie);
+		}
+	}
 	return 0;
 }

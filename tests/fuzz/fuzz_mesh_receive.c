@@ -9,7 +9,9 @@
  * reached; or it goes raw. Nothing may crash, and the mesh must still be
  * two members at most. Each record: where (bits 0-1: introducer 0,
  * introducer 1, agent a; bit 2: raw; bit 3: over IPv6, to the
- * introducer's IPv6 address or to a from an IPv6 place), who (0-3), from (0-3), type, body
+ * introducer's IPv6 address or to a from an IPv6 place; bit 4: to the
+ * introducer in COOKIED with a cookie it never made, to a as a COOKIE
+ * under the introducer's key), who (0-3), from (0-3), type, body
  * length, milliseconds to pass (x 10), then the body. */
 #include "tests/sim/sim.h"
 
@@ -84,6 +86,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			reached_opened++;
 		}
 		i += n;
+		if (len > 0 && h[0] & 16 && where < 2) {
+			/* In COOKIED, with a cookie the introducer never made
+			 * (or the bytes as they are, raw): read as without one. */
+			static const uint8_t no_cookie[MESH_COOKIE_LEN];
+			int w = mesh_cookied_wrap(wire, sizeof(wire), wire, (size_t)len, no_cookie);
+			len = w > 0 ? w : len;
+		} else if (len > 0 && h[0] & 16 && where == 2) {
+			/* A COOKIE to a, under the introducer's key, the body's
+			 * first bytes its cookie. */
+			uint8_t key[32], cookie[MESH_COOKIE_LEN] = { 0 };
+			memcpy(cookie, data + i - n, n < sizeof(cookie) ? n : sizeof(cookie));
+			mesh_cookie_key(key, pub[2]);
+			len = mesh_cookie_build(wire, sizeof(wire), key, cookie);
+		}
 		if (len > 0) {
 			const struct wg_endpoint *src = h[0] & 8 ? &from6[h[2] & 3] : &from[h[2] & 3];
 			if (where < 2 && S.intro_up)

@@ -56,13 +56,15 @@ struct agent {
 	int fd;
 	uint32_t id;
 	uint8_t token[MESH_TOKEN_LEN];
-	uint8_t msg[MESH_MAX_MSG];   /* a REGISTER sealed ahead */
+	uint8_t msg[MESH_MAX_MSG + MESH_COOKIED_OVERHEAD];   /* a REGISTER sealed ahead */
 	size_t msg_len;
 	bool has_sid;                /* its session's keys, from REGISTERED */
 	uint8_t sid[MESH_SID_LEN];
 	struct mesh_session_keys keys;
 	bool has_proof;              /* this phase's PROVE came: its proof */
 	uint8_t proof[MESH_PROOF_LEN];
+	bool has_cookie;             /* the introducer was busy: its cookie for our address */
+	uint8_t cookie[MESH_COOKIE_LEN];
 	int state;                   /* 0 idle, 1 sent, 2 done (this phase) */
 	double sent_at;
 };
@@ -70,6 +72,7 @@ struct agent {
 static struct {
 	struct wg_endpoint intro;
 	uint8_t intro_pub[32];
+	uint8_t cookie_key[32];
 	uint8_t join[32];
 	struct wg_endpoint from[MAX_FROM];
 	int n_from;
@@ -170,6 +173,8 @@ static void seal_register(struct agent *a, const uint8_t *proof)
 	int n;
 
 	register_msg(&m, a->pub, 1, L.on_demand);
+	if (a->has_cookie)
+		proof = a->cookie;   /* which proves our address as a PROVE's proof does */
 	if (proof) {
 		m.u.reg.has_proof = true;
 		memcpy(m.u.reg.proof, proof, MESH_PROOF_LEN);
@@ -179,7 +184,10 @@ static void seal_register(struct agent *a, const uint8_t *proof)
 	if (a->has_sid && !L.full && !proof)
 		n = mesh_session_seal(&m, a->sid, a->keys.to_introducer, a->msg, sizeof(a->msg));
 	else
-		n = mesh_seal(&m, L.intro_pub, a->shared, a->msg, sizeof(a->msg));
+		n = mesh_seal(&m, L.intro_pub, a->shared, a->msg, MESH_MAX_MSG);
+	/* In full with a cookie from the introducer: in COOKIED, as agents do. */
+	if (n > 0 && a->has_cookie && a->msg[3] != MESH_SESSION)
+		n = mesh_cookied_wrap(a->msg, sizeof(a->msg), a->msg, (size_t)n, a->cookie);
 	if (n < 0)
 		die("%s", "cannot seal a REGISTER");
 	a->msg_len = (size_t)n;
@@ -218,12 +226,26 @@ static bool on_reply(struct agent *a, const uint8_t *buf, size_t len, bool want_
 		send_msg(a);
 		return false;
 	}
+	if (buf[3] == MESH_COOKIE && a->state == 1) {
+		/* Busy: again at once with the cookie (sealed anew: the
+		 * introducer drops a copy of what it has had). */
+		if (mesh_cookie_open(buf, len, L.cookie_key, a->cookie))
+			return false;
+		a->has_cookie = true;
+		seal_register(a, a->has_proof ? a->proof : NULL);
+		send_msg(a);
+		return false;
+	}
 	if (buf[3] == MESH_REFUSED)
 		die("%s", "the introducer refused an agent (is --join-secret the introducer's?)");
 	if ((buf[3] != MESH_REGISTERED && buf[3] != MESH_SESSION) || a->state != 1)
 		return false;
 	if (want_token && buf[3] == MESH_REGISTERED) {
-		if (mesh_receive(buf, len, a->priv, a->shared, &m, why, sizeof(why)))
+		struct mesh_env env;
+		int ret = mesh_unwrap(buf, len, a->priv, a->pub, &env);
+		if (!ret)
+			ret = mesh_open(buf, len, &env, a->shared, &m, why, sizeof(why));
+		if (ret)
 			return false;
 		a->id = m.u.regd.id;
 		memcpy(a->token, m.u.regd.token, MESH_TOKEN_LEN);
@@ -265,7 +287,7 @@ static double register_all(bool want_token, uint64_t *other_bytes)
 
 	for (int i = 0; i < L.n; i++) {
 		L.agents[i].state = 0;
-		L.agents[i].has_proof = false;
+		L.agents[i].has_proof = L.agents[i].has_cookie = false;
 	}
 	while (done < L.n) {
 		while (out < WINDOW && next < L.n) {
@@ -553,6 +575,7 @@ int main(int argc, char **argv)
 		case 'k':
 			if (key_parse(optarg, L.intro_pub))
 				die("--introducer-key: not a key: %s", optarg);
+			mesh_cookie_key(L.cookie_key, L.intro_pub);
 			have_key = true;
 			break;
 		case 'j':

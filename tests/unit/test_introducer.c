@@ -80,11 +80,14 @@ static uint64_t real_ns(void *ctx)
 }
 
 static uint8_t intro_priv[32], intro_pub[32], member_priv[2][32];
+/* Do REGISTERs ask for peers on demand? */
+static bool reg_on_demand;
 
 /* An introducer that allows two members, a and b, with more
  * configuration lines (NULL: none). */
 static struct introducer *intro_new_with(const char *more)
 {
+	reg_on_demand = false;   /* unless a test says so after this */
 	static const struct introducer_io io = { NULL, send_udp, send_tcp, close_tcp, real_ns };
 	struct introducer_conf conf;
 	static char extra[8192];
@@ -126,8 +129,6 @@ static struct introducer *intro_new(void)
 static uint64_t test_session = 1;
 /* A port mapping REGISTERs offer (family 0: none). */
 static struct wg_endpoint reg_mapped;
-/* Do REGISTERs ask for peers on demand? */
-static bool reg_on_demand;
 
 static size_t register_datagram(const uint8_t priv[32], const char *secret, const uint8_t *proof, uint8_t *out,
 				size_t cap)
@@ -1294,12 +1295,191 @@ static void a_member_heard_over_ipv6_alone_loses_its_old_ipv4_endpoint(void **st
 	introducer_free(in);
 }
 
+/* Issue 17: cookies. The cookie in the last datagram sent, when it was a
+ * COOKIE no larger than the request it answered. */
+static bool last_cookie(size_t request_len, uint8_t cookie[static MESH_COOKIE_LEN])
+{
+	uint8_t key[32];
+
+	mesh_cookie_key(key, intro_pub);
+	return io_seen.last_len && io_seen.last_len < request_len && io_seen.last[3] == MESH_COOKIE &&
+	       !mesh_cookie_open(io_seen.last, io_seen.last_len, key, cookie);
+}
+
+/* Spend the strangers' X25519 budget at now: a hundred fresh keys'
+ * REGISTERs from a hundred addresses (two X25519s each). */
+static void spend_strangers_budget(struct introducer *in, int tag, uint64_t now)
+{
+	for (int i = 0; i < 100; i++) {
+		uint8_t buf[MESH_MAX_MSG];
+		struct wg_endpoint from;
+		char ep[40];
+		size_t n = join_datagram("the right secret, long enough", buf, sizeof(buf));
+		snprintf(ep, sizeof(ep), "100.%d.%d.%d:5000", 64 + tag, i / 200, i % 200 + 1);
+		assert_int_equal(wg_endpoint_parse(ep, &from), 0);
+		introducer_receive(in, 0, &from, buf, n, now);
+	}
+}
+
+/* REGISTER from priv at from with cookie as its proof, as an agent sends
+ * it, wrapped in COOKIED with that cookie (its mac2 damaged when damage):
+ * what came back (its type, 0: nothing). */
+static int cookied_register(struct introducer *in, const uint8_t priv[32], const uint8_t cookie[static MESH_COOKIE_LEN],
+			    bool damage, const struct wg_endpoint *from, uint64_t now)
+{
+	uint8_t buf[MESH_MAX_MSG + MESH_COOKIED_OVERHEAD];
+	size_t n = register_datagram(priv, "the right secret, long enough", cookie, buf, MESH_MAX_MSG);
+	int w = mesh_cookied_wrap(buf, sizeof(buf), buf, n, cookie);
+
+	assert_true(w > 0);
+	if (damage)
+		buf[w - 1] ^= 1;
+	io_seen.last_len = 0;
+	introducer_receive(in, 0, from, buf, (size_t)w, now);
+	return io_seen.last_len ? io_seen.last[3] : 0;
+}
+
+/* Thousands of agents join at once (an introducer restarted, a fleet
+ * rolled out): over the strangers' budget, each REGISTER is answered
+ * with a COOKIE (no X25519) and the agent's next one, with it, is read
+ * on the budget of proven sources and answered REGISTERED at once (no
+ * PROVE: the cookie proved the address). 3000 agents from 64 addresses
+ * in 0.6 s of the introducer's time all join; without cookies the
+ * strangers' budget (200 at once, then 1000 X25519s a second, a join
+ * costing four) lets in under 300. */
+static void a_join_storm_is_answered_with_cookies_and_joins_with_them(void **state)
+{
+	struct introducer *in = intro_new_with("join-secret = the right secret, long enough\n");
+	const struct introducer_stats *st = introducer_stats(in);
+	int cookied = 0, proven = 0;
+
+	(void)state;
+	reg_on_demand = true;   /* no member lists (3000 of them, each of thousands) */
+	for (int i = 0; i < 3000; i++) {
+		uint8_t priv[32], pub[32], buf[MESH_MAX_MSG], cookie[MESH_COOKIE_LEN];
+		uint64_t now = 1000 + (uint64_t)i / 5, x25519 = st->x25519;
+		struct wg_endpoint from;
+		char ep[40];
+		size_t n;
+
+		crypto_box_keypair(pub, priv);
+		snprintf(ep, sizeof(ep), "198.51.100.%d:%d", i % 64 + 1, 40000 + i);
+		assert_int_equal(wg_endpoint_parse(ep, &from), 0);
+		n = register_datagram(priv, "the right secret, long enough", NULL, buf, sizeof(buf));
+		io_seen.last_len = 0;
+		introducer_receive(in, 0, &from, buf, n, now);
+		if (last_cookie(n, cookie)) {
+			assert_true(wg_endpoint_equal(&io_seen.last_to, &from));
+			/* No X25519 for a COOKIE (one, when the budget held the
+			 * message's and not its new key's). */
+			assert_true(st->x25519 <= x25519 + 1);
+			assert_int_equal(cookied_register(in, priv, cookie, false, &from, now), MESH_REGISTERED);
+			cookied++;
+		} else if (io_seen.last_len && io_seen.last[3] == MESH_PROVE) {
+			/* (and its REGISTER with the proof over the budget: a COOKIE) */
+			udp_register(in, priv, "the right secret, long enough", &from, now);
+			if (last_cookie(SIZE_MAX, cookie))
+				assert_int_equal(cookied_register(in, priv, cookie, false, &from, now), MESH_REGISTERED);
+			proven++;
+		}
+	}
+	print_message("  3000 joins in 0.6 s: %d members, %d with a cookie, %d with a PROVE; %llu X25519s\n",
+		      introducer_members(in), cookied, proven, (unsigned long long)st->x25519);
+	assert_int_equal(introducer_members(in), 3000);
+	assert_true(cookied >= 2500);
+	assert_true(st->cookied >= (uint64_t)cookied && st->cookied <= (uint64_t)(cookied + proven));
+	assert_int_equal(st->cookies, st->cookied);
+	/* Two X25519s each with a cookie (the message, the new key's pair
+	 * key), and at most one before it, spent when the budget held the
+	 * message's and not its pair key's. */
+	assert_true(st->x25519 <= 3 * (uint64_t)cookied + 5 * (uint64_t)proven);
+	reg_on_demand = false;
+	introducer_free(in);
+}
+
+/* A cookie proves the address and port it was made for, in its period
+ * and the next (a secret every two minutes), and nothing else: from
+ * another port, damaged, or older, the REGISTER inside is read as one
+ * without (over budget: another COOKIE, no member). */
+static void a_cookie_proves_only_the_address_it_was_made_for(void **state)
+{
+	struct introducer *in = intro_new_with("join-secret = the right secret, long enough\n");
+	const struct introducer_stats *st = introducer_stats(in);
+	uint8_t priv[2][32], pub[32], buf[MESH_MAX_MSG], cookie[2][MESH_COOKIE_LEN], again[MESH_COOKIE_LEN];
+	struct wg_endpoint a, a_port, b;
+	size_t n;
+
+	(void)state;
+	assert_int_equal(wg_endpoint_parse("192.0.2.7:4000", &a), 0);
+	assert_int_equal(wg_endpoint_parse("192.0.2.7:4001", &a_port), 0);
+	assert_int_equal(wg_endpoint_parse("192.0.2.8:4000", &b), 0);
+	spend_strangers_budget(in, 0, 1000);
+	for (int k = 0; k < 2; k++) {
+		crypto_box_keypair(pub, priv[k]);
+		n = register_datagram(priv[k], "the right secret, long enough", NULL, buf, sizeof(buf));
+		io_seen.last_len = 0;
+		introducer_receive(in, 0, k ? &b : &a, buf, n, 1000);
+		assert_true(last_cookie(n, cookie[k]));
+	}
+	/* Another port of the same address, or the mac2 damaged. */
+	assert_int_equal(cookied_register(in, priv[0], cookie[0], false, &a_port, 1001), MESH_COOKIE);
+	assert_true(last_cookie(SIZE_MAX, again));
+	assert_memory_not_equal(again, cookie[0], MESH_COOKIE_LEN);
+	assert_int_equal(cookied_register(in, priv[0], cookie[0], true, &a, 1002), MESH_COOKIE);
+	assert_int_equal(st->cookied, 0);
+	assert_int_equal(introducer_members(in), 0);
+	/* In the next period, busy again: still good. */
+	spend_strangers_budget(in, 1, 131000);
+	assert_int_equal(cookied_register(in, priv[0], cookie[0], false, &a, 131000), MESH_REGISTERED);
+	assert_int_equal(introducer_members(in), 1);
+	/* Two periods on, busy again: b's is too old. */
+	spend_strangers_budget(in, 2, 251000);
+	assert_int_equal(cookied_register(in, priv[1], cookie[1], false, &b, 251000), MESH_COOKIE);
+	assert_int_equal(introducer_members(in), 1);
+	assert_int_equal(st->cookied, 1);
+	/* Someone on the path between member a and us, at an address of
+	 * their own with its cookie, takes a's REGISTER (its proof a's
+	 * cookie, or none) and sends it from there with their cookie around
+	 * it: mac2 checks, the proof inside does not (it is bound to a's key
+	 * and a's address): a PROVE to a's key, a stays where it is. Seen
+	 * failing (REGISTERED, a moved) with the cookie around it taken as
+	 * the proof. */
+	{
+		struct wg_endpoint x;
+		uint8_t cx[MESH_COOKIE_LEN], wire[MESH_MAX_MSG + MESH_COOKIED_OVERHEAD];
+		int w;
+		assert_int_equal(wg_endpoint_parse("198.51.100.66:6000", &x), 0);
+		spend_strangers_budget(in, 3, 252000);
+		n = join_datagram("the right secret, long enough", buf, sizeof(buf));
+		io_seen.last_len = 0;
+		introducer_receive(in, 0, &x, buf, n, 252000);
+		assert_true(last_cookie(n, cx));
+		for (int with_proof = 0; with_proof < 2; with_proof++) {
+			n = register_datagram(priv[0], "the right secret, long enough", with_proof ? cookie[0] : NULL, wire,
+					      MESH_MAX_MSG);
+			w = mesh_cookied_wrap(wire, sizeof(wire), wire, n, cx);
+			io_seen.last_len = 0;
+			introducer_receive(in, 0, &x, wire, (size_t)w, 252000);
+			assert_int_equal(io_seen.last[3], MESH_PROVE);
+		}
+		assert_int_equal(introducer_members(in), 1);
+	}
+	/* Not busy: a REGISTER alone gets its PROVE, as ever. */
+	n = register_datagram(priv[1], "the right secret, long enough", NULL, buf, sizeof(buf));
+	io_seen.last_len = 0;
+	introducer_receive(in, 0, &b, buf, n, 300000);
+	assert_int_equal(io_seen.last[3], MESH_PROVE);
+	introducer_free(in);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(a_connection_that_resets_while_its_frames_are_read_is_closed_once),
 		cmocka_unit_test(a_first_contact_read_out_of_order_on_two_addresses_is_answered_on_both),
 		cmocka_unit_test(a_join_claims_place_gets_the_smaller_budget),
+		cmocka_unit_test(a_join_storm_is_answered_with_cookies_and_joins_with_them),
+		cmocka_unit_test(a_cookie_proves_only_the_address_it_was_made_for),
 		cmocka_unit_test(a_second_member_on_a_connection_keeps_it_when_the_first_expires),
 		cmocka_unit_test(join_secret_guesses_from_one_address_are_limited),
 		cmocka_unit_test(agents_that_know_the_join_secret_are_not_held_by_the_guess_limit),

@@ -705,10 +705,80 @@ static void a_status_socket_that_never_answers_times_out(void **state)
 	close(fd);
 }
 
+/* Issue 17: a COOKIE opens under the key of the introducer that made it
+ * and nothing else, damaged in no byte, and is smaller than any REGISTER;
+ * COOKIED carries a REGISTER whose mac2 checks with that cookie only. */
+static void cookies_open_for_their_introducer_and_prove_what_they_wrap(void **state)
+{
+	uint8_t ipriv[32], ipub[32], opriv[32], opub[32], key[32], other[32], cookie[MESH_COOKIE_LEN], got[MESH_COOKIE_LEN];
+	uint8_t out[MESH_COOKIE_MSG_LEN + 8], reg[MESH_MAX_MSG + MESH_COOKIED_OVERHEAD], copy[sizeof(reg)], shared[32];
+	struct mesh_msg m = { .type = MESH_REGISTER };
+	const uint8_t *inner;
+	size_t inner_len;
+	int n, r;
+
+	(void)state;
+	crypto_box_keypair(ipub, ipriv);
+	crypto_box_keypair(opub, opriv);
+	mesh_cookie_key(key, ipub);
+	mesh_cookie_key(other, opub);
+	randombytes_buf(cookie, sizeof(cookie));
+	assert_int_equal(mesh_cookie_build(out, MESH_COOKIE_MSG_LEN - 1, key, cookie), -EMSGSIZE);
+	n = mesh_cookie_build(out, sizeof(out), key, cookie);
+	assert_int_equal(n, MESH_COOKIE_MSG_LEN);
+	assert_true(MESH_COOKIE_MSG_LEN < MESH_CONTROL_OVERHEAD);
+	assert_int_equal(out[3], MESH_COOKIE);
+	assert_memory_not_equal(out + MESH_HDR_LEN + MESH_COOKIE_NONCE_LEN, cookie, MESH_COOKIE_LEN);
+	assert_int_equal(mesh_cookie_open(out, (size_t)n, key, got), 0);
+	assert_memory_equal(got, cookie, MESH_COOKIE_LEN);
+	assert_int_equal(mesh_cookie_open(out, (size_t)n, other, got), -EBADMSG);
+	assert_int_equal(mesh_cookie_open(out, (size_t)n - 1, key, got), -EBADMSG);
+	for (int i = 0; i < n; i++) {
+		memcpy(copy, out, (size_t)n);
+		copy[i] ^= 0x20;
+		assert_int_equal(mesh_cookie_open(copy, (size_t)n, key, got), -EBADMSG);
+	}
+	/* A REGISTER, wrapped: its mac2 checks with the cookie only. */
+	m.counter = 7;
+	strcpy(m.u.reg.name, "alice");
+	key_public(m.sender, opriv);
+	assert_int_equal(mesh_shared_key(shared, ipub, opriv), 0);
+	r = mesh_seal(&m, ipub, shared, reg, MESH_MAX_MSG);
+	assert_true(r > 0);
+	assert_true(MESH_COOKIE_MSG_LEN < (size_t)r);
+	memcpy(copy, reg, (size_t)r);
+	n = mesh_cookied_wrap(reg, sizeof(reg), reg, (size_t)r, cookie);
+	assert_int_equal(n, r + MESH_COOKIED_OVERHEAD);
+	assert_int_equal(mesh_cookied_inner(reg, (size_t)n, &inner, &inner_len), 0);
+	assert_int_equal(inner_len, (size_t)r);
+	assert_memory_equal(inner, copy, (size_t)r);
+	assert_true(mesh_cookied_ok(reg, (size_t)n, cookie));
+	got[0] = cookie[0] ^ 1;
+	memcpy(got + 1, cookie + 1, MESH_COOKIE_LEN - 1);
+	assert_false(mesh_cookied_ok(reg, (size_t)n, got));
+	for (int i = 0; i < n; i++) {
+		memcpy(copy, reg, (size_t)n);
+		copy[i] ^= 0x01;
+		assert_false(mesh_cookied_ok(copy, (size_t)n, cookie));
+	}
+	assert_int_equal(mesh_cookied_wrap(copy, (size_t)r + MESH_COOKIED_OVERHEAD - 1, reg, (size_t)r, cookie), -EMSGSIZE);
+	/* Only a REGISTER of this version goes in one, and nothing short. */
+	reg[MESH_HDR_LEN + 3] = MESH_CONNECT;
+	assert_int_equal(mesh_cookied_inner(reg, (size_t)n, &inner, &inner_len), -EBADMSG);
+	reg[MESH_HDR_LEN + 3] = MESH_REGISTER;
+	reg[MESH_HDR_LEN + 2] = MESH_VERSION - 1;
+	assert_int_equal(mesh_cookied_inner(reg, (size_t)n, &inner, &inner_len), -EBADMSG);
+	reg[MESH_HDR_LEN + 2] = MESH_VERSION;
+	assert_int_equal(mesh_cookied_inner(reg, MESH_COOKIED_OVERHEAD + MESH_CONTROL_OVERHEAD - 1, &inner, &inner_len),
+			 -EBADMSG);
+	assert_int_equal(mesh_cookied_inner(out, MESH_COOKIE_MSG_LEN, &inner, &inner_len), -EBADMSG);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(every_message_type_survives_seal_and_open),
+		cmocka_unit_test(cookies_open_for_their_introducer_and_prove_what_they_wrap),
 		cmocka_unit_test(forged_or_damaged_messages_do_not_open),
 		cmocka_unit_test(a_reflected_message_does_not_open),
 		cmocka_unit_test(a_sealed_message_names_no_one),

@@ -10,6 +10,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <sodium.h>
 #include <string.h>
 
 #include "tests/sim/sim.h"
@@ -1151,6 +1152,57 @@ static void copies_floods_and_small_pings_cost_an_agent_little(void **state)
 	assert_true(ab->direct);
 }
 
+/* Issue 17: an introducer flooded with REGISTERs of keys it does not
+ * know (its strangers' X25519 budget spent every millisecond) answers a
+ * new agent's REGISTERs with COOKIEs; the agent registers again at once
+ * with the cookie, which the introducer reads on the budget of proven
+ * sources: the agent is in within a second or two. Seen failing with
+ * the agent ignoring COOKIEs (not registered after 3.8 s: its REGISTERs
+ * and their retries meet a spent budget). */
+static void an_agent_joins_a_flooded_introducer_with_its_cookie(void **state)
+{
+	uint8_t intro_pub[32], priv[4][32], pub[32], shared[4][32], wire[MESH_MAX_MSG];
+	struct mesh_counter counter = { 0 };
+	int a;
+
+	(void)state;
+	sim_init(&S, NULL);
+	a = sim_add_agent(&S, "a", &full_cone);
+	sim_restart_introducer(&S);   /* up before the agent, to be flooded */
+	key_public(intro_pub, S.intro_priv);
+	for (int k = 0; k < 4; k++) {
+		crypto_box_keypair(pub, priv[k]);
+		assert_int_equal(mesh_shared_key(shared[k], intro_pub, priv[k]), 0);
+	}
+	for (int ms = 0; ms < 4000 && !S.agents[a].a.registered; ms++) {
+		/* Four REGISTERs a millisecond (the budget takes one), from
+		 * spoofed sources, under four keys no one allowed (each a new
+		 * message: copies cost nothing). */
+		for (int j = 0; j < 4; j++) {
+			struct mesh_msg m = { .type = MESH_REGISTER };
+			struct wg_endpoint from;
+			char ep[40];
+			int n, k = (ms + j) % 4;
+			key_public(m.sender, priv[k]);
+			m.counter = mesh_counter_next(&counter, sim_wall_ns(&S));
+			m.u.reg.ttl = 64;
+			n = mesh_seal(&m, intro_pub, shared[k], wire, sizeof(wire));
+			assert_true(n > 0);
+			snprintf(ep, sizeof(ep), "198.18.%d.%d:4000", (ms * 4 + j) / 250 % 250, (ms * 4 + j) % 250 + 1);
+			assert_int_equal(wg_endpoint_parse(ep, &from), 0);
+			introducer_receive(S.intro, 0, &from, wire, (size_t)n, S.now);
+		}
+		if (ms == 200)
+			sim_start_agent(&S, a);
+		sim_run(&S, 1);
+	}
+	print_message("  %sregistered after %llu ms; %llu REGISTERs with a cookie\n",
+		      S.agents[a].a.registered ? "" : "NOT ", (unsigned long long)S.now - 200,
+		      (unsigned long long)introducer_stats(S.intro)->cookied);
+	assert_true(S.agents[a].a.registered);
+	assert_true(introducer_stats(S.intro)->cookied >= 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1186,6 +1238,7 @@ int main(void)
 		cmocka_unit_test_teardown(punch_after_punch_sends_an_address_at_most_300_packets_a_minute, teardown),
 		cmocka_unit_test_teardown(a_spent_address_budget_does_not_stop_a_live_paths_checks, teardown),
 		cmocka_unit_test_teardown(copies_floods_and_small_pings_cost_an_agent_little, teardown),
+		cmocka_unit_test_teardown(an_agent_joins_a_flooded_introducer_with_its_cookie, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

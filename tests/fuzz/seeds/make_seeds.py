@@ -168,6 +168,16 @@ write('fuzz_mesh_receive', 'connect-ping-resync-gone',
       recv_rec(8, 1, 1, 1, reg6, raw=False) +                       # b's REGISTER on the introducer's IPv6 address
       recv_rec(10, 1, 1, 6, ping_body))                             # a PING to a from b's IPv6 place
 
+# cookies: a stranger's REGISTER in COOKIED (a cookie the introducer never
+# made), then a COOKIE to a under the introducer's key (flag 16)
+write('fuzz_mesh_receive', 'cookied-and-cookie',
+      recv_rec(16, 3, 3, 1, reg6) +
+      recv_rec(16, 1, 3, 1, reg6) +
+      recv_rec(18, 2, 2, 1, b'c' * 16, 5))
+# mesh_msg: a COOKIE (header, nonce, sealed cookie) and a COOKIED around a
+# REGISTER-shaped message
+write('fuzz_mesh_msg', 'cookie', b'PL\x06\x14' + b'n' * 24 + b'c' * 32)
+write('fuzz_mesh_msg', 'cookied', b'PL\x06\x15' + b'PL\x06\x01' + b'r' * 160 + b'm' * 16)
 
 # peers on demand: a's REGISTER asks for them (flag 8), then a LOOKUP (type
 # 12) for b's mesh address and one for an address no one has
