@@ -197,9 +197,41 @@ static void reload(struct introducer_daemon *d, int fd)
 		c.n_allow == 1 ? "" : "s", c.has_join ? " and a join secret" : "", removed, removed == 1 ? "" : "s");
 }
 
+/* Datagrams read with one system call (recvmmsg): a join storm's or a
+ * relay's many small ones cost a call each no more. */
+#define BATCH 16
+
+/* Read what waits on UDP socket v (at most 4 * BATCH datagrams, then the
+ * other sockets' turn) and hand it to the core. */
+static void read_udp(struct introducer_daemon *d, int v, uint64_t now)
+{
+	static uint8_t bufs[BATCH][65536];
+	struct mmsghdr msgs[BATCH];
+	struct iovec iov[BATCH];
+	struct wg_endpoint from[BATCH];
+
+	for (int round = 0; round < 4; round++) {
+		int n;
+		memset(msgs, 0, sizeof(msgs));
+		memset(from, 0, sizeof(from));
+		for (int i = 0; i < BATCH; i++) {
+			iov[i] = (struct iovec){ bufs[i], sizeof(bufs[i]) };
+			msgs[i].msg_hdr.msg_iov = &iov[i];
+			msgs[i].msg_hdr.msg_iovlen = 1;
+			msgs[i].msg_hdr.msg_name = &from[i].addr;
+			msgs[i].msg_hdr.msg_namelen = sizeof(from[i].addr);
+		}
+		if ((n = recvmmsg(d->udp[v], msgs, BATCH, MSG_DONTWAIT, NULL)) <= 0)
+			return;
+		for (int i = 0; i < n; i++)
+			introducer_receive(d->core, v, &from[i], bufs[i], msgs[i].msg_len, now);
+		if (n < BATCH)
+			return;
+	}
+}
+
 int introducer_daemon_run(struct introducer_daemon *d, int reload_fd, volatile int *stop)
 {
-	static uint8_t buf[65536];
 	char k[45], a0[64], a1[64], a6[80] = "";
 
 	key_format(introducer_public_key(d->core), k);
@@ -244,17 +276,7 @@ int introducer_daemon_run(struct introducer_daemon *d, int reload_fd, volatile i
 			if (!p[i].revents)
 				continue;
 			if (map[i] < 0 && map[i] >= -MESH_VIAS) {
-				int v = -1 - map[i];
-				for (int k2 = 0; k2 < 64; k2++) {
-					struct wg_endpoint from;
-					socklen_t sl = sizeof(from.addr);
-					ssize_t len;
-					memset(&from, 0, sizeof(from));
-					len = recvfrom(d->udp[v], buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&from.addr, &sl);
-					if (len < 0)
-						break;
-					introducer_receive(d->core, v, &from, buf, (size_t)len, now);
-				}
+				read_udp(d, -1 - map[i], now);
 			} else if (map[i] == -10) {
 				accept_conn(d, now);
 			} else if (map[i] == -11) {

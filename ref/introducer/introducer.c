@@ -97,6 +97,8 @@ struct introducer {
 	struct refusal refused[16];
 	int refusal_logs, refusals_unlogged;  /* in the current LOG_EVERY_MS */
 	uint64_t refusal_window_ms;
+	int join_logs, joins_unlogged;        /* the same for joins */
+	uint64_t join_window_ms;
 	struct bucket_slot joins[JOIN_SLOTS];
 	struct bucket joins_all;                  /* join attempts from anywhere */
 	struct bucket joins_ok;                   /* joins with the right secret */
@@ -569,6 +571,31 @@ static void send_prove(struct introducer *in, struct member *m, bool admitted, c
 #define CHANGE_BURST 4
 #define CHANGE_PER_S 1
 
+/* Joins are logged one by one, JOIN_LOGS of them per LOG_EVERY_MS; beyond
+ * that (thousands joining at once) counted, and the count logged. */
+#define JOIN_LOGS 20
+
+/* A new window (from the tick too): what the last one did not log. */
+static void join_window(struct introducer *in, uint64_t now)
+{
+	if (now - in->join_window_ms < LOG_EVERY_MS)
+		return;
+	if (in->joins_unlogged)
+		say("%d more members joined in the last %d s (not logged one by one)", in->joins_unlogged,
+		    LOG_EVERY_MS / 1000);
+	in->join_window_ms = now;
+	in->join_logs = in->joins_unlogged = 0;
+}
+
+static void log_join(struct introducer *in, const struct member *m, uint64_t now)
+{
+	join_window(in, now);
+	if (in->join_logs++ < JOIN_LOGS)
+		say("member %s (%s) joined from %s as id %u", m->rec.name, keystr(m->rec.key), cur_from_str(in), m->rec.id);
+	else
+		in->joins_unlogged++;
+}
+
 static void on_register(struct introducer *in, const struct mesh_msg *msg, const uint8_t shared[static 32],
 			size_t request_len, uint64_t now)
 {
@@ -630,8 +657,7 @@ static void on_register(struct introducer *in, const struct mesh_msg *msg, const
 		m->by_join = !listed;
 		mesh_replay_check(&m->replay, msg->counter);
 		changed = true;
-		say("member %s (%s) joined from %s as id %u", m->rec.name, keystr(m->rec.key),
-		    cur_from_str(in), m->rec.id);
+		log_join(in, m, now);
 	}
 	/* A member moves to a new address only once the address proves it. */
 	if (over_udp(in) && !wg_endpoint_equal(seen_at(m, in->cur_via), &in->cur_from) && !proof_ok(in, msg, now)) {
@@ -1001,22 +1027,26 @@ static void send_cookie(struct introducer *in, size_t request_len, uint64_t now)
 	}
 }
 
-/* May the current message have its X25519? From a member's place, on
+/* May the current message (a REGISTER: reg) have its X25519? From a member's place, on
  * that member's budget, or when it is spent (someone spoofing its
  * address), on the strangers'; from a place a PROVE went to, on that
  * place's; else on the strangers'. */
-static bool x25519_allowed(struct introducer *in, uint64_t now)
+static bool x25519_allowed(struct introducer *in, bool reg, uint64_t now)
 {
 	struct member *at = member_at(in);
 	struct place *pl;
 	struct bucket *s;
+	/* A REGISTER from a place no member is at is most likely a new key's,
+	 * which costs a second X25519 (its pair key): taken only with room
+	 * for both, not spent on one whose second is refused. */
+	double need = reg && !at ? 2 : 1;
 
 	if (at && bucket_take(&at->x25519, MEMBER_X25519_BURST, MEMBER_X25519_PER_S, now))
 		return true;
 	if (in->cur_proven) {
 		bucket_fill(&in->x25519_proven, X25519_PROVEN_BURST, X25519_PROVEN_PER_S, now);
 		s = addr_bucket(in, in->proven, 8, X25519_PROVEN_PER_SOURCE, X25519_PROVEN_PER_SOURCE_S, now);
-		if (!bucket_take_both(&in->x25519_proven, s)) {
+		if (in->x25519_proven.tokens < need || !bucket_take_both(&in->x25519_proven, s)) {
 			in->stats.x25519_limited++;
 			return false;
 		}
@@ -1024,11 +1054,12 @@ static bool x25519_allowed(struct introducer *in, uint64_t now)
 		return true;
 	}
 	bucket_fill(&in->x25519, X25519_BURST, X25519_PER_S, now);
-	if ((pl = place_at(in, now)))
+	if ((pl = place_at(in, now))) {
 		bucket_fill(s = &pl->b, pl->admitted ? PLACE_BURST : PLACE_JOIN_BURST, PLACE_PER_S, now);
-	else
+		need = 1;   /* its key's pair key is cached from its first REGISTER */
+	} else
 		s = addr_bucket(in, in->unknown, 8, X25519_PER_SOURCE, X25519_PER_SOURCE_S, now);
-	if (!bucket_take_both(&in->x25519, s)) {
+	if (in->x25519.tokens < need || !bucket_take_both(&in->x25519, s)) {
 		in->stats.x25519_limited++;
 		return false;
 	}
@@ -1103,7 +1134,7 @@ static void on_control(struct introducer *in, const uint8_t *buf, size_t len, ui
 		in->stats.copies++;
 		return;
 	}
-	if (!x25519_allowed(in, now)) {
+	if (!x25519_allowed(in, type == MESH_REGISTER, now)) {
 		if (type == MESH_REGISTER && !in->cur_proven)
 			send_cookie(in, len, now);
 		return;
@@ -1208,7 +1239,7 @@ static void on_session(struct introducer *in, const uint8_t *buf, size_t len, ui
 	/* From somewhere the member has not registered (it moved, or someone
 	 * replays its messages from elsewhere): what that may cost (a PROVE's
 	 * X25519s) is charged as a stranger's message is. */
-	if (member_at(in) != m && !x25519_allowed(in, now))
+	if (member_at(in) != m && !x25519_allowed(in, false, now))
 		return;
 	/* A member's session messages: many at once, then a few a second
 	 * (an agent sends one every few seconds; one gone bad no flood). */
@@ -1467,6 +1498,7 @@ int introducer_reload(struct introducer *in, const struct introducer_conf *conf)
 
 void introducer_tick(struct introducer *in, uint64_t now)
 {
+	join_window(in, now);
 	if (now - in->stats_log_ms >= STATS_LOG_MS) {
 		/* What the cheap checks kept from the expensive one, when anything
 		 * changed: a flood shows within STATS_LOG_MS, a line at a time. */

@@ -533,33 +533,43 @@ static void derive(uint8_t out[static 32], const uint8_t ck[static 32], const ch
 	sodium_memzero(&h, sizeof(h));
 }
 
-int mesh_seal(const struct mesh_msg *m, const uint8_t to_pub[static WG_KEY_LEN], const uint8_t shared[static 32],
-	      uint8_t *out, size_t cap)
+int mesh_seal_ahead(struct mesh_eph *e, const uint8_t to_pub[static WG_KEY_LEN])
+{
+	uint8_t eph[32];
+	int ret = 0;
+
+	/* A new ephemeral key for every message: nothing on the wire stays
+	 * the same from one message to the next. */
+	randombytes_buf(eph, sizeof(eph));
+	crypto_scalarmult_base(e->pub, eph);
+	if (crypto_scalarmult(e->dh, eph, to_pub))
+		ret = -EINVAL; /* a weak receiver key */
+	sodium_memzero(eph, sizeof(eph));
+	e->ready = !ret;
+	return ret;
+}
+
+int mesh_seal_with(const struct mesh_msg *m, const uint8_t to_pub[static WG_KEY_LEN], const uint8_t shared[static 32],
+		   struct mesh_eph *e, uint8_t *out, size_t cap)
 {
 	static uint8_t plain[MESH_MAX_PROBE];
-	uint8_t eph[32], dh[32], ck[32], key[32], mac1[32];
-	int n = mesh_msg_encode(m, plain, sizeof(plain));
+	uint8_t ck[32], key[32], mac1[32];
+	int n;
 
-	if (n < 0)
-		return n;
-	if (cap < MESH_CONTROL_OVERHEAD + (size_t)n || MESH_CONTROL_OVERHEAD + (size_t)n > max_len(m->type))
-		return -EMSGSIZE;
+	if (!e->ready)
+		return -EINVAL;
+	if ((n = mesh_msg_encode(m, plain, sizeof(plain))) < 0)
+		goto out;
+	if (cap < MESH_CONTROL_OVERHEAD + (size_t)n || MESH_CONTROL_OVERHEAD + (size_t)n > max_len(m->type)) {
+		n = -EMSGSIZE;
+		goto out;
+	}
 	out[0] = 'P';
 	out[1] = 'L';
 	out[2] = MESH_VERSION;
 	out[3] = m->type;
-	/* A new ephemeral key for every message: nothing on the wire stays
-	 * the same from one message to the next. */
-	randombytes_buf(eph, sizeof(eph));
-	crypto_scalarmult_base(out + OFF_EPH, eph);
-	if (crypto_scalarmult(dh, eph, to_pub)) {
-		sodium_memzero(eph, sizeof(eph));
-		sodium_memzero(plain, (size_t)n);
-		return -EINVAL; /* a weak receiver key */
-	}
-	sodium_memzero(eph, sizeof(eph));
-	chain_key(ck, dh, out, to_pub);
-	sodium_memzero(dh, sizeof(dh));
+	memcpy(out + OFF_EPH, e->pub, MESH_EPH_LEN);
+	chain_key(ck, e->dh, out, to_pub);
 	/* The sender's key, sealed to the receiver (AD: header, ephemeral). */
 	derive(key, ck, "static", NULL);
 	crypto_aead_chacha20poly1305_ietf_encrypt(out + OFF_STATIC, NULL, m->sender, WG_KEY_LEN, out, OFF_STATIC, NULL,
@@ -574,7 +584,19 @@ int mesh_seal(const struct mesh_msg *m, const uint8_t to_pub[static WG_KEY_LEN],
 	/* Last, the cheap MAC keyed by the receiver's public key. */
 	mesh_mac1_key(mac1, to_pub);
 	mesh_mac1_put(out, OFF_BODY + (size_t)n + MESH_MAC_LEN, mac1);
-	return MESH_CONTROL_OVERHEAD + n;
+	n += MESH_CONTROL_OVERHEAD;
+out:
+	sodium_memzero(e, sizeof(*e));   /* used once */
+	return n;
+}
+
+int mesh_seal(const struct mesh_msg *m, const uint8_t to_pub[static WG_KEY_LEN], const uint8_t shared[static 32],
+	      uint8_t *out, size_t cap)
+{
+	struct mesh_eph e;
+	int ret = mesh_seal_ahead(&e, to_pub);
+
+	return ret ? ret : mesh_seal_with(m, to_pub, shared, &e, out, cap);
 }
 
 int mesh_check(const uint8_t *buf, size_t len, const uint8_t mac1_key[static 32], uint8_t *type)

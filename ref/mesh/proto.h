@@ -217,6 +217,18 @@ int mesh_shared_key(uint8_t out[static 32], const uint8_t their_pub[static WG_KE
  * errno. */
 int mesh_seal(const struct mesh_msg *m, const uint8_t to_pub[static WG_KEY_LEN], const uint8_t shared[static 32],
 	      uint8_t *out, size_t cap);
+/* The same in two steps, for a sender that does the X25519s ahead (a load
+ * generator): _ahead makes a new ephemeral key and its DH with to_pub
+ * (-EINVAL for a weak key); _with seals m with them, once: it wipes e,
+ * and refuses one not made ready. */
+struct mesh_eph {
+	uint8_t pub[MESH_EPH_LEN];
+	uint8_t dh[32];
+	bool ready;
+};
+int mesh_seal_ahead(struct mesh_eph *e, const uint8_t to_pub[static WG_KEY_LEN]);
+int mesh_seal_with(const struct mesh_msg *m, const uint8_t to_pub[static WG_KEY_LEN], const uint8_t shared[static 32],
+		   struct mesh_eph *e, uint8_t *out, size_t cap);
 
 /* Receiving takes three steps, cheapest first. */
 /* 1. Version, shape and the MAC keyed by our public key (mesh_mac1_key):

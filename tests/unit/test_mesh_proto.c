@@ -774,11 +774,39 @@ static void cookies_open_for_their_introducer_and_prove_what_they_wrap(void **st
 	assert_int_equal(mesh_cookied_inner(out, MESH_COOKIE_MSG_LEN, &inner, &inner_len), -EBADMSG);
 }
 
+/* A message sealed in two steps (the X25519s ahead) opens as one sealed in
+ * one; the ephemeral key is used once. */
+static void an_ephemeral_made_ahead_seals_once(void **state)
+{
+	uint8_t ipriv[32], ipub[32], apriv[32], shared[32], out[MESH_MAX_MSG], other[MESH_MAX_MSG];
+	struct mesh_msg m = { .type = MESH_REGISTER }, o;
+	struct mesh_eph e = { .ready = false };
+	char why[160];
+	int n;
+
+	(void)state;
+	crypto_box_keypair(ipub, ipriv);
+	crypto_box_keypair(m.sender, apriv);
+	assert_int_equal(mesh_shared_key(shared, ipub, apriv), 0);
+	m.counter = 9;
+	strcpy(m.u.reg.name, "alice");
+	assert_int_equal(mesh_seal_with(&m, ipub, shared, &e, out, sizeof(out)), -EINVAL);
+	assert_int_equal(mesh_seal_ahead(&e, ipub), 0);
+	n = mesh_seal_with(&m, ipub, shared, &e, out, sizeof(out));
+	assert_true(n > MESH_CONTROL_OVERHEAD);
+	assert_int_equal(mesh_receive(out, (size_t)n, ipriv, shared, &o, why, sizeof(why)), 0);
+	assert_string_equal(o.u.reg.name, "alice");
+	assert_memory_equal(o.sender, m.sender, 32);
+	assert_int_equal(mesh_seal_with(&m, ipub, shared, &e, other, sizeof(other)), -EINVAL);
+	assert_false(e.ready);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(every_message_type_survives_seal_and_open),
 		cmocka_unit_test(cookies_open_for_their_introducer_and_prove_what_they_wrap),
+		cmocka_unit_test(an_ephemeral_made_ahead_seals_once),
 		cmocka_unit_test(forged_or_damaged_messages_do_not_open),
 		cmocka_unit_test(a_reflected_message_does_not_open),
 		cmocka_unit_test(a_sealed_message_names_no_one),
