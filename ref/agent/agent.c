@@ -355,12 +355,13 @@ static void send_register(struct agent *a, int which, int ttl)
 	if (cookie && sealed[3] != MESH_SESSION &&
 	    (n = mesh_cookied_wrap(sealed, sizeof(sealed), sealed, (size_t)n, a->cookie[which])) < 0)
 		return;
-	if ((which == 0 || which == 1) && !ttl) {
+	if ((which == 0 || which == 1 || (which == MESH_VIA_UDP6 && agent_ipv6_only(a))) && !ttl) {
 		/* Its answer gives the RTT to the introducer, unless an earlier
 		 * one is still unanswered: which one the answer is for is not
 		 * known then (Karn's rule), and no sample is taken. */
-		a->reg_ambiguous[which] = a->reg_sent_ms[which] != 0;
-		a->reg_sent_ms[which] = a->now ? a->now : 1;
+		int k = m.u.reg.has_proof;
+		a->reg_ambiguous[which][k] = a->reg_sent_ms[which][k] != 0;
+		a->reg_sent_ms[which][k] = a->now ? a->now : 1;
 	}
 	if (which == MESH_VIA_TCP)
 		to_introducer(a, sealed, (size_t)n);
@@ -417,18 +418,31 @@ static int introducer_via(const struct agent *a, const struct wg_endpoint *from)
 	return -1;
 }
 
-/* An answer (REGISTERED, or a PROVE) from introducer address via to a
- * REGISTER sent with TTL ttl: a plain one's answer is an RTT sample. */
-static void rtt_sample(struct agent *a, int via, uint8_t ttl, uint64_t now)
+/* An answer (a PROVE, or REGISTERED) from introducer address via to a
+ * REGISTER sent with TTL ttl: a plain one's answer is an RTT sample (over
+ * IPv6 for an IPv6-only host, which has no other). A PROVE answers one
+ * without a proof; REGISTERED the latest of either kind. A first
+ * contact's sweep is answered by PROVEs, and the first of them has us
+ * send the proof at once: kept apart, the REGISTER without a proof still
+ * gives a sample (issue 17: an IPv6-only host, with no second address,
+ * had none, and its rounds waited the 300 ms of an RTT not measured). */
+static void rtt_sample(struct agent *a, int via, uint8_t ttl, bool prove, uint64_t now)
 {
-	if (via < 0 || via > 1 || ttl != 64)
+	uint64_t *sent;
+	int k;
+
+	if (via < 0 || (via > 1 && !(via == MESH_VIA_UDP6 && agent_ipv6_only(a))) || ttl != 64)
 		return;
-	if (a->reg_sent_ms[via] && !a->reg_ambiguous[via] && now >= a->reg_sent_ms[via]) {
+	sent = a->reg_sent_ms[via];
+	k = prove ? 0 : sent[1] >= sent[0];
+	if (sent[k] && !a->reg_ambiguous[via][k] && now >= sent[k]) {
 		/* ms stamps: the middle of the millisecond; smoothed as TCP does */
-		double rtt = (double)(now - a->reg_sent_ms[via]) + 0.5;
+		double rtt = (double)(now - sent[k]) + 0.5;
 		a->intro_rtt_ms = a->intro_rtt_ms > 0 ? 0.875 * a->intro_rtt_ms + 0.125 * rtt : rtt;
 	}
-	a->reg_sent_ms[via] = 0;
+	sent[k] = 0;
+	if (!prove)
+		sent[!k] = 0;   /* answered, or lost: no late sample from it */
 }
 
 static void register_ipv6(struct agent *a);
@@ -485,6 +499,7 @@ static void on_registered(struct agent *a, const struct mesh_msg *m, bool via_tc
 		if (agent_ipv6_only(a))
 			a->udp_reply_ms = now;   /* our only way to the introducer answers */
 		note_hops(&a->min_ttl6, m->u.regd.ttl);
+		rtt_sample(a, via, m->u.regd.ttl, false, now);
 		if (!wg_endpoint_equal(&a->seen6, &m->u.regd.seen)) {
 			agent_log(a, "seen over IPv6 as %s%s", agent_ep_str(&m->u.regd.seen),
 				  a->seen6.addr.ss_family ? " (it changed)" : "");
@@ -500,7 +515,7 @@ static void on_registered(struct agent *a, const struct mesh_msg *m, bool via_tc
 	}
 	a->udp_reply_ms = now;
 	note_hops(&a->min_ttl, m->u.regd.ttl);
-	rtt_sample(a, via, m->u.regd.ttl, now);
+	rtt_sample(a, via, m->u.regd.ttl, false, now);
 	if (!wg_endpoint_equal(&a->seen[via], &m->u.regd.seen) && a->seen[via].addr.ss_family)
 		agent_log(a, "seen from introducer address %d as %s (was %s): the network changed", via,
 			  agent_ep_str(&m->u.regd.seen), agent_ep_str(&a->seen[via]));
@@ -620,7 +635,7 @@ static void on_prove(struct agent *a, const struct mesh_msg *m, const struct wg_
 	/* The TTL sweep of a first contact is answered by PROVEs: the
 	 * smallest TTL that got one is the hops to the introducer. */
 	note_hops(v == MESH_VIA_UDP6 ? &a->min_ttl6 : &a->min_ttl, m->u.prove.ttl);
-	rtt_sample(a, v, m->u.prove.ttl, now);
+	rtt_sample(a, v, m->u.prove.ttl, true, now);
 	if (a->proof_sent_ms[v] && now - a->proof_sent_ms[v] < 1000)
 		return;
 	a->proof_sent_ms[v] = now;

@@ -182,9 +182,13 @@ struct agent {
 	bool silence_said;          /* "answers TCP but not our REGISTER" said */
 	struct mesh_stream tcp_in;
 	bool registered, refused;
-	double intro_rtt_ms;         /* to the introducer's two addresses, smoothed (0: not measured) */
-	uint64_t reg_sent_ms[2];     /* our last plain REGISTER to each, until answered (0: none) */
-	bool reg_ambiguous[2];       /* it went while an earlier one was unanswered: no RTT sample from it */
+	double intro_rtt_ms;         /* to the introducer's two addresses (an IPv6-only host: its IPv6 one), smoothed (0: not measured) */
+	/* Our last plain REGISTER to each, until answered (0: none), without a
+	 * proof ([0]: a PROVE or a REGISTERED answers it) and with one ([1]:
+	 * a REGISTERED answers it), and whether it went while an earlier one
+	 * of its kind was unanswered (then no RTT sample from it). */
+	uint64_t reg_sent_ms[MESH_VIAS][2];
+	bool reg_ambiguous[MESH_VIAS][2];
 	uint64_t registered_at_ms;   /* the first REGISTERED (the loop's clock; 0: none yet) */
 	uint8_t token[MESH_TOKEN_LEN];
 	/* Our session's keys with the introducer (from REGISTERED): while it

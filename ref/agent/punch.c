@@ -388,6 +388,21 @@ static bool peer_known(const struct agent_peer *p)
 	return c.known;
 }
 
+/* Is what a round needs of each side known: its NAT, seen from both
+ * introducer addresses; or, for an IPv6-only host (seen over IPv6 and
+ * never over IPv4), where it is seen over IPv6: it has no NAT class to
+ * wait for (issue 17: its CONNECTs waited the 200 ms of one not
+ * measured). */
+static bool ours_measured(const struct agent *a)
+{
+	return a->nat.known || (agent_ipv6_only(a) && a->seen6.addr.ss_family == AF_INET6);
+}
+
+static bool peer_measured(const struct agent_peer *p)
+{
+	return peer_known(p) || peer_ipv6_only(p);
+}
+
 void punch_connect_soon(struct agent *a, struct agent_peer *p)
 {
 	if (p->next_connect_ms > a->now + CONNECT_WAIT_MS)
@@ -834,7 +849,7 @@ void punch_tick(struct agent *a, struct agent_peer *p, uint64_t now)
 	}
 	/* A new peer (or news of one): at once when both NATs are measured,
 	 * else when they should be. */
-	if (now < p->next_connect_ms && !(p->connect_soon && a->nat.known && peer_known(p)))
+	if (now < p->next_connect_ms && !(p->connect_soon && ours_measured(a) && peer_measured(p)))
 		return;
 	/* Ask the introducer to start a round. The smaller key asks; the
 	 * other asks too if nothing happened for a while. With peers on
