@@ -351,6 +351,12 @@ static void send_register(struct agent *a, int which, int ttl)
 	}
 	if ((n = seal(a, NULL, &m, sealed, MESH_MAX_MSG)) < 0)
 		return;
+	if ((which == 0 || which == 1 || which == MESH_VIA_UDP6) && sealed[3] != MESH_SESSION) {
+		/* A COOKIE that answers it names its mac1. */
+		int *k = &a->reg_mac1_next[which];
+		memcpy(a->reg_mac1[which][*k], sealed + n - MESH_MAC1_LEN, MESH_MAC1_LEN);
+		*k = (*k + 1) % AGENT_COOKIE_ASKS;
+	}
 	/* And around it (mac2), so it is heard when the introducer is busy. */
 	if (cookie && sealed[3] != MESH_SESSION &&
 	    (n = mesh_cookied_wrap(sealed, sizeof(sealed), sealed, (size_t)n, a->cookie[which])) < 0)
@@ -450,6 +456,14 @@ static void register_ipv6(struct agent *a);
 static void on_registered(struct agent *a, const struct mesh_msg *m, bool via_tcp, uint64_t now)
 {
 	const int via = m->u.regd.via;
+
+	/* Registered there: that address of ours is proven, and what we send
+	 * there goes as session messages again (a proof or a cookie in a
+	 * REGISTER keeps it in full: three X25519s for the introducer). */
+	if (!via_tcp && (via == 0 || via == 1 || via == MESH_VIA_UDP6)) {
+		a->has_proof[via] = false;
+		a->cookie_ms[via] = 0;
+	}
 
 	/* Our session's keys: what we send from now on goes under them. */
 	if (!a->has_sid || memcmp(a->sid, m->u.regd.sid, MESH_SID_LEN)) {
@@ -632,6 +646,7 @@ static void on_prove(struct agent *a, const struct mesh_msg *m, const struct wg_
 		return;
 	memcpy(a->proof[v], m->u.prove.proof, MESH_PROOF_LEN);
 	a->has_proof[v] = true;
+	a->cookie_ms[v] = 0;   /* not busy, or our cookie did not prove us: the PROVE's proof does */
 	/* The TTL sweep of a first contact is answered by PROVEs: the
 	 * smallest TTL that got one is the hops to the introducer. */
 	note_hops(v == MESH_VIA_UDP6 ? &a->min_ttl6 : &a->min_ttl, m->u.prove.ttl);
@@ -644,10 +659,13 @@ static void on_prove(struct agent *a, const struct mesh_msg *m, const struct wg_
 
 /* The introducer is busy: it sent a cookie for our address instead of
  * reading our REGISTER. Keep it for that address of the introducer's
- * and register there again at once with it (at most once a second). A
- * forged one (anyone who knows the introducer's key can make one) costs
- * little: the introducer reads a REGISTER whose cookie does not check as
- * one without, and answers it with a real one when busy. */
+ * and register there again at once with it (at most once a second). It
+ * names the mac1 of a REGISTER of ours: only who saw that one makes a
+ * COOKIE we take. A bad cookie (one from before the introducer
+ * restarted, or a forgery from the path) costs a round trip: the
+ * introducer reads a REGISTER whose cookie does not check as one
+ * without, answering with a PROVE (which ends our use of the cookie) or,
+ * busy, with a real one. */
 static void on_cookie(struct agent *a, const uint8_t *buf, size_t len, const struct wg_endpoint *from, bool via_tcp,
 		      uint64_t now)
 {
@@ -660,7 +678,10 @@ static void on_cookie(struct agent *a, const uint8_t *buf, size_t len, const str
 		return;
 	}
 	mesh_cookie_key(key, a->conf.introducer_key);
-	ret = mesh_cookie_open(buf, len, key, cookie);
+	/* It answers one of our last REGISTERs there. */
+	ret = -EBADMSG;
+	for (int i = 0; i < AGENT_COOKIE_ASKS && ret; i++)
+		ret = mesh_cookie_open(buf, len, key, a->reg_mac1[v][i], cookie);
 	sodium_memzero(key, sizeof(key));
 	if (ret) {
 		a->dropped_control++;   /* and the cookie we hold stays */
@@ -1034,6 +1055,7 @@ static void forget_measurements(struct agent *a)
 	a->udp_reply_ms = 0;
 	a->min_ttl = 0;
 	a->intro_rtt_ms = 0;   /* another network: the waits go back to their ceilings until measured */
+	memset(a->cookie_ms, 0, sizeof(a->cookie_ms));   /* cookies of our old address */
 	forget_ipv6(a);
 }
 

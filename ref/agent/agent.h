@@ -165,6 +165,10 @@ struct agent {
 	uint8_t cookie[MESH_VIAS][MESH_COOKIE_LEN];
 	uint64_t cookie_ms[MESH_VIAS];          /* when it came (0: none) */
 	uint64_t cookie_sent_ms[MESH_VIAS];     /* our last REGISTER sent at once for one */
+	/* The mac1s of our last REGISTERs in full to each: a COOKIE answers one. */
+#define AGENT_COOKIE_ASKS 12
+	uint8_t reg_mac1[MESH_VIAS][AGENT_COOKIE_ASKS][MESH_MAC1_LEN];
+	int reg_mac1_next[MESH_VIAS];
 	struct mesh_replay intro_replay;
 	struct wg_device *dev;
 	int udp;                    /* the main socket's number (IPv4 and IPv6: the io sends on the right one) */

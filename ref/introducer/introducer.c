@@ -258,6 +258,8 @@ void introducer_free(struct introducer *in)
 	sodium_memzero(in->conf.private_key, sizeof(in->conf.private_key));
 	members_free(&in->members);
 	sodium_memzero(in->shared_cache, sizeof(in->shared_cache));
+	sodium_memzero(in->proof_secret, sizeof(in->proof_secret));
+	sodium_memzero(in->cookie_secret, sizeof(in->cookie_secret));
 	free(in);
 }
 
@@ -904,7 +906,10 @@ static void send_resync(struct introducer *in, struct member *m, uint64_t sessio
 #define COOKIE_PER_S 50000
 #define COOKIE_PER_ADDR 256        /* to one address (a carrier NAT's users), at once, */
 #define COOKIE_PER_ADDR_S 128      /* then a second (a PROVE's: 64 and 16) */
-#define COOKIE_SECRET_MS 120000    /* a cookie secret's period; the one before counts too */
+#define COOKIE_SECRET_MS 120000    /* a cookie secret's period; the one before counts too (so a cookie
+				    * proves its address and port for 2 to 4 minutes, for any key: a
+				    * PROVE's proof, bound to the key, for 30 to 60 s; whoever held
+				    * that port of a NAT before may use it that long) */
 /* A place (address and port) we sent a PROVE to (a key we admit, from
  * an address not yet proven) is remembered for a while: its REGISTER with
  * the proof, and its retries, are charged to it and to the global budget,
@@ -1008,7 +1013,7 @@ static bool cookie_for(struct introducer *in, int age, uint64_t now, uint8_t out
 /* Answer a REGISTER over the strangers' budget with a COOKIE, within
  * COOKIE_BURST / COOKIE_PER_S in all and COOKIE_PER_ADDR /
  * COOKIE_PER_ADDR_S to one address, never larger than the REGISTER. */
-static void send_cookie(struct introducer *in, size_t request_len, uint64_t now)
+static void send_cookie(struct introducer *in, const uint8_t *request, size_t request_len, uint64_t now)
 {
 	uint8_t cookie[MESH_COOKIE_LEN], out[MESH_COOKIE_MSG_LEN];
 	int n;
@@ -1019,7 +1024,7 @@ static void send_cookie(struct introducer *in, size_t request_len, uint64_t now)
 	if (!bucket_take_both(&in->cookies, addr_bucket(in, in->cookie_dst, 8, COOKIE_PER_ADDR, COOKIE_PER_ADDR_S, now)) ||
 	    !cookie_for(in, 0, now, cookie))
 		return;
-	n = mesh_cookie_build(out, sizeof(out), in->cookie_key, cookie);
+	n = mesh_cookie_build(out, sizeof(out), in->cookie_key, cookie, request + request_len - MESH_MAC1_LEN);
 	sodium_memzero(cookie, sizeof(cookie));
 	if (n > 0 && (size_t)n < request_len) {
 		in->stats.cookies++;
@@ -1039,11 +1044,12 @@ static bool x25519_allowed(struct introducer *in, bool reg, uint64_t now)
 	/* A REGISTER from a place no member is at is most likely a new key's,
 	 * which costs a second X25519 (its pair key): taken only with room
 	 * for both, not spent on one whose second is refused. */
-	double need = reg && !at ? 2 : 1;
+	double need = reg && !at && over_udp(in) ? 2 : 1;
 
 	if (at && bucket_take(&at->x25519, MEMBER_X25519_BURST, MEMBER_X25519_PER_S, now))
 		return true;
-	if (in->cur_proven) {
+	/* Over TCP the handshake proved the address: as a cookie does. */
+	if (in->cur_proven || !over_udp(in)) {
 		bucket_fill(&in->x25519_proven, X25519_PROVEN_BURST, X25519_PROVEN_PER_S, now);
 		s = addr_bucket(in, in->proven, 8, X25519_PROVEN_PER_SOURCE, X25519_PROVEN_PER_SOURCE_S, now);
 		if (in->x25519_proven.tokens < need || !bucket_take_both(&in->x25519_proven, s)) {
@@ -1087,7 +1093,7 @@ static int unknown_shared(struct introducer *in, const uint8_t key[static WG_KEY
 	}
 	/* A second X25519 for a new key: charged to the strangers' budget too
 	 * (or the proven sources'). */
-	if (in->cur_proven ? !bucket_take(&in->x25519_proven, X25519_PROVEN_BURST, X25519_PROVEN_PER_S, now)
+	if (in->cur_proven || !over_udp(in) ? !bucket_take(&in->x25519_proven, X25519_PROVEN_BURST, X25519_PROVEN_PER_S, now)
 			   : !bucket_take(&in->x25519, X25519_BURST, X25519_PER_S, now)) {
 		in->stats.x25519_limited++;
 		return -EAGAIN;
@@ -1136,7 +1142,7 @@ static void on_control(struct introducer *in, const uint8_t *buf, size_t len, ui
 	}
 	if (!x25519_allowed(in, type == MESH_REGISTER, now)) {
 		if (type == MESH_REGISTER && !in->cur_proven)
-			send_cookie(in, len, now);
+			send_cookie(in, buf, len, now);
 		return;
 	}
 	if (mesh_unwrap(buf, len, in->conf.private_key, in->pub, &env))
@@ -1147,7 +1153,7 @@ static void on_control(struct introducer *in, const uint8_t *buf, size_t len, ui
 	else if (type != MESH_REGISTER || (ret = unknown_shared(in, env.sender, shared, now))) {
 		sodium_memzero(&env, sizeof(env));
 		if (type == MESH_REGISTER && ret == -EAGAIN && !in->cur_proven)
-			send_cookie(in, len, now);   /* its second X25519 over the budget */
+			send_cookie(in, buf, len, now);   /* its second X25519 over the budget */
 		return;
 	}
 	ret = mesh_open(buf, len, &env, shared, &msg, why, sizeof(why));

@@ -578,7 +578,6 @@ int mesh_seal_with(const struct mesh_msg *m, const uint8_t to_pub[static WG_KEY_
 	derive(key, ck, "body", shared);
 	crypto_aead_chacha20poly1305_ietf_encrypt(out + OFF_BODY, NULL, plain, (unsigned long long)n, out, OFF_BODY, NULL,
 						  zero_nonce, key);
-	sodium_memzero(plain, (size_t)n);
 	sodium_memzero(key, sizeof(key));
 	sodium_memzero(ck, sizeof(ck));
 	/* Last, the cheap MAC keyed by the receiver's public key. */
@@ -586,6 +585,7 @@ int mesh_seal_with(const struct mesh_msg *m, const uint8_t to_pub[static WG_KEY_
 	mesh_mac1_put(out, OFF_BODY + (size_t)n + MESH_MAC_LEN, mac1);
 	n += MESH_CONTROL_OVERHEAD;
 out:
+	sodium_memzero(plain, sizeof(plain));
 	sodium_memzero(e, sizeof(*e));   /* used once */
 	return n;
 }
@@ -858,8 +858,20 @@ void mesh_cookie_key(uint8_t key[static 32], const uint8_t intro_pub[static WG_K
 	crypto_generichash_final(&h, key, 32);
 }
 
-int mesh_cookie_build(uint8_t *out, size_t cap, const uint8_t key[static 32], const uint8_t cookie[static MESH_COOKIE_LEN])
+/* A COOKIE's associated data: its header, and the mac1 of the REGISTER it
+ * answers. */
+static void cookie_ad(uint8_t ad[static MESH_HDR_LEN + MESH_MAC1_LEN], const uint8_t *hdr,
+		      const uint8_t mac1[static MESH_MAC1_LEN])
 {
+	memcpy(ad, hdr, MESH_HDR_LEN);
+	memcpy(ad + MESH_HDR_LEN, mac1, MESH_MAC1_LEN);
+}
+
+int mesh_cookie_build(uint8_t *out, size_t cap, const uint8_t key[static 32], const uint8_t cookie[static MESH_COOKIE_LEN],
+		      const uint8_t mac1[static MESH_MAC1_LEN])
+{
+	uint8_t ad[MESH_HDR_LEN + MESH_MAC1_LEN];
+
 	if (cap < MESH_COOKIE_MSG_LEN)
 		return -EMSGSIZE;
 	out[0] = 'P';
@@ -867,18 +879,22 @@ int mesh_cookie_build(uint8_t *out, size_t cap, const uint8_t key[static 32], co
 	out[2] = MESH_VERSION;
 	out[3] = MESH_COOKIE;
 	randombytes_buf(out + MESH_HDR_LEN, MESH_COOKIE_NONCE_LEN);
-	/* The header is bound in: no other message type carries it. */
+	cookie_ad(ad, out, mac1);
 	crypto_aead_xchacha20poly1305_ietf_encrypt(out + MESH_HDR_LEN + MESH_COOKIE_NONCE_LEN, NULL, cookie,
-						   MESH_COOKIE_LEN, out, MESH_HDR_LEN, NULL, out + MESH_HDR_LEN, key);
+						   MESH_COOKIE_LEN, ad, sizeof(ad), NULL, out + MESH_HDR_LEN, key);
 	return MESH_COOKIE_MSG_LEN;
 }
 
-int mesh_cookie_open(const uint8_t *buf, size_t len, const uint8_t key[static 32], uint8_t cookie[static MESH_COOKIE_LEN])
+int mesh_cookie_open(const uint8_t *buf, size_t len, const uint8_t key[static 32], const uint8_t mac1[static MESH_MAC1_LEN],
+		     uint8_t cookie[static MESH_COOKIE_LEN])
 {
+	uint8_t ad[MESH_HDR_LEN + MESH_MAC1_LEN];
+
 	if (len != MESH_COOKIE_MSG_LEN || !ours(buf, len) || buf[3] != MESH_COOKIE)
 		return -EBADMSG;
+	cookie_ad(ad, buf, mac1);
 	if (crypto_aead_xchacha20poly1305_ietf_decrypt(cookie, NULL, NULL, buf + MESH_HDR_LEN + MESH_COOKIE_NONCE_LEN,
-						       MESH_COOKIE_LEN + MESH_MAC_LEN, buf, MESH_HDR_LEN,
+						       MESH_COOKIE_LEN + MESH_MAC_LEN, ad, sizeof(ad),
 						       buf + MESH_HDR_LEN, key)) {
 		sodium_memzero(cookie, MESH_COOKIE_LEN);
 		return -EBADMSG;

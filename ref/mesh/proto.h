@@ -220,7 +220,9 @@ int mesh_seal(const struct mesh_msg *m, const uint8_t to_pub[static WG_KEY_LEN],
 /* The same in two steps, for a sender that does the X25519s ahead (a load
  * generator): _ahead makes a new ephemeral key and its DH with to_pub
  * (-EINVAL for a weak key); _with seals m with them, once: it wipes e,
- * and refuses one not made ready. */
+ * and refuses one not made ready. Zero a struct mesh_eph before use, and
+ * never copy one: two messages under one ephemeral share their keys and
+ * nonce. */
 struct mesh_eph {
 	uint8_t pub[MESH_EPH_LEN];
 	uint8_t dh[32];
@@ -298,7 +300,9 @@ int mesh_session_open(const uint8_t *buf, size_t len, const uint8_t key[static 3
  * two minutes, sealed (XChaCha20-Poly1305, a random nonce) under a key
  * from the introducer's public key, so it is read by whoever knows that
  * key and received at that address. Making it costs a hash and an AEAD,
- * and it is smaller than any REGISTER. The agent sends its REGISTER again
+ * and it is smaller than any REGISTER; it is bound to the mac1 of the
+ * REGISTER it answers (a sender keeps those of its last few), so no one
+ * off the path makes one it takes. The agent sends its REGISTER again
  * wrapped in COOKIED, ending with a MAC keyed by the cookie (mac2): one
  * that checks proves its source address before any X25519, as a PROVE's
  * proof does after one, and is charged to the budget of proven sources. */
@@ -311,11 +315,16 @@ int mesh_session_open(const uint8_t *buf, size_t len, const uint8_t key[static 3
 _Static_assert(MESH_COOKIE_LEN == MESH_PROOF_LEN, "a cookie goes in a REGISTER's proof field");
 /* The key COOKIEs of the introducer whose public key is intro_pub are sealed under. */
 void mesh_cookie_key(uint8_t key[static 32], const uint8_t intro_pub[static WG_KEY_LEN]);
-/* A COOKIE carrying cookie, sealed under key: MESH_COOKIE_MSG_LEN, or -EMSGSIZE. */
-int mesh_cookie_build(uint8_t *out, size_t cap, const uint8_t key[static 32], const uint8_t cookie[static MESH_COOKIE_LEN]);
-/* Open a COOKIE: 0 with *cookie set, -EBADMSG for anything else (not one,
- * forged, damaged). */
-int mesh_cookie_open(const uint8_t *buf, size_t len, const uint8_t key[static 32], uint8_t cookie[static MESH_COOKIE_LEN]);
+/* A COOKIE carrying cookie, sealed under key and bound to the mac1 (the
+ * last MESH_MAC1_LEN bytes) of the REGISTER it answers, as WireGuard's:
+ * only one who saw that REGISTER makes one its sender takes.
+ * MESH_COOKIE_MSG_LEN, or -EMSGSIZE. */
+int mesh_cookie_build(uint8_t *out, size_t cap, const uint8_t key[static 32], const uint8_t cookie[static MESH_COOKIE_LEN],
+		      const uint8_t mac1[static MESH_MAC1_LEN]);
+/* Open a COOKIE answering a REGISTER whose mac1 is mac1: 0 with *cookie
+ * set, -EBADMSG for anything else (not one, forged, damaged, another's). */
+int mesh_cookie_open(const uint8_t *buf, size_t len, const uint8_t key[static 32], const uint8_t mac1[static MESH_MAC1_LEN],
+		     uint8_t cookie[static MESH_COOKIE_LEN]);
 /* Wrap the control message msg in COOKIED with mac2 keyed by cookie: the
  * length (len + MESH_COOKIED_OVERHEAD), or -EMSGSIZE. */
 int mesh_cookied_wrap(uint8_t *out, size_t cap, const uint8_t *msg, size_t len, const uint8_t cookie[static MESH_COOKIE_LEN]);

@@ -48,7 +48,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		uint8_t cookie[MESH_COOKIE_LEN] = { 0 };
 		const uint8_t *inner;
 		size_t inner_len;
-		mesh_cookie_open(data, size, key, cookie);
+		mesh_cookie_open(data, size, key, size >= MESH_MAC1_LEN ? data + size - MESH_MAC1_LEN : key, cookie);
 		if (!mesh_cookied_inner(data, size, &inner, &inner_len)) {
 			if (inner < data || inner + inner_len > data + size || inner_len < MESH_CONTROL_OVERHEAD ||
 			    inner[3] != MESH_REGISTER)

@@ -94,11 +94,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			len = w > 0 ? w : len;
 		} else if (len > 0 && h[0] & 16 && where == 2) {
 			/* A COOKIE to a, under the introducer's key, the body's
-			 * first bytes its cookie. */
+			 * first bytes its cookie, answering one of a's last
+			 * REGISTERs to the introducer's first address (which one:
+			 * the step's byte). */
 			uint8_t key[32], cookie[MESH_COOKIE_LEN] = { 0 };
 			memcpy(cookie, data + i - n, n < sizeof(cookie) ? n : sizeof(cookie));
 			mesh_cookie_key(key, pub[2]);
-			len = mesh_cookie_build(wire, sizeof(wire), key, cookie);
+			len = mesh_cookie_build(wire, sizeof(wire), key, cookie,
+						S.agents[a].a.reg_mac1[0][h[5] % AGENT_COOKIE_ASKS]);
 		}
 		if (len > 0) {
 			const struct wg_endpoint *src = h[0] & 8 ? &from6[h[2] & 3] : &from[h[2] & 3];

@@ -65,6 +65,7 @@ struct agent {
 	uint8_t proof[MESH_PROOF_LEN];
 	bool has_cookie;             /* the introducer was busy: its cookie for our address */
 	struct mesh_eph eph;         /* an ephemeral key made ahead, for the REGISTER with the cookie */
+	uint8_t mac1[MESH_MAC1_LEN]; /* our last REGISTER's in full: a COOKIE answers it */
 	uint8_t cookie[MESH_COOKIE_LEN];
 	int state;                   /* 0 idle, 1 sent, 2 done (this phase) */
 	double sent_at;
@@ -187,6 +188,8 @@ static void seal_register(struct agent *a, const uint8_t *proof)
 	else
 		n = a->eph.ready ? mesh_seal_with(&m, L.intro_pub, a->shared, &a->eph, a->msg, MESH_MAX_MSG)
 				 : mesh_seal(&m, L.intro_pub, a->shared, a->msg, MESH_MAX_MSG);
+	if (n > 0 && a->msg[3] != MESH_SESSION)
+		memcpy(a->mac1, a->msg + n - MESH_MAC1_LEN, MESH_MAC1_LEN);
 	/* In full with a cookie from the introducer: in COOKIED, as agents do. */
 	if (n > 0 && a->has_cookie && a->msg[3] != MESH_SESSION)
 		n = mesh_cookied_wrap(a->msg, sizeof(a->msg), a->msg, (size_t)n, a->cookie);
@@ -231,7 +234,7 @@ static bool on_reply(struct agent *a, const uint8_t *buf, size_t len, bool want_
 	if (buf[3] == MESH_COOKIE && a->state == 1) {
 		/* Busy: again at once with the cookie (sealed anew: the
 		 * introducer drops a copy of what it has had). */
-		if (mesh_cookie_open(buf, len, L.cookie_key, a->cookie))
+		if (mesh_cookie_open(buf, len, L.cookie_key, a->mac1, a->cookie))
 			return false;
 		a->has_cookie = true;
 		seal_register(a, a->has_proof ? a->proof : NULL);

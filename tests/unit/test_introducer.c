@@ -130,6 +130,9 @@ static uint64_t test_session = 1;
 /* A port mapping REGISTERs offer (family 0: none). */
 static struct wg_endpoint reg_mapped;
 
+/* The mac1 of the last REGISTER made here: a COOKIE answering it names it. */
+static uint8_t last_mac1[MESH_MAC1_LEN];
+
 static size_t register_datagram(const uint8_t priv[32], const char *secret, const uint8_t *proof, uint8_t *out,
 				size_t cap)
 {
@@ -158,6 +161,7 @@ static size_t register_datagram(const uint8_t priv[32], const char *secret, cons
 	assert_int_equal(mesh_shared_key(shared, intro_pub, priv), 0);
 	n = mesh_seal(&msg, intro_pub, shared, out, cap);
 	assert_true(n > 0);
+	memcpy(last_mac1, out + n - MESH_MAC1_LEN, MESH_MAC1_LEN);
 	return (size_t)n;
 }
 
@@ -1296,14 +1300,18 @@ static void a_member_heard_over_ipv6_alone_loses_its_old_ipv4_endpoint(void **st
 }
 
 /* Issue 17: cookies. The cookie in the last datagram sent, when it was a
- * COOKIE no larger than the request it answered. */
+ * COOKIE no larger than the request it answered, the last REGISTER made
+ * (and one for no other REGISTER). */
 static bool last_cookie(size_t request_len, uint8_t cookie[static MESH_COOKIE_LEN])
 {
-	uint8_t key[32];
+	uint8_t key[32], other[MESH_MAC1_LEN], got[MESH_COOKIE_LEN];
 
 	mesh_cookie_key(key, intro_pub);
+	memcpy(other, last_mac1, sizeof(other));
+	other[0] ^= 1;
 	return io_seen.last_len && io_seen.last_len < request_len && io_seen.last[3] == MESH_COOKIE &&
-	       !mesh_cookie_open(io_seen.last, io_seen.last_len, key, cookie);
+	       !mesh_cookie_open(io_seen.last, io_seen.last_len, key, last_mac1, cookie) &&
+	       mesh_cookie_open(io_seen.last, io_seen.last_len, key, other, got) == -EBADMSG;
 }
 
 /* Spend the strangers' X25519 budget at now: a hundred fresh keys'
@@ -1473,6 +1481,32 @@ static void a_cookie_proves_only_the_address_it_was_made_for(void **state)
 	introducer_free(in);
 }
 
+/* A join over TCP while strangers spend their X25519 budget over UDP:
+ * the connection's handshake proved its address, so its REGISTER is
+ * charged to the budget of proven sources and answered (there is no
+ * COOKIE over TCP). */
+static void a_tcp_join_is_heard_while_strangers_spend_their_budget(void **state)
+{
+	struct introducer *in = intro_new_with("join-secret = the right secret, long enough\n");
+	struct wg_endpoint from;
+	uint8_t priv[32], pub[32], bytes[2048];
+	size_t n;
+	int c;
+
+	(void)state;
+	spend_strangers_budget(in, 5, 1000);
+	crypto_box_keypair(pub, priv);
+	assert_int_equal(wg_endpoint_parse("192.0.2.77:40000", &from), 0);
+	c = introducer_conn_open(in, &from, 1000);
+	assert_true(c >= 0);
+	n = register_datagram(priv, "the right secret, long enough", NULL, bytes + 2, sizeof(bytes) - 2);
+	bytes[0] = (uint8_t)(n >> 8);
+	bytes[1] = (uint8_t)n;
+	assert_int_equal(introducer_conn_input(in, c, bytes, n + 2, 1000), 0);
+	assert_int_equal(introducer_members(in), 1);
+	introducer_free(in);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1481,6 +1515,7 @@ int main(void)
 		cmocka_unit_test(a_join_claims_place_gets_the_smaller_budget),
 		cmocka_unit_test(a_join_storm_is_answered_with_cookies_and_joins_with_them),
 		cmocka_unit_test(a_cookie_proves_only_the_address_it_was_made_for),
+		cmocka_unit_test(a_tcp_join_is_heard_while_strangers_spend_their_budget),
 		cmocka_unit_test(a_second_member_on_a_connection_keeps_it_when_the_first_expires),
 		cmocka_unit_test(join_secret_guesses_from_one_address_are_limited),
 		cmocka_unit_test(agents_that_know_the_join_secret_are_not_held_by_the_guess_limit),

@@ -705,13 +705,15 @@ static void a_status_socket_that_never_answers_times_out(void **state)
 	close(fd);
 }
 
-/* Issue 17: a COOKIE opens under the key of the introducer that made it
- * and nothing else, damaged in no byte, and is smaller than any REGISTER;
+/* Issue 17: a COOKIE opens under the key of the introducer that made it,
+ * for the REGISTER it answers, and nothing else, damaged in no byte, and
+ * is smaller than any REGISTER;
  * COOKIED carries a REGISTER whose mac2 checks with that cookie only. */
 static void cookies_open_for_their_introducer_and_prove_what_they_wrap(void **state)
 {
 	uint8_t ipriv[32], ipub[32], opriv[32], opub[32], key[32], other[32], cookie[MESH_COOKIE_LEN], got[MESH_COOKIE_LEN];
 	uint8_t out[MESH_COOKIE_MSG_LEN + 8], reg[MESH_MAX_MSG + MESH_COOKIED_OVERHEAD], copy[sizeof(reg)], shared[32];
+	uint8_t mac1[MESH_MAC1_LEN], mac1_other[MESH_MAC1_LEN];
 	struct mesh_msg m = { .type = MESH_REGISTER };
 	const uint8_t *inner;
 	size_t inner_len;
@@ -723,20 +725,25 @@ static void cookies_open_for_their_introducer_and_prove_what_they_wrap(void **st
 	mesh_cookie_key(key, ipub);
 	mesh_cookie_key(other, opub);
 	randombytes_buf(cookie, sizeof(cookie));
-	assert_int_equal(mesh_cookie_build(out, MESH_COOKIE_MSG_LEN - 1, key, cookie), -EMSGSIZE);
-	n = mesh_cookie_build(out, sizeof(out), key, cookie);
+	randombytes_buf(mac1, sizeof(mac1));
+	memcpy(mac1_other, mac1, sizeof(mac1));
+	mac1_other[15] ^= 0x80;
+	assert_int_equal(mesh_cookie_build(out, MESH_COOKIE_MSG_LEN - 1, key, cookie, mac1), -EMSGSIZE);
+	n = mesh_cookie_build(out, sizeof(out), key, cookie, mac1);
 	assert_int_equal(n, MESH_COOKIE_MSG_LEN);
 	assert_true(MESH_COOKIE_MSG_LEN < MESH_CONTROL_OVERHEAD);
 	assert_int_equal(out[3], MESH_COOKIE);
 	assert_memory_not_equal(out + MESH_HDR_LEN + MESH_COOKIE_NONCE_LEN, cookie, MESH_COOKIE_LEN);
-	assert_int_equal(mesh_cookie_open(out, (size_t)n, key, got), 0);
+	assert_int_equal(mesh_cookie_open(out, (size_t)n, key, mac1, got), 0);
 	assert_memory_equal(got, cookie, MESH_COOKIE_LEN);
-	assert_int_equal(mesh_cookie_open(out, (size_t)n, other, got), -EBADMSG);
-	assert_int_equal(mesh_cookie_open(out, (size_t)n - 1, key, got), -EBADMSG);
+	assert_int_equal(mesh_cookie_open(out, (size_t)n, other, mac1, got), -EBADMSG);
+	/* It answers one REGISTER: not another's. */
+	assert_int_equal(mesh_cookie_open(out, (size_t)n, key, mac1_other, got), -EBADMSG);
+	assert_int_equal(mesh_cookie_open(out, (size_t)n - 1, key, mac1, got), -EBADMSG);
 	for (int i = 0; i < n; i++) {
 		memcpy(copy, out, (size_t)n);
 		copy[i] ^= 0x20;
-		assert_int_equal(mesh_cookie_open(copy, (size_t)n, key, got), -EBADMSG);
+		assert_int_equal(mesh_cookie_open(copy, (size_t)n, key, mac1, got), -EBADMSG);
 	}
 	/* A REGISTER, wrapped: its mac2 checks with the cookie only. */
 	m.counter = 7;

@@ -1203,6 +1203,77 @@ static void an_agent_joins_a_flooded_introducer_with_its_cookie(void **state)
 	assert_true(introducer_stats(S.intro)->cookied >= 1);
 }
 
+/* What an agent sends the introducer's first address, by kind. */
+static struct {
+	int (*send)(void *ctx, int sock, const uint8_t *buf, size_t len, const struct wg_endpoint *to, int ttl);
+	int full, session;
+} to_intro;
+
+static int count_to_intro(void *ctx, int sock, const uint8_t *buf, size_t len, const struct wg_endpoint *to, int ttl)
+{
+	const struct sockaddr_in *sin = (const struct sockaddr_in *)&to->addr;
+
+	if (to->addr.ss_family == AF_INET && sin->sin_addr.s_addr == htonl(0xcb00710a) && len > 4) {
+		to_intro.full += buf[3] == MESH_REGISTER || buf[3] == MESH_COOKIED;
+		to_intro.session += buf[3] == MESH_SESSION;
+	}
+	return to_intro.send(ctx, sock, buf, len, to, ttl);
+}
+
+/* Once registered, an agent registers again in session messages (two
+ * AEADs for the introducer), not in full (three X25519s): the proof of a
+ * first contact's PROVE is for that contact. Seen failing: every
+ * keepalive went in full with the old proof. */
+static void a_registered_agent_keeps_registering_in_session_messages(void **state)
+{
+	struct pair p = pair_up(&full_cone, &port_restricted, NULL);
+	struct sim_agent *A = &S.agents[p.a];
+
+	(void)state;
+	sim_run(&S, 2000);
+	to_intro.full = to_intro.session = 0;
+	to_intro.send = A->a.io.send;
+	A->a.io.send = count_to_intro;
+	sim_run(&S, 60000);
+	A->a.io.send = to_intro.send;
+	print_message("  a minute registered: %d REGISTERs in full, %d session messages to the first address\n",
+		      to_intro.full, to_intro.session);
+	assert_int_equal(to_intro.full, 0);
+	assert_true(to_intro.session >= 2);
+	assert_true(A->a.registered);
+}
+
+/* A COOKIE is taken only when it names one of the agent's last REGISTERs
+ * (its mac1): one made by anyone else who knows the introducer's key,
+ * from the introducer's address, is dropped and the agent goes on as it
+ * was. */
+static void a_cookie_is_taken_only_for_a_register_of_ours(void **state)
+{
+	struct pair p = pair_up(&full_cone, &port_restricted, NULL);
+	struct sim_agent *A = &S.agents[p.a];
+	uint8_t intro_pub[32], key[32], cookie[MESH_COOKIE_LEN] = { 1 }, mac1[MESH_MAC1_LEN], wire[MESH_COOKIE_MSG_LEN];
+	struct wg_endpoint intro;
+	uint64_t dropped;
+
+	(void)state;
+	key_public(intro_pub, S.intro_priv);
+	mesh_cookie_key(key, intro_pub);
+	assert_int_equal(wg_endpoint_parse("203.0.113.10:3478", &intro), 0);
+	randombytes_buf(mac1, sizeof(mac1));
+	assert_int_equal(mesh_cookie_build(wire, sizeof(wire), key, cookie, mac1), MESH_COOKIE_MSG_LEN);
+	dropped = A->a.dropped_control;
+	agent_receive(&A->a, A->a.udp, &intro, wire, sizeof(wire), S.now);
+	assert_int_equal(A->a.cookie_ms[0], 0);
+	assert_int_equal(A->a.dropped_control, dropped + 1);
+	/* One for a REGISTER of ours is taken (and the next REGISTERED ends it). */
+	assert_int_equal(mesh_cookie_build(wire, sizeof(wire), key, cookie, A->a.reg_mac1[0][0]), MESH_COOKIE_MSG_LEN);
+	agent_receive(&A->a, A->a.udp, &intro, wire, sizeof(wire), S.now);
+	assert_true(A->a.cookie_ms[0] != 0);
+	sim_run(&S, 3000);
+	assert_int_equal(A->a.cookie_ms[0], 0);
+	assert_true(A->a.registered);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1239,6 +1310,8 @@ int main(void)
 		cmocka_unit_test_teardown(a_spent_address_budget_does_not_stop_a_live_paths_checks, teardown),
 		cmocka_unit_test_teardown(copies_floods_and_small_pings_cost_an_agent_little, teardown),
 		cmocka_unit_test_teardown(an_agent_joins_a_flooded_introducer_with_its_cookie, teardown),
+		cmocka_unit_test_teardown(a_registered_agent_keeps_registering_in_session_messages, teardown),
+		cmocka_unit_test_teardown(a_cookie_is_taken_only_for_a_register_of_ours, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
