@@ -897,8 +897,8 @@ static void send_resync(struct introducer *in, struct member *m, uint64_t sessio
  * a member's session messages cost no X25519). */
 #define X25519_PROVEN_BURST 2000
 #define X25519_PROVEN_PER_S 12000
-#define X25519_PROVEN_PER_SOURCE 512
-#define X25519_PROVEN_PER_SOURCE_S 256
+#define X25519_PROVEN_PER_SOURCE 512    /* per address (an IPv6 one by its /48: a home's or a */
+#define X25519_PROVEN_PER_SOURCE_S 256  /* tunnel's, whose /64s are free to rotate through) */
 /* Over the strangers' budget, a REGISTER in full over UDP is answered with
  * a COOKIE (a hash and an AEAD, 60 bytes, smaller than any REGISTER),
  * these many at once and a second. */
@@ -1051,7 +1051,7 @@ static bool x25519_allowed(struct introducer *in, bool reg, uint64_t now)
 	/* Over TCP the handshake proved the address: as a cookie does. */
 	if (in->cur_proven || !over_udp(in)) {
 		bucket_fill(&in->x25519_proven, X25519_PROVEN_BURST, X25519_PROVEN_PER_S, now);
-		s = addr_bucket(in, in->proven, 8, X25519_PROVEN_PER_SOURCE, X25519_PROVEN_PER_SOURCE_S, now);
+		s = addr_bucket(in, in->proven, 6, X25519_PROVEN_PER_SOURCE, X25519_PROVEN_PER_SOURCE_S, now);
 		if (in->x25519_proven.tokens < need || !bucket_take_both(&in->x25519_proven, s)) {
 			in->stats.x25519_limited++;
 			return false;

@@ -1507,6 +1507,52 @@ static void a_tcp_join_is_heard_while_strangers_spend_their_budget(void **state)
 	introducer_free(in);
 }
 
+/* The budget of proven sources counts an IPv6 source by its /48: one
+ * site's many /64s, each with a cookie of its own, share it (512 at
+ * once; a join's first X25519 is charged to it, its pair key's to the
+ * budget in all): 512 of 600 joins from one /48 at once, all 600 from as
+ * many /48s. Seen failing (600 from one /48) counted by its /64s. */
+static void proven_joins_from_a_sites_many_ipv6_prefixes_share_a_budget(void **state)
+{
+	struct introducer *in = intro_new_with("listen6 = 2001:db8::a\njoin-secret = the right secret, long enough\n");
+	int joined[2] = { 0, 0 };
+
+	(void)state;
+	reg_on_demand = true;
+	for (int site = 0; site < 2; site++)
+		for (int i = 0; i < 600; i++) {
+			uint8_t priv[32], pub[32], buf[MESH_MAX_MSG + MESH_COOKIED_OVERHEAD], cookie[MESH_COOKIE_LEN];
+			struct wg_endpoint from;
+			uint64_t now = 1000 + (uint64_t)site * 100000;
+			char ep[64];
+			size_t n;
+			int w;
+			if (site == 0)
+				snprintf(ep, sizeof(ep), "[2001:db8:0:%x::1]:5000", i);   /* a /64 each, one /48 */
+			else
+				snprintf(ep, sizeof(ep), "[2001:db8:%x::1]:5000", i + 1);  /* a /48 each */
+			assert_int_equal(wg_endpoint_parse(ep, &from), 0);
+			if (i == 0)
+				spend_strangers_budget(in, 6 + site, now);   /* busy (the clock stands): cookies for all */
+			crypto_box_keypair(pub, priv);
+			n = register_datagram(priv, "the right secret, long enough", NULL, buf, MESH_MAX_MSG);
+			io_seen.last_len = 0;
+			introducer_receive(in, MESH_VIA_UDP6, &from, buf, n, now);
+			if (!last_cookie(n, cookie))
+				continue;
+			n = register_datagram(priv, "the right secret, long enough", cookie, buf, MESH_MAX_MSG);
+			w = mesh_cookied_wrap(buf, sizeof(buf), buf, n, cookie);
+			io_seen.last_len = 0;
+			introducer_receive(in, MESH_VIA_UDP6, &from, buf, (size_t)w, now);
+			joined[site] += io_seen.last_len && io_seen.last[3] == MESH_REGISTERED;
+		}
+	print_message("  600 joins with cookies at once: %d from one /48, %d from 600 /48s\n", joined[0], joined[1]);
+	assert_true(joined[0] <= 512 + 1);
+	assert_true(joined[1] >= 590);
+	reg_on_demand = false;
+	introducer_free(in);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1516,6 +1562,7 @@ int main(void)
 		cmocka_unit_test(a_join_storm_is_answered_with_cookies_and_joins_with_them),
 		cmocka_unit_test(a_cookie_proves_only_the_address_it_was_made_for),
 		cmocka_unit_test(a_tcp_join_is_heard_while_strangers_spend_their_budget),
+		cmocka_unit_test(proven_joins_from_a_sites_many_ipv6_prefixes_share_a_budget),
 		cmocka_unit_test(a_second_member_on_a_connection_keeps_it_when_the_first_expires),
 		cmocka_unit_test(join_secret_guesses_from_one_address_are_limited),
 		cmocka_unit_test(agents_that_know_the_join_secret_are_not_held_by_the_guess_limit),
