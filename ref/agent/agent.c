@@ -319,11 +319,17 @@ static void gather_locals(struct agent *a)
  * two to four minutes). */
 #define COOKIE_KEEP_MS 110000
 
+/* Is which one of the introducer's UDP addresses (0, 1, its IPv6 one)? */
+static bool via_udp(int which)
+{
+	return which == 0 || which == 1 || which == MESH_VIA_UDP6;
+}
+
 static void send_register(struct agent *a, int which, int ttl)
 {
 	struct mesh_msg m = { .type = MESH_REGISTER };
 	uint8_t sealed[MESH_MAX_MSG + MESH_COOKIED_OVERHEAD];
-	bool cookie = (which == 0 || which == 1 || which == MESH_VIA_UDP6) && a->cookie_ms[which] &&
+	bool cookie = via_udp(which) && a->cookie_ms[which] &&
 		      a->now - a->cookie_ms[which] < COOKIE_KEEP_MS;
 	int n;
 
@@ -351,7 +357,7 @@ static void send_register(struct agent *a, int which, int ttl)
 	}
 	if ((n = seal(a, NULL, &m, sealed, MESH_MAX_MSG)) < 0)
 		return;
-	if ((which == 0 || which == 1 || which == MESH_VIA_UDP6) && sealed[3] != MESH_SESSION) {
+	if (via_udp(which) && sealed[3] != MESH_SESSION) {
 		/* A COOKIE that answers it names its mac1. */
 		int *k = &a->reg_mac1_next[which];
 		memcpy(a->reg_mac1[which][*k], sealed + n - MESH_MAC1_LEN, MESH_MAC1_LEN);
@@ -460,7 +466,7 @@ static void on_registered(struct agent *a, const struct mesh_msg *m, bool via_tc
 	/* Registered there: that address of ours is proven, and what we send
 	 * there goes as session messages again (a proof or a cookie in a
 	 * REGISTER keeps it in full: three X25519s for the introducer). */
-	if (!via_tcp && (via == 0 || via == 1 || via == MESH_VIA_UDP6)) {
+	if (!via_tcp && via_udp(via)) {
 		a->has_proof[via] = false;
 		a->cookie_ms[via] = 0;
 	}

@@ -1032,6 +1032,19 @@ static void send_cookie(struct introducer *in, const uint8_t *request, size_t re
 	}
 }
 
+/* The budget in all that the current message's X25519s are charged to,
+ * filled up to now: proven sources' (it came with a cookie, or over TCP,
+ * whose handshake proved the address) or strangers'. */
+static struct bucket *x25519_budget(struct introducer *in, uint64_t now)
+{
+	if (in->cur_proven || !over_udp(in)) {
+		bucket_fill(&in->x25519_proven, X25519_PROVEN_BURST, X25519_PROVEN_PER_S, now);
+		return &in->x25519_proven;
+	}
+	bucket_fill(&in->x25519, X25519_BURST, X25519_PER_S, now);
+	return &in->x25519;
+}
+
 /* May the current message (a REGISTER: reg) have its X25519? From a member's place, on
  * that member's budget, or when it is spent (someone spoofing its
  * address), on the strangers'; from a place a PROVE went to, on that
@@ -1040,7 +1053,7 @@ static bool x25519_allowed(struct introducer *in, bool reg, uint64_t now)
 {
 	struct member *at = member_at(in);
 	struct place *pl;
-	struct bucket *s;
+	struct bucket *g, *s;
 	/* A REGISTER from a place no member is at is most likely a new key's,
 	 * which costs a second X25519 (its pair key): taken only with room
 	 * for both, not spent on one whose second is refused. */
@@ -1048,24 +1061,15 @@ static bool x25519_allowed(struct introducer *in, bool reg, uint64_t now)
 
 	if (at && bucket_take(&at->x25519, MEMBER_X25519_BURST, MEMBER_X25519_PER_S, now))
 		return true;
-	/* Over TCP the handshake proved the address: as a cookie does. */
-	if (in->cur_proven || !over_udp(in)) {
-		bucket_fill(&in->x25519_proven, X25519_PROVEN_BURST, X25519_PROVEN_PER_S, now);
+	g = x25519_budget(in, now);
+	if (g == &in->x25519_proven)
 		s = addr_bucket(in, in->proven, 6, X25519_PROVEN_PER_SOURCE, X25519_PROVEN_PER_SOURCE_S, now);
-		if (in->x25519_proven.tokens < need || !bucket_take_both(&in->x25519_proven, s)) {
-			in->stats.x25519_limited++;
-			return false;
-		}
-		in->stats.x25519++;
-		return true;
-	}
-	bucket_fill(&in->x25519, X25519_BURST, X25519_PER_S, now);
-	if ((pl = place_at(in, now))) {
+	else if ((pl = place_at(in, now))) {
 		bucket_fill(s = &pl->b, pl->admitted ? PLACE_BURST : PLACE_JOIN_BURST, PLACE_PER_S, now);
 		need = 1;   /* its key's pair key is cached from its first REGISTER */
 	} else
 		s = addr_bucket(in, in->unknown, 8, X25519_PER_SOURCE, X25519_PER_SOURCE_S, now);
-	if (in->x25519.tokens < need || !bucket_take_both(&in->x25519, s)) {
+	if (g->tokens < need || !bucket_take_both(g, s)) {
 		in->stats.x25519_limited++;
 		return false;
 	}
@@ -1080,6 +1084,7 @@ static int unknown_shared(struct introducer *in, const uint8_t key[static WG_KEY
 			  uint64_t now)
 {
 	struct shared_cache *c, *oldest = &in->shared_cache[0];
+	struct bucket *g;
 
 	for (int i = 0; i < SHARED_CACHE; i++) {
 		c = &in->shared_cache[i];
@@ -1091,13 +1096,12 @@ static int unknown_shared(struct introducer *in, const uint8_t key[static WG_KEY
 		if (c->at_ms < oldest->at_ms)
 			oldest = c;
 	}
-	/* A second X25519 for a new key: charged to the strangers' budget too
-	 * (or the proven sources'). */
-	if (in->cur_proven || !over_udp(in) ? !bucket_take(&in->x25519_proven, X25519_PROVEN_BURST, X25519_PROVEN_PER_S, now)
-			   : !bucket_take(&in->x25519, X25519_BURST, X25519_PER_S, now)) {
+	/* A second X25519 for a new key: charged to the budget in all too. */
+	if ((g = x25519_budget(in, now))->tokens < 1) {
 		in->stats.x25519_limited++;
 		return -EAGAIN;
 	}
+	g->tokens -= 1;
 	in->stats.x25519++;
 	if (mesh_shared_key(shared, key, in->conf.private_key))
 		return -EINVAL;

@@ -837,14 +837,20 @@ size_t mesh_mac1_put(uint8_t *buf, size_t len, const uint8_t key[static 32])
 	return len + MESH_MAC1_LEN;
 }
 
-bool mesh_mac1_ok(const uint8_t *buf, size_t len, const uint8_t key[static 32])
+/* Do the last 16 bytes of buf MAC the rest, keyed by key (mac1, mac2)? */
+static bool tail_mac_ok(const uint8_t *buf, size_t len, const uint8_t *key, size_t keylen)
 {
 	uint8_t mac[MESH_MAC1_LEN];
 
-	if (len < MESH_MAC1_LEN)
+	if (len < sizeof(mac))
 		return false;
-	crypto_generichash(mac, sizeof(mac), buf, len - MESH_MAC1_LEN, key, 32);
-	return sodium_memcmp(mac, buf + len - MESH_MAC1_LEN, MESH_MAC1_LEN) == 0;
+	crypto_generichash(mac, sizeof(mac), buf, len - sizeof(mac), key, keylen);
+	return sodium_memcmp(mac, buf + len - sizeof(mac), sizeof(mac)) == 0;
+}
+
+bool mesh_mac1_ok(const uint8_t *buf, size_t len, const uint8_t key[static 32])
+{
+	return tail_mac_ok(buf, len, key, 32);
 }
 
 void mesh_cookie_key(uint8_t key[static 32], const uint8_t intro_pub[static WG_KEY_LEN])
@@ -928,10 +934,5 @@ int mesh_cookied_inner(const uint8_t *buf, size_t len, const uint8_t **msg, size
 
 bool mesh_cookied_ok(const uint8_t *buf, size_t len, const uint8_t cookie[static MESH_COOKIE_LEN])
 {
-	uint8_t mac[MESH_MAC2_LEN];
-
-	if (len < MESH_COOKIED_OVERHEAD)
-		return false;
-	crypto_generichash(mac, sizeof(mac), buf, len - MESH_MAC2_LEN, cookie, MESH_COOKIE_LEN);
-	return sodium_memcmp(mac, buf + len - MESH_MAC2_LEN, MESH_MAC2_LEN) == 0;
+	return len >= MESH_COOKIED_OVERHEAD && tail_mac_ok(buf, len, cookie, MESH_COOKIE_LEN);
 }

@@ -310,6 +310,7 @@ int mesh_session_open(const uint8_t *buf, size_t len, const uint8_t key[static 3
 #define MESH_COOKIE_NONCE_LEN 24
 #define MESH_COOKIE_MSG_LEN (MESH_HDR_LEN + MESH_COOKIE_NONCE_LEN + MESH_COOKIE_LEN + MESH_MAC_LEN)
 #define MESH_MAC2_LEN 16
+_Static_assert(MESH_MAC2_LEN == MESH_MAC1_LEN, "mac1 and mac2 are checked alike");
 #define MESH_COOKIED_OVERHEAD (MESH_HDR_LEN + MESH_MAC2_LEN)
 /* An agent puts the cookie in its REGISTER's proof too (sealed: bound to its key). */
 _Static_assert(MESH_COOKIE_LEN == MESH_PROOF_LEN, "a cookie goes in a REGISTER's proof field");
